@@ -44,6 +44,13 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newVersionCmd(),
+		newPlanCmd(),
+		newEngineCmd(),
+		newDoctorCmd(),
+		newModelCmd(),
+		newAuditCmd(),
+		newKeysCmd(),
+		newClientsCmd(),
 	)
 	return root
 }
