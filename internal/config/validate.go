@@ -1,0 +1,113 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+)
+
+// Validate reports every problem in c, each prefixed with its path. It does
+// no I/O.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	if c.Version != 1 {
+		add("version", "must be 1, got %d", c.Version)
+	}
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		add("server.listen", "must be host:port: %v", err)
+	}
+	if c.Server.MaxBodyBytes < 1024 {
+		add("server.max_body_bytes", "must be at least 1024")
+	}
+	if c.Server.ReadHeaderTimeout <= 0 || c.Server.IdleTimeout <= 0 || c.Server.RequestTimeout <= 0 {
+		add("server", "timeouts must be positive")
+	}
+	if c.Server.ShutdownGrace < 0 {
+		add("server.shutdown_grace", "must not be negative")
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		add("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		add("log.format", "must be json or text, got %q", c.Log.Format)
+	}
+
+	upstreams := map[string]Upstream{}
+	for i, u := range c.Upstreams {
+		p := fmt.Sprintf("upstreams[%d]", i)
+		if u.Name == "" {
+			add(p+".name", "is required")
+		} else if _, dup := upstreams[u.Name]; dup {
+			add(p+".name", "duplicate upstream %q", u.Name)
+		}
+		upstreams[u.Name] = u
+		switch u.Kind {
+		case "deepseek", "openai":
+			if pu, err := url.Parse(u.URL); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+				add(p+".url", "must be an http(s) URL, got %q", u.URL)
+			}
+		case "sim":
+			if u.URL != "" {
+				add(p+".url", "must be empty for kind sim (the simulator runs in-process)")
+			}
+		default:
+			add(p+".kind", "must be deepseek, openai or sim, got %q", u.Kind)
+		}
+		if u.Kind == "deepseek" && u.APIKey.Ref() == "" {
+			add(p+".api_key", "is required for kind deepseek")
+		}
+		if u.Optional && u.APIKey.Ref() == "" {
+			add(p+".optional", "needs an api_key reference to decide on")
+		}
+		if !u.Optional && u.APIKey.Ref() != "" && u.APIKey.Value() == "" {
+			add(p+".api_key", "%s resolved to an empty value (set it, or mark the upstream optional)", u.APIKey.Ref())
+		}
+		if u.ReasoningField != "reasoning_content" && u.ReasoningField != "reasoning" {
+			add(p+".reasoning_field", "must be reasoning_content or reasoning, got %q", u.ReasoningField)
+		}
+		if u.MaxConcurrency < 0 {
+			add(p+".max_concurrency", "must not be negative")
+		}
+		if u.ConnectTimeout <= 0 || u.FirstTokenTimeout <= 0 || u.IdleTimeout <= 0 {
+			add(p, "timeouts must be positive")
+		}
+		if u.Sim.TokensPerSecond < 0 || u.Sim.TTFT < 0 {
+			add(p+".sim", "ttft and tokens_per_second must not be negative")
+		}
+	}
+
+	if len(c.Models) == 0 {
+		add("models", "at least one model is required")
+	}
+	models := map[string]bool{}
+	for i, m := range c.Models {
+		p := fmt.Sprintf("models[%d]", i)
+		if m.Name == "" {
+			add(p+".name", "is required")
+		} else if models[m.Name] {
+			add(p+".name", "duplicate model %q", m.Name)
+		}
+		models[m.Name] = true
+		if len(m.Targets) == 0 {
+			add(p+".targets", "at least one target is required")
+		}
+		for j, t := range m.Targets {
+			tp := fmt.Sprintf("%s.targets[%d]", p, j)
+			if _, ok := upstreams[t.Upstream]; !ok {
+				add(tp+".upstream", "unknown upstream %q", t.Upstream)
+			}
+			if t.Weight < 0 {
+				add(tp+".weight", "must not be negative")
+			}
+			if t.Priority < 0 {
+				add(tp+".priority", "must not be negative")
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,150 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/upstream"
+)
+
+// Sink receives a stream on its way to the client. A transport commits its
+// response headers on the first call. The payload slices are only valid
+// during the call. An error means the client is gone.
+type Sink interface {
+	// Comment forwards an SSE comment line such as ": keep-alive".
+	Comment(line []byte) error
+	// Data forwards one data payload, without the "data: " framing.
+	Data(payload []byte) error
+}
+
+// Stream serves a streaming call. Until the first data event reaches the
+// client, any failure is retried on another target; after that, the error
+// is returned with Result.Started set, and the transport ends the stream
+// with an error event.
+func (g *Gateway) Stream(ctx context.Context, c *Call, sink Sink) (*Result, error) {
+	r, err := g.route(c)
+	if err != nil {
+		return &Result{}, err
+	}
+	var res *Result
+	n, err := g.attempt(ctx, c, r, func(t *upstream.Target) (bool, error) {
+		var err error
+		res, err = g.streamOnce(ctx, c, r, t, sink)
+		return !res.Started && retryable(err), err
+	})
+	if res == nil {
+		res = &Result{}
+	}
+	res.Attempts = n
+	return res, err
+}
+
+func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream.Target, sink Sink) (*Result, error) {
+	u := t.Upstream
+	res := &Result{Upstream: u.Name()}
+	if !u.Acquire() {
+		return res, &upstream.Error{Upstream: u.Name(), Retryable: true, Err: errFull}
+	}
+	defer u.Release()
+	body, err := requestFor(c, r, t)
+	if err != nil {
+		return res, fmt.Errorf("adapting request: %w", err)
+	}
+
+	// One timer guards both the first token and the gaps after it; when it
+	// fires it cancels the upstream call with the reason as the cause.
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var gotFirst atomic.Bool
+	timer := time.AfterFunc(u.FirstTokenTimeout(), func() {
+		if gotFirst.Load() {
+			cancel(ErrStalled)
+		} else {
+			cancel(ErrFirstToken)
+		}
+	})
+	defer timer.Stop()
+
+	resp, err := u.Send(sctx, c.Req.Endpoint, body, c.RequestID)
+	if err != nil {
+		return res, err
+	}
+	defer resp.Body.Close()
+
+	st := streamState{adapter: newResponseAdapter(c, t), clientUsage: c.Req.IncludeUsage}
+	rd := openai.NewSSEReader(resp.Body, g.opts.MaxEventBytes)
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			if errors.Is(err, io.ErrUnexpectedEOF) && sctx.Err() == nil {
+				return res, &upstream.Error{Upstream: u.Name(), Retryable: true, Err: ErrStreamCut}
+			}
+			return res, u.ReadError(sctx, err)
+		}
+		if ev.Comment {
+			if err := sink.Comment(ev.Data); err != nil {
+				return res, err
+			}
+			continue
+		}
+		if ev.Done() {
+			return res, sink.Data(ev.Data)
+		}
+		out, err := st.adapt(u.Name(), ev.Data, res)
+		if err != nil {
+			return res, err
+		}
+		if out == nil {
+			continue
+		}
+		if err := sink.Data(out); err != nil {
+			return res, err
+		}
+		res.Started = true
+		gotFirst.Store(true)
+		timer.Reset(u.IdleTimeout())
+	}
+}
+
+// streamState adapts the chunks of one upstream stream.
+type streamState struct {
+	adapter     responseAdapter
+	clientUsage bool // the client asked for stream_options.include_usage
+}
+
+var (
+	usageKey      = []byte(`"usage"`)
+	errorKey      = []byte(`"error"`)
+	emptyChoices  = []byte(`"choices":[]`)
+	emptyChoices2 = []byte(`"choices": []`)
+)
+
+// adapt checks and rewrites one chunk. It returns nil for a chunk the
+// client must not see (the usage chunk it did not ask for).
+func (s *streamState) adapt(name string, p []byte, res *Result) ([]byte, error) {
+	if bytes.Contains(p, errorKey) && openai.Field(p, "error") != nil {
+		api := openai.NormalizeUpstreamError(502, p)
+		return nil, &upstream.Error{Upstream: name, Retryable: !res.Started, API: api, Err: errors.New(api.Message)}
+	}
+	if incomplete(p) {
+		return nil, &upstream.Error{Upstream: name, Retryable: !res.Started, Err: errIncomplete}
+	}
+	if bytes.Contains(p, usageKey) {
+		if u, ok := openai.UsageOf(p); ok {
+			res.Usage, res.HasUsage = u, true
+			if !s.clientUsage && (bytes.Contains(p, emptyChoices) || bytes.Contains(p, emptyChoices2)) {
+				return nil, nil
+			}
+		}
+	}
+	return s.adapter.adapt(p), nil
+}

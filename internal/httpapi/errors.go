@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/upstream"
+)
+
+// StatusClientClosed is nginx's 499: the client went away. It appears in
+// logs and metrics only; nobody is left to receive it.
+const StatusClientClosed = 499
+
+// apiError maps any pipeline error to the OpenAI error the client gets.
+// This is the only place where errors become statuses.
+func apiError(err error) *openai.Error {
+	var ae *openai.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	if errors.Is(err, context.Canceled) {
+		return &openai.Error{Status: StatusClientClosed, Message: "client closed request", Type: "client_closed", Err: err}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &openai.Error{Status: http.StatusGatewayTimeout, Message: "request timed out", Type: "timeout_error", Err: err}
+	}
+	if errors.Is(err, upstream.ErrNoTarget) {
+		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "no upstream is available for this model",
+			Type: "service_unavailable_error", Code: "no_upstream", Err: err}
+	}
+	var ue *upstream.Error
+	if errors.As(err, &ue) {
+		return upstreamError(ue)
+	}
+	return &openai.Error{Status: http.StatusInternalServerError, Message: "internal error", Type: "server_error", Err: err}
+}
+
+// upstreamError keeps an upstream's verdict on the request itself (a 4xx
+// such as context_length_exceeded) and turns its own failures into 502 or
+// 504. Transport messages carry addresses and are never shown.
+func upstreamError(ue *upstream.Error) *openai.Error {
+	switch {
+	case ue.API != nil && ue.StatusCode >= 400 && ue.StatusCode < 500:
+		e := *ue.API
+		e.Err = ue
+		return &e
+	case errors.Is(ue, gateway.ErrFirstToken), errors.Is(ue, gateway.ErrStalled):
+		return &openai.Error{Status: http.StatusGatewayTimeout, Message: "upstream " + ue.Upstream + ": " + ue.Err.Error(),
+			Type: "timeout_error", Code: "upstream_timeout", Err: ue}
+	case ue.API != nil && ue.StatusCode == 0: // an error event inside a stream
+		e := *ue.API
+		e.Status, e.Type, e.Err = http.StatusBadGateway, "server_error", ue
+		return &e
+	}
+	msg := "upstream " + ue.Upstream + " failed"
+	if ue.StatusCode != 0 {
+		msg += " with HTTP " + strconv.Itoa(ue.StatusCode)
+	}
+	if ue.API != nil && ue.API.Message != "" {
+		msg += ": " + ue.API.Message
+	}
+	return &openai.Error{Status: http.StatusBadGateway, Message: msg, Type: "server_error", Code: "upstream_error", Err: ue}
+}
+
+// writeError sends e as a JSON response.
+func writeError(w http.ResponseWriter, e *openai.Error) {
+	if e.Status == StatusClientClosed {
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	w.Write(e.JSON())
+}

@@ -1,0 +1,190 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/reqscope"
+)
+
+type handlers struct{ opts Options }
+
+// inference serves one of the model-calling endpoints.
+func (h *handlers) inference(e openai.Endpoint) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := reqscope.From(r.Context())
+		body, err := readRequestBody(r)
+		if err != nil {
+			h.fail(w, s, err)
+			return
+		}
+		req, err := openai.Parse(e, body)
+		if err != nil {
+			h.fail(w, s, err)
+			return
+		}
+		s.Model, s.Stream = req.Model, req.Stream
+		call := &gateway.Call{Req: req, Body: body, RequestID: s.RequestID}
+		gw := h.opts.Gateway()
+		if req.Stream {
+			h.stream(w, r, gw, call, s)
+			return
+		}
+		res, err := gw.Complete(r.Context(), call)
+		if err != nil {
+			h.fail(w, s, err)
+			return
+		}
+		record(s, res)
+		hd := w.Header()
+		hd.Set("Content-Type", "application/json")
+		hd.Set("Content-Length", strconv.Itoa(len(res.Body)))
+		hd.Set("X-Dsgate-Upstream", res.Upstream)
+		w.Write(res.Body)
+	})
+}
+
+func (h *handlers) stream(w http.ResponseWriter, r *http.Request, gw *gateway.Gateway, call *gateway.Call, s *reqscope.Scope) {
+	sink := &sseSink{w: w, rc: http.NewResponseController(w)}
+	res, err := gw.Stream(r.Context(), call, sink)
+	record(s, res)
+	if err == nil {
+		return
+	}
+	if !sink.started {
+		h.fail(w, s, err)
+		return
+	}
+	// Headers are gone: the error travels as an event the SDKs raise on.
+	ae := apiError(err)
+	s.Err, s.ErrorType = err, ae.Type
+	if ae.Status != StatusClientClosed {
+		sink.Data(ae.JSON())
+	}
+}
+
+func record(s *reqscope.Scope, res *gateway.Result) {
+	s.Upstream, s.Attempts = res.Upstream, res.Attempts
+	if res.HasUsage {
+		s.PromptTokens = res.Usage.PromptTokens
+		s.CompletionTokens = res.Usage.CompletionTokens
+		s.CacheHitTokens = res.Usage.CacheHitTokens()
+	}
+}
+
+func (h *handlers) fail(w http.ResponseWriter, s *reqscope.Scope, err error) {
+	ae := apiError(err)
+	s.Err, s.ErrorType = err, ae.Type
+	if ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeError(w, ae)
+}
+
+// readRequestBody reads the whole body into one buffer sized from
+// Content-Length when the client sent it.
+func readRequestBody(r *http.Request) ([]byte, error) {
+	var body []byte
+	var err error
+	if n := r.ContentLength; n > 0 {
+		body = make([]byte, n)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(r.Body)
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(mbe.Limit)
+		}
+		return nil, openai.InvalidRequest("", "reading request body: "+err.Error())
+	}
+	return body, nil
+}
+
+// sseSink writes a stream to the client, flushing every event.
+type sseSink struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	started bool
+	buf     []byte
+}
+
+func (s *sseSink) start() {
+	if s.started {
+		return
+	}
+	s.started = true
+	h := s.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // tell nginx in front not to buffer
+	s.w.WriteHeader(http.StatusOK)
+}
+
+func (s *sseSink) Data(p []byte) error {
+	s.start()
+	s.buf = openai.AppendEvent(s.buf[:0], p)
+	return s.write()
+}
+
+func (s *sseSink) Comment(line []byte) error {
+	s.start()
+	s.buf = append(append(s.buf[:0], line...), '\n', '\n')
+	return s.write()
+}
+
+func (s *sseSink) write() error {
+	if _, err := s.w.Write(s.buf); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+type modelList struct {
+	Object string          `json:"object"`
+	Data   []gateway.Model `json:"data"`
+}
+
+func (h *handlers) models(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, modelList{Object: "list", Data: h.opts.Gateway().Models()})
+}
+
+func (h *handlers) model(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	m, ok := h.opts.Gateway().Model(id)
+	if !ok {
+		writeError(w, &openai.Error{Status: http.StatusNotFound, Type: "invalid_request_error", Param: "model",
+			Code: "model_not_found", Message: "The model `" + id + "` does not exist or you do not have access to it."})
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (h *handlers) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (h *handlers) readyz(w http.ResponseWriter, r *http.Request) {
+	if !h.opts.Gateway().Ready() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no upstream available"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, openai.NewError(http.StatusInternalServerError, "internal error", ""))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}

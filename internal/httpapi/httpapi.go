@@ -1,0 +1,76 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/openai"
+)
+
+// Options configure the HTTP API.
+type Options struct {
+	// Gateway returns the current gateway; it changes on config reload.
+	Gateway        func() *gateway.Gateway
+	Logger         *slog.Logger
+	AccessLog      bool
+	MaxBodyBytes   int64
+	RequestTimeout time.Duration
+}
+
+// New returns the HTTP handler. The chain reads outside in: recover, scope
+// (request id), observe (access log), limits, then the routes.
+func New(o Options) http.Handler {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &handlers{opts: o}
+	mux := http.NewServeMux()
+	for _, rt := range []struct {
+		path string
+		e    openai.Endpoint
+	}{
+		{"/v1/chat/completions", openai.EndpointChat},
+		{"/chat/completions", openai.EndpointChat},
+		{"/v1/completions", openai.EndpointCompletion},
+		{"/completions", openai.EndpointCompletion},
+		{"/beta/completions", openai.EndpointFIM},
+		{"/v1/embeddings", openai.EndpointEmbedding},
+		{"/embeddings", openai.EndpointEmbedding},
+	} {
+		mux.Handle(rt.path, method(http.MethodPost, h.inference(rt.e)))
+	}
+	for _, p := range []string{"/v1/models", "/models"} {
+		mux.Handle(p, method(http.MethodGet, http.HandlerFunc(h.models)))
+		mux.Handle(p+"/{id...}", method(http.MethodGet, http.HandlerFunc(h.model)))
+	}
+	mux.Handle("/healthz", method(http.MethodGet, http.HandlerFunc(h.healthz)))
+	mux.Handle("/readyz", method(http.MethodGet, http.HandlerFunc(h.readyz)))
+	mux.HandleFunc("/", notFound)
+
+	var next http.Handler = mux
+	next = limits(next, o.MaxBodyBytes, o.RequestTimeout)
+	next = observe(next, o.Logger, o.AccessLog)
+	next = scope(next)
+	next = recoverPanics(next, o.Logger)
+	return next
+}
+
+// method answers 405 in OpenAI's shape for any other method. The mux's own
+// 405 would be plain text.
+func method(m string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != m && !(m == http.MethodGet && r.Method == http.MethodHead) {
+			w.Header().Set("Allow", m)
+			writeError(w, openai.NewError(http.StatusMethodNotAllowed,
+				"method "+r.Method+" is not allowed on "+r.URL.Path, "method_not_allowed"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, openai.NewError(http.StatusNotFound, "unknown request URL: "+r.Method+" "+r.URL.Path, "unknown_url"))
+}

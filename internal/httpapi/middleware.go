@@ -1,0 +1,167 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/reqscope"
+)
+
+// Log attribute keys, shared by every log line about a request.
+const (
+	keyRequestID = "request_id"
+	keyRoute     = "route"
+	keyModel     = "model"
+	keyUpstream  = "upstream"
+	keyStatus    = "status"
+	keyLatency   = "latency_ms"
+)
+
+func recoverPanics(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil || v == http.ErrAbortHandler {
+				if v != nil {
+					panic(v)
+				}
+				return
+			}
+			log.Error("panic serving request", keyRequestID, reqscope.From(r.Context()).RequestID,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if sw, ok := w.(*statusWriter); !ok || !sw.wroteHeader {
+				writeError(w, openai.NewError(http.StatusInternalServerError, "internal error", ""))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// scope puts a fresh Scope with the request id into the context and echoes
+// the id. A client-supplied X-Request-Id is kept when it is sane.
+func scope(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		s := &reqscope.Scope{RequestID: id, Start: time.Now()}
+		next.ServeHTTP(w, r.WithContext(reqscope.With(r.Context(), s)))
+	})
+}
+
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand documents it)
+	return hex.EncodeToString(b[:])
+}
+
+// statusWriter records what was written for the access log. Unwrap lets
+// http.ResponseController reach the real writer's Flush.
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = http.StatusOK, true
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe writes the access log line after the handler returns.
+func observe(next http.Handler, log *slog.Logger, access bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if !access {
+			return
+		}
+		s := reqscope.From(r.Context())
+		status := sw.status
+		if errors.Is(r.Context().Err(), context.Canceled) || errors.Is(s.Err, context.Canceled) {
+			status = StatusClientClosed
+		}
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelWarn
+		}
+		attrs := []slog.Attr{
+			slog.String(keyRequestID, s.RequestID),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int(keyStatus, status),
+			slog.Float64(keyLatency, float64(time.Since(s.Start).Microseconds())/1000),
+			slog.Int64("bytes", sw.bytes),
+		}
+		if s.Model != "" {
+			attrs = append(attrs, slog.String(keyModel, s.Model), slog.String(keyUpstream, s.Upstream),
+				slog.Bool("stream", s.Stream), slog.Int("attempts", s.Attempts),
+				slog.Int("prompt_tokens", s.PromptTokens), slog.Int("completion_tokens", s.CompletionTokens))
+		}
+		if s.Err != nil {
+			attrs = append(attrs, slog.String("error", s.Err.Error()))
+		}
+		log.LogAttrs(r.Context(), level, "request", attrs...)
+	})
+}
+
+// limits bounds the body size and the request's total time.
+func limits(next http.Handler, maxBody int64, timeout time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if maxBody > 0 {
+			if r.ContentLength > maxBody {
+				writeError(w, tooLarge(maxBody))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		if timeout > 0 {
+			ctx, cancel := context.WithTimeout(r.Context(), timeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func tooLarge(limit int64) *openai.Error {
+	return openai.NewError(http.StatusRequestEntityTooLarge,
+		fmt.Sprintf("request body exceeds the limit of %d bytes", limit), "request_too_large")
+}

@@ -1,0 +1,44 @@
+// Package reqscope carries the per-request state that pipeline steps fill in
+// and the access log, metrics and audit read at the end: one pointer in the
+// context instead of a dozen context keys. It is a leaf package.
+package reqscope
+
+import (
+	"context"
+	"time"
+)
+
+// Scope is the state of one request. It is owned by the request's
+// goroutine; steps write fields, the observer reads them after the handler
+// returns.
+type Scope struct {
+	RequestID string
+	Start     time.Time
+	Route     string // the route pattern, e.g. "POST /v1/chat/completions"
+	Model     string // public model
+	Upstream  string // upstream that answered
+	Attempts  int
+	Stream    bool
+	Principal string // caller identity, once authentication exists
+
+	PromptTokens     int
+	CompletionTokens int
+	CacheHitTokens   int
+
+	ErrorType string // OpenAI error type of a failed request
+	Err       error  // cause, for the log only
+}
+
+type key struct{}
+
+// With returns a context carrying s.
+func With(ctx context.Context, s *Scope) context.Context { return context.WithValue(ctx, key{}, s) }
+
+// From returns the request's scope; a context without one yields a fresh
+// scope so callers never check for nil.
+func From(ctx context.Context) *Scope {
+	if s, ok := ctx.Value(key{}).(*Scope); ok {
+		return s
+	}
+	return &Scope{}
+}
