@@ -44,6 +44,9 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newVersionCmd(),
+		newServeCmd(),
+		newSimCmd(),
+		newConfigCmd(),
 		newPlanCmd(),
 		newEngineCmd(),
 		newDoctorCmd(),

@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/server"
+)
+
+func newServeCmd() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway",
+		Long: `Run the gateway. SIGTERM or SIGINT stops accepting connections and lets
+in-flight requests finish within server.shutdown_grace. SIGHUP reloads the
+config file; a bad file is refused and the running config keeps serving.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(path)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			srv, err := server.New(cfg, log)
+			if err != nil {
+				return err
+			}
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for range hup {
+					next, err := config.Load(path)
+					if err == nil {
+						err = srv.Reload(next)
+					}
+					if err != nil {
+						log.Error("reload refused; the running config stays", "error", err.Error())
+						continue
+					}
+					log.Info("config reloaded", "path", path)
+				}
+			}()
+			return srv.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "dsgate.yaml", "config file")
+	return cmd
+}

@@ -1,0 +1,110 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/httpapi"
+)
+
+// Server is a running dsgate.
+type Server struct {
+	log *slog.Logger
+	gen atomic.Pointer[generation]
+	mu  sync.Mutex // serialises reloads
+	srv *http.Server
+	ln  net.Listener
+}
+
+// New builds the components and binds the listener, so Addr is known
+// before Run.
+func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	gen, err := build(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		gen.close(0)
+		return nil, err
+	}
+	s := &Server{log: log, ln: ln}
+	s.gen.Store(gen)
+	handler := httpapi.New(httpapi.Options{
+		Gateway:        s.gateway,
+		Logger:         log,
+		AccessLog:      cfg.Log.AccessLog(),
+		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
+		RequestTimeout: cfg.Server.RequestTimeout,
+	})
+	s.srv = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+func (s *Server) gateway() *gateway.Gateway { return s.gen.Load().gateway }
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Run serves until ctx is done, then stops accepting connections and lets
+// in-flight requests and streams finish within the shutdown grace period;
+// whatever is still running then is cut.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	s.log.Info("listening", "addr", s.Addr())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	gen := s.gen.Load()
+	grace := gen.cfg.Server.ShutdownGrace
+	s.log.Info("shutting down", "grace", grace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := s.srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("grace period over; closing remaining connections")
+		err = s.srv.Close()
+	}
+	gen.close(time.Second)
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return err
+}
+
+// Reload builds components from cfg and swaps them in atomically. On error
+// the running configuration stays. Listener settings need a restart.
+func (s *Server) Reload(cfg *config.Config) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.gen.Load()
+	if cfg.Server.Listen != old.cfg.Server.Listen {
+		s.log.Warn("server.listen changed; it takes effect at the next restart")
+	}
+	gen, err := build(cfg, s.log)
+	if err != nil {
+		return err
+	}
+	s.gen.Store(gen)
+	// Requests already routed to the old generation keep their upstreams.
+	go old.close(old.cfg.Server.ShutdownGrace)
+	return nil
+}
