@@ -52,4 +52,3 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.DB, error) {
 	}
 	return sqlstore.New(sqlstore.Options{Writer: db, Reader: db, Numbered: true}), nil
 }
-
