@@ -1,0 +1,129 @@
+package sim
+
+import "net/http"
+
+// textPlan is everything a text completion contains.
+type textPlan struct {
+	seed         uint64
+	usage        usage
+	finish       string
+	includeUsage bool
+}
+
+// handleCompletion serves legacy completions and DeepSeek FIM
+// (/beta/completions with prompt and suffix). Several prompts still get a
+// single choice; reasoning is never emitted here (DeepSeek FIM is
+// non-thinking only).
+func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request) {
+	var req completionRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	m, ok := s.lookupModel(w, req.Model)
+	if !ok {
+		return
+	}
+	if !req.Prompt.set {
+		badRequest(w, "prompt", "prompt is required")
+		return
+	}
+	n, limited, ok := tokenLimit(w, s.opts.MaxTokens, nil, req.MaxTokens)
+	if !ok {
+		return
+	}
+	p := planText(m, &req, n, limited)
+	c := call{s: s, w: w, r: r, rc: http.NewResponseController(w), m: m, stream: req.Stream}
+	if !s.admit(&c) {
+		return
+	}
+	if req.Stream {
+		s.streamText(&c, &p)
+	} else {
+		s.completeText(&c, &p)
+	}
+}
+
+func planText(m *modelState, req *completionRequest, n int, limited bool) textPlan {
+	h := newHasher()
+	h.addField(m.name)
+	p := textPlan{finish: "stop", usage: usage{completion: n}}
+	for _, it := range req.Prompt.items {
+		h.addUint64(it.hash)
+		p.usage.prompt += it.tokens
+	}
+	h.addField(req.Suffix)
+	p.usage.prompt += countWords(req.Suffix)
+	p.seed = h.sum()
+	if limited {
+		p.finish = "length"
+	}
+	if req.StreamOptions != nil {
+		p.includeUsage = req.StreamOptions.IncludeUsage
+	}
+	return p
+}
+
+func (s *Server) completeText(c *call, p *textPlan) {
+	if err := s.acquire(c); err != nil {
+		return
+	}
+	defer s.release(c)
+	if err := c.wait(c.delay + s.genTime(p.usage.completion)); err != nil {
+		return
+	}
+	s.countTokens(c.m, p.usage.prompt, p.usage.completion)
+
+	b := make([]byte, 0, 512+len(c.m.quoted)+12*p.usage.completion)
+	b = appendHead(b, s.newHead(c.m), "text_completion")
+	b = append(b, `{"index":0,"text":"`...)
+	words := rng{state: p.seed}
+	b = appendWords(b, &words, p.usage.completion)
+	b = append(b, '"')
+	b = appendChoiceEnd(b, p.finish)
+	b = append(b, `],"usage":`...)
+	b = appendUsage(b, p.usage)
+	b = append(b, '}', '\n')
+	c.writeJSON(b)
+}
+
+func (s *Server) streamText(c *call, p *textPlan) {
+	c.startStream()
+	if err := s.acquire(c); err != nil {
+		return
+	}
+	defer s.release(c)
+	if err := c.wait(c.delay); err != nil {
+		return
+	}
+	// Legacy completion chunks reuse object "text_completion" (no ".chunk").
+	st := newStreamer(c, appendHead(nil, s.newHead(c.m), "text_completion"))
+	defer st.stop()
+	generated := 0
+	defer func() { s.countTokens(c.m, p.usage.prompt, generated) }()
+
+	words := rng{state: p.seed}
+	for range p.usage.completion {
+		if st.token() != nil {
+			return
+		}
+		b := append(st.open(), `{"index":0,"text":"`...)
+		b = appendWords(b, &words, 1)
+		b = append(b, '"')
+		if st.send(endChunk(b, "")) != nil {
+			return
+		}
+		generated++
+	}
+	b := append(st.open(), `{"index":0,"text":""`...)
+	if st.send(endChunk(b, p.finish)) != nil {
+		return
+	}
+	if p.includeUsage {
+		b = append(st.open(), `],"usage":`...)
+		b = appendUsage(b, p.usage)
+		if st.send(append(b, '}')) != nil {
+			return
+		}
+	}
+	_ = st.done()
+}

@@ -1,0 +1,75 @@
+package sim
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// apiError is the OpenAI error object. Empty Param and Code render as null.
+type apiError struct {
+	Message string
+	Type    string
+	Param   string
+	Code    string
+}
+
+// writeError writes {"error":{"message","type","param","code"}} with status.
+func writeError(w http.ResponseWriter, status int, e apiError) {
+	b := make([]byte, 0, 128+len(e.Message))
+	b = append(b, `{"error":{"message":`...)
+	b = appendJSONString(b, e.Message)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, e.Type)
+	b = appendNullable(append(b, `,"param":`...), e.Param)
+	b = appendNullable(append(b, `,"code":`...), e.Code)
+	b = append(b, "}}\n"...)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func appendNullable(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return appendJSONString(b, s)
+}
+
+// injectedError is the body for an injected fault. 429, 500 and 503 copy
+// DeepSeek's real bodies, whose code is "invalid_request_error" whatever
+// the status (api-spec 1.14).
+func injectedError(status int) apiError {
+	e := apiError{Type: "unknown_error", Code: "invalid_request_error"}
+	switch status {
+	case http.StatusTooManyRequests:
+		e.Message = "Rate Limit Reached"
+	case http.StatusInternalServerError:
+		e.Message = "Server Error"
+	case http.StatusServiceUnavailable:
+		e.Message = "Server Overloaded"
+	case http.StatusPaymentRequired:
+		e.Message = "Insufficient Balance"
+	case http.StatusUnauthorized:
+		e.Message = "Authentication Fails, Your api key is invalid"
+		e.Type = "authentication_error"
+	default:
+		e.Message = http.StatusText(status)
+		if e.Message == "" {
+			e.Message = "injected error " + strconv.Itoa(status)
+		}
+	}
+	return e
+}
+
+func badRequest(w http.ResponseWriter, param, msg string) {
+	writeError(w, http.StatusBadRequest, apiError{Message: msg, Type: "invalid_request_error", Param: param})
+}
+
+func modelNotFound(w http.ResponseWriter, model string) {
+	writeError(w, http.StatusNotFound, apiError{
+		Message: "The model `" + model + "` does not exist",
+		Type:    "invalid_request_error", Param: "model", Code: "model_not_found",
+	})
+}
