@@ -1,0 +1,139 @@
+package cache
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Entry is one complete stored answer.
+//
+// Body is always the non-stream JSON (chat.completion, text_completion or an
+// embeddings list). Chunks, when the answer came from a stream, are the
+// original SSE data payloads (without "data: " and without [DONE]) so a
+// streaming hit can replay the upstream's exact bytes. Stores treat the
+// slices as immutable: a caller must not modify an Entry it passed to Set or
+// got from Get.
+type Entry struct {
+	Body   []byte
+	Chunks [][]byte
+	// Model is the public model name; Purge by model matches it.
+	Model     string
+	CreatedAt time.Time
+	// ExpiresAt is filled by Get from the tier's TTL; zero means unknown.
+	// Set ignores it and uses its ttl argument.
+	ExpiresAt time.Time
+	Usage     Usage
+}
+
+// Usage is the token usage of the stored answer, for accounting on a hit.
+type Usage struct {
+	PromptTokens     int64
+	CompletionTokens int64
+	TotalTokens      int64
+	ReasoningTokens  int64
+	CachedTokens     int64
+}
+
+// Size is the approximate number of bytes the entry occupies, used to bound
+// the memory tier.
+func (e Entry) Size() int {
+	n := len(e.Body) + len(e.Model) + 128
+	for _, c := range e.Chunks {
+		n += len(c) + 24
+	}
+	return n
+}
+
+// NewEntry builds an entry from a complete non-stream body and, if the answer
+// was streamed, its original chunk payloads. Model and Usage are read from the
+// body; model overrides the body's model when not empty (pass the public
+// model name so Purge by model works with the name clients use).
+func NewEntry(body []byte, chunks [][]byte, model string, now time.Time) (Entry, error) {
+	var head struct {
+		Model string    `json:"model"`
+		Usage wireUsage `json:"usage"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return Entry{}, fmt.Errorf("decoding answer: %w", err)
+	}
+	if model == "" {
+		model = head.Model
+	}
+	return Entry{
+		Body:      body,
+		Chunks:    chunks,
+		Model:     model,
+		CreatedAt: now,
+		Usage:     head.Usage.usage(),
+	}, nil
+}
+
+// wireUsage is the usage object as OpenAI and DeepSeek send it.
+type wireUsage struct {
+	PromptTokens        int64 `json:"prompt_tokens"`
+	CompletionTokens    int64 `json:"completion_tokens"`
+	TotalTokens         int64 `json:"total_tokens"`
+	PromptCacheHit      int64 `json:"prompt_cache_hit_tokens"`
+	PromptTokensDetails struct {
+		CachedTokens int64 `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+	CompletionTokensDetails struct {
+		ReasoningTokens int64 `json:"reasoning_tokens"`
+	} `json:"completion_tokens_details"`
+}
+
+func (w wireUsage) usage() Usage {
+	cached := w.PromptTokensDetails.CachedTokens
+	if cached == 0 {
+		cached = w.PromptCacheHit
+	}
+	return Usage{
+		PromptTokens:     w.PromptTokens,
+		CompletionTokens: w.CompletionTokens,
+		TotalTokens:      w.TotalTokens,
+		ReasoningTokens:  w.CompletionTokensDetails.ReasoningTokens,
+		CachedTokens:     cached,
+	}
+}
+
+// Stream returns the SSE data payloads to replay for a streaming hit, without
+// the final [DONE] (the SSE writer adds it). The original chunks are used when
+// present, with the usage-only chunk dropped or synthesised to match
+// includeUsage (the client's stream_options.include_usage); otherwise the
+// chunks are rebuilt from Body by ReplayChunks. Embeddings cannot stream.
+func (e Entry) Stream(includeUsage bool) ([][]byte, error) {
+	if len(e.Chunks) == 0 {
+		return ReplayChunks(e.Body, includeUsage)
+	}
+	last := e.Chunks[len(e.Chunks)-1]
+	hasUsageChunk := isUsageChunk(last)
+	switch {
+	case hasUsageChunk == includeUsage:
+		return e.Chunks, nil
+	case hasUsageChunk:
+		return e.Chunks[:len(e.Chunks)-1], nil
+	}
+	uc, err := usageChunkFor(e.Body)
+	if err != nil {
+		return nil, err
+	}
+	if uc == nil {
+		return e.Chunks, nil
+	}
+	out := make([][]byte, 0, len(e.Chunks)+1)
+	return append(append(out, e.Chunks...), uc), nil
+}
+
+// isUsageChunk reports whether a chunk is the include_usage trailer: no
+// choices and a usage object.
+func isUsageChunk(payload []byte) bool {
+	var c struct {
+		Choices []json.RawMessage `json:"choices"`
+		Usage   json.RawMessage   `json:"usage"`
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return false
+	}
+	return len(c.Choices) == 0 && len(c.Usage) > 0 && string(c.Usage) != "null"
+}
