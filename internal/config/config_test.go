@@ -1,0 +1,119 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestGoodConfigs(t *testing.T) {
+	t.Setenv("DSGATE_TEST_KEY", "sk-test")
+	files, _ := filepath.Glob("testdata/*.good.yaml")
+	files = append(files, "../../examples/quickstart.yaml")
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if _, err := Load(f); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestFullConfig(t *testing.T) {
+	t.Setenv("DSGATE_TEST_KEY", "sk-test")
+	c, err := Load("testdata/full.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Upstreams[2].APIKey.Value(); got != "sk-test" {
+		t.Errorf("api key = %q", got)
+	}
+	if c.Upstreams[0].FirstTokenTimeout == 0 || c.Upstreams[0].ReasoningField != "reasoning_content" {
+		t.Errorf("defaults not filled: %+v", c.Upstreams[0])
+	}
+	tg := c.Models[0].Targets[1]
+	if tg.Model != "deepseek-chat" || tg.Weight != 1 {
+		t.Errorf("target defaults: %+v", tg)
+	}
+	if c.Server.ReadHeaderTimeout == 0 {
+		t.Error("server defaults lost")
+	}
+}
+
+func TestOptionalUpstreamWithoutKey(t *testing.T) {
+	t.Setenv("DSGATE_TEST_KEY", "")
+	c, err := Load("testdata/full.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Upstreams[2].Enabled() {
+		t.Error("optional upstream with empty key should be disabled")
+	}
+}
+
+func TestBadConfigs(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string // every fragment must appear in the error
+	}{
+		{"unknown-key.bad.yaml", []string{"line 4", "listne"}},
+		{"literal-secret.bad.yaml", []string{"upstreams[0].api_key", "reference"}},
+		{"many.bad.yaml", []string{
+			"version: must be 1",
+			"server.listen",
+			"log.level",
+			"upstreams[0].url",
+			"upstreams[1].name: duplicate",
+			"upstreams[1].kind",
+			"upstreams[2].reasoning_field",
+			"models[0].targets[0].upstream: unknown upstream \"zzz\"",
+			"models[1].name: duplicate",
+			"models[1].targets: at least one",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			_, err := Load(filepath.Join("testdata", tt.file))
+			if err == nil {
+				t.Fatal("want error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func TestSecretNeverPrinted(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	os.WriteFile(key, []byte("sk-from-file\n"), 0o600)
+	c, err := Parse(strings.NewReader(`version: 1
+upstreams:
+  - {name: d, kind: deepseek, url: "https://api.deepseek.com", api_key: "file:` + key + `"}
+models:
+  - {name: m, targets: [{upstream: d}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Upstreams[0].APIKey
+	if s.Value() != "sk-from-file" {
+		t.Fatalf("value = %q", s.Value())
+	}
+	for _, out := range []string{s.String(), strings.TrimSpace(string(must(s.MarshalJSON())))} {
+		if strings.Contains(out, "sk-") {
+			t.Errorf("secret leaked: %s", out)
+		}
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

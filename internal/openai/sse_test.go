@@ -1,0 +1,102 @@
+package openai
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestSSEReader(t *testing.T) {
+	t.Parallel()
+	in := ": keep-alive\n\n" +
+		"data: {\"a\":1}\n\n" +
+		"event: message\r\nid: 7\r\ndata: {\"b\":\r\ndata: 2}\r\n\r\n" +
+		"data:[DONE]\n\n"
+	r := NewSSEReader(strings.NewReader(in), 1<<10)
+	var got []string
+	for {
+		ev, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(ev.Data)
+		if ev.Comment {
+			s = "comment:" + s
+		}
+		if ev.Done() {
+			s = "DONE"
+		}
+		got = append(got, s)
+	}
+	want := []string{"comment:: keep-alive", `{"a":1}`, "{\"b\":\n2}", "DONE"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+func TestSSEReaderTruncated(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"data: {\"a\":1}\n", "data: {\"a\""} {
+		r := NewSSEReader(strings.NewReader(in), 1<<10)
+		if _, err := r.Next(); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("%q: err = %v, want ErrUnexpectedEOF", in, err)
+		}
+	}
+}
+
+func TestSSEReaderLineLimit(t *testing.T) {
+	t.Parallel()
+	in := "data: " + strings.Repeat("x", 100<<10) + "\n\n"
+	r := NewSSEReader(strings.NewReader(in), 32<<10)
+	if _, err := r.Next(); !errors.Is(err, ErrLineTooLong) {
+		t.Errorf("err = %v, want ErrLineTooLong", err)
+	}
+	r = NewSSEReader(strings.NewReader(in), 200<<10)
+	ev, err := r.Next()
+	if err != nil || len(ev.Data) != 100<<10 {
+		t.Errorf("long line within limit: len %d err %v", len(ev.Data), err)
+	}
+}
+
+// FuzzSSEReader checks the parser never panics or loops, and that what it
+// returns is consistent with its input.
+func FuzzSSEReader(f *testing.F) {
+	for _, s := range []string{"data: x\n\n", ": c\n\ndata: [DONE]\n\n", "data: a\r\ndata: b\r\n\r\n", "data", "\n\n\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r := NewSSEReader(strings.NewReader(string(in)), 4<<10)
+		for i := 0; i <= len(in); i++ {
+			ev, err := r.Next()
+			if err != nil {
+				return
+			}
+			if len(ev.Data) > len(in) {
+				t.Fatalf("event longer than input")
+			}
+		}
+		t.Fatalf("more events than input bytes")
+	})
+}
+
+// FuzzParse checks that request decoding never panics and that every
+// rejection is a 400 in OpenAI's shape.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`), uint8(0))
+	f.Add([]byte(`{"model":"m","prompt":"a","suffix":"b"}`), uint8(2))
+	f.Add([]byte(`{"model":"m","input":["a"]}`), uint8(3))
+	f.Fuzz(func(t *testing.T, body []byte, e uint8) {
+		_, err := Parse(Endpoint(e%4), body)
+		if err == nil {
+			return
+		}
+		var ae *Error
+		if !errors.As(err, &ae) || ae.Status != 400 {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
