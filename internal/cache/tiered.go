@@ -1,0 +1,289 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Tiered defaults.
+const (
+	DefaultTierTimeout      = 50 * time.Millisecond
+	DefaultTierWriteTimeout = 2 * time.Second
+	DefaultQueueSize        = 1024
+	DefaultWorkers          = 4
+	DefaultFailureThreshold = 3
+	DefaultCooldown         = time.Second
+)
+
+// Tier is one level of a Tiered cache.
+type Tier struct {
+	Store Store
+	// TTL is the lifetime of entries written to this tier; default 5 min.
+	TTL time.Duration
+	// Inline tiers (the memory tier) are read without a timeout and
+	// written on the caller's goroutine. Other tiers are read with Timeout
+	// and written by the background queue.
+	Inline bool
+	// Timeout bounds one read; default 50 ms.
+	Timeout time.Duration
+	// WriteTimeout bounds one background write or promotion; default 2 s.
+	WriteTimeout time.Duration
+}
+
+// TieredOptions configure a Tiered cache.
+type TieredOptions struct {
+	// Tiers in read order: memory, redis, disk, s3. At least one.
+	Tiers []Tier
+	// QueueSize bounds pending background writes; when full, writes are
+	// dropped and counted. Default 1024.
+	QueueSize int
+	// Workers run background writes; default 4.
+	Workers int
+	// FailureThreshold consecutive read errors make a tier skipped for
+	// Cooldown, so a tier that is down costs nothing; defaults 3 and 1 s.
+	FailureThreshold int
+	Cooldown         time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger receives Debug records for tier errors; default discards.
+	Logger *slog.Logger
+}
+
+// Hit is a cache answer and the tier it came from.
+type Hit struct {
+	Entry Entry
+	// Tier is the Name of the store that answered: memory, redis, disk, s3.
+	Tier string
+}
+
+// Tiered reads through several stores in order and promotes hits upwards.
+// A slow or failing tier never fails a request and costs at most its read
+// Timeout; its errors are counted in Stats. Background writes need Run.
+type Tiered struct {
+	tiers  []*tierState
+	queue  chan job
+	opts   TieredOptions
+	logger *slog.Logger
+}
+
+type tierState struct {
+	Tier
+	dropped     atomic.Uint64
+	skipped     atomic.Uint64
+	failures    atomic.Int64
+	openUntilNs atomic.Int64 // skip reads until this Unix ns
+}
+
+type job struct {
+	ctx  context.Context // already WithoutCancel
+	tier *tierState
+	key  Key
+	e    Entry
+	ttl  time.Duration
+}
+
+// NewTiered checks the options and returns a Tiered cache.
+func NewTiered(o TieredOptions) (*Tiered, error) {
+	if len(o.Tiers) == 0 {
+		return nil, errors.New("tiered cache needs at least one tier")
+	}
+	o.QueueSize = defaultInt(o.QueueSize, DefaultQueueSize)
+	o.Workers = defaultInt(o.Workers, DefaultWorkers)
+	o.FailureThreshold = defaultInt(o.FailureThreshold, DefaultFailureThreshold)
+	o.Cooldown = defaultDuration(o.Cooldown, DefaultCooldown)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	t := &Tiered{queue: make(chan job, o.QueueSize), opts: o, logger: logger}
+	for i, tier := range o.Tiers {
+		if tier.Store == nil {
+			return nil, fmt.Errorf("tier %d: nil store", i)
+		}
+		tier.TTL = defaultDuration(tier.TTL, DefaultMemoryTTL)
+		tier.Timeout = defaultDuration(tier.Timeout, DefaultTierTimeout)
+		tier.WriteTimeout = defaultDuration(tier.WriteTimeout, DefaultTierWriteTimeout)
+		t.tiers = append(t.tiers, &tierState{Tier: tier})
+	}
+	return t, nil
+}
+
+// Run processes background writes until ctx ends; writes still queued then
+// are dropped (it is a cache). Run it once, for example in the server's
+// errgroup.
+func (t *Tiered) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range t.opts.Workers {
+		wg.Go(func() { t.work(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func (t *Tiered) work(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-t.queue:
+			t.write(j)
+		}
+	}
+}
+
+func (t *Tiered) write(j job) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.logger.Error("cache write panicked", "cache", j.tier.Store.Name(), "panic", r)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(j.ctx, j.tier.WriteTimeout)
+	defer cancel()
+	if err := j.tier.Store.Set(ctx, j.key, j.e, j.ttl); err != nil {
+		t.logger.Debug("cache write failed", "cache", j.tier.Store.Name(), "err", err)
+	}
+}
+
+// Get reads the tiers in order and returns the first hit, promoting it to
+// the tiers above. It returns ErrMiss when no tier has the key, and ctx's
+// error if ctx ended; tier errors count as misses.
+func (t *Tiered) Get(ctx context.Context, key Key) (Hit, error) {
+	for i, ts := range t.tiers {
+		e, err := t.get(ctx, ts, key)
+		if err == nil {
+			t.promote(ctx, key, e, t.tiers[:i])
+			return Hit{Entry: e, Tier: ts.Store.Name()}, nil
+		}
+		if ctx.Err() != nil {
+			return Hit{}, fmt.Errorf("cache lookup: %w", context.Cause(ctx))
+		}
+	}
+	return Hit{}, ErrMiss
+}
+
+func (t *Tiered) get(ctx context.Context, ts *tierState, key Key) (Entry, error) {
+	if ts.Inline {
+		return ts.Store.Get(ctx, key)
+	}
+	now := t.opts.Now().UnixNano()
+	if now < ts.openUntilNs.Load() {
+		ts.skipped.Add(1)
+		return Entry{}, ErrMiss
+	}
+	tctx, cancel := context.WithTimeout(ctx, ts.Timeout)
+	e, err := ts.Store.Get(tctx, key)
+	cancel()
+	switch {
+	case err == nil || errors.Is(err, ErrMiss):
+		ts.failures.Store(0)
+	case ctx.Err() == nil:
+		if ts.failures.Add(1) >= int64(t.opts.FailureThreshold) {
+			ts.openUntilNs.Store(now + int64(t.opts.Cooldown))
+			ts.failures.Store(0)
+		}
+		t.logger.Debug("cache read failed", "cache", ts.Store.Name(), "err", err)
+	}
+	return e, err
+}
+
+// promote copies a hit into the tiers above the one that answered, for the
+// smaller of each tier's TTL and the entry's remaining lifetime.
+func (t *Tiered) promote(ctx context.Context, key Key, e Entry, upper []*tierState) {
+	for _, ts := range upper {
+		ttl := ts.TTL
+		if !e.ExpiresAt.IsZero() {
+			ttl = min(ttl, e.ExpiresAt.Sub(t.opts.Now()))
+		}
+		if ttl <= 0 {
+			continue
+		}
+		t.setTier(ctx, ts, key, e, ttl)
+	}
+}
+
+func (t *Tiered) setTier(ctx context.Context, ts *tierState, key Key, e Entry, ttl time.Duration) {
+	if ts.Inline {
+		if err := ts.Store.Set(ctx, key, e, ttl); err != nil {
+			t.logger.Debug("cache write failed", "cache", ts.Store.Name(), "err", err)
+		}
+		return
+	}
+	select {
+	case t.queue <- job{ctx: context.WithoutCancel(ctx), tier: ts, key: key, e: e, ttl: ttl}:
+	default:
+		ts.dropped.Add(1)
+	}
+}
+
+// Set stores a complete answer in every tier: inline tiers now, the others
+// through the background queue. It never blocks on a remote tier; failures
+// are counted in Stats, not returned.
+func (t *Tiered) Set(ctx context.Context, key Key, e Entry) {
+	for _, ts := range t.tiers {
+		t.setTier(ctx, ts, key, e, ts.TTL)
+	}
+}
+
+// Delete removes key from every tier, synchronously.
+func (t *Tiered) Delete(ctx context.Context, key Key) error {
+	var errs []error
+	for _, ts := range t.tiers {
+		if err := ts.Store.Delete(ctx, key); err != nil {
+			errs = append(errs, fmt.Errorf("deleting from %s: %w", ts.Store.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Purge removes the entries f matches from every tier, synchronously, and
+// returns the count removed per tier name.
+func (t *Tiered) Purge(ctx context.Context, f Filter) (map[string]int, error) {
+	counts := make(map[string]int, len(t.tiers))
+	var errs []error
+	for _, ts := range t.tiers {
+		n, err := ts.Store.Purge(ctx, f)
+		counts[ts.Store.Name()] = n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("purging %s: %w", ts.Store.Name(), err))
+		}
+	}
+	return counts, errors.Join(errs...)
+}
+
+// Stats returns each tier's counters in read order, with Dropped filled in
+// and reads skipped during a cooldown counted as misses.
+func (t *Tiered) Stats() []TierStats {
+	out := make([]TierStats, 0, len(t.tiers))
+	for _, ts := range t.tiers {
+		s := ts.Store.Stats()
+		s.Dropped = ts.dropped.Load()
+		s.Misses += ts.skipped.Load()
+		out = append(out, s)
+	}
+	return out
+}
+
+// QueueLen is the number of pending background writes.
+func (t *Tiered) QueueLen() int { return len(t.queue) }
+
+func defaultInt(v, d int) int {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+func defaultDuration(v, d time.Duration) time.Duration {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
