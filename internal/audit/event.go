@@ -1,0 +1,132 @@
+package audit
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"hash"
+	"strconv"
+	"time"
+)
+
+// ZeroHash is the PrevHash of the first record of a chain unless
+// Options.Anchor says otherwise.
+const ZeroHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// canonicalVersion prefixes the canonical encoding so that a later format
+// can be told apart.
+const canonicalVersion = "dsgate-audit-v1\n"
+
+// Event is one audit record: who called which route and model, when, with
+// what result, and SHA-256 digests of the input and output. The Writer fills
+// Seq, Chain, PrevHash and Hash; callers fill the rest (ID too, or the Writer
+// makes one).
+type Event struct {
+	ID               string    `json:"id"`
+	Seq              uint64    `json:"seq"`
+	Chain            string    `json:"chain,omitempty"`
+	RequestID        string    `json:"request_id"`
+	Principal        string    `json:"principal"`
+	Role             string    `json:"role"`
+	ClientAddr       string    `json:"client_addr"`
+	Route            string    `json:"route"`
+	Model            string    `json:"model"`
+	Upstream         string    `json:"upstream"`
+	Status           int       `json:"status"`
+	CacheResult      string    `json:"cache_result"`
+	PromptTokens     int       `json:"prompt_tokens"`
+	CompletionTokens int       `json:"completion_tokens"`
+	CacheHitTokens   int       `json:"cache_hit_tokens"`
+	RequestAt        time.Time `json:"request_at"`
+	ResponseAt       time.Time `json:"response_at"`
+	InputSHA256      string    `json:"input_sha256"`
+	OutputSHA256     string    `json:"output_sha256"`
+	Input            string    `json:"input,omitempty"`
+	Output           string    `json:"output,omitempty"`
+	ErrorType        string    `json:"error_type,omitempty"`
+	PrevHash         string    `json:"prev_hash"`
+	Hash             string    `json:"hash"`
+}
+
+// ComputeHash returns the hex SHA-256 of the event's canonical encoding,
+// which covers every field except Hash (PrevHash included).
+//
+// The canonical encoding is the bytes "dsgate-audit-v1\n" followed, for
+// each field in the order of the JSON names below, by
+// name, '=', the decimal byte length of the value, ':', the value, '\n'.
+// Strings are taken as is, integers in decimal, times as RFC 3339 with
+// nanoseconds in UTC (time.RFC3339Nano). Any language can recompute it from
+// the JSON line alone.
+func (e *Event) ComputeHash() string {
+	h := sha256.New()
+	e.writeCanonical(h)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (e *Event) writeCanonical(h hash.Hash) {
+	h.Write([]byte(canonicalVersion))
+	field := func(name, value string) {
+		h.Write([]byte(name))
+		h.Write([]byte{'='})
+		h.Write(strconv.AppendInt(nil, int64(len(value)), 10))
+		h.Write([]byte{':'})
+		h.Write([]byte(value))
+		h.Write([]byte{'\n'})
+	}
+	field("id", e.ID)
+	field("seq", strconv.FormatUint(e.Seq, 10))
+	field("chain", e.Chain)
+	field("request_id", e.RequestID)
+	field("principal", e.Principal)
+	field("role", e.Role)
+	field("client_addr", e.ClientAddr)
+	field("route", e.Route)
+	field("model", e.Model)
+	field("upstream", e.Upstream)
+	field("status", strconv.Itoa(e.Status))
+	field("cache_result", e.CacheResult)
+	field("prompt_tokens", strconv.Itoa(e.PromptTokens))
+	field("completion_tokens", strconv.Itoa(e.CompletionTokens))
+	field("cache_hit_tokens", strconv.Itoa(e.CacheHitTokens))
+	field("request_at", e.RequestAt.UTC().Format(time.RFC3339Nano))
+	field("response_at", e.ResponseAt.UTC().Format(time.RFC3339Nano))
+	field("input_sha256", e.InputSHA256)
+	field("output_sha256", e.OutputSHA256)
+	field("input", e.Input)
+	field("output", e.Output)
+	field("error_type", e.ErrorType)
+	field("prev_hash", e.PrevHash)
+}
+
+// HashText returns the hex SHA-256 of s, the form of InputSHA256 and
+// OutputSHA256.
+func HashText(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// NewID returns a 32-hex-digit identifier: 48 bits of Unix milliseconds then
+// 80 random bits, so ids sort by time like a ULID and never collide in
+// practice. It is the Elasticsearch _id, which makes re-sends idempotent.
+func NewID(now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	_, _ = rand.Read(b[6:]) // crypto/rand.Read never fails (Go 1.24+).
+	return hex.EncodeToString(b[:])
+}
+
+// chainState is the head of a hash chain: the last sequence number and hash.
+type chainState struct {
+	seq  uint64
+	hash string
+}
+
+// seal returns ev as the next record of the chain.
+func (c chainState) seal(ev Event, chain string) Event {
+	ev.Seq = c.seq + 1
+	ev.Chain = chain
+	ev.PrevHash = c.hash
+	ev.Hash = ev.ComputeHash()
+	return ev
+}

@@ -1,0 +1,645 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// FullPolicy says what happens when the spool reaches MaxSpoolBytes.
+type FullPolicy string
+
+const (
+	// BlockNew drops new records and keeps the spooled ones (the chain stays
+	// intact; the dropped records never get a sequence number).
+	BlockNew FullPolicy = "block_new"
+	// DropOldest removes the oldest spool segment, undelivered records
+	// included, to make room. Sinks then see a sequence gap, which Verify
+	// reports as missing records: the loss is visible, not silent.
+	DropOldest FullPolicy = "drop_oldest"
+)
+
+// Drop reasons, the values of the reason label of dsgate_audit_dropped_total.
+const (
+	DropQueueFull  = "queue_full"  // the in-memory queue was full
+	DropSpoolFull  = "spool_full"  // block_new and the spool was full
+	DropOldestSeg  = "drop_oldest" // undelivered records removed by drop_oldest
+	DropClosed     = "closed"      // Record after Close
+	DropSpoolError = "spool_error" // the spool could not be written (disk error)
+)
+
+// Metrics are the Prometheus collectors the Writer updates; any may be nil.
+// internal/metrics builds them (AuditQueueDepth, AuditDropped,
+// AuditSinkErrors, AuditDelivered).
+type Metrics struct {
+	QueueDepth prometheus.Gauge       // records accepted, not yet delivered to every sink
+	Dropped    *prometheus.CounterVec // label: reason
+	SinkErrors *prometheus.CounterVec // label: sink
+	Delivered  *prometheus.CounterVec // label: sink
+}
+
+// Options configures a Writer. SpoolDir and Sinks are required.
+type Options struct {
+	SpoolDir string      // directory of the disk spool; one Writer per directory
+	Sinks    []NamedSink // names: [a-z0-9_-], unique, stable across restarts
+
+	QueueSize     int        // in-memory queue in front of the spool; default 8192
+	BatchSize     int        // max records per spool append and per sink write; default 512
+	SegmentBytes  int64      // spool segment size; default 8 MiB
+	MaxSpoolBytes int64      // spool limit; default 1 GiB, at least 2*SegmentBytes
+	FullPolicy    FullPolicy // default BlockNew
+
+	Anchor  string // prev_hash of a new chain's first record; default ZeroHash
+	ChainID string // written into every event's chain field (e.g. the replica name)
+
+	IncludeBodies bool                // keep Input/Output text; otherwise only their hashes
+	Redact        func(string) string // applied to kept bodies (after hashing)
+
+	RetryMin     time.Duration // first backoff after a failed sink write; default 100 ms
+	RetryMax     time.Duration // backoff cap; default 30 s
+	WriteTimeout time.Duration // one sink write; default 10 s
+	FlushTimeout time.Duration // how long Close keeps delivering; default 5 s
+
+	Now     func() time.Time // clock for ids and missing timestamps; default time.Now
+	Logger  *slog.Logger     // default discards
+	Metrics Metrics
+}
+
+var sinkNameRe = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+func (o *Options) setDefaults() error {
+	if o.SpoolDir == "" {
+		return errors.New("audit: spool directory is required")
+	}
+	if len(o.Sinks) == 0 {
+		return errors.New("audit: at least one sink is required")
+	}
+	seen := map[string]bool{}
+	for _, s := range o.Sinks {
+		if !sinkNameRe.MatchString(s.Name) || s.Sink == nil {
+			return fmt.Errorf("audit: sink name %q must match [a-z0-9_-]{1,64} and have a sink", s.Name)
+		}
+		if seen[s.Name] {
+			return fmt.Errorf("audit: sink name %q used twice", s.Name)
+		}
+		seen[s.Name] = true
+	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.QueueSize, 8192)
+	def(&o.BatchSize, 512)
+	if o.SegmentBytes <= 0 {
+		o.SegmentBytes = 8 << 20
+	}
+	if o.MaxSpoolBytes <= 0 {
+		o.MaxSpoolBytes = 1 << 30
+	}
+	if o.MaxSpoolBytes < 2*o.SegmentBytes {
+		return fmt.Errorf("audit: max spool bytes %d must be at least twice the segment size %d", o.MaxSpoolBytes, o.SegmentBytes)
+	}
+	switch o.FullPolicy {
+	case "":
+		o.FullPolicy = BlockNew
+	case BlockNew, DropOldest:
+	default:
+		return fmt.Errorf("audit: full policy %q is not block_new or drop_oldest", o.FullPolicy)
+	}
+	if o.Anchor == "" {
+		o.Anchor = ZeroHash
+	}
+	defDur(&o.RetryMin, 100*time.Millisecond)
+	defDur(&o.RetryMax, 30*time.Second)
+	defDur(&o.WriteTimeout, 10*time.Second)
+	defDur(&o.FlushTimeout, 5*time.Second)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Writer is the asynchronous, lossless audit pipeline:
+//
+//	Record -> bounded queue -> sequencer (seal: seq, prev_hash, hash)
+//	       -> disk spool (fsync per batch) -> one deliverer per sink
+//	       -> Sink.Write, cursor persisted after each acknowledged batch
+//
+// Record never blocks. Each sink gets every spooled record in order; a sink
+// that is down makes records wait on disk, not in memory. After a restart
+// the new Writer continues the chain and each sink's delivery from disk.
+type Writer struct {
+	opts  Options
+	log   *slog.Logger
+	in    chan Event
+	spool *spool
+	chain chainState // owned by the sequencer (by Close once Run returned)
+	dels  []*deliverer
+
+	closed   atomic.Bool
+	inflight atomic.Int64
+	stop     chan struct{}
+
+	runMu   sync.Mutex
+	running bool
+	ending  bool
+	runDone chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+
+	accepted atomic.Uint64
+	spooled  atomic.Uint64
+	lastSeq  atomic.Uint64
+	dropped  map[string]*atomic.Uint64 // by drop reason; the map is never written after New
+}
+
+type deliverer struct {
+	name      string
+	sink      Sink
+	pos       position
+	wake      chan struct{}
+	delivered atomic.Uint64
+	errors    atomic.Uint64
+	failing   bool // last attempt failed; only the deliverer's goroutine touches it
+}
+
+// New opens the spool, recovers the chain head and each sink's cursor, and
+// returns a Writer. Call Run to deliver and Close to flush.
+func New(opts Options) (*Writer, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	names := make([]string, len(opts.Sinks))
+	for i, s := range opts.Sinks {
+		names[i] = s.Name
+	}
+	sp, err := openSpool(opts.SpoolDir, opts.SegmentBytes, names)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	w := &Writer{
+		opts:    opts,
+		log:     opts.Logger,
+		in:      make(chan Event, opts.QueueSize),
+		spool:   sp,
+		stop:    make(chan struct{}),
+		runDone: make(chan struct{}),
+		dropped: map[string]*atomic.Uint64{},
+	}
+	for _, r := range []string{DropQueueFull, DropSpoolFull, DropOldestSeg, DropClosed, DropSpoolError} {
+		w.dropped[r] = new(atomic.Uint64)
+	}
+	w.chain = w.recoverHead()
+	w.lastSeq.Store(w.chain.seq)
+	for _, s := range opts.Sinks {
+		d := &deliverer{name: s.Name, sink: s.Sink, wake: make(chan struct{}, 1)}
+		d.pos = sp.startPosition(sp.cursor(s.Name))
+		w.dels = append(w.dels, d)
+	}
+	w.publishDepth()
+	return w, nil
+}
+
+// recoverHead continues the chain from the spool, else from the highest
+// sink tail (a new spool directory next to an existing audit file), else
+// starts a new chain at the anchor.
+func (w *Writer) recoverHead() chainState {
+	if !w.spool.empty() {
+		return w.spool.headState()
+	}
+	head := chainState{hash: w.opts.Anchor}
+	for _, s := range w.opts.Sinks {
+		if t, ok := s.Sink.(Tailer); ok {
+			if seq, hash, ok := t.Tail(); ok && seq > head.seq {
+				head = chainState{seq: seq, hash: hash}
+			}
+		}
+	}
+	return head
+}
+
+// Record queues ev and returns at once. ID is filled when empty. When the
+// queue is full or the Writer is closed the event is dropped and counted.
+// Safe for concurrent use.
+func (w *Writer) Record(ev Event) {
+	w.inflight.Add(1)
+	defer w.inflight.Add(-1)
+	if w.closed.Load() {
+		w.drop(DropClosed, 1)
+		return
+	}
+	if ev.ID == "" {
+		ev.ID = NewID(w.opts.Now())
+	}
+	select {
+	case w.in <- ev:
+		w.accepted.Add(1)
+	default:
+		w.drop(DropQueueFull, 1)
+	}
+}
+
+func (w *Writer) drop(reason string, n uint64) {
+	if n == 0 {
+		return
+	}
+	w.dropped[reason].Add(n)
+	if w.opts.Metrics.Dropped != nil {
+		w.opts.Metrics.Dropped.WithLabelValues(reason).Add(float64(n))
+	}
+}
+
+// Run seals and spools queued records and delivers them to the sinks until
+// ctx is done or Close is called. It returns nil on a normal stop; Close
+// must still be called to flush. Run may be called once.
+func (w *Writer) Run(ctx context.Context) error {
+	w.runMu.Lock()
+	if w.running || w.ending {
+		w.runMu.Unlock()
+		return errors.New("audit: Run called twice or after Close")
+	}
+	w.running = true
+	w.runMu.Unlock()
+	defer close(w.runDone)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-w.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	})
+	wg.Go(func() { w.guard("sequencer", func() { w.sequenceLoop(ctx) }) })
+	for _, d := range w.dels {
+		wg.Go(func() { w.guard("deliverer "+d.name, func() { w.deliverLoop(ctx, d) }) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// guard logs a panic in a background loop instead of crashing the gateway.
+func (w *Writer) guard(name string, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.log.Error("audit loop panicked", "loop", name, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	f()
+}
+
+func (w *Writer) sequenceLoop(ctx context.Context) {
+	batch := make([]Event, 0, w.opts.BatchSize)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-w.in:
+			batch = append(batch[:0], ev)
+		fill:
+			for len(batch) < w.opts.BatchSize {
+				select {
+				case ev := <-w.in:
+					batch = append(batch, ev)
+				default:
+					break fill
+				}
+			}
+			w.sequence(batch)
+		}
+	}
+}
+
+// sequence prepares, seals and spools one batch, applying the full policy,
+// then wakes the deliverers.
+func (w *Writer) sequence(batch []Event) {
+	sealed := make([]Event, 0, len(batch))
+	var buf []byte
+	head := w.chain
+	for _, ev := range batch {
+		ev = w.prepare(ev)
+		next := head.seal(ev, w.opts.ChainID)
+		line, err := json.Marshal(&next)
+		if err != nil {
+			w.log.Error("audit event cannot be encoded", "err", err)
+			w.drop(DropSpoolError, 1)
+			continue
+		}
+		line = append(line, '\n')
+		if !w.makeRoom(int64(len(buf) + len(line))) {
+			w.drop(DropSpoolFull, 1)
+			continue
+		}
+		buf = append(buf, line...)
+		sealed = append(sealed, next)
+		head = chainState{seq: next.Seq, hash: next.Hash}
+	}
+	if len(sealed) == 0 {
+		return
+	}
+	if err := w.spool.append(sealed, buf); err != nil {
+		// Nothing was committed: the chain head stays where it was.
+		w.log.Error("audit spool write failed; records dropped", "records", len(sealed), "err", err)
+		w.drop(DropSpoolError, uint64(len(sealed)))
+		return
+	}
+	w.chain = head
+	w.lastSeq.Store(head.seq)
+	w.spooled.Add(uint64(len(sealed)))
+	for _, d := range w.dels {
+		select {
+		case d.wake <- struct{}{}:
+		default:
+		}
+	}
+	w.publishDepth()
+}
+
+// makeRoom reports whether n more bytes fit in the spool, dropping old
+// segments first under DropOldest.
+func (w *Writer) makeRoom(n int64) bool {
+	for !w.spool.fits(n, w.opts.MaxSpoolBytes) {
+		if w.opts.FullPolicy != DropOldest {
+			return false
+		}
+		lost, ok, err := w.spool.dropOldest()
+		if err != nil {
+			w.log.Error("audit spool cannot drop its oldest segment", "err", err)
+			return false
+		}
+		if !ok {
+			return false
+		}
+		w.drop(DropOldestSeg, lost)
+		w.log.Warn("audit spool full: dropped oldest segment", "undelivered_records", lost)
+	}
+	return true
+}
+
+// prepare hashes bodies, strips or redacts them, and normalises times.
+func (w *Writer) prepare(ev Event) Event {
+	if ev.InputSHA256 == "" && ev.Input != "" {
+		ev.InputSHA256 = HashText(ev.Input)
+	}
+	if ev.OutputSHA256 == "" && ev.Output != "" {
+		ev.OutputSHA256 = HashText(ev.Output)
+	}
+	switch {
+	case !w.opts.IncludeBodies:
+		ev.Input, ev.Output = "", ""
+	case w.opts.Redact != nil:
+		ev.Input, ev.Output = w.opts.Redact(ev.Input), w.opts.Redact(ev.Output)
+	}
+	if ev.RequestAt.IsZero() {
+		ev.RequestAt = w.opts.Now()
+	}
+	ev.RequestAt = ev.RequestAt.UTC()
+	if !ev.ResponseAt.IsZero() {
+		ev.ResponseAt = ev.ResponseAt.UTC()
+	}
+	return ev
+}
+
+func (w *Writer) deliverLoop(ctx context.Context, d *deliverer) {
+	backoff := time.Duration(0)
+	for {
+		n, err := w.deliverOnce(d, w.opts.WriteTimeout)
+		switch {
+		case err != nil:
+			backoff = min(max(2*backoff, w.opts.RetryMin), w.opts.RetryMax)
+			if !waitOrDone(ctx, backoff, nil) {
+				return
+			}
+		case n == 0:
+			backoff = 0
+			if !waitOrDone(ctx, 0, d.wake) {
+				return
+			}
+		default:
+			backoff = 0
+			if ctx.Err() != nil {
+				return
+			}
+		}
+	}
+}
+
+// waitOrDone waits for d (when > 0) or wake (when not nil); false if ctx ended.
+func waitOrDone(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
+	var timer <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer:
+		return true
+	case <-wake:
+		return true
+	}
+}
+
+// deliverOnce sends the next batch to one sink and advances its cursor.
+// It returns how many records were delivered.
+func (w *Writer) deliverOnce(d *deliverer, timeout time.Duration) (int, error) {
+	evs, pos, err := w.spool.read(d.pos, w.opts.BatchSize)
+	if err != nil {
+		w.sinkFailed(d, fmt.Errorf("reading spool: %w", err))
+		return 0, err
+	}
+	if len(evs) == 0 {
+		d.pos = pos
+		return 0, nil
+	}
+	// The write is not tied to Run's ctx: cancelling an acknowledged write
+	// mid-flight would only cause a duplicate re-send.
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	err = d.sink.Write(ctx, evs)
+	cancel()
+	if err != nil {
+		w.sinkFailed(d, err)
+		return 0, err
+	}
+	if err := w.spool.ack(d.name, evs[len(evs)-1].Seq); err != nil {
+		// Delivered but the cursor is not durable: the records may be sent
+		// again after a restart, which sinks absorb by id/seq.
+		w.log.Error("audit cursor not saved", "sink", d.name, "err", err)
+	}
+	d.pos = pos
+	n := len(evs)
+	d.delivered.Add(uint64(n))
+	if m := w.opts.Metrics.Delivered; m != nil {
+		m.WithLabelValues(d.name).Add(float64(n))
+	}
+	if d.failing {
+		d.failing = false
+		w.log.Info("audit sink recovered", "sink", d.name)
+	}
+	w.publishDepth()
+	return n, nil
+}
+
+func (w *Writer) sinkFailed(d *deliverer, err error) {
+	d.errors.Add(1)
+	if m := w.opts.Metrics.SinkErrors; m != nil {
+		m.WithLabelValues(d.name).Inc()
+	}
+	if !d.failing {
+		d.failing = true
+		w.log.Warn("audit sink failing; records wait in the spool", "sink", d.name, "err", err)
+	}
+}
+
+func (w *Writer) publishDepth() {
+	if g := w.opts.Metrics.QueueDepth; g != nil {
+		g.Set(float64(uint64(len(w.in)) + w.spool.pending()))
+	}
+}
+
+// Close stops intake, spools what is queued, delivers for up to
+// FlushTimeout, closes the sinks and the spool. It returns ErrUndelivered
+// (wrapped) when some sink still has records waiting; they stay on disk for
+// the next Writer. Close waits for Run to return.
+func (w *Writer) Close() error {
+	w.closeOnce.Do(func() { w.closeErr = w.close() })
+	return w.closeErr
+}
+
+func (w *Writer) close() error {
+	w.closed.Store(true)
+	for w.inflight.Load() > 0 { // a Record that passed the closed check finishes its send
+		runtime.Gosched()
+	}
+	w.runMu.Lock()
+	w.ending = true
+	running := w.running
+	w.runMu.Unlock()
+	close(w.stop)
+	if running {
+		<-w.runDone
+	}
+	for len(w.in) > 0 {
+		batch := make([]Event, 0, w.opts.BatchSize)
+		for len(batch) < w.opts.BatchSize && len(w.in) > 0 {
+			batch = append(batch, <-w.in)
+		}
+		w.sequence(batch)
+	}
+	errs := []error{w.flush()}
+	for _, d := range w.dels {
+		if err := d.sink.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing audit sink %s: %w", d.name, err))
+		}
+	}
+	errs = append(errs, w.spool.close())
+	return errors.Join(errs...)
+}
+
+// flush delivers what is left to every sink in parallel until done or
+// FlushTimeout.
+func (w *Writer) flush() error {
+	deadline := time.Now().Add(w.opts.FlushTimeout)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, d := range w.dels {
+		wg.Go(func() {
+			backoff := time.Duration(0)
+			for ctx.Err() == nil {
+				n, err := w.deliverOnce(d, min(w.opts.WriteTimeout, time.Until(deadline)))
+				if err == nil && n == 0 {
+					return
+				}
+				if err != nil {
+					backoff = min(max(2*backoff, w.opts.RetryMin), w.opts.RetryMax)
+					waitOrDone(ctx, backoff, nil)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var errs []error
+	for _, d := range w.dels {
+		if n := w.spool.pendingFor(d.name); n > 0 {
+			errs = append(errs, fmt.Errorf("audit sink %s: %d records: %w", d.name, n, ErrUndelivered))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stats is a snapshot of the Writer's counters.
+type Stats struct {
+	QueueDepth int    // records in the in-memory queue
+	Pending    uint64 // records spooled and not yet delivered to every sink
+	SpoolBytes int64
+	LastSeq    uint64 // sequence number of the chain head
+	Accepted   uint64 // Record calls that queued their event
+	Spooled    uint64 // records sealed and written to the spool
+	Dropped    map[string]uint64
+	Sinks      []SinkStats
+}
+
+// SinkStats is one sink's delivery state.
+type SinkStats struct {
+	Name      string
+	Cursor    uint64 // last acknowledged seq
+	Delivered uint64 // records delivered by this Writer
+	Errors    uint64 // failed write attempts
+}
+
+// DroppedTotal sums Dropped over all reasons.
+func (s Stats) DroppedTotal() uint64 {
+	var n uint64
+	for _, v := range s.Dropped {
+		n += v
+	}
+	return n
+}
+
+// Stats returns current counters. Safe for concurrent use.
+func (w *Writer) Stats() Stats {
+	st := Stats{
+		QueueDepth: len(w.in),
+		Pending:    w.spool.pending(),
+		SpoolBytes: w.spool.bytes(),
+		LastSeq:    w.lastSeq.Load(),
+		Accepted:   w.accepted.Load(),
+		Spooled:    w.spooled.Load(),
+		Dropped:    map[string]uint64{},
+	}
+	for r, n := range w.dropped {
+		st.Dropped[r] = n.Load()
+	}
+	for _, d := range w.dels {
+		st.Sinks = append(st.Sinks, SinkStats{
+			Name: d.name, Cursor: w.spool.cursor(d.name),
+			Delivered: d.delivered.Load(), Errors: d.errors.Load(),
+		})
+	}
+	return st
+}
