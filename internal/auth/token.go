@@ -1,0 +1,302 @@
+package auth
+
+import (
+	"context"
+	"crypto"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/dsgate/dsgate/internal/store"
+)
+
+// AllowedAlgorithms are the only JWS algorithms accepted: asymmetric ones,
+// so "none" and HMAC keyed with a public key (alg confusion) are rejected.
+var AllowedAlgorithms = []string{"ES256", "RS256", "EdDSA"}
+
+// AccessClaims are the claims of an RFC 9068 JWT access token.
+type AccessClaims struct {
+	jwt.RegisteredClaims
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope,omitempty"`
+}
+
+// KeySource resolves a signing key id to a public key.
+type KeySource interface {
+	PublicKey(ctx context.Context, kid string) (crypto.PublicKey, error)
+}
+
+// ClientLookup reads OAuth2 client records; store.ClientStore satisfies it.
+type ClientLookup interface {
+	Client(ctx context.Context, id string) (store.Client, error)
+}
+
+// RevocationChecker tells whether a token id was revoked.
+type RevocationChecker interface {
+	Revoked(ctx context.Context, jti string) (bool, error)
+}
+
+// ExternalIssuer is a trusted identity provider minting access tokens for
+// dsgate. Its tokens name no dsgate client, so the principal's role comes
+// from a claim (RoleClaim, a string or list of strings; the first value that
+// is a known role wins) or DefaultRole.
+type ExternalIssuer struct {
+	Issuer      string
+	Audience    string
+	Keys        KeySource // e.g. NewRemoteJWKS(DiscoverJWKSURL(...))
+	RoleClaim   string    // default "roles"
+	DefaultRole string    // used when no role claim matches; empty rejects
+	Models      []string
+	RPM, TPM    int64
+	// HasRole reports whether a role exists (Policy.HasRole); nil accepts any.
+	HasRole func(string) bool
+}
+
+// TokenVerifierOptions configures a TokenVerifier.
+type TokenVerifierOptions struct {
+	Issuer      string    // dsgate's own issuer URL
+	Audience    string    // the audience dsgate's tokens carry and require
+	Keys        KeySource // *SigningKeys
+	Clients     ClientLookup
+	Revocations RevocationChecker
+	External    []ExternalIssuer
+	Leeway      time.Duration // clock skew on exp/nbf/iat; default 30s
+	// ClientCacheTTL bounds reuse of a client record (so a client
+	// revocation applies within it); default 1s.
+	ClientCacheTTL time.Duration
+	Clock          func() time.Time
+}
+
+// TokenVerifier authenticates JWT access tokens (RFC 9068 §4): typ at+jwt,
+// alg in AllowedAlgorithms, known kid, exact iss, aud containing ours, exp
+// required, nbf and iat honoured, jti present and not revoked. Tokens from
+// dsgate's own issuer must name an active client.
+type TokenVerifier struct {
+	opts     TokenVerifierOptions
+	parser   *jwt.Parser
+	external map[string]*ExternalIssuer
+
+	mu      sync.RWMutex
+	clients map[string]clientEntry
+}
+
+type clientEntry struct {
+	client  store.Client
+	missing bool
+	fetched time.Time
+}
+
+var _ Authenticator = (*TokenVerifier)(nil)
+
+// NewTokenVerifier returns a verifier.
+func NewTokenVerifier(opts TokenVerifierOptions) (*TokenVerifier, error) {
+	if opts.Issuer == "" || opts.Audience == "" {
+		return nil, errors.New("token verifier: issuer and audience are required")
+	}
+	if opts.Leeway <= 0 {
+		opts.Leeway = 30 * time.Second
+	}
+	if opts.ClientCacheTTL <= 0 {
+		opts.ClientCacheTTL = time.Second
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	v := &TokenVerifier{opts: opts, external: map[string]*ExternalIssuer{}, clients: map[string]clientEntry{}}
+	for i := range opts.External {
+		e := &opts.External[i]
+		if e.Issuer == "" || e.Audience == "" || e.Keys == nil {
+			return nil, fmt.Errorf("external issuer %d: issuer, audience and keys are required", i)
+		}
+		if e.RoleClaim == "" {
+			e.RoleClaim = "roles"
+		}
+		v.external[e.Issuer] = e
+	}
+	v.parser = jwt.NewParser(
+		jwt.WithValidMethods(AllowedAlgorithms),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(opts.Leeway),
+		jwt.WithTimeFunc(opts.Clock),
+	)
+	return v, nil
+}
+
+// Authenticate implements Authenticator for bearer JWTs.
+func (v *TokenVerifier) Authenticate(ctx context.Context, r *http.Request) (*Principal, error) {
+	cred, err := Credential(r)
+	if err != nil {
+		return nil, err
+	}
+	return v.AuthenticateToken(ctx, cred)
+}
+
+// Verify checks raw and returns its claims.
+func (v *TokenVerifier) Verify(ctx context.Context, raw string) (*AccessClaims, error) {
+	var claims AccessClaims
+	var audience string
+	_, err := v.parser.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
+		typ, _ := t.Header["typ"].(string)
+		if !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
+			return nil, errors.New("typ is not at+jwt")
+		}
+		kid, _ := t.Header["kid"].(string)
+		if kid == "" {
+			return nil, errors.New("no kid")
+		}
+		keys := v.opts.Keys
+		audience = v.opts.Audience
+		if claims.Issuer != v.opts.Issuer {
+			e, ok := v.external[claims.Issuer]
+			if !ok {
+				return nil, errors.New("untrusted issuer")
+			}
+			keys, audience = e.Keys, e.Audience
+		}
+		if keys == nil {
+			return nil, errors.New("no keys for issuer")
+		}
+		return keys.PublicKey(ctx, kid)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: invalid access token: %w", ErrUnauthenticated, err)
+	}
+	if !slices.Contains(claims.Audience, audience) {
+		return nil, unauthenticated("invalid access token: wrong audience")
+	}
+	if claims.ID == "" || claims.Subject == "" || claims.IssuedAt == nil {
+		return nil, unauthenticated("invalid access token: missing jti, sub or iat")
+	}
+	if v.opts.Revocations != nil {
+		revoked, err := v.opts.Revocations.Revoked(ctx, claims.ID)
+		if err != nil {
+			return nil, err
+		}
+		if revoked {
+			return nil, unauthenticated("access token revoked")
+		}
+	}
+	return &claims, nil
+}
+
+// AuthenticateToken verifies raw and returns its principal.
+func (v *TokenVerifier) AuthenticateToken(ctx context.Context, raw string) (*Principal, error) {
+	claims, err := v.Verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	p := &Principal{Kind: KindClient, TokenID: claims.ID, Issuer: claims.Issuer,
+		ExpiresAt: claims.ExpiresAt.Time, Scopes: strings.Fields(claims.Scope)}
+	if e, ok := v.external[claims.Issuer]; ok && claims.Issuer != v.opts.Issuer {
+		p.ID = firstNonEmpty(claims.ClientID, claims.Subject)
+		p.Name, p.Models, p.RPM, p.TPM = p.ID, e.Models, e.RPM, e.TPM
+		p.Role = externalRole(raw, e)
+		if p.Role == "" {
+			return nil, fmt.Errorf("%w: token from %s carries no known role", ErrForbidden, e.Issuer)
+		}
+		return p, nil
+	}
+	c, err := v.client(ctx, claims.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	p.ID, p.Name, p.Role, p.Models = c.ID, c.Name, c.Role, c.Models
+	p.RPM, p.TPM, p.MaxConcurrent = c.RPM, c.TPM, c.MaxConcurrent
+	return p, nil
+}
+
+func (v *TokenVerifier) client(ctx context.Context, id string) (store.Client, error) {
+	now := v.opts.Clock()
+	v.mu.RLock()
+	e, ok := v.clients[id]
+	v.mu.RUnlock()
+	if !ok || now.Sub(e.fetched) >= v.opts.ClientCacheTTL {
+		c, err := v.opts.Clients.Client(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			e = clientEntry{missing: true, fetched: now}
+		case err != nil:
+			return store.Client{}, fmt.Errorf("reading client: %w", err)
+		default:
+			e = clientEntry{client: c, fetched: now}
+		}
+		v.mu.Lock()
+		v.clients[id] = e
+		v.mu.Unlock()
+	}
+	if e.missing {
+		return store.Client{}, unauthenticated("unknown client")
+	}
+	if !e.client.RevokedAt.IsZero() {
+		return store.Client{}, unauthenticated("client revoked")
+	}
+	return e.client, nil
+}
+
+// externalRole reads e.RoleClaim from the (already verified) payload.
+func externalRole(raw string, e *ExternalIssuer) string {
+	parts := strings.Split(raw, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var m map[string]json.RawMessage
+	if err == nil {
+		err = json.Unmarshal(payload, &m)
+	}
+	if err == nil {
+		var names []string
+		if json.Unmarshal(m[e.RoleClaim], &names) != nil {
+			var one string
+			if json.Unmarshal(m[e.RoleClaim], &one) == nil {
+				names = strings.Fields(one)
+			}
+		}
+		for _, n := range names {
+			if e.HasRole == nil || e.HasRole(n) {
+				return n
+			}
+		}
+	}
+	return e.DefaultRole
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Chain authenticates with the API-key authenticator when the credential
+// starts with KeyPrefix and with the token verifier when it looks like a
+// JWT. Either may be nil to disable that kind.
+type Chain struct {
+	Keys   *KeyAuthenticator
+	Tokens *TokenVerifier
+}
+
+var _ Authenticator = Chain{}
+
+// Authenticate implements Authenticator.
+func (c Chain) Authenticate(ctx context.Context, r *http.Request) (*Principal, error) {
+	cred, err := Credential(r)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c.Keys != nil && strings.HasPrefix(cred, KeyPrefix):
+		return c.Keys.AuthenticateKey(ctx, cred)
+	case c.Tokens != nil && looksLikeJWT(cred):
+		return c.Tokens.AuthenticateToken(ctx, cred)
+	}
+	return nil, unauthenticated("unrecognized credential")
+}
