@@ -1,18 +1,119 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/dsgate/dsgate/internal/doctor"
 )
 
-// newDoctorCmd is a placeholder until the command is built; it fails loudly.
 func newDoctorCmd() *cobra.Command {
-	return &cobra.Command{
+	var (
+		upstreams []string
+		topoFile  string
+		tpGPUs    string
+		timeout   time.Duration
+		format    string
+	)
+	cmd := &cobra.Command{
 		Use:   "doctor",
-		Short: "(not built yet)",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("doctor: not built yet")
+		Short: "Check upstream reachability and GPU NVLink topology",
+		Long: `doctor probes each --upstream with an HTTP GET (any answer counts as
+reachable; no credentials are sent) and, on a GPU host, parses
+` + "`nvidia-smi topo -m`" + ` to report which GPUs share NVLink and whether the
+tensor-parallel group in --tp-gpus does. It exits 1 when a check fails.`,
+		Example: `  dsgate doctor --upstream vllm=http://127.0.0.1:8000/v1/models --tp-gpus 0,1,2,3
+  dsgate doctor --topo-file topo.txt --tp-gpus 0,1`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := doctor.Options{Timeout: timeout}
+			for _, u := range upstreams {
+				name, url, ok := strings.Cut(u, "=")
+				if !ok || name == "" || url == "" {
+					return fmt.Errorf("--upstream %q: want name=url", u)
+				}
+				o.Targets = append(o.Targets, doctor.Target{Name: name, URL: url})
+			}
+			group, err := parseGPUList(tpGPUs)
+			if err != nil {
+				return err
+			}
+			o.TPGroup = group
+			if topoFile != "" {
+				b, err := os.ReadFile(topoFile)
+				if err != nil {
+					return fmt.Errorf("reading topology: %w", err)
+				}
+				o.Topology = string(b)
+			} else {
+				o.Topology, err = doctor.ReadTopology(cmd.Context())
+				if err != nil {
+					o.NoGPUReason = err.Error()
+					if errors.Is(err, doctor.ErrNoGPU) {
+						o.NoGPUReason = "no GPU found (nvidia-smi not on PATH)"
+					}
+				}
+			}
+			r := doctor.Run(cmd.Context(), o)
+			if err := writeDoctor(cmd.OutOrStdout(), format, r); err != nil {
+				return err
+			}
+			if r.Failed() {
+				return exitError{code: 1}
+			}
+			return nil
 		},
 	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&upstreams, "upstream", nil, "upstream to probe as name=url (repeatable)")
+	fl.StringVar(&topoFile, "topo-file", "", "read `nvidia-smi topo -m` output from a file instead of running it")
+	fl.StringVar(&tpGPUs, "tp-gpus", "", "GPU indices of the tensor-parallel group, e.g. 0,1,2,3")
+	fl.DurationVar(&timeout, "timeout", 3*time.Second, "timeout per upstream probe")
+	fl.StringVar(&format, "format", "text", "output: text or json")
+	return cmd
+}
+
+func parseGPUList(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	seen := map[int]bool{}
+	for _, p := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("--tp-gpus %q: want comma-separated GPU indices", s)
+		}
+		if seen[n] {
+			return nil, fmt.Errorf("--tp-gpus %q: GPU %d listed twice", s, n)
+		}
+		seen[n] = true
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func writeDoctor(w io.Writer, format string, r doctor.Report) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	case "text", "":
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		for _, c := range r.Checks {
+			fmt.Fprintf(tw, "[%s]\t%s\t%s\n", c.Status, c.Name, c.Detail)
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("unknown --format %q (text or json)", format)
 }
