@@ -70,7 +70,10 @@ func start(t *testing.T, cfgYAML string, sims map[string]sim.Options) *env {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func (e *env) client() openai.Client {
 	return openai.NewClient(option.WithBaseURL(e.base+"/v1/"), option.WithAPIKey("test"), option.WithMaxRetries(0))
