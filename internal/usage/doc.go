@@ -1,0 +1,14 @@
+// Package usage records token usage per API key and OAuth2 client (prompt,
+// cache-hit and completion tokens, request count) into the control-plane
+// store. It is step 13 of the request pipeline.
+//
+// Record never blocks on I/O and never drops a record: it adds the amounts
+// into an in-memory map of buckets (one per principal, model and day) under
+// a mutex, and Run flushes the map to the store in one transaction per
+// batch. A failed flush puts the amounts back and retries with backoff, so
+// totals stay exact however long the store is down; memory grows only with
+// the number of distinct buckets, not with traffic. Close flushes what is
+// left.
+//
+// usage imports store; it must not import config, server, httpapi or cli.
+package usage
