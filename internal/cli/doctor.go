@@ -23,6 +23,8 @@ func newDoctorCmd() *cobra.Command {
 		tpGPUs    string
 		timeout   time.Duration
 		format    string
+		failOn    string
+		skipGPU   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "doctor",
@@ -30,9 +32,12 @@ func newDoctorCmd() *cobra.Command {
 		Long: `doctor probes each --upstream with an HTTP GET (any answer counts as
 reachable; no credentials are sent) and, on a GPU host, parses
 ` + "`nvidia-smi topo -m`" + ` to report which GPUs share NVLink and whether the
-tensor-parallel group in --tp-gpus does. It exits 1 when a check fails.`,
+tensor-parallel group in --tp-gpus does. It exits 1 when a check fails
+(or, with --fail-on warn, also when one warns: a container health check
+uses that to treat a 5xx from /healthz as unhealthy).`,
 		Example: `  dsgate doctor --upstream vllm=http://127.0.0.1:8000/v1/models --tp-gpus 0,1,2,3
-  dsgate doctor --topo-file topo.txt --tp-gpus 0,1`,
+  dsgate doctor --topo-file topo.txt --tp-gpus 0,1
+  dsgate doctor --skip-gpu --fail-on warn --upstream self=http://127.0.0.1:8080/healthz`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o := doctor.Options{Timeout: timeout}
@@ -48,13 +53,19 @@ tensor-parallel group in --tp-gpus does. It exits 1 when a check fails.`,
 				return err
 			}
 			o.TPGroup = group
-			if topoFile != "" {
+			if failOn != "fail" && failOn != "warn" {
+				return fmt.Errorf("--fail-on must be fail or warn, not %q", failOn)
+			}
+			switch {
+			case skipGPU:
+				o.NoGPUReason = "GPU checks skipped (--skip-gpu)"
+			case topoFile != "":
 				b, err := os.ReadFile(topoFile)
 				if err != nil {
 					return fmt.Errorf("reading topology: %w", err)
 				}
 				o.Topology = string(b)
-			} else {
+			default:
 				o.Topology, err = doctor.ReadTopology(cmd.Context())
 				if err != nil {
 					o.NoGPUReason = err.Error()
@@ -67,7 +78,7 @@ tensor-parallel group in --tp-gpus does. It exits 1 when a check fails.`,
 			if err := writeDoctor(cmd.OutOrStdout(), format, r); err != nil {
 				return err
 			}
-			if r.Failed() {
+			if r.Failed() || (failOn == "warn" && r.Warned()) {
 				return exitError{code: 1}
 			}
 			return nil
@@ -79,6 +90,8 @@ tensor-parallel group in --tp-gpus does. It exits 1 when a check fails.`,
 	fl.StringVar(&tpGPUs, "tp-gpus", "", "GPU indices of the tensor-parallel group, e.g. 0,1,2,3")
 	fl.DurationVar(&timeout, "timeout", 3*time.Second, "timeout per upstream probe")
 	fl.StringVar(&format, "format", "text", "output: text or json")
+	fl.StringVar(&failOn, "fail-on", "fail", "exit 1 on: fail, or warn (warnings too)")
+	fl.BoolVar(&skipGPU, "skip-gpu", false, "skip the GPU topology checks")
 	return cmd
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -158,7 +160,15 @@ func TestDoctorCommand(t *testing.T) {
 	if code != 1 {
 		t.Errorf("unreachable upstream: exit %d, want 1", code)
 	}
-	for _, bad := range [][]string{{"--upstream", "nourl"}, {"--tp-gpus", "0,x"}, {"--tp-gpus", "1,1"}} {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	defer srv.Close()
+	if _, _, code := runCLI(t, "doctor", "--skip-gpu", "--upstream", "self="+srv.URL+"/healthz"); code != 0 {
+		t.Errorf("503 with --fail-on fail: exit %d, want 0", code)
+	}
+	if out, _, code := runCLI(t, "doctor", "--skip-gpu", "--fail-on", "warn", "--upstream", "self="+srv.URL+"/healthz"); code != 1 || !strings.Contains(out, "skipped") {
+		t.Errorf("503 with --fail-on warn: exit %d, want 1\n%s", code, out)
+	}
+	for _, bad := range [][]string{{"--fail-on", "never"}, {"--upstream", "nourl"}, {"--tp-gpus", "0,x"}, {"--tp-gpus", "1,1"}} {
 		if _, _, code := runCLI(t, append([]string{"doctor", "--topo-file", filepath.Join(topo, "1x-l40s.txt")}, bad...)...); code == 0 {
 			t.Errorf("%v accepted", bad)
 		}

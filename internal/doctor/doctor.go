@@ -75,6 +75,11 @@ func (r Report) Failed() bool {
 	return slices.ContainsFunc(r.Checks, func(c Check) bool { return c.Status == Fail })
 }
 
+// Warned reports whether any check warned.
+func (r Report) Warned() bool {
+	return slices.ContainsFunc(r.Checks, func(c Check) bool { return c.Status == Warn })
+}
+
 // Run performs every check. Probes run one after another; a host has a
 // handful of upstreams and the timeout bounds each.
 func Run(ctx context.Context, o Options) Report {
