@@ -197,6 +197,16 @@ func (s *spool) rotateIfFull(nextSeq uint64) error {
 	return nil
 }
 
+// activeSize is the size of the segment being appended to (0 when none).
+func (s *spool) activeSize() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.segs) == 0 {
+		return 0
+	}
+	return s.segs[len(s.segs)-1].size
+}
+
 // fits reports whether n more bytes stay within limit (0 means no limit).
 func (s *spool) fits(n, limit int64) bool {
 	if limit <= 0 {

@@ -333,11 +333,13 @@ func (w *Writer) sequenceLoop(ctx context.Context) {
 }
 
 // sequence prepares, seals and spools one batch, applying the full policy,
-// then wakes the deliverers.
+// then wakes the deliverers. A batch that would overflow the active segment
+// is written in parts so that segments rotate (drop_oldest needs that).
 func (w *Writer) sequence(batch []Event) {
-	sealed := make([]Event, 0, len(batch))
+	var sealed []Event
 	var buf []byte
 	head := w.chain
+	segRoom := w.opts.SegmentBytes - w.spool.activeSize()
 	for _, ev := range batch {
 		ev = w.prepare(ev)
 		next := head.seal(ev, w.opts.ChainID)
@@ -348,6 +350,11 @@ func (w *Writer) sequence(batch []Event) {
 			continue
 		}
 		line = append(line, '\n')
+		if len(buf) > 0 && int64(len(buf)+len(line)) > segRoom {
+			w.commit(sealed, buf, head)
+			// After a failed commit the chain resumes from the committed head.
+			sealed, buf, segRoom, head = nil, nil, w.opts.SegmentBytes, w.chain
+		}
 		if !w.makeRoom(int64(len(buf) + len(line))) {
 			w.drop(DropSpoolFull, 1)
 			continue
@@ -356,6 +363,12 @@ func (w *Writer) sequence(batch []Event) {
 		sealed = append(sealed, next)
 		head = chainState{seq: next.Seq, hash: next.Hash}
 	}
+	w.commit(sealed, buf, head)
+}
+
+// commit appends sealed records to the spool and advances the chain head;
+// on a spool error it drops and counts them.
+func (w *Writer) commit(sealed []Event, buf []byte, head chainState) {
 	if len(sealed) == 0 {
 		return
 	}
