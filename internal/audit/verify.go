@@ -193,7 +193,7 @@ func (v *Verifier) checkLine(name string, line int, raw []byte) {
 	switch {
 	case ev.Seq > want:
 		at.Kind = ProblemMissing
-		at.Detail = fmt.Sprintf("seq %d follows seq %d (at %s): records %d..%d are missing", ev.Seq, v.prev.seq, v.prevAt, want, ev.Seq-1)
+		at.Detail = fmt.Sprintf("seq %d follows seq %d (at %s): %s missing", ev.Seq, v.prev.seq, v.prevAt, seqRange(want, ev.Seq-1))
 		v.gap, v.gapLo, v.gapHi, v.gapLines = &at, want, ev.Seq-1, v.opts.Lookahead
 		return
 	case ev.Seq < want:
@@ -299,4 +299,11 @@ func displayName(name string) string {
 		return "<input>"
 	}
 	return name
+}
+
+func seqRange(lo, hi uint64) string {
+	if lo == hi {
+		return fmt.Sprintf("record %d is", lo)
+	}
+	return fmt.Sprintf("records %d..%d are", lo, hi)
 }
