@@ -204,7 +204,7 @@ func (s *Server) streamChat(c *call, p *chatPlan) {
 	if err := c.wait(c.delay); err != nil {
 		return
 	}
-	st := newStreamer(c, appendHead(nil, s.newHead(c.m), "chat.completion.chunk"))
+	st := newStreamer(c, appendHead(make([]byte, 0, 192+len(c.m.quoted)), s.newHead(c.m), "chat.completion.chunk"))
 	defer st.stop()
 	generated := 0
 	defer func() { s.countTokens(c.m, p.usage.prompt, generated) }()

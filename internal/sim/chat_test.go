@@ -84,6 +84,10 @@ func TestChatDeterministic(t *testing.T) {
 	if a.ID == chatContent(t, s, req("deepseek-chat", "hi")).ID {
 		t.Error("two responses share an id")
 	}
+	// Escaped and plain spellings of the same text are the same prompt.
+	if c := chatContent(t, s, req("deepseek-chat", `\u0068i`)); *c.Choices[0].Message.Content != *a.Choices[0].Message.Content {
+		t.Error("escaped prompt changed the answer")
+	}
 	for _, other := range []string{req("deepseek-chat", "hello"), req("other-chat", "hi")} {
 		c := chatContent(t, s, other)
 		if *c.Choices[0].Message.Content == *a.Choices[0].Message.Content {

@@ -96,7 +96,7 @@ func (s *Server) streamText(c *call, p *textPlan) {
 		return
 	}
 	// Legacy completion chunks reuse object "text_completion" (no ".chunk").
-	st := newStreamer(c, appendHead(nil, s.newHead(c.m), "text_completion"))
+	st := newStreamer(c, appendHead(make([]byte, 0, 192+len(c.m.quoted)), s.newHead(c.m), "text_completion"))
 	defer st.stop()
 	generated := 0
 	defer func() { s.countTokens(c.m, p.usage.prompt, generated) }()

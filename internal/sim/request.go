@@ -1,12 +1,14 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 const (
@@ -72,6 +74,13 @@ type messageContent string
 func (c *messageContent) UnmarshalJSON(data []byte) error {
 	switch {
 	case len(data) > 0 && data[0] == '"':
+		// encoding/json has validated the literal; one without escapes and
+		// with valid UTF-8 is its own text, which skips a second scan.
+		inner := data[1 : len(data)-1]
+		if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			*c = messageContent(inner)
+			return nil
+		}
 		return json.Unmarshal(data, (*string)(c))
 	case len(data) > 0 && data[0] == '[':
 		var parts []struct {
