@@ -126,6 +126,7 @@ func compileRole(r store.Role) (*compiledRole, error) {
 		switch {
 		case res == "":
 			return nil, fmt.Errorf("role %s: grant without a resource", r.Name)
+		case res == "*":
 		case res != "*" && strings.HasSuffix(res, ".*"):
 			cg.resource, cg.prefix = strings.TrimSuffix(res, "*"), true
 		case strings.Contains(res, "*"):

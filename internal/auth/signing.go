@@ -112,16 +112,37 @@ func NewSigningKeys(ctx context.Context, opts SigningKeysOptions) (*SigningKeys,
 	return s, nil
 }
 
+// current returns the signing key, promoting a pending key whose time has
+// come without waiting for the next reload.
 func (s *SigningKeys) current() *loadedKey {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.signer
+	signer, pending := s.signer, s.pending
+	s.mu.RUnlock()
+	if pending == nil || pending.rec.ActivatesAt.After(s.opts.Clock()) {
+		return signer
+	}
+	s.mu.Lock()
+	if s.pending == pending {
+		s.signer, s.pending = pending, nil
+	}
+	signer = s.signer
+	s.mu.Unlock()
+	return signer
 }
 
 // Rotate adds a new key that starts signing after PublishAhead. The old key
 // keeps verifying the tokens it signed until they expire.
 func (s *SigningKeys) Rotate(ctx context.Context) error {
-	return s.add(ctx, s.opts.Clock().Add(s.opts.PublishAhead))
+	activates := s.opts.Clock().Add(s.opts.PublishAhead)
+	s.mu.RLock()
+	for _, k := range s.keys {
+		// The newest key signs; make sure the new key is strictly newest.
+		if !activates.After(k.rec.ActivatesAt) {
+			activates = k.rec.ActivatesAt.Add(time.Microsecond)
+		}
+	}
+	s.mu.RUnlock()
+	return s.add(ctx, activates)
 }
 
 func (s *SigningKeys) add(ctx context.Context, activates time.Time) error {
