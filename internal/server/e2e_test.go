@@ -379,3 +379,10 @@ func (e *env) cl() *openai.Client {
 	c := e.client()
 	return &c
 }
+
+func newChatParams(model, msg string) openai.ChatCompletionNewParams {
+	return openai.ChatCompletionNewParams{
+		Model:    model,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(msg)},
+	}
+}
