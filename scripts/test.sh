@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs dsgate's whole test suite on a fresh machine: installs the system
+# tools the tests use, makes sure PostgreSQL and Redis are up, then vets and
+# tests every package (with the race detector) and runs each fuzz target
+# for a few seconds. .ci/run calls exactly this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DSGATE_TEST_POSTGRES_DSN="${DSGATE_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+export DSGATE_TEST_REDIS_ADDR="${DSGATE_TEST_REDIS_ADDR:-127.0.0.1:6379}"
+FUZZTIME="${FUZZTIME:-5s}"
+
+log() { printf '==> %s\n' "$*"; }
+
+# System packages the tests call: promtool (from Debian's prometheus).
+need=()
+command -v promtool >/dev/null || need+=(prometheus)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    log "installing ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    log "missing ${need[*]}: install them with apt-get (needs root)"
+  fi
+fi
+
+# Services: start them when they are not answering.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if ! port_open 6379 && command -v redis-server >/dev/null; then
+  log "starting redis"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+fi
+if ! port_open 5432 && command -v pg_ctlcluster >/dev/null; then
+  log "starting postgresql"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+fi
+for i in $(seq 50); do port_open 6379 && port_open 5432 && break; sleep 0.2; done
+if command -v psql >/dev/null && port_open 5432; then
+  psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 ||
+    psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test" >/dev/null
+fi
+
+log "go vet"
+go vet ./...
+
+log "go test -race"
+go test -race -count=1 -timeout 8m ./...
+
+log "fuzzing each target for $FUZZTIME"
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for target in $(grep -hoE '^func (Fuzz[A-Za-z0-9_]+)' "$dir"/*_test.go 2>/dev/null | awk '{print $2}'); do
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null
+    echo "fuzz ok: $pkg $target"
+  done
+done
+log "all tests passed"
