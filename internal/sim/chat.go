@@ -206,95 +206,54 @@ func (s *Server) streamChat(c *call, p *chatPlan) {
 	}
 	st := newStreamer(c, appendHead(make([]byte, 0, 192+len(c.m.quoted)), s.newHead(c.m), "chat.completion.chunk"))
 	defer st.stop()
-	generated := 0
-	defer func() { s.countTokens(c.m, p.usage.prompt, generated) }()
+	defer func() { s.countTokens(c.m, p.usage.prompt, st.tokens) }()
 
 	b := append(st.open(), `{"index":0,"delta":{"role":"assistant","content":""}`...)
 	if st.send(endChunk(b, "")) != nil {
 		return
 	}
 	reasoning := rng{state: p.seed ^ reasoningSalt}
-	for range p.reasoning {
-		if st.token() != nil {
-			return
-		}
-		b := append(st.open(), `{"index":0,"delta":{"content":null,`...)
-		b = append(b, s.reasoningKey...)
-		b = append(b, ':', '"')
-		b = appendWords(b, &reasoning, 1)
-		b = append(b, '"', '}')
-		if st.send(endChunk(b, "")) != nil {
-			return
-		}
-		generated++
-	}
-	content := rng{state: p.seed}
-	for range p.content {
-		if st.token() != nil {
-			return
-		}
-		b := append(st.open(), `{"index":0,"delta":{"content":"`...)
-		b = appendWords(b, &content, 1)
-		b = append(b, '"')
-		if c.m.reasoning {
-			b = append(b, ',')
-			b = append(b, s.reasoningKey...)
-			b = append(b, ":null"...)
-		}
-		b = append(b, '}')
-		if st.send(endChunk(b, "")) != nil {
-			return
-		}
-		generated++
-	}
-	if p.tool != nil {
-		n, err := streamToolCall(st, p.tool)
-		generated += n
-		if err != nil {
-			return
-		}
-	}
-	b = append(st.open(), `{"index":0,"delta":{"content":""}`...)
-	if st.send(endChunk(b, p.finish)) != nil {
+	if st.words(&reasoning, p.reasoning, s.reasoningDelta, `"}`) != nil {
 		return
 	}
-	if p.includeUsage {
-		b = append(st.open(), `],"usage":`...)
-		b = appendUsage(b, p.usage)
-		if st.send(append(b, '}')) != nil {
-			return
-		}
+	contentEnd := `"}`
+	if c.m.reasoning {
+		contentEnd = s.contentEndNullReasoning
 	}
-	_ = st.done()
+	content := rng{state: p.seed}
+	if st.words(&content, p.content, `{"index":0,"delta":{"content":"`, contentEnd) != nil {
+		return
+	}
+	if p.tool != nil && streamToolCall(st, p.tool) != nil {
+		return
+	}
+	_ = st.finish(`{"index":0,"delta":{"content":""}`, p.finish, p.includeUsage, p.usage)
 }
 
 // streamToolCall sends the call as OpenAI tool-call deltas: first the id,
 // type, name and empty arguments, then argument fragments, all at index 0.
-// It returns the number of token chunks sent.
-func streamToolCall(st *streamer, t *toolCall) (int, error) {
+func streamToolCall(st *streamer, t *toolCall) error {
 	if err := st.token(); err != nil {
-		return 0, err
+		return err
 	}
 	b := append(st.open(), `{"index":0,"delta":{"content":null,"tool_calls":[{"index":0,"id":`...)
 	b = appendJSONString(b, t.id)
 	b = append(b, `,"type":"function","function":{"name":`...)
 	b = appendJSONString(b, t.name)
 	b = append(b, `,"arguments":""}}]}`...)
-	if err := st.send(endChunk(b, "")); err != nil {
-		return 0, err
+	if err := st.sendToken(endChunk(b, "")); err != nil {
+		return err
 	}
-	sent := 1
 	for off := 0; off < len(t.args); off += argFragment {
 		if err := st.token(); err != nil {
-			return sent, err
+			return err
 		}
 		b := append(st.open(), `{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":`...)
 		b = appendJSONString(b, t.args[off:min(off+argFragment, len(t.args))])
 		b = append(b, `}}]}`...)
-		if err := st.send(endChunk(b, "")); err != nil {
-			return sent, err
+		if err := st.sendToken(endChunk(b, "")); err != nil {
+			return err
 		}
-		sent++
 	}
-	return sent, nil
+	return nil
 }

@@ -98,32 +98,11 @@ func (s *Server) streamText(c *call, p *textPlan) {
 	// Legacy completion chunks reuse object "text_completion" (no ".chunk").
 	st := newStreamer(c, appendHead(make([]byte, 0, 192+len(c.m.quoted)), s.newHead(c.m), "text_completion"))
 	defer st.stop()
-	generated := 0
-	defer func() { s.countTokens(c.m, p.usage.prompt, generated) }()
+	defer func() { s.countTokens(c.m, p.usage.prompt, st.tokens) }()
 
 	words := rng{state: p.seed}
-	for range p.usage.completion {
-		if st.token() != nil {
-			return
-		}
-		b := append(st.open(), `{"index":0,"text":"`...)
-		b = appendWords(b, &words, 1)
-		b = append(b, '"')
-		if st.send(endChunk(b, "")) != nil {
-			return
-		}
-		generated++
-	}
-	b := append(st.open(), `{"index":0,"text":""`...)
-	if st.send(endChunk(b, p.finish)) != nil {
+	if st.words(&words, p.usage.completion, `{"index":0,"text":"`, `"`) != nil {
 		return
 	}
-	if p.includeUsage {
-		b = append(st.open(), `],"usage":`...)
-		b = appendUsage(b, p.usage)
-		if st.send(append(b, '}')) != nil {
-			return
-		}
-	}
-	_ = st.done()
+	_ = st.finish(`{"index":0,"text":""`, p.finish, p.includeUsage, p.usage)
 }

@@ -23,21 +23,8 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "input", "input must be a non-empty string or array")
 		return
 	}
-	dims := s.opts.EmbeddingDimensions
-	if req.Dimensions != nil {
-		if *req.Dimensions < 1 || *req.Dimensions > maxDimensions {
-			badRequest(w, "dimensions", "dimensions must be between 1 and "+strconv.Itoa(maxDimensions))
-			return
-		}
-		dims = *req.Dimensions
-	}
-	base64Format := false
-	switch req.EncodingFormat {
-	case "", "float":
-	case "base64":
-		base64Format = true
-	default:
-		badRequest(w, "encoding_format", `encoding_format must be "float" or "base64"`)
+	dims, base64Format, ok := s.embeddingFormat(w, &req)
+	if !ok {
 		return
 	}
 	c := call{s: s, w: w, r: r, rc: http.NewResponseController(w), m: m}
@@ -51,10 +38,38 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 	if err := c.wait(c.delay); err != nil {
 		return
 	}
-	c.writeJSON(s.embeddingsBody(m, req.Input.items, dims, base64Format))
+	prompt := 0
+	for _, it := range req.Input.items {
+		prompt += it.tokens
+	}
+	s.countTokens(m, prompt, 0)
+	c.writeJSON(embeddingsBody(m, req.Input.items, prompt, dims, base64Format))
 }
 
-func (s *Server) embeddingsBody(m *modelState, items []inputItem, dims int, b64 bool) []byte {
+// embeddingFormat validates dimensions and encoding_format, answering 400
+// itself when they are bad.
+func (s *Server) embeddingFormat(w http.ResponseWriter, req *embeddingRequest) (dims int, b64, ok bool) {
+	dims = s.opts.EmbeddingDimensions
+	if req.Dimensions != nil {
+		if *req.Dimensions < 1 || *req.Dimensions > maxDimensions {
+			badRequest(w, "dimensions", "dimensions must be between 1 and "+strconv.Itoa(maxDimensions))
+			return 0, false, false
+		}
+		dims = *req.Dimensions
+	}
+	switch req.EncodingFormat {
+	case "", "float":
+		return dims, false, true
+	case "base64":
+		return dims, true, true
+	}
+	badRequest(w, "encoding_format", `encoding_format must be "float" or "base64"`)
+	return 0, false, false
+}
+
+// embeddingsBody renders the response; base64 vectors are little-endian
+// float32 arrays, as the OpenAI SDKs decode them.
+func embeddingsBody(m *modelState, items []inputItem, prompt, dims int, b64 bool) []byte {
 	h := newHasher()
 	h.addField(m.name)
 	modelSeed := h.sum()
@@ -66,9 +81,7 @@ func (s *Server) embeddingsBody(m *modelState, items []inputItem, dims int, b64 
 	}
 	b := make([]byte, 0, 128+len(m.quoted)+len(items)*(per+48))
 	b = append(b, `{"object":"list","data":[`...)
-	prompt := 0
 	for i, it := range items {
-		prompt += it.tokens
 		unitVector(vec, modelSeed^it.hash)
 		if i > 0 {
 			b = append(b, ',')
@@ -96,7 +109,6 @@ func (s *Server) embeddingsBody(m *modelState, items []inputItem, dims int, b64 
 		}
 		b = append(b, '}')
 	}
-	s.countTokens(m, prompt, 0)
 	b = append(b, `],"model":`...)
 	b = append(b, m.quoted...)
 	b = append(b, `,"usage":{"prompt_tokens":`...)

@@ -1,14 +1,10 @@
 package sim
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
 )
-
-// errStreamCut ends a stream that a fault closed abruptly.
-var errStreamCut = errors.New("stream cut by fault injection")
 
 // call is one generation request's state from admission to the last byte.
 // Every endpoint follows the same steps: admit (count, maybe inject an
@@ -231,7 +227,8 @@ type streamer struct {
 	c      *call
 	prefix []byte // chunk JSON up to and including `"choices":[`
 	buf    []byte
-	sent   int // token chunks sent
+	sent   int // token chunks started (cut and stall count these)
+	tokens int // token chunks written
 	start  time.Time
 	timer  *time.Timer
 }
@@ -257,7 +254,46 @@ func (st *streamer) send(b []byte) error {
 	return nil
 }
 
-func (st *streamer) done() error {
+// sendToken is send for a chunk that carries a token.
+func (st *streamer) sendToken(b []byte) error {
+	if err := st.send(b); err != nil {
+		return err
+	}
+	st.tokens++
+	return nil
+}
+
+// words sends n one-token chunks, each `before word after` closed as a
+// choice of a chunk.
+func (st *streamer) words(r *rng, n int, before, after string) error {
+	for range n {
+		if err := st.token(); err != nil {
+			return err
+		}
+		b := append(st.open(), before...)
+		b = appendWords(b, r, 1)
+		b = append(b, after...)
+		if err := st.sendToken(endChunk(b, "")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish sends the finish chunk (choice carries everything before
+// logprobs), the usage chunk when asked for, and data: [DONE].
+func (st *streamer) finish(choice, reason string, includeUsage bool, u usage) error {
+	b := append(st.open(), choice...)
+	if err := st.send(endChunk(b, reason)); err != nil {
+		return err
+	}
+	if includeUsage {
+		b = append(st.open(), `],"usage":`...)
+		b = appendUsage(b, u)
+		if err := st.send(append(b, '}')); err != nil {
+			return err
+		}
+	}
 	st.buf = append(st.buf[:0], "data: [DONE]\n\n"...)
 	if _, err := st.c.w.Write(st.buf); err != nil {
 		return err

@@ -1,9 +1,13 @@
 package sim
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 )
+
+// errStreamCut ends a stream that a fault closed abruptly.
+var errStreamCut = errors.New("stream cut by fault injection")
 
 // apiError is the OpenAI error object. Empty Param and Code render as null.
 type apiError struct {

@@ -53,8 +53,8 @@ type Options struct {
 type Faults struct {
 	// ErrorRate is the fraction of generation requests answered with ErrorStatus.
 	ErrorRate float64
-	// ErrorStatus is the injected status; default 500. 429, 500 and 503 get
-	// DeepSeek-style bodies.
+	// ErrorStatus is the injected status; default (and for anything outside
+	// 400-599) 500. 429, 500 and 503 get DeepSeek's real bodies.
 	ErrorStatus int
 	// LatencySpikeRate is the fraction of requests whose first token is
 	// delayed by an extra LatencySpike.
@@ -88,24 +88,30 @@ type Stats struct {
 // Server is the simulator. It implements http.Handler and is safe for
 // concurrent use.
 type Server struct {
-	opts         Options
-	log          *slog.Logger
-	models       []*modelState // in Options.Models order, for /v1/models and /metrics
-	byName       map[string]*modelState
-	created      int64 // unix time reported for every model
-	interval     time.Duration
-	reasoningKey []byte        // Options.ReasoningField as a JSON string
-	slots        chan struct{} // nil without MaxRunning
-	kvSlots      int           // denominator of vllm:kv_cache_usage_perc
-	faults       atomic.Pointer[Faults]
-	faultSeq     atomic.Uint64
-	idSeq        atomic.Uint64
-	idBase       uint64
-	requests     atomic.Uint64
-	running      atomic.Int64
-	waiting      atomic.Int64
-	promptTok    atomic.Uint64
-	genTok       atomic.Uint64
+	opts     Options
+	log      *slog.Logger
+	models   []*modelState // in Options.Models order, for /v1/models and /metrics
+	byName   map[string]*modelState
+	created  int64 // unix time reported for every model
+	interval time.Duration
+	slots    chan struct{} // nil without MaxRunning
+	kvSlots  int           // denominator of vllm:kv_cache_usage_perc
+
+	// Pre-rendered JSON fragments that depend on Options.ReasoningField.
+	reasoningKey            []byte // the field name as a JSON string
+	reasoningDelta          string // opens a streamed reasoning delta
+	contentEndNullReasoning string // closes a reasoning model's content delta
+
+	faults   atomic.Pointer[Faults]
+	faultSeq atomic.Uint64
+	idSeq    atomic.Uint64
+	idBase   uint64
+
+	requests  atomic.Uint64
+	running   atomic.Int64
+	waiting   atomic.Int64
+	promptTok atomic.Uint64
+	genTok    atomic.Uint64
 }
 
 // modelState holds one served model's settings and counters.
@@ -143,6 +149,8 @@ func New(opts Options) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.reasoningKey = appendJSONString(nil, opts.ReasoningField)
+	s.reasoningDelta = `{"index":0,"delta":{"content":null,` + string(s.reasoningKey) + `:"`
+	s.contentEndNullReasoning = `",` + string(s.reasoningKey) + `:null}`
 	now := opts.Clock()
 	s.created = now.Unix()
 	s.idBase = mix64(uint64(now.UnixNano()))
@@ -186,7 +194,7 @@ func isReasoning(name string, list []string) bool {
 // SetFaults replaces the injected faults; requests already past admission
 // keep the faults they started with. It restarts the fault PRNG sequence.
 func (s *Server) SetFaults(f Faults) {
-	if f.ErrorStatus == 0 {
+	if f.ErrorStatus < 400 || f.ErrorStatus > 599 {
 		f.ErrorStatus = http.StatusInternalServerError
 	}
 	s.faults.Store(&f)
