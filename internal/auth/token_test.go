@@ -56,7 +56,9 @@ func TestJWTAttacks(t *testing.T) {
 		}
 		return s
 	}
-	es := func(c *AccessClaims, hdr map[string]any) string { return sign(jwt.SigningMethodES256, signer.priv, c, hdr) }
+	es := func(c *AccessClaims, hdr map[string]any) string {
+		return sign(jwt.SigningMethodES256, signer.priv, c, hdr)
+	}
 
 	pubDER, _ := x509.MarshalPKIXPublicKey(&signer.priv.PublicKey)
 	otherEC, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
