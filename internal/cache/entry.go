@@ -99,41 +99,48 @@ func (w wireUsage) usage() Usage {
 
 // Stream returns the SSE data payloads to replay for a streaming hit, without
 // the final [DONE] (the SSE writer adds it). The original chunks are used when
-// present, with the usage-only chunk dropped or synthesised to match
-// includeUsage (the client's stream_options.include_usage); otherwise the
-// chunks are rebuilt from Body by ReplayChunks. Embeddings cannot stream.
+// present, adjusted to includeUsage (the client's
+// stream_options.include_usage): without it a trailing usage-only chunk is
+// dropped; with it a usage chunk is appended only when no chunk carries usage
+// yet (DeepSeek puts it on the finish chunk), because SDKs sum the usage of
+// every chunk. Without original chunks the stream is rebuilt from Body by
+// ReplayChunks. Embeddings cannot stream.
 func (e Entry) Stream(includeUsage bool) ([][]byte, error) {
 	if len(e.Chunks) == 0 {
 		return ReplayChunks(e.Body, includeUsage)
 	}
-	last := e.Chunks[len(e.Chunks)-1]
-	hasUsageChunk := isUsageChunk(last)
-	switch {
-	case hasUsageChunk == includeUsage:
+	if !includeUsage {
+		if isUsageChunk(e.Chunks[len(e.Chunks)-1]) {
+			return e.Chunks[:len(e.Chunks)-1], nil
+		}
 		return e.Chunks, nil
-	case hasUsageChunk:
-		return e.Chunks[:len(e.Chunks)-1], nil
+	}
+	for _, c := range e.Chunks {
+		if chunkHasUsage(c) {
+			return e.Chunks, nil
+		}
 	}
 	uc, err := usageChunkFor(e.Body)
-	if err != nil {
-		return nil, err
-	}
-	if uc == nil {
-		return e.Chunks, nil
+	if err != nil || uc == nil {
+		return e.Chunks, err
 	}
 	out := make([][]byte, 0, len(e.Chunks)+1)
 	return append(append(out, e.Chunks...), uc), nil
 }
 
+type usageProbe struct {
+	Choices []json.RawMessage `json:"choices"`
+	Usage   json.RawMessage   `json:"usage"`
+}
+
+func chunkHasUsage(payload []byte) bool {
+	var c usageProbe
+	return json.Unmarshal(payload, &c) == nil && present(c.Usage)
+}
+
 // isUsageChunk reports whether a chunk is the include_usage trailer: no
 // choices and a usage object.
 func isUsageChunk(payload []byte) bool {
-	var c struct {
-		Choices []json.RawMessage `json:"choices"`
-		Usage   json.RawMessage   `json:"usage"`
-	}
-	if json.Unmarshal(payload, &c) != nil {
-		return false
-	}
-	return len(c.Choices) == 0 && len(c.Usage) > 0 && string(c.Usage) != "null"
+	var c usageProbe
+	return json.Unmarshal(payload, &c) == nil && len(c.Choices) == 0 && present(c.Usage)
 }

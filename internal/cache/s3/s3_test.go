@@ -81,4 +81,3 @@ func TestS3ExpiryInMetadata(t *testing.T) {
 		t.Error("expired object still stored")
 	}
 }
-
