@@ -151,6 +151,25 @@ func TestCutAfterChunks(t *testing.T) {
 			t.Errorf("%s: done=%v, %d events: %s", path, got.done, len(got.data), body)
 		}
 	}
+
+	// HTTP/2 cannot hijack; the stream is reset instead.
+	h2 := httptest.NewUnstartedServer(s)
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	defer h2.Close()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, h2.URL+"/v1/chat/completions", strings.NewReader(streamBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := h2.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || err == nil || strings.Contains(string(body), "[DONE]") {
+		t.Errorf("HTTP/2 cut: proto %d, read error %v, body %s", resp.ProtoMajor, err, body)
+	}
 	poll(t, "cut handlers to finish", func() bool { return s.Stats().Running == 0 })
 }
 
@@ -345,4 +364,50 @@ func TestKeepAlive(t *testing.T) {
 	if body := do(t, quick, http.MethodPost, "/v1/chat/completions", streamBody).Body.String(); strings.Contains(body, "keep-alive") {
 		t.Errorf("keep-alive without a wait: %s", body)
 	}
+}
+
+func TestKeepAliveWhileQueued(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{TTFT: time.Hour, MaxRunning: 1, KeepAliveEvery: 5 * time.Millisecond})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+
+	ctxA, cancelA := context.WithCancel(t.Context())
+	defer cancelA()
+	doneA := make(chan struct{})
+	go func() {
+		defer close(doneA)
+		if resp, err := startRequest(t, ctxA, srv.URL+"/v1/chat/completions", streamBody); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	poll(t, "A running", func() bool { return s.Stats().Running == 1 })
+
+	tests := []struct {
+		name, body, want string
+	}{
+		{"stream", streamBody, ": keep-alive\n\n"},
+		{"non-stream", strings.Replace(streamBody, `"stream":true`, `"stream":false`, 1), "\n\n"},
+	}
+	for _, tt := range tests {
+		ctx, cancel := context.WithCancel(t.Context())
+		resp, err := startRequest(t, ctx, srv.URL+"/v1/chat/completions", tt.body)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		buf := make([]byte, len(tt.want))
+		if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != tt.want {
+			t.Errorf("%s: read %q, %v; want %q", tt.name, buf, err, tt.want)
+		}
+		if st := s.Stats(); st.Waiting != 1 || st.Running != 1 {
+			t.Errorf("%s: keep-alive did not come from the queue: %+v", tt.name, st)
+		}
+		cancel()
+		resp.Body.Close()
+		poll(t, "the queued request to leave", func() bool { return s.Stats().Waiting == 0 })
+	}
+	cancelA()
+	<-doneA
+	poll(t, "all idle", func() bool { return s.Stats().Running == 0 })
 }
