@@ -16,7 +16,6 @@ import (
 	"github.com/dsgate/dsgate/internal/store/storetest"
 )
 
-
 // newHandler authorizes with the built-in policy on a role taken from the
 // X-Test-Role header (standing in for the transport's authentication).
 func newHandler(t *testing.T) (*admin.Handler, store.Store, *auth.Policy) {
