@@ -62,7 +62,7 @@ type Backend interface {
 // It returns the new tat (unchanged when rejected) and the limit's state.
 func GCRA(tat, now, limit, n int64) (newTAT int64, allowed bool, retryAfter time.Duration, st State) {
 	period := int64(Period)
-	interval := period / limit
+	interval := max(period/limit, 1)
 	tat = max(tat, now)
 	next := tat + n*interval
 	allowAt := next - period
@@ -75,7 +75,7 @@ func GCRA(tat, now, limit, n int64) (newTAT int64, allowed bool, retryAfter time
 // Adjust applies a token correction of delta units to tat without a check:
 // positive delta moves tat later (debt), negative refunds but never below now.
 func Adjust(tat, now, limit, delta int64) int64 {
-	interval := int64(Period) / limit
+	interval := max(int64(Period)/limit, 1)
 	tat = max(tat, now) + delta*interval
 	return max(tat, now)
 }
