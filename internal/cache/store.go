@@ -50,6 +50,9 @@ type TierStats struct {
 	// Dropped counts writes and promotions that Tiered skipped because its
 	// queue was full; zero in a tier's own Stats.
 	Dropped uint64
+	// Timeouts counts reads that Tiered abandoned after the tier's
+	// Timeout; zero in a tier's own Stats.
+	Timeouts uint64
 }
 
 // Counters are the hit, miss, set and error counters a Store keeps; backends

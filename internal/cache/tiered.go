@@ -74,6 +74,7 @@ type Tiered struct {
 type tierState struct {
 	Tier
 	dropped     atomic.Uint64
+	timeouts    atomic.Uint64
 	skipped     atomic.Uint64
 	failures    atomic.Int64
 	openUntilNs atomic.Int64 // skip reads until this Unix ns
@@ -178,9 +179,7 @@ func (t *Tiered) get(ctx context.Context, ts *tierState, key Key) (Entry, error)
 		ts.skipped.Add(1)
 		return Entry{}, ErrMiss
 	}
-	tctx, cancel := context.WithTimeout(ctx, ts.Timeout)
-	e, err := ts.Store.Get(tctx, key)
-	cancel()
+	e, err := t.getWithTimeout(ctx, ts, key)
 	switch {
 	case err == nil || errors.Is(err, ErrMiss):
 		ts.failures.Store(0)
@@ -192,6 +191,31 @@ func (t *Tiered) get(ctx context.Context, ts *tierState, key Key) (Entry, error)
 		t.logger.Debug("cache read failed", "cache", ts.Store.Name(), "err", err)
 	}
 	return e, err
+}
+
+type getResult struct {
+	e   Entry
+	err error
+}
+
+// getWithTimeout bounds a remote read by the tier's Timeout even when the
+// store ignores its ctx (go-redis does unless ContextTimeoutEnabled): the
+// read runs on its own goroutine and is abandoned at the deadline.
+func (t *Tiered) getWithTimeout(ctx context.Context, ts *tierState, key Key) (Entry, error) {
+	tctx, cancel := context.WithTimeout(ctx, ts.Timeout)
+	defer cancel()
+	ch := make(chan getResult, 1)
+	go func() {
+		e, err := ts.Store.Get(tctx, key)
+		ch <- getResult{e, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.e, r.err
+	case <-tctx.Done():
+		ts.timeouts.Add(1)
+		return Entry{}, fmt.Errorf("reading %s: %w", ts.Store.Name(), context.Cause(tctx))
+	}
 }
 
 // promote copies a hit into the tiers above the one that answered, for the
@@ -258,13 +282,14 @@ func (t *Tiered) Purge(ctx context.Context, f Filter) (map[string]int, error) {
 	return counts, errors.Join(errs...)
 }
 
-// Stats returns each tier's counters in read order, with Dropped filled in
-// and reads skipped during a cooldown counted as misses.
+// Stats returns each tier's counters in read order, with Dropped and
+// Timeouts filled in and reads skipped during a cooldown counted as misses.
 func (t *Tiered) Stats() []TierStats {
 	out := make([]TierStats, 0, len(t.tiers))
 	for _, ts := range t.tiers {
 		s := ts.Store.Stats()
 		s.Dropped = ts.dropped.Load()
+		s.Timeouts = ts.timeouts.Load()
 		s.Misses += ts.skipped.Load()
 		out = append(out, s)
 	}

@@ -33,9 +33,10 @@ const (
 
 // Options configure the Redis tier.
 type Options struct {
-	// Client is required; the caller owns it and closes it. Set its
-	// DialTimeout, ReadTimeout and WriteTimeout short (tens of ms): the
-	// tier is a cache and must fail fast.
+	// Client is required; the caller owns it and closes it. Build it with
+	// ContextTimeoutEnabled: true and short DialTimeout, ReadTimeout and
+	// WriteTimeout (tens of ms): the tier is a cache and must fail fast.
+	// (Tiered abandons a read at its per-tier timeout either way.)
 	Client goredis.UniversalClient
 	// Prefix of every key; default "dsgate:cache:".
 	Prefix string
