@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,28 @@ type Config struct {
 	// Models are the public model names clients ask for, each served by one
 	// or more upstream targets.
 	Models []Model `yaml:"models"`
+	// Routing controls retries across targets.
+	Routing Routing `yaml:"routing"`
+}
+
+// Routing controls retries. A request is retried on another target only
+// before its first byte reached the client, and only after a failure that
+// another upstream may not share: a connect error, a timeout, 408, 429,
+// 5xx or DeepSeek's insufficient_system_resource.
+type Routing struct {
+	// MaxAttempts bounds the targets tried for one request, fallback
+	// models included. Default 3.
+	MaxAttempts int `yaml:"max_attempts"`
+	// RetryBudget is the fraction of requests that may be retried, so
+	// retries cannot multiply an outage. Default 0.2.
+	RetryBudget float64 `yaml:"retry_budget"`
+	// RetryMinPerSecond retries are always allowed. Default 5.
+	RetryMinPerSecond float64 `yaml:"retry_min_per_second"`
+	// RetryBackoff is the first retry's jittered back-off ceiling; it
+	// doubles per retry. Default 25ms.
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
+	// MaxRetryWait caps back-off and the honoured Retry-After. Default 2s.
+	MaxRetryWait time.Duration `yaml:"max_retry_wait"`
 }
 
 // Server configures the HTTP listener and request limits.
@@ -87,8 +110,53 @@ type Upstream struct {
 	// IdleTimeout bounds the gap between two stream events; a stalled
 	// stream is cut with an error event. Default 60s.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// HealthCheck configures active probes. Off unless a path is set,
+	// except for kind sim (GET /health). Use /health for vLLM, SGLang and
+	// llama.cpp, / for Ollama.
+	HealthCheck HealthCheck `yaml:"health_check"`
+	// Breaker is the per-upstream circuit breaker, which is also the
+	// passive health check.
+	Breaker Breaker `yaml:"breaker"`
+	// MetricsPath is scraped for engine load (vLLM, SGLang, llama.cpp
+	// /metrics) when set; the least_load policy uses it.
+	MetricsPath string `yaml:"metrics_path"`
+	// MetricsInterval is the scrape period. Default 2s.
+	MetricsInterval time.Duration `yaml:"metrics_interval"`
 	// Sim configures the in-process simulator for kind sim.
 	Sim Sim `yaml:"sim"`
+}
+
+// HealthCheck configures active health probes.
+type HealthCheck struct {
+	// Path to GET; a 2xx answer is healthy.
+	Path string `yaml:"path"`
+	// Interval between probes. Default 10s.
+	Interval time.Duration `yaml:"interval"`
+	// Timeout of one probe. Default 2s.
+	Timeout time.Duration `yaml:"timeout"`
+	// HealthyThreshold consecutive successes bring a target back. Default 2.
+	HealthyThreshold int `yaml:"healthy_threshold"`
+	// UnhealthyThreshold consecutive failures take it out. Default 3.
+	UnhealthyThreshold int `yaml:"unhealthy_threshold"`
+}
+
+// Breaker configures a circuit breaker: closed, open after failures,
+// half-open trials after the recovery timeout. Each re-open doubles the
+// recovery timeout (exponential back-off) up to max_recovery.
+type Breaker struct {
+	// FailureThreshold consecutive failures open it. Default 5.
+	FailureThreshold int `yaml:"failure_threshold"`
+	// RecoveryTimeout before half-open trials. Default 30s.
+	RecoveryTimeout time.Duration `yaml:"recovery_timeout"`
+	// MaxRecovery caps the doubled recovery timeout. Default 5m.
+	MaxRecovery time.Duration `yaml:"max_recovery"`
+	// HalfOpenRequests trial requests at once. Default 1.
+	HalfOpenRequests int `yaml:"half_open_requests"`
+	// ErrorRatio opens it when failures exceed this share of requests
+	// within Window (after MinRequests). 0, the default, disables it.
+	ErrorRatio  float64       `yaml:"error_ratio"`
+	Window      time.Duration `yaml:"window"`
+	MinRequests int           `yaml:"min_requests"`
 }
 
 // Sim configures an in-process simulator upstream.
@@ -114,6 +182,33 @@ type Model struct {
 	Thinking *bool `yaml:"thinking"`
 	// Targets serve the model; lower priority tiers are tried first.
 	Targets []Target `yaml:"targets"`
+	// Policy picks a target within a tier: round_robin (default),
+	// weighted_round_robin, least_conn, least_load, ewma_latency, random.
+	Policy string `yaml:"policy"`
+	// Rules pick another policy for some requests; the first match wins.
+	// Left out, the seed's defaults apply: high-priority requests use
+	// weighted_round_robin, long ones (max_tokens >= 1024 or a prompt of
+	// 16000+ characters) least_conn. An empty list turns rules off.
+	Rules *[]Rule `yaml:"rules"`
+	// Fallbacks are public models tried in order when every target of
+	// this one failed (for example the cloud, then a local distill).
+	Fallbacks []string `yaml:"fallbacks"`
+	// FallbackResponse answers chat requests that everything failed,
+	// instead of a 503. Empty: no canned answer.
+	FallbackResponse string `yaml:"fallback_response"`
+}
+
+// Rule routes a class of requests to a policy. It matches when any of its
+// set conditions holds.
+type Rule struct {
+	// HighPriority matches requests with the header X-Dsgate-Priority: high.
+	HighPriority bool `yaml:"high_priority"`
+	// MinMaxTokens matches requests asking for at least this many tokens.
+	MinMaxTokens int `yaml:"min_max_tokens"`
+	// MinPromptChars matches prompts of at least this many characters.
+	MinPromptChars int `yaml:"min_prompt_chars"`
+	// Policy to use; see Model.Policy.
+	Policy string `yaml:"policy"`
 }
 
 // Target is one upstream serving a model.
@@ -185,8 +280,21 @@ func Parse(r io.Reader) (*Config, error) {
 
 // normalize fills values derived from others.
 func (c *Config) normalize() {
+	r := &c.Routing
+	r.MaxAttempts = cmp.Or(r.MaxAttempts, 3)
+	if r.RetryBudget == 0 {
+		r.RetryBudget = 0.2
+	}
+	if r.RetryMinPerSecond == 0 {
+		r.RetryMinPerSecond = 5
+	}
+	r.RetryBackoff = cmp.Or(r.RetryBackoff, 25*time.Millisecond)
+	r.MaxRetryWait = cmp.Or(r.MaxRetryWait, 2*time.Second)
 	for i := range c.Upstreams {
 		u := &c.Upstreams[i]
+		if u.Kind == "sim" && u.HealthCheck.Path == "" {
+			u.HealthCheck.Path = "/health"
+		}
 		if u.ReasoningField == "" {
 			u.ReasoningField = "reasoning_content"
 		}

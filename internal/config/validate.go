@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -76,6 +77,15 @@ func (c *Config) Validate() error {
 		if u.ConnectTimeout <= 0 || u.FirstTokenTimeout <= 0 || u.IdleTimeout <= 0 {
 			add(p, "timeouts must be positive")
 		}
+		if hp := u.HealthCheck.Path; hp != "" && hp[0] != '/' {
+			add(p+".health_check.path", "must start with /")
+		}
+		if mp := u.MetricsPath; mp != "" && mp[0] != '/' {
+			add(p+".metrics_path", "must start with /")
+		}
+		if b := u.Breaker; b.ErrorRatio < 0 || b.ErrorRatio > 1 || b.FailureThreshold < 0 || b.HalfOpenRequests < 0 {
+			add(p+".breaker", "error_ratio must be within 0..1 and counts must not be negative")
+		}
 		if u.Sim.TokensPerSecond < 0 || u.Sim.TTFT < 0 {
 			add(p+".sim", "ttft and tokens_per_second must not be negative")
 		}
@@ -96,6 +106,19 @@ func (c *Config) Validate() error {
 		if len(m.Targets) == 0 {
 			add(p+".targets", "at least one target is required")
 		}
+		if !slices.Contains(policies, cmp.Or(m.Policy, "round_robin")) {
+			add(p+".policy", "unknown policy %q (one of %v)", m.Policy, policies)
+		}
+		if m.Rules != nil {
+			for j, r := range *m.Rules {
+				if !slices.Contains(policies, r.Policy) {
+					add(fmt.Sprintf("%s.rules[%d].policy", p, j), "unknown policy %q", r.Policy)
+				}
+				if !r.HighPriority && r.MinMaxTokens <= 0 && r.MinPromptChars <= 0 {
+					add(fmt.Sprintf("%s.rules[%d]", p, j), "sets no condition")
+				}
+			}
+		}
 		for j, t := range m.Targets {
 			tp := fmt.Sprintf("%s.targets[%d]", p, j)
 			if _, ok := upstreams[t.Upstream]; !ok {
@@ -109,5 +132,18 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	for i, m := range c.Models {
+		for j, f := range m.Fallbacks {
+			if !models[f] || f == m.Name {
+				add(fmt.Sprintf("models[%d].fallbacks[%d]", i, j), "must name another model, got %q", f)
+			}
+		}
+	}
+	if r := c.Routing; r.MaxAttempts < 1 || r.RetryBudget < 0 || r.RetryMinPerSecond < 0 {
+		add("routing", "max_attempts must be at least 1; retry_budget and retry_min_per_second must not be negative")
+	}
 	return errors.Join(errs...)
 }
+
+// policies are the selection policies a model may name.
+var policies = []string{"round_robin", "weighted_round_robin", "least_conn", "least_load", "ewma_latency", "random"}

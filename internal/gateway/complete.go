@@ -3,8 +3,10 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/upstream"
@@ -19,12 +21,16 @@ func (g *Gateway) Complete(ctx context.Context, c *Call) (*Result, error) {
 		return nil, err
 	}
 	var res *Result
-	n, err := g.attempt(ctx, c, r, func(t *upstream.Target) (bool, error) {
+	n, err := g.run(ctx, c, r, func(rt *Route, t *upstream.Target) (time.Duration, bool, error) {
+		start := time.Now()
 		var err error
-		res, err = g.completeOnce(ctx, c, r, t)
-		return retryable(err), err
+		res, err = g.completeOnce(ctx, c, rt, t)
+		return time.Since(start), false, err
 	})
 	if err != nil {
+		if fb, ok := g.fallbackAnswer(c, r, err); ok {
+			return fb, nil
+		}
 		return nil, err
 	}
 	res.Attempts = n
@@ -33,10 +39,6 @@ func (g *Gateway) Complete(ctx context.Context, c *Call) (*Result, error) {
 
 func (g *Gateway) completeOnce(ctx context.Context, c *Call, r *Route, t *upstream.Target) (*Result, error) {
 	u := t.Upstream
-	if !u.Acquire() {
-		return nil, &upstream.Error{Upstream: u.Name(), Retryable: true, Err: errFull}
-	}
-	defer u.Release()
 	body, err := requestFor(c, r, t)
 	if err != nil {
 		return nil, fmt.Errorf("adapting request: %w", err)
@@ -59,7 +61,7 @@ func (g *Gateway) completeOnce(ctx context.Context, c *Call, r *Route, t *upstre
 		return nil, &upstream.Error{Upstream: u.Name(), Retryable: true, Err: errIncomplete}
 	}
 	out = newResponseAdapter(c, t).adapt(out)
-	res := &Result{Body: out, Upstream: u.Name()}
+	res := &Result{Body: out, Upstream: u.Name(), Model: r.Name}
 	res.Usage, res.HasUsage = openai.UsageOf(out)
 	return res, nil
 }
@@ -80,4 +82,25 @@ func readBody(r io.Reader, n, limit int64) ([]byte, error) {
 		return nil, errTooLarge
 	}
 	return b, err
+}
+
+// fallbackAnswer builds the configured fallback response for a chat call
+// that every target failed.
+func (g *Gateway) fallbackAnswer(c *Call, r *Route, err error) (*Result, bool) {
+	var ex *ExhaustedError
+	if r.FallbackResponse == "" || c.Req.Endpoint != openai.EndpointChat ||
+		!(errors.As(err, &ex) || errors.Is(err, upstream.ErrNoTarget)) {
+		return nil, false
+	}
+	return &Result{Body: fallbackBody(c, r, g.opts.Now()), Model: r.Name, Fallback: true}, true
+}
+
+func fallbackBody(c *Call, r *Route, now time.Time) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"id":"fallback-%s","object":"chat.completion","created":%d,"model":%s,"system_fingerprint":"dsgate_fallback",`,
+		c.RequestID, now.Unix(), quote(c.Req.Model))
+	fmt.Fprintf(&b, `"choices":[{"index":0,"message":{"role":"assistant","content":%s},"logprobs":null,"finish_reason":"stop"}],`,
+		quote(r.FallbackResponse))
+	b.WriteString(`"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}`)
+	return b.Bytes()
 }

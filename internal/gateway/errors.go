@@ -7,16 +7,15 @@ import (
 )
 
 var (
-	errFull       = errors.New("at max concurrency")
-	errNotJSON    = errors.New("answer is not a JSON object")
-	errTooLarge   = errors.New("answer exceeds the response size limit")
-	errIncomplete = errors.New("finish_reason insufficient_system_resource: answer cut short")
+	errNotJSON    error = &upstream.SafeError{Msg: "answer is not a JSON object"}
+	errTooLarge   error = &upstream.SafeError{Msg: "answer exceeds the response size limit"}
+	errIncomplete error = &upstream.SafeError{Msg: "finish_reason insufficient_system_resource: answer cut short"}
 	// ErrStalled means a stream sent nothing for longer than its idle timeout.
-	ErrStalled = errors.New("upstream stream stalled")
+	ErrStalled error = &upstream.SafeError{Msg: "stream stalled: no event within the idle timeout"}
 	// ErrFirstToken means no first event arrived within the first-token timeout.
-	ErrFirstToken = errors.New("no first token within the timeout")
+	ErrFirstToken error = &upstream.SafeError{Msg: "no first token within the timeout"}
 	// ErrStreamCut means the upstream closed a stream before [DONE].
-	ErrStreamCut = errors.New("upstream stream ended before [DONE]")
+	ErrStreamCut error = &upstream.SafeError{Msg: "stream ended before [DONE]"}
 )
 
 // retryable reports whether err allows trying another target.

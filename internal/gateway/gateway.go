@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"slices"
 	"time"
 
@@ -21,13 +22,27 @@ type Route struct {
 	OwnedBy  string
 	Thinking *bool // default thinking mode, applied when the client chose none
 	Pool     *upstream.Pool
+	// Fallbacks are public models tried in order when every target of
+	// this one failed.
+	Fallbacks []string
+	// FallbackResponse, when set, answers chat requests that every target
+	// and fallback failed, instead of an error.
+	FallbackResponse string
 }
 
 // Options configure a Gateway.
 type Options struct {
 	Routes []Route
-	// MaxAttempts bounds the targets tried for one request. Default 3.
+	// MaxAttempts bounds the targets tried for one request, fallbacks
+	// included. Default 3.
 	MaxAttempts int
+	// RetryBudget caps retries across requests; nil allows every retry.
+	RetryBudget *RetryBudget
+	// RetryBackoff is the first retry's back-off ceiling; it doubles per
+	// retry up to MaxRetryWait, which also caps honouring Retry-After.
+	// Defaults 25ms and 2s.
+	RetryBackoff time.Duration
+	MaxRetryWait time.Duration
 	// MaxResponseBytes bounds a non-streaming upstream body. Default 64 MiB.
 	MaxResponseBytes int64
 	// MaxEventBytes bounds one SSE line. Default 4 MiB.
@@ -54,10 +69,17 @@ type Model struct {
 	OwnedBy string `json:"owned_by"`
 }
 
-// New builds a Gateway.
+// New builds a Gateway. Fallback names must name routes; config
+// validation guarantees it.
 func New(o Options) *Gateway {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = 25 * time.Millisecond
+	}
+	if o.MaxRetryWait <= 0 {
+		o.MaxRetryWait = 2 * time.Second
 	}
 	if o.MaxResponseBytes <= 0 {
 		o.MaxResponseBytes = 64 << 20
@@ -103,11 +125,31 @@ func (g *Gateway) Ready() bool {
 	return false
 }
 
+// Upstreams reports the state of every upstream, each once.
+func (g *Gateway) Upstreams() []upstream.Status {
+	seen := map[*upstream.Upstream]bool{}
+	var out []upstream.Status
+	for _, m := range g.models {
+		for _, t := range g.routes[m.ID].Pool.Targets() {
+			if !seen[t.Upstream] {
+				seen[t.Upstream] = true
+				out = append(out, t.Upstream.Status())
+			}
+		}
+	}
+	return out
+}
+
 // Call is one inference request as the transports hand it over.
 type Call struct {
-	Req       *openai.Request
-	Body      []byte // the client's JSON body, validated
-	RequestID string
+	Req          *openai.Request
+	Body         []byte // the client's JSON body, validated
+	RequestID    string
+	HighPriority bool
+}
+
+func (c *Call) class() upstream.Class {
+	return upstream.Class{HighPriority: c.HighPriority, MaxTokens: c.Req.MaxTokens, PromptChars: c.Req.PromptChars}
 }
 
 // Result describes a finished call. For Complete, Body is the response to
@@ -117,15 +159,19 @@ type Result struct {
 	Usage    openai.Usage
 	HasUsage bool
 	Upstream string
+	Model    string // the public model that answered (differs after a fallback)
 	Attempts int
 	Started  bool // Stream only: data reached the client
+	Fallback bool // answered with the configured fallback response
+
+	ttft time.Duration
 }
 
 func (g *Gateway) route(c *Call) (*Route, error) {
 	r, ok := g.routes[c.Req.Model]
 	if !ok {
 		return nil, &openai.Error{
-			Status:  404,
+			Status:  http.StatusNotFound,
 			Message: "The model `" + c.Req.Model + "` does not exist or you do not have access to it.",
 			Type:    "invalid_request_error",
 			Param:   "model",
@@ -136,38 +182,113 @@ func (g *Gateway) route(c *Call) (*Route, error) {
 	return r, nil
 }
 
-// attempt loops over targets until try succeeds, fails for good, or no
-// target is left. try reports whether the failure still allows a retry.
-func (g *Gateway) attempt(ctx context.Context, c *Call, r *Route, try func(t *upstream.Target) (retry bool, err error)) (int, error) {
-	var tried []*upstream.Target
-	var lastErr error
-	for len(tried) < g.opts.MaxAttempts {
-		t := r.Pool.Next(tried)
-		if t == nil {
-			break
-		}
-		tried = append(tried, t)
-		if !t.Upstream.Supports(c.Req.Endpoint) {
-			lastErr = &openai.Error{Status: 400, Type: "invalid_request_error", Param: "model",
-				Message: "model " + r.Name + " does not support the " + c.Req.Endpoint.String() + " endpoint"}
-			continue
-		}
-		retry, err := try(t)
-		if err == nil {
-			return len(tried), nil
-		}
-		lastErr = err
-		if !retry || ctx.Err() != nil {
-			return len(tried), err
-		}
-		g.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "upstream attempt failed",
-			slog.String("request_id", c.RequestID), slog.String("upstream", t.Upstream.Name()),
-			slog.String("error", err.Error()))
+// tryFunc makes one attempt on target t of route r. It reports the
+// latency that feeds the EWMA and whether data already reached the client
+// (which rules out any retry).
+type tryFunc func(r *Route, t *upstream.Target) (latency time.Duration, started bool, err error)
+
+// run tries targets of r, then of its fallback models, until one
+// succeeds, an error rules out retrying, or attempts, targets or the retry
+// budget run out. It returns the number of attempts made.
+func (g *Gateway) run(ctx context.Context, c *Call, r *Route, try tryFunc) (int, error) {
+	if g.opts.RetryBudget != nil {
+		g.opts.RetryBudget.Deposit()
 	}
-	if lastErr == nil {
-		lastErr = upstream.ErrNoTarget
+	chain := []*Route{r}
+	for _, name := range r.Fallbacks {
+		if fr, ok := g.routes[name]; ok {
+			chain = append(chain, fr)
+		}
 	}
-	return len(tried), lastErr
+	var (
+		steps    []Step
+		lastErr  error
+		lastUp   *upstream.Upstream
+		attempts int
+	)
+	for ri, rt := range chain {
+		var tried []*upstream.Target
+		again := false
+		for attempts < g.opts.MaxAttempts {
+			t := rt.Pool.Next(c.class(), tried)
+			if t == nil && !again && ri == len(chain)-1 && len(tried) > 0 && retryable(lastErr) {
+				again = true // last resort: the same targets once more, after back-off
+				tried = tried[:0]
+				t = rt.Pool.Next(c.class(), nil)
+			}
+			if t == nil {
+				if len(tried) == 0 {
+					steps = append(steps, Step{Model: rt.Name, Reason: "no upstream available"})
+				}
+				break
+			}
+			tried = append(tried, t)
+			if !t.Upstream.Supports(c.Req.Endpoint) {
+				lastErr = &openai.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: "model",
+					Message: "model " + rt.Name + " does not support the " + c.Req.Endpoint.String() + " endpoint"}
+				continue
+			}
+			if attempts > 0 {
+				if g.opts.RetryBudget != nil && !g.opts.RetryBudget.Withdraw() {
+					steps = append(steps, Step{Model: rt.Name, Reason: "retry budget exhausted"})
+					return attempts, &ExhaustedError{Steps: steps, Last: lastErr}
+				}
+				if !sleep(ctx, g.backoff(attempts, t.Upstream == lastUp, lastErr)) {
+					return attempts, cmpErr(ctx.Err(), lastErr)
+				}
+			}
+			if !t.Upstream.Begin() {
+				continue // full, or its breaker just opened: not an attempt
+			}
+			attempts++
+			latency, started, err := try(rt, t)
+			t.Upstream.End(outcome(ctx, err), latency, err)
+			if err == nil {
+				return attempts, nil
+			}
+			lastErr, lastUp = err, t.Upstream
+			if started || !retryable(err) || ctx.Err() != nil {
+				return attempts, err
+			}
+			steps = append(steps, Step{Model: rt.Name, Upstream: t.Upstream.Name(), Reason: upstream.Summary(err)})
+			g.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "upstream attempt failed",
+				slog.String("request_id", c.RequestID), slog.String("model", rt.Name),
+				slog.String("upstream", t.Upstream.Name()), slog.String("error", err.Error()))
+		}
+	}
+	if lastErr != nil && !retryable(lastErr) {
+		return attempts, lastErr
+	}
+	if len(steps) == 0 {
+		return attempts, upstream.ErrNoTarget
+	}
+	return attempts, &ExhaustedError{Steps: steps, Last: cmpErr(lastErr, upstream.ErrNoTarget)}
+}
+
+// outcome judges an attempt for the upstream's health: an answer about the
+// request itself (a 4xx) shows a working upstream.
+func outcome(ctx context.Context, err error) upstream.Outcome {
+	var ue *upstream.Error
+	switch {
+	case err == nil:
+		return upstream.Success
+	case ctx.Err() != nil:
+		return upstream.Abandoned
+	case errors.As(err, &ue) && ue.Retryable:
+		return upstream.Failure
+	case errors.As(err, &ue):
+		return upstream.Success
+	}
+	return upstream.Abandoned
+}
+
+func cmpErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
 }
 
 // quote renders s as a JSON string.

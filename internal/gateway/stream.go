@@ -33,13 +33,18 @@ func (g *Gateway) Stream(ctx context.Context, c *Call, sink Sink) (*Result, erro
 		return &Result{}, err
 	}
 	var res *Result
-	n, err := g.attempt(ctx, c, r, func(t *upstream.Target) (bool, error) {
+	n, err := g.run(ctx, c, r, func(rt *Route, t *upstream.Target) (time.Duration, bool, error) {
 		var err error
-		res, err = g.streamOnce(ctx, c, r, t, sink)
-		return !res.Started && retryable(err), err
+		res, err = g.streamOnce(ctx, c, rt, t, sink)
+		return res.ttft, res.Started, err
 	})
 	if res == nil {
 		res = &Result{}
+	}
+	if err != nil && !res.Started {
+		if fb, ok := g.fallbackAnswer(c, r, err); ok {
+			return fb, streamFallback(sink, c, r, g.opts.Now())
+		}
 	}
 	res.Attempts = n
 	return res, err
@@ -47,11 +52,8 @@ func (g *Gateway) Stream(ctx context.Context, c *Call, sink Sink) (*Result, erro
 
 func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream.Target, sink Sink) (*Result, error) {
 	u := t.Upstream
-	res := &Result{Upstream: u.Name()}
-	if !u.Acquire() {
-		return res, &upstream.Error{Upstream: u.Name(), Retryable: true, Err: errFull}
-	}
-	defer u.Release()
+	res := &Result{Upstream: u.Name(), Model: r.Name}
+	start := time.Now()
 	body, err := requestFor(c, r, t)
 	if err != nil {
 		return res, fmt.Errorf("adapting request: %w", err)
@@ -109,7 +111,9 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		if err := sink.Data(out); err != nil {
 			return res, err
 		}
-		res.Started = true
+		if !res.Started {
+			res.Started, res.ttft = true, time.Since(start)
+		}
 		gotFirst.Store(true)
 		timer.Reset(u.IdleTimeout())
 	}
@@ -147,4 +151,24 @@ func (s *streamState) adapt(name string, p []byte, res *Result) ([]byte, error) 
 		}
 	}
 	return s.adapter.adapt(p), nil
+}
+
+// streamFallback sends the fallback answer as a stream of the usual shape.
+func streamFallback(sink Sink, c *Call, r *Route, now time.Time) error {
+	head := fmt.Sprintf(`{"id":"fallback-%s","object":"chat.completion.chunk","created":%d,"model":%s,"choices":`,
+		c.RequestID, now.Unix(), quote(c.Req.Model))
+	chunks := []string{
+		head + `[{"index":0,"delta":{"role":"assistant","content":` + string(quote(r.FallbackResponse)) + `},"logprobs":null,"finish_reason":null}]}`,
+		head + `[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}`,
+	}
+	if c.Req.IncludeUsage {
+		chunks = append(chunks, head+`[],"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}`)
+	}
+	chunks = append(chunks, "[DONE]")
+	for _, ch := range chunks {
+		if err := sink.Data([]byte(ch)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

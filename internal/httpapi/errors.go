@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
@@ -32,6 +31,15 @@ func apiError(err error) *openai.Error {
 		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "no upstream is available for this model",
 			Type: "service_unavailable_error", Code: "no_upstream", Err: err}
 	}
+	var ex *gateway.ExhaustedError
+	if errors.As(err, &ex) {
+		if ex.AllRateLimited() {
+			return &openai.Error{Status: http.StatusTooManyRequests, Message: ex.Error(), Type: "rate_limit_error",
+				Code: "rate_limit_exceeded", Err: err}
+		}
+		return &openai.Error{Status: http.StatusServiceUnavailable, Message: ex.Error(),
+			Type: "service_unavailable_error", Code: "all_upstreams_failed", Err: err}
+	}
 	var ue *upstream.Error
 	if errors.As(err, &ue) {
 		return upstreamError(ue)
@@ -49,20 +57,14 @@ func upstreamError(ue *upstream.Error) *openai.Error {
 		e.Err = ue
 		return &e
 	case errors.Is(ue, gateway.ErrFirstToken), errors.Is(ue, gateway.ErrStalled):
-		return &openai.Error{Status: http.StatusGatewayTimeout, Message: "upstream " + ue.Upstream + ": " + ue.Err.Error(),
+		return &openai.Error{Status: http.StatusGatewayTimeout, Message: "upstream " + ue.Upstream + ": " + upstream.Summary(ue),
 			Type: "timeout_error", Code: "upstream_timeout", Err: ue}
 	case ue.API != nil && ue.StatusCode == 0: // an error event inside a stream
 		e := *ue.API
 		e.Status, e.Type, e.Err = http.StatusBadGateway, "server_error", ue
 		return &e
 	}
-	msg := "upstream " + ue.Upstream + " failed"
-	if ue.StatusCode != 0 {
-		msg += " with HTTP " + strconv.Itoa(ue.StatusCode)
-	}
-	if ue.API != nil && ue.API.Message != "" {
-		msg += ": " + ue.API.Message
-	}
+	msg := "upstream " + ue.Upstream + " failed: " + upstream.Summary(ue)
 	return &openai.Error{Status: http.StatusBadGateway, Message: msg, Type: "server_error", Code: "upstream_error", Err: ue}
 }
 

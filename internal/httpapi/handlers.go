@@ -29,7 +29,8 @@ func (h *handlers) inference(e openai.Endpoint) http.Handler {
 			return
 		}
 		s.Model, s.Stream = req.Model, req.Stream
-		call := &gateway.Call{Req: req, Body: body, RequestID: s.RequestID}
+		call := &gateway.Call{Req: req, Body: body, RequestID: s.RequestID,
+			HighPriority: r.Header.Get("X-Dsgate-Priority") == "high"}
 		gw := h.opts.Gateway()
 		if req.Stream {
 			h.stream(w, r, gw, call, s)
@@ -44,7 +45,11 @@ func (h *handlers) inference(e openai.Endpoint) http.Handler {
 		hd := w.Header()
 		hd.Set("Content-Type", "application/json")
 		hd.Set("Content-Length", strconv.Itoa(len(res.Body)))
-		hd.Set("X-Dsgate-Upstream", res.Upstream)
+		if res.Fallback {
+			hd.Set("X-Dsgate-Fallback", "true")
+		} else {
+			hd.Set("X-Dsgate-Upstream", res.Upstream)
+		}
 		w.Write(res.Body)
 	})
 }
@@ -164,6 +169,12 @@ func (h *handlers) model(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, m)
+}
+
+// upstreams shows every upstream's health, breaker, load and last error.
+// It names upstreams by their config name, never by address.
+func (h *handlers) upstreams(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": h.opts.Gateway().Upstreams()})
 }
 
 func (h *handlers) healthz(w http.ResponseWriter, r *http.Request) {

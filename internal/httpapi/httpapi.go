@@ -45,6 +45,7 @@ func New(o Options) http.Handler {
 		mux.Handle(p, method(http.MethodGet, http.HandlerFunc(h.models)))
 		mux.Handle(p+"/{id...}", method(http.MethodGet, http.HandlerFunc(h.model)))
 	}
+	mux.Handle("/admin/upstreams", method(http.MethodGet, http.HandlerFunc(h.upstreams)))
 	mux.Handle("/healthz", method(http.MethodGet, http.HandlerFunc(h.healthz)))
 	mux.Handle("/readyz", method(http.MethodGet, http.HandlerFunc(h.readyz)))
 	mux.HandleFunc("/", notFound)

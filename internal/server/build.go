@@ -17,14 +17,28 @@ import (
 
 // generation is everything built from one config: replaced whole on reload.
 type generation struct {
-	cfg     *config.Config
-	gateway *gateway.Gateway
-	sims    []*http.Server
+	cfg       *config.Config
+	gateway   *gateway.Gateway
+	upstreams []*upstream.Upstream
+	sims      []*http.Server
+	stop      context.CancelFunc // stops the upstreams' health and load loops
 }
 
-// close stops the generation's simulators once requests still using them
-// have had grace to finish.
+// start runs the background loops of the generation's upstreams.
+func (g *generation) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	g.stop = cancel
+	for _, u := range g.upstreams {
+		go u.Run(ctx)
+	}
+}
+
+// close stops the generation's loops and simulators once requests still
+// using them have had grace to finish.
 func (g *generation) close(grace time.Duration) {
+	if g.stop != nil {
+		g.stop()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	for _, s := range g.sims {
@@ -57,17 +71,9 @@ func build(cfg *config.Config, log *slog.Logger) (*generation, error) {
 		if kind == "sim" {
 			kind = upstream.KindOpenAI
 		}
-		ups[uc.Name] = upstream.New(upstream.Options{
-			Name:              uc.Name,
-			Kind:              kind,
-			URL:               url,
-			APIKey:            uc.APIKey.Value(),
-			ReasoningField:    uc.ReasoningField,
-			MaxConcurrency:    uc.MaxConcurrency,
-			ConnectTimeout:    uc.ConnectTimeout,
-			FirstTokenTimeout: uc.FirstTokenTimeout,
-			IdleTimeout:       uc.IdleTimeout,
-		})
+		u := upstream.New(upstreamOptions(uc, kind, url, log))
+		ups[uc.Name] = u
+		gen.upstreams = append(gen.upstreams, u)
 	}
 	var routes []gateway.Route
 	for _, mc := range cfg.Models {
@@ -81,17 +87,78 @@ func build(cfg *config.Config, log *slog.Logger) (*generation, error) {
 			log.Warn("model has no enabled target; it is not served", "model", mc.Name)
 			continue
 		}
+		pool, err := newPool(mc, targets)
+		if err != nil {
+			gen.close(0)
+			return nil, fmt.Errorf("model %s: %w", mc.Name, err)
+		}
 		routes = append(routes, gateway.Route{
-			Name: mc.Name, OwnedBy: mc.OwnedBy, Thinking: mc.Thinking,
-			Pool: upstream.NewPool(targets, nil),
+			Name: mc.Name, OwnedBy: mc.OwnedBy, Thinking: mc.Thinking, Pool: pool,
+			Fallbacks: mc.Fallbacks, FallbackResponse: mc.FallbackResponse,
 		})
 	}
 	if len(routes) == 0 {
 		gen.close(0)
 		return nil, errors.New("no model has an enabled upstream")
 	}
-	gen.gateway = gateway.New(gateway.Options{Routes: routes, Logger: log})
+	rc := cfg.Routing
+	gen.gateway = gateway.New(gateway.Options{
+		Routes:       routes,
+		MaxAttempts:  rc.MaxAttempts,
+		RetryBudget:  gateway.NewRetryBudget(rc.RetryBudget, rc.RetryMinPerSecond, nil),
+		RetryBackoff: rc.RetryBackoff,
+		MaxRetryWait: rc.MaxRetryWait,
+		Logger:       log,
+	})
+	gen.start()
 	return gen, nil
+}
+
+func upstreamOptions(uc config.Upstream, kind, url string, log *slog.Logger) upstream.Options {
+	hc, bc := uc.HealthCheck, uc.Breaker
+	return upstream.Options{
+		Name:              uc.Name,
+		Kind:              kind,
+		URL:               url,
+		APIKey:            uc.APIKey.Value(),
+		ReasoningField:    uc.ReasoningField,
+		MaxConcurrency:    uc.MaxConcurrency,
+		ConnectTimeout:    uc.ConnectTimeout,
+		FirstTokenTimeout: uc.FirstTokenTimeout,
+		IdleTimeout:       uc.IdleTimeout,
+		Health: upstream.HealthCheck{
+			Path: hc.Path, Interval: hc.Interval, Timeout: hc.Timeout,
+			HealthyThreshold: hc.HealthyThreshold, UnhealthyThreshold: hc.UnhealthyThreshold,
+		},
+		Breaker: upstream.BreakerOptions{
+			FailureThreshold: bc.FailureThreshold, RecoveryTimeout: bc.RecoveryTimeout, MaxRecovery: bc.MaxRecovery,
+			HalfOpenRequests: bc.HalfOpenRequests, ErrorRatio: bc.ErrorRatio, Window: bc.Window, MinRequests: bc.MinRequests,
+		},
+		MetricsPath:     uc.MetricsPath,
+		MetricsInterval: uc.MetricsInterval,
+		Logger:          log,
+	}
+}
+
+// newPool builds a model's pool with its policy and routing rules.
+func newPool(mc config.Model, targets []*upstream.Target) (*upstream.Pool, error) {
+	sel, err := upstream.NewSelector(mc.Policy)
+	if err != nil {
+		return nil, err
+	}
+	rules := upstream.DefaultRules()
+	if mc.Rules != nil {
+		rules = rules[:0]
+		for _, rc := range *mc.Rules {
+			rs, err := upstream.NewSelector(rc.Policy)
+			if err != nil {
+				return nil, err
+			}
+			rules = append(rules, upstream.Rule{HighPriority: rc.HighPriority, MinMaxTokens: rc.MinMaxTokens,
+				MinPromptChars: rc.MinPromptChars, Selector: rs})
+		}
+	}
+	return upstream.NewPool(targets, sel, rules), nil
 }
 
 // startSim runs an in-process simulator on a loopback port. It goes

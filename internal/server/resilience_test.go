@@ -73,7 +73,8 @@ func TestAllUpstreamsFail(t *testing.T) {
 		"good": {Faults: sim.Faults{ErrorRate: 1, ErrorStatus: 500}},
 	})
 	resp, body := e.post(t, "/v1/chat/completions", chatBody)
-	if resp.StatusCode != 502 || !strings.Contains(string(body), `"type":"server_error"`) {
+	if resp.StatusCode != 503 || !strings.Contains(string(body), "all upstreams failed") ||
+		!strings.Contains(string(body), "via bad: HTTP 500") || !strings.Contains(string(body), "via good: HTTP 500") {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 	if strings.Contains(string(body), "127.0.0.1") {
@@ -105,7 +106,7 @@ func TestMidStreamCutEndsWithErrorEvent(t *testing.T) {
 	}
 	events := sseData(body)
 	last := events[len(events)-1]
-	if !strings.HasPrefix(last, `{"error":`) || bytes.Contains(body, []byte("[DONE]")) {
+	if !strings.HasPrefix(last, `{"error":`) || bytes.Contains(body, []byte("data: [DONE]")) {
 		t.Fatalf("want a final error event and no [DONE]; got:\n%s", body)
 	}
 	// The SDK must raise on it.

@@ -1,8 +1,11 @@
 package upstream
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/dsgate/dsgate/internal/openai"
@@ -33,6 +36,40 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// Summary describes err for clients and logs without transport details:
+// dial errors name internal addresses, so they become "connection failed".
+func Summary(err error) string {
+	var ue *Error
+	if !errors.As(err, &ue) {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return "timed out"
+		}
+		return "failed"
+	}
+	switch {
+	case ue.StatusCode != 0 && ue.API != nil && ue.API.Message != "":
+		return "HTTP " + strconv.Itoa(ue.StatusCode) + ": " + ue.API.Message
+	case ue.StatusCode != 0:
+		return "HTTP " + strconv.Itoa(ue.StatusCode)
+	case ue.API != nil:
+		return "error event: " + ue.API.Message
+	case errors.As(ue.Err, new(*SafeError)):
+		return ue.Err.Error()
+	}
+	var ne net.Error
+	if errors.As(ue.Err, &ne) && ne.Timeout() {
+		return "timed out"
+	}
+	return "connection failed"
+}
+
+// SafeError is an error whose text may be shown to clients: it names no
+// address or secret. The gateway wraps its own conditions (stalled stream,
+// first-token timeout) in it.
+type SafeError struct{ Msg string }
+
+func (e *SafeError) Error() string { return e.Msg }
 
 // retryableStatus reports whether an upstream HTTP status is worth trying
 // on another target: rate limits and server-side failures.

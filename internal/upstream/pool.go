@@ -1,9 +1,6 @@
 package upstream
 
-import (
-	"slices"
-	"sync/atomic"
-)
+import "slices"
 
 // Target is one upstream serving a model under the upstream's own name.
 type Target struct {
@@ -20,29 +17,58 @@ type Selector interface {
 	Select(candidates []*Target) *Target
 }
 
+// Class describes a request for routing rules.
+type Class struct {
+	HighPriority bool
+	MaxTokens    int
+	PromptChars  int
+}
+
+// Rule sends requests of a class to a policy. A rule matches when any of
+// its set conditions holds.
+type Rule struct {
+	HighPriority   bool // the request is marked high priority
+	MinMaxTokens   int  // max_tokens at least this (0: unset)
+	MinPromptChars int  // prompt at least this many characters (0: unset)
+	Selector       Selector
+}
+
+func (r Rule) matches(c Class) bool {
+	return (r.HighPriority && c.HighPriority) ||
+		(r.MinMaxTokens > 0 && c.MaxTokens >= r.MinMaxTokens) ||
+		(r.MinPromptChars > 0 && c.PromptChars >= r.MinPromptChars)
+}
+
+// DefaultRules is the seed brief's routing: high-priority requests to a
+// weighted pool, long generations to least connections; everything else
+// takes the pool's default policy (round robin).
+func DefaultRules() []Rule {
+	return []Rule{
+		{HighPriority: true, Selector: &WeightedRoundRobin{}},
+		{MinMaxTokens: 1024, MinPromptChars: 16000, Selector: LeastConn{}},
+	}
+}
+
 // Pool is the set of targets serving one public model.
 type Pool struct {
 	tiers    [][]*Target // by ascending priority
 	selector Selector
+	rules    []Rule
 }
 
 // NewPool groups targets by priority tier. A nil selector is round robin.
-func NewPool(targets []*Target, sel Selector) *Pool {
+func NewPool(targets []*Target, sel Selector, rules []Rule) *Pool {
 	if sel == nil {
 		sel = &RoundRobin{}
 	}
-	byPrio := map[int][]*Target{}
-	for _, t := range targets {
-		byPrio[t.Priority] = append(byPrio[t.Priority], t)
-	}
-	prios := make([]int, 0, len(byPrio))
-	for p := range byPrio {
-		prios = append(prios, p)
-	}
-	slices.Sort(prios)
-	p := &Pool{selector: sel}
-	for _, pr := range prios {
-		p.tiers = append(p.tiers, byPrio[pr])
+	p := &Pool{selector: sel, rules: rules}
+	sorted := slices.Clone(targets)
+	slices.SortStableFunc(sorted, func(a, b *Target) int { return a.Priority - b.Priority })
+	for i, t := range sorted {
+		if i == 0 || t.Priority != sorted[i-1].Priority {
+			p.tiers = append(p.tiers, nil)
+		}
+		p.tiers[len(p.tiers)-1] = append(p.tiers[len(p.tiers)-1], t)
 	}
 	return p
 }
@@ -56,10 +82,18 @@ func (p *Pool) Targets() []*Target {
 	return all
 }
 
-// Next picks a target from the first tier that has an available one not
-// in tried. It returns nil when none is left. The candidate slice lives on
-// the stack for the common small pool.
-func (p *Pool) Next(tried []*Target) *Target {
+func (p *Pool) selectorFor(c Class) Selector {
+	for _, r := range p.rules {
+		if r.matches(c) {
+			return r.Selector
+		}
+	}
+	return p.selector
+}
+
+// Next picks a target for a request of class c from the first tier that
+// has an available target not in tried. It returns nil when none is left.
+func (p *Pool) Next(c Class, tried []*Target) *Target {
 	var buf [8]*Target
 	for _, tier := range p.tiers {
 		cands := buf[:0]
@@ -69,21 +103,20 @@ func (p *Pool) Next(tried []*Target) *Target {
 			}
 		}
 		if len(cands) > 0 {
-			return p.selector.Select(cands)
+			return p.selectorFor(c).Select(cands)
 		}
 	}
 	return nil
 }
 
 // Usable reports whether any target could take a request now.
-func (p *Pool) Usable() bool { return p.Next(nil) != nil }
-
-// RoundRobin cycles through the candidates.
-type RoundRobin struct{ n atomic.Uint64 }
-
-var _ Selector = (*RoundRobin)(nil)
-
-// Select implements Selector.
-func (r *RoundRobin) Select(c []*Target) *Target {
-	return c[(r.n.Add(1)-1)%uint64(len(c))]
+func (p *Pool) Usable() bool {
+	for _, tier := range p.tiers {
+		for _, t := range tier {
+			if t.Upstream.Available() {
+				return true
+			}
+		}
+	}
+	return false
 }

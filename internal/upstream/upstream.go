@@ -2,14 +2,17 @@ package upstream
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,33 +36,86 @@ type Options struct {
 	ConnectTimeout    time.Duration
 	FirstTokenTimeout time.Duration
 	IdleTimeout       time.Duration
+	// Health configures active probes; Breaker the passive checks.
+	Health  HealthCheck
+	Breaker BreakerOptions
+	// MetricsPath, when set, is scraped every MetricsInterval for engine
+	// load (vLLM, SGLang, llama.cpp /metrics) used by the least_load policy.
+	MetricsPath     string
+	MetricsInterval time.Duration // default 2s
 	// Transport overrides the HTTP transport (tests).
 	Transport http.RoundTripper
+	Logger    *slog.Logger
+	Now       func() time.Time // the clock; default time.Now
 }
 
 // Upstream is one server. It is safe for concurrent use.
 type Upstream struct {
-	opts     Options
-	base     string
-	auth     string // "Bearer <key>" or ""
-	client   *http.Client
-	inFlight atomic.Int64
+	opts       Options
+	log        *slog.Logger
+	base       string
+	auth       string // "Bearer <key>" or ""
+	client     *http.Client
+	inFlight   atomic.Int64
+	breaker    *Breaker
+	activeDown atomic.Bool // failed its active health checks
+	ewma       peakEWMA
+	lastErr    atomic.Pointer[lastError]
+
+	loadMu       sync.Mutex
+	load         Load
+	loadInFlight int64 // inFlight when load was sampled
+}
+
+type lastError struct {
+	At      time.Time
+	Message string
 }
 
 // New builds an Upstream with its own keep-alive connection pool.
 func New(o Options) *Upstream {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MetricsInterval <= 0 {
+		o.MetricsInterval = 2 * time.Second
+	}
+	h := &o.Health
+	h.Interval = cmp.Or(h.Interval, 10*time.Second)
+	h.Timeout = cmp.Or(h.Timeout, 2*time.Second)
+	h.HealthyThreshold = cmp.Or(h.HealthyThreshold, 2)
+	h.UnhealthyThreshold = cmp.Or(h.UnhealthyThreshold, 3)
 	rt := o.Transport
 	if rt == nil {
 		rt = newTransport(o.ConnectTimeout, o.FirstTokenTimeout)
 	}
 	u := &Upstream{
 		opts:   o,
+		log:    o.Logger,
 		base:   strings.TrimRight(o.URL, "/"),
 		client: &http.Client{Transport: rt},
+		ewma:   peakEWMA{tau: 10 * time.Second},
 	}
 	if o.APIKey != "" {
 		u.auth = "Bearer " + o.APIKey
 	}
+	bo := o.Breaker
+	bo.Now = o.Now
+	userChange := bo.OnChange
+	bo.OnChange = func(from, to BreakerState) {
+		level := slog.LevelInfo
+		if to == BreakerOpen {
+			level = slog.LevelWarn
+		}
+		u.log.Log(context.Background(), level, "circuit breaker "+to.String(), "upstream", o.Name, "from", from.String())
+		if userChange != nil {
+			userChange(from, to)
+		}
+	}
+	u.breaker = NewBreaker(bo)
 	return u
 }
 
@@ -98,24 +154,105 @@ func (u *Upstream) IdleTimeout() time.Duration { return u.opts.IdleTimeout }
 // InFlight is the number of requests being served now.
 func (u *Upstream) InFlight() int64 { return u.inFlight.Load() }
 
-// Available reports whether the upstream can take one more request.
+// Healthy reports whether the upstream passes its active health checks
+// and its circuit breaker would let a request through.
+func (u *Upstream) Healthy() bool { return !u.activeDown.Load() && u.breaker.Ready() }
+
+// Available reports whether the upstream is healthy and not at its
+// concurrency cap. Selection policies only ever see available targets.
 func (u *Upstream) Available() bool {
-	return u.opts.MaxConcurrency == 0 || u.inFlight.Load() < int64(u.opts.MaxConcurrency)
+	return u.Healthy() && (u.opts.MaxConcurrency == 0 || u.inFlight.Load() < int64(u.opts.MaxConcurrency))
 }
 
-// Acquire takes a concurrency slot; it fails when the upstream is full.
-// Every successful Acquire must be paired with Release.
-func (u *Upstream) Acquire() bool {
+// Begin takes a concurrency slot and the breaker's permission for one
+// request. It fails when the upstream is full or its breaker says no.
+// Every successful Begin must be paired with End.
+func (u *Upstream) Begin() bool {
 	n := u.inFlight.Add(1)
 	if u.opts.MaxConcurrency > 0 && n > int64(u.opts.MaxConcurrency) {
+		u.inFlight.Add(-1)
+		return false
+	}
+	if !u.breaker.Allow() {
 		u.inFlight.Add(-1)
 		return false
 	}
 	return true
 }
 
-// Release returns a slot taken by Acquire.
-func (u *Upstream) Release() { u.inFlight.Add(-1) }
+// Outcome is how a request to an upstream went, as far as the upstream's
+// health is concerned.
+type Outcome int
+
+// Outcomes. A client error (a 4xx about the request) is a success: the
+// upstream answered. Abandoned means nobody can tell (the client left).
+const (
+	Success Outcome = iota
+	Failure
+	Abandoned
+)
+
+// End reports the outcome of a request started with Begin. latency is the
+// time to the first token for streams and to the whole answer otherwise.
+func (u *Upstream) End(o Outcome, latency time.Duration, err error) {
+	u.inFlight.Add(-1)
+	switch o {
+	case Success:
+		u.breaker.Record(true)
+		u.ewma.observe(latency, u.opts.Now())
+	case Failure:
+		u.breaker.Record(false)
+		if err != nil {
+			u.lastErr.Store(&lastError{At: u.opts.Now(), Message: Summary(err)})
+		}
+	default:
+		u.breaker.Release()
+	}
+}
+
+// Latency is the peak-EWMA latency estimate; 0 before any success.
+func (u *Upstream) Latency() time.Duration { return u.ewma.get() }
+
+// Status is a snapshot for the admin API and metrics.
+type Status struct {
+	Name          string    `json:"name"`
+	Kind          string    `json:"kind"`
+	Healthy       bool      `json:"healthy"`
+	ActiveHealthy bool      `json:"active_healthy"`
+	Breaker       string    `json:"breaker"`
+	InFlight      int64     `json:"in_flight"`
+	EWMAMillis    float64   `json:"ewma_latency_ms"`
+	Load          *Load     `json:"load,omitempty"`
+	LastError     string    `json:"last_error,omitempty"`
+	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
+}
+
+// Status returns the upstream's current state. It never includes the URL
+// or key.
+func (u *Upstream) Status() Status {
+	s := Status{
+		Name:          u.Name(),
+		Kind:          u.Kind(),
+		Healthy:       u.Healthy(),
+		ActiveHealthy: !u.activeDown.Load(),
+		Breaker:       u.breaker.State().String(),
+		InFlight:      u.inFlight.Load(),
+		EWMAMillis:    float64(u.Latency().Microseconds()) / 1000,
+	}
+	u.loadMu.Lock()
+	if !u.load.At.IsZero() {
+		l := u.load
+		s.Load = &l
+	}
+	u.loadMu.Unlock()
+	if le := u.lastErr.Load(); le != nil {
+		s.LastError, s.LastErrorAt = le.Message, le.At
+	}
+	return s
+}
+
+// BreakerState is the circuit breaker's state.
+func (u *Upstream) BreakerState() BreakerState { return u.breaker.State() }
 
 // Supports reports whether the upstream serves endpoint e.
 func (u *Upstream) Supports(e openai.Endpoint) bool {
