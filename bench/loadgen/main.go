@@ -28,6 +28,7 @@ type config struct {
 	maxTime   time.Duration
 	label     string
 	watchPIDs []int
+	cores     []int
 	clkTck    int
 }
 
@@ -67,7 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		cfg             config
 		bodyFile, model string
 		maxTokens       int
-		pids            string
+		pids, cores     string
 	)
 	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:18080/v1/chat/completions", "target URL (host must be 127.0.0.1)")
 	fs.StringVar(&bodyFile, "body", "", "file with the request body (default: a built-in chat request)")
@@ -82,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&cfg.maxTime, "max-time", 10*time.Minute, "hard bound on the whole run")
 	fs.StringVar(&cfg.label, "label", "", "free text copied to the result line")
 	fs.StringVar(&pids, "watch-pid", "", "comma-separated PIDs whose CPU time (utime+stime) and peak RSS (VmHWM) to report")
+	fs.StringVar(&cores, "watch-cores", "", "comma-separated CPU numbers whose busy share over the window to report (/proc/stat)")
 	fs.IntVar(&cfg.clkTck, "clk-tck", 100, "kernel clock ticks per second (getconf CLK_TCK), for -watch-pid")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -89,7 +91,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if err := checkURL(cfg.url); err != nil {
+	var err error
+	if err = checkURL(cfg.url); err != nil {
 		return nil, err
 	}
 	switch {
@@ -113,17 +116,29 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	} else {
 		cfg.body = chatBody(model, maxTokens, cfg.stream)
 	}
-	for _, s := range strings.Split(pids, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		pid, err := strconv.Atoi(s)
-		if err != nil || pid <= 0 {
-			return nil, fmt.Errorf("-watch-pid: bad pid %q", s)
-		}
-		cfg.watchPIDs = append(cfg.watchPIDs, pid)
+	if cfg.watchPIDs, err = intList(pids, 1); err != nil {
+		return nil, fmt.Errorf("-watch-pid: %w", err)
+	}
+	if cfg.cores, err = intList(cores, 0); err != nil {
+		return nil, fmt.Errorf("-watch-cores: %w", err)
 	}
 	return &cfg, nil
+}
+
+// intList parses "1,2,3"; every number must be at least lo.
+func intList(s string, lo int) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < lo {
+			return nil, fmt.Errorf("bad number %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // checkURL allows plain HTTP to 127.0.0.1 only: the benchmark must never

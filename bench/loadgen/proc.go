@@ -63,3 +63,50 @@ func sampleCPU(pids []int, clkTck int) (time.Duration, error) {
 	}
 	return sum, nil
 }
+
+// coreTimes are one CPU's busy and total jiffies from /proc/stat.
+type coreTimes struct{ busy, total int64 }
+
+// readCores returns the times of the given CPUs. Busy is everything but
+// idle and iowait; steal counts as busy because the core was not ours.
+func readCores(cores []int) ([]coreTimes, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]coreTimes, len(cores))
+	found := 0
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		f := bytes.Fields(line)
+		if len(f) < 9 || !bytes.HasPrefix(f[0], []byte("cpu")) || len(f[0]) == 3 {
+			continue
+		}
+		n, err := strconv.Atoi(string(f[0][3:]))
+		if err != nil {
+			continue
+		}
+		for i, c := range cores {
+			if c != n {
+				continue
+			}
+			// user nice system idle iowait irq softirq steal
+			var v [8]int64
+			for j := range v {
+				v[j], _ = strconv.ParseInt(string(f[j+1]), 10, 64)
+			}
+			var t coreTimes
+			for j, x := range v {
+				t.total += x
+				if j != 3 && j != 4 {
+					t.busy += x
+				}
+			}
+			out[i] = t
+			found++
+		}
+	}
+	if found != len(cores) {
+		return nil, fmt.Errorf("/proc/stat: found %d of cores %v", found, cores)
+	}
+	return out, nil
+}

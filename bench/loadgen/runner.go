@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,9 @@ type result struct {
 	CPUusPerRq float64 `json:"cpu_us_per_req,omitempty"`
 	PeakRSSKB  int64   `json:"peak_rss_kb,omitempty"`
 	WatchError string  `json:"watch_error,omitempty"`
+	// Filled with -watch-cores: how busy each listed CPU was over the
+	// window, in percent, whoever used it.
+	CoreBusyPct map[string]float64 `json:"core_busy_pct,omitempty"`
 }
 
 type runner struct {
@@ -71,6 +75,9 @@ func newRunner(cfg *config) *runner {
 		},
 		MaxIdleConns:        2*cfg.conc + 16,
 		MaxIdleConnsPerHost: 2*cfg.conc + 16,
+		// One connection per worker: without a cap the transport may dial a
+		// spare while a finished response still hands its connection back.
+		MaxConnsPerHost: cfg.conc,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
@@ -119,12 +126,16 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 		defer c2()
 	}
 
-	var cpu0 time.Duration
-	var watchErr error
-	watchStarted := make(chan struct{})
+	var (
+		cpu0            time.Duration
+		cores0          []coreTimes
+		watchErr        error
+		watchStarted    = make(chan struct{})
+		watchesAnything = len(cfg.watchPIDs) > 0 || len(cfg.cores) > 0
+	)
 	go func() {
 		defer close(watchStarted)
-		if len(cfg.watchPIDs) == 0 {
+		if !watchesAnything {
 			return
 		}
 		select {
@@ -132,7 +143,14 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 		case <-ctx.Done():
 			return
 		}
-		cpu0, watchErr = sampleCPU(cfg.watchPIDs, cfg.clkTck)
+		var e1, e2 error
+		if len(cfg.watchPIDs) > 0 {
+			cpu0, e1 = sampleCPU(cfg.watchPIDs, cfg.clkTck)
+		}
+		if len(cfg.cores) > 0 {
+			cores0, e2 = readCores(cfg.cores)
+		}
+		watchErr = errors.Join(e1, e2)
 	}()
 
 	workers := make([]*worker, cfg.conc)
@@ -158,8 +176,8 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 		}
 	}
 	res := r.collect(workers, end.Sub(r.start))
-	if len(cfg.watchPIDs) > 0 {
-		r.watchResult(res, cpu0, watchErr)
+	if watchesAnything {
+		r.watchResult(res, cpu0, cores0, watchErr)
 	}
 	return res, nil
 }
@@ -167,7 +185,29 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 // watchResult adds the watched processes' CPU and RSS. In duration mode
 // the workers finish at the window's end, so the second CPU sample is
 // taken then, before the process idles.
-func (r *runner) watchResult(res *result, cpu0 time.Duration, watchErr error) {
+func (r *runner) watchResult(res *result, cpu0 time.Duration, cores0 []coreTimes, watchErr error) {
+	if watchErr == nil && len(cores0) > 0 {
+		cores1, err := readCores(r.cfg.cores)
+		watchErr = err
+		for i, c := range r.cfg.cores {
+			if err != nil {
+				break
+			}
+			busy, total := cores1[i].busy-cores0[i].busy, cores1[i].total-cores0[i].total
+			if total > 0 {
+				if res.CoreBusyPct == nil {
+					res.CoreBusyPct = map[string]float64{}
+				}
+				res.CoreBusyPct[strconv.Itoa(c)] = round3(100 * float64(busy) / float64(total))
+			}
+		}
+	}
+	if len(r.cfg.watchPIDs) == 0 {
+		if watchErr != nil {
+			res.WatchError = watchErr.Error()
+		}
+		return
+	}
 	res.WatchPIDs = r.cfg.watchPIDs
 	if watchErr == nil {
 		var cpu1 time.Duration
@@ -222,6 +262,11 @@ func (r *runner) loop(ctx context.Context, w *worker) {
 		ttfb, n, kind := r.do(req, w.buf)
 		done := time.Now()
 		w.requests++
+		if kind == "transport" {
+			// A refused or reset connection fails at once; pausing keeps a
+			// dead target from turning the worker into a busy loop.
+			time.Sleep(time.Millisecond)
+		}
 		if cfg.count == 0 {
 			measured = !done.Before(r.start) && done.Before(r.end)
 		}

@@ -19,24 +19,33 @@ import (
 
 // cell is the part of a loadgen result line the report uses.
 type cell struct {
-	Label       string            `json:"label"`
-	Stream      bool              `json:"stream"`
-	Concurrency int               `json:"concurrency"`
-	WindowS     float64           `json:"window_s"`
-	Count       uint64            `json:"count"`
-	Errors      uint64            `json:"errors"`
-	ErrorKinds  map[string]uint64 `json:"error_kinds"`
-	RPS         float64           `json:"rps"`
-	P50ms       float64           `json:"p50_ms"`
-	P90ms       float64           `json:"p90_ms"`
-	P99ms       float64           `json:"p99_ms"`
-	Maxms       float64           `json:"max_ms"`
-	TTFBp50ms   float64           `json:"ttfb_p50_ms"`
-	Conns       int64             `json:"conns"`
-	CPUusPerRq  float64           `json:"cpu_us_per_req"`
-	PeakRSSKB   int64             `json:"peak_rss_kb"`
-	WatchError  string            `json:"watch_error"`
+	Label       string             `json:"label"`
+	Stream      bool               `json:"stream"`
+	Concurrency int                `json:"concurrency"`
+	WindowS     float64            `json:"window_s"`
+	Count       uint64             `json:"count"`
+	Errors      uint64             `json:"errors"`
+	ErrorKinds  map[string]uint64  `json:"error_kinds"`
+	RPS         float64            `json:"rps"`
+	P50ms       float64            `json:"p50_ms"`
+	P90ms       float64            `json:"p90_ms"`
+	P99ms       float64            `json:"p99_ms"`
+	Maxms       float64            `json:"max_ms"`
+	TTFBp50ms   float64            `json:"ttfb_p50_ms"`
+	Conns       int64              `json:"conns"`
+	CPUs        float64            `json:"cpu_s"`
+	CPUusPerRq  float64            `json:"cpu_us_per_req"`
+	PeakRSSKB   int64              `json:"peak_rss_kb"`
+	WatchError  string             `json:"watch_error"`
+	CoreBusyPct map[string]float64 `json:"core_busy_pct"`
 }
+
+// layout says which CPU ran what.
+type layout struct{ proxyCPU, loadCPU string }
+
+// otherLoadPct is the share of a core above which a cell is marked as
+// disturbed by other work on the machine.
+const otherLoadPct = 10
 
 // Targets from the issue, for a 2-core machine with the proxy on one core.
 const (
@@ -47,6 +56,9 @@ const (
 
 func main() {
 	in := flag.String("in", "", "JSON lines from loadgen, one per cell (label = target name)")
+	var lay layout
+	flag.StringVar(&lay.proxyCPU, "proxy-cpu", "0", "CPU the proxies were pinned to")
+	flag.StringVar(&lay.loadCPU, "load-cpu", "1", "CPU the load generator and simulator were pinned to")
 	flag.Parse()
 	if *in == "" {
 		fmt.Fprintln(os.Stderr, "report: -in is required")
@@ -63,7 +75,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
-	write(os.Stdout, cells)
+	write(os.Stdout, cells, lay)
 }
 
 func readCells(r io.Reader) ([]cell, error) {
@@ -97,7 +109,8 @@ func modeName(stream bool) string {
 	return "non-streaming"
 }
 
-func write(w io.Writer, cells []cell) {
+func write(w io.Writer, cells []cell, lay layout) {
+	disturbed := false
 	for _, stream := range []bool{false, true} {
 		var rows []cell
 		for _, c := range cells {
@@ -109,12 +122,20 @@ func write(w io.Writer, cells []cell) {
 			continue
 		}
 		fmt.Fprintf(w, "\n### %s\n\n", modeName(stream))
-		fmt.Fprintln(w, "| target | c | req/s | p50 ms | p90 ms | p99 ms | max ms | first byte p50 ms | errors | conns | proxy CPU µs/req | proxy peak RSS MB |")
-		fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		fmt.Fprintln(w, "| target | c | req/s | p50 ms | p90 ms | p99 ms | max ms | first byte p50 ms | errors | conns | proxy CPU µs/req | proxy core: proxy / all | load core | proxy peak RSS MB |")
+		fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, c := range rows {
-			cpu, rss := "—", "—"
+			cpu, own, rss := "—", "—", "—"
 			if c.CPUusPerRq > 0 {
 				cpu = fmt.Sprintf("%.0f", c.CPUusPerRq)
+			}
+			if c.CPUs > 0 && c.WindowS > 0 {
+				own = fmt.Sprintf("%.0f%%", c.proxyPct())
+			}
+			all, load := pct(c.CoreBusyPct, lay.proxyCPU), pct(c.CoreBusyPct, lay.loadCPU)
+			if c.disturbed(lay) {
+				all += " †"
+				disturbed = true
 			}
 			if c.PeakRSSKB > 0 {
 				rss = fmt.Sprintf("%.1f", float64(c.PeakRSSKB)/1024)
@@ -123,15 +144,40 @@ func write(w io.Writer, cells []cell) {
 			if len(c.ErrorKinds) > 0 {
 				errs += " " + kinds(c.ErrorKinds)
 			}
-			fmt.Fprintf(w, "| %s | %d | %.0f | %.3f | %.3f | %.3f | %.2f | %.3f | %s | %d | %s | %s |\n",
-				c.Label, c.Concurrency, c.RPS, c.P50ms, c.P90ms, c.P99ms, c.Maxms, c.TTFBp50ms, errs, c.Conns, cpu, rss)
+			fmt.Fprintf(w, "| %s | %d | %.0f | %.3f | %.3f | %.3f | %.2f | %.3f | %s | %d | %s | %s / %s | %s | %s |\n",
+				c.Label, c.Concurrency, c.RPS, c.P50ms, c.P90ms, c.P99ms, c.Maxms, c.TTFBp50ms, errs, c.Conns, cpu, own, all, load, rss)
 		}
+	}
+	if disturbed {
+		fmt.Fprintf(w, "\n† more than %d%% of the proxy's core went to other processes during the cell (the machine was not quiet): treat the row as noise.\n", otherLoadPct)
 	}
 	fmt.Fprintln(w, "\n### Targets (gateway against nginx, proxy pinned to one core)")
 	fmt.Fprintln(w)
 	for _, l := range checks(cells) {
 		fmt.Fprintln(w, "- "+l)
 	}
+}
+
+// proxyPct is the watched proxy's own share of one core over the window.
+func (c cell) proxyPct() float64 {
+	if c.WindowS <= 0 {
+		return 0
+	}
+	return 100 * c.CPUs / c.WindowS
+}
+
+// disturbed reports whether other processes used the proxy's core.
+func (c cell) disturbed(lay layout) bool {
+	all, ok := c.CoreBusyPct[lay.proxyCPU]
+	return ok && all-c.proxyPct() > otherLoadPct
+}
+
+func pct(m map[string]float64, cpu string) string {
+	v, ok := m[cpu]
+	if !ok {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f%%", v)
 }
 
 func kinds(m map[string]uint64) string {
