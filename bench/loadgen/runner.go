@@ -77,10 +77,10 @@ func newRunner(cfg *config) *runner {
 		MaxIdleConnsPerHost: 2*cfg.conc + 16,
 		// One connection per worker: without a cap the transport may dial a
 		// spare while a finished response still hands its connection back.
-		MaxConnsPerHost: cfg.conc,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
+		MaxConnsPerHost:    cfg.conc,
+		IdleConnTimeout:    90 * time.Second,
+		DisableCompression: true,
+		ForceAttemptHTTP2:  false,
 	}
 	r.client = &http.Client{
 		Transport: tr,
