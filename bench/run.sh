@@ -12,6 +12,8 @@
 #   CONCURRENCY           "1 16 64"
 #   TARGETS               "direct gateway nginx gateway-accesslog"
 #   ACCESSLOG_CONCURRENCY "64": cells run with the gateway's access log on
+#   REPEAT                1: run the whole matrix this many times; the report
+#                         shows each cell's median-throughput run
 #   MAX_TOKENS            16: completion length the simulator produces
 #   PROXY_CPU, LOAD_CPU   0 and 1: the proxy under test gets PROXY_CPU alone;
 #                         the load generator and the simulator share LOAD_CPU
@@ -38,6 +40,7 @@ CONCURRENCY=${CONCURRENCY:-"1 16 64"}
 TARGETS=${TARGETS:-"direct gateway nginx gateway-accesslog"}
 ACCESSLOG_CONCURRENCY=${ACCESSLOG_CONCURRENCY:-64}
 MAX_TOKENS=${MAX_TOKENS:-16}
+REPEAT=${REPEAT:-1}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 SIM_PORT=${SIM_PORT:-19710}
@@ -50,7 +53,7 @@ DSGATE_BIN=${DSGATE_BIN:-}
 
 # The exact command, with every setting that was given, for the report.
 COMMAND="bench/run.sh"
-for v in QUICK DURATION WARMUP CONCURRENCY TARGETS ACCESSLOG_CONCURRENCY MAX_TOKENS PROXY_CPU LOAD_CPU \
+for v in QUICK DURATION WARMUP CONCURRENCY TARGETS ACCESSLOG_CONCURRENCY REPEAT MAX_TOKENS PROXY_CPU LOAD_CPU \
 	SIM_PORT GW_PORT NGINX_PORT GW_LOG_PORT OUT_DIR NO_INSTALL DSGATE_BIN; do
 	if [[ -n ${!v+x} && -n $(printenv "$v" || true) ]]; then
 		COMMAND="$v=\"$(printenv "$v")\" $COMMAND"
@@ -364,7 +367,11 @@ main() {
 		*) die "unknown target $target" ;;
 		esac
 	done
-	run_matrix
+	local i
+	for i in $(seq "$REPEAT"); do
+		[[ $REPEAT == 1 ]] || log "repeat $i of $REPEAT"
+		run_matrix
+	done
 	for target in $TARGETS; do
 		[[ -n ${PID[$target]:-} ]] || continue
 		log "$target peak RSS: $(grep VmHWM "/proc/${WATCH[$target]}/status" | tr -s ' \t' ' ')"
@@ -378,7 +385,7 @@ main() {
 		echo "## Benchmark run $started"
 		echo
 		echo "- command: \`$COMMAND\`$([[ $QUICK == 1 ]] && echo ' (QUICK mode)')"
-		echo "- cells: $DURATION measured after a $WARMUP warm-up; closed-loop workers, one keep-alive connection each; for each mode and concurrency the targets run back to back (all proxies start first and idle while not measured)"
+		echo "- cells: $DURATION measured after a $WARMUP warm-up, matrix run $REPEAT time(s); closed-loop workers, one keep-alive connection each; for each mode and concurrency the targets run back to back (all proxies start first and idle while not measured)"
 		echo "- pinning: the proxy under test (gateway or nginx) alone on CPU $PROXY_CPU (taskset); the load generator and the simulator share CPU $LOAD_CPU, so the \`direct\` rows and any cell where the proxy's core is not busy are bounded by that core, not by the proxy. Go sets GOMAXPROCS from the affinity mask, so the gateway runs with GOMAXPROCS=1."
 		echo "- simulator: \`dsgate sim --ttft 0 --tps 0 --max-tokens $MAX_TOKENS\` (no time to first token, no pacing: the proxy, not the engine, is meant to be the bottleneck)"
 		echo "- nginx: worker_processes 1, upstream keepalive 256, proxy_http_version 1.1, proxy_buffering off, access_log off"

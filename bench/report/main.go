@@ -7,6 +7,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -38,6 +39,9 @@ type cell struct {
 	PeakRSSKB   int64              `json:"peak_rss_kb"`
 	WatchError  string             `json:"watch_error"`
 	CoreBusyPct map[string]float64 `json:"core_busy_pct"`
+	// Runs is how many repeats of the cell there were; the report shows
+	// the one with the median throughput.
+	Runs int `json:"-"`
 }
 
 // layout says which CPU ran what.
@@ -75,7 +79,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "report:", err)
 		os.Exit(1)
 	}
-	write(os.Stdout, cells, lay)
+	write(os.Stdout, medians(cells), lay)
 }
 
 func readCells(r io.Reader) ([]cell, error) {
@@ -102,6 +106,35 @@ func readCells(r io.Reader) ([]cell, error) {
 	return cells, nil
 }
 
+// medians keeps, for each (target, mode, concurrency) that ran more than
+// once (REPEAT in run.sh), the run with the median req/s, in first-seen
+// order. Its figures all come from that one run.
+func medians(cells []cell) []cell {
+	type key struct {
+		label  string
+		stream bool
+		conc   int
+	}
+	groups := map[key][]cell{}
+	var order []key
+	for _, c := range cells {
+		k := key{c.Label, c.Stream, c.Concurrency}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], c)
+	}
+	out := make([]cell, 0, len(order))
+	for _, k := range order {
+		g := groups[k]
+		slices.SortStableFunc(g, func(a, b cell) int { return cmp.Compare(a.RPS, b.RPS) })
+		m := g[(len(g)-1)/2]
+		m.Runs = len(g)
+		out = append(out, m)
+	}
+	return out
+}
+
 func modeName(stream bool) string {
 	if stream {
 		return "streaming"
@@ -111,6 +144,9 @@ func modeName(stream bool) string {
 
 func write(w io.Writer, cells []cell, lay layout) {
 	disturbed := false
+	if len(cells) > 0 && cells[0].Runs > 1 {
+		fmt.Fprintf(w, "\nEach row is the median-throughput run of %d repeats of that cell.\n", cells[0].Runs)
+	}
 	for _, stream := range []bool{false, true} {
 		var rows []cell
 		for _, c := range cells {

@@ -30,3 +30,20 @@ func TestChecks(t *testing.T) {
 		}
 	}
 }
+
+func TestMediansPicksMiddleRun(t *testing.T) {
+	t.Parallel()
+	cells := []cell{
+		{Label: "gateway", Concurrency: 1, RPS: 300, P50ms: 3},
+		{Label: "nginx", Concurrency: 1, RPS: 50},
+		{Label: "gateway", Concurrency: 1, RPS: 100, P50ms: 1},
+		{Label: "gateway", Concurrency: 1, RPS: 200, P50ms: 2},
+	}
+	got := medians(cells)
+	if len(got) != 2 || got[0].Label != "gateway" || got[1].Label != "nginx" {
+		t.Fatalf("medians = %+v, want gateway then nginx", got)
+	}
+	if got[0].RPS != 200 || got[0].P50ms != 2 || got[0].Runs != 3 {
+		t.Errorf("gateway median = %+v, want the 200 req/s run of 3", got[0])
+	}
+}
