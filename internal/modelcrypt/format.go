@@ -1,7 +1,6 @@
 package modelcrypt
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -80,12 +79,12 @@ type Header struct {
 }
 
 // newHeader returns a header with fresh random nonce prefix and file salt.
-func newHeader(keyID string, chunkSize int, kdf KDF, p Argon2Params, kdfSalt [kdfSaltSize]byte) (*Header, error) {
+func newHeader(random io.Reader, keyID string, chunkSize int, kdf KDF, p Argon2Params, kdfSalt [kdfSaltSize]byte) (*Header, error) {
 	h := &Header{KeyID: keyID, ChunkSize: chunkSize, KDF: kdf, Argon2: p, KDFSalt: kdfSalt}
-	if _, err := rand.Read(h.NoncePrefix[:]); err != nil {
+	if _, err := io.ReadFull(random, h.NoncePrefix[:]); err != nil {
 		return nil, fmt.Errorf("generating nonce prefix: %w", err)
 	}
-	if _, err := rand.Read(h.FileSalt[:]); err != nil {
+	if _, err := io.ReadFull(random, h.FileSalt[:]); err != nil {
 		return nil, fmt.Errorf("generating file salt: %w", err)
 	}
 	raw, err := h.encode()
@@ -149,6 +148,9 @@ func ReadHeader(r io.Reader) (*Header, error) {
 	copy(h.NoncePrefix[:], buf[14:21])
 	copy(h.FileSalt[:], buf[21:53])
 	n := int(buf[53])
+	if n == 0 || n > maxKeyIDLen {
+		return nil, fmt.Errorf("%w: key id length %d outside 1..%d", ErrFormat, n, maxKeyIDLen)
+	}
 	rest := n
 	switch h.KDF {
 	case KDFNone:

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -42,7 +42,7 @@ type Keyring struct {
 	keys map[string]KeyConfig
 
 	mu      sync.Mutex
-	masters map[string][]byte           // cache key -> 32-byte master key
+	masters map[string][]byte            // cache key -> 32-byte master key
 	salts   map[string][kdfSaltSize]byte // key id -> argon2 salt for new files
 }
 
@@ -97,25 +97,25 @@ func (kr *Keyring) Close() {
 }
 
 // newHeader builds the header for a new file encrypted under keyID.
-func (kr *Keyring) newHeader(keyID string, chunkSize int) (*Header, error) {
+func (kr *Keyring) newHeader(random io.Reader, keyID string, chunkSize int) (*Header, error) {
 	k, err := kr.lookup(keyID)
 	if err != nil {
 		return nil, err
 	}
 	if !k.Passphrase {
-		return newHeader(keyID, chunkSize, KDFNone, Argon2Params{}, [kdfSaltSize]byte{})
+		return newHeader(random, keyID, chunkSize, KDFNone, Argon2Params{}, [kdfSaltSize]byte{})
 	}
 	kr.mu.Lock()
 	salt, ok := kr.salts[keyID]
 	if !ok {
-		if _, err := rand.Read(salt[:]); err != nil {
+		if _, err := io.ReadFull(random, salt[:]); err != nil {
 			kr.mu.Unlock()
 			return nil, fmt.Errorf("generating argon2 salt: %w", err)
 		}
 		kr.salts[keyID] = salt
 	}
 	kr.mu.Unlock()
-	return newHeader(keyID, chunkSize, KDFArgon2id, k.Argon2, salt)
+	return newHeader(random, keyID, chunkSize, KDFArgon2id, k.Argon2, salt)
 }
 
 func (kr *Keyring) lookup(keyID string) (KeyConfig, error) {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -35,6 +37,12 @@ type Options struct {
 type Codec struct {
 	keys *Keyring
 	opts Options
+	// slots recycles chunk buffers between streams, so a directory of
+	// shards reuses one set of buffers. Owned by this Codec, not global.
+	slots sync.Pool
+	// rand supplies nonce prefixes and salts; crypto/rand unless a test in
+	// this package needs reproducible files.
+	rand io.Reader
 }
 
 // New returns a Codec using keys. The Keyring stays owned by the caller.
@@ -51,13 +59,13 @@ func New(keys *Keyring, o Options) (*Codec, error) {
 	if o.Workers <= 0 {
 		o.Workers = min(runtime.GOMAXPROCS(0), 4)
 	}
-	return &Codec{keys: keys, opts: o}, nil
+	return &Codec{keys: keys, opts: o, rand: rand.Reader}, nil
 }
 
 // Encrypt reads plaintext from src until EOF and writes the encrypted file to
 // dst under keyID.
 func (c *Codec) Encrypt(ctx context.Context, dst io.Writer, src io.Reader, keyID string) error {
-	h, err := c.keys.newHeader(keyID, c.opts.ChunkSize)
+	h, err := c.keys.newHeader(c.rand, keyID, c.opts.ChunkSize)
 	if err != nil {
 		return err
 	}
@@ -140,9 +148,19 @@ func (c *Codec) run(ctx context.Context, dst io.Writer, src io.Reader, h *Header
 	nslots := min(2*c.opts.Workers+2, max(2, pipelineBudget/(2*bufSize)))
 	workers := min(c.opts.Workers, nslots)
 
+	// Slots are allocated on demand, up to nslots, so a small file costs
+	// one or two buffers rather than the whole pool.
 	free := make(chan *slot, nslots)
-	for range nslots {
-		free <- &slot{in: make([]byte, bufSize), out: make([]byte, bufSize), done: make(chan struct{}, 1)}
+	allocated := 0
+	newSlot := func() *slot {
+		if allocated == nslots {
+			return nil
+		}
+		allocated++
+		if s, ok := c.slots.Get().(*slot); ok && len(s.in) == bufSize {
+			return s
+		}
+		return &slot{in: make([]byte, bufSize), out: make([]byte, bufSize), done: make(chan struct{}, 1)}
 	}
 	work := make(chan *slot, nslots)
 	ordered := make(chan *slot, nslots)
@@ -151,7 +169,7 @@ func (c *Codec) run(ctx context.Context, dst io.Writer, src io.Reader, h *Header
 	g.Go(func() error {
 		defer close(ordered)
 		defer close(work)
-		return readChunks(gctx, src, readSize, free, func(s *slot) { work <- s; ordered <- s })
+		return readChunks(gctx, src, readSize, free, newSlot, func(s *slot) { work <- s; ordered <- s })
 	})
 	for range workers {
 		g.Go(func() error {
@@ -184,14 +202,40 @@ func (c *Codec) run(ctx context.Context, dst io.Writer, src io.Reader, h *Header
 		}
 		return nil
 	})
-	return g.Wait()
+	err := g.Wait()
+	// All goroutines have exited. Clear the buffers (plaintext must not
+	// outlive the stream) and, after a clean run, when every slot is back
+	// in free with no pending done signal, recycle them. After an error a
+	// slot may hold an unconsumed done signal, so none is reused.
+	for len(free) > 0 {
+		s := <-free
+		clear(s.in)
+		clear(s.out)
+		if err == nil && len(s.done) == 0 {
+			c.slots.Put(s)
+		}
+	}
+	for len(ordered) > 0 {
+		s := <-ordered
+		clear(s.in)
+		clear(s.out)
+	}
+	return err
 }
 
 // readChunks reads src in pieces of size bytes into free slots and hands
 // them to dispatch in order. It reads one chunk ahead so it can tell the last
 // chunk: a chunk is final when the stream ends right after it.
-func readChunks(ctx context.Context, src io.Reader, size int, free chan *slot, dispatch func(*slot)) error {
+func readChunks(ctx context.Context, src io.Reader, size int, free chan *slot, newSlot func() *slot, dispatch func(*slot)) error {
 	get := func() (*slot, error) {
+		select {
+		case s := <-free:
+			return s, nil
+		default:
+		}
+		if s := newSlot(); s != nil {
+			return s, nil
+		}
 		select {
 		case s := <-free:
 			return s, nil

@@ -277,3 +277,24 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Error("nil keyring accepted")
 	}
 }
+
+// Regression test: after a failed stream, recycled buffers once carried a
+// stale "done" signal into the next stream on the same Codec, which then
+// wrote a result before the worker produced it.
+func TestCodecReusableAfterFailure(t *testing.T) {
+	t.Parallel()
+	c := testCodec(t, testKeyring(t), Options{ChunkSize: 64, Workers: 3})
+	plain := patternBytes(2000)
+	enc := encryptBytes(t, c, plain, "k1")
+	bad := bytes.Clone(enc)
+	bad[len(bad)/2] ^= 1
+	for i := range 50 {
+		if _, err := c.Decrypt(context.Background(), io.Discard, bytes.NewReader(bad)); err == nil {
+			t.Fatal("tampered input accepted")
+		}
+		var out bytes.Buffer
+		if _, err := c.Decrypt(context.Background(), &out, bytes.NewReader(enc)); err != nil || !bytes.Equal(out.Bytes(), plain) {
+			t.Fatalf("round %d: valid decrypt after a failed one: %v", i, err)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package modelcrypt
+
+const raceEnabled = false
