@@ -105,7 +105,7 @@ func (c *Codec) checkDst(dst string, src fs.FileInfo) error {
 	case st.IsDir():
 		return fmt.Errorf("%s: is a directory", dst)
 	case !c.opts.Overwrite:
-		return fmt.Errorf("%s: %w (use overwrite to replace it)", dst, fs.ErrExist)
+		return fmt.Errorf("%s: %w", dst, fs.ErrExist)
 	}
 	return nil
 }
