@@ -292,6 +292,12 @@ func (c Chain) Authenticate(ctx context.Context, r *http.Request) (*Principal, e
 	if err != nil {
 		return nil, err
 	}
+	return c.AuthenticateCredential(ctx, cred)
+}
+
+// AuthenticateCredential authenticates a bearer credential however it
+// arrived (an HTTP header, gRPC metadata).
+func (c Chain) AuthenticateCredential(ctx context.Context, cred string) (*Principal, error) {
 	switch {
 	case c.Keys != nil && strings.HasPrefix(cred, KeyPrefix):
 		return c.Keys.AuthenticateKey(ctx, cred)

@@ -27,6 +27,96 @@ type Config struct {
 	Models []Model `yaml:"models"`
 	// Routing controls retries across targets.
 	Routing Routing `yaml:"routing"`
+	// Auth controls who may call the gateway. Off when left out (the
+	// offline quick start); every production config should turn it on.
+	Auth Auth `yaml:"auth"`
+	// Store is the control-plane database: keys, clients, roles, usage,
+	// signing keys, batches.
+	Store Store `yaml:"store"`
+	// Redis is shared by replicas for rate limits (and the cache's Redis
+	// tier). Needed only when something uses it.
+	Redis Redis `yaml:"redis"`
+	// RateLimit selects where limits are counted.
+	RateLimit RateLimit `yaml:"rate_limit"`
+}
+
+// Auth configures authentication (API keys, OAuth2 client credentials
+// with JWT access tokens) and RBAC.
+type Auth struct {
+	// Enabled requires a credential on every API route.
+	Enabled bool `yaml:"enabled"`
+	// Issuer is the gateway's public base URL: the iss of its tokens and
+	// the prefix of its OAuth2 metadata. Default http://<server.listen>.
+	Issuer string `yaml:"issuer"`
+	// Audience is the aud of issued tokens, required on incoming ones.
+	// Default dsgate.
+	Audience string `yaml:"audience"`
+	// TokenTTL is the access-token lifetime. Default 1h.
+	TokenTTL time.Duration `yaml:"token_ttl"`
+	// SigningKeyEncryptionKey (32 bytes, hex or base64) encrypts the token
+	// signing keys at rest; every replica needs the same one. Required
+	// when auth is enabled.
+	SigningKeyEncryptionKey Secret `yaml:"signing_key_encryption_key"`
+	// KeyCacheTTL bounds how long a verified API key is reused without a
+	// store read (and so how late a revocation elsewhere applies). Default 1s.
+	KeyCacheTTL time.Duration `yaml:"key_cache_ttl"`
+	// Roles add to or replace the built-in analyst, developer and admin.
+	Roles []Role `yaml:"roles"`
+	// Limits apply to principals that set none of their own; 0 is unlimited.
+	Limits Limits `yaml:"limits"`
+	// HighPriorityRoles may mark requests high priority with the header
+	// X-Dsgate-Priority: high; for others the header is ignored.
+	// Default: admin.
+	HighPriorityRoles []string `yaml:"high_priority_roles"`
+}
+
+// Role is a named set of grants with an optional model allow-list.
+type Role struct {
+	Name        string       `yaml:"name"`
+	Permissions []Permission `yaml:"permissions"`
+	// Models the role may use (patterns with *); empty means all.
+	Models []string `yaml:"models"`
+}
+
+// Permission grants actions (create, read, update, delete or *) on a
+// resource (text_generation, embeddings, models, batches, cache,
+// admin.keys, admin.clients, admin.roles, admin.usage, admin.upstreams,
+// audit, or a pattern such as admin.*).
+type Permission struct {
+	Resource string   `yaml:"resource"`
+	Actions  []string `yaml:"actions"`
+}
+
+// Limits are per-principal limits.
+type Limits struct {
+	RPM           int64 `yaml:"rpm"`
+	TPM           int64 `yaml:"tpm"`
+	MaxConcurrent int64 `yaml:"max_concurrent"`
+}
+
+// Store selects the control-plane database.
+type Store struct {
+	// DSN is a SQLite file path (one replica) or a postgres:// URL (many).
+	// Default dsgate.db.
+	DSN string `yaml:"dsn"`
+}
+
+// Redis is the shared Redis server.
+type Redis struct {
+	// Addr is host:port. Empty: no Redis.
+	Addr     string `yaml:"addr"`
+	Password Secret `yaml:"password"`
+	DB       int    `yaml:"db"`
+}
+
+// RateLimit selects the rate-limit backend.
+type RateLimit struct {
+	// Backend is memory (one replica) or redis (shared by replicas).
+	// Default memory.
+	Backend string `yaml:"backend"`
+	// FailOpen admits requests when Redis is unreachable; otherwise they
+	// are refused with 503. Either way it is logged and counted. Default false.
+	FailOpen bool `yaml:"fail_open"`
 }
 
 // Routing controls retries. A request is retried on another target only
@@ -280,6 +370,18 @@ func Parse(r io.Reader) (*Config, error) {
 
 // normalize fills values derived from others.
 func (c *Config) normalize() {
+	a := &c.Auth
+	if a.Issuer == "" {
+		a.Issuer = "http://" + c.Server.Listen
+	}
+	a.Audience = cmp.Or(a.Audience, "dsgate")
+	a.TokenTTL = cmp.Or(a.TokenTTL, time.Hour)
+	a.KeyCacheTTL = cmp.Or(a.KeyCacheTTL, time.Second)
+	if a.HighPriorityRoles == nil {
+		a.HighPriorityRoles = []string{"admin"}
+	}
+	c.Store.DSN = cmp.Or(c.Store.DSN, "dsgate.db")
+	c.RateLimit.Backend = cmp.Or(c.RateLimit.Backend, "memory")
 	r := &c.Routing
 	r.MaxAttempts = cmp.Or(r.MaxAttempts, 3)
 	if r.RetryBudget == 0 {

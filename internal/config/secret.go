@@ -76,5 +76,11 @@ func (c *Config) resolveSecrets() error {
 			errs = append(errs, fmt.Errorf("upstreams[%d].api_key: %w", i, err))
 		}
 	}
+	if err := c.Auth.SigningKeyEncryptionKey.resolve(); err != nil {
+		errs = append(errs, fmt.Errorf("auth.signing_key_encryption_key: %w", err))
+	}
+	if err := c.Redis.Password.resolve(); err != nil {
+		errs = append(errs, fmt.Errorf("redis.password: %w", err))
+	}
 	return errors.Join(errs...)
 }

@@ -2,6 +2,8 @@ package config
 
 import (
 	"cmp"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -139,10 +141,40 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if c.Auth.Enabled {
+		if _, err := DecodeKey(c.Auth.SigningKeyEncryptionKey.Value()); err != nil {
+			add("auth.signing_key_encryption_key", "%v", err)
+		}
+	}
+	for i, r := range c.Auth.Roles {
+		if r.Name == "" || len(r.Permissions) == 0 {
+			add(fmt.Sprintf("auth.roles[%d]", i), "needs a name and at least one permission")
+		}
+	}
+	switch c.RateLimit.Backend {
+	case "memory":
+	case "redis":
+		if c.Redis.Addr == "" {
+			add("rate_limit.backend", "redis needs redis.addr")
+		}
+	default:
+		add("rate_limit.backend", "must be memory or redis, got %q", c.RateLimit.Backend)
+	}
 	if r := c.Routing; r.MaxAttempts < 1 || r.RetryBudget < 0 || r.RetryMinPerSecond < 0 {
 		add("routing", "max_attempts must be at least 1; retry_budget and retry_min_per_second must not be negative")
 	}
 	return errors.Join(errs...)
+}
+
+// DecodeKey decodes a 32-byte key written as 64 hex digits or base64.
+func DecodeKey(s string) ([]byte, error) {
+	if b, err := hex.DecodeString(s); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	return nil, errors.New("must be a 32-byte key as 64 hex digits or base64 (e.g. openssl rand -hex 32)")
 }
 
 // policies are the selection policies a model may name.

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
@@ -30,6 +32,21 @@ func apiError(err error) *openai.Error {
 	if errors.Is(err, upstream.ErrNoTarget) {
 		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "no upstream is available for this model",
 			Type: "service_unavailable_error", Code: "no_upstream", Err: err}
+	}
+	var rl *ratelimit.Error
+	switch {
+	case errors.As(err, &rl) && errors.Is(err, ratelimit.ErrBackendUnavailable):
+		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "rate limiting is unavailable; try again shortly",
+			Type: "service_unavailable_error", Code: "rate_limiter_unavailable", Err: err}
+	case errors.As(err, &rl):
+		return &openai.Error{Status: http.StatusTooManyRequests, Message: rl.Error(), Type: "rate_limit_error",
+			Code: "rate_limit_exceeded", Err: err}
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return &openai.Error{Status: http.StatusUnauthorized, Message: authMessage(err), Type: "authentication_error",
+			Code: "invalid_api_key", Err: err}
+	case errors.Is(err, auth.ErrForbidden):
+		return &openai.Error{Status: http.StatusForbidden, Message: err.Error(), Type: "permission_error",
+			Code: "permission_denied", Err: err}
 	}
 	var ex *gateway.ExhaustedError
 	if errors.As(err, &ex) {
@@ -66,6 +83,35 @@ func upstreamError(ue *upstream.Error) *openai.Error {
 	}
 	msg := "upstream " + ue.Upstream + " failed: " + upstream.Summary(ue)
 	return &openai.Error{Status: http.StatusBadGateway, Message: msg, Type: "server_error", Code: "upstream_error", Err: ue}
+}
+
+// authMessage explains a 401 without echoing the credential.
+func authMessage(err error) string {
+	if errors.Is(err, auth.ErrNoCredentials) {
+		return "missing credentials: send an API key as Authorization: Bearer <key> or x-api-key"
+	}
+	return "invalid credentials: " + err.Error()
+}
+
+// errorHeaders are the headers that go with an error: rate-limit state and
+// Retry-After for the SDKs' back-off, the Bearer challenge for 401.
+func errorHeaders(err error, ae *openai.Error) http.Header {
+	var rl *ratelimit.Error
+	if errors.As(err, &rl) {
+		return ratelimit.Headers(err)
+	}
+	h := http.Header{}
+	switch ae.Status {
+	case http.StatusUnauthorized:
+		if errors.Is(err, auth.ErrNoCredentials) {
+			h.Set("WWW-Authenticate", `Bearer realm="dsgate"`)
+		} else {
+			h.Set("WWW-Authenticate", `Bearer realm="dsgate", error="invalid_token"`)
+		}
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		h.Set("Retry-After", "1")
+	}
+	return h
 }
 
 // writeError sends e as a JSON response.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/reqscope"
@@ -14,10 +15,13 @@ import (
 
 type handlers struct{ opts Options }
 
-// inference serves one of the model-calling endpoints.
-func (h *handlers) inference(e openai.Endpoint) http.Handler {
+// inference serves one of the model-calling endpoints: read and validate
+// the body, check the model allow-list, admit the call under the caller's
+// limits, run it, settle the limits with the real usage.
+func (h *handlers) inference(e openai.Endpoint, resource string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := reqscope.From(r.Context())
+		ctx := r.Context()
+		s := reqscope.From(ctx)
 		body, err := readRequestBody(r)
 		if err != nil {
 			h.fail(w, s, err)
@@ -29,41 +33,60 @@ func (h *handlers) inference(e openai.Endpoint) http.Handler {
 			return
 		}
 		s.Model, s.Stream = req.Model, req.Stream
-		call := &gateway.Call{Req: req, Body: body, RequestID: s.RequestID,
-			HighPriority: r.Header.Get("X-Dsgate-Priority") == "high"}
-		gw := h.opts.Gateway()
-		if req.Stream {
-			h.stream(w, r, gw, call, s)
+		p := principal(ctx)
+		if err := h.opts.Access.Authorize(p, resource, auth.ActionRead, req.Model); err != nil {
+			h.fail(w, s, err)
 			return
 		}
-		res, err := gw.Complete(r.Context(), call)
+		grant, err := h.opts.Access.Admit(ctx, p, req)
 		if err != nil {
 			h.fail(w, s, err)
 			return
 		}
-		record(s, res)
-		hd := w.Header()
-		hd.Set("Content-Type", "application/json")
-		hd.Set("Content-Length", strconv.Itoa(len(res.Body)))
-		if res.Fallback {
-			hd.Set("X-Dsgate-Fallback", "true")
-		} else {
-			hd.Set("X-Dsgate-Upstream", res.Upstream)
+		for k, v := range grant.Headers() {
+			w.Header()[k] = v
 		}
-		w.Write(res.Body)
+		call := &gateway.Call{Req: req, Body: body, RequestID: s.RequestID, HighPriority: h.highPriority(r, p)}
+		gw := h.opts.Gateway()
+		var res *gateway.Result
+		if req.Stream {
+			res = h.stream(w, r, gw, call, s)
+		} else {
+			res = h.complete(w, r, gw, call, s)
+		}
+		grant.Done(ctx, res.Usage, false)
 	})
 }
 
-func (h *handlers) stream(w http.ResponseWriter, r *http.Request, gw *gateway.Gateway, call *gateway.Call, s *reqscope.Scope) {
+func (h *handlers) complete(w http.ResponseWriter, r *http.Request, gw *gateway.Gateway, call *gateway.Call, s *reqscope.Scope) *gateway.Result {
+	res, err := gw.Complete(r.Context(), call)
+	if err != nil {
+		h.fail(w, s, err)
+		return &gateway.Result{}
+	}
+	record(s, res)
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Content-Length", strconv.Itoa(len(res.Body)))
+	if res.Fallback {
+		hd.Set("X-Dsgate-Fallback", "true")
+	} else {
+		hd.Set("X-Dsgate-Upstream", res.Upstream)
+	}
+	w.Write(res.Body)
+	return res
+}
+
+func (h *handlers) stream(w http.ResponseWriter, r *http.Request, gw *gateway.Gateway, call *gateway.Call, s *reqscope.Scope) *gateway.Result {
 	sink := &sseSink{w: w, rc: http.NewResponseController(w)}
 	res, err := gw.Stream(r.Context(), call, sink)
 	record(s, res)
 	if err == nil {
-		return
+		return res
 	}
 	if !sink.started {
 		h.fail(w, s, err)
-		return
+		return res
 	}
 	// Headers are gone: the error travels as an event the SDKs raise on.
 	ae := apiError(err)
@@ -71,6 +94,7 @@ func (h *handlers) stream(w http.ResponseWriter, r *http.Request, gw *gateway.Ga
 	if ae.Status != StatusClientClosed {
 		sink.Data(ae.JSON())
 	}
+	return res
 }
 
 func record(s *reqscope.Scope, res *gateway.Result) {
@@ -85,8 +109,9 @@ func record(s *reqscope.Scope, res *gateway.Result) {
 func (h *handlers) fail(w http.ResponseWriter, s *reqscope.Scope, err error) {
 	ae := apiError(err)
 	s.Err, s.ErrorType = err, ae.Type
-	if ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
+	hd := w.Header()
+	for k, v := range errorHeaders(err, ae) {
+		hd[k] = v
 	}
 	writeError(w, ae)
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dsgate/dsgate/internal/access"
+	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
 )
@@ -12,11 +14,18 @@ import (
 // Options configure the HTTP API.
 type Options struct {
 	// Gateway returns the current gateway; it changes on config reload.
-	Gateway        func() *gateway.Gateway
-	Logger         *slog.Logger
-	AccessLog      bool
-	MaxBodyBytes   int64
-	RequestTimeout time.Duration
+	Gateway func() *gateway.Gateway
+	// Access authenticates, authorizes and rate-limits callers.
+	Access *access.Access
+	// Mounts are handlers served beside the API, by path pattern (OAuth2
+	// endpoints, /admin/keys, ...). They do their own authorization.
+	Mounts map[string]http.Handler
+	// HighPriorityRoles may use the X-Dsgate-Priority: high header.
+	HighPriorityRoles []string
+	Logger            *slog.Logger
+	AccessLog         bool
+	MaxBodyBytes      int64
+	RequestTimeout    time.Duration
 }
 
 // New returns the HTTP handler. The chain reads outside in: recover, scope
@@ -25,27 +34,35 @@ func New(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Access == nil {
+		o.Access = access.New(access.Options{Disabled: true})
+	}
 	h := &handlers{opts: o}
 	mux := http.NewServeMux()
 	for _, rt := range []struct {
-		path string
-		e    openai.Endpoint
+		path     string
+		e        openai.Endpoint
+		resource string
 	}{
-		{"/v1/chat/completions", openai.EndpointChat},
-		{"/chat/completions", openai.EndpointChat},
-		{"/v1/completions", openai.EndpointCompletion},
-		{"/completions", openai.EndpointCompletion},
-		{"/beta/completions", openai.EndpointFIM},
-		{"/v1/embeddings", openai.EndpointEmbedding},
-		{"/embeddings", openai.EndpointEmbedding},
+		{"/v1/chat/completions", openai.EndpointChat, auth.ResourceTextGeneration},
+		{"/chat/completions", openai.EndpointChat, auth.ResourceTextGeneration},
+		{"/v1/completions", openai.EndpointCompletion, auth.ResourceTextGeneration},
+		{"/completions", openai.EndpointCompletion, auth.ResourceTextGeneration},
+		{"/beta/completions", openai.EndpointFIM, auth.ResourceTextGeneration},
+		{"/v1/embeddings", openai.EndpointEmbedding, auth.ResourceEmbeddings},
+		{"/embeddings", openai.EndpointEmbedding, auth.ResourceEmbeddings},
 	} {
-		mux.Handle(rt.path, method(http.MethodPost, h.inference(rt.e)))
+		mux.Handle(rt.path, method(http.MethodPost, h.guard(rt.resource, auth.ActionRead, h.inference(rt.e, rt.resource))))
 	}
 	for _, p := range []string{"/v1/models", "/models"} {
-		mux.Handle(p, method(http.MethodGet, http.HandlerFunc(h.models)))
-		mux.Handle(p+"/{id...}", method(http.MethodGet, http.HandlerFunc(h.model)))
+		mux.Handle(p, method(http.MethodGet, h.guard(auth.ResourceModels, auth.ActionRead, http.HandlerFunc(h.models))))
+		mux.Handle(p+"/{id...}", method(http.MethodGet, h.guard(auth.ResourceModels, auth.ActionRead, http.HandlerFunc(h.model))))
 	}
-	mux.Handle("/admin/upstreams", method(http.MethodGet, http.HandlerFunc(h.upstreams)))
+	mux.Handle("/admin/upstreams", method(http.MethodGet,
+		h.guard(auth.ResourceAdminUpstreams, auth.ActionRead, http.HandlerFunc(h.upstreams))))
+	for pattern, handler := range o.Mounts {
+		mux.Handle(pattern, handler)
+	}
 	mux.Handle("/healthz", method(http.MethodGet, http.HandlerFunc(h.healthz)))
 	mux.Handle("/readyz", method(http.MethodGet, http.HandlerFunc(h.readyz)))
 	mux.HandleFunc("/", notFound)

@@ -19,7 +19,8 @@ type Scope struct {
 	Upstream  string // upstream that answered
 	Attempts  int
 	Stream    bool
-	Principal string // caller identity, once authentication exists
+	Principal string // caller identity: key or client id
+	Role      string
 
 	PromptTokens     int
 	CompletionTokens int

@@ -18,33 +18,43 @@ import (
 
 // Server is a running dsgate.
 type Server struct {
-	log *slog.Logger
-	gen atomic.Pointer[generation]
-	mu  sync.Mutex // serialises reloads
-	srv *http.Server
-	ln  net.Listener
+	log  *slog.Logger
+	core *core
+	gen  atomic.Pointer[generation]
+	mu   sync.Mutex // serialises reloads
+	srv  *http.Server
+	ln   net.Listener
 }
 
 // New builds the components and binds the listener, so Addr is known
 // before Run.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	c, err := buildCore(context.Background(), cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	gen, err := build(cfg, log)
 	if err != nil {
+		c.close()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		gen.close(0)
+		c.close()
 		return nil, err
 	}
-	s := &Server{log: log, ln: ln}
+	s := &Server{log: log, core: c, ln: ln}
 	s.gen.Store(gen)
 	handler := httpapi.New(httpapi.Options{
-		Gateway:        s.gateway,
-		Logger:         log,
-		AccessLog:      cfg.Log.AccessLog(),
-		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
-		RequestTimeout: cfg.Server.RequestTimeout,
+		Gateway:           s.gateway,
+		Access:            c.access,
+		Mounts:            c.mounts,
+		HighPriorityRoles: cfg.Auth.HighPriorityRoles,
+		Logger:            log,
+		AccessLog:         cfg.Log.AccessLog(),
+		MaxBodyBytes:      cfg.Server.MaxBodyBytes,
+		RequestTimeout:    cfg.Server.RequestTimeout,
 	})
 	s.srv = &http.Server{
 		Handler:           handler,
@@ -65,6 +75,23 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // in-flight requests and streams finish within the shutdown grace period;
 // whatever is still running then is cut.
 func (s *Server) Run(ctx context.Context) error {
+	taskCtx, stopTasks := context.WithCancel(context.Background())
+	var tasks sync.WaitGroup
+	for _, t := range s.core.tasks {
+		tasks.Go(func() {
+			if err := t(taskCtx); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("background task failed", "error", err.Error())
+			}
+		})
+	}
+	defer func() {
+		// After the last request: flush usage, stop loops, close the store.
+		stopTasks()
+		tasks.Wait()
+		if err := s.core.close(); err != nil {
+			s.log.Warn("closing", "error", err.Error())
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(s.ln) }()
 	s.log.Info("listening", "addr", s.Addr())

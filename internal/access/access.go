@@ -1,0 +1,173 @@
+// Package access admits inference calls: who the caller is (authenticate),
+// whether it may do this to this model (authorize), and whether its limits
+// allow it now (rate limit); afterwards it settles the tokens actually used
+// and records usage. HTTP and gRPC both call it, so the two APIs enforce
+// exactly the same rules; the transports only extract the credential and
+// render the errors.
+//
+// It imports auth, ratelimit, usage and openai; nothing imports it but the
+// transports and the composition root.
+package access
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/ratelimit"
+	"github.com/dsgate/dsgate/internal/store"
+	"github.com/dsgate/dsgate/internal/usage"
+)
+
+// Authenticator turns a bearer credential into a principal.
+type Authenticator interface {
+	AuthenticateCredential(ctx context.Context, cred string) (*auth.Principal, error)
+}
+
+// Options configure an Access.
+type Options struct {
+	// Disabled turns authentication off: every caller is Anonymous. For
+	// the offline quick start and tests only; the server logs a warning.
+	Disabled bool
+	Authn    Authenticator
+	Policy   *auth.Policy
+	// Limiter applies per-principal limits; nil means none.
+	Limiter *ratelimit.Limiter
+	// Defaults apply where a principal sets no limit of its own.
+	Defaults ratelimit.Limits
+	// Usage records token usage per principal; nil means not recorded.
+	Usage *usage.Recorder
+	// DefaultMaxTokens is the completion estimate for requests without
+	// max_tokens, when reserving tokens. Default 1024.
+	DefaultMaxTokens int
+}
+
+// Anonymous is the principal of every request when access is disabled.
+var Anonymous = &auth.Principal{ID: "anonymous", Kind: auth.KindKey, Name: "anonymous", Role: "admin"}
+
+// Access is safe for concurrent use.
+type Access struct{ o Options }
+
+// New returns an Access.
+func New(o Options) *Access {
+	if o.DefaultMaxTokens <= 0 {
+		o.DefaultMaxTokens = 1024
+	}
+	return &Access{o: o}
+}
+
+// Enabled reports whether callers must authenticate.
+func (a *Access) Enabled() bool { return !a.o.Disabled }
+
+// Authenticate identifies the caller from its credential. credErr is the
+// transport's error extracting it (none sent, malformed header).
+func (a *Access) Authenticate(ctx context.Context, cred string, credErr error) (*auth.Principal, error) {
+	if a.o.Disabled {
+		return Anonymous, nil
+	}
+	if credErr != nil {
+		return nil, credErr
+	}
+	return a.o.Authn.AuthenticateCredential(ctx, cred)
+}
+
+// AuthenticateHTTP reads the credential from Authorization or x-api-key.
+func (a *Access) AuthenticateHTTP(r *http.Request) (*auth.Principal, error) {
+	if a.o.Disabled {
+		return Anonymous, nil
+	}
+	cred, err := auth.Credential(r)
+	return a.Authenticate(r.Context(), cred, err)
+}
+
+// Authorize checks the role's permission for action on resource, and the
+// model allow-lists when model is not empty.
+func (a *Access) Authorize(p *auth.Principal, resource, action, model string) error {
+	if a.o.Disabled {
+		return nil
+	}
+	return a.o.Policy.Allow(p, resource, action, model)
+}
+
+// Grant is an admitted call. Done must be called exactly once.
+type Grant struct {
+	a      *Access
+	p      *auth.Principal
+	model  string
+	ticket *ratelimit.Ticket
+}
+
+// Admit reserves the call under p's limits: one request, an estimate of
+// its tokens and a concurrency slot. A rejection is a *ratelimit.Error.
+func (a *Access) Admit(ctx context.Context, p *auth.Principal, req *openai.Request) (*Grant, error) {
+	g := &Grant{a: a, p: p, model: req.Model}
+	if a.o.Limiter == nil {
+		return g, nil
+	}
+	t, err := a.o.Limiter.Acquire(ctx, p.LimitKey(), a.limits(p), a.estimate(req))
+	if err != nil {
+		return nil, err
+	}
+	g.ticket = t
+	return g, nil
+}
+
+func (a *Access) limits(p *auth.Principal) ratelimit.Limits {
+	l := a.o.Defaults
+	if p.RPM > 0 {
+		l.RPM = p.RPM
+	}
+	if p.TPM > 0 {
+		l.TPM = p.TPM
+	}
+	if p.MaxConcurrent > 0 {
+		l.MaxConcurrent = p.MaxConcurrent
+	}
+	return l
+}
+
+// estimate guesses a call's tokens before it runs: about four characters
+// of prompt per token plus the completion budget.
+func (a *Access) estimate(req *openai.Request) int64 {
+	out := req.MaxTokens
+	if out == 0 {
+		out = a.o.DefaultMaxTokens
+	}
+	if req.Endpoint == openai.EndpointEmbedding {
+		out = 0
+	}
+	return int64(req.PromptChars/4 + out)
+}
+
+// Headers are the x-ratelimit-* headers to send with the answer.
+func (g *Grant) Headers() http.Header {
+	if g.ticket == nil {
+		return nil
+	}
+	return g.ticket.Headers()
+}
+
+// Done settles the reservation with the real usage and records it. A
+// cached answer costs no upstream tokens and settles at zero, but is still
+// recorded as a request.
+func (g *Grant) Done(ctx context.Context, u openai.Usage, cached bool) {
+	ctx = context.WithoutCancel(ctx)
+	if g.ticket != nil {
+		used := int64(u.TotalTokens)
+		if cached {
+			used = 0
+		}
+		g.ticket.Done(ctx, used) // an error is logged and counted by the limiter
+	}
+	if g.a.o.Usage == nil {
+		return
+	}
+	rec := usage.Record{Kind: store.PrincipalKind(g.p.Kind), PrincipalID: g.p.ID, Model: g.model}
+	if !cached {
+		rec.PromptTokens = int64(u.PromptTokens)
+		rec.CacheHitTokens = int64(u.CacheHitTokens())
+		rec.CompletionTokens = int64(u.CompletionTokens)
+	}
+	g.a.o.Usage.Record(rec)
+}

@@ -1,0 +1,44 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"slices"
+
+	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/reqscope"
+)
+
+type principalKey struct{}
+
+// principal returns the caller that guard authenticated.
+func principal(ctx context.Context) *auth.Principal {
+	p, _ := ctx.Value(principalKey{}).(*auth.Principal)
+	return p
+}
+
+// guard authenticates the caller and checks its role for action on
+// resource; model allow-lists are checked later, once the body is read.
+func (h *handlers) guard(resource, action string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := reqscope.From(r.Context())
+		p, err := h.opts.Access.AuthenticateHTTP(r)
+		if err != nil {
+			h.fail(w, s, err)
+			return
+		}
+		s.Principal, s.Role = p.ID, p.Role
+		if err := h.opts.Access.Authorize(p, resource, action, ""); err != nil {
+			h.fail(w, s, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// highPriority reports whether the request asks for priority routing and
+// its caller's role may ask.
+func (h *handlers) highPriority(r *http.Request, p *auth.Principal) bool {
+	return r.Header.Get("X-Dsgate-Priority") == "high" &&
+		(!h.opts.Access.Enabled() || slices.Contains(h.opts.HighPriorityRoles, p.Role))
+}
