@@ -51,17 +51,60 @@ func peakRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("/proc/%d/status: no VmHWM", pid)
 }
 
-// procSample is the summed CPU time of the watched processes.
-func sampleCPU(pids []int, clkTck int) (time.Duration, error) {
-	var sum time.Duration
+// procSample is what the watched processes have used so far, summed.
+type procSample struct {
+	cpu           time.Duration
+	reads, writes int64 // read- and write-family system calls (/proc/PID/io)
+}
+
+func sampleProcs(pids []int, clkTck int) (procSample, error) {
+	var sum procSample
 	for _, pid := range pids {
 		d, err := cpuTime(pid, clkTck)
 		if err != nil {
-			return 0, err
+			return sum, err
 		}
-		sum += d
+		r, w, err := syscalls(pid)
+		if err != nil {
+			return sum, err
+		}
+		sum.cpu += d
+		sum.reads += r
+		sum.writes += w
 	}
 	return sum, nil
+}
+
+// syscalls returns syscr and syscw from /proc/PID/io: how many read- and
+// write-family system calls the process made.
+func syscalls(pid int) (reads, writes int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	found := 0
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		k, v, ok := bytes.Cut(line, []byte(": "))
+		if !ok {
+			continue
+		}
+		switch string(k) {
+		case "syscr":
+			reads, err = strconv.ParseInt(string(v), 10, 64)
+		case "syscw":
+			writes, err = strconv.ParseInt(string(v), 10, 64)
+		default:
+			continue
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc/%d/io: %w", pid, err)
+		}
+		found++
+	}
+	if found != 2 {
+		return 0, 0, fmt.Errorf("/proc/%d/io: no syscr/syscw", pid)
+	}
+	return reads, writes, nil
 }
 
 // coreTimes are one CPU's busy and total jiffies from /proc/stat.

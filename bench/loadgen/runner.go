@@ -45,7 +45,10 @@ type result struct {
 	CPUs       float64 `json:"cpu_s,omitempty"`
 	CPUusPerRq float64 `json:"cpu_us_per_req,omitempty"`
 	PeakRSSKB  int64   `json:"peak_rss_kb,omitempty"`
-	WatchError string  `json:"watch_error,omitempty"`
+	// Read- and write-family system calls per successful request.
+	ReadsPerRq  float64 `json:"reads_per_req,omitempty"`
+	WritesPerRq float64 `json:"writes_per_req,omitempty"`
+	WatchError  string  `json:"watch_error,omitempty"`
 	// Filled with -watch-cores: how busy each listed CPU was over the
 	// window, in percent, whoever used it.
 	CoreBusyPct map[string]float64 `json:"core_busy_pct,omitempty"`
@@ -127,7 +130,7 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 	}
 
 	var (
-		cpu0            time.Duration
+		proc0           procSample
 		cores0          []coreTimes
 		watchErr        error
 		watchStarted    = make(chan struct{})
@@ -145,7 +148,7 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 		}
 		var e1, e2 error
 		if len(cfg.watchPIDs) > 0 {
-			cpu0, e1 = sampleCPU(cfg.watchPIDs, cfg.clkTck)
+			proc0, e1 = sampleProcs(cfg.watchPIDs, cfg.clkTck)
 		}
 		if len(cfg.cores) > 0 {
 			cores0, e2 = readCores(cfg.cores)
@@ -177,7 +180,7 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 	}
 	res := r.collect(workers, end.Sub(r.start))
 	if watchesAnything {
-		r.watchResult(res, cpu0, cores0, watchErr)
+		r.watchResult(res, proc0, cores0, watchErr)
 	}
 	return res, nil
 }
@@ -185,7 +188,7 @@ func (r *runner) run(ctx context.Context) (*result, error) {
 // watchResult adds the watched processes' CPU and RSS. In duration mode
 // the workers finish at the window's end, so the second CPU sample is
 // taken then, before the process idles.
-func (r *runner) watchResult(res *result, cpu0 time.Duration, cores0 []coreTimes, watchErr error) {
+func (r *runner) watchResult(res *result, proc0 procSample, cores0 []coreTimes, watchErr error) {
 	if watchErr == nil && len(cores0) > 0 {
 		cores1, err := readCores(r.cfg.cores)
 		watchErr = err
@@ -210,11 +213,14 @@ func (r *runner) watchResult(res *result, cpu0 time.Duration, cores0 []coreTimes
 	}
 	res.WatchPIDs = r.cfg.watchPIDs
 	if watchErr == nil {
-		var cpu1 time.Duration
-		cpu1, watchErr = sampleCPU(r.cfg.watchPIDs, r.cfg.clkTck)
-		res.CPUs = round3((cpu1 - cpu0).Seconds())
-		if res.Count > 0 {
-			res.CPUusPerRq = round3(float64((cpu1 - cpu0).Microseconds()) / float64(res.Count))
+		var proc1 procSample
+		proc1, watchErr = sampleProcs(r.cfg.watchPIDs, r.cfg.clkTck)
+		cpu := proc1.cpu - proc0.cpu
+		res.CPUs = round3(cpu.Seconds())
+		if n := float64(res.Count); n > 0 {
+			res.CPUusPerRq = round3(float64(cpu.Microseconds()) / n)
+			res.ReadsPerRq = round3(float64(proc1.reads-proc0.reads) / n)
+			res.WritesPerRq = round3(float64(proc1.writes-proc0.writes) / n)
 		}
 	}
 	for _, pid := range r.cfg.watchPIDs {

@@ -37,6 +37,8 @@ type cell struct {
 	CPUs        float64            `json:"cpu_s"`
 	CPUusPerRq  float64            `json:"cpu_us_per_req"`
 	PeakRSSKB   int64              `json:"peak_rss_kb"`
+	ReadsPerRq  float64            `json:"reads_per_req"`
+	WritesPerRq float64            `json:"writes_per_req"`
 	WatchError  string             `json:"watch_error"`
 	CoreBusyPct map[string]float64 `json:"core_busy_pct"`
 	// Runs is how many repeats of the cell there were; the report shows
@@ -50,6 +52,10 @@ type layout struct{ proxyCPU, loadCPU string }
 // otherLoadPct is the share of a core above which a cell is marked as
 // disturbed by other work on the machine.
 const otherLoadPct = 10
+
+// saturatedPct is the share of its core above which a proxy counts as the
+// bottleneck of a cell.
+const saturatedPct = 90
 
 // Targets from the issue, for a 2-core machine with the proxy on one core.
 const (
@@ -158,12 +164,13 @@ func write(w io.Writer, cells []cell, lay layout) {
 			continue
 		}
 		fmt.Fprintf(w, "\n### %s\n\n", modeName(stream))
-		fmt.Fprintln(w, "| target | c | req/s | p50 ms | p90 ms | p99 ms | max ms | first byte p50 ms | errors | conns | proxy CPU µs/req | proxy core: proxy / all | load core | proxy peak RSS MB |")
-		fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		fmt.Fprintln(w, "| target | c | req/s | p50 ms | p90 ms | p99 ms | max ms | first byte p50 ms | errors | conns | proxy CPU µs/req | proxy syscalls/req read+write | proxy core: proxy / all | load core | proxy peak RSS MB |")
+		fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, c := range rows {
-			cpu, own, rss := "—", "—", "—"
+			cpu, sys, own, rss := "—", "—", "—", "—"
 			if c.CPUusPerRq > 0 {
 				cpu = fmt.Sprintf("%.0f", c.CPUusPerRq)
+				sys = fmt.Sprintf("%.1f+%.1f", c.ReadsPerRq, c.WritesPerRq)
 			}
 			if c.CPUs > 0 && c.WindowS > 0 {
 				own = fmt.Sprintf("%.0f%%", c.proxyPct())
@@ -180,8 +187,8 @@ func write(w io.Writer, cells []cell, lay layout) {
 			if len(c.ErrorKinds) > 0 {
 				errs += " " + kinds(c.ErrorKinds)
 			}
-			fmt.Fprintf(w, "| %s | %d | %.0f | %.3f | %.3f | %.3f | %.2f | %.3f | %s | %d | %s | %s / %s | %s | %s |\n",
-				c.Label, c.Concurrency, c.RPS, c.P50ms, c.P90ms, c.P99ms, c.Maxms, c.TTFBp50ms, errs, c.Conns, cpu, own, all, load, rss)
+			fmt.Fprintf(w, "| %s | %d | %.0f | %.3f | %.3f | %.3f | %.2f | %.3f | %s | %d | %s | %s | %s / %s | %s | %s |\n",
+				c.Label, c.Concurrency, c.RPS, c.P50ms, c.P90ms, c.P99ms, c.Maxms, c.TTFBp50ms, errs, c.Conns, cpu, sys, own, all, load, rss)
 		}
 	}
 	if disturbed {
@@ -259,8 +266,17 @@ func checks(cells []cell) []string {
 		n, okN := find(cells, "nginx", stream, maxC)
 		if okG && okN && n.RPS > 0 {
 			r := g.RPS / n.RPS
-			out = append(out, fmt.Sprintf("%s throughput at c=%d: gateway %.0f req/s = %.0f%% of nginx's %.0f (target >= %.0f%%): %s",
-				m, maxC, g.RPS, 100*r, n.RPS, 100*minThroughputVsNginx, verdict(r >= minThroughputVsNginx)))
+			line := fmt.Sprintf("%s throughput at c=%d: gateway %.0f req/s = %.0f%% of nginx's %.0f (target >= %.0f%%): %s",
+				m, maxC, g.RPS, 100*r, n.RPS, 100*minThroughputVsNginx, verdict(r >= minThroughputVsNginx))
+			if p := n.proxyPct(); n.CPUs > 0 && p < saturatedPct {
+				line += fmt.Sprintf(" (nginx used only %.0f%% of its core: the load core or other load bounded it, so read the capacity line too)", p)
+			}
+			out = append(out, line)
+		}
+		if okG && okN && g.CPUusPerRq > 0 && n.CPUusPerRq > 0 {
+			out = append(out, fmt.Sprintf("%s capacity of one core from CPU per request at c=%d (the throughput ratio if both proxies were saturated): "+
+				"gateway %.0f µs/req ≈ %.0f req/s, nginx %.0f µs/req ≈ %.0f req/s → gateway %.0f%% of nginx",
+				m, maxC, g.CPUusPerRq, 1e6/g.CPUusPerRq, n.CPUusPerRq, 1e6/n.CPUusPerRq, 100*n.CPUusPerRq/g.CPUusPerRq))
 		}
 		g, okG = find(cells, "gateway", stream, minC)
 		n, okN = find(cells, "nginx", stream, minC)
