@@ -203,6 +203,18 @@ func TestMutualTLS(t *testing.T) {
 	if id, ok := PeerIdentity(&state); !ok || id != "svc-billing" {
 		t.Errorf("PeerIdentity = %q, %v; want svc-billing", id, ok)
 	}
+
+	// Rotating the client CA file applies to new handshakes.
+	writeAtomic(t, caFile, rogue.pem)
+	if changed, err := r.Reload(); err != nil || !changed {
+		t.Fatalf("Reload after CA rotation = %v, %v", changed, err)
+	}
+	if _, err := dial(t, srv.addr, rogueCfg); err != nil {
+		t.Errorf("client of the new CA refused: %v", err)
+	}
+	if _, err := dial(t, srv.addr, good); err == nil {
+		t.Error("client of the retired CA still accepted")
+	}
 }
 
 func TestPeerIdentity(t *testing.T) {
