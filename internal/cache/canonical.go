@@ -2,14 +2,18 @@ package cache
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
-	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
+
+// maxDepth bounds nesting so a hostile body cannot exhaust the stack.
+const maxDepth = 1000
+
+var errSyntax = errors.New("invalid JSON")
 
 // ignoredField reports whether a top-level request field leaves the model's
 // output unchanged and so must not take part in the key. A streaming and a
@@ -27,191 +31,441 @@ func ignoredField(name string) bool {
 }
 
 // canonicalize appends the canonical encoding of the JSON object in body to
-// dst: object members sorted by key (the last of duplicate keys wins),
-// numbers in one spelling per value, strings with one escape form, no
-// whitespace. At the top level only, ignored fields and members whose value
-// is null (the API default) are left out.
+// dst: object members sorted by key (the last of duplicate keys wins, as in
+// encoding/json), numbers in one spelling per value, strings with one
+// escape form, no whitespace. At the top level only, ignored fields and
+// members whose value is null (the API default) are left out.
+//
+// It is a single pass over the bytes: members are written to the output as
+// they come and reordered in place when their object closes. The
+// encoding/json version it replaced (kept in canonical_ref_test.go, fuzzed
+// against this one) cost 100 µs and 650 allocations for a 2 KB body.
 func canonicalize(dst, body []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return dst, fmt.Errorf("reading body: %w", err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	c := canonicalizer{in: body, buf: dst}
+	c.skipSpace()
+	if c.pos >= len(c.in) || c.in[c.pos] != '{' {
 		return dst, fmt.Errorf("body is not a JSON object: %w", ErrNotCacheable)
 	}
-	c := canonicalizer{dec: dec, buf: dst}
 	if err := c.object(true); err != nil {
-		return c.buf, err
+		return dst, fmt.Errorf("offset %d: %w", c.pos, err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return c.buf, fmt.Errorf("trailing data after body: %w", ErrNotCacheable)
+	c.skipSpace()
+	if c.pos != len(c.in) {
+		return dst, fmt.Errorf("trailing data after body: %w", ErrNotCacheable)
 	}
 	return c.buf, nil
 }
 
 type canonicalizer struct {
-	dec *json.Decoder
-	buf []byte
+	in      []byte
+	pos     int
+	buf     []byte
+	scratch []byte   // reorder buffer, reused by every object
+	members []member // stack shared by nested objects
+	num     []byte   // number digits, reused
+	depth   int
 }
 
+// member locates one `"key":value` in buf.
 type member struct {
-	key        string
-	start, end int // value bytes in buf
+	start, keyEnd, end int
 }
 
-// object encodes the members of an object whose '{' was already read.
-// Values are written to buf as they come; the members are then reordered in
-// place, so nested objects cost no extra buffers.
-func (c *canonicalizer) object(top bool) error {
-	base := len(c.buf)
-	var members []member
-	for c.dec.More() {
-		tok, err := c.dec.Token()
-		if err != nil {
-			return err
+func (c *canonicalizer) skipSpace() {
+	for c.pos < len(c.in) {
+		switch c.in[c.pos] {
+		case ' ', '\t', '\n', '\r':
+			c.pos++
+		default:
+			return
 		}
-		key, ok := tok.(string)
-		if !ok {
-			return fmt.Errorf("object key is %T", tok)
-		}
-		start := len(c.buf)
-		if err := c.value(); err != nil {
-			return err
-		}
-		if top && (ignoredField(key) || string(c.buf[start:]) == "null") {
-			c.buf = c.buf[:start]
-			continue
-		}
-		members = append(members, member{key: key, start: start, end: len(c.buf)})
 	}
-	if _, err := c.dec.Token(); err != nil { // '}'
-		return err
-	}
-	slices.SortStableFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
-	// Keep the last of duplicate keys, as encoding/json does.
-	kept := members[:0]
-	for i, m := range members {
-		if i+1 < len(members) && members[i+1].key == m.key {
-			continue
-		}
-		kept = append(kept, m)
-	}
-	values := slices.Clone(c.buf[base:])
-	c.buf = append(c.buf[:base], '{')
-	for i, m := range kept {
-		if i > 0 {
-			c.buf = append(c.buf, ',')
-		}
-		c.buf = appendString(c.buf, m.key)
-		c.buf = append(c.buf, ':')
-		c.buf = append(c.buf, values[m.start-base:m.end-base]...)
-	}
-	c.buf = append(c.buf, '}')
-	return nil
 }
 
 func (c *canonicalizer) value() error {
-	tok, err := c.dec.Token()
-	if err != nil {
-		return err
+	c.skipSpace()
+	if c.pos >= len(c.in) {
+		return errSyntax
 	}
-	switch v := tok.(type) {
-	case json.Delim:
-		switch v {
-		case '{':
-			return c.object(false)
-		case '[':
-			c.buf = append(c.buf, '[')
-			for i := 0; c.dec.More(); i++ {
-				if i > 0 {
-					c.buf = append(c.buf, ',')
-				}
-				if err := c.value(); err != nil {
-					return err
-				}
-			}
-			if _, err := c.dec.Token(); err != nil { // ']'
-				return err
-			}
-			c.buf = append(c.buf, ']')
-			return nil
-		}
-		return fmt.Errorf("unexpected delimiter %q", v)
-	case string:
-		c.buf = appendString(c.buf, v)
-	case json.Number:
-		n, err := normalizeNumber(string(v))
-		if err != nil {
-			return err
-		}
-		c.buf = append(c.buf, n...)
-	case bool:
-		c.buf = strconv.AppendBool(c.buf, v)
-	case nil:
-		c.buf = append(c.buf, "null"...)
-	default:
-		return fmt.Errorf("unexpected token %T", tok)
+	switch b := c.in[c.pos]; {
+	case b == '{':
+		return c.object(false)
+	case b == '[':
+		return c.array()
+	case b == '"':
+		return c.string()
+	case b == 't':
+		return c.literal("true")
+	case b == 'f':
+		return c.literal("false")
+	case b == 'n':
+		return c.literal("null")
+	case b == '-' || (b >= '0' && b <= '9'):
+		return c.number()
 	}
+	return errSyntax
+}
+
+func (c *canonicalizer) literal(lit string) error {
+	if !bytes.HasPrefix(c.in[c.pos:], []byte(lit)) {
+		return errSyntax
+	}
+	c.pos += len(lit)
+	c.buf = append(c.buf, lit...)
 	return nil
 }
 
-// appendString writes s as a JSON string with exactly one escape form per
-// character: only '"', '\\' and control characters are escaped, everything
-// else is raw UTF-8. The decoder has already resolved \uXXXX escapes and
-// replaced invalid UTF-8, so "\u00e9" and "é" encode alike.
-func appendString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		switch {
-		case b == '"' || b == '\\':
-			dst = append(dst, '\\', b)
-		case b < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xf])
-		default:
-			dst = append(dst, b)
+func (c *canonicalizer) enter() error {
+	if c.depth++; c.depth > maxDepth {
+		return errors.New("JSON nested too deeply")
+	}
+	c.pos++ // '{' or '['
+	c.skipSpace()
+	return nil
+}
+
+func (c *canonicalizer) array() error {
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer func() { c.depth-- }()
+	c.buf = append(c.buf, '[')
+	if c.pos < len(c.in) && c.in[c.pos] == ']' {
+		c.pos++
+		c.buf = append(c.buf, ']')
+		return nil
+	}
+	for {
+		if err := c.value(); err != nil {
+			return err
 		}
+		c.skipSpace()
+		if c.pos >= len(c.in) {
+			return errSyntax
+		}
+		switch c.in[c.pos] {
+		case ',':
+			c.pos++
+			c.buf = append(c.buf, ',')
+		case ']':
+			c.pos++
+			c.buf = append(c.buf, ']')
+			return nil
+		default:
+			return errSyntax
+		}
+	}
+}
+
+func (c *canonicalizer) object(top bool) error {
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer func() { c.depth-- }()
+	base, mbase := len(c.buf), len(c.members)
+	if c.pos < len(c.in) && c.in[c.pos] == '}' {
+		c.pos++
+		c.buf = append(c.buf, '{', '}')
+		return nil
+	}
+	for {
+		c.skipSpace()
+		if c.pos >= len(c.in) || c.in[c.pos] != '"' {
+			return errSyntax
+		}
+		start := len(c.buf)
+		if err := c.string(); err != nil {
+			return err
+		}
+		keyEnd := len(c.buf)
+		c.skipSpace()
+		if c.pos >= len(c.in) || c.in[c.pos] != ':' {
+			return errSyntax
+		}
+		c.pos++
+		c.buf = append(c.buf, ':')
+		valStart := len(c.buf)
+		if err := c.value(); err != nil {
+			return err
+		}
+		// The canonical key is `"name"` with name escaped only where JSON
+		// requires, so the ignored names compare as they are written.
+		if top && (ignoredField(string(c.buf[start+1:keyEnd-1])) || string(c.buf[valStart:]) == "null") {
+			c.buf = c.buf[:start]
+		} else {
+			c.members = append(c.members, member{start, keyEnd, len(c.buf)})
+		}
+		c.skipSpace()
+		if c.pos >= len(c.in) {
+			return errSyntax
+		}
+		if c.in[c.pos] == ',' {
+			c.pos++
+			continue
+		}
+		if c.in[c.pos] != '}' {
+			return errSyntax
+		}
+		c.pos++
+		break
+	}
+	c.reorder(base, c.members[mbase:])
+	c.members = c.members[:mbase]
+	return nil
+}
+
+// reorder rewrites buf[base:] as `{` + the members sorted by canonical key,
+// the last of equal keys kept, + `}`. Equal canonical keys mean equal
+// decoded keys, and the order of canonical keys is a function of the
+// decoded keys, so sorting the encoded bytes is as canonical as sorting the
+// strings.
+func (c *canonicalizer) reorder(base int, ms []member) {
+	buf := c.buf
+	slices.SortStableFunc(ms, func(a, b member) int {
+		return bytes.Compare(buf[a.start:a.keyEnd], buf[b.start:b.keyEnd])
+	})
+	c.scratch = append(c.scratch[:0], c.buf[base:]...)
+	key := func(m member) []byte { return c.scratch[m.start-base : m.keyEnd-base] }
+	c.buf = append(c.buf[:base], '{') // overwrites buf: read only scratch below
+	first := true
+	for i, m := range ms {
+		if i+1 < len(ms) && bytes.Equal(key(m), key(ms[i+1])) {
+			continue
+		}
+		if !first {
+			c.buf = append(c.buf, ',')
+		}
+		first = false
+		c.buf = append(c.buf, c.scratch[m.start-base:m.end-base]...)
+	}
+	c.buf = append(c.buf, '}')
+}
+
+// string reads a JSON string and writes it with exactly one escape form per
+// character: only '"', '\\' and control characters are escaped (as \" \\
+// and \u00xx), everything else is raw UTF-8. \uXXXX escapes are resolved,
+// lone surrogates and invalid UTF-8 become U+FFFD, as encoding/json does.
+func (c *canonicalizer) string() error {
+	c.pos++ // opening quote
+	c.buf = append(c.buf, '"')
+	for c.pos < len(c.in) {
+		b := c.in[c.pos]
+		switch {
+		case b == '"':
+			c.pos++
+			c.buf = append(c.buf, '"')
+			return nil
+		case b == '\\':
+			r, err := c.escape()
+			if err != nil {
+				return err
+			}
+			c.buf = appendRune(c.buf, r)
+		case b < 0x20:
+			return errSyntax
+		case b < utf8.RuneSelf:
+			c.pos++
+			c.buf = append(c.buf, b)
+		default:
+			r, size := utf8.DecodeRune(c.in[c.pos:])
+			c.pos += size
+			c.buf = utf8.AppendRune(c.buf, r) // RuneError for invalid bytes
+		}
+	}
+	return errSyntax
+}
+
+// escape decodes the escape sequence at c.pos (a backslash).
+func (c *canonicalizer) escape() (rune, error) {
+	if c.pos+1 >= len(c.in) {
+		return 0, errSyntax
+	}
+	e := c.in[c.pos+1]
+	c.pos += 2
+	switch e {
+	case '"', '\\', '/':
+		return rune(e), nil
+	case 'b':
+		return '\b', nil
+	case 'f':
+		return '\f', nil
+	case 'n':
+		return '\n', nil
+	case 'r':
+		return '\r', nil
+	case 't':
+		return '\t', nil
+	case 'u':
+		r, ok := hex4(c.in[c.pos:])
+		if !ok {
+			return 0, errSyntax
+		}
+		c.pos += 4
+		if !utf16.IsSurrogate(r) {
+			return r, nil
+		}
+		// A high surrogate followed by an escaped low one is one rune;
+		// anything else is a lone surrogate.
+		if bytes.HasPrefix(c.in[c.pos:], []byte(`\u`)) {
+			if r2, ok := hex4(c.in[c.pos+2:]); ok {
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					c.pos += 6
+					return dec, nil
+				}
+			}
+		}
+		return utf8.RuneError, nil
+	}
+	return 0, errSyntax
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, h := range b[:4] {
+		switch {
+		case h >= '0' && h <= '9':
+			h -= '0'
+		case h >= 'a' && h <= 'f':
+			h = h - 'a' + 10
+		case h >= 'A' && h <= 'F':
+			h = h - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(h)
+	}
+	return r, true
+}
+
+// appendRune writes one decoded rune in canonical string form.
+func appendRune(dst []byte, r rune) []byte {
+	const hex = "0123456789abcdef"
+	switch {
+	case r == '"' || r == '\\':
+		return append(dst, '\\', byte(r))
+	case r < 0x20:
+		return append(dst, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
+	}
+	return utf8.AppendRune(dst, r)
+}
+
+// appendString writes s in canonical string form.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for _, r := range s {
+		dst = appendRune(dst, r)
 	}
 	return append(dst, '"')
 }
 
-// normalizeNumber returns one spelling for each decimal value, exactly (no
-// float rounding, so large seeds stay distinct): 1, 1.0, 1e0 and 10e-1 all
-// become "1"; 1.5e3 becomes "1500"; 0.25 becomes "25e-2"; -0 becomes "0".
-func normalizeNumber(s string) (string, error) {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	mant, expPart, hasExp := strings.Cut(strings.ToLower(s), "e")
+// number scans a JSON number at c.pos and writes its canonical spelling.
+func (c *canonicalizer) number() error {
+	start := c.pos
+	in := c.in
+	i := c.pos
+	if in[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(in) && in[i] >= '0' && in[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case i < len(in) && in[i] == '0':
+		i++
+	case digits() == 0:
+		return errSyntax
+	}
+	if i < len(in) && in[i] == '.' {
+		i++
+		if digits() == 0 {
+			return errSyntax
+		}
+	}
+	if i < len(in) && (in[i] == 'e' || in[i] == 'E') {
+		i++
+		if i < len(in) && (in[i] == '+' || in[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return errSyntax
+		}
+	}
+	c.pos = i
+	var err error
+	c.buf, c.num, err = appendNumber(c.buf, c.num, in[start:i])
+	return err
+}
+
+// appendNumber writes the canonical spelling of a syntactically valid JSON
+// number, exactly (no float rounding, so large seeds stay distinct): 1,
+// 1.0, 1e0 and 10e-1 all become "1"; 1.5e3 becomes "1500"; 0.25 becomes
+// "25e-2"; -0 becomes "0". scratch is reused for the digits.
+func appendNumber(dst, scratch, num []byte) ([]byte, []byte, error) {
+	neg := len(num) > 0 && num[0] == '-'
+	if neg {
+		num = num[1:]
+	}
+	mant, expPart := num, []byte(nil)
+	if i := bytes.IndexAny(num, "eE"); i >= 0 {
+		mant, expPart = num[:i], num[i+1:]
+	}
 	var exp int64
-	if hasExp {
-		e, err := strconv.ParseInt(strings.TrimPrefix(expPart, "+"), 10, 32)
+	if len(expPart) > 0 {
+		if expPart[0] == '+' {
+			expPart = expPart[1:]
+		}
+		e, err := strconv.ParseInt(string(expPart), 10, 32)
 		if err != nil {
-			return "", fmt.Errorf("number %q: %w", s, err)
+			return dst, scratch, fmt.Errorf("number exponent: %w", err)
 		}
 		exp = e
 	}
-	intPart, frac, _ := strings.Cut(mant, ".")
-	digits := strings.TrimLeft(intPart+frac, "0")
+	intPart, frac := mant, []byte(nil)
+	if i := bytes.IndexByte(mant, '.'); i >= 0 {
+		intPart, frac = mant[:i], mant[i+1:]
+	}
+	d := append(append(scratch[:0], intPart...), frac...)
 	exp -= int64(len(frac))
-	if digits == "" {
-		return "0", nil
+	for len(d) > 0 && d[0] == '0' {
+		d = d[1:]
 	}
-	trimmed := strings.TrimRight(digits, "0")
-	exp += int64(len(digits) - len(trimmed))
-	var b strings.Builder
+	if len(d) == 0 {
+		return append(dst, '0'), scratch, nil
+	}
+	for d[len(d)-1] == '0' {
+		d = d[:len(d)-1]
+		exp++
+	}
 	if neg {
-		b.WriteByte('-')
+		dst = append(dst, '-')
 	}
-	b.WriteString(trimmed)
+	dst = append(dst, d...)
 	switch {
 	case exp > 0 && exp <= 6:
-		b.WriteString(strings.Repeat("0", int(exp)))
+		dst = append(dst, "000000"[:exp]...)
 	case exp != 0:
-		b.WriteByte('e')
-		b.WriteString(strconv.FormatInt(exp, 10))
+		dst = append(dst, 'e')
+		dst = strconv.AppendInt(dst, exp, 10)
 	}
-	return b.String(), nil
+	return dst, d[:0], nil
+}
+
+// normalizeNumber returns the canonical spelling of a JSON number.
+func normalizeNumber(s string) (string, error) {
+	c := canonicalizer{in: []byte(s)}
+	if len(s) == 0 || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
+		return "", fmt.Errorf("number %q: %w", s, errSyntax)
+	}
+	if err := c.number(); err != nil || c.pos != len(s) {
+		return "", fmt.Errorf("number %q: %w", s, errSyntax)
+	}
+	return string(c.buf), nil
 }
