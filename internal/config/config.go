@@ -38,6 +38,12 @@ type Config struct {
 	Redis Redis `yaml:"redis"`
 	// RateLimit selects where limits are counted.
 	RateLimit RateLimit `yaml:"rate_limit"`
+	// Metrics is the Prometheus endpoint; on by default.
+	Metrics Metrics `yaml:"metrics"`
+	// Audit is the tamper-evident audit trail; off by default.
+	Audit Audit `yaml:"audit"`
+	// Tracing exports OpenTelemetry traces; off by default.
+	Tracing Tracing `yaml:"tracing"`
 }
 
 // Auth configures authentication (API keys, OAuth2 client credentials
@@ -370,6 +376,7 @@ func Parse(r io.Reader) (*Config, error) {
 
 // normalize fills values derived from others.
 func (c *Config) normalize() {
+	c.normalizeObserve()
 	a := &c.Auth
 	if a.Issuer == "" {
 		a.Issuer = "http://" + c.Server.Listen

@@ -79,6 +79,14 @@ func (c *Config) resolveSecrets() error {
 	if err := c.Auth.SigningKeyEncryptionKey.resolve(); err != nil {
 		errs = append(errs, fmt.Errorf("auth.signing_key_encryption_key: %w", err))
 	}
+	for name, sec := range map[string]*Secret{
+		"audit.elasticsearch.password": &c.Audit.Elasticsearch.Password,
+		"audit.elasticsearch.api_key":  &c.Audit.Elasticsearch.APIKey,
+	} {
+		if err := sec.resolve(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
 	if err := c.Redis.Password.resolve(); err != nil {
 		errs = append(errs, fmt.Errorf("redis.password: %w", err))
 	}

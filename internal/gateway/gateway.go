@@ -48,9 +48,33 @@ type Options struct {
 	// MaxEventBytes bounds one SSE line. Default 4 MiB.
 	MaxEventBytes int
 	Logger        *slog.Logger
+	// Observer is told about upstream attempts for metrics; nil is fine.
+	Observer Observer
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
+
+// Observer receives the pipeline's upstream-level events. Calls happen on
+// the request path and must be cheap.
+type Observer interface {
+	// Attempt reports one upstream call: its outcome for the upstream's
+	// health and its latency (first token for streams).
+	Attempt(model, upstream string, o upstream.Outcome, latency time.Duration)
+	// Retry reports that a failed attempt on upstream is being retried.
+	Retry(upstream, reason string)
+	// Fallback reports that model's targets all failed and a fallback
+	// model (or the fallback response) is being used.
+	Fallback(model string)
+	// Stall reports a stream cut for going silent.
+	Stall(upstream string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Attempt(string, string, upstream.Outcome, time.Duration) {}
+func (nopObserver) Retry(string, string)                                    {}
+func (nopObserver) Fallback(string)                                         {}
+func (nopObserver) Stall(string)                                            {}
 
 // Gateway serves inference calls. It is immutable after New and safe for
 // concurrent use; a config reload builds a new one.
@@ -92,6 +116,9 @@ func New(o Options) *Gateway {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
 	}
 	g := &Gateway{routes: map[string]*Route{}, opts: o, created: o.Now().Unix()}
 	for i := range o.Routes {
@@ -163,8 +190,8 @@ type Result struct {
 	Attempts int
 	Started  bool // Stream only: data reached the client
 	Fallback bool // answered with the configured fallback response
-
-	ttft time.Duration
+	// FirstToken is a stream's time to its first data event.
+	FirstToken time.Duration
 }
 
 func (g *Gateway) route(c *Call) (*Route, error) {
@@ -206,7 +233,11 @@ func (g *Gateway) run(ctx context.Context, c *Call, r *Route, try tryFunc) (int,
 		lastUp   *upstream.Upstream
 		attempts int
 	)
+	obs := g.opts.Observer
 	for ri, rt := range chain {
+		if ri > 0 && attempts < g.opts.MaxAttempts {
+			obs.Fallback(r.Name)
+		}
 		var tried []*upstream.Target
 		again := false
 		for attempts < g.opts.MaxAttempts {
@@ -236,13 +267,16 @@ func (g *Gateway) run(ctx context.Context, c *Call, r *Route, try tryFunc) (int,
 				if !sleep(ctx, g.backoff(attempts, t.Upstream == lastUp, lastErr)) {
 					return attempts, cmpErr(ctx.Err(), lastErr)
 				}
+				obs.Retry(lastUp.Name(), retryReason(lastErr))
 			}
 			if !t.Upstream.Begin() {
 				continue // full, or its breaker just opened: not an attempt
 			}
 			attempts++
 			latency, started, err := try(rt, t)
-			t.Upstream.End(outcome(ctx, err), latency, err)
+			oc := outcome(ctx, err)
+			t.Upstream.End(oc, latency, err)
+			obs.Attempt(rt.Name, t.Upstream.Name(), oc, latency)
 			if err == nil {
 				return attempts, nil
 			}
@@ -280,6 +314,24 @@ func outcome(ctx context.Context, err error) upstream.Outcome {
 		return upstream.Success
 	}
 	return upstream.Abandoned
+}
+
+// retryReason is a bounded label for the retry metric.
+func retryReason(err error) string {
+	var ue *upstream.Error
+	switch {
+	case errors.As(err, &ue) && ue.StatusCode == http.StatusTooManyRequests:
+		return "rate_limited"
+	case errors.As(err, &ue) && ue.StatusCode >= 500:
+		return "server_error"
+	case errors.Is(err, ErrFirstToken), errors.Is(err, ErrStalled):
+		return "timeout"
+	case errors.Is(err, errIncomplete):
+		return "incomplete"
+	case errors.As(err, &ue) && ue.API != nil:
+		return "error_event"
+	}
+	return "connection"
 }
 
 func cmpErr(errs ...error) error {

@@ -32,8 +32,10 @@ func NewRetryBudget(ratio, minPerSecond float64, now func() time.Time) *RetryBud
 	if now == nil {
 		now = time.Now
 	}
+	// It starts with one second's worth of the minimum, not full, so a
+	// burst of failures right after start cannot spend a whole reserve.
 	capacity := max(10, minPerSecond*10)
-	return &RetryBudget{ratio: ratio, minRate: minPerSecond, capacity: capacity, tokens: capacity, last: now(), now: now}
+	return &RetryBudget{ratio: ratio, minRate: minPerSecond, capacity: capacity, tokens: minPerSecond, last: now(), now: now}
 }
 
 // Deposit records one request.

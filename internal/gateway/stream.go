@@ -36,7 +36,7 @@ func (g *Gateway) Stream(ctx context.Context, c *Call, sink Sink) (*Result, erro
 	n, err := g.run(ctx, c, r, func(rt *Route, t *upstream.Target) (time.Duration, bool, error) {
 		var err error
 		res, err = g.streamOnce(ctx, c, rt, t, sink)
-		return res.ttft, res.Started, err
+		return res.FirstToken, res.Started, err
 	})
 	if res == nil {
 		res = &Result{}
@@ -90,6 +90,9 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			if errors.Is(err, io.ErrUnexpectedEOF) && sctx.Err() == nil {
 				return res, &upstream.Error{Upstream: u.Name(), Retryable: true, Err: ErrStreamCut}
 			}
+			if errors.Is(context.Cause(sctx), ErrStalled) {
+				g.opts.Observer.Stall(u.Name())
+			}
 			return res, u.ReadError(sctx, err)
 		}
 		if ev.Comment {
@@ -112,7 +115,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			return res, err
 		}
 		if !res.Started {
-			res.Started, res.ttft = true, time.Since(start)
+			res.Started, res.FirstToken = true, time.Since(start)
 		}
 		gotFirst.Store(true)
 		timer.Reset(u.IdleTimeout())

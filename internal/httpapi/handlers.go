@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"hash"
 	"io"
 	"net/http"
 	"strconv"
@@ -32,7 +35,7 @@ func (h *handlers) inference(e openai.Endpoint, resource string) http.Handler {
 			h.fail(w, s, err)
 			return
 		}
-		s.Model, s.Stream = req.Model, req.Stream
+		s.Model, s.Stream, s.Input = req.Model, req.Stream, body
 		p := principal(ctx)
 		if err := h.opts.Access.Authorize(p, resource, auth.ActionRead, req.Model); err != nil {
 			h.fail(w, s, err)
@@ -65,6 +68,7 @@ func (h *handlers) complete(w http.ResponseWriter, r *http.Request, gw *gateway.
 		return &gateway.Result{}
 	}
 	record(s, res)
+	s.Output = res.Body
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Content-Length", strconv.Itoa(len(res.Body)))
@@ -79,8 +83,14 @@ func (h *handlers) complete(w http.ResponseWriter, r *http.Request, gw *gateway.
 
 func (h *handlers) stream(w http.ResponseWriter, r *http.Request, gw *gateway.Gateway, call *gateway.Call, s *reqscope.Scope) *gateway.Result {
 	sink := &sseSink{w: w, rc: http.NewResponseController(w)}
+	if h.opts.Audit != nil {
+		sink.hash = sha256.New()
+	}
 	res, err := gw.Stream(r.Context(), call, sink)
 	record(s, res)
+	if sink.hash != nil {
+		s.OutputSHA256 = hex.EncodeToString(sink.hash.Sum(nil))
+	}
 	if err == nil {
 		return res
 	}
@@ -98,7 +108,7 @@ func (h *handlers) stream(w http.ResponseWriter, r *http.Request, gw *gateway.Ga
 }
 
 func record(s *reqscope.Scope, res *gateway.Result) {
-	s.Upstream, s.Attempts = res.Upstream, res.Attempts
+	s.Upstream, s.Attempts, s.FirstToken = res.Upstream, res.Attempts, res.FirstToken
 	if res.HasUsage {
 		s.PromptTokens = res.Usage.PromptTokens
 		s.CompletionTokens = res.Usage.CompletionTokens
@@ -137,12 +147,15 @@ func readRequestBody(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// sseSink writes a stream to the client, flushing every event.
+// sseSink writes a stream to the client, flushing every event. With
+// hash set it also digests every data payload, each followed by "\n", for
+// the audit record.
 type sseSink struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	started bool
 	buf     []byte
+	hash    hash.Hash
 }
 
 func (s *sseSink) start() {
@@ -159,6 +172,10 @@ func (s *sseSink) start() {
 
 func (s *sseSink) Data(p []byte) error {
 	s.start()
+	if s.hash != nil {
+		s.hash.Write(p)
+		s.hash.Write(newline)
+	}
 	s.buf = openai.AppendEvent(s.buf[:0], p)
 	return s.write()
 }
@@ -175,6 +192,8 @@ func (s *sseSink) write() error {
 	}
 	return s.rc.Flush()
 }
+
+var newline = []byte{'\n'}
 
 type modelList struct {
 	Object string          `json:"object"`

@@ -8,7 +8,9 @@ import (
 	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/metrics"
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/reqscope"
 )
 
 // Options configure the HTTP API.
@@ -22,10 +24,15 @@ type Options struct {
 	Mounts map[string]http.Handler
 	// HighPriorityRoles may use the X-Dsgate-Priority: high header.
 	HighPriorityRoles []string
-	Logger            *slog.Logger
-	AccessLog         bool
-	MaxBodyBytes      int64
-	RequestTimeout    time.Duration
+	// Metrics and Audit observe every request; either may be nil.
+	Metrics *metrics.Metrics
+	Audit   Auditor
+	// MetricsHandler serves GET /metrics on this listener when set.
+	MetricsHandler http.Handler
+	Logger         *slog.Logger
+	AccessLog      bool
+	MaxBodyBytes   int64
+	RequestTimeout time.Duration
 }
 
 // New returns the HTTP handler. The chain reads outside in: recover, scope
@@ -61,7 +68,10 @@ func New(o Options) http.Handler {
 	mux.Handle("/admin/upstreams", method(http.MethodGet,
 		h.guard(auth.ResourceAdminUpstreams, auth.ActionRead, http.HandlerFunc(h.upstreams))))
 	for pattern, handler := range o.Mounts {
-		mux.Handle(pattern, handler)
+		mux.Handle(pattern, routeName(pattern, handler))
+	}
+	if o.MetricsHandler != nil {
+		mux.Handle("/metrics", method(http.MethodGet, o.MetricsHandler))
 	}
 	mux.Handle("/healthz", method(http.MethodGet, http.HandlerFunc(h.healthz)))
 	mux.Handle("/readyz", method(http.MethodGet, http.HandlerFunc(h.readyz)))
@@ -69,7 +79,7 @@ func New(o Options) http.Handler {
 
 	var next http.Handler = mux
 	next = limits(next, o.MaxBodyBytes, o.RequestTimeout)
-	next = observe(next, o.Logger, o.AccessLog)
+	next = observe(next, &h.opts)
 	next = scope(next)
 	next = recoverPanics(next, o.Logger)
 	return next
@@ -79,12 +89,25 @@ func New(o Options) http.Handler {
 // 405 would be plain text.
 func method(m string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqscope.From(r.Context()).Route = r.Method + " " + r.URL.Path
+		if r.Pattern != "" {
+			reqscope.From(r.Context()).Route = m + " " + r.Pattern
+		}
 		if r.Method != m && !(m == http.MethodGet && r.Method == http.MethodHead) {
 			w.Header().Set("Allow", m)
 			writeError(w, openai.NewError(http.StatusMethodNotAllowed,
 				"method "+r.Method+" is not allowed on "+r.URL.Path, "method_not_allowed"))
 			return
 		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// routeName labels a mounted handler's requests with its pattern, so
+// metrics stay bounded whatever paths clients send.
+func routeName(pattern string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqscope.From(r.Context()).Route = r.Method + " " + pattern
 		h.ServeHTTP(w, r)
 	})
 }

@@ -105,18 +105,26 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// observe writes the access log line after the handler returns.
-func observe(next http.Handler, log *slog.Logger, access bool) http.Handler {
+// observe writes the access log line, the metrics and the audit record
+// after the handler returns.
+func observe(next http.Handler, o *Options) http.Handler {
+	log := o.Logger
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		if !access {
-			return
+		if o.Metrics != nil {
+			o.Metrics.InFlightRequests.Inc()
+			defer o.Metrics.InFlightRequests.Dec()
 		}
+		next.ServeHTTP(sw, r)
+		end := time.Now()
 		s := reqscope.From(r.Context())
 		status := sw.status
 		if errors.Is(r.Context().Err(), context.Canceled) || errors.Is(s.Err, context.Canceled) {
 			status = StatusClientClosed
+		}
+		o.record(r, s, status, end)
+		if !o.AccessLog {
+			return
 		}
 		level := slog.LevelInfo
 		if status >= 500 {
@@ -127,7 +135,7 @@ func observe(next http.Handler, log *slog.Logger, access bool) http.Handler {
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int(keyStatus, status),
-			slog.Float64(keyLatency, float64(time.Since(s.Start).Microseconds())/1000),
+			slog.Float64(keyLatency, float64(end.Sub(s.Start).Microseconds())/1000),
 			slog.Int64("bytes", sw.bytes),
 		}
 		if s.Model != "" {

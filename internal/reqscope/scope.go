@@ -19,12 +19,26 @@ type Scope struct {
 	Upstream  string // upstream that answered
 	Attempts  int
 	Stream    bool
-	Principal string // caller identity: key or client id
-	Role      string
+	// FirstToken is a stream's time from the request's start to its first
+	// data event.
+	FirstToken time.Duration
+	Principal  string // caller identity: key or client id
+	Role       string
 
 	PromptTokens     int
 	CompletionTokens int
 	CacheHitTokens   int
+
+	CacheResult string // hit, miss, bypass; "" when the cache was not consulted
+	CacheTier   string // the tier that hit
+
+	// Input and Output are the request and response bodies, for the audit
+	// record's hashes. They alias buffers that are never modified after
+	// being set. A stream's Output stays nil; OutputSHA256 is computed as
+	// the events pass instead.
+	Input        []byte
+	Output       []byte
+	OutputSHA256 string
 
 	ErrorType string // OpenAI error type of a failed request
 	Err       error  // cause, for the log only

@@ -49,7 +49,7 @@ func (g *generation) close(grace time.Duration) {
 }
 
 // build maps a config to components.
-func build(cfg *config.Config, log *slog.Logger) (*generation, error) {
+func build(cfg *config.Config, log *slog.Logger, obs gateway.Observer) (*generation, error) {
 	gen := &generation{cfg: cfg}
 	ups := map[string]*upstream.Upstream{}
 	for _, uc := range cfg.Upstreams {
@@ -109,6 +109,7 @@ func build(cfg *config.Config, log *slog.Logger) (*generation, error) {
 		RetryBackoff: rc.RetryBackoff,
 		MaxRetryWait: rc.MaxRetryWait,
 		Logger:       log,
+		Observer:     obs,
 	})
 	gen.start()
 	return gen, nil

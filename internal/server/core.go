@@ -11,8 +11,11 @@ import (
 
 	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/admin"
+	"github.com/dsgate/dsgate/internal/audit"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/metrics"
 	"github.com/dsgate/dsgate/internal/ratelimit"
 	rlredis "github.com/dsgate/dsgate/internal/ratelimit/redis"
 	"github.com/dsgate/dsgate/internal/store"
@@ -31,6 +34,10 @@ type core struct {
 	policy *auth.Policy
 	// handlers mounted beside the API: OAuth2 endpoints and /admin/*.
 	mounts map[string]http.Handler
+	// observability: nil when off.
+	metrics        *metrics.Metrics
+	metricsHandler http.Handler
+	audit          *audit.Writer
 	// tasks run until the server stops; closers run after them.
 	tasks   []func(context.Context) error
 	closers []func() error
@@ -44,8 +51,12 @@ func (c *core) close() error {
 	return errors.Join(errs...)
 }
 
-func buildCore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*core, error) {
+func buildCore(ctx context.Context, cfg *config.Config, log *slog.Logger, current func() *gateway.Gateway) (*core, error) {
 	c := &core{mounts: map[string]http.Handler{}}
+	c.buildMetrics(cfg, current)
+	if err := c.buildAudit(cfg, log); err != nil {
+		return nil, err
+	}
 	if cfg.Redis.Addr != "" {
 		c.redis = goredis.NewClient(&goredis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password.Value(), DB: cfg.Redis.DB})
 		c.closers = append(c.closers, c.redis.Close)
@@ -169,4 +180,12 @@ func configRoles(rs []config.Role) []store.Role {
 		out = append(out, sr)
 	}
 	return out
+}
+
+// observer returns the gateway's metrics hook, or nil with metrics off.
+func (c *core) observer() gateway.Observer {
+	if c.metrics == nil {
+		return nil
+	}
+	return metricsObserver{c.metrics}
 }

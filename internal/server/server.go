@@ -24,16 +24,20 @@ type Server struct {
 	mu   sync.Mutex // serialises reloads
 	srv  *http.Server
 	ln   net.Listener
+
+	metricsSrv *http.Server // nil unless metrics.listen is set
+	metricsLn  net.Listener
 }
 
 // New builds the components and binds the listener, so Addr is known
 // before Run.
 func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
-	c, err := buildCore(context.Background(), cfg, log)
+	s := &Server{log: log}
+	c, err := buildCore(context.Background(), cfg, log, s.gateway)
 	if err != nil {
 		return nil, err
 	}
-	gen, err := build(cfg, log)
+	gen, err := build(cfg, log, c.observer())
 	if err != nil {
 		c.close()
 		return nil, err
@@ -44,13 +48,34 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		c.close()
 		return nil, err
 	}
-	s := &Server{log: log, core: c, ln: ln}
+	s.core, s.ln = c, ln
 	s.gen.Store(gen)
+	if cfg.Metrics.Listen != "" && c.metricsHandler != nil {
+		mln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			ln.Close()
+			gen.close(0)
+			c.close()
+			return nil, fmt.Errorf("metrics.listen: %w", err)
+		}
+		s.metricsLn, s.metricsSrv = mln, metricsServer(c.metricsHandler)
+	}
+	var auditor httpapi.Auditor
+	if c.audit != nil {
+		auditor = c.audit
+	}
+	var inline http.Handler
+	if s.metricsSrv == nil {
+		inline = c.metricsHandler
+	}
 	handler := httpapi.New(httpapi.Options{
 		Gateway:           s.gateway,
 		Access:            c.access,
 		Mounts:            c.mounts,
 		HighPriorityRoles: cfg.Auth.HighPriorityRoles,
+		Metrics:           c.metrics,
+		Audit:             auditor,
+		MetricsHandler:    inline,
 		Logger:            log,
 		AccessLog:         cfg.Log.AccessLog(),
 		MaxBodyBytes:      cfg.Server.MaxBodyBytes,
@@ -94,6 +119,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(s.ln) }()
+	if s.metricsSrv != nil {
+		go s.metricsSrv.Serve(s.metricsLn)
+		defer s.metricsSrv.Close()
+	}
 	s.log.Info("listening", "addr", s.Addr())
 	select {
 	case err := <-errc:
@@ -126,7 +155,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 	if cfg.Server.Listen != old.cfg.Server.Listen {
 		s.log.Warn("server.listen changed; it takes effect at the next restart")
 	}
-	gen, err := build(cfg, s.log)
+	gen, err := build(cfg, s.log, s.core.observer())
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,115 @@
+package config
+
+import "cmp"
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Disabled turns /metrics off.
+	Disabled bool `yaml:"disabled"`
+	// Listen serves /metrics on its own host:port (for example
+	// 127.0.0.1:9090) instead of the API listener.
+	Listen string `yaml:"listen"`
+	// PrincipalLabel adds per-principal request and token counters. Off by
+	// default: it grows with the number of keys and clients.
+	PrincipalLabel bool `yaml:"principal_label"`
+}
+
+// Audit configures the audit trail: one hash-chained record per request,
+// spooled on disk and delivered to every sink in order, exactly once.
+type Audit struct {
+	// Enabled turns the audit trail on.
+	Enabled bool `yaml:"enabled"`
+	// Dir holds the spool and, by default, the JSON-lines files.
+	// Default dsgate-data/audit.
+	Dir string `yaml:"dir"`
+	// File is the rotating JSON-lines sink; on unless disabled.
+	File AuditFile `yaml:"file"`
+	// Stdout also writes every record to standard output.
+	Stdout bool `yaml:"stdout"`
+	// Elasticsearch bulk-indexes records into daily indices
+	// <index_prefix>YYYY.MM.dd when url is set.
+	Elasticsearch AuditElasticsearch `yaml:"elasticsearch"`
+	// IncludeBodies keeps prompt and answer text in records; otherwise only
+	// their SHA-256 hashes are kept.
+	IncludeBodies bool `yaml:"include_bodies"`
+	// QueueSize is the in-memory queue in front of the spool. Default 8192.
+	QueueSize int `yaml:"queue_size"`
+	// MaxSpoolBytes bounds the disk spool. Default 1 GiB.
+	MaxSpoolBytes int64 `yaml:"max_spool_bytes"`
+	// FullPolicy when the spool is full: block_new (drop new records,
+	// counted; the default) or drop_oldest.
+	FullPolicy string `yaml:"full_policy"`
+	// ChainID names this replica's hash chain. Default: the host name.
+	ChainID string `yaml:"chain_id"`
+}
+
+// AuditFile is the JSON-lines file sink.
+type AuditFile struct {
+	Disabled bool `yaml:"disabled"`
+	// Path of the current file. Default <dir>/audit.jsonl.
+	Path string `yaml:"path"`
+	// MaxBytes rotates the file at this size. Default 100 MiB.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxFiles rotated files are kept; -1 keeps all. Default 10.
+	MaxFiles int `yaml:"max_files"`
+}
+
+// AuditElasticsearch is the Elasticsearch _bulk sink.
+type AuditElasticsearch struct {
+	URL         string `yaml:"url"`
+	IndexPrefix string `yaml:"index_prefix"` // default deepseek-api-
+	Username    string `yaml:"username"`
+	Password    Secret `yaml:"password"`
+	APIKey      Secret `yaml:"api_key"`
+}
+
+// Tracing configures OpenTelemetry traces, exported over OTLP/HTTP.
+type Tracing struct {
+	// Enabled turns tracing on. Off by default.
+	Enabled bool `yaml:"enabled"`
+	// Endpoint is the collector's OTLP/HTTP host:port. Default 127.0.0.1:4318.
+	Endpoint string `yaml:"endpoint"`
+	// Insecure uses plain HTTP to the collector.
+	Insecure bool `yaml:"insecure"`
+	// SampleRatio of new traces kept (parents' decisions are honoured).
+	// Default 1.
+	SampleRatio *float64 `yaml:"sample_ratio"`
+	// ServiceName in the traces. Default dsgate.
+	ServiceName string `yaml:"service_name"`
+}
+
+func (c *Config) normalizeObserve() {
+	a := &c.Audit
+	a.Dir = cmp.Or(a.Dir, "dsgate-data/audit")
+	if a.File.Path == "" {
+		a.File.Path = a.Dir + "/audit.jsonl"
+	}
+	a.File.MaxBytes = cmp.Or(a.File.MaxBytes, 100<<20)
+	a.File.MaxFiles = cmp.Or(a.File.MaxFiles, 10)
+	a.FullPolicy = cmp.Or(a.FullPolicy, "block_new")
+	a.Elasticsearch.IndexPrefix = cmp.Or(a.Elasticsearch.IndexPrefix, "deepseek-api-")
+	t := &c.Tracing
+	t.Endpoint = cmp.Or(t.Endpoint, "127.0.0.1:4318")
+	t.ServiceName = cmp.Or(t.ServiceName, "dsgate")
+	if t.SampleRatio == nil {
+		one := 1.0
+		t.SampleRatio = &one
+	}
+}
+
+func (c *Config) validateObserve(add func(path, format string, args ...any)) {
+	if a := c.Audit; a.Enabled {
+		if a.FullPolicy != "block_new" && a.FullPolicy != "drop_oldest" {
+			add("audit.full_policy", "must be block_new or drop_oldest, got %q", a.FullPolicy)
+		}
+		if a.File.Disabled && !a.Stdout && a.Elasticsearch.URL == "" {
+			add("audit", "needs at least one sink (file, stdout or elasticsearch)")
+		}
+		if a.QueueSize < 0 || a.MaxSpoolBytes < 0 {
+			add("audit", "queue_size and max_spool_bytes must not be negative")
+		}
+	}
+	if r := *c.Tracing.SampleRatio; r < 0 || r > 1 {
+		add("tracing.sample_ratio", "must be within 0..1, got %v", r)
+	}
+}

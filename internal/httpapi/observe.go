@@ -1,0 +1,61 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/audit"
+	"github.com/dsgate/dsgate/internal/metrics"
+	"github.com/dsgate/dsgate/internal/reqscope"
+)
+
+// Auditor receives one record per request. It must not block.
+type Auditor interface {
+	Record(audit.Event)
+}
+
+// record emits the metrics and the audit record of a finished request.
+func (o *Options) record(r *http.Request, s *reqscope.Scope, status int, end time.Time) {
+	route := s.Route
+	if route == "" {
+		route = "unmatched"
+	}
+	if o.Metrics != nil {
+		o.Metrics.ObserveHTTP(route, r.Method, status, end.Sub(s.Start))
+		if s.Stream && s.FirstToken > 0 {
+			o.Metrics.ObserveTTFT(s.Model, s.Upstream, s.FirstToken)
+			if s.CompletionTokens > 1 {
+				gap := (end.Sub(s.Start) - s.FirstToken) / time.Duration(s.CompletionTokens-1)
+				o.Metrics.InterTokenLatency.WithLabelValues(s.Model).Observe(gap.Seconds())
+			}
+		}
+		if s.Model != "" {
+			o.Metrics.CountRequest(route, s.Model, status, s.Principal)
+			o.Metrics.AddTokens(s.Model, s.Principal, metrics.Usage{
+				Prompt: s.PromptTokens, Completion: s.CompletionTokens, CacheHit: s.CacheHitTokens})
+		}
+	}
+	if o.Audit == nil || route == "GET /healthz" || route == "GET /readyz" {
+		return
+	}
+	o.Audit.Record(audit.Event{
+		RequestID:        s.RequestID,
+		Principal:        s.Principal,
+		Role:             s.Role,
+		ClientAddr:       r.RemoteAddr,
+		Route:            route,
+		Model:            s.Model,
+		Upstream:         s.Upstream,
+		Status:           status,
+		CacheResult:      s.CacheResult,
+		PromptTokens:     s.PromptTokens,
+		CompletionTokens: s.CompletionTokens,
+		CacheHitTokens:   s.CacheHitTokens,
+		RequestAt:        s.Start,
+		ResponseAt:       end,
+		Input:            string(s.Input),
+		Output:           string(s.Output),
+		OutputSHA256:     s.OutputSHA256,
+		ErrorType:        s.ErrorType,
+	})
+}

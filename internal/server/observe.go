@@ -1,0 +1,123 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/dsgate/dsgate/internal/audit"
+	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/metrics"
+	"github.com/dsgate/dsgate/internal/upstream"
+)
+
+// buildMetrics registers dsgate's collectors and the Go runtime's on a
+// fresh registry and returns the handler for /metrics. Upstream gauges are
+// refreshed from the live gateway at each scrape, so they are never stale.
+func (c *core) buildMetrics(cfg *config.Config, current func() *gateway.Gateway) {
+	if cfg.Metrics.Disabled {
+		return
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.NewWithOptions(reg, metrics.Options{PrincipalLabel: cfg.Metrics.PrincipalLabel})
+	c.metrics = m
+	gather := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		for _, s := range current().Upstreams() {
+			m.SetUpstreamHealth(s.Name, s.Healthy, breakerGauge(s.Breaker))
+			m.UpstreamInFlight.WithLabelValues(s.Name).Set(float64(s.InFlight))
+		}
+		return reg.Gather()
+	})
+	c.metricsHandler = promhttp.HandlerFor(gather, promhttp.HandlerOpts{})
+}
+
+func breakerGauge(state string) int {
+	switch state {
+	case upstream.BreakerHalfOpen.String():
+		return 1
+	case upstream.BreakerOpen.String():
+		return 2
+	}
+	return 0
+}
+
+// buildAudit opens the audit writer and its sinks.
+func (c *core) buildAudit(cfg *config.Config, log *slog.Logger) error {
+	ac := cfg.Audit
+	if !ac.Enabled {
+		return nil
+	}
+	var sinks []audit.NamedSink
+	if !ac.File.Disabled {
+		if err := os.MkdirAll(filepath.Dir(ac.File.Path), 0o750); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		fs, err := audit.NewFileSink(audit.FileOptions{Path: ac.File.Path, MaxBytes: ac.File.MaxBytes, MaxFiles: ac.File.MaxFiles, Logger: log})
+		if err != nil {
+			return fmt.Errorf("audit file sink: %w", err)
+		}
+		sinks = append(sinks, audit.NamedSink{Name: "file", Sink: fs})
+	}
+	if ac.Stdout {
+		sinks = append(sinks, audit.NamedSink{Name: "stdout", Sink: audit.NewWriterSink(os.Stdout)})
+	}
+	if es := ac.Elasticsearch; es.URL != "" {
+		s, err := audit.NewElasticSink(audit.ElasticOptions{URL: es.URL, IndexPrefix: es.IndexPrefix,
+			Username: es.Username, Password: es.Password.Value(), APIKey: es.APIKey.Value()})
+		if err != nil {
+			return fmt.Errorf("audit elasticsearch sink: %w", err)
+		}
+		sinks = append(sinks, audit.NamedSink{Name: "elasticsearch", Sink: s})
+	}
+	chain := ac.ChainID
+	if chain == "" {
+		chain, _ = os.Hostname()
+	}
+	var am audit.Metrics
+	if m := c.metrics; m != nil {
+		am = audit.Metrics{QueueDepth: m.AuditQueueDepth, Dropped: m.AuditDropped, SinkErrors: m.AuditSinkErrors, Delivered: m.AuditDelivered}
+	}
+	w, err := audit.New(audit.Options{
+		SpoolDir: filepath.Join(ac.Dir, "spool"), Sinks: sinks, QueueSize: ac.QueueSize,
+		MaxSpoolBytes: ac.MaxSpoolBytes, FullPolicy: audit.FullPolicy(ac.FullPolicy), ChainID: chain,
+		IncludeBodies: ac.IncludeBodies, Logger: log, Metrics: am,
+	})
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	c.audit = w
+	c.tasks = append(c.tasks, w.Run)
+	c.closers = append(c.closers, w.Close)
+	return nil
+}
+
+// metricsObserver feeds the gateway's upstream events into Prometheus.
+type metricsObserver struct{ m *metrics.Metrics }
+
+func (o metricsObserver) Attempt(model, up string, oc upstream.Outcome, d time.Duration) {
+	outcome := [...]string{"success", "failure", "abandoned"}[oc]
+	o.m.ObserveUpstream(up, outcome, d)
+}
+
+func (o metricsObserver) Retry(up, reason string) { o.m.Retries.WithLabelValues(up, reason).Inc() }
+func (o metricsObserver) Fallback(model string)   { o.m.Fallbacks.WithLabelValues(model).Inc() }
+func (o metricsObserver) Stall(up string)         { o.m.StreamStalls.WithLabelValues(up).Inc() }
+
+var _ gateway.Observer = metricsObserver{}
+
+// metricsServer serves /metrics alone on its own listener.
+func metricsServer(h http.Handler) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", h)
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+}
