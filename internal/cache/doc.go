@@ -22,7 +22,28 @@
 //
 // In the request pipeline the gateway consults the cache after
 // authorisation and rate limiting and before upstream selection (step 9), and
-// fills it after a complete answer (step 13). A miss is not an error.
+// fills it after a complete answer (step 13). A miss is not an error. In
+// outline:
+//
+//	dir := cache.ParseCacheControl(r.Header.Get("Cache-Control"))
+//	if ok, _ := cache.Cacheable(body, policyFor(model)); !ok || !dir.Write() {
+//		return callUpstream(ctx)
+//	}
+//	key, err := cache.DeriveKey("chat.completions", body, cache.KeyParts{...})
+//	if dir.Read() {
+//		if hit, err := tiered.Get(ctx, key); err == nil {
+//			return replay(hit.Entry) // Entry.Body, or Entry.Stream(includeUsage)
+//		}
+//	}
+//	e, shared, err := group.Do(ctx, key, func(ctx context.Context) (cache.Entry, error) {
+//		body, chunks := callUpstream(ctx) // a streaming leader streams here
+//		if ok, _ := cache.Storable(body); ok {
+//			e, err := cache.NewEntry(body, chunks, publicModel, now)
+//			tiered.Set(ctx, key, e)
+//		}
+//		return e, err
+//	})
+//	// shared waiters replay e like a hit
 //
 // This package must not import internal/config, internal/server,
 // internal/httpapi or internal/cli; it takes its own Options.

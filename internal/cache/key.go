@@ -38,21 +38,20 @@ type KeyParts struct {
 // key order, whitespace, number spelling and string escapes do not matter,
 // and top-level fields that do not change the output are left out.
 func DeriveKey(endpoint string, body []byte, k KeyParts) (Key, error) {
-	canon, err := canonicalize(make([]byte, 0, len(body)), body)
+	// Hash input: domain, the length-prefixed parts (so "ab"+"c" and
+	// "a"+"bc" differ), then the canonical body; one buffer, one Sum256.
+	buf := make([]byte, 0, len(keyDomain)+len(body)+64+len(endpoint)+len(k.Scope)+
+		len(k.PublicModel)+len(k.UpstreamModel)+len(k.ModelVersion))
+	buf = append(buf, keyDomain...)
+	for _, s := range [...]string{endpoint, k.Scope, k.PublicModel, k.UpstreamModel, k.ModelVersion} {
+		buf = binary.AppendUvarint(buf, uint64(len(s)))
+		buf = append(buf, s...)
+	}
+	buf, err := canonicalize(buf, body)
 	if err != nil {
 		return Key{}, fmt.Errorf("canonicalizing request: %w", err)
 	}
-	h := sha256.New()
-	h.Write([]byte(keyDomain))
-	var lenBuf [binary.MaxVarintLen64]byte
-	for _, s := range [...]string{endpoint, k.Scope, k.PublicModel, k.UpstreamModel, k.ModelVersion} {
-		h.Write(lenBuf[:binary.PutUvarint(lenBuf[:], uint64(len(s)))])
-		h.Write([]byte(s))
-	}
-	h.Write(canon)
-	var key Key
-	h.Sum(key[:0])
-	return key, nil
+	return sha256.Sum256(buf), nil
 }
 
 // ParseKey parses the hex form produced by Key.String.
