@@ -60,7 +60,7 @@ func BenchmarkMemoryGetHit(b *testing.B) {
 	}
 	defer m.Close()
 	ctx := context.Background()
-	k := cachetest.SampleKey(&testing.T{}, 1)
+	k := cachetest.SampleKey(b, 1)
 	if err := m.Set(ctx, k, cachetest.SampleEntry("m", 1), 0); err != nil {
 		b.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func BenchmarkTieredGetHit(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			k := cachetest.SampleKey(&testing.T{}, 7)
+			k := cachetest.SampleKey(b, 7)
 			if err := s.Set(ctx, k, e, time.Hour); err != nil {
 				b.Fatal(err)
 			}
@@ -181,7 +181,7 @@ func BenchmarkReplayChunks(b *testing.B) {
 }
 
 func BenchmarkAssembleStream(b *testing.B) {
-	chunks := readSSEFile(&testing.T{}, "thinking_tools.sse")
+	chunks := readSSEFile(b, "thinking_tools.sse")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := cache.AssembleStream(chunks); err != nil {

@@ -13,7 +13,7 @@ import (
 var testNow = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 // readSSEFile returns the data payloads of an SSE file without [DONE].
-func readSSEFile(t *testing.T, name string) [][]byte {
+func readSSEFile(t testing.TB, name string) [][]byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {

@@ -59,7 +59,7 @@ func SampleEntry(model string, i int) cache.Entry {
 }
 
 // SampleKey returns a distinct key for i.
-func SampleKey(t *testing.T, i int) cache.Key {
+func SampleKey(t testing.TB, i int) cache.Key {
 	t.Helper()
 	k, err := cache.DeriveKey("chat.completions", []byte(fmt.Sprintf(`{"i":%d}`, i)),
 		cache.KeyParts{Scope: t.Name()})
