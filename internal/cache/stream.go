@@ -3,7 +3,6 @@ package cache
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 )
 
@@ -13,10 +12,6 @@ const (
 	maxChoices   = 128
 	maxToolCalls = 1024
 )
-
-// ErrStreamError is returned by AssembleStream when a chunk is an error
-// object: the stream failed and there is no answer to store.
-var ErrStreamError = errors.New("stream carried an error")
 
 // Object names used to tell the endpoints apart.
 const (
