@@ -23,6 +23,22 @@ type Sink interface {
 	Data(payload []byte) error
 }
 
+// FlushSink is a Sink that buffers what it is given until Flush. The
+// gateway flushes whenever it would otherwise wait for the upstream, so no
+// event is held back while the gateway idles, and a burst of events leaves
+// in one write. A Sink without Flush must send each event as it comes.
+type FlushSink interface {
+	Sink
+	Flush() error
+}
+
+func flush(sink Sink) error {
+	if f, ok := sink.(FlushSink); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
 // Stream serves a streaming call. Until the first data event reaches the
 // client, any failure is retried on another target; after that, the error
 // is returned with Result.Started set, and the transport ends the stream
@@ -99,10 +115,16 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			if err := sink.Comment(ev.Data); err != nil {
 				return res, err
 			}
+			if err := flushIfIdle(rd, sink); err != nil {
+				return res, err
+			}
 			continue
 		}
 		if ev.Done() {
-			return res, sink.Data(ev.Data)
+			if err := sink.Data(ev.Data); err != nil {
+				return res, err
+			}
+			return res, flush(sink)
 		}
 		out, err := st.adapt(u.Name(), ev.Data, res)
 		if err != nil {
@@ -112,6 +134,9 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			continue
 		}
 		if err := sink.Data(out); err != nil {
+			return res, err
+		}
+		if err := flushIfIdle(rd, sink); err != nil {
 			return res, err
 		}
 		if !res.Started {
@@ -173,5 +198,13 @@ func streamFallback(sink Sink, c *Call, r *Route, now time.Time) error {
 			return err
 		}
 	}
-	return nil
+	return flush(sink)
+}
+
+// flushIfIdle flushes unless another event is already waiting to be read.
+func flushIfIdle(rd *openai.SSEReader, sink Sink) error {
+	if rd.EventBuffered() {
+		return nil
+	}
+	return flush(sink)
 }

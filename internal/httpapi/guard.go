@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"slices"
 
@@ -9,17 +8,12 @@ import (
 	"github.com/dsgate/dsgate/internal/reqscope"
 )
 
-type principalKey struct{}
-
-// principal returns the caller that guard authenticated.
-func principal(ctx context.Context) *auth.Principal {
-	p, _ := ctx.Value(principalKey{}).(*auth.Principal)
-	return p
-}
+// authedFunc is a handler that knows its caller.
+type authedFunc func(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 
 // guard authenticates the caller and checks its role for action on
 // resource; model allow-lists are checked later, once the body is read.
-func (h *handlers) guard(resource, action string, next http.Handler) http.Handler {
+func (h *handlers) guard(resource, action string, next authedFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := reqscope.From(r.Context())
 		p, err := h.opts.Access.AuthenticateHTTP(r)
@@ -32,7 +26,7 @@ func (h *handlers) guard(resource, action string, next http.Handler) http.Handle
 			h.fail(w, s, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		next(w, r, p)
 	})
 }
 

@@ -21,11 +21,11 @@ type handlers struct{ opts Options }
 // inference serves one of the model-calling endpoints: read and validate
 // the body, check the model allow-list, admit the call under the caller's
 // limits, run it, settle the limits with the real usage.
-func (h *handlers) inference(e openai.Endpoint, resource string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) inference(e openai.Endpoint, resource string) authedFunc {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 		ctx := r.Context()
 		s := reqscope.From(ctx)
-		body, err := readRequestBody(r)
+		body, err := readRequestBody(r, h.opts.MaxBodyBytes)
 		if err != nil {
 			h.fail(w, s, err)
 			return
@@ -36,7 +36,6 @@ func (h *handlers) inference(e openai.Endpoint, resource string) http.Handler {
 			return
 		}
 		s.Model, s.Stream, s.Input = req.Model, req.Stream, body
-		p := principal(ctx)
 		if err := h.opts.Access.Authorize(p, resource, auth.ActionRead, req.Model); err != nil {
 			h.fail(w, s, err)
 			return
@@ -58,7 +57,7 @@ func (h *handlers) inference(e openai.Endpoint, resource string) http.Handler {
 			res = h.complete(w, r, gw, call, s)
 		}
 		grant.Done(ctx, res.Usage, false)
-	})
+	}
 }
 
 func (h *handlers) complete(w http.ResponseWriter, r *http.Request, gw *gateway.Gateway, call *gateway.Call, s *reqscope.Scope) *gateway.Result {
@@ -103,6 +102,7 @@ func (h *handlers) stream(w http.ResponseWriter, r *http.Request, gw *gateway.Ga
 	s.Err, s.ErrorType = err, ae.Type
 	if ae.Status != StatusClientClosed {
 		sink.Data(ae.JSON())
+		sink.Flush()
 	}
 	return res
 }
@@ -127,11 +127,14 @@ func (h *handlers) fail(w http.ResponseWriter, s *reqscope.Scope, err error) {
 }
 
 // readRequestBody reads the whole body into one buffer sized from
-// Content-Length when the client sent it.
-func readRequestBody(r *http.Request) ([]byte, error) {
+// Content-Length when the client sent it. The body reader is already
+// capped at limit (see scope); a declared length over it fails at once.
+func readRequestBody(r *http.Request, limit int64) ([]byte, error) {
 	var body []byte
 	var err error
-	if n := r.ContentLength; n > 0 {
+	if n := r.ContentLength; limit > 0 && n > limit {
+		return nil, tooLarge(limit)
+	} else if n > 0 {
 		body = make([]byte, n)
 		_, err = io.ReadFull(r.Body, body)
 	} else {
@@ -177,21 +180,20 @@ func (s *sseSink) Data(p []byte) error {
 		s.hash.Write(newline)
 	}
 	s.buf = openai.AppendEvent(s.buf[:0], p)
-	return s.write()
+	_, err := s.w.Write(s.buf)
+	return err
 }
 
 func (s *sseSink) Comment(line []byte) error {
 	s.start()
 	s.buf = append(append(s.buf[:0], line...), '\n', '\n')
-	return s.write()
+	_, err := s.w.Write(s.buf)
+	return err
 }
 
-func (s *sseSink) write() error {
-	if _, err := s.w.Write(s.buf); err != nil {
-		return err
-	}
-	return s.rc.Flush()
-}
+// Flush sends the buffered events. The response writer buffers writes
+// until then, so a burst of events leaves in one write.
+func (s *sseSink) Flush() error { return s.rc.Flush() }
 
 var newline = []byte{'\n'}
 
@@ -200,11 +202,11 @@ type modelList struct {
 	Data   []gateway.Model `json:"data"`
 }
 
-func (h *handlers) models(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) models(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	writeJSON(w, http.StatusOK, modelList{Object: "list", Data: h.opts.Gateway().Models()})
 }
 
-func (h *handlers) model(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) model(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	id := r.PathValue("id")
 	m, ok := h.opts.Gateway().Model(id)
 	if !ok {
@@ -217,7 +219,7 @@ func (h *handlers) model(w http.ResponseWriter, r *http.Request) {
 
 // upstreams shows every upstream's health, breaker, load and last error.
 // It names upstreams by their config name, never by address.
-func (h *handlers) upstreams(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) upstreams(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": h.opts.Gateway().Upstreams()})
 }
 

@@ -36,7 +36,8 @@ type Options struct {
 }
 
 // New returns the HTTP handler. The chain reads outside in: recover, scope
-// (request id), observe (access log), limits, then the routes.
+// (request id, body and time limits), observe (access log, metrics,
+// audit), then the routes, each guarded by authentication and RBAC.
 func New(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -62,11 +63,11 @@ func New(o Options) http.Handler {
 		mux.Handle(rt.path, method(http.MethodPost, h.guard(rt.resource, auth.ActionRead, h.inference(rt.e, rt.resource))))
 	}
 	for _, p := range []string{"/v1/models", "/models"} {
-		mux.Handle(p, method(http.MethodGet, h.guard(auth.ResourceModels, auth.ActionRead, http.HandlerFunc(h.models))))
-		mux.Handle(p+"/{id...}", method(http.MethodGet, h.guard(auth.ResourceModels, auth.ActionRead, http.HandlerFunc(h.model))))
+		mux.Handle(p, method(http.MethodGet, h.guard(auth.ResourceModels, auth.ActionRead, h.models)))
+		mux.Handle(p+"/{id...}", method(http.MethodGet, h.guard(auth.ResourceModels, auth.ActionRead, h.model)))
 	}
 	mux.Handle("/admin/upstreams", method(http.MethodGet,
-		h.guard(auth.ResourceAdminUpstreams, auth.ActionRead, http.HandlerFunc(h.upstreams))))
+		h.guard(auth.ResourceAdminUpstreams, auth.ActionRead, h.upstreams)))
 	for pattern, handler := range o.Mounts {
 		mux.Handle(pattern, routeName(pattern, handler))
 	}
@@ -78,9 +79,8 @@ func New(o Options) http.Handler {
 	mux.HandleFunc("/", notFound)
 
 	var next http.Handler = mux
-	next = limits(next, o.MaxBodyBytes, o.RequestTimeout)
 	next = observe(next, &h.opts)
-	next = scope(next)
+	next = scope(next, o.MaxBodyBytes, o.RequestTimeout)
 	next = recoverPanics(next, o.Logger)
 	return next
 }

@@ -45,17 +45,27 @@ func recoverPanics(next http.Handler, log *slog.Logger) http.Handler {
 	})
 }
 
-// scope puts a fresh Scope with the request id into the context and echoes
-// the id. A client-supplied X-Request-Id is kept when it is sane.
-func scope(next http.Handler) http.Handler {
+// scope puts a fresh Scope with the request id into the context, echoes
+// the id, and bounds the body size and the request's total time. A
+// client-supplied X-Request-Id is kept when it is sane. One context copy
+// serves all of it.
+func scope(next http.Handler, maxBody int64, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		s := &reqscope.Scope{RequestID: id, Start: time.Now()}
-		next.ServeHTTP(w, r.WithContext(reqscope.With(r.Context(), s)))
+		if maxBody > 0 {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		ctx := reqscope.With(r.Context(), &reqscope.Scope{RequestID: id, Start: time.Now()})
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -147,25 +157,6 @@ func observe(next http.Handler, o *Options) http.Handler {
 			attrs = append(attrs, slog.String("error", s.Err.Error()))
 		}
 		log.LogAttrs(r.Context(), level, "request", attrs...)
-	})
-}
-
-// limits bounds the body size and the request's total time.
-func limits(next http.Handler, maxBody int64, timeout time.Duration) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if maxBody > 0 {
-			if r.ContentLength > maxBody {
-				writeError(w, tooLarge(maxBody))
-				return
-			}
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		}
-		if timeout > 0 {
-			ctx, cancel := context.WithTimeout(r.Context(), timeout)
-			defer cancel()
-			r = r.WithContext(ctx)
-		}
-		next.ServeHTTP(w, r)
 	})
 }
 

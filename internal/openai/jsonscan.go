@@ -2,6 +2,7 @@ package openai
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strconv"
 )
@@ -248,4 +249,94 @@ func ReplaceValue(body []byte, key, from, to string) []byte {
 		return body
 	}
 	return append(out, body[prev:]...)
+}
+
+// eachMember calls fn for every member of the JSON object obj, in order,
+// with the key unescaped and the raw value. obj must be valid JSON.
+func eachMember(obj []byte, fn func(key string, val []byte) error) error {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return errMalformed
+	}
+	i++
+	for {
+		i = skipSpace(obj, i)
+		if i >= len(obj) {
+			return errMalformed
+		}
+		switch obj[i] {
+		case '}':
+			return nil
+		case ',':
+			i = skipSpace(obj, i+1)
+		}
+		kEnd, err := skipString(obj, i)
+		if err != nil {
+			return err
+		}
+		key, ok := unquote(obj[i:kEnd])
+		if !ok {
+			return errMalformed
+		}
+		i = skipSpace(obj, kEnd)
+		if i >= len(obj) || obj[i] != ':' {
+			return errMalformed
+		}
+		i = skipSpace(obj, i+1)
+		vEnd, err := skipValue(obj, i)
+		if err != nil {
+			return err
+		}
+		if err := fn(key, obj[i:vEnd]); err != nil {
+			return err
+		}
+		i = vEnd
+	}
+}
+
+// eachElement calls fn for every element of the JSON array arr. arr must
+// be valid JSON.
+func eachElement(arr []byte, fn func(i int, val []byte) error) error {
+	i := skipSpace(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return errMalformed
+	}
+	i++
+	for n := 0; ; n++ {
+		i = skipSpace(arr, i)
+		if i >= len(arr) {
+			return errMalformed
+		}
+		switch arr[i] {
+		case ']':
+			return nil
+		case ',':
+			i = skipSpace(arr, i+1)
+		}
+		end, err := skipValue(arr, i)
+		if err != nil {
+			return err
+		}
+		if err := fn(n, arr[i:end]); err != nil {
+			return err
+		}
+		i = end
+	}
+}
+
+// unquote decodes a JSON string token without allocating when it has no
+// escapes.
+func unquote(tok []byte) (string, bool) {
+	if len(tok) < 2 || tok[0] != '"' || tok[len(tok)-1] != '"' {
+		return "", false
+	}
+	raw := tok[1 : len(tok)-1]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw), true
+	}
+	var s string
+	if json.Unmarshal(tok, &s) != nil {
+		return "", false
+	}
+	return s, true
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -46,194 +47,275 @@ type Request struct {
 	PromptChars  int  // characters of prompt text, for token estimates
 }
 
-// chatBody lists the chat fields that are validated. Pointers tell absent
-// from zero.
-type chatBody struct {
-	Model               *string         `json:"model"`
-	Messages            []message       `json:"messages"`
-	Stream              *bool           `json:"stream"`
-	StreamOptions       *streamOptions  `json:"stream_options"`
-	MaxTokens           *int            `json:"max_tokens"`
-	MaxCompletionTokens *int            `json:"max_completion_tokens"`
-	Temperature         *float64        `json:"temperature"`
-	TopP                *float64        `json:"top_p"`
-	N                   *int            `json:"n"`
-	Thinking            json.RawMessage `json:"thinking"`
-	ChatTemplateKwargs  json.RawMessage `json:"chat_template_kwargs"`
-	ReasoningEffort     json.RawMessage `json:"reasoning_effort"`
-}
-
-type message struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
-}
-
-type streamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
-}
-
-type completionBody struct {
-	Model         *string         `json:"model"`
-	Prompt        json.RawMessage `json:"prompt"`
-	Suffix        *string         `json:"suffix"`
-	Stream        *bool           `json:"stream"`
-	StreamOptions *streamOptions  `json:"stream_options"`
-	MaxTokens     *int            `json:"max_tokens"`
-	Temperature   *float64        `json:"temperature"`
-	TopP          *float64        `json:"top_p"`
-	N             *int            `json:"n"`
-}
-
-type embeddingBody struct {
-	Model          *string         `json:"model"`
-	Input          json.RawMessage `json:"input"`
-	EncodingFormat *string         `json:"encoding_format"`
-	Dimensions     *int            `json:"dimensions"`
-}
-
 var validRoles = map[string]bool{
 	"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true,
 }
 
 // Parse decodes and validates an inference request body for endpoint e.
 // Every error is an *Error with status 400 naming the offending parameter.
+//
+// The body is checked with json.Valid and then walked with the scanner:
+// only the fields the gateway needs are decoded, so a large conversation
+// costs one validating pass and no allocation per message. As with
+// encoding/json, a duplicated key's last value wins and null means absent;
+// keys are matched exactly (upstreams match them exactly too).
 func Parse(e Endpoint, body []byte) (*Request, error) {
 	body = trimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
 		return nil, InvalidRequest("", "request body must be a JSON object")
 	}
-	switch e {
-	case EndpointChat:
-		return parseChat(body)
-	case EndpointCompletion, EndpointFIM:
-		return parseCompletion(e, body)
-	case EndpointEmbedding:
-		return parseEmbedding(body)
-	}
-	return nil, fmt.Errorf("unknown endpoint %d", e)
-}
-
-func parseChat(body []byte) (*Request, error) {
-	var b chatBody
-	if err := json.Unmarshal(body, &b); err != nil {
-		return nil, decodeError(err)
-	}
-	r := &Request{Endpoint: EndpointChat}
-	if err := commonFields(r, b.Model, b.Stream, b.StreamOptions, b.Temperature, b.TopP, b.N); err != nil {
-		return nil, err
-	}
-	if len(b.Messages) == 0 {
-		return nil, InvalidRequest("messages", "messages must be a non-empty array")
-	}
-	for i, m := range b.Messages {
-		if !validRoles[m.Role] {
-			return nil, InvalidRequest(fmt.Sprintf("messages[%d].role", i),
-				fmt.Sprintf("invalid role %q: must be one of system, developer, user, assistant, tool", m.Role))
-		}
-		if m.Role == "developer" {
-			r.HasDeveloper = true
-		}
-		r.PromptChars += len(m.Content)
-	}
-	mt, err := maxTokens(b.MaxTokens, b.MaxCompletionTokens)
-	if err != nil {
-		return nil, err
-	}
-	r.MaxTokens = mt
-	r.HasThinking = len(b.Thinking) > 0 || len(b.ChatTemplateKwargs) > 0 || len(b.ReasoningEffort) > 0
-	return r, nil
-}
-
-func parseCompletion(e Endpoint, body []byte) (*Request, error) {
-	var b completionBody
-	if err := json.Unmarshal(body, &b); err != nil {
-		return nil, decodeError(err)
+	if !json.Valid(body) {
+		var v struct{}
+		return nil, decodeError(json.Unmarshal(body, &v))
 	}
 	r := &Request{Endpoint: e}
-	if err := commonFields(r, b.Model, b.Stream, b.StreamOptions, b.Temperature, b.TopP, b.N); err != nil {
+	p := parser{r: r}
+	if err := eachMember(body, p.member); err != nil {
 		return nil, err
 	}
-	if len(b.Prompt) == 0 || bytes.Equal(b.Prompt, []byte("null")) {
-		return nil, InvalidRequest("prompt", "prompt is required")
-	}
-	if e == EndpointFIM && b.Prompt[0] != '"' {
-		return nil, InvalidRequest("prompt", "prompt must be a string for FIM completion")
-	}
-	mt, err := maxTokens(b.MaxTokens, nil)
-	if err != nil {
-		return nil, err
-	}
-	r.MaxTokens = mt
-	r.PromptChars = len(b.Prompt)
-	if b.Suffix != nil {
-		r.PromptChars += len(*b.Suffix)
-	}
-	return r, nil
+	return r, p.finish()
 }
 
-func parseEmbedding(body []byte) (*Request, error) {
-	var b embeddingBody
-	if err := json.Unmarshal(body, &b); err != nil {
-		return nil, decodeError(err)
-	}
-	r := &Request{Endpoint: EndpointEmbedding}
-	if err := commonFields(r, b.Model, nil, nil, nil, nil, nil); err != nil {
-		return nil, err
-	}
-	if len(b.Input) == 0 || bytes.Equal(b.Input, []byte("null")) ||
-		bytes.Equal(b.Input, []byte(`""`)) || bytes.Equal(b.Input, []byte("[]")) {
-		return nil, InvalidRequest("input", "input must be a non-empty string or array")
-	}
-	if f := b.EncodingFormat; f != nil && *f != "float" && *f != "base64" {
-		return nil, InvalidRequest("encoding_format", `encoding_format must be "float" or "base64"`)
-	}
-	if b.Dimensions != nil && *b.Dimensions < 1 {
-		return nil, InvalidRequest("dimensions", "dimensions must be at least 1")
-	}
-	r.PromptChars = len(b.Input)
-	return r, nil
+// parser collects the fields of one request body.
+type parser struct {
+	r                  *Request
+	model              string
+	messages           int
+	prompt, input      []byte
+	streamOptions      []byte
+	maxTokens, maxComp int
+	hasMaxTokens       bool
+	hasMaxComp         bool
+	encodingFormat     string
+	dimensions         int
+	hasDimensions      bool
 }
 
-func commonFields(r *Request, model *string, stream *bool, so *streamOptions, temp, topP *float64, n *int) error {
-	if model == nil || *model == "" {
-		return InvalidRequest("model", "model is required")
+func (p *parser) member(key string, v []byte) error {
+	r := p.r
+	if isNull(v) {
+		return nil
 	}
-	r.Model = *model
-	if stream != nil {
-		r.Stream = *stream
-	}
-	if so != nil {
-		if !r.Stream {
-			return InvalidRequest("stream_options", "stream_options is only allowed when stream is true")
+	var err error
+	switch key {
+	case "model":
+		p.model, err = str(key, v)
+	case "stream":
+		r.Stream, err = boolean(key, v)
+	case "stream_options":
+		if v[0] != '{' {
+			return typeError(key, "an object")
 		}
-		r.IncludeUsage = so.IncludeUsage
+		p.streamOptions = v
+	case "max_tokens":
+		p.maxTokens, err = integer(key, v)
+		p.hasMaxTokens = true
+	case "max_completion_tokens":
+		p.maxComp, err = integer(key, v)
+		p.hasMaxComp = true
+	case "temperature":
+		err = numberIn(key, v, 0, 2, true, "temperature must be between 0 and 2")
+	case "top_p":
+		err = numberIn(key, v, 0, 1, false, "top_p must be greater than 0 and at most 1")
+	case "n":
+		var n int
+		if n, err = integer(key, v); err == nil && (n < 1 || n > 128) {
+			err = InvalidRequest("n", "n must be between 1 and 128")
+		}
 	}
-	if temp != nil && (*temp < 0 || *temp > 2) {
-		return InvalidRequest("temperature", "temperature must be between 0 and 2")
+	if err != nil {
+		return err
 	}
-	if topP != nil && (*topP <= 0 || *topP > 1) {
-		return InvalidRequest("top_p", "top_p must be greater than 0 and at most 1")
-	}
-	if n != nil && (*n < 1 || *n > 128) {
-		return InvalidRequest("n", "n must be between 1 and 128")
+	switch r.Endpoint {
+	case EndpointChat:
+		return p.chatMember(key, v)
+	case EndpointCompletion, EndpointFIM:
+		return p.completionMember(key, v)
+	case EndpointEmbedding:
+		return p.embeddingMember(key, v)
 	}
 	return nil
 }
 
-func maxTokens(mt, mct *int) (int, error) {
-	if mct != nil {
-		if *mct < 1 {
-			return 0, InvalidRequest("max_completion_tokens", "max_completion_tokens must be at least 1")
+func (p *parser) chatMember(key string, v []byte) error {
+	switch key {
+	case "messages":
+		if v[0] != '[' {
+			return typeError(key, "an array")
 		}
-		return *mct, nil
+		p.messages = 0
+		p.r.HasDeveloper, p.r.PromptChars = false, 0
+		return eachElement(v, p.message)
+	case "thinking", "chat_template_kwargs", "reasoning_effort":
+		p.r.HasThinking = true
 	}
-	if mt != nil {
-		if *mt < 1 {
-			return 0, InvalidRequest("max_tokens", "max_tokens must be at least 1")
+	return nil
+}
+
+func (p *parser) message(i int, m []byte) error {
+	p.messages++
+	if m[0] != '{' {
+		return InvalidRequest(fmt.Sprintf("messages[%d]", i), "each message must be an object")
+	}
+	var role string
+	err := eachMember(m, func(key string, v []byte) error {
+		switch key {
+		case "role":
+			s, ok := unquote(v)
+			if !ok {
+				return InvalidRequest(fmt.Sprintf("messages[%d].role", i), "role must be a string")
+			}
+			role = s
+		case "content":
+			p.r.PromptChars += len(v)
 		}
-		return *mt, nil
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	return 0, nil
+	if !validRoles[role] {
+		return InvalidRequest(fmt.Sprintf("messages[%d].role", i),
+			fmt.Sprintf("invalid role %q: must be one of system, developer, user, assistant, tool", role))
+	}
+	if role == "developer" {
+		p.r.HasDeveloper = true
+	}
+	return nil
+}
+
+func (p *parser) completionMember(key string, v []byte) error {
+	switch key {
+	case "prompt":
+		p.prompt = v
+	case "suffix":
+		if v[0] != '"' {
+			return typeError(key, "a string")
+		}
+		p.r.PromptChars += len(v)
+	}
+	return nil
+}
+
+func (p *parser) embeddingMember(key string, v []byte) error {
+	var err error
+	switch key {
+	case "input":
+		p.input = v
+	case "encoding_format":
+		p.encodingFormat, err = str(key, v)
+	case "dimensions":
+		p.dimensions, err = integer(key, v)
+		p.hasDimensions = true
+	}
+	return err
+}
+
+// finish applies the rules that span fields.
+func (p *parser) finish() error {
+	r := p.r
+	if p.model == "" {
+		return InvalidRequest("model", "model is required")
+	}
+	r.Model = p.model
+	if p.streamOptions != nil {
+		if !r.Stream {
+			return InvalidRequest("stream_options", "stream_options is only allowed when stream is true")
+		}
+		if v := Field(p.streamOptions, "include_usage"); v != nil && !isNull(v) {
+			b, err := boolean("stream_options.include_usage", v)
+			if err != nil {
+				return err
+			}
+			r.IncludeUsage = b
+		}
+	}
+	switch {
+	case p.hasMaxComp && p.maxComp < 1:
+		return InvalidRequest("max_completion_tokens", "max_completion_tokens must be at least 1")
+	case p.hasMaxComp:
+		r.MaxTokens = p.maxComp
+	case p.hasMaxTokens && p.maxTokens < 1:
+		return InvalidRequest("max_tokens", "max_tokens must be at least 1")
+	case p.hasMaxTokens:
+		r.MaxTokens = p.maxTokens
+	}
+	switch r.Endpoint {
+	case EndpointChat:
+		if p.messages == 0 {
+			return InvalidRequest("messages", "messages must be a non-empty array")
+		}
+	case EndpointCompletion, EndpointFIM:
+		if p.prompt == nil {
+			return InvalidRequest("prompt", "prompt is required")
+		}
+		if r.Endpoint == EndpointFIM && p.prompt[0] != '"' {
+			return InvalidRequest("prompt", "prompt must be a string for FIM completion")
+		}
+		r.PromptChars += len(p.prompt)
+	case EndpointEmbedding:
+		if p.input == nil || bytes.Equal(p.input, []byte(`""`)) || isEmptyJSONArray(p.input) {
+			return InvalidRequest("input", "input must be a non-empty string or array")
+		}
+		if f := p.encodingFormat; f != "" && f != "float" && f != "base64" {
+			return InvalidRequest("encoding_format", `encoding_format must be "float" or "base64"`)
+		}
+		if p.hasDimensions && p.dimensions < 1 {
+			return InvalidRequest("dimensions", "dimensions must be at least 1")
+		}
+		r.PromptChars = len(p.input)
+	}
+	return nil
+}
+
+func isNull(v []byte) bool { return len(v) == 4 && string(v) == "null" }
+
+func isEmptyJSONArray(v []byte) bool {
+	if len(v) == 0 || v[0] != '[' {
+		return false
+	}
+	return skipSpace(v, 1) < len(v) && v[skipSpace(v, 1)] == ']'
+}
+
+func str(key string, v []byte) (string, error) {
+	s, ok := unquote(v)
+	if !ok {
+		return "", typeError(key, "a string")
+	}
+	return s, nil
+}
+
+func boolean(key string, v []byte) (bool, error) {
+	switch string(v) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, typeError(key, "a boolean")
+}
+
+func integer(key string, v []byte) (int, error) {
+	n, err := strconv.Atoi(string(v))
+	if err != nil {
+		return 0, typeError(key, "an integer")
+	}
+	return n, nil
+}
+
+func numberIn(key string, v []byte, lo, hi float64, loInclusive bool, msg string) error {
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil || v[0] == '"' {
+		return typeError(key, "a number")
+	}
+	if f > hi || f < lo || (!loInclusive && f == lo) {
+		return InvalidRequest(key, msg)
+	}
+	return nil
+}
+
+func typeError(key, want string) error {
+	return InvalidRequest(key, fmt.Sprintf("invalid type for %q: expected %s", key, want))
 }
 
 // decodeError turns a json error into a 400 naming the field when it can.

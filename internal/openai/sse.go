@@ -33,8 +33,22 @@ type SSEReader struct {
 // NewSSEReader reads events from r; lines longer than maxLine bytes fail
 // the stream with ErrLineTooLong instead of growing memory without bound.
 func NewSSEReader(r io.Reader, maxLine int) *SSEReader {
-	return &SSEReader{r: bufio.NewReaderSize(r, 16<<10), maxLine: maxLine}
+	// 4 KiB holds several chat chunks; longer lines take the slow path.
+	return &SSEReader{r: bufio.NewReaderSize(r, 4<<10), maxLine: maxLine}
 }
+
+// EventBuffered reports whether a whole event is already buffered, so the
+// next Next will not block. Writers use it to flush only before they would
+// wait, which batches the events of a burst into one write.
+func (s *SSEReader) EventBuffered() bool {
+	b, _ := s.r.Peek(s.r.Buffered())
+	return bytes.Contains(b, lf2) || bytes.Contains(b, crlf2)
+}
+
+var (
+	lf2   = []byte("\n\n")
+	crlf2 = []byte("\n\r\n")
+)
 
 // Next returns the next event. The returned Data is only valid until the
 // following call. At the end of the stream it returns io.EOF; a stream that
