@@ -324,7 +324,8 @@ func TestRetryBudgetBoundsAmplification(t *testing.T) {
 			t.Fatalf("request %d: %v", i, err)
 		}
 	}
-	// Reserve (at most 10) + 0.2 per request.
+	// No time passes, so no min-rate refill and no starting reserve
+	// (min 0): 0.2 per request, with 10 of slack for any reserve.
 	if a.count() != n || b.count() > 10+n/5 || b.count() < n/5-5 || succeeded != b.count() {
 		t.Errorf("%d requests: a %d, b %d (retries), %d succeeded; want retries between %d and %d",
 			n, a.count(), b.count(), succeeded, n/5-5, 10+n/5)
@@ -337,23 +338,24 @@ func TestRetryBudgetRefillsAtMinRate(t *testing.T) {
 	var mu sync.Mutex
 	clk := time.Unix(1_000_000, 0)
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clk }
+	advance := func(d time.Duration) { mu.Lock(); clk = clk.Add(d); mu.Unlock() }
+	drain := func(b *gateway.RetryBudget) (n int) {
+		for b.Withdraw() {
+			n++
+		}
+		return n
+	}
 	bud := gateway.NewRetryBudget(0, 2, now)
-	n := 0
-	for bud.Withdraw() {
-		n++
+	if n := drain(bud); n != 2 {
+		t.Fatalf("starting reserve %d, want one second of the min rate 2/s", n)
 	}
-	if n != 20 {
-		t.Fatalf("starting reserve %d, want 10 s of min rate 2/s = 20", n)
-	}
-	mu.Lock()
-	clk = clk.Add(1500 * time.Millisecond)
-	mu.Unlock()
-	n = 0
-	for bud.Withdraw() {
-		n++
-	}
-	if n != 3 {
+	advance(1500 * time.Millisecond)
+	if n := drain(bud); n != 3 {
 		t.Errorf("after 1.5 s at 2/s: %d retries, want 3", n)
+	}
+	advance(time.Hour)
+	if n := drain(bud); n != 20 {
+		t.Errorf("after an idle hour: %d retries, want the cap of 10 s at the min rate (20)", n)
 	}
 }
 
