@@ -1,0 +1,262 @@
+package grpcapi
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/dsgate/dsgate/internal/access"
+	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/gateway"
+	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
+	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/reqscope"
+)
+
+// service implements pb.InferenceServiceServer. Every inference RPC goes
+// through admit (parse, model allow-list, rate limits) and settle, the
+// same steps as internal/httpapi's inference handler.
+type service struct {
+	pb.UnimplementedInferenceServiceServer
+	o Options
+}
+
+// admitted is a call that passed validation, RBAC and rate limits.
+type admitted struct {
+	call  *gateway.Call
+	grant *access.Grant
+	scope *reqscope.Scope
+}
+
+// admit validates body for endpoint e and admits it for the caller.
+func (sv *service) admit(ctx context.Context, e openai.Endpoint, body []byte, headers bool) (*admitted, error) {
+	s := reqscope.From(ctx)
+	req, err := openai.Parse(e, body)
+	if err != nil {
+		return nil, err
+	}
+	s.Model, s.Stream, s.Input = req.Model, req.Stream, body
+	p := principalFrom(ctx)
+	if err := sv.o.Access.Authorize(p, auth.ResourceTextGeneration, auth.ActionRead, req.Model); err != nil {
+		return nil, err
+	}
+	grant, err := sv.o.Access.Admit(ctx, p, req)
+	if err != nil {
+		return nil, err
+	}
+	if h := grant.Headers(); headers && len(h) > 0 {
+		md := metadata.MD{}
+		for k, v := range h {
+			md.Append(strings.ToLower(k), v...)
+		}
+		grpc.SetHeader(ctx, md) // fails only outside a call
+	}
+	call := &gateway.Call{Req: req, Body: body, RequestID: s.RequestID, HighPriority: sv.highPriority(ctx, p)}
+	return &admitted{call: call, grant: grant, scope: s}, nil
+}
+
+// settle records the result in the scope and settles the rate limits with
+// the real usage.
+func (a *admitted) settle(ctx context.Context, res *gateway.Result) {
+	if res == nil {
+		res = &gateway.Result{}
+	}
+	s := a.scope
+	s.Upstream, s.Attempts = res.Upstream, res.Attempts
+	if res.HasUsage {
+		s.PromptTokens = res.Usage.PromptTokens
+		s.CompletionTokens = res.Usage.CompletionTokens
+		s.CacheHitTokens = res.Usage.CacheHitTokens()
+	}
+	if res.Body != nil {
+		s.Output = res.Body
+	}
+	a.grant.Done(ctx, res.Usage, s.CacheResult == "hit")
+}
+
+func (sv *service) highPriority(ctx context.Context, p *auth.Principal) bool {
+	md, _ := metadata.FromIncomingContext(ctx)
+	return first(md, "x-dsgate-priority") == "high" &&
+		(!sv.o.Access.Enabled() || slices.Contains(sv.o.HighPriorityRoles, p.Role))
+}
+
+// complete runs a non-streaming call and returns the OpenAI JSON answer.
+func (sv *service) complete(ctx context.Context, e openai.Endpoint, body []byte, headers bool) ([]byte, error) {
+	a, err := sv.admit(ctx, e, body, headers)
+	if err != nil {
+		return nil, err
+	}
+	res, err := sv.o.Backend().Complete(ctx, a.call)
+	a.settle(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	return res.Body, nil
+}
+
+func (sv *service) ChatCompletion(ctx context.Context, r *pb.ChatCompletionRequest) (*pb.ChatCompletionResponse, error) {
+	resp, err := sv.chat(ctx, r, true)
+	if err != nil {
+		return nil, sv.fail(ctx, err)
+	}
+	return resp, nil
+}
+
+func (sv *service) chat(ctx context.Context, r *pb.ChatCompletionRequest, headers bool) (*pb.ChatCompletionResponse, error) {
+	body, err := ChatBody(r, false, false)
+	if err != nil {
+		return nil, err
+	}
+	out, err := sv.complete(ctx, openai.EndpointChat, body, headers)
+	if err != nil {
+		return nil, err
+	}
+	return ChatResponse(out)
+}
+
+func (sv *service) Completion(ctx context.Context, r *pb.CompletionRequest) (*pb.CompletionResponse, error) {
+	resp, err := sv.completion(ctx, r, true)
+	if err != nil {
+		return nil, sv.fail(ctx, err)
+	}
+	return resp, nil
+}
+
+func (sv *service) completion(ctx context.Context, r *pb.CompletionRequest, headers bool) (*pb.CompletionResponse, error) {
+	body, err := CompletionBody(r, false, false)
+	if err != nil {
+		return nil, err
+	}
+	out, err := sv.complete(ctx, CompletionEndpoint(r), body, headers)
+	if err != nil {
+		return nil, err
+	}
+	return CompletionResponseOf(out)
+}
+
+func (sv *service) StreamChatCompletion(r *pb.StreamChatCompletionRequest, ss grpc.ServerStreamingServer[pb.StreamChatCompletionResponse]) error {
+	body, err := ChatBody(r.GetRequest(), true, r.GetIncludeUsage())
+	if err != nil {
+		return sv.fail(ss.Context(), err)
+	}
+	sink := &chatSink{send: ss.Send}
+	return sv.stream(ss.Context(), openai.EndpointChat, body, sink, func(e *pb.Error) error {
+		return ss.Send(sink.event(&pb.StreamChatCompletionResponse{Event: &pb.StreamChatCompletionResponse_Error{Error: e}}))
+	})
+}
+
+func (sv *service) StreamCompletion(r *pb.StreamCompletionRequest, ss grpc.ServerStreamingServer[pb.StreamCompletionResponse]) error {
+	body, err := CompletionBody(r.GetRequest(), true, r.GetIncludeUsage())
+	if err != nil {
+		return sv.fail(ss.Context(), err)
+	}
+	sink := &completionSink{send: ss.Send}
+	return sv.stream(ss.Context(), CompletionEndpoint(r.GetRequest()), body, sink, func(e *pb.Error) error {
+		return ss.Send(sink.event(&pb.StreamCompletionResponse{Event: &pb.StreamCompletionResponse_Error{Error: e}}))
+	})
+}
+
+// stream runs a streaming call into sink. A failure after the first event
+// is sent as an error event too, then returned as the status.
+func (sv *service) stream(ctx context.Context, e openai.Endpoint, body []byte, sink streamSink, sendErr func(*pb.Error) error) error {
+	a, err := sv.admit(ctx, e, body, true)
+	if err != nil {
+		return sv.fail(ctx, err)
+	}
+	res, err := sv.o.Backend().Stream(ctx, a.call, sink)
+	a.settle(ctx, res)
+	if err == nil {
+		err = sink.err()
+	}
+	if err == nil {
+		return nil
+	}
+	if res != nil && res.Started && ctx.Err() == nil {
+		_ = sendErr(errorProto(APIError(err))) // the status below tells the same
+	}
+	return sv.fail(ctx, err)
+}
+
+// fail records err in the scope and returns its status error.
+func (sv *service) fail(ctx context.Context, err error) error {
+	s := reqscope.From(ctx)
+	ae := APIError(err)
+	s.Err, s.ErrorType = err, ae.Type
+	return Status(err).Err()
+}
+
+func (sv *service) ListModels(ctx context.Context, _ *pb.ListModelsRequest) (*pb.ListModelsResponse, error) {
+	out := &pb.ListModelsResponse{}
+	for _, m := range sv.o.Backend().Models() {
+		out.Models = append(out.Models, &pb.Model{Id: m.ID, Object: m.Object, Created: m.Created, OwnedBy: m.OwnedBy})
+	}
+	return out, nil
+}
+
+// Batch runs every item through the unary pipeline with bounded
+// concurrency; each item is admitted, rate-limited and observed on its own.
+func (sv *service) Batch(ctx context.Context, r *pb.BatchRequest) (*pb.BatchResponse, error) {
+	items := r.GetItems()
+	if len(items) == 0 {
+		return nil, sv.fail(ctx, openai.InvalidRequest("items", "items must not be empty"))
+	}
+	if len(items) > sv.o.MaxBatchItems {
+		return nil, sv.fail(ctx, openai.InvalidRequest("items",
+			fmt.Sprintf("a batch holds at most %d items, got %d", sv.o.MaxBatchItems, len(items))))
+	}
+	parent := reqscope.From(ctx)
+	results := make([]*pb.BatchResult, len(items))
+	sem := make(chan struct{}, sv.o.BatchConcurrency)
+	done := make(chan struct{})
+	for i, it := range items {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; done <- struct{}{} }()
+			results[i] = sv.batchItem(ctx, parent, i, it)
+		}()
+	}
+	for range items {
+		<-done
+	}
+	return &pb.BatchResponse{Results: results}, nil
+}
+
+func (sv *service) batchItem(ctx context.Context, parent *reqscope.Scope, i int, it *pb.BatchItem) *pb.BatchResult {
+	id := it.GetId()
+	if id == "" {
+		id = fmt.Sprint(i)
+	}
+	s := &reqscope.Scope{RequestID: fmt.Sprintf("%s-%d", parent.RequestID, i), Start: parent.Start,
+		Route: parent.Route, Principal: parent.Principal, Role: parent.Role}
+	ictx := reqscope.With(ctx, s)
+	out := &pb.BatchResult{Id: id, Index: int32(i)}
+	var err error
+	switch req := it.GetRequest().(type) {
+	case *pb.BatchItem_Chat:
+		var resp *pb.ChatCompletionResponse
+		if resp, err = sv.chat(ictx, req.Chat, false); err == nil {
+			out.Result = &pb.BatchResult_Chat{Chat: resp}
+		}
+	case *pb.BatchItem_Completion:
+		var resp *pb.CompletionResponse
+		if resp, err = sv.completion(ictx, req.Completion, false); err == nil {
+			out.Result = &pb.BatchResult_Completion{Completion: resp}
+		}
+	default:
+		err = openai.InvalidRequest("items.request", "an item needs a chat or completion request")
+	}
+	code := codes.OK
+	if err != nil {
+		ae := APIError(err)
+		s.Err, s.ErrorType = err, ae.Type
+		code = Code(ae.Status)
+		out.Result = &pb.BatchResult_Error{Error: errorProto(ae)}
+	}
+	(&interceptors{o: sv.o}).done(ictx, pb.InferenceService_Batch_FullMethodName+"#item", s, code)
+	return out
+}
