@@ -147,8 +147,15 @@ func (e *peakEWMA) observe(rtt time.Duration, now time.Time) {
 	e.stamp = now
 }
 
-func (e *peakEWMA) get() time.Duration {
+// get returns the estimate decayed to now, so a target that was slow once
+// (a cold start) looks better as time passes and gets tried again, as in
+// tower's and Linkerd's peak EWMA.
+func (e *peakEWMA) get(now time.Time) time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return time.Duration(e.value)
+	if e.value == 0 {
+		return 0
+	}
+	w := math.Exp(-float64(now.Sub(e.stamp)) / float64(e.tau))
+	return time.Duration(e.value * w)
 }

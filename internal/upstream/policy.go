@@ -131,16 +131,18 @@ type Random struct{}
 func (Random) Select(c []*Target) *Target { return c[rand.IntN(len(c))] }
 
 // leastBy returns a target with the lowest score, choosing uniformly among
-// ties. It walks from a random offset so that equal scores do not always
-// favour the first target.
+// ties (reservoir sampling), so equal targets share the load.
 func leastBy(c []*Target, score func(*Target) float64) *Target {
-	off := rand.IntN(len(c))
-	best := c[off]
-	bestScore := score(best)
-	for k := 1; k < len(c); k++ {
-		t := c[(off+k)%len(c)]
-		if s := score(t); s < bestScore {
-			best, bestScore = t, s
+	best, bestScore, ties := c[0], score(c[0]), 1
+	for _, t := range c[1:] {
+		switch s := score(t); {
+		case s < bestScore:
+			best, bestScore, ties = t, s, 1
+		case s == bestScore:
+			ties++
+			if rand.IntN(ties) == 0 {
+				best = t
+			}
 		}
 	}
 	return best

@@ -83,6 +83,9 @@ func New(o Options) *Upstream {
 	if o.MetricsInterval <= 0 {
 		o.MetricsInterval = 2 * time.Second
 	}
+	o.ConnectTimeout = cmp.Or(o.ConnectTimeout, 5*time.Second)
+	o.FirstTokenTimeout = cmp.Or(o.FirstTokenTimeout, 120*time.Second)
+	o.IdleTimeout = cmp.Or(o.IdleTimeout, 60*time.Second)
 	h := &o.Health
 	h.Interval = cmp.Or(h.Interval, 10*time.Second)
 	h.Timeout = cmp.Or(h.Timeout, 2*time.Second)
@@ -211,7 +214,7 @@ func (u *Upstream) End(o Outcome, latency time.Duration, err error) {
 }
 
 // Latency is the peak-EWMA latency estimate; 0 before any success.
-func (u *Upstream) Latency() time.Duration { return u.ewma.get() }
+func (u *Upstream) Latency() time.Duration { return u.ewma.get(u.opts.Now()) }
 
 // Status is a snapshot for the admin API and metrics.
 type Status struct {
