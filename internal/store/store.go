@@ -176,6 +176,7 @@ type Store interface {
 	UsageStore
 	TokenStore
 	SigningKeyStore
+	BatchStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error

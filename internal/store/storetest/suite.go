@@ -22,6 +22,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("UsageConcurrent", func(t *testing.T) { testUsageConcurrent(t, open(t)) })
 	t.Run("RevokedTokens", func(t *testing.T) { testRevokedTokens(t, open(t)) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, open(t)) })
+	t.Run("BatchFiles", func(t *testing.T) { testBatchFiles(t, open(t)) })
+	t.Run("Batches", func(t *testing.T) { testBatches(t, open(t)) })
+	t.Run("BatchItems", func(t *testing.T) { testBatchItems(t, open(t)) })
 	t.Run("Reopen", func(t *testing.T) {
 		st := open(t)
 		if err := st.Ping(context.Background()); err != nil {
