@@ -44,6 +44,8 @@ type Config struct {
 	Audit Audit `yaml:"audit"`
 	// Tracing exports OpenTelemetry traces; off by default.
 	Tracing Tracing `yaml:"tracing"`
+	// Cache is the multi-level response cache; off by default.
+	Cache Cache `yaml:"cache"`
 }
 
 // Auth configures authentication (API keys, OAuth2 client credentials
@@ -292,6 +294,8 @@ type Model struct {
 	// FallbackResponse answers chat requests that everything failed,
 	// instead of a 503. Empty: no canned answer.
 	FallbackResponse string `yaml:"fallback_response"`
+	// Cache is the model's cache policy.
+	Cache ModelCache `yaml:"cache"`
 }
 
 // Rule routes a class of requests to a policy. It matches when any of its
@@ -377,6 +381,7 @@ func Parse(r io.Reader) (*Config, error) {
 // normalize fills values derived from others.
 func (c *Config) normalize() {
 	c.normalizeObserve()
+	c.normalizeCache()
 	a := &c.Auth
 	if a.Issuer == "" {
 		a.Issuer = "http://" + c.Server.Listen

@@ -82,6 +82,8 @@ func (c *Config) resolveSecrets() error {
 	for name, sec := range map[string]*Secret{
 		"audit.elasticsearch.password": &c.Audit.Elasticsearch.Password,
 		"audit.elasticsearch.api_key":  &c.Audit.Elasticsearch.APIKey,
+		"cache.s3.access_key":          &c.Cache.S3.AccessKey,
+		"cache.s3.secret_key":          &c.Cache.S3.SecretKey,
 	} {
 		if err := sec.resolve(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))

@@ -161,6 +161,7 @@ func (c *Config) Validate() error {
 		add("rate_limit.backend", "must be memory or redis, got %q", c.RateLimit.Backend)
 	}
 	c.validateObserve(add)
+	c.validateCache(add)
 	if r := c.Routing; r.MaxAttempts < 1 || r.RetryBudget < 0 || r.RetryMinPerSecond < 0 {
 		add("routing", "max_attempts must be at least 1; retry_budget and retry_min_per_second must not be negative")
 	}

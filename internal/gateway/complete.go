@@ -20,6 +20,21 @@ func (g *Gateway) Complete(ctx context.Context, c *Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l, ok := g.lookup(c, r); ok {
+		return g.completeCached(ctx, c, r, l)
+	}
+	if g.opts.Cache != nil {
+		c.onCache(CacheBypass, "")
+	}
+	res, err := g.complete(ctx, c, r)
+	if res != nil && g.opts.Cache != nil {
+		res.Cache = CacheBypass
+	}
+	return res, err
+}
+
+// complete calls upstreams for a non-streaming call, without the cache.
+func (g *Gateway) complete(ctx context.Context, c *Call, r *Route) (*Result, error) {
 	var res *Result
 	n, err := g.run(ctx, c, r, func(rt *Route, t *upstream.Target) (time.Duration, bool, error) {
 		start := time.Now()

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
@@ -28,6 +30,22 @@ type Route struct {
 	// FallbackResponse, when set, answers chat requests that every target
 	// and fallback failed, instead of an error.
 	FallbackResponse string
+	// Cache is the model's cache policy.
+	Cache RouteCache
+
+	upstreamModels string // the targets' upstream model names, for cache keys
+}
+
+// RouteCache is a model's cache policy.
+type RouteCache struct {
+	Disabled bool
+	// Shared lets every caller hit every other caller's entries; by
+	// default each principal has its own.
+	Shared bool
+	// Version goes into keys; change it when the model behind the name
+	// changes, to stop serving the old model's answers.
+	Version string
+	Policy  cache.Policy
 }
 
 // Options configure a Gateway.
@@ -50,6 +68,9 @@ type Options struct {
 	Logger        *slog.Logger
 	// Observer is told about upstream attempts for metrics; nil is fine.
 	Observer Observer
+	// Cache answers repeated requests; nil turns caching off.
+	Cache         Cache
+	CacheObserver CacheObserver
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -83,6 +104,7 @@ type Gateway struct {
 	models  []Model
 	opts    Options
 	created int64
+	group   cache.Group // coalesces identical cache misses
 }
 
 // Model is one entry of the model list.
@@ -123,6 +145,12 @@ func New(o Options) *Gateway {
 	g := &Gateway{routes: map[string]*Route{}, opts: o, created: o.Now().Unix()}
 	for i := range o.Routes {
 		r := &o.Routes[i]
+		var names []string
+		for _, t := range r.Pool.Targets() {
+			names = append(names, t.Model)
+		}
+		slices.Sort(names)
+		r.upstreamModels = strings.Join(slices.Compact(names), ",")
 		g.routes[r.Name] = r
 		g.models = append(g.models, Model{ID: r.Name, Object: "model", Created: g.created, OwnedBy: r.OwnedBy})
 	}
@@ -173,6 +201,21 @@ type Call struct {
 	Body         []byte // the client's JSON body, validated
 	RequestID    string
 	HighPriority bool
+	// CacheControl is the client's Cache-Control header: no-store skips
+	// the cache, no-cache refreshes the entry.
+	CacheControl string
+	// CacheScope keeps callers' cache entries apart (the principal id).
+	CacheScope string
+	// OnCache, when set, is told the cache result (and the tier that hit)
+	// as soon as it is known, before anything is written, so a transport
+	// can put it in its response headers.
+	OnCache func(result, tier string)
+}
+
+func (c *Call) onCache(result, tier string) {
+	if c.OnCache != nil {
+		c.OnCache(result, tier)
+	}
 }
 
 func (c *Call) class() upstream.Class {
@@ -190,6 +233,9 @@ type Result struct {
 	Attempts int
 	Started  bool // Stream only: data reached the client
 	Fallback bool // answered with the configured fallback response
+	// Cache is hit, miss or bypass ("" with no cache); CacheTier names the
+	// tier that hit, or "coalesced" for an identical call in flight.
+	Cache, CacheTier string
 	// FirstToken is a stream's time to its first data event.
 	FirstToken time.Duration
 }

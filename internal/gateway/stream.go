@@ -48,10 +48,27 @@ func (g *Gateway) Stream(ctx context.Context, c *Call, sink Sink) (*Result, erro
 	if err != nil {
 		return &Result{}, err
 	}
+	if l, ok := g.lookup(c, r); ok {
+		return g.streamCached(ctx, c, r, l, sink)
+	}
+	if g.opts.Cache != nil {
+		c.onCache(CacheBypass, "")
+	}
+	res, err := g.stream(ctx, c, r, sink, nil)
+	if g.opts.Cache != nil {
+		res.Cache = CacheBypass
+	}
+	return res, err
+}
+
+// stream calls upstreams for a streaming call, without the cache. record,
+// when set, sees every chunk as adapted for the client, including the
+// usage chunk the client may not get.
+func (g *Gateway) stream(ctx context.Context, c *Call, r *Route, sink Sink, record func([]byte)) (*Result, error) {
 	var res *Result
 	n, err := g.run(ctx, c, r, func(rt *Route, t *upstream.Target) (time.Duration, bool, error) {
 		var err error
-		res, err = g.streamOnce(ctx, c, rt, t, sink)
+		res, err = g.streamOnce(ctx, c, rt, t, sink, record)
 		return res.FirstToken, res.Started, err
 	})
 	if res == nil {
@@ -66,7 +83,7 @@ func (g *Gateway) Stream(ctx context.Context, c *Call, sink Sink) (*Result, erro
 	return res, err
 }
 
-func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream.Target, sink Sink) (*Result, error) {
+func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream.Target, sink Sink, record func([]byte)) (*Result, error) {
 	u := t.Upstream
 	res := &Result{Upstream: u.Name(), Model: r.Name}
 	start := time.Now()
@@ -129,6 +146,13 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		out, err := st.adapt(u.Name(), ev.Data, res)
 		if err != nil {
 			return res, err
+		}
+		if record != nil {
+			if out != nil {
+				record(out)
+			} else {
+				record(st.adapter.adapt(ev.Data)) // the usage chunk the client did not ask for
+			}
 		}
 		if out == nil {
 			continue

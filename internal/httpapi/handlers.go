@@ -48,7 +48,14 @@ func (h *handlers) inference(e openai.Endpoint, resource string) authedFunc {
 		for k, v := range grant.Headers() {
 			w.Header()[k] = v
 		}
-		call := &gateway.Call{Req: req, Body: body, RequestID: s.RequestID, HighPriority: h.highPriority(r, p)}
+		call := &gateway.Call{Req: req, Body: body, RequestID: s.RequestID, HighPriority: h.highPriority(r, p),
+			CacheControl: r.Header.Get("Cache-Control"), CacheScope: p.LimitKey(),
+			OnCache: func(result, tier string) {
+				w.Header().Set("X-Dsgate-Cache", result)
+				if tier != "" {
+					w.Header().Set("X-Dsgate-Cache-Tier", tier)
+				}
+			}}
 		gw := h.opts.Gateway()
 		var res *gateway.Result
 		if req.Stream {
@@ -56,7 +63,7 @@ func (h *handlers) inference(e openai.Endpoint, resource string) authedFunc {
 		} else {
 			res = h.complete(w, r, gw, call, s)
 		}
-		grant.Done(ctx, res.Usage, false)
+		grant.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
 	}
 }
 
@@ -109,6 +116,7 @@ func (h *handlers) stream(w http.ResponseWriter, r *http.Request, gw *gateway.Ga
 
 func record(s *reqscope.Scope, res *gateway.Result) {
 	s.Upstream, s.Attempts, s.FirstToken = res.Upstream, res.Attempts, res.FirstToken
+	s.CacheResult, s.CacheTier = res.Cache, res.CacheTier
 	if res.HasUsage {
 		s.PromptTokens = res.Usage.PromptTokens
 		s.CompletionTokens = res.Usage.CompletionTokens

@@ -31,6 +31,8 @@ func (o *Options) record(r *http.Request, s *reqscope.Scope, status int, end tim
 		}
 		if s.Model != "" {
 			o.Metrics.CountRequest(route, s.Model, status, s.Principal)
+		}
+		if s.Model != "" && s.CacheResult != "hit" { // tokens spent upstream; a hit spent none
 			o.Metrics.AddTokens(s.Model, s.Principal, metrics.Usage{
 				Prompt: s.PromptTokens, Completion: s.CompletionTokens, CacheHit: s.CacheHitTokens})
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/sim"
@@ -49,7 +50,7 @@ func (g *generation) close(grace time.Duration) {
 }
 
 // build maps a config to components.
-func build(cfg *config.Config, log *slog.Logger, obs gateway.Observer) (*generation, error) {
+func build(cfg *config.Config, log *slog.Logger, c *core) (*generation, error) {
 	gen := &generation{cfg: cfg}
 	ups := map[string]*upstream.Upstream{}
 	for _, uc := range cfg.Upstreams {
@@ -95,6 +96,8 @@ func build(cfg *config.Config, log *slog.Logger, obs gateway.Observer) (*generat
 		routes = append(routes, gateway.Route{
 			Name: mc.Name, OwnedBy: mc.OwnedBy, Thinking: mc.Thinking, Pool: pool,
 			Fallbacks: mc.Fallbacks, FallbackResponse: mc.FallbackResponse,
+			Cache: gateway.RouteCache{Disabled: mc.Cache.Disabled, Shared: cfg.Cache.Shared, Version: mc.Cache.Version,
+				Policy: cache.Policy{AllowSampled: mc.Cache.AllowSampled}},
 		})
 	}
 	if len(routes) == 0 {
@@ -108,8 +111,10 @@ func build(cfg *config.Config, log *slog.Logger, obs gateway.Observer) (*generat
 		RetryBudget:  gateway.NewRetryBudget(rc.RetryBudget, rc.RetryMinPerSecond, nil),
 		RetryBackoff: rc.RetryBackoff,
 		MaxRetryWait: rc.MaxRetryWait,
-		Logger:       log,
-		Observer:     obs,
+		Logger:        log,
+		Observer:      c.observer(),
+		Cache:         c.gatewayCache(),
+		CacheObserver: c.cacheObserver(),
 	})
 	gen.start()
 	return gen, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/audit"
 	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/metrics"
@@ -38,6 +39,7 @@ type core struct {
 	metrics        *metrics.Metrics
 	metricsHandler http.Handler
 	audit          *audit.Writer
+	cache          *cache.Tiered // nil when off
 	// tasks run until the server stops; closers run after them.
 	tasks   []func(context.Context) error
 	closers []func() error
@@ -55,6 +57,10 @@ func buildCore(ctx context.Context, cfg *config.Config, log *slog.Logger, curren
 	c := &core{mounts: map[string]http.Handler{}}
 	c.buildMetrics(cfg, current)
 	if err := c.buildAudit(cfg, log); err != nil {
+		return nil, err
+	}
+	if err := c.buildCache(cfg, log); err != nil {
+		c.close()
 		return nil, err
 	}
 	if cfg.Redis.Addr != "" {
@@ -180,6 +186,23 @@ func configRoles(rs []config.Role) []store.Role {
 		out = append(out, sr)
 	}
 	return out
+}
+
+// gatewayCache returns the cache for the gateway, nil when off (a nil
+// *cache.Tiered inside a non-nil interface would not read as off).
+func (c *core) gatewayCache() gateway.Cache {
+	if c.cache == nil {
+		return nil
+	}
+	return c.cache
+}
+
+// cacheObserver counts cache results in Prometheus, nil with metrics off.
+func (c *core) cacheObserver() gateway.CacheObserver {
+	if c.metrics == nil {
+		return nil
+	}
+	return c.metrics
 }
 
 // observer returns the gateway's metrics hook, or nil with metrics off.

@@ -37,7 +37,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	gen, err := build(cfg, log, c.observer())
+	gen, err := build(cfg, log, c)
 	if err != nil {
 		c.close()
 		return nil, err
@@ -155,7 +155,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 	if cfg.Server.Listen != old.cfg.Server.Listen {
 		s.log.Warn("server.listen changed; it takes effect at the next restart")
 	}
-	gen, err := build(cfg, s.log, s.core.observer())
+	gen, err := build(cfg, s.log, s.core)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,187 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/dsgate/dsgate/internal/cache"
+	"github.com/dsgate/dsgate/internal/openai"
+)
+
+// Cache is the response cache as the gateway uses it (*cache.Tiered).
+type Cache interface {
+	Get(ctx context.Context, key cache.Key) (cache.Hit, error)
+	Set(ctx context.Context, key cache.Key, e cache.Entry)
+}
+
+// CacheObserver counts cache lookups; nil is fine.
+type CacheObserver interface {
+	CacheResult(tier, result string)
+}
+
+// Cache results, as reported in Result.Cache and the x-dsgate-cache header.
+const (
+	CacheHit    = "hit"
+	CacheMiss   = "miss"
+	CacheBypass = "bypass"
+)
+
+// cacheLookup is what the cache step decided for one call.
+type cacheLookup struct {
+	key         cache.Key
+	read, write bool
+}
+
+// lookup decides whether c may use the cache and derives its key. The key
+// covers the public model, the upstream models behind it and the route's
+// version, every output-changing parameter, and the caller's scope.
+func (g *Gateway) lookup(c *Call, r *Route) (cacheLookup, bool) {
+	if g.opts.Cache == nil || r.Cache.Disabled {
+		return cacheLookup{}, false
+	}
+	d := cache.ParseCacheControl(c.CacheControl)
+	if !d.Read() && !d.Write() {
+		return cacheLookup{}, false
+	}
+	if ok, _ := cache.Cacheable(c.Body, r.Cache.Policy); !ok {
+		return cacheLookup{}, false
+	}
+	scope := c.CacheScope
+	if r.Cache.Shared {
+		scope = "shared"
+	}
+	key, err := cache.DeriveKey(c.Req.Endpoint.String(), c.Body, cache.KeyParts{
+		PublicModel: r.Name, UpstreamModel: r.upstreamModels, ModelVersion: r.Cache.Version, Scope: scope,
+	})
+	if err != nil {
+		return cacheLookup{}, false
+	}
+	return cacheLookup{key: key, read: d.Read(), write: d.Write()}, true
+}
+
+// cached runs a call through the cache: a hit answers at once; a miss is
+// coalesced with identical calls in flight, so one upstream call answers
+// them all, and its answer is stored when complete. miss runs the call
+// for real and returns the entry to share.
+func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
+	hit func(cache.Hit) (*Result, error), miss func(ctx context.Context) (*Result, cache.Entry, error)) (*Result, error) {
+	if l.read {
+		h, err := g.opts.Cache.Get(ctx, l.key)
+		if err == nil {
+			g.observeCache(h.Tier, CacheHit)
+			c.onCache(CacheHit, h.Tier)
+			res, err := hit(h)
+			if res != nil {
+				res.Cache, res.CacheTier = CacheHit, h.Tier
+			}
+			return res, err
+		}
+		g.observeCache("all", CacheMiss)
+		if ctx.Err() != nil {
+			return &Result{}, ctx.Err()
+		}
+	}
+	var own *Result
+	e, shared, err := g.group.Do(ctx, l.key, func(ctx context.Context) (cache.Entry, error) {
+		c.onCache(CacheMiss, "")
+		res, e, err := miss(ctx)
+		own = res
+		if err == nil && l.write && !res.Fallback { // a canned fallback is no answer to keep
+			if ok, _ := cache.Storable(e.Body); ok {
+				g.opts.Cache.Set(context.WithoutCancel(ctx), l.key, e)
+			}
+		}
+		return e, err
+	})
+	if !shared {
+		if own == nil {
+			own = &Result{}
+		}
+		own.Cache = CacheMiss
+		return own, err
+	}
+	if err != nil {
+		return &Result{}, err
+	}
+	c.onCache(CacheHit, "coalesced")
+	res, err := hit(cache.Hit{Entry: e, Tier: "coalesced"})
+	if res != nil {
+		res.Cache, res.CacheTier = CacheHit, "coalesced"
+	}
+	return res, err
+}
+
+func (g *Gateway) observeCache(tier, result string) {
+	if g.opts.CacheObserver != nil {
+		g.opts.CacheObserver.CacheResult(tier, result)
+	}
+}
+
+// completeCached is Complete through the cache.
+func (g *Gateway) completeCached(ctx context.Context, c *Call, r *Route, l cacheLookup) (*Result, error) {
+	return g.cached(ctx, c, r, l,
+		func(h cache.Hit) (*Result, error) {
+			return hitResult(h.Entry.Body), nil
+		},
+		func(ctx context.Context) (*Result, cache.Entry, error) {
+			res, err := g.complete(ctx, c, r)
+			if err != nil {
+				return res, cache.Entry{}, err
+			}
+			e, err := cache.NewEntry(res.Body, nil, r.Name, g.opts.Now())
+			return res, e, err
+		})
+}
+
+// streamCached is Stream through the cache. The leader streams to its own
+// client as usual while its chunks are recorded; hits and coalesced
+// waiters get the finished answer replayed in the same shape.
+func (g *Gateway) streamCached(ctx context.Context, c *Call, r *Route, l cacheLookup, sink Sink) (*Result, error) {
+	return g.cached(ctx, c, r, l,
+		func(h cache.Hit) (*Result, error) {
+			chunks, err := h.Entry.Stream(c.Req.IncludeUsage)
+			if err != nil {
+				return &Result{}, err
+			}
+			for _, ch := range chunks {
+				if err := sink.Data(ch); err != nil {
+					return &Result{Started: true}, err
+				}
+			}
+			if err := sink.Data(doneData); err != nil {
+				return &Result{Started: true}, err
+			}
+			res := hitResult(h.Entry.Body)
+			res.Started = true
+			return res, flush(sink)
+		},
+		func(ctx context.Context) (*Result, cache.Entry, error) {
+			rec := &recorder{}
+			res, err := g.stream(ctx, c, r, sink, rec.record)
+			if err != nil {
+				return res, cache.Entry{}, err
+			}
+			body, err := cache.AssembleStream(rec.chunks)
+			if err != nil {
+				return res, cache.Entry{}, err
+			}
+			e, err := cache.NewEntry(body, rec.chunks, r.Name, g.opts.Now())
+			return res, e, err
+		})
+}
+
+var doneData = []byte("[DONE]")
+
+// hitResult describes an answer served from the cache: no upstream, and
+// the usage the answer reports (a hit costs no upstream tokens; accounting
+// is told so through Result.Cache).
+func hitResult(body []byte) *Result {
+	res := &Result{Body: body}
+	res.Usage, res.HasUsage = openai.UsageOf(body)
+	return res
+}
+
+// recorder keeps copies of a stream's chunks, the usage-only chunk
+// included even when the client did not ask for it.
+type recorder struct{ chunks [][]byte }
+
+func (r *recorder) record(p []byte) { r.chunks = append(r.chunks, append([]byte(nil), p...)) }

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/cache"
+	"github.com/dsgate/dsgate/internal/cache/disk"
+	cacheredis "github.com/dsgate/dsgate/internal/cache/redis"
+	"github.com/dsgate/dsgate/internal/cache/s3"
+	"github.com/dsgate/dsgate/internal/config"
+)
+
+// buildCache assembles the enabled tiers in read order: memory, Redis,
+// disk, S3.
+func (c *core) buildCache(cfg *config.Config, log *slog.Logger) error {
+	kc := cfg.Cache
+	if !kc.Enabled {
+		return nil
+	}
+	mem, err := cache.NewMemory(cache.MemoryOptions{MaxBytes: kc.Memory.MaxBytes, TTL: kc.Memory.TTL})
+	if err != nil {
+		return fmt.Errorf("cache memory: %w", err)
+	}
+	c.closers = append(c.closers, mem.Close)
+	tiers := []cache.Tier{{Store: mem, TTL: kc.Memory.TTL, Inline: true}}
+	if t := kc.Redis; t.Enabled {
+		// A client of its own with short timeouts: a cache must fail fast.
+		rc := goredis.NewClient(&goredis.Options{
+			Addr: cfg.Redis.Addr, Password: cfg.Redis.Password.Value(), DB: cfg.Redis.DB,
+			ContextTimeoutEnabled: true, DialTimeout: 200 * time.Millisecond,
+			ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond,
+		})
+		c.closers = append(c.closers, rc.Close)
+		st, err := cacheredis.New(cacheredis.Options{Client: rc, TTL: t.TTL})
+		if err != nil {
+			return fmt.Errorf("cache redis: %w", err)
+		}
+		tiers = append(tiers, cache.Tier{Store: st, TTL: t.TTL, Timeout: t.Timeout})
+	}
+	if t := kc.Disk; t.Enabled {
+		st, err := disk.Open(disk.Options{Dir: t.Dir, TTL: t.TTL, Logger: log})
+		if err != nil {
+			return fmt.Errorf("cache disk: %w", err)
+		}
+		c.closers = append(c.closers, st.Close)
+		c.tasks = append(c.tasks, st.Run)
+		tiers = append(tiers, cache.Tier{Store: st, TTL: t.TTL, Timeout: t.Timeout})
+	}
+	if t := kc.S3; t.Enabled {
+		mc, err := minio.New(t.Endpoint, &minio.Options{
+			Creds:  credentials.NewStaticV4(t.AccessKey.Value(), t.SecretKey.Value(), ""),
+			Secure: t.Secure, Region: t.Region,
+		})
+		if err != nil {
+			return fmt.Errorf("cache s3: %w", err)
+		}
+		st, err := s3.New(s3.Options{Client: mc, Bucket: t.Bucket, Prefix: t.Prefix, TTL: t.TTL})
+		if err != nil {
+			return fmt.Errorf("cache s3: %w", err)
+		}
+		tiers = append(tiers, cache.Tier{Store: st, TTL: t.TTL, Timeout: t.Timeout})
+	}
+	tc, err := cache.NewTiered(cache.TieredOptions{Tiers: tiers, Logger: log})
+	if err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	c.cache = tc
+	c.tasks = append(c.tasks, tc.Run)
+	c.mounts["/admin/cache"] = c.cacheAdmin()
+	return nil
+}
+
+// cacheAdmin serves GET /admin/cache (stats per tier) and DELETE
+// /admin/cache?key=K | ?model=M | (nothing: everything).
+func (c *core) cacheAdmin() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		action := auth.ActionRead
+		if r.Method == http.MethodDelete {
+			action = auth.ActionDelete
+		}
+		p, err := c.access.AuthenticateHTTP(r)
+		if err == nil {
+			err = c.access.Authorize(p, auth.ResourceCache, action, "")
+		}
+		switch {
+		case errors.Is(err, auth.ErrUnauthenticated):
+			writeAdminError(w, http.StatusUnauthorized, "authentication_error", err.Error())
+			return
+		case err != nil:
+			writeAdminError(w, http.StatusForbidden, "permission_error", err.Error())
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			writeAdminJSON(w, http.StatusOK, map[string]any{"object": "list", "data": c.cache.Stats()})
+		case http.MethodDelete:
+			c.purgeCache(w, r)
+		default:
+			writeAdminError(w, http.StatusMethodNotAllowed, "invalid_request_error", "use GET or DELETE")
+		}
+	})
+}
+
+func (c *core) purgeCache(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	if ks := r.URL.Query().Get("key"); ks != "" {
+		key, err := cache.ParseKey(ks)
+		if err != nil {
+			writeAdminError(w, http.StatusBadRequest, "invalid_request_error", "key must be 64 hex digits")
+			return
+		}
+		if err := c.cache.Delete(ctx, key); err != nil {
+			writeAdminError(w, http.StatusBadGateway, "server_error", err.Error())
+			return
+		}
+		writeAdminJSON(w, http.StatusOK, map[string]any{"deleted": key.String()})
+		return
+	}
+	n, err := c.cache.Purge(ctx, cache.Filter{Model: r.URL.Query().Get("model")})
+	if err != nil {
+		writeAdminError(w, http.StatusBadGateway, "server_error", err.Error())
+		return
+	}
+	writeAdminJSON(w, http.StatusOK, map[string]any{"purged": n})
+}
