@@ -106,11 +106,11 @@ func build(cfg *config.Config, log *slog.Logger, c *core) (*generation, error) {
 	}
 	rc := cfg.Routing
 	gen.gateway = gateway.New(gateway.Options{
-		Routes:       routes,
-		MaxAttempts:  rc.MaxAttempts,
-		RetryBudget:  gateway.NewRetryBudget(rc.RetryBudget, rc.RetryMinPerSecond, nil),
-		RetryBackoff: rc.RetryBackoff,
-		MaxRetryWait: rc.MaxRetryWait,
+		Routes:        routes,
+		MaxAttempts:   rc.MaxAttempts,
+		RetryBudget:   gateway.NewRetryBudget(rc.RetryBudget, rc.RetryMinPerSecond, nil),
+		RetryBackoff:  rc.RetryBackoff,
+		MaxRetryWait:  rc.MaxRetryWait,
 		Logger:        log,
 		Observer:      c.observer(),
 		Cache:         c.gatewayCache(),
