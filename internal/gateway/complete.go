@@ -36,7 +36,7 @@ func (g *Gateway) Complete(ctx context.Context, c *Call) (*Result, error) {
 // complete calls upstreams for a non-streaming call, without the cache.
 func (g *Gateway) complete(ctx context.Context, c *Call, r *Route) (*Result, error) {
 	var res *Result
-	n, err := g.run(ctx, c, r, func(rt *Route, t *upstream.Target) (time.Duration, bool, error) {
+	n, err := g.run(ctx, c, r, func(ctx context.Context, rt *Route, t *upstream.Target) (time.Duration, bool, error) {
 		start := time.Now()
 		var err error
 		res, err = g.completeOnce(ctx, c, rt, t)

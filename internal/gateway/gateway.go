@@ -2,8 +2,12 @@ package gateway
 
 import (
 	"context"
+
 	"encoding/json"
 	"errors"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/tracing"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
@@ -68,6 +73,8 @@ type Options struct {
 	Logger        *slog.Logger
 	// Observer is told about upstream attempts for metrics; nil is fine.
 	Observer Observer
+	// Tracer records a span per upstream attempt; nil turns tracing off.
+	Tracer trace.Tracer
 	// Cache answers repeated requests; nil turns caching off.
 	Cache         Cache
 	CacheObserver CacheObserver
@@ -258,7 +265,7 @@ func (g *Gateway) route(c *Call) (*Route, error) {
 // tryFunc makes one attempt on target t of route r. It reports the
 // latency that feeds the EWMA and whether data already reached the client
 // (which rules out any retry).
-type tryFunc func(r *Route, t *upstream.Target) (latency time.Duration, started bool, err error)
+type tryFunc func(ctx context.Context, r *Route, t *upstream.Target) (latency time.Duration, started bool, err error)
 
 // run tries targets of r, then of its fallback models, until one
 // succeeds, an error rules out retrying, or attempts, targets or the retry
@@ -319,10 +326,13 @@ func (g *Gateway) run(ctx context.Context, c *Call, r *Route, try tryFunc) (int,
 				continue // full, or its breaker just opened: not an attempt
 			}
 			attempts++
-			latency, started, err := try(rt, t)
+			actx, span := tracing.Start(ctx, g.opts.Tracer, "upstream "+t.Upstream.Name(),
+				trace.WithSpanKind(trace.SpanKindClient))
+			latency, started, err := try(actx, rt, t)
 			oc := outcome(ctx, err)
 			t.Upstream.End(oc, latency, err)
 			obs.Attempt(rt.Name, t.Upstream.Name(), oc, latency)
+			endAttemptSpan(span, rt.Name, t, oc, err)
 			if err == nil {
 				return attempts, nil
 			}
@@ -343,6 +353,18 @@ func (g *Gateway) run(ctx context.Context, c *Call, r *Route, try tryFunc) (int,
 		return attempts, upstream.ErrNoTarget
 	}
 	return attempts, &ExhaustedError{Steps: steps, Last: cmpErr(lastErr, upstream.ErrNoTarget)}
+}
+
+func endAttemptSpan(span trace.Span, model string, t *upstream.Target, oc upstream.Outcome, err error) {
+	if !span.IsRecording() {
+		return
+	}
+	span.SetAttributes(attribute.String("dsgate.model", model), attribute.String("dsgate.upstream", t.Upstream.Name()),
+		attribute.String("dsgate.upstream_model", t.Model), attribute.Int("dsgate.outcome", int(oc)))
+	if err != nil {
+		span.SetStatus(codes.Error, upstream.Summary(err))
+	}
+	span.End()
 }
 
 // outcome judges an attempt for the upstream's health: an answer about the

@@ -66,7 +66,7 @@ func (g *Gateway) Stream(ctx context.Context, c *Call, sink Sink) (*Result, erro
 // usage chunk the client may not get.
 func (g *Gateway) stream(ctx context.Context, c *Call, r *Route, sink Sink, record func([]byte)) (*Result, error) {
 	var res *Result
-	n, err := g.run(ctx, c, r, func(rt *Route, t *upstream.Target) (time.Duration, bool, error) {
+	n, err := g.run(ctx, c, r, func(ctx context.Context, rt *Route, t *upstream.Target) (time.Duration, bool, error) {
 		var err error
 		res, err = g.streamOnce(ctx, c, rt, t, sink, record)
 		return res.FirstToken, res.Started, err

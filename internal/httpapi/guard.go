@@ -6,6 +6,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/reqscope"
+	"github.com/dsgate/dsgate/internal/tracing"
 )
 
 // authedFunc is a handler that knows its caller.
@@ -16,7 +17,9 @@ type authedFunc func(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 func (h *handlers) guard(resource, action string, next authedFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := reqscope.From(r.Context())
+		_, span := tracing.Start(r.Context(), h.opts.Tracer, "authenticate")
 		p, err := h.opts.Access.AuthenticateHTTP(r)
+		span.End()
 		if err != nil {
 			h.fail(w, s, err)
 			return

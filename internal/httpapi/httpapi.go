@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"log/slog"
+
+	"go.opentelemetry.io/otel/trace"
 	"net/http"
 	"time"
 
@@ -29,6 +31,8 @@ type Options struct {
 	Audit   Auditor
 	// MetricsHandler serves GET /metrics on this listener when set.
 	MetricsHandler http.Handler
+	// Tracer records spans; nil turns tracing off.
+	Tracer         trace.Tracer
 	Logger         *slog.Logger
 	AccessLog      bool
 	MaxBodyBytes   int64

@@ -2,10 +2,14 @@ package httpapi
 
 import (
 	"context"
+
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -13,6 +17,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/reqscope"
+	"github.com/dsgate/dsgate/internal/tracing"
 )
 
 // Log attribute keys, shared by every log line about a request.
@@ -121,6 +126,12 @@ func observe(next http.Handler, o *Options) http.Handler {
 	log := o.Logger
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
+		if o.Tracer != nil {
+			ctx, span := o.Tracer.Start(tracing.Extract(r.Context(), r.Header), "HTTP "+r.Method,
+				trace.WithSpanKind(trace.SpanKindServer))
+			defer func() { endRequestSpan(span, r, sw.status) }()
+			r = r.WithContext(ctx)
+		}
 		if o.Metrics != nil {
 			o.Metrics.InFlightRequests.Inc()
 			defer o.Metrics.InFlightRequests.Dec()
@@ -163,4 +174,26 @@ func observe(next http.Handler, o *Options) http.Handler {
 func tooLarge(limit int64) *openai.Error {
 	return openai.NewError(http.StatusRequestEntityTooLarge,
 		fmt.Sprintf("request body exceeds the limit of %d bytes", limit), "request_too_large")
+}
+
+// endRequestSpan names the request's span after its route and records
+// what happened.
+func endRequestSpan(span trace.Span, r *http.Request, status int) {
+	s := reqscope.From(r.Context())
+	if s.Route != "" {
+		span.SetName(s.Route)
+	}
+	span.SetAttributes(
+		attribute.String("http.request.method", r.Method),
+		attribute.String("http.route", s.Route),
+		attribute.Int("http.response.status_code", status),
+		attribute.String("dsgate.request_id", s.RequestID),
+		attribute.String("dsgate.model", s.Model),
+		attribute.String("dsgate.upstream", s.Upstream),
+		attribute.String("dsgate.cache", s.CacheResult),
+	)
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.End()
 }

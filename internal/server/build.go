@@ -113,6 +113,7 @@ func build(cfg *config.Config, log *slog.Logger, c *core) (*generation, error) {
 		MaxRetryWait:  rc.MaxRetryWait,
 		Logger:        log,
 		Observer:      c.observer(),
+		Tracer:        c.tracer,
 		Cache:         c.gatewayCache(),
 		CacheObserver: c.cacheObserver(),
 	})

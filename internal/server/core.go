@@ -2,8 +2,12 @@ package server
 
 import (
 	"context"
+	"runtime/debug"
+	"time"
+
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/http"
 
@@ -21,6 +25,7 @@ import (
 	rlredis "github.com/dsgate/dsgate/internal/ratelimit/redis"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/store/storeopen"
+	"github.com/dsgate/dsgate/internal/tracing"
 	"github.com/dsgate/dsgate/internal/usage"
 )
 
@@ -40,6 +45,7 @@ type core struct {
 	metricsHandler http.Handler
 	audit          *audit.Writer
 	cache          *cache.Tiered // nil when off
+	tracer         trace.Tracer  // nil when off
 	// tasks run until the server stops; closers run after them.
 	tasks   []func(context.Context) error
 	closers []func() error
@@ -60,6 +66,10 @@ func buildCore(ctx context.Context, cfg *config.Config, log *slog.Logger, curren
 		return nil, err
 	}
 	if err := c.buildCache(cfg, log); err != nil {
+		c.close()
+		return nil, err
+	}
+	if err := c.buildTracing(ctx, cfg); err != nil {
 		c.close()
 		return nil, err
 	}
@@ -211,4 +221,29 @@ func (c *core) observer() gateway.Observer {
 		return nil
 	}
 	return metricsObserver{c.metrics}
+}
+
+// buildTracing starts the OTLP exporter when tracing is on. Spans still
+// buffered at shutdown are flushed by the closer.
+func (c *core) buildTracing(ctx context.Context, cfg *config.Config) error {
+	tc := cfg.Tracing
+	if !tc.Enabled {
+		return nil
+	}
+	version := "devel"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		version = bi.Main.Version
+	}
+	p, err := tracing.New(ctx, tracing.Options{Endpoint: tc.Endpoint, Insecure: tc.Insecure,
+		SampleRatio: *tc.SampleRatio, ServiceName: tc.ServiceName, Version: version})
+	if err != nil {
+		return err
+	}
+	c.tracer = p.Tracer()
+	c.closers = append(c.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return p.Shutdown(ctx)
+	})
+	return nil
 }

@@ -76,6 +76,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		Metrics:           c.metrics,
 		Audit:             auditor,
 		MetricsHandler:    inline,
+		Tracer:            c.tracer,
 		Logger:            log,
 		AccessLog:         cfg.Log.AccessLog(),
 		MaxBodyBytes:      cfg.Server.MaxBodyBytes,

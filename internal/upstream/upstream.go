@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/tracing"
 )
 
 // Kinds of upstream. They differ in request paths and a few wire quirks.
@@ -304,6 +305,7 @@ func (u *Upstream) Send(ctx context.Context, e openai.Endpoint, body []byte, req
 	if requestID != "" {
 		req.Header.Set("X-Request-Id", requestID)
 	}
+	tracing.Inject(ctx, req.Header)
 	resp, err := u.client.Do(req)
 	if err != nil {
 		return nil, u.transportError(ctx, err)
