@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+
+	"github.com/dsgate/dsgate/internal/batch"
+	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/grpcapi"
+	"github.com/dsgate/dsgate/internal/store/storeopen"
+)
+
+// buildBatch mounts POST /v1/batch and, when bc.APIEnabled(), the Files and
+// Batch APIs, whose manager it adds to c.tasks. It must run after
+// buildCore and before httpapi.New reads c.mounts. The Batch API needs
+// the store: when auth is off (no store opened yet) it opens store.dsn
+// itself.
+func buildBatch(ctx context.Context, cfg *config.Config, bc config.Batch, c *core, gw func() *gateway.Gateway, log *slog.Logger) error {
+	exec := &batch.Executor{
+		Backend:  func() batch.Backend { return gw() },
+		Access:   c.access,
+		MapError: grpcapi.APIError, // the transports' shared error mapping
+	}
+	c.mounts["/v1/batch"] = batch.NewSync(batch.SyncOptions{Exec: exec, MaxItems: bc.MaxItems,
+		MaxBodyBytes: bc.MaxBodyBytes, Concurrency: bc.Concurrency})
+	if !bc.APIEnabled() {
+		return nil
+	}
+	if c.store == nil {
+		st, err := storeopen.Open(ctx, cfg.Store.DSN)
+		if err != nil {
+			return fmt.Errorf("opening store for batches: %w", err)
+		}
+		c.store = st
+		c.closers = append(c.closers, st.Close)
+	}
+	dir := bc.Dir
+	if !filepath.IsAbs(dir) && !isURL(cfg.Store.DSN) && filepath.IsAbs(cfg.Store.DSN) {
+		dir = filepath.Join(filepath.Dir(cfg.Store.DSN), dir)
+	}
+	blobs, err := batch.NewDisk(dir)
+	if err != nil {
+		return err
+	}
+	m := batch.NewManager(batch.Options{
+		Store: c.store, Blobs: blobs, Exec: exec, Workers: bc.Workers, MaxFileBytes: bc.MaxFileBytes,
+		MaxLines: bc.MaxLines, FileTTL: bc.FileTTL, PollInterval: bc.PollInterval, Logger: log,
+	})
+	h := m.Handler()
+	for _, p := range []string{"/v1/files", "/v1/files/", "/v1/batches", "/v1/batches/"} {
+		c.mounts[p] = h
+	}
+	c.tasks = append(c.tasks, m.Run)
+	return nil
+}
+
+func isURL(dsn string) bool {
+	u, err := url.Parse(dsn)
+	return err == nil && u.Scheme != "" && u.Scheme != "file" && u.Scheme != "sqlite"
+}
