@@ -11,12 +11,15 @@ package access
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"net/http"
 
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/store"
+	"github.com/dsgate/dsgate/internal/tlsconf"
 	"github.com/dsgate/dsgate/internal/usage"
 )
 
@@ -41,6 +44,16 @@ type Options struct {
 	// DefaultMaxTokens is the completion estimate for requests without
 	// max_tokens, when reserving tokens. Default 1024.
 	DefaultMaxTokens int
+	// MTLS authenticates callers without a credential by their verified
+	// client certificate: subject -> role, else DefaultRole.
+	MTLS MTLS
+}
+
+// MTLS maps client-certificate subjects to roles.
+type MTLS struct {
+	Enabled     bool
+	Roles       map[string]string
+	DefaultRole string
 }
 
 // Anonymous is the principal of every request when access is disabled.
@@ -78,7 +91,28 @@ func (a *Access) AuthenticateHTTP(r *http.Request) (*auth.Principal, error) {
 		return Anonymous, nil
 	}
 	cred, err := auth.Credential(r)
+	if errors.Is(err, auth.ErrNoCredentials) && a.o.MTLS.Enabled {
+		if p, ok := a.certPrincipal(r.TLS); ok {
+			return p, nil
+		}
+	}
 	return a.Authenticate(r.Context(), cred, err)
+}
+
+// certPrincipal is the caller named by a verified client certificate.
+func (a *Access) certPrincipal(state *tls.ConnectionState) (*auth.Principal, bool) {
+	subject, ok := tlsconf.PeerIdentity(state)
+	if !ok {
+		return nil, false
+	}
+	role, ok := a.o.MTLS.Roles[subject]
+	if !ok {
+		role = a.o.MTLS.DefaultRole
+	}
+	if role == "" {
+		return nil, false
+	}
+	return &auth.Principal{ID: subject, Kind: auth.KindMTLS, Name: subject, Role: role}, true
 }
 
 // Authorize checks the role's permission for action on resource, and the

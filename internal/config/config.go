@@ -76,6 +76,9 @@ type Auth struct {
 	// X-Dsgate-Priority: high; for others the header is ignored.
 	// Default: admin.
 	HighPriorityRoles []string `yaml:"high_priority_roles"`
+	// MTLS authenticates callers by verified client certificate (needs
+	// server.tls.client_auth verify_if_given or require_and_verify).
+	MTLS MTLS `yaml:"mtls"`
 }
 
 // Role is a named set of grants with an optional model allow-list.
@@ -164,6 +167,8 @@ type Server struct {
 	// ShutdownGrace is how long in-flight requests and streams may run after
 	// SIGTERM before they are cut. Default 30s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// TLS for the listener; off unless cert_file and key_file are set.
+	TLS TLS `yaml:"tls"`
 }
 
 // Log configures logging.
@@ -220,6 +225,8 @@ type Upstream struct {
 	MetricsPath string `yaml:"metrics_path"`
 	// MetricsInterval is the scrape period. Default 2s.
 	MetricsInterval time.Duration `yaml:"metrics_interval"`
+	// TLS to the upstream (https URLs): custom CA, client certificate.
+	TLS UpstreamTLS `yaml:"tls"`
 	// Sim configures the in-process simulator for kind sim.
 	Sim Sim `yaml:"sim"`
 }

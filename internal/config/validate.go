@@ -141,6 +141,12 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if t := c.Server.TLS; t.Enabled() && (t.CertFile == "" || t.KeyFile == "") {
+		add("server.tls", "cert_file and key_file go together")
+	}
+	if m := c.Auth.MTLS; m.Enabled && c.Server.TLS.ClientCAFile == "" {
+		add("auth.mtls", "needs server.tls.client_ca_file and a verifying client_auth")
+	}
 	if c.Auth.Enabled {
 		if _, err := DecodeKey(c.Auth.SigningKeyEncryptionKey.Value()); err != nil {
 			add("auth.signing_key_encryption_key", "%v", err)

@@ -60,7 +60,12 @@ func scope(next http.Handler, maxBody int64, timeout time.Duration) http.Handler
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		w.Header().Set("X-Request-Id", id)
+		hd := w.Header()
+		hd.Set("X-Request-Id", id)
+		hd.Set("X-Content-Type-Options", "nosniff")
+		if r.TLS != nil {
+			hd.Set("Strict-Transport-Security", "max-age=63072000")
+		}
 		if maxBody > 0 {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/sim"
+	"github.com/dsgate/dsgate/internal/tlsconf"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
@@ -72,7 +73,17 @@ func build(cfg *config.Config, log *slog.Logger, c *core) (*generation, error) {
 		if kind == "sim" {
 			kind = upstream.KindOpenAI
 		}
-		u := upstream.New(upstreamOptions(uc, kind, url, log))
+		opts := upstreamOptions(uc, kind, url, log)
+		if t := uc.TLS; t != (config.UpstreamTLS{}) {
+			tc, err := tlsconf.ClientConfig(tlsconf.UpstreamOptions{CAFile: t.CAFile, CertFile: t.CertFile,
+				KeyFile: t.KeyFile, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify})
+			if err != nil {
+				gen.close(0)
+				return nil, fmt.Errorf("upstream %s tls: %w", uc.Name, err)
+			}
+			opts.TLS = tc
+		}
+		u := upstream.New(opts)
 		ups[uc.Name] = u
 		gen.upstreams = append(gen.upstreams, u)
 	}

@@ -146,6 +146,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 		Limiter:  limiter,
 		Defaults: ratelimit.Limits{RPM: ac.Limits.RPM, TPM: ac.Limits.TPM, MaxConcurrent: ac.Limits.MaxConcurrent},
 		Usage:    recorder,
+		MTLS:     access.MTLS{Enabled: ac.MTLS.Enabled, Roles: ac.MTLS.Roles, DefaultRole: ac.MTLS.DefaultRole},
 	})
 	adm, err := admin.New(admin.Options{
 		Store: st,

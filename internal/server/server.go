@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/httpapi"
+	"github.com/dsgate/dsgate/internal/tlsconf"
 )
 
 // Server is a running dsgate.
@@ -82,6 +84,19 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		MaxBodyBytes:      cfg.Server.MaxBodyBytes,
 		RequestTimeout:    cfg.Server.RequestTimeout,
 	})
+	if t := cfg.Server.TLS; t.Enabled() {
+		r, err := tlsconf.NewReloader(tlsconf.Options{CertFile: t.CertFile, KeyFile: t.KeyFile,
+			ClientCAFile: t.ClientCAFile, ClientAuth: t.ClientAuth, MinVersion: t.MinVersion,
+			CipherSuites: t.CipherSuites, ReloadInterval: t.ReloadInterval, Logger: log})
+		if err != nil {
+			ln.Close()
+			gen.close(0)
+			c.close()
+			return nil, fmt.Errorf("server.tls: %w", err)
+		}
+		c.tasks = append(c.tasks, r.Run)
+		s.ln = tls.NewListener(ln, tlsconf.ServerConfig(r))
+	}
 	s.srv = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,8 @@ type Options struct {
 	// load (vLLM, SGLang, llama.cpp /metrics) used by the least_load policy.
 	MetricsPath     string
 	MetricsInterval time.Duration // default 2s
+	// TLS configures https upstreams; nil uses the system roots.
+	TLS *tls.Config
 	// Transport overrides the HTTP transport (tests).
 	Transport http.RoundTripper
 	Logger    *slog.Logger
@@ -94,7 +97,9 @@ func New(o Options) *Upstream {
 	h.UnhealthyThreshold = cmp.Or(h.UnhealthyThreshold, 3)
 	rt := o.Transport
 	if rt == nil {
-		rt = newTransport(o.ConnectTimeout, o.FirstTokenTimeout)
+		tr := newTransport(o.ConnectTimeout, o.FirstTokenTimeout)
+		tr.TLSClientConfig = o.TLS
+		rt = tr
 	}
 	u := &Upstream{
 		opts:   o,
