@@ -35,6 +35,7 @@ type CacheMemory struct {
 
 // CacheTier is a remote tier's switch and limits.
 type CacheTier struct {
+	// Enabled turns the tier on.
 	Enabled bool `yaml:"enabled"`
 	// TTL of entries. Defaults: redis 1h, disk 24h, s3 7 days.
 	TTL time.Duration `yaml:"ttl"`
@@ -54,12 +55,19 @@ type CacheDisk struct {
 type CacheS3 struct {
 	CacheTier `yaml:",inline"`
 	// Endpoint is host:port of the S3 service.
-	Endpoint  string `yaml:"endpoint"`
-	Bucket    string `yaml:"bucket"`
-	Prefix    string `yaml:"prefix"`
-	Region    string `yaml:"region"`
-	Secure    bool   `yaml:"secure"`
+	Endpoint string `yaml:"endpoint"`
+	// Bucket to use; it must exist. Give it a lifecycle rule: expired
+	// entries are deleted only when read.
+	Bucket string `yaml:"bucket"`
+	// Prefix of object names. Default dsgate/cache/.
+	Prefix string `yaml:"prefix"`
+	// Region of the bucket, if the service needs one.
+	Region string `yaml:"region"`
+	// Secure uses HTTPS.
+	Secure bool `yaml:"secure"`
+	// AccessKey and SecretKey, as secret references.
 	AccessKey Secret `yaml:"access_key"`
+	// SecretKey, as a secret reference.
 	SecretKey Secret `yaml:"secret_key"`
 }
 

@@ -83,7 +83,9 @@ type Auth struct {
 
 // Role is a named set of grants with an optional model allow-list.
 type Role struct {
-	Name        string       `yaml:"name"`
+	// Name of the role, as keys and clients name it.
+	Name string `yaml:"name"`
+	// Permissions the role grants.
 	Permissions []Permission `yaml:"permissions"`
 	// Models the role may use (patterns with *); empty means all.
 	Models []string `yaml:"models"`
@@ -94,14 +96,20 @@ type Role struct {
 // admin.keys, admin.clients, admin.roles, admin.usage, admin.upstreams,
 // audit, or a pattern such as admin.*).
 type Permission struct {
-	Resource string   `yaml:"resource"`
-	Actions  []string `yaml:"actions"`
+	// Resource, or a pattern such as admin.* or *.
+	Resource string `yaml:"resource"`
+	// Actions: create, read, update, delete or *.
+	Actions []string `yaml:"actions"`
 }
 
 // Limits are per-principal limits.
 type Limits struct {
-	RPM           int64 `yaml:"rpm"`
-	TPM           int64 `yaml:"tpm"`
+	// RPM is requests per minute.
+	RPM int64 `yaml:"rpm"`
+	// TPM is tokens per minute, reserved from an estimate before the call
+	// and settled with the real usage after it.
+	TPM int64 `yaml:"tpm"`
+	// MaxConcurrent is requests in flight at once.
 	MaxConcurrent int64 `yaml:"max_concurrent"`
 }
 
@@ -115,9 +123,11 @@ type Store struct {
 // Redis is the shared Redis server.
 type Redis struct {
 	// Addr is host:port. Empty: no Redis.
-	Addr     string `yaml:"addr"`
+	Addr string `yaml:"addr"`
+	// Password, as a secret reference.
 	Password Secret `yaml:"password"`
-	DB       int    `yaml:"db"`
+	// DB number. Default 0.
+	DB int `yaml:"db"`
 }
 
 // RateLimit selects the rate-limit backend.
@@ -259,9 +269,11 @@ type Breaker struct {
 	HalfOpenRequests int `yaml:"half_open_requests"`
 	// ErrorRatio opens it when failures exceed this share of requests
 	// within Window (after MinRequests). 0, the default, disables it.
-	ErrorRatio  float64       `yaml:"error_ratio"`
-	Window      time.Duration `yaml:"window"`
-	MinRequests int           `yaml:"min_requests"`
+	ErrorRatio float64 `yaml:"error_ratio"`
+	// Window of the error-ratio rule. Default 10s.
+	Window time.Duration `yaml:"window"`
+	// MinRequests in the window before the ratio counts. Default 20.
+	MinRequests int `yaml:"min_requests"`
 }
 
 // Sim configures an in-process simulator upstream.

@@ -45,6 +45,7 @@ type Audit struct {
 
 // AuditFile is the JSON-lines file sink.
 type AuditFile struct {
+	// Disabled turns the file sink off (another sink must be on).
 	Disabled bool `yaml:"disabled"`
 	// Path of the current file. Default <dir>/audit.jsonl.
 	Path string `yaml:"path"`
@@ -56,11 +57,16 @@ type AuditFile struct {
 
 // AuditElasticsearch is the Elasticsearch _bulk sink.
 type AuditElasticsearch struct {
-	URL         string `yaml:"url"`
-	IndexPrefix string `yaml:"index_prefix"` // default deepseek-api-
-	Username    string `yaml:"username"`
-	Password    Secret `yaml:"password"`
-	APIKey      Secret `yaml:"api_key"`
+	// URL of the cluster, e.g. http://elasticsearch:9200.
+	URL string `yaml:"url"`
+	// IndexPrefix of the daily indices. Default deepseek-api-.
+	IndexPrefix string `yaml:"index_prefix"`
+	// Username and Password for basic auth.
+	Username string `yaml:"username"`
+	// Password for basic auth, as a secret reference.
+	Password Secret `yaml:"password"`
+	// APIKey sent as "Authorization: ApiKey", as a secret reference.
+	APIKey Secret `yaml:"api_key"`
 }
 
 // Tracing configures OpenTelemetry traces, exported over OTLP/HTTP.

@@ -6,8 +6,10 @@ import "time"
 // listener speaks only TLS, 1.3 by default; the files are re-read when they
 // change, so certificates rotate without a restart or dropped connections.
 type TLS struct {
+	// CertFile is the PEM certificate chain.
 	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
+	// KeyFile is the PEM private key.
+	KeyFile string `yaml:"key_file"`
 	// ClientCAFile signs the client certificates accepted for mTLS.
 	ClientCAFile string `yaml:"client_ca_file"`
 	// ClientAuth is none (default), request, require, verify_if_given or
@@ -32,7 +34,8 @@ type UpstreamTLS struct {
 	// CertFile and KeyFile: a client certificate for upstreams that
 	// require mTLS.
 	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
+	// KeyFile is the client certificate's private key.
+	KeyFile string `yaml:"key_file"`
 	// ServerName overrides the name checked in the upstream's certificate.
 	ServerName string `yaml:"server_name"`
 	// InsecureSkipVerify turns verification off: tests only.
@@ -42,6 +45,7 @@ type UpstreamTLS struct {
 // MTLS maps verified client certificates to principals: a caller that
 // presents one and no API key or token is authenticated by it.
 type MTLS struct {
+	// Enabled turns certificate authentication on.
 	Enabled bool `yaml:"enabled"`
 	// Roles maps a certificate subject (its CN, or first URI/DNS name) to
 	// a role.

@@ -1,0 +1,123 @@
+package config
+
+import (
+	"flag"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/config.md from the field comments")
+
+// TestConfigDocUpToDate keeps docs/config.md generated from this package's
+// field comments: they are the reference. Run with -update after a change.
+func TestConfigDocUpToDate(t *testing.T) {
+	got := configDoc(t)
+	const path = "../../docs/config.md"
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil || string(want) != got {
+		t.Fatalf("docs/config.md is stale: run go test ./internal/config -run TestConfigDocUpToDate -update")
+	}
+}
+
+// configDoc renders every key reachable from Config with its comment.
+func configDoc(t *testing.T) string {
+	t.Helper()
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comments := map[string]string{} // "Type.Field" -> comment
+	for _, p := range pkgs {
+		for _, f := range p.Files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				ts, ok := n.(*ast.TypeSpec)
+				if !ok {
+					return true
+				}
+				st, ok := ts.Type.(*ast.StructType)
+				if !ok {
+					return true
+				}
+				for _, fld := range st.Fields.List {
+					for _, name := range fld.Names {
+						comments[ts.Name.Name+"."+name.Name] = strings.Join(strings.Fields(fld.Doc.Text()), " ")
+					}
+				}
+				return true
+			})
+		}
+	}
+	var b strings.Builder
+	b.WriteString("# dsgate configuration reference\n\n")
+	b.WriteString("Generated from the field comments in internal/config by\n")
+	b.WriteString("`go test ./internal/config -run TestConfigDocUpToDate -update`; do not edit by hand.\n\n")
+	b.WriteString("The file is YAML with `version: 1`. Unknown keys are errors. Secrets are only\n")
+	b.WriteString("ever references: `${ENV_VAR}` or `file:/path`. Durations are Go durations (`150ms`, `30s`, `5m`).\n")
+	b.WriteString("`dsgate config check FILE` validates a file; `dsgate config print FILE` shows it with defaults filled in.\n\n")
+	b.WriteString("| key | type | meaning |\n| --- | --- | --- |\n")
+	walk(&b, reflect.TypeOf(Config{}), "", comments)
+	return b.String()
+}
+
+func walk(b *strings.Builder, typ reflect.Type, prefix string, comments map[string]string) {
+	for i := 0; i < typ.NumField(); i++ {
+		f := typ.Field(i)
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if opts == "inline" {
+			walk(b, ft, prefix, comments)
+			continue
+		}
+		key := prefix + name
+		elem := ft
+		kind := ft.Kind().String()
+		switch ft.Kind() {
+		case reflect.Slice:
+			elem = ft.Elem()
+			key += "[]"
+			kind = "list"
+		case reflect.Map:
+			kind = "map"
+		}
+		if ft.String() == "time.Duration" {
+			kind = "duration"
+		}
+		if ft.Name() == "Secret" {
+			kind = "secret"
+		}
+		comment := comments[typ.Name()+"."+f.Name]
+		if elem.Kind() == reflect.Struct && elem.Name() != "Secret" {
+			if kind == "list" {
+				kind = "list of objects"
+			} else {
+				kind = "object"
+			}
+			fmt.Fprintf(b, "| `%s` | %s | %s |\n", key, kind, comment)
+			walk(b, elem, key+".", comments)
+			continue
+		}
+		if elem.Kind() == reflect.Slice && kind == "list" {
+			kind = "list of lists"
+		} else if kind == "list" {
+			kind = "list of " + elem.Kind().String()
+		}
+		fmt.Fprintf(b, "| `%s` | %s | %s |\n", key, kind, comment)
+	}
+}
