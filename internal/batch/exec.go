@@ -59,11 +59,11 @@ func (x *Executor) Do(ctx context.Context, p *auth.Principal, e openai.Endpoint,
 	if err != nil {
 		return x.fail(err)
 	}
-	res, err := x.Backend().Complete(ctx, &gateway.Call{Req: req, Body: body, RequestID: requestID})
+	res, err := x.Backend().Complete(ctx, &gateway.Call{Req: req, Body: body, RequestID: requestID, CacheScope: p.LimitKey()})
 	if res == nil {
 		res = &gateway.Result{}
 	}
-	grant.Done(ctx, res.Usage, false)
+	grant.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
 	if err != nil {
 		return x.fail(err)
 	}

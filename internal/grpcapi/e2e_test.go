@@ -508,3 +508,35 @@ func httpStatus(t *testing.T, base, key, body string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestCacheSharedAcrossTransports: an answer cached by an HTTP call is a
+// hit for the same request over gRPC, and the hit is reported in headers.
+func TestCacheSharedAcrossTransports(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envOptions{cache: true})
+	body := `{"model":"deepseek-chat","temperature":0,"max_tokens":6,"messages":[{"role":"user","content":"cache me"}]}`
+	req, _ := http.NewRequest("POST", e.http+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+keyAdmin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Dsgate-Cache"); got != "miss" {
+		t.Fatalf("HTTP x-dsgate-cache = %q", got)
+	}
+	before := e.sim.Stats().Requests
+	var hdr metadata.MD
+	r := userChat("deepseek-chat", "cache me")
+	r.Temperature, r.MaxTokens = ptr(0.0), ptr[int32](6)
+	out, err := e.client.ChatCompletion(as(keyAdmin), r, grpc.Header(&hdr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hdr.Get("x-dsgate-cache"); len(got) != 1 || got[0] != "hit" {
+		t.Errorf("gRPC x-dsgate-cache = %v", got)
+	}
+	if e.sim.Stats().Requests != before || out.Choices[0].Message.GetContent() == "" {
+		t.Errorf("upstream called again (%d -> %d) or empty answer", before, e.sim.Stats().Requests)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/gateway"
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
 	"github.com/dsgate/dsgate/internal/grpcapi"
@@ -57,6 +58,7 @@ type envOptions struct {
 	sim            sim.Options
 	requestTimeout time.Duration
 	observe        func(context.Context, grpcapi.Call)
+	cache          bool // a memory response cache in the gateway
 }
 
 func startEnv(t *testing.T, o envOptions) *env {
@@ -69,10 +71,22 @@ func startEnv(t *testing.T, o envOptions) *env {
 	pool := func(model string) *upstream.Pool {
 		return upstream.NewPool([]*upstream.Target{{Upstream: u, Model: model}}, &upstream.RoundRobin{}, upstream.DefaultRules())
 	}
-	gw := gateway.New(gateway.Options{Routes: []gateway.Route{
+	gopts := gateway.Options{Routes: []gateway.Route{
 		{Name: "deepseek-chat", Pool: pool("deepseek-chat")},
 		{Name: "deepseek-reasoner", Pool: pool("deepseek-reasoner")},
-	}, MaxAttempts: 1})
+	}, MaxAttempts: 1}
+	if o.cache {
+		mem, err := cache.NewMemory(cache.MemoryOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tiered, err := cache.NewTiered(cache.TieredOptions{Tiers: []cache.Tier{{Store: mem, Inline: true}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gopts.Cache = tiered
+	}
+	gw := gateway.New(gopts)
 	policy, err := auth.NewPolicy(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,18 @@ func (sv *service) admit(ctx context.Context, e openai.Endpoint, body []byte, he
 		}
 		grpc.SetHeader(ctx, md) // fails only outside a call
 	}
-	call := &gateway.Call{Req: req, Body: body, RequestID: s.RequestID, HighPriority: sv.highPriority(ctx, p)}
+	md, _ := metadata.FromIncomingContext(ctx)
+	call := &gateway.Call{Req: req, Body: body, RequestID: s.RequestID, HighPriority: sv.highPriority(ctx, p),
+		CacheControl: first(md, "cache-control"), CacheScope: p.LimitKey()}
+	if headers {
+		call.OnCache = func(result, tier string) {
+			h := metadata.Pairs("x-dsgate-cache", result)
+			if tier != "" {
+				h.Append("x-dsgate-cache-tier", tier)
+			}
+			grpc.SetHeader(ctx, h) // fails only outside a call
+		}
+	}
 	return &admitted{call: call, grant: grant, scope: s}, nil
 }
 
@@ -67,7 +78,8 @@ func (a *admitted) settle(ctx context.Context, res *gateway.Result) {
 		res = &gateway.Result{}
 	}
 	s := a.scope
-	s.Upstream, s.Attempts = res.Upstream, res.Attempts
+	s.Upstream, s.Attempts, s.FirstToken = res.Upstream, res.Attempts, res.FirstToken
+	s.CacheResult, s.CacheTier = res.Cache, res.CacheTier
 	if res.HasUsage {
 		s.PromptTokens = res.Usage.PromptTokens
 		s.CompletionTokens = res.Usage.CompletionTokens
@@ -76,7 +88,7 @@ func (a *admitted) settle(ctx context.Context, res *gateway.Result) {
 	if res.Body != nil {
 		s.Output = res.Body
 	}
-	a.grant.Done(ctx, res.Usage, s.CacheResult == "hit")
+	a.grant.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
 }
 
 func (sv *service) highPriority(ctx context.Context, p *auth.Principal) bool {
