@@ -12,19 +12,31 @@ FUZZTIME="${FUZZTIME:-5s}"
 
 log() { printf '==> %s\n' "$*"; }
 
-# System packages the tests call: promtool (from Debian's prometheus).
+# System packages the tests call: promtool (Debian's prometheus) checks the
+# alert rules, nginx (nginx-light) checks the example config.
 need=()
 command -v promtool >/dev/null || need+=(prometheus)
+command -v nginx >/dev/null || need+=(nginx-light)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     log "installing ${need[*]}"
     apt-get update -qq
+    # policy-rc.d keeps the packaged services (nginx) from starting.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    rm -f /usr/sbin/policy-rc.d
   else
     log "missing ${need[*]}: install them with apt-get (needs root)"
   fi
+fi
+
+# helm lints and renders the chart; it comes from the Go module proxy.
+export PATH="$PATH:$(go env GOPATH)/bin"
+if ! command -v helm >/dev/null; then
+  log "installing helm (go install, once)"
+  go install helm.sh/helm/v3/cmd/helm@v3.22.0
 fi
 
 # Services: start them when they are not answering.

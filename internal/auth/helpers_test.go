@@ -45,7 +45,7 @@ type env struct {
 	oauth    *OAuthServer
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{st: storetest.OpenSQLite(t), clock: newFakeClock()}
@@ -72,7 +72,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // addClient stores a client and returns its secret.
-func (e *env) addClient(t *testing.T, id, role string, scopes ...string) string {
+func (e *env) addClient(t testing.TB, id, role string, scopes ...string) string {
 	t.Helper()
 	secret, err := NewClientSecret()
 	if err != nil {
