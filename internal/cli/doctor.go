@@ -13,12 +13,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/doctor"
 )
 
 func newDoctorCmd() *cobra.Command {
 	var (
 		upstreams []string
+		cfgPath   string
 		topoFile  string
 		tpGPUs    string
 		timeout   time.Duration
@@ -41,6 +43,9 @@ uses that to treat a 5xx from /healthz as unhealthy).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o := doctor.Options{Timeout: timeout}
+			if cfgPath != "" {
+				o.Extra, o.Targets = configChecks(cfgPath)
+			}
 			for _, u := range upstreams {
 				name, url, ok := strings.Cut(u, "=")
 				if !ok || name == "" || url == "" {
@@ -85,6 +90,7 @@ uses that to treat a 5xx from /healthz as unhealthy).`,
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVarP(&cfgPath, "config", "c", "", "validate this config file and probe its upstreams")
 	fl.StringArrayVar(&upstreams, "upstream", nil, "upstream to probe as name=url (repeatable)")
 	fl.StringVar(&topoFile, "topo-file", "", "read `nvidia-smi topo -m` output from a file instead of running it")
 	fl.StringVar(&tpGPUs, "tp-gpus", "", "GPU indices of the tensor-parallel group, e.g. 0,1,2,3")
@@ -129,4 +135,21 @@ func writeDoctor(w io.Writer, format string, r doctor.Report) error {
 		return tw.Flush()
 	}
 	return fmt.Errorf("unknown --format %q (text or json)", format)
+}
+
+// configChecks validates a config file and lists its upstreams to probe
+// (their health path, or the server root).
+func configChecks(path string) ([]doctor.Check, []doctor.Target) {
+	c, err := config.Load(path)
+	if err != nil {
+		return []doctor.Check{{Name: "config " + path, Status: doctor.Fail, Detail: err.Error()}}, nil
+	}
+	var targets []doctor.Target
+	for _, u := range c.Upstreams {
+		if u.Kind == "sim" || !u.Enabled() {
+			continue
+		}
+		targets = append(targets, doctor.Target{Name: u.Name, URL: strings.TrimRight(u.URL, "/") + u.HealthCheck.Path})
+	}
+	return []doctor.Check{{Name: "config " + path, Status: doctor.OK, Detail: "valid"}}, targets
 }

@@ -12,15 +12,30 @@ import (
 
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/store/storeopen"
 )
 
 // dbFlag adds --db (default $DSGATE_DB): a SQLite file path or a
-// postgres:// URL.
+// postgres:// URL; or --config, whose store.dsn is used when --db is not
+// given.
 func dbFlag(cmd *cobra.Command, dsn *string) {
+	var cfgPath string
 	cmd.PersistentFlags().StringVar(dsn, "db", os.Getenv("DSGATE_DB"),
 		"control-plane store: SQLite file path or postgres:// URL (default $DSGATE_DB)")
+	cmd.PersistentFlags().StringVarP(&cfgPath, "config", "c", "", "take the store from this config file's store.dsn")
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if *dsn != "" || cfgPath == "" {
+			return nil
+		}
+		c, err := config.Load(cfgPath)
+		if err != nil {
+			return err
+		}
+		*dsn = c.Store.DSN
+		return nil
+	}
 }
 
 func openStore(ctx context.Context, dsn string) (store.Store, error) {
