@@ -9,6 +9,9 @@ import (
 
 func TestGoodConfigs(t *testing.T) {
 	t.Setenv("DSGATE_TEST_KEY", "sk-test")
+	for _, v := range []string{"DSGATE_POSTGRES_DSN", "REDIS_PASSWORD", "ES_PASSWORD", "DEEPSEEK_API_KEY"} {
+		t.Setenv(v, "x")
+	}
 	files, _ := filepath.Glob("testdata/*.good.yaml")
 	files = append(files, "../../examples/quickstart.yaml")
 	for _, f := range files {
@@ -17,6 +20,13 @@ func TestGoodConfigs(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+	// The production example reads its key-encryption key from a file.
+	b, _ := os.ReadFile("../../examples/production.yaml")
+	kek := filepath.Join(t.TempDir(), "kek")
+	os.WriteFile(kek, []byte(strings.Repeat("ab", 32)), 0o600)
+	if _, err := Parse(strings.NewReader(strings.ReplaceAll(string(b), "/etc/dsgate/secrets/kek", kek))); err != nil {
+		t.Errorf("production.yaml: %v", err)
 	}
 }
 
