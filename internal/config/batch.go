@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"fmt"
 	"time"
 )
 
@@ -36,6 +37,27 @@ type Batch struct {
 	// PollInterval is how often the store is checked for jobs created or
 	// cancelled by another replica. Default 1s.
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// S3, when enabled, keeps the files in an S3-compatible object store
+	// instead of Dir, so every replica sees them.
+	S3 BatchS3 `yaml:"s3"`
+}
+
+// BatchS3 is the object store for Batch API files.
+type BatchS3 struct {
+	Enabled bool `yaml:"enabled"`
+	// Endpoint is host:port of the S3 service.
+	Endpoint string `yaml:"endpoint"`
+	// Bucket to use; it must exist.
+	Bucket string `yaml:"bucket"`
+	// Prefix of object names. Default dsgate/batch/.
+	Prefix string `yaml:"prefix"`
+	// Region of the bucket, if the service needs one.
+	Region string `yaml:"region"`
+	// Secure uses HTTPS.
+	Secure bool `yaml:"secure"`
+	// AccessKey and SecretKey, as secret references.
+	AccessKey Secret `yaml:"access_key"`
+	SecretKey Secret `yaml:"secret_key"`
 }
 
 // APIEnabled reports whether the Files and Batch APIs are served.
@@ -53,6 +75,19 @@ func (b *Batch) normalize() {
 	b.MaxLines = cmp.Or(b.MaxLines, 50000)
 	b.FileTTL = cmp.Or(b.FileTTL, 720*time.Hour)
 	b.PollInterval = cmp.Or(b.PollInterval, time.Second)
+	b.S3.Prefix = cmp.Or(b.S3.Prefix, "dsgate/batch/")
+}
+
+// resolveSecrets resolves the S3 keys. Call it from Config.resolveSecrets
+// and append its error.
+func (b *Batch) resolveSecrets() error {
+	if err := b.S3.AccessKey.resolve(); err != nil {
+		return fmt.Errorf("batch.s3.access_key: %w", err)
+	}
+	if err := b.S3.SecretKey.resolve(); err != nil {
+		return fmt.Errorf("batch.s3.secret_key: %w", err)
+	}
+	return nil
 }
 
 // validate reports problems through add, Validate's collector. Call it as
@@ -81,5 +116,8 @@ func (b Batch) validate(add func(path, format string, args ...any)) {
 	}
 	if b.PollInterval < 10*time.Millisecond {
 		add("batch.poll_interval", "must be at least 10ms")
+	}
+	if b.S3.Enabled && (b.S3.Endpoint == "" || b.S3.Bucket == "") {
+		add("batch.s3", "endpoint and bucket are required when enabled")
 	}
 }

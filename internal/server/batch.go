@@ -7,7 +7,11 @@ import (
 	"net/url"
 	"path/filepath"
 
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
 	"github.com/dsgate/dsgate/internal/batch"
+	batchs3 "github.com/dsgate/dsgate/internal/batch/s3"
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/grpcapi"
@@ -42,7 +46,7 @@ func buildBatch(ctx context.Context, cfg *config.Config, bc config.Batch, c *cor
 	if !filepath.IsAbs(dir) && !isURL(cfg.Store.DSN) && filepath.IsAbs(cfg.Store.DSN) {
 		dir = filepath.Join(filepath.Dir(cfg.Store.DSN), dir)
 	}
-	blobs, err := batch.NewDisk(dir)
+	blobs, err := batchBlobs(bc, dir)
 	if err != nil {
 		return err
 	}
@@ -56,6 +60,22 @@ func buildBatch(ctx context.Context, cfg *config.Config, bc config.Batch, c *cor
 	}
 	c.tasks = append(c.tasks, m.Run)
 	return nil
+}
+
+// batchBlobs is the S3 store when configured, else the directory.
+func batchBlobs(bc config.Batch, dir string) (batch.Blobs, error) {
+	t := bc.S3
+	if !t.Enabled {
+		return batch.NewDisk(dir)
+	}
+	mc, err := minio.New(t.Endpoint, &minio.Options{
+		Creds:  credentials.NewStaticV4(t.AccessKey.Value(), t.SecretKey.Value(), ""),
+		Secure: t.Secure, Region: t.Region,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("batch s3: %w", err)
+	}
+	return batchs3.New(batchs3.Options{Client: mc, Bucket: t.Bucket, Prefix: t.Prefix})
 }
 
 func isURL(dsn string) bool {
