@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// load is one closed-loop run: conc workers, each on its own keep-alive
+// connection, send a request as soon as their previous one is answered.
+// It runs for warmup+duration, or, when count is set, for exactly count
+// requests, all measured, after each worker has sent prime once.
+type load struct {
+	conc     int
+	warmup   time.Duration // requests finishing before start are not counted
+	duration time.Duration // the measured window
+	count    int64
+	prime    func() *http.Request
+	// request returns the i-th request (i counts from 0 over all workers).
+	request func(i int64) *http.Request
+	// check, when set, judges an answer with status 200 and its body.
+	check func(resp *http.Response, body []byte) error
+	// watchPID is the process whose CPU time is read at the window's start
+	// and end (0: none); tck is the clock-tick rate.
+	watchPID, tck int
+}
+
+// result is what a load run measured in its window.
+type result struct {
+	ok, errs int
+	firstErr string
+	window   time.Duration
+	lat      []time.Duration // sorted
+	cpu      time.Duration   // CPU time of watchPID over the window
+	cpuErr   error
+}
+
+func (r *result) rps() float64 { return float64(r.ok) / r.window.Seconds() }
+
+// pct returns the p-th percentile (0..100) latency, nearest rank.
+func (r *result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	i := int(p/100*float64(len(r.lat))+0.5) - 1
+	return r.lat[min(max(i, 0), len(r.lat)-1)]
+}
+
+func (r *result) mean() time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, d := range r.lat {
+		sum += d
+	}
+	return sum / time.Duration(len(r.lat))
+}
+
+// cpuPerReq is the watched process's CPU time per successful request, in µs.
+func (r *result) cpuPerReq() float64 {
+	if r.ok == 0 {
+		return 0
+	}
+	return float64(r.cpu.Microseconds()) / float64(r.ok)
+}
+
+func newHTTPClient(conc int) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			Proxy: nil,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if host, _, err := net.SplitHostPort(addr); err != nil || host != "127.0.0.1" {
+					return nil, fmt.Errorf("refusing to dial %s: only 127.0.0.1", addr)
+				}
+				return d.DialContext(ctx, network, addr)
+			},
+			MaxConnsPerHost:     conc,
+			MaxIdleConnsPerHost: conc,
+			DisableCompression:  true,
+		},
+	}
+}
+
+type sample struct {
+	done time.Time
+	lat  time.Duration
+	err  error
+}
+
+func (l *load) run(ctx context.Context) *result {
+	if l.count > 0 {
+		return l.runCount(ctx)
+	}
+	c := newHTTPClient(l.conc)
+	defer c.CloseIdleConnections()
+	start := time.Now().Add(l.warmup)
+	end := start.Add(l.duration)
+	res := &result{window: l.duration}
+
+	var cpu0, cpu1 time.Duration
+	var cpuErr0, cpuErr1 error
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		if l.watchPID == 0 {
+			return
+		}
+		time.Sleep(time.Until(start))
+		cpu0, cpuErr0 = cpuTime(l.watchPID, l.tck)
+		time.Sleep(time.Until(end))
+		cpu1, cpuErr1 = cpuTime(l.watchPID, l.tck)
+	}()
+
+	var next atomic.Int64
+	perWorker := make([][]sample, l.conc)
+	var wg sync.WaitGroup
+	for w := range l.conc {
+		wg.Go(func() {
+			buf := make([]sample, 0, 1<<14)
+			for ctx.Err() == nil && time.Now().Before(end) {
+				req := l.request(next.Add(1) - 1).WithContext(ctx)
+				t0 := time.Now()
+				err := l.do(c, req)
+				t1 := time.Now()
+				buf = append(buf, sample{done: t1, lat: t1.Sub(t0), err: err})
+			}
+			perWorker[w] = buf
+		})
+	}
+	wg.Wait()
+	<-sampled
+	for _, buf := range perWorker {
+		for _, s := range buf {
+			if s.done.Before(start) || s.done.After(end) {
+				continue
+			}
+			if s.err != nil {
+				res.errs++
+				if res.firstErr == "" {
+					res.firstErr = s.err.Error()
+				}
+				continue
+			}
+			res.ok++
+			res.lat = append(res.lat, s.lat)
+		}
+	}
+	slices.Sort(res.lat)
+	res.cpu, res.cpuErr = cpu1-cpu0, firstError(cpuErr0, cpuErr1)
+	return res
+}
+
+// runCount primes every worker's connection, then sends requests 0 to
+// count-1; the window runs from the first request to the last answer.
+func (l *load) runCount(ctx context.Context) *result {
+	c := newHTTPClient(l.conc)
+	defer c.CloseIdleConnections()
+	var primed, wg sync.WaitGroup
+	primed.Add(l.conc)
+	gate := make(chan struct{})
+	var next atomic.Int64
+	perWorker := make([][]sample, l.conc)
+	primeErrs := make([]error, l.conc)
+	for w := range l.conc {
+		wg.Go(func() {
+			if l.prime != nil {
+				primeErrs[w] = l.send(c, l.prime().WithContext(ctx), nil)
+			}
+			primed.Done()
+			<-gate
+			var buf []sample
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if i >= l.count {
+					break
+				}
+				t0 := time.Now()
+				err := l.do(c, l.request(i).WithContext(ctx))
+				t1 := time.Now()
+				buf = append(buf, sample{done: t1, lat: t1.Sub(t0), err: err})
+			}
+			perWorker[w] = buf
+		})
+	}
+	primed.Wait()
+	res := &result{}
+	if err := firstError(primeErrs...); err != nil {
+		res.errs, res.firstErr = 1, "priming: "+err.Error()
+	}
+	var cpu0 time.Duration
+	if l.watchPID != 0 {
+		cpu0, res.cpuErr = cpuTime(l.watchPID, l.tck)
+	}
+	start := time.Now()
+	close(gate)
+	wg.Wait()
+	end := time.Now()
+	if l.watchPID != 0 && res.cpuErr == nil {
+		var cpu1 time.Duration
+		cpu1, res.cpuErr = cpuTime(l.watchPID, l.tck)
+		res.cpu = cpu1 - cpu0
+	}
+	res.window = end.Sub(start)
+	for _, buf := range perWorker {
+		for _, s := range buf {
+			if s.err != nil {
+				res.errs++
+				if res.firstErr == "" {
+					res.firstErr = s.err.Error()
+				}
+				continue
+			}
+			res.ok++
+			res.lat = append(res.lat, s.lat)
+		}
+	}
+	slices.Sort(res.lat)
+	return res
+}
+
+func (l *load) do(c *http.Client, req *http.Request) error { return l.send(c, req, l.check) }
+
+// send makes one request; an answer other than 200, or one check refuses,
+// is an error.
+func (l *load) send(c *http.Client, req *http.Request, check func(*http.Response, []byte) error) error {
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("reading body: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d: %.200s", resp.StatusCode, body)
+	}
+	if check != nil {
+		return check(resp, body)
+	}
+	return nil
+}
+
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
