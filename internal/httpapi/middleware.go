@@ -169,6 +169,9 @@ func observe(next http.Handler, o *Options) http.Handler {
 				slog.Bool("stream", s.Stream), slog.Int("attempts", s.Attempts),
 				slog.Int("prompt_tokens", s.PromptTokens), slog.Int("completion_tokens", s.CompletionTokens))
 		}
+		if s.CacheResult != "" {
+			attrs = append(attrs, slog.String("cache", s.CacheResult))
+		}
 		if s.Err != nil {
 			attrs = append(attrs, slog.String("error", s.Err.Error()))
 		}
