@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/dsgate/dsgate/internal/config"
@@ -26,6 +30,9 @@ config file; a bad file is refused and the running config keeps serving.`,
 				return err
 			}
 			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			// go-redis logs through a process-wide logger of its own;
+			// route it into ours so every line is structured.
+			goredis.SetLogger(redisLogger{log})
 			srv, err := server.New(cfg, log)
 			if err != nil {
 				return err
@@ -51,4 +58,11 @@ config file; a bad file is refused and the running config keeps serving.`,
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "dsgate.yaml", "config file")
 	return cmd
+}
+
+// redisLogger adapts slog to go-redis's logging interface.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
