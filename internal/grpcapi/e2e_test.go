@@ -540,3 +540,24 @@ func TestCacheSharedAcrossTransports(t *testing.T) {
 		t.Errorf("upstream called again (%d -> %d) or empty answer", before, e.sim.Stats().Requests)
 	}
 }
+
+// TestObserveHook: the observer sees each finished call with what the
+// pipeline recorded, for metrics and audit.
+func TestObserveHook(t *testing.T) {
+	t.Parallel()
+	calls := make(chan grpcapi.Call, 4)
+	e := startEnv(t, envOptions{observe: func(_ context.Context, c grpcapi.Call) { calls <- c }})
+	if _, err := e.client.ChatCompletion(as(keyAdmin), userChat("deepseek-chat", "observe me")); err != nil {
+		t.Fatal(err)
+	}
+	c := <-calls
+	s := c.Scope
+	if c.Method != pb.InferenceService_ChatCompletion_FullMethodName || c.Code != codes.OK || s.Principal != "admin" ||
+		s.Model != "deepseek-chat" || s.Upstream != "a" || s.CompletionTokens == 0 || len(s.Input) == 0 || len(s.Output) == 0 {
+		t.Errorf("observed %+v scope %+v", c, s)
+	}
+	e.client.ChatCompletion(as("dsg_bad"), userChat("deepseek-chat", "x"))
+	if c := <-calls; c.Code != codes.Unauthenticated || c.Scope.Err == nil {
+		t.Errorf("observed failure %+v", c)
+	}
+}
