@@ -18,7 +18,8 @@ type Batch struct {
 	// Default 8.
 	Concurrency int `yaml:"concurrency"`
 	// API enables the Files and Batch APIs. Jobs are kept in the store
-	// (store.dsn) and resumed after a restart. Default true.
+	// (store.dsn) and resumed after a restart. Off by default: it needs a
+	// store and a directory for files.
 	API *bool `yaml:"api"`
 	// Dir holds uploaded and produced files. Default dsgate-batches (next
 	// to a relative store.dsn, in the working directory).
@@ -61,7 +62,7 @@ type BatchS3 struct {
 }
 
 // APIEnabled reports whether the Files and Batch APIs are served.
-func (b Batch) APIEnabled() bool { return b.API == nil || *b.API }
+func (b Batch) APIEnabled() bool { return b.API != nil && *b.API }
 
 // normalize fills the defaults. Call it from Config.normalize as
 // c.Batch.normalize().

@@ -46,6 +46,10 @@ type Config struct {
 	Tracing Tracing `yaml:"tracing"`
 	// Cache is the multi-level response cache; off by default.
 	Cache Cache `yaml:"cache"`
+	// GRPC is the gRPC API; off unless grpc.listen is set.
+	GRPC GRPC `yaml:"grpc"`
+	// Batch configures POST /v1/batch and the OpenAI Files and Batch APIs.
+	Batch Batch `yaml:"batch"`
 }
 
 // Auth configures authentication (API keys, OAuth2 client credentials
@@ -401,6 +405,8 @@ func Parse(r io.Reader) (*Config, error) {
 func (c *Config) normalize() {
 	c.normalizeObserve()
 	c.normalizeCache()
+	c.GRPC.normalize()
+	c.Batch.normalize()
 	a := &c.Auth
 	if a.Issuer == "" {
 		a.Issuer = "http://" + c.Server.Listen

@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"net"
+	"strings"
 )
 
 // GRPC configures the gRPC API (proto/dsgate/v1, InferenceService, plus
@@ -34,7 +35,7 @@ func (g GRPC) validate(httpListen string, add func(path, format string, args ...
 	if g.Listen != "" {
 		if _, _, err := net.SplitHostPort(g.Listen); err != nil {
 			add("grpc.listen", "must be host:port: %v", err)
-		} else if g.Listen == httpListen {
+		} else if g.Listen == httpListen && !strings.HasSuffix(g.Listen, ":0") {
 			add("grpc.listen", "must differ from server.listen (%s)", httpListen)
 		}
 	}

@@ -89,6 +89,9 @@ func (c *Config) resolveSecrets() error {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
+	if err := c.Batch.resolveSecrets(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Redis.Password.resolve(); err != nil {
 		errs = append(errs, fmt.Errorf("redis.password: %w", err))
 	}

@@ -168,6 +168,8 @@ func (c *Config) Validate() error {
 	}
 	c.validateObserve(add)
 	c.validateCache(add)
+	c.GRPC.validate(c.Server.Listen, add)
+	c.Batch.validate(add)
 	if r := c.Routing; r.MaxAttempts < 1 || r.RetryBudget < 0 || r.RetryMinPerSecond < 0 {
 		add("routing", "max_attempts must be at least 1; retry_budget and retry_min_per_second must not be negative")
 	}

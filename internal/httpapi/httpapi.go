@@ -32,11 +32,13 @@ type Options struct {
 	// MetricsHandler serves GET /metrics on this listener when set.
 	MetricsHandler http.Handler
 	// Tracer records spans; nil turns tracing off.
-	Tracer         trace.Tracer
-	Logger         *slog.Logger
-	AccessLog      bool
-	MaxBodyBytes   int64
-	RequestTimeout time.Duration
+	Tracer       trace.Tracer
+	Logger       *slog.Logger
+	AccessLog    bool
+	MaxBodyBytes int64
+	// BodyLimitExempt path prefixes apply their own body limit (uploads).
+	BodyLimitExempt []string
+	RequestTimeout  time.Duration
 }
 
 // New returns the HTTP handler. The chain reads outside in: recover, scope
@@ -84,7 +86,7 @@ func New(o Options) http.Handler {
 
 	var next http.Handler = mux
 	next = observe(next, &h.opts)
-	next = scope(next, o.MaxBodyBytes, o.RequestTimeout)
+	next = scope(next, o.MaxBodyBytes, o.BodyLimitExempt, o.RequestTimeout)
 	next = recoverPanics(next, o.Logger)
 	return next
 }

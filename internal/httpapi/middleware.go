@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/dsgate/dsgate/internal/openai"
@@ -54,7 +55,7 @@ func recoverPanics(next http.Handler, log *slog.Logger) http.Handler {
 // the id, and bounds the body size and the request's total time. A
 // client-supplied X-Request-Id is kept when it is sane. One context copy
 // serves all of it.
-func scope(next http.Handler, maxBody int64, timeout time.Duration) http.Handler {
+func scope(next http.Handler, maxBody int64, exempt []string, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
@@ -66,7 +67,7 @@ func scope(next http.Handler, maxBody int64, timeout time.Duration) http.Handler
 		if r.TLS != nil {
 			hd.Set("Strict-Transport-Security", "max-age=63072000")
 		}
-		if maxBody > 0 {
+		if maxBody > 0 && !hasPrefix(r.URL.Path, exempt) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
 		ctx := reqscope.With(r.Context(), &reqscope.Scope{RequestID: id, Start: time.Now()})
@@ -204,4 +205,13 @@ func endRequestSpan(span trace.Span, r *http.Request, status int) {
 		span.SetStatus(codes.Error, http.StatusText(status))
 	}
 	span.End()
+}
+
+func hasPrefix(path string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }

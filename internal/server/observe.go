@@ -12,10 +12,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/grpc/codes"
 
 	"github.com/dsgate/dsgate/internal/audit"
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/grpcapi"
 	"github.com/dsgate/dsgate/internal/metrics"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
@@ -120,4 +122,60 @@ func metricsServer(h http.Handler) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", h)
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+}
+
+// observeGRPC feeds a finished gRPC call (or batch item) into the same
+// metrics and audit trail as HTTP requests, under the route
+// "GRPC <method>" and the HTTP-equivalent status.
+func (c *core) observeGRPC(call grpcapi.Call) {
+	s := call.Scope
+	status := httpStatus(call.Code)
+	route := "GRPC " + call.Method
+	if m := c.metrics; m != nil {
+		m.ObserveHTTP(route, "POST", status, call.Latency)
+		if s.Model != "" {
+			m.CountRequest(route, s.Model, status, s.Principal)
+			if s.CacheResult != "hit" {
+				m.AddTokens(s.Model, s.Principal, metrics.Usage{Prompt: s.PromptTokens,
+					Completion: s.CompletionTokens, CacheHit: s.CacheHitTokens})
+			}
+		}
+	}
+	if c.audit != nil {
+		c.audit.Record(audit.Event{
+			RequestID: s.RequestID, Principal: s.Principal, Role: s.Role, Route: route, Model: s.Model,
+			Upstream: s.Upstream, Status: status, CacheResult: s.CacheResult,
+			PromptTokens: s.PromptTokens, CompletionTokens: s.CompletionTokens, CacheHitTokens: s.CacheHitTokens,
+			RequestAt: s.Start, ResponseAt: s.Start.Add(call.Latency),
+			Input: string(s.Input), Output: string(s.Output), OutputSHA256: s.OutputSHA256, ErrorType: s.ErrorType,
+		})
+	}
+}
+
+// httpStatus is the HTTP status a gRPC code stands for, so both
+// transports share metric and audit labels.
+func httpStatus(c codes.Code) int {
+	switch c {
+	case codes.OK:
+		return http.StatusOK
+	case codes.Canceled:
+		return 499
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:
+		return http.StatusBadRequest
+	case codes.DeadlineExceeded:
+		return http.StatusGatewayTimeout
+	case codes.NotFound:
+		return http.StatusNotFound
+	case codes.PermissionDenied:
+		return http.StatusForbidden
+	case codes.ResourceExhausted:
+		return http.StatusTooManyRequests
+	case codes.Unauthenticated:
+		return http.StatusUnauthorized
+	case codes.Unavailable:
+		return http.StatusServiceUnavailable
+	case codes.Unimplemented:
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
 }

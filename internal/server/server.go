@@ -14,6 +14,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/grpcapi"
 	"github.com/dsgate/dsgate/internal/httpapi"
 	"github.com/dsgate/dsgate/internal/tlsconf"
 )
@@ -29,6 +30,9 @@ type Server struct {
 
 	metricsSrv *http.Server // nil unless metrics.listen is set
 	metricsLn  net.Listener
+
+	grpc   *grpcapi.Server // nil unless grpc.listen is set
+	grpcLn net.Listener
 }
 
 // New builds the components and binds the listener, so Addr is known
@@ -41,6 +45,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	}
 	gen, err := build(cfg, log, c)
 	if err != nil {
+		c.close()
+		return nil, err
+	}
+	if err := buildBatch(context.Background(), cfg, cfg.Batch, c, s.gateway, log); err != nil {
+		gen.close(0)
 		c.close()
 		return nil, err
 	}
@@ -82,8 +91,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		Logger:            log,
 		AccessLog:         cfg.Log.AccessLog(),
 		MaxBodyBytes:      cfg.Server.MaxBodyBytes,
+		BodyLimitExempt:   []string{"/v1/files"}, // uploads have batch.max_file_bytes
 		RequestTimeout:    cfg.Server.RequestTimeout,
 	})
+	var tlsConf *tls.Config
 	if t := cfg.Server.TLS; t.Enabled() {
 		r, err := tlsconf.NewReloader(tlsconf.Options{CertFile: t.CertFile, KeyFile: t.KeyFile,
 			ClientCAFile: t.ClientCAFile, ClientAuth: t.ClientAuth, MinVersion: t.MinVersion,
@@ -95,7 +106,18 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("server.tls: %w", err)
 		}
 		c.tasks = append(c.tasks, r.Run)
-		s.ln = tls.NewListener(ln, tlsconf.ServerConfig(r))
+		tlsConf = tlsconf.ServerConfig(r)
+		s.ln = tls.NewListener(ln, tlsConf)
+	}
+	s.grpc, s.grpcLn, err = buildGRPC(cfg, cfg.GRPC, c, s.gateway, tlsConf, c.observeGRPC, log)
+	if err != nil {
+		s.ln.Close()
+		gen.close(0)
+		c.close()
+		return nil, err
+	}
+	if s.grpc != nil {
+		c.tasks = append(c.tasks, s.grpc.Run)
 	}
 	s.srv = &http.Server{
 		Handler:           handler,
@@ -111,6 +133,14 @@ func (s *Server) gateway() *gateway.Gateway { return s.gen.Load().gateway }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// GRPCAddr is the gRPC listener's address, "" without gRPC.
+func (s *Server) GRPCAddr() string {
+	if s.grpcLn == nil {
+		return ""
+	}
+	return s.grpcLn.Addr().String()
+}
 
 // Run serves until ctx is done, then stops accepting connections and lets
 // in-flight requests and streams finish within the shutdown grace period;
@@ -139,6 +169,10 @@ func (s *Server) Run(ctx context.Context) error {
 		go s.metricsSrv.Serve(s.metricsLn)
 		defer s.metricsSrv.Close()
 	}
+	if s.grpc != nil {
+		go s.grpc.Serve(s.grpcLn)
+		s.log.Info("grpc listening", "addr", s.grpcLn.Addr().String())
+	}
 	s.log.Info("listening", "addr", s.Addr())
 	select {
 	case err := <-errc:
@@ -150,6 +184,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("shutting down", "grace", grace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	if s.grpc != nil {
+		go s.grpc.Shutdown(sctx)
+	}
 	err := s.srv.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		s.log.Warn("grace period over; closing remaining connections")
