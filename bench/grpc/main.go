@@ -33,6 +33,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/dsgate/dsgate/internal/access"
+	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/batch"
 	"github.com/dsgate/dsgate/internal/gateway"
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
@@ -116,7 +117,7 @@ func newStack(so sim.Options, batchConc int) *stack {
 	pool := upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "deepseek-chat"}}, &upstream.RoundRobin{}, upstream.DefaultRules())
 	gw := gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat", Pool: pool}}})
 	acc := access.New(access.Options{Disabled: true})
-	exec := &batch.Executor{Backend: func() batch.Backend { return gw }, Access: acc, MapError: grpcapi.APIError}
+	exec := &batch.Executor{Backend: func() batch.Backend { return gw }, Access: acc, MapError: apierror.From}
 	h := httpapi.New(httpapi.Options{Gateway: func() *gateway.Gateway { return gw }, Access: acc,
 		Mounts: map[string]http.Handler{"/v1/batch": batch.NewSync(batch.SyncOptions{Exec: exec, MaxItems: 10000,
 			Concurrency: batchConc})}})

@@ -12,10 +12,10 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/dsgate/dsgate/internal/access"
+	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/batch"
 	"github.com/dsgate/dsgate/internal/gateway"
-	"github.com/dsgate/dsgate/internal/grpcapi"
 	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/sim"
 	"github.com/dsgate/dsgate/internal/store"
@@ -85,7 +85,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		},
 		Policy: policy, Limiter: limiter,
 	})
-	exec := &batch.Executor{Backend: func() batch.Backend { return gw }, Access: acc, MapError: grpcapi.APIError}
+	exec := &batch.Executor{Backend: func() batch.Backend { return gw }, Access: acc, MapError: apierror.From}
 	st := storetest.OpenSQLite(t)
 	blobs, err := batch.NewDisk(t.TempDir())
 	if err != nil {

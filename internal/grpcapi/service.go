@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/dsgate/dsgate/internal/access"
+	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/gateway"
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
@@ -189,7 +190,7 @@ func (sv *service) stream(ctx context.Context, e openai.Endpoint, body []byte, s
 		return nil
 	}
 	if res != nil && res.Started && ctx.Err() == nil {
-		_ = sendErr(errorProto(APIError(err))) // the status below tells the same
+		_ = sendErr(errorProto(apierror.From(err))) // the status below tells the same
 	}
 	return sv.fail(ctx, err)
 }
@@ -197,7 +198,7 @@ func (sv *service) stream(ctx context.Context, e openai.Endpoint, body []byte, s
 // fail records err in the scope and returns its status error.
 func (sv *service) fail(ctx context.Context, err error) error {
 	s := reqscope.From(ctx)
-	ae := APIError(err)
+	ae := apierror.From(err)
 	s.Err, s.ErrorType = err, ae.Type
 	return Status(err).Err()
 }
@@ -264,7 +265,7 @@ func (sv *service) batchItem(ctx context.Context, parent *reqscope.Scope, i int,
 	}
 	code := codes.OK
 	if err != nil {
-		ae := APIError(err)
+		ae := apierror.From(err)
 		s.Err, s.ErrorType = err, ae.Type
 		code = Code(ae.Status)
 		out.Result = &pb.BatchResult_Error{Error: errorProto(ae)}

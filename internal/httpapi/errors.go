@@ -1,97 +1,20 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
+	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/auth"
-	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/ratelimit"
-	"github.com/dsgate/dsgate/internal/upstream"
 )
 
-// StatusClientClosed is nginx's 499: the client went away. It appears in
-// logs and metrics only; nobody is left to receive it.
-const StatusClientClosed = 499
+// StatusClientClosed is nginx's 499: the client went away.
+const StatusClientClosed = apierror.StatusClientClosed
 
 // apiError maps any pipeline error to the OpenAI error the client gets.
-// This is the only place where errors become statuses.
-func apiError(err error) *openai.Error {
-	var ae *openai.Error
-	if errors.As(err, &ae) {
-		return ae
-	}
-	if errors.Is(err, context.Canceled) {
-		return &openai.Error{Status: StatusClientClosed, Message: "client closed request", Type: "client_closed", Err: err}
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return &openai.Error{Status: http.StatusGatewayTimeout, Message: "request timed out", Type: "timeout_error", Err: err}
-	}
-	if errors.Is(err, upstream.ErrNoTarget) {
-		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "no upstream is available for this model",
-			Type: "service_unavailable_error", Code: "no_upstream", Err: err}
-	}
-	var rl *ratelimit.Error
-	switch {
-	case errors.As(err, &rl) && errors.Is(err, ratelimit.ErrBackendUnavailable):
-		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "rate limiting is unavailable; try again shortly",
-			Type: "service_unavailable_error", Code: "rate_limiter_unavailable", Err: err}
-	case errors.As(err, &rl):
-		return &openai.Error{Status: http.StatusTooManyRequests, Message: rl.Error(), Type: "rate_limit_error",
-			Code: "rate_limit_exceeded", Err: err}
-	case errors.Is(err, auth.ErrUnauthenticated):
-		return &openai.Error{Status: http.StatusUnauthorized, Message: authMessage(err), Type: "authentication_error",
-			Code: "invalid_api_key", Err: err}
-	case errors.Is(err, auth.ErrForbidden):
-		return &openai.Error{Status: http.StatusForbidden, Message: err.Error(), Type: "permission_error",
-			Code: "permission_denied", Err: err}
-	}
-	var ex *gateway.ExhaustedError
-	if errors.As(err, &ex) {
-		if ex.AllRateLimited() {
-			return &openai.Error{Status: http.StatusTooManyRequests, Message: ex.Error(), Type: "rate_limit_error",
-				Code: "rate_limit_exceeded", Err: err}
-		}
-		return &openai.Error{Status: http.StatusServiceUnavailable, Message: ex.Error(),
-			Type: "service_unavailable_error", Code: "all_upstreams_failed", Err: err}
-	}
-	var ue *upstream.Error
-	if errors.As(err, &ue) {
-		return upstreamError(ue)
-	}
-	return &openai.Error{Status: http.StatusInternalServerError, Message: "internal error", Type: "server_error", Err: err}
-}
-
-// upstreamError keeps an upstream's verdict on the request itself (a 4xx
-// such as context_length_exceeded) and turns its own failures into 502 or
-// 504. Transport messages carry addresses and are never shown.
-func upstreamError(ue *upstream.Error) *openai.Error {
-	switch {
-	case ue.API != nil && ue.StatusCode >= 400 && ue.StatusCode < 500:
-		e := *ue.API
-		e.Err = ue
-		return &e
-	case errors.Is(ue, gateway.ErrFirstToken), errors.Is(ue, gateway.ErrStalled):
-		return &openai.Error{Status: http.StatusGatewayTimeout, Message: "upstream " + ue.Upstream + ": " + upstream.Summary(ue),
-			Type: "timeout_error", Code: "upstream_timeout", Err: ue}
-	case ue.API != nil && ue.StatusCode == 0: // an error event inside a stream
-		e := *ue.API
-		e.Status, e.Type, e.Err = http.StatusBadGateway, "server_error", ue
-		return &e
-	}
-	msg := "upstream " + ue.Upstream + " failed: " + upstream.Summary(ue)
-	return &openai.Error{Status: http.StatusBadGateway, Message: msg, Type: "server_error", Code: "upstream_error", Err: ue}
-}
-
-// authMessage explains a 401 without echoing the credential.
-func authMessage(err error) string {
-	if errors.Is(err, auth.ErrNoCredentials) {
-		return "missing credentials: send an API key as Authorization: Bearer <key> or x-api-key"
-	}
-	return "invalid credentials: " + err.Error()
-}
+func apiError(err error) *openai.Error { return apierror.From(err) }
 
 // errorHeaders are the headers that go with an error: rate-limit state and
 // Retry-After for the SDKs' back-off, the Bearer challenge for 401.

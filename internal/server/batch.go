@@ -10,11 +10,11 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/batch"
 	batchs3 "github.com/dsgate/dsgate/internal/batch/s3"
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/gateway"
-	"github.com/dsgate/dsgate/internal/grpcapi"
 	"github.com/dsgate/dsgate/internal/store/storeopen"
 )
 
@@ -27,7 +27,7 @@ func buildBatch(ctx context.Context, cfg *config.Config, bc config.Batch, c *cor
 	exec := &batch.Executor{
 		Backend:  func() batch.Backend { return gw() },
 		Access:   c.access,
-		MapError: grpcapi.APIError, // the transports' shared error mapping
+		MapError: apierror.From, // the transports' shared error mapping
 	}
 	c.mounts["/v1/batch"] = batch.NewSync(batch.SyncOptions{Exec: exec, MaxItems: bc.MaxItems,
 		MaxBodyBytes: bc.MaxBodyBytes, Concurrency: bc.Concurrency})
