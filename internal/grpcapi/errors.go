@@ -104,3 +104,31 @@ func retryAfter(err error, httpStatus int) (time.Duration, bool) {
 
 // protoErr converts err to a status error for returning from a handler.
 func protoErr(err error) error { return Status(err).Err() }
+
+// HTTPStatus is the HTTP status a gRPC code stands for, the inverse of
+// Code, so both transports share metric and audit labels.
+func HTTPStatus(c codes.Code) int {
+	switch c {
+	case codes.OK:
+		return http.StatusOK
+	case codes.Canceled:
+		return statusClientClosed
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:
+		return http.StatusBadRequest
+	case codes.DeadlineExceeded:
+		return http.StatusGatewayTimeout
+	case codes.NotFound:
+		return http.StatusNotFound
+	case codes.PermissionDenied:
+		return http.StatusForbidden
+	case codes.ResourceExhausted:
+		return http.StatusTooManyRequests
+	case codes.Unauthenticated:
+		return http.StatusUnauthorized
+	case codes.Unavailable:
+		return http.StatusServiceUnavailable
+	case codes.Unimplemented:
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
-	"google.golang.org/grpc/codes"
 
 	"github.com/dsgate/dsgate/internal/audit"
 	"github.com/dsgate/dsgate/internal/config"
@@ -129,7 +128,7 @@ func metricsServer(h http.Handler) *http.Server {
 // "GRPC <method>" and the HTTP-equivalent status.
 func (c *core) observeGRPC(call grpcapi.Call) {
 	s := call.Scope
-	status := httpStatus(call.Code)
+	status := grpcapi.HTTPStatus(call.Code)
 	route := "GRPC " + call.Method
 	if m := c.metrics; m != nil {
 		m.ObserveHTTP(route, "POST", status, call.Latency)
@@ -150,32 +149,4 @@ func (c *core) observeGRPC(call grpcapi.Call) {
 			Input: string(s.Input), Output: string(s.Output), OutputSHA256: s.OutputSHA256, ErrorType: s.ErrorType,
 		})
 	}
-}
-
-// httpStatus is the HTTP status a gRPC code stands for, so both
-// transports share metric and audit labels.
-func httpStatus(c codes.Code) int {
-	switch c {
-	case codes.OK:
-		return http.StatusOK
-	case codes.Canceled:
-		return 499
-	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:
-		return http.StatusBadRequest
-	case codes.DeadlineExceeded:
-		return http.StatusGatewayTimeout
-	case codes.NotFound:
-		return http.StatusNotFound
-	case codes.PermissionDenied:
-		return http.StatusForbidden
-	case codes.ResourceExhausted:
-		return http.StatusTooManyRequests
-	case codes.Unauthenticated:
-		return http.StatusUnauthorized
-	case codes.Unavailable:
-		return http.StatusServiceUnavailable
-	case codes.Unimplemented:
-		return http.StatusNotImplemented
-	}
-	return http.StatusInternalServerError
 }
