@@ -27,8 +27,9 @@ type load struct {
 	// check, when set, judges an answer with status 200 and its body.
 	check func(resp *http.Response, body []byte) error
 	// watchPID is the process whose CPU time is read at the window's start
-	// and end (0: none); tck is the clock-tick rate.
-	watchPID, tck int
+	// and end (0: none), pinned to watchCore, whose busy time is read too;
+	// tck is the clock-tick rate.
+	watchPID, watchCore, tck int
 }
 
 // result is what a load run measured in its window.
@@ -38,7 +39,14 @@ type result struct {
 	window   time.Duration
 	lat      []time.Duration // sorted
 	cpu      time.Duration   // CPU time of watchPID over the window
+	coreBusy float64         // share of the window watchCore was busy, whoever used it
 	cpuErr   error
+}
+
+// othersPct is the share of the watched core that other processes used
+// during the window, in percent: the noise in this cell.
+func (r *result) othersPct() float64 {
+	return max(100*(r.coreBusy-r.cpu.Seconds()/r.window.Seconds()), 0)
 }
 
 func (r *result) rps() float64 { return float64(r.ok) / r.window.Seconds() }
@@ -107,7 +115,8 @@ func (l *load) run(ctx context.Context) *result {
 	res := &result{window: l.duration}
 
 	var cpu0, cpu1 time.Duration
-	var cpuErr0, cpuErr1 error
+	var core0, core1 coreTimes
+	var errs [4]error
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
@@ -115,9 +124,11 @@ func (l *load) run(ctx context.Context) *result {
 			return
 		}
 		time.Sleep(time.Until(start))
-		cpu0, cpuErr0 = cpuTime(l.watchPID, l.tck)
+		cpu0, errs[0] = cpuTime(l.watchPID, l.tck)
+		core0, errs[1] = readCore(l.watchCore)
 		time.Sleep(time.Until(end))
-		cpu1, cpuErr1 = cpuTime(l.watchPID, l.tck)
+		cpu1, errs[2] = cpuTime(l.watchPID, l.tck)
+		core1, errs[3] = readCore(l.watchCore)
 	}()
 
 	var next atomic.Int64
@@ -155,7 +166,10 @@ func (l *load) run(ctx context.Context) *result {
 		}
 	}
 	slices.Sort(res.lat)
-	res.cpu, res.cpuErr = cpu1-cpu0, firstError(cpuErr0, cpuErr1)
+	res.cpu, res.cpuErr = cpu1-cpu0, firstError(errs[:]...)
+	if total := core1.total - core0.total; total > 0 {
+		res.coreBusy = float64(core1.busy-core0.busy) / float64(total)
+	}
 	return res
 }
 
@@ -196,18 +210,24 @@ func (l *load) runCount(ctx context.Context) *result {
 	if err := firstError(primeErrs...); err != nil {
 		res.errs, res.firstErr = 1, "priming: "+err.Error()
 	}
-	var cpu0 time.Duration
+	var cpu0, cpu1 time.Duration
+	var core0, core1 coreTimes
+	var errs [4]error
 	if l.watchPID != 0 {
-		cpu0, res.cpuErr = cpuTime(l.watchPID, l.tck)
+		cpu0, errs[0] = cpuTime(l.watchPID, l.tck)
+		core0, errs[1] = readCore(l.watchCore)
 	}
 	start := time.Now()
 	close(gate)
 	wg.Wait()
 	end := time.Now()
-	if l.watchPID != 0 && res.cpuErr == nil {
-		var cpu1 time.Duration
-		cpu1, res.cpuErr = cpuTime(l.watchPID, l.tck)
-		res.cpu = cpu1 - cpu0
+	if l.watchPID != 0 {
+		cpu1, errs[2] = cpuTime(l.watchPID, l.tck)
+		core1, errs[3] = readCore(l.watchCore)
+		res.cpu, res.cpuErr = cpu1-cpu0, firstError(errs[:]...)
+		if total := core1.total - core0.total; total > 0 {
+			res.coreBusy = float64(core1.busy-core0.busy) / float64(total)
+		}
 	}
 	res.window = end.Sub(start)
 	for _, buf := range perWorker {

@@ -5,8 +5,9 @@
 //
 //   - memory: one temperature-0 request is cached, then sent again and
 //     again for -d at each concurrency; every answer must be a memory hit.
-//     The same gateway with Cache-Control: no-store (the upstream path) is
-//     the reference row.
+//     The same gateway with Cache-Control: no-store (the upstream path),
+//     and GET /healthz (the least a request through this harness costs),
+//     are the reference rows.
 //   - redis, disk, s3: the memory tier promotes hits, so a lower tier is
 //     measured by first hits. A warm-up gateway (memory + that tier) caches
 //     -n distinct requests per concurrency and waits until the tier holds
@@ -279,17 +280,24 @@ func (b *bench) memoryTier(ctx context.Context) error {
 	}
 	for _, c := range b.cfg.concs {
 		logf("memory tier c=%d", c)
-		hit := &load{conc: c, warmup: b.cfg.warmup, duration: b.cfg.duration, watchPID: g.p.pid(), tck: b.tck,
+		hit := &load{conc: c, warmup: b.cfg.warmup, duration: b.cfg.duration, watchPID: g.p.pid(), watchCore: b.cfg.proxyCPU, tck: b.tck,
 			request: func(int64) *http.Request { return b.chat(g, "hot", 16) }, check: servedBy("hit", "memory")}
 		b.rows = append(b.rows, row{"memory", "same request, repeated", c, hit.run(ctx)})
 		logf("upstream path (no-store) c=%d", c)
-		up := &load{conc: c, warmup: b.cfg.warmup, duration: b.cfg.duration, watchPID: g.p.pid(), tck: b.tck,
+		up := &load{conc: c, warmup: b.cfg.warmup, duration: b.cfg.duration, watchPID: g.p.pid(), watchCore: b.cfg.proxyCPU, tck: b.tck,
 			request: func(int64) *http.Request {
 				req := b.chat(g, "hot", 16)
 				req.Header.Set("Cache-Control", "no-store")
 				return req
 			}, check: servedBy("bypass", "")}
 		b.rows = append(b.rows, row{"none (no-store: upstream)", "same request, repeated", c, up.run(ctx)})
+		logf("harness floor (GET /healthz) c=%d", c)
+		floor := &load{conc: c, warmup: b.cfg.warmup, duration: b.cfg.duration, watchPID: g.p.pid(), watchCore: b.cfg.proxyCPU, tck: b.tck,
+			request: func(int64) *http.Request {
+				req, _ := http.NewRequest(http.MethodGet, g.base+"/healthz", nil)
+				return req
+			}}
+		b.rows = append(b.rows, row{"none (GET /healthz: the harness floor)", "same request, repeated", c, floor.run(ctx)})
 	}
 	return nil
 }
@@ -355,7 +363,7 @@ func (b *bench) lowerTier(ctx context.Context, tier string) error {
 	}
 	for cell, c := range b.cfg.concs {
 		logf("%s tier c=%d: %d first hits", tier, c, b.cfg.n)
-		l := &load{conc: c, count: int64(b.cfg.n), watchPID: g.p.pid(), tck: b.tck,
+		l := &load{conc: c, count: int64(b.cfg.n), watchPID: g.p.pid(), watchCore: b.cfg.proxyCPU, tck: b.tck,
 			prime:   func() *http.Request { return b.chat(g, "prime", 16) },
 			request: func(i int64) *http.Request { return b.chat(g, key(cell, i), 16) },
 			check:   servedBy("hit", tier)}

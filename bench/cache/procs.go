@@ -176,3 +176,31 @@ func cpuTime(pid, tck int) (time.Duration, error) {
 	}
 	return time.Duration((ut + st) * int64(time.Second) / int64(tck)), nil
 }
+
+// coreTimes are one CPU's jiffies from /proc/stat: all, and all but idle
+// and iowait.
+type coreTimes struct{ total, busy int64 }
+
+func readCore(cpu int) (coreTimes, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return coreTimes{}, err
+	}
+	name := []byte("cpu" + strconv.Itoa(cpu))
+	for _, line := range bytes.Split(b, []byte{'\n'}) {
+		f := bytes.Fields(line)
+		if len(f) < 9 || !bytes.Equal(f[0], name) {
+			continue
+		}
+		var t coreTimes
+		for j, x := range f[1:9] { // user nice system idle iowait irq softirq steal
+			v, _ := strconv.ParseInt(string(x), 10, 64)
+			t.total += v
+			if j != 3 && j != 4 {
+				t.busy += v
+			}
+		}
+		return t, nil
+	}
+	return coreTimes{}, fmt.Errorf("/proc/stat: no %s", name)
+}

@@ -20,16 +20,17 @@ func (b *bench) report(w io.Writer, skipped []string) {
 	if len(skipped) > 0 {
 		fmt.Fprintf(w, "- skipped: %s\n", strings.Join(skipped, ", "))
 	}
+	fmt.Fprintf(w, "- others on CPU %d: the share of the gateway's core that other processes used during the cell (the noise in it)\n", cfg.proxyCPU)
 	fmt.Fprintf(w, "- load average at the end: %s\n\n", loadavg())
-	fmt.Fprintln(w, "| served by | requests | c | answers | req/s | p50 ms | p99 ms | mean ms | gateway CPU µs/req | errors |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintf(w, "| served by | requests | c | answers | req/s | p50 ms | p99 ms | mean ms | gateway CPU µs/req | others on CPU %d | errors |\n", cfg.proxyCPU)
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, r := range b.rows {
 		errs := fmt.Sprint(r.res.errs)
 		if r.res.firstErr != "" {
 			errs += " (first: " + r.res.firstErr + ")"
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %d | %.0f | %.3f | %.3f | %.3f | %.1f | %s |\n", r.tier, r.how, r.c, r.res.ok,
-			r.res.rps(), ms(r.res.pct(50)), ms(r.res.pct(99)), ms(r.res.mean()), r.res.cpuPerReq(), errs)
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %.0f | %.3f | %.3f | %.3f | %.1f | %.0f%% | %s |\n", r.tier, r.how, r.c, r.res.ok,
+			r.res.rps(), ms(r.res.pct(50)), ms(r.res.pct(99)), ms(r.res.mean()), r.res.cpuPerReq(), r.res.othersPct(), errs)
 	}
 	if s := b.rss; s != nil {
 		fmt.Fprintf(w, "\nGateway memory with a full memory tier (memory.max_bytes %d MiB, filled with %d distinct answers of max_tokens %d in %v):\n\n",
