@@ -3,20 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // proc is a child process (simulator or gateway) pinned to one CPU, its
@@ -119,30 +115,6 @@ func buildDsgate(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("go build: %w", err)
 	}
 	return bin, nil
-}
-
-// pinSelf moves every thread of this process to cpu, so the load
-// generator shares that CPU with the simulator only. Threads made later
-// inherit the mask of the thread that makes them. GOMAXPROCS follows,
-// as it would under taskset.
-func pinSelf(cpu int) error {
-	var set unix.CPUSet
-	set.Set(cpu)
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return err
-	}
-	for _, task := range tasks {
-		tid, err := strconv.Atoi(task.Name())
-		if err != nil {
-			continue
-		}
-		if err := unix.SchedSetaffinity(tid, &set); err != nil && !errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("pinning thread %d to CPU %d: %w", tid, cpu, err)
-		}
-	}
-	runtime.GOMAXPROCS(1)
-	return nil
 }
 
 // clkTck is the kernel's clock-tick rate for /proc/PID/stat.
