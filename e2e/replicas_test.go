@@ -66,12 +66,11 @@ func TestReplicasShareLimitsTokensAndRevocation(t *testing.T) {
 // of every other one, at once.
 //
 // Regression test for a bug found by the test above: SigningKeys.PublicKey
-// (internal/auth/signing.go) re-reads the store for an unknown kid at most
-// once a second after its own last reload, so for up to a second after
-// start-up a replica refuses, with 401 "unknown signing key", tokens
+// (internal/auth/signing.go) used to re-read the store for an unknown kid
+// at most once a second after its own last reload, so for up to a second
+// after start-up a replica refused, with 401 "unknown signing key", tokens
 // signed with a key another replica added just after it loaded its keys.
 func TestReplicasStartingTogetherAcceptEachOthersTokens(t *testing.T) {
-	t.Skip("known bug (see the comment): remove this skip once SigningKeys.PublicKey no longer refuses a kid added by another replica")
 	redisAddr := flushedRedis(t)
 	sim := startSim(t, "sim", 0)
 	kek := filepath.Join(t.TempDir(), "signing.kek")

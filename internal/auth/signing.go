@@ -55,6 +55,7 @@ type SigningKeys struct {
 
 	reloadMu   sync.Mutex // serializes reloads
 	lastReload time.Time
+	unknownMu  sync.Mutex // queues reloads for unknown key ids
 
 	mu      sync.RWMutex
 	signer  *loadedKey
@@ -257,18 +258,45 @@ func (s *SigningKeys) PublicKey(ctx context.Context, kid string) (crypto.PublicK
 	if k := s.lookup(kid); k != nil {
 		return k, nil
 	}
-	s.reloadMu.Lock()
-	stale := s.opts.Clock().Sub(s.lastReload) >= time.Second
-	s.reloadMu.Unlock()
-	if stale {
-		if err := s.Reload(ctx); err != nil {
-			return nil, err
-		}
-		if k := s.lookup(kid); k != nil {
-			return k, nil
-		}
+	if err := s.reloadForUnknown(ctx); err != nil {
+		return nil, err
+	}
+	if k := s.lookup(kid); k != nil {
+		return k, nil
 	}
 	return nil, fmt.Errorf("%w: unknown signing key", ErrUnauthenticated)
+}
+
+// unknownKeyReloadEvery bounds how often unknown key ids make the store be
+// read, so a flood of forged kids cannot hammer it.
+const unknownKeyReloadEvery = 250 * time.Millisecond
+
+// reloadForUnknown makes sure the keys were read from the store after the
+// caller arrived: another replica may have just created the key (at start
+// or on rotation). Callers queue; one that finds a fresh enough reload
+// done by someone ahead of it uses that, otherwise it waits out the rate
+// limit and reloads. Unknown ids therefore cost at most a short wait, never
+// a wrong 401.
+func (s *SigningKeys) reloadForUnknown(ctx context.Context) error {
+	arrived := s.opts.Clock()
+	s.unknownMu.Lock()
+	defer s.unknownMu.Unlock()
+	s.reloadMu.Lock()
+	last := s.lastReload
+	s.reloadMu.Unlock()
+	if last.After(arrived) {
+		return nil
+	}
+	if wait := unknownKeyReloadEvery - s.opts.Clock().Sub(last); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return s.Reload(ctx)
 }
 
 func (s *SigningKeys) lookup(kid string) crypto.PublicKey {
