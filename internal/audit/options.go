@@ -49,6 +49,15 @@ type Options struct {
 
 	QueueSize     int        // in-memory queue in front of the spool; default 8192
 	BatchSize     int        // max records per spool append and per sink write; default 512
+	// Linger is how long the sequencer waits after a record for more to
+	// fill its batch: one fsync then covers them all (group commit). A
+	// record is on disk at most Linger plus one fsync after Record returns.
+	// Default 5ms.
+	Linger time.Duration
+	// CursorEvery is how often a sink's delivery cursor is made durable;
+	// after a crash, records delivered since are sent again, which sinks
+	// absorb by id and seq. Close always saves the cursors. Default 100ms.
+	CursorEvery time.Duration
 	SegmentBytes  int64      // spool segment size; default 8 MiB
 	MaxSpoolBytes int64      // spool limit; default 1 GiB, at least 2*SegmentBytes
 	FullPolicy    FullPolicy // default BlockNew
@@ -100,6 +109,8 @@ func (o *Options) setDefaults() error {
 	}
 	def(&o.QueueSize, 8192)
 	def(&o.BatchSize, 512)
+	defDur(&o.Linger, 5*time.Millisecond)
+	defDur(&o.CursorEvery, 100*time.Millisecond)
 	if o.SegmentBytes <= 0 {
 		o.SegmentBytes = 8 << 20
 	}

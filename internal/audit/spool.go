@@ -30,7 +30,10 @@ type spool struct {
 	mu      sync.Mutex
 	segs    []*segment
 	total   int64 // committed bytes over all segments
-	cursors map[string]uint64
+	cursors map[string]uint64 // durable delivery positions, per sink
+	// delivered is ahead of cursors while a cursor waits to be saved;
+	// pending counts from it, segment removal only from cursors.
+	delivered map[string]uint64
 	head    chainState // last appended record
 	active  *os.File   // open for append: the last segment
 }
@@ -62,7 +65,7 @@ func openSpool(dir string, segBytes int64, sinks []string) (*spool, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &spool{dir: dir, segBytes: segBytes, lock: lock, cursors: map[string]uint64{}}
+	s := &spool{dir: dir, segBytes: segBytes, lock: lock, cursors: map[string]uint64{}, delivered: map[string]uint64{}}
 	if err := s.load(); err != nil {
 		_ = s.close()
 		return nil, err
@@ -335,6 +338,7 @@ func (s *spool) ack(sink string, seq uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cursors[sink] = seq
+	s.delivered[sink] = max(s.delivered[sink], seq)
 	minC := s.minCursorLocked()
 	var errs []error
 	for len(s.segs) > 1 && s.segs[0].last() <= minC {
@@ -356,6 +360,19 @@ func (s *spool) minCursorLocked() uint64 {
 	return m
 }
 
+// markDelivered records that sink accepted records up to seq, before its
+// cursor is saved.
+func (s *spool) markDelivered(sink string, seq uint64) {
+	s.mu.Lock()
+	s.delivered[sink] = max(s.delivered[sink], seq)
+	s.mu.Unlock()
+}
+
+// deliveredLocked is sink's position counting unsaved deliveries.
+func (s *spool) deliveredLocked(sink string) uint64 {
+	return max(s.cursors[sink], s.delivered[sink])
+}
+
 // pending is the number of records some sink has not acknowledged.
 func (s *spool) pending() uint64 {
 	s.mu.Lock()
@@ -363,9 +380,12 @@ func (s *spool) pending() uint64 {
 	if len(s.segs) == 0 {
 		return 0
 	}
+	m := s.head.seq
+	for sink := range s.cursors {
+		m = min(m, s.deliveredLocked(sink))
+	}
 	// Records dropped by drop_oldest are not pending.
-	minC := max(s.minCursorLocked(), s.segs[0].first-1)
-	return s.head.seq - minC
+	return s.head.seq - max(m, s.segs[0].first-1)
 }
 
 // pendingFor is the number of records sink has not acknowledged.
@@ -375,7 +395,7 @@ func (s *spool) pendingFor(sink string) uint64 {
 	if len(s.segs) == 0 {
 		return 0
 	}
-	done := max(s.cursors[sink], s.segs[0].first-1)
+	done := max(s.deliveredLocked(sink), s.segs[0].first-1)
 	if done >= s.head.seq {
 		return 0
 	}

@@ -56,6 +56,9 @@ type deliverer struct {
 	delivered atomic.Uint64
 	errors    atomic.Uint64
 	failing   bool // last attempt failed; only the deliverer's goroutine touches it
+	acked     uint64    // last seq the sink accepted
+	savedSeq  uint64    // last seq made durable in the cursor file
+	saved     time.Time // when the cursor was last made durable
 }
 
 // New opens the spool, recovers the chain head and each sink's cursor, and
@@ -185,25 +188,34 @@ func (w *Writer) guard(name string, f func()) {
 	f()
 }
 
+// sequenceLoop seals and spools records in batches. After the first
+// record of a batch it lingers briefly for more, so that one fsync covers
+// many records under load (group commit) instead of one each.
 func (w *Writer) sequenceLoop(ctx context.Context) {
 	batch := make([]Event, 0, w.opts.BatchSize)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case ev := <-w.in:
 			batch = append(batch[:0], ev)
-		fill:
-			for len(batch) < w.opts.BatchSize {
-				select {
-				case ev := <-w.in:
-					batch = append(batch, ev)
-				default:
-					break fill
-				}
-			}
-			w.sequence(batch)
 		}
+		linger.Reset(w.opts.Linger)
+	fill:
+		for len(batch) < w.opts.BatchSize {
+			select {
+			case ev := <-w.in:
+				batch = append(batch, ev)
+			case <-linger.C:
+				break fill
+			case <-ctx.Done():
+				break fill
+			}
+		}
+		linger.Stop()
+		w.sequence(batch)
 	}
 }
 
@@ -313,7 +325,7 @@ func (w *Writer) prepare(ev Event) Event {
 func (w *Writer) deliverLoop(ctx context.Context, d *deliverer) {
 	backoff := time.Duration(0)
 	for {
-		n, err := w.deliverOnce(d, w.opts.WriteTimeout)
+		n, err := w.deliverOnce(d, w.opts.WriteTimeout, false)
 		switch {
 		case err != nil:
 			backoff = min(max(2*backoff, w.opts.RetryMin), w.opts.RetryMax)
@@ -322,7 +334,11 @@ func (w *Writer) deliverLoop(ctx context.Context, d *deliverer) {
 			}
 		case n == 0:
 			backoff = 0
-			if !waitOrDone(ctx, 0, d.wake) {
+			idle := time.Duration(0) // until woken
+			if d.acked != d.savedSeq {
+				idle = w.opts.CursorEvery // then save the cursor
+			}
+			if !waitOrDone(ctx, idle, d.wake) {
 				return
 			}
 		default:
@@ -352,9 +368,10 @@ func waitOrDone(ctx context.Context, d time.Duration, wake <-chan struct{}) bool
 	}
 }
 
-// deliverOnce sends the next batch to one sink and advances its cursor.
-// It returns how many records were delivered.
-func (w *Writer) deliverOnce(d *deliverer, timeout time.Duration) (int, error) {
+// deliverOnce sends the next batch to one sink and advances its cursor,
+// making it durable when final is set or CursorEvery has passed. It
+// returns how many records were delivered.
+func (w *Writer) deliverOnce(d *deliverer, timeout time.Duration, final bool) (int, error) {
 	evs, pos, err := w.spool.read(d.pos, w.opts.BatchSize)
 	if err != nil {
 		w.sinkFailed(d, fmt.Errorf("reading spool: %w", err))
@@ -362,7 +379,7 @@ func (w *Writer) deliverOnce(d *deliverer, timeout time.Duration) (int, error) {
 	}
 	if len(evs) == 0 {
 		d.pos = pos
-		return 0, nil
+		return 0, w.saveCursor(d, final)
 	}
 	// The write is not tied to Run's ctx: cancelling an acknowledged write
 	// mid-flight would only cause a duplicate re-send.
@@ -373,12 +390,12 @@ func (w *Writer) deliverOnce(d *deliverer, timeout time.Duration) (int, error) {
 		w.sinkFailed(d, err)
 		return 0, err
 	}
-	if err := w.spool.ack(d.name, evs[len(evs)-1].Seq); err != nil {
+	d.pos, d.acked = pos, evs[len(evs)-1].Seq
+	if err := w.saveCursor(d, final); err != nil {
 		// Delivered but the cursor is not durable: the records may be sent
 		// again after a restart, which sinks absorb by id/seq.
 		w.log.Error("audit cursor not saved", "sink", d.name, "err", err)
 	}
-	d.pos = pos
 	n := len(evs)
 	d.delivered.Add(uint64(n))
 	if m := w.opts.Metrics.Delivered; m != nil {
@@ -390,6 +407,23 @@ func (w *Writer) deliverOnce(d *deliverer, timeout time.Duration) (int, error) {
 	}
 	w.publishDepth()
 	return n, nil
+}
+
+// saveCursor makes d's delivered position durable, at most every
+// CursorEvery unless final.
+func (w *Writer) saveCursor(d *deliverer, final bool) error {
+	if d.acked == d.savedSeq {
+		return nil
+	}
+	if !final && time.Since(d.saved) < w.opts.CursorEvery {
+		w.spool.markDelivered(d.name, d.acked)
+		return nil
+	}
+	if err := w.spool.ack(d.name, d.acked); err != nil {
+		return err
+	}
+	d.saved, d.savedSeq = time.Now(), d.acked
+	return nil
 }
 
 func (w *Writer) sinkFailed(d *deliverer, err error) {
@@ -459,7 +493,7 @@ func (w *Writer) flush() error {
 		wg.Go(func() {
 			backoff := time.Duration(0)
 			for ctx.Err() == nil {
-				n, err := w.deliverOnce(d, min(w.opts.WriteTimeout, time.Until(deadline)))
+				n, err := w.deliverOnce(d, min(w.opts.WriteTimeout, time.Until(deadline)), true)
 				if err == nil && n == 0 {
 					return
 				}
