@@ -163,6 +163,11 @@ func (s *ElasticSink) encode(events []*Event) ([]byte, error) {
 		if err := enc.Encode(action); err != nil {
 			return nil, fmt.Errorf("encoding bulk action: %w", err)
 		}
+		if len(ev.raw) > 0 {
+			buf.Write(ev.raw)
+			buf.WriteByte('\n')
+			continue
+		}
 		if err := enc.Encode(ev); err != nil {
 			return nil, fmt.Errorf("encoding audit event: %w", err)
 		}

@@ -47,6 +47,11 @@ type Event struct {
 	ErrorType        string    `json:"error_type,omitempty"`
 	PrevHash         string    `json:"prev_hash"`
 	Hash             string    `json:"hash"`
+
+	// raw is the sealed record as spooled (one JSON line, no newline). The
+	// writer sets it so that sinks write those bytes instead of encoding
+	// the event again.
+	raw []byte
 }
 
 // ComputeHash returns the hex SHA-256 of the event's canonical encoding,
@@ -59,23 +64,42 @@ type Event struct {
 // nanoseconds in UTC (time.RFC3339Nano). Any language can recompute it from
 // the JSON line alone.
 func (e *Event) ComputeHash() string {
-	h := sha256.New()
-	e.writeCanonical(h)
-	return hex.EncodeToString(h.Sum(nil))
+	var stack [1536]byte
+	sum := sha256.Sum256(e.appendCanonical(stack[:0]))
+	return hex.EncodeToString(sum[:])
 }
 
+// writeCanonical writes the canonical encoding to h.
 func (e *Event) writeCanonical(h hash.Hash) {
-	h.Write([]byte(canonicalVersion))
-	field := func(name, value string) {
-		h.Write([]byte(name))
-		h.Write([]byte{'='})
-		h.Write(strconv.AppendInt(nil, int64(len(value)), 10))
-		h.Write([]byte{':'})
-		h.Write([]byte(value))
-		h.Write([]byte{'\n'})
+	var stack [1536]byte
+	h.Write(e.appendCanonical(stack[:0]))
+}
+
+// appendCanonical appends the canonical encoding to b. It builds the bytes
+// in one buffer and hashes them once: far cheaper than many small writes.
+func (e *Event) appendCanonical(b []byte) []byte {
+	raw := func(name string, value []byte) {
+		b = append(b, name...)
+		b = append(b, '=')
+		b = strconv.AppendInt(b, int64(len(value)), 10)
+		b = append(b, ':')
+		b = append(b, value...)
+		b = append(b, '\n')
 	}
+	field := func(name, value string) {
+		b = append(b, name...)
+		b = append(b, '=')
+		b = strconv.AppendInt(b, int64(len(value)), 10)
+		b = append(b, ':')
+		b = append(b, value...)
+		b = append(b, '\n')
+	}
+	var d [40]byte
+	num := func(name string, v int64) { raw(name, strconv.AppendInt(d[:0], v, 10)) }
+	when := func(name string, t time.Time) { raw(name, t.UTC().AppendFormat(d[:0], time.RFC3339Nano)) }
+	b = append(b, canonicalVersion...)
 	field("id", e.ID)
-	field("seq", strconv.FormatUint(e.Seq, 10))
+	raw("seq", strconv.AppendUint(d[:0], e.Seq, 10))
 	field("chain", e.Chain)
 	field("request_id", e.RequestID)
 	field("principal", e.Principal)
@@ -84,19 +108,44 @@ func (e *Event) writeCanonical(h hash.Hash) {
 	field("route", e.Route)
 	field("model", e.Model)
 	field("upstream", e.Upstream)
-	field("status", strconv.Itoa(e.Status))
+	num("status", int64(e.Status))
 	field("cache_result", e.CacheResult)
-	field("prompt_tokens", strconv.Itoa(e.PromptTokens))
-	field("completion_tokens", strconv.Itoa(e.CompletionTokens))
-	field("cache_hit_tokens", strconv.Itoa(e.CacheHitTokens))
-	field("request_at", e.RequestAt.UTC().Format(time.RFC3339Nano))
-	field("response_at", e.ResponseAt.UTC().Format(time.RFC3339Nano))
+	num("prompt_tokens", int64(e.PromptTokens))
+	num("completion_tokens", int64(e.CompletionTokens))
+	num("cache_hit_tokens", int64(e.CacheHitTokens))
+	when("request_at", e.RequestAt)
+	when("response_at", e.ResponseAt)
 	field("input_sha256", e.InputSHA256)
 	field("output_sha256", e.OutputSHA256)
 	field("input", e.Input)
 	field("output", e.Output)
 	field("error_type", e.ErrorType)
 	field("prev_hash", e.PrevHash)
+	return b
+}
+
+// SetBodies fills the input and output hashes from the bodies' bytes (or
+// takes outputHash, for a stream hashed as it passed), and keeps the text
+// itself only when keep is set. Hashing here, from bytes, spares the
+// writer a copy of every body.
+func (e *Event) SetBodies(input, output []byte, outputHash string, keep bool) {
+	if len(input) > 0 {
+		e.InputSHA256 = HashBytes(input)
+	}
+	e.OutputSHA256 = outputHash
+	if len(output) > 0 {
+		e.OutputSHA256 = HashBytes(output)
+	}
+	if keep {
+		e.Input, e.Output = string(input), string(output)
+	}
+}
+
+// HashBytes returns the hex SHA-256 of b, the form of InputSHA256 and
+// OutputSHA256.
+func HashBytes(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // HashText returns the hex SHA-256 of s, the form of InputSHA256 and

@@ -72,6 +72,11 @@ func encodeLines(batch []Event) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	for i := range batch {
+		if raw := batch[i].raw; len(raw) > 0 {
+			buf.Write(raw)
+			buf.WriteByte('\n')
+			continue
+		}
 		if err := enc.Encode(&batch[i]); err != nil {
 			return nil, fmt.Errorf("encoding audit event: %w", err)
 		}

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,13 +30,16 @@ type spool struct {
 
 	mu      sync.Mutex
 	segs    []*segment
-	total   int64 // committed bytes over all segments
+	total   int64             // committed bytes over all segments
 	cursors map[string]uint64 // durable delivery positions, per sink
 	// delivered is ahead of cursors while a cursor waits to be saved;
 	// pending counts from it, segment removal only from cursors.
 	delivered map[string]uint64
-	head    chainState // last appended record
-	active  *os.File   // open for append: the last segment
+	// tail holds the last appended batches in memory, so deliverers that
+	// keep up take them from here instead of reading and decoding the file.
+	tail   []tailBatch
+	head   chainState // last appended record
+	active *os.File   // open for append: the last segment
 }
 
 type segment struct {
@@ -147,6 +151,17 @@ func (s *spool) empty() bool {
 
 // append writes sealed events (with their encoded lines in buf) and fsyncs.
 // Only the sequencer calls it.
+// tailBatch is one appended batch: its records and where they lie.
+type tailBatch struct {
+	seg      uint64 // first seq of the segment
+	off, end int64
+	evs      []Event
+}
+
+// tailBatches bounds the tail cache; a deliverer further behind reads the
+// file.
+const tailBatches = 64
+
 func (s *spool) append(evs []Event, buf []byte) error {
 	if len(evs) == 0 {
 		return nil
@@ -167,6 +182,10 @@ func (s *spool) append(evs []Event, buf []byte) error {
 		return fmt.Errorf("syncing spool: %w", err)
 	}
 	s.mu.Lock()
+	s.tail = append(s.tail, tailBatch{seg: seg.first, off: seg.size, end: seg.size + int64(len(buf)), evs: evs})
+	if len(s.tail) > tailBatches {
+		s.tail = slices.Delete(s.tail, 0, len(s.tail)-tailBatches)
+	}
 	seg.size += int64(len(buf))
 	seg.count += uint64(len(evs))
 	s.total += int64(len(buf))
@@ -268,6 +287,10 @@ func (s *spool) read(pos position, limit int) ([]Event, position, error) {
 			pos = position{seg: sg.first + sg.count, next: pos.next}
 			continue
 		}
+		if evs, end, ok := s.fromTail(pos, limit); ok {
+			pos.off, pos.next = end, evs[len(evs)-1].Seq+1
+			return evs, pos, nil
+		}
 		evs, off, err := readSegment(sg.path, pos.off, sg.size, pos.next, limit)
 		if err != nil {
 			return nil, pos, err
@@ -278,6 +301,18 @@ func (s *spool) read(pos position, limit int) ([]Event, position, error) {
 			return evs, pos, nil
 		}
 	}
+}
+
+// fromTail returns the cached batch that starts exactly at pos.
+func (s *spool) fromTail(pos position, limit int) ([]Event, int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.tail {
+		if b.seg == pos.seg && b.off == pos.off && len(b.evs) <= limit && b.evs[0].Seq >= pos.next {
+			return b.evs, b.end, true
+		}
+	}
+	return nil, 0, false
 }
 
 // segLocked returns the index of the segment holding seq (or the last one).
@@ -312,6 +347,7 @@ func readSegment(path string, off, end int64, next uint64, limit int) ([]Event, 
 			return nil, off, fmt.Errorf("decoding spool segment %s: %w", path, err)
 		}
 		if ev.Seq >= next {
+			ev.raw = bytes.TrimSuffix(line, []byte{'\n'})
 			evs = append(evs, ev)
 		}
 	}

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,7 +54,7 @@ type deliverer struct {
 	wake      chan struct{}
 	delivered atomic.Uint64
 	errors    atomic.Uint64
-	failing   bool // last attempt failed; only the deliverer's goroutine touches it
+	failing   bool      // last attempt failed; only the deliverer's goroutine touches it
 	acked     uint64    // last seq the sink accepted
 	savedSeq  uint64    // last seq made durable in the cursor file
 	saved     time.Time // when the cursor was last made durable
@@ -223,30 +222,33 @@ func (w *Writer) sequenceLoop(ctx context.Context) {
 // then wakes the deliverers. A batch that would overflow the active segment
 // is written in parts so that segments rotate (drop_oldest needs that).
 func (w *Writer) sequence(batch []Event) {
-	var sealed []Event
-	var buf []byte
+	sealed := make([]Event, 0, len(batch))
+	buf := make([]byte, 0, 640*len(batch))
 	head := w.chain
 	segRoom := w.opts.SegmentBytes - w.spool.activeSize()
 	for _, ev := range batch {
 		ev = w.prepare(ev)
 		next := head.seal(ev, w.opts.ChainID)
-		line, err := json.Marshal(&next)
-		if err != nil {
-			w.log.Error("audit event cannot be encoded", "err", err)
-			w.drop(DropSpoolError, 1)
-			continue
-		}
-		line = append(line, '\n')
-		if len(buf) > 0 && int64(len(buf)+len(line)) > segRoom {
-			w.commit(sealed, buf, head)
+		mark := len(buf)
+		buf = next.appendJSON(buf)
+		buf = append(buf, '\n')
+		line := buf[mark:]
+		if mark > 0 && int64(len(buf)) > segRoom {
+			w.commit(sealed, buf[:mark], head)
 			// After a failed commit the chain resumes from the committed head.
-			sealed, buf, segRoom, head = nil, nil, w.opts.SegmentBytes, w.chain
+			head = w.chain
+			next = head.seal(ev, w.opts.ChainID)
+			sealed, segRoom = make([]Event, 0, len(batch)), w.opts.SegmentBytes
+			buf = next.appendJSON(make([]byte, 0, 640*len(batch)))
+			buf = append(buf, '\n')
+			line = buf
 		}
-		if !w.makeRoom(int64(len(buf) + len(line))) {
+		if !w.makeRoom(int64(len(buf))) {
 			w.drop(DropSpoolFull, 1)
+			buf = buf[:len(buf)-len(line)]
 			continue
 		}
-		buf = append(buf, line...)
+		next.raw = line[: len(line)-1 : len(line)-1]
 		sealed = append(sealed, next)
 		head = chainState{seq: next.Seq, hash: next.Hash}
 	}

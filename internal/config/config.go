@@ -183,6 +183,9 @@ type Server struct {
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 	// TLS for the listener; off unless cert_file and key_file are set.
 	TLS TLS `yaml:"tls"`
+	// PprofListen serves Go's /debug/pprof on its own host:port (keep it
+	// on loopback). Empty: off.
+	PprofListen string `yaml:"pprof_listen"`
 }
 
 // Log configures logging.

@@ -29,6 +29,9 @@ type Options struct {
 	// Metrics and Audit observe every request; either may be nil.
 	Metrics *metrics.Metrics
 	Audit   Auditor
+	// AuditBodies keeps prompt and answer text in audit records; without
+	// it records carry only their hashes.
+	AuditBodies bool
 	// MetricsHandler serves GET /metrics on this listener when set.
 	MetricsHandler http.Handler
 	// Tracer records spans; nil turns tracing off.

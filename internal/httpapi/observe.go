@@ -40,7 +40,7 @@ func (o *Options) record(r *http.Request, s *reqscope.Scope, status int, end tim
 	if o.Audit == nil || route == "GET /healthz" || route == "GET /readyz" {
 		return
 	}
-	o.Audit.Record(audit.Event{
+	ev := audit.Event{
 		RequestID:        s.RequestID,
 		Principal:        s.Principal,
 		Role:             s.Role,
@@ -55,9 +55,8 @@ func (o *Options) record(r *http.Request, s *reqscope.Scope, status int, end tim
 		CacheHitTokens:   s.CacheHitTokens,
 		RequestAt:        s.Start,
 		ResponseAt:       end,
-		Input:            string(s.Input),
-		Output:           string(s.Output),
-		OutputSHA256:     s.OutputSHA256,
 		ErrorType:        s.ErrorType,
-	})
+	}
+	ev.SetBodies(s.Input, s.Output, s.OutputSHA256, o.AuditBodies)
+	o.Audit.Record(ev)
 }

@@ -44,6 +44,7 @@ type core struct {
 	metrics        *metrics.Metrics
 	metricsHandler http.Handler
 	audit          *audit.Writer
+	auditBodies    bool
 	cache          *cache.Tiered // nil when off
 	tracer         trace.Tracer  // nil when off
 	// tasks run until the server stops; closers run after them.

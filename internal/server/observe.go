@@ -96,7 +96,7 @@ func (c *core) buildAudit(cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	c.audit = w
+	c.audit, c.auditBodies = w, ac.IncludeBodies
 	c.tasks = append(c.tasks, w.Run)
 	c.closers = append(c.closers, w.Close)
 	return nil
@@ -141,12 +141,13 @@ func (c *core) observeGRPC(call grpcapi.Call) {
 		}
 	}
 	if c.audit != nil {
-		c.audit.Record(audit.Event{
+		ev := audit.Event{
 			RequestID: s.RequestID, Principal: s.Principal, Role: s.Role, Route: route, Model: s.Model,
 			Upstream: s.Upstream, Status: status, CacheResult: s.CacheResult,
 			PromptTokens: s.PromptTokens, CompletionTokens: s.CompletionTokens, CacheHitTokens: s.CacheHitTokens,
-			RequestAt: s.Start, ResponseAt: s.Start.Add(call.Latency),
-			Input: string(s.Input), Output: string(s.Output), OutputSHA256: s.OutputSHA256, ErrorType: s.ErrorType,
-		})
+			RequestAt: s.Start, ResponseAt: s.Start.Add(call.Latency), ErrorType: s.ErrorType,
+		}
+		ev.SetBodies(s.Input, s.Output, s.OutputSHA256, c.auditBodies)
+		c.audit.Record(ev)
 	}
 }

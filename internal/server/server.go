@@ -33,6 +33,8 @@ type Server struct {
 
 	grpc   *grpcapi.Server // nil unless grpc.listen is set
 	grpcLn net.Listener
+
+	pprofListen string
 }
 
 // New builds the components and binds the listener, so Addr is known
@@ -59,7 +61,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		c.close()
 		return nil, err
 	}
-	s.core, s.ln = c, ln
+	s.core, s.ln, s.pprofListen = c, ln, cfg.Server.PprofListen
 	s.gen.Store(gen)
 	if cfg.Metrics.Listen != "" && c.metricsHandler != nil {
 		mln, err := net.Listen("tcp", cfg.Metrics.Listen)
@@ -86,6 +88,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		HighPriorityRoles: cfg.Auth.HighPriorityRoles,
 		Metrics:           c.metrics,
 		Audit:             auditor,
+		AuditBodies:       c.auditBodies,
 		MetricsHandler:    inline,
 		Tracer:            c.tracer,
 		Logger:            log,
@@ -168,6 +171,15 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.metricsSrv != nil {
 		go s.metricsSrv.Serve(s.metricsLn)
 		defer s.metricsSrv.Close()
+	}
+	if s.pprofListen != "" {
+		ps := pprofServer()
+		go func() {
+			if err := ps.ListenAndServe(s.pprofListen); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Warn("pprof listener failed", "error", err.Error())
+			}
+		}()
+		defer ps.Close()
 	}
 	if s.grpc != nil {
 		go s.grpc.Serve(s.grpcLn)
