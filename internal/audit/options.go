@@ -47,8 +47,8 @@ type Options struct {
 	SpoolDir string      // directory of the disk spool; one Writer per directory
 	Sinks    []NamedSink // names: [a-z0-9_-], unique, stable across restarts
 
-	QueueSize     int        // in-memory queue in front of the spool; default 8192
-	BatchSize     int        // max records per spool append and per sink write; default 512
+	QueueSize int // in-memory queue in front of the spool; default 8192
+	BatchSize int // max records per spool append and per sink write; default 512
 	// Linger is how long the sequencer waits after a record for more to
 	// fill its batch: one fsync then covers them all (group commit). A
 	// record is on disk at most Linger plus one fsync after Record returns.
@@ -57,7 +57,7 @@ type Options struct {
 	// CursorEvery is how often a sink's delivery cursor is made durable;
 	// after a crash, records delivered since are sent again, which sinks
 	// absorb by id and seq. Close always saves the cursors. Default 100ms.
-	CursorEvery time.Duration
+	CursorEvery   time.Duration
 	SegmentBytes  int64      // spool segment size; default 8 MiB
 	MaxSpoolBytes int64      // spool limit; default 1 GiB, at least 2*SegmentBytes
 	FullPolicy    FullPolicy // default BlockNew
