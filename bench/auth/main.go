@@ -41,6 +41,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dsgate/dsgate/bench/benchkit"
 )
 
 type config struct {
@@ -105,7 +107,7 @@ type target struct {
 	name string
 	base string
 	key  string // API key; empty with auth off
-	p    *proc
+	p    *benchkit.Proc
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -125,22 +127,22 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	bin := cfg.bin
 	if bin == "" {
 		logf("building dsgate")
-		if bin, err = buildDsgate(ctx, dir); err != nil {
+		if bin, err = benchkit.BuildDsgate(ctx, dir); err != nil {
 			return err
 		}
 	}
 
-	simAddr, err := freeAddr()
+	simAddr, err := benchkit.FreeAddr()
 	if err != nil {
 		return err
 	}
-	sim, err := startPinned(dir, "sim", cfg.loadCPU, bin, "sim", "--addr", simAddr,
+	sim, err := benchkit.StartPinned(dir, "sim", cfg.loadCPU, bin, "sim", "--addr", simAddr,
 		"--ttft", "0", "--tps", "0", "--max-tokens", strconv.Itoa(cfg.maxTokens))
 	if err != nil {
 		return err
 	}
-	defer sim.stop()
-	if err := sim.waitHTTP(ctx, "http://"+simAddr+"/health"); err != nil {
+	defer sim.Stop()
+	if err := sim.WaitHTTP(ctx, "http://"+simAddr+"/health"); err != nil {
 		return err
 	}
 
@@ -154,7 +156,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	var targets []*target
 	defer func() {
 		for _, t := range targets {
-			t.p.stop()
+			t.p.Stop()
 		}
 	}()
 	for _, b := range backends {
@@ -164,11 +166,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		targets = append(targets, t)
 	}
-	if err := pinSelf(cfg.loadCPU); err != nil {
+	if err := benchkit.PinSelf(cfg.loadCPU); err != nil {
 		return err
 	}
 
-	tck := clkTck()
+	tck := benchkit.ClkTck()
 	results := map[string][]*result{} // name/c -> rounds
 	for _, c := range cfg.concs {
 		for r := range cfg.rounds {
@@ -183,9 +185,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	for _, t := range targets {
-		t.p.stop()
+		t.p.Stop()
 	}
-	sim.stop()
+	sim.Stop()
 
 	var microOut string
 	if cfg.micro {
@@ -204,7 +206,7 @@ func cellName(target string, c int) string { return fmt.Sprintf("%s/%d", target,
 // startTarget writes a gateway config for backend (off, memory or redis),
 // makes its store and key, and starts it.
 func startTarget(ctx context.Context, cfg *config, dir, bin, backend, simAddr string) (*target, error) {
-	addr, err := freeAddr()
+	addr, err := benchkit.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -237,15 +239,15 @@ func startTarget(ctx context.Context, cfg *config, dir, bin, backend, simAddr st
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		return nil, err
 	}
-	if t.p, err = startPinned(dir, "gateway-"+backend, cfg.proxyCPU, bin, "serve", "--config", path); err != nil {
+	if t.p, err = benchkit.StartPinned(dir, "gateway-"+backend, cfg.proxyCPU, bin, "serve", "--config", path); err != nil {
 		return nil, err
 	}
-	if err := t.p.waitHTTP(ctx, t.base+"/readyz"); err != nil {
-		t.p.stop()
+	if err := t.p.WaitHTTP(ctx, t.base+"/readyz"); err != nil {
+		t.p.Stop()
 		return nil, err
 	}
 	if err := t.verify(cfg); err != nil {
-		t.p.stop()
+		t.p.Stop()
 		return nil, err
 	}
 	return t, nil
@@ -319,7 +321,7 @@ func (t *target) chat(cfg *config, key string) *http.Request {
 func (t *target) measure(ctx context.Context, cfg *config, conc, tck int) *result {
 	body := []byte(fmt.Sprintf(chatTemplate, cfg.maxTokens))
 	url := t.base + "/v1/chat/completions"
-	l := &load{conc: conc, warmup: cfg.warmup, duration: cfg.duration, watchPID: t.p.pid(), watchCore: cfg.proxyCPU, tck: tck,
+	l := &load{conc: conc, warmup: cfg.warmup, duration: cfg.duration, watchPID: t.p.PID(), watchCore: cfg.proxyCPU, tck: tck,
 		request: func(int64) *http.Request {
 			req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dsgate/dsgate/bench/benchkit"
 )
 
 // load is one closed-loop run: conc workers, each on its own keep-alive
@@ -115,7 +117,7 @@ func (l *load) run(ctx context.Context) *result {
 	res := &result{window: l.duration}
 
 	var cpu0, cpu1 time.Duration
-	var core0, core1 coreTimes
+	var core0, core1 benchkit.CoreTimes
 	var errs [4]error
 	sampled := make(chan struct{})
 	go func() {
@@ -124,11 +126,11 @@ func (l *load) run(ctx context.Context) *result {
 			return
 		}
 		time.Sleep(time.Until(start))
-		cpu0, errs[0] = cpuTime(l.watchPID, l.tck)
-		core0, errs[1] = readCore(l.watchCore)
+		cpu0, errs[0] = benchkit.CPUTime(l.watchPID, l.tck)
+		core0, errs[1] = benchkit.ReadCore(l.watchCore)
 		time.Sleep(time.Until(end))
-		cpu1, errs[2] = cpuTime(l.watchPID, l.tck)
-		core1, errs[3] = readCore(l.watchCore)
+		cpu1, errs[2] = benchkit.CPUTime(l.watchPID, l.tck)
+		core1, errs[3] = benchkit.ReadCore(l.watchCore)
 	}()
 
 	var next atomic.Int64
@@ -167,8 +169,8 @@ func (l *load) run(ctx context.Context) *result {
 	}
 	slices.Sort(res.lat)
 	res.cpu, res.cpuErr = cpu1-cpu0, firstError(errs[:]...)
-	if total := core1.total - core0.total; total > 0 {
-		res.coreBusy = float64(core1.busy-core0.busy) / float64(total)
+	if total := core1.Total - core0.Total; total > 0 {
+		res.coreBusy = float64(core1.Busy-core0.Busy) / float64(total)
 	}
 	return res
 }
@@ -211,22 +213,22 @@ func (l *load) runCount(ctx context.Context) *result {
 		res.errs, res.firstErr = 1, "priming: "+err.Error()
 	}
 	var cpu0, cpu1 time.Duration
-	var core0, core1 coreTimes
+	var core0, core1 benchkit.CoreTimes
 	var errs [4]error
 	if l.watchPID != 0 {
-		cpu0, errs[0] = cpuTime(l.watchPID, l.tck)
-		core0, errs[1] = readCore(l.watchCore)
+		cpu0, errs[0] = benchkit.CPUTime(l.watchPID, l.tck)
+		core0, errs[1] = benchkit.ReadCore(l.watchCore)
 	}
 	start := time.Now()
 	close(gate)
 	wg.Wait()
 	end := time.Now()
 	if l.watchPID != 0 {
-		cpu1, errs[2] = cpuTime(l.watchPID, l.tck)
-		core1, errs[3] = readCore(l.watchCore)
+		cpu1, errs[2] = benchkit.CPUTime(l.watchPID, l.tck)
+		core1, errs[3] = benchkit.ReadCore(l.watchCore)
 		res.cpu, res.cpuErr = cpu1-cpu0, firstError(errs[:]...)
-		if total := core1.total - core0.total; total > 0 {
-			res.coreBusy = float64(core1.busy-core0.busy) / float64(total)
+		if total := core1.Total - core0.Total; total > 0 {
+			res.coreBusy = float64(core1.Busy-core0.Busy) / float64(total)
 		}
 	}
 	res.window = end.Sub(start)

@@ -48,6 +48,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dsgate/dsgate/bench/benchkit"
 )
 
 type config struct {
@@ -152,26 +154,26 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	b := &bench{cfg: cfg, dir: dir, bin: cfg.bin, tck: clkTck(), nonce: strconv.FormatInt(time.Now().UnixNano(), 36)}
+	b := &bench{cfg: cfg, dir: dir, bin: cfg.bin, tck: benchkit.ClkTck(), nonce: strconv.FormatInt(time.Now().UnixNano(), 36)}
 	if b.bin == "" {
 		logf("building dsgate")
-		if b.bin, err = buildDsgate(ctx, dir); err != nil {
+		if b.bin, err = benchkit.BuildDsgate(ctx, dir); err != nil {
 			return err
 		}
 	}
-	if b.simAddr, err = freeAddr(); err != nil {
+	if b.simAddr, err = benchkit.FreeAddr(); err != nil {
 		return err
 	}
-	sim, err := startPinned(dir, "sim", cfg.loadCPU, b.bin, "sim", "--addr", b.simAddr,
+	sim, err := benchkit.StartPinned(dir, "sim", cfg.loadCPU, b.bin, "sim", "--addr", b.simAddr,
 		"--ttft", "0", "--tps", "0", "--max-tokens", "16")
 	if err != nil {
 		return err
 	}
-	defer sim.stop()
-	if err := sim.waitHTTP(ctx, "http://"+b.simAddr+"/health"); err != nil {
+	defer sim.Stop()
+	if err := sim.WaitHTTP(ctx, "http://"+b.simAddr+"/health"); err != nil {
 		return err
 	}
-	if err := pinSelf(cfg.loadCPU); err != nil {
+	if err := benchkit.PinSelf(cfg.loadCPU); err != nil {
 		return err
 	}
 	var skipped []string
@@ -207,13 +209,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 // gateway is a running `dsgate serve` under test.
 type gateway struct {
 	base string
-	p    *proc
+	p    *benchkit.Proc
 }
 
 // startGateway writes a config with the cache section cacheYAML and starts
 // the gateway on the proxy CPU.
 func (b *bench) startGateway(ctx context.Context, name, cacheYAML string) (*gateway, error) {
-	addr, err := freeAddr()
+	addr, err := benchkit.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -234,11 +236,11 @@ cache:
 		return nil, err
 	}
 	g := &gateway{base: "http://" + addr}
-	if g.p, err = startPinned(b.dir, name, b.cfg.proxyCPU, b.bin, "serve", "--config", path); err != nil {
+	if g.p, err = benchkit.StartPinned(b.dir, name, b.cfg.proxyCPU, b.bin, "serve", "--config", path); err != nil {
 		return nil, err
 	}
-	if err := g.p.waitHTTP(ctx, g.base+"/readyz"); err != nil {
-		g.p.stop()
+	if err := g.p.WaitHTTP(ctx, g.base+"/readyz"); err != nil {
+		g.p.Stop()
 		return nil, err
 	}
 	return g, nil
@@ -272,7 +274,7 @@ func (b *bench) memoryTier(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer g.p.stop()
+	defer g.p.Stop()
 	l := &load{conc: 1, count: 1, request: func(int64) *http.Request { return b.chat(g, "hot", 16) },
 		check: servedBy("miss", "")}
 	if r := l.run(ctx); r.errs > 0 {
@@ -280,11 +282,11 @@ func (b *bench) memoryTier(ctx context.Context) error {
 	}
 	for _, c := range b.cfg.concs {
 		logf("memory tier c=%d", c)
-		hit := &load{conc: c, warmup: b.cfg.warmup, duration: b.cfg.duration, watchPID: g.p.pid(), watchCore: b.cfg.proxyCPU, tck: b.tck,
+		hit := &load{conc: c, warmup: b.cfg.warmup, duration: b.cfg.duration, watchPID: g.p.PID(), watchCore: b.cfg.proxyCPU, tck: b.tck,
 			request: func(int64) *http.Request { return b.chat(g, "hot", 16) }, check: servedBy("hit", "memory")}
 		b.rows = append(b.rows, row{"memory", "same request, repeated", c, hit.run(ctx)})
 		logf("upstream path (no-store) c=%d", c)
-		up := &load{conc: c, warmup: b.cfg.warmup, duration: b.cfg.duration, watchPID: g.p.pid(), watchCore: b.cfg.proxyCPU, tck: b.tck,
+		up := &load{conc: c, warmup: b.cfg.warmup, duration: b.cfg.duration, watchPID: g.p.PID(), watchCore: b.cfg.proxyCPU, tck: b.tck,
 			request: func(int64) *http.Request {
 				req := b.chat(g, "hot", 16)
 				req.Header.Set("Cache-Control", "no-store")
@@ -292,7 +294,7 @@ func (b *bench) memoryTier(ctx context.Context) error {
 			}, check: servedBy("bypass", "")}
 		b.rows = append(b.rows, row{"none (no-store: upstream)", "same request, repeated", c, up.run(ctx)})
 		logf("harness floor (GET /healthz) c=%d", c)
-		floor := &load{conc: c, warmup: b.cfg.warmup, duration: b.cfg.duration, watchPID: g.p.pid(), watchCore: b.cfg.proxyCPU, tck: b.tck,
+		floor := &load{conc: c, warmup: b.cfg.warmup, duration: b.cfg.duration, watchPID: g.p.PID(), watchCore: b.cfg.proxyCPU, tck: b.tck,
 			request: func(int64) *http.Request {
 				req, _ := http.NewRequest(http.MethodGet, g.base+"/healthz", nil)
 				return req
@@ -344,11 +346,11 @@ func (b *bench) lowerTier(ctx context.Context, tier string) error {
 			return b.chat(warm, key(int(i)/b.cfg.n, i%int64(b.cfg.n)), 16)
 		}}
 	if r := fill.run(ctx); r.errs > 0 {
-		warm.p.stop()
+		warm.p.Stop()
 		return fmt.Errorf("warming: %d errors, first: %s", r.errs, r.firstErr)
 	}
 	err = waitTierSets(ctx, warm, tier, total)
-	warm.p.stop() // SIGTERM: the disk tier closes cleanly
+	warm.p.Stop() // SIGTERM: the disk tier closes cleanly
 	if err != nil {
 		return err
 	}
@@ -357,13 +359,13 @@ func (b *bench) lowerTier(ctx context.Context, tier string) error {
 	if err != nil {
 		return err
 	}
-	defer g.p.stop()
+	defer g.p.Stop()
 	if tier == "redis" {
 		defer purge(g)
 	}
 	for cell, c := range b.cfg.concs {
 		logf("%s tier c=%d: %d first hits", tier, c, b.cfg.n)
-		l := &load{conc: c, count: int64(b.cfg.n), watchPID: g.p.pid(), watchCore: b.cfg.proxyCPU, tck: b.tck,
+		l := &load{conc: c, count: int64(b.cfg.n), watchPID: g.p.PID(), watchCore: b.cfg.proxyCPU, tck: b.tck,
 			prime:   func() *http.Request { return b.chat(g, "prime", 16) },
 			request: func(i int64) *http.Request { return b.chat(g, key(cell, i), 16) },
 			check:   servedBy("hit", tier)}

@@ -28,12 +28,12 @@ func (b *bench) fullMemory(ctx context.Context) (*rssResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer g.p.stop()
+	defer g.p.Stop()
 	one := &load{conc: 1, count: 1, request: func(int64) *http.Request { return b.chat(g, "rss-first", 16) }}
 	if r := one.run(ctx); r.errs > 0 {
 		return nil, fmt.Errorf("first request: %s", r.firstErr)
 	}
-	if res.before, err = procStatus(g.p.pid(), "VmRSS:"); err != nil {
+	if res.before, err = procStatus(g.p.PID(), "VmRSS:"); err != nil {
 		return nil, err
 	}
 	logf("filling a %d MiB memory tier", b.cfg.fillBytes>>20)
@@ -64,10 +64,10 @@ func (b *bench) fullMemory(ctx context.Context) (*rssResult, error) {
 		}
 	}
 	res.took = time.Since(start)
-	if res.after, err = procStatus(g.p.pid(), "VmRSS:"); err != nil {
+	if res.after, err = procStatus(g.p.PID(), "VmRSS:"); err != nil {
 		return nil, err
 	}
-	if res.hw, err = procStatus(g.p.pid(), "VmHWM:"); err != nil {
+	if res.hw, err = procStatus(g.p.PID(), "VmHWM:"); err != nil {
 		return nil, err
 	}
 	return res, nil

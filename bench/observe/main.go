@@ -42,6 +42,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dsgate/dsgate/bench/benchkit"
 )
 
 type config struct {
@@ -97,7 +99,7 @@ type target struct {
 	metrics, audit bool
 	base           string
 	auditDir       string
-	p              *proc
+	p              *benchkit.Proc
 	requests       uint64 // every request loadgen finished against it
 }
 
@@ -143,25 +145,25 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if cfg.bin == "" {
 		logf("building dsgate and loadgen")
-		if cfg.bin, err = build(ctx, dir, "dsgate", "./cmd/dsgate"); err != nil {
+		if cfg.bin, err = benchkit.Build(ctx, dir, "dsgate", "./cmd/dsgate"); err != nil {
 			return err
 		}
 	}
 	if cfg.loadgen == "" {
-		if cfg.loadgen, err = build(ctx, dir, "loadgen", "./bench/loadgen"); err != nil {
+		if cfg.loadgen, err = benchkit.Build(ctx, dir, "loadgen", "./bench/loadgen"); err != nil {
 			return err
 		}
 	}
-	simAddr, err := freeAddr()
+	simAddr, err := benchkit.FreeAddr()
 	if err != nil {
 		return err
 	}
-	sim, err := startPinned(dir, "sim", cfg.loadCPU, cfg.bin, "sim", "--addr", simAddr, "--ttft", "0", "--tps", "0", "--max-tokens", "16")
+	sim, err := benchkit.StartPinned(dir, "sim", cfg.loadCPU, cfg.bin, "sim", "--addr", simAddr, "--ttft", "0", "--tps", "0", "--max-tokens", "16")
 	if err != nil {
 		return err
 	}
-	defer sim.stop()
-	if err := sim.waitHTTP(ctx, "http://"+simAddr+"/health"); err != nil {
+	defer sim.Stop()
+	if err := sim.WaitHTTP(ctx, "http://"+simAddr+"/health"); err != nil {
 		return err
 	}
 	targets := []*target{
@@ -171,7 +173,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	defer func() {
 		for _, t := range targets {
 			if t.p != nil {
-				t.p.stop()
+				t.p.Stop()
 			}
 		}
 	}()
@@ -181,7 +183,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 
-	tck := clkTck()
+	tck := benchkit.ClkTck()
 	cells := map[string][]cell{}
 	for r := range cfg.rounds {
 		for _, c := range cfg.concs {
@@ -198,7 +200,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	records := map[string]string{}
 	for _, t := range targets {
-		t.p.stop() // SIGTERM: the audit writer drains its queue and spool
+		t.p.Stop() // SIGTERM: the audit writer drains its queue and spool
 		if t.audit {
 			n, err := countLines(filepath.Join(t.auditDir, "audit.jsonl"))
 			if err != nil {
@@ -220,7 +222,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 func cellName(target string, c int) string { return fmt.Sprintf("%s/%d", target, c) }
 
 func (t *target) start(ctx context.Context, cfg *config, dir, simAddr string) error {
-	addr, err := freeAddr()
+	addr, err := benchkit.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -239,10 +241,10 @@ func (t *target) start(ctx context.Context, cfg *config, dir, simAddr string) er
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		return err
 	}
-	if t.p, err = startPinned(dir, name, cfg.proxyCPU, cfg.bin, "serve", "--config", path); err != nil {
+	if t.p, err = benchkit.StartPinned(dir, name, cfg.proxyCPU, cfg.bin, "serve", "--config", path); err != nil {
 		return err
 	}
-	if err := t.p.waitHTTP(ctx, t.base+"/readyz"); err != nil {
+	if err := t.p.WaitHTTP(ctx, t.base+"/readyz"); err != nil {
 		return err
 	}
 	return t.verify()
@@ -277,7 +279,7 @@ func (t *target) measure(ctx context.Context, cfg *config, c, tck int) (cell, er
 	args := []string{"-c", strconv.Itoa(cfg.loadCPU), cfg.loadgen,
 		"-url", t.base + "/v1/chat/completions", "-c", strconv.Itoa(c), "-d", cfg.duration.String(),
 		"-warmup", cfg.warmup.String(), "-max-tokens", "16", "-label", t.name,
-		"-watch-pid", strconv.Itoa(t.p.pid()), "-clk-tck", strconv.Itoa(tck), "-watch-cores", strconv.Itoa(cfg.proxyCPU)}
+		"-watch-pid", strconv.Itoa(t.p.PID()), "-clk-tck", strconv.Itoa(tck), "-watch-cores", strconv.Itoa(cfg.proxyCPU)}
 	cmd := exec.CommandContext(ctx, "taskset", args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

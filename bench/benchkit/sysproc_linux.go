@@ -1,4 +1,4 @@
-package main
+package benchkit
 
 import (
 	"errors"
@@ -17,11 +17,11 @@ func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
 
-// pinSelf moves every thread of this process to cpu, so the load
+// PinSelf moves every thread of this process to cpu, so the load
 // generator shares that CPU with the simulator only. Threads made later
 // inherit the mask of the thread that makes them. GOMAXPROCS follows,
 // as it would under taskset.
-func pinSelf(cpu int) error {
+func PinSelf(cpu int) error {
 	var set unix.CPUSet
 	set.Set(cpu)
 	tasks, err := os.ReadDir("/proc/self/task")

@@ -1,4 +1,6 @@
-package main
+// Package benchkit holds what the benchmark programs share: starting
+// pinned processes, waiting for them, and reading CPU time from /proc.
+package benchkit
 
 import (
 	"bytes"
@@ -15,24 +17,24 @@ import (
 	"time"
 )
 
-// proc is a child process (simulator or gateway) pinned to one CPU, its
+// Proc is a child process (simulator or gateway) pinned to one CPU, its
 // output in a log file.
-type proc struct {
+type Proc struct {
 	name string
 	cmd  *exec.Cmd
 	log  string
 	done chan struct{}
 }
 
-// startPinned runs bin with args under `taskset -c cpu`; taskset execs
+// StartPinned runs bin with args under `taskset -c cpu`; taskset execs
 // bin, so the PID is bin's.
-func startPinned(dir, name string, cpu int, bin string, args ...string) (*proc, error) {
+func StartPinned(dir, name string, cpu int, bin string, args ...string) (*Proc, error) {
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
-	p := &proc{name: name, log: logPath, done: make(chan struct{}),
+	p := &Proc{name: name, log: logPath, done: make(chan struct{}),
 		cmd: exec.Command("taskset", append([]string{"-c", strconv.Itoa(cpu), bin}, args...)...)}
 	p.cmd.Stdout, p.cmd.Stderr = f, f
 	p.cmd.SysProcAttr = sysProcAttr()
@@ -48,10 +50,10 @@ func startPinned(dir, name string, cpu int, bin string, args ...string) (*proc, 
 	return p, nil
 }
 
-func (p *proc) pid() int { return p.cmd.Process.Pid }
+func (p *Proc) PID() int { return p.cmd.Process.Pid }
 
 // stop sends SIGTERM, waits up to 5s, then SIGKILLs.
-func (p *proc) stop() {
+func (p *Proc) Stop() {
 	select {
 	case <-p.done:
 		return
@@ -67,14 +69,14 @@ func (p *proc) stop() {
 }
 
 // tail returns the last lines of the process's log, for error messages.
-func (p *proc) tail() string {
+func (p *Proc) Tail() string {
 	b, _ := os.ReadFile(p.log)
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(lines[max(len(lines)-15, 0):], "\n")
 }
 
 // waitHTTP polls url until it answers 200, the process exits, or 15s pass.
-func (p *proc) waitHTTP(ctx context.Context, url string) error {
+func (p *Proc) WaitHTTP(ctx context.Context, url string) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	for {
@@ -87,7 +89,7 @@ func (p *proc) waitHTTP(ctx context.Context, url string) error {
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited before %s answered:\n%s", p.name, url, p.tail())
+			return fmt.Errorf("%s exited before %s answered:\n%s", p.name, url, p.Tail())
 		case <-ctx.Done():
 			return fmt.Errorf("%s: %s not ready: %w", p.name, url, ctx.Err())
 		case <-time.After(20 * time.Millisecond):
@@ -95,8 +97,8 @@ func (p *proc) waitHTTP(ctx context.Context, url string) error {
 	}
 }
 
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr() (string, error) {
+// FreeAddr returns a loopback address nothing listens on right now.
+func FreeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -105,20 +107,25 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// buildDsgate builds the module's dsgate binary into dir; run from the
-// repository root.
-func buildDsgate(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "dsgate")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/dsgate/dsgate/cmd/dsgate")
+// Build builds the module's package pkg (e.g. ./cmd/dsgate) into dir/name;
+// run from the repository root.
+func Build(ctx context.Context, dir, name, pkg string) (string, error) {
+	bin := filepath.Join(dir, name)
+	cmd := exec.CommandContext(ctx, "go", "Build", "-o", bin, pkg)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build: %w", err)
+		return "", fmt.Errorf("go Build: %w", err)
 	}
 	return bin, nil
 }
 
-// clkTck is the kernel's clock-tick rate for /proc/PID/stat.
-func clkTck() int {
+// BuildDsgate builds the module's dsgate binary into dir.
+func BuildDsgate(ctx context.Context, dir string) (string, error) {
+	return Build(ctx, dir, "dsgate", "github.com/dsgate/dsgate/cmd/dsgate")
+}
+
+// ClkTck is the kernel's clock-tick rate for /proc/PID/stat.
+func ClkTck() int {
 	out, err := exec.Command("getconf", "CLK_TCK").Output()
 	if n, err2 := strconv.Atoi(strings.TrimSpace(string(out))); err == nil && err2 == nil && n > 0 {
 		return n
@@ -126,9 +133,9 @@ func clkTck() int {
 	return 100
 }
 
-// cpuTime returns utime+stime of a process, all threads, from
+// CPUTime returns utime+stime of a process, all threads, from
 // /proc/PID/stat (fields 14 and 15, counted after the command name).
-func cpuTime(pid, tck int) (time.Duration, error) {
+func CPUTime(pid, tck int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
@@ -149,14 +156,14 @@ func cpuTime(pid, tck int) (time.Duration, error) {
 	return time.Duration((ut + st) * int64(time.Second) / int64(tck)), nil
 }
 
-// coreTimes are one CPU's jiffies from /proc/stat: all, and all but idle
+// CoreTimes are one CPU's jiffies from /proc/stat: all, and all but idle
 // and iowait.
-type coreTimes struct{ total, busy int64 }
+type CoreTimes struct{ Total, Busy int64 }
 
-func readCore(cpu int) (coreTimes, error) {
+func ReadCore(cpu int) (CoreTimes, error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return coreTimes{}, err
+		return CoreTimes{}, err
 	}
 	name := []byte("cpu" + strconv.Itoa(cpu))
 	for _, line := range bytes.Split(b, []byte{'\n'}) {
@@ -164,15 +171,15 @@ func readCore(cpu int) (coreTimes, error) {
 		if len(f) < 9 || !bytes.Equal(f[0], name) {
 			continue
 		}
-		var t coreTimes
+		var t CoreTimes
 		for j, x := range f[1:9] { // user nice system idle iowait irq softirq steal
 			v, _ := strconv.ParseInt(string(x), 10, 64)
-			t.total += v
+			t.Total += v
 			if j != 3 && j != 4 {
-				t.busy += v
+				t.Busy += v
 			}
 		}
 		return t, nil
 	}
-	return coreTimes{}, fmt.Errorf("/proc/stat: no %s", name)
+	return CoreTimes{}, fmt.Errorf("/proc/stat: no %s", name)
 }
