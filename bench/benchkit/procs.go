@@ -111,7 +111,7 @@ func FreeAddr() (string, error) {
 // run from the repository root.
 func Build(ctx context.Context, dir, name, pkg string) (string, error) {
 	bin := filepath.Join(dir, name)
-	cmd := exec.CommandContext(ctx, "go", "Build", "-o", bin, pkg)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("go Build: %w", err)
