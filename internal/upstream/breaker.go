@@ -101,6 +101,9 @@ func (b *Breaker) stateLocked(now time.Time) BreakerState {
 func (b *Breaker) Ready() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.state == BreakerClosed { // the common case needs no clock
+		return true
+	}
 	switch b.stateLocked(b.o.Now()) {
 	case BreakerClosed:
 		return true
