@@ -64,10 +64,20 @@ log "go test -race"
 go test -race -count=1 -timeout 8m ./...
 
 log "fuzzing each target for $FUZZTIME"
+fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime "$FUZZTIME" "$2" 2>&1; }
 for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
   for target in $(grep -hoE '^func (Fuzz[A-Za-z0-9_]+)' "$dir"/*_test.go 2>/dev/null | awk '{print $2}'); do
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null
+    if ! out=$(fuzz "$target" "$pkg"); then
+      echo "$out" | tail -20
+      # A real finding is written under testdata/fuzz and fails for good;
+      # anything else (a fuzzing worker dying under load) gets one retry.
+      if echo "$out" | grep -q "Failing input written to"; then
+        echo "fuzz FAILED: $pkg $target"; exit 1
+      fi
+      echo "retrying $target once"
+      out=$(fuzz "$target" "$pkg") || { echo "$out" | tail -20; echo "fuzz FAILED: $pkg $target"; exit 1; }
+    fi
     echo "fuzz ok: $pkg $target"
   done
 done

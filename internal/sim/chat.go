@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+
+	"github.com/dsgate/dsgate/internal/jsonenc"
 )
 
 // reasoningSalt separates the reasoning word stream from the answer's.
@@ -180,11 +182,11 @@ func (s *Server) completeChat(c *call, p *chatPlan) {
 	}
 	if t := p.tool; t != nil {
 		b = append(b, `,"tool_calls":[{"id":`...)
-		b = appendJSONString(b, t.id)
+		b = jsonenc.AppendString(b, t.id)
 		b = append(b, `,"type":"function","function":{"name":`...)
-		b = appendJSONString(b, t.name)
+		b = jsonenc.AppendString(b, t.name)
 		b = append(b, `,"arguments":`...)
-		b = appendJSONString(b, t.args)
+		b = jsonenc.AppendString(b, t.args)
 		b = append(b, "}}]"...)
 	}
 	b = append(b, '}')
@@ -237,9 +239,9 @@ func streamToolCall(st *streamer, t *toolCall) error {
 		return err
 	}
 	b := append(st.open(), `{"index":0,"delta":{"content":null,"tool_calls":[{"index":0,"id":`...)
-	b = appendJSONString(b, t.id)
+	b = jsonenc.AppendString(b, t.id)
 	b = append(b, `,"type":"function","function":{"name":`...)
-	b = appendJSONString(b, t.name)
+	b = jsonenc.AppendString(b, t.name)
 	b = append(b, `,"arguments":""}}]}`...)
 	if err := st.sendToken(endChunk(b, "")); err != nil {
 		return err
@@ -249,7 +251,7 @@ func streamToolCall(st *streamer, t *toolCall) error {
 			return err
 		}
 		b := append(st.open(), `{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":`...)
-		b = appendJSONString(b, t.args[off:min(off+argFragment, len(t.args))])
+		b = jsonenc.AppendString(b, t.args[off:min(off+argFragment, len(t.args))])
 		b = append(b, `}}]}`...)
 		if err := st.sendToken(endChunk(b, "")); err != nil {
 			return err

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+
+	"github.com/dsgate/dsgate/internal/jsonenc"
 )
 
 // errStreamCut ends a stream that a fault closed abruptly.
@@ -21,9 +23,9 @@ type apiError struct {
 func writeError(w http.ResponseWriter, status int, e apiError) {
 	b := make([]byte, 0, 128+len(e.Message))
 	b = append(b, `{"error":{"message":`...)
-	b = appendJSONString(b, e.Message)
+	b = jsonenc.AppendString(b, e.Message)
 	b = append(b, `,"type":`...)
-	b = appendJSONString(b, e.Type)
+	b = jsonenc.AppendString(b, e.Type)
 	b = appendNullable(append(b, `,"param":`...), e.Param)
 	b = appendNullable(append(b, `,"code":`...), e.Code)
 	b = append(b, "}}\n"...)
@@ -38,7 +40,7 @@ func appendNullable(b []byte, s string) []byte {
 	if s == "" {
 		return append(b, "null"...)
 	}
-	return appendJSONString(b, s)
+	return jsonenc.AppendString(b, s)
 }
 
 // injectedError is the body for an injected fault. 429, 500 and 503 copy

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/jsonenc"
 )
 
 // Options configures a Server. The zero value is usable: it serves
@@ -148,7 +150,7 @@ func New(opts Options) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.reasoningKey = appendJSONString(nil, opts.ReasoningField)
+	s.reasoningKey = jsonenc.AppendString(nil, opts.ReasoningField)
 	s.reasoningDelta = `{"index":0,"delta":{"content":null,` + string(s.reasoningKey) + `:"`
 	s.contentEndNullReasoning = `",` + string(s.reasoningKey) + `:null}`
 	now := opts.Clock()
@@ -168,7 +170,7 @@ func New(opts Options) *Server {
 		}
 		m := &modelState{
 			name:      name,
-			quoted:    appendJSONString(nil, name),
+			quoted:    jsonenc.AppendString(nil, name),
 			reasoning: isReasoning(name, opts.ReasoningModels),
 		}
 		s.models = append(s.models, m)
