@@ -91,12 +91,22 @@ func (a *Access) AuthenticateHTTP(r *http.Request) (*auth.Principal, error) {
 		return Anonymous, nil
 	}
 	cred, err := auth.Credential(r)
-	if errors.Is(err, auth.ErrNoCredentials) && a.o.MTLS.Enabled {
-		if p, ok := a.certPrincipal(r.TLS); ok {
+	return a.AuthenticateConn(r.Context(), cred, err, r.TLS)
+}
+
+// AuthenticateConn is Authenticate for a caller on a TLS connection: one
+// that sends no credential may be identified by its verified client
+// certificate instead.
+func (a *Access) AuthenticateConn(ctx context.Context, cred string, credErr error, state *tls.ConnectionState) (*auth.Principal, error) {
+	if a.o.Disabled {
+		return Anonymous, nil
+	}
+	if errors.Is(credErr, auth.ErrNoCredentials) && a.o.MTLS.Enabled {
+		if p, ok := a.certPrincipal(state); ok {
 			return p, nil
 		}
 	}
-	return a.Authenticate(r.Context(), cred, err)
+	return a.Authenticate(ctx, cred, credErr)
 }
 
 // certPrincipal is the caller named by a verified client certificate.

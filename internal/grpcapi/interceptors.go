@@ -3,6 +3,7 @@ package grpcapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -11,14 +12,19 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/dsgate/dsgate/internal/auth"
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
 	"github.com/dsgate/dsgate/internal/reqscope"
+	"github.com/dsgate/dsgate/internal/tracing"
 )
 
 // interceptors run around every call, outside in: scope (request id),
@@ -77,8 +83,17 @@ func (ic *interceptors) begin(ctx context.Context, method string) (context.Conte
 	s := &reqscope.Scope{RequestID: id, Start: time.Now(), Route: method}
 	ctx = reqscope.With(ctx, s)
 	ctx, cancel := context.WithTimeout(ctx, ic.o.RequestTimeout)
+	span := noSpan
+	if ic.o.Tracer != nil {
+		ctx, span = ic.o.Tracer.Start(tracing.ExtractMap(ctx, md), method, trace.WithSpanKind(trace.SpanKindServer))
+	}
 	return ctx, s, func(panicked any, err error) error {
 		defer cancel()
+		defer func() {
+			span.SetAttributes(attribute.String("rpc.grpc.status_code", status.Code(err).String()),
+				attribute.String("dsgate.request_id", id), attribute.String("dsgate.model", s.Model))
+			span.End()
+		}()
 		if panicked != nil {
 			ic.o.Logger.Error("panic serving call", "request_id", id, "method", method,
 				"panic", fmt.Sprint(panicked), "stack", string(debug.Stack()))
@@ -130,7 +145,7 @@ func (ic *interceptors) authenticate(ctx context.Context, method string, s *reqs
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	cred, credErr := credential(md)
-	p, err := ic.o.Access.Authenticate(ctx, cred, credErr)
+	p, err := ic.o.Access.AuthenticateConn(ctx, cred, credErr, peerTLS(ctx))
 	if err != nil {
 		s.Err = err
 		return ctx, err
@@ -190,4 +205,18 @@ func newRequestID() string {
 	var b [16]byte
 	rand.Read(b[:]) // never fails (crypto/rand documents it)
 	return hex.EncodeToString(b[:])
+}
+
+var noSpan = trace.SpanFromContext(context.Background())
+
+// peerTLS is the caller's TLS state, nil on a plaintext connection.
+func peerTLS(ctx context.Context) *tls.ConnectionState {
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return nil
+	}
+	if info, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+		return &info.State
+	}
+	return nil
 }

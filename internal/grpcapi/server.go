@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -47,6 +48,8 @@ type Call struct {
 type Options struct {
 	// Backend returns the current gateway; it changes on config reload.
 	Backend func() Backend
+	// Tracer records a server span per call; nil turns tracing off.
+	Tracer trace.Tracer
 	// Access authenticates, authorizes and rate-limits callers, the same
 	// instance the HTTP API uses.
 	Access *access.Access

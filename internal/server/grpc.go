@@ -31,6 +31,7 @@ func buildGRPC(cfg *config.Config, gc config.GRPC, c *core, gw func() *gateway.G
 	o := grpcapi.Options{
 		Backend:           func() grpcapi.Backend { return gw() },
 		Access:            c.access,
+		Tracer:            c.tracer,
 		HighPriorityRoles: cfg.Auth.HighPriorityRoles,
 		TLS:               tlsConf,
 		MaxRecvBytes:      gc.MaxRecvBytes,

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,6 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
 	"github.com/dsgate/dsgate/internal/sim"
 )
 
@@ -160,6 +165,7 @@ version: 1
 server:
   listen: "127.0.0.1:0"
   tls: {cert_file: "` + certFile + `", key_file: "` + keyFile + `", client_ca_file: "` + caFile + `", client_auth: verify_if_given}
+grpc: {listen: "127.0.0.1:0"}
 log: {access: false}
 store: {dsn: "` + filepath.Join(dir, "db") + `"}
 auth:
@@ -192,6 +198,24 @@ models:
 		resp.Body.Close()
 		if resp.StatusCode != tt.status {
 			t.Errorf("%s: status %d, want %d", tt.name, resp.StatusCode, tt.status)
+		}
+		// The gRPC API, on the same TLS settings, identifies callers the same way.
+		pool := x509.NewCertPool()
+		pool.AddCert(ca.cert)
+		tc := &tls.Config{RootCAs: pool}
+		if tt.cert != nil {
+			tc.Certificates = []tls.Certificate{*tt.cert}
+		}
+		conn, err := grpc.NewClient(e.srv.GRPCAddr(), grpc.WithTransportCredentials(credentials.NewTLS(tc)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		content := "hi"
+		_, err = pb.NewInferenceServiceClient(conn).ChatCompletion(context.Background(), &pb.ChatCompletionRequest{
+			Model: "deepseek-chat", Messages: []*pb.Message{{Role: "user", Content: &content}}})
+		conn.Close()
+		if want := (tt.status == 200); (err == nil) != want {
+			t.Errorf("%s over gRPC: err %v", tt.name, err)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
@@ -63,6 +64,31 @@ var propagator = propagation.TraceContext{}
 // request's traceparent header, if any.
 func Extract(ctx context.Context, h http.Header) context.Context {
 	return propagator.Extract(ctx, propagation.HeaderCarrier(h))
+}
+
+// ExtractMap is Extract for gRPC metadata (lower-case keys).
+func ExtractMap(ctx context.Context, md map[string][]string) context.Context {
+	return propagator.Extract(ctx, mapCarrier(md))
+}
+
+// mapCarrier reads lower-case metadata keys.
+type mapCarrier map[string][]string
+
+func (m mapCarrier) Get(key string) string {
+	if v := m[strings.ToLower(key)]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (m mapCarrier) Set(key, value string) { m[strings.ToLower(key)] = []string{value} }
+
+func (m mapCarrier) Keys() []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 // Inject writes ctx's span context as traceparent into outgoing headers.
