@@ -123,6 +123,8 @@ func TestWriterElasticOutage(t *testing.T) {
 	es.setMode("close")
 	before := sinkStats(w, "elasticsearch").Errors
 	waitFor(t, "errors while ES drops connections", func() bool { return sinkStats(w, "elasticsearch").Errors >= before+2 })
+	// The sequencer group-commits: wait until all 50 are on disk.
+	waitFor(t, "all records spooled", func() bool { return w.Stats().Spooled >= 50 })
 	if got := w.Stats().Pending; got != 30 {
 		t.Fatalf("pending during outage = %d, want 30", got)
 	}
