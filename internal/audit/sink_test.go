@@ -196,3 +196,27 @@ func TestElasticSinkRetriesOnlyFailedItems(t *testing.T) {
 		t.Fatalf("503: %v", err)
 	}
 }
+
+// TestFileSinkDeferSyncThroughWriter checks that with DeferSync the file
+// holds every record once the writer closes (its final cursor save syncs).
+func TestFileSinkDeferSyncThroughWriter(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := audit.NewFileSink(audit.FileOptions{Path: filepath.Join(dir, "audit.jsonl"), DeferSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := audit.New(fastOptions(filepath.Join(dir, "spool"), audit.NamedSink{Name: "file", Sink: fs}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 25; i++ { // Close spools and delivers them, Run or not
+		w.Record(newEvent(i))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := audit.VerifyFiles([]string{filepath.Join(dir, "audit.jsonl")}, audit.VerifyOptions{})
+	if err != nil || !rep.OK || rep.Records != 25 {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+}

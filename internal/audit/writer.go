@@ -188,8 +188,9 @@ func (w *Writer) guard(name string, f func()) {
 }
 
 // sequenceLoop seals and spools records in batches. After the first
-// record of a batch it lingers briefly for more, so that one fsync covers
-// many records under load (group commit) instead of one each.
+// record of a batch it sleeps for Linger while more queue up, then drains
+// them: one fsync covers many records under load (group commit), and the
+// loop is not woken once per record.
 func (w *Writer) sequenceLoop(ctx context.Context) {
 	batch := make([]Event, 0, w.opts.BatchSize)
 	linger := time.NewTimer(time.Hour)
@@ -202,18 +203,20 @@ func (w *Writer) sequenceLoop(ctx context.Context) {
 			batch = append(batch[:0], ev)
 		}
 		linger.Reset(w.opts.Linger)
-	fill:
+		select {
+		case <-linger.C:
+		case <-ctx.Done():
+			linger.Stop()
+		}
+	drain:
 		for len(batch) < w.opts.BatchSize {
 			select {
 			case ev := <-w.in:
 				batch = append(batch, ev)
-			case <-linger.C:
-				break fill
-			case <-ctx.Done():
-				break fill
+			default:
+				break drain
 			}
 		}
-		linger.Stop()
 		w.sequence(batch)
 	}
 }
@@ -420,6 +423,11 @@ func (w *Writer) saveCursor(d *deliverer, final bool) error {
 	if !final && time.Since(d.saved) < w.opts.CursorEvery {
 		w.spool.markDelivered(d.name, d.acked)
 		return nil
+	}
+	if s, ok := d.sink.(interface{ Sync() error }); ok {
+		if err := s.Sync(); err != nil { // the cursor must not pass what is not durable
+			return err
+		}
 	}
 	if err := w.spool.ack(d.name, d.acked); err != nil {
 		return err

@@ -63,7 +63,8 @@ func (c *core) buildAudit(cfg *config.Config, log *slog.Logger) error {
 		if err := os.MkdirAll(filepath.Dir(ac.File.Path), 0o750); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
-		fs, err := audit.NewFileSink(audit.FileOptions{Path: ac.File.Path, MaxBytes: ac.File.MaxBytes, MaxFiles: ac.File.MaxFiles, Logger: log})
+		fs, err := audit.NewFileSink(audit.FileOptions{Path: ac.File.Path, MaxBytes: ac.File.MaxBytes, MaxFiles: ac.File.MaxFiles,
+			DeferSync: true, Logger: log})
 		if err != nil {
 			return fmt.Errorf("audit file sink: %w", err)
 		}
