@@ -192,6 +192,14 @@ func (g *Grant) Headers() http.Header {
 	return g.ticket.Headers()
 }
 
+// WriteHeaders writes the x-ratelimit-* headers into h (nothing without
+// limits).
+func (g *Grant) WriteHeaders(h http.Header) {
+	if g.ticket != nil {
+		g.ticket.WriteHeaders(h)
+	}
+}
+
 // Done settles the reservation with the real usage and records it. A
 // cached answer costs no upstream tokens and settles at zero, but is still
 // recorded as a request.

@@ -45,9 +45,7 @@ func (h *handlers) inference(e openai.Endpoint, resource string) authedFunc {
 			h.fail(w, s, err)
 			return
 		}
-		for k, v := range grant.Headers() {
-			w.Header()[k] = v
-		}
+		grant.WriteHeaders(w.Header())
 		call := &gateway.Call{Req: req, Body: body, RequestID: s.RequestID, HighPriority: h.highPriority(r, p),
 			CacheControl: r.Header.Get("Cache-Control"), CacheScope: p.LimitKey(),
 			OnCache: func(result, tier string) {

@@ -77,16 +77,26 @@ func Headers(err error) http.Header {
 // sends them ("6m0s", "12ms").
 func StatusHeaders(requests, tokens State) http.Header {
 	h := make(http.Header, 6)
-	for _, d := range []struct {
-		name string
-		s    State
-	}{{"requests", requests}, {"tokens", tokens}} {
-		if d.s.Limit <= 0 {
-			continue
-		}
-		h.Set("X-Ratelimit-Limit-"+d.name, strconv.FormatInt(d.s.Limit, 10))
-		h.Set("X-Ratelimit-Remaining-"+d.name, strconv.FormatInt(max(d.s.Remaining, 0), 10))
-		h.Set("X-Ratelimit-Reset-"+d.name, d.s.Reset.Round(time.Millisecond).String())
-	}
+	SetStatusHeaders(h, requests, tokens)
 	return h
 }
+
+// SetStatusHeaders writes the headers of StatusHeaders into h, with
+// canonical keys computed once: it runs on every admitted request.
+func SetStatusHeaders(h http.Header, requests, tokens State) {
+	set := func(keys *[3]string, s State) {
+		if s.Limit <= 0 {
+			return
+		}
+		h[keys[0]] = []string{strconv.FormatInt(s.Limit, 10)}
+		h[keys[1]] = []string{strconv.FormatInt(max(s.Remaining, 0), 10)}
+		h[keys[2]] = []string{s.Reset.Round(time.Millisecond).String()}
+	}
+	set(&requestKeys, requests)
+	set(&tokenKeys, tokens)
+}
+
+var (
+	requestKeys = [3]string{"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests"}
+	tokenKeys   = [3]string{"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens"}
+)

@@ -170,6 +170,9 @@ func (t *Ticket) Done(ctx context.Context, actualTokens int64) error {
 // request was admitted.
 func (t *Ticket) Headers() http.Header { return StatusHeaders(t.Requests, t.Tokens) }
 
+// WriteHeaders writes the x-ratelimit-* headers into h.
+func (t *Ticket) WriteHeaders(h http.Header) { SetStatusHeaders(h, t.Requests, t.Tokens) }
+
 // Stats returns the counters.
 func (l *Limiter) Stats() Stats {
 	return Stats{Admitted: l.admitted.Load(), Rejected: l.rejected.Load(), BackendErrors: l.backendErrors.Load(),
