@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -73,18 +71,11 @@ func newClientsCmd() *cobra.Command {
 			for _, c := range cs {
 				views = append(views, admin.ViewClient(c))
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(views)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CLIENT_ID\tNAME\tROLE\tSCOPES\tCREATED\tREVOKED")
-			for _, v := range views {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Name, v.Role, strings.Join(v.Scopes, " "),
-					v.CreatedAt.Format(time.RFC3339), fmtTime(v.RevokedAt))
-			}
-			return tw.Flush()
+			return printViews(cmd.OutOrStdout(), asJSON, views, "CLIENT_ID\tNAME\tROLE\tSCOPES\tCREATED\tREVOKED",
+				func(v admin.ClientView) string {
+					return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", v.ID, v.Name, v.Role, strings.Join(v.Scopes, " "),
+						v.CreatedAt.Format(time.RFC3339), fmtTime(v.RevokedAt))
+				})
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -128,18 +129,11 @@ func newKeysCmd() *cobra.Command {
 			for _, k := range keys {
 				views = append(views, admin.ViewKey(k))
 			}
-			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(views)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tROLE\tRPM\tTPM\tCREATED\tEXPIRES\tREVOKED")
-			for _, v := range views {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", v.ID, v.Name, v.Role, v.RPM, v.TPM,
-					v.CreatedAt.Format(time.RFC3339), fmtTime(v.ExpiresAt), fmtTime(v.RevokedAt))
-			}
-			return tw.Flush()
+			return printViews(cmd.OutOrStdout(), asJSON, views, "ID\tNAME\tROLE\tRPM\tTPM\tCREATED\tEXPIRES\tREVOKED",
+				func(v admin.KeyView) string {
+					return fmt.Sprintf("%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s", v.ID, v.Name, v.Role, v.RPM, v.TPM,
+						v.CreatedAt.Format(time.RFC3339), fmtTime(v.ExpiresAt), fmtTime(v.RevokedAt))
+				})
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -164,4 +158,20 @@ func newKeysCmd() *cobra.Command {
 	}
 	cmd.AddCommand(create, list, revoke)
 	return cmd
+}
+
+// printViews prints records as indented JSON or as a table with header
+// and one tab-separated row each.
+func printViews[T any](w io.Writer, asJSON bool, views []T, header string, row func(T) string) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(views)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, v := range views {
+		fmt.Fprintln(tw, row(v))
+	}
+	return tw.Flush()
 }
