@@ -57,11 +57,9 @@ func TestFrom(t *testing.T) {
 			if e.Status != tt.status || e.Type != tt.typ || e.Code != tt.code {
 				t.Errorf("got %d %q %q, want %d %q %q (%s)", e.Status, e.Type, e.Code, tt.status, tt.typ, tt.code, e.Message)
 			}
-			if tt.notInMsg != "" && (contains(e.Message, tt.notInMsg) || contains(string(e.JSON()), tt.notInMsg)) {
+			if tt.notInMsg != "" && (strings.Contains(e.Message, tt.notInMsg) || strings.Contains(string(e.JSON()), tt.notInMsg)) {
 				t.Errorf("leaked %q: %s", tt.notInMsg, e.JSON())
 			}
 		})
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
