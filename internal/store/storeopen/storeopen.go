@@ -5,6 +5,9 @@ package storeopen
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/dsgate/dsgate/internal/store"
@@ -16,6 +19,14 @@ import (
 func Open(ctx context.Context, dsn string) (store.Store, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		return postgres.Open(ctx, dsn, postgres.Options{})
+	}
+	// A SQLite file's directory is created on first use, like the
+	// gateway's other data directories.
+	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "file:")
+	if path, _, _ = strings.Cut(path, "?"); path != "" && path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("creating the store's directory: %w", err)
+		}
 	}
 	return sqlite.Open(ctx, dsn, sqlite.Options{})
 }
