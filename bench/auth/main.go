@@ -171,14 +171,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	tck := benchkit.ClkTck()
-	results := map[string][]*result{} // name/c -> rounds
+	results := map[string][]*benchkit.Result{} // name/c -> rounds
 	for _, c := range cfg.concs {
 		for r := range cfg.rounds {
 			for _, t := range targets {
 				logf("%s c=%d round %d", t.name, c, r+1)
 				res := t.measure(ctx, cfg, c, tck)
-				if res.cpuErr != nil {
-					return fmt.Errorf("%s: reading CPU time: %w", t.name, res.cpuErr)
+				if res.CPUErr != nil {
+					return fmt.Errorf("%s: reading CPU time: %w", t.name, res.CPUErr)
 				}
 				results[cellName(t.name, c)] = append(results[cellName(t.name, c)], res)
 			}
@@ -273,7 +273,7 @@ func createKey(ctx context.Context, bin, db string) (string, error) {
 // a request without a key is refused and one with the key gets through
 // with rate-limit headers.
 func (t *target) verify(cfg *config) error {
-	c := newHTTPClient(1)
+	c := benchkit.NewLocalClient(1)
 	do := func(key string) (*http.Response, error) {
 		resp, err := c.Do(t.chat(cfg, key))
 		if err != nil {
@@ -318,7 +318,7 @@ func (t *target) chat(cfg *config, key string) *http.Request {
 	return req
 }
 
-func (t *target) measure(ctx context.Context, cfg *config, conc, tck int) *result {
+func (t *target) measure(ctx context.Context, cfg *config, conc, tck int) *benchkit.Result {
 	body := []byte(fmt.Sprintf(chatTemplate, cfg.maxTokens))
 	url := t.base + "/v1/chat/completions"
 	l := &load{conc: conc, warmup: cfg.warmup, duration: cfg.duration, watchPID: t.p.PID(), watchCore: cfg.proxyCPU, tck: tck,
@@ -352,13 +352,13 @@ func microBench(ctx context.Context, cfg *config) (string, error) {
 }
 
 // median returns the round with the median req/s.
-func median(rs []*result) *result {
+func median(rs []*benchkit.Result) *benchkit.Result {
 	s := slices.Clone(rs)
-	slices.SortFunc(s, func(a, b *result) int {
+	slices.SortFunc(s, func(a, b *benchkit.Result) int {
 		switch {
-		case a.rps() < b.rps():
+		case a.RPS() < b.RPS():
 			return -1
-		case a.rps() > b.rps():
+		case a.RPS() > b.RPS():
 			return 1
 		}
 		return 0
@@ -366,15 +366,15 @@ func median(rs []*result) *result {
 	return s[len(s)/2]
 }
 
-func lowestCPU(rs []*result) float64 {
-	m := rs[0].cpuPerReq()
+func lowestCPU(rs []*benchkit.Result) float64 {
+	m := rs[0].CPUPerReq()
 	for _, r := range rs[1:] {
-		m = min(m, r.cpuPerReq())
+		m = min(m, r.CPUPerReq())
 	}
 	return m
 }
 
-func report(w io.Writer, cfg *config, backends []string, results map[string][]*result, micro string) {
+func report(w io.Writer, cfg *config, backends []string, results map[string][]*benchkit.Result, micro string) {
 	fmt.Fprintf(w, "### Authentication + authorization + rate limiting overhead (%s)\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(w, "- cells: %v measured after %v warm-up, %d round(s) (median-req/s round shown); closed loop, one keep-alive connection per worker; non-streaming chat, max_tokens %d\n",
 		cfg.duration, cfg.warmup, cfg.rounds, cfg.maxTokens)
@@ -394,15 +394,15 @@ func report(w io.Writer, cfg *config, backends []string, results map[string][]*r
 			cpu := lowestCPU(results[cellName(name, c)])
 			dMean, dCPU := "", ""
 			if b != "off" {
-				dMean = fmt.Sprintf("%+.1f", float64(r.mean()-off.mean())/1e3)
+				dMean = fmt.Sprintf("%+.1f", float64(r.Mean()-off.Mean())/1e3)
 				dCPU = fmt.Sprintf("%+.1f", cpu-offCPU)
 			}
-			errs := strconv.Itoa(r.errs)
-			if r.firstErr != "" {
-				errs += " (" + r.firstErr + ")"
+			errs := strconv.Itoa(r.Errs)
+			if r.FirstErr != "" {
+				errs += " (" + r.FirstErr + ")"
 			}
-			fmt.Fprintf(w, "| %s | %d | %.0f | %.3f | %.3f | %.3f | %s | %.0f%% | %.1f | %s | %s |\n", name, c, r.rps(),
-				ms(r.pct(50)), ms(r.pct(99)), ms(r.mean()), dMean, r.othersPct(), cpu, dCPU, errs)
+			fmt.Fprintf(w, "| %s | %d | %.0f | %.3f | %.3f | %.3f | %s | %.0f%% | %.1f | %s | %s |\n", name, c, r.RPS(),
+				ms(r.Pct(50)), ms(r.Pct(99)), ms(r.Mean()), dMean, r.OthersPct(), cpu, dCPU, errs)
 		}
 	}
 	if micro != "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -34,87 +33,15 @@ type load struct {
 	watchPID, watchCore, tck int
 }
 
-// result is what a load run measured in its window.
-type result struct {
-	ok, errs int
-	firstErr string
-	window   time.Duration
-	lat      []time.Duration // sorted
-	cpu      time.Duration   // CPU time of watchPID over the window
-	coreBusy float64         // share of the window watchCore was busy, whoever used it
-	cpuErr   error
-}
-
-// othersPct is the share of the watched core that other processes used
-// during the window, in percent: the noise in this cell.
-func (r *result) othersPct() float64 {
-	return max(100*(r.coreBusy-r.cpu.Seconds()/r.window.Seconds()), 0)
-}
-
-func (r *result) rps() float64 { return float64(r.ok) / r.window.Seconds() }
-
-// pct returns the p-th percentile (0..100) latency, nearest rank.
-func (r *result) pct(p float64) time.Duration {
-	if len(r.lat) == 0 {
-		return 0
-	}
-	i := int(p/100*float64(len(r.lat))+0.5) - 1
-	return r.lat[min(max(i, 0), len(r.lat)-1)]
-}
-
-func (r *result) mean() time.Duration {
-	if len(r.lat) == 0 {
-		return 0
-	}
-	var sum time.Duration
-	for _, d := range r.lat {
-		sum += d
-	}
-	return sum / time.Duration(len(r.lat))
-}
-
-// cpuPerReq is the watched process's CPU time per successful request, in µs.
-func (r *result) cpuPerReq() float64 {
-	if r.ok == 0 {
-		return 0
-	}
-	return float64(r.cpu.Microseconds()) / float64(r.ok)
-}
-
-func newHTTPClient(conc int) *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	return &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			Proxy: nil,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				if host, _, err := net.SplitHostPort(addr); err != nil || host != "127.0.0.1" {
-					return nil, fmt.Errorf("refusing to dial %s: only 127.0.0.1", addr)
-				}
-				return d.DialContext(ctx, network, addr)
-			},
-			MaxConnsPerHost:     conc,
-			MaxIdleConnsPerHost: conc,
-			DisableCompression:  true,
-		},
-	}
-}
-
-type sample struct {
-	done time.Time
-	lat  time.Duration
-	err  error
-}
-
-func (l *load) run(ctx context.Context) *result {
+func (l *load) run(ctx context.Context) *benchkit.Result {
 	if l.count > 0 {
 		return l.runCount(ctx)
 	}
-	c := newHTTPClient(l.conc)
+	c := benchkit.NewLocalClient(l.conc)
 	defer c.CloseIdleConnections()
 	start := time.Now().Add(l.warmup)
 	end := start.Add(l.duration)
-	res := &result{window: l.duration}
+	res := &benchkit.Result{Window: l.duration}
 
 	var cpu0, cpu1 time.Duration
 	var core0, core1 benchkit.CoreTimes
@@ -134,17 +61,17 @@ func (l *load) run(ctx context.Context) *result {
 	}()
 
 	var next atomic.Int64
-	perWorker := make([][]sample, l.conc)
+	perWorker := make([][]benchkit.Sample, l.conc)
 	var wg sync.WaitGroup
 	for w := range l.conc {
 		wg.Go(func() {
-			buf := make([]sample, 0, 1<<14)
+			buf := make([]benchkit.Sample, 0, 1<<14)
 			for ctx.Err() == nil && time.Now().Before(end) {
 				req := l.request(next.Add(1) - 1).WithContext(ctx)
 				t0 := time.Now()
 				err := l.do(c, req)
 				t1 := time.Now()
-				buf = append(buf, sample{done: t1, lat: t1.Sub(t0), err: err})
+				buf = append(buf, benchkit.Sample{Done: t1, Lat: t1.Sub(t0), Err: err})
 			}
 			perWorker[w] = buf
 		})
@@ -153,38 +80,38 @@ func (l *load) run(ctx context.Context) *result {
 	<-sampled
 	for _, buf := range perWorker {
 		for _, s := range buf {
-			if s.done.Before(start) || s.done.After(end) {
+			if s.Done.Before(start) || s.Done.After(end) {
 				continue
 			}
-			if s.err != nil {
-				res.errs++
-				if res.firstErr == "" {
-					res.firstErr = s.err.Error()
+			if s.Err != nil {
+				res.Errs++
+				if res.FirstErr == "" {
+					res.FirstErr = s.Err.Error()
 				}
 				continue
 			}
-			res.ok++
-			res.lat = append(res.lat, s.lat)
+			res.OK++
+			res.Lat = append(res.Lat, s.Lat)
 		}
 	}
-	slices.Sort(res.lat)
-	res.cpu, res.cpuErr = cpu1-cpu0, firstError(errs[:]...)
+	slices.Sort(res.Lat)
+	res.CPU, res.CPUErr = cpu1-cpu0, benchkit.FirstError(errs[:]...)
 	if total := core1.Total - core0.Total; total > 0 {
-		res.coreBusy = float64(core1.Busy-core0.Busy) / float64(total)
+		res.CoreBusy = float64(core1.Busy-core0.Busy) / float64(total)
 	}
 	return res
 }
 
 // runCount primes every worker's connection, then sends requests 0 to
 // count-1; the window runs from the first request to the last answer.
-func (l *load) runCount(ctx context.Context) *result {
-	c := newHTTPClient(l.conc)
+func (l *load) runCount(ctx context.Context) *benchkit.Result {
+	c := benchkit.NewLocalClient(l.conc)
 	defer c.CloseIdleConnections()
 	var primed, wg sync.WaitGroup
 	primed.Add(l.conc)
 	gate := make(chan struct{})
 	var next atomic.Int64
-	perWorker := make([][]sample, l.conc)
+	perWorker := make([][]benchkit.Sample, l.conc)
 	primeErrs := make([]error, l.conc)
 	for w := range l.conc {
 		wg.Go(func() {
@@ -193,7 +120,7 @@ func (l *load) runCount(ctx context.Context) *result {
 			}
 			primed.Done()
 			<-gate
-			var buf []sample
+			var buf []benchkit.Sample
 			for ctx.Err() == nil {
 				i := next.Add(1) - 1
 				if i >= l.count {
@@ -202,15 +129,15 @@ func (l *load) runCount(ctx context.Context) *result {
 				t0 := time.Now()
 				err := l.do(c, l.request(i).WithContext(ctx))
 				t1 := time.Now()
-				buf = append(buf, sample{done: t1, lat: t1.Sub(t0), err: err})
+				buf = append(buf, benchkit.Sample{Done: t1, Lat: t1.Sub(t0), Err: err})
 			}
 			perWorker[w] = buf
 		})
 	}
 	primed.Wait()
-	res := &result{}
-	if err := firstError(primeErrs...); err != nil {
-		res.errs, res.firstErr = 1, "priming: "+err.Error()
+	res := &benchkit.Result{}
+	if err := benchkit.FirstError(primeErrs...); err != nil {
+		res.Errs, res.FirstErr = 1, "priming: "+err.Error()
 	}
 	var cpu0, cpu1 time.Duration
 	var core0, core1 benchkit.CoreTimes
@@ -226,26 +153,26 @@ func (l *load) runCount(ctx context.Context) *result {
 	if l.watchPID != 0 {
 		cpu1, errs[2] = benchkit.CPUTime(l.watchPID, l.tck)
 		core1, errs[3] = benchkit.ReadCore(l.watchCore)
-		res.cpu, res.cpuErr = cpu1-cpu0, firstError(errs[:]...)
+		res.CPU, res.CPUErr = cpu1-cpu0, benchkit.FirstError(errs[:]...)
 		if total := core1.Total - core0.Total; total > 0 {
-			res.coreBusy = float64(core1.Busy-core0.Busy) / float64(total)
+			res.CoreBusy = float64(core1.Busy-core0.Busy) / float64(total)
 		}
 	}
-	res.window = end.Sub(start)
+	res.Window = end.Sub(start)
 	for _, buf := range perWorker {
 		for _, s := range buf {
-			if s.err != nil {
-				res.errs++
-				if res.firstErr == "" {
-					res.firstErr = s.err.Error()
+			if s.Err != nil {
+				res.Errs++
+				if res.FirstErr == "" {
+					res.FirstErr = s.Err.Error()
 				}
 				continue
 			}
-			res.ok++
-			res.lat = append(res.lat, s.lat)
+			res.OK++
+			res.Lat = append(res.Lat, s.Lat)
 		}
 	}
-	slices.Sort(res.lat)
+	slices.Sort(res.Lat)
 	return res
 }
 
@@ -268,15 +195,6 @@ func (l *load) send(c *http.Client, req *http.Request, check func(*http.Response
 	}
 	if check != nil {
 		return check(resp, body)
-	}
-	return nil
-}
-
-func firstError(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
 	}
 	return nil
 }

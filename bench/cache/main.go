@@ -137,7 +137,7 @@ type bench struct {
 type row struct {
 	tier, how string
 	c         int
-	res       *result
+	res       *benchkit.Result
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -277,8 +277,8 @@ func (b *bench) memoryTier(ctx context.Context) error {
 	defer g.p.Stop()
 	l := &load{conc: 1, count: 1, request: func(int64) *http.Request { return b.chat(g, "hot", 16) },
 		check: servedBy("miss", "")}
-	if r := l.run(ctx); r.errs > 0 {
-		return fmt.Errorf("caching the hot request: %s", r.firstErr)
+	if r := l.run(ctx); r.Errs > 0 {
+		return fmt.Errorf("caching the hot request: %s", r.FirstErr)
 	}
 	for _, c := range b.cfg.concs {
 		logf("memory tier c=%d", c)
@@ -345,9 +345,9 @@ func (b *bench) lowerTier(ctx context.Context, tier string) error {
 		request: func(i int64) *http.Request {
 			return b.chat(warm, key(int(i)/b.cfg.n, i%int64(b.cfg.n)), 16)
 		}}
-	if r := fill.run(ctx); r.errs > 0 {
+	if r := fill.run(ctx); r.Errs > 0 {
 		warm.p.Stop()
-		return fmt.Errorf("warming: %d errors, first: %s", r.errs, r.firstErr)
+		return fmt.Errorf("warming: %d errors, first: %s", r.Errs, r.FirstErr)
 	}
 	err = waitTierSets(ctx, warm, tier, total)
 	warm.p.Stop() // SIGTERM: the disk tier closes cleanly

@@ -25,12 +25,12 @@ func (b *bench) report(w io.Writer, skipped []string) {
 	fmt.Fprintf(w, "| served by | requests | c | answers | req/s | p50 ms | p99 ms | mean ms | gateway CPU µs/req | others on CPU %d | errors |\n", cfg.proxyCPU)
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, r := range b.rows {
-		errs := fmt.Sprint(r.res.errs)
-		if r.res.firstErr != "" {
-			errs += " (first: " + r.res.firstErr + ")"
+		errs := fmt.Sprint(r.res.Errs)
+		if r.res.FirstErr != "" {
+			errs += " (first: " + r.res.FirstErr + ")"
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %d | %.0f | %.3f | %.3f | %.3f | %.1f | %.0f%% | %s |\n", r.tier, r.how, r.c, r.res.ok,
-			r.res.rps(), ms(r.res.pct(50)), ms(r.res.pct(99)), ms(r.res.mean()), r.res.cpuPerReq(), r.res.othersPct(), errs)
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %.0f | %.3f | %.3f | %.3f | %.1f | %.0f%% | %s |\n", r.tier, r.how, r.c, r.res.OK,
+			r.res.RPS(), ms(r.res.Pct(50)), ms(r.res.Pct(99)), ms(r.res.Mean()), r.res.CPUPerReq(), r.res.OthersPct(), errs)
 	}
 	if s := b.rss; s != nil {
 		fmt.Fprintf(w, "\nGateway memory with a full memory tier (memory.max_bytes %d MiB, filled with %d distinct answers of max_tokens %d in %v):\n\n",

@@ -30,8 +30,8 @@ func (b *bench) fullMemory(ctx context.Context) (*rssResult, error) {
 	}
 	defer g.p.Stop()
 	one := &load{conc: 1, count: 1, request: func(int64) *http.Request { return b.chat(g, "rss-first", 16) }}
-	if r := one.run(ctx); r.errs > 0 {
-		return nil, fmt.Errorf("first request: %s", r.firstErr)
+	if r := one.run(ctx); r.Errs > 0 {
+		return nil, fmt.Errorf("first request: %s", r.FirstErr)
 	}
 	if res.before, err = procStatus(g.p.PID(), "VmRSS:"); err != nil {
 		return nil, err
@@ -46,8 +46,8 @@ func (b *bench) fullMemory(ctx context.Context) (*rssResult, error) {
 			request: func(i int64) *http.Request {
 				return b.chat(g, "rss-"+strconv.FormatInt(base+i, 10), b.cfg.fillTokens)
 			}}
-		if r := fill.run(ctx); r.errs > 0 {
-			return nil, fmt.Errorf("filling: %d errors, first: %s", r.errs, r.firstErr)
+		if r := fill.run(ctx); r.Errs > 0 {
+			return nil, fmt.Errorf("filling: %d errors, first: %s", r.Errs, r.FirstErr)
 		}
 		res.requests += batch
 		m, err := stats(g)
