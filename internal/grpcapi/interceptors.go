@@ -83,10 +83,11 @@ func (ic *interceptors) begin(ctx context.Context, method string) (context.Conte
 	s := &reqscope.Scope{RequestID: id, Start: time.Now(), Route: method}
 	ctx = reqscope.With(ctx, s)
 	ctx, cancel := context.WithTimeout(ctx, ic.o.RequestTimeout)
-	span := noSpan
 	if ic.o.Tracer != nil {
-		ctx, span = ic.o.Tracer.Start(tracing.ExtractMap(ctx, md), method, trace.WithSpanKind(trace.SpanKindServer))
+		ctx = tracing.ExtractMap(ctx, md)
 	}
+	var span trace.Span
+	ctx, span = tracing.Start(ctx, ic.o.Tracer, method, trace.WithSpanKind(trace.SpanKindServer))
 	return ctx, s, func(panicked any, err error) error {
 		defer cancel()
 		defer func() {
@@ -206,8 +207,6 @@ func newRequestID() string {
 	rand.Read(b[:]) // never fails (crypto/rand documents it)
 	return hex.EncodeToString(b[:])
 }
-
-var noSpan = trace.SpanFromContext(context.Background())
 
 // peerTLS is the caller's TLS state, nil on a plaintext connection.
 func peerTLS(ctx context.Context) *tls.ConnectionState {

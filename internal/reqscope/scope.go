@@ -19,8 +19,8 @@ type Scope struct {
 	Upstream  string // upstream that answered
 	Attempts  int
 	Stream    bool
-	// FirstToken is a stream's time from the request's start to its first
-	// data event.
+	// FirstToken is a stream's time from the start of the upstream
+	// attempt that answered to its first data event.
 	FirstToken time.Duration
 	Principal  string // caller identity: key or client id
 	Role       string
