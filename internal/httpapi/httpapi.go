@@ -3,9 +3,10 @@ package httpapi
 import (
 	"log/slog"
 
-	"go.opentelemetry.io/otel/trace"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/auth"
@@ -119,6 +120,10 @@ func routeName(pattern string, h http.Handler) http.Handler {
 		reqscope.From(r.Context()).Route = r.Method + " " + pattern
 		h.ServeHTTP(w, r)
 	})
+}
+
+func (o *Options) recorder() Recorder {
+	return Recorder{Metrics: o.Metrics, Audit: o.Audit, AuditBodies: o.AuditBodies}
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {

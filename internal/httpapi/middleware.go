@@ -7,14 +7,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/reqscope"
@@ -149,7 +150,7 @@ func observe(next http.Handler, o *Options) http.Handler {
 		if errors.Is(r.Context().Err(), context.Canceled) || errors.Is(s.Err, context.Canceled) {
 			status = StatusClientClosed
 		}
-		o.record(r, s, status, end)
+		o.recorder().Record(s, s.Route, r.Method, r.RemoteAddr, status, end)
 		if !o.AccessLog {
 			return
 		}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/dsgate/dsgate/internal/audit"
@@ -14,14 +13,23 @@ type Auditor interface {
 	Record(audit.Event)
 }
 
-// record emits the metrics and the audit record of a finished request.
-func (o *Options) record(r *http.Request, s *reqscope.Scope, status int, end time.Time) {
-	route := s.Route
+// Recorder emits the metrics and the audit record of a finished request.
+// HTTP and gRPC both use it, so the two transports are counted alike.
+type Recorder struct {
+	Metrics     *metrics.Metrics // nil: no metrics
+	Audit       Auditor          // nil: no audit trail
+	AuditBodies bool             // keep prompt and answer text, not only hashes
+}
+
+// Record observes one request that ended at end with an HTTP(-equivalent)
+// status. route names it with bounded cardinality ("POST /v1/...",
+// "GRPC /dsgate.v1...").
+func (o Recorder) Record(s *reqscope.Scope, route, method, clientAddr string, status int, end time.Time) {
 	if route == "" {
 		route = "unmatched"
 	}
 	if o.Metrics != nil {
-		o.Metrics.ObserveHTTP(route, r.Method, status, end.Sub(s.Start))
+		o.Metrics.ObserveHTTP(route, method, status, end.Sub(s.Start))
 		if s.Stream && s.FirstToken > 0 {
 			o.Metrics.ObserveTTFT(s.Model, s.Upstream, s.FirstToken)
 			if s.CompletionTokens > 1 {
@@ -44,7 +52,7 @@ func (o *Options) record(r *http.Request, s *reqscope.Scope, status int, end tim
 		RequestID:        s.RequestID,
 		Principal:        s.Principal,
 		Role:             s.Role,
-		ClientAddr:       r.RemoteAddr,
+		ClientAddr:       clientAddr,
 		Route:            route,
 		Model:            s.Model,
 		Upstream:         s.Upstream,

@@ -17,6 +17,7 @@ import (
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/grpcapi"
+	"github.com/dsgate/dsgate/internal/httpapi"
 	"github.com/dsgate/dsgate/internal/metrics"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
@@ -129,26 +130,15 @@ func metricsServer(h http.Handler) *http.Server {
 // "GRPC <method>" and the HTTP-equivalent status.
 func (c *core) observeGRPC(call grpcapi.Call) {
 	s := call.Scope
-	status := grpcapi.HTTPStatus(call.Code)
-	route := "GRPC " + call.Method
-	if m := c.metrics; m != nil {
-		m.ObserveHTTP(route, "POST", status, call.Latency)
-		if s.Model != "" {
-			m.CountRequest(route, s.Model, status, s.Principal)
-			if s.CacheResult != "hit" {
-				m.AddTokens(s.Model, s.Principal, metrics.Usage{Prompt: s.PromptTokens,
-					Completion: s.CompletionTokens, CacheHit: s.CacheHitTokens})
-			}
-		}
+	httpapi.Recorder{Metrics: c.metrics, Audit: c.auditor(), AuditBodies: c.auditBodies}.
+		Record(s, "GRPC "+call.Method, "POST", "", grpcapi.HTTPStatus(call.Code), s.Start.Add(call.Latency))
+}
+
+// auditor is the audit writer as an interface that is nil when auditing is
+// off (a nil *audit.Writer inside an interface would not be).
+func (c *core) auditor() httpapi.Auditor {
+	if c.audit == nil {
+		return nil
 	}
-	if c.audit != nil {
-		ev := audit.Event{
-			RequestID: s.RequestID, Principal: s.Principal, Role: s.Role, Route: route, Model: s.Model,
-			Upstream: s.Upstream, Status: status, CacheResult: s.CacheResult,
-			PromptTokens: s.PromptTokens, CompletionTokens: s.CompletionTokens, CacheHitTokens: s.CacheHitTokens,
-			RequestAt: s.Start, ResponseAt: s.Start.Add(call.Latency), ErrorType: s.ErrorType,
-		}
-		ev.SetBodies(s.Input, s.Output, s.OutputSHA256, c.auditBodies)
-		c.audit.Record(ev)
-	}
+	return c.audit
 }

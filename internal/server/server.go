@@ -73,10 +73,6 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		}
 		s.metricsLn, s.metricsSrv = mln, metricsServer(c.metricsHandler)
 	}
-	var auditor httpapi.Auditor
-	if c.audit != nil {
-		auditor = c.audit
-	}
 	var inline http.Handler
 	if s.metricsSrv == nil {
 		inline = c.metricsHandler
@@ -87,7 +83,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		Mounts:            c.mounts,
 		HighPriorityRoles: cfg.Auth.HighPriorityRoles,
 		Metrics:           c.metrics,
-		Audit:             auditor,
+		Audit:             c.auditor(),
 		AuditBodies:       c.auditBodies,
 		MetricsHandler:    inline,
 		Tracer:            c.tracer,
