@@ -27,6 +27,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // obj is a decoded Kubernetes object.
@@ -504,9 +505,7 @@ func TestNginx(t *testing.T) {
 		}
 	}
 	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		t.Skip("nginx not installed: syntax check skipped (apt-get install nginx-light to run it)")
-	}
+	testkit.Need(t, "nginx", "apt-get install nginx-light", err)
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -549,10 +548,7 @@ func TestHelmChart(t *testing.T) {
 	t.Parallel()
 	helm := helmBinary()
 	if helm == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("helm not found; CI must install it: go install helm.sh/helm/v3/cmd/helm@v3.22.0")
-		}
-		t.Skip("helm not installed (go install helm.sh/helm/v3/cmd/helm@v3.22.0): chart lint/template skipped")
+		testkit.Need(t, "helm", "go install helm.sh/helm/v3/cmd/helm@v3.22.0", errors.New("not on PATH nor in GOPATH/bin"))
 	}
 	chart := filepath.Join("helm", "dsgate")
 	runHelm(t, helm, "lint", "--strict", chart)

@@ -17,6 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // needService skips the test when a shared service is unreachable, or
@@ -26,10 +28,7 @@ func needService(t *testing.T, what string, err error) {
 	if err == nil {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s unreachable (required when CI=true): %v", what, err)
-	}
-	t.Skipf("%s unreachable, skipping (start it, or set its DSGATE_TEST_* address): %v", what, err)
+	testkit.Need(t, what, "start it, or set its DSGATE_TEST_* address", err)
 }
 
 // flushedRedis returns the address of the test Redis

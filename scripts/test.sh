@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 export DSGATE_TEST_POSTGRES_DSN="${DSGATE_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 export DSGATE_TEST_REDIS_ADDR="${DSGATE_TEST_REDIS_ADDR:-127.0.0.1:6379}"
 FUZZTIME="${FUZZTIME:-5s}"
+# Every service and tool the tests use must be there: a missing one fails
+# the run instead of skipping tests (internal/testkit reads this).
+export DSGATE_TEST_REQUIRE=1
 
 log() { printf '==> %s\n' "$*"; }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/cache/cachetest"
 	cacheredis "github.com/dsgate/dsgate/internal/cache/redis"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // testClient connects to DSGATE_TEST_REDIS_ADDR (default 127.0.0.1:6379).
@@ -28,10 +29,7 @@ func testClient(t *testing.T) *goredis.Client {
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis at %s: %v", addr, err)
-		}
-		t.Skipf("redis at %s not reachable (set DSGATE_TEST_REDIS_ADDR): %v", addr, err)
+		testkit.Need(t, "redis at "+addr, "start it or set DSGATE_TEST_REDIS_ADDR", err)
 	}
 	t.Cleanup(func() { rdb.Close() })
 	return rdb

@@ -12,6 +12,7 @@ import (
 	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/ratelimit/ratelimittest"
 	rlredis "github.com/dsgate/dsgate/internal/ratelimit/redis"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // Client connects to DSGATE_TEST_REDIS_ADDR (default 127.0.0.1:6379) and
@@ -27,10 +28,7 @@ func client(t testing.TB) *goredis.Client {
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis at %s unreachable (required when CI=true): %v", addr, err)
-		}
-		t.Skipf("redis at %s unreachable, set DSGATE_TEST_REDIS_ADDR: %v", addr, err)
+		testkit.Need(t, "redis at "+addr, "start it or set DSGATE_TEST_REDIS_ADDR", err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c

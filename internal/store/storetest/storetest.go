@@ -19,6 +19,7 @@ import (
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/store/postgres"
 	"github.com/dsgate/dsgate/internal/store/sqlite"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // DefaultPostgresDSN is used when DSGATE_TEST_POSTGRES_DSN is unset.
@@ -53,10 +54,7 @@ func PostgresDSN(t testing.TB) string {
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
 		admin.Close()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("postgres at %s unreachable (required when CI=true): %v", redact(base), err)
-		}
-		t.Skipf("postgres at %s unreachable, set DSGATE_TEST_POSTGRES_DSN: %v", redact(base), err)
+		testkit.Need(t, "postgres at "+redact(base), "start it or set DSGATE_TEST_POSTGRES_DSN", err)
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])

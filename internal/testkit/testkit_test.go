@@ -1,0 +1,47 @@
+package testkit
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// fakeTB records what Need and Eventually asked of it.
+type fakeTB struct {
+	testing.TB
+	failed, skipped bool
+}
+
+func (f *fakeTB) Helper()               {}
+func (f *fakeTB) Fatalf(string, ...any) { f.failed = true }
+func (f *fakeTB) Skipf(string, ...any)  { f.skipped = true }
+
+func TestNeedFailsWhenRequired(t *testing.T) {
+	t.Setenv("CI", "")
+	for _, tc := range []struct {
+		env           string
+		err           error
+		fail, skipped bool
+	}{
+		{"1", errors.New("down"), true, false},
+		{"", errors.New("down"), false, true},
+		{"1", nil, false, false},
+	} {
+		t.Setenv(RequireEnv, tc.env)
+		f := &fakeTB{}
+		Need(f, "redis", "start it", tc.err)
+		if f.failed != tc.fail || f.skipped != tc.skipped {
+			t.Errorf("env %q err %v: failed %v skipped %v", tc.env, tc.err, f.failed, f.skipped)
+		}
+	}
+}
+
+func TestEventually(t *testing.T) {
+	n := 0
+	Eventually(t, time.Minute, "three polls", func() bool { n++; return n == 3 })
+	f := &fakeTB{}
+	Eventually(f, 0, "never", func() bool { return false })
+	if !f.failed {
+		t.Error("a condition that never holds did not fail")
+	}
+}
