@@ -90,7 +90,7 @@ func TestOpenAISDK(t *testing.T) {
 	}
 
 	models, err := client.Models.List(ctx)
-	if err != nil || len(models.Data) != 2 || models.Data[0].OwnedBy != "dsgate-sim" {
+	if err != nil || len(models.Data) != len(DefaultModels()) || models.Data[0].OwnedBy != "dsgate-sim" {
 		t.Errorf("models = %v, %v", models, err)
 	}
 
