@@ -54,7 +54,7 @@ thinking mode, GET /user/balance, keep-alives while a request waits. With
 				return err
 			}
 			srv := &http.Server{Handler: sim.New(o), ReadHeaderTimeout: 10 * time.Second}
-			log.Info("simulator listening", "addr", ln.Addr().String())
+			log.Info("simulator listening", "addr", ln.Addr().String(), "personality", string(o.Personality))
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
 			select {
