@@ -125,36 +125,11 @@ func (s *Server) chatMode(w http.ResponseWriter, m *modelState, req *chatRequest
 
 // planChat derives the answer from the model and messages alone.
 func (s *Server) planChat(m *modelState, req *chatRequest, n int, limited bool, mode chatMode) chatPlan {
-	h := newHasher()
-	h.addField(m.name)
-	var u usage
-	var prefixes []uint64 // DeepSeek's prefix cache: hash after each message
-	var tokens []int
-	if s.deepseek() {
-		prefixes = make([]uint64, 0, len(req.Messages))
-		tokens = make([]int, 0, len(req.Messages))
-	}
-	last := len(req.Messages) - 1
-	for i, msg := range req.Messages {
-		h.addField(msg.Role)
-		h.addField(string(msg.Content))
-		t := countWords(string(msg.Content)) + 4
-		u.prompt += t
-		if prefixes != nil {
-			prefixes = append(prefixes, h.sum())
-			tokens = append(tokens, t)
-		} else if i < last {
-			u.cached += t // prefix caching: everything but the newest message was seen before
-		}
-	}
-	if prefixes != nil {
-		u.cached = s.prefixes.hit(prefixes, tokens)
-	}
+	u, seed := s.promptUsage(m, req.Messages)
 	p := chatPlan{reasoning: mode.thinking, choices: make([]choicePlan, mode.choices)}
 	if req.StreamOptions != nil {
 		p.includeUsage = req.StreamOptions.IncludeUsage
 	}
-	seed := h.sum()
 	tool, callTool := toolToCall(req)
 	for i := range p.choices {
 		c := &p.choices[i]
@@ -177,6 +152,38 @@ func (s *Server) planChat(m *modelState, req *chatRequest, n int, limited bool, 
 	}
 	p.usage = u
 	return p
+}
+
+// promptUsage counts the prompt and its cached part, and returns the
+// answer's seed: a hash of the model and the messages. The plain simulator
+// counts every message but the newest as cached; the DeepSeek personality
+// asks its prefix cache.
+func (s *Server) promptUsage(m *modelState, msgs []chatMessage) (usage, uint64) {
+	h := newHasher()
+	h.addField(m.name)
+	var u usage
+	var prefixes []uint64 // DeepSeek: the hash after each message
+	var tokens []int
+	if s.deepseek() {
+		prefixes = make([]uint64, 0, len(msgs))
+		tokens = make([]int, 0, len(msgs))
+	}
+	for i, msg := range msgs {
+		h.addField(msg.Role)
+		h.addField(string(msg.Content))
+		t := countWords(string(msg.Content)) + 4
+		u.prompt += t
+		if prefixes != nil {
+			prefixes = append(prefixes, h.sum())
+			tokens = append(tokens, t)
+		} else if i < len(msgs)-1 {
+			u.cached += t
+		}
+	}
+	if prefixes != nil {
+		u.cached = s.prefixes.hit(prefixes, tokens)
+	}
+	return u, h.sum()
 }
 
 // reasoningTokens is the reasoning share of n completion tokens: half, or
@@ -393,43 +400,68 @@ func (s *Server) streamChat(c *call, p *chatPlan) {
 	_ = st.end(p.includeUsage, p.usage)
 }
 
+// deltaFrags are the JSON fragments of one choice's streamed deltas.
+type deltaFrags struct {
+	open      string // `{"index":i,"delta":{`
+	reasoning string // opens a reasoning delta's text
+	words     string // opens a content delta's text
+	pieces    string // opens a content delta before a JSON string
+	endNull   string // closes a content delta in thinking mode: the reasoning field is null
+	finish    string // the finish chunk's delta
+}
+
+// deltaFrags renders choice i's fragments; choice 0's are kept in
+// Server.frags0 so the common case builds no strings.
+func (s *Server) deltaFrags(i int) deltaFrags {
+	open := `{"index":` + strconv.Itoa(i) + `,"delta":{`
+	return deltaFrags{
+		open:      open,
+		reasoning: open + `"content":null,` + string(s.reasoningKey) + `:"`,
+		words:     open + `"content":"`,
+		pieces:    open + `"content":`,
+		endNull:   `,` + string(s.reasoningKey) + `:null}`,
+		finish:    open + `"content":""}`,
+	}
+}
+
 // streamChoice sends one choice's deltas, all carrying its index: the
 // role, reasoning words, answer words or pieces, a tool call, and the
 // finish chunk. Choices are streamed one after another.
 func (s *Server) streamChoice(st *streamer, i int, ch *choicePlan, reasoning bool) error {
-	open := `{"index":0,"delta":{`
+	f := &s.frags0
 	if i > 0 {
-		open = `{"index":` + strconv.Itoa(i) + `,"delta":{`
+		fi := s.deltaFrags(i)
+		f = &fi
 	}
-	b := append(st.open(), open...)
+	b := append(st.open(), f.open...)
 	b = append(b, `"role":"assistant","content":""}`...)
 	if err := st.send(endChunk(b, "")); err != nil {
 		return err
 	}
 	r := rng{state: ch.seed ^ reasoningSalt}
-	if err := st.words(&r, ch.reasoning, open+`"content":null,`+string(s.reasoningKey)+`:"`, `"}`); err != nil {
+	if err := st.words(&r, ch.reasoning, f.reasoning, `}`); err != nil {
 		return err
 	}
 	end := "}"
 	if reasoning {
-		end = "," + string(s.reasoningKey) + ":null}"
+		end = f.endNull
 	}
 	var err error
 	if ch.explicit {
-		err = st.pieces(ch.text, open+`"content":`, end)
+		err = st.pieces(ch.text, f.pieces, end)
 	} else {
 		content := rng{state: ch.seed}
-		err = st.words(&content, ch.content, open+`"content":"`, `"`+end)
+		err = st.words(&content, ch.content, f.words, end)
 	}
 	if err != nil {
 		return err
 	}
 	if ch.tool != nil {
-		if err := streamToolCall(st, open, ch.tool); err != nil {
+		if err := streamToolCall(st, f.open, ch.tool); err != nil {
 			return err
 		}
 	}
-	return st.finishChoice(open+`"content":""}`, ch.finish)
+	return st.finishChoice(f.finish, ch.finish)
 }
 
 // streamToolCall sends the call as OpenAI tool-call deltas: first the id,

@@ -131,7 +131,7 @@ func (s *Server) streamText(c *call, p *textPlan) {
 		err = st.pieces(p.text, `{"index":0,"text":`, ``)
 	} else {
 		words := rng{state: p.seed}
-		err = st.words(&words, p.usage.completion, `{"index":0,"text":"`, `"`)
+		err = st.words(&words, p.usage.completion, `{"index":0,"text":"`, ``)
 	}
 	if err != nil {
 		return

@@ -341,3 +341,31 @@ func TestParsePersonality(t *testing.T) {
 		t.Error("unknown personality accepted")
 	}
 }
+
+func TestDeepSeekStreamedToolCall(t *testing.T) {
+	t.Parallel()
+	s := newDeepSeek(t, Options{})
+	body := `{"model":"deepseek-v4-flash","stream":true,"stream_options":{"include_usage":true},"max_tokens":6,
+		"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object",
+			"properties":{"location":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["location"]}}}],
+		"messages":[{"role":"user","content":"weather in Lima?"}]}`
+	chunks := chatChunks(t, parseSSE(t, do(t, s, http.MethodPost, "/chat/completions", body).Body.String()))
+	_, reasoning := streamText(chunks)
+	if words(reasoning) != 3 {
+		t.Errorf("reasoning before the call = %q", reasoning)
+	}
+	call := collectToolCall(t, chunks)
+	var args struct {
+		Location string `json:"location"`
+		Unit     string `json:"unit"`
+	}
+	decodeStrict(t, []byte(*call.Function.Arguments), &args)
+	if args.Location == "" || (args.Unit != "celsius" && args.Unit != "fahrenheit") {
+		t.Errorf("arguments = %s", *call.Function.Arguments)
+	}
+	u := chunks[len(chunks)-1].Usage
+	if u == nil || u.CompletionTokensDetails.ReasoningTokens != 3 ||
+		u.CompletionTokens != 3+(&toolCall{args: *call.Function.Arguments}).chunks() {
+		t.Errorf("usage = %+v", u)
+	}
+}

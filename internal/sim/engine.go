@@ -265,8 +265,8 @@ func (st *streamer) sendToken(b []byte) error {
 	return nil
 }
 
-// words sends n one-token chunks, each `before word after` closed as a
-// choice of a chunk.
+// words sends n one-token chunks, each `before word"after` (before opens
+// a JSON string) closed as a choice of a chunk.
 func (st *streamer) words(r *rng, n int, before, after string) error {
 	for range n {
 		if err := st.token(); err != nil {
@@ -274,6 +274,7 @@ func (st *streamer) words(r *rng, n int, before, after string) error {
 		}
 		b := append(st.open(), before...)
 		b = appendWords(b, r, 1)
+		b = append(b, '"')
 		b = append(b, after...)
 		if err := st.sendToken(endChunk(b, "")); err != nil {
 			return err

@@ -117,9 +117,8 @@ type Server struct {
 	kvSlots  int           // denominator of vllm:kv_cache_usage_perc
 
 	// Pre-rendered JSON fragments that depend on Options.ReasoningField.
-	reasoningKey            []byte // the field name as a JSON string
-	reasoningDelta          string // opens a streamed reasoning delta
-	contentEndNullReasoning string // closes a reasoning model's content delta
+	reasoningKey []byte     // the field name as a JSON string
+	frags0       deltaFrags // choice 0's streamed delta fragments
 
 	prefixes prefixCache               // DeepSeek personality: prompt prefixes seen
 	balance  atomic.Pointer[[]Balance] // DeepSeek personality: /user/balance
@@ -177,8 +176,7 @@ func New(opts Options) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.reasoningKey = jsonenc.AppendString(nil, opts.ReasoningField)
-	s.reasoningDelta = `{"index":0,"delta":{"content":null,` + string(s.reasoningKey) + `:"`
-	s.contentEndNullReasoning = `",` + string(s.reasoningKey) + `:null}`
+	s.frags0 = s.deltaFrags(0)
 	now := opts.Clock()
 	s.created = now.Unix()
 	s.idBase = mix64(uint64(now.UnixNano()))
