@@ -230,8 +230,9 @@ func shapeAnswer(c *choicePlan, req *chatRequest, n int, limited bool) {
 // toolToCall decides whether to answer with a tool call and picks the
 // tool. tool_choice "none" never calls; "required" calls the first tool; a
 // named function calls that one; otherwise ("auto" or absent) the
-// simulator calls when the last message is a user message that mentions
-// "weather" (the first tool) or a tool by name (that tool).
+// simulator calls when the last message is a user message that mentions a
+// tool: its name, or a word of four letters or more of it ("order" for
+// lookup_order), or "weather" (the first tool).
 func toolToCall(req *chatRequest) (*chatTool, bool) {
 	var first *chatTool
 	for i := range req.Tools {
@@ -269,16 +270,34 @@ func toolToCall(req *chatRequest) (*chatTool, bool) {
 	if last.Role != "user" {
 		return nil, false
 	}
-	text := string(last.Content)
-	for i := range req.Tools {
-		if name := req.Tools[i].Function.Name; name != "" && containsFold(text, strings.ToLower(name)) {
-			return &req.Tools[i], true
-		}
+	if t := mentionedTool(req.Tools, string(last.Content)); t != nil {
+		return t, true
 	}
-	if containsFold(text, "weather") {
+	if containsFold(string(last.Content), "weather") {
 		return first, true
 	}
 	return nil, false
+}
+
+// mentionedTool returns the first tool whose name text mentions, or else
+// the first with a word of four letters or more of its name in text.
+func mentionedTool(tools []chatTool, text string) *chatTool {
+	for i := range tools {
+		if name := tools[i].Function.Name; name != "" && containsFold(text, strings.ToLower(name)) {
+			return &tools[i]
+		}
+	}
+	for i := range tools {
+		words := strings.FieldsFunc(strings.ToLower(tools[i].Function.Name), func(r rune) bool {
+			return r == '_' || r == '-' || r == '.'
+		})
+		for _, w := range words {
+			if len(w) >= 4 && containsFold(text, w) {
+				return &tools[i]
+			}
+		}
+	}
+	return nil
 }
 
 func findTool(tools []chatTool, name string) *chatTool {

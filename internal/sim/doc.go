@@ -28,7 +28,8 @@
 // overriding the model's default (models named *reasoner* or *r1*
 // reason). Tool calls: tool_choice "none" never calls, "required" calls
 // the first tool, a named function calls it, and "auto" calls when the
-// last message is a user message naming a tool or mentioning "weather".
+// last message is a user message that mentions a tool (its name, or a word
+// of four letters or more of it) or "weather" (the first tool).
 // Arguments are generated from the tool's parameters schema (types,
 // enums, required and optional properties, nested objects and arrays,
 // local $ref); argument fragments stream at tool index 0.

@@ -14,7 +14,8 @@ import (
 // DefaultModels() with no latency and no faults.
 type Options struct {
 	// Personality selects whose API rules the server follows: the permissive
-	// plain simulator (default) or PersonalityDeepSeek, a strict double of
+	// plain simulator (default, and any value other than
+	// PersonalityDeepSeek) or PersonalityDeepSeek, a strict double of
 	// DeepSeek's cloud API.
 	Personality Personality
 	// Models lists the model ids served; default DefaultModels(), or
