@@ -257,6 +257,9 @@ func TestChatToolCalls(t *testing.T) {
 	}{
 		{"weather auto", "", `[{"role":"user","content":"What is the Weather in Paris?"}]`, "get_weather"},
 		{"no weather", "", `[{"role":"user","content":"hello"}]`, ""},
+		{"tool named", "", `[{"role":"user","content":"call GET_TIME now"}]`, "get_time"},
+		{"word of a tool name", "", `[{"role":"user","content":"what time is it?"}]`, "get_time"},
+		{"short words do not count", "", `[{"role":"user","content":"get me a coffee"}]`, ""},
 		{"after tool result", "", `[{"role":"user","content":"weather?"},
 			{"role":"assistant","content":"","tool_calls":[{"id":"c","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},
 			{"role":"tool","tool_call_id":"c","content":"sunny"}]`, ""},

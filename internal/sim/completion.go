@@ -1,11 +1,17 @@
 package sim
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/dsgate/dsgate/internal/jsonenc"
+)
 
 // textPlan is everything a text completion contains.
 type textPlan struct {
 	seed         uint64
 	usage        usage
+	text         string // the answer when explicit (cut at a stop sequence)
+	explicit     bool
 	finish       string
 	includeUsage bool
 }
@@ -13,7 +19,8 @@ type textPlan struct {
 // handleCompletion serves legacy completions and DeepSeek FIM
 // (/beta/completions with prompt and suffix). Several prompts still get a
 // single choice; reasoning is never emitted here (DeepSeek FIM is
-// non-thinking only).
+// non-thinking only, and the DeepSeek personality refuses a request that
+// asks for thinking).
 func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request) {
 	var req completionRequest
 	if !decode(w, r, &req) {
@@ -29,6 +36,12 @@ func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request) {
 	}
 	n, limited, ok := tokenLimit(w, s.opts.MaxTokens, nil, req.MaxTokens)
 	if !ok {
+		return
+	}
+	if s.deepseek() && !deepSeekCompletionAllowed(w, &req) {
+		return
+	}
+	if !s.fundsAvailable(w) {
 		return
 	}
 	p := planText(m, &req, n, limited)
@@ -60,6 +73,14 @@ func planText(m *modelState, req *completionRequest, n int, limited bool) textPl
 	if req.StreamOptions != nil {
 		p.includeUsage = req.StreamOptions.IncludeUsage
 	}
+	if len(req.Stop) > 0 {
+		r := rng{state: p.seed}
+		p.text, p.explicit = wordsText(&r, n), true
+		if cut, ok := cutAtStop(p.text, req.Stop); ok {
+			p.text, p.finish = cut, "stop"
+		}
+		p.usage.completion = countPieces(p.text)
+	}
 	return p
 }
 
@@ -75,10 +96,15 @@ func (s *Server) completeText(c *call, p *textPlan) {
 
 	b := make([]byte, 0, 512+len(c.m.quoted)+12*p.usage.completion)
 	b = appendHead(b, s.newHead(c.m), "text_completion")
-	b = append(b, `{"index":0,"text":"`...)
-	words := rng{state: p.seed}
-	b = appendWords(b, &words, p.usage.completion)
-	b = append(b, '"')
+	b = append(b, `{"index":0,"text":`...)
+	if p.explicit {
+		b = jsonenc.AppendString(b, p.text)
+	} else {
+		words := rng{state: p.seed}
+		b = append(b, '"')
+		b = appendWords(b, &words, p.usage.completion)
+		b = append(b, '"')
+	}
 	b = appendChoiceEnd(b, p.finish)
 	b = append(b, `],"usage":`...)
 	b = appendUsage(b, p.usage)
@@ -100,9 +126,17 @@ func (s *Server) streamText(c *call, p *textPlan) {
 	defer st.stop()
 	defer func() { s.countTokens(c.m, p.usage.prompt, st.tokens) }()
 
-	words := rng{state: p.seed}
-	if st.words(&words, p.usage.completion, `{"index":0,"text":"`, `"`) != nil {
+	var err error
+	if p.explicit {
+		err = st.pieces(p.text, `{"index":0,"text":`, ``)
+	} else {
+		words := rng{state: p.seed}
+		err = st.words(&words, p.usage.completion, `{"index":0,"text":"`, ``)
+	}
+	if err != nil {
 		return
 	}
-	_ = st.finish(`{"index":0,"text":""`, p.finish, p.includeUsage, p.usage)
+	if st.finishChoice(`{"index":0,"text":""`, p.finish) == nil {
+		_ = st.end(p.includeUsage, p.usage)
+	}
 }

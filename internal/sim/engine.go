@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/jsonenc"
 )
 
 // call is one generation request's state from admission to the last byte.
@@ -263,8 +265,8 @@ func (st *streamer) sendToken(b []byte) error {
 	return nil
 }
 
-// words sends n one-token chunks, each `before word after` closed as a
-// choice of a chunk.
+// words sends n one-token chunks, each `before word"after` (before opens
+// a JSON string) closed as a choice of a chunk.
 func (st *streamer) words(r *rng, n int, before, after string) error {
 	for range n {
 		if err := st.token(); err != nil {
@@ -272,6 +274,7 @@ func (st *streamer) words(r *rng, n int, before, after string) error {
 		}
 		b := append(st.open(), before...)
 		b = appendWords(b, r, 1)
+		b = append(b, '"')
 		b = append(b, after...)
 		if err := st.sendToken(endChunk(b, "")); err != nil {
 			return err
@@ -280,15 +283,36 @@ func (st *streamer) words(r *rng, n int, before, after string) error {
 	return nil
 }
 
-// finish sends the finish chunk (choice carries everything before
-// logprobs), the usage chunk when asked for, and data: [DONE].
-func (st *streamer) finish(choice, reason string, includeUsage bool, u usage) error {
-	b := append(st.open(), choice...)
-	if err := st.send(endChunk(b, reason)); err != nil {
-		return err
+// pieces sends explicit text one piece per chunk, each `before "piece"
+// after` closed as a choice of a chunk.
+func (st *streamer) pieces(text, before, after string) error {
+	for len(text) > 0 {
+		if err := st.token(); err != nil {
+			return err
+		}
+		n := pieceLen(text)
+		b := append(st.open(), before...)
+		b = jsonenc.AppendString(b, text[:n])
+		b = append(b, after...)
+		if err := st.sendToken(endChunk(b, "")); err != nil {
+			return err
+		}
+		text = text[n:]
 	}
+	return nil
+}
+
+// finishChoice sends a choice's finish chunk; choice carries everything
+// before logprobs.
+func (st *streamer) finishChoice(choice, reason string) error {
+	b := append(st.open(), choice...)
+	return st.send(endChunk(b, reason))
+}
+
+// end sends the usage chunk when asked for, and data: [DONE].
+func (st *streamer) end(includeUsage bool, u usage) error {
 	if includeUsage {
-		b = append(st.open(), `],"usage":`...)
+		b := append(st.open(), `],"usage":`...)
 		b = appendUsage(b, u)
 		if err := st.send(append(b, '}')); err != nil {
 			return err

@@ -20,8 +20,8 @@ const (
 )
 
 // Request bodies are decoded with encoding/json into small structs holding
-// only the fields the simulator uses; every other field (temperature, n,
-// seed, ...) is accepted and ignored.
+// only the fields the simulator uses; every other field (temperature, seed,
+// ...) is accepted and ignored.
 
 type chatRequest struct {
 	Model               string          `json:"model"`
@@ -32,22 +32,92 @@ type chatRequest struct {
 	MaxCompletionTokens *int            `json:"max_completion_tokens"`
 	Tools               []chatTool      `json:"tools"`
 	ToolChoice          json.RawMessage `json:"tool_choice"`
+	N                   *int            `json:"n"`
+	Stop                stopList        `json:"stop"`
+	ResponseFormat      *responseFormat `json:"response_format"`
+	Thinking            *thinking       `json:"thinking"`
+	ReasoningEffort     string          `json:"reasoning_effort"`
 }
 
 type chatMessage struct {
 	Role    string         `json:"role"`
 	Content messageContent `json:"content"`
+	// ToolCalls and ReasoningContent matter only to the DeepSeek
+	// personality's rule that a thinking-mode assistant turn with tool
+	// calls carries its reasoning back. A nil ReasoningContent means the
+	// field was absent (or null).
+	ToolCalls        []json.RawMessage `json:"tool_calls"`
+	ReasoningContent *string           `json:"reasoning_content"`
 }
 
 type chatTool struct {
 	Type     string `json:"type"`
 	Function struct {
-		Name string `json:"name"`
+		Name       string          `json:"name"`
+		Parameters json.RawMessage `json:"parameters"`
 	} `json:"function"`
 }
 
 type streamOptions struct {
 	IncludeUsage bool `json:"include_usage"`
+}
+
+// thinking is DeepSeek's {"type": "enabled"|"disabled"} switch.
+type thinking struct {
+	Type string `json:"type"`
+}
+
+// responseFormat is OpenAI's response_format: "text", "json_object" or
+// "json_schema" with a schema.
+type responseFormat struct {
+	Type       string `json:"type"`
+	JSONSchema *struct {
+		Name   string          `json:"name"`
+		Schema json.RawMessage `json:"schema"`
+	} `json:"json_schema"`
+}
+
+// maxStops is how many stop sequences OpenAI and DeepSeek accept.
+const maxStops = 16
+
+// stopList is the stop parameter: a string, an array of strings or null.
+// Empty strings are dropped.
+type stopList []string
+
+// UnmarshalJSON accepts a string, an array of strings or null.
+func (l *stopList) UnmarshalJSON(data []byte) error {
+	switch {
+	case string(data) == "null":
+		*l = nil
+		return nil
+	case len(data) > 0 && data[0] == '"':
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return err
+		}
+		*l = nil
+		if s != "" {
+			*l = stopList{s}
+		}
+		return nil
+	case len(data) > 0 && data[0] == '[':
+		var all []string
+		if err := json.Unmarshal(data, &all); err != nil {
+			return errors.New("stop must be a string or an array of strings")
+		}
+		if len(all) > maxStops {
+			return errors.New("stop accepts at most " + strconv.Itoa(maxStops) + " sequences")
+		}
+		out := all[:0]
+		for _, s := range all {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+		*l = out
+		return nil
+	}
+	return errors.New("stop must be a string or an array of strings")
 }
 
 type completionRequest struct {
@@ -57,6 +127,8 @@ type completionRequest struct {
 	Stream        bool           `json:"stream"`
 	StreamOptions *streamOptions `json:"stream_options"`
 	MaxTokens     *int           `json:"max_tokens"`
+	Stop          stopList       `json:"stop"`
+	Thinking      *thinking      `json:"thinking"`
 }
 
 type embeddingRequest struct {
@@ -234,7 +306,11 @@ func (s *Server) lookupModel(w http.ResponseWriter, model string) (*modelState, 
 	}
 	m, ok := s.byName[model]
 	if !ok {
-		modelNotFound(w, model)
+		if s.deepseek() {
+			unsupportedModel(w, model)
+		} else {
+			modelNotFound(w, model)
+		}
 		return nil, false
 	}
 	return m, true

@@ -11,10 +11,27 @@ import (
 )
 
 // Options configures a Server. The zero value is usable: it serves
-// deepseek-chat and deepseek-reasoner with no latency and no faults.
+// DefaultModels() with no latency and no faults.
 type Options struct {
-	// Models lists the model ids served; default {"deepseek-chat", "deepseek-reasoner"}.
+	// Personality selects whose API rules the server follows: the permissive
+	// plain simulator (default, and any value other than
+	// PersonalityDeepSeek) or PersonalityDeepSeek, a strict double of
+	// DeepSeek's cloud API.
+	Personality Personality
+	// Models lists the model ids served; default DefaultModels(), or
+	// DeepSeekModels() for the DeepSeek personality. The plain simulator
+	// answers an unknown model with 404; the DeepSeek personality with
+	// DeepSeek's 400 naming the supported models.
 	Models []string
+	// APIKey, when set, must arrive as "Authorization: Bearer <APIKey>" on
+	// every API request (not /health or /metrics); otherwise the answer is
+	// DeepSeek's 401.
+	APIKey string
+	// Balance is what GET /user/balance reports (DeepSeek personality
+	// only); nil means DefaultBalance. While no entry has a positive total,
+	// generation requests get DeepSeek's 402 "Insufficient Balance". See
+	// SetBalance.
+	Balance []Balance
 	// ReasoningModels lists the models that emit reasoning. Nil means every
 	// model whose name contains "reasoner" or "r1"; an empty non-nil slice
 	// means none.
@@ -36,7 +53,8 @@ type Options struct {
 	// KeepAliveEvery, when > 0, makes a request that waits longer than this
 	// (for a slot or for its first token) send keep-alives the way DeepSeek
 	// does: ": keep-alive" SSE comments on streams and blank lines before
-	// the JSON body otherwise.
+	// the JSON body otherwise. The DeepSeek personality defaults it to
+	// DeepSeekKeepAlive; a negative value turns keep-alives off.
 	KeepAliveEvery time.Duration
 	// EmbeddingDimensions is the default embedding length; default 16.
 	EmbeddingDimensions int
@@ -100,9 +118,11 @@ type Server struct {
 	kvSlots  int           // denominator of vllm:kv_cache_usage_perc
 
 	// Pre-rendered JSON fragments that depend on Options.ReasoningField.
-	reasoningKey            []byte // the field name as a JSON string
-	reasoningDelta          string // opens a streamed reasoning delta
-	contentEndNullReasoning string // closes a reasoning model's content delta
+	reasoningKey []byte     // the field name as a JSON string
+	frags0       deltaFrags // choice 0's streamed delta fragments
+
+	prefixes prefixCache               // DeepSeek personality: prompt prefixes seen
+	balance  atomic.Pointer[[]Balance] // DeepSeek personality: /user/balance
 
 	faults   atomic.Pointer[Faults]
 	faultSeq atomic.Uint64
@@ -131,8 +151,14 @@ const defaultKVSlots = 64
 
 // New builds a Server from opts, filling defaults.
 func New(opts Options) *Server {
+	if opts.Personality == PersonalityDeepSeek {
+		opts = deepSeekDefaults(opts)
+	}
 	if len(opts.Models) == 0 {
-		opts.Models = []string{"deepseek-chat", "deepseek-reasoner"}
+		opts.Models = DefaultModels()
+	}
+	if opts.KeepAliveEvery < 0 {
+		opts.KeepAliveEvery = 0
 	}
 	if opts.ReasoningField == "" {
 		opts.ReasoningField = "reasoning_content"
@@ -151,8 +177,7 @@ func New(opts Options) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.reasoningKey = jsonenc.AppendString(nil, opts.ReasoningField)
-	s.reasoningDelta = `{"index":0,"delta":{"content":null,` + string(s.reasoningKey) + `:"`
-	s.contentEndNullReasoning = `",` + string(s.reasoningKey) + `:null}`
+	s.frags0 = s.deltaFrags(0)
 	now := opts.Clock()
 	s.created = now.Unix()
 	s.idBase = mix64(uint64(now.UnixNano()))
@@ -177,7 +202,14 @@ func New(opts Options) *Server {
 		s.byName[name] = m
 	}
 	s.SetFaults(opts.Faults)
+	s.SetBalance(opts.Balance...)
 	return s
+}
+
+// DefaultModels returns the plain simulator's models: DeepSeek's current
+// API names and the two public aliases clients still send.
+func DefaultModels() []string {
+	return []string{"deepseek-v4-flash", "deepseek-v4-pro", "deepseek-chat", "deepseek-reasoner"}
 }
 
 func isReasoning(name string, list []string) bool {
@@ -215,9 +247,31 @@ func (s *Server) Stats() Stats {
 }
 
 // ServeHTTP routes OpenAI paths with and without the /v1 prefix, and
-// DeepSeek's /beta paths.
+// DeepSeek's /beta paths. The DeepSeek personality serves what DeepSeek's
+// cloud serves: chat (also /beta for prefix completion), FIM and text
+// completions only under /beta, the model list and /user/balance, no
+// embeddings.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	switch path {
+	case "/health":
+		if allow(w, r, http.MethodGet) {
+			w.WriteHeader(http.StatusOK)
+		}
+		return
+	case "/metrics":
+		if allow(w, r, http.MethodGet) {
+			s.handleMetrics(w)
+		}
+		return
+	}
+	if !s.authenticate(w, r) {
+		return
+	}
+	if s.deepseek() {
+		s.routeDeepSeek(w, r, path)
+		return
+	}
 	switch path {
 	case "/v1/chat/completions", "/chat/completions", "/beta/chat/completions":
 		if allow(w, r, http.MethodPost) {
@@ -235,14 +289,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if allow(w, r, http.MethodGet) {
 			s.handleModels(w)
 		}
-	case "/health":
-		if allow(w, r, http.MethodGet) {
-			w.WriteHeader(http.StatusOK)
-		}
-	case "/metrics":
-		if allow(w, r, http.MethodGet) {
-			s.handleMetrics(w)
-		}
 	default:
 		if id, ok := modelPath(path); ok {
 			if allow(w, r, http.MethodGet) {
@@ -250,10 +296,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
-		writeError(w, http.StatusNotFound, apiError{
-			Message: "no route for " + path, Type: "invalid_request_error", Code: "not_found",
-		})
+		notFound(w, path)
 	}
+}
+
+func notFound(w http.ResponseWriter, path string) {
+	writeError(w, http.StatusNotFound, apiError{
+		Message: "no route for " + path, Type: "invalid_request_error", Code: "not_found",
+	})
 }
 
 // allow answers 405 unless r uses method (GET also admits HEAD).
