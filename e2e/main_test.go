@@ -79,8 +79,19 @@ type proc struct {
 // the test failed, the tail of its output is logged.
 func startProc(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
+	return startProcEnv(t, name, "", nil, args...)
+}
+
+// startProcEnv is startProc in working directory dir ("" for the test's)
+// with env (KEY=value) added to the environment.
+func startProcEnv(t *testing.T, name, dir string, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: name, out: &logBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(dsgateBin, args...)
+	p.cmd.Dir = dir
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.SysProcAttr = sysProcAttr()
 	if err := p.cmd.Start(); err != nil {
