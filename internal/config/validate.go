@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Validate reports every problem in c, each prefixed with its path. It does
@@ -76,6 +77,9 @@ func (c *Config) Validate() error {
 		}
 		if u.MaxConcurrency < 0 {
 			add(p+".max_concurrency", "must not be negative")
+		}
+		if bp := u.BalancePollInterval; bp != nil && (*bp < 0 || (*bp > 0 && *bp < 10*time.Second)) {
+			add(p+".balance_poll_interval", "must be 0s (off) or at least 10s, got %s", *bp)
 		}
 		if u.ConnectTimeout <= 0 || u.FirstTokenTimeout <= 0 || u.IdleTimeout <= 0 {
 			add(p, "timeouts must be positive")
