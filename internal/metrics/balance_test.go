@@ -16,7 +16,7 @@ func TestBalanceCollector(t *testing.T) {
 		{Upstream: "deepseek", Known: true, Available: true, UpdatedAt: time.Unix(1700000000, 500e6), Failures: 2,
 			Currencies: []metrics.CurrencyBalance{{Currency: "CNY", Total: 110}, {Currency: "USD", Total: 2.5}, {Currency: "CNY", Total: 1}}},
 		{Upstream: "deepseek-backup", Failures: 4}, // never read: only its failure counter
-		{Upstream: "deepseek", Known: true},         // a repeat is ignored
+		{Upstream: "deepseek", Known: true},        // a repeat is ignored
 	}
 	c := metrics.NewBalanceCollector(func() []metrics.BalanceSample { return samples })
 	reg := prometheus.NewPedanticRegistry()
