@@ -136,6 +136,7 @@ func Estimate(m Model, o Options) (Result, error) {
 	if r.MaxContext > 0 && o.ContextLength > r.MaxContext {
 		r.ContextWarning = fmt.Sprintf("context %d exceeds the model's max_position_embeddings %d", o.ContextLength, r.MaxContext)
 	}
+	r.Notes = append(r.Notes, m.Notes...)
 	if m.Attention() != AttentionGQA {
 		r.Notes = append(r.Notes, "the "+m.Attention().String()+" KV cache is one latent per token shared by all heads, so tensor parallelism "+
 			"replicates it on every rank (vLLM, SGLang without DP attention); pipeline parallelism splits it by layer. "+
@@ -260,8 +261,14 @@ func addLayoutNotes(l *Layout, g GPU, prec Precision) {
 	switch {
 	case (prec.Engine == "fp8" || prec.Name == "v4-native") && g.Arch == "ampere":
 		l.Notes = append(l.Notes, "no FP8 tensor cores on Ampere: vLLM runs FP8 weight-only (Marlin), slower than on Ada/Hopper")
-	case prec.Engine == "mxfp4" && g.Arch != "blackwell":
+	case (prec.Engine == "mxfp4" || prec.Name == "v4-native") && g.Arch != "blackwell":
 		l.Notes = append(l.Notes, "MXFP4 is native on Blackwell only; elsewhere it is dequantized in kernels")
+	}
+	switch g.Arch {
+	case "cdna3":
+		l.Notes = append(l.Notes, "AMD: use the engines' ROCm images (vLLM ROCm build, lmsysorg/sglang *-rocm* tags)")
+	case "ascend":
+		l.Notes = append(l.Notes, "Ascend: serve with vllm-ascend or SGLang's Ascend backend (no CUDA images); FP8 checkpoints need a W8A8 conversion")
 	}
 }
 

@@ -31,9 +31,9 @@ func billions(p float64) string {
 func kvFormula(m Attention) string {
 	switch m {
 	case AttentionMLA:
-		return "layers x (kv_lora_rank + qk_rope_head_dim) x bytes x tokens x seqs"
+		return "layers x (kv_lora_rank + qk_rope_head_dim [+ index_head_dim]) x bytes x tokens x seqs"
 	case AttentionCompressed:
-		return "per layer: (window + ctx/ratio) x head_dim (+ ctx/4 x index_head_dim on CSA layers) x bytes x seqs [estimate]"
+		return "per layer: (window + ctx/ratio) x head_dim (+ ctx/4 x index_head_dim on CSA layers) x bytes x seqs"
 	default:
 		return "2 x layers x kv_heads x head_dim x bytes x tokens x seqs"
 	}
