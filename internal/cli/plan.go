@@ -120,13 +120,13 @@ it), a model directory, or a .gguf file. Formulas: docs/operations.md.`,
 
 func writeCatalogue(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tPARAMS\tACTIVE\tATTENTION\tNATIVE\tHUGGING FACE")
+	fmt.Fprintln(tw, "MODEL\tPARAMS\tACTIVE\tATTENTION\tNATIVE\tFAMILY\tHUGGING FACE")
 	for _, m := range plan.Catalogue() {
 		name := m.Name
 		if m.Estimate {
 			name += " (estimate)"
 		}
-		fmt.Fprintf(tw, "%s\t%.1fB\t%.1fB\t%s\t%s\t%s\n", name, m.Params/1e9, m.ActiveParams/1e9, m.Attention(), m.NativePrecision, m.HFRepo)
+		fmt.Fprintf(tw, "%s\t%.1fB\t%.1fB\t%s\t%s\t%s\t%s\n", name, m.Params/1e9, m.ActiveParams/1e9, m.Attention(), m.NativePrecision, m.Family, m.HFRepo)
 	}
 	fmt.Fprintln(tw, "\nGPU\tMEMORY\tBANDWIDTH\tFAST LINK\tARCH\tSOURCE")
 	for _, g := range plan.GPUs() {
