@@ -828,6 +828,14 @@ func TestHelmChart(t *testing.T) {
 	}
 	gatewayChecks(t, objs, "rel-dsgate", "rel-dsgate-config", "prod-secrets")
 
+	// The V4 parser flags, as `dsgate engine command --model deepseek-v4-flash` prints them.
+	objs = toMap(runHelm(t, helm, "template", "rel", chart, img[0], img[1], "--set", "engine.tokenizerMode=deepseek_v4",
+		"--set", "engine.toolCallParser=deepseek_v4", "--set", "engine.reasoningParser=deepseek_v4"))
+	args := fmt.Sprint(container(t, must(t, objs, "Deployment/rel-dsgate-engine"), "engine").get("args"))
+	if !strings.Contains(args, "--tokenizer-mode=deepseek_v4 --tool-call-parser=deepseek_v4 --enable-auto-tool-choice --reasoning-parser=deepseek_v4") {
+		t.Errorf("engine parser flags not rendered: %s", args)
+	}
+
 	objs = toMap(runHelm(t, helm, "template", "rel", chart, img[0], img[1], "--set", "engine.enabled=false", "--set", "autoscaling.enabled=false"))
 	if _, ok := objs["Deployment/rel-dsgate-engine"]; ok {
 		t.Error("engine rendered although disabled")
