@@ -2,7 +2,9 @@
 // sizes, context length, precision) into the launch command of an
 // inference engine — vLLM or SGLang — and the matching Kubernetes container
 // spec, so the same numbers reach a shell on one machine and a Deployment
-// in a cluster.
+// in a cluster. Each DeepSeek family gets the tool-call, auto-tool-choice,
+// reasoning-parser, tokenizer-mode and chat-template flags its engine
+// documents (family.go), and images are pinned release tags.
 //
 // The package only builds text; it never runs an engine. It is a leaf:
 // standard library only, no internal/config, internal/server or internal/cli.
