@@ -175,7 +175,7 @@ const v4KVNote = "DeepSeek-V4 KV cache per layer from config.json's compress_rat
 // embedding/head, plus UE8M0 scales) and the model card's global KV of
 // 890 bytes per token with its trained FP4 KV.
 var v41Sizes = fixedSizes{
-	weightBytes: 510.31e9, expert: 557.2e9, embed: 2.0e9, precision: "v4.1-native (checkpoint size)",
+	weightBytes: 510.31e9, expert: 557.2e9, embed: 2.0e9, precision: "v4.1-native",
 	kvBytesPerToken: 890, kvElem: 0.5,
 }
 
@@ -234,6 +234,7 @@ func (e entry) model() Model {
 	}
 	if f := e.fixed; f != nil {
 		m.FixedWeightBytes, m.FixedPrecision = f.weightBytes, f.precision
+		m.FixedSource = "the published checkpoint's size (Hugging Face usedStorage)"
 		m.ExpertParams, m.EmbedParams = f.expert, f.embed
 		m.KVBytesPerToken, m.KVBytesPerTokenElem = f.kvBytesPerToken, f.kvElem
 		m.Source += " and the published checkpoint size and model card"

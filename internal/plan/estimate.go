@@ -48,31 +48,34 @@ type Options struct {
 
 // Result is a sizing.
 type Result struct {
-	Model          string   `json:"model"`
-	Title          string   `json:"title"`
-	HFRepo         string   `json:"hf_repo,omitempty"`
-	Attention      string   `json:"attention"`
-	Params         float64  `json:"params"`
-	ActiveParams   float64  `json:"active_params"`
-	Precision      string   `json:"precision"`
-	BitsPerWeight  float64  `json:"bits_per_weight"`
-	KVDtype        string   `json:"kv_dtype"`
-	ContextLength  int      `json:"context_length"`
-	Sequences      int      `json:"sequences"`
-	WeightBytes    float64  `json:"weight_bytes"`
-	KVBytesPerSeq  float64  `json:"kv_bytes_per_sequence"`
-	KVBytes        float64  `json:"kv_bytes"`
-	OverheadBytes  float64  `json:"overhead_bytes_single_gpu"`
-	TotalBytes     float64  `json:"total_bytes_single_gpu"`
-	GPUUtil        float64  `json:"gpu_util"`
-	Options        []Layout `json:"gpu_options"`
-	Estimate       bool     `json:"estimate"`
-	Assumptions    []string `json:"assumptions,omitempty"`
-	Notes          []string `json:"notes,omitempty"`
-	PrecisionNote  string   `json:"precision_source"`
-	ModelSource    string   `json:"model_source"`
-	MaxContext     int      `json:"max_context,omitempty"`
-	ContextWarning string   `json:"context_warning,omitempty"`
+	Model         string   `json:"model"`
+	Title         string   `json:"title"`
+	HFRepo        string   `json:"hf_repo,omitempty"`
+	Attention     string   `json:"attention"`
+	Params        float64  `json:"params"`
+	ActiveParams  float64  `json:"active_params"`
+	Precision     string   `json:"precision"`
+	BitsPerWeight float64  `json:"bits_per_weight"`
+	KVDtype       string   `json:"kv_dtype"`
+	ContextLength int      `json:"context_length"`
+	Sequences     int      `json:"sequences"`
+	WeightBytes   float64  `json:"weight_bytes"`
+	KVBytesPerSeq float64  `json:"kv_bytes_per_sequence"`
+	KVBytes       float64  `json:"kv_bytes"`
+	OverheadBytes float64  `json:"overhead_bytes_single_gpu"`
+	TotalBytes    float64  `json:"total_bytes_single_gpu"`
+	GPUUtil       float64  `json:"gpu_util"`
+	Options       []Layout `json:"gpu_options"`
+	Estimate      bool     `json:"estimate"`
+	Assumptions   []string `json:"assumptions,omitempty"`
+	Notes         []string `json:"notes,omitempty"`
+	PrecisionNote string   `json:"precision_source"`
+	ModelSource   string   `json:"model_source"`
+	MaxContext    int      `json:"max_context,omitempty"`
+	// KVPublished: the KV size per token is a published figure
+	// (Model.KVBytesPerToken), not the per-layer formula.
+	KVPublished    bool   `json:"kv_published,omitempty"`
+	ContextWarning string `json:"context_warning,omitempty"`
 }
 
 // Layout is one way to place the model on a GPU type.
@@ -115,7 +118,10 @@ func Estimate(m Model, o Options) (Result, error) {
 	bits := prec.Bits
 	if m.FixedWeightBytes > 0 && (o.Precision == "" || o.Precision == "native") {
 		w = m.FixedWeightBytes
-		prec.Name, prec.Source = m.FixedPrecision, "exact tensor sizes read from the file"
+		prec.Name, prec.Source = m.FixedPrecision, m.FixedSource
+		if prec.Source == "" {
+			prec.Source = "exact tensor sizes read from the file"
+		}
 		bits = w * 8 / m.Params
 	}
 	kvSeq := m.KVBytesPerSequence(o.ContextLength, elem)
@@ -130,7 +136,8 @@ func Estimate(m Model, o Options) (Result, error) {
 		GPUUtil:       util,
 		Estimate:      m.Estimate, Assumptions: m.Assumptions,
 		PrecisionNote: prec.Source, ModelSource: m.Source,
-		MaxContext: m.Config.MaxPositionEmbeddings,
+		MaxContext:  m.Config.MaxPositionEmbeddings,
+		KVPublished: m.KVBytesPerToken > 0,
 	}
 	r.TotalBytes = w + kv + r.OverheadBytes
 	if r.MaxContext > 0 && o.ContextLength > r.MaxContext {

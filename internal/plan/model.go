@@ -62,6 +62,9 @@ type Model struct {
 	// a safetensors index or GGUF file; it replaces params x precision.
 	FixedWeightBytes float64
 	FixedPrecision   string
+	// FixedSource says where FixedWeightBytes comes from; default: the
+	// tensor sizes of the file read.
+	FixedSource string
 	// KVBytesPerToken, when non-zero, is a published KV-cache size per
 	// token at KVBytesPerTokenElem bytes per element; it replaces the
 	// per-layer formula and scales with the KV dtype's element size.
