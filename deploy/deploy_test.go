@@ -1,9 +1,12 @@
 // Package deploy_test checks the deployment files: every manifest decodes
 // and carries the fields operations depend on (probes, resources, security
 // context, config and secrets wiring, GPU limits matching the parallel
-// sizes), the gateway configs they ship pass the real config validation,
-// and, when the tools are installed, `helm lint`/`helm template` and
-// `nginx -t` accept the chart and the nginx example.
+// sizes), the gateway configs they ship pass the real config validation and
+// are safe (auth on, secrets as references, the first admin bootstrapped
+// from a secret, no simulator, DeepSeek's current model names), the images
+// are pinned and buildable, and, when the tools are installed,
+// `helm lint`/`helm template` and `nginx -t` accept the chart and the nginx
+// example.
 package deploy_test
 
 import (
@@ -29,6 +32,88 @@ import (
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/testkit"
 )
+
+// TestMain gives the shipped configs' secret references values of the
+// right shape, so config validation runs as it would in a pod whose Secret
+// is filled in.
+func TestMain(m *testing.M) {
+	for k, v := range map[string]string{
+		"DEEPSEEK_API_KEY":    "sk-deploy-test",
+		"DSGATE_SIGNING_KEK":  strings.Repeat("ab", 32),
+		"DSGATE_ADMIN_KEY":    "dsg_abcdefghijklmnop_" + strings.Repeat("x", 43),
+		"DSGATE_POSTGRES_DSN": "postgres://dsgate:pw@postgres:5432/dsgate?sslmode=disable",
+	} {
+		os.Setenv(k, v)
+	}
+	os.Exit(m.Run())
+}
+
+// retiredDeepSeekModels are names DeepSeek's API refuses since 2026-07-24.
+var retiredDeepSeekModels = []string{"deepseek-chat", "deepseek-reasoner"}
+
+// secureConfigChecks holds every shipped gateway config to the same bar:
+// auth on with its key-encryption key and first admin key taken from
+// references, no in-process simulator, and DeepSeek's current models with
+// the former names mapped (never sent upstream). shared says the config
+// runs as several replicas, whose store must be a PostgreSQL reference.
+func secureConfigChecks(t *testing.T, name string, c *config.Config, shared bool) {
+	t.Helper()
+	a := c.Auth
+	if !a.Enabled {
+		t.Errorf("%s: auth is off", name)
+	}
+	for field, ref := range map[string]string{
+		"auth.signing_key_encryption_key": a.SigningKeyEncryptionKey.Ref(),
+		"auth.bootstrap_admin_key":        a.BootstrapAdminKey.Ref(),
+	} {
+		if !strings.HasPrefix(ref, "${") && !strings.HasPrefix(ref, "file:") {
+			t.Errorf("%s: %s is %q, want a ${ENV} or file: reference", name, field, ref)
+		}
+	}
+	if shared && c.Store.DSN != "${DSGATE_POSTGRES_DSN}" {
+		t.Errorf("%s: replicas need a shared store from a secret, store.dsn is %q", name, c.Store.DSN)
+	}
+	kinds := map[string]string{}
+	for _, u := range c.Upstreams {
+		kinds[u.Name] = u.Kind
+		if u.Kind == "sim" {
+			t.Errorf("%s: upstream %s is the simulator", name, u.Name)
+		}
+		if u.Kind == "deepseek" && !strings.HasPrefix(u.APIKey.Ref(), "${") {
+			t.Errorf("%s: upstream %s api_key %q is not a reference", name, u.Name, u.APIKey.Ref())
+		}
+	}
+	models := map[string]config.Model{}
+	for _, m := range c.Models {
+		models[m.Name] = m
+		for _, tg := range m.Targets {
+			if kinds[tg.Upstream] == "deepseek" && slices.Contains(retiredDeepSeekModels, tg.Model) {
+				t.Errorf("%s: model %s sends the retired name %q to DeepSeek", name, m.Name, tg.Model)
+			}
+		}
+		if len(m.Fallbacks) > 0 || m.FallbackResponse != "" {
+			t.Errorf("%s: model %s falls back (%v %q)", name, m.Name, m.Fallbacks, m.FallbackResponse)
+		}
+	}
+	upstreamModel := func(public string) string {
+		m, ok := models[public]
+		if !ok || len(m.Targets) != 1 || kinds[m.Targets[0].Upstream] != "deepseek" {
+			return ""
+		}
+		return m.Targets[0].Model
+	}
+	for _, v4 := range []string{"deepseek-v4-flash", "deepseek-v4-pro"} {
+		if got := upstreamModel(v4); got != v4 {
+			t.Errorf("%s: %s is not served by DeepSeek as %s (got %q)", name, v4, v4, got)
+		}
+	}
+	for alias, thinking := range map[string]bool{"deepseek-chat": false, "deepseek-reasoner": true} {
+		m := models[alias]
+		if upstreamModel(alias) != "deepseek-v4-flash" || m.Thinking == nil || *m.Thinking != thinking {
+			t.Errorf("%s: alias %s must be deepseek-v4-flash with thinking %v, got %+v", name, alias, thinking, m)
+		}
+	}
+}
 
 // obj is a decoded Kubernetes object.
 type obj map[string]any
@@ -222,14 +307,23 @@ func gatewayChecks(t *testing.T, objs map[string]obj, name, cm, secret string) {
 		!slices.Contains(c.list("securityContext.capabilities.drop"), any("ALL")) {
 		t.Errorf("gateway security context too loose: pod %v container %v", d.get("spec.template.spec.securityContext"), c.get("securityContext"))
 	}
-	secretRef := false
+	fromSecret := map[string]bool{} // env name -> optional
 	for _, e := range c.list("env") {
-		if obj(e.(map[string]any)).str("valueFrom.secretKeyRef.name") == secret {
-			secretRef = true
+		eo := obj(e.(map[string]any))
+		if eo.str("valueFrom.secretKeyRef.name") == secret {
+			fromSecret[eo.str("name")] = eo.get("valueFrom.secretKeyRef.optional") == true
 		}
 	}
-	if !secretRef {
-		t.Errorf("gateway env takes nothing from Secret %s", secret)
+	for _, k := range []string{"DSGATE_SIGNING_KEK", "DSGATE_ADMIN_KEY", "DSGATE_POSTGRES_DSN"} {
+		if optional, ok := fromSecret[k]; !ok || optional {
+			t.Errorf("gateway env %s must come from Secret %s and be required (have %v)", k, secret, fromSecret)
+		}
+	}
+	if optional, ok := fromSecret["DEEPSEEK_API_KEY"]; !ok || !optional {
+		t.Errorf("gateway env DEEPSEEK_API_KEY must come from Secret %s, optional (have %v)", secret, fromSecret)
+	}
+	if img := c.str("image"); strings.Contains(img, "ghcr.io/dsgate") || strings.HasSuffix(img, ":latest") {
+		t.Errorf("gateway image %q: nothing publishes it, or it is unpinned", img)
 	}
 	cmVol := false
 	for _, v := range d.list("spec.template.spec.volumes") {
@@ -241,6 +335,7 @@ func gatewayChecks(t *testing.T, objs map[string]obj, name, cm, secret string) {
 		t.Errorf("gateway does not mount ConfigMap %s", cm)
 	}
 	cfg := parseGatewayConfig(t, "ConfigMap/"+cm, must(t, objs, "ConfigMap/"+cm).configFile())
+	secureConfigChecks(t, "ConfigMap/"+cm, cfg, true)
 	if cfg.Server.Listen != "0.0.0.0:8080" {
 		t.Errorf("in-cluster config listens on %q, want 0.0.0.0:8080", cfg.Server.Listen)
 	}
@@ -266,6 +361,9 @@ func engineChecks(t *testing.T, objs map[string]obj, name, svcName string, cfg *
 	d := must(t, objs, "Deployment/"+name)
 	selectorMatches(t, "engine deployment", d.m("spec.selector.matchLabels"), d.m("spec.template.metadata.labels"))
 	c := container(t, d, "engine")
+	if img := c.str("image"); !strings.HasPrefix(img, "vllm/vllm-openai:v") {
+		t.Errorf("engine image %q is not a pinned vLLM release", img)
+	}
 	flags := map[string]string{}
 	for _, a := range c.list("args") {
 		if m := argValue.FindStringSubmatch(fmt.Sprint(a)); m != nil {
@@ -356,9 +454,18 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	}
 
-	// kustomization.yaml lists every manifest of the directory.
+	// The example Secret is not applied: it would blank the real one.
+	must(t, objs, "optional:Secret/dsgate-secrets")
+
+	// kustomization.yaml lists every manifest of the directory and sets the
+	// gateway image, which the Deployment names "dsgate".
 	var kz struct {
 		Resources []string `yaml:"resources"`
+		Images    []struct {
+			Name    string `yaml:"name"`
+			NewName string `yaml:"newName"`
+			NewTag  string `yaml:"newTag"`
+		} `yaml:"images"`
 	}
 	data, err := os.ReadFile(filepath.Join("kubernetes", "kustomization.yaml"))
 	if err != nil {
@@ -376,6 +483,98 @@ func TestKubernetesManifests(t *testing.T) {
 			t.Errorf("kustomization.yaml does not list %s", b)
 		}
 	}
+	if container(t, must(t, objs, "Deployment/dsgate"), "dsgate").str("image") != "dsgate" ||
+		len(kz.Images) != 1 || kz.Images[0].Name != "dsgate" || kz.Images[0].NewName == "" || kz.Images[0].NewTag == "" {
+		t.Errorf("kustomization images %+v must set the image of the Deployment's \"dsgate\" container", kz.Images)
+	}
+}
+
+// TestImagesPinnedAndBuildable: no deploy file names an image nothing
+// publishes or an unpinned tag, and the README says how to build and push
+// the gateway image.
+func TestImagesPinnedAndBuildable(t *testing.T) {
+	t.Parallel()
+	image := regexp.MustCompile(`(?m)^[ \t]*(?:-[ \t]*)?image:[ \t]*"?([^"\s#]+)`)
+	err := filepath.WalkDir(".", func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || (filepath.Ext(p) != ".yaml" && filepath.Base(p) != "Dockerfile") {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(data), "ghcr.io/dsgate") {
+			t.Errorf("%s names ghcr.io/dsgate, which nothing publishes", p)
+		}
+		for _, m := range image.FindAllStringSubmatch(string(data), -1) {
+			img := m[1]
+			if strings.Contains(img, "{{") || img == "dsgate" || img == "dsgate:dev" {
+				continue // Helm value, kustomize image name, compose's own build
+			}
+			if _, tag, ok := strings.Cut(img, ":"); !ok || tag == "" || tag == "latest" {
+				t.Errorf("%s: image %s is not pinned to a tag", p, img)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"docker build -f deploy/docker/Dockerfile -t REGISTRY/dsgate:TAG .", "docker push REGISTRY/dsgate:TAG",
+		"kustomize edit set image dsgate=REGISTRY/dsgate:TAG", "--set image.repository=REGISTRY/dsgate", "keys generate", "DSGATE_ADMIN_KEY"} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("deploy/README.md lacks %q", want)
+		}
+	}
+}
+
+// TestEveryShippedConfigIsSecure finds every gateway config under deploy/
+// (files named dsgate.yaml, ConfigMaps, Helm values) so a new one cannot
+// slip past secureConfigChecks.
+func TestEveryShippedConfigIsSecure(t *testing.T) {
+	t.Parallel()
+	var found []string
+	err := filepath.WalkDir(".", func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "dsgate.yaml" || strings.Contains(p, "grafana") {
+			return err // grafana/provisioning/.../dsgate.yaml is Grafana's
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		found = append(found, p)
+		shared := !strings.HasPrefix(p, "docker"+string(filepath.Separator))
+		secureConfigChecks(t, p, parseGatewayConfig(t, p, string(data)), shared)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(found, filepath.Join("docker", "dsgate.yaml")) || !slices.Contains(found, filepath.Join("compose", "dsgate.yaml")) {
+		t.Errorf("shipped configs found: %v", found)
+	}
+	// The Helm chart's values hold its config; checked rendered in TestHelmChart
+	// and here as values, so a chart change is caught without helm installed.
+	data, err := os.ReadFile(filepath.Join("helm", "dsgate", "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values struct {
+		Config map[string]any `yaml:"config"`
+	}
+	if err := yaml.Unmarshal(data, &values); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := yaml.Marshal(values.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secureConfigChecks(t, "helm values", parseGatewayConfig(t, "helm values", strings.ReplaceAll(string(cfg),
+		`{{ include "dsgate.fullname" . }}`, "rel-dsgate")), true)
 }
 
 func TestDockerfile(t *testing.T) {
@@ -411,8 +610,15 @@ func TestDockerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := parseGatewayConfig(t, "docker/dsgate.yaml", string(cfg)); c.Server.Listen != "0.0.0.0:8080" {
+	c := parseGatewayConfig(t, "docker/dsgate.yaml", string(cfg))
+	if c.Server.Listen != "0.0.0.0:8080" {
 		t.Errorf("image config listens on %q", c.Server.Listen)
+	}
+	secureConfigChecks(t, "docker/dsgate.yaml", c, false)
+	// The single-container store lives on the volume the image declares.
+	if c.Store.DSN != "/var/lib/dsgate/dsgate.db" || !strings.Contains(df, "VOLUME /var/lib/dsgate") ||
+		!strings.Contains(df, "--chown=65532:65532 /out/data /var/lib/dsgate") {
+		t.Errorf("image store %q is not on a volume owned by the runtime user", c.Store.DSN)
 	}
 }
 
@@ -433,7 +639,7 @@ func TestCompose(t *testing.T) {
 		}
 	}
 	sv := func(name string) obj { return obj(svcs[name].(map[string]any)) }
-	for name, profile := range map[string]string{"engine-sim": "cpu", "engine-vllm": "gpu"} {
+	for name, profile := range map[string]string{"engine-sim": "sim", "engine-vllm": "gpu"} {
 		s := sv(name)
 		if !slices.Contains(s.list("profiles"), any(profile)) {
 			t.Errorf("%s is not in profile %s", name, profile)
@@ -472,6 +678,18 @@ func TestCompose(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := parseGatewayConfig(t, "compose/dsgate.yaml", string(cfgData))
+	secureConfigChecks(t, "compose/dsgate.yaml", cfg, true)
+	env := sv("gateway").m("environment")
+	for _, k := range []string{"DSGATE_SIGNING_KEK", "DSGATE_ADMIN_KEY", "DSGATE_POSTGRES_DSN"} {
+		if v := fmt.Sprint(env[k]); !strings.Contains(v, ":?") {
+			t.Errorf("compose gateway %s = %q: must be required from the environment (${VAR:?...})", k, v)
+		}
+	}
+	for svc, k := range map[string]string{"postgres": "POSTGRES_PASSWORD", "grafana": "GF_SECURITY_ADMIN_PASSWORD"} {
+		if v := fmt.Sprint(sv(svc).m("environment")[k]); !strings.Contains(v, ":?") {
+			t.Errorf("compose %s %s = %q has a default password", svc, k, v)
+		}
+	}
 	engine := false
 	for _, u := range cfg.Upstreams {
 		engine = engine || u.URL == "http://engine:8000"
@@ -551,7 +769,16 @@ func TestHelmChart(t *testing.T) {
 		testkit.Need(t, "helm", "go install helm.sh/helm/v3/cmd/helm@v3.22.0", errors.New("not on PATH nor in GOPATH/bin"))
 	}
 	chart := filepath.Join("helm", "dsgate")
-	runHelm(t, helm, "lint", "--strict", chart)
+	img := []string{"--set", "image.repository=registry.example.com/platform/dsgate"}
+	runHelm(t, helm, append([]string{"lint", "--strict", chart}, img...)...)
+	// Without an image repository the chart refuses, saying what to do.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, helm, "template", "rel", chart)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "image.repository is required") {
+		t.Errorf("helm template without image.repository: err %v\n%s", err, out)
+	}
 
 	toMap := func(out []byte) map[string]obj {
 		objs := map[string]obj{}
@@ -560,7 +787,7 @@ func TestHelmChart(t *testing.T) {
 		}
 		return objs
 	}
-	objs := toMap(runHelm(t, helm, "template", "rel", chart, "--namespace", "llm"))
+	objs := toMap(runHelm(t, helm, append([]string{"template", "rel", chart, "--namespace", "llm"}, img...)...))
 	gatewayChecks(t, objs, "rel-dsgate", "rel-dsgate-config", "rel-dsgate-secrets")
 	cfg := parseGatewayConfig(t, "helm ConfigMap", must(t, objs, "ConfigMap/rel-dsgate-config").configFile())
 	engineChecks(t, objs, "rel-dsgate-engine", "rel-dsgate-engine", cfg)
@@ -570,7 +797,8 @@ func TestHelmChart(t *testing.T) {
 	kinds := func(m map[string]obj) []string {
 		var ks []string
 		for k, o := range m {
-			if !strings.HasPrefix(k, "optional:") && o.str("kind") != "Namespace" {
+			// The chart may create the Secret from values; the raw example is not applied.
+			if !strings.HasPrefix(k, "optional:") && o.str("kind") != "Namespace" && o.str("kind") != "Secret" {
 				ks = append(ks, o.str("kind"))
 			}
 		}
@@ -581,7 +809,7 @@ func TestHelmChart(t *testing.T) {
 		t.Errorf("helm renders kinds %v, raw manifests have %v", got, want)
 	}
 
-	objs = toMap(runHelm(t, helm, "template", "rel", chart,
+	objs = toMap(runHelm(t, helm, "template", "rel", chart, img[0], img[1],
 		"--set", "autoscaling.inFlight.enabled=true",
 		"--set", "engine.tensorParallelSize=4", "--set", "engine.pipelineParallelSize=2",
 		"--set", "secrets.existingSecret=prod-secrets"))
@@ -596,7 +824,15 @@ func TestHelmChart(t *testing.T) {
 	}
 	gatewayChecks(t, objs, "rel-dsgate", "rel-dsgate-config", "prod-secrets")
 
-	objs = toMap(runHelm(t, helm, "template", "rel", chart, "--set", "engine.enabled=false", "--set", "autoscaling.enabled=false"))
+	// The V4 parser flags, as `dsgate engine command --model deepseek-v4-flash` prints them.
+	objs = toMap(runHelm(t, helm, "template", "rel", chart, img[0], img[1], "--set", "engine.tokenizerMode=deepseek_v4",
+		"--set", "engine.toolCallParser=deepseek_v4", "--set", "engine.reasoningParser=deepseek_v4"))
+	args := fmt.Sprint(container(t, must(t, objs, "Deployment/rel-dsgate-engine"), "engine").get("args"))
+	if !strings.Contains(args, "--tokenizer-mode=deepseek_v4 --tool-call-parser=deepseek_v4 --enable-auto-tool-choice --reasoning-parser=deepseek_v4") {
+		t.Errorf("engine parser flags not rendered: %s", args)
+	}
+
+	objs = toMap(runHelm(t, helm, "template", "rel", chart, img[0], img[1], "--set", "engine.enabled=false", "--set", "autoscaling.enabled=false"))
 	if _, ok := objs["Deployment/rel-dsgate-engine"]; ok {
 		t.Error("engine rendered although disabled")
 	}

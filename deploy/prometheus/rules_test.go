@@ -64,7 +64,8 @@ func TestRulesUseKnownMetrics(t *testing.T) {
 	if alerts["DsgateHighErrorRatio"] != want {
 		t.Errorf("DsgateHighErrorRatio expr = %q, want the deployment guide's %q", alerts["DsgateHighErrorRatio"], want)
 	}
-	for _, name := range []string{"DsgateHighLatencyP99", "DsgateUpstreamDown", "DsgateBreakerOpen", "DsgateAuditBacklog", "DsgateAuditDropping"} {
+	for _, name := range []string{"DsgateHighLatencyP99", "DsgateUpstreamDown", "DsgateBreakerOpen", "DsgateAuditBacklog", "DsgateAuditDropping",
+		"DsgateUpstreamBalanceLow", "DsgateUpstreamBalanceExhausted", "DsgateUpstreamBalanceUnknown"} {
 		if _, ok := alerts[name]; !ok {
 			t.Errorf("alert %s missing", name)
 		}
@@ -124,7 +125,9 @@ func TestAlertUnitTestsCoverErrorRatio(t *testing.T) {
 			names = append(names, a.Alertname)
 		}
 	}
-	if !slices.Contains(names, "DsgateHighErrorRatio") {
-		t.Error("alerts_test.yaml does not test DsgateHighErrorRatio")
+	for _, a := range []string{"DsgateHighErrorRatio", "DsgateUpstreamBalanceLow", "DsgateUpstreamBalanceExhausted", "DsgateUpstreamBalanceUnknown"} {
+		if !slices.Contains(names, a) {
+			t.Errorf("alerts_test.yaml does not test %s", a)
+		}
 	}
 }

@@ -30,9 +30,11 @@ func newDoctorCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "doctor",
-		Short: "Check upstream reachability and GPU NVLink topology",
+		Short: "Check upstream reachability, DeepSeek balance and GPU NVLink topology",
 		Long: `doctor probes each --upstream with an HTTP GET (any answer counts as
-reachable; no credentials are sent) and, on a GPU host, parses
+reachable; no credentials are sent). With --config it also reads the
+balance of every enabled deepseek upstream (GET /user/balance with that
+upstream's key; the key is never printed). On a GPU host it parses
 ` + "`nvidia-smi topo -m`" + ` to report which GPUs share NVLink and whether the
 tensor-parallel group in --tp-gpus does. It exits 1 when a check fails
 (or, with --fail-on warn, also when one warns: a container health check
@@ -44,7 +46,7 @@ uses that to treat a 5xx from /healthz as unhealthy).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o := doctor.Options{Timeout: timeout}
 			if cfgPath != "" {
-				o.Extra, o.Targets = configChecks(cfgPath)
+				o.Extra, o.Targets, o.Balances = configChecks(cfgPath)
 			}
 			for _, u := range upstreams {
 				name, url, ok := strings.Cut(u, "=")
@@ -138,18 +140,30 @@ func writeDoctor(w io.Writer, format string, r doctor.Report) error {
 }
 
 // configChecks validates a config file and lists its upstreams to probe
-// (their health path, or the server root).
-func configChecks(path string) ([]doctor.Check, []doctor.Target) {
+// (their health path, or the server root) and the DeepSeek accounts whose
+// balance to read. Upstreams with nothing to probe get a line saying why.
+func configChecks(path string) ([]doctor.Check, []doctor.Target, []doctor.BalanceTarget) {
 	c, err := config.Load(path)
 	if err != nil {
-		return []doctor.Check{{Name: "config " + path, Status: doctor.Fail, Detail: err.Error()}}, nil
+		return []doctor.Check{{Name: "config " + path, Status: doctor.Fail, Detail: err.Error()}}, nil, nil
 	}
+	checks := []doctor.Check{{Name: "config " + path, Status: doctor.OK, Detail: "valid"}}
 	var targets []doctor.Target
+	var balances []doctor.BalanceTarget
 	for _, u := range c.Upstreams {
-		if u.Kind == "sim" || !u.Enabled() {
+		switch {
+		case u.Kind == "sim":
+			checks = append(checks, doctor.Check{Name: "upstream " + u.Name, Status: doctor.OK, Detail: "in-process simulator: nothing to probe"})
+			continue
+		case !u.Enabled():
+			checks = append(checks, doctor.Check{Name: "upstream " + u.Name, Status: doctor.Skip,
+				Detail: "disabled: its api_key reference " + u.APIKey.Ref() + " is empty"})
 			continue
 		}
 		targets = append(targets, doctor.Target{Name: u.Name, URL: strings.TrimRight(u.URL, "/") + u.HealthCheck.Path})
+		if u.Kind == "deepseek" && u.APIKey.Value() != "" {
+			balances = append(balances, doctor.BalanceTarget{Name: u.Name, URL: u.URL, APIKey: u.APIKey.Value()})
+		}
 	}
-	return []doctor.Check{{Name: "config " + path, Status: doctor.OK, Detail: "valid"}}, targets
+	return checks, targets, balances
 }

@@ -36,6 +36,7 @@ type engineFlags struct {
 	trustRemote    bool
 	dpAttention    bool
 	expertParallel string
+	family         string
 	extra          []string
 }
 
@@ -50,8 +51,14 @@ deploy/kubernetes/vllm-deployment.yaml or the Helm chart's engine values.
 
 With --tp and --pp the layout is taken as given. Without them, --model must
 be a built-in model and the layout comes from ` + "`dsgate plan`" + ` for the
-first --gpu (default h100-80), --precision, --context and --sequences.`,
+first --gpu (default h100-80), --precision, --context and --sequences.
+
+The tool-call parser, --enable-auto-tool-choice (vLLM), reasoning parser,
+tokenizer mode and chat template follow the model's DeepSeek family
+(--family, detected from the model name by default), and the image is a
+pinned release tag, never latest.`,
 		Example: `  dsgate engine command --engine vllm --model r1-distill-qwen-7b --tp 1 --pp 1
+  dsgate engine command --engine vllm --model deepseek-v4-flash --gpu b200
   dsgate engine command --engine sglang --model deepseek-r1 --gpu h200 --context 32768
   dsgate engine command --engine vllm --model deepseek-r1 --gpu h100-80 --format k8s`,
 		Args: cobra.NoArgs,
@@ -76,6 +83,8 @@ first --gpu (default h100-80), --precision, --context and --sequences.`,
 	fl.BoolVar(&f.trustRemote, "trust-remote-code", false, "pass --trust-remote-code (set automatically for DeepSeek MoE models)")
 	fl.BoolVar(&f.dpAttention, "dp-attention", false, "SGLang: shard the MLA KV cache with data-parallel attention")
 	fl.StringVar(&f.expertParallel, "expert-parallel", "auto", "expert parallelism for MoE models: auto, on, off")
+	fl.StringVar(&f.family, "family", "auto", "DeepSeek family for the tool-call and reasoning parser flags: auto (from the model), "+
+		"r1-distill, r1, v2, v3, v3.1, v3.2, v4, v4.1 or none")
 	fl.StringArrayVar(&f.extra, "extra-arg", nil, "extra engine argument, appended verbatim (repeatable)")
 	f.pf.register(cmd)
 	if err := cmd.MarkFlagRequired("model"); err != nil {
@@ -110,9 +119,13 @@ func (f *engineFlags) build() (engine.Command, []string, error) {
 		Port: f.port, Image: f.image, TrustRemoteCode: f.trustRemote, DPAttention: f.dpAttention,
 		ExtraArgs: f.extra,
 	}
+	fam, err := f.resolveFamily(m, known)
+	if err != nil {
+		return engine.Command{}, nil, err
+	}
+	o.Family = fam
 	if known {
 		o.Model = m.HFRepo
-		o.Reasoning = m.Reasoning
 		o.TrustRemoteCode = o.TrustRemoteCode || m.MoE()
 		prec, n, err := precisionFlags(m, f.pf.precision)
 		if err != nil {
@@ -127,7 +140,13 @@ func (f *engineFlags) build() (engine.Command, []string, error) {
 	if f.weightsDir != "" {
 		o.Model = path.Join(f.weightsDir, path.Base(o.Model))
 	}
-	if f.pf.kvDtype != "" && f.pf.kvDtype != "auto" {
+	switch kv := strings.ToLower(f.pf.kvDtype); kv {
+	case "", "auto":
+	case "fp4", "nvfp4", "mxfp4":
+		// Neither engine takes an FP4 --kv-cache-dtype; DeepSeek-V4.1's FP4
+		// KV is chosen by the engine's own kernels on Blackwell.
+		notes = append(notes, "KV cache fp4: no engine flag; DeepSeek-V4.1 stores its KV in FP4 on Blackwell by itself, other models cannot")
+	default:
 		o.KVCacheDtype = f.pf.kvDtype
 	}
 	switch f.expertParallel {
@@ -141,6 +160,18 @@ func (f *engineFlags) build() (engine.Command, []string, error) {
 	}
 	c, err := engine.Build(o)
 	return c, notes, err
+}
+
+// resolveFamily picks the parser family: --family when given, else the
+// catalogue model's, else a guess from the repository or path name.
+func (f *engineFlags) resolveFamily(m plan.Model, known bool) (engine.Family, error) {
+	switch {
+	case f.family != "" && f.family != "auto":
+		return engine.ParseFamily(f.family)
+	case known && m.Family != "":
+		return engine.ParseFamily(m.Family)
+	}
+	return engine.DetectFamily(f.model), nil
 }
 
 func (f *engineFlags) planLayout(m plan.Model) (plan.Layout, error) {

@@ -27,7 +27,7 @@ type planFlags struct {
 func (f *planFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.precision, "precision", "native", "weight precision: native, "+strings.Join(plan.PrecisionNames(), ", ")+" (aliases: int4, awq, gptq, fp4, q4_k)")
-	fl.StringVar(&f.kvDtype, "kv-dtype", "auto", "KV-cache element type: auto, bf16, fp16, fp8, fp32")
+	fl.StringVar(&f.kvDtype, "kv-dtype", "auto", "KV-cache element type: auto, bf16, fp16, fp8, fp4 (DeepSeek-V4.1 on Blackwell), fp32")
 	fl.IntVar(&f.context, "context", 8192, "tokens per sequence (prompt + output)")
 	fl.IntVar(&f.sequences, "sequences", 16, "concurrent sequences")
 	fl.StringSliceVar(&f.gpus, "gpu", nil, "GPU types to consider (repeatable or comma-separated; default all)")
@@ -120,17 +120,17 @@ it), a model directory, or a .gguf file. Formulas: docs/operations.md.`,
 
 func writeCatalogue(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tPARAMS\tACTIVE\tATTENTION\tNATIVE\tHUGGING FACE")
+	fmt.Fprintln(tw, "MODEL\tPARAMS\tACTIVE\tATTENTION\tNATIVE\tFAMILY\tHUGGING FACE")
 	for _, m := range plan.Catalogue() {
 		name := m.Name
 		if m.Estimate {
 			name += " (estimate)"
 		}
-		fmt.Fprintf(tw, "%s\t%.1fB\t%.1fB\t%s\t%s\t%s\n", name, m.Params/1e9, m.ActiveParams/1e9, m.Attention(), m.NativePrecision, m.HFRepo)
+		fmt.Fprintf(tw, "%s\t%.1fB\t%.1fB\t%s\t%s\t%s\t%s\n", name, m.Params/1e9, m.ActiveParams/1e9, m.Attention(), m.NativePrecision, m.Family, m.HFRepo)
 	}
-	fmt.Fprintln(tw, "\nGPU\tMEMORY\tNVLINK\tARCH\t\t")
+	fmt.Fprintln(tw, "\nGPU\tMEMORY\tBANDWIDTH\tFAST LINK\tARCH\tSOURCE")
 	for _, g := range plan.GPUs() {
-		fmt.Fprintf(tw, "%s\t%.0f GB\t%v\t%s\t\t\n", g.Name, g.MemoryGB, g.NVLink, g.Arch)
+		fmt.Fprintf(tw, "%s\t%.0f GB\t%.2f TB/s\t%v\t%s\t%s\n", g.Name, g.MemoryGB, g.BandwidthGBs/1000, g.NVLink, g.Arch, g.Source)
 	}
 	return tw.Flush()
 }

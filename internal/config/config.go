@@ -83,6 +83,13 @@ type Auth struct {
 	// MTLS authenticates callers by verified client certificate (needs
 	// server.tls.client_auth verify_if_given or require_and_verify).
 	MTLS MTLS `yaml:"mtls"`
+	// BootstrapAdminKey is an API key (dsg_<id>_<secret>, e.g. printed by
+	// `dsgate keys generate`) given as a secret reference such as
+	// ${DSGATE_ADMIN_KEY}. On start it is stored (hashed) as an admin key
+	// named bootstrap-admin unless a key with its id already exists, so
+	// restarts and replicas import it once; revoke it with `dsgate keys
+	// revoke <id>` once other admins exist. Empty: no bootstrap.
+	BootstrapAdminKey Secret `yaml:"bootstrap_admin_key"`
 }
 
 // Role is a named set of grants with an optional model allow-list.
@@ -242,6 +249,11 @@ type Upstream struct {
 	MetricsPath string `yaml:"metrics_path"`
 	// MetricsInterval is the scrape period. Default 2s.
 	MetricsInterval time.Duration `yaml:"metrics_interval"`
+	// BalancePollInterval, for kind deepseek, is how often the gateway reads
+	// the account balance (GET /user/balance, with this upstream's key) for
+	// dsgate_upstream_balance and `dsgate doctor`. Default 5m; 0s turns it
+	// off. Reads run in the background and never delay requests.
+	BalancePollInterval *time.Duration `yaml:"balance_poll_interval"`
 	// TLS to the upstream (https URLs): custom CA, client certificate.
 	TLS UpstreamTLS `yaml:"tls"`
 	// Sim configures the in-process simulator for kind sim.
@@ -473,3 +485,19 @@ func (l Log) AccessLog() bool { return l.Access == nil || *l.Access }
 // Enabled reports whether an upstream takes part in routing: an optional
 // upstream whose key resolved to nothing is left out.
 func (u Upstream) Enabled() bool { return !u.Optional || u.APIKey.Value() != "" }
+
+// DefaultBalancePollInterval is balance_poll_interval when a deepseek
+// upstream leaves it out.
+const DefaultBalancePollInterval = 5 * time.Minute
+
+// BalanceInterval is how often the upstream's balance is polled: 0 for
+// kinds other than deepseek or when balance_poll_interval is 0s.
+func (u Upstream) BalanceInterval() time.Duration {
+	if u.Kind != "deepseek" {
+		return 0
+	}
+	if u.BalancePollInterval == nil {
+		return DefaultBalancePollInterval
+	}
+	return max(*u.BalancePollInterval, 0)
+}

@@ -1,6 +1,7 @@
 // Package doctor checks a host before (or while) it serves: that each
-// upstream answers HTTP, and on a GPU host which GPUs share NVLink and
-// whether the chosen tensor-parallel group does.
+// upstream answers HTTP, what balance a DeepSeek account has left, and on
+// a GPU host which GPUs share NVLink and whether the chosen
+// tensor-parallel group does.
 //
 // It takes plain inputs — targets to probe, the text of
 // `nvidia-smi topo -m`, the TP group — so it can be tested with recorded
@@ -20,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/upstream"
 )
 
 // Status is a check outcome.
@@ -46,9 +49,19 @@ type Target struct {
 	URL  string
 }
 
+// BalanceTarget is a DeepSeek account whose balance to read with
+// GET /user/balance. The key is sent to URL only and never printed.
+type BalanceTarget struct {
+	Name   string
+	URL    string // server root, e.g. https://api.deepseek.com
+	APIKey string
+}
+
 // Options are the inputs of Run.
 type Options struct {
 	Targets []Target
+	// Balances are DeepSeek accounts to read the balance of.
+	Balances []BalanceTarget
 	// Timeout bounds each probe (default 3s).
 	Timeout time.Duration
 	// Client sends the probes (default: a client with Timeout).
@@ -91,11 +104,14 @@ func Run(ctx context.Context, o Options) Report {
 		client = &http.Client{Timeout: o.Timeout}
 	}
 	r := Report{Checks: slices.Clone(o.Extra)}
-	if len(o.Targets) == 0 {
-		r.Checks = append(r.Checks, Check{Name: "upstreams", Status: Skip, Detail: "no upstreams given"})
+	if len(o.Targets) == 0 && len(o.Balances) == 0 && len(o.Extra) == 0 {
+		r.Checks = append(r.Checks, Check{Name: "upstreams", Status: Skip, Detail: "no upstreams given (--upstream name=url or --config FILE)"})
 	}
 	for _, t := range o.Targets {
 		r.Checks = append(r.Checks, Probe(ctx, client, o.Timeout, t))
+	}
+	for _, b := range o.Balances {
+		r.Checks = append(r.Checks, CheckBalance(ctx, client, o.Timeout, b))
 	}
 	r.Checks = append(r.Checks, topologyChecks(&r, o)...)
 	return r
@@ -129,6 +145,54 @@ func Probe(ctx context.Context, client *http.Client, timeout time.Duration, t Ta
 		st = Warn
 	}
 	return Check{Name: name, Status: st, Detail: fmt.Sprintf("%s answered HTTP %d in %s", u.Redacted(), resp.StatusCode, elapsed)}
+}
+
+// CheckBalance reads a DeepSeek account's balance. It fails when DeepSeek
+// refuses the key, warns when the balance cannot be read or is not usable
+// for API calls (is_available false, or nothing left), and otherwise lists
+// the balance per currency.
+func CheckBalance(ctx context.Context, client *http.Client, timeout time.Duration, t BalanceTarget) Check {
+	name := "balance " + t.Name
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	b, err := upstream.FetchBalance(ctx, client, t.URL, t.APIKey)
+	if err != nil {
+		var be *upstream.BalanceError
+		if errors.As(err, &be) && be.Unauthorized() {
+			return Check{Name: name, Status: Fail, Detail: "DeepSeek refused the api_key (" + err.Error() + ")"}
+		}
+		return Check{Name: name, Status: Warn, Detail: "cannot read the balance: " + err.Error()}
+	}
+	return Check{Name: name, Status: balanceStatus(b), Detail: FormatBalance(b)}
+}
+
+func balanceStatus(b upstream.Balance) Status {
+	if !b.Available || len(b.Infos) == 0 {
+		return Warn
+	}
+	for _, bi := range b.Infos {
+		if bi.Total > 0 {
+			return OK
+		}
+	}
+	return Warn
+}
+
+// FormatBalance renders a balance as "CNY 110.00 (granted 10.00, topped
+// up 100.00)", one part per currency, and says when it is not usable.
+func FormatBalance(b upstream.Balance) string {
+	parts := make([]string, 0, len(b.Infos)+1)
+	for _, bi := range b.Infos {
+		parts = append(parts, fmt.Sprintf("%s %.2f (granted %.2f, topped up %.2f)", bi.Currency, bi.Total, bi.Granted, bi.ToppedUp))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "no balance entries")
+	}
+	s := strings.Join(parts, "; ")
+	if !b.Available {
+		s += "; not available for API calls (is_available false): top up the account"
+	}
+	return s
 }
 
 func probeError(err error) string {

@@ -199,3 +199,47 @@ func TestProbe(t *testing.T) {
 		t.Error("report with failures says not failed")
 	}
 }
+
+func TestCheckBalance(t *testing.T) {
+	t.Parallel()
+	answers := map[string]string{
+		"sk-rich":  `{"is_available":true,"balance_infos":[{"currency":"CNY","total_balance":"110.00","granted_balance":"10.00","topped_up_balance":"100.00"}]}`,
+		"sk-empty": `{"is_available":false,"balance_infos":[{"currency":"USD","total_balance":"0.00","granted_balance":"0.00","topped_up_balance":"0.00"}]}`,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/user/balance" {
+			http.NotFound(w, r)
+			return
+		}
+		body, ok := answers[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+		switch {
+		case r.Header.Get("Authorization") == "Bearer sk-slow":
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		case !ok:
+			http.Error(w, `{"error":{"message":"Authentication Fails"}}`, http.StatusUnauthorized)
+		default:
+			w.Write([]byte(body))
+		}
+	}))
+	defer srv.Close()
+	tests := []struct {
+		key    string
+		status Status
+		detail string
+	}{
+		{"sk-rich", OK, "CNY 110.00 (granted 10.00, topped up 100.00)"},
+		{"sk-empty", Warn, "USD 0.00 (granted 0.00, topped up 0.00); not available for API calls (is_available false): top up the account"},
+		{"sk-wrong", Fail, "DeepSeek refused the api_key (balance: HTTP 401: Unauthorized)"},
+		{"sk-slow", Warn, "cannot read the balance: balance: HTTP 503: Service Unavailable"},
+	}
+	for _, tt := range tests {
+		r := Run(t.Context(), Options{Balances: []BalanceTarget{{Name: "deepseek", URL: srv.URL, APIKey: tt.key}}, NoGPUReason: "test"})
+		c := r.Checks[len(r.Checks)-2] // the balance check precedes the GPU line
+		if c.Name != "balance deepseek" || c.Status != tt.status || c.Detail != tt.detail {
+			t.Errorf("%s: got %+v, want %s %q", tt.key, c, tt.status, tt.detail)
+		}
+		if strings.Contains(c.Detail, tt.key) {
+			t.Errorf("%s: the key appears in the report", tt.key)
+		}
+	}
+}

@@ -2,7 +2,9 @@
 // sizes, context length, precision) into the launch command of an
 // inference engine — vLLM or SGLang — and the matching Kubernetes container
 // spec, so the same numbers reach a shell on one machine and a Deployment
-// in a cluster.
+// in a cluster. Each DeepSeek family gets the tool-call, auto-tool-choice,
+// reasoning-parser, tokenizer-mode and chat-template flags its engine
+// documents (family.go), and images are pinned release tags.
 //
 // The package only builds text; it never runs an engine. It is a leaf:
 // standard library only, no internal/config, internal/server or internal/cli.
@@ -52,9 +54,10 @@ type Options struct {
 	// KVCacheDtype is "" (auto) or "fp8".
 	KVCacheDtype    string
 	TrustRemoteCode bool
-	// Reasoning enables the DeepSeek-R1 reasoning parser, which moves
-	// <think> text into reasoning_content.
-	Reasoning bool
+	// Family selects the tool-call, auto-tool-choice, reasoning-parser,
+	// tokenizer-mode and chat-template flags of a DeepSeek family (see
+	// family.go); "" or FamilyNone adds none.
+	Family Family
 	// ExpertParallel spreads MoE experts over the TP ranks.
 	ExpertParallel bool
 	// DPAttention shards MLA's latent KV cache across ranks (SGLang only).
@@ -83,11 +86,16 @@ type Command struct {
 	Notes []string
 }
 
-// Default container images. Pin a tested tag in production; these follow
-// the upstream projects' published images.
+// Default container images, pinned to released tags (never "latest", so
+// a restart cannot silently change the engine): vLLM v0.30.0 is the first
+// release with DeepSeek-V4.1 (its recipe's min_vllm_version) and carries
+// the V3.2 and V4 tokenizer modes and parsers; SGLang v0.5.20 carries the
+// deepseekv4 and deepseek-v4 parsers. SGLang has no numbered release with
+// DeepSeek-V4.1 yet; its cookbook serves it from the preview image.
 const (
-	DefaultVLLMImage   = "vllm/vllm-openai:latest"
-	DefaultSGLangImage = "lmsysorg/sglang:latest"
+	DefaultVLLMImage   = "vllm/vllm-openai:v0.30.0"
+	DefaultSGLangImage = "lmsysorg/sglang:v0.5.20"
+	SGLangV41Image     = "lmsysorg/sglang:dev-dsv41"
 )
 
 // Build validates options and produces the command.
@@ -103,6 +111,12 @@ func Build(o Options) (Command, error) {
 	}
 	if o.Host == "" {
 		o.Host = "0.0.0.0"
+	}
+	if o.Family == "" {
+		o.Family = FamilyNone
+	}
+	if _, err := ParseFamily(string(o.Family)); err != nil {
+		return Command{}, err
 	}
 	switch o.Engine {
 	case VLLM:
@@ -133,7 +147,9 @@ func buildVLLM(o Options) Command {
 	a = appendIf(a, o.KVCacheDtype != "", Arg{"--kv-cache-dtype", o.KVCacheDtype})
 	a = appendIf(a, o.TrustRemoteCode, Arg{Flag: "--trust-remote-code"})
 	a = appendIf(a, o.ExpertParallel, Arg{Flag: "--enable-expert-parallel"})
-	a = appendIf(a, o.Reasoning, Arg{"--reasoning-parser", "deepseek_r1"})
+	pf := familyFlags(VLLM, o.Family)
+	a = append(a, pf.args...)
+	c.Notes = append(c.Notes, pf.notes...)
 	c.Args = appendExtra(a, o.ExtraArgs)
 	if o.PP > 1 {
 		c.Notes = append(c.Notes, fmt.Sprintf("pipeline parallel %d: start a Ray cluster across the nodes first (ray start --head / --address); "+
@@ -147,7 +163,11 @@ func buildVLLM(o Options) Command {
 }
 
 func buildSGLang(o Options) Command {
-	c := Command{Engine: SGLang, Program: []string{"python3", "-m", "sglang.launch_server"}, Image: or(o.Image, DefaultSGLangImage), Port: orInt(o.Port, 30000), GPUs: o.TP * o.PP}
+	image := DefaultSGLangImage
+	if o.Family == FamilyV41 {
+		image = SGLangV41Image
+	}
+	c := Command{Engine: SGLang, Program: []string{"python3", "-m", "sglang.launch_server"}, Image: or(o.Image, image), Port: orInt(o.Port, 30000), GPUs: o.TP * o.PP}
 	a := []Arg{{"--model-path", o.Model},
 		{"--host", o.Host}, {"--port", itoa(c.Port)},
 		{"--served-model-name", or(o.ServedName, o.Model)},
@@ -168,7 +188,9 @@ func buildSGLang(o Options) Command {
 	a = appendIf(a, o.TrustRemoteCode, Arg{Flag: "--trust-remote-code"})
 	a = appendIf(a, o.ExpertParallel, Arg{"--ep-size", itoa(o.TP)})
 	a = appendIf(a, o.DPAttention, Arg{Flag: "--enable-dp-attention"}, Arg{"--dp-size", itoa(o.TP)})
-	a = appendIf(a, o.Reasoning, Arg{"--reasoning-parser", "deepseek-r1"})
+	pf := familyFlags(SGLang, o.Family)
+	a = append(a, pf.args...)
+	c.Notes = append(c.Notes, pf.notes...)
 	c.Args = appendExtra(a, o.ExtraArgs)
 	if o.PP > 1 {
 		c.Notes = append(c.Notes, fmt.Sprintf("pipeline parallel %d across nodes: run this command on every node with "+

@@ -74,7 +74,7 @@ func ParseConfig(r io.Reader) (Config, error) {
 // attention classifies the KV-cache layout of a config.
 func (c Config) attention() Attention {
 	switch {
-	case c.ModelType == "deepseek_v4" || len(c.CompressRatios) > 0:
+	case c.ModelType == "deepseek_v4" || c.ModelType == "deepseek_v41" || len(c.CompressRatios) > 0:
 		return AttentionCompressed
 	case c.KVLoRARank > 0:
 		return AttentionMLA
@@ -174,7 +174,7 @@ func countParams(c Config) paramCount {
 }
 
 func isMoELayer(c Config, i int) bool {
-	if c.ModelType == "deepseek_v4" {
+	if c.ModelType == "deepseek_v4" || c.ModelType == "deepseek_v41" {
 		return true // every V4 block is MoE (hash-routed or score-routed)
 	}
 	freq := max(c.MoELayerFreq, 1)

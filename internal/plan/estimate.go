@@ -48,31 +48,34 @@ type Options struct {
 
 // Result is a sizing.
 type Result struct {
-	Model          string   `json:"model"`
-	Title          string   `json:"title"`
-	HFRepo         string   `json:"hf_repo,omitempty"`
-	Attention      string   `json:"attention"`
-	Params         float64  `json:"params"`
-	ActiveParams   float64  `json:"active_params"`
-	Precision      string   `json:"precision"`
-	BitsPerWeight  float64  `json:"bits_per_weight"`
-	KVDtype        string   `json:"kv_dtype"`
-	ContextLength  int      `json:"context_length"`
-	Sequences      int      `json:"sequences"`
-	WeightBytes    float64  `json:"weight_bytes"`
-	KVBytesPerSeq  float64  `json:"kv_bytes_per_sequence"`
-	KVBytes        float64  `json:"kv_bytes"`
-	OverheadBytes  float64  `json:"overhead_bytes_single_gpu"`
-	TotalBytes     float64  `json:"total_bytes_single_gpu"`
-	GPUUtil        float64  `json:"gpu_util"`
-	Options        []Layout `json:"gpu_options"`
-	Estimate       bool     `json:"estimate"`
-	Assumptions    []string `json:"assumptions,omitempty"`
-	Notes          []string `json:"notes,omitempty"`
-	PrecisionNote  string   `json:"precision_source"`
-	ModelSource    string   `json:"model_source"`
-	MaxContext     int      `json:"max_context,omitempty"`
-	ContextWarning string   `json:"context_warning,omitempty"`
+	Model         string   `json:"model"`
+	Title         string   `json:"title"`
+	HFRepo        string   `json:"hf_repo,omitempty"`
+	Attention     string   `json:"attention"`
+	Params        float64  `json:"params"`
+	ActiveParams  float64  `json:"active_params"`
+	Precision     string   `json:"precision"`
+	BitsPerWeight float64  `json:"bits_per_weight"`
+	KVDtype       string   `json:"kv_dtype"`
+	ContextLength int      `json:"context_length"`
+	Sequences     int      `json:"sequences"`
+	WeightBytes   float64  `json:"weight_bytes"`
+	KVBytesPerSeq float64  `json:"kv_bytes_per_sequence"`
+	KVBytes       float64  `json:"kv_bytes"`
+	OverheadBytes float64  `json:"overhead_bytes_single_gpu"`
+	TotalBytes    float64  `json:"total_bytes_single_gpu"`
+	GPUUtil       float64  `json:"gpu_util"`
+	Options       []Layout `json:"gpu_options"`
+	Estimate      bool     `json:"estimate"`
+	Assumptions   []string `json:"assumptions,omitempty"`
+	Notes         []string `json:"notes,omitempty"`
+	PrecisionNote string   `json:"precision_source"`
+	ModelSource   string   `json:"model_source"`
+	MaxContext    int      `json:"max_context,omitempty"`
+	// KVPublished: the KV size per token is a published figure
+	// (Model.KVBytesPerToken), not the per-layer formula.
+	KVPublished    bool   `json:"kv_published,omitempty"`
+	ContextWarning string `json:"context_warning,omitempty"`
 }
 
 // Layout is one way to place the model on a GPU type.
@@ -115,7 +118,10 @@ func Estimate(m Model, o Options) (Result, error) {
 	bits := prec.Bits
 	if m.FixedWeightBytes > 0 && (o.Precision == "" || o.Precision == "native") {
 		w = m.FixedWeightBytes
-		prec.Name, prec.Source = m.FixedPrecision, "exact tensor sizes read from the file"
+		prec.Name, prec.Source = m.FixedPrecision, m.FixedSource
+		if prec.Source == "" {
+			prec.Source = "exact tensor sizes read from the file"
+		}
 		bits = w * 8 / m.Params
 	}
 	kvSeq := m.KVBytesPerSequence(o.ContextLength, elem)
@@ -130,12 +136,14 @@ func Estimate(m Model, o Options) (Result, error) {
 		GPUUtil:       util,
 		Estimate:      m.Estimate, Assumptions: m.Assumptions,
 		PrecisionNote: prec.Source, ModelSource: m.Source,
-		MaxContext: m.Config.MaxPositionEmbeddings,
+		MaxContext:  m.Config.MaxPositionEmbeddings,
+		KVPublished: m.KVBytesPerToken > 0,
 	}
 	r.TotalBytes = w + kv + r.OverheadBytes
 	if r.MaxContext > 0 && o.ContextLength > r.MaxContext {
 		r.ContextWarning = fmt.Sprintf("context %d exceeds the model's max_position_embeddings %d", o.ContextLength, r.MaxContext)
 	}
+	r.Notes = append(r.Notes, m.Notes...)
 	if m.Attention() != AttentionGQA {
 		r.Notes = append(r.Notes, "the "+m.Attention().String()+" KV cache is one latent per token shared by all heads, so tensor parallelism "+
 			"replicates it on every rank (vLLM, SGLang without DP attention); pipeline parallelism splits it by layer. "+
@@ -260,8 +268,14 @@ func addLayoutNotes(l *Layout, g GPU, prec Precision) {
 	switch {
 	case (prec.Engine == "fp8" || prec.Name == "v4-native") && g.Arch == "ampere":
 		l.Notes = append(l.Notes, "no FP8 tensor cores on Ampere: vLLM runs FP8 weight-only (Marlin), slower than on Ada/Hopper")
-	case prec.Engine == "mxfp4" && g.Arch != "blackwell":
+	case (prec.Engine == "mxfp4" || prec.Name == "v4-native") && g.Arch != "blackwell":
 		l.Notes = append(l.Notes, "MXFP4 is native on Blackwell only; elsewhere it is dequantized in kernels")
+	}
+	switch g.Arch {
+	case "cdna3":
+		l.Notes = append(l.Notes, "AMD: use the engines' ROCm images (vLLM ROCm build, lmsysorg/sglang *-rocm* tags)")
+	case "ascend":
+		l.Notes = append(l.Notes, "Ascend: serve with vllm-ascend or SGLang's Ascend backend (no CUDA images); FP8 checkpoints need a W8A8 conversion")
 	}
 }
 

@@ -46,6 +46,12 @@ type Model struct {
 	NativePrecision string
 	// Reasoning marks models that emit <think> blocks (R1 and its distills).
 	Reasoning bool
+	// Family is the engine parser family (engine.Family: "r1-distill",
+	// "v3.2", "v4", ...); empty for models read from files.
+	Family string
+	// Notes explain how the model's figures are derived; they are copied
+	// into every sizing of it.
+	Notes []string
 	// Estimate marks catalogue entries whose numbers are partly assumed;
 	// Assumptions says which.
 	Estimate    bool
@@ -56,6 +62,14 @@ type Model struct {
 	// a safetensors index or GGUF file; it replaces params x precision.
 	FixedWeightBytes float64
 	FixedPrecision   string
+	// FixedSource says where FixedWeightBytes comes from; default: the
+	// tensor sizes of the file read.
+	FixedSource string
+	// KVBytesPerToken, when non-zero, is a published KV-cache size per
+	// token at KVBytesPerTokenElem bytes per element; it replaces the
+	// per-layer formula and scales with the KV dtype's element size.
+	KVBytesPerToken     float64
+	KVBytesPerTokenElem float64
 }
 
 // FromConfig builds a Model from an architecture, counting its parameters.
@@ -90,8 +104,13 @@ func (m Model) MoE() bool { return m.Config.NRoutedExperts > 0 }
 // compressed latent c_KV (kv_lora_rank) and the decoupled RoPE key
 // (qk_rope_head_dim) per layer: layers x (kv_lora_rank + qk_rope_head_dim)
 // x bytes per token. For V3: 61 x 576 x 2 = 70,272 bytes per token in bf16.
+// DeepSeek-V3.2 adds the DSA indexer's key (index_head_dim) per layer:
+// 61 x (576 + 128) x 2 = 85,888 bytes per token.
 //
-// DeepSeek-V4 (estimate): every layer keeps a sliding window of the last
+// Published per-token size (KVBytesPerToken, DeepSeek-V4.1-Flash's 890 B
+// at FP4): that size x elemBytes / KVBytesPerTokenElem x ctx.
+//
+// DeepSeek-V4: every layer keeps a sliding window of the last
 // sliding_window tokens at head_dim; a layer with compress ratio r > 0 adds
 // ceil(ctx/r) compressed rows at head_dim; ratio-4 (CSA) layers add the
 // lightning indexer's keys, ceil(ctx/4) x index_head_dim. The layer pattern
@@ -99,9 +118,12 @@ func (m Model) MoE() bool { return m.Config.NRoutedExperts > 0 }
 func (m Model) KVBytesPerSequence(ctx int, elemBytes float64) float64 {
 	c := m.Config
 	t := float64(ctx)
+	if m.KVBytesPerToken > 0 && m.KVBytesPerTokenElem > 0 {
+		return m.KVBytesPerToken * elemBytes / m.KVBytesPerTokenElem * t
+	}
 	switch m.Attention() {
 	case AttentionMLA:
-		return float64(c.NumHiddenLayers) * float64(c.KVLoRARank+c.QKRopeHeadDim) * t * elemBytes
+		return float64(c.NumHiddenLayers) * float64(c.KVLoRARank+c.QKRopeHeadDim+c.IndexHeadDim) * t * elemBytes
 	case AttentionCompressed:
 		hd := float64(c.headDim())
 		window := float64(min(ctx, max(c.SlidingWindow, 0)))

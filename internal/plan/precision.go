@@ -133,6 +133,9 @@ func kvElemBytes(kvDtype string, p Precision) (float64, string, error) {
 		return 1, strings.ToLower(kvDtype), nil
 	case "fp32", "float32":
 		return 4, "fp32", nil
+	case "fp4", "nvfp4", "mxfp4":
+		// DeepSeek-V4.1's KV is trained for FP4 storage (Blackwell kernels).
+		return 0.5, "fp4", nil
 	}
-	return 0, "", fmt.Errorf("unknown KV-cache dtype %q (auto, bf16, fp16, fp8, fp32)", kvDtype)
+	return 0, "", fmt.Errorf("unknown KV-cache dtype %q (auto, bf16, fp16, fp8, fp4, fp32)", kvDtype)
 }

@@ -31,9 +31,9 @@ func billions(p float64) string {
 func kvFormula(m Attention) string {
 	switch m {
 	case AttentionMLA:
-		return "layers x (kv_lora_rank + qk_rope_head_dim) x bytes x tokens x seqs"
+		return "layers x (kv_lora_rank + qk_rope_head_dim [+ index_head_dim]) x bytes x tokens x seqs"
 	case AttentionCompressed:
-		return "per layer: (window + ctx/ratio) x head_dim (+ ctx/4 x index_head_dim on CSA layers) x bytes x seqs [estimate]"
+		return "per layer: (window + ctx/ratio) x head_dim (+ ctx/4 x index_head_dim on CSA layers) x bytes x seqs"
 	default:
 		return "2 x layers x kv_heads x head_dim x bytes x tokens x seqs"
 	}
@@ -61,7 +61,11 @@ func WriteTable(w io.Writer, r Result) error {
 	fmt.Fprintf(tw, "memory\tGB\t\n")
 	fmt.Fprintf(tw, "weights\t%s\t  params x bits / 8\n", gb(r.WeightBytes))
 	perTok := r.KVBytesPerSeq / float64(r.ContextLength)
-	fmt.Fprintf(tw, "KV cache\t%s\t  %s (%.0f B/token avg)\n", gb(r.KVBytes), kvFormula(attentionFromString(r.Attention)), perTok)
+	formula := kvFormula(attentionFromString(r.Attention))
+	if r.KVPublished {
+		formula = "published bytes per token x element size / published element size x tokens x seqs"
+	}
+	fmt.Fprintf(tw, "KV cache\t%s\t  %s (%.0f B/token avg)\n", gb(r.KVBytes), formula, perTok)
 	fmt.Fprintf(tw, "overhead\t%s\t  2 GB + 5%% of (weights + KV), per GPU\n", gb(r.OverheadBytes))
 	fmt.Fprintf(tw, "total (1 GPU)\t%s\t\n", gb(r.TotalBytes))
 	if err := tw.Flush(); err != nil {

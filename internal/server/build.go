@@ -32,6 +32,7 @@ func (g *generation) start() {
 	g.stop = cancel
 	for _, u := range g.upstreams {
 		go u.Run(ctx)
+		go u.PollBalance(ctx) // returns at once unless a deepseek upstream polls its balance
 	}
 }
 
@@ -152,9 +153,10 @@ func upstreamOptions(uc config.Upstream, kind, url string, log *slog.Logger) ups
 			FailureThreshold: bc.FailureThreshold, RecoveryTimeout: bc.RecoveryTimeout, MaxRecovery: bc.MaxRecovery,
 			HalfOpenRequests: bc.HalfOpenRequests, ErrorRatio: bc.ErrorRatio, Window: bc.Window, MinRequests: bc.MinRequests,
 		},
-		MetricsPath:     uc.MetricsPath,
-		MetricsInterval: uc.MetricsInterval,
-		Logger:          log,
+		MetricsPath:         uc.MetricsPath,
+		MetricsInterval:     uc.MetricsInterval,
+		BalancePollInterval: uc.BalanceInterval(),
+		Logger:              log,
 	}
 }
 

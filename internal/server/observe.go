@@ -33,6 +33,9 @@ func (c *core) buildMetrics(cfg *config.Config, current func() *gateway.Gateway)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.NewWithOptions(reg, metrics.Options{PrincipalLabel: cfg.Metrics.PrincipalLabel})
 	c.metrics = m
+	reg.MustRegister(metrics.NewBalanceCollector(func() []metrics.BalanceSample {
+		return balanceSamples(current().Upstreams())
+	}))
 	gather := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		for _, s := range current().Upstreams() {
 			m.SetUpstreamHealth(s.Name, s.Healthy, breakerGauge(s.Breaker))
@@ -41,6 +44,26 @@ func (c *core) buildMetrics(cfg *config.Config, current func() *gateway.Gateway)
 		return reg.Gather()
 	})
 	c.metricsHandler = promhttp.HandlerFor(gather, promhttp.HandlerOpts{})
+}
+
+// balanceSamples turns the upstreams' balance state into the balance
+// collector's samples; upstreams that do not poll a balance are left out.
+func balanceSamples(sts []upstream.Status) []metrics.BalanceSample {
+	var out []metrics.BalanceSample
+	for _, s := range sts {
+		if s.Kind != upstream.KindDeepSeek || (s.Balance == nil && s.BalancePollFailures == 0) {
+			continue
+		}
+		bs := metrics.BalanceSample{Upstream: s.Name, Failures: s.BalancePollFailures}
+		if b := s.Balance; b != nil {
+			bs.Known, bs.Available, bs.UpdatedAt = true, b.Available, b.CheckedAt
+			for _, bi := range b.Infos {
+				bs.Currencies = append(bs.Currencies, metrics.CurrencyBalance{Currency: bi.Currency, Total: float64(bi.Total)})
+			}
+		}
+		out = append(out, bs)
+	}
+	return out
 }
 
 func breakerGauge(state string) int {

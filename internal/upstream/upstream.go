@@ -45,6 +45,9 @@ type Options struct {
 	// load (vLLM, SGLang, llama.cpp /metrics) used by the least_load policy.
 	MetricsPath     string
 	MetricsInterval time.Duration // default 2s
+	// BalancePollInterval, for a deepseek upstream, is how often
+	// PollBalance reads GET /user/balance; 0 turns it off.
+	BalancePollInterval time.Duration
 	// TLS configures https upstreams; nil uses the system roots.
 	TLS *tls.Config
 	// Transport overrides the HTTP transport (tests).
@@ -65,6 +68,7 @@ type Upstream struct {
 	activeDown atomic.Bool // failed its active health checks
 	ewma       peakEWMA
 	lastErr    atomic.Pointer[lastError]
+	bal        balanceState // see balance.go
 
 	loadMu       sync.Mutex
 	load         Load
@@ -234,6 +238,10 @@ type Status struct {
 	Load          *Load     `json:"load,omitempty"`
 	LastError     string    `json:"last_error,omitempty"`
 	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
+	// Balance is the last account balance read (deepseek upstreams that
+	// poll it); BalancePollFailures counts failed reads.
+	Balance             *Balance `json:"balance,omitempty"`
+	BalancePollFailures uint64   `json:"balance_poll_failures,omitempty"`
 }
 
 // Status returns the upstream's current state. It never includes the URL
@@ -257,6 +265,10 @@ func (u *Upstream) Status() Status {
 	if le := u.lastErr.Load(); le != nil {
 		s.LastError, s.LastErrorAt = le.Message, le.At
 	}
+	if b, ok := u.Balance(); ok {
+		s.Balance = &b
+	}
+	s.BalancePollFailures = u.BalancePollFailures()
 	return s
 }
 

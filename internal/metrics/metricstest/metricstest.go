@@ -24,11 +24,11 @@ func External() []string {
 }
 
 // Known returns every series name that may appear in an expression: the
-// package's metrics, the _bucket/_sum/_count series of its histograms, and
+// package's metrics (the balance collector's included), the _bucket/_sum/_count series of its histograms, and
 // External.
 func Known() map[string]bool {
 	known := map[string]bool{}
-	for _, n := range metrics.Names() {
+	for _, n := range append(metrics.Names(), metrics.BalanceNames()...) {
 		known[n] = true
 	}
 	for _, h := range metrics.Histograms() {
