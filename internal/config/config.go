@@ -57,6 +57,11 @@ type Config struct {
 type Auth struct {
 	// Enabled requires a credential on every API route.
 	Enabled bool `yaml:"enabled"`
+	// AllowAnonymous lets a listener on a non-loopback address (HTTP,
+	// gRPC, metrics) serve with auth off. Without it such a config is
+	// refused: anyone who can reach the port could spend the upstreams'
+	// keys. Loopback listeners never need it.
+	AllowAnonymous bool `yaml:"allow_anonymous"`
 	// Issuer is the gateway's public base URL: the iss of its tokens and
 	// the prefix of its OAuth2 metadata. Default http://<server.listen>.
 	Issuer string `yaml:"issuer"`
@@ -318,8 +323,9 @@ type Model struct {
 	// this one failed (for example the cloud, then a local distill).
 	Fallbacks []string `yaml:"fallbacks"`
 	// FallbackResponse answers chat requests that everything failed,
-	// instead of a 503. Empty: no canned answer.
-	FallbackResponse string `yaml:"fallback_response"`
+	// instead of a 503. Empty: no canned answer. Taken as written: ${...}
+	// in it is not expanded.
+	FallbackResponse string `yaml:"fallback_response" ref:"literal"`
 	// Cache is the model's cache policy.
 	Cache ModelCache `yaml:"cache"`
 }
@@ -381,8 +387,9 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Parse decodes a configuration strictly over the defaults, fills derived
-// values, resolves secret references and validates the result.
+// Parse decodes a configuration strictly over the defaults, expands every
+// ${NAME} / ${NAME:-default} reference and resolves every secret (see
+// expandAll), fills derived values and validates the result.
 func Parse(r io.Reader) (*Config, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -394,10 +401,10 @@ func Parse(r io.Reader) (*Config, error) {
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("decoding: %w", err)
 	}
-	c.normalize()
-	if err := c.resolveSecrets(); err != nil {
+	if err := c.expandAll(); err != nil {
 		return nil, err
 	}
+	c.normalize()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

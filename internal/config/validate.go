@@ -166,6 +166,7 @@ func (c *Config) Validate() error {
 	default:
 		add("rate_limit.backend", "must be memory or redis, got %q", c.RateLimit.Backend)
 	}
+	c.validateAnonymous(add)
 	c.validateObserve(add)
 	c.validateCache(add)
 	c.GRPC.validate(c.Server.Listen, add)
