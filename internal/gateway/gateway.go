@@ -28,7 +28,10 @@ type Route struct {
 	Name     string
 	OwnedBy  string
 	Thinking *bool // default thinking mode, applied when the client chose none
-	Pool     *upstream.Pool
+	// ReasoningEffort is the default reasoning_effort of thinking
+	// requests that set none (low, high or max; OpenAI's words are mapped).
+	ReasoningEffort string
+	Pool            *upstream.Pool
 	// Fallbacks are public models tried in order when every target of
 	// this one failed.
 	Fallbacks []string
