@@ -225,6 +225,16 @@ type Upstream struct {
 	// (vLLM since late 2025, Ollama /v1). Clients always see
 	// reasoning_content.
 	ReasoningField string `yaml:"reasoning_field"`
+	// ThinkingSwitch is how the engine is told to think or not, for a
+	// model's thinking default and for clients that send DeepSeek's
+	// thinking object: deepseek ({"thinking":{"type":...}}, DeepSeek's API
+	// and the simulator; the default for kinds deepseek and sim),
+	// template_thinking (chat_template_kwargs.thinking: DeepSeek
+	// V3.1/V3.2/V4 on vLLM and SGLang; the default for kind openai),
+	// template_enable_thinking (chat_template_kwargs.enable_thinking:
+	// llama.cpp's server, Qwen3 and the R1 distills' templates), ollama
+	// (reasoning_effort none/medium, all Ollama's /v1 reads) or none.
+	ThinkingSwitch string `yaml:"thinking_switch"`
 	// MaxConcurrency caps in-flight requests to this upstream; 0 is no cap.
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// ConnectTimeout bounds dialing. Default 5s.
@@ -308,7 +318,15 @@ type Model struct {
 	OwnedBy string `yaml:"owned_by"`
 	// Thinking, when set, turns the upstream's thinking mode on or off for
 	// requests that do not choose themselves.
+	// DeepSeek's API thinks unless told otherwise, so leave it out only
+	// when that is meant. FIM requests to DeepSeek are always sent
+	// non-thinking (DeepSeek serves FIM only so).
 	Thinking *bool `yaml:"thinking"`
+	// ReasoningEffort is the reasoning_effort of thinking requests that
+	// set none: low, high or max (DeepSeek's words; OpenAI's minimal,
+	// medium and xhigh are mapped to them). Empty: the upstream's default
+	// (high on DeepSeek).
+	ReasoningEffort string `yaml:"reasoning_effort"`
 	// Targets serve the model; lower priority tiers are tried first.
 	Targets []Target `yaml:"targets"`
 	// Policy picks a target within a tier: round_robin (default),
@@ -446,6 +464,12 @@ func (c *Config) normalize() {
 		}
 		if u.ReasoningField == "" {
 			u.ReasoningField = "reasoning_content"
+		}
+		if u.ThinkingSwitch == "" {
+			u.ThinkingSwitch = "template_thinking"
+			if u.Kind == "deepseek" || u.Kind == "sim" {
+				u.ThinkingSwitch = "deepseek"
+			}
 		}
 		if u.ConnectTimeout == 0 {
 			u.ConnectTimeout = 5 * time.Second
