@@ -58,3 +58,18 @@ models: [{name: m, targets: [{upstream: s}]}]
 		t.Errorf("a file named after the reference was created: %v", m)
 	}
 }
+
+// Issue 13, safe by default: serve refuses a listener other machines can
+// reach while auth is off, and says why.
+func TestServeRefusesAnonymousPublicListener(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(f, []byte(`version: 1
+server: {listen: "0.0.0.0:0"}
+upstreams: [{name: s, kind: sim}]
+models: [{name: m, targets: [{upstream: s}]}]
+`), 0o600)
+	_, stderr, code := run(t, "serve", "--config", f)
+	if code == 0 || !strings.Contains(stderr, "server.listen") || !strings.Contains(stderr, "auth.allow_anonymous") {
+		t.Fatalf("serve: code %d\n%s", code, stderr)
+	}
+}
