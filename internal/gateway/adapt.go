@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/upstream"
@@ -272,6 +273,19 @@ func (r *Route) thinkingEffective(c *Call) bool {
 		}
 	}
 	return false
+}
+
+// thinkingDefaults describes the route's thinking defaults for its cache
+// keys: changing them changes the answers to the same body.
+func (r *Route) thinkingDefaults() string {
+	s := ""
+	if r.Thinking != nil {
+		s = fmt.Sprintf(";thinking=%t", *r.Thinking)
+	}
+	if r.ReasoningEffort != "" {
+		s += ";effort=" + r.ReasoningEffort
+	}
+	return s
 }
 
 // responseAdapter rewrites upstream answers (whole bodies or stream chunks)

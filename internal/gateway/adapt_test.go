@@ -305,3 +305,25 @@ func TestCacheTreatsThinkingAsSampled(t *testing.T) {
 		}
 	}
 }
+
+// A model's thinking default is part of its cache keys: after a reload
+// that changes it, answers given under the old default are not served.
+func TestThinkingDefaultIsInCacheKey(t *testing.T) {
+	c := &memCache{m: map[cache.Key]cache.Entry{}}
+	off := false
+	body := `{"model":"pub","temperature":0,` + hi + `}`
+	var calls int
+	for _, th := range []*bool{nil, &off} {
+		b := &bodies{}
+		f := newFake(t, "u", b.handle)
+		u := up("u", f.srv.URL) // template_thinking: not thinking by default, so cacheable
+		r := gateway.Route{Name: "pub", Thinking: th,
+			Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "m", Weight: 1}}, nil, nil)}
+		g := newGateway(gateway.Options{Routes: []gateway.Route{r}, Cache: c})
+		complete(t, g, openai.EndpointChat, body)
+		calls += b.count()
+	}
+	if calls != 2 {
+		t.Errorf("upstream calls = %d, want 2 (the second default must not reuse the first's entry)", calls)
+	}
+}

@@ -160,7 +160,7 @@ func New(o Options) *Gateway {
 			names = append(names, t.Model)
 		}
 		slices.Sort(names)
-		r.upstreamModels = strings.Join(slices.Compact(names), ",")
+		r.upstreamModels = strings.Join(slices.Compact(names), ",") + r.thinkingDefaults()
 		g.routes[r.Name] = r
 		g.models = append(g.models, Model{ID: r.Name, Object: "model", Created: g.created, OwnedBy: r.OwnedBy})
 	}
