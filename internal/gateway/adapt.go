@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 
 	"github.com/dsgate/dsgate/internal/openai"
@@ -122,27 +121,23 @@ func clientThinking(c *Call) thinking {
 	if isJSONNull(th.effort) {
 		th.effort = nil
 	}
-	if raw := openai.Field(c.Body, "thinking"); raw != nil {
-		var v struct {
-			Type string `json:"type"`
-		}
-		if json.Unmarshal(raw, &v) == nil && (v.Type == "enabled" || v.Type == "disabled") {
-			th.on, th.source = v.Type == "enabled", fromThinking
+	if typ := openai.Field(openai.Field(c.Body, "thinking"), "type"); typ != nil {
+		switch string(typ) {
+		case `"enabled"`, `"disabled"`:
+			th.on, th.source = string(typ) == `"enabled"`, fromThinking
 		}
 	}
 	if !th.set() && bytes.Equal(th.effort, effortNone) {
 		th.on, th.source = false, fromEffort
 	}
-	if raw := openai.Field(c.Body, "chat_template_kwargs"); raw != nil && !isJSONNull(raw) {
+	if kw := openai.Field(c.Body, "chat_template_kwargs"); kw != nil && !isJSONNull(kw) {
 		th.native = true
-		var v struct {
-			Thinking       *bool `json:"thinking"`
-			EnableThinking *bool `json:"enable_thinking"`
+		v := openai.Field(kw, "thinking")
+		if v == nil {
+			v = openai.Field(kw, "enable_thinking")
 		}
-		if !th.set() && json.Unmarshal(raw, &v) == nil {
-			if b := cmpBool(v.Thinking, v.EnableThinking); b != nil {
-				th.on, th.source = *b, fromTemplate
-			}
+		if !th.set() && (string(v) == "true" || string(v) == "false") {
+			th.on, th.source = string(v) == "true", fromTemplate
 		}
 	}
 	return th
@@ -216,9 +211,10 @@ func applyThinking(set func(string, []byte), ep openai.Endpoint, sw string, th t
 // words are sent as they are, for DeepSeek to judge. changed reports
 // whether the word differs from raw.
 func deepSeekEffort(raw []byte) (w string, changed bool) {
-	if json.Unmarshal(raw, &w) != nil {
-		return "", false
+	if len(raw) < 2 || raw[0] != '"' || bytes.IndexByte(raw, '\\') >= 0 {
+		return string(raw), false // not a plain JSON string: leave it to DeepSeek
 	}
+	w = string(raw[1 : len(raw)-1])
 	switch w {
 	case "minimal", "low":
 		return "low", w != "low"
@@ -235,13 +231,6 @@ func boolJSON(b bool, yes, no []byte) []byte {
 		return yes
 	}
 	return no
-}
-
-func cmpBool(a, b *bool) *bool {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 func isJSONNull(b []byte) bool { return bytes.Equal(b, jsonNull) }
