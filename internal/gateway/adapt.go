@@ -194,9 +194,11 @@ func applyThinking(set func(string, []byte), ep openai.Endpoint, sw string, th t
 		}
 	case upstream.ThinkingOllama:
 		switch {
+		case th.set() && !th.on: // off wins over an effort word, as on DeepSeek
+			if !bytes.Equal(th.effort, effortNone) {
+				set("reasoning_effort", effortNone)
+			}
 		case th.effort != nil: // Ollama's /v1 reads reasoning_effort itself
-		case th.set() && !th.on:
-			set("reasoning_effort", effortNone)
 		case effort != nil:
 			set("reasoning_effort", effort)
 		case th.set():

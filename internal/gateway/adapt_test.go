@@ -327,3 +327,19 @@ func TestThinkingDefaultIsInCacheKey(t *testing.T) {
 		t.Errorf("upstream calls = %d, want 2 (the second default must not reuse the first's entry)", calls)
 	}
 }
+
+// On Ollama, whose only switch is reasoning_effort, "off" (the model's
+// default or the client's thinking object) wins over an effort word, as
+// it does on DeepSeek; a thinking request keeps the client's word.
+func TestOllamaOffWinsOverEffortWord(t *testing.T) {
+	off := false
+	g, b := one(t, upstream.KindOpenAI, upstream.ThinkingOllama, "qwen3", func(r *gateway.Route) { r.Thinking = &off })
+	complete(t, g, openai.EndpointChat, `{"model":"pub","reasoning_effort":"high",`+hi+`}`)
+	if got := b.field(t, "reasoning_effort"); got != `"none"` {
+		t.Errorf("model default off: reasoning_effort = %s", got)
+	}
+	complete(t, g, openai.EndpointChat, `{"model":"pub","thinking":{"type":"enabled"},"reasoning_effort":"low",`+hi+`}`)
+	if got := b.field(t, "reasoning_effort"); got != `"low"` {
+		t.Errorf("thinking on: reasoning_effort = %s", got)
+	}
+}
