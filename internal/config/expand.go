@@ -65,22 +65,34 @@ func expandString(s string) (string, error) {
 		return "", firstErr
 	}
 	if strings.Count(s, "${") != len(refPattern.FindAllStringIndex(s, -1)) {
-		return "", fmt.Errorf("unterminated reference in %q", s)
+		return "", errors.New("malformed reference (want ${NAME} or ${NAME:-default})")
 	}
 	return out, nil
 }
 
 // literalPassword reports whether s, as written in the file, carries a
-// password: a URL with user:password@ or a key/value DSN with password=.
-// Such values must come from a reference so the file holds no secret.
+// password that is not a reference: a URL with user:password@ or a
+// key/value DSN with password=. Such values must come from the
+// environment so the file holds no secret; postgres://u:${PW}@db is fine,
+// postgres://u:pw@${HOST} is not.
 func literalPassword(s string) bool {
+	s = refPattern.ReplaceAllString(s, refMark)
 	if u, err := url.Parse(s); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
+		if p, ok := u.User.Password(); ok && !strings.Contains(p, refMark) {
 			return true
 		}
 	}
-	return dsnPassword.MatchString(s)
+	for _, m := range dsnPassword.FindAllStringSubmatch(s, -1) {
+		if !strings.Contains(m[2], refMark) {
+			return true
+		}
+	}
+	return false
 }
+
+// refMark stands for a reference while a value is checked for literal
+// passwords.
+const refMark = "dsgateREF"
 
 // dsnPassword matches password=... in a key/value DSN (libpq style).
 var dsnPassword = regexp.MustCompile(`(^|\s)password\s*=\s*('[^']*'|[^\s']\S*)`)
@@ -102,7 +114,7 @@ func (c *Config) expandAll() error {
 		if literal {
 			return
 		}
-		if !strings.Contains(raw, "${") && literalPassword(raw) {
+		if literalPassword(raw) {
 			errs = append(errs, fmt.Errorf("%s: holds a literal password; put the value (or its password) in the environment and write a reference, e.g. ${DSGATE_POSTGRES_DSN}", path))
 			return
 		}

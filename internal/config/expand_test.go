@@ -92,9 +92,21 @@ func TestUnsetReferenceIsAnError(t *testing.T) {
 }
 
 func TestLiteralPasswordRefused(t *testing.T) {
+	t.Setenv("DSGATE_TEST_HOST", "db")
+	t.Setenv("DSGATE_TEST_PW", "s3cret")
+	for _, dsn := range []string{
+		"postgres://dsgate:${DSGATE_TEST_PW}@db:5432/dsgate",
+		"host=${DSGATE_TEST_HOST} user=dsgate password=${DSGATE_TEST_PW}",
+	} {
+		if _, err := parseString(t, "store:\n  dsn: \""+dsn+"\"\n"); err != nil {
+			t.Errorf("%s: a referenced password refused: %v", dsn, err)
+		}
+	}
 	for _, dsn := range []string{
 		"postgres://dsgate:hunter2@db:5432/dsgate",
+		"postgres://dsgate:hunter2@${DSGATE_TEST_HOST}:5432/dsgate",
 		"host=db user=dsgate password=hunter2 dbname=dsgate",
+		"host=${DSGATE_TEST_HOST} password='hunter2'",
 	} {
 		_, err := parseString(t, "store:\n  dsn: \""+dsn+"\"\n")
 		if err == nil || !strings.Contains(err.Error(), "store.dsn") || !strings.Contains(err.Error(), "literal password") {
