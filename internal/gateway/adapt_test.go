@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -342,4 +343,41 @@ func TestOllamaOffWinsOverEffortWord(t *testing.T) {
 	if got := b.field(t, "reasoning_effort"); got != `"low"` {
 		t.Errorf("thinking on: reasoning_effort = %s", got)
 	}
+}
+
+// The replacement of a retired name is logged once per upstream and
+// model, not once per request.
+func TestRetiredNameLoggedOnce(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	b := &bodies{}
+	f := newFake(t, "u", b.handle)
+	u := up("cloud", f.srv.URL, func(o *upstream.Options) {
+		o.Kind = upstream.KindDeepSeek
+		o.Logger = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	})
+	r := gateway.Route{Name: "pub", Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "deepseek-reasoner", Weight: 1}}, nil, nil)}
+	g := newGateway(gateway.Options{Routes: []gateway.Route{r}})
+	for range 3 {
+		complete(t, g, openai.EndpointChat, `{"model":"pub",`+hi+`}`)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logs.String(), "retired DeepSeek model name replaced"); n != 1 {
+		t.Errorf("logged %d times:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "model=deepseek-reasoner sent_as=deepseek-v4-flash thinking=enabled") {
+		t.Errorf("log line lacks the mapping:\n%s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
