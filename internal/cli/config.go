@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
@@ -11,7 +13,8 @@ import (
 )
 
 // configWarnings lists what is valid but probably wrong: a deepseek
-// target naming a model DeepSeek's API no longer accepts. The gateway
+// target naming a model DeepSeek's API no longer accepts, or one it does
+// not list. The gateway
 // sends the successor instead (see gateway.requestFor), so the config
 // keeps working, but it should say what is really served.
 func configWarnings(c *config.Config) []string {
@@ -22,8 +25,15 @@ func configWarnings(c *config.Config) []string {
 	var out []string
 	for i, m := range c.Models {
 		for j, t := range m.Targets {
+			if kinds[t.Upstream] != upstream.KindDeepSeek {
+				continue
+			}
 			rm, retired := upstream.RetiredDeepSeekModel(t.Model)
-			if kinds[t.Upstream] != upstream.KindDeepSeek || !retired {
+			if !retired {
+				if !slices.Contains(upstream.CurrentDeepSeekModels, t.Model) {
+					out = append(out, fmt.Sprintf("models[%d].targets[%d].model: %s is not a model DeepSeek's API lists "+
+						"(%s); check the name", i, j, t.Model, strings.Join(upstream.CurrentDeepSeekModels, ", ")))
+				}
 				continue
 			}
 			mode := "disabled"

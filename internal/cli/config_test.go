@@ -21,6 +21,10 @@ models:
     targets: [{upstream: cloud}]
   - name: chat
     targets: [{upstream: cloud, model: deepseek-v4-flash}, {upstream: vllm, model: deepseek-chat}]
+  - name: pro
+    targets: [{upstream: cloud, model: deepseek-v4-pro}, {upstream: cloud, model: deepseek-flash}]
+  - name: typo
+    targets: [{upstream: cloud, model: deepseek-v4flash}]
 `), 0o600)
 	out, stderr, code := run(t, "config", "check", f)
 	if code != 0 || !strings.Contains(out, "ok") {
@@ -30,8 +34,11 @@ models:
 		!strings.Contains(stderr, "deepseek-v4-flash with thinking enabled") {
 		t.Errorf("no warning for the retired name:\n%s", stderr)
 	}
-	if strings.Count(stderr, "warning:") != 1 {
-		t.Errorf("want exactly one warning (a vLLM model named deepseek-chat is fine):\n%s", stderr)
+	if !strings.Contains(stderr, "models[3].targets[0].model: deepseek-v4flash is not a model DeepSeek's API lists") {
+		t.Errorf("no warning for an unknown name:\n%s", stderr)
+	}
+	if strings.Count(stderr, "warning:") != 2 {
+		t.Errorf("want exactly two warnings (current names and a vLLM model named deepseek-chat are fine):\n%s", stderr)
 	}
 }
 
