@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -209,5 +211,21 @@ func fill(v reflect.Value, depth int) {
 				fill(v.Field(i), depth+1)
 			}
 		}
+	}
+}
+
+func TestSecretFilePathReference(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "key"), []byte("sk-file\n"), 0o600)
+	t.Setenv("DSGATE_TEST_CREDS", dir)
+	c, err := Parse(strings.NewReader(`version: 1
+upstreams: [{name: d, kind: deepseek, url: "https://api.deepseek.com", api_key: "file:${DSGATE_TEST_CREDS}/key"}]
+models: [{name: m, targets: [{upstream: d, model: deepseek-v4-flash}]}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Upstreams[0].APIKey.Value(); got != "sk-file" {
+		t.Errorf("api key = %q", got)
 	}
 }

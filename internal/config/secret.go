@@ -52,7 +52,8 @@ var errLiteralSecret = errors.New(`must be a reference, "${ENV_VAR}" or "file:/p
 
 // resolve reads the secret named by the reference: ${NAME} (empty when
 // unset, so an optional upstream can be switched off), ${NAME:-} or
-// file:/path. A non-empty default would be a literal secret in the file.
+// file:/path (the path may hold references). A non-empty default would be
+// a literal secret in the file.
 func (s *Secret) resolve() error {
 	switch {
 	case s.ref == "":
@@ -68,7 +69,11 @@ func (s *Secret) resolve() error {
 		s.value = os.Getenv(m[1])
 		return nil
 	case strings.HasPrefix(s.ref, "file:"):
-		b, err := os.ReadFile(strings.TrimPrefix(s.ref, "file:"))
+		path, err := expandString(strings.TrimPrefix(s.ref, "file:")) // file:${CREDENTIALS_DIRECTORY}/key
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(path)
 		if err != nil {
 			return fmt.Errorf("reading secret file: %w", err)
 		}
