@@ -32,7 +32,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9090", "gRPC address of dsgate")
 	key := flag.String("key", os.Getenv("DSGATE_API_KEY"), "API key or access token (default $DSGATE_API_KEY)")
-	model := flag.String("model", "deepseek-chat", "model")
+	model := flag.String("model", "deepseek-v4-flash", "model")
 	maxTokens := flag.Int("max-tokens", 256, "max_tokens")
 	useTLS := flag.Bool("tls", false, "use TLS")
 	ca := flag.String("ca", "", "PEM file of the CA that signed the server certificate")

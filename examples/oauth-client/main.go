@@ -59,7 +59,7 @@ func run(ctx context.Context, prompt string) error {
 		option.WithAPIKey("unused"),
 	)
 	resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
-		Model:    getenv("DSGATE_MODEL", "deepseek-chat"),
+		Model:    getenv("DSGATE_MODEL", "deepseek-v4-flash"),
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt)},
 	})
 	if err != nil {

@@ -32,6 +32,15 @@ type requestParams struct {
 // choices (n>1, best_of>1) never are: callers ask for them to get different
 // answers.
 func Cacheable(body []byte, p Policy) (ok bool, reason string) {
+	return CacheableRequest(body, p, false)
+}
+
+// CacheableRequest is Cacheable for a request whose thinking mode is
+// known. A request answered in thinking mode is a sampled request whatever
+// its temperature or seed: DeepSeek ignores temperature and top_p while
+// thinking, so temperature 0 promises nothing there. It is cacheable only
+// when p.AllowSampled.
+func CacheableRequest(body []byte, p Policy, thinking bool) (ok bool, reason string) {
 	var r requestParams
 	if err := json.Unmarshal(body, &r); err != nil {
 		return false, "invalid JSON body"
@@ -44,6 +53,12 @@ func Cacheable(body []byte, p Policy) (ok bool, reason string) {
 	}
 	if r.Messages == nil && r.Prompt == nil && r.Input != nil {
 		return true, "embeddings are deterministic"
+	}
+	if thinking {
+		if p.AllowSampled {
+			return true, "sampled output allowed by policy"
+		}
+		return false, "thinking mode samples (temperature and top_p are ignored)"
 	}
 	if r.Temperature != nil && isNumber(*r.Temperature, 0) {
 		return true, "temperature 0"

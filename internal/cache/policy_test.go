@@ -1,6 +1,9 @@
 package cache
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCacheable(t *testing.T) {
 	t.Parallel()
@@ -83,5 +86,24 @@ func TestParseCacheControl(t *testing.T) {
 		if d.Read() != tt.read || d.Write() != tt.write {
 			t.Errorf("ParseCacheControl(%q) read=%v write=%v, want %v %v", tt.header, d.Read(), d.Write(), tt.read, tt.write)
 		}
+	}
+}
+
+// A request answered in thinking mode samples whatever its temperature:
+// DeepSeek ignores temperature and top_p while thinking.
+func TestThinkingRequestIsSampled(t *testing.T) {
+	body := []byte(`{"model":"m","temperature":0,"seed":1,"messages":[{"role":"user","content":"hi"}]}`)
+	if ok, _ := CacheableRequest(body, Policy{}, false); !ok {
+		t.Error("temperature 0 without thinking should be cacheable")
+	}
+	if ok, reason := CacheableRequest(body, Policy{}, true); ok || !strings.Contains(reason, "thinking") {
+		t.Errorf("thinking: ok=%v reason=%q", ok, reason)
+	}
+	if ok, _ := CacheableRequest(body, Policy{AllowSampled: true}, true); !ok {
+		t.Error("allow_sampled should cover thinking requests")
+	}
+	emb := []byte(`{"model":"m","input":"x"}`)
+	if ok, _ := CacheableRequest(emb, Policy{}, true); !ok {
+		t.Error("embeddings never think")
 	}
 }

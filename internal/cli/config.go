@@ -2,12 +2,51 @@ package cli
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/upstream"
 )
+
+// configWarnings lists what is valid but probably wrong: a deepseek
+// target naming a model DeepSeek's API no longer accepts, or one it does
+// not list. The gateway
+// sends the successor instead (see gateway.requestFor), so the config
+// keeps working, but it should say what is really served.
+func configWarnings(c *config.Config) []string {
+	kinds := map[string]string{}
+	for _, u := range c.Upstreams {
+		kinds[u.Name] = u.Kind
+	}
+	var out []string
+	for i, m := range c.Models {
+		for j, t := range m.Targets {
+			if kinds[t.Upstream] != upstream.KindDeepSeek {
+				continue
+			}
+			rm, retired := upstream.RetiredDeepSeekModel(t.Model)
+			if !retired {
+				if !slices.Contains(upstream.CurrentDeepSeekModels, t.Model) {
+					out = append(out, fmt.Sprintf("models[%d].targets[%d].model: %s is not a model DeepSeek's API lists "+
+						"(%s); check the name", i, j, t.Model, strings.Join(upstream.CurrentDeepSeekModels, ", ")))
+				}
+				continue
+			}
+			mode := "disabled"
+			if rm.Thinking {
+				mode = "enabled"
+			}
+			out = append(out, fmt.Sprintf("models[%d].targets[%d].model: %s is retired by DeepSeek (its API answers 400 "+
+				"since 2026-07-24); dsgate sends %s with thinking %s instead: write model: %s and thinking: %t on model %s",
+				i, j, t.Model, rm.Successor, mode, rm.Successor, rm.Thinking, m.Name))
+		}
+	}
+	return out
+}
 
 func newConfigCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "config", Short: "Check or print a config file"}
@@ -16,9 +55,13 @@ func newConfigCmd() *cobra.Command {
 		Short: "Validate a config file; exit non-zero with every problem listed",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := config.Load(args[0]); err != nil {
+			c, err := config.Load(args[0])
+			if err != nil {
 				fmt.Fprintln(cmd.ErrOrStderr(), err)
 				return exitError{code: 1}
+			}
+			for _, w := range configWarnings(c) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+w)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), args[0]+": ok")
 			return nil

@@ -2,7 +2,6 @@ package config
 
 import (
 	"cmp"
-	"fmt"
 	"time"
 )
 
@@ -77,18 +76,6 @@ func (b *Batch) normalize() {
 	b.FileTTL = cmp.Or(b.FileTTL, 720*time.Hour)
 	b.PollInterval = cmp.Or(b.PollInterval, time.Second)
 	b.S3.Prefix = cmp.Or(b.S3.Prefix, "dsgate/batch/")
-}
-
-// resolveSecrets resolves the S3 keys. Call it from Config.resolveSecrets
-// and append its error.
-func (b *Batch) resolveSecrets() error {
-	if err := b.S3.AccessKey.resolve(); err != nil {
-		return fmt.Errorf("batch.s3.access_key: %w", err)
-	}
-	if err := b.S3.SecretKey.resolve(); err != nil {
-		return fmt.Errorf("batch.s3.secret_key: %w", err)
-	}
-	return nil
 }
 
 // validate reports problems through add, Validate's collector. Call it as

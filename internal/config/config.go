@@ -57,6 +57,11 @@ type Config struct {
 type Auth struct {
 	// Enabled requires a credential on every API route.
 	Enabled bool `yaml:"enabled"`
+	// AllowAnonymous lets a listener on a non-loopback address (HTTP,
+	// gRPC, metrics) serve with auth off. Without it such a config is
+	// refused: anyone who can reach the port could spend the upstreams'
+	// keys. Loopback listeners never need it.
+	AllowAnonymous bool `yaml:"allow_anonymous"`
 	// Issuer is the gateway's public base URL: the iss of its tokens and
 	// the prefix of its OAuth2 metadata. Default http://<server.listen>.
 	Issuer string `yaml:"issuer"`
@@ -227,6 +232,16 @@ type Upstream struct {
 	// (vLLM since late 2025, Ollama /v1). Clients always see
 	// reasoning_content.
 	ReasoningField string `yaml:"reasoning_field"`
+	// ThinkingSwitch is how the engine is told to think or not, for a
+	// model's thinking default and for clients that send DeepSeek's
+	// thinking object: deepseek ({"thinking":{"type":...}}, DeepSeek's API
+	// and the simulator; the default for kinds deepseek and sim),
+	// template_thinking (chat_template_kwargs.thinking: DeepSeek
+	// V3.1/V3.2/V4 on vLLM and SGLang; the default for kind openai),
+	// template_enable_thinking (chat_template_kwargs.enable_thinking:
+	// llama.cpp's server, Qwen3 and the R1 distills' templates), ollama
+	// (reasoning_effort none/medium, all Ollama's /v1 reads) or none.
+	ThinkingSwitch string `yaml:"thinking_switch"`
 	// MaxConcurrency caps in-flight requests to this upstream; 0 is no cap.
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// ConnectTimeout bounds dialing. Default 5s.
@@ -315,7 +330,15 @@ type Model struct {
 	OwnedBy string `yaml:"owned_by"`
 	// Thinking, when set, turns the upstream's thinking mode on or off for
 	// requests that do not choose themselves.
+	// DeepSeek's API thinks unless told otherwise, so leave it out only
+	// when that is meant. FIM requests to DeepSeek are always sent
+	// non-thinking (DeepSeek serves FIM only so).
 	Thinking *bool `yaml:"thinking"`
+	// ReasoningEffort is the reasoning_effort of thinking requests that
+	// set none: low, high or max (DeepSeek's words; OpenAI's minimal,
+	// medium and xhigh are mapped to them). Empty: the upstream's default
+	// (high on DeepSeek).
+	ReasoningEffort string `yaml:"reasoning_effort"`
 	// Targets serve the model; lower priority tiers are tried first.
 	Targets []Target `yaml:"targets"`
 	// Policy picks a target within a tier: round_robin (default),
@@ -330,8 +353,9 @@ type Model struct {
 	// this one failed (for example the cloud, then a local distill).
 	Fallbacks []string `yaml:"fallbacks"`
 	// FallbackResponse answers chat requests that everything failed,
-	// instead of a 503. Empty: no canned answer.
-	FallbackResponse string `yaml:"fallback_response"`
+	// instead of a 503. Empty: no canned answer. Taken as written: ${...}
+	// in it is not expanded.
+	FallbackResponse string `yaml:"fallback_response" ref:"literal"`
 	// Cache is the model's cache policy.
 	Cache ModelCache `yaml:"cache"`
 }
@@ -393,8 +417,9 @@ func Load(path string) (*Config, error) {
 	return c, nil
 }
 
-// Parse decodes a configuration strictly over the defaults, fills derived
-// values, resolves secret references and validates the result.
+// Parse decodes a configuration strictly over the defaults, expands every
+// ${NAME} / ${NAME:-default} reference and resolves every secret (see
+// expandAll), fills derived values and validates the result.
 func Parse(r io.Reader) (*Config, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -406,10 +431,10 @@ func Parse(r io.Reader) (*Config, error) {
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("decoding: %w", err)
 	}
-	c.normalize()
-	if err := c.resolveSecrets(); err != nil {
+	if err := c.expandAll(); err != nil {
 		return nil, err
 	}
+	c.normalize()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -451,6 +476,12 @@ func (c *Config) normalize() {
 		}
 		if u.ReasoningField == "" {
 			u.ReasoningField = "reasoning_content"
+		}
+		if u.ThinkingSwitch == "" {
+			u.ThinkingSwitch = "template_thinking"
+			if u.Kind == "deepseek" || u.Kind == "sim" {
+				u.ThinkingSwitch = "deepseek"
+			}
 		}
 		if u.ConnectTimeout == 0 {
 			u.ConnectTimeout = 5 * time.Second

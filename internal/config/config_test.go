@@ -166,3 +166,32 @@ auth:
 		}
 	}
 }
+
+func TestThinkingSwitchDefaultsPerKind(t *testing.T) {
+	c, err := Parse(strings.NewReader(`version: 1
+upstreams:
+  - {name: s, kind: sim}
+  - {name: d, kind: deepseek, url: "https://api.deepseek.com", api_key: "${DSGATE_TEST_KEY:-}", optional: true}
+  - {name: v, kind: openai, url: "http://vllm:8000"}
+  - {name: l, kind: openai, url: "http://llama:8080", thinking_switch: template_enable_thinking}
+models:
+  - {name: m, reasoning_effort: max, targets: [{upstream: s}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"deepseek", "deepseek", "template_thinking", "template_enable_thinking"} {
+		if got := c.Upstreams[i].ThinkingSwitch; got != want {
+			t.Errorf("%s: thinking_switch = %s, want %s", c.Upstreams[i].Name, got, want)
+		}
+	}
+	_, err = Parse(strings.NewReader(`version: 1
+upstreams: [{name: s, kind: sim, thinking_switch: think}]
+models: [{name: m, reasoning_effort: none, targets: [{upstream: s}]}]
+`))
+	for _, w := range []string{"upstreams[0].thinking_switch", "models[0].reasoning_effort"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("want %s in %v", w, err)
+		}
+	}
+}

@@ -50,16 +50,30 @@ func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 
 var errLiteralSecret = errors.New(`must be a reference, "${ENV_VAR}" or "file:/path", not a literal secret`)
 
-// resolve reads the secret named by the reference.
+// resolve reads the secret named by the reference: ${NAME} (empty when
+// unset, so an optional upstream can be switched off), ${NAME:-} or
+// file:/path (the path may hold references). A non-empty default would be
+// a literal secret in the file.
 func (s *Secret) resolve() error {
 	switch {
 	case s.ref == "":
 		return nil
 	case strings.HasPrefix(s.ref, "${") && strings.HasSuffix(s.ref, "}"):
-		s.value = os.Getenv(s.ref[2 : len(s.ref)-1])
+		m := refPattern.FindStringSubmatch(s.ref)
+		if m == nil || m[0] != s.ref || !namePattern.MatchString(m[1]) {
+			return errLiteralSecret
+		}
+		if m[3] != "" {
+			return errors.New("a secret's default would be a literal secret: write ${NAME} or ${NAME:-}")
+		}
+		s.value = os.Getenv(m[1])
 		return nil
 	case strings.HasPrefix(s.ref, "file:"):
-		b, err := os.ReadFile(strings.TrimPrefix(s.ref, "file:"))
+		path, err := expandString(strings.TrimPrefix(s.ref, "file:")) // file:${CREDENTIALS_DIRECTORY}/key
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(path)
 		if err != nil {
 			return fmt.Errorf("reading secret file: %w", err)
 		}
@@ -67,34 +81,4 @@ func (s *Secret) resolve() error {
 		return nil
 	}
 	return errLiteralSecret
-}
-
-func (c *Config) resolveSecrets() error {
-	var errs []error
-	for i := range c.Upstreams {
-		if err := c.Upstreams[i].APIKey.resolve(); err != nil {
-			errs = append(errs, fmt.Errorf("upstreams[%d].api_key: %w", i, err))
-		}
-	}
-	if err := c.Auth.SigningKeyEncryptionKey.resolve(); err != nil {
-		errs = append(errs, fmt.Errorf("auth.signing_key_encryption_key: %w", err))
-	}
-	for name, sec := range map[string]*Secret{
-		"auth.bootstrap_admin_key":     &c.Auth.BootstrapAdminKey,
-		"audit.elasticsearch.password": &c.Audit.Elasticsearch.Password,
-		"audit.elasticsearch.api_key":  &c.Audit.Elasticsearch.APIKey,
-		"cache.s3.access_key":          &c.Cache.S3.AccessKey,
-		"cache.s3.secret_key":          &c.Cache.S3.SecretKey,
-	} {
-		if err := sec.resolve(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-		}
-	}
-	if err := c.Batch.resolveSecrets(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.Redis.Password.resolve(); err != nil {
-		errs = append(errs, fmt.Errorf("redis.password: %w", err))
-	}
-	return errors.Join(errs...)
 }

@@ -75,6 +75,9 @@ func (c *Config) Validate() error {
 		if u.ReasoningField != "reasoning_content" && u.ReasoningField != "reasoning" {
 			add(p+".reasoning_field", "must be reasoning_content or reasoning, got %q", u.ReasoningField)
 		}
+		if !slices.Contains(thinkingSwitches, u.ThinkingSwitch) {
+			add(p+".thinking_switch", "must be one of %v, got %q", thinkingSwitches, u.ThinkingSwitch)
+		}
 		if u.MaxConcurrency < 0 {
 			add(p+".max_concurrency", "must not be negative")
 		}
@@ -112,6 +115,9 @@ func (c *Config) Validate() error {
 		models[m.Name] = true
 		if len(m.Targets) == 0 {
 			add(p+".targets", "at least one target is required")
+		}
+		if e := m.ReasoningEffort; e != "" && !slices.Contains(reasoningEfforts, e) {
+			add(p+".reasoning_effort", "must be one of %v, got %q", reasoningEfforts, e)
 		}
 		if !slices.Contains(policies, cmp.Or(m.Policy, "round_robin")) {
 			add(p+".policy", "unknown policy %q (one of %v)", m.Policy, policies)
@@ -174,6 +180,7 @@ func (c *Config) Validate() error {
 	default:
 		add("rate_limit.backend", "must be memory or redis, got %q", c.RateLimit.Backend)
 	}
+	c.validateAnonymous(add)
 	c.validateObserve(add)
 	c.validateCache(add)
 	c.GRPC.validate(c.Server.Listen, add)
@@ -194,6 +201,15 @@ func DecodeKey(s string) ([]byte, error) {
 	}
 	return nil, errors.New("must be a 32-byte key as 64 hex digits or base64 (e.g. openssl rand -hex 32)")
 }
+
+// thinkingSwitches are the ways an engine is told to think (the
+// gateway's upstream.ThinkingSwitches).
+var thinkingSwitches = []string{"deepseek", "template_thinking", "template_enable_thinking", "ollama", "none"}
+
+// reasoningEfforts are the reasoning_effort defaults a model may set:
+// DeepSeek's words and the OpenAI words DeepSeek maps to them ("none"
+// would be thinking: false).
+var reasoningEfforts = []string{"low", "high", "max", "minimal", "medium", "xhigh"}
 
 // policies are the selection policies a model may name.
 var policies = []string{"round_robin", "weighted_round_robin", "least_conn", "least_load", "ewma_latency", "random"}

@@ -42,7 +42,7 @@ func (g *Gateway) lookup(c *Call, r *Route) (cacheLookup, bool) {
 	if !d.Read() && !d.Write() {
 		return cacheLookup{}, false
 	}
-	if ok, _ := cache.Cacheable(c.Body, r.Cache.Policy); !ok {
+	if ok, _ := cache.CacheableRequest(c.Body, r.Cache.Policy, r.thinkingEffective(c)); !ok {
 		return cacheLookup{}, false
 	}
 	scope := c.CacheScope

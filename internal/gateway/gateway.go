@@ -28,7 +28,10 @@ type Route struct {
 	Name     string
 	OwnedBy  string
 	Thinking *bool // default thinking mode, applied when the client chose none
-	Pool     *upstream.Pool
+	// ReasoningEffort is the default reasoning_effort of thinking
+	// requests that set none (low, high or max; OpenAI's words are mapped).
+	ReasoningEffort string
+	Pool            *upstream.Pool
 	// Fallbacks are public models tried in order when every target of
 	// this one failed.
 	Fallbacks []string
@@ -157,7 +160,7 @@ func New(o Options) *Gateway {
 			names = append(names, t.Model)
 		}
 		slices.Sort(names)
-		r.upstreamModels = strings.Join(slices.Compact(names), ",")
+		r.upstreamModels = strings.Join(slices.Compact(names), ",") + r.thinkingDefaults()
 		g.routes[r.Name] = r
 		g.models = append(g.models, Model{ID: r.Name, Object: "model", Created: g.created, OwnedBy: r.OwnedBy})
 	}

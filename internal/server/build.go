@@ -106,7 +106,7 @@ func build(cfg *config.Config, log *slog.Logger, c *core) (*generation, error) {
 			return nil, fmt.Errorf("model %s: %w", mc.Name, err)
 		}
 		routes = append(routes, gateway.Route{
-			Name: mc.Name, OwnedBy: mc.OwnedBy, Thinking: mc.Thinking, Pool: pool,
+			Name: mc.Name, OwnedBy: mc.OwnedBy, Thinking: mc.Thinking, ReasoningEffort: mc.ReasoningEffort, Pool: pool,
 			Fallbacks: mc.Fallbacks, FallbackResponse: mc.FallbackResponse,
 			Cache: gateway.RouteCache{Disabled: mc.Cache.Disabled, Shared: cfg.Cache.Shared, Version: mc.Cache.Version,
 				Policy: cache.Policy{AllowSampled: mc.Cache.AllowSampled}},
@@ -141,6 +141,7 @@ func upstreamOptions(uc config.Upstream, kind, url string, log *slog.Logger) ups
 		URL:               url,
 		APIKey:            uc.APIKey.Value(),
 		ReasoningField:    uc.ReasoningField,
+		ThinkingSwitch:    uc.ThinkingSwitch,
 		MaxConcurrency:    uc.MaxConcurrency,
 		ConnectTimeout:    uc.ConnectTimeout,
 		FirstTokenTimeout: uc.FirstTokenTimeout,

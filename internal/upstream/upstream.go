@@ -29,12 +29,15 @@ const (
 
 // Options configure an Upstream.
 type Options struct {
-	Name              string
-	Kind              string // KindDeepSeek or KindOpenAI
-	URL               string // server root, without /v1
-	APIKey            string
-	ReasoningField    string // "reasoning_content" or "reasoning"
-	MaxConcurrency    int    // 0: no cap
+	Name           string
+	Kind           string // KindDeepSeek or KindOpenAI
+	URL            string // server root, without /v1
+	APIKey         string
+	ReasoningField string // "reasoning_content" or "reasoning"
+	// ThinkingSwitch is how the engine turns thinking on and off (see
+	// ThinkingSwitch constants); empty picks the kind's default.
+	ThinkingSwitch    string
+	MaxConcurrency    int // 0: no cap
 	ConnectTimeout    time.Duration
 	FirstTokenTimeout time.Duration
 	IdleTimeout       time.Duration
@@ -91,6 +94,7 @@ func New(o Options) *Upstream {
 	if o.MetricsInterval <= 0 {
 		o.MetricsInterval = 2 * time.Second
 	}
+	o.ThinkingSwitch = cmp.Or(o.ThinkingSwitch, DefaultThinkingSwitch(o.Kind))
 	o.ConnectTimeout = cmp.Or(o.ConnectTimeout, 5*time.Second)
 	o.FirstTokenTimeout = cmp.Or(o.FirstTokenTimeout, 120*time.Second)
 	o.IdleTimeout = cmp.Or(o.IdleTimeout, 60*time.Second)

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Issue 12: `dsgate config check` warns when a deepseek target names a
+// retired model (it stays valid: the gateway maps it).
+func TestConfigCheckWarnsOnRetiredDeepSeekModel(t *testing.T) {
+	t.Setenv("DSGATE_TEST_KEY", "sk-x")
+	f := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(f, []byte(`version: 1
+upstreams:
+  - {name: cloud, kind: deepseek, url: "https://api.deepseek.com", api_key: "${DSGATE_TEST_KEY}"}
+  - {name: vllm, kind: openai, url: "http://vllm:8000"}
+models:
+  - name: deepseek-reasoner
+    targets: [{upstream: cloud}]
+  - name: chat
+    targets: [{upstream: cloud, model: deepseek-v4-flash}, {upstream: vllm, model: deepseek-chat}]
+  - name: pro
+    targets: [{upstream: cloud, model: deepseek-v4-pro}, {upstream: cloud, model: deepseek-flash}]
+  - name: typo
+    targets: [{upstream: cloud, model: deepseek-v4flash}]
+`), 0o600)
+	out, stderr, code := run(t, "config", "check", f)
+	if code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("check: %d %s %s", code, out, stderr)
+	}
+	if !strings.Contains(stderr, "models[0].targets[0].model: deepseek-reasoner is retired") ||
+		!strings.Contains(stderr, "deepseek-v4-flash with thinking enabled") {
+		t.Errorf("no warning for the retired name:\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "models[3].targets[0].model: deepseek-v4flash is not a model DeepSeek's API lists") {
+		t.Errorf("no warning for an unknown name:\n%s", stderr)
+	}
+	if strings.Count(stderr, "warning:") != 2 {
+		t.Errorf("want exactly two warnings (current names and a vLLM model named deepseek-chat are fine):\n%s", stderr)
+	}
+}
+
+// Issue 13 item 9: a CLI command that loads the config opens the store its
+// store.dsn reference names, not a file named after the reference.
+func TestKeysUseReferencedStoreDSN(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	db := filepath.Join(dir, "sub", "cp.db")
+	t.Setenv("DSGATE_TEST_DSN", db)
+	f := filepath.Join(dir, "c.yaml")
+	os.WriteFile(f, []byte(`version: 1
+store: {dsn: "${DSGATE_TEST_DSN}"}
+upstreams: [{name: s, kind: sim}]
+models: [{name: m, targets: [{upstream: s}]}]
+`), 0o600)
+	if _, stderr, code := run(t, "keys", "create", "--config", f, "--name", "ci", "--role", "developer"); code != 0 {
+		t.Fatalf("keys create: %d %s", code, stderr)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("store not at the referenced path: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "$*")); len(m) > 0 {
+		t.Errorf("a file named after the reference was created: %v", m)
+	}
+}
+
+// Issue 13, safe by default: serve refuses a listener other machines can
+// reach while auth is off, and says why.
+func TestServeRefusesAnonymousPublicListener(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(f, []byte(`version: 1
+server: {listen: "0.0.0.0:0"}
+upstreams: [{name: s, kind: sim}]
+models: [{name: m, targets: [{upstream: s}]}]
+`), 0o600)
+	_, stderr, code := run(t, "serve", "--config", f)
+	if code == 0 || !strings.Contains(stderr, "server.listen") || !strings.Contains(stderr, "auth.allow_anonymous") {
+		t.Fatalf("serve: code %d\n%s", code, stderr)
+	}
+}
