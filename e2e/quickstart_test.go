@@ -178,7 +178,7 @@ func TestQuickStartOnTheDeepSeekDouble(t *testing.T) {
 				served++
 			}
 		}
-		return served >= 16
+		return served >= 14 // README 1, models 8, tool round trip 2, FIM 2, JSON 1
 	})
 	for _, rec := range q.auditRecords(t) {
 		if m, _ := rec["model"].(string); m != "" && rec["upstream"] != "deepseek" {
