@@ -116,6 +116,7 @@ func TestQuickStartOnTheDeepSeekDouble(t *testing.T) {
 		{"deepseek-chat", false},
 		{"deepseek-reasoner", true},
 		{"deepseek-v4-flash", true}, // DeepSeek's default is thinking on
+		{"deepseek-flash", true},
 		{"deepseek-v4-pro", true},
 	} {
 		params := openai.ChatCompletionNewParams{
@@ -178,7 +179,7 @@ func TestQuickStartOnTheDeepSeekDouble(t *testing.T) {
 				served++
 			}
 		}
-		return served >= 14 // README 1, models 8, tool round trip 2, FIM 2, JSON 1
+		return served >= 16 // README 1, models 10, tool round trip 2, FIM 2, JSON 1
 	})
 	for _, rec := range q.auditRecords(t) {
 		if m, _ := rec["model"].(string); m != "" && rec["upstream"] != "deepseek" {
