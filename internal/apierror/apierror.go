@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/gateway"
@@ -56,6 +57,10 @@ func From(err error) *openai.Error {
 	}
 	var ex *gateway.ExhaustedError
 	if errors.As(err, &ex) {
+		if ex.AllAccount() {
+			return &openai.Error{Status: http.StatusBadGateway, Message: ex.Error() + "; the operator must fix the gateway's upstream credentials",
+				Type: "server_error", Code: "upstream_credentials", Err: err}
+		}
 		if ex.AllRateLimited() {
 			return &openai.Error{Status: http.StatusTooManyRequests, Message: ex.Error(), Type: "rate_limit_error",
 				Code: "rate_limit_exceeded", Err: err}
@@ -73,8 +78,16 @@ func From(err error) *openai.Error {
 // upstreamError keeps an upstream's verdict on the request itself (a 4xx
 // such as context_length_exceeded) and turns its own failures into 502 or
 // 504. Transport messages carry addresses and are never shown.
+//
+// An upstream's 401, 402 or 403 is about dsgate's own credentials or
+// account with it, not the caller's: the caller gets a 502 naming the
+// upstream, never the upstream's status or body.
 func upstreamError(ue *upstream.Error) *openai.Error {
 	switch {
+	case ue.Blame == upstream.BlameAccount:
+		return &openai.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "upstream_credentials",
+			Message: "upstream " + ue.Upstream + " refused the gateway's credentials or account (HTTP " +
+				strconv.Itoa(ue.StatusCode) + "); the operator must fix them", Err: ue}
 	case ue.API != nil && ue.StatusCode >= 400 && ue.StatusCode < 500:
 		e := *ue.API
 		e.Err = ue

@@ -75,7 +75,7 @@ func (g *Gateway) stream(ctx context.Context, c *Call, r *Route, sink Sink, reco
 		res = &Result{}
 	}
 	if err != nil && !res.Started {
-		if fb, ok := g.fallbackAnswer(c, r, err); ok {
+		if fb, ok := g.fallbackAnswer(c, r, err, n); ok {
 			return fb, streamFallback(sink, c, r, g.opts.Now())
 		}
 	}
