@@ -252,6 +252,23 @@ type Result struct {
 	Cache, CacheTier string
 	// FirstToken is a stream's time to its first data event.
 	FirstToken time.Duration
+	// UsageEstimated means Usage is the gateway's estimate, not the
+	// upstream's count: a stream ended (client hang-up, shutdown, upstream
+	// failure, or an upstream that reports no usage) before its usage
+	// arrived. The completion tokens are the content-bearing chunks
+	// delivered to the client (engines send one token per chunk), the
+	// prompt tokens four characters of prompt each. HasUsage is set, so
+	// every caller's settlement charges it.
+	UsageEstimated bool
+
+	deltas int // content-bearing chunks delivered to the client
+}
+
+// estimateUsage fills Usage for a stream whose upstream usage never came.
+func (r *Result) estimateUsage(c *Call) {
+	prompt := (c.Req.PromptChars + 3) / 4
+	r.Usage = openai.Usage{PromptTokens: prompt, CompletionTokens: r.deltas, TotalTokens: prompt + r.deltas}
+	r.HasUsage, r.UsageEstimated = true, true
 }
 
 func (g *Gateway) route(c *Call) (*Route, error) {
