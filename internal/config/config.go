@@ -237,6 +237,14 @@ type Upstream struct {
 	// Breaker is the per-upstream circuit breaker, which is also the
 	// passive health check.
 	Breaker Breaker `yaml:"breaker"`
+	// RetryOn lists the failures of this upstream that are retried (on it
+	// after a back-off, or on another target): connect (the connection
+	// failed or broke before an answer), timeout (no answer or first token
+	// in time), 5xx, or single statuses such as 429 or 503. Failures the
+	// request itself causes are never retried. Default: connect, timeout,
+	// 429, 500, 502, 503, 504, which covers DeepSeek's "503 Server
+	// Overloaded" and local engines restarting or loading a model.
+	RetryOn []string `yaml:"retry_on"`
 	// MetricsPath is scraped for engine load (vLLM, SGLang, llama.cpp
 	// /metrics) when set; the least_load policy uses it.
 	MetricsPath string `yaml:"metrics_path"`

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
 )
 
 // Validate reports every problem in c, each prefixed with its path. It does
@@ -49,6 +50,11 @@ func (c *Config) Validate() error {
 			add(p+".name", "duplicate upstream %q", u.Name)
 		}
 		upstreams[u.Name] = u
+		for j, tok := range u.RetryOn {
+			if !validRetryOn(tok) {
+				add(fmt.Sprintf("%s.retry_on[%d]", p, j), "must be connect, timeout, 5xx or a status from 400 to 599, got %q", tok)
+			}
+		}
 		switch u.Kind {
 		case "deepseek", "openai":
 			if pu, err := url.Parse(u.URL); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
@@ -189,3 +195,14 @@ func DecodeKey(s string) ([]byte, error) {
 
 // policies are the selection policies a model may name.
 var policies = []string{"round_robin", "weighted_round_robin", "least_conn", "least_load", "ewma_latency", "random"}
+
+// validRetryOn reports whether tok is a retry_on entry (the upstream
+// package's ParseRetryOn reads them).
+func validRetryOn(tok string) bool {
+	switch tok {
+	case "connect", "timeout", "5xx":
+		return true
+	}
+	n, err := strconv.Atoi(tok)
+	return err == nil && n >= 400 && n <= 599
+}
