@@ -30,21 +30,25 @@ func From(err error) *openai.Error {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	if errors.Is(err, upstream.ErrNoTarget) {
+		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "no upstream is available for this model",
+			Type: "service_unavailable_error", Code: "no_upstream", Err: err}
+	}
+	// A failed-closed limiter wraps its backend's error, which may be its
+	// own short deadline: it is checked before bare context errors, so a
+	// hung or stopped Redis answers the documented quick 503, not a 504.
+	var rl *ratelimit.Error
+	if errors.As(err, &rl) && errors.Is(err, ratelimit.ErrBackendUnavailable) {
+		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "rate limiting is unavailable; try again shortly",
+			Type: "service_unavailable_error", Code: "rate_limiter_unavailable", Err: err}
+	}
 	if errors.Is(err, context.Canceled) {
 		return &openai.Error{Status: StatusClientClosed, Message: "client closed request", Type: "client_closed", Err: err}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &openai.Error{Status: http.StatusGatewayTimeout, Message: "request timed out", Type: "timeout_error", Err: err}
 	}
-	if errors.Is(err, upstream.ErrNoTarget) {
-		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "no upstream is available for this model",
-			Type: "service_unavailable_error", Code: "no_upstream", Err: err}
-	}
-	var rl *ratelimit.Error
 	switch {
-	case errors.As(err, &rl) && errors.Is(err, ratelimit.ErrBackendUnavailable):
-		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "rate limiting is unavailable; try again shortly",
-			Type: "service_unavailable_error", Code: "rate_limiter_unavailable", Err: err}
 	case errors.As(err, &rl):
 		return &openai.Error{Status: http.StatusTooManyRequests, Message: rl.Error(), Type: "rate_limit_error",
 			Code: "rate_limit_exceeded", Err: err}

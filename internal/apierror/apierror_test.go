@@ -33,6 +33,10 @@ func TestFrom(t *testing.T) {
 		{"no upstream", upstream.ErrNoTarget, 503, "service_unavailable_error", "no_upstream", ""},
 		{"rate limited", &ratelimit.Error{RetryAfter: time.Second}, 429, "rate_limit_error", "rate_limit_exceeded", ""},
 		{"limiter down, fail closed", &ratelimit.Error{Err: ratelimit.ErrBackendUnavailable}, 503, "service_unavailable_error", "rate_limiter_unavailable", ""},
+		// The limiter's own 100ms budget ran out (Redis hung or down): still
+		// the quick 503 of a failed-closed limit, not a 504 (issue 15).
+		{"limiter timed out, fail closed", &ratelimit.Error{Err: fmt.Errorf("%w: redis rate limit: %w", ratelimit.ErrBackendUnavailable, context.DeadlineExceeded)},
+			503, "service_unavailable_error", "rate_limiter_unavailable", ""},
 		{"no credentials", auth.ErrNoCredentials, 401, "authentication_error", "invalid_api_key", ""},
 		{"forbidden", fmt.Errorf("%w: role analyst", auth.ErrForbidden), 403, "permission_error", "permission_denied", ""},
 		{"upstream 400 kept", &upstream.Error{Upstream: "a", StatusCode: 400,
