@@ -172,6 +172,35 @@ func TestSameFailureOnTwoUpstreamsIsTheRequests(t *testing.T) {
 	}
 }
 
+// TestSameFailureOnTwoUpstreamsIsTheRequestsStream is the streaming twin:
+// a call the gateway streams whose body makes every engine answer plain
+// JSON ({"stream":true,"STREAM":false} before the parser refused it) ends
+// without a single event on each target.
+func TestSameFailureOnTwoUpstreamsIsTheRequestsStream(t *testing.T) {
+	t.Parallel()
+	strict := func(o *upstream.Options) { o.Breaker.FailureThreshold = 2 }
+	a, _, sa := simUpstream(t, "a", sim.Options{}, strict)
+	b, _, sb := simUpstream(t, "b", sim.Options{}, strict)
+	c, _, sc := simUpstream(t, "c", sim.Options{}, strict)
+	g := newGateway(gateway.Options{MaxAttempts: 5, Routes: []gateway.Route{route("deepseek-chat", &upstream.RoundRobin{}, a, b, c)}})
+	body := `{"model":"deepseek-chat","messages":[{"role":"user","content":"hi"}],"stream":false,"max_tokens":4}`
+	for i := range 6 {
+		req := &openai.Request{Endpoint: openai.EndpointChat, Model: "deepseek-chat", Stream: true, IncludeUsage: true, PromptChars: 4}
+		_, err := g.Stream(context.Background(), &gateway.Call{Req: req, Body: []byte(body), RequestID: fmt.Sprint(i)}, &sink{})
+		if ae := apierror.From(err); ae.Status != 400 {
+			t.Fatalf("request %d: %d %q; want 400", i, ae.Status, ae.Message)
+		}
+	}
+	if n := sa.Stats().Requests + sb.Stats().Requests + sc.Stats().Requests; n != 12 {
+		t.Errorf("the simulators saw %d requests for 6 calls; want 12", n)
+	}
+	for _, u := range []*upstream.Upstream{a, b, c} {
+		if s := u.Status(); s.Breaker != "closed" {
+			t.Errorf("%s: breaker %s; the requests were at fault", s.Name, s.Breaker)
+		}
+	}
+}
+
 // TestUnexplainedFailureElsewhereSucceedingIsTheUpstreams: a 500 with a
 // message that one upstream sends while another serves the same request
 // is the first upstream's failure and counts against it.

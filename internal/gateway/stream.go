@@ -117,6 +117,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 
 	st := streamState{adapter: newResponseAdapter(c, t), clientUsage: c.Req.IncludeUsage}
 	rd := openai.NewSSEReader(resp.Body, g.opts.MaxEventBytes)
+	events := 0
 	for {
 		ev, err := rd.Next()
 		if err != nil {
@@ -124,13 +125,21 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 				err = io.ErrUnexpectedEOF
 			}
 			if errors.Is(err, io.ErrUnexpectedEOF) && sctx.Err() == nil {
-				return res, &upstream.Error{Upstream: u.Name(), Retryable: true, Err: ErrStreamCut}
+				ue := &upstream.Error{Upstream: u.Name(), Retryable: true, Err: ErrStreamCut}
+				if events == 0 {
+					// Not one event: an answer in another format, or an
+					// engine that dies on this request. Compared with
+					// another target like an unexplained 500.
+					ue.Blame = upstream.BlameUnsure
+				}
+				return res, ue
 			}
 			if errors.Is(context.Cause(sctx), ErrStalled) {
 				g.opts.Observer.Stall(u.Name())
 			}
 			return res, u.ReadError(sctx, err)
 		}
+		events++
 		if ev.Comment {
 			if err := sink.Comment(ev.Data); err != nil {
 				return res, err
