@@ -345,6 +345,7 @@ type runner struct {
 	lastErr  error
 	lastT    *upstream.Target
 	skip     []*upstream.Target // never again for this call (endpoint unsupported, full)
+	refused  []*upstream.Target // failed to connect: revisited only when nothing else is left
 	unsure   []unsureFailure    // failures whose blame is not decided yet
 }
 
@@ -416,8 +417,13 @@ func (rn *runner) pick(rt *Route, tried []*upstream.Target, last bool) *upstream
 	if t := rt.Pool.Next(rn.cls, excl); t != nil || !last || len(tried) == 0 || !rn.mayRevisit() {
 		return t
 	}
-	excl = append(slices.Clip(rn.skip), rn.lastT)
+	// Revisit: not the target that just failed, nor one that refused
+	// connections, while another is available.
+	excl = append(append(slices.Clip(rn.skip), rn.refused...), rn.lastT)
 	if t := rt.Pool.Next(rn.cls, excl); t != nil {
+		return t
+	}
+	if t := rt.Pool.Next(rn.cls, excl[:len(excl)-1]); t != nil {
 		return t
 	}
 	return rt.Pool.Next(rn.cls, rn.skip)
@@ -455,6 +461,9 @@ func (rn *runner) attempt(ctx context.Context, rt *Route, t *upstream.Target) (d
 		return true, nil
 	}
 	rn.lastErr, rn.lastT = err, t
+	if connectFailure(err) && !slices.Contains(rn.refused, t) {
+		rn.refused = append(rn.refused, t)
+	}
 	if blame == upstream.BlameUnsure && !started {
 		if e, same := rn.compare(t.Upstream, err); same {
 			return true, e
@@ -525,6 +534,13 @@ func requestError(err error) error {
 	}
 	return &openai.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: "request_not_processable",
 		Message: msg, Err: err}
+}
+
+// connectFailure reports a failure without any answer from the upstream
+// (connection refused or broken, not a timeout).
+func connectFailure(err error) bool {
+	var ue *upstream.Error
+	return errors.As(err, &ue) && ue.StatusCode == 0 && ue.API == nil && upstream.Summary(ue) == "connection failed"
 }
 
 // summary is upstream.Summary that accepts nil.
