@@ -81,7 +81,10 @@ func From(err error) *openai.Error {
 
 // upstreamError keeps an upstream's verdict on the request itself (a 4xx
 // such as context_length_exceeded) and turns its own failures into 502 or
-// 504. Transport messages carry addresses and are never shown.
+// 504. Transport messages carry addresses and are never shown; nor are the
+// messages of an upstream's own failures (5xx bodies, error events inside
+// a stream), which may carry an engine's internals: upstream.Summary keeps
+// only what is about the request. The logs have the rest.
 //
 // An upstream's 401, 402 or 403 is about dsgate's own credentials or
 // account with it, not the caller's: the caller gets a 502 naming the
@@ -99,10 +102,6 @@ func upstreamError(ue *upstream.Error) *openai.Error {
 	case errors.Is(ue, gateway.ErrFirstToken), errors.Is(ue, gateway.ErrStalled):
 		return &openai.Error{Status: http.StatusGatewayTimeout, Message: "upstream " + ue.Upstream + ": " + upstream.Summary(ue),
 			Type: "timeout_error", Code: "upstream_timeout", Err: ue}
-	case ue.API != nil && ue.StatusCode == 0: // an error event inside a stream
-		e := *ue.API
-		e.Status, e.Type, e.Err = http.StatusBadGateway, "server_error", ue
-		return &e
 	}
 	msg := "upstream " + ue.Upstream + " failed: " + upstream.Summary(ue)
 	return &openai.Error{Status: http.StatusBadGateway, Message: msg, Type: "server_error", Code: "upstream_error", Err: ue}
