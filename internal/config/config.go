@@ -154,7 +154,8 @@ type RateLimit struct {
 type Routing struct {
 	// MaxAttempts is the number of attempts for one request, fallback
 	// models included: every target is tried once, tier by tier, then the
-	// targets of the last fallback model are tried again after a jittered
+	// targets of the last model in the chain (the model itself when it has
+	// no fallbacks) are tried again after a jittered
 	// back-off (honouring Retry-After) until the attempts or the retry
 	// budget run out. Default 3.
 	MaxAttempts int `yaml:"max_attempts"`
