@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -121,4 +122,44 @@ func TestFoldKeyMatchesEqualFold(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzParseAgreesWithGoDecoders checks the property behind the key
+// checks: on any body Parse accepts, a case-insensitive, last-one-wins
+// decoder (encoding/json into a struct, as Ollama and the simulator read
+// requests) sees the same model, stream, max_tokens and include_usage.
+func FuzzParseAgreesWithGoDecoders(f *testing.F) {
+	f.Add([]byte(`{"model":"a","stream":true,"stream_options":{"include_usage":true},"max_tokens":3,"messages":[{"role":"user","content":"x"}]}`))
+	f.Add([]byte(`{"model":"a","MODEL":"b","messages":[{"role":"user","content":"x"}]}`))
+	f.Add([]byte(`{"model":"a","ſtream":true,"messages":[{"role":"user","content":"x"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r, err := Parse(EndpointChat, body)
+		if err != nil {
+			return
+		}
+		var v struct {
+			Model         string
+			Stream        bool
+			MaxTokens     *int `json:"max_tokens"`
+			MaxCompletion *int `json:"max_completion_tokens"`
+			StreamOptions *struct {
+				IncludeUsage bool `json:"include_usage"`
+			} `json:"stream_options"`
+		}
+		if json.Unmarshal(body, &v) != nil {
+			return
+		}
+		maxTokens := 0
+		switch {
+		case v.MaxCompletion != nil:
+			maxTokens = *v.MaxCompletion
+		case v.MaxTokens != nil:
+			maxTokens = *v.MaxTokens
+		}
+		usage := v.StreamOptions != nil && v.StreamOptions.IncludeUsage
+		if v.Model != r.Model || v.Stream != r.Stream || maxTokens != r.MaxTokens || usage != r.IncludeUsage {
+			t.Fatalf("dsgate read %+v, a Go decoder reads model %q stream %v max_tokens %d include_usage %v in %s",
+				r, v.Model, v.Stream, maxTokens, usage, body)
+		}
+	})
 }
