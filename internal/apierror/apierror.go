@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/gateway"
@@ -29,21 +30,25 @@ func From(err error) *openai.Error {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	if errors.Is(err, upstream.ErrNoTarget) {
+		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "no upstream is available for this model",
+			Type: "service_unavailable_error", Code: "no_upstream", Err: err}
+	}
+	// A failed-closed limiter wraps its backend's error, which may be its
+	// own short deadline: it is checked before bare context errors, so a
+	// hung or stopped Redis answers the documented quick 503, not a 504.
+	var rl *ratelimit.Error
+	if errors.As(err, &rl) && errors.Is(err, ratelimit.ErrBackendUnavailable) {
+		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "rate limiting is unavailable; try again shortly",
+			Type: "service_unavailable_error", Code: "rate_limiter_unavailable", Err: err}
+	}
 	if errors.Is(err, context.Canceled) {
 		return &openai.Error{Status: StatusClientClosed, Message: "client closed request", Type: "client_closed", Err: err}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &openai.Error{Status: http.StatusGatewayTimeout, Message: "request timed out", Type: "timeout_error", Err: err}
 	}
-	if errors.Is(err, upstream.ErrNoTarget) {
-		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "no upstream is available for this model",
-			Type: "service_unavailable_error", Code: "no_upstream", Err: err}
-	}
-	var rl *ratelimit.Error
 	switch {
-	case errors.As(err, &rl) && errors.Is(err, ratelimit.ErrBackendUnavailable):
-		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "rate limiting is unavailable; try again shortly",
-			Type: "service_unavailable_error", Code: "rate_limiter_unavailable", Err: err}
 	case errors.As(err, &rl):
 		return &openai.Error{Status: http.StatusTooManyRequests, Message: rl.Error(), Type: "rate_limit_error",
 			Code: "rate_limit_exceeded", Err: err}
@@ -56,6 +61,10 @@ func From(err error) *openai.Error {
 	}
 	var ex *gateway.ExhaustedError
 	if errors.As(err, &ex) {
+		if ex.AllAccount() {
+			return &openai.Error{Status: http.StatusBadGateway, Message: ex.Error() + "; the operator must fix the gateway's upstream credentials",
+				Type: "server_error", Code: "upstream_credentials", Err: err}
+		}
 		if ex.AllRateLimited() {
 			return &openai.Error{Status: http.StatusTooManyRequests, Message: ex.Error(), Type: "rate_limit_error",
 				Code: "rate_limit_exceeded", Err: err}
@@ -72,9 +81,20 @@ func From(err error) *openai.Error {
 
 // upstreamError keeps an upstream's verdict on the request itself (a 4xx
 // such as context_length_exceeded) and turns its own failures into 502 or
-// 504. Transport messages carry addresses and are never shown.
+// 504. Transport messages carry addresses and are never shown; nor are the
+// messages of an upstream's own failures (5xx bodies, error events inside
+// a stream), which may carry an engine's internals: upstream.Summary keeps
+// only what is about the request. The logs have the rest.
+//
+// An upstream's 401, 402 or 403 is about dsgate's own credentials or
+// account with it, not the caller's: the caller gets a 502 naming the
+// upstream, never the upstream's status or body.
 func upstreamError(ue *upstream.Error) *openai.Error {
 	switch {
+	case ue.Blame == upstream.BlameAccount:
+		return &openai.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "upstream_credentials",
+			Message: "upstream " + ue.Upstream + " refused the gateway's credentials or account (HTTP " +
+				strconv.Itoa(ue.StatusCode) + "); the operator must fix them", Err: ue}
 	case ue.API != nil && ue.StatusCode >= 400 && ue.StatusCode < 500:
 		e := *ue.API
 		e.Err = ue
@@ -82,10 +102,6 @@ func upstreamError(ue *upstream.Error) *openai.Error {
 	case errors.Is(ue, gateway.ErrFirstToken), errors.Is(ue, gateway.ErrStalled):
 		return &openai.Error{Status: http.StatusGatewayTimeout, Message: "upstream " + ue.Upstream + ": " + upstream.Summary(ue),
 			Type: "timeout_error", Code: "upstream_timeout", Err: ue}
-	case ue.API != nil && ue.StatusCode == 0: // an error event inside a stream
-		e := *ue.API
-		e.Status, e.Type, e.Err = http.StatusBadGateway, "server_error", ue
-		return &e
 	}
 	msg := "upstream " + ue.Upstream + " failed: " + upstream.Summary(ue)
 	return &openai.Error{Status: http.StatusBadGateway, Message: msg, Type: "server_error", Code: "upstream_error", Err: ue}

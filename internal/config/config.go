@@ -156,13 +156,20 @@ type RateLimit struct {
 	FailOpen bool `yaml:"fail_open"`
 }
 
-// Routing controls retries. A request is retried on another target only
-// before its first byte reached the client, and only after a failure that
-// another upstream may not share: a connect error, a timeout, 408, 429,
-// 5xx or DeepSeek's insufficient_system_resource.
+// Routing controls retries. A request is retried only before its first
+// byte reached the client, and only after a failure its upstream's
+// retry_on lists (by default a connect error, a timeout, 429, 500, 502,
+// 503, 504) or DeepSeek's insufficient_system_resource. Failures the
+// request itself causes (a 4xx, or a 5xx that says the request is bad, or
+// the same failure from two healthy upstreams) are never retried and never
+// count against an upstream's health.
 type Routing struct {
-	// MaxAttempts bounds the targets tried for one request, fallback
-	// models included. Default 3.
+	// MaxAttempts is the number of attempts for one request, fallback
+	// models included: every target is tried once, tier by tier, then the
+	// targets of the last model in the chain (the model itself when it has
+	// no fallbacks) are tried again after a jittered
+	// back-off (honouring Retry-After) until the attempts or the retry
+	// budget run out. Default 3.
 	MaxAttempts int `yaml:"max_attempts"`
 	// RetryBudget is the fraction of requests that may be retried, so
 	// retries cannot multiply an outage. Default 0.2.
@@ -259,6 +266,14 @@ type Upstream struct {
 	// Breaker is the per-upstream circuit breaker, which is also the
 	// passive health check.
 	Breaker Breaker `yaml:"breaker"`
+	// RetryOn lists the failures of this upstream that are retried (on it
+	// after a back-off, or on another target): connect (the connection
+	// failed or broke before an answer), timeout (no answer or first token
+	// in time), 5xx, or single statuses such as 429 or 503. Failures the
+	// request itself causes are never retried. Default: connect, timeout,
+	// 429, 500, 502, 503, 504, which covers DeepSeek's "503 Server
+	// Overloaded" and local engines restarting or loading a model.
+	RetryOn []string `yaml:"retry_on"`
 	// MetricsPath is scraped for engine load (vLLM, SGLang, llama.cpp
 	// /metrics) when set; the least_load policy uses it.
 	MetricsPath string `yaml:"metrics_path"`

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -51,6 +52,11 @@ func (c *Config) Validate() error {
 			add(p+".name", "duplicate upstream %q", u.Name)
 		}
 		upstreams[u.Name] = u
+		for j, tok := range u.RetryOn {
+			if !validRetryOn(tok) {
+				add(fmt.Sprintf("%s.retry_on[%d]", p, j), "must be connect, timeout, 5xx or a status from 400 to 599, got %q", tok)
+			}
+		}
 		switch u.Kind {
 		case "deepseek", "openai":
 			if pu, err := url.Parse(u.URL); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
@@ -233,4 +239,15 @@ func validBootstrapKey(key string) bool {
 		}
 	}
 	return true
+}
+
+// validRetryOn reports whether tok is a retry_on entry (the upstream
+// package's ParseRetryOn reads them).
+func validRetryOn(tok string) bool {
+	switch tok {
+	case "connect", "timeout", "5xx":
+		return true
+	}
+	n, err := strconv.Atoi(tok)
+	return err == nil && n >= 400 && n <= 599
 }

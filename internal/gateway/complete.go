@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/dsgate/dsgate/internal/openai"
@@ -43,10 +44,16 @@ func (g *Gateway) complete(ctx context.Context, c *Call, r *Route) (*Result, err
 		return time.Since(start), false, err
 	})
 	if err != nil {
-		if fb, ok := g.fallbackAnswer(c, r, err); ok {
+		if fb, ok := g.fallbackAnswer(c, r, err, n); ok {
 			return fb, nil
 		}
-		return nil, err
+		// The transports record attempts, upstream and model of failed
+		// calls too.
+		failed := &Result{Model: r.Name, Attempts: n}
+		if res != nil {
+			failed.Upstream = res.Upstream
+		}
+		return failed, err
 	}
 	res.Attempts = n
 	return res, nil
@@ -70,7 +77,10 @@ func (g *Gateway) completeOnce(ctx context.Context, c *Call, r *Route, t *upstre
 	// DeepSeek sends blank lines as keep-alives before a queued answer.
 	out = bytes.TrimLeft(out, " \r\n\t")
 	if len(out) == 0 || out[0] != '{' {
-		return nil, &upstream.Error{Upstream: u.Name(), Retryable: true, Err: errNotJSON}
+		// Unreadable as asked for: compared with another target like an
+		// unexplained 500 (a body that makes every upstream answer in
+		// another format is the request's fault).
+		return nil, &upstream.Error{Upstream: u.Name(), Retryable: true, Blame: upstream.BlameUnsure, Err: errNotJSON}
 	}
 	if incomplete(out) {
 		return nil, &upstream.Error{Upstream: u.Name(), Retryable: true, Err: errIncomplete}
@@ -101,13 +111,20 @@ func readBody(r io.Reader, n, limit int64) ([]byte, error) {
 
 // fallbackAnswer builds the configured fallback response for a chat call
 // that every target failed.
-func (g *Gateway) fallbackAnswer(c *Call, r *Route, err error) (*Result, bool) {
+// It is counted (FallbackResponder) and logged with the attempts made.
+func (g *Gateway) fallbackAnswer(c *Call, r *Route, err error, attempts int) (*Result, bool) {
 	var ex *ExhaustedError
 	if r.FallbackResponse == "" || c.Req.Endpoint != openai.EndpointChat ||
 		!(errors.As(err, &ex) || errors.Is(err, upstream.ErrNoTarget)) {
 		return nil, false
 	}
-	return &Result{Body: fallbackBody(c, r, g.opts.Now()), Model: r.Name, Fallback: true}, true
+	if fr, ok := g.opts.Observer.(FallbackResponder); ok {
+		fr.FallbackResponse(r.Name)
+	}
+	g.opts.Logger.LogAttrs(context.Background(), slog.LevelWarn, "answered with the fallback response",
+		slog.String("request_id", c.RequestID), slog.String("model", r.Name), slog.Int("attempts", attempts),
+		slog.String("error", err.Error()))
+	return &Result{Body: fallbackBody(c, r, g.opts.Now()), Model: r.Name, Fallback: true, Attempts: attempts}, true
 }
 
 func fallbackBody(c *Call, r *Route, now time.Time) []byte {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,6 +99,12 @@ type Observer interface {
 	Fallback(model string)
 	// Stall reports a stream cut for going silent.
 	Stall(upstream string)
+}
+
+// FallbackResponder is an Observer that also counts calls answered with a
+// model's canned fallback_response.
+type FallbackResponder interface {
+	FallbackResponse(model string)
 }
 
 type nopObserver struct{}
@@ -248,6 +255,23 @@ type Result struct {
 	Cache, CacheTier string
 	// FirstToken is a stream's time to its first data event.
 	FirstToken time.Duration
+	// UsageEstimated means Usage is the gateway's estimate, not the
+	// upstream's count: a stream ended (client hang-up, shutdown, upstream
+	// failure, or an upstream that reports no usage) before its usage
+	// arrived. The completion tokens are the content-bearing chunks
+	// delivered to the client (engines send one token per chunk), the
+	// prompt tokens four characters of prompt each. HasUsage is set, so
+	// every caller's settlement charges it.
+	UsageEstimated bool
+
+	deltas int // content-bearing chunks delivered to the client
+}
+
+// estimateUsage fills Usage for a stream whose upstream usage never came.
+func (r *Result) estimateUsage(c *Call) {
+	prompt := (c.Req.PromptChars + 3) / 4
+	r.Usage = openai.Usage{PromptTokens: prompt, CompletionTokens: r.deltas, TotalTokens: prompt + r.deltas}
+	r.HasUsage, r.UsageEstimated = true, true
 }
 
 func (g *Gateway) route(c *Call) (*Route, error) {
@@ -271,8 +295,13 @@ func (g *Gateway) route(c *Call) (*Route, error) {
 type tryFunc func(ctx context.Context, r *Route, t *upstream.Target) (latency time.Duration, started bool, err error)
 
 // run tries targets of r, then of its fallback models, until one
-// succeeds, an error rules out retrying, or attempts, targets or the retry
-// budget run out. It returns the number of attempts made.
+// succeeds, an error rules out retrying, or attempts (MaxAttempts counts
+// every attempt, fallbacks included) or the retry budget run out. Each
+// target is tried once first, tier by tier; on the last model of the chain
+// targets are then revisited after a jittered back-off while the last
+// failure is retryable, so a one- or two-target model still gets all its
+// attempts. Nothing is retried once data reached the client. It returns
+// the number of attempts made.
 func (g *Gateway) run(ctx context.Context, c *Call, r *Route, try tryFunc) (int, error) {
 	if g.opts.RetryBudget != nil {
 		g.opts.RetryBudget.Deposit()
@@ -283,79 +312,263 @@ func (g *Gateway) run(ctx context.Context, c *Call, r *Route, try tryFunc) (int,
 			chain = append(chain, fr)
 		}
 	}
-	var (
-		steps    []Step
-		lastErr  error
-		lastUp   *upstream.Upstream
-		attempts int
-	)
-	obs := g.opts.Observer
+	rn := &runner{g: g, c: c, try: try, cls: c.class()}
+	defer rn.settle()
 	for ri, rt := range chain {
-		if ri > 0 && attempts < g.opts.MaxAttempts {
-			obs.Fallback(r.Name)
-		}
-		var tried []*upstream.Target
-		again := false
-		for attempts < g.opts.MaxAttempts {
-			t := rt.Pool.Next(c.class(), tried)
-			if t == nil && !again && ri == len(chain)-1 && len(tried) > 0 && retryable(lastErr) {
-				again = true // last resort: the same targets once more, after back-off
-				tried = tried[:0]
-				t = rt.Pool.Next(c.class(), nil)
-			}
-			if t == nil {
-				if len(tried) == 0 {
-					steps = append(steps, Step{Model: rt.Name, Reason: "no upstream available"})
-				}
+		if ri > 0 {
+			if rn.attempts >= g.opts.MaxAttempts {
 				break
 			}
-			tried = append(tried, t)
-			if !t.Upstream.Supports(c.Req.Endpoint) {
-				lastErr = &openai.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: "model",
-					Message: "model " + rt.Name + " does not support the " + c.Req.Endpoint.String() + " endpoint"}
-				continue
-			}
-			if attempts > 0 {
-				if g.opts.RetryBudget != nil && !g.opts.RetryBudget.Withdraw() {
-					steps = append(steps, Step{Model: rt.Name, Reason: "retry budget exhausted"})
-					return attempts, &ExhaustedError{Steps: steps, Last: lastErr}
-				}
-				if !sleep(ctx, g.backoff(attempts, t.Upstream == lastUp, lastErr)) {
-					return attempts, cmpErr(ctx.Err(), lastErr)
-				}
-				obs.Retry(lastUp.Name(), retryReason(lastErr))
-			}
-			if !t.Upstream.Begin() {
-				continue // full, or its breaker just opened: not an attempt
-			}
-			attempts++
-			actx, span := tracing.Start(ctx, g.opts.Tracer, "upstream "+t.Upstream.Name(),
-				trace.WithSpanKind(trace.SpanKindClient))
-			latency, started, err := try(actx, rt, t)
-			oc := outcome(ctx, err)
-			t.Upstream.End(oc, latency, err)
-			obs.Attempt(rt.Name, t.Upstream.Name(), oc, latency)
-			endAttemptSpan(span, rt.Name, t, oc, err)
-			if err == nil {
-				return attempts, nil
-			}
-			lastErr, lastUp = err, t.Upstream
-			if started || !retryable(err) || ctx.Err() != nil {
-				return attempts, err
-			}
-			steps = append(steps, Step{Model: rt.Name, Upstream: t.Upstream.Name(), Reason: upstream.Summary(err)})
-			g.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "upstream attempt failed",
-				slog.String("request_id", c.RequestID), slog.String("model", rt.Name),
-				slog.String("upstream", t.Upstream.Name()), slog.String("error", err.Error()))
+			g.opts.Observer.Fallback(r.Name)
+			g.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "falling back to another model",
+				slog.String("request_id", c.RequestID), slog.String("model", r.Name), slog.String("fallback", rt.Name),
+				slog.Int("attempts", rn.attempts), slog.String("last_error", summary(rn.lastErr)))
+		}
+		if done, err := rn.route(ctx, rt, ri == len(chain)-1); done {
+			return rn.attempts, err
 		}
 	}
-	if lastErr != nil && !retryable(lastErr) {
-		return attempts, lastErr
+	if rn.lastErr != nil && !retryable(rn.lastErr) {
+		return rn.attempts, rn.lastErr
 	}
-	if len(steps) == 0 {
-		return attempts, upstream.ErrNoTarget
+	if len(rn.steps) == 0 {
+		return rn.attempts, upstream.ErrNoTarget
 	}
-	return attempts, &ExhaustedError{Steps: steps, Last: cmpErr(lastErr, upstream.ErrNoTarget)}
+	return rn.attempts, &ExhaustedError{Steps: rn.steps, Last: cmpErr(rn.lastErr, upstream.ErrNoTarget)}
+}
+
+// runner is the state of one call's attempts.
+type runner struct {
+	g        *Gateway
+	c        *Call
+	try      tryFunc
+	cls      upstream.Class
+	attempts int
+	steps    []Step
+	lastErr  error
+	lastT    *upstream.Target
+	skip     []*upstream.Target // never again for this call (endpoint unsupported, full)
+	refused  []*upstream.Target // failed to connect: revisited only when nothing else is left
+	unsure   []unsureFailure    // failures whose blame is not decided yet
+}
+
+// unsureFailure is a failure with upstream.BlameUnsure: the same failure
+// on another healthy upstream makes it the request's, otherwise it is the
+// upstream's and counts against its health when the call ends.
+type unsureFailure struct {
+	u   *upstream.Upstream
+	err error
+	sig string
+}
+
+// route tries the targets of rt. done means the call is over with err.
+func (rn *runner) route(ctx context.Context, rt *Route, last bool) (done bool, err error) {
+	g, c := rn.g, rn.c
+	var tried []*upstream.Target
+	tier := -1
+	for rn.attempts < g.opts.MaxAttempts {
+		t := rn.pick(rt, tried, last)
+		if t == nil {
+			if len(tried) == 0 {
+				rn.steps = append(rn.steps, Step{Model: rt.Name, Reason: "no upstream available"})
+			}
+			return false, nil
+		}
+		if !slices.Contains(tried, t) {
+			tried = append(tried, t)
+		}
+		if !t.Upstream.Supports(c.Req.Endpoint) {
+			rn.skip = append(rn.skip, t)
+			rn.lastErr = &openai.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: "model",
+				Message: "model " + rt.Name + " does not support the " + c.Req.Endpoint.String() + " endpoint"}
+			continue
+		}
+		if rn.attempts > 0 {
+			if g.opts.RetryBudget != nil && !g.opts.RetryBudget.Withdraw() {
+				rn.steps = append(rn.steps, Step{Model: rt.Name, Reason: "retry budget exhausted"})
+				return true, &ExhaustedError{Steps: rn.steps, Last: rn.lastErr}
+			}
+			if !sleep(ctx, g.backoff(rn.attempts, rn.lastT != nil && t.Upstream == rn.lastT.Upstream, rn.lastErr)) {
+				return true, cmpErr(ctx.Err(), rn.lastErr)
+			}
+			if rn.lastT != nil {
+				g.opts.Observer.Retry(rn.lastT.Upstream.Name(), retryReason(rn.lastErr))
+			}
+		}
+		if !t.Upstream.Begin() {
+			rn.skip = append(rn.skip, t) // full, or its breaker just opened: not an attempt
+			continue
+		}
+		if tier >= 0 && t.Priority > tier {
+			g.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "falling back to a lower tier",
+				slog.String("request_id", c.RequestID), slog.String("model", rt.Name), slog.String("upstream", t.Upstream.Name()),
+				slog.Int("tier", t.Priority), slog.Int("attempts", rn.attempts), slog.String("last_error", summary(rn.lastErr)))
+		}
+		tier = max(tier, t.Priority)
+		if done, err := rn.attempt(ctx, rt, t); done {
+			return true, err
+		}
+	}
+	return false, nil
+}
+
+// pick chooses the next target: an untried one, tier by tier; then, on the
+// last model of the chain and after a retryable failure, any available
+// one, preferring another than the one that just failed.
+func (rn *runner) pick(rt *Route, tried []*upstream.Target, last bool) *upstream.Target {
+	excl := append(slices.Clip(tried), rn.skip...)
+	if t := rt.Pool.Next(rn.cls, excl); t != nil || !last || len(tried) == 0 || !rn.mayRevisit() {
+		return t
+	}
+	// Revisit: not the target that just failed, nor one that refused
+	// connections, while another is available.
+	excl = append(append(slices.Clip(rn.skip), rn.refused...), rn.lastT)
+	if t := rt.Pool.Next(rn.cls, excl); t != nil {
+		return t
+	}
+	if t := rt.Pool.Next(rn.cls, excl[:len(excl)-1]); t != nil {
+		return t
+	}
+	return rt.Pool.Next(rn.cls, rn.skip)
+}
+
+// mayRevisit reports whether the last failure allows trying a target
+// again: it must be retryable and not awaiting comparison with another
+// upstream.
+func (rn *runner) mayRevisit() bool {
+	var ue *upstream.Error
+	return retryable(rn.lastErr) && !(errors.As(rn.lastErr, &ue) && ue.Blame == upstream.BlameUnsure)
+}
+
+// attempt makes one attempt on t and judges it. done means the call is
+// over with err (success, or a failure that rules out retrying).
+func (rn *runner) attempt(ctx context.Context, rt *Route, t *upstream.Target) (done bool, err error) {
+	g, c := rn.g, rn.c
+	rn.attempts++
+	actx, span := tracing.Start(ctx, g.opts.Tracer, "upstream "+t.Upstream.Name(),
+		trace.WithSpanKind(trace.SpanKindClient))
+	latency, started, err := rn.try(actx, rt, t)
+	oc, blame := outcome(ctx, err)
+	switch {
+	case blame == upstream.BlameUnsure && !started:
+		t.Upstream.End(upstream.Abandoned, latency, err) // judged when the call ends
+	default:
+		t.Upstream.End(oc, latency, err)
+	}
+	if blame == upstream.BlameAccount {
+		t.Upstream.Trip(err)
+	}
+	g.opts.Observer.Attempt(rt.Name, t.Upstream.Name(), observed(oc), latency)
+	endAttemptSpan(span, rt.Name, t, oc, err)
+	if err == nil {
+		return true, nil
+	}
+	rn.lastErr, rn.lastT = err, t
+	if connectFailure(err) && !slices.Contains(rn.refused, t) {
+		rn.refused = append(rn.refused, t)
+	}
+	if blame == upstream.BlameUnsure && !started {
+		if e, same := rn.compare(t.Upstream, err); same {
+			return true, e
+		}
+	}
+	if blame == upstream.BlameRequest {
+		return true, requestError(err)
+	}
+	if started || !retryable(err) || ctx.Err() != nil {
+		return true, err
+	}
+	rn.steps = append(rn.steps, Step{Model: rt.Name, Upstream: t.Upstream.Name(), Reason: upstream.Summary(err), Blame: blame})
+	g.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "upstream attempt failed",
+		slog.String("request_id", c.RequestID), slog.String("model", rt.Name),
+		slog.String("upstream", t.Upstream.Name()), slog.String("error", err.Error()),
+		slog.String("upstream_message", upstreamMessage(err)), slog.Int("attempt", rn.attempts))
+	return false, nil
+}
+
+// compare records an unsure failure of u. When another upstream already
+// failed the same way for this call, the request is at fault: neither
+// failure counts against its upstream and the caller gets a 400.
+func (rn *runner) compare(u *upstream.Upstream, err error) (error, bool) {
+	sig := signature(err)
+	for _, f := range rn.unsure {
+		if f.u != u && f.sig == sig {
+			rn.unsure = rn.unsure[:0]
+			return requestError(err), true
+		}
+	}
+	rn.unsure = append(rn.unsure, unsureFailure{u: u, err: err, sig: sig})
+	return nil, false
+}
+
+// settle charges the unsure failures nobody cleared to their upstreams.
+func (rn *runner) settle() {
+	for _, f := range rn.unsure {
+		f.u.Fail(f.err)
+	}
+}
+
+// signature identifies a failure for comparison across upstreams.
+func signature(err error) string {
+	var ue *upstream.Error
+	if !errors.As(err, &ue) {
+		return err.Error()
+	}
+	if ue.API != nil {
+		return strconv.Itoa(ue.StatusCode) + " " + ue.API.Message
+	}
+	return strconv.Itoa(ue.StatusCode) + " " + upstream.Summary(ue)
+}
+
+// requestError turns a failure the request caused into the client's 400.
+// A 4xx keeps the upstream's own verdict (apierror passes it on); a 5xx
+// or an unreadable answer becomes invalid_request_error with the
+// upstream's message, which is about the request.
+func requestError(err error) error {
+	var ue *upstream.Error
+	if !errors.As(err, &ue) || (ue.StatusCode >= 400 && ue.StatusCode < 500) {
+		return err
+	}
+	msg := "the upstream could not process this request"
+	if ue.API != nil && ue.API.Message != "" {
+		msg += ": " + ue.API.Message
+	} else if errors.As(ue.Err, new(*upstream.SafeError)) {
+		msg += ": " + ue.Err.Error()
+	}
+	return &openai.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: "request_not_processable",
+		Message: msg, Err: err}
+}
+
+// connectFailure reports a failure without any answer from the upstream
+// (connection refused or broken, not a timeout).
+func connectFailure(err error) bool {
+	var ue *upstream.Error
+	return errors.As(err, &ue) && ue.StatusCode == 0 && ue.API == nil && upstream.Summary(ue) == "connection failed"
+}
+
+// summary is upstream.Summary that accepts nil.
+func summary(err error) string {
+	if err == nil {
+		return ""
+	}
+	return upstream.Summary(err)
+}
+
+// upstreamMessage is the upstream's own error message, for logs only.
+func upstreamMessage(err error) string {
+	var ue *upstream.Error
+	if errors.As(err, &ue) && ue.API != nil {
+		return ue.API.Message
+	}
+	return ""
+}
+
+// observed maps an outcome to the three the Observer knows.
+func observed(o upstream.Outcome) upstream.Outcome {
+	if o == upstream.Rejected {
+		return upstream.Success // the upstream answered; the request was wrong
+	}
+	return o
 }
 
 func endAttemptSpan(span trace.Span, model string, t *upstream.Target, oc upstream.Outcome, err error) {
@@ -370,21 +583,29 @@ func endAttemptSpan(span trace.Span, model string, t *upstream.Target, oc upstre
 	span.End()
 }
 
-// outcome judges an attempt for the upstream's health: an answer about the
-// request itself (a 4xx) shows a working upstream.
-func outcome(ctx context.Context, err error) upstream.Outcome {
+// outcome judges an attempt for the upstream's health, with the blame
+// that decided it. An answer about the request itself (a 4xx) shows a
+// working upstream; a 5xx the request caused says nothing either way.
+func outcome(ctx context.Context, err error) (upstream.Outcome, upstream.Blame) {
 	var ue *upstream.Error
 	switch {
 	case err == nil:
-		return upstream.Success
+		return upstream.Success, upstream.BlameUpstream
 	case ctx.Err() != nil:
-		return upstream.Abandoned
-	case errors.As(err, &ue) && ue.Retryable:
-		return upstream.Failure
-	case errors.As(err, &ue):
-		return upstream.Success
+		return upstream.Abandoned, upstream.BlameUpstream
+	case !errors.As(err, &ue):
+		return upstream.Abandoned, upstream.BlameUpstream // the client went away, or a local failure
 	}
-	return upstream.Abandoned
+	switch ue.Blame {
+	case upstream.BlameRequest:
+		if ue.StatusCode >= 400 && ue.StatusCode < 500 {
+			return upstream.Success, ue.Blame
+		}
+		return upstream.Rejected, ue.Blame
+	case upstream.BlameUnsure:
+		return upstream.Failure, ue.Blame
+	}
+	return upstream.Failure, ue.Blame
 }
 
 // retryReason is a bounded label for the retry metric.

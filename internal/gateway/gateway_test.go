@@ -489,7 +489,9 @@ func TestModelFallbacksExhaustedListsEachStep(t *testing.T) {
 	if !errors.As(err, &ex) {
 		t.Fatalf("err = %v, want *ExhaustedError", err)
 	}
-	want := "all upstreams failed: m1 via a: HTTP 500: a is down; m2 via b: HTTP 503: b is overloaded; m3 via c: HTTP 500: c is down"
+	// The upstreams' own messages stay in the logs: they may carry an
+	// engine's internals (issue 13, "upstream error bodies").
+	want := "all upstreams failed: m1 via a: HTTP 500 Internal Server Error; m2 via b: HTTP 503 Service Unavailable; m3 via c: HTTP 500 Internal Server Error"
 	if err.Error() != want {
 		t.Errorf("message\n got %s\nwant %s", err.Error(), want)
 	}

@@ -71,6 +71,7 @@ type Step struct {
 	Model    string
 	Upstream string
 	Reason   string
+	Blame    upstream.Blame // whose fault the failure was
 }
 
 // ExhaustedError means every target (and fallback model) was tried and
@@ -108,6 +109,21 @@ func (e *ExhaustedError) AllRateLimited() bool {
 	}
 	for _, s := range e.Steps {
 		if !strings.HasPrefix(s.Reason, "HTTP 429") {
+			return false
+		}
+	}
+	return true
+}
+
+// AllAccount reports whether every step failed because an upstream
+// refused the gateway's own credentials or account: the operator's
+// problem, which the client is told as a 502.
+func (e *ExhaustedError) AllAccount() bool {
+	if len(e.Steps) == 0 {
+		return false
+	}
+	for _, s := range e.Steps {
+		if s.Blame != upstream.BlameAccount {
 			return false
 		}
 	}

@@ -74,8 +74,11 @@ func (g *Gateway) stream(ctx context.Context, c *Call, r *Route, sink Sink, reco
 	if res == nil {
 		res = &Result{}
 	}
+	if res.Started && !res.HasUsage {
+		res.estimateUsage(c) // what was delivered is charged
+	}
 	if err != nil && !res.Started {
-		if fb, ok := g.fallbackAnswer(c, r, err); ok {
+		if fb, ok := g.fallbackAnswer(c, r, err, n); ok {
 			return fb, streamFallback(sink, c, r, g.opts.Now())
 		}
 	}
@@ -114,6 +117,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 
 	st := streamState{adapter: newResponseAdapter(c, t), clientUsage: c.Req.IncludeUsage}
 	rd := openai.NewSSEReader(resp.Body, g.opts.MaxEventBytes)
+	events := 0
 	for {
 		ev, err := rd.Next()
 		if err != nil {
@@ -121,13 +125,21 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 				err = io.ErrUnexpectedEOF
 			}
 			if errors.Is(err, io.ErrUnexpectedEOF) && sctx.Err() == nil {
-				return res, &upstream.Error{Upstream: u.Name(), Retryable: true, Err: ErrStreamCut}
+				ue := &upstream.Error{Upstream: u.Name(), Retryable: true, Err: ErrStreamCut}
+				if events == 0 {
+					// Not one event: an answer in another format, or an
+					// engine that dies on this request. Compared with
+					// another target like an unexplained 500.
+					ue.Blame = upstream.BlameUnsure
+				}
+				return res, ue
 			}
 			if errors.Is(context.Cause(sctx), ErrStalled) {
 				g.opts.Observer.Stall(u.Name())
 			}
 			return res, u.ReadError(sctx, err)
 		}
+		events++
 		if ev.Comment {
 			if err := sink.Comment(ev.Data); err != nil {
 				return res, err
@@ -159,6 +171,9 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		}
 		if err := sink.Data(out); err != nil {
 			return res, err
+		}
+		if carriesText(out) {
+			res.deltas++ // sent: charged even if the client hangs up now
 		}
 		if err := flushIfIdle(rd, sink); err != nil {
 			return res, err
@@ -203,6 +218,24 @@ func (s *streamState) adapt(name string, p []byte, res *Result) ([]byte, error) 
 		}
 	}
 	return s.adapter.adapt(p), nil
+}
+
+// textKeys are the fields whose non-empty string value means a chunk
+// carried generated tokens.
+var textKeys = [...][]byte{
+	[]byte(`"content":"`), []byte(`"reasoning_content":"`), []byte(`"text":"`), []byte(`"arguments":"`),
+	[]byte(`"content": "`), []byte(`"reasoning_content": "`), []byte(`"text": "`), []byte(`"arguments": "`),
+}
+
+// carriesText reports whether a chunk delivers generated text (a role-only
+// or finish chunk does not). It is a byte search, cheap enough per chunk.
+func carriesText(p []byte) bool {
+	for _, k := range textKeys {
+		if i := bytes.Index(p, k); i >= 0 && i+len(k) < len(p) && p[i+len(k)] != '"' {
+			return true
+		}
+	}
+	return false
 }
 
 // streamFallback sends the fallback answer as a stream of the usual shape.

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,7 @@ const (
 	NameStreamStalls         = "dsgate_stream_stalls_total"
 	NameRetries              = "dsgate_retries_total"
 	NameFallbacks            = "dsgate_fallbacks_total"
+	NameFallbackResponses    = "dsgate_fallback_responses_total"
 	NameCacheRequests        = "dsgate_cache_requests_total"
 	NameRateLimitRejections  = "dsgate_ratelimit_rejections_total"
 	NameAuditQueueDepth      = "dsgate_audit_queue_depth"
@@ -82,7 +84,7 @@ func Names() []string {
 		NameTimeToFirstToken, NameInterTokenLatency, NameTokens,
 		NameUpstreamRequests, NameUpstreamLatency, NameUpstreamHealthy,
 		NameUpstreamBreakerState, NameUpstreamInFlight, NameStreamStalls,
-		NameRetries, NameFallbacks, NameCacheRequests, NameRateLimitRejections,
+		NameRetries, NameFallbacks, NameFallbackResponses, NameCacheRequests, NameRateLimitRejections,
 		NameAuditQueueDepth, NameAuditDropped, NameAuditSinkErrors, NameAuditDelivered,
 		NamePrincipalRequests, NamePrincipalTokens,
 	}
@@ -123,6 +125,7 @@ type Metrics struct {
 	StreamStalls         *prometheus.CounterVec   // upstream
 	Retries              *prometheus.CounterVec   // upstream, reason
 	Fallbacks            *prometheus.CounterVec   // model (the model fallen back from)
+	FallbackResponses    *prometheus.CounterVec   // model answered with its canned fallback_response
 
 	CacheRequests       *prometheus.CounterVec // tier, result (hit|miss|error|store)
 	RateLimitRejections *prometheus.CounterVec // limit (rpm|tpm|concurrency|...)
@@ -137,6 +140,7 @@ type Metrics struct {
 	PrincipalTokens   *prometheus.CounterVec // principal, kind
 
 	collectors []prometheus.Collector
+	names      atomic.Pointer[names] // configured models and upstreams; nil: not set
 }
 
 // New builds and registers every collector with default Options.
@@ -181,6 +185,8 @@ func NewWithOptions(reg prometheus.Registerer, opts Options) *Metrics {
 		"Requests retried on another upstream, by the upstream that failed and why.", "upstream", "reason")
 	m.Fallbacks = counterVec(m, NameFallbacks,
 		"Requests served by a fallback model, by the model requested.", "model")
+	m.FallbackResponses = counterVec(m, NameFallbackResponses,
+		"Chat requests answered with the model's canned fallback_response after every target failed.", "model")
 	m.CacheRequests = counterVec(m, NameCacheRequests,
 		"Response cache operations by tier and result.", "tier", "result")
 	m.RateLimitRejections = counterVec(m, NameRateLimitRejections,
@@ -220,6 +226,7 @@ func (m *Metrics) ObserveHTTP(route, method string, status int, d time.Duration)
 		return
 	}
 	code := StatusLabel(status)
+	route = Label(route)
 	m.HTTPRequestDuration.WithLabelValues(route, MethodLabel(method), code).Observe(d.Seconds())
 	if status >= 500 {
 		m.HTTPErrors.WithLabelValues(route, code).Inc()
@@ -232,9 +239,9 @@ func (m *Metrics) CountRequest(route, model string, status int, principal string
 	if m == nil {
 		return
 	}
-	m.Requests.WithLabelValues(route, model, StatusLabel(status)).Inc()
+	m.Requests.WithLabelValues(Label(route), m.Model(model), StatusLabel(status)).Inc()
 	if m.PrincipalRequests != nil && principal != "" {
-		m.PrincipalRequests.WithLabelValues(principal).Inc()
+		m.PrincipalRequests.WithLabelValues(Label(principal)).Inc()
 	}
 }
 
@@ -249,6 +256,7 @@ func (m *Metrics) AddTokens(model, principal string, u Usage) {
 	if m == nil {
 		return
 	}
+	model, principal = m.Model(model), Label(principal)
 	kinds := [...]struct {
 		kind string
 		n    int
@@ -269,7 +277,8 @@ func (m *Metrics) ObserveUpstream(upstream, outcome string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.UpstreamRequests.WithLabelValues(upstream, outcome).Inc()
+	upstream = m.Upstream(upstream)
+	m.UpstreamRequests.WithLabelValues(upstream, Label(outcome)).Inc()
 	m.UpstreamLatency.WithLabelValues(upstream).Observe(d.Seconds())
 }
 
@@ -282,6 +291,7 @@ func (m *Metrics) SetUpstreamHealth(upstream string, healthy bool, breakerState 
 	if healthy {
 		v = 1
 	}
+	upstream = m.Upstream(upstream)
 	m.UpstreamHealthy.WithLabelValues(upstream).Set(v)
 	m.UpstreamBreakerState.WithLabelValues(upstream).Set(float64(breakerState))
 }
@@ -291,7 +301,55 @@ func (m *Metrics) ObserveTTFT(model, upstream string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.TimeToFirstToken.WithLabelValues(model, upstream).Observe(d.Seconds())
+	m.TimeToFirstToken.WithLabelValues(m.Model(model), m.Upstream(upstream)).Observe(d.Seconds())
+}
+
+// ObserveInterToken records the mean gap between a stream's chunks.
+func (m *Metrics) ObserveInterToken(model string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.InterTokenLatency.WithLabelValues(m.Model(model)).Observe(d.Seconds())
+}
+
+// SetUpstreamInFlight publishes an upstream's in-flight calls.
+func (m *Metrics) SetUpstreamInFlight(upstream string, n int64) {
+	if m == nil {
+		return
+	}
+	m.UpstreamInFlight.WithLabelValues(m.Upstream(upstream)).Set(float64(n))
+}
+
+// Retry counts a retried upstream failure by its reason.
+func (m *Metrics) Retry(upstream, reason string) {
+	if m == nil {
+		return
+	}
+	m.Retries.WithLabelValues(m.Upstream(upstream), Label(reason)).Inc()
+}
+
+// Fallback counts a call that went on to a fallback model.
+func (m *Metrics) Fallback(model string) {
+	if m == nil {
+		return
+	}
+	m.Fallbacks.WithLabelValues(m.Model(model)).Inc()
+}
+
+// FallbackResponse counts a call answered with the canned fallback_response.
+func (m *Metrics) FallbackResponse(model string) {
+	if m == nil {
+		return
+	}
+	m.FallbackResponses.WithLabelValues(m.Model(model)).Inc()
+}
+
+// Stall counts a stream cut for going silent.
+func (m *Metrics) Stall(upstream string) {
+	if m == nil {
+		return
+	}
+	m.StreamStalls.WithLabelValues(m.Upstream(upstream)).Inc()
 }
 
 // CacheResult counts one cache operation on a tier.
@@ -299,7 +357,7 @@ func (m *Metrics) CacheResult(tier, result string) {
 	if m == nil {
 		return
 	}
-	m.CacheRequests.WithLabelValues(tier, result).Inc()
+	m.CacheRequests.WithLabelValues(Label(tier), Label(result)).Inc()
 }
 
 // RateLimited counts one 429 by the limit that tripped.
@@ -307,7 +365,7 @@ func (m *Metrics) RateLimited(limit string) {
 	if m == nil {
 		return
 	}
-	m.RateLimitRejections.WithLabelValues(limit).Inc()
+	m.RateLimitRejections.WithLabelValues(Label(limit)).Inc()
 }
 
 // StatusLabel turns a status code into its label value without allocating

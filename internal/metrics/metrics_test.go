@@ -28,6 +28,7 @@ func touchAll(m *metrics.Metrics) {
 	m.StreamStalls.WithLabelValues("cloud").Inc()
 	m.Retries.WithLabelValues("cloud", "status_503").Inc()
 	m.Fallbacks.WithLabelValues("deepseek-reasoner").Inc()
+	m.FallbackResponse("deepseek-chat")
 	m.CacheResult("memory", "hit")
 	m.RateLimited("rpm")
 	m.AuditQueueDepth.Set(7)
@@ -59,6 +60,7 @@ func TestNamesAndLabels(t *testing.T) {
 		"dsgate_stream_stalls_total":         "COUNTER upstream",
 		"dsgate_retries_total":               "COUNTER reason,upstream",
 		"dsgate_fallbacks_total":             "COUNTER model",
+		"dsgate_fallback_responses_total":    "COUNTER model",
 		"dsgate_cache_requests_total":        "COUNTER result,tier",
 		"dsgate_ratelimit_rejections_total":  "COUNTER limit",
 		"dsgate_audit_queue_depth":           "GAUGE ",

@@ -57,8 +57,9 @@ var validRoles = map[string]bool{
 // The body is checked with json.Valid and then walked with the scanner:
 // only the fields the gateway needs are decoded, so a large conversation
 // costs one validating pass and no allocation per message. As with
-// encoding/json, a duplicated key's last value wins and null means absent;
-// keys are matched exactly (upstreams match them exactly too).
+// encoding/json, null means absent. Keys are matched exactly; a body with
+// duplicate keys or case variants of the keys dsgate reads is refused (see
+// keyGuard), so what dsgate reads is what every upstream reads.
 func Parse(e Endpoint, body []byte) (*Request, error) {
 	body = trimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
@@ -70,7 +71,7 @@ func Parse(e Endpoint, body []byte) (*Request, error) {
 	}
 	r := &Request{Endpoint: e}
 	p := parser{r: r}
-	if err := eachMember(body, p.member); err != nil {
+	if err := guardedObject(body, "", topKeys, p.member); err != nil {
 		return nil, err
 	}
 	return r, p.finish()
@@ -146,7 +147,17 @@ func (p *parser) chatMember(key string, v []byte) error {
 		p.messages = 0
 		p.r.HasDeveloper, p.r.PromptChars = false, 0
 		return eachElement(v, p.message)
-	case "thinking", "chat_template_kwargs", "reasoning_effort":
+	case "thinking":
+		p.r.HasThinking = true
+		if v[0] == '{' {
+			return guardedObject(v, "thinking.", thinkingKeys, nil)
+		}
+	case "chat_template_kwargs":
+		p.r.HasThinking = true
+		if v[0] == '{' {
+			return guardedObject(v, "chat_template_kwargs.", templateKeys, nil)
+		}
+	case "reasoning_effort":
 		p.r.HasThinking = true
 	}
 	return nil
@@ -158,7 +169,8 @@ func (p *parser) message(i int, m []byte) error {
 		return InvalidRequest(fmt.Sprintf("messages[%d]", i), "each message must be an object")
 	}
 	var role string
-	err := eachMember(m, func(key string, v []byte) error {
+	g := keyGuard{known: messageKeys, path: "messages", index: i}
+	err := g.walk(m, func(key string, v []byte) error {
 		switch key {
 		case "role":
 			s, ok := unquote(v)
@@ -222,15 +234,23 @@ func (p *parser) finish() error {
 		if !r.Stream {
 			return InvalidRequest("stream_options", "stream_options is only allowed when stream is true")
 		}
-		if v := Field(p.streamOptions, "include_usage"); v != nil && !isNull(v) {
-			b, err := boolean("stream_options.include_usage", v)
-			if err != nil {
-				return err
+		err := guardedObject(p.streamOptions, "stream_options.", streamOptionKeys, func(key string, v []byte) error {
+			if key != "include_usage" || isNull(v) {
+				return nil
 			}
+			b, err := boolean("stream_options.include_usage", v)
 			r.IncludeUsage = b
+			return err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	switch {
+	case p.hasMaxComp && p.hasMaxTokens && p.maxComp != p.maxTokens:
+		// Upstreams differ on which one wins; dsgate would limit one
+		// and the upstream generate the other.
+		return InvalidRequest("max_tokens", "max_tokens and max_completion_tokens disagree: set one of them")
 	case p.hasMaxComp && p.maxComp < 1:
 		return InvalidRequest("max_completion_tokens", "max_completion_tokens must be at least 1")
 	case p.hasMaxComp:

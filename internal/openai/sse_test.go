@@ -89,6 +89,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`), uint8(0))
 	f.Add([]byte(`{"model":"m","prompt":"a","suffix":"b"}`), uint8(2))
 	f.Add([]byte(`{"model":"m","input":["a"]}`), uint8(3))
+	f.Add([]byte(`{"model":"m","MODEL":"x","stream":true,"stream_options":{"include_usage":1,"Include_usage":2},"messages":[{"role":"user","ROLE":"x"}]}`), uint8(0))
+	f.Add([]byte(`{"thinking":{"type":1,"tyPe":2},"chat_template_kwargs":{"a":1,"A":2},"\u017ftream":1}`), uint8(0))
 	f.Fuzz(func(t *testing.T, body []byte, e uint8) {
 		_, err := Parse(Endpoint(e%4), body)
 		if err == nil {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/dsgate/dsgate/internal/cache"
@@ -129,8 +131,17 @@ func build(cfg *config.Config, log *slog.Logger, c *core) (*generation, error) {
 		Cache:         c.gatewayCache(),
 		CacheObserver: c.cacheObserver(),
 	})
+	c.metrics.SetNames(routeNames(routes), slices.Collect(maps.Keys(ups))) // labels carry configured names only
 	gen.start()
 	return gen, nil
+}
+
+func routeNames(routes []gateway.Route) []string {
+	names := make([]string, len(routes))
+	for i, r := range routes {
+		names[i] = r.Name
+	}
+	return names
 }
 
 func upstreamOptions(uc config.Upstream, kind, url string, log *slog.Logger) upstream.Options {
@@ -157,8 +168,19 @@ func upstreamOptions(uc config.Upstream, kind, url string, log *slog.Logger) ups
 		MetricsPath:         uc.MetricsPath,
 		MetricsInterval:     uc.MetricsInterval,
 		BalancePollInterval: uc.BalanceInterval(),
+		RetryOn:             retryOn(uc.RetryOn),
 		Logger:              log,
 	}
+}
+
+// retryOn is an upstream's retry_on policy; nil keeps the default.
+// Validation already refused bad entries.
+func retryOn(tokens []string) *upstream.RetryPolicy {
+	if len(tokens) == 0 {
+		return nil
+	}
+	p, _ := upstream.ParseRetryOn(tokens)
+	return &p
 }
 
 // newPool builds a model's pool with its policy and routing rules.

@@ -75,7 +75,7 @@ func buildCore(ctx context.Context, cfg *config.Config, log *slog.Logger, curren
 		return nil, err
 	}
 	if cfg.Redis.Addr != "" {
-		c.redis = goredis.NewClient(&goredis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password.Value(), DB: cfg.Redis.DB})
+		c.redis = goredis.NewClient(rlredis.ClientOptions(&goredis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password.Value(), DB: cfg.Redis.DB}))
 		c.closers = append(c.closers, c.redis.Close)
 	}
 	if !cfg.Auth.Enabled {

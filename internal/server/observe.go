@@ -39,7 +39,7 @@ func (c *core) buildMetrics(cfg *config.Config, current func() *gateway.Gateway)
 	gather := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		for _, s := range current().Upstreams() {
 			m.SetUpstreamHealth(s.Name, s.Healthy, breakerGauge(s.Breaker))
-			m.UpstreamInFlight.WithLabelValues(s.Name).Set(float64(s.InFlight))
+			m.SetUpstreamInFlight(s.Name, s.InFlight)
 		}
 		return reg.Gather()
 	})
@@ -131,15 +131,18 @@ func (c *core) buildAudit(cfg *config.Config, log *slog.Logger) error {
 type metricsObserver struct{ m *metrics.Metrics }
 
 func (o metricsObserver) Attempt(model, up string, oc upstream.Outcome, d time.Duration) {
-	outcome := [...]string{"success", "failure", "abandoned"}[oc]
-	o.m.ObserveUpstream(up, outcome, d)
+	o.m.ObserveUpstream(up, oc.String(), d)
 }
 
-func (o metricsObserver) Retry(up, reason string) { o.m.Retries.WithLabelValues(up, reason).Inc() }
-func (o metricsObserver) Fallback(model string)   { o.m.Fallbacks.WithLabelValues(model).Inc() }
-func (o metricsObserver) Stall(up string)         { o.m.StreamStalls.WithLabelValues(up).Inc() }
+func (o metricsObserver) Retry(up, reason string)       { o.m.Retry(up, reason) }
+func (o metricsObserver) Fallback(model string)         { o.m.Fallback(model) }
+func (o metricsObserver) FallbackResponse(model string) { o.m.FallbackResponse(model) }
+func (o metricsObserver) Stall(up string)               { o.m.Stall(up) }
 
-var _ gateway.Observer = metricsObserver{}
+var (
+	_ gateway.Observer          = metricsObserver{}
+	_ gateway.FallbackResponder = metricsObserver{}
+)
 
 // metricsServer serves /metrics alone on its own listener.
 func metricsServer(h http.Handler) *http.Server {

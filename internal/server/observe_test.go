@@ -49,7 +49,7 @@ models:
 	for _, want := range []string{
 		`http_request_duration_seconds_count{method="POST",route="POST /v1/chat/completions",status="200"}`,
 		`dsgate_requests_total{model="deepseek-chat",route="POST /v1/chat/completions",status="200"} 2`,
-		`dsgate_requests_total{model="nope",route="POST /v1/chat/completions",status="404"} 1`,
+		`dsgate_requests_total{model="unknown",route="POST /v1/chat/completions",status="404"} 1`,
 		`dsgate_tokens_total{kind="completion",model="deepseek-chat"}`,
 		`dsgate_upstream_requests_total{outcome="failure",upstream="bad"}`,
 		`dsgate_upstream_healthy{upstream="good"} 1`,

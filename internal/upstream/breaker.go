@@ -148,11 +148,31 @@ func (b *Breaker) Release() {
 }
 
 // Record reports the outcome of an allowed request.
-func (b *Breaker) Record(success bool) {
+func (b *Breaker) Record(success bool) { b.record(success, true) }
+
+// Observe reports an outcome judged after the request's Record or Release
+// (the trial it held, if any, is already returned).
+func (b *Breaker) Observe(success bool) { b.record(success, false) }
+
+// Trip opens the breaker now, whatever its state: the upstream cannot
+// serve anyone until something outside changes (its credentials). From
+// half-open the recovery timeout doubles as on any re-open.
+func (b *Breaker) Trip() {
+	b.mu.Lock()
+	now := b.o.Now()
+	from := b.stateLocked(now)
+	if from != BreakerOpen {
+		b.open(now, from == BreakerHalfOpen)
+	}
+	b.mu.Unlock()
+	b.changed(from, BreakerOpen)
+}
+
+func (b *Breaker) record(success, trial bool) {
 	b.mu.Lock()
 	now := b.o.Now()
 	from := b.state
-	if b.state == BreakerHalfOpen && b.trials > 0 {
+	if trial && b.state == BreakerHalfOpen && b.trials > 0 {
 		b.trials--
 	}
 	b.countWindow(now, success)

@@ -104,3 +104,44 @@ func TestBreakerReleaseReturnsTrial(t *testing.T) {
 		t.Fatal("released trial not returned")
 	}
 }
+
+// TestBreakerTripAndLateVerdicts: Trip opens at once (and from half-open
+// doubles the recovery); Observe counts a verdict reached after the
+// request's Release without touching the half-open trial count.
+func TestBreakerTripAndLateVerdicts(t *testing.T) {
+	clk := newFakeClock()
+	b := NewBreaker(BreakerOptions{Now: clk.Now, FailureThreshold: 2, RecoveryTimeout: time.Second})
+	b.Trip()
+	if b.State() != BreakerOpen {
+		t.Fatalf("Trip: state %v", b.State())
+	}
+	clk.Advance(time.Second)
+	if !b.Allow() || b.State() != BreakerHalfOpen {
+		t.Fatalf("no half-open trial after the recovery timeout: %v", b.State())
+	}
+	b.Release() // the trial's request was the client's fault
+	if !b.Ready() {
+		t.Fatal("a released trial must free the half-open slot")
+	}
+	b.Trip()
+	clk.Advance(time.Second)
+	if b.State() != BreakerOpen {
+		t.Fatal("re-trip from half-open should double the recovery timeout")
+	}
+	clk.Advance(time.Second)
+	if b.State() != BreakerHalfOpen {
+		t.Fatalf("state %v after the doubled timeout", b.State())
+	}
+
+	c := NewBreaker(BreakerOptions{Now: clk.Now, FailureThreshold: 2})
+	c.Allow()
+	c.Release()
+	c.Observe(false)
+	if c.State() != BreakerClosed {
+		t.Fatal("one late failure opened a threshold-2 breaker")
+	}
+	c.Observe(false)
+	if c.State() != BreakerOpen {
+		t.Fatal("two late failures must open a threshold-2 breaker")
+	}
+}

@@ -18,7 +18,8 @@ var ErrNoTarget = errors.New("no upstream available")
 type Error struct {
 	Upstream   string        // config name, never an address
 	StatusCode int           // upstream HTTP status; 0 for transport errors
-	Retryable  bool          // another target may succeed
+	Retryable  bool          // another attempt may succeed (see RetryPolicy)
+	Blame      Blame         // whose fault it was; BlameUpstream unless set
 	RetryAfter time.Duration // from the upstream's Retry-After, if any
 	API        *openai.Error // the upstream's error, normalised; nil for transport errors
 	Err        error
@@ -39,6 +40,9 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Summary describes err for clients and logs without transport details:
 // dial errors name internal addresses, so they become "connection failed".
+// An upstream's own message is kept only when it is about the request
+// (BlameRequest); otherwise it may carry the engine's internals (paths,
+// hosts, key fragments), and the status says enough.
 func Summary(err error) string {
 	var ue *Error
 	if !errors.As(err, &ue) {
@@ -48,12 +52,14 @@ func Summary(err error) string {
 		return "failed"
 	}
 	switch {
-	case ue.StatusCode != 0 && ue.API != nil && ue.API.Message != "":
+	case ue.StatusCode != 0 && ue.Blame == BlameRequest && ue.API != nil && ue.API.Message != "":
 		return "HTTP " + strconv.Itoa(ue.StatusCode) + ": " + ue.API.Message
+	case ue.StatusCode != 0 && ue.Blame == BlameAccount:
+		return "HTTP " + strconv.Itoa(ue.StatusCode) + ": the upstream refused dsgate's credentials or account"
 	case ue.StatusCode != 0:
-		return "HTTP " + strconv.Itoa(ue.StatusCode)
+		return "HTTP " + strconv.Itoa(ue.StatusCode) + " " + http.StatusText(ue.StatusCode)
 	case ue.API != nil:
-		return "error event: " + ue.API.Message
+		return "error event"
 	case errors.As(ue.Err, new(*SafeError)):
 		return ue.Err.Error()
 	}
@@ -70,9 +76,3 @@ func Summary(err error) string {
 type SafeError struct{ Msg string }
 
 func (e *SafeError) Error() string { return e.Msg }
-
-// retryableStatus reports whether an upstream HTTP status is worth trying
-// on another target: rate limits and server-side failures.
-func retryableStatus(code int) bool {
-	return code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500
-}

@@ -44,6 +44,8 @@ type Options struct {
 	// Health configures active probes; Breaker the passive checks.
 	Health  HealthCheck
 	Breaker BreakerOptions
+	// RetryOn says which failures are retried; nil is DefaultRetryOn.
+	RetryOn *RetryPolicy
 	// MetricsPath, when set, is scraped every MetricsInterval for engine
 	// load (vLLM, SGLang, llama.cpp /metrics) used by the least_load policy.
 	MetricsPath     string
@@ -72,6 +74,7 @@ type Upstream struct {
 	ewma       peakEWMA
 	lastErr    atomic.Pointer[lastError]
 	bal        balanceState // see balance.go
+	retryOn    RetryPolicy
 
 	loadMu       sync.Mutex
 	load         Load
@@ -118,6 +121,10 @@ func New(o Options) *Upstream {
 	}
 	if o.APIKey != "" {
 		u.auth = "Bearer " + o.APIKey
+	}
+	u.retryOn = defaultRetryPolicy()
+	if o.RetryOn != nil {
+		u.retryOn = *o.RetryOn
 	}
 	bo := o.Breaker
 	bo.Now = o.Now
@@ -203,11 +210,27 @@ type Outcome int
 
 // Outcomes. A client error (a 4xx about the request) is a success: the
 // upstream answered. Abandoned means nobody can tell (the client left).
+// Rejected is a failure the request itself caused (see Blame): it says
+// nothing about the upstream, so it neither counts against it nor closes
+// a half-open breaker.
 const (
 	Success Outcome = iota
 	Failure
 	Abandoned
+	Rejected
 )
+
+func (o Outcome) String() string {
+	switch o {
+	case Success:
+		return "success"
+	case Failure:
+		return "failure"
+	case Rejected:
+		return "rejected"
+	}
+	return "abandoned"
+}
 
 // End reports the outcome of a request started with Begin. latency is the
 // time to the first token for streams and to the whole answer otherwise.
@@ -224,6 +247,25 @@ func (u *Upstream) End(o Outcome, latency time.Duration, err error) {
 		}
 	default:
 		u.breaker.Release()
+	}
+}
+
+// Fail records a failure judged after its End (the gateway decides some
+// blames by comparing targets, see BlameUnsure).
+func (u *Upstream) Fail(err error) {
+	u.breaker.Observe(false)
+	if err != nil {
+		u.lastErr.Store(&lastError{At: u.opts.Now(), Message: Summary(err)})
+	}
+}
+
+// Trip opens the breaker at once: the upstream refused dsgate's own
+// credentials or account, which no retry on it will fix until they change.
+// Half-open trials find out when it works again.
+func (u *Upstream) Trip(err error) {
+	u.breaker.Trip()
+	if err != nil {
+		u.lastErr.Store(&lastError{At: u.opts.Now(), Message: Summary(err)})
 	}
 }
 
@@ -312,7 +354,7 @@ func (u *Upstream) path(e openai.Endpoint) (string, bool) {
 func (u *Upstream) Send(ctx context.Context, e openai.Endpoint, body []byte, requestID string) (*http.Response, error) {
 	p, ok := u.path(e)
 	if !ok {
-		return nil, &Error{Upstream: u.Name(), Err: fmt.Errorf("endpoint %s not supported", e)}
+		return nil, &Error{Upstream: u.Name(), Blame: BlameRequest, Err: fmt.Errorf("endpoint %s not supported", e)}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.base+p, bytes.NewReader(body))
 	if err != nil {
@@ -336,13 +378,29 @@ func (u *Upstream) Send(ctx context.Context, e openai.Endpoint, body []byte, req
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return nil, &Error{
+	return nil, u.statusError(resp.StatusCode, resp.Header.Get("Retry-After"), b)
+}
+
+// statusError classifies a non-2xx answer: whose fault it is and whether
+// the upstream's retry policy retries it.
+func (u *Upstream) statusError(code int, retryAfterHeader string, body []byte) *Error {
+	api := openai.NormalizeUpstreamError(code, body)
+	blame := blameStatus(code, api, body)
+	retry := false
+	switch blame {
+	case BlameAccount:
+		retry = true // another upstream has its own credentials
+	case BlameUpstream, BlameUnsure:
+		retry = u.retryOn.Status(code)
+	}
+	return &Error{
 		Upstream:   u.Name(),
-		StatusCode: resp.StatusCode,
-		Retryable:  retryableStatus(resp.StatusCode),
-		RetryAfter: retryAfter(resp.Header.Get("Retry-After")),
-		API:        openai.NormalizeUpstreamError(resp.StatusCode, b),
-		Err:        fmt.Errorf("status %d", resp.StatusCode),
+		StatusCode: code,
+		Retryable:  retry,
+		Blame:      blame,
+		RetryAfter: retryAfter(retryAfterHeader),
+		API:        api,
+		Err:        fmt.Errorf("status %d", code),
 	}
 }
 
@@ -352,11 +410,15 @@ func (u *Upstream) Send(ctx context.Context, e openai.Endpoint, body []byte, req
 func (u *Upstream) transportError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		if c := context.Cause(ctx); c != nil && !errors.Is(c, ctx.Err()) {
-			return &Error{Upstream: u.Name(), Retryable: true, Err: c}
+			return &Error{Upstream: u.Name(), Retryable: u.retryOn.Timeout, Err: c}
 		}
 		return ctx.Err()
 	}
-	return &Error{Upstream: u.Name(), Retryable: true, Err: err}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &Error{Upstream: u.Name(), Retryable: u.retryOn.Timeout, Err: err}
+	}
+	return &Error{Upstream: u.Name(), Retryable: u.retryOn.Connect, Err: err}
 }
 
 // ReadError wraps a failure while reading a response body.

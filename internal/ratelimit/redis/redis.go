@@ -108,3 +108,12 @@ func (b *Backend) Settle(ctx context.Context, s ratelimit.Settlement) error {
 	}
 	return nil
 }
+
+// ClientOptions adjusts o for a client that serves rate limits: every
+// call honours its context's deadline (the limiter's short budget), so a
+// hung or unreachable Redis fails a request in that budget instead of
+// go-redis's dial and read timeouts (5 s and 3 s). It returns o.
+func ClientOptions(o *goredis.Options) *goredis.Options {
+	o.ContextTimeoutEnabled = true
+	return o
+}
