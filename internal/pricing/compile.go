@@ -89,11 +89,18 @@ func prefix(path string, err error) error {
 	return errors.Join(out...)
 }
 
+// unjoin flattens nested errors.Join results, so each problem gets its
+// own line and its full path.
 func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
 	}
-	return []error{err}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, unjoin(e)...)
+	}
+	return out
 }
 
 func compileModel(m ModelPrice, defCur Currency, cals map[string][]int32) (*entry, error) {

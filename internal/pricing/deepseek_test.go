@@ -11,10 +11,10 @@ import (
 
 // record is testdata/deepseek_pricing.yaml.
 type record struct {
-	Checked  string                                     `yaml:"checked"`
+	Checked  string                                      `yaml:"checked"`
 	Prices   map[Currency]map[string]map[string][]string `yaml:"prices"`
-	Aliases  map[string][]string                        `yaml:"aliases"`
-	Holidays []string                                   `yaml:"holidays_cn_2026"`
+	Aliases  map[string][]string                         `yaml:"aliases"`
+	Holidays []string                                    `yaml:"holidays_cn_2026"`
 	Peak     struct {
 		TimeZone string      `yaml:"time_zone"`
 		Windows  [][2]string `yaml:"windows"`
