@@ -11,11 +11,12 @@ const AnyModel = "*"
 // Book is a compiled price book. It is immutable and safe for concurrent
 // use; to change prices at runtime build a new Book and swap the pointer.
 type Book struct {
-	entries    map[bookKey][]*entry // sorted by effective time
+	// entries[upstream][model], upstream "" for unscoped entries; each
+	// list sorted by effective time. Two levels, so a request to an
+	// upstream without scoped prices costs one lookup to rule them out.
+	entries    map[string]map[string][]*entry
 	currencies []Currency
 }
-
-type bookKey struct{ upstream, model string }
 
 // entry is one compiled ModelPrice.
 type entry struct {
@@ -97,28 +98,31 @@ func (b *Book) find(q Query) *entry {
 		return nil
 	}
 	if q.Upstream != "" {
-		if e := b.at(bookKey{q.Upstream, q.UpstreamModel}, q.Start); e != nil {
-			return e
-		}
-		if e := b.at(bookKey{q.Upstream, q.PublicModel}, q.Start); e != nil {
-			return e
-		}
-		if e := b.at(bookKey{q.Upstream, AnyModel}, q.Start); e != nil {
-			return e
+		if models := b.entries[q.Upstream]; models != nil {
+			if e := at(models, q.UpstreamModel, q.Start); e != nil {
+				return e
+			}
+			if e := at(models, q.PublicModel, q.Start); e != nil {
+				return e
+			}
+			if e := at(models, AnyModel, q.Start); e != nil {
+				return e
+			}
 		}
 	}
-	if e := b.at(bookKey{"", q.UpstreamModel}, q.Start); e != nil {
+	models := b.entries[""]
+	if e := at(models, q.UpstreamModel, q.Start); e != nil {
 		return e
 	}
-	return b.at(bookKey{"", q.PublicModel}, q.Start)
+	return at(models, q.PublicModel, q.Start)
 }
 
-// at returns the latest entry under k effective at t.
-func (b *Book) at(k bookKey, t time.Time) *entry {
-	if k.model == "" {
+// at returns the latest entry for model effective at t.
+func at(models map[string][]*entry, model string, t time.Time) *entry {
+	if model == "" {
 		return nil
 	}
-	list := b.entries[k]
+	list := models[model]
 	for i := len(list) - 1; i >= 0; i-- {
 		if e := list[i]; e.from.IsZero() || !t.Before(e.from) {
 			return e

@@ -42,7 +42,7 @@ func New(opts Options) (*Book, error) {
 		}
 	}
 
-	b := &Book{entries: map[bookKey][]*entry{}}
+	b := &Book{entries: map[string]map[string][]*entry{}}
 	seen := map[Currency]bool{}
 	for _, src := range models {
 		m := src.m
@@ -52,15 +52,19 @@ func New(opts Options) (*Book, error) {
 			continue
 		}
 		used := false
+		models := b.entries[m.Upstream]
+		if models == nil {
+			models = map[string][]*entry{}
+			b.entries[m.Upstream] = models
+		}
 		for _, name := range append([]string{m.Model}, m.Aliases...) {
-			k := bookKey{m.Upstream, name}
-			if slices.ContainsFunc(b.entries[k], func(o *entry) bool { return o.from.Equal(e.from) }) {
+			if slices.ContainsFunc(models[name], func(o *entry) bool { return o.from.Equal(e.from) }) {
 				if !src.shipped {
 					errs = append(errs, fmt.Errorf("%s: model %q (upstream %q) priced twice from the same effective_from", src.path, name, m.Upstream))
 				}
 				continue
 			}
-			b.entries[k] = append(b.entries[k], e)
+			models[name] = append(models[name], e)
 			used = true
 		}
 		if !used {
@@ -74,8 +78,10 @@ func New(opts Options) (*Book, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	for _, list := range b.entries {
-		slices.SortFunc(list, func(a, c *entry) int { return a.from.Compare(c.from) })
+	for _, models := range b.entries {
+		for _, list := range models {
+			slices.SortFunc(list, func(a, c *entry) int { return a.from.Compare(c.from) })
+		}
 	}
 	slices.Sort(b.currencies)
 	return b, nil
