@@ -90,6 +90,10 @@ func MustAmount(s string) Amount {
 	return a
 }
 
+// Units is the amount in units of currency as a float64, for Prometheus
+// counters and charts only; never add Units back into money.
+func (a Amount) Units() float64 { return float64(a) / Nano }
+
 // String formats the amount with at least six decimals and as many more
 // (up to nine) as it needs to be exact: "0.000624", "0.753000",
 // "0.000000003".

@@ -86,3 +86,23 @@ func TestCostHeader(t *testing.T) {
 		t.Errorf("header = %q", got)
 	}
 }
+
+// FuzzParseAmount: whatever parses formats back to the same amount.
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range []string{"0", "0.003625", "27.0", "9223372036.854775807", "1.000000001"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseAmount(s)
+		if err != nil {
+			return
+		}
+		back, err := ParseAmount(a.String())
+		if err != nil || back != a {
+			t.Fatalf("%q -> %d -> %q -> %d, %v", s, a, a.String(), back, err)
+		}
+		if a < 0 {
+			t.Fatalf("%q parsed negative", s)
+		}
+	})
+}

@@ -67,6 +67,14 @@ func (p Price) Cost(u Usage) Cost {
 	return Cost{Amount: amount, Saved: saved, Currency: p.Currency, Window: p.Window, Internal: p.Internal}
 }
 
+// MaxCost is the most a request can cost at p: every prompt token a cache
+// miss and every allowed completion token used. Reserve it against budgets
+// when the request is admitted, and settle with Cost of the real usage.
+func (p Price) MaxCost(promptTokens, maxCompletionTokens int64) Amount {
+	amount, _ := price(p.Rates, Usage{PromptTokens: promptTokens, CompletionTokens: maxCompletionTokens})
+	return amount
+}
+
 // Price finds the price in force for q. The first match wins, in this
 // order: the upstream's entry for the upstream model, for the public
 // model, for any model ("*"); then the unscoped entry for the upstream
