@@ -181,7 +181,7 @@ func TestValidation(t *testing.T) {
 		{"zone", func(o *Options) { m := valid(); m.TimeZone = "Mars/Olympus"; o.Models = []ModelPrice{m} }, []string{
 			`models[0].time_zone: "Mars/Olympus" is not a known IANA time zone`}},
 		{"local zone", func(o *Options) { m := valid(); m.TimeZone = "Local"; o.Models = []ModelPrice{m} }, []string{
-			"models[0].time_zone: Local depends on the machine"}},
+			`models[0].time_zone: zone "Local" depends on the machine`}},
 		{"unknown calendar", func(o *Options) { m := valid(); m.Holidays = "xx"; o.Models = []ModelPrice{m} }, []string{
 			`models[0].holidays: no calendar named "xx"`}},
 		{"checked date", func(o *Options) { m := valid(); m.Checked = "3 Dec"; o.Models = []ModelPrice{m} }, []string{

@@ -25,55 +25,14 @@ func New(opts Options) (*Book, error) {
 	cals, calErrs := compileCalendars(opts)
 	errs = append(errs, calErrs...)
 
-	// Configured entries first: a shipped entry only fills names the
-	// configuration left unpriced (at the same effective_from).
-	type source struct {
-		m       ModelPrice
-		path    string
-		shipped bool
-	}
-	var models []source
-	for i, m := range opts.Models {
-		models = append(models, source{m, fmt.Sprintf("models[%d]", i), false})
-	}
-	if !opts.NoDefaults {
-		for i, m := range Defaults(cur) {
-			models = append(models, source{m, fmt.Sprintf("defaults[%d]", i), true})
-		}
-	}
-
 	b := &Book{entries: map[string]map[string][]*entry{}}
-	seen := map[Currency]bool{}
-	for _, src := range models {
-		m := src.m
-		e, err := compileModel(m, cur, cals)
+	for _, src := range sources(opts, cur) {
+		e, err := compileModel(src.m, cur, cals)
 		if err != nil {
 			errs = append(errs, prefix(src.path, err))
 			continue
 		}
-		used := false
-		models := b.entries[m.Upstream]
-		if models == nil {
-			models = map[string][]*entry{}
-			b.entries[m.Upstream] = models
-		}
-		for _, name := range append([]string{m.Model}, m.Aliases...) {
-			if slices.ContainsFunc(models[name], func(o *entry) bool { return o.from.Equal(e.from) }) {
-				if !src.shipped {
-					errs = append(errs, fmt.Errorf("%s: model %q (upstream %q) priced twice from the same effective_from", src.path, name, m.Upstream))
-				}
-				continue
-			}
-			models[name] = append(models[name], e)
-			used = true
-		}
-		if !used {
-			continue
-		}
-		if !seen[e.currency] {
-			seen[e.currency] = true
-			b.currencies = append(b.currencies, e.currency)
-		}
+		errs = append(errs, b.add(src, e)...)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -85,6 +44,57 @@ func New(opts Options) (*Book, error) {
 	}
 	slices.Sort(b.currencies)
 	return b, nil
+}
+
+// source is one entry to compile and where it came from.
+type source struct {
+	m       ModelPrice
+	path    string
+	shipped bool
+}
+
+// sources lists configured entries first, then the shipped ones: a shipped
+// entry only fills names the configuration left unpriced (at the same
+// effective_from).
+func sources(opts Options, cur Currency) []source {
+	var out []source
+	for i, m := range opts.Models {
+		out = append(out, source{m, fmt.Sprintf("models[%d]", i), false})
+	}
+	if !opts.NoDefaults {
+		for i, m := range Defaults(cur) {
+			out = append(out, source{m, fmt.Sprintf("defaults[%d]", i), true})
+		}
+	}
+	return out
+}
+
+// add files e under its model and aliases. A name already priced from the
+// same effective_from is an error for a configured entry and skipped for a
+// shipped one.
+func (b *Book) add(src source, e *entry) []error {
+	m := src.m
+	models := b.entries[m.Upstream]
+	if models == nil {
+		models = map[string][]*entry{}
+		b.entries[m.Upstream] = models
+	}
+	var errs []error
+	used := false
+	for _, name := range append([]string{m.Model}, m.Aliases...) {
+		if slices.ContainsFunc(models[name], func(o *entry) bool { return o.from.Equal(e.from) }) {
+			if !src.shipped {
+				errs = append(errs, fmt.Errorf("%s: model %q (upstream %q) priced twice from the same effective_from", src.path, name, m.Upstream))
+			}
+			continue
+		}
+		models[name] = append(models[name], e)
+		used = true
+	}
+	if used && !slices.Contains(b.currencies, e.currency) {
+		b.currencies = append(b.currencies, e.currency)
+	}
+	return errs
 }
 
 func prefix(path string, err error) error {
@@ -172,7 +182,7 @@ func loadZone(name string) (*time.Location, error) {
 	case "", "UTC":
 		return time.UTC, nil
 	case "Local":
-		return nil, fmt.Errorf("Local depends on the machine; name a zone such as Asia/Shanghai")
+		return nil, fmt.Errorf("zone \"Local\" depends on the machine; name one such as Asia/Shanghai")
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
