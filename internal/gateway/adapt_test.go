@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -348,7 +349,7 @@ func TestOllamaOffWinsOverEffortWord(t *testing.T) {
 // The replacement of a retired name is logged once per upstream and
 // model, not once per request.
 func TestRetiredNameLoggedOnce(t *testing.T) {
-	var logs strings.Builder
+	var logs bytes.Buffer
 	var mu sync.Mutex
 	b := &bodies{}
 	f := newFake(t, "u", b.handle)
@@ -369,15 +370,4 @@ func TestRetiredNameLoggedOnce(t *testing.T) {
 	if !strings.Contains(logs.String(), "model=deepseek-reasoner sent_as=deepseek-v4-flash thinking=enabled") {
 		t.Errorf("log line lacks the mapping:\n%s", logs.String())
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
