@@ -43,9 +43,9 @@ type apiFunc func(w http.ResponseWriter, r *http.Request, p *auth.Principal) err
 func (m *Manager) guard(action string, h apiFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		x := m.o.Exec
-		p, err := x.Access.AuthenticateHTTP(r)
+		p, err := x.access().AuthenticateHTTP(r)
 		if err == nil {
-			err = x.Access.Authorize(p, auth.ResourceBatches, action, "")
+			err = x.access().Authorize(p, auth.ResourceBatches, action, "")
 		}
 		if err == nil {
 			err = h(w, r, p)
@@ -60,7 +60,7 @@ func (m *Manager) apiError(err error) *openai.Error {
 	if errors.Is(err, store.ErrNotFound) {
 		return openai.NewError(http.StatusNotFound, "no such object: "+err.Error(), "not_found")
 	}
-	return m.o.Exec.fail(err).Err
+	return fail(err).Err
 }
 
 func notFound(kind, id string) error {

@@ -85,17 +85,17 @@ func (s *Sync) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x := s.o.Exec
-	p, err := x.Access.AuthenticateHTTP(r)
+	p, err := x.access().AuthenticateHTTP(r)
 	if err == nil {
-		err = x.Access.Authorize(p, auth.ResourceTextGeneration, auth.ActionRead, "")
+		err = x.access().Authorize(p, auth.ResourceTextGeneration, auth.ActionRead, "")
 	}
 	if err != nil {
-		writeError(w, x.fail(err).Err)
+		writeError(w, fail(err).Err)
 		return
 	}
 	items, err := s.decode(w, r)
 	if err != nil {
-		writeError(w, x.fail(err).Err)
+		writeError(w, fail(err).Err)
 		return
 	}
 	sc := reqscope.From(r.Context())
@@ -207,9 +207,9 @@ func (s *Sync) run(r *http.Request, p *auth.Principal, requestID string, i int, 
 	res := syncResult{Index: i, ID: it.id}
 	var out Outcome
 	if it.err != nil {
-		out = s.o.Exec.fail(it.err)
+		out = fail(it.err)
 	} else {
-		out = s.o.Exec.Do(r.Context(), p, openai.EndpointChat, it.body, requestID)
+		out = s.o.Exec.Do(r.Context(), p, openai.EndpointChat, it.body, requestID, "POST /v1/batch#item", r.RemoteAddr)
 	}
 	res.Status = out.Status
 	if out.Err != nil {
