@@ -59,10 +59,14 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 	for k, v := range errorHeaders(err, ae) {
 		hd[k] = v
 	}
-	if sw != nil && sw.bodyUnread() {
+	unread := sw != nil && sw.bodyUnread()
+	if unread {
 		hd.Set("Connection", "close")
 	}
 	writeError(w, ae)
+	if unread {
+		sw.dropBody()
+	}
 }
 
 // writeError sends e as a JSON response.

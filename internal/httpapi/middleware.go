@@ -256,9 +256,11 @@ func (w *statusWriter) trackBody(rw http.ResponseWriter, r *http.Request, d time
 // bodyUnread reports a request body not yet read to its end.
 func (w *statusWriter) bodyUnread() bool { return w.body != nil && !w.body.done }
 
-// trackedBody is a request body under a read deadline. At its end (or
-// on an error) it lifts the deadline, so a long answer or stream is not
-// cut by it: net/http's background read for a client hang-up would hit it.
+// trackedBody is a request body under a read deadline. At its end it
+// lifts the deadline, so a long answer or stream is not cut by it
+// (net/http's background read for a client hang-up would hit it). A body
+// that fails (its deadline passed, the client broke off) stays unread: the
+// connection is closed after the answer.
 type trackedBody struct {
 	io.ReadCloser
 	rc   *http.ResponseController
@@ -267,16 +269,25 @@ type trackedBody struct {
 
 func (b *trackedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && !b.done {
+	switch {
+	case err == io.EOF && !b.done:
 		b.done = true
 		if b.rc != nil {
 			b.rc.SetReadDeadline(time.Time{})
 		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			err = errBodyTimeout
-		}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		err = errBodyTimeout
 	}
 	return n, err
+}
+
+// dropBody makes sure the unread rest of the request body is never waited
+// for: the answer is flushed, then the connection's reads fail at once,
+// so net/http closes it instead of draining the body.
+func (w *statusWriter) dropBody() {
+	rc := http.NewResponseController(w.ResponseWriter)
+	rc.Flush()
+	rc.SetReadDeadline(time.Now())
 }
 
 // errBodyTimeout is a request body that did not arrive within its deadline.
