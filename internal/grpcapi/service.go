@@ -136,7 +136,7 @@ func (sv *service) stream(ctx context.Context, e openai.Endpoint, body []byte, s
 	if err == nil {
 		return nil
 	}
-	if res.Started && ctx.Err() == nil {
+	if res != nil && res.Started && ctx.Err() == nil {
 		_ = sendErr(errorProto(apierror.From(err))) // the status below tells the same
 	}
 	return sv.fail(ctx, err)

@@ -45,10 +45,11 @@ func jsonResult(fn apiFunc) handlerFunc {
 // refuses other methods, authenticates the caller from the headers before
 // anything reads the body, checks its role, fills the record's principal
 // and role, calls the handler and renders its error.
-func (h *handlers) route(method string, pm perm, next handlerFunc) http.Handler {
+func (h *handlers) route(method, path string, pm perm, next handlerFunc) http.Handler {
+	name := method + " " + path
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := reqscope.From(r.Context())
-		s.Route = method + " " + r.Pattern
+		s.Route = name
 		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
 			w.Header().Set("Allow", method)
 			fail(w, r, openai.NewError(http.StatusMethodNotAllowed,

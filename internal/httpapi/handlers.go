@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
@@ -42,7 +41,7 @@ func (h *handlers) inference(e openai.Endpoint) handlerFunc {
 		c := pipeline.Call{Endpoint: e, Body: body, Principal: p, Sink: sink,
 			HighPriority: r.Header.Get("X-Dsgate-Priority") == "high",
 			CacheControl: r.Header.Get("Cache-Control"),
-			OnAdmit:      func(g *access.Grant) { g.WriteHeaders(w.Header()) },
+			Header:       w.Header(),
 			OnCache: func(result, tier string) {
 				w.Header().Set("X-Dsgate-Cache", result)
 				if tier != "" {
@@ -85,14 +84,6 @@ func readRequestBody(r *http.Request, limit int64) ([]byte, error) {
 	} else if n > 0 {
 		body = make([]byte, n)
 		_, err = io.ReadFull(r.Body, body)
-		if err == nil {
-			// Reach EOF, so the body counts as read and its deadline lifts.
-			var one [1]byte
-			_, err = r.Body.Read(one[:])
-			if err == io.EOF {
-				err = nil
-			}
-		}
 	} else {
 		body, err = io.ReadAll(r.Body)
 	}
@@ -116,7 +107,6 @@ func readRequestBody(r *http.Request, limit int64) ([]byte, error) {
 // allocation, and starts the event stream only at its first event.
 type sseSink struct {
 	w       http.ResponseWriter
-	rc      *http.ResponseController
 	started bool
 	digest  bool
 	buf     []byte
@@ -140,7 +130,6 @@ func (s *sseSink) start() {
 	if s.digest {
 		s.hash = sha256.New()
 	}
-	s.rc = http.NewResponseController(s.w)
 	h := s.w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -169,10 +158,10 @@ func (s *sseSink) Comment(line []byte) error {
 // Flush sends the buffered events. The response writer buffers writes
 // until then, so a burst of events leaves in one write.
 func (s *sseSink) Flush() error {
-	if s.rc == nil {
-		return nil
+	if f, ok := s.w.(interface{ FlushError() error }); ok {
+		return f.FlushError()
 	}
-	return s.rc.Flush()
+	return http.NewResponseController(s.w).Flush()
 }
 
 // event ends a started stream with an error event the SDKs raise on.

@@ -91,15 +91,15 @@ func New(o Options) http.Handler {
 		{"/v1/embeddings", openai.EndpointEmbedding},
 		{"/embeddings", openai.EndpointEmbedding},
 	} {
-		mux.Handle(rt.path, h.route(http.MethodPost, perm{resource: pipeline.Resource(rt.e), action: auth.ActionRead},
+		mux.Handle(rt.path, h.route(http.MethodPost, rt.path, perm{resource: pipeline.Resource(rt.e), action: auth.ActionRead},
 			h.inference(rt.e)))
 	}
 	models := perm{resource: auth.ResourceModels, action: auth.ActionRead}
 	for _, p := range []string{"/v1/models", "/models"} {
-		mux.Handle(p, h.route(http.MethodGet, models, jsonResult(h.models)))
-		mux.Handle(p+"/{id...}", h.route(http.MethodGet, models, jsonResult(h.model)))
+		mux.Handle(p, h.route(http.MethodGet, p, models, jsonResult(h.models)))
+		mux.Handle(p+"/{id...}", h.route(http.MethodGet, p+"/{id...}", models, jsonResult(h.model)))
 	}
-	mux.Handle("/admin/upstreams", h.route(http.MethodGet,
+	mux.Handle("/admin/upstreams", h.route(http.MethodGet, "/admin/upstreams",
 		perm{resource: auth.ResourceAdminUpstreams, action: auth.ActionRead}, jsonResult(h.upstreams)))
 	for _, off := range offRoutes {
 		for _, p := range off.paths {
@@ -113,13 +113,13 @@ func New(o Options) http.Handler {
 	}
 	if o.MetricsHandler != nil {
 		mh := o.MetricsHandler
-		mux.Handle("/metrics", h.route(http.MethodGet, public, func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+		mux.Handle("/metrics", h.route(http.MethodGet, "/metrics", public, func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
 			mh.ServeHTTP(w, r)
 			return nil
 		}))
 	}
-	mux.Handle("/healthz", h.route(http.MethodGet, public, jsonResult(h.healthz)))
-	mux.Handle("/readyz", h.route(http.MethodGet, public, h.readyz))
+	mux.Handle("/healthz", h.route(http.MethodGet, "/healthz", public, jsonResult(h.healthz)))
+	mux.Handle("/readyz", h.route(http.MethodGet, "/readyz", public, h.readyz))
 	mux.HandleFunc("/", notFound)
 	return frame(mux, &h.opts)
 }

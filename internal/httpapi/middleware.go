@@ -61,7 +61,7 @@ func frame(next http.Handler, o *Options) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, o.MaxBodyBytes)
 		}
 		if r.ContentLength != 0 {
-			sw.trackBody(w, r, o.bodyDeadline(exempt))
+			sw.trackBody(r, o.bodyDeadline(exempt))
 		}
 		s := &reqscope.Scope{RequestID: id, Start: time.Now()}
 		ctx := reqscope.With(r.Context(), s)
@@ -121,14 +121,15 @@ func accessLog(log *slog.Logger, r *http.Request, s *reqscope.Scope, sw *statusW
 	if status >= 500 {
 		level = slog.LevelWarn
 	}
-	attrs := []slog.Attr{
+	attrs := make([]slog.Attr, 0, 16)
+	attrs = append(attrs,
 		slog.String(keyRequestID, s.RequestID),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 		slog.Int(keyStatus, status),
 		slog.Float64(keyLatency, float64(end.Sub(s.Start).Microseconds())/1000),
 		slog.Int64("bytes", sw.bytes),
-	}
+	)
 	if s.Principal != "" {
 		attrs = append(attrs, slog.String("principal", s.Principal))
 	}
@@ -181,7 +182,8 @@ type statusWriter struct {
 	swallow      bool // a rewritten error: drop the handler's own body
 	method, path string
 	sse          sseSink
-	body         *trackedBody
+	body         trackedBody
+	tracked      bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -240,21 +242,36 @@ func (w *statusWriter) rewrite(code int) {
 	w.swallow = true
 }
 
-// trackBody puts the body under a read deadline of its own and notes when
-// it has been read to the end.
-func (w *statusWriter) trackBody(rw http.ResponseWriter, r *http.Request, d time.Duration) {
-	w.body = &trackedBody{ReadCloser: r.Body}
-	if d > 0 {
-		rc := http.NewResponseController(rw)
-		if rc.SetReadDeadline(time.Now().Add(d)) == nil {
-			w.body.rc = rc
-		}
+// readDeadliner is the connection's read deadline, as net/http's
+// response writers (HTTP/1 and HTTP/2) offer it.
+type readDeadliner interface{ SetReadDeadline(time.Time) error }
+
+// FlushError sends what is buffered (http.ResponseController finds it).
+func (w *statusWriter) FlushError() error {
+	switch f := w.ResponseWriter.(type) {
+	case interface{ FlushError() error }:
+		return f.FlushError()
+	case http.Flusher:
+		f.Flush()
+		return nil
 	}
-	r.Body = w.body
+	return http.ErrNotSupported
+}
+
+// trackBody puts the body under a read deadline of its own and notes when
+// it has been read to the end. The tracker lives in the statusWriter: no
+// allocation of its own.
+func (w *statusWriter) trackBody(r *http.Request, d time.Duration) {
+	b := &w.body
+	b.ReadCloser, b.left, w.tracked = r.Body, r.ContentLength, true
+	if dl, ok := w.ResponseWriter.(readDeadliner); ok && d > 0 && dl.SetReadDeadline(time.Now().Add(d)) == nil {
+		b.dl = dl
+	}
+	r.Body = b
 }
 
 // bodyUnread reports a request body not yet read to its end.
-func (w *statusWriter) bodyUnread() bool { return w.body != nil && !w.body.done }
+func (w *statusWriter) bodyUnread() bool { return w.tracked && !w.body.done }
 
 // trackedBody is a request body under a read deadline. At its end it
 // lifts the deadline, so a long answer or stream is not cut by it
@@ -263,17 +280,21 @@ func (w *statusWriter) bodyUnread() bool { return w.body != nil && !w.body.done 
 // connection is closed after the answer.
 type trackedBody struct {
 	io.ReadCloser
-	rc   *http.ResponseController
+	dl   readDeadliner
+	left int64 // bytes still to come; -1 when the length is unknown
 	done bool
 }
 
 func (b *trackedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
+	if b.left > 0 {
+		b.left -= int64(n)
+	}
 	switch {
-	case err == io.EOF && !b.done:
+	case !b.done && (err == io.EOF || b.left == 0):
 		b.done = true
-		if b.rc != nil {
-			b.rc.SetReadDeadline(time.Time{})
+		if b.dl != nil {
+			b.dl.SetReadDeadline(time.Time{})
 		}
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = errBodyTimeout
@@ -285,9 +306,10 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 // for: the answer is flushed, then the connection's reads fail at once,
 // so net/http closes it instead of draining the body.
 func (w *statusWriter) dropBody() {
-	rc := http.NewResponseController(w.ResponseWriter)
-	rc.Flush()
-	rc.SetReadDeadline(time.Now())
+	w.FlushError()
+	if dl, ok := w.ResponseWriter.(readDeadliner); ok {
+		dl.SetReadDeadline(time.Now())
+	}
 }
 
 // errBodyTimeout is a request body that did not arrive within its deadline.

@@ -48,7 +48,8 @@ type Item struct {
 // Item runs one batch item as a call of its own: its own scope, admitted
 // and settled by Run, recovered when it panics, and recorded (metrics and
 // an audit record naming its principal) when it ends. It returns the
-// result (never nil) and the error, whose OpenAI form is apierror.From's.
+// result (nil only with an error) and the error, whose OpenAI form is
+// apierror.From's.
 func (pl *Pipeline) Item(ctx context.Context, it *Item) (*gateway.Result, error) {
 	s := &reqscope.Scope{RequestID: it.RequestID, Start: time.Now(), Route: it.Route}
 	ctx = reqscope.With(ctx, s)
@@ -68,9 +69,6 @@ func (pl *Pipeline) runRecovered(ctx context.Context, c *Call) (res *gateway.Res
 		if pe := Recovered(recover()); pe != nil {
 			pl.o.Logger.Error("panic serving batch item", "request_id", reqscope.From(ctx).RequestID,
 				"panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
-			if res == nil {
-				res = &gateway.Result{}
-			}
 			err = pe
 		}
 	}()

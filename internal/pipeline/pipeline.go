@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"slices"
 
 	"github.com/dsgate/dsgate/internal/access"
@@ -66,8 +67,12 @@ type Call struct {
 	Sink gateway.Sink
 	// OnCache is told the cache result before anything is written.
 	OnCache func(result, tier string)
-	// OnAdmit is called once the call is admitted, before the gateway
-	// runs (the transports send the x-ratelimit-* headers from it).
+	// Header, when set, receives the x-ratelimit-* headers once the call
+	// is admitted, before the gateway runs (HTTP passes its response
+	// headers).
+	Header http.Header
+	// OnAdmit, when set, is called once the call is admitted, before the
+	// gateway runs (gRPC sends the rate-limit state as metadata from it).
 	OnAdmit func(*access.Grant)
 }
 
@@ -82,9 +87,8 @@ func Resource(e openai.Endpoint) string {
 // Run is the request sequence: parse, authorize the model, admit, call the
 // gateway, settle. It fills the Scope in ctx as it goes; settlement is
 // deferred, so a panic in the gateway or a sink still settles the limits
-// and leaves a record. The result is never nil.
+// and leaves a record. The result is nil only with an error.
 func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err error) {
-	res = &gateway.Result{}
 	s := reqscope.From(ctx)
 	p := c.Principal
 	if p == nil {
@@ -93,38 +97,39 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	s.Principal, s.Role = p.ID, p.Role
 	req, err := openai.Parse(c.Endpoint, c.Body)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	s.Model, s.Stream, s.Input = req.Model, req.Stream, c.Body
 	if req.Stream && c.Sink == nil {
-		return res, openai.InvalidRequest("stream", "stream is not supported here")
+		return nil, openai.InvalidRequest("stream", "stream is not supported here")
 	}
 	if err := pl.o.Access.Authorize(p, Resource(c.Endpoint), auth.ActionRead, req.Model); err != nil {
-		return res, err
+		return nil, err
 	}
 	grant, err := pl.o.Access.Admit(ctx, p, req)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	defer func() {
+		if res == nil {
+			grant.Done(ctx, openai.Usage{}, false)
+			return
+		}
 		settle(s, res)
 		grant.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
 	}()
+	if c.Header != nil {
+		grant.WriteHeaders(c.Header)
+	}
 	if c.OnAdmit != nil {
 		c.OnAdmit(grant)
 	}
 	call := &gateway.Call{Req: req, Body: c.Body, RequestID: s.RequestID, CacheControl: c.CacheControl,
 		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: p.LimitKey(), OnCache: c.OnCache}
-	var r *gateway.Result
 	if req.Stream {
-		r, err = pl.o.Backend().Stream(ctx, call, c.Sink)
-	} else {
-		r, err = pl.o.Backend().Complete(ctx, call)
+		return pl.o.Backend().Stream(ctx, call, c.Sink)
 	}
-	if r != nil {
-		res = r
-	}
-	return res, err
+	return pl.o.Backend().Complete(ctx, call)
 }
 
 // mayPrioritize reports whether p's role may ask for priority routing.
