@@ -15,6 +15,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/httpapi"
 )
 
 type errorBody struct {
@@ -399,5 +400,42 @@ func TestStreamOutlivesTheBodyDeadline(t *testing.T) {
 	status, _, body := a.do(t, "POST", "/v1/chat/completions", keyAdmin, streamBody)
 	if status != 200 || !strings.HasSuffix(string(body), "data: [DONE]\n\n") {
 		t.Fatalf("%d %q", status, body)
+	}
+}
+
+// The answers net/http writes itself, before any handler, are in OpenAI's
+// error shape too: 431 for oversized headers, 400 for a malformed request.
+func TestServerWrittenErrorsHaveTheShape(t *testing.T) {
+	t.Parallel()
+	srv := &http.Server{Handler: http.NotFoundHandler(), MaxHeaderBytes: 1 << 10}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(httpapi.ErrorShapeListener(ln))
+	t.Cleanup(func() { srv.Close() })
+	for _, c := range []struct {
+		req  string
+		code int
+	}{
+		{"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 8<<10) + "\r\n\r\n", 431},
+		{"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400},
+	} {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		conn.Write([]byte(c.req))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		conn.Close()
+		if resp.StatusCode != c.code || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%d %v %s", resp.StatusCode, resp.Header, body)
+		}
+		oneError(t, body)
 	}
 }

@@ -38,3 +38,26 @@ func TestSlowBodyUnauthenticatedGets401AtOnce(t *testing.T) {
 		t.Errorf("connection not closed at once (%v after %v)", err, time.Since(start))
 	}
 }
+
+// Oversized headers get their 431 in OpenAI's error shape from the real
+// server (before: net/http's plain text).
+func TestOversizedHeadersAre431InTheErrorShape(t *testing.T) {
+	t.Parallel()
+	e := startAuth(t, "")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	conn.Write([]byte("GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 200<<10) + "\r\n\r\n"))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 431 || resp.Header.Get("Content-Type") != "application/json" ||
+		!strings.Contains(string(body), `"code":"request_header_fields_too_large"`) {
+		t.Errorf("%d %v %s", resp.StatusCode, resp.Header, body)
+	}
+}
