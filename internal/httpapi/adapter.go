@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 
@@ -101,8 +102,12 @@ func (h *handlers) mount(pattern string, next http.Handler) http.Handler {
 		}
 		s.Route = route
 		if isPublic {
+			sw, _ := w.(*statusWriter)
+			if sw != nil && pattern == tokenPath {
+				sw.capturing = true
+			}
 			next.ServeHTTP(w, r)
-			oauthActor(r, s)
+			h.oauthActor(r, s, sw)
 			return
 		}
 		p, err := h.caller(r, s, pm)
@@ -114,16 +119,31 @@ func (h *handlers) mount(pattern string, next http.Handler) http.Handler {
 	})
 }
 
-// oauthActor names the OAuth2 client that called a token endpoint: the
+const tokenPath = "/oauth2/token"
+
+// oauthActor names the OAuth2 client that called an OAuth2 endpoint: the
 // client id it authenticated with (HTTP Basic or the form), whether or
-// not it succeeded.
-func oauthActor(r *http.Request, s *reqscope.Scope) {
+// not it succeeded. When the token endpoint issued a token, the token
+// itself (verified like any other) names the client and its role.
+func (h *handlers) oauthActor(r *http.Request, s *reqscope.Scope, sw *statusWriter) {
 	id, _, ok := r.BasicAuth()
 	if !ok && r.PostForm != nil {
 		id = r.PostForm.Get("client_id")
 	}
 	if id != "" && len(id) <= 128 {
 		s.Principal = id
+	}
+	if sw == nil || !sw.capturing || sw.status != http.StatusOK {
+		return
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if json.Unmarshal(sw.capture, &tok) != nil || tok.AccessToken == "" {
+		return
+	}
+	if p, err := h.opts.Access.Authenticate(r.Context(), tok.AccessToken, nil); err == nil {
+		s.Principal, s.Role = p.ID, p.Role
 	}
 }
 

@@ -184,6 +184,10 @@ type statusWriter struct {
 	sse          sseSink
 	body         trackedBody
 	tracked      bool
+	// capture keeps the start of the answer when capturing (the OAuth2
+	// token answer, to name the client's role in the record).
+	capturing bool
+	capture   []byte
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -204,6 +208,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	}
 	if w.swallow {
 		return len(b), nil
+	}
+	if w.capturing && len(w.capture) < 16<<10 {
+		w.capture = append(w.capture, b...)
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)

@@ -84,8 +84,8 @@ func TestAuditRecordsNameTheActor(t *testing.T) {
 			t.Errorf("%s: record without its actor: principal %q role %q", route, ev.Principal, ev.Role)
 		}
 	}
-	if ev := records["POST /oauth2/token"]; ev.Principal != cl.ID {
-		t.Errorf("token record names %q, want the client %q", ev.Principal, cl.ID)
+	if ev := records["POST /oauth2/token"]; ev.Principal != cl.ID || ev.Role != "developer" {
+		t.Errorf("token record names %q (role %q), want the client %q (developer)", ev.Principal, ev.Role, cl.ID)
 	}
 }
 
