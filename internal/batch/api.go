@@ -31,7 +31,7 @@ func (m *Manager) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/batches/{id}", m.guard(auth.ActionRead, m.getBatch))
 	mux.HandleFunc("POST /v1/batches/{id}/cancel", m.guard(auth.ActionUpdate, m.cancelBatch))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, openai.NewError(http.StatusNotFound, "unknown request URL: "+r.Method+" "+r.URL.Path, "unknown_url"))
+		renderError(w, r, openai.NewError(http.StatusNotFound, "unknown request URL: "+r.Method+" "+r.URL.Path, "unknown_url"))
 	})
 	return mux
 }
@@ -51,16 +51,18 @@ func (m *Manager) guard(action string, h apiFunc) http.HandlerFunc {
 			err = h(w, r, p)
 		}
 		if err != nil {
-			writeError(w, m.apiError(err))
+			renderError(w, r, m.apiError(err))
 		}
 	}
 }
 
-func (m *Manager) apiError(err error) *openai.Error {
+// apiError gives a store's not-found its API form; anything else goes to
+// the error table as it is.
+func (m *Manager) apiError(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return openai.NewError(http.StatusNotFound, "no such object: "+err.Error(), "not_found")
 	}
-	return fail(err).Err
+	return err
 }
 
 func notFound(kind, id string) error {

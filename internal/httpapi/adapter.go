@@ -115,7 +115,9 @@ func (h *handlers) mount(pattern string, next http.Handler) http.Handler {
 			fail(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(access.WithPrincipal(r.Context(), p)))
+		r = r.WithContext(access.WithPrincipal(r.Context(), p))
+		s.RenderError = func(err error) { fail(w, r, err) }
+		next.ServeHTTP(w, r)
 	})
 }
 

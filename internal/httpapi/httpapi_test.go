@@ -16,6 +16,8 @@ import (
 	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/httpapi"
+	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/reqscope"
 )
 
 type errorBody struct {
@@ -437,5 +439,24 @@ func TestServerWrittenErrorsHaveTheShape(t *testing.T) {
 			t.Errorf("%d %v %s", resp.StatusCode, resp.Header, body)
 		}
 		oneError(t, body)
+	}
+}
+
+// A mounted handler hands its error to the adapter (Scope.RenderError)
+// instead of writing it: one shape, the error table's headers, and the
+// record's error type.
+func TestMountedHandlerErrorsGoThroughTheAdapter(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, apiOptions{mounts: map[string]http.Handler{
+		"/v1/files": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			reqscope.From(r.Context()).RenderError(openai.NewError(http.StatusServiceUnavailable, "store down", "store_unavailable"))
+		}),
+	}})
+	status, h, body := a.do(t, "POST", "/v1/files", keyAdmin, `{}`)
+	if e := oneError(t, body); status != 503 || code(e) != "store_unavailable" || h.Get("Retry-After") == "" {
+		t.Errorf("%d %v %s", status, h, body)
+	}
+	if e := a.audit.one(t, "POST /v1/files"); e.Status != 503 || e.ErrorType == "" || e.Principal != "k_admin" {
+		t.Errorf("record %+v", e)
 	}
 }
