@@ -12,22 +12,24 @@ import (
 )
 
 // Each item of POST /v1/batch is a call of its own: one audit record per
-// item, naming the principal, the model and the tokens. (Before the one
+// item, naming the principal, the model and the tokens; a malformed
+// entry is recorded as a refused call. (Before the one
 // pipeline, a 5-item batch left no record of its items at all.)
 func TestSyncBatchAuditsEveryItem(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{sync: batch.SyncOptions{Concurrency: 2}})
 	body := `{"model":"deepseek-chat","requests":[
 		{"prompt":"a","max_tokens":4},{"prompt":"b","max_tokens":4},{"prompt":"c","max_tokens":4},
-		{"prompt":"d","max_tokens":4},{"prompt":"e","model":"deepseek-reasoner","max_tokens":4}]}`
+		{"prompt":"d","max_tokens":4},{"prompt":"e","model":"deepseek-reasoner","max_tokens":4},
+		{"max_tokens":4}]}`
 	if code, raw := postBatch(t, s.base, keyChatOnly, body); code != 200 {
 		t.Fatalf("status %d: %s", code, raw)
 	}
 	evs := s.audit.byRoute("POST /v1/batch#item")
-	if len(evs) != 5 {
-		t.Fatalf("%d item records, want 5: %+v", len(evs), evs)
+	if len(evs) != 6 {
+		t.Fatalf("%d item records, want 6: %+v", len(evs), evs)
 	}
-	ok, forbidden := 0, 0
+	ok, forbidden, invalid := 0, 0, 0
 	for _, e := range evs {
 		if e.Principal != "chatonly" || e.Role != "admin" || e.RequestID == "" {
 			t.Errorf("record without its actor: %+v", e)
@@ -38,6 +40,8 @@ func TestSyncBatchAuditsEveryItem(t *testing.T) {
 			if e.Model != "deepseek-chat" || e.CompletionTokens == 0 || e.Upstream == "" {
 				t.Errorf("answered item's record lacks model, upstream or tokens: %+v", e)
 			}
+		case 400:
+			invalid++
 		case 403:
 			forbidden++
 			if e.Model != "deepseek-reasoner" || e.ErrorType != "permission_error" {
@@ -45,8 +49,8 @@ func TestSyncBatchAuditsEveryItem(t *testing.T) {
 			}
 		}
 	}
-	if ok != 4 || forbidden != 1 {
-		t.Errorf("%d answered and %d refused records, want 4 and 1", ok, forbidden)
+	if ok != 4 || forbidden != 1 || invalid != 1 {
+		t.Errorf("%d answered, %d forbidden and %d invalid records, want 4, 1 and 1", ok, forbidden, invalid)
 	}
 }
 

@@ -36,10 +36,19 @@ type Outcome struct {
 // ("POST /v1/batch#item", "BATCH /v1/chat/completions") with its own
 // request id. A streaming request is refused: a batch answer is JSON.
 func (x *Executor) Do(ctx context.Context, p *auth.Principal, e openai.Endpoint, body []byte, requestID, route, clientAddr string) Outcome {
-	res, err := x.Pipeline.Item(ctx, &pipeline.Item{
-		Call:      pipeline.Call{Endpoint: e, Body: body, Principal: p},
-		RequestID: requestID, Route: route, Method: http.MethodPost, ClientAddr: clientAddr,
-	})
+	return x.run(ctx, &pipeline.Item{Call: pipeline.Call{Endpoint: e, Body: body, Principal: p},
+		RequestID: requestID, Route: route, Method: http.MethodPost, ClientAddr: clientAddr})
+}
+
+// Refuse records a request that cannot be run (a malformed batch entry)
+// as a failed call of p's, and returns its Outcome.
+func (x *Executor) Refuse(ctx context.Context, p *auth.Principal, err error, requestID, route, clientAddr string) Outcome {
+	return x.run(ctx, &pipeline.Item{Call: pipeline.Call{Principal: p}, Refused: err,
+		RequestID: requestID, Route: route, Method: http.MethodPost, ClientAddr: clientAddr})
+}
+
+func (x *Executor) run(ctx context.Context, it *pipeline.Item) Outcome {
+	res, err := x.Pipeline.Item(ctx, it)
 	if err != nil {
 		return fail(err)
 	}

@@ -214,7 +214,7 @@ func (m *Manager) runLine(ctx context.Context, b store.Batch, p *auth.Principal,
 	var out Outcome
 	for {
 		if !ok {
-			out = fail(openai.InvalidRequest("url", "unsupported endpoint "+b.Endpoint))
+			out = m.o.Exec.Refuse(ctx, p, openai.InvalidRequest("url", "unsupported endpoint "+b.Endpoint), reqID, "BATCH unsupported", "")
 			break
 		}
 		out = m.o.Exec.Do(ctx, p, e, in.Body, reqID, "BATCH "+b.Endpoint, "")

@@ -124,6 +124,9 @@ func (s *Sync) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"object": "batch.result", "results": results, "usage": total})
 }
 
+// syncItemRoute names the items of POST /v1/batch in metrics and audit.
+const syncItemRoute = "POST /v1/batch#item"
+
 // syncItem is one request of a synchronous batch, as the client sent it.
 type syncItem struct {
 	id   string
@@ -208,9 +211,9 @@ func (s *Sync) run(r *http.Request, p *auth.Principal, requestID string, i int, 
 	res := syncResult{Index: i, ID: it.id}
 	var out Outcome
 	if it.err != nil {
-		out = fail(it.err)
+		out = s.o.Exec.Refuse(r.Context(), p, it.err, requestID, syncItemRoute, r.RemoteAddr)
 	} else {
-		out = s.o.Exec.Do(r.Context(), p, openai.EndpointChat, it.body, requestID, "POST /v1/batch#item", r.RemoteAddr)
+		out = s.o.Exec.Do(r.Context(), p, openai.EndpointChat, it.body, requestID, syncItemRoute, r.RemoteAddr)
 	}
 	res.Status = out.Status
 	if out.Err != nil {

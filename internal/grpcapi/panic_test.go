@@ -62,3 +62,19 @@ func TestBatchItemPanicIsItsOwnError(t *testing.T) {
 		t.Errorf("observed %v", observed)
 	}
 }
+
+// ListModels names only the models the caller may use, like /v1/models.
+func TestListModelsOnlyUsableModels(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envOptions{})
+	resp, err := e.client.ListModels(as(keyChatOnly), &pb.ListModelsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Models) != 1 || resp.Models[0].Id != "deepseek-chat" {
+		t.Errorf("caller allowed deepseek-chat only sees %v", resp.Models)
+	}
+	if resp, err = e.client.ListModels(as(keyAdmin), &pb.ListModelsRequest{}); err != nil || len(resp.Models) != 2 {
+		t.Errorf("admin sees %v (%v)", resp.GetModels(), err)
+	}
+}

@@ -43,6 +43,10 @@ type Item struct {
 	Route      string
 	Method     string
 	ClientAddr string
+	// Refused, when set, is why the item was refused before it could be
+	// run (its batch entry is malformed): the item is recorded with this
+	// error and not run.
+	Refused error
 }
 
 // Item runs one batch item as a call of its own: its own scope, admitted
@@ -53,7 +57,13 @@ type Item struct {
 func (pl *Pipeline) Item(ctx context.Context, it *Item) (*gateway.Result, error) {
 	s := &reqscope.Scope{RequestID: it.RequestID, Start: time.Now(), Route: it.Route}
 	ctx = reqscope.With(ctx, s)
-	res, err := pl.runRecovered(ctx, &it.Call)
+	var res *gateway.Result
+	err := it.Refused
+	if err == nil {
+		res, err = pl.runRecovered(ctx, &it.Call)
+	} else if p := it.Principal; p != nil {
+		s.Principal, s.Role = p.ID, p.Role
+	}
 	status := http.StatusOK
 	if err != nil {
 		status = Fail(s, err).Status
