@@ -33,12 +33,12 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/dsgate/dsgate/internal/access"
-	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/batch"
 	"github.com/dsgate/dsgate/internal/gateway"
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
 	"github.com/dsgate/dsgate/internal/grpcapi"
 	"github.com/dsgate/dsgate/internal/httpapi"
+	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/sim"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
@@ -117,7 +117,7 @@ func newStack(so sim.Options, batchConc int) *stack {
 	pool := upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "deepseek-chat"}}, &upstream.RoundRobin{}, upstream.DefaultRules())
 	gw := gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat", Pool: pool}}})
 	acc := access.New(access.Options{Disabled: true})
-	exec := &batch.Executor{Backend: func() batch.Backend { return gw }, Access: acc, MapError: apierror.From}
+	exec := &batch.Executor{Pipeline: pipeline.New(pipeline.Options{Backend: func() pipeline.Backend { return gw }, Access: acc})}
 	h := httpapi.New(httpapi.Options{Gateway: func() *gateway.Gateway { return gw }, Access: acc,
 		Mounts: map[string]http.Handler{"/v1/batch": batch.NewSync(batch.SyncOptions{Exec: exec, MaxItems: 10000,
 			Concurrency: batchConc})}})

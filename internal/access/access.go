@@ -85,10 +85,30 @@ func (a *Access) Authenticate(ctx context.Context, cred string, credErr error) (
 	return a.o.Authn.AuthenticateCredential(ctx, cred)
 }
 
-// AuthenticateHTTP reads the credential from Authorization or x-api-key.
+type principalKey struct{}
+
+// WithPrincipal returns a context carrying the caller that the route
+// adapter authenticated, so handlers behind it (mounted ones included)
+// reuse it instead of authenticating again.
+func WithPrincipal(ctx context.Context, p *auth.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the caller WithPrincipal stored, or nil.
+func PrincipalFrom(ctx context.Context) *auth.Principal {
+	p, _ := ctx.Value(principalKey{}).(*auth.Principal)
+	return p
+}
+
+// AuthenticateHTTP reads the credential from Authorization or x-api-key;
+// a caller already authenticated for this request (WithPrincipal) is
+// returned as is.
 func (a *Access) AuthenticateHTTP(r *http.Request) (*auth.Principal, error) {
 	if a.o.Disabled {
 		return Anonymous, nil
+	}
+	if p := PrincipalFrom(r.Context()); p != nil {
+		return p, nil
 	}
 	cred, err := auth.Credential(r)
 	return a.AuthenticateConn(r.Context(), cred, err, r.TLS)

@@ -31,7 +31,7 @@ func (m *Manager) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/batches/{id}", m.guard(auth.ActionRead, m.getBatch))
 	mux.HandleFunc("POST /v1/batches/{id}/cancel", m.guard(auth.ActionUpdate, m.cancelBatch))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, openai.NewError(http.StatusNotFound, "unknown request URL: "+r.Method+" "+r.URL.Path, "unknown_url"))
+		renderError(w, r, openai.NewError(http.StatusNotFound, "unknown request URL: "+r.Method+" "+r.URL.Path, "unknown_url"))
 	})
 	return mux
 }
@@ -43,24 +43,26 @@ type apiFunc func(w http.ResponseWriter, r *http.Request, p *auth.Principal) err
 func (m *Manager) guard(action string, h apiFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		x := m.o.Exec
-		p, err := x.Access.AuthenticateHTTP(r)
+		p, err := x.access().AuthenticateHTTP(r)
 		if err == nil {
-			err = x.Access.Authorize(p, auth.ResourceBatches, action, "")
+			err = x.access().Authorize(p, auth.ResourceBatches, action, "")
 		}
 		if err == nil {
 			err = h(w, r, p)
 		}
 		if err != nil {
-			writeError(w, m.apiError(err))
+			renderError(w, r, m.apiError(err))
 		}
 	}
 }
 
-func (m *Manager) apiError(err error) *openai.Error {
+// apiError gives a store's not-found its API form; anything else goes to
+// the error table as it is.
+func (m *Manager) apiError(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return openai.NewError(http.StatusNotFound, "no such object: "+err.Error(), "not_found")
 	}
-	return m.o.Exec.fail(err).Err
+	return err
 }
 
 func notFound(kind, id string) error {

@@ -6,28 +6,21 @@ import (
 	"net/http"
 
 	"github.com/dsgate/dsgate/internal/access"
+	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/auth"
-	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/ratelimit"
 )
 
-// Backend runs non-streaming inference calls; *gateway.Gateway implements it.
-type Backend interface {
-	Complete(ctx context.Context, c *gateway.Call) (*gateway.Result, error)
+// Executor runs single requests on behalf of a principal, each through
+// the pipeline as a call of its own (admitted, metered, audited).
+type Executor struct {
+	Pipeline *pipeline.Pipeline
 }
 
-// Executor runs single requests on behalf of a principal.
-type Executor struct {
-	// Backend returns the current gateway; it changes on config reload.
-	Backend func() Backend
-	// Access authorizes and rate-limits, the instance the APIs use.
-	Access *access.Access
-	// MapError turns a pipeline error into the OpenAI error a client would
-	// get over HTTP (the server passes the transports' shared mapping).
-	// Nil keeps *openai.Error values and reports anything else as a 500.
-	MapError func(error) *openai.Error
-}
+// access is the access control the executor's pipeline applies.
+func (x *Executor) access() *access.Access { return x.Pipeline.Access() }
 
 // Outcome is the answer to one request: a body with its HTTP status, or
 // an error in OpenAI's shape.
@@ -39,46 +32,32 @@ type Outcome struct {
 	Cause  error // the pipeline error behind Err
 }
 
-// Do runs one request body for endpoint e as p.
-func (x *Executor) Do(ctx context.Context, p *auth.Principal, e openai.Endpoint, body []byte, requestID string) Outcome {
-	req, err := openai.Parse(e, body)
+// Do runs one request body for endpoint e as p, recorded under route
+// ("POST /v1/batch#item", "BATCH /v1/chat/completions") with its own
+// request id. A streaming request is refused: a batch answer is JSON.
+func (x *Executor) Do(ctx context.Context, p *auth.Principal, e openai.Endpoint, body []byte, requestID, route, clientAddr string) Outcome {
+	return x.run(ctx, &pipeline.Item{Call: pipeline.Call{Endpoint: e, Body: body, Principal: p},
+		RequestID: requestID, Route: route, Method: http.MethodPost, ClientAddr: clientAddr})
+}
+
+// Refuse records a request that cannot be run (a malformed batch entry)
+// as a failed call of p's, and returns its Outcome.
+func (x *Executor) Refuse(ctx context.Context, p *auth.Principal, err error, requestID, route, clientAddr string) Outcome {
+	return x.run(ctx, &pipeline.Item{Call: pipeline.Call{Principal: p}, Refused: err,
+		RequestID: requestID, Route: route, Method: http.MethodPost, ClientAddr: clientAddr})
+}
+
+func (x *Executor) run(ctx context.Context, it *pipeline.Item) Outcome {
+	res, err := x.Pipeline.Item(ctx, it)
 	if err != nil {
-		return x.fail(err)
-	}
-	if req.Stream {
-		return x.fail(openai.InvalidRequest("stream", "stream is not supported in a batch"))
-	}
-	resource := auth.ResourceTextGeneration
-	if e == openai.EndpointEmbedding {
-		resource = auth.ResourceEmbeddings
-	}
-	if err := x.Access.Authorize(p, resource, auth.ActionRead, req.Model); err != nil {
-		return x.fail(err)
-	}
-	grant, err := x.Access.Admit(ctx, p, req)
-	if err != nil {
-		return x.fail(err)
-	}
-	res, err := x.Backend().Complete(ctx, &gateway.Call{Req: req, Body: body, RequestID: requestID, CacheScope: p.LimitKey()})
-	if res == nil {
-		res = &gateway.Result{}
-	}
-	grant.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
-	if err != nil {
-		return x.fail(err)
+		return fail(err)
 	}
 	return Outcome{Status: http.StatusOK, Body: res.Body, Usage: res.Usage}
 }
 
-func (x *Executor) fail(err error) Outcome {
-	var ae *openai.Error
-	switch {
-	case x.MapError != nil:
-		ae = x.MapError(err)
-	case errors.As(err, &ae):
-	default:
-		ae = &openai.Error{Status: http.StatusInternalServerError, Message: "internal error", Type: "server_error", Err: err}
-	}
+// fail is the Outcome of err, through the one error table.
+func fail(err error) Outcome {
+	ae := apierror.From(err)
 	return Outcome{Status: ae.Status, Err: ae, Cause: err}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,10 +13,11 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/dsgate/dsgate/internal/access"
-	"github.com/dsgate/dsgate/internal/apierror"
+	"github.com/dsgate/dsgate/internal/audit"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/batch"
 	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/sim"
 	"github.com/dsgate/dsgate/internal/store"
@@ -45,6 +47,32 @@ type stack struct {
 	store store.Store
 	mgr   *batch.Manager
 	base  string
+	audit *auditLog // the audit records of the calls made
+}
+
+// auditLog collects audit records.
+type auditLog struct {
+	mu     sync.Mutex
+	events []audit.Event
+}
+
+func (a *auditLog) Record(e audit.Event) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.events = append(a.events, e)
+}
+
+// byRoute returns the records of route.
+func (a *auditLog) byRoute(route string) []audit.Event {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []audit.Event
+	for _, e := range a.events {
+		if e.Route == route {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 type stackOptions struct {
@@ -85,7 +113,9 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		},
 		Policy: policy, Limiter: limiter,
 	})
-	exec := &batch.Executor{Backend: func() batch.Backend { return gw }, Access: acc, MapError: apierror.From}
+	audits := &auditLog{}
+	exec := &batch.Executor{Pipeline: pipeline.New(pipeline.Options{Backend: func() pipeline.Backend { return gw },
+		Access: acc, Recorder: pipeline.Recorder{Audit: audits}})}
 	st := storetest.OpenSQLite(t)
 	blobs, err := batch.NewDisk(t.TempDir())
 	if err != nil {
@@ -105,7 +135,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	}
 	api := httptest.NewServer(mux)
 	t.Cleanup(api.Close)
-	return &stack{sim: s, store: st, mgr: m, base: api.URL}
+	return &stack{sim: s, store: st, mgr: m, base: api.URL, audit: audits}
 }
 
 func (s *stack) client(key string) openai.Client {

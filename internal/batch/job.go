@@ -214,10 +214,10 @@ func (m *Manager) runLine(ctx context.Context, b store.Batch, p *auth.Principal,
 	var out Outcome
 	for {
 		if !ok {
-			out = m.o.Exec.fail(openai.InvalidRequest("url", "unsupported endpoint "+b.Endpoint))
+			out = m.o.Exec.Refuse(ctx, p, openai.InvalidRequest("url", "unsupported endpoint "+b.Endpoint), reqID, "BATCH unsupported", "")
 			break
 		}
-		out = m.o.Exec.Do(ctx, p, e, in.Body, reqID)
+		out = m.o.Exec.Do(ctx, p, e, in.Body, reqID, "BATCH "+b.Endpoint, "")
 		wait, after := out.rateLimited()
 		if !wait {
 			break

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/reqscope"
@@ -81,21 +82,21 @@ func (r syncResult) MarshalJSON() ([]byte, error) {
 func (s *Sync) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, openai.NewError(http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed on "+r.URL.Path, "method_not_allowed"))
+		renderError(w, r, openai.NewError(http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed on "+r.URL.Path, "method_not_allowed"))
 		return
 	}
 	x := s.o.Exec
-	p, err := x.Access.AuthenticateHTTP(r)
+	p, err := x.access().AuthenticateHTTP(r)
 	if err == nil {
-		err = x.Access.Authorize(p, auth.ResourceTextGeneration, auth.ActionRead, "")
+		err = x.access().Authorize(p, auth.ResourceTextGeneration, auth.ActionRead, "")
 	}
 	if err != nil {
-		writeError(w, x.fail(err).Err)
+		renderError(w, r, err)
 		return
 	}
 	items, err := s.decode(w, r)
 	if err != nil {
-		writeError(w, x.fail(err).Err)
+		renderError(w, r, err)
 		return
 	}
 	sc := reqscope.From(r.Context())
@@ -122,6 +123,9 @@ func (s *Sync) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"object": "batch.result", "results": results, "usage": total})
 }
+
+// syncItemRoute names the items of POST /v1/batch in metrics and audit.
+const syncItemRoute = "POST /v1/batch#item"
 
 // syncItem is one request of a synchronous batch, as the client sent it.
 type syncItem struct {
@@ -207,9 +211,9 @@ func (s *Sync) run(r *http.Request, p *auth.Principal, requestID string, i int, 
 	res := syncResult{Index: i, ID: it.id}
 	var out Outcome
 	if it.err != nil {
-		out = s.o.Exec.fail(it.err)
+		out = s.o.Exec.Refuse(r.Context(), p, it.err, requestID, syncItemRoute, r.RemoteAddr)
 	} else {
-		out = s.o.Exec.Do(r.Context(), p, openai.EndpointChat, it.body, requestID)
+		out = s.o.Exec.Do(r.Context(), p, openai.EndpointChat, it.body, requestID, syncItemRoute, r.RemoteAddr)
 	}
 	res.Status = out.Status
 	if out.Err != nil {
@@ -224,6 +228,17 @@ func (s *Sync) run(r *http.Request, p *auth.Principal, requestID string, i int, 
 func tooLarge(limit int64) *openai.Error {
 	return openai.NewError(http.StatusRequestEntityTooLarge,
 		fmt.Sprintf("request body exceeds the batch limit of %d bytes", limit), "request_too_large")
+}
+
+// renderError answers err: through the route adapter's renderer when the
+// handler is mounted behind one (reqscope.Scope.RenderError), so the
+// error has the API's one shape and headers; else by itself.
+func renderError(w http.ResponseWriter, r *http.Request, err error) {
+	if render := reqscope.From(r.Context()).RenderError; render != nil {
+		render(err)
+		return
+	}
+	writeError(w, apierror.From(err))
 }
 
 func writeError(w http.ResponseWriter, e *openai.Error) {

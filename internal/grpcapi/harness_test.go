@@ -59,6 +59,8 @@ type envOptions struct {
 	requestTimeout time.Duration
 	observe        func(context.Context, grpcapi.Call)
 	cache          bool // a memory response cache in the gateway
+	// wrap, when set, wraps the gateway (to inject faults).
+	wrap func(grpcapi.Backend) grpcapi.Backend
 }
 
 func startEnv(t *testing.T, o envOptions) *env {
@@ -105,8 +107,12 @@ func startEnv(t *testing.T, o envOptions) *env {
 		Policy:  policy,
 		Limiter: limiter,
 	})
+	var backend grpcapi.Backend = gw
+	if o.wrap != nil {
+		backend = o.wrap(gw)
+	}
 	srv := grpcapi.New(grpcapi.Options{
-		Backend:        func() grpcapi.Backend { return gw },
+		Backend:        func() grpcapi.Backend { return backend },
 		Access:         acc,
 		RequestTimeout: o.requestTimeout,
 		Observe:        o.observe,

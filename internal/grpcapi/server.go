@@ -19,6 +19,7 @@ import (
 	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/gateway"
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
+	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/reqscope"
 )
 
@@ -53,6 +54,9 @@ type Options struct {
 	// Access authenticates, authorizes and rate-limits callers, the same
 	// instance the HTTP API uses.
 	Access *access.Access
+	// Pipeline runs inference calls, the same sequence as HTTP's; nil
+	// builds one from Backend, Access and HighPriorityRoles.
+	Pipeline *pipeline.Pipeline
 	// HighPriorityRoles may send metadata x-dsgate-priority: high.
 	HighPriorityRoles []string
 	// TLS, when set, serves TLS (the HTTP listener's config); nil serves
@@ -104,6 +108,10 @@ func New(o Options) *Server {
 	}
 	if o.BatchConcurrency <= 0 {
 		o.BatchConcurrency = 8
+	}
+	if o.Pipeline == nil {
+		o.Pipeline = pipeline.New(pipeline.Options{Backend: func() pipeline.Backend { return o.Backend() },
+			Access: o.Access, HighPriorityRoles: o.HighPriorityRoles, Logger: o.Logger})
 	}
 	ic := &interceptors{o: o}
 	opts := []grpc.ServerOption{

@@ -3,7 +3,6 @@ package grpcapi
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -16,6 +15,7 @@ import (
 	"github.com/dsgate/dsgate/internal/gateway"
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/reqscope"
 )
 
@@ -27,41 +27,24 @@ type service struct {
 	o Options
 }
 
-// admitted is a call that passed validation, RBAC and rate limits.
-type admitted struct {
-	call  *gateway.Call
-	grant *access.Grant
-	scope *reqscope.Scope
-}
-
-// admit validates body for endpoint e and admits it for the caller.
-func (sv *service) admit(ctx context.Context, e openai.Endpoint, body []byte, headers bool) (*admitted, error) {
-	s := reqscope.From(ctx)
-	req, err := openai.Parse(e, body)
-	if err != nil {
-		return nil, err
-	}
-	s.Model, s.Stream, s.Input = req.Model, req.Stream, body
-	p := principalFrom(ctx)
-	if err := sv.o.Access.Authorize(p, auth.ResourceTextGeneration, auth.ActionRead, req.Model); err != nil {
-		return nil, err
-	}
-	grant, err := sv.o.Access.Admit(ctx, p, req)
-	if err != nil {
-		return nil, err
-	}
-	if h := grant.Headers(); headers && len(h) > 0 {
-		md := metadata.MD{}
-		for k, v := range h {
-			md.Append(strings.ToLower(k), v...)
-		}
-		grpc.SetHeader(ctx, md) // fails only outside a call
-	}
+// call hands body to the pipeline as the caller. With headers set, the
+// rate-limit state and the cache result go out as response metadata (a
+// batch item has no headers of its own).
+func (sv *service) call(ctx context.Context, e openai.Endpoint, body []byte, headers bool, sink gateway.Sink) (*gateway.Result, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	call := &gateway.Call{Req: req, Body: body, RequestID: s.RequestID, HighPriority: sv.highPriority(ctx, p),
-		CacheControl: first(md, "cache-control"), CacheScope: p.LimitKey()}
+	c := &pipeline.Call{Endpoint: e, Body: body, Principal: principalFrom(ctx), Sink: sink,
+		HighPriority: first(md, "x-dsgate-priority") == "high", CacheControl: first(md, "cache-control")}
 	if headers {
-		call.OnCache = func(result, tier string) {
+		c.OnAdmit = func(g *access.Grant) {
+			if h := g.Headers(); len(h) > 0 {
+				out := metadata.MD{}
+				for k, v := range h {
+					out.Append(strings.ToLower(k), v...)
+				}
+				grpc.SetHeader(ctx, out) // fails only outside a call
+			}
+		}
+		c.OnCache = func(result, tier string) {
 			h := metadata.Pairs("x-dsgate-cache", result)
 			if tier != "" {
 				h.Append("x-dsgate-cache-tier", tier)
@@ -69,43 +52,12 @@ func (sv *service) admit(ctx context.Context, e openai.Endpoint, body []byte, he
 			grpc.SetHeader(ctx, h) // fails only outside a call
 		}
 	}
-	return &admitted{call: call, grant: grant, scope: s}, nil
-}
-
-// settle records the result in the scope and settles the rate limits with
-// the real usage.
-func (a *admitted) settle(ctx context.Context, res *gateway.Result) {
-	if res == nil {
-		res = &gateway.Result{}
-	}
-	s := a.scope
-	s.Upstream, s.Attempts, s.FirstToken = res.Upstream, res.Attempts, res.FirstToken
-	s.CacheResult, s.CacheTier = res.Cache, res.CacheTier
-	if res.HasUsage {
-		s.PromptTokens = res.Usage.PromptTokens
-		s.CompletionTokens = res.Usage.CompletionTokens
-		s.CacheHitTokens = res.Usage.CacheHitTokens()
-	}
-	if res.Body != nil {
-		s.Output = res.Body
-	}
-	a.grant.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
-}
-
-func (sv *service) highPriority(ctx context.Context, p *auth.Principal) bool {
-	md, _ := metadata.FromIncomingContext(ctx)
-	return first(md, "x-dsgate-priority") == "high" &&
-		(!sv.o.Access.Enabled() || slices.Contains(sv.o.HighPriorityRoles, p.Role))
+	return sv.o.Pipeline.Run(ctx, c)
 }
 
 // complete runs a non-streaming call and returns the OpenAI JSON answer.
 func (sv *service) complete(ctx context.Context, e openai.Endpoint, body []byte, headers bool) ([]byte, error) {
-	a, err := sv.admit(ctx, e, body, headers)
-	if err != nil {
-		return nil, err
-	}
-	res, err := sv.o.Backend().Complete(ctx, a.call)
-	a.settle(ctx, res)
+	res, err := sv.call(ctx, e, body, headers, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -177,12 +129,7 @@ func (sv *service) StreamCompletion(r *pb.StreamCompletionRequest, ss grpc.Serve
 // stream runs a streaming call into sink. A failure after the first event
 // is sent as an error event too, then returned as the status.
 func (sv *service) stream(ctx context.Context, e openai.Endpoint, body []byte, sink streamSink, sendErr func(*pb.Error) error) error {
-	a, err := sv.admit(ctx, e, body, true)
-	if err != nil {
-		return sv.fail(ctx, err)
-	}
-	res, err := sv.o.Backend().Stream(ctx, a.call, sink)
-	a.settle(ctx, res)
+	res, err := sv.call(ctx, e, body, true, sink)
 	if err == nil {
 		err = sink.err()
 	}
@@ -197,15 +144,17 @@ func (sv *service) stream(ctx context.Context, e openai.Endpoint, body []byte, s
 
 // fail records err in the scope and returns its status error.
 func (sv *service) fail(ctx context.Context, err error) error {
-	s := reqscope.From(ctx)
-	ae := apierror.From(err)
-	s.Err, s.ErrorType = err, ae.Type
+	pipeline.Fail(reqscope.From(ctx), err)
 	return Status(err).Err()
 }
 
 func (sv *service) ListModels(ctx context.Context, _ *pb.ListModelsRequest) (*pb.ListModelsResponse, error) {
 	out := &pb.ListModelsResponse{}
+	p := principalFrom(ctx)
 	for _, m := range sv.o.Backend().Models() {
+		if p != nil && sv.o.Access.Authorize(p, auth.ResourceModels, auth.ActionRead, m.ID) != nil {
+			continue // list only the models the caller may use
+		}
 		out.Models = append(out.Models, &pb.Model{Id: m.ID, Object: m.Object, Created: m.Created, OwnedBy: m.OwnedBy})
 	}
 	return out, nil
@@ -248,28 +197,41 @@ func (sv *service) batchItem(ctx context.Context, parent *reqscope.Scope, i int,
 		Route: parent.Route, Principal: parent.Principal, Role: parent.Role}
 	ictx := reqscope.With(ctx, s)
 	out := &pb.BatchResult{Id: id, Index: int32(i)}
-	var err error
-	switch req := it.GetRequest().(type) {
-	case *pb.BatchItem_Chat:
-		var resp *pb.ChatCompletionResponse
-		if resp, err = sv.chat(ictx, req.Chat, false); err == nil {
-			out.Result = &pb.BatchResult_Chat{Chat: resp}
-		}
-	case *pb.BatchItem_Completion:
-		var resp *pb.CompletionResponse
-		if resp, err = sv.completion(ictx, req.Completion, false); err == nil {
-			out.Result = &pb.BatchResult_Completion{Completion: resp}
-		}
-	default:
-		err = openai.InvalidRequest("items.request", "an item needs a chat or completion request")
-	}
+	err := sv.runItem(ictx, it, out)
 	code := codes.OK
 	if err != nil {
-		ae := apierror.From(err)
-		s.Err, s.ErrorType = err, ae.Type
+		ae := pipeline.Fail(s, err)
 		code = Code(ae.Status)
 		out.Result = &pb.BatchResult_Error{Error: errorProto(ae)}
 	}
 	(&interceptors{o: sv.o}).done(ictx, pb.InferenceService_Batch_FullMethodName+"#item", s, code)
 	return out
+}
+
+// runItem runs one batch item into out. A panic is this item's INTERNAL
+// error, not the process's end: items run on goroutines of their own,
+// where no interceptor can recover.
+func (sv *service) runItem(ctx context.Context, it *pb.BatchItem, out *pb.BatchResult) (err error) {
+	defer func() {
+		if pe := pipeline.Recovered(recover()); pe != nil {
+			sv.o.Logger.Error("panic serving batch item", "request_id", reqscope.From(ctx).RequestID,
+				"panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+			err = pe
+		}
+	}()
+	switch req := it.GetRequest().(type) {
+	case *pb.BatchItem_Chat:
+		var resp *pb.ChatCompletionResponse
+		if resp, err = sv.chat(ctx, req.Chat, false); err == nil {
+			out.Result = &pb.BatchResult_Chat{Chat: resp}
+		}
+	case *pb.BatchItem_Completion:
+		var resp *pb.CompletionResponse
+		if resp, err = sv.completion(ctx, req.Completion, false); err == nil {
+			out.Result = &pb.BatchResult_Completion{Completion: resp}
+		}
+	default:
+		err = openai.InvalidRequest("items.request", "an item needs a chat or completion request")
+	}
+	return err
 }

@@ -13,66 +13,55 @@ import (
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/reqscope"
 )
 
-type handlers struct{ opts Options }
+type handlers struct {
+	opts  Options
+	pl    *pipeline.Pipeline
+	perms *permissions
+}
 
-// inference serves one of the model-calling endpoints: read and validate
-// the body, check the model allow-list, admit the call under the caller's
-// limits, run it, settle the limits with the real usage.
-func (h *handlers) inference(e openai.Endpoint, resource string) authedFunc {
-	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-		ctx := r.Context()
-		s := reqscope.From(ctx)
+// inference serves one of the model-calling endpoints: it reads the body
+// and hands it to the pipeline, which runs the whole sequence (parse,
+// model allow-list, admission, gateway, settlement, record). A
+// non-streaming answer is written here; a stream is written by the sink
+// as it comes. An error goes back to the route adapter, which renders it.
+func (h *handlers) inference(e openai.Endpoint) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 		body, err := readRequestBody(r, h.opts.MaxBodyBytes)
 		if err != nil {
-			h.fail(w, s, err)
-			return
+			return err
 		}
-		req, err := openai.Parse(e, body)
-		if err != nil {
-			h.fail(w, s, err)
-			return
+		sink := sinkFor(w)
+		if h.opts.Audit != nil {
+			sink.digest = true
 		}
-		s.Model, s.Stream, s.Input = req.Model, req.Stream, body
-		if err := h.opts.Access.Authorize(p, resource, auth.ActionRead, req.Model); err != nil {
-			h.fail(w, s, err)
-			return
-		}
-		grant, err := h.opts.Access.Admit(ctx, p, req)
-		if err != nil {
-			h.fail(w, s, err)
-			return
-		}
-		grant.WriteHeaders(w.Header())
-		call := &gateway.Call{Req: req, Body: body, RequestID: s.RequestID, HighPriority: h.highPriority(r, p),
-			CacheControl: r.Header.Get("Cache-Control"), CacheScope: p.LimitKey(),
+		c := pipeline.Call{Endpoint: e, Body: body, Principal: p, Sink: sink,
+			HighPriority: r.Header.Get("X-Dsgate-Priority") == "high",
+			CacheControl: r.Header.Get("Cache-Control"),
+			Header:       w.Header(),
 			OnCache: func(result, tier string) {
 				w.Header().Set("X-Dsgate-Cache", result)
 				if tier != "" {
 					w.Header().Set("X-Dsgate-Cache-Tier", tier)
 				}
 			}}
-		gw := h.opts.Gateway()
-		var res *gateway.Result
-		if req.Stream {
-			res = h.stream(w, r, gw, call, s)
-		} else {
-			res = h.complete(w, r, gw, call, s)
+		res, err := h.pl.Run(r.Context(), &c)
+		if sink.hash != nil {
+			reqscope.From(r.Context()).OutputSHA256 = hex.EncodeToString(sink.hash.Sum(nil))
 		}
-		grant.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
+		if err != nil || sink.started {
+			return err
+		}
+		writeAnswer(w, res)
+		return nil
 	}
 }
 
-func (h *handlers) complete(w http.ResponseWriter, r *http.Request, gw *gateway.Gateway, call *gateway.Call, s *reqscope.Scope) *gateway.Result {
-	res, err := gw.Complete(r.Context(), call)
-	if err != nil {
-		h.fail(w, s, err)
-		return &gateway.Result{}
-	}
-	record(s, res)
-	s.Output = res.Body
+// writeAnswer writes a non-streaming answer.
+func writeAnswer(w http.ResponseWriter, res *gateway.Result) {
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Content-Length", strconv.Itoa(len(res.Body)))
@@ -82,59 +71,11 @@ func (h *handlers) complete(w http.ResponseWriter, r *http.Request, gw *gateway.
 		hd.Set("X-Dsgate-Upstream", res.Upstream)
 	}
 	w.Write(res.Body)
-	return res
-}
-
-func (h *handlers) stream(w http.ResponseWriter, r *http.Request, gw *gateway.Gateway, call *gateway.Call, s *reqscope.Scope) *gateway.Result {
-	sink := &sseSink{w: w, rc: http.NewResponseController(w)}
-	if h.opts.Audit != nil {
-		sink.hash = sha256.New()
-	}
-	res, err := gw.Stream(r.Context(), call, sink)
-	record(s, res)
-	if sink.hash != nil {
-		s.OutputSHA256 = hex.EncodeToString(sink.hash.Sum(nil))
-	}
-	if err == nil {
-		return res
-	}
-	if !sink.started {
-		h.fail(w, s, err)
-		return res
-	}
-	// Headers are gone: the error travels as an event the SDKs raise on.
-	ae := apiError(err)
-	s.Err, s.ErrorType = err, ae.Type
-	if ae.Status != StatusClientClosed {
-		sink.Data(ae.JSON())
-		sink.Flush()
-	}
-	return res
-}
-
-func record(s *reqscope.Scope, res *gateway.Result) {
-	s.Upstream, s.Attempts, s.FirstToken = res.Upstream, res.Attempts, res.FirstToken
-	s.CacheResult, s.CacheTier = res.Cache, res.CacheTier
-	if res.HasUsage {
-		s.PromptTokens = res.Usage.PromptTokens
-		s.CompletionTokens = res.Usage.CompletionTokens
-		s.CacheHitTokens = res.Usage.CacheHitTokens()
-	}
-}
-
-func (h *handlers) fail(w http.ResponseWriter, s *reqscope.Scope, err error) {
-	ae := apiError(err)
-	s.Err, s.ErrorType = err, ae.Type
-	hd := w.Header()
-	for k, v := range errorHeaders(err, ae) {
-		hd[k] = v
-	}
-	writeError(w, ae)
 }
 
 // readRequestBody reads the whole body into one buffer sized from
 // Content-Length when the client sent it. The body reader is already
-// capped at limit (see scope); a declared length over it fails at once.
+// capped at limit (see frame); a declared length over it fails at once.
 func readRequestBody(r *http.Request, limit int64) ([]byte, error) {
 	var body []byte
 	var err error
@@ -148,23 +89,37 @@ func readRequestBody(r *http.Request, limit int64) ([]byte, error) {
 	}
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var ae *openai.Error
+		switch {
+		case errors.As(err, &mbe):
 			return nil, tooLarge(mbe.Limit)
+		case errors.As(err, &ae):
+			return nil, ae
 		}
 		return nil, openai.InvalidRequest("", "reading request body: "+err.Error())
 	}
 	return body, nil
 }
 
-// sseSink writes a stream to the client, flushing every event. With
-// hash set it also digests every data payload, each followed by "\n", for
-// the audit record.
+// sseSink writes a stream to the client. With digest set it also hashes
+// every data payload, each followed by "\n", for the audit record. It
+// lives inside the request's statusWriter, so a request costs no sink
+// allocation, and starts the event stream only at its first event.
 type sseSink struct {
 	w       http.ResponseWriter
-	rc      *http.ResponseController
 	started bool
+	digest  bool
 	buf     []byte
 	hash    hash.Hash
+}
+
+// sinkFor returns the request's sink: the statusWriter's own, or a new
+// one for a writer the frame did not wrap.
+func sinkFor(w http.ResponseWriter) *sseSink {
+	if sw, ok := w.(*statusWriter); ok {
+		return &sw.sse
+	}
+	return &sseSink{w: w}
 }
 
 func (s *sseSink) start() {
@@ -172,6 +127,9 @@ func (s *sseSink) start() {
 		return
 	}
 	s.started = true
+	if s.digest {
+		s.hash = sha256.New()
+	}
 	h := s.w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -199,7 +157,22 @@ func (s *sseSink) Comment(line []byte) error {
 
 // Flush sends the buffered events. The response writer buffers writes
 // until then, so a burst of events leaves in one write.
-func (s *sseSink) Flush() error { return s.rc.Flush() }
+func (s *sseSink) Flush() error {
+	if f, ok := s.w.(interface{ FlushError() error }); ok {
+		return f.FlushError()
+	}
+	return http.NewResponseController(s.w).Flush()
+}
+
+// event ends a started stream with an error event the SDKs raise on.
+func (s *sseSink) event(payload []byte) {
+	if !s.started {
+		return
+	}
+	s.buf = openai.AppendEvent(s.buf[:0], payload)
+	s.w.Write(s.buf)
+	s.Flush()
+}
 
 var newline = []byte{'\n'}
 
@@ -208,46 +181,54 @@ type modelList struct {
 	Data   []gateway.Model `json:"data"`
 }
 
-func (h *handlers) models(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
-	writeJSON(w, http.StatusOK, modelList{Object: "list", Data: h.opts.Gateway().Models()})
+// models lists the models the caller may use.
+func (h *handlers) models(r *http.Request, p *auth.Principal) (any, error) {
+	all := h.opts.Gateway().Models()
+	mine := all[:0]
+	for _, m := range all {
+		if h.opts.Access.Authorize(p, auth.ResourceModels, auth.ActionRead, m.ID) == nil {
+			mine = append(mine, m)
+		}
+	}
+	return modelList{Object: "list", Data: mine}, nil
 }
 
-func (h *handlers) model(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
+// model describes one model; one the caller may not use does not exist
+// for it.
+func (h *handlers) model(r *http.Request, p *auth.Principal) (any, error) {
 	id := r.PathValue("id")
 	m, ok := h.opts.Gateway().Model(id)
-	if !ok {
-		writeError(w, &openai.Error{Status: http.StatusNotFound, Type: "invalid_request_error", Param: "model",
-			Code: "model_not_found", Message: "The model `" + id + "` does not exist or you do not have access to it."})
-		return
+	if !ok || h.opts.Access.Authorize(p, auth.ResourceModels, auth.ActionRead, id) != nil {
+		return nil, &openai.Error{Status: http.StatusNotFound, Type: "invalid_request_error", Param: "model",
+			Code: "model_not_found", Message: "The model `" + id + "` does not exist or you do not have access to it."}
 	}
-	writeJSON(w, http.StatusOK, m)
+	return m, nil
 }
 
 // upstreams shows every upstream's health, breaker, load and last error.
 // It names upstreams by their config name, never by address.
-func (h *handlers) upstreams(w http.ResponseWriter, r *http.Request, _ *auth.Principal) {
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": h.opts.Gateway().Upstreams()})
+func (h *handlers) upstreams(*http.Request, *auth.Principal) (any, error) {
+	return map[string]any{"object": "list", "data": h.opts.Gateway().Upstreams()}, nil
 }
 
-func (h *handlers) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+func (h *handlers) healthz(*http.Request, *auth.Principal) (any, error) {
+	return map[string]string{"status": "ok"}, nil
 }
 
-func (h *handlers) readyz(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) readyz(w http.ResponseWriter, _ *http.Request, _ *auth.Principal) error {
 	if !h.opts.Gateway().Ready() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no upstream available"})
-		return
+		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "no upstream available"})
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func writeJSON(w http.ResponseWriter, status int, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		writeError(w, openai.NewError(http.StatusInternalServerError, "internal error", ""))
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(b)
+	return nil
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/metrics"
 	"github.com/dsgate/dsgate/internal/openai"
-	"github.com/dsgate/dsgate/internal/reqscope"
+	"github.com/dsgate/dsgate/internal/pipeline"
 )
 
 // Options configure the HTTP API.
@@ -22,8 +22,14 @@ type Options struct {
 	Gateway func() *gateway.Gateway
 	// Access authenticates, authorizes and rate-limits callers.
 	Access *access.Access
+	// Pipeline runs inference calls; nil builds one from Gateway, Access,
+	// HighPriorityRoles and the recorder.
+	Pipeline *pipeline.Pipeline
 	// Mounts are handlers served beside the API, by path pattern (OAuth2
-	// endpoints, /admin/keys, ...). They do their own authorization.
+	// endpoints, /admin/keys, ...). Each goes through the route adapter:
+	// it is authenticated and authorized from the route table before it
+	// runs, except the OAuth2 endpoints, which authenticate clients
+	// themselves.
 	Mounts map[string]http.Handler
 	// HighPriorityRoles may use the X-Dsgate-Priority: high header.
 	HighPriorityRoles []string
@@ -43,11 +49,15 @@ type Options struct {
 	// BodyLimitExempt path prefixes apply their own body limit (uploads).
 	BodyLimitExempt []string
 	RequestTimeout  time.Duration
+	// BodyReadTimeout bounds reading a request body (uploads under
+	// BodyLimitExempt get RequestTimeout). Default 30s.
+	BodyReadTimeout time.Duration
 }
 
-// New returns the HTTP handler. The chain reads outside in: recover, scope
-// (request id, body and time limits), observe (access log, metrics,
-// audit), then the routes, each guarded by authentication and RBAC.
+// New returns the HTTP handler. Every request passes the frame (scope,
+// limits, recovery, metrics, audit, access log), then the mux, then the
+// route adapter (authenticate, authorize, render errors), then its
+// handler.
 func New(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -55,71 +65,63 @@ func New(o Options) http.Handler {
 	if o.Access == nil {
 		o.Access = access.New(access.Options{Disabled: true})
 	}
-	h := &handlers{opts: o}
+	if o.BodyReadTimeout <= 0 {
+		o.BodyReadTimeout = 30 * time.Second
+	}
+	if o.Pipeline == nil {
+		o.Pipeline = pipeline.New(pipeline.Options{
+			Backend:           func() pipeline.Backend { return o.Gateway() },
+			Access:            o.Access,
+			HighPriorityRoles: o.HighPriorityRoles,
+			Recorder:          o.recorder(),
+			Logger:            o.Logger,
+		})
+	}
+	h := &handlers{opts: o, pl: o.Pipeline, perms: newPermissions()}
 	mux := http.NewServeMux()
 	for _, rt := range []struct {
-		path     string
-		e        openai.Endpoint
-		resource string
+		path string
+		e    openai.Endpoint
 	}{
-		{"/v1/chat/completions", openai.EndpointChat, auth.ResourceTextGeneration},
-		{"/chat/completions", openai.EndpointChat, auth.ResourceTextGeneration},
-		{"/v1/completions", openai.EndpointCompletion, auth.ResourceTextGeneration},
-		{"/completions", openai.EndpointCompletion, auth.ResourceTextGeneration},
-		{"/beta/completions", openai.EndpointFIM, auth.ResourceTextGeneration},
-		{"/v1/embeddings", openai.EndpointEmbedding, auth.ResourceEmbeddings},
-		{"/embeddings", openai.EndpointEmbedding, auth.ResourceEmbeddings},
+		{"/v1/chat/completions", openai.EndpointChat},
+		{"/chat/completions", openai.EndpointChat},
+		{"/v1/completions", openai.EndpointCompletion},
+		{"/completions", openai.EndpointCompletion},
+		{"/beta/completions", openai.EndpointFIM},
+		{"/v1/embeddings", openai.EndpointEmbedding},
+		{"/embeddings", openai.EndpointEmbedding},
 	} {
-		mux.Handle(rt.path, method(http.MethodPost, h.guard(rt.resource, auth.ActionRead, h.inference(rt.e, rt.resource))))
+		mux.Handle(rt.path, h.route(http.MethodPost, rt.path, perm{resource: pipeline.Resource(rt.e), action: auth.ActionRead},
+			h.inference(rt.e)))
 	}
+	models := perm{resource: auth.ResourceModels, action: auth.ActionRead}
 	for _, p := range []string{"/v1/models", "/models"} {
-		mux.Handle(p, method(http.MethodGet, h.guard(auth.ResourceModels, auth.ActionRead, h.models)))
-		mux.Handle(p+"/{id...}", method(http.MethodGet, h.guard(auth.ResourceModels, auth.ActionRead, h.model)))
+		mux.Handle(p, h.route(http.MethodGet, p, models, jsonResult(h.models)))
+		mux.Handle(p+"/{id...}", h.route(http.MethodGet, p+"/{id...}", models, jsonResult(h.model)))
 	}
-	mux.Handle("/admin/upstreams", method(http.MethodGet,
-		h.guard(auth.ResourceAdminUpstreams, auth.ActionRead, h.upstreams)))
+	mux.Handle("/admin/upstreams", h.route(http.MethodGet, "/admin/upstreams",
+		perm{resource: auth.ResourceAdminUpstreams, action: auth.ActionRead}, jsonResult(h.upstreams)))
+	for _, off := range offRoutes {
+		for _, p := range off.paths {
+			if _, on := o.Mounts[p]; !on {
+				mux.Handle(p, offRoute(off.msg))
+			}
+		}
+	}
 	for pattern, handler := range o.Mounts {
-		mux.Handle(pattern, routeName(pattern, handler))
+		mux.Handle(pattern, h.mount(pattern, handler))
 	}
 	if o.MetricsHandler != nil {
-		mux.Handle("/metrics", method(http.MethodGet, o.MetricsHandler))
+		mh := o.MetricsHandler
+		mux.Handle("/metrics", h.route(http.MethodGet, "/metrics", public, func(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+			mh.ServeHTTP(w, r)
+			return nil
+		}))
 	}
-	mux.Handle("/healthz", method(http.MethodGet, http.HandlerFunc(h.healthz)))
-	mux.Handle("/readyz", method(http.MethodGet, http.HandlerFunc(h.readyz)))
+	mux.Handle("/healthz", h.route(http.MethodGet, "/healthz", public, jsonResult(h.healthz)))
+	mux.Handle("/readyz", h.route(http.MethodGet, "/readyz", public, h.readyz))
 	mux.HandleFunc("/", notFound)
-
-	var next http.Handler = mux
-	next = observe(next, &h.opts)
-	next = scope(next, o.MaxBodyBytes, o.BodyLimitExempt, o.RequestTimeout)
-	next = recoverPanics(next, o.Logger)
-	return next
-}
-
-// method answers 405 in OpenAI's shape for any other method. The mux's own
-// 405 would be plain text.
-func method(m string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reqscope.From(r.Context()).Route = r.Method + " " + r.URL.Path
-		if r.Pattern != "" {
-			reqscope.From(r.Context()).Route = m + " " + r.Pattern
-		}
-		if r.Method != m && !(m == http.MethodGet && r.Method == http.MethodHead) {
-			w.Header().Set("Allow", m)
-			writeError(w, openai.NewError(http.StatusMethodNotAllowed,
-				"method "+r.Method+" is not allowed on "+r.URL.Path, "method_not_allowed"))
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-// routeName labels a mounted handler's requests with its pattern, so
-// metrics stay bounded whatever paths clients send.
-func routeName(pattern string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reqscope.From(r.Context()).Route = r.Method + " " + pattern
-		h.ServeHTTP(w, r)
-	})
+	return frame(mux, &h.opts)
 }
 
 func (o *Options) recorder() Recorder {
@@ -127,5 +129,5 @@ func (o *Options) recorder() Recorder {
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, openai.NewError(http.StatusNotFound, "unknown request URL: "+r.Method+" "+r.URL.Path, "unknown_url"))
+	fail(w, r, openai.NewError(http.StatusNotFound, "unknown request URL: "+r.Method+" "+r.URL.Path, "unknown_url"))
 }

@@ -2,14 +2,14 @@ package httpapi
 
 import (
 	"context"
-
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
+	"os"
 	"strings"
 	"time"
 
@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/reqscope"
 	"github.com/dsgate/dsgate/internal/tracing"
 )
@@ -32,31 +33,16 @@ const (
 	keyLatency   = "latency_ms"
 )
 
-func recoverPanics(next http.Handler, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			v := recover()
-			if v == nil || v == http.ErrAbortHandler {
-				if v != nil {
-					panic(v)
-				}
-				return
-			}
-			log.Error("panic serving request", keyRequestID, reqscope.From(r.Context()).RequestID,
-				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			if sw, ok := w.(*statusWriter); !ok || !sw.wroteHeader {
-				writeError(w, openai.NewError(http.StatusInternalServerError, "internal error", ""))
-			}
-		}()
-		next.ServeHTTP(w, r)
-	})
-}
-
-// scope puts a fresh Scope with the request id into the context, echoes
-// the id, and bounds the body size and the request's total time. A
-// client-supplied X-Request-Id is kept when it is sane. One context copy
-// serves all of it.
-func scope(next http.Handler, maxBody int64, exempt []string, timeout time.Duration) http.Handler {
+// frame runs around every request, routes mounted from other packages
+// included. On the way in it gives the request its Scope (request id,
+// start), its security headers, its limits (body size, body read
+// deadline, total time), its span and the in-flight gauge. On the way out,
+// in one deferred function, it recovers a panic from anywhere below (the
+// client gets one well-formed error, or one SSE error event once a stream
+// has begun) and then writes the metrics, the audit record and the access
+// log line: every request is observed, whatever happened to it.
+func frame(next http.Handler, o *Options) http.Handler {
+	rec := o.recorder()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
@@ -68,17 +54,97 @@ func scope(next http.Handler, maxBody int64, exempt []string, timeout time.Durat
 		if r.TLS != nil {
 			hd.Set("Strict-Transport-Security", "max-age=63072000")
 		}
-		if maxBody > 0 && !hasPrefix(r.URL.Path, exempt) {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		sw := &statusWriter{ResponseWriter: w, method: r.Method, path: r.URL.Path}
+		sw.sse.w = sw
+		exempt := hasPrefix(r.URL.Path, o.BodyLimitExempt)
+		if o.MaxBodyBytes > 0 && !exempt {
+			r.Body = http.MaxBytesReader(w, r.Body, o.MaxBodyBytes)
 		}
-		ctx := reqscope.With(r.Context(), &reqscope.Scope{RequestID: id, Start: time.Now()})
-		if timeout > 0 {
+		if r.ContentLength != 0 {
+			sw.trackBody(r, o.bodyDeadline(exempt))
+		}
+		s := &reqscope.Scope{RequestID: id, Start: time.Now()}
+		ctx := reqscope.With(r.Context(), s)
+		if o.RequestTimeout > 0 {
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, timeout)
+			ctx, cancel = context.WithTimeout(ctx, o.RequestTimeout)
 			defer cancel()
 		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		var span trace.Span
+		if o.Tracer != nil {
+			ctx, span = o.Tracer.Start(tracing.Extract(ctx, r.Header), "HTTP "+r.Method,
+				trace.WithSpanKind(trace.SpanKindServer))
+		}
+		if o.Metrics != nil {
+			o.Metrics.InFlightRequests.Inc()
+			defer o.Metrics.InFlightRequests.Dec()
+		}
+		r = r.WithContext(ctx)
+		defer func() {
+			if pe := pipeline.Recovered(recover()); pe != nil {
+				o.Logger.Error("panic serving request", keyRequestID, id, keyRoute, s.Route,
+					"panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+				fail(sw, r, pe)
+			}
+			status := sw.status
+			if status < 400 && errors.Is(ctx.Err(), context.Canceled) || errors.Is(s.Err, context.Canceled) {
+				status = StatusClientClosed // the client went away
+			} else if status == 0 {
+				status = http.StatusOK
+			}
+			end := time.Now()
+			rec.Record(s, s.Route, r.Method, r.RemoteAddr, status, end)
+			if span != nil {
+				endRequestSpan(span, r, status)
+			}
+			if o.AccessLog {
+				accessLog(o.Logger, r, s, sw, status, end)
+			}
+		}()
+		next.ServeHTTP(sw, r)
 	})
+}
+
+// bodyDeadline is how long reading a request body may take: uploads
+// (exempt from the body limit) get the request timeout, the rest
+// BodyReadTimeout.
+func (o *Options) bodyDeadline(exempt bool) time.Duration {
+	if exempt && o.RequestTimeout > 0 {
+		return o.RequestTimeout
+	}
+	return o.BodyReadTimeout
+}
+
+// accessLog writes the request's log line.
+func accessLog(log *slog.Logger, r *http.Request, s *reqscope.Scope, sw *statusWriter, status int, end time.Time) {
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	attrs := make([]slog.Attr, 0, 16)
+	attrs = append(attrs,
+		slog.String(keyRequestID, s.RequestID),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int(keyStatus, status),
+		slog.Float64(keyLatency, float64(end.Sub(s.Start).Microseconds())/1000),
+		slog.Int64("bytes", sw.bytes),
+	)
+	if s.Principal != "" {
+		attrs = append(attrs, slog.String("principal", s.Principal))
+	}
+	if s.Model != "" {
+		attrs = append(attrs, slog.String(keyModel, s.Model), slog.String(keyUpstream, s.Upstream),
+			slog.Bool("stream", s.Stream), slog.Int("attempts", s.Attempts),
+			slog.Int("prompt_tokens", s.PromptTokens), slog.Int("completion_tokens", s.CompletionTokens))
+	}
+	if s.CacheResult != "" {
+		attrs = append(attrs, slog.String("cache", s.CacheResult))
+	}
+	if s.Err != nil {
+		attrs = append(attrs, slog.String("error", s.Err.Error()))
+	}
+	log.LogAttrs(r.Context(), level, "request", attrs...)
 }
 
 func validRequestID(id string) bool {
@@ -100,25 +166,51 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// statusWriter records what was written for the access log. Unwrap lets
-// http.ResponseController reach the real writer's Flush.
+// statusWriter records what was written, for the access log and for
+// fail, which must know whether headers are gone. It also holds the
+// request's SSE sink (no allocation of its own) and the body tracker.
+// Plain-text or HTML errors and redirects written by handlers it does not
+// own (the mux's 404 and 405, a mounted handler's http.Error, a
+// redirect) are rewritten into OpenAI's error shape, so every answer of
+// the API has one shape. Unwrap lets http.ResponseController reach the
+// real writer's Flush and deadlines.
 type statusWriter struct {
 	http.ResponseWriter
-	status      int
-	bytes       int64
-	wroteHeader bool
+	status       int
+	bytes        int64
+	wroteHeader  bool
+	swallow      bool // a rewritten error: drop the handler's own body
+	method, path string
+	sse          sseSink
+	body         trackedBody
+	tracked      bool
+	// capture keeps the start of the answer when capturing (the OAuth2
+	// token answer, to name the client's role in the record).
+	capturing bool
+	capture   []byte
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.status, w.wroteHeader = code, true
+	if w.wroteHeader {
+		return
+	}
+	w.status, w.wroteHeader = code, true
+	if code >= 300 && plainBody(w.Header().Get("Content-Type")) {
+		w.rewrite(code)
+		return
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if !w.wroteHeader {
-		w.status, w.wroteHeader = http.StatusOK, true
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.swallow {
+		return len(b), nil
+	}
+	if w.capturing && len(w.capture) < 16<<10 {
+		w.capture = append(w.capture, b...)
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
@@ -127,59 +219,108 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// observe writes the access log line, the metrics and the audit record
-// after the handler returns.
-func observe(next http.Handler, o *Options) http.Handler {
-	log := o.Logger
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
-		if o.Tracer != nil {
-			ctx, span := o.Tracer.Start(tracing.Extract(r.Context(), r.Header), "HTTP "+r.Method,
-				trace.WithSpanKind(trace.SpanKindServer))
-			defer func() { endRequestSpan(span, r, sw.status) }()
-			r = r.WithContext(ctx)
-		}
-		if o.Metrics != nil {
-			o.Metrics.InFlightRequests.Inc()
-			defer o.Metrics.InFlightRequests.Dec()
-		}
-		next.ServeHTTP(sw, r)
-		end := time.Now()
-		s := reqscope.From(r.Context())
-		status := sw.status
-		if errors.Is(r.Context().Err(), context.Canceled) || errors.Is(s.Err, context.Canceled) {
-			status = StatusClientClosed
-		}
-		o.recorder().Record(s, s.Route, r.Method, r.RemoteAddr, status, end)
-		if !o.AccessLog {
-			return
-		}
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelWarn
-		}
-		attrs := []slog.Attr{
-			slog.String(keyRequestID, s.RequestID),
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.Int(keyStatus, status),
-			slog.Float64(keyLatency, float64(end.Sub(s.Start).Microseconds())/1000),
-			slog.Int64("bytes", sw.bytes),
-		}
-		if s.Model != "" {
-			attrs = append(attrs, slog.String(keyModel, s.Model), slog.String(keyUpstream, s.Upstream),
-				slog.Bool("stream", s.Stream), slog.Int("attempts", s.Attempts),
-				slog.Int("prompt_tokens", s.PromptTokens), slog.Int("completion_tokens", s.CompletionTokens))
-		}
-		if s.CacheResult != "" {
-			attrs = append(attrs, slog.String("cache", s.CacheResult))
-		}
-		if s.Err != nil {
-			attrs = append(attrs, slog.String("error", s.Err.Error()))
-		}
-		log.LogAttrs(r.Context(), level, "request", attrs...)
-	})
+// plainBody reports a content type that is not an API answer: what
+// http.Error, http.NotFound and http.Redirect write.
+func plainBody(ct string) bool {
+	return strings.HasPrefix(ct, "text/plain") || strings.HasPrefix(ct, "text/html")
 }
+
+// rewrite answers code in OpenAI's error shape instead of the plain body
+// the handler was about to write.
+func (w *statusWriter) rewrite(code int) {
+	e := openai.NewError(code, http.StatusText(code), "")
+	switch {
+	case code == http.StatusNotFound:
+		e.Message, e.Code = "unknown request URL: "+w.method+" "+w.path, "unknown_url"
+	case code == http.StatusMethodNotAllowed:
+		e.Message, e.Code = "method "+w.method+" is not allowed on "+w.path, "method_not_allowed"
+	case code < 400:
+		e.Type, e.Code = "invalid_request_error", "redirect"
+		e.Message = "this resource is at " + w.Header().Get("Location")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Del("Content-Length")
+	w.ResponseWriter.WriteHeader(code)
+	if w.method != http.MethodHead {
+		n, _ := w.ResponseWriter.Write(e.JSON())
+		w.bytes += int64(n)
+	}
+	w.swallow = true
+}
+
+// readDeadliner is the connection's read deadline, as net/http's
+// response writers (HTTP/1 and HTTP/2) offer it.
+type readDeadliner interface{ SetReadDeadline(time.Time) error }
+
+// FlushError sends what is buffered (http.ResponseController finds it).
+func (w *statusWriter) FlushError() error {
+	switch f := w.ResponseWriter.(type) {
+	case interface{ FlushError() error }:
+		return f.FlushError()
+	case http.Flusher:
+		f.Flush()
+		return nil
+	}
+	return http.ErrNotSupported
+}
+
+// trackBody puts the body under a read deadline of its own and notes when
+// it has been read to the end. The tracker lives in the statusWriter: no
+// allocation of its own.
+func (w *statusWriter) trackBody(r *http.Request, d time.Duration) {
+	b := &w.body
+	b.ReadCloser, b.left, w.tracked = r.Body, r.ContentLength, true
+	if dl, ok := w.ResponseWriter.(readDeadliner); ok && d > 0 && dl.SetReadDeadline(time.Now().Add(d)) == nil {
+		b.dl = dl
+	}
+	r.Body = b
+}
+
+// bodyUnread reports a request body not yet read to its end.
+func (w *statusWriter) bodyUnread() bool { return w.tracked && !w.body.done }
+
+// trackedBody is a request body under a read deadline. At its end it
+// lifts the deadline, so a long answer or stream is not cut by it
+// (net/http's background read for a client hang-up would hit it). A body
+// that fails (its deadline passed, the client broke off) stays unread: the
+// connection is closed after the answer.
+type trackedBody struct {
+	io.ReadCloser
+	dl   readDeadliner
+	left int64 // bytes still to come; -1 when the length is unknown
+	done bool
+}
+
+func (b *trackedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if b.left > 0 {
+		b.left -= int64(n)
+	}
+	switch {
+	case !b.done && (err == io.EOF || b.left == 0):
+		b.done = true
+		if b.dl != nil {
+			b.dl.SetReadDeadline(time.Time{})
+		}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		err = errBodyTimeout
+	}
+	return n, err
+}
+
+// dropBody makes sure the unread rest of the request body is never waited
+// for: the answer is flushed, then the connection's reads fail at once,
+// so net/http closes it instead of draining the body.
+func (w *statusWriter) dropBody() {
+	w.FlushError()
+	if dl, ok := w.ResponseWriter.(readDeadliner); ok {
+		dl.SetReadDeadline(time.Now())
+	}
+}
+
+// errBodyTimeout is a request body that did not arrive within its deadline.
+var errBodyTimeout = openai.NewError(http.StatusRequestTimeout, "the request body did not arrive in time", "request_timeout")
 
 func tooLarge(limit int64) *openai.Error {
 	return openai.NewError(http.StatusRequestEntityTooLarge,
@@ -201,6 +342,7 @@ func endRequestSpan(span trace.Span, r *http.Request, status int) {
 		attribute.String("dsgate.model", s.Model),
 		attribute.String("dsgate.upstream", s.Upstream),
 		attribute.String("dsgate.cache", s.CacheResult),
+		attribute.String("dsgate.principal", s.Principal),
 	)
 	if status >= 500 {
 		span.SetStatus(codes.Error, http.StatusText(status))

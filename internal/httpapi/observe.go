@@ -1,70 +1,10 @@
 package httpapi
 
-import (
-	"time"
+import "github.com/dsgate/dsgate/internal/pipeline"
 
-	"github.com/dsgate/dsgate/internal/audit"
-	"github.com/dsgate/dsgate/internal/metrics"
-	"github.com/dsgate/dsgate/internal/reqscope"
-)
+// Auditor receives one record per request; see pipeline.Auditor.
+type Auditor = pipeline.Auditor
 
-// Auditor receives one record per request. It must not block.
-type Auditor interface {
-	Record(audit.Event)
-}
-
-// Recorder emits the metrics and the audit record of a finished request.
-// HTTP and gRPC both use it, so the two transports are counted alike.
-type Recorder struct {
-	Metrics     *metrics.Metrics // nil: no metrics
-	Audit       Auditor          // nil: no audit trail
-	AuditBodies bool             // keep prompt and answer text, not only hashes
-}
-
-// Record observes one request that ended at end with an HTTP(-equivalent)
-// status. route names it with bounded cardinality ("POST /v1/...",
-// "GRPC /dsgate.v1...").
-func (o Recorder) Record(s *reqscope.Scope, route, method, clientAddr string, status int, end time.Time) {
-	if route == "" {
-		route = "unmatched"
-	}
-	if o.Metrics != nil {
-		o.Metrics.ObserveHTTP(route, method, status, end.Sub(s.Start))
-		if s.Stream && s.FirstToken > 0 {
-			o.Metrics.ObserveTTFT(s.Model, s.Upstream, s.FirstToken)
-			if s.CompletionTokens > 1 {
-				gap := (end.Sub(s.Start) - s.FirstToken) / time.Duration(s.CompletionTokens-1)
-				o.Metrics.InterTokenLatency.WithLabelValues(s.Model).Observe(gap.Seconds())
-			}
-		}
-		if s.Model != "" {
-			o.Metrics.CountRequest(route, s.Model, status, s.Principal)
-		}
-		if s.Model != "" && s.CacheResult != "hit" { // tokens spent upstream; a hit spent none
-			o.Metrics.AddTokens(s.Model, s.Principal, metrics.Usage{
-				Prompt: s.PromptTokens, Completion: s.CompletionTokens, CacheHit: s.CacheHitTokens})
-		}
-	}
-	if o.Audit == nil || route == "GET /healthz" || route == "GET /readyz" {
-		return
-	}
-	ev := audit.Event{
-		RequestID:        s.RequestID,
-		Principal:        s.Principal,
-		Role:             s.Role,
-		ClientAddr:       clientAddr,
-		Route:            route,
-		Model:            s.Model,
-		Upstream:         s.Upstream,
-		Status:           status,
-		CacheResult:      s.CacheResult,
-		PromptTokens:     s.PromptTokens,
-		CompletionTokens: s.CompletionTokens,
-		CacheHitTokens:   s.CacheHitTokens,
-		RequestAt:        s.Start,
-		ResponseAt:       end,
-		ErrorType:        s.ErrorType,
-	}
-	ev.SetBodies(s.Input, s.Output, s.OutputSHA256, o.AuditBodies)
-	o.Audit.Record(ev)
-}
+// Recorder emits the metrics and the audit record of a finished request;
+// it lives in the pipeline so HTTP, gRPC and batch items share it.
+type Recorder = pipeline.Recorder

@@ -42,6 +42,12 @@ type Scope struct {
 
 	ErrorType string // OpenAI error type of a failed request
 	Err       error  // cause, for the log only
+
+	// RenderError, when set by the transport's route adapter, writes err
+	// as the request's answer through the one error table. Handlers
+	// mounted from other packages call it instead of writing errors of
+	// their own, so every route's errors have one shape.
+	RenderError func(err error)
 }
 
 type key struct{}

@@ -10,7 +10,6 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/batch"
 	batchs3 "github.com/dsgate/dsgate/internal/batch/s3"
 	"github.com/dsgate/dsgate/internal/config"
@@ -24,11 +23,7 @@ import (
 // the store: when auth is off (no store opened yet) it opens store.dsn
 // itself.
 func buildBatch(ctx context.Context, cfg *config.Config, bc config.Batch, c *core, gw func() *gateway.Gateway, log *slog.Logger) error {
-	exec := &batch.Executor{
-		Backend:  func() batch.Backend { return gw() },
-		Access:   c.access,
-		MapError: apierror.From, // the transports' shared error mapping
-	}
+	exec := &batch.Executor{Pipeline: c.newPipeline(cfg, gw, log)}
 	c.mounts["/v1/batch"] = batch.NewSync(batch.SyncOptions{Exec: exec, MaxItems: bc.MaxItems,
 		MaxBodyBytes: bc.MaxBodyBytes, Concurrency: bc.Concurrency})
 	if !bc.APIEnabled() {

@@ -14,6 +14,7 @@ import (
 	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/sim"
 	"github.com/dsgate/dsgate/internal/tlsconf"
 	"github.com/dsgate/dsgate/internal/upstream"
@@ -222,4 +223,18 @@ func startSim(uc config.Upstream, log *slog.Logger) (string, *http.Server, error
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	return ln.Addr().String(), srv, nil
+}
+
+// newPipeline builds the one request pipeline that the HTTP API, the gRPC
+// API, POST /v1/batch and the Batch API share: the current gateway, the
+// process's access control, and the recorder of metrics and audit
+// records (batch items are recorded by the pipeline itself).
+func (c *core) newPipeline(cfg *config.Config, gw func() *gateway.Gateway, log *slog.Logger) *pipeline.Pipeline {
+	return pipeline.New(pipeline.Options{
+		Backend:           func() pipeline.Backend { return gw() },
+		Access:            c.access,
+		HighPriorityRoles: cfg.Auth.HighPriorityRoles,
+		Recorder:          pipeline.Recorder{Metrics: c.metrics, Audit: c.auditor(), AuditBodies: c.auditBodies},
+		Logger:            log,
+	})
 }

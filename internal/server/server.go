@@ -61,7 +61,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		c.close()
 		return nil, err
 	}
-	s.core, s.ln, s.pprofListen = c, ln, cfg.Server.PprofListen
+	s.core, s.ln, s.pprofListen = c, httpapi.ErrorShapeListener(ln), cfg.Server.PprofListen
 	s.gen.Store(gen)
 	if cfg.Metrics.Listen != "" && c.metricsHandler != nil {
 		mln, err := net.Listen("tcp", cfg.Metrics.Listen)

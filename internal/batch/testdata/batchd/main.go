@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/dsgate/dsgate/internal/access"
-	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/batch"
 	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/store/sqlite"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
@@ -54,8 +54,8 @@ func run(db, dir, up string, workers int) error {
 		FirstTokenTimeout: 30 * time.Second, IdleTimeout: 10 * time.Second})
 	pool := upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "deepseek-chat"}}, &upstream.RoundRobin{}, upstream.DefaultRules())
 	gw := gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat", Pool: pool}}})
-	exec := &batch.Executor{Backend: func() batch.Backend { return gw }, Access: access.New(access.Options{Disabled: true}),
-		MapError: apierror.From}
+	exec := &batch.Executor{Pipeline: pipeline.New(pipeline.Options{Backend: func() pipeline.Backend { return gw },
+		Access: access.New(access.Options{Disabled: true})})}
 	m := batch.NewManager(batch.Options{Store: st, Blobs: blobs, Exec: exec, Workers: workers,
 		PollInterval: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,0 +1,160 @@
+package pipeline
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+
+	"github.com/dsgate/dsgate/internal/access"
+	"github.com/dsgate/dsgate/internal/apierror"
+	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/reqscope"
+)
+
+// Backend runs inference calls; *gateway.Gateway implements it.
+type Backend interface {
+	Complete(ctx context.Context, c *gateway.Call) (*gateway.Result, error)
+	Stream(ctx context.Context, c *gateway.Call, sink gateway.Sink) (*gateway.Result, error)
+}
+
+// Options configure a Pipeline.
+type Options struct {
+	// Backend returns the current gateway; it changes on config reload.
+	Backend func() Backend
+	// Access authorizes and rate-limits; nil means access control is off.
+	Access *access.Access
+	// HighPriorityRoles may ask for priority routing.
+	HighPriorityRoles []string
+	// Recorder emits the metrics and audit record of every Item.
+	Recorder Recorder
+	Logger   *slog.Logger
+}
+
+// Pipeline is safe for concurrent use.
+type Pipeline struct{ o Options }
+
+// New returns a Pipeline.
+func New(o Options) *Pipeline {
+	if o.Access == nil {
+		o.Access = access.New(access.Options{Disabled: true})
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Pipeline{o: o}
+}
+
+// Access is the access control the pipeline applies.
+func (pl *Pipeline) Access() *access.Access { return pl.o.Access }
+
+// Recorder is the pipeline's recorder of finished requests.
+func (pl *Pipeline) Recorder() Recorder { return pl.o.Recorder }
+
+// Call is one inference request as a transport hands it over.
+type Call struct {
+	Endpoint  openai.Endpoint
+	Body      []byte
+	Principal *auth.Principal // authenticated by the transport
+	// HighPriority is set when the caller asked for priority routing; the
+	// pipeline grants it only to HighPriorityRoles.
+	HighPriority bool
+	CacheControl string // the client's Cache-Control
+	// Sink receives a stream's events; a call that asks to stream without
+	// a sink (a batch item) is refused with 400.
+	Sink gateway.Sink
+	// OnCache is told the cache result before anything is written.
+	OnCache func(result, tier string)
+	// Header, when set, receives the x-ratelimit-* headers once the call
+	// is admitted, before the gateway runs (HTTP passes its response
+	// headers).
+	Header http.Header
+	// OnAdmit, when set, is called once the call is admitted, before the
+	// gateway runs (gRPC sends the rate-limit state as metadata from it).
+	OnAdmit func(*access.Grant)
+}
+
+// Resource is the RBAC resource an endpoint needs (action read).
+func Resource(e openai.Endpoint) string {
+	if e == openai.EndpointEmbedding {
+		return auth.ResourceEmbeddings
+	}
+	return auth.ResourceTextGeneration
+}
+
+// Run is the request sequence: parse, authorize the model, admit, call the
+// gateway, settle. It fills the Scope in ctx as it goes; settlement is
+// deferred, so a panic in the gateway or a sink still settles the limits
+// and leaves a record. The result is nil only with an error.
+func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err error) {
+	s := reqscope.From(ctx)
+	p := c.Principal
+	if p == nil {
+		p = access.Anonymous
+	}
+	s.Principal, s.Role = p.ID, p.Role
+	req, err := openai.Parse(c.Endpoint, c.Body)
+	if err != nil {
+		return nil, err
+	}
+	s.Model, s.Stream, s.Input = req.Model, req.Stream, c.Body
+	if req.Stream && c.Sink == nil {
+		return nil, openai.InvalidRequest("stream", "stream is not supported here")
+	}
+	if err := pl.o.Access.Authorize(p, Resource(c.Endpoint), auth.ActionRead, req.Model); err != nil {
+		return nil, err
+	}
+	grant, err := pl.o.Access.Admit(ctx, p, req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if res == nil {
+			grant.Done(ctx, openai.Usage{}, false)
+			return
+		}
+		settle(s, res)
+		grant.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
+	}()
+	if c.Header != nil {
+		grant.WriteHeaders(c.Header)
+	}
+	if c.OnAdmit != nil {
+		c.OnAdmit(grant)
+	}
+	call := &gateway.Call{Req: req, Body: c.Body, RequestID: s.RequestID, CacheControl: c.CacheControl,
+		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: p.LimitKey(), OnCache: c.OnCache}
+	if req.Stream {
+		return pl.o.Backend().Stream(ctx, call, c.Sink)
+	}
+	return pl.o.Backend().Complete(ctx, call)
+}
+
+// mayPrioritize reports whether p's role may ask for priority routing.
+func (pl *Pipeline) mayPrioritize(p *auth.Principal) bool {
+	return !pl.o.Access.Enabled() || slices.Contains(pl.o.HighPriorityRoles, p.Role)
+}
+
+// settle copies what the gateway reports into the record.
+func settle(s *reqscope.Scope, res *gateway.Result) {
+	s.Upstream, s.Attempts, s.FirstToken = res.Upstream, res.Attempts, res.FirstToken
+	s.CacheResult, s.CacheTier = res.Cache, res.CacheTier
+	if res.HasUsage {
+		s.PromptTokens = res.Usage.PromptTokens
+		s.CompletionTokens = res.Usage.CompletionTokens
+		s.CacheHitTokens = res.Usage.CacheHitTokens()
+	}
+	if res.Body != nil {
+		s.Output = res.Body
+	}
+}
+
+// Fail records err in the scope and returns the OpenAI error it means:
+// the one error table (apierror) for every transport.
+func Fail(s *reqscope.Scope, err error) *openai.Error {
+	ae := apierror.From(err)
+	s.Err, s.ErrorType = err, ae.Type
+	return ae
+}
