@@ -44,7 +44,7 @@ func (o Recorder) metrics(s *reqscope.Scope, route, method string, status int, e
 		o.Metrics.ObserveTTFT(s.Model, s.Upstream, s.FirstToken)
 		if s.CompletionTokens > 1 {
 			gap := (end.Sub(s.Start) - s.FirstToken) / time.Duration(s.CompletionTokens-1)
-			o.Metrics.InterTokenLatency.WithLabelValues(s.Model).Observe(gap.Seconds())
+			o.Metrics.ObserveInterToken(s.Model, gap)
 		}
 	}
 	if s.Model != "" {
