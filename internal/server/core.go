@@ -5,7 +5,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"errors"
 	"fmt"
 	"go.opentelemetry.io/otel/trace"
 	"log/slog"
@@ -47,47 +46,34 @@ type core struct {
 	auditBodies    bool
 	cache          *cache.Tiered // nil when off
 	tracer         trace.Tracer  // nil when off
-	// tasks run until the server stops; closers run after them.
-	tasks   []func(context.Context) error
-	closers []func() error
+	// life collects the background tasks and closers of the components
+	// as they are built; the caller releases it if building fails.
+	life lifecycle
 }
 
-func (c *core) close() error {
-	var errs []error
-	for i := len(c.closers) - 1; i >= 0; i-- {
-		errs = append(errs, c.closers[i]())
-	}
-	return errors.Join(errs...)
-}
-
-func buildCore(ctx context.Context, cfg *config.Config, log *slog.Logger, current func() *gateway.Gateway) (*core, error) {
-	c := &core{mounts: map[string]http.Handler{}}
+// build builds the process-wide components into c. On error the caller
+// closes c.life, which holds what was built so far.
+func (c *core) build(ctx context.Context, cfg *config.Config, log *slog.Logger, current func() *gateway.Gateway) error {
 	c.buildMetrics(cfg, current)
 	if err := c.buildAudit(cfg, log); err != nil {
-		return nil, err
+		return err
 	}
 	if err := c.buildCache(cfg, log); err != nil {
-		c.close()
-		return nil, err
+		return err
 	}
 	if err := c.buildTracing(ctx, cfg); err != nil {
-		c.close()
-		return nil, err
+		return err
 	}
 	if cfg.Redis.Addr != "" {
 		c.redis = goredis.NewClient(&goredis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password.Value(), DB: cfg.Redis.DB})
-		c.closers = append(c.closers, c.redis.Close)
+		c.life.addCloser("redis", c.redis.Close)
 	}
 	if !cfg.Auth.Enabled {
 		log.Warn("authentication is disabled: every caller is an anonymous admin (set auth.enabled for production)")
 		c.access = access.New(access.Options{Disabled: true})
-		return c, nil
+		return nil
 	}
-	if err := c.buildAuth(ctx, cfg, log); err != nil {
-		c.close()
-		return nil, err
-	}
-	return c, nil
+	return c.buildAuth(ctx, cfg, log)
 }
 
 func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -97,7 +83,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 		return fmt.Errorf("opening store: %w", err)
 	}
 	c.store = st
-	c.closers = append(c.closers, st.Close)
+	c.life.addCloser("store", st.Close)
 
 	policy, err := auth.NewPolicy(configRoles(ac.Roles))
 	if err != nil {
@@ -176,7 +162,9 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 		c.mounts[p] = adm
 		c.mounts[p+"/"] = adm
 	}
-	c.tasks = append(c.tasks, signing.Run, revocations.Run, recorder.Run)
+	c.life.addTask("signing keys", signing.Run)
+	c.life.addTask("revocations", revocations.Run)
+	c.life.addTask("usage recorder", recorder.Run)
 	return nil
 }
 
@@ -242,7 +230,7 @@ func (c *core) buildTracing(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	c.tracer = p.Tracer()
-	c.closers = append(c.closers, func() error {
+	c.life.addCloser("tracing", func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return p.Shutdown(ctx)
