@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
@@ -68,6 +69,7 @@ func (h *handlers) inference(e openai.Endpoint, resource string) authedFunc {
 func (h *handlers) complete(w http.ResponseWriter, r *http.Request, gw *gateway.Gateway, call *gateway.Call, s *reqscope.Scope) *gateway.Result {
 	res, err := gw.Complete(r.Context(), call)
 	if err != nil {
+		err = apierror.WithCause(r.Context(), err)
 		h.fail(w, s, err)
 		return &gateway.Result{}
 	}
@@ -91,6 +93,7 @@ func (h *handlers) stream(w http.ResponseWriter, r *http.Request, gw *gateway.Ga
 		sink.hash = sha256.New()
 	}
 	res, err := gw.Stream(r.Context(), call, sink)
+	err = apierror.WithCause(r.Context(), err)
 	record(s, res)
 	if sink.hash != nil {
 		s.OutputSHA256 = hex.EncodeToString(sink.hash.Sum(nil))

@@ -146,8 +146,10 @@ func observe(next http.Handler, o *Options) http.Handler {
 		next.ServeHTTP(sw, r)
 		end := time.Now()
 		s := reqscope.From(r.Context())
+		// The status the client saw: a client that left after the whole
+		// response was written saw it, not a 499.
 		status := sw.status
-		if errors.Is(r.Context().Err(), context.Canceled) || errors.Is(s.Err, context.Canceled) {
+		if errors.Is(s.Err, context.Canceled) || (!sw.wroteHeader && errors.Is(r.Context().Err(), context.Canceled)) {
 			status = StatusClientClosed
 		}
 		o.recorder().Record(s, s.Route, r.Method, r.RemoteAddr, status, end)
