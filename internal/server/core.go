@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"runtime/debug"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"fmt"
@@ -36,7 +38,14 @@ type core struct {
 	store  store.Store
 	redis  *goredis.Client
 	access *access.Access
-	policy *auth.Policy
+	// policy is the current RBAC policy; a reload replaces it.
+	policy atomic.Pointer[auth.Policy]
+	// rolesMu serialises changes of the policy's store roles (admin API)
+	// with its replacement by a reload.
+	rolesMu sync.Mutex
+	// authOpts are the access options with authentication on, nil when
+	// the process started without it; a reload updates them.
+	authOpts *access.Options
 	// handlers mounted beside the API: OAuth2 endpoints and /admin/*.
 	mounts map[string]http.Handler
 	// observability: nil when off.
@@ -96,7 +105,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	if err := policy.SetStoreRoles(roles); err != nil {
 		return fmt.Errorf("store roles: %w", err)
 	}
-	c.policy = policy
+	c.policy.Store(policy)
 
 	kek, _ := config.DecodeKey(ac.SigningKeyEncryptionKey.Value()) // validated
 	keys := auth.NewKeyAuthenticator(st, auth.KeyAuthenticatorOptions{CacheTTL: ac.KeyCacheTTL, Logger: log})
@@ -127,14 +136,15 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 		return err
 	}
 	recorder := usage.New(st, usage.Options{Logger: log})
-	c.access = access.New(access.Options{
+	c.authOpts = &access.Options{
 		Authn:    auth.Chain{Keys: keys, Tokens: verifier},
 		Policy:   policy,
 		Limiter:  limiter,
-		Defaults: ratelimit.Limits{RPM: ac.Limits.RPM, TPM: ac.Limits.TPM, MaxConcurrent: ac.Limits.MaxConcurrent},
+		Defaults: limits(ac.Limits),
 		Usage:    recorder,
-		MTLS:     access.MTLS{Enabled: ac.MTLS.Enabled, Roles: ac.MTLS.Roles, DefaultRole: ac.MTLS.DefaultRole},
-	})
+		MTLS:     mtls(ac.MTLS),
+	}
+	c.access = access.New(*c.authOpts)
 	adm, err := admin.New(admin.Options{
 		Store: st,
 		Authorize: func(r *http.Request, resource, action string) error {
@@ -144,14 +154,16 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 			}
 			return c.access.Authorize(p, resource, action, "")
 		},
-		HasRole:    policy.HasRole,
+		HasRole:    func(name string) bool { return c.policy.Load().HasRole(name) },
 		KeyRevoked: keys.Forget,
 		RolesChanged: func(ctx context.Context) error {
+			c.rolesMu.Lock()
+			defer c.rolesMu.Unlock()
 			roles, err := st.ListRoles(ctx)
 			if err != nil {
 				return err
 			}
-			return policy.SetStoreRoles(roles)
+			return c.policy.Load().SetStoreRoles(roles)
 		},
 		Logger: log,
 	})
@@ -174,6 +186,16 @@ func (c *core) limiter(cfg *config.Config, log *slog.Logger) (*ratelimit.Limiter
 		backend = rlredis.New(c.redis, rlredis.Options{})
 	}
 	return ratelimit.New(ratelimit.Options{Backend: backend, FailOpen: cfg.RateLimit.FailOpen, Logger: log})
+}
+
+// limits are the default rate limits of auth.limits.
+func limits(l config.Limits) ratelimit.Limits {
+	return ratelimit.Limits{RPM: l.RPM, TPM: l.TPM, MaxConcurrent: l.MaxConcurrent}
+}
+
+// mtls is the client-certificate mapping of auth.mtls.
+func mtls(m config.MTLS) access.MTLS {
+	return access.MTLS{Enabled: m.Enabled, Roles: m.Roles, DefaultRole: m.DefaultRole}
 }
 
 func configRoles(rs []config.Role) []store.Role {

@@ -63,7 +63,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 	if err = c.build(context.Background(), cfg, log, s.gateway); err != nil {
 		return nil, err
 	}
-	if gen, err = build(cfg, log, c); err != nil {
+	if gen, err = build(cfg, log, c, nil); err != nil {
 		return nil, err
 	}
 	if err = buildBatch(context.Background(), cfg, cfg.Batch, c, s.gateway, log); err != nil {
@@ -218,23 +218,4 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Warn("shutdown", "error", err.Error())
 	}
 	return errors.Join(cause, taskErr, closeErr)
-}
-
-// Reload builds components from cfg and swaps them in atomically. On error
-// the running configuration stays. Listener settings need a restart.
-func (s *Server) Reload(cfg *config.Config) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := s.gen.Load()
-	if cfg.Server.Listen != old.cfg.Server.Listen {
-		s.log.Warn("server.listen changed; it takes effect at the next restart")
-	}
-	gen, err := build(cfg, s.log, s.core)
-	if err != nil {
-		return err
-	}
-	s.gen.Store(gen)
-	// Requests already routed to the old generation keep their upstreams.
-	go old.close(old.cfg.Server.ShutdownGrace)
-	return nil
 }
