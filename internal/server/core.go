@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -135,7 +136,15 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	if err != nil {
 		return err
 	}
-	recorder := usage.New(st, usage.Options{Logger: log})
+	recorder, err := openRecorder(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
+	c.life.addCloser("usage recorder", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return recorder.Close(ctx) // after Run's last flush: releases the journal
+	})
 	c.authOpts = &access.Options{
 		Authn:    auth.Chain{Keys: keys, Tokens: verifier},
 		Policy:   policy,
@@ -178,6 +187,29 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	c.life.addTask("revocations", revocations.Run)
 	c.life.addTask("usage recorder", recorder.Run)
 	return nil
+}
+
+// UsageJournalPath is the usage journal of cfg: beside the audit spool, so
+// usage is as durable as the audit trail; "" (no journal) with audit off.
+func UsageJournalPath(cfg *config.Config) string {
+	if !cfg.Audit.Enabled {
+		return ""
+	}
+	return filepath.Join(cfg.Audit.Dir, "usage", "journal")
+}
+
+// openRecorder returns the usage recorder, journaled when the config has a
+// journal: usage recorded before a crash and not yet stored is replayed.
+func openRecorder(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*usage.Recorder, error) {
+	path := UsageJournalPath(cfg)
+	if path == "" {
+		return usage.New(st, usage.Options{Logger: log}), nil
+	}
+	r, err := usage.Open(ctx, st, usage.Options{Journal: path, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
+	}
+	return r, nil
 }
 
 func (c *core) limiter(cfg *config.Config, log *slog.Logger) (*ratelimit.Limiter, error) {
