@@ -23,9 +23,9 @@ import (
 )
 
 // TestServeSignals drives the real binary: SIGHUP reloads the config file
-// without breaking a stream in flight, a bad file is refused and the old
-// config keeps serving, and SIGTERM lets an in-flight stream finish before
-// the process exits 0.
+// without breaking a stream in flight, a file changing a restart-only key
+// or a bad file is refused and the old config keeps serving, and SIGTERM
+// lets an in-flight stream finish before the process exits 0.
 func TestServeSignals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -75,6 +75,16 @@ func TestServeSignals(t *testing.T) {
 	waitFor(t, 5*time.Second, "the reloaded model", func() bool { return hasModel("extra") })
 	if rest := stream(); !strings.HasSuffix(rest, "data: [DONE]\n\n") {
 		t.Fatalf("stream broken by reload:\n%s", rest)
+	}
+
+	// A key that needs a restart refuses the reload whole, naming the key.
+	write(strings.Replace(config("deepseek-chat", "extra", "third"), fmt.Sprintf(":%d", port), fmt.Sprintf(":%d", port+1), 1))
+	gw.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, 5*time.Second, "the refusal naming server.listen", func() bool {
+		return strings.Contains(gw.out.tail(50), "changing server.listen")
+	})
+	if hasModel("third") {
+		t.Fatal("a refused reload added a model")
 	}
 
 	write("version: 1\nserver: {listne: oops}\n")

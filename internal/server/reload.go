@@ -38,11 +38,11 @@ type RestartRequiredError struct {
 }
 
 func (e *RestartRequiredError) Error() string {
-	msg := "reload refused: changing " + strings.Join(e.Keys, ", ") + " needs a restart"
+	msg := "changing " + strings.Join(e.Keys, ", ") + " needs a restart"
 	if e.Reason != "" {
 		msg += " (" + e.Reason + ")"
 	}
-	return msg
+	return msg + "; nothing of this reload was applied"
 }
 
 // restartKeys lists the keys that differ between old and next and that a

@@ -162,3 +162,27 @@ func TestJournalTornLastLine(t *testing.T) {
 		t.Fatalf("requests %d, want 3", req)
 	}
 }
+
+// BenchmarkRecord measures Record on the request path, with and without
+// the journal (one write call per record).
+func BenchmarkRecord(b *testing.B) {
+	ctx := context.Background()
+	st := storetest.OpenSQLite(b)
+	for _, journaled := range []bool{false, true} {
+		b.Run(map[bool]string{false: "memory", true: "journal"}[journaled], func(b *testing.B) {
+			r := New(st, Options{})
+			if journaled {
+				var err error
+				if r, err = Open(ctx, st, Options{Journal: filepath.Join(b.TempDir(), "journal"), MaxJournalBytes: 1 << 40}); err != nil {
+					b.Fatal(err)
+				}
+				defer crash(r)
+			}
+			rec := Record{Kind: store.KindKey, PrincipalID: "p", Model: "deepseek-chat", PromptTokens: 3, CompletionTokens: 7}
+			b.ReportAllocs()
+			for b.Loop() {
+				r.Record(rec)
+			}
+		})
+	}
+}
