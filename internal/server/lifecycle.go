@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -25,6 +26,18 @@ var errShuttingDown = &openai.Error{Status: http.StatusServiceUnavailable, Type:
 type task struct {
 	name string
 	run  func(context.Context) error
+}
+
+// guarded runs the task, turning a panic into an error that stops the
+// server loudly instead of killing it without the shutdown (or leaving a
+// loop silently dead).
+func (t task) guarded(ctx context.Context) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return t.run(ctx)
 }
 
 // closer releases one component once requests and tasks are done.
@@ -64,8 +77,8 @@ func (l *lifecycle) close() error {
 	return errors.Join(errs...)
 }
 
-// runTasks starts every task under ctx. A task that fails is reported on
-// failed (never blocking); wait returns once all have returned, with the
+// runTasks starts every task under ctx. A task that fails or panics is
+// reported on failed (never blocking); wait returns once all have returned, with the
 // errors of those that failed after ctx ended (a last flush, say).
 func (l *lifecycle) runTasks(ctx context.Context, failed chan<- error, log *slog.Logger) (wait func() error) {
 	var wg sync.WaitGroup
@@ -73,7 +86,7 @@ func (l *lifecycle) runTasks(ctx context.Context, failed chan<- error, log *slog
 	var late []error
 	for _, t := range l.tasks {
 		wg.Go(func() {
-			err := t.run(ctx)
+			err := t.guarded(ctx)
 			if err == nil || errors.Is(err, context.Canceled) {
 				return
 			}

@@ -88,6 +88,22 @@ func TestTaskFailureStopsServer(t *testing.T) {
 	}
 }
 
+// A background task that panics stops the server with the panic as its
+// error, after a clean shutdown, instead of killing the process.
+func TestTaskPanicStopsServer(t *testing.T) {
+	s := newTestServer(t)
+	closed := false
+	s.life.addCloser("probe", func() error { closed = true; return nil })
+	s.life.addTask("probe", func(context.Context) error { panic("nil map") })
+	err := runUntil(t, s, context.Background(), 5*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "probe: panic: nil map") {
+		t.Fatalf("Run = %v, want the task's panic", err)
+	}
+	if !closed {
+		t.Fatal("components were not closed")
+	}
+}
+
 // Shutdown stops the tasks before any closer runs, and closes in reverse
 // order of registration.
 func TestShutdownOrder(t *testing.T) {
