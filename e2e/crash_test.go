@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -38,6 +39,15 @@ type chatUsage struct {
 	PromptCacheHitTokens int64 `json:"prompt_cache_hit_tokens"`
 }
 
+// How the gateway stops in usageAfterStop.
+type stopMode int
+
+const (
+	killReconcile stopMode = iota // SIGKILL, then dsgate usage reconcile
+	killRestart                   // SIGKILL, then a restart replays the journal
+	term                          // SIGTERM: usage is stored before exit
+)
+
 // TestUsageSurvivesSIGKILL kills the gateway with SIGKILL under load from
 // two keys, one sending chat completions and one /v1/batch requests, and
 // checks that the usage of each key equals exactly what its clients were
@@ -45,11 +55,16 @@ type chatUsage struct {
 // once after `dsgate usage reconcile`, once after a plain restart, which
 // replays the journal itself.
 func TestUsageSurvivesSIGKILL(t *testing.T) {
-	t.Run("reconcile", func(t *testing.T) { usageAfterSIGKILL(t, true) })
-	t.Run("restart", func(t *testing.T) { usageAfterSIGKILL(t, false) })
+	t.Run("reconcile", func(t *testing.T) { usageAfterStop(t, killReconcile) })
+	t.Run("restart", func(t *testing.T) { usageAfterStop(t, killRestart) })
 }
 
-func usageAfterSIGKILL(t *testing.T, reconcile bool) {
+// TestUsageStoredAtSIGTERM stops the gateway with SIGTERM under load: it
+// exits 0 with all usage in the store (the journal is back to its header,
+// the next start replays nothing) and equal to what was served.
+func TestUsageStoredAtSIGTERM(t *testing.T) { usageAfterStop(t, term) }
+
+func usageAfterStop(t *testing.T, mode stopMode) {
 	sim := startSim(t, "sim", 0, "--ttft", "20ms")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "dsgate.db")
@@ -100,14 +115,26 @@ models:
 		})
 	}
 	time.Sleep(1500 * time.Millisecond)
-	gw.kill() // SIGKILL under load
+	if mode == term {
+		gw.cmd.Process.Signal(syscall.SIGTERM)
+		waitExit(t, gw, 10*time.Second)
+		if code := gw.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("exit code %d after SIGTERM", code)
+		}
+	} else {
+		gw.kill() // SIGKILL under load
+	}
 	stop.Store(true)
 	wg.Wait()
+	journal := filepath.Join(dir, "audit", "usage", "journal")
+	if fi, err := os.Stat(journal); err != nil || (mode == term && fi.Size() > 100) {
+		t.Fatalf("journal after stop: %v, %v (after SIGTERM it holds its header only)", fi, err)
+	}
 	if chat.requests < 50 || batch.requests < 50 {
 		t.Fatalf("too little load before the kill: %d chat requests, %d batch items", chat.requests, batch.requests)
 	}
 
-	if reconcile {
+	if mode == killReconcile {
 		out, err := exec.Command(dsgateBin, "usage", "reconcile", "--config", path).CombinedOutput()
 		if err != nil {
 			t.Fatalf("usage reconcile: %v\n%s", err, out)
@@ -117,6 +144,9 @@ models:
 
 	gw = startProc(t, "gateway again", "serve", "--config", path)
 	waitProcReady(t, gw, base)
+	if replayed := strings.Contains(gw.out.tail(20), "usage journal replayed"); replayed != (mode == killRestart) {
+		t.Errorf("usage journal replayed at restart: %t\n%s", replayed, gw.out.tail(20))
+	}
 	for _, k := range []struct {
 		name, id string
 		want     *served
@@ -126,7 +156,7 @@ models:
 		var got usageTotal
 		// After a restart the replayed usage is stored by the first flush.
 		deadline := time.Now().Add(5 * time.Second)
-		for got = adminUsage(t, base, adminKey, k.id); got != want && !reconcile && time.Now().Before(deadline); {
+		for got = adminUsage(t, base, adminKey, k.id); got != want && mode == killRestart && time.Now().Before(deadline); {
 			time.Sleep(100 * time.Millisecond)
 			got = adminUsage(t, base, adminKey, k.id)
 		}
