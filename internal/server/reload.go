@@ -54,8 +54,8 @@ func restartKeys(old, next *config.Config) []string {
 }
 
 // diffKeys compares two structs field by field under their YAML names.
-// A reloadable key is skipped, a struct is walked into, and any other
-// difference is reported under its key (a list or map as a whole).
+// A reloadable key is skipped, a section is walked into, and any other
+// difference is reported under its key (a list, map or secret as a whole).
 func diffKeys(a, b reflect.Value, prefix string, keys *[]string) {
 	t := a.Type()
 	for i := range t.NumField() {
@@ -78,12 +78,27 @@ func diffKeys(a, b reflect.Value, prefix string, keys *[]string) {
 		if reloadable[path] || reflect.DeepEqual(fa.Interface(), fb.Interface()) {
 			continue
 		}
-		if f.Type.Kind() == reflect.Struct {
+		if isSection(f.Type) {
 			diffKeys(fa, fb, path, keys)
 			continue
 		}
 		*keys = append(*keys, path)
 	}
+}
+
+// isSection reports whether t is a config section to walk into: a struct
+// with YAML-tagged fields. A value struct (a secret, whose fields are
+// hidden) is compared whole.
+func isSection(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() && f.Tag.Get("yaml") != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func joinKey(prefix, name string) string {
