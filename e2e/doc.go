@@ -4,8 +4,13 @@
 //
 //   - resilience: simulators that error, stall mid-stream or are SIGKILLed
 //     under load, and the circuit breaker opening and closing;
-//   - signals: SIGHUP reloads (and a refused bad reload) with a stream in
-//     flight, SIGTERM draining a stream;
+//   - signals: SIGHUP reloads (and refused reloads: a bad file, a key that
+//     needs a restart) with a stream in flight; SIGTERM draining HTTP and
+//     gRPC streams together, and cutting those still running at the end of
+//     the grace period with an error event, every request audited with the
+//     status its client saw;
+//   - crash: SIGKILL under load, then `dsgate usage reconcile` or a
+//     restart: the usage of every key equals what its clients were served;
 //   - replicas: three gateways sharing PostgreSQL and Redis hold one rate
 //     limit, accept each other's tokens and see a revocation within a second.
 //

@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/openai"
@@ -60,29 +61,41 @@ type MTLS struct {
 var Anonymous = &auth.Principal{ID: "anonymous", Kind: auth.KindKey, Name: "anonymous", Role: "admin"}
 
 // Access is safe for concurrent use.
-type Access struct{ o Options }
+type Access struct{ opts atomic.Pointer[Options] }
 
 // New returns an Access.
 func New(o Options) *Access {
+	a := &Access{}
+	a.Update(o)
+	return a
+}
+
+// Update replaces the options (a config reload: authentication on or off,
+// roles, default limits). Calls already admitted finish under the options
+// they were admitted with.
+func (a *Access) Update(o Options) {
 	if o.DefaultMaxTokens <= 0 {
 		o.DefaultMaxTokens = 1024
 	}
-	return &Access{o: o}
+	a.opts.Store(&o)
 }
 
+// o returns the current options.
+func (a *Access) o() *Options { return a.opts.Load() }
+
 // Enabled reports whether callers must authenticate.
-func (a *Access) Enabled() bool { return !a.o.Disabled }
+func (a *Access) Enabled() bool { return !a.o().Disabled }
 
 // Authenticate identifies the caller from its credential. credErr is the
 // transport's error extracting it (none sent, malformed header).
 func (a *Access) Authenticate(ctx context.Context, cred string, credErr error) (*auth.Principal, error) {
-	if a.o.Disabled {
+	if a.o().Disabled {
 		return Anonymous, nil
 	}
 	if credErr != nil {
 		return nil, credErr
 	}
-	return a.o.Authn.AuthenticateCredential(ctx, cred)
+	return a.o().Authn.AuthenticateCredential(ctx, cred)
 }
 
 type principalKey struct{}
@@ -104,7 +117,7 @@ func PrincipalFrom(ctx context.Context) *auth.Principal {
 // a caller already authenticated for this request (WithPrincipal) is
 // returned as is.
 func (a *Access) AuthenticateHTTP(r *http.Request) (*auth.Principal, error) {
-	if a.o.Disabled {
+	if a.o().Disabled {
 		return Anonymous, nil
 	}
 	if p := PrincipalFrom(r.Context()); p != nil {
@@ -118,10 +131,10 @@ func (a *Access) AuthenticateHTTP(r *http.Request) (*auth.Principal, error) {
 // that sends no credential may be identified by its verified client
 // certificate instead.
 func (a *Access) AuthenticateConn(ctx context.Context, cred string, credErr error, state *tls.ConnectionState) (*auth.Principal, error) {
-	if a.o.Disabled {
+	if a.o().Disabled {
 		return Anonymous, nil
 	}
-	if errors.Is(credErr, auth.ErrNoCredentials) && a.o.MTLS.Enabled {
+	if errors.Is(credErr, auth.ErrNoCredentials) && a.o().MTLS.Enabled {
 		if p, ok := a.certPrincipal(state); ok {
 			return p, nil
 		}
@@ -135,9 +148,9 @@ func (a *Access) certPrincipal(state *tls.ConnectionState) (*auth.Principal, boo
 	if !ok {
 		return nil, false
 	}
-	role, ok := a.o.MTLS.Roles[subject]
+	role, ok := a.o().MTLS.Roles[subject]
 	if !ok {
-		role = a.o.MTLS.DefaultRole
+		role = a.o().MTLS.DefaultRole
 	}
 	if role == "" {
 		return nil, false
@@ -148,15 +161,16 @@ func (a *Access) certPrincipal(state *tls.ConnectionState) (*auth.Principal, boo
 // Authorize checks the role's permission for action on resource, and the
 // model allow-lists when model is not empty.
 func (a *Access) Authorize(p *auth.Principal, resource, action, model string) error {
-	if a.o.Disabled {
+	if a.o().Disabled {
 		return nil
 	}
-	return a.o.Policy.Allow(p, resource, action, model)
+	return a.o().Policy.Allow(p, resource, action, model)
 }
 
 // Grant is an admitted call. Done must be called exactly once.
 type Grant struct {
 	a      *Access
+	o      *Options // the options the call was admitted under
 	p      *auth.Principal
 	model  string
 	ticket *ratelimit.Ticket
@@ -165,11 +179,11 @@ type Grant struct {
 // Admit reserves the call under p's limits: one request, an estimate of
 // its tokens and a concurrency slot. A rejection is a *ratelimit.Error.
 func (a *Access) Admit(ctx context.Context, p *auth.Principal, req *openai.Request) (*Grant, error) {
-	g := &Grant{a: a, p: p, model: req.Model}
-	if a.o.Limiter == nil {
+	g := &Grant{a: a, o: a.o(), p: p, model: req.Model}
+	if a.o().Limiter == nil {
 		return g, nil
 	}
-	t, err := a.o.Limiter.Acquire(ctx, p.LimitKey(), a.limits(p), a.estimate(req))
+	t, err := a.o().Limiter.Acquire(ctx, p.LimitKey(), a.limits(p), a.estimate(req))
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +192,7 @@ func (a *Access) Admit(ctx context.Context, p *auth.Principal, req *openai.Reque
 }
 
 func (a *Access) limits(p *auth.Principal) ratelimit.Limits {
-	l := a.o.Defaults
+	l := a.o().Defaults
 	if p.RPM > 0 {
 		l.RPM = p.RPM
 	}
@@ -196,7 +210,7 @@ func (a *Access) limits(p *auth.Principal) ratelimit.Limits {
 func (a *Access) estimate(req *openai.Request) int64 {
 	out := req.MaxTokens
 	if out == 0 {
-		out = a.o.DefaultMaxTokens
+		out = a.o().DefaultMaxTokens
 	}
 	if req.Endpoint == openai.EndpointEmbedding {
 		out = 0
@@ -232,7 +246,7 @@ func (g *Grant) Done(ctx context.Context, u openai.Usage, cached bool) {
 		}
 		g.ticket.Done(ctx, used) // an error is logged and counted by the limiter
 	}
-	if g.a.o.Usage == nil {
+	if g.o.Usage == nil {
 		return
 	}
 	rec := usage.Record{Kind: store.PrincipalKind(g.p.Kind), PrincipalID: g.p.ID, Model: g.model}
@@ -241,5 +255,5 @@ func (g *Grant) Done(ctx context.Context, u openai.Usage, cached bool) {
 		rec.CacheHitTokens = int64(u.CacheHitTokens())
 		rec.CompletionTokens = int64(u.CompletionTokens)
 	}
-	g.a.o.Usage.Record(rec)
+	g.o.Usage.Record(rec)
 }

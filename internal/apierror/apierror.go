@@ -22,6 +22,20 @@ import (
 // logs and metrics only; nobody is left to receive it.
 const StatusClientClosed = 499
 
+// WithCause returns the cause the server cancelled ctx with (a shutdown
+// cutting the request at the end of its grace period) in place of err when
+// err is that bare cancellation, so the client is told why. A client that
+// went away (no cause of its own) leaves err as it is.
+func WithCause(ctx context.Context, err error) error {
+	if err == nil || !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+		return c
+	}
+	return err
+}
+
 // From maps any pipeline error to the OpenAI error a client gets, with the
 // HTTP status that goes with it. Both transports and the batch APIs use it,
 // so a failure reads the same over HTTP and gRPC.

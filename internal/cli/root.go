@@ -52,6 +52,7 @@ func newRootCmd() *cobra.Command {
 		newDoctorCmd(),
 		newModelCmd(),
 		newAuditCmd(),
+		newUsageCmd(),
 		newKeysCmd(),
 		newClientsCmd(),
 	)

@@ -21,8 +21,13 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the gateway",
 		Long: `Run the gateway. SIGTERM or SIGINT stops accepting connections and lets
-in-flight requests finish within server.shutdown_grace. SIGHUP reloads the
-config file; a bad file is refused and the running config keeps serving.`,
+in-flight requests and gRPC calls finish within server.shutdown_grace; those
+still running near its end are cut with an error event. SIGHUP reloads the
+config file: upstreams, models (and their cache policy), routing, auth.enabled,
+auth.limits, auth.roles, auth.mtls and server.shutdown_grace apply at once, and
+upstreams whose definition is unchanged keep their breaker and health state.
+A file that is invalid or changes any other key (those need a restart; the log
+names them) is refused whole and the running config keeps serving.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(path)

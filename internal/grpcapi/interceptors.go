@@ -83,6 +83,13 @@ func (ic *interceptors) begin(ctx context.Context, method string) (context.Conte
 	s := &reqscope.Scope{RequestID: id, Start: time.Now(), Route: method}
 	ctx = reqscope.With(ctx, s)
 	ctx, cancel := context.WithTimeout(ctx, ic.o.RequestTimeout)
+	if base := ic.o.Base; base != nil {
+		var cut context.CancelCauseFunc
+		ctx, cut = context.WithCancelCause(ctx)
+		stop := context.AfterFunc(base, func() { cut(context.Cause(base)) })
+		timeout := cancel
+		cancel = func() { stop(); cut(nil); timeout() }
+	}
 	if ic.o.Tracer != nil {
 		ctx = tracing.ExtractMap(ctx, md)
 	}

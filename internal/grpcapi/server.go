@@ -76,6 +76,10 @@ type Options struct {
 	// Observe, if set, is called once per finished call, after the status
 	// is known: the hook for metrics and audit records.
 	Observe func(ctx context.Context, c Call)
+	// Base, when set, cuts every running call when it is cancelled, with
+	// its cause (the server's shutdown at the end of the grace period):
+	// streams send that error as their last event.
+	Base context.Context
 	// AccessLog writes one log line per call.
 	AccessLog bool
 	Logger    *slog.Logger

@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -136,7 +137,10 @@ func (sv *service) stream(ctx context.Context, e openai.Endpoint, body []byte, s
 	if err == nil {
 		return nil
 	}
-	if res != nil && res.Started && ctx.Err() == nil {
+	// A call cut by the server's shutdown still gets its error event; one
+	// whose client left or whose deadline passed has nobody to read it.
+	err = apierror.WithCause(ctx, err)
+	if res != nil && res.Started && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) {
 		_ = sendErr(errorProto(apierror.From(err))) // the status below tells the same
 	}
 	return sv.fail(ctx, err)

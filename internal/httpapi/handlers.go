@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
@@ -49,6 +50,9 @@ func (h *handlers) inference(e openai.Endpoint) handlerFunc {
 				}
 			}}
 		res, err := h.pl.Run(r.Context(), &c)
+		// A call cut by shutdown says so (503 shutting_down, an SSE
+		// error event mid-stream), not that the client left.
+		err = apierror.WithCause(r.Context(), err)
 		if sink.hash != nil {
 			reqscope.From(r.Context()).OutputSHA256 = hex.EncodeToString(sink.hash.Sum(nil))
 		}

@@ -87,7 +87,9 @@ func frame(next http.Handler, o *Options) http.Handler {
 				fail(sw, r, pe)
 			}
 			status := sw.status
-			if status < 400 && errors.Is(ctx.Err(), context.Canceled) || errors.Is(s.Err, context.Canceled) {
+			// The status the client saw: one that left after the whole
+			// answer was written saw it, not a 499.
+			if errors.Is(s.Err, context.Canceled) || status == 0 && errors.Is(ctx.Err(), context.Canceled) {
 				status = StatusClientClosed // the client went away
 			} else if status == 0 {
 				status = http.StatusOK

@@ -18,7 +18,7 @@ import (
 )
 
 // buildBatch mounts POST /v1/batch and, when bc.APIEnabled(), the Files and
-// Batch APIs, whose manager it adds to c.tasks. It must run after
+// Batch APIs, whose manager it adds to c.life. It must run after
 // buildCore and before httpapi.New reads c.mounts. The Batch API needs
 // the store: when auth is off (no store opened yet) it opens store.dsn
 // itself.
@@ -35,7 +35,7 @@ func buildBatch(ctx context.Context, cfg *config.Config, bc config.Batch, c *cor
 			return fmt.Errorf("opening store for batches: %w", err)
 		}
 		c.store = st
-		c.closers = append(c.closers, st.Close)
+		c.life.addCloser("store", st.Close)
 	}
 	dir := bc.Dir
 	if !filepath.IsAbs(dir) && !isURL(cfg.Store.DSN) && filepath.IsAbs(cfg.Store.DSN) {
@@ -53,7 +53,7 @@ func buildBatch(ctx context.Context, cfg *config.Config, bc config.Batch, c *cor
 	for _, p := range []string{"/v1/files", "/v1/files/", "/v1/batches", "/v1/batches/"} {
 		c.mounts[p] = h
 	}
-	c.tasks = append(c.tasks, m.Run)
+	c.life.addTask("batch manager", m.Run)
 	return nil
 }
 

@@ -1,61 +1,33 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
-	"net"
-	"net/http"
 	"slices"
-	"time"
 
 	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/pipeline"
-	"github.com/dsgate/dsgate/internal/sim"
-	"github.com/dsgate/dsgate/internal/tlsconf"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
-// generation is everything built from one config: replaced whole on reload.
+// generation is everything built from one config: replaced whole on
+// reload, except the upstreams whose definition did not change, which the
+// next generation carries on (see upstreams.go).
 type generation struct {
 	cfg       *config.Config
 	gateway   *gateway.Gateway
-	upstreams []*upstream.Upstream
-	sims      []*http.Server
-	stop      context.CancelFunc // stops the upstreams' health and load loops
+	upstreams []*runningUpstream
+	// fresh are the upstreams this generation started itself.
+	fresh []*runningUpstream
 }
 
-// start runs the background loops of the generation's upstreams.
-func (g *generation) start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	g.stop = cancel
-	for _, u := range g.upstreams {
-		go u.Run(ctx)
-		go u.PollBalance(ctx) // returns at once unless a deepseek upstream polls its balance
-	}
-}
-
-// close stops the generation's loops and simulators once requests still
-// using them have had grace to finish.
-func (g *generation) close(grace time.Duration) {
-	if g.stop != nil {
-		g.stop()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	for _, s := range g.sims {
-		if s.Shutdown(ctx) != nil {
-			s.Close()
-		}
-	}
-}
-
-// build maps a config to components.
-func build(cfg *config.Config, log *slog.Logger, c *core) (*generation, error) {
+// build maps a config to components. Upstreams of prev (nil at start)
+// whose definition is unchanged are reused with their state.
+func build(cfg *config.Config, log *slog.Logger, c *core, prev *generation) (*generation, error) {
 	gen := &generation{cfg: cfg}
 	ups := map[string]*upstream.Upstream{}
 	for _, uc := range cfg.Upstreams {
@@ -63,33 +35,12 @@ func build(cfg *config.Config, log *slog.Logger, c *core) (*generation, error) {
 			log.Info("upstream disabled: its api_key reference is empty", "upstream", uc.Name)
 			continue
 		}
-		url := uc.URL
-		if uc.Kind == "sim" {
-			addr, srv, err := startSim(uc, log)
-			if err != nil {
-				gen.close(0)
-				return nil, fmt.Errorf("upstream %s: %w", uc.Name, err)
-			}
-			gen.sims = append(gen.sims, srv)
-			url = "http://" + addr
+		r, err := gen.upstream(uc, prev, log)
+		if err != nil {
+			gen.abort()
+			return nil, err
 		}
-		kind := uc.Kind
-		if kind == "sim" {
-			kind = upstream.KindOpenAI
-		}
-		opts := upstreamOptions(uc, kind, url, log)
-		if t := uc.TLS; t != (config.UpstreamTLS{}) {
-			tc, err := tlsconf.ClientConfig(tlsconf.UpstreamOptions{CAFile: t.CAFile, CertFile: t.CertFile,
-				KeyFile: t.KeyFile, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify})
-			if err != nil {
-				gen.close(0)
-				return nil, fmt.Errorf("upstream %s tls: %w", uc.Name, err)
-			}
-			opts.TLS = tc
-		}
-		u := upstream.New(opts)
-		ups[uc.Name] = u
-		gen.upstreams = append(gen.upstreams, u)
+		ups[uc.Name] = r.u
 	}
 	var routes []gateway.Route
 	for _, mc := range cfg.Models {
@@ -105,7 +56,7 @@ func build(cfg *config.Config, log *slog.Logger, c *core) (*generation, error) {
 		}
 		pool, err := newPool(mc, targets)
 		if err != nil {
-			gen.close(0)
+			gen.abort()
 			return nil, fmt.Errorf("model %s: %w", mc.Name, err)
 		}
 		routes = append(routes, gateway.Route{
@@ -116,7 +67,7 @@ func build(cfg *config.Config, log *slog.Logger, c *core) (*generation, error) {
 		})
 	}
 	if len(routes) == 0 {
-		gen.close(0)
+		gen.abort()
 		return nil, errors.New("no model has an enabled upstream")
 	}
 	rc := cfg.Routing
@@ -203,26 +154,6 @@ func newPool(mc config.Model, targets []*upstream.Target) (*upstream.Pool, error
 		}
 	}
 	return upstream.NewPool(targets, sel, rules), nil
-}
-
-// startSim runs an in-process simulator on a loopback port. It goes
-// through a real socket so the gateway's path is the same as for any
-// engine.
-func startSim(uc config.Upstream, log *slog.Logger) (string, *http.Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	h := sim.New(sim.Options{
-		Models:          uc.Sim.Models,
-		ReasoningField:  uc.Sim.ReasoningField,
-		TTFT:            uc.Sim.TTFT,
-		TokensPerSecond: uc.Sim.TokensPerSecond,
-		Logger:          log.With("upstream", uc.Name),
-	})
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return ln.Addr().String(), srv, nil
 }
 
 // newPipeline builds the one request pipeline that the HTTP API, the gRPC

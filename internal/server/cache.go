@@ -31,7 +31,7 @@ func (c *core) buildCache(cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("cache memory: %w", err)
 	}
-	c.closers = append(c.closers, mem.Close)
+	c.life.addCloser("cache memory", mem.Close)
 	tiers := []cache.Tier{{Store: mem, TTL: kc.Memory.TTL, Inline: true}}
 	if t := kc.Redis; t.Enabled {
 		// A client of its own with short timeouts: a cache must fail fast.
@@ -40,7 +40,7 @@ func (c *core) buildCache(cfg *config.Config, log *slog.Logger) error {
 			ContextTimeoutEnabled: true, DialTimeout: 200 * time.Millisecond,
 			ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond,
 		})
-		c.closers = append(c.closers, rc.Close)
+		c.life.addCloser("cache redis", rc.Close)
 		st, err := cacheredis.New(cacheredis.Options{Client: rc, TTL: t.TTL})
 		if err != nil {
 			return fmt.Errorf("cache redis: %w", err)
@@ -52,8 +52,8 @@ func (c *core) buildCache(cfg *config.Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("cache disk: %w", err)
 		}
-		c.closers = append(c.closers, st.Close)
-		c.tasks = append(c.tasks, st.Run)
+		c.life.addCloser("cache disk", st.Close)
+		c.life.addTask("cache disk", st.Run)
 		tiers = append(tiers, cache.Tier{Store: st, TTL: t.TTL, Timeout: t.Timeout})
 	}
 	if t := kc.S3; t.Enabled {
@@ -75,7 +75,7 @@ func (c *core) buildCache(cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("cache: %w", err)
 	}
 	c.cache = tc
-	c.tasks = append(c.tasks, tc.Run)
+	c.life.addTask("cache", tc.Run)
 	c.mounts["/admin/cache"] = c.cacheAdmin()
 	return nil
 }

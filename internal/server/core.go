@@ -2,14 +2,17 @@ package server
 
 import (
 	"context"
+	"path/filepath"
 	"runtime/debug"
+	"sync"
+	"sync/atomic"
 	"time"
 
-	"errors"
 	"fmt"
-	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/http"
+
+	"go.opentelemetry.io/otel/trace"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -37,7 +40,14 @@ type core struct {
 	store  store.Store
 	redis  *goredis.Client
 	access *access.Access
-	policy *auth.Policy
+	// policy is the current RBAC policy; a reload replaces it.
+	policy atomic.Pointer[auth.Policy]
+	// rolesMu serialises changes of the policy's store roles (admin API)
+	// with its replacement by a reload.
+	rolesMu sync.Mutex
+	// authOpts are the access options with authentication on, nil when
+	// the process started without it; a reload updates them.
+	authOpts *access.Options
 	// handlers mounted beside the API: OAuth2 endpoints and /admin/*.
 	mounts map[string]http.Handler
 	// observability: nil when off.
@@ -47,47 +57,34 @@ type core struct {
 	auditBodies    bool
 	cache          *cache.Tiered // nil when off
 	tracer         trace.Tracer  // nil when off
-	// tasks run until the server stops; closers run after them.
-	tasks   []func(context.Context) error
-	closers []func() error
+	// life collects the background tasks and closers of the components
+	// as they are built; the caller releases it if building fails.
+	life lifecycle
 }
 
-func (c *core) close() error {
-	var errs []error
-	for i := len(c.closers) - 1; i >= 0; i-- {
-		errs = append(errs, c.closers[i]())
-	}
-	return errors.Join(errs...)
-}
-
-func buildCore(ctx context.Context, cfg *config.Config, log *slog.Logger, current func() *gateway.Gateway) (*core, error) {
-	c := &core{mounts: map[string]http.Handler{}}
+// build builds the process-wide components into c. On error the caller
+// closes c.life, which holds what was built so far.
+func (c *core) build(ctx context.Context, cfg *config.Config, log *slog.Logger, current func() *gateway.Gateway) error {
 	c.buildMetrics(cfg, current)
 	if err := c.buildAudit(cfg, log); err != nil {
-		return nil, err
+		return err
 	}
 	if err := c.buildCache(cfg, log); err != nil {
-		c.close()
-		return nil, err
+		return err
 	}
 	if err := c.buildTracing(ctx, cfg); err != nil {
-		c.close()
-		return nil, err
+		return err
 	}
 	if cfg.Redis.Addr != "" {
 		c.redis = goredis.NewClient(rlredis.ClientOptions(&goredis.Options{Addr: cfg.Redis.Addr, Password: cfg.Redis.Password.Value(), DB: cfg.Redis.DB}))
-		c.closers = append(c.closers, c.redis.Close)
+		c.life.addCloser("redis", c.redis.Close)
 	}
 	if !cfg.Auth.Enabled {
 		log.Warn("authentication is disabled: every caller is an anonymous admin (set auth.enabled for production)")
 		c.access = access.New(access.Options{Disabled: true})
-		return c, nil
+		return nil
 	}
-	if err := c.buildAuth(ctx, cfg, log); err != nil {
-		c.close()
-		return nil, err
-	}
-	return c, nil
+	return c.buildAuth(ctx, cfg, log)
 }
 
 func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
@@ -97,7 +94,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 		return fmt.Errorf("opening store: %w", err)
 	}
 	c.store = st
-	c.closers = append(c.closers, st.Close)
+	c.life.addCloser("store", st.Close)
 
 	policy, err := auth.NewPolicy(configRoles(ac.Roles))
 	if err != nil {
@@ -110,7 +107,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	if err := policy.SetStoreRoles(roles); err != nil {
 		return fmt.Errorf("store roles: %w", err)
 	}
-	c.policy = policy
+	c.policy.Store(policy)
 
 	kek, _ := config.DecodeKey(ac.SigningKeyEncryptionKey.Value()) // validated
 	keys := auth.NewKeyAuthenticator(st, auth.KeyAuthenticatorOptions{CacheTTL: ac.KeyCacheTTL, Logger: log})
@@ -140,15 +137,24 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	if err != nil {
 		return err
 	}
-	recorder := usage.New(st, usage.Options{Logger: log})
-	c.access = access.New(access.Options{
+	recorder, err := openRecorder(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
+	c.life.addCloser("usage recorder", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return recorder.Close(ctx) // after Run's last flush: releases the journal
+	})
+	c.authOpts = &access.Options{
 		Authn:    auth.Chain{Keys: keys, Tokens: verifier},
 		Policy:   policy,
 		Limiter:  limiter,
-		Defaults: ratelimit.Limits{RPM: ac.Limits.RPM, TPM: ac.Limits.TPM, MaxConcurrent: ac.Limits.MaxConcurrent},
+		Defaults: limits(ac.Limits),
 		Usage:    recorder,
-		MTLS:     access.MTLS{Enabled: ac.MTLS.Enabled, Roles: ac.MTLS.Roles, DefaultRole: ac.MTLS.DefaultRole},
-	})
+		MTLS:     mtls(ac.MTLS),
+	}
+	c.access = access.New(*c.authOpts)
 	adm, err := admin.New(admin.Options{
 		Store: st,
 		Authorize: func(r *http.Request, resource, action string) error {
@@ -158,14 +164,16 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 			}
 			return c.access.Authorize(p, resource, action, "")
 		},
-		HasRole:    policy.HasRole,
+		HasRole:    func(name string) bool { return c.policy.Load().HasRole(name) },
 		KeyRevoked: keys.Forget,
 		RolesChanged: func(ctx context.Context) error {
+			c.rolesMu.Lock()
+			defer c.rolesMu.Unlock()
 			roles, err := st.ListRoles(ctx)
 			if err != nil {
 				return err
 			}
-			return policy.SetStoreRoles(roles)
+			return c.policy.Load().SetStoreRoles(roles)
 		},
 		Logger: log,
 	})
@@ -176,8 +184,33 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 		c.mounts[p] = adm
 		c.mounts[p+"/"] = adm
 	}
-	c.tasks = append(c.tasks, signing.Run, revocations.Run, recorder.Run)
+	c.life.addTask("signing keys", signing.Run)
+	c.life.addTask("revocations", revocations.Run)
+	c.life.addTask("usage recorder", recorder.Run)
 	return nil
+}
+
+// UsageJournalPath is the usage journal of cfg: beside the audit spool, so
+// usage is as durable as the audit trail; "" (no journal) with audit off.
+func UsageJournalPath(cfg *config.Config) string {
+	if !cfg.Audit.Enabled {
+		return ""
+	}
+	return filepath.Join(cfg.Audit.Dir, "usage", "journal")
+}
+
+// openRecorder returns the usage recorder, journaled when the config has a
+// journal: usage recorded before a crash and not yet stored is replayed.
+func openRecorder(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*usage.Recorder, error) {
+	path := UsageJournalPath(cfg)
+	if path == "" {
+		return usage.New(st, usage.Options{Logger: log}), nil
+	}
+	r, err := usage.Open(ctx, st, usage.Options{Journal: path, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
+	}
+	return r, nil
 }
 
 func (c *core) limiter(cfg *config.Config, log *slog.Logger) (*ratelimit.Limiter, error) {
@@ -186,6 +219,16 @@ func (c *core) limiter(cfg *config.Config, log *slog.Logger) (*ratelimit.Limiter
 		backend = rlredis.New(c.redis, rlredis.Options{})
 	}
 	return ratelimit.New(ratelimit.Options{Backend: backend, FailOpen: cfg.RateLimit.FailOpen, Logger: log})
+}
+
+// limits are the default rate limits of auth.limits.
+func limits(l config.Limits) ratelimit.Limits {
+	return ratelimit.Limits{RPM: l.RPM, TPM: l.TPM, MaxConcurrent: l.MaxConcurrent}
+}
+
+// mtls is the client-certificate mapping of auth.mtls.
+func mtls(m config.MTLS) access.MTLS {
+	return access.MTLS{Enabled: m.Enabled, Roles: m.Roles, DefaultRole: m.DefaultRole}
 }
 
 func configRoles(rs []config.Role) []store.Role {
@@ -242,7 +285,7 @@ func (c *core) buildTracing(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	c.tracer = p.Tracer()
-	c.closers = append(c.closers, func() error {
+	c.life.addCloser("tracing", func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return p.Shutdown(ctx)

@@ -26,23 +26,24 @@ import (
 // env is a running gateway in front of simulators reached over real
 // sockets, as in production.
 type env struct {
-	base string
-	sims map[string]*sim.Server
-	srv  *server.Server
-	stop context.CancelFunc
-	done chan error
+	base   string
+	sims   map[string]*sim.Server
+	simURL map[string]string // $NAME in the config
+	srv    *server.Server
+	stop   context.CancelFunc
+	done   chan error
 }
 
 // start runs dsgate with cfgYAML, in which $NAME is replaced by the URL of
 // a simulator started with sims[NAME].
 func start(t *testing.T, cfgYAML string, sims map[string]sim.Options) *env {
 	t.Helper()
-	e := &env{sims: map[string]*sim.Server{}}
+	e := &env{sims: map[string]*sim.Server{}, simURL: map[string]string{}}
 	for name, o := range sims {
 		s := sim.New(o)
 		hs := httptest.NewServer(s)
 		t.Cleanup(hs.Close)
-		e.sims[name] = s
+		e.sims[name], e.simURL[name] = s, hs.URL
 		cfgYAML = strings.ReplaceAll(cfgYAML, "$"+name, hs.URL)
 	}
 	cfg, err := config.Parse(strings.NewReader(cfgYAML))

@@ -122,8 +122,8 @@ func (c *core) buildAudit(cfg *config.Config, log *slog.Logger) error {
 		return fmt.Errorf("audit: %w", err)
 	}
 	c.audit, c.auditBodies = w, ac.IncludeBodies
-	c.tasks = append(c.tasks, w.Run)
-	c.closers = append(c.closers, w.Close)
+	c.life.addTask("audit", w.Run)
+	c.life.addCloser("audit", w.Close)
 	return nil
 }
 

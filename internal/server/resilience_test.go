@@ -200,10 +200,11 @@ func TestReloadSwapsConfigWithoutDroppingStreams(t *testing.T) {
 	}
 	defer resp.Body.Close()
 
-	// The new config serves one more model through an in-process simulator.
+	// The new config serves one more model through an in-process simulator
+	// (its server section is unchanged: that would need a restart).
 	next, err := config.Parse(strings.NewReader(`
 version: 1
-server: {listen: "127.0.0.1:0"}
+server: {listen: "127.0.0.1:0", shutdown_grace: 5s, max_body_bytes: 65536}
 log: {access: false}
 upstreams:
   - {name: s, kind: sim}

@@ -25,56 +25,82 @@ type Server struct {
 	core *core
 	gen  atomic.Pointer[generation]
 	mu   sync.Mutex // serialises reloads
-	srv  *http.Server
-	ln   net.Listener
 
-	metricsSrv *http.Server // nil unless metrics.listen is set
-	metricsLn  net.Listener
+	// listeners are served by Run and drained together at shutdown.
+	listeners []listener
+	// life holds the background tasks and closers, frozen by New.
+	life lifecycle
+	addr string // the API listener's address
+	// grpcAddr is the gRPC listener's address, "" without gRPC.
+	grpcAddr string
 
-	grpc   *grpcapi.Server // nil unless grpc.listen is set
-	grpcLn net.Listener
-
-	pprofListen string
+	// reqCtx is the base of every HTTP request's context; cancelReqs
+	// cuts the requests still running at the end of the grace period.
+	reqCtx     context.Context
+	cancelReqs context.CancelCauseFunc
 }
 
-// New builds the components and binds the listener, so Addr is known
-// before Run.
-func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
-	s := &Server{log: log}
-	c, err := buildCore(context.Background(), cfg, log, s.gateway)
-	if err != nil {
-		return nil, err
-	}
-	gen, err := build(cfg, log, c)
-	if err != nil {
-		c.close()
-		return nil, err
-	}
-	if err := buildBatch(context.Background(), cfg, cfg.Batch, c, s.gateway, log); err != nil {
-		gen.close(0)
-		c.close()
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		gen.close(0)
-		c.close()
-		return nil, err
-	}
-	s.core, s.ln, s.pprofListen = c, httpapi.ErrorShapeListener(ln), cfg.Server.PprofListen
-	s.gen.Store(gen)
-	if cfg.Metrics.Listen != "" && c.metricsHandler != nil {
-		mln, err := net.Listen("tcp", cfg.Metrics.Listen)
-		if err != nil {
-			ln.Close()
-			gen.close(0)
-			c.close()
-			return nil, fmt.Errorf("metrics.listen: %w", err)
+// New builds the components and binds the listeners, so Addr is known
+// before Run. On error everything built so far is released.
+func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
+	s = &Server{log: log}
+	s.reqCtx, s.cancelReqs = context.WithCancelCause(context.Background())
+	c := &core{mounts: map[string]http.Handler{}}
+	var gen *generation
+	var sockets []net.Listener
+	defer func() {
+		if err == nil {
+			return
 		}
-		s.metricsLn, s.metricsSrv = mln, metricsServer(c.metricsHandler)
+		for _, ln := range sockets {
+			ln.Close()
+		}
+		if gen != nil {
+			gen.close(0)
+		}
+		c.life.close()
+	}()
+	if err = c.build(context.Background(), cfg, log, s.gateway); err != nil {
+		return nil, err
+	}
+	if gen, err = build(cfg, log, c, nil); err != nil {
+		return nil, err
+	}
+	if err = buildBatch(context.Background(), cfg, cfg.Batch, c, s.gateway, log); err != nil {
+		return nil, err
+	}
+	bind := func(what, addr string) (net.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		sockets = append(sockets, ln)
+		return ln, nil
+	}
+	ln, err := bind("server.listen", cfg.Server.Listen)
+	if err != nil {
+		return nil, err
+	}
+	s.core, s.addr = c, ln.Addr().String()
+	s.gen.Store(gen)
+	var metricsSrv *http.Server
+	if cfg.Metrics.Listen != "" && c.metricsHandler != nil {
+		mln, err := bind("metrics.listen", cfg.Metrics.Listen)
+		if err != nil {
+			return nil, err
+		}
+		metricsSrv = metricsServer(c.metricsHandler)
+		s.listeners = append(s.listeners, httpListener("metrics", metricsSrv, mln))
+	}
+	if cfg.Server.PprofListen != "" {
+		pln, err := bind("server.pprof_listen", cfg.Server.PprofListen)
+		if err != nil {
+			return nil, err
+		}
+		s.listeners = append(s.listeners, httpListener("pprof", pprofServer().srv, pln))
 	}
 	var inline http.Handler
-	if s.metricsSrv == nil {
+	if metricsSrv == nil {
 		inline = c.metricsHandler
 	}
 	handler := httpapi.New(httpapi.Options{
@@ -99,129 +125,99 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 			ClientCAFile: t.ClientCAFile, ClientAuth: t.ClientAuth, MinVersion: t.MinVersion,
 			CipherSuites: t.CipherSuites, ReloadInterval: t.ReloadInterval, Logger: log})
 		if err != nil {
-			ln.Close()
-			gen.close(0)
-			c.close()
 			return nil, fmt.Errorf("server.tls: %w", err)
 		}
-		c.tasks = append(c.tasks, r.Run)
+		c.life.addTask("tls reloader", r.Run)
 		tlsConf = tlsconf.ServerConfig(r)
-		s.ln = tls.NewListener(ln, tlsConf)
+		ln = tls.NewListener(ln, tlsConf)
+	} else {
+		ln = httpapi.ErrorShapeListener(ln) // net/http's canned plain-text errors in OpenAI's shape
 	}
-	s.grpc, s.grpcLn, err = buildGRPC(cfg, cfg.GRPC, c, s.gateway, tlsConf, c.observeGRPC, log)
-	if err != nil {
-		s.ln.Close()
-		gen.close(0)
-		c.close()
-		return nil, err
+	if cfg.GRPC.Listen != "" {
+		gln, err := bind("grpc.listen", cfg.GRPC.Listen)
+		if err != nil {
+			return nil, err
+		}
+		g := buildGRPC(s.reqCtx, cfg, cfg.GRPC, c, s.gateway, tlsConf, c.observeGRPC, log)
+		c.life.addTask("grpc health", g.Run)
+		s.grpcAddr = gln.Addr().String()
+		s.listeners = append(s.listeners, grpcListener(g, gln))
 	}
-	if s.grpc != nil {
-		c.tasks = append(c.tasks, s.grpc.Run)
-	}
-	s.srv = &http.Server{
+	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		IdleTimeout:       cfg.Server.IdleTimeout,
 		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return s.reqCtx },
 	}
+	s.listeners = append([]listener{httpListener("api", srv, ln)}, s.listeners...)
+	s.life = c.life
 	return s, nil
+}
+
+// grpcListener serves the gRPC API on ln. Its shutdown waits for the
+// running calls (GracefulStop) until ctx ends, then cuts them.
+func grpcListener(g *grpcapi.Server, ln net.Listener) listener {
+	return listener{
+		name:  "grpc",
+		serve: func() error { return g.Serve(ln) },
+		shutdown: func(ctx context.Context) error {
+			g.Shutdown(ctx)
+			return ctx.Err()
+		},
+		close: func() error { g.Stop(); return nil },
+	}
 }
 
 func (s *Server) gateway() *gateway.Gateway { return s.gen.Load().gateway }
 
 // Addr is the address the server listens on.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.addr }
 
 // GRPCAddr is the gRPC listener's address, "" without gRPC.
-func (s *Server) GRPCAddr() string {
-	if s.grpcLn == nil {
-		return ""
-	}
-	return s.grpcLn.Addr().String()
-}
+func (s *Server) GRPCAddr() string { return s.grpcAddr }
 
-// Run serves until ctx is done, then stops accepting connections and lets
-// in-flight requests and streams finish within the shutdown grace period;
-// whatever is still running then is cut.
+// Run serves until ctx is done or a listener or background task fails.
+// Then it drains every listener at once within the shutdown grace period
+// (in-flight requests, streams and gRPC calls run on; those still running
+// near its end are cancelled with an error they send to the client), stops
+// the background tasks (the usage recorder and audit writer flush as they
+// stop) and closes the components in reverse order of their dependencies.
+// It returns the error that stopped the server, if any, joined with those
+// of the shutdown.
 func (s *Server) Run(ctx context.Context) error {
+	failed := make(chan error, 1)
 	taskCtx, stopTasks := context.WithCancel(context.Background())
-	var tasks sync.WaitGroup
-	for _, t := range s.core.tasks {
-		tasks.Go(func() {
-			if err := t(taskCtx); err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Error("background task failed", "error", err.Error())
-			}
-		})
-	}
-	defer func() {
-		// After the last request: flush usage, stop loops, close the store.
-		stopTasks()
-		tasks.Wait()
-		if err := s.core.close(); err != nil {
-			s.log.Warn("closing", "error", err.Error())
-		}
-	}()
-	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
-	if s.metricsSrv != nil {
-		go s.metricsSrv.Serve(s.metricsLn)
-		defer s.metricsSrv.Close()
-	}
-	if s.pprofListen != "" {
-		ps := pprofServer()
-		go func() {
-			if err := ps.ListenAndServe(s.pprofListen); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Warn("pprof listener failed", "error", err.Error())
-			}
-		}()
-		defer ps.Close()
-	}
-	if s.grpc != nil {
-		go s.grpc.Serve(s.grpcLn)
-		s.log.Info("grpc listening", "addr", s.grpcLn.Addr().String())
-	}
+	defer stopTasks()
+	waitTasks := s.life.runTasks(taskCtx, failed, s.log)
+	waitServe := serveAll(s.listeners, failed)
 	s.log.Info("listening", "addr", s.Addr())
+	if s.grpcAddr != "" {
+		s.log.Info("grpc listening", "addr", s.grpcAddr)
+	}
+	var cause error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serving: %w", err)
+	case cause = <-failed:
+		s.log.Error("stopping", "error", cause.Error())
 	case <-ctx.Done():
 	}
+
 	gen := s.gen.Load()
 	grace := gen.cfg.Server.ShutdownGrace
 	s.log.Info("shutting down", "grace", grace.String())
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	if s.grpc != nil {
-		go s.grpc.Shutdown(sctx)
-	}
-	err := s.srv.Shutdown(sctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		s.log.Warn("grace period over; closing remaining connections")
-		err = s.srv.Close()
-	}
+	drainAll(s.listeners, grace, func() { s.cancelReqs(errShuttingDown) }, s.log)
+	waitServe()
+	s.cancelReqs(errShuttingDown)
 	gen.close(time.Second)
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return err
-}
 
-// Reload builds components from cfg and swaps them in atomically. On error
-// the running configuration stays. Listener settings need a restart.
-func (s *Server) Reload(cfg *config.Config) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := s.gen.Load()
-	if cfg.Server.Listen != old.cfg.Server.Listen {
-		s.log.Warn("server.listen changed; it takes effect at the next restart")
+	// After the last request: stop the loops (usage and audit flush), then
+	// close the stores and writers.
+	stopTasks()
+	taskErr := waitTasks()
+	closeErr := s.life.close()
+	if err := errors.Join(taskErr, closeErr); err != nil {
+		s.log.Warn("shutdown", "error", err.Error())
 	}
-	gen, err := build(cfg, s.log, s.core)
-	if err != nil {
-		return err
-	}
-	s.gen.Store(gen)
-	// Requests already routed to the old generation keep their upstreams.
-	go old.close(old.cfg.Server.ShutdownGrace)
-	return nil
+	return errors.Join(cause, taskErr, closeErr)
 }

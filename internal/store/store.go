@@ -143,6 +143,12 @@ type UsageStore interface {
 	// AddUsage adds every delta to its bucket in one transaction; either all
 	// deltas are applied or none.
 	AddUsage(ctx context.Context, deltas []UsageDelta) error
+	// AddJournalUsage is AddUsage that also sets the mark of journal to seq
+	// in the same transaction: the deltas are the journal's records up to
+	// seq, and a replay after a crash skips what the mark covers.
+	AddJournalUsage(ctx context.Context, deltas []UsageDelta, journal string, seq uint64) error
+	// JournalMark is the seq of the last record of journal added (0: none).
+	JournalMark(ctx context.Context, journal string) (uint64, error)
 	// Usage returns buckets matching f, ordered by kind, principal, model, day.
 	Usage(ctx context.Context, f UsageFilter) ([]UsageDelta, error)
 }

@@ -17,6 +17,14 @@ type Writer interface {
 	AddUsage(ctx context.Context, deltas []store.UsageDelta) error
 }
 
+// JournalWriter is what a recorder with a journal needs: adding usage and
+// the journal's mark in one transaction. store.UsageStore has it.
+type JournalWriter interface {
+	Writer
+	AddJournalUsage(ctx context.Context, deltas []store.UsageDelta, journal string, seq uint64) error
+	JournalMark(ctx context.Context, journal string) (uint64, error)
+}
+
 // Record is one request's usage.
 type Record struct {
 	Kind             store.PrincipalKind
@@ -35,8 +43,13 @@ type Options struct {
 	MaxBackoff time.Duration
 	// FlushTimeout bounds one store write; default 10s.
 	FlushTimeout time.Duration
-	Clock        func() time.Time
-	Logger       *slog.Logger
+	// Journal is the path of the journal file (see Open); empty: none.
+	Journal string
+	// MaxJournalBytes is the size past which the journal is cut back once
+	// everything in it is stored; default 1 MiB.
+	MaxJournalBytes int64
+	Clock           func() time.Time
+	Logger          *slog.Logger
 }
 
 // Stats are cumulative counters.
@@ -44,6 +57,8 @@ type Stats struct {
 	Records       uint64 // Record calls
 	Flushes       uint64 // successful store writes
 	FlushFailures uint64 // failed store writes (their usage was kept)
+	JournalErrors uint64 // records the journal could not take (kept in memory)
+	Replayed      int    // journal records replayed at Open
 	Pending       int    // buckets waiting to be written
 }
 
@@ -55,10 +70,18 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	pending map[store.UsageKey]*store.UsageDelta
+	// With a journal: jw writes the pending usage with the journal's mark,
+	// seq is the number of the last record journaled and stored that of
+	// the last one in the store. All under mu.
+	jw       JournalWriter
+	journal  *journal
+	seq      uint64
+	stored   uint64
+	replayed int
 
 	flushMu sync.Mutex // one flush at a time
 
-	records, flushes, failures atomic.Uint64
+	records, flushes, failures, journalErrors atomic.Uint64
 }
 
 // New returns a recorder writing to w.
@@ -78,7 +101,47 @@ func New(w Writer, opts Options) *Recorder {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.MaxJournalBytes <= 0 {
+		opts.MaxJournalBytes = 1 << 20
+	}
 	return &Recorder{w: w, opts: opts, pending: make(map[store.UsageKey]*store.UsageDelta)}
+}
+
+// Open returns a recorder that journals every record to opts.Journal
+// before counting it, so usage survives a crash: the records the store
+// does not have yet (those after the journal's mark) are pending again at
+// once, and each is added exactly once. It fails if another process holds
+// the journal (ErrJournalLocked) or the mark cannot be read. Close releases
+// the journal.
+func Open(ctx context.Context, w JournalWriter, opts Options) (*Recorder, error) {
+	r := New(w, opts)
+	j, entries, err := openJournal(opts.Journal)
+	if err != nil {
+		return nil, err
+	}
+	mark, err := w.JournalMark(ctx, j.id)
+	if err != nil {
+		j.close()
+		return nil, err
+	}
+	r.jw, r.journal, r.seq, r.stored = w, j, mark, mark
+	for _, e := range entries {
+		r.seq = max(r.seq, e.seq)
+		if e.seq > mark {
+			r.addLocked(e.delta)
+			r.replayed++
+		}
+	}
+	if r.replayed == 0 && r.seq == mark {
+		if err := j.reset(); err != nil {
+			j.close()
+			return nil, fmt.Errorf("usage journal: %w", err)
+		}
+	}
+	if r.replayed > 0 {
+		r.opts.Logger.Info("usage journal replayed", "records", r.replayed, "journal", opts.Journal)
+	}
+	return r, nil
 }
 
 // Record adds one request's usage. It takes a mutex for a map update and
@@ -88,8 +151,17 @@ func (r *Recorder) Record(rec Record) {
 		Requests: 1, PromptTokens: rec.PromptTokens, CacheHitTokens: rec.CacheHitTokens, CompletionTokens: rec.CompletionTokens}
 	r.records.Add(1)
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.journal != nil {
+		r.seq++
+		if err := r.journal.append(r.seq, &d); err != nil {
+			// Still counted, and stored by the next flush unless the
+			// process dies first.
+			r.journalErrors.Add(1)
+			r.opts.Logger.Error("usage journal write failed", "err", err)
+		}
+	}
 	r.addLocked(d)
-	r.mu.Unlock()
 }
 
 func (r *Recorder) addLocked(d store.UsageDelta) {
@@ -120,13 +192,21 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		batch = append(batch, *d)
 	}
 	r.pending = make(map[store.UsageKey]*store.UsageDelta, len(batch))
+	seq := r.seq // batch holds every journaled record up to seq
 	r.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.FlushTimeout)
 	defer cancel()
-	err := r.w.AddUsage(ctx, batch)
+	var err error
+	if r.journal != nil {
+		err = r.jw.AddJournalUsage(ctx, batch, r.journal.id, seq)
+	} else {
+		err = r.w.AddUsage(ctx, batch)
+	}
 	if err == nil {
 		r.flushes.Add(1)
+		r.stored = seq
+		r.compact()
 		return nil
 	}
 	// AddUsage is one transaction, so nothing of the batch was applied. (A
@@ -139,6 +219,23 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 	return fmt.Errorf("writing usage: %w", err)
+}
+
+// compact cuts the journal back once it is large and every record in it
+// is stored. Called after a successful flush, under flushMu.
+func (r *Recorder) compact() {
+	if r.journal == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seq != r.stored || r.journal.size < r.opts.MaxJournalBytes {
+		return
+	}
+	if err := r.journal.reset(); err != nil {
+		r.journalErrors.Add(1)
+		r.opts.Logger.Error("usage journal compaction failed", "err", err)
+	}
 }
 
 // Run flushes every FlushInterval, backing off after failures, until ctx
@@ -166,21 +263,41 @@ func (r *Recorder) Run(ctx context.Context) error {
 	}
 }
 
-// Close flushes what is pending, retrying until ctx ends.
+// Close flushes what is pending, retrying until ctx ends, and releases the
+// journal (what is not stored stays in it for the next start).
 func (r *Recorder) Close(ctx context.Context) error {
 	wait := 50 * time.Millisecond
 	for {
 		err := r.Flush(ctx)
 		if err == nil {
-			return nil
+			return r.closeJournal()
 		}
 		select {
 		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
+			return errors.Join(err, ctx.Err(), r.closeJournal())
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, time.Second)
 	}
+}
+
+// closeJournal cuts the journal back if everything is stored and closes
+// it. Records that come after are kept in memory only.
+func (r *Recorder) closeJournal() error {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	j := r.journal
+	if j == nil {
+		return nil
+	}
+	r.journal = nil
+	var err error
+	if r.seq == r.stored {
+		err = j.reset()
+	}
+	return errors.Join(err, j.close())
 }
 
 // Stats returns the counters.
@@ -188,5 +305,6 @@ func (r *Recorder) Stats() Stats {
 	r.mu.Lock()
 	n := len(r.pending)
 	r.mu.Unlock()
-	return Stats{Records: r.records.Load(), Flushes: r.flushes.Load(), FlushFailures: r.failures.Load(), Pending: n}
+	return Stats{Records: r.records.Load(), Flushes: r.flushes.Load(), FlushFailures: r.failures.Load(),
+		JournalErrors: r.journalErrors.Load(), Replayed: r.replayed, Pending: n}
 }

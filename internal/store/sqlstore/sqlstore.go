@@ -360,10 +360,34 @@ func (d *DB) DeleteRole(ctx context.Context, name string) error {
 
 // AddUsage adds all deltas in one transaction. Buckets are updated in a
 // fixed order so concurrent writers on PostgreSQL cannot deadlock.
-func (d *DB) AddUsage(ctx context.Context, deltas []store.UsageDelta) (err error) {
+func (d *DB) AddUsage(ctx context.Context, deltas []store.UsageDelta) error {
 	if len(deltas) == 0 {
 		return nil
 	}
+	return d.addUsage(ctx, deltas, "", 0)
+}
+
+// AddJournalUsage adds the deltas and sets the mark of journal to seq, in
+// one transaction.
+func (d *DB) AddJournalUsage(ctx context.Context, deltas []store.UsageDelta, journal string, seq uint64) error {
+	return d.addUsage(ctx, deltas, journal, seq)
+}
+
+// JournalMark returns the seq of the last record of journal added.
+func (d *DB) JournalMark(ctx context.Context, journal string) (uint64, error) {
+	var seq int64
+	err := d.r.QueryRowContext(ctx, d.q(`SELECT seq FROM usage_journal_marks WHERE journal = ?`), journal).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading usage journal mark: %w", err)
+	}
+	return uint64(seq), nil
+}
+
+// addUsage adds deltas and, when journal is set, moves its mark to seq.
+func (d *DB) addUsage(ctx context.Context, deltas []store.UsageDelta, journal string, seq uint64) (err error) {
 	sorted := append([]store.UsageDelta(nil), deltas...)
 	sort.Slice(sorted, func(i, j int) bool { return lessUsage(sorted[i].UsageKey(), sorted[j].UsageKey()) })
 	tx, err := d.w.BeginTx(ctx, nil)
@@ -392,6 +416,12 @@ func (d *DB) AddUsage(ctx context.Context, deltas []store.UsageDelta) (err error
 		if _, err = stmt.ExecContext(ctx, string(k.Kind), k.PrincipalID, k.Model, micros(k.Day),
 			u.Requests, u.PromptTokens, u.CacheHitTokens, u.CompletionTokens); err != nil {
 			return fmt.Errorf("adding usage: %w", err)
+		}
+	}
+	if journal != "" {
+		if _, err = tx.ExecContext(ctx, d.q(`INSERT INTO usage_journal_marks (journal, seq) VALUES (?, ?)
+			ON CONFLICT (journal) DO UPDATE SET seq = excluded.seq`), journal, int64(seq)); err != nil {
+			return fmt.Errorf("setting usage journal mark: %w", err)
 		}
 	}
 	if err = tx.Commit(); err != nil {

@@ -20,6 +20,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Roles", func(t *testing.T) { testRoles(t, open(t)) })
 	t.Run("Usage", func(t *testing.T) { testUsage(t, open(t)) })
 	t.Run("UsageConcurrent", func(t *testing.T) { testUsageConcurrent(t, open(t)) })
+	t.Run("JournalMark", func(t *testing.T) { testJournalMark(t, open(t)) })
 	t.Run("RevokedTokens", func(t *testing.T) { testRevokedTokens(t, open(t)) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, open(t)) })
 	t.Run("BatchFiles", func(t *testing.T) { testBatchFiles(t, open(t)) })
@@ -284,4 +285,30 @@ func testSigningKeys(t *testing.T, st store.Store) {
 		t.Fatalf("after delete: %d keys", len(got))
 	}
 
+}
+
+// testJournalMark: AddJournalUsage adds the usage and moves the journal's
+// mark in one go; marks are per journal.
+func testJournalMark(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	if m, err := st.JournalMark(ctx, "j1"); err != nil || m != 0 {
+		t.Fatalf("mark of a new journal: %d, %v", m, err)
+	}
+	d := store.UsageDelta{Kind: store.KindKey, PrincipalID: "jp", Model: "m", Day: time.Now(), Requests: 2, PromptTokens: 5}
+	if err := st.AddJournalUsage(ctx, []store.UsageDelta{d}, "j1", 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddJournalUsage(ctx, []store.UsageDelta{d}, "j1", 9); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := st.JournalMark(ctx, "j1"); err != nil || m != 9 {
+		t.Fatalf("mark j1 = %d, %v; want 9", m, err)
+	}
+	if m, _ := st.JournalMark(ctx, "j2"); m != 0 {
+		t.Fatalf("mark j2 = %d; want 0", m)
+	}
+	got, err := st.Usage(ctx, store.UsageFilter{PrincipalID: "jp"})
+	if err != nil || len(got) != 1 || got[0].Requests != 4 || got[0].PromptTokens != 10 {
+		t.Fatalf("usage %+v, %v", got, err)
+	}
 }

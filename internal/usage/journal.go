@@ -1,0 +1,188 @@
+package usage
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/store"
+)
+
+// ErrJournalLocked means another process (a running gateway) holds the
+// journal; it applies the journal itself.
+var ErrJournalLocked = errors.New("usage journal is in use by another process")
+
+// journalMagic starts the header line of a journal file; the journal's id
+// follows it.
+const journalMagic = "dsgate-usage-journal v1 "
+
+// journal is a gateway's local, append-only log of usage records. Record
+// writes each record to it before adding it to the pending totals, so a
+// record survives a crash of the process (the write is in the kernel) and
+// is replayed at the next start, or by `dsgate usage reconcile`. Each
+// record has a sequence number; the store keeps, in the same transaction as
+// the totals, the number of the last record added (store.JournalMark), so
+// a replay adds each record exactly once.
+//
+// The file is a header line "dsgate-usage-journal v1 <id>" and one line per
+// record: seq, kind, principal, model, day (Unix seconds) and the prompt,
+// cache-hit and completion tokens, tab-separated, strings quoted. Once
+// every record is in the store the file is cut back to its header.
+type journal struct {
+	f      *os.File // holds the lock
+	id     string
+	header int64 // bytes of the header line
+	size   int64
+	buf    []byte
+}
+
+// journalEntry is one record read back from a journal.
+type journalEntry struct {
+	seq   uint64
+	delta store.UsageDelta
+}
+
+// openJournal opens (creating it if needed) and locks the journal at path
+// and returns its records.
+func openJournal(path string) (*journal, []journalEntry, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, nil, fmt.Errorf("usage journal: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, nil, fmt.Errorf("usage journal: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("usage journal %s: %w", path, err)
+	}
+	j := &journal{f: f}
+	entries, err := j.load()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("usage journal %s: %w", path, err)
+	}
+	return j, entries, nil
+}
+
+// load reads the header (writing one into an empty file) and the records.
+// A last line without its newline (a write cut by a power loss) is
+// dropped.
+func (j *journal) load() ([]journalEntry, error) {
+	data, err := io.ReadAll(j.f)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) == 0 {
+		return nil, j.writeHeader(newJournalID())
+	}
+	head, rest, ok := bytes.Cut(data, []byte("\n"))
+	id, isJournal := strings.CutPrefix(string(head), journalMagic)
+	if !ok || !isJournal || id == "" {
+		return nil, errors.New("not a usage journal (bad header)")
+	}
+	j.id, j.header = id, int64(len(head)+1)
+	var entries []journalEntry
+	valid := j.header
+	for len(rest) > 0 {
+		line, more, complete := bytes.Cut(rest, []byte("\n"))
+		if !complete {
+			break // torn last write
+		}
+		e, err := parseEntry(string(line))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", len(entries)+2, err)
+		}
+		entries = append(entries, e)
+		valid += int64(len(line) + 1)
+		rest = more
+	}
+	if err := j.f.Truncate(valid); err != nil {
+		return nil, err
+	}
+	j.size = valid
+	_, err = j.f.Seek(valid, io.SeekStart)
+	return entries, err
+}
+
+func (j *journal) writeHeader(id string) error {
+	j.id = id
+	line := journalMagic + id + "\n"
+	if _, err := j.f.WriteAt([]byte(line), 0); err != nil {
+		return err
+	}
+	j.header, j.size = int64(len(line)), int64(len(line))
+	_, err := j.f.Seek(j.size, io.SeekStart)
+	return err
+}
+
+func newJournalID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// append writes one record in one write call.
+func (j *journal) append(seq uint64, d *store.UsageDelta) error {
+	b := strconv.AppendUint(j.buf[:0], seq, 10)
+	for _, s := range [...]string{string(d.Kind), d.PrincipalID, d.Model} {
+		b = strconv.AppendQuote(append(b, '\t'), s)
+	}
+	for _, n := range [...]int64{d.Day.Unix(), d.PromptTokens, d.CacheHitTokens, d.CompletionTokens} {
+		b = strconv.AppendInt(append(b, '\t'), n, 10)
+	}
+	b = append(b, '\n')
+	j.buf = b
+	n, err := j.f.Write(b)
+	j.size += int64(n)
+	return err
+}
+
+// reset cuts the journal back to its header: every record is in the store.
+func (j *journal) reset() error {
+	if err := j.f.Truncate(j.header); err != nil {
+		return err
+	}
+	j.size = j.header
+	_, err := j.f.Seek(j.header, io.SeekStart)
+	return err
+}
+
+// close releases the file and its lock.
+func (j *journal) close() error { return j.f.Close() }
+
+// parseEntry reads one record line.
+func parseEntry(line string) (journalEntry, error) {
+	f := strings.Split(line, "\t")
+	if len(f) != 8 {
+		return journalEntry{}, fmt.Errorf("want 8 fields, got %d", len(f))
+	}
+	var e journalEntry
+	var err error
+	if e.seq, err = strconv.ParseUint(f[0], 10, 64); err != nil {
+		return e, err
+	}
+	var strs [3]string
+	for i := range strs {
+		if strs[i], err = strconv.Unquote(f[1+i]); err != nil {
+			return e, fmt.Errorf("field %d: %w", 2+i, err)
+		}
+	}
+	var nums [4]int64
+	for i := range nums {
+		if nums[i], err = strconv.ParseInt(f[4+i], 10, 64); err != nil {
+			return e, fmt.Errorf("field %d: %w", 5+i, err)
+		}
+	}
+	e.delta = store.UsageDelta{Kind: store.PrincipalKind(strs[0]), PrincipalID: strs[1], Model: strs[2],
+		Day: time.Unix(nums[0], 0).UTC(), Requests: 1, PromptTokens: nums[1], CacheHitTokens: nums[2], CompletionTokens: nums[3]}
+	return e, nil
+}
