@@ -76,7 +76,13 @@ func (e *estimator) text(s string) {
 // raw counts a JSON value's bytes as text: close enough for schemas and
 // tool arguments, whose punctuation costs tokens too.
 func (e *estimator) raw(b []byte) {
+	b = bytes.TrimSpace(b)
 	if len(b) == 0 || string(b) == "null" {
+		return
+	}
+	var s string
+	if b[0] == '"' && json.Unmarshal(b, &s) == nil {
+		e.text(s)
 		return
 	}
 	e.text(string(b))
