@@ -1,10 +1,10 @@
 package anthropic
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/dsgate/dsgate/internal/chatwire"
 )
 
 // perMessage is the estimated token overhead of one message's framing.
@@ -20,38 +20,42 @@ const perMessage = 4
 // upstream's count for prose and code; it exists so that clients which
 // budget their context (Claude Code) get a figure of the right size.
 func CountTokens(body []byte) ([]byte, error) {
-	var r request
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, decodeError(err)
-	}
-	if len(r.Messages) == 0 {
-		return nil, invalid("messages: at least one message is required")
+	r, perr := parse(body)
+	if perr != nil {
+		return nil, perr
 	}
 	var e estimator
-	e.raw(r.System)
-	for _, m := range r.Messages {
+	e.raw(r.system)
+	n := 0
+	err := chatwire.Array(r.messages, func(i int, m []byte) error {
+		n++
 		e.n += perMessage * 10
-		content := bytes.TrimSpace(m.Content)
-		if len(content) > 0 && content[0] == '"' {
-			e.raw(content)
-			continue
-		}
-		var blocks []block
-		if err := json.Unmarshal(content, &blocks); err != nil {
-			return nil, invalid("content: must be a string or an array of content blocks")
-		}
-		for _, b := range blocks {
-			e.text(b.Text)
-			e.text(b.Thinking)
-			e.text(b.Name)
-			e.raw(b.Input)
-			e.raw(b.Content)
-		}
+		return chatwire.Object(m, func(key, content []byte) error {
+			if string(key) != "content" || chatwire.Null(content) {
+				return nil
+			}
+			if content[0] == '"' {
+				e.raw(content)
+				return nil
+			}
+			if err := blocks(content, func(_ int, b block) *Error {
+				e.raw(b.text)
+				e.raw(b.thinking)
+				e.text(b.name)
+				e.raw(b.input)
+				e.raw(b.content)
+				return nil
+			}); err != nil {
+				return err
+			}
+			return nil
+		})
+	})
+	if err != nil || n == 0 {
+		return nil, invalid("messages: at least one message is required")
 	}
-	for _, t := range r.Tools {
-		e.text(t.Name)
-		e.text(t.Description)
-		e.raw(t.InputSchema)
+	if !chatwire.Null(r.tools) {
+		e.raw(r.tools)
 	}
 	out := append([]byte(`{"input_tokens":`), strconv.AppendInt(nil, int64(e.tokens()), 10)...)
 	return append(out, '}'), nil
@@ -76,12 +80,10 @@ func (e *estimator) text(s string) {
 // raw counts a JSON value's bytes as text: close enough for schemas and
 // tool arguments, whose punctuation costs tokens too.
 func (e *estimator) raw(b []byte) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || string(b) == "null" {
+	if chatwire.Null(b) {
 		return
 	}
-	var s string
-	if b[0] == '"' && json.Unmarshal(b, &s) == nil {
+	if s, ok := chatwire.Unquote(b); ok {
 		e.text(s)
 		return
 	}

@@ -119,23 +119,42 @@ func (c *Completion) First() Choice {
 func AppendText(b []byte, s string) []byte { return jsonenc.AppendString(b, s) }
 
 // Part is one element of a multi-part user message: text, or an image URL
-// (http(s) or data:).
+// (http(s) or data:). Raw, when set, is the text as a JSON string token
+// taken from the client's body; it is copied verbatim instead of Text.
 type Part struct {
 	Text     string
+	Raw      []byte
 	ImageURL string
 	Detail   string
+}
+
+// text is the part's text, decoding Raw when that is what is set.
+func (p *Part) text() string {
+	if p.Raw != nil {
+		s, _ := Unquote(p.Raw)
+		return s
+	}
+	return p.Text
+}
+
+func (p *Part) appendText(b []byte) []byte {
+	if p.Raw != nil {
+		return append(b, p.Raw...)
+	}
+	return jsonenc.AppendString(b, p.Text)
 }
 
 // AppendParts appends parts as a chat content array.
 func AppendParts(b []byte, parts []Part) []byte {
 	b = append(b, '[')
-	for i, p := range parts {
+	for i := range parts {
+		p := &parts[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
 		if p.ImageURL == "" {
 			b = append(b, `{"type":"text","text":`...)
-			b = jsonenc.AppendString(b, p.Text)
+			b = p.appendText(b)
 			b = append(b, '}')
 			continue
 		}
@@ -159,21 +178,21 @@ func Content(parts []Part) json.RawMessage {
 		if p.ImageURL != "" {
 			text = false
 		}
-		n += len(p.Text) + len(p.ImageURL) + 40
+		n += len(p.Text) + len(p.Raw) + len(p.ImageURL) + 40
 	}
 	b := make([]byte, 0, n)
 	if !text {
 		return AppendParts(b, parts)
 	}
 	if len(parts) == 1 {
-		return jsonenc.AppendString(b, parts[0].Text)
+		return parts[0].appendText(b)
 	}
 	var s []byte
-	for i, p := range parts {
+	for i := range parts {
 		if i > 0 {
 			s = append(s, '\n')
 		}
-		s = append(s, p.Text...)
+		s = append(s, parts[i].text()...)
 	}
 	return jsonenc.AppendString(b, string(s))
 }

@@ -122,8 +122,10 @@ func chatMessages(t testing.TB, body []byte) ([]msg, string) {
 		out = append(out, x)
 	}
 	var tools any
-	if err := json.Unmarshal(r.Tools, &tools); err != nil {
-		t.Fatal(err)
+	if len(r.Tools) > 0 {
+		if err := json.Unmarshal(r.Tools, &tools); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tb, _ := json.Marshal(tools)
 	return out, string(tb)

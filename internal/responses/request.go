@@ -1,7 +1,6 @@
 package responses
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -11,11 +10,12 @@ import (
 )
 
 // RequestInfo is what the response side needs to know about the request:
-// the parameters a Response echoes back. Raw fields are the client's JSON.
+// the parameters a Response echoes back. Raw fields are the client's JSON
+// and alias the request body.
 type RequestInfo struct {
 	Model              string
 	Stream             bool
-	Store              bool
+	Store              bool // as asked (default true); the caller decides whether it stores
 	PreviousResponseID string
 	Instructions       json.RawMessage
 	MaxOutputTokens    int
@@ -30,54 +30,17 @@ type RequestInfo struct {
 	User               string
 }
 
-// request is the Responses request body.
-type request struct {
-	Model              string          `json:"model"`
-	Input              json.RawMessage `json:"input"`
-	Instructions       json.RawMessage `json:"instructions"`
-	MaxOutputTokens    int             `json:"max_output_tokens"`
-	Temperature        json.RawMessage `json:"temperature"`
-	TopP               json.RawMessage `json:"top_p"`
-	Tools              json.RawMessage `json:"tools"`
-	ToolChoice         json.RawMessage `json:"tool_choice"`
-	ParallelToolCalls  *bool           `json:"parallel_tool_calls"`
-	Text               json.RawMessage `json:"text"`
-	Reasoning          json.RawMessage `json:"reasoning"`
-	Stream             bool            `json:"stream"`
-	Store              *bool           `json:"store"`
-	PreviousResponseID string          `json:"previous_response_id"`
-	Metadata           json.RawMessage `json:"metadata"`
-	User               string          `json:"user"`
-}
-
-// item is any input item; Type (or, for messages, Role) says which fields
-// are set.
+// item is an input item as read by parseItem; Type (or, for messages,
+// Role) says which fields are set.
 type item struct {
-	Type      string          `json:"type"`
-	Role      string          `json:"role"`
-	Content   json.RawMessage `json:"content"`
-	CallID    string          `json:"call_id"`
-	Name      string          `json:"name"`
-	Arguments string          `json:"arguments"`
-	Output    json.RawMessage `json:"output"`
-	Summary   []part          `json:"summary"`
-}
-
-// part is a content part of a message or reasoning item.
-type part struct {
-	Type     string `json:"type"`
-	Text     string `json:"text"`
-	Refusal  string `json:"refusal"`
-	ImageURL string `json:"image_url"`
-	Detail   string `json:"detail"`
-}
-
-type functionTool struct {
-	Type        string          `json:"type"`
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Parameters  json.RawMessage `json:"parameters"`
-	Strict      *bool           `json:"strict"`
+	typ       string
+	role      string
+	content   []byte
+	callID    string
+	name      string
+	arguments string
+	output    []byte
+	summary   []byte
 }
 
 var thinkingDisabled = json.RawMessage(`{"type":"disabled"}`)
@@ -86,107 +49,206 @@ var thinkingDisabled = json.RawMessage(`{"type":"disabled"}`)
 // Errors are *openai.Error values with status 400. Requests that need
 // stored state (previous_response_id, item_reference) must be expanded by
 // the caller first: ToChat reports item_reference as unsupported and
-// leaves previous_response_id in RequestInfo.
+// leaves previous_response_id in RequestInfo. The body is validated once
+// and walked once (no reflection).
 func ToChat(body []byte) ([]byte, RequestInfo, error) {
-	var r request
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, RequestInfo{}, decodeError(err)
+	body = chatwire.Trim(body)
+	if !json.Valid(body) {
+		var v struct{}
+		return nil, RequestInfo{}, decodeError(json.Unmarshal(body, &v))
 	}
-	info := RequestInfo{
-		Model: r.Model, Stream: r.Stream, Store: r.Store == nil || *r.Store,
-		PreviousResponseID: r.PreviousResponseID, Instructions: r.Instructions,
-		MaxOutputTokens: r.MaxOutputTokens, Temperature: r.Temperature, TopP: r.TopP,
-		Tools: r.Tools, ToolChoice: r.ToolChoice, ParallelToolCalls: r.ParallelToolCalls,
-		Text: r.Text, Reasoning: r.Reasoning, Metadata: r.Metadata, User: r.User,
+	if len(body) == 0 || body[0] != '{' {
+		return nil, RequestInfo{}, invalid("", "request body must be a JSON object")
 	}
-	if r.Model == "" {
+	info := RequestInfo{Store: true}
+	var input []byte
+	var perr *openai.Error
+	_ = chatwire.Object(body, func(key, v []byte) error {
+		if perr != nil || chatwire.Null(v) {
+			return nil
+		}
+		switch string(key) {
+		case "model":
+			info.Model, perr = str("model", v)
+		case "input":
+			input = v
+		case "instructions":
+			if v[0] != '"' {
+				perr = invalid("instructions", "instructions must be a string")
+			}
+			info.Instructions = v
+		case "max_output_tokens":
+			info.MaxOutputTokens, perr = integer("max_output_tokens", v)
+		case "temperature":
+			info.Temperature, perr = number("temperature", v)
+		case "top_p":
+			info.TopP, perr = number("top_p", v)
+		case "tools":
+			info.Tools = v
+		case "tool_choice":
+			info.ToolChoice = v
+		case "parallel_tool_calls":
+			var b bool
+			b, perr = boolean("parallel_tool_calls", v)
+			info.ParallelToolCalls = &b
+		case "text":
+			info.Text = v
+		case "reasoning":
+			info.Reasoning = v
+		case "stream":
+			info.Stream, perr = boolean("stream", v)
+		case "store":
+			info.Store, perr = boolean("store", v)
+		case "previous_response_id":
+			info.PreviousResponseID, perr = str("previous_response_id", v)
+		case "metadata":
+			info.Metadata = v
+		case "user":
+			info.User, perr = str("user", v)
+		}
+		return nil
+	})
+	if perr != nil {
+		return nil, info, perr
+	}
+	if info.Model == "" {
 		return nil, info, invalid("model", "Missing required parameter: 'model'.")
 	}
 	c := chatwire.Request{
-		Model: r.Model, MaxTokens: r.MaxOutputTokens, Temperature: r.Temperature, TopP: r.TopP,
-		Stream: r.Stream, ParallelToolCalls: r.ParallelToolCalls, User: r.User,
+		Model: info.Model, MaxTokens: info.MaxOutputTokens, Temperature: info.Temperature, TopP: info.TopP,
+		Stream: info.Stream, ParallelToolCalls: info.ParallelToolCalls, User: info.User,
+		Messages: make([]chatwire.Message, 0, 8),
 	}
-	if r.Stream {
+	if info.Stream {
 		c.StreamOptions = &chatwire.StreamOptions{IncludeUsage: true}
 	}
-	if err := instructions(&c, r.Instructions); err != nil {
-		return nil, info, err
+	if !chatwire.Null(info.Instructions) && len(info.Instructions) > 2 {
+		c.Messages = append(c.Messages, chatwire.Message{Role: "system", Content: info.Instructions})
 	}
-	if err := input(&c, r.Input); err != nil {
+	if err := convertInput(&c, input); err != nil {
 		return nil, info, err
 	}
 	if len(c.Messages) == 0 {
 		return nil, info, invalid("input", "Missing required parameter: 'input'.")
 	}
-	if err := tools(&c, r.Tools, r.ToolChoice); err != nil {
+	if err := tools(&c, info.Tools, info.ToolChoice); err != nil {
 		return nil, info, err
 	}
-	if err := textFormat(&c, r.Text); err != nil {
+	if err := textFormat(&c, info.Text); err != nil {
 		return nil, info, err
 	}
-	if err := reasoning(&c, r.Reasoning); err != nil {
+	if err := reasoning(&c, info.Reasoning); err != nil {
 		return nil, info, err
 	}
-	out, err := json.Marshal(&c)
+	return c.Marshal(), info, nil
+}
+
+func str(param string, v []byte) (string, *openai.Error) {
+	s, ok := chatwire.Unquote(v)
+	if !ok {
+		return "", invalid(param, param+" must be a string")
+	}
+	return s, nil
+}
+
+func integer(param string, v []byte) (int, *openai.Error) {
+	n, err := strconv.Atoi(string(v))
 	if err != nil {
-		e := invalid("", "request cannot be translated")
-		e.Err = err
-		return nil, info, e
+		return 0, invalid(param, param+" must be an integer")
 	}
-	return out, info, nil
+	return n, nil
 }
 
-func isNull(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) == 0 || string(raw) == "null"
+func number(param string, v []byte) ([]byte, *openai.Error) {
+	if c := v[0]; c != '-' && (c < '0' || c > '9') {
+		return nil, invalid(param, param+" must be a number")
+	}
+	return v, nil
 }
 
-func instructions(c *chatwire.Request, raw json.RawMessage) *openai.Error {
-	if isNull(raw) {
-		return nil
+func boolean(param string, v []byte) (bool, *openai.Error) {
+	switch string(v) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return invalid("instructions", "instructions must be a string")
-	}
-	if s != "" {
-		c.Messages = append(c.Messages, chatwire.Message{Role: "system", Content: chatwire.String(s)})
-	}
-	return nil
+	return false, invalid(param, param+" must be a boolean")
 }
 
-// input converts the input string or items.
-func input(c *chatwire.Request, raw json.RawMessage) *openai.Error {
-	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+// convertInput converts the input string or items.
+func convertInput(c *chatwire.Request, raw []byte) *openai.Error {
+	if chatwire.Null(raw) {
 		return nil
 	}
 	if raw[0] == '"' {
 		c.Messages = append(c.Messages, chatwire.Message{Role: "user", Content: raw})
 		return nil
 	}
-	var items []item
-	if err := json.Unmarshal(raw, &items); err != nil {
+	if raw[0] != '[' {
 		return invalid("input", "input must be a string or an array of input items")
 	}
-	if c.Messages == nil {
-		c.Messages = make([]chatwire.Message, 0, len(items)+1)
-	}
 	var f folder
-	for i, it := range items {
-		if err := f.add(c, &it); err != nil {
-			err.Param = "input[" + strconv.Itoa(i) + "]" + err.Param
-			return err
+	var perr *openai.Error
+	_ = chatwire.Array(raw, func(i int, v []byte) error {
+		if perr != nil {
+			return nil
 		}
+		it, err := parseItem(v)
+		if err == nil {
+			err = f.add(c, &it)
+		}
+		if err != nil {
+			err.Param = "input[" + strconv.Itoa(i) + "]" + err.Param
+			perr = err
+		}
+		return nil
+	})
+	if perr != nil {
+		return perr
 	}
 	f.flush(c)
 	return nil
 }
 
+// parseItem reads one input item.
+func parseItem(v []byte) (item, *openai.Error) {
+	var it item
+	if v[0] != '{' {
+		return it, invalid("", "input items must be objects")
+	}
+	var perr *openai.Error
+	_ = chatwire.Object(v, func(key, val []byte) error {
+		if perr != nil || chatwire.Null(val) {
+			return nil
+		}
+		switch string(key) {
+		case "type":
+			it.typ, perr = str(".type", val)
+		case "role":
+			it.role, perr = str(".role", val)
+		case "content":
+			it.content = val
+		case "call_id":
+			it.callID, perr = str(".call_id", val)
+		case "name":
+			it.name, perr = str(".name", val)
+		case "arguments":
+			it.arguments, perr = str(".arguments", val)
+		case "output":
+			it.output = val
+		case "summary":
+			it.summary = val
+		}
+		return nil
+	})
+	return it, perr
+}
+
 // folder gathers consecutive assistant-side items into one chat message.
 type folder struct {
 	active       bool
-	text         strings.Builder
+	text         []chatwire.Part
 	reasoning    strings.Builder
 	hasReasoning bool
 	calls        []chatwire.ToolCall
@@ -196,7 +258,22 @@ func (f *folder) flush(c *chatwire.Request) {
 	if !f.active {
 		return
 	}
-	m := chatwire.Message{Role: "assistant", Content: chatwire.String(f.text.String()), ToolCalls: f.calls}
+	m := chatwire.Message{Role: "assistant", ToolCalls: f.calls}
+	switch len(f.text) {
+	case 0:
+		m.Content = []byte(`""`)
+	case 1:
+		m.Content = f.text[0].Raw
+		if m.Content == nil {
+			m.Content = chatwire.String(f.text[0].Text)
+		}
+	default:
+		var sb strings.Builder
+		for i := range f.text {
+			sb.WriteString(partText(&f.text[i]))
+		}
+		m.Content = chatwire.String(sb.String())
+	}
 	if f.hasReasoning || len(f.calls) > 0 {
 		m.ReasoningContent = chatwire.Ptr(f.reasoning.String())
 	}
@@ -204,40 +281,48 @@ func (f *folder) flush(c *chatwire.Request) {
 	*f = folder{}
 }
 
+func partText(p *chatwire.Part) string {
+	if p.Raw != nil {
+		s, _ := chatwire.Unquote(p.Raw)
+		return s
+	}
+	return p.Text
+}
+
 func (f *folder) add(c *chatwire.Request, it *item) *openai.Error {
-	typ := it.Type
-	if typ == "" && it.Role != "" {
+	typ := it.typ
+	if typ == "" && it.role != "" {
 		typ = "message"
 	}
 	switch typ {
 	case "reasoning":
-		if f.text.Len() > 0 || len(f.calls) > 0 {
+		if len(f.text) > 0 || len(f.calls) > 0 {
 			f.flush(c)
 		}
 		f.active = true
 		f.hasReasoning = true
-		f.reasoning.WriteString(reasoningText(it))
+		return reasoningText(&f.reasoning, it)
 	case "function_call":
-		if it.CallID == "" || it.Name == "" {
+		if it.callID == "" || it.name == "" {
 			return invalid(".call_id", "function_call items need call_id and name")
 		}
 		f.active = true
-		args := it.Arguments
+		args := it.arguments
 		if args == "" {
 			args = "{}"
 		}
-		f.calls = append(f.calls, chatwire.ToolCall{ID: it.CallID, Type: "function",
-			Function: chatwire.Function{Name: it.Name, Arguments: args}})
+		f.calls = append(f.calls, chatwire.ToolCall{ID: it.callID, Type: "function",
+			Function: chatwire.Function{Name: it.name, Arguments: args}})
 	case "function_call_output":
 		f.flush(c)
-		if it.CallID == "" {
+		if it.callID == "" {
 			return invalid(".call_id", "function_call_output items need call_id")
 		}
-		text, err := outputText(it.Output)
+		content, err := outputContent(it.output)
 		if err != nil {
 			return err
 		}
-		c.Messages = append(c.Messages, chatwire.Message{Role: "tool", ToolCallID: it.CallID, Content: chatwire.String(text)})
+		c.Messages = append(c.Messages, chatwire.Message{Role: "tool", ToolCallID: it.callID, Content: content})
 	case "message":
 		return f.message(c, it)
 	case "item_reference":
@@ -250,20 +335,18 @@ func (f *folder) add(c *chatwire.Request, it *item) *openai.Error {
 
 // message converts a message item.
 func (f *folder) message(c *chatwire.Request, it *item) *openai.Error {
-	role := it.Role
+	role := it.role
 	switch role {
 	case "assistant":
 		if len(f.calls) > 0 {
 			f.flush(c)
 		}
-		parts, err := contentParts(it.Content)
+		parts, err := contentParts(it.content)
 		if err != nil {
 			return err
 		}
 		f.active = true
-		for _, p := range parts {
-			f.text.WriteString(p.Text)
-		}
+		f.text = append(f.text, parts...)
 		return nil
 	case "developer":
 		role = "system"
@@ -272,12 +355,11 @@ func (f *folder) message(c *chatwire.Request, it *item) *openai.Error {
 		return invalid(".role", "role must be user, assistant, system or developer")
 	}
 	f.flush(c)
-	raw := bytes.TrimSpace(it.Content)
-	if len(raw) > 0 && raw[0] == '"' {
-		c.Messages = append(c.Messages, chatwire.Message{Role: role, Content: raw})
+	if !chatwire.Null(it.content) && it.content[0] == '"' {
+		c.Messages = append(c.Messages, chatwire.Message{Role: role, Content: it.content})
 		return nil
 	}
-	parts, err := contentParts(raw)
+	parts, err := contentParts(it.content)
 	if err != nil {
 		return err
 	}
@@ -286,103 +368,181 @@ func (f *folder) message(c *chatwire.Request, it *item) *openai.Error {
 }
 
 // contentParts reads a message's content: a string or input/output parts.
-func contentParts(raw json.RawMessage) ([]chatwire.Part, *openai.Error) {
-	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+func contentParts(raw []byte) ([]chatwire.Part, *openai.Error) {
+	if chatwire.Null(raw) {
 		return nil, nil
 	}
 	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, invalid(".content", "content must be a string or an array of parts")
-		}
-		return []chatwire.Part{{Text: s}}, nil
+		return []chatwire.Part{{Raw: raw}}, nil
 	}
-	var ps []part
-	if err := json.Unmarshal(raw, &ps); err != nil {
+	if raw[0] != '[' {
 		return nil, invalid(".content", "content must be a string or an array of parts")
 	}
-	out := make([]chatwire.Part, 0, len(ps))
-	for i, p := range ps {
-		switch p.Type {
-		case "input_text", "output_text", "text":
-			out = append(out, chatwire.Part{Text: p.Text})
-		case "refusal":
-			out = append(out, chatwire.Part{Text: p.Refusal})
-		case "input_image":
-			if p.ImageURL == "" {
-				return nil, invalid(".content["+strconv.Itoa(i)+"].image_url", "input_image needs image_url (file_id is not supported)")
+	var out []chatwire.Part
+	var perr *openai.Error
+	_ = chatwire.Array(raw, func(i int, v []byte) error {
+		if perr != nil {
+			return nil
+		}
+		p, err := parsePart(v)
+		if err != nil {
+			err.Param = ".content[" + strconv.Itoa(i) + "]" + err.Param
+			perr = err
+			return nil
+		}
+		out = append(out, p)
+		return nil
+	})
+	return out, perr
+}
+
+// parsePart reads one content part.
+func parsePart(v []byte) (chatwire.Part, *openai.Error) {
+	var typ, url, detail string
+	var text []byte
+	var perr *openai.Error
+	if v[0] != '{' {
+		return chatwire.Part{}, invalid("", "content parts must be objects")
+	}
+	_ = chatwire.Object(v, func(key, val []byte) error {
+		if perr != nil || chatwire.Null(val) {
+			return nil
+		}
+		switch string(key) {
+		case "type":
+			typ, perr = str(".type", val)
+		case "text", "refusal":
+			if val[0] != '"' {
+				perr = invalid("."+string(key), string(key)+" must be a string")
 			}
-			out = append(out, chatwire.Part{ImageURL: p.ImageURL, Detail: p.Detail})
-		default:
-			return nil, invalid(".content["+strconv.Itoa(i)+"].type", "content part type "+strconv.Quote(p.Type)+" is not supported")
+			text = val
+		case "image_url":
+			url, perr = str(".image_url", val)
+		case "detail":
+			detail, perr = str(".detail", val)
 		}
+		return nil
+	})
+	if perr != nil {
+		return chatwire.Part{}, perr
 	}
-	return out, nil
+	switch typ {
+	case "input_text", "output_text", "text", "refusal", "reasoning_text", "summary_text":
+		if text == nil {
+			text = []byte(`""`)
+		}
+		return chatwire.Part{Raw: text}, nil
+	case "input_image":
+		if url == "" {
+			return chatwire.Part{}, invalid(".image_url", "input_image needs image_url (file_id is not supported)")
+		}
+		return chatwire.Part{ImageURL: url, Detail: detail}, nil
+	}
+	return chatwire.Part{}, invalid(".type", "content part type "+strconv.Quote(typ)+" is not supported")
 }
 
-// reasoningText is a reasoning item's text: its reasoning_text content,
-// else its summary (what clients keep when content was not returned).
-func reasoningText(it *item) string {
-	var ps []part
-	if !isNull(it.Content) && json.Unmarshal(it.Content, &ps) == nil && len(ps) > 0 {
-		var sb strings.Builder
-		for _, p := range ps {
-			sb.WriteString(p.Text)
-		}
-		return sb.String()
+// reasoningText appends a reasoning item's text: its reasoning_text
+// content, else its summary (what clients keep when content was not
+// returned), summaries separated by blank lines.
+func reasoningText(sb *strings.Builder, it *item) *openai.Error {
+	src, sep := it.content, ""
+	if chatwire.Null(src) || len(src) <= 2 {
+		src, sep = it.summary, "\n\n"
 	}
-	var sb strings.Builder
-	for i, p := range it.Summary {
+	parts, err := contentParts(src)
+	if err != nil {
+		return err
+	}
+	for i := range parts {
 		if i > 0 {
-			sb.WriteString("\n\n")
+			sb.WriteString(sep)
 		}
-		sb.WriteString(p.Text)
+		sb.WriteString(partText(&parts[i]))
 	}
-	return sb.String()
+	return nil
 }
 
-// outputText reads a function_call_output's output: a string or text parts.
-func outputText(raw json.RawMessage) (string, *openai.Error) {
+// outputContent reads a function_call_output's output (a string or text
+// parts) as the string content of a chat tool message.
+func outputContent(raw []byte) ([]byte, *openai.Error) {
+	if chatwire.Null(raw) {
+		return []byte(`""`), nil
+	}
+	if raw[0] == '"' {
+		return raw, nil
+	}
 	parts, err := contentParts(raw)
 	if err != nil {
-		err.Param = ".output"
-		return "", err
+		err.Param = ".output" + strings.TrimPrefix(err.Param, ".content")
+		return nil, err
 	}
 	var sb strings.Builder
-	for i, p := range parts {
-		if p.ImageURL != "" {
-			return "", invalid(".output", "images in function_call_output are not supported")
+	for i := range parts {
+		if parts[i].ImageURL != "" {
+			return nil, invalid(".output", "images in function_call_output are not supported")
 		}
 		if i > 0 {
 			sb.WriteByte('\n')
 		}
-		sb.WriteString(p.Text)
+		sb.WriteString(partText(&parts[i]))
 	}
-	return sb.String(), nil
+	return chatwire.String(sb.String()), nil
 }
 
 // tools maps function tools and tool_choice.
-func tools(c *chatwire.Request, raw, choice json.RawMessage) *openai.Error {
-	if !isNull(raw) {
-		var ts []functionTool
-		if err := json.Unmarshal(raw, &ts); err != nil {
+func tools(c *chatwire.Request, raw, choice []byte) *openai.Error {
+	if !chatwire.Null(raw) {
+		if raw[0] != '[' {
 			return invalid("tools", "tools must be an array of tools")
 		}
-		c.Tools = make([]chatwire.Tool, 0, len(ts))
-		for i, t := range ts {
-			if t.Type != "function" {
-				return invalid("tools["+strconv.Itoa(i)+"].type", "tool type "+strconv.Quote(t.Type)+" is not supported; only function tools are")
+		var perr *openai.Error
+		_ = chatwire.Array(raw, func(i int, v []byte) error {
+			if perr != nil {
+				return nil
 			}
-			if t.Name == "" {
-				return invalid("tools["+strconv.Itoa(i)+"].name", "Missing required parameter: 'tools["+strconv.Itoa(i)+"].name'.")
+			param := "tools[" + strconv.Itoa(i) + "]"
+			var t chatwire.FunctionDef
+			var typ string
+			if v[0] != '{' {
+				perr = invalid(param, "tools must be objects")
+				return nil
 			}
-			c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: chatwire.FunctionDef{
-				Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict}})
+			_ = chatwire.Object(v, func(key, val []byte) error {
+				if perr != nil || chatwire.Null(val) {
+					return nil
+				}
+				switch string(key) {
+				case "type":
+					typ, perr = str(param+".type", val)
+				case "name":
+					t.Name, perr = str(param+".name", val)
+				case "description":
+					t.Description, perr = str(param+".description", val)
+				case "parameters":
+					t.Parameters = val
+				case "strict":
+					var b bool
+					b, perr = boolean(param+".strict", val)
+					t.Strict = &b
+				}
+				return nil
+			})
+			switch {
+			case perr != nil:
+			case typ != "function":
+				perr = invalid(param+".type", "tool type "+strconv.Quote(typ)+" is not supported; only function tools are")
+			case t.Name == "":
+				perr = invalid(param+".name", "Missing required parameter: '"+param+".name'.")
+			default:
+				c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: t})
+			}
+			return nil
+		})
+		if perr != nil {
+			return perr
 		}
 	}
-	choice = bytes.TrimSpace(choice)
-	if isNull(choice) {
+	if chatwire.Null(choice) {
 		return nil
 	}
 	if choice[0] == '"' {
@@ -393,54 +553,83 @@ func tools(c *chatwire.Request, raw, choice json.RawMessage) *openai.Error {
 		}
 		return invalid("tool_choice", "tool_choice must be auto, none, required or a function")
 	}
-	var tc struct{ Type, Name string }
-	if err := json.Unmarshal(choice, &tc); err != nil || tc.Type != "function" || tc.Name == "" {
-		return invalid("tool_choice", "only {\"type\":\"function\",\"name\":...} tool choices are supported")
+	var typ, name string
+	if choice[0] == '{' {
+		_ = chatwire.Object(choice, func(key, val []byte) error {
+			switch string(key) {
+			case "type":
+				typ, _ = chatwire.Unquote(val)
+			case "name":
+				name, _ = chatwire.Unquote(val)
+			}
+			return nil
+		})
 	}
-	b := append([]byte(`{"type":"function","function":{"name":`), chatwire.String(tc.Name)...)
+	if typ != "function" || name == "" {
+		return invalid("tool_choice", `only {"type":"function","name":...} tool choices are supported`)
+	}
+	b := append([]byte(`{"type":"function","function":{"name":`), chatwire.String(name)...)
 	c.ToolChoice = append(b, `}}`...)
 	return nil
 }
 
 // textFormat maps text.format to response_format.
-func textFormat(c *chatwire.Request, raw json.RawMessage) *openai.Error {
-	if isNull(raw) {
+func textFormat(c *chatwire.Request, raw []byte) *openai.Error {
+	if chatwire.Null(raw) {
 		return nil
 	}
-	var t struct {
-		Format *struct {
-			Type        string          `json:"type"`
-			Name        string          `json:"name"`
-			Description string          `json:"description"`
-			Schema      json.RawMessage `json:"schema"`
-			Strict      *bool           `json:"strict"`
-		} `json:"format"`
-	}
-	if err := json.Unmarshal(raw, &t); err != nil {
+	if raw[0] != '{' {
 		return invalid("text", "text must be an object")
 	}
-	if t.Format == nil {
+	var format []byte
+	_ = chatwire.Object(raw, func(key, val []byte) error {
+		if string(key) == "format" {
+			format = val
+		}
+		return nil
+	})
+	if chatwire.Null(format) {
 		return nil
 	}
-	switch t.Format.Type {
-	case "", "text":
+	if format[0] != '{' {
+		return invalid("text.format", "text.format must be an object")
+	}
+	var typ, name, desc string
+	var schema, strict []byte
+	_ = chatwire.Object(format, func(key, val []byte) error {
+		if chatwire.Null(val) {
+			return nil
+		}
+		switch string(key) {
+		case "type":
+			typ, _ = chatwire.Unquote(val)
+		case "name":
+			name, _ = chatwire.Unquote(val)
+		case "description":
+			desc, _ = chatwire.Unquote(val)
+		case "schema":
+			schema = val
+		case "strict":
+			strict = val
+		}
+		return nil
+	})
+	switch typ {
+	case "text":
 	case "json_object":
 		c.ResponseFormat = json.RawMessage(`{"type":"json_object"}`)
 	case "json_schema":
-		js := struct {
-			Name        string          `json:"name"`
-			Description string          `json:"description,omitempty"`
-			Schema      json.RawMessage `json:"schema,omitempty"`
-			Strict      *bool           `json:"strict,omitempty"`
-		}{t.Format.Name, t.Format.Description, t.Format.Schema, t.Format.Strict}
-		b, err := json.Marshal(struct {
-			Type       string `json:"type"`
-			JSONSchema any    `json:"json_schema"`
-		}{"json_schema", js})
-		if err != nil {
-			return invalid("text.format.schema", "schema must be a JSON object")
+		b := append([]byte(`{"type":"json_schema","json_schema":{"name":`), chatwire.String(name)...)
+		if desc != "" {
+			b = append(append(b, `,"description":`...), chatwire.String(desc)...)
 		}
-		c.ResponseFormat = b
+		if schema != nil {
+			b = append(append(b, `,"schema":`...), schema...)
+		}
+		if strict != nil {
+			b = append(append(b, `,"strict":`...), strict...)
+		}
+		c.ResponseFormat = append(b, `}}`...)
 	default:
 		return invalid("text.format.type", "text.format.type must be text, json_object or json_schema")
 	}
@@ -449,22 +638,26 @@ func textFormat(c *chatwire.Request, raw json.RawMessage) *openai.Error {
 
 // reasoning maps reasoning.effort: none turns thinking off, anything else
 // is passed on as reasoning_effort.
-func reasoning(c *chatwire.Request, raw json.RawMessage) *openai.Error {
-	if isNull(raw) {
+func reasoning(c *chatwire.Request, raw []byte) *openai.Error {
+	if chatwire.Null(raw) {
 		return nil
 	}
-	var r struct {
-		Effort string `json:"effort"`
-	}
-	if err := json.Unmarshal(raw, &r); err != nil {
+	if raw[0] != '{' {
 		return invalid("reasoning", "reasoning must be an object")
 	}
-	switch r.Effort {
+	var effort string
+	_ = chatwire.Object(raw, func(key, val []byte) error {
+		if string(key) == "effort" && !chatwire.Null(val) {
+			effort, _ = chatwire.Unquote(val)
+		}
+		return nil
+	})
+	switch effort {
 	case "":
 	case "none":
 		c.Thinking = thinkingDisabled
 	default:
-		c.ReasoningEffort = r.Effort
+		c.ReasoningEffort = effort
 	}
 	return nil
 }

@@ -179,7 +179,7 @@ func appendResponse(b []byte, r *result, info RequestInfo, status string, failur
 }
 
 func appendRaw(b []byte, raw json.RawMessage, dflt string) []byte {
-	if isNull(raw) {
+	if chatwire.Null(raw) {
 		return append(b, dflt...)
 	}
 	return append(b, raw...)

@@ -1,0 +1,149 @@
+package chatwire
+
+import (
+	"encoding/json"
+	"errors"
+	"unicode/utf8"
+)
+
+// The walkers below read JSON that has already passed json.Valid: they
+// find value boundaries without re-validating, so a translator decodes a
+// request in one validating pass plus one walk, without reflection. Keys
+// are matched exactly (escaped keys do not match), as upstreams do.
+
+// ErrShape reports a value of the wrong JSON kind for the walker.
+var ErrShape = errors.New("unexpected JSON value kind")
+
+// Trim returns b without surrounding JSON whitespace.
+func Trim(b []byte) []byte {
+	i, j := 0, len(b)
+	for i < j && isSpace(b[i]) {
+		i++
+	}
+	for j > i && isSpace(b[j-1]) {
+		j--
+	}
+	return b[i:j]
+}
+
+// Null reports whether v is absent or JSON null.
+func Null(v []byte) bool { return len(v) == 0 || v[0] == 'n' }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string starting at b[i].
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(b)
+}
+
+// skipValue returns the index just past the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = skipString(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && !isSpace(b[j]) {
+		j++
+	}
+	return j
+}
+
+// Object calls fn for each member of the object obj (trimmed, validated):
+// key is the raw key between its quotes, val the trimmed raw value.
+func Object(obj []byte, fn func(key, val []byte) error) error {
+	if len(obj) == 0 || obj[0] != '{' {
+		return ErrShape
+	}
+	i := skipSpace(obj, 1)
+	for i < len(obj) && obj[i] != '}' {
+		kEnd := skipString(obj, i)
+		key := obj[i+1 : kEnd-1]
+		i = skipSpace(obj, kEnd) + 1 // past ':'
+		i = skipSpace(obj, i)
+		vEnd := skipValue(obj, i)
+		if err := fn(key, obj[i:vEnd]); err != nil {
+			return err
+		}
+		i = skipSpace(obj, vEnd)
+		if i < len(obj) && obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
+	return nil
+}
+
+// Array calls fn for each element of the array arr (trimmed, validated).
+func Array(arr []byte, fn func(i int, val []byte) error) error {
+	if len(arr) == 0 || arr[0] != '[' {
+		return ErrShape
+	}
+	i := skipSpace(arr, 1)
+	for n := 0; i < len(arr) && arr[i] != ']'; n++ {
+		end := skipValue(arr, i)
+		if err := fn(n, arr[i:end]); err != nil {
+			return err
+		}
+		i = skipSpace(arr, end)
+		if i < len(arr) && arr[i] == ',' {
+			i = skipSpace(arr, i+1)
+		}
+	}
+	return nil
+}
+
+// Unquote decodes the JSON string v. ok is false when v is not a string.
+func Unquote(v []byte) (s string, ok bool) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", false
+	}
+	inner := v[1 : len(v)-1]
+	plain, ascii := true, true
+	for _, c := range inner {
+		if c == '\\' {
+			plain = false
+			break
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	if plain && (ascii || utf8.Valid(inner)) {
+		return string(inner), true
+	}
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
