@@ -193,6 +193,15 @@ func str(key string, v []byte) (string, *Error) {
 	return s, nil
 }
 
+// name reads an enum string without allocating for known values.
+func name(key string, v []byte) (string, *Error) {
+	s, ok := chatwire.Name(v)
+	if !ok {
+		return "", invalid(key + ": expected string")
+	}
+	return s, nil
+}
+
 func integer(key string, v []byte) (int, *Error) {
 	n, err := strconv.Atoi(string(v))
 	if err != nil {
@@ -235,13 +244,13 @@ func stringList(key string, v []byte) ([]string, *Error) {
 }
 
 // member reads the string field name of the object v (key names v).
-func member(key string, v []byte, name string) (string, *Error) {
+func member(key string, v []byte, field string) (string, *Error) {
 	var out string
 	err := chatwire.Object(v, func(k, val []byte) error {
-		if string(k) != name || chatwire.Null(val) {
+		if string(k) != field || chatwire.Null(val) {
 			return nil
 		}
-		s, err := str(key+"."+name, val)
+		s, err := name(key+"."+field, val)
 		if err != nil {
 			return err
 		}
@@ -264,7 +273,7 @@ func parseBlock(v []byte) (block, *Error) {
 		var err *Error
 		switch string(key) {
 		case "type":
-			b.typ, err = str("type", val)
+			b.typ, err = name("type", val)
 		case "text":
 			b.text, err = rawString("text", val)
 		case "thinking":
@@ -362,7 +371,7 @@ func convert(c *chatwire.Request, v []byte) *Error {
 		var err *Error
 		switch string(key) {
 		case "role":
-			role, err = str("role", val)
+			role, err = name("role", val)
 		case "content":
 			content = val
 		}
@@ -438,7 +447,7 @@ func image(b block) (chatwire.Part, *Error) {
 		var err *Error
 		switch string(key) {
 		case "type":
-			typ, err = str("source.type", val)
+			typ, err = name("source.type", val)
 		case "media_type":
 			mediaType, err = str("source.media_type", val)
 		case "data":
@@ -569,7 +578,7 @@ func compact(raw []byte) string {
 func tools(c *chatwire.Request, r *request) *Error {
 	if !chatwire.Null(r.tools) {
 		err := chatwire.Array(r.tools, func(i int, v []byte) error {
-			var typ, name, desc string
+			var typ, toolName, desc string
 			var schema []byte
 			err := chatwire.Object(v, func(key, val []byte) error {
 				if chatwire.Null(val) {
@@ -578,9 +587,9 @@ func tools(c *chatwire.Request, r *request) *Error {
 				var err *Error
 				switch string(key) {
 				case "type":
-					typ, err = str("type", val)
+					typ, err = name("type", val)
 				case "name":
-					name, err = str("name", val)
+					toolName, err = str("name", val)
 				case "description":
 					desc, err = str("description", val)
 				case "input_schema":
@@ -600,11 +609,11 @@ func tools(c *chatwire.Request, r *request) *Error {
 			if typ != "" && typ != "custom" {
 				return invalid(prefix + "type: server tool " + typ + " is not supported")
 			}
-			if name == "" {
+			if toolName == "" {
 				return invalid(prefix + "name: field required")
 			}
 			c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: chatwire.FunctionDef{
-				Name: name, Description: desc, Parameters: schema}})
+				Name: toolName, Description: desc, Parameters: schema}})
 			return nil
 		})
 		if err != nil {
@@ -614,15 +623,15 @@ func tools(c *chatwire.Request, r *request) *Error {
 	if chatwire.Null(r.toolChoice) {
 		return nil
 	}
-	var typ, name string
+	var typ, choiceName string
 	disableParallel := false
 	err := chatwire.Object(r.toolChoice, func(key, val []byte) error {
 		var err *Error
 		switch string(key) {
 		case "type":
-			typ, err = str("tool_choice.type", val)
+			typ, err = name("tool_choice.type", val)
 		case "name":
-			name, err = str("tool_choice.name", val)
+			choiceName, err = str("tool_choice.name", val)
 		case "disable_parallel_tool_use":
 			disableParallel, err = boolean("tool_choice.disable_parallel_tool_use", val)
 		}
@@ -642,10 +651,10 @@ func tools(c *chatwire.Request, r *request) *Error {
 	case "none":
 		c.ToolChoice = json.RawMessage(`"none"`)
 	case "tool":
-		if name == "" {
+		if choiceName == "" {
 			return invalid("tool_choice.name: field required")
 		}
-		b := append([]byte(`{"type":"function","function":{"name":`), chatwire.String(name)...)
+		b := append([]byte(`{"type":"function","function":{"name":`), chatwire.String(choiceName)...)
 		c.ToolChoice = append(b, `}}`...)
 	default:
 		return invalid("tool_choice.type: must be auto, any, tool or none")

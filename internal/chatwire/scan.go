@@ -1,6 +1,7 @@
 package chatwire
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"unicode/utf8"
@@ -38,17 +39,26 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipString returns the index just past the string starting at b[i].
+// skipString returns the index just past the string starting at b[i]. It
+// jumps from quote to quote (bytes.IndexByte is vectorised) and skips
+// quotes escaped by an odd run of backslashes.
 func skipString(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return len(b)
 		}
+		q := j + k
+		n := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1
+		}
+		j = q + 1
 	}
-	return len(b)
 }
 
 // skipValue returns the index just past the value starting at b[i].
@@ -146,4 +156,30 @@ func Unquote(v []byte) (s string, ok bool) {
 		return "", false
 	}
 	return s, true
+}
+
+// names are the enum strings of the three APIs, returned by Name without
+// allocating.
+var names = [...]string{
+	"text", "image", "tool_use", "tool_result", "thinking", "redacted_thinking",
+	"user", "assistant", "system", "developer", "tool", "function",
+	"message", "function_call", "function_call_output", "reasoning", "item_reference",
+	"input_text", "output_text", "input_image", "refusal", "reasoning_text", "summary_text",
+	"base64", "url", "auto", "any", "none", "required", "enabled", "disabled", "adaptive",
+	"custom", "completed", "in_progress", "incomplete",
+}
+
+// Name decodes the JSON string v like Unquote, returning a shared string
+// for the enum values the translators switch on (block and item types,
+// roles), so that reading them does not allocate.
+func Name(v []byte) (string, bool) {
+	if len(v) >= 2 && v[0] == '"' {
+		inner := v[1 : len(v)-1]
+		for _, n := range names {
+			if string(inner) == n {
+				return n, true
+			}
+		}
+	}
+	return Unquote(v)
 }

@@ -151,6 +151,15 @@ func str(param string, v []byte) (string, *openai.Error) {
 	return s, nil
 }
 
+// name reads an enum string without allocating for known values.
+func name(param string, v []byte) (string, *openai.Error) {
+	s, ok := chatwire.Name(v)
+	if !ok {
+		return "", invalid(param, param+" must be a string")
+	}
+	return s, nil
+}
+
 func integer(param string, v []byte) (int, *openai.Error) {
 	n, err := strconv.Atoi(string(v))
 	if err != nil {
@@ -224,9 +233,9 @@ func parseItem(v []byte) (item, *openai.Error) {
 		}
 		switch string(key) {
 		case "type":
-			it.typ, perr = str(".type", val)
+			it.typ, perr = name(".type", val)
 		case "role":
-			it.role, perr = str(".role", val)
+			it.role, perr = name(".role", val)
 		case "content":
 			it.content = val
 		case "call_id":
@@ -410,7 +419,7 @@ func parsePart(v []byte) (chatwire.Part, *openai.Error) {
 		}
 		switch string(key) {
 		case "type":
-			typ, perr = str(".type", val)
+			typ, perr = name(".type", val)
 		case "text", "refusal":
 			if val[0] != '"' {
 				perr = invalid("."+string(key), string(key)+" must be a string")
