@@ -134,7 +134,7 @@ func TestToChatErrors(t *testing.T) {
 		{"no messages", `{"model":"m","max_tokens":5,"messages":[]}`, "messages: at least one"},
 		{"bad role", `{"model":"m","max_tokens":5,"messages":[{"role":"system","content":"x"}]}`, "messages.0.role"},
 		{"bad block", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"document"}]}]}`, "messages.0.content.0.type: document is not supported"},
-		{"server tool", `{"model":"m","max_tokens":5,"tools":[{"type":"web_search_20250305","name":"web_search"}],"messages":[{"role":"user","content":"x"}]}`, "tools.0.type: server tool"},
+		{"tool without name", `{"model":"m","max_tokens":5,"tools":[{"input_schema":{}}],"messages":[{"role":"user","content":"x"}]}`, "tools.0.name: field required"},
 		{"bad thinking", `{"model":"m","max_tokens":5,"thinking":{"type":"on"},"messages":[{"role":"user","content":"x"}]}`, "thinking.type"},
 		{"tool_result without id", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","content":"x"}]}]}`, "tool_use_id: field required"},
 	}
@@ -238,5 +238,15 @@ func TestCountTokens(t *testing.T) {
 	}
 	if _, err := CountTokens([]byte(`{"model":"m","messages":[]}`)); err == nil {
 		t.Error("empty messages accepted")
+	}
+}
+
+func TestToChatDropsServerTools(t *testing.T) {
+	m, info := chatOf(t, `{"model":"m","max_tokens":5,"tools":[{"type":"web_search_20250305","name":"web_search"},{"name":"f","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"x"}]}`)
+	if got := jsonOf(t, m["tools"]); got != `[{"function":{"name":"f","parameters":{"type":"object"}},"type":"function"}]` {
+		t.Errorf("tools %s", got)
+	}
+	if diff := cmp.Diff([]string{"web_search_20250305"}, info.DroppedTools); diff != "" {
+		t.Errorf("DroppedTools (-want +got):\n%s", diff)
 	}
 }

@@ -29,8 +29,9 @@
 //     top_p are copied; top_k, metadata, service_tier, cache_control and
 //     citations are ignored (chat completions has no equivalent).
 //   - tool_choice auto|any|tool|none -> "auto"|"required"|{function}|"none";
-//     disable_parallel_tool_use -> parallel_tool_calls false. Server tools
-//     (a tool with a type such as web_search_20250305) are rejected.
+//     disable_parallel_tool_use -> parallel_tool_calls false. Server and
+//     built-in tools (a tool with a type such as web_search_20250305) are
+//     not sent upstream; RequestInfo.DroppedTools names them.
 //
 // Thinking signatures: chat completions has none, so FromChat and Stream
 // sign each thinking block with Signature, a deterministic digest of its

@@ -14,6 +14,11 @@ type RequestInfo struct {
 	Model    string // as the client asked for it
 	Stream   bool
 	Thinking bool // the client enabled thinking
+	// DroppedTools lists the Anthropic server and built-in tool types
+	// (web_search_..., bash_..., text_editor_...) that were not sent
+	// upstream: a chat completions upstream cannot run them. The caller may
+	// log or audit them.
+	DroppedTools []string
 }
 
 // request is a Messages request body as read by parse. Byte slices are
@@ -106,7 +111,7 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	if n == 0 {
 		return nil, info, invalid("messages: at least one message is required")
 	}
-	if err := tools(&c, r); err != nil {
+	if err := tools(&c, r, &info); err != nil {
 		return nil, info, err
 	}
 	switch r.thinking {
@@ -575,7 +580,7 @@ func compact(raw []byte) string {
 }
 
 // tools maps tool definitions and tool_choice.
-func tools(c *chatwire.Request, r *request) *Error {
+func tools(c *chatwire.Request, r *request, info *RequestInfo) *Error {
 	if !chatwire.Null(r.tools) {
 		err := chatwire.Array(r.tools, func(i int, v []byte) error {
 			var typ, toolName, desc string
@@ -607,7 +612,8 @@ func tools(c *chatwire.Request, r *request) *Error {
 				return e
 			}
 			if typ != "" && typ != "custom" {
-				return invalid(prefix + "type: server tool " + typ + " is not supported")
+				info.DroppedTools = append(info.DroppedTools, typ)
+				return nil
 			}
 			if toolName == "" {
 				return invalid(prefix + "name: field required")

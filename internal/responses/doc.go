@@ -22,8 +22,13 @@
 //     chat message. item_reference needs stored responses: the caller
 //     resolves those (and previous_response_id) before calling ToChat.
 //   - instructions becomes a leading system message.
-//   - tools of type function -> chat function tools; other tool types are
-//     rejected. tool_choice auto|none|required|{type:function,name} maps
+//   - tools of type function -> chat function tools; custom (freeform)
+//     tools -> functions taking {"input": string}, whose calls come back as
+//     custom_tool_call items (RequestInfo.CustomTools); hosted tools
+//     (web_search, file_search, local_shell, mcp, ...) are not sent
+//     upstream (RequestInfo.DroppedTools). custom_tool_call and
+//     custom_tool_call_output input items map like function calls.
+//     tool_choice auto|none|required|{type:function|custom,name} maps
 //     directly.
 //   - max_output_tokens -> max_tokens; temperature, top_p copied;
 //     text.format json_schema|json_object -> response_format;
@@ -33,8 +38,8 @@
 //     service_tier are not sent upstream; they are echoed in the Response.
 //
 // Output: a reasoning item (its text as a reasoning_text content part), a
-// message item with one output_text part, and a function_call item per tool
-// call, in that order. Usage carries input_tokens_details.cached_tokens
+// message item with one output_text part, and a function_call (or
+// custom_tool_call) item per tool call, in that order. Usage carries input_tokens_details.cached_tokens
 // (DeepSeek's prompt_cache_hit_tokens) and
 // output_tokens_details.reasoning_tokens.
 package responses

@@ -28,7 +28,29 @@ type RequestInfo struct {
 	Reasoning          json.RawMessage
 	Metadata           json.RawMessage
 	User               string
+
+	// CustomTools names the custom (freeform) tools. They are offered
+	// upstream as functions taking {"input": string}; their calls come back
+	// as custom_tool_call items.
+	CustomTools []string
+	// DroppedTools lists the hosted tool types (web_search, file_search,
+	// local_shell, mcp, ...) that were not sent upstream: chat completions
+	// upstreams cannot run them. The caller may log or audit them.
+	DroppedTools []string
 }
+
+// custom reports whether name is a custom tool of the request.
+func (i *RequestInfo) custom(name string) bool {
+	for _, n := range i.CustomTools {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// customParameters is the function schema a custom tool is offered with.
+var customParameters = json.RawMessage(`{"type":"object","properties":{"input":{"type":"string","description":"The tool input, as free text."}},"required":["input"]}`)
 
 // item is an input item as read by parseItem; Type (or, for messages,
 // Role) says which fields are set.
@@ -39,6 +61,7 @@ type item struct {
 	callID    string
 	name      string
 	arguments string
+	input     string
 	output    []byte
 	summary   []byte
 }
@@ -131,7 +154,7 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	if len(c.Messages) == 0 {
 		return nil, info, invalid("input", "Missing required parameter: 'input'.")
 	}
-	if err := tools(&c, info.Tools, info.ToolChoice); err != nil {
+	if err := tools(&c, &info); err != nil {
 		return nil, info, err
 	}
 	if err := textFormat(&c, info.Text); err != nil {
@@ -244,6 +267,8 @@ func parseItem(v []byte) (item, *openai.Error) {
 			it.name, perr = str(".name", val)
 		case "arguments":
 			it.arguments, perr = str(".arguments", val)
+		case "input":
+			it.input, perr = str(".input", val)
 		case "output":
 			it.output = val
 		case "summary":
@@ -322,7 +347,15 @@ func (f *folder) add(c *chatwire.Request, it *item) *openai.Error {
 		}
 		f.calls = append(f.calls, chatwire.ToolCall{ID: it.callID, Type: "function",
 			Function: chatwire.Function{Name: it.name, Arguments: args}})
-	case "function_call_output":
+	case "custom_tool_call":
+		if it.callID == "" || it.name == "" {
+			return invalid(".call_id", "custom_tool_call items need call_id and name")
+		}
+		f.active = true
+		args := append([]byte(`{"input":`), chatwire.String(it.input)...)
+		f.calls = append(f.calls, chatwire.ToolCall{ID: it.callID, Type: "function",
+			Function: chatwire.Function{Name: it.name, Arguments: string(append(args, '}'))}})
+	case "function_call_output", "custom_tool_call_output":
 		f.flush(c)
 		if it.callID == "" {
 			return invalid(".call_id", "function_call_output items need call_id")
@@ -498,8 +531,10 @@ func outputContent(raw []byte) ([]byte, *openai.Error) {
 	return chatwire.String(sb.String()), nil
 }
 
-// tools maps function tools and tool_choice.
-func tools(c *chatwire.Request, raw, choice []byte) *openai.Error {
+// tools maps function and custom tools and tool_choice; hosted tools are
+// dropped (see RequestInfo.DroppedTools).
+func tools(c *chatwire.Request, info *RequestInfo) *openai.Error {
+	raw, choice := info.Tools, info.ToolChoice
 	if !chatwire.Null(raw) {
 		if raw[0] != '[' {
 			return invalid("tools", "tools must be an array of tools")
@@ -538,10 +573,14 @@ func tools(c *chatwire.Request, raw, choice []byte) *openai.Error {
 			})
 			switch {
 			case perr != nil:
-			case typ != "function":
-				perr = invalid(param+".type", "tool type "+strconv.Quote(typ)+" is not supported; only function tools are")
+			case typ != "function" && typ != "custom":
+				info.DroppedTools = append(info.DroppedTools, typ)
 			case t.Name == "":
 				perr = invalid(param+".name", "Missing required parameter: '"+param+".name'.")
+			case typ == "custom":
+				info.CustomTools = append(info.CustomTools, t.Name)
+				t.Parameters, t.Strict = customParameters, nil
+				c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: t})
 			default:
 				c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: t})
 			}
@@ -574,8 +613,8 @@ func tools(c *chatwire.Request, raw, choice []byte) *openai.Error {
 			return nil
 		})
 	}
-	if typ != "function" || name == "" {
-		return invalid("tool_choice", `only {"type":"function","name":...} tool choices are supported`)
+	if typ != "function" && typ != "custom" || name == "" {
+		return invalid("tool_choice", `only {"type":"function"|"custom","name":...} tool choices are supported`)
 	}
 	b := append([]byte(`{"type":"function","function":{"name":`), chatwire.String(name)...)
 	c.ToolChoice = append(b, `}}`...)

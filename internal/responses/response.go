@@ -17,6 +17,7 @@ const (
 	reasoningItem itemKind = iota + 1
 	messageItem
 	functionCallItem
+	customCallItem
 )
 
 // outItem is one output item being built: its text is the reasoning text,
@@ -82,8 +83,12 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 		r.items = append(r.items, outItem{kind: messageItem, id: "msg_" + c.ID, text: []byte(text), done: true})
 	}
 	for _, tc := range m.ToolCalls {
-		r.items = append(r.items, outItem{kind: functionCallItem, id: "fc_" + tc.ID, callID: tc.ID,
-			name: tc.Function.Name, text: []byte(tc.Function.Arguments), done: true})
+		it := outItem{kind: functionCallItem, id: "fc_" + tc.ID, callID: tc.ID,
+			name: tc.Function.Name, text: []byte(tc.Function.Arguments), done: true}
+		if info.custom(tc.Function.Name) {
+			it.kind, it.id = customCallItem, "ctc_"+tc.ID
+		}
+		r.items = append(r.items, it)
 	}
 	size := 512 + len(info.Tools) + len(info.Instructions)
 	for _, it := range r.items {
@@ -190,7 +195,7 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 	status := "completed"
 	if !it.done {
 		status = "in_progress"
-	} else if incomplete && it.kind != functionCallItem {
+	} else if incomplete && it.kind == messageItem || incomplete && it.kind == reasoningItem {
 		status = "incomplete"
 	}
 	switch it.kind {
@@ -214,6 +219,22 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 			b = appendTextPart(b, it.text)
 		}
 		return append(b, `]}`...)
+	case customCallItem:
+		b = append(b, `{"id":`...)
+		b = jsonenc.AppendString(b, it.id)
+		b = append(b, `,"type":"custom_tool_call","status":"`...)
+		b = append(b, status...)
+		b = append(b, `","call_id":`...)
+		b = jsonenc.AppendString(b, it.callID)
+		b = append(b, `,"name":`...)
+		b = jsonenc.AppendString(b, it.name)
+		b = append(b, `,"input":`...)
+		if it.done {
+			b = jsonenc.AppendString(b, customInput(it.text))
+		} else {
+			b = append(b, `""`...)
+		}
+		return append(b, '}')
 	default:
 		b = append(b, `{"id":`...)
 		b = jsonenc.AppendString(b, it.id)
@@ -273,4 +294,26 @@ func errorCode(e *openai.Error) string {
 		return "rate_limit_exceeded"
 	}
 	return "server_error"
+}
+
+// customInput is a custom tool call's input: the "input" string of the
+// arguments the model produced for its function stand-in, or the
+// arguments themselves when they are not that shape.
+func customInput(args []byte) string {
+	args = chatwire.Trim(args)
+	if len(args) == 0 || args[0] != '{' || !json.Valid(args) {
+		return string(args)
+	}
+	var in string
+	found := false
+	_ = chatwire.Object(args, func(key, val []byte) error {
+		if string(key) == "input" {
+			in, found = chatwire.Unquote(val)
+		}
+		return nil
+	})
+	if !found {
+		return string(args)
+	}
+	return in
 }

@@ -95,7 +95,8 @@ func TestToChatErrors(t *testing.T) {
 		{"no model", `{"input":"x"}`, "model"},
 		{"no input", `{"model":"m"}`, "input"},
 		{"item_reference", `{"model":"m","input":[{"type":"item_reference","id":"msg_1"}]}`, "input[0].type"},
-		{"web search", `{"model":"m","input":"x","tools":[{"type":"web_search"}]}`, "tools[0].type"},
+		{"tool without name", `{"model":"m","input":"x","tools":[{"type":"function"}]}`, "tools[0].name"},
+		{"custom tool_choice without name", `{"model":"m","input":"x","tool_choice":{"type":"custom"}}`, "tool_choice"},
 		{"bad role", `{"model":"m","input":[{"role":"tool","content":"x"}]}`, "input[0].role"},
 		{"file part", `{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"f"}]}]}`, "input[0].content[0].type"},
 		{"call without id", `{"model":"m","input":[{"type":"function_call","name":"f"}]}`, "input[0].call_id"},
@@ -206,5 +207,76 @@ func TestStreamIncomplete(t *testing.T) {
 	}
 	if r.names[len(r.names)-1] != "response.incomplete" || !strings.Contains(r.data[len(r.data)-1], `"incomplete_details":{"reason":"max_output_tokens"}`) {
 		t.Errorf("events %v\nlast %s", r.names, r.data[len(r.data)-1])
+	}
+}
+
+// Codex-style tools: hosted tools are dropped (and reported), custom
+// freeform tools travel as functions taking {"input": string} and come back
+// as custom_tool_call items, streamed or not; their calls and outputs in
+// the history become tool calls and tool messages.
+func TestCustomAndHostedTools(t *testing.T) {
+	body := `{"model":"m","tools":[
+		{"type":"web_search"},{"type":"local_shell"},
+		{"type":"custom","name":"apply_patch","description":"Apply a patch","format":{"type":"grammar","syntax":"lark","definition":"start: x"}},
+		{"type":"function","name":"shell","parameters":{"type":"object"}}],
+		"input":[{"role":"user","content":"fix it"},
+		{"type":"custom_tool_call","call_id":"c0","name":"apply_patch","input":"*** Begin Patch"},
+		{"type":"custom_tool_call_output","call_id":"c0","output":"Done"}]}`
+	m, info := chatOf(t, body)
+	if diff := cmp.Diff([]string{"web_search", "local_shell"}, info.DroppedTools); diff != "" {
+		t.Errorf("DroppedTools (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"apply_patch"}, info.CustomTools); diff != "" {
+		t.Errorf("CustomTools (-want +got):\n%s", diff)
+	}
+	wantTools := `[{"function":{"description":"Apply a patch","name":"apply_patch","parameters":{"properties":{"input":{"description":"The tool input, as free text.","type":"string"}},"required":["input"],"type":"object"}},"type":"function"},{"function":{"name":"shell","parameters":{"type":"object"}},"type":"function"}]`
+	if got := jsonOf(t, m["tools"]); got != wantTools {
+		t.Errorf("tools:\n got %s\nwant %s", got, wantTools)
+	}
+	wantMsgs := `[{"content":"fix it","role":"user"},{"content":"","reasoning_content":"","role":"assistant","tool_calls":[{"function":{"arguments":"{\"input\":\"*** Begin Patch\"}","name":"apply_patch"},"id":"c0","type":"function"}]},{"content":"Done","role":"tool","tool_call_id":"c0"}]`
+	if got := jsonOf(t, m["messages"]); got != wantMsgs {
+		t.Errorf("messages:\n got %s\nwant %s", got, wantMsgs)
+	}
+
+	completion := `{"id":"x","created":1,"model":"m","choices":[{"message":{"content":"","tool_calls":[` +
+		`{"id":"c1","type":"function","function":{"name":"apply_patch","arguments":"{\"input\":\"*** Begin Patch\\n\"}"}},` +
+		`{"id":"c2","type":"function","function":{"name":"shell","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`
+	out, err := FromChat([]byte(completion), info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Output []map[string]any
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Output) != 2 || r.Output[0]["type"] != "custom_tool_call" || r.Output[0]["input"] != "*** Begin Patch\n" ||
+		r.Output[0]["call_id"] != "c1" || r.Output[1]["type"] != "function_call" {
+		t.Errorf("output %v", r.Output)
+	}
+
+	var rec recorded
+	s := NewStream(info)
+	for _, c := range []string{
+		`{"id":"x","choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"apply_patch","arguments":"{\"input\":"}}]}}]}`,
+		`{"id":"x","choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"abc\"}"}}]}}]}`,
+		`{"id":"x","choices":[{"delta":{},"finish_reason":"tool_calls"}]}`,
+	} {
+		if err := s.Chunk([]byte(c), rec.emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Finish(rec.emit); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"response.created", "response.in_progress", "response.output_item.added",
+		"response.custom_tool_call_input.delta", "response.custom_tool_call_input.done",
+		"response.output_item.done", "response.completed"}
+	if diff := cmp.Diff(want, rec.names); diff != "" {
+		t.Fatalf("events (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(rec.data[4], `"input":"abc"`) || !strings.Contains(rec.data[5], `"type":"custom_tool_call"`) {
+		t.Errorf("custom call events: %s / %s", rec.data[4], rec.data[5])
 	}
 }

@@ -101,13 +101,23 @@ func (s *Stream) tool(tc *chatwire.ToolCall, emit Emit) error {
 		idx = *tc.Index
 	}
 	cur := s.current()
-	if cur == nil || cur.kind != functionCallItem || idx != s.toolIdx || tc.ID != "" && tc.ID != cur.callID {
-		if err := s.ensure(functionCallItem, "fc_"+tc.ID, tc, emit); err != nil {
+	if cur == nil || cur.kind != functionCallItem && cur.kind != customCallItem || idx != s.toolIdx || tc.ID != "" && tc.ID != cur.callID {
+		kind, id := functionCallItem, "fc_"+tc.ID
+		if s.info.custom(tc.Function.Name) {
+			kind, id = customCallItem, "ctc_"+tc.ID
+		}
+		if err := s.ensure(kind, id, tc, emit); err != nil {
 			return err
 		}
 		s.toolIdx = idx
+		cur = s.current()
 	}
 	if tc.Function.Arguments == "" {
+		return nil
+	}
+	if cur.kind == customCallItem {
+		// The input is inside the JSON arguments: sent whole at the end.
+		cur.text = append(cur.text, tc.Function.Arguments...)
 		return nil
 	}
 	return s.delta("response.function_call_arguments.delta", tc.Function.Arguments, false, emit)
@@ -165,7 +175,7 @@ func (s *Stream) itemHead(b []byte, withContent bool) []byte {
 // ensure makes an item of kind the open item, closing the open one first.
 // A function call item is always new.
 func (s *Stream) ensure(kind itemKind, id string, tc *chatwire.ToolCall, emit Emit) error {
-	if cur := s.current(); cur != nil && cur.kind == kind && kind != functionCallItem {
+	if cur := s.current(); cur != nil && cur.kind == kind && kind != functionCallItem && kind != customCallItem {
 		return nil
 	}
 	if err := s.close(emit); err != nil {
@@ -243,6 +253,20 @@ func (s *Stream) close(emit Emit) error {
 		b = append(b, `,"part":`...)
 		b = appendTextPart(b, it.text)
 		if err := s.send("response.content_part.done", b, emit); err != nil {
+			return err
+		}
+	case customCallItem:
+		input := customInput(it.text)
+		b = s.itemHead(s.begin("response.custom_tool_call_input.delta"), false)
+		b = append(b, `,"delta":`...)
+		b = jsonenc.AppendString(b, input)
+		if err := s.send("response.custom_tool_call_input.delta", b, emit); err != nil {
+			return err
+		}
+		b = s.itemHead(s.begin("response.custom_tool_call_input.done"), false)
+		b = append(b, `,"input":`...)
+		b = jsonenc.AppendString(b, input)
+		if err := s.send("response.custom_tool_call_input.done", b, emit); err != nil {
 			return err
 		}
 	case functionCallItem:
