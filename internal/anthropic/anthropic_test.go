@@ -250,3 +250,20 @@ func TestToChatDropsServerTools(t *testing.T) {
 		t.Errorf("DroppedTools (-want +got):\n%s", diff)
 	}
 }
+
+// Chat tool messages carry text only: a tool result's images move to the
+// user message that follows the turn's tool messages, and the tool message
+// says so.
+func TestToChatToolResultImages(t *testing.T) {
+	m, _ := chatOf(t, `{"model":"m","max_tokens":5,"messages":[
+		{"role":"user","content":"shot"},
+		{"role":"assistant","content":[{"type":"tool_use","id":"a","name":"screenshot","input":{}}]},
+		{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":[{"type":"text","text":"here"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}]}]}]}`)
+	msgs := m["messages"].([]any)
+	if got := jsonOf(t, msgs[2]); got != `{"content":"here\n[1 image(s) from this tool result are attached to the next user message]","role":"tool","tool_call_id":"a"}` {
+		t.Errorf("tool message %s", got)
+	}
+	if got := jsonOf(t, msgs[3]); got != `{"content":[{"text":"[image(s) from tool result a]","type":"text"},{"image_url":{"url":"data:image/png;base64,AAAA"},"type":"image_url"}],"role":"user"}` {
+		t.Errorf("user message %s", got)
+	}
+}

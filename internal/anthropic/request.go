@@ -408,7 +408,7 @@ func convert(c *chatwire.Request, v []byte) *Error {
 // message. Chat completions wants tool results right after the assistant
 // message that called the tools, which is where Messages puts them too.
 func user(c *chatwire.Request, content []byte) *Error {
-	var parts []chatwire.Part
+	var parts, images []chatwire.Part
 	err := blocks(content, func(i int, b block) *Error {
 		switch b.typ {
 		case "text":
@@ -423,10 +423,11 @@ func user(c *chatwire.Request, content []byte) *Error {
 			if b.toolUseID == "" {
 				return invalid("tool_use_id: field required")
 			}
-			text, err := resultContent(b.content)
+			text, imgs, err := resultContent(b.content, b.toolUseID)
 			if err != nil {
 				return err
 			}
+			images = append(images, imgs...)
 			c.Messages = append(c.Messages, chatwire.Message{Role: "tool", ToolCallID: b.toolUseID, Content: text})
 		default:
 			return invalid("type: " + b.typ + " is not supported in user messages")
@@ -436,6 +437,7 @@ func user(c *chatwire.Request, content []byte) *Error {
 	if err != nil {
 		return err
 	}
+	parts = append(images, parts...)
 	if len(parts) > 0 {
 		c.Messages = append(c.Messages, chatwire.Message{Role: "user", Content: chatwire.Content(parts)})
 	}
@@ -477,32 +479,47 @@ func image(b block) (chatwire.Part, *Error) {
 	return chatwire.Part{}, invalid("source.type: must be base64 or url")
 }
 
-// resultContent flattens a tool_result's content (a string or text blocks)
-// to the string content of a chat tool message. Images in tool results
-// have no chat equivalent and are rejected.
-func resultContent(raw []byte) ([]byte, *Error) {
+// resultContent flattens a tool_result's content (a string or text and
+// image blocks) to the string content of a chat tool message. Chat tool
+// messages carry text only, so images are returned apart, to travel in the
+// user message that follows the turn's tool messages; the tool message
+// says so.
+func resultContent(raw []byte, toolUseID string) ([]byte, []chatwire.Part, *Error) {
 	if chatwire.Null(raw) {
-		return []byte(`""`), nil
+		return []byte(`""`), nil, nil
 	}
 	if raw[0] == '"' {
-		return raw, nil
+		return raw, nil, nil
 	}
-	var parts []chatwire.Part
+	var parts, images []chatwire.Part
 	err := blocks(raw, func(i int, b block) *Error {
-		if b.typ != "text" {
-			return invalid("type: only text is supported in tool results")
+		switch b.typ {
+		case "text":
+			parts = append(parts, chatwire.Part{Raw: b.text})
+		case "image":
+			p, err := image(b)
+			if err != nil {
+				return err
+			}
+			images = append(images, p)
+		default:
+			return invalid("type: " + b.typ + " is not supported in tool results")
 		}
-		parts = append(parts, chatwire.Part{Raw: b.text})
 		return nil
 	})
 	if err != nil {
 		err.Message = "content." + err.Message
-		return nil, err
+		return nil, nil, err
+	}
+	if len(images) > 0 {
+		note := "[" + strconv.Itoa(len(images)) + " image(s) from this tool result are attached to the next user message]"
+		parts = append(parts, chatwire.Part{Text: note})
+		images = append([]chatwire.Part{{Text: "[image(s) from tool result " + toolUseID + "]"}}, images...)
 	}
 	if len(parts) == 0 {
-		return []byte(`""`), nil
+		return []byte(`""`), nil, nil
 	}
-	return chatwire.Content(parts), nil
+	return chatwire.Content(parts), images, nil
 }
 
 // assistant folds an assistant turn into one chat message: thinking into

@@ -240,6 +240,7 @@ func convertInput(c *chatwire.Request, raw []byte) *openai.Error {
 		return perr
 	}
 	f.flush(c)
+	f.flushImages(c)
 	return nil
 }
 
@@ -286,6 +287,17 @@ type folder struct {
 	reasoning    strings.Builder
 	hasReasoning bool
 	calls        []chatwire.ToolCall
+	images       []chatwire.Part // from tool outputs, for the next user message
+}
+
+// flushImages adds the images of the tool outputs just converted as a user
+// message: chat tool messages carry text only.
+func (f *folder) flushImages(c *chatwire.Request) {
+	if len(f.images) == 0 {
+		return
+	}
+	c.Messages = append(c.Messages, chatwire.Message{Role: "user", Content: chatwire.Content(f.images)})
+	f.images = nil
 }
 
 func (f *folder) flush(c *chatwire.Request) {
@@ -312,7 +324,8 @@ func (f *folder) flush(c *chatwire.Request) {
 		m.ReasoningContent = chatwire.Ptr(f.reasoning.String())
 	}
 	c.Messages = append(c.Messages, m)
-	*f = folder{}
+	images := f.images
+	*f = folder{images: images}
 }
 
 func partText(p *chatwire.Part) string {
@@ -327,6 +340,9 @@ func (f *folder) add(c *chatwire.Request, it *item) *openai.Error {
 	typ := it.typ
 	if typ == "" && it.role != "" {
 		typ = "message"
+	}
+	if typ != "function_call_output" && typ != "custom_tool_call_output" {
+		f.flushImages(c)
 	}
 	switch typ {
 	case "reasoning":
@@ -360,10 +376,11 @@ func (f *folder) add(c *chatwire.Request, it *item) *openai.Error {
 		if it.callID == "" {
 			return invalid(".call_id", "function_call_output items need call_id")
 		}
-		content, err := outputContent(it.output)
+		content, images, err := outputContent(it.output, it.callID)
 		if err != nil {
 			return err
 		}
+		f.images = append(f.images, images...)
 		c.Messages = append(c.Messages, chatwire.Message{Role: "tool", ToolCallID: it.callID, Content: content})
 	case "message":
 		return f.message(c, it)
@@ -505,30 +522,41 @@ func reasoningText(sb *strings.Builder, it *item) *openai.Error {
 }
 
 // outputContent reads a function_call_output's output (a string or text
-// parts) as the string content of a chat tool message.
-func outputContent(raw []byte) ([]byte, *openai.Error) {
+// and image parts) as the string content of a chat tool message. Images
+// are returned apart, for the user message that follows the tool
+// messages; the tool message says so.
+func outputContent(raw []byte, callID string) ([]byte, []chatwire.Part, *openai.Error) {
 	if chatwire.Null(raw) {
-		return []byte(`""`), nil
+		return []byte(`""`), nil, nil
 	}
 	if raw[0] == '"' {
-		return raw, nil
+		return raw, nil, nil
 	}
 	parts, err := contentParts(raw)
 	if err != nil {
 		err.Param = ".output" + strings.TrimPrefix(err.Param, ".content")
-		return nil, err
+		return nil, nil, err
 	}
 	var sb strings.Builder
+	var images []chatwire.Part
 	for i := range parts {
 		if parts[i].ImageURL != "" {
-			return nil, invalid(".output", "images in function_call_output are not supported")
+			images = append(images, parts[i])
+			continue
 		}
-		if i > 0 {
+		if sb.Len() > 0 {
 			sb.WriteByte('\n')
 		}
 		sb.WriteString(partText(&parts[i]))
 	}
-	return chatwire.String(sb.String()), nil
+	if len(images) > 0 {
+		if sb.Len() > 0 {
+			sb.WriteByte('\n')
+		}
+		sb.WriteString("[" + strconv.Itoa(len(images)) + " image(s) from this tool output are attached to the next user message]")
+		images = append([]chatwire.Part{{Text: "[image(s) from tool output " + callID + "]"}}, images...)
+	}
+	return chatwire.String(sb.String()), images, nil
 }
 
 // tools maps function and custom tools and tool_choice; hosted tools are

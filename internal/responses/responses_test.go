@@ -280,3 +280,21 @@ func TestCustomAndHostedTools(t *testing.T) {
 		t.Errorf("custom call events: %s / %s", rec.data[4], rec.data[5])
 	}
 }
+
+// Chat tool messages carry text only: images in tool outputs move to a user
+// message after the run of tool messages.
+func TestToolOutputImages(t *testing.T) {
+	m, _ := chatOf(t, `{"model":"m","input":[{"role":"user","content":"look"},
+		{"type":"function_call","call_id":"a","name":"shot","arguments":"{}"},
+		{"type":"function_call","call_id":"b","name":"shot","arguments":"{}"},
+		{"type":"function_call_output","call_id":"a","output":[{"type":"input_image","image_url":"data:image/png;base64,AAAA"}]},
+		{"type":"function_call_output","call_id":"b","output":"none"}]}`)
+	want := `[{"content":"look","role":"user"},` +
+		`{"content":"","reasoning_content":"","role":"assistant","tool_calls":[{"function":{"arguments":"{}","name":"shot"},"id":"a","type":"function"},{"function":{"arguments":"{}","name":"shot"},"id":"b","type":"function"}]},` +
+		`{"content":"[1 image(s) from this tool output are attached to the next user message]","role":"tool","tool_call_id":"a"},` +
+		`{"content":"none","role":"tool","tool_call_id":"b"},` +
+		`{"content":[{"text":"[image(s) from tool output a]","type":"text"},{"image_url":{"url":"data:image/png;base64,AAAA"},"type":"image_url"}],"role":"user"}]`
+	if got := jsonOf(t, m["messages"]); got != want {
+		t.Errorf("messages:\n got %s\nwant %s", got, want)
+	}
+}
