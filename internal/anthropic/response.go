@@ -30,7 +30,7 @@ func StopReason(finish string) string {
 // FromChat translates a chat completion into a Message.
 func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 	var c chatwire.Completion
-	if err := json.Unmarshal(chatResp, &c); err != nil {
+	if err := chatwire.Decode(chatResp, &c); err != nil {
 		return nil, &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream returned an unreadable completion", Err: err}
 	}
 	ch := c.First()

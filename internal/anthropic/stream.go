@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -43,6 +42,7 @@ type Stream struct {
 	finish   string
 	usage    openai.Usage
 	buf      []byte
+	chunk    chatwire.Chunk // decoded into, chunk after chunk
 }
 
 // NewStream starts the translation of one streamed response.
@@ -53,8 +53,8 @@ func NewStream(info RequestInfo) *Stream {
 // Chunk translates one chat completion chunk (the data of one SSE event,
 // not [DONE]).
 func (s *Stream) Chunk(chunk []byte, emit Emit) error {
-	var c chatwire.Chunk
-	if err := json.Unmarshal(chunk, &c); err != nil {
+	c := &s.chunk
+	if err := chatwire.Decode(chunk, c); err != nil {
 		return &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream sent an unreadable chunk", Err: err}
 	}
 	if !s.started {
@@ -102,10 +102,7 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 // tool streams one tool call fragment. A fragment with a new chat index
 // (or an ID) starts a new tool_use block; the rest are argument deltas.
 func (s *Stream) tool(tc *chatwire.ToolCall, emit Emit) error {
-	idx := s.toolIdx
-	if tc.Index != nil {
-		idx = *tc.Index
-	}
+	idx := tc.Index
 	if s.open != toolBlock || idx != s.toolIdx || tc.ID != "" && tc.ID != s.toolID {
 		if err := s.ensure(toolBlock, emit, tc); err != nil {
 			return err

@@ -51,7 +51,7 @@ type Message struct {
 
 // ToolCall is an assistant's function call.
 type ToolCall struct {
-	Index    *int     `json:"index,omitempty"` // chunks only
+	Index    int      `json:"index,omitempty"` // chunks only
 	ID       string   `json:"id,omitempty"`
 	Type     string   `json:"type,omitempty"`
 	Function Function `json:"function"`
@@ -77,13 +77,16 @@ type FunctionDef struct {
 	Strict      *bool           `json:"strict,omitempty"`
 }
 
-// Completion is a non-streamed chat completion response.
+// Completion is a non-streamed chat completion response, or a chunk. Read
+// it with Decode.
 type Completion struct {
 	ID      string        `json:"id"`
 	Created int64         `json:"created"`
 	Model   string        `json:"model"`
 	Choices []Choice      `json:"choices"`
 	Usage   *openai.Usage `json:"usage"`
+
+	usage openai.Usage // Usage points here after Decode
 }
 
 // Choice is one completion choice; the translators read choice 0.

@@ -167,6 +167,7 @@ var names = [...]string{
 	"input_text", "output_text", "input_image", "refusal", "reasoning_text", "summary_text",
 	"base64", "url", "auto", "any", "none", "required", "enabled", "disabled", "adaptive",
 	"custom", "completed", "in_progress", "incomplete",
+	"stop", "length", "tool_calls", "content_filter", "function_call", "insufficient_system_resource",
 }
 
 // Name decodes the JSON string v like Unquote, returning a shared string

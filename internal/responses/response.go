@@ -63,7 +63,7 @@ func (r *result) status() (status, reason string) {
 // FromChat translates a chat completion into a Response object.
 func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 	var c chatwire.Completion
-	if err := json.Unmarshal(chatResp, &c); err != nil {
+	if err := chatwire.Decode(chatResp, &c); err != nil {
 		return nil, upstreamError(err)
 	}
 	ch := c.First()

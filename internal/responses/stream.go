@@ -1,7 +1,6 @@
 package responses
 
 import (
-	"encoding/json"
 	"strconv"
 
 	"github.com/dsgate/dsgate/internal/chatwire"
@@ -37,6 +36,7 @@ type Stream struct {
 	open     int // index of the open item in res.items, or -1
 	toolIdx  int // chat index of the open tool call
 	buf      []byte
+	chunk    chatwire.Chunk // decoded into, chunk after chunk
 }
 
 // NewStream starts the translation of one streamed response.
@@ -47,8 +47,8 @@ func NewStream(info RequestInfo) *Stream {
 // Chunk translates one chat completion chunk (the data of one SSE event,
 // not [DONE]).
 func (s *Stream) Chunk(chunk []byte, emit Emit) error {
-	var c chatwire.Chunk
-	if err := json.Unmarshal(chunk, &c); err != nil {
+	c := &s.chunk
+	if err := chatwire.Decode(chunk, c); err != nil {
 		return upstreamError(err)
 	}
 	if !s.started {
@@ -96,10 +96,7 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 // tool streams one tool call fragment; a new chat index or ID starts a new
 // function_call item.
 func (s *Stream) tool(tc *chatwire.ToolCall, emit Emit) error {
-	idx := s.toolIdx
-	if tc.Index != nil {
-		idx = *tc.Index
-	}
+	idx := tc.Index
 	cur := s.current()
 	if cur == nil || cur.kind != functionCallItem && cur.kind != customCallItem || idx != s.toolIdx || tc.ID != "" && tc.ID != cur.callID {
 		kind, id := functionCallItem, "fc_"+tc.ID
