@@ -24,6 +24,16 @@ func CountTokens(body []byte) ([]byte, error) {
 	if perr != nil {
 		return nil, perr
 	}
+	n, err := estimate(r)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(`{"input_tokens":`), strconv.AppendInt(nil, int64(n), 10)...)
+	return append(out, '}'), nil
+}
+
+// estimate is the token estimate of a parsed request's input.
+func estimate(r *request) (int, *Error) {
 	var e estimator
 	e.raw(r.system)
 	n := 0
@@ -52,13 +62,12 @@ func CountTokens(body []byte) ([]byte, error) {
 		})
 	})
 	if err != nil || n == 0 {
-		return nil, invalid("messages: at least one message is required")
+		return 0, invalid("messages: at least one message is required")
 	}
 	if !chatwire.Null(r.tools) {
 		e.raw(r.tools)
 	}
-	out := append([]byte(`{"input_tokens":`), strconv.AppendInt(nil, int64(e.tokens()), 10)...)
-	return append(out, '}'), nil
+	return e.tokens(), nil
 }
 
 // estimator sums tenths of tokens.

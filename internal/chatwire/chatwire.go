@@ -207,3 +207,14 @@ func String(s string) json.RawMessage {
 
 // Ptr returns a pointer to s, for Message.ReasoningContent.
 func Ptr(s string) *string { return &s }
+
+// AppendEvent appends one named server-sent event: "event: name",
+// "data: data" and the blank line that ends it. Both translators' Emit
+// callbacks frame their events this way (data is one line of JSON).
+func AppendEvent(dst []byte, name string, data []byte) []byte {
+	dst = append(dst, "event: "...)
+	dst = append(dst, name...)
+	dst = append(dst, "\ndata: "...)
+	dst = append(dst, data...)
+	return append(dst, "\n\n"...)
+}
