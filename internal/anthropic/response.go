@@ -59,12 +59,13 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 		b = append(b, '}')
 		n++
 	}
-	for _, tc := range m.ToolCalls {
+	for i := range m.ToolCalls {
+		tc := &m.ToolCalls[i]
 		if n > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"type":"tool_use","id":`...)
-		b = jsonenc.AppendString(b, tc.ID)
+		b = jsonenc.AppendString(b, chatwire.CallID(tc, c.ID, i))
 		b = append(b, `,"name":`...)
 		b = jsonenc.AppendString(b, tc.Function.Name)
 		b = append(b, `,"input":`...)

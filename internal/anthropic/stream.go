@@ -38,6 +38,7 @@ type Stream struct {
 	next     int    // index of the next block
 	toolIdx  int    // chat index of the open tool call
 	toolID   string // its ID
+	msgID    string // the first chunk's completion ID
 	sig      signer
 	finish   string
 	usage    openai.Usage
@@ -58,6 +59,7 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 		return &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream sent an unreadable chunk", Err: err}
 	}
 	if !s.started {
+		s.msgID = c.ID
 		if err := s.start(c.ID, c.Model, emit); err != nil {
 			return err
 		}
@@ -104,10 +106,13 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 func (s *Stream) tool(tc *chatwire.ToolCall, emit Emit) error {
 	idx := tc.Index
 	if s.open != toolBlock || idx != s.toolIdx || tc.ID != "" && tc.ID != s.toolID {
+		s.toolIdx, s.toolID = idx, tc.ID
+		if tc.ID == "" {
+			tc.ID = chatwire.CallID(tc, s.msgID, idx)
+		}
 		if err := s.ensure(toolBlock, emit, tc); err != nil {
 			return err
 		}
-		s.toolIdx, s.toolID = idx, tc.ID
 	}
 	if tc.Function.Arguments == "" {
 		return nil

@@ -111,3 +111,19 @@ func TestStreamEmitError(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Some engines send tool calls without IDs; the client still needs one to
+// answer with a tool_result.
+func TestStreamAndFromChatMakeMissingCallIDs(t *testing.T) {
+	r := run(t,
+		`{"id":"c","choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"f","arguments":"{}"}}]}}]}`,
+		`{"id":"c","choices":[{"delta":{"tool_calls":[{"index":1,"function":{"name":"g","arguments":"{}"}}]}}]}`,
+	)
+	if !strings.Contains(r.data[2], `"id":"call_c_0"`) || !strings.Contains(r.data[5], `"id":"call_c_1"`) {
+		t.Errorf("tool blocks %s / %s", r.data[2], r.data[5])
+	}
+	out, err := FromChat([]byte(`{"id":"c","choices":[{"message":{"tool_calls":[{"function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`), RequestInfo{})
+	if err != nil || !strings.Contains(string(out), `"id":"call_c_0"`) {
+		t.Errorf("FromChat %s %v", out, err)
+	}
+}

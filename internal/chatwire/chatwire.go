@@ -6,6 +6,7 @@ package chatwire
 
 import (
 	"encoding/json"
+	"strconv"
 
 	"github.com/dsgate/dsgate/internal/jsonenc"
 	"github.com/dsgate/dsgate/internal/openai"
@@ -217,4 +218,14 @@ func AppendEvent(dst []byte, name string, data []byte) []byte {
 	dst = append(dst, "\ndata: "...)
 	dst = append(dst, data...)
 	return append(dst, "\n\n"...)
+}
+
+// CallID is the tool call's ID, or one made from the completion ID and the
+// call's position when the upstream sent none (some engines omit it): a
+// client must be able to answer the call by ID.
+func CallID(tc *ToolCall, completionID string, pos int) string {
+	if tc.ID != "" {
+		return tc.ID
+	}
+	return "call_" + completionID + "_" + strconv.Itoa(pos)
 }

@@ -82,11 +82,13 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 	if text != "" {
 		r.items = append(r.items, outItem{kind: messageItem, id: "msg_" + c.ID, text: []byte(text), done: true})
 	}
-	for _, tc := range m.ToolCalls {
-		it := outItem{kind: functionCallItem, id: "fc_" + tc.ID, callID: tc.ID,
+	for i := range m.ToolCalls {
+		tc := &m.ToolCalls[i]
+		callID := chatwire.CallID(tc, c.ID, i)
+		it := outItem{kind: functionCallItem, id: "fc_" + callID, callID: callID,
 			name: tc.Function.Name, text: []byte(tc.Function.Arguments), done: true}
 		if info.custom(tc.Function.Name) {
-			it.kind, it.id = customCallItem, "ctc_"+tc.ID
+			it.kind, it.id = customCallItem, "ctc_"+callID
 		}
 		r.items = append(r.items, it)
 	}

@@ -298,3 +298,18 @@ func TestToolOutputImages(t *testing.T) {
 		t.Errorf("messages:\n got %s\nwant %s", got, want)
 	}
 }
+
+func TestMissingCallIDs(t *testing.T) {
+	var r recorded
+	s := NewStream(RequestInfo{})
+	if err := s.Chunk([]byte(`{"id":"c","choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"f","arguments":"{}"}}]}}]}`), r.emit); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.data[2], `"call_id":"call_c_0"`) {
+		t.Errorf("item added %s", r.data[2])
+	}
+	out, err := FromChat([]byte(`{"id":"c","choices":[{"message":{"tool_calls":[{"function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`), RequestInfo{})
+	if err != nil || !strings.Contains(string(out), `"call_id":"call_c_0"`) {
+		t.Errorf("FromChat %s %v", out, err)
+	}
+}

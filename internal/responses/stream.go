@@ -99,6 +99,7 @@ func (s *Stream) tool(tc *chatwire.ToolCall, emit Emit) error {
 	idx := tc.Index
 	cur := s.current()
 	if cur == nil || cur.kind != functionCallItem && cur.kind != customCallItem || idx != s.toolIdx || tc.ID != "" && tc.ID != cur.callID {
+		tc.ID = chatwire.CallID(tc, s.res.chatID, idx)
 		kind, id := functionCallItem, "fc_"+tc.ID
 		if s.info.custom(tc.Function.Name) {
 			kind, id = customCallItem, "ctc_"+tc.ID
