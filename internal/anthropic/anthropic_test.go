@@ -176,6 +176,9 @@ func TestFromOpenAIError(t *testing.T) {
 		}
 	}
 	e := ErrorFromChat(429, []byte(`{"error":{"message":"slow down","type":"rate_limit_error"}}`))
+	if got := string(e.JSONWithRequestID("req_1")); got != `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"},"request_id":"req_1"}` {
+		t.Errorf("JSONWithRequestID: %s", got)
+	}
 	if got := string(e.JSON()); got != `{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}` {
 		t.Errorf("ErrorFromChat: %s", got)
 	}

@@ -16,9 +16,9 @@ const perMessage = 4
 // character (api-docs.deepseek.com, "Token & Token Usage"), so N is
 // 0.3 per ASCII byte plus 0.6 per other character over the system prompt,
 // message content, tool inputs and results and tool definitions, plus
-// four tokens per message. Expect it to be within about 20% of the
-// upstream's count for prose and code; it exists so that clients which
-// budget their context (Claude Code) get a figure of the right size.
+// four tokens per message. It is not exact (DeepSeek itself says the
+// ratios vary by tokenizer); it exists so that clients which budget their
+// context (Claude Code) get a figure of the right size.
 func CountTokens(body []byte) ([]byte, error) {
 	r, perr := parse(body)
 	if perr != nil {

@@ -28,13 +28,22 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // JSON renders the error envelope.
-func (e *Error) JSON() []byte {
-	b := make([]byte, 0, len(e.Message)+64)
+func (e *Error) JSON() []byte { return e.JSONWithRequestID("") }
+
+// JSONWithRequestID renders the envelope with Anthropic's top-level
+// request_id (the gateway's request ID) when id is not empty.
+func (e *Error) JSONWithRequestID(id string) []byte {
+	b := make([]byte, 0, len(e.Message)+len(id)+80)
 	b = append(b, `{"type":"error","error":{"type":`...)
 	b = jsonenc.AppendString(b, e.Type)
 	b = append(b, `,"message":`...)
 	b = jsonenc.AppendString(b, e.Message)
-	return append(b, `}}`...)
+	b = append(b, '}')
+	if id != "" {
+		b = append(b, `,"request_id":`...)
+		b = jsonenc.AppendString(b, id)
+	}
+	return append(b, '}')
 }
 
 // invalid is a 400 invalid_request_error.
@@ -43,7 +52,9 @@ func invalid(msg string) *Error {
 }
 
 // TypeForStatus gives Anthropic's error type for an HTTP status, as listed
-// in Anthropic's errors reference.
+// in Anthropic's errors reference (400, 401, 402, 403, 404, 413, 429, 500,
+// 504, 529); other 4xx are invalid_request_error, as Anthropic documents,
+// 503 is overloaded_error and other 5xx api_error.
 func TypeForStatus(status int) string {
 	switch status {
 	case http.StatusBadRequest, http.StatusUnprocessableEntity:
