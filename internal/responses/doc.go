@@ -6,6 +6,9 @@
 //   - ToChat turns a Responses request into a chat completions body plus a
 //     RequestInfo the response side needs.
 //   - FromChat turns a chat completion into a Response object.
+//   - InputItems, OutputItems and WithHistory serve stored conversations
+//     (store, previous_response_id): the caller keeps the items and
+//     splices them in front of a new request's input.
 //   - Stream turns chat completion chunks into Responses stream events, each
 //     with its sequence_number, in the order the openai SDKs' stream
 //     accumulators require.
