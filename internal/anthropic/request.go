@@ -1,0 +1,690 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/dsgate/dsgate/internal/chatwire"
+)
+
+// RequestInfo is what the response side needs to know about the request.
+type RequestInfo struct {
+	Model    string // as the client asked for it
+	Stream   bool
+	Thinking bool // the client enabled thinking
+	// DroppedTools lists the Anthropic server and built-in tool types
+	// (web_search_..., bash_..., text_editor_...) that were not sent
+	// upstream: a chat completions upstream cannot run them. The caller may
+	// log or audit them.
+	DroppedTools []string
+}
+
+// request is a Messages request body as read by parse. Byte slices are
+// raw JSON values aliasing the body.
+type request struct {
+	model        string
+	maxTokens    int
+	hasMaxTokens bool
+	system       []byte
+	messages     []byte
+	stop         []string
+	stream       bool
+	temperature  []byte
+	topP         []byte
+	tools        []byte
+	toolChoice   []byte
+	thinking     string
+	effort       string
+}
+
+// block is a content block as read by parseBlock: strings that are copied
+// to the chat body stay raw JSON string tokens.
+type block struct {
+	typ       string
+	text      []byte // raw string
+	thinking  []byte // raw string
+	signature []byte // raw string
+	id        string
+	name      string
+	input     []byte
+	toolUseID string
+	content   []byte
+	source    []byte
+}
+
+var (
+	thinkingEnabled  = json.RawMessage(`{"type":"enabled"}`)
+	thinkingDisabled = json.RawMessage(`{"type":"disabled"}`)
+)
+
+// ToChat translates a Messages request body into a chat completions body.
+// Errors are *Error values (status 400) naming what is wrong. The body is
+// validated once and walked once (no reflection): this runs on every
+// request.
+func ToChat(body []byte) ([]byte, RequestInfo, error) {
+	r, err := parse(body)
+	if err != nil {
+		return nil, RequestInfo{}, err
+	}
+	info := RequestInfo{Model: r.model, Stream: r.stream}
+	if r.model == "" {
+		return nil, info, invalid("model: field required")
+	}
+	if !r.hasMaxTokens {
+		return nil, info, invalid("max_tokens: field required")
+	}
+	if r.maxTokens < 1 {
+		return nil, info, invalid("max_tokens: must be at least 1")
+	}
+	c := chatwire.Request{
+		Model:       r.model,
+		MaxTokens:   r.maxTokens,
+		Temperature: r.temperature,
+		TopP:        r.topP,
+		Stop:        r.stop,
+		Stream:      r.stream,
+		Messages:    make([]chatwire.Message, 0, 8),
+	}
+	if r.stream {
+		c.StreamOptions = &chatwire.StreamOptions{IncludeUsage: true}
+	}
+	if err := system(&c, r.system); err != nil {
+		return nil, info, err
+	}
+	if chatwire.Null(r.messages) {
+		return nil, info, invalid("messages: field required")
+	}
+	n := 0
+	werr := chatwire.Array(r.messages, func(i int, m []byte) error {
+		n++
+		if err := convert(&c, m); err != nil {
+			err.Message = "messages." + strconv.Itoa(i) + "." + err.Message
+			return err
+		}
+		return nil
+	})
+	if werr != nil {
+		return nil, info, asError(werr, "messages: expected an array of messages")
+	}
+	if n == 0 {
+		return nil, info, invalid("messages: at least one message is required")
+	}
+	if err := tools(&c, r, &info); err != nil {
+		return nil, info, err
+	}
+	switch r.thinking {
+	case "":
+	case "enabled", "adaptive":
+		c.Thinking = thinkingEnabled
+		info.Thinking = true
+	case "disabled":
+		c.Thinking = thinkingDisabled
+	default:
+		return nil, info, invalid("thinking.type: must be enabled, adaptive or disabled")
+	}
+	c.ReasoningEffort = r.effort
+	return c.Marshal(), info, nil
+}
+
+// asError returns err as an *Error, or a 400 with msg for a walker error.
+func asError(err error, msg string) *Error {
+	if e, ok := err.(*Error); ok {
+		return e
+	}
+	return &Error{Status: 400, Type: "invalid_request_error", Message: msg, Err: err}
+}
+
+// parse validates body and reads the top-level fields.
+func parse(body []byte) (*request, *Error) {
+	body = chatwire.Trim(body)
+	if !json.Valid(body) {
+		var v struct{}
+		return nil, decodeError(json.Unmarshal(body, &v))
+	}
+	if len(body) == 0 || body[0] != '{' {
+		return nil, invalid("request body must be a JSON object")
+	}
+	r := &request{}
+	err := chatwire.Object(body, func(key, v []byte) error {
+		if chatwire.Null(v) {
+			return nil
+		}
+		var err *Error
+		switch string(key) {
+		case "model":
+			r.model, err = str("model", v)
+		case "max_tokens":
+			r.maxTokens, err = integer("max_tokens", v)
+			r.hasMaxTokens = true
+		case "system":
+			r.system = v
+		case "messages":
+			r.messages = v
+		case "stop_sequences":
+			r.stop, err = stringList("stop_sequences", v)
+		case "stream":
+			r.stream, err = boolean("stream", v)
+		case "temperature":
+			r.temperature, err = number("temperature", v)
+		case "top_p":
+			r.topP, err = number("top_p", v)
+		case "tools":
+			r.tools = v
+		case "tool_choice":
+			r.toolChoice = v
+		case "thinking":
+			r.thinking, err = member("thinking", v, "type")
+		case "output_config":
+			r.effort, err = member("output_config", v, "effort")
+		}
+		if err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, asError(err, "request body must be a JSON object")
+	}
+	return r, nil
+}
+
+func str(key string, v []byte) (string, *Error) {
+	s, ok := chatwire.Unquote(v)
+	if !ok {
+		return "", invalid(key + ": expected string")
+	}
+	return s, nil
+}
+
+// name reads an enum string without allocating for known values.
+func name(key string, v []byte) (string, *Error) {
+	s, ok := chatwire.Name(v)
+	if !ok {
+		return "", invalid(key + ": expected string")
+	}
+	return s, nil
+}
+
+func integer(key string, v []byte) (int, *Error) {
+	n, err := strconv.Atoi(string(v))
+	if err != nil {
+		return 0, invalid(key + ": expected integer")
+	}
+	return n, nil
+}
+
+func number(key string, v []byte) ([]byte, *Error) {
+	if c := v[0]; c != '-' && (c < '0' || c > '9') {
+		return nil, invalid(key + ": expected number")
+	}
+	return v, nil
+}
+
+func boolean(key string, v []byte) (bool, *Error) {
+	switch string(v) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, invalid(key + ": expected boolean")
+}
+
+func stringList(key string, v []byte) ([]string, *Error) {
+	var out []string
+	err := chatwire.Array(v, func(i int, e []byte) error {
+		s, err := str(key+"."+strconv.Itoa(i), e)
+		if err != nil {
+			return err
+		}
+		out = append(out, s)
+		return nil
+	})
+	if err != nil {
+		return nil, asError(err, key+": expected an array of strings")
+	}
+	return out, nil
+}
+
+// member reads the string field name of the object v (key names v).
+func member(key string, v []byte, field string) (string, *Error) {
+	var out string
+	err := chatwire.Object(v, func(k, val []byte) error {
+		if string(k) != field || chatwire.Null(val) {
+			return nil
+		}
+		s, err := name(key+"."+field, val)
+		if err != nil {
+			return err
+		}
+		out = s
+		return nil
+	})
+	if err != nil {
+		return "", asError(err, key+": expected object")
+	}
+	return out, nil
+}
+
+// parseBlock reads one content block.
+func parseBlock(v []byte) (block, *Error) {
+	var b block
+	err := chatwire.Object(v, func(key, val []byte) error {
+		if chatwire.Null(val) {
+			return nil
+		}
+		var err *Error
+		switch string(key) {
+		case "type":
+			b.typ, err = name("type", val)
+		case "text":
+			b.text, err = rawString("text", val)
+		case "thinking":
+			b.thinking, err = rawString("thinking", val)
+		case "signature":
+			b.signature, err = rawString("signature", val)
+		case "id":
+			b.id, err = str("id", val)
+		case "name":
+			b.name, err = str("name", val)
+		case "input":
+			b.input = val
+		case "tool_use_id":
+			b.toolUseID, err = str("tool_use_id", val)
+		case "content":
+			b.content = val
+		case "source":
+			b.source = val
+		}
+		if err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return b, asError(err, "expected a content block object")
+	}
+	return b, nil
+}
+
+func rawString(key string, v []byte) ([]byte, *Error) {
+	if v[0] != '"' {
+		return nil, invalid(key + ": expected string")
+	}
+	return v, nil
+}
+
+// unquote decodes a raw string read by parseBlock ("" when absent).
+func unquote(raw []byte) string {
+	s, _ := chatwire.Unquote(raw)
+	return s
+}
+
+// blocks calls fn for each block of a content value that is an array.
+func blocks(content []byte, fn func(i int, b block) *Error) *Error {
+	err := chatwire.Array(content, func(i int, v []byte) error {
+		b, err := parseBlock(v)
+		if err == nil {
+			err = fn(i, b)
+		}
+		if err != nil {
+			if !strings.HasPrefix(err.Message, "content.") {
+				err.Message = "content." + strconv.Itoa(i) + "." + err.Message
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return asError(err, "content: must be a string or an array of content blocks")
+	}
+	return nil
+}
+
+// system adds the system prompt, a string or an array of text blocks.
+func system(c *chatwire.Request, raw []byte) *Error {
+	if chatwire.Null(raw) {
+		return nil
+	}
+	if raw[0] == '"' {
+		c.Messages = append(c.Messages, chatwire.Message{Role: "system", Content: raw})
+		return nil
+	}
+	var parts []chatwire.Part
+	err := blocks(raw, func(i int, b block) *Error {
+		if b.typ != "text" {
+			return invalid("type: must be text")
+		}
+		parts = append(parts, chatwire.Part{Raw: b.text})
+		return nil
+	})
+	if err != nil {
+		err.Message = "system." + strings.TrimPrefix(err.Message, "content.")
+		return err
+	}
+	c.Messages = append(c.Messages, chatwire.Message{Role: "system", Content: chatwire.Content(parts)})
+	return nil
+}
+
+// convert appends the chat messages for one Messages message.
+func convert(c *chatwire.Request, v []byte) *Error {
+	var role string
+	var content []byte
+	err := chatwire.Object(v, func(key, val []byte) error {
+		var err *Error
+		switch string(key) {
+		case "role":
+			role, err = name("role", val)
+		case "content":
+			content = val
+		}
+		if err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return asError(err, "expected a message object")
+	}
+	if role != "user" && role != "assistant" {
+		return invalid("role: must be user or assistant")
+	}
+	if chatwire.Null(content) {
+		return invalid("content: field required")
+	}
+	if content[0] == '"' {
+		c.Messages = append(c.Messages, chatwire.Message{Role: role, Content: content})
+		return nil
+	}
+	if role == "assistant" {
+		return assistant(c, content)
+	}
+	return user(c, content)
+}
+
+// user appends tool results as tool messages, then the rest as one user
+// message. Chat completions wants tool results right after the assistant
+// message that called the tools, which is where Messages puts them too.
+func user(c *chatwire.Request, content []byte) *Error {
+	var parts, images []chatwire.Part
+	err := blocks(content, func(i int, b block) *Error {
+		switch b.typ {
+		case "text":
+			parts = append(parts, chatwire.Part{Raw: b.text})
+		case "image":
+			p, err := image(b)
+			if err != nil {
+				return err
+			}
+			parts = append(parts, p)
+		case "tool_result":
+			if b.toolUseID == "" {
+				return invalid("tool_use_id: field required")
+			}
+			text, imgs, err := resultContent(b.content, b.toolUseID)
+			if err != nil {
+				return err
+			}
+			images = append(images, imgs...)
+			c.Messages = append(c.Messages, chatwire.Message{Role: "tool", ToolCallID: b.toolUseID, Content: text})
+		default:
+			return invalid("type: " + b.typ + " is not supported in user messages")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	parts = append(images, parts...)
+	if len(parts) > 0 {
+		c.Messages = append(c.Messages, chatwire.Message{Role: "user", Content: chatwire.Content(parts)})
+	}
+	return nil
+}
+
+// image turns an image block's source into an image URL part.
+func image(b block) (chatwire.Part, *Error) {
+	if chatwire.Null(b.source) {
+		return chatwire.Part{}, invalid("source: field required")
+	}
+	var typ, mediaType, data, url string
+	err := chatwire.Object(b.source, func(key, val []byte) error {
+		var err *Error
+		switch string(key) {
+		case "type":
+			typ, err = name("source.type", val)
+		case "media_type":
+			mediaType, err = str("source.media_type", val)
+		case "data":
+			data, err = str("source.data", val)
+		case "url":
+			url, err = str("source.url", val)
+		}
+		if err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return chatwire.Part{}, asError(err, "source: expected object")
+	}
+	switch typ {
+	case "base64":
+		return chatwire.Part{ImageURL: "data:" + mediaType + ";base64," + data}, nil
+	case "url":
+		return chatwire.Part{ImageURL: url}, nil
+	}
+	return chatwire.Part{}, invalid("source.type: must be base64 or url")
+}
+
+// resultContent flattens a tool_result's content (a string or text and
+// image blocks) to the string content of a chat tool message. Chat tool
+// messages carry text only, so images are returned apart, to travel in the
+// user message that follows the turn's tool messages; the tool message
+// says so.
+func resultContent(raw []byte, toolUseID string) ([]byte, []chatwire.Part, *Error) {
+	if chatwire.Null(raw) {
+		return []byte(`""`), nil, nil
+	}
+	if raw[0] == '"' {
+		return raw, nil, nil
+	}
+	var parts, images []chatwire.Part
+	err := blocks(raw, func(i int, b block) *Error {
+		switch b.typ {
+		case "text":
+			parts = append(parts, chatwire.Part{Raw: b.text})
+		case "image":
+			p, err := image(b)
+			if err != nil {
+				return err
+			}
+			images = append(images, p)
+		default:
+			return invalid("type: " + b.typ + " is not supported in tool results")
+		}
+		return nil
+	})
+	if err != nil {
+		err.Message = "content." + err.Message
+		return nil, nil, err
+	}
+	if len(images) > 0 {
+		note := "[" + strconv.Itoa(len(images)) + " image(s) from this tool result are attached to the next user message]"
+		parts = append(parts, chatwire.Part{Text: note})
+		images = append([]chatwire.Part{{Text: "[image(s) from tool result " + toolUseID + "]"}}, images...)
+	}
+	if len(parts) == 0 {
+		return []byte(`""`), nil, nil
+	}
+	return chatwire.Content(parts), images, nil
+}
+
+// assistant folds an assistant turn into one chat message: thinking into
+// reasoning_content, text into content, tool_use into tool_calls.
+func assistant(c *chatwire.Request, content []byte) *Error {
+	var texts []chatwire.Part
+	var reasoning strings.Builder
+	var calls []chatwire.ToolCall
+	hasReasoning := false
+	err := blocks(content, func(i int, b block) *Error {
+		switch b.typ {
+		case "text":
+			texts = append(texts, chatwire.Part{Raw: b.text})
+		case "thinking":
+			t := unquote(b.thinking)
+			if err := checkSignature(t, unquote(b.signature)); err != nil {
+				return &Error{Status: 400, Type: "invalid_request_error", Message: "signature: " + err.Error(), Err: err}
+			}
+			reasoning.WriteString(t)
+			hasReasoning = true
+		case "redacted_thinking":
+			// Encrypted by another provider: nothing to pass on.
+		case "tool_use":
+			args := b.input
+			if chatwire.Null(args) {
+				args = []byte("{}")
+			}
+			calls = append(calls, chatwire.ToolCall{ID: b.id, Type: "function",
+				Function: chatwire.Function{Name: b.name, Arguments: compact(args)}})
+		default:
+			return invalid("type: " + b.typ + " is not supported in assistant messages")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	msg := chatwire.Message{Role: "assistant", ToolCalls: calls}
+	if len(texts) == 0 {
+		msg.Content = []byte(`""`)
+	} else {
+		msg.Content = joined(texts)
+	}
+	if hasReasoning || len(calls) > 0 {
+		msg.ReasoningContent = chatwire.Ptr(reasoning.String())
+	}
+	c.Messages = append(c.Messages, msg)
+	return nil
+}
+
+// joined concatenates text parts (no separator: they are one answer).
+func joined(parts []chatwire.Part) json.RawMessage {
+	if len(parts) == 1 {
+		return parts[0].Raw
+	}
+	var sb strings.Builder
+	for _, p := range parts {
+		sb.WriteString(unquote(p.Raw))
+	}
+	return chatwire.String(sb.String())
+}
+
+// compact returns a JSON value without insignificant space, as chat
+// arguments.
+func compact(raw []byte) string {
+	if bytes.IndexAny(raw, " \n\r\t") < 0 {
+		return string(raw)
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(raw))
+	if json.Compact(&buf, raw) != nil {
+		return string(raw)
+	}
+	return buf.String()
+}
+
+// tools maps tool definitions and tool_choice.
+func tools(c *chatwire.Request, r *request, info *RequestInfo) *Error {
+	if !chatwire.Null(r.tools) {
+		err := chatwire.Array(r.tools, func(i int, v []byte) error {
+			var typ, toolName, desc string
+			var schema []byte
+			err := chatwire.Object(v, func(key, val []byte) error {
+				if chatwire.Null(val) {
+					return nil
+				}
+				var err *Error
+				switch string(key) {
+				case "type":
+					typ, err = name("type", val)
+				case "name":
+					toolName, err = str("name", val)
+				case "description":
+					desc, err = str("description", val)
+				case "input_schema":
+					schema = val
+				}
+				if err != nil {
+					return err
+				}
+				return nil
+			})
+			prefix := "tools." + strconv.Itoa(i) + "."
+			if err != nil {
+				e := asError(err, "expected a tool object")
+				e.Message = prefix + e.Message
+				return e
+			}
+			if typ != "" && typ != "custom" {
+				info.DroppedTools = append(info.DroppedTools, typ)
+				return nil
+			}
+			if toolName == "" {
+				return invalid(prefix + "name: field required")
+			}
+			c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: chatwire.FunctionDef{
+				Name: toolName, Description: desc, Parameters: schema}})
+			return nil
+		})
+		if err != nil {
+			return asError(err, "tools: expected an array of tools")
+		}
+	}
+	if chatwire.Null(r.toolChoice) {
+		return nil
+	}
+	var typ, choiceName string
+	disableParallel := false
+	err := chatwire.Object(r.toolChoice, func(key, val []byte) error {
+		var err *Error
+		switch string(key) {
+		case "type":
+			typ, err = name("tool_choice.type", val)
+		case "name":
+			choiceName, err = str("tool_choice.name", val)
+		case "disable_parallel_tool_use":
+			disableParallel, err = boolean("tool_choice.disable_parallel_tool_use", val)
+		}
+		if err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return asError(err, "tool_choice: expected object")
+	}
+	switch typ {
+	case "auto":
+		c.ToolChoice = json.RawMessage(`"auto"`)
+	case "any":
+		c.ToolChoice = json.RawMessage(`"required"`)
+	case "none":
+		c.ToolChoice = json.RawMessage(`"none"`)
+	case "tool":
+		if choiceName == "" {
+			return invalid("tool_choice.name: field required")
+		}
+		b := append([]byte(`{"type":"function","function":{"name":`), chatwire.String(choiceName)...)
+		c.ToolChoice = append(b, `}}`...)
+	default:
+		return invalid("tool_choice.type: must be auto, any, tool or none")
+	}
+	if disableParallel && typ != "none" {
+		f := false
+		c.ParallelToolCalls = &f
+	}
+	return nil
+}

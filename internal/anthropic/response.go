@@ -1,0 +1,146 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/dsgate/dsgate/internal/chatwire"
+	"github.com/dsgate/dsgate/internal/jsonenc"
+	"github.com/dsgate/dsgate/internal/openai"
+)
+
+// StopReason maps a chat finish_reason to Anthropic's stop_reason. Chat
+// completions does not say which stop sequence matched, so "stop" is always
+// end_turn. DeepSeek's insufficient_system_resource ends the turn early and
+// maps to end_turn as well (the text so far is all there is).
+func StopReason(finish string) string {
+	switch finish {
+	case "length":
+		return "max_tokens"
+	case "tool_calls", "function_call":
+		return "tool_use"
+	case "content_filter":
+		return "refusal"
+	}
+	return "end_turn"
+}
+
+// FromChat translates a chat completion into a Message.
+func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
+	var c chatwire.Completion
+	if err := chatwire.Decode(chatResp, &c); err != nil {
+		return nil, &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream returned an unreadable completion", Err: err}
+	}
+	ch := c.First()
+	m := ch.Message
+	b := make([]byte, 0, len(m.Content)+2*len(m.ReasoningContent)+256)
+	b = append(b, `{"id":`...)
+	b = jsonenc.AppendString(b, messageID(c.ID))
+	b = append(b, `,"type":"message","role":"assistant","model":`...)
+	b = jsonenc.AppendString(b, model(c.Model, info))
+	b = append(b, `,"content":[`...)
+	n := 0
+	if m.ReasoningContent != "" {
+		b = appendThinking(b, m.ReasoningContent, Signature(m.ReasoningContent))
+		n++
+	}
+	text := m.Content
+	if text == "" {
+		text = m.Refusal
+	}
+	if text != "" {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"type":"text","text":`...)
+		b = jsonenc.AppendString(b, text)
+		b = append(b, '}')
+		n++
+	}
+	for i := range m.ToolCalls {
+		tc := &m.ToolCalls[i]
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"type":"tool_use","id":`...)
+		b = jsonenc.AppendString(b, chatwire.CallID(tc, c.ID, i))
+		b = append(b, `,"name":`...)
+		b = jsonenc.AppendString(b, tc.Function.Name)
+		b = append(b, `,"input":`...)
+		b = appendInput(b, tc.Function.Arguments)
+		b = append(b, '}')
+		n++
+	}
+	b = append(b, `],"stop_reason":`...)
+	b = jsonenc.AppendString(b, StopReason(ch.FinishReason))
+	b = append(b, `,"stop_sequence":null,"usage":`...)
+	var u openai.Usage
+	if c.Usage != nil {
+		u = *c.Usage
+	}
+	b = appendUsage(b, u, true)
+	return append(b, '}'), nil
+}
+
+// messageID derives a message ID from the completion's ID.
+func messageID(chatID string) string {
+	if chatID == "" {
+		return "msg_dsgate"
+	}
+	return "msg_" + chatID
+}
+
+// model is the model to report: the upstream's answer, else the request's.
+func model(m string, info RequestInfo) string {
+	if m != "" {
+		return m
+	}
+	return info.Model
+}
+
+func appendThinking(b []byte, text, sig string) []byte {
+	b = append(b, `{"type":"thinking","thinking":`...)
+	b = jsonenc.AppendString(b, text)
+	b = append(b, `,"signature":`...)
+	b = jsonenc.AppendString(b, sig)
+	return append(b, '}')
+}
+
+// appendInput appends a tool call's arguments as the tool_use input
+// object. Empty arguments are {}; arguments that are not a JSON object
+// (a model's malformed output) are kept as {"_raw": "..."} rather than lost.
+func appendInput(b []byte, args string) []byte {
+	raw := bytes.TrimSpace([]byte(args))
+	if len(raw) == 0 {
+		return append(b, `{}`...)
+	}
+	if raw[0] == '{' && json.Valid(raw) {
+		return append(b, raw...)
+	}
+	b = append(b, `{"_raw":`...)
+	b = jsonenc.AppendString(b, args)
+	return append(b, '}')
+}
+
+// appendUsage appends Anthropic usage. input_tokens excludes the tokens
+// read from the prompt cache, which Anthropic reports apart; with the
+// cache hit tokens added back it is the chat prompt_tokens.
+func appendUsage(b []byte, u openai.Usage, withCreation bool) []byte {
+	hit := u.CacheHitTokens()
+	in := u.PromptTokens - hit
+	if in < 0 {
+		in = 0
+	}
+	b = append(b, `{"input_tokens":`...)
+	b = strconv.AppendInt(b, int64(in), 10)
+	if withCreation {
+		b = append(b, `,"cache_creation_input_tokens":0`...)
+	}
+	b = append(b, `,"cache_read_input_tokens":`...)
+	b = strconv.AppendInt(b, int64(hit), 10)
+	b = append(b, `,"output_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
+	return append(b, '}')
+}

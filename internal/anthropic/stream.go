@@ -1,0 +1,237 @@
+package anthropic
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/dsgate/dsgate/internal/chatwire"
+	"github.com/dsgate/dsgate/internal/jsonenc"
+	"github.com/dsgate/dsgate/internal/openai"
+)
+
+// Emit receives one SSE event: its name (the "event:" line) and its JSON
+// data. data is only valid during the call.
+type Emit func(event string, data []byte) error
+
+// blockKind is the kind of the content block being streamed.
+type blockKind uint8
+
+const (
+	noBlock blockKind = iota
+	thinkingBlock
+	textBlock
+	toolBlock
+)
+
+// Stream translates a stream of chat completion chunks into Anthropic
+// stream events. Feed each chunk's data to Chunk, then call Finish once
+// the upstream stream ends ([DONE]), or Fail when it breaks. Events come
+// in Anthropic's order: message_start, ping, then for each block
+// content_block_start, its deltas and content_block_stop (blocks never
+// overlap; indexes count from 0), then message_delta (stop_reason and
+// usage) and message_stop. A Stream is not safe for concurrent use.
+type Stream struct {
+	info     RequestInfo
+	started  bool
+	finished bool
+	open     blockKind
+	next     int    // index of the next block
+	toolIdx  int    // chat index of the open tool call
+	toolID   string // its ID
+	msgID    string // the first chunk's completion ID
+	sig      signer
+	finish   string
+	usage    openai.Usage
+	buf      []byte
+	chunk    chatwire.Chunk // decoded into, chunk after chunk
+}
+
+// NewStream starts the translation of one streamed response.
+func NewStream(info RequestInfo) *Stream {
+	return &Stream{info: info, buf: make([]byte, 0, 256)}
+}
+
+// Chunk translates one chat completion chunk (the data of one SSE event,
+// not [DONE]).
+func (s *Stream) Chunk(chunk []byte, emit Emit) error {
+	c := &s.chunk
+	if err := chatwire.Decode(chunk, c); err != nil {
+		return &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream sent an unreadable chunk", Err: err}
+	}
+	if !s.started {
+		s.msgID = c.ID
+		if err := s.start(c.ID, c.Model, emit); err != nil {
+			return err
+		}
+	}
+	if c.Usage != nil {
+		s.usage = *c.Usage
+	}
+	ch := c.First()
+	if ch.FinishReason != "" {
+		s.finish = ch.FinishReason
+	}
+	d := ch.Delta
+	if d.ReasoningContent != "" {
+		if err := s.ensure(thinkingBlock, emit, nil); err != nil {
+			return err
+		}
+		s.sig.write(d.ReasoningContent)
+		if err := s.delta("thinking_delta", "thinking", d.ReasoningContent, emit); err != nil {
+			return err
+		}
+	}
+	text := d.Content
+	if text == "" {
+		text = d.Refusal
+	}
+	if text != "" {
+		if err := s.ensure(textBlock, emit, nil); err != nil {
+			return err
+		}
+		if err := s.delta("text_delta", "text", text, emit); err != nil {
+			return err
+		}
+	}
+	for i := range d.ToolCalls {
+		if err := s.tool(&d.ToolCalls[i], emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tool streams one tool call fragment. A fragment with a new chat index
+// (or an ID) starts a new tool_use block; the rest are argument deltas.
+func (s *Stream) tool(tc *chatwire.ToolCall, emit Emit) error {
+	idx := tc.Index
+	if s.open != toolBlock || idx != s.toolIdx || tc.ID != "" && tc.ID != s.toolID {
+		s.toolIdx, s.toolID = idx, tc.ID
+		if tc.ID == "" {
+			tc.ID = chatwire.CallID(tc, s.msgID, idx)
+		}
+		if err := s.ensure(toolBlock, emit, tc); err != nil {
+			return err
+		}
+	}
+	if tc.Function.Arguments == "" {
+		return nil
+	}
+	return s.delta("input_json_delta", "partial_json", tc.Function.Arguments, emit)
+}
+
+// start emits message_start and a ping. Usage is not known yet: the final
+// figures come in message_delta.
+func (s *Stream) start(id, mdl string, emit Emit) error {
+	s.started = true
+	b := append(s.buf[:0], `{"type":"message_start","message":{"id":`...)
+	b = jsonenc.AppendString(b, messageID(id))
+	b = append(b, `,"type":"message","role":"assistant","model":`...)
+	b = jsonenc.AppendString(b, model(mdl, s.info))
+	b = append(b, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0}}}`...)
+	s.buf = b
+	if err := emit("message_start", b); err != nil {
+		return err
+	}
+	return emit("ping", []byte(`{"type":"ping"}`))
+}
+
+// ensure makes kind the open block, closing the open one first. A tool
+// block is always new (tc describes it).
+func (s *Stream) ensure(kind blockKind, emit Emit, tc *chatwire.ToolCall) error {
+	if s.open == kind && kind != toolBlock {
+		return nil
+	}
+	if err := s.close(emit); err != nil {
+		return err
+	}
+	b := append(s.buf[:0], `{"type":"content_block_start","index":`...)
+	b = strconv.AppendInt(b, int64(s.next), 10)
+	switch kind {
+	case thinkingBlock:
+		b = append(b, `,"content_block":{"type":"thinking","thinking":"","signature":""}}`...)
+	case textBlock:
+		b = append(b, `,"content_block":{"type":"text","text":""}}`...)
+	case toolBlock:
+		b = append(b, `,"content_block":{"type":"tool_use","id":`...)
+		b = jsonenc.AppendString(b, tc.ID)
+		b = append(b, `,"name":`...)
+		b = jsonenc.AppendString(b, tc.Function.Name)
+		b = append(b, `,"input":{}}}`...)
+	}
+	s.buf = b
+	s.open = kind
+	return emit("content_block_start", b)
+}
+
+// delta emits a content_block_delta of type typ with field key = value.
+func (s *Stream) delta(typ, key, value string, emit Emit) error {
+	b := append(s.buf[:0], `{"type":"content_block_delta","index":`...)
+	b = strconv.AppendInt(b, int64(s.next), 10)
+	b = append(b, `,"delta":{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","`...)
+	b = append(b, key...)
+	b = append(b, `":`...)
+	b = jsonenc.AppendString(b, value)
+	b = append(b, `}}`...)
+	s.buf = b
+	return emit("content_block_delta", b)
+}
+
+// close ends the open block; a thinking block gets its signature first.
+func (s *Stream) close(emit Emit) error {
+	if s.open == noBlock {
+		return nil
+	}
+	if s.open == thinkingBlock {
+		if err := s.delta("signature_delta", "signature", s.sig.sum(), emit); err != nil {
+			return err
+		}
+	}
+	b := append(s.buf[:0], `{"type":"content_block_stop","index":`...)
+	b = strconv.AppendInt(b, int64(s.next), 10)
+	b = append(b, '}')
+	s.buf = b
+	s.open = noBlock
+	s.next++
+	return emit("content_block_stop", b)
+}
+
+// Finish ends the message: it closes the open block and emits
+// message_delta (stop_reason, usage) and message_stop. It is a no-op after
+// the first call.
+func (s *Stream) Finish(emit Emit) error {
+	if s.finished {
+		return nil
+	}
+	if !s.started {
+		if err := s.start("", "", emit); err != nil {
+			return err
+		}
+	}
+	s.finished = true
+	if err := s.close(emit); err != nil {
+		return err
+	}
+	b := append(s.buf[:0], `{"type":"message_delta","delta":{"stop_reason":`...)
+	b = jsonenc.AppendString(b, StopReason(s.finish))
+	b = append(b, `,"stop_sequence":null},"usage":`...)
+	b = appendUsage(b, s.usage, false)
+	b = append(b, '}')
+	s.buf = b
+	if err := emit("message_delta", b); err != nil {
+		return err
+	}
+	return emit("message_stop", []byte(`{"type":"message_stop"}`))
+}
+
+// Fail emits an error event, Anthropic's way of ending a stream that broke
+// after it started. Nothing is emitted after it.
+func (s *Stream) Fail(e *Error, emit Emit) error {
+	s.finished = true
+	return emit("error", e.JSON())
+}
+
+// Usage is the usage reported by the upstream so far (for metering).
+func (s *Stream) Usage() openai.Usage { return s.usage }

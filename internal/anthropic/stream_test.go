@@ -1,0 +1,129 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type recorded struct {
+	names []string
+	data  []string
+}
+
+func (r *recorded) emit(name string, data []byte) error {
+	if !json.Valid(data) {
+		return errors.New("invalid JSON: " + string(data))
+	}
+	r.names = append(r.names, name)
+	r.data = append(r.data, string(bytes.Clone(data)))
+	return nil
+}
+
+func run(t *testing.T, chunks ...string) *recorded {
+	t.Helper()
+	var r recorded
+	s := NewStream(RequestInfo{Model: "asked"})
+	for _, c := range chunks {
+		if err := s.Chunk([]byte(c), r.emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Finish(r.emit); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(r.emit); err != nil { // a second Finish is a no-op
+		t.Fatal(err)
+	}
+	return &r
+}
+
+func TestStreamParallelToolCalls(t *testing.T) {
+	r := run(t,
+		`{"id":"c","model":"m","choices":[{"delta":{"role":"assistant","content":"ok "}}]}`,
+		`{"id":"c","choices":[{"delta":{"tool_calls":[{"index":0,"id":"a","type":"function","function":{"name":"f","arguments":"{\"x\""}}]}}]}`,
+		`{"id":"c","choices":[{"delta":{"tool_calls":[{"index":0,"id":"a","function":{"arguments":":1}"}}]}}]}`,
+		`{"id":"c","choices":[{"delta":{"tool_calls":[{"index":1,"id":"b","type":"function","function":{"name":"g","arguments":"{}"}}]}}]}`,
+		`{"id":"c","choices":[{"delta":{},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":7,"completion_tokens":2}}`,
+	)
+	want := []string{"message_start", "ping",
+		"content_block_start", "content_block_delta", "content_block_stop",
+		"content_block_start", "content_block_delta", "content_block_delta", "content_block_stop",
+		"content_block_start", "content_block_delta", "content_block_stop",
+		"message_delta", "message_stop"}
+	if diff := cmp.Diff(want, r.names); diff != "" {
+		t.Fatalf("events (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(r.data[9], `"index":2,"content_block":{"type":"tool_use","id":"b","name":"g"`) {
+		t.Errorf("second tool block: %s", r.data[9])
+	}
+	if want := `{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"input_tokens":7,"cache_read_input_tokens":0,"output_tokens":2}}`; r.data[12] != want {
+		t.Errorf("message_delta %s", r.data[12])
+	}
+}
+
+func TestStreamEmptyAndLength(t *testing.T) {
+	r := run(t)
+	want := []string{"message_start", "ping", "message_delta", "message_stop"}
+	if diff := cmp.Diff(want, r.names); diff != "" {
+		t.Errorf("empty stream (-want +got):\n%s", diff)
+	}
+	r = run(t, `{"id":"c","model":"m","choices":[{"delta":{"content":"abc"},"finish_reason":"length"}]}`)
+	if !strings.Contains(r.data[len(r.data)-2], `"stop_reason":"max_tokens"`) {
+		t.Errorf("length: %s", r.data[len(r.data)-2])
+	}
+	if !strings.Contains(r.data[0], `"model":"m"`) || !strings.Contains(r.data[0], `"id":"msg_c"`) {
+		t.Errorf("message_start: %s", r.data[0])
+	}
+}
+
+func TestStreamFail(t *testing.T) {
+	var r recorded
+	s := NewStream(RequestInfo{})
+	if err := s.Chunk([]byte(`{"id":"c","choices":[{"delta":{"content":"a"}}]}`), r.emit); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Fail(&Error{Status: 529, Type: "overloaded_error", Message: "busy"}, r.emit); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Finish(r.emit); err != nil {
+		t.Fatal(err)
+	}
+	last := r.data[len(r.data)-1]
+	if r.names[len(r.names)-1] != "error" || last != `{"type":"error","error":{"type":"overloaded_error","message":"busy"}}` {
+		t.Errorf("events %v, last %s", r.names, last)
+	}
+	if err := s.Chunk([]byte(`{`), r.emit); err == nil {
+		t.Error("bad chunk accepted")
+	}
+}
+
+// An emit error (the client went away) stops the translation.
+func TestStreamEmitError(t *testing.T) {
+	boom := errors.New("gone")
+	s := NewStream(RequestInfo{})
+	err := s.Chunk([]byte(`{"id":"c","choices":[{"delta":{"content":"a"}}]}`), func(string, []byte) error { return boom })
+	if !errors.Is(err, boom) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// Some engines send tool calls without IDs; the client still needs one to
+// answer with a tool_result.
+func TestStreamAndFromChatMakeMissingCallIDs(t *testing.T) {
+	r := run(t,
+		`{"id":"c","choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"f","arguments":"{}"}}]}}]}`,
+		`{"id":"c","choices":[{"delta":{"tool_calls":[{"index":1,"function":{"name":"g","arguments":"{}"}}]}}]}`,
+	)
+	if !strings.Contains(r.data[2], `"id":"call_c_0"`) || !strings.Contains(r.data[5], `"id":"call_c_1"`) {
+		t.Errorf("tool blocks %s / %s", r.data[2], r.data[5])
+	}
+	out, err := FromChat([]byte(`{"id":"c","choices":[{"message":{"tool_calls":[{"function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`), RequestInfo{})
+	if err != nil || !strings.Contains(string(out), `"id":"call_c_0"`) {
+		t.Errorf("FromChat %s %v", out, err)
+	}
+}

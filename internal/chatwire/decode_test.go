@@ -1,0 +1,81 @@
+package chatwire
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// Decode must read what encoding/json reads (for choice 0).
+func TestDecodeMatchesEncodingJSON(t *testing.T) {
+	bodies := []string{
+		`{"id":"a","object":"chat.completion","created":7,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"caf\u00e9 \"x\"\n","reasoning_content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"tool_calls"},{"index":1,"message":{"content":"second"}}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7,"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":{"reasoning_tokens":1}}}`,
+		`{"id":"a","choices":[],"usage":{"prompt_tokens":5,"prompt_cache_hit_tokens":4,"prompt_cache_miss_tokens":1}}`,
+		`{"id":"a","choices":[{"delta":{"tool_calls":[{"index":1,"function":{"arguments":"}"}}]},"finish_reason":null}],"usage":null}`,
+		` {"choices":[{"delta":{"content":"\ud83d\ude00 ok"}}]} `,
+	}
+	for _, name := range []string{"chat_response_tool.json", "chat_response_text.json"} {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, string(b))
+	}
+	for _, f := range []string{"chat_stream_tool.sse", "chat_stream_text.sse"} {
+		b, err := os.ReadFile("testdata/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if d, ok := strings.CutPrefix(line, "data: "); ok && d != "[DONE]" {
+				bodies = append(bodies, d)
+			}
+		}
+	}
+	var reused Completion
+	for _, body := range bodies {
+		var want Completion
+		if err := json.Unmarshal([]byte(body), &want); err != nil {
+			t.Fatal(err)
+		}
+		if len(want.Choices) > 1 {
+			want.Choices = want.Choices[:1]
+		}
+		if len(want.Choices) == 1 {
+			// Decode fills both views of the one message.
+			if want.Choices[0].Message.Role == "" && want.Choices[0].Message.Content == "" {
+				want.Choices[0].Message = want.Choices[0].Delta
+			} else {
+				want.Choices[0].Delta = want.Choices[0].Message
+			}
+		}
+		for _, got := range []*Completion{{}, &reused} {
+			if err := Decode([]byte(body), got); err != nil {
+				t.Fatalf("Decode(%s): %v", body, err)
+			}
+			if diff := cmp.Diff(want, *got, cmpopts.IgnoreUnexported(Completion{}), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("Decode(%s) (-json +Decode):\n%s", body, diff)
+			}
+		}
+	}
+	if err := Decode([]byte(`{"id":`), &reused); err != ErrInvalid {
+		t.Errorf("truncated body: %v", err)
+	}
+}
+
+// Decoding a stream's chunks into one Completion allocates only for the
+// text they carry.
+func TestDecodeChunkAllocs(t *testing.T) {
+	chunk := []byte(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"deepseek-chat","choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}]}`)
+	var c Completion
+	if err := Decode(chunk, &c); err != nil {
+		t.Fatal(err)
+	}
+	if a := testing.AllocsPerRun(100, func() { _ = Decode(chunk, &c) }); a > 2 {
+		t.Errorf("Decode allocates %v times per chunk, want at most 2", a)
+	}
+}

@@ -1,0 +1,186 @@
+package chatwire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"unicode/utf8"
+)
+
+// The walkers below read JSON that has already passed json.Valid: they
+// find value boundaries without re-validating, so a translator decodes a
+// request in one validating pass plus one walk, without reflection. Keys
+// are matched exactly (escaped keys do not match), as upstreams do.
+
+// ErrShape reports a value of the wrong JSON kind for the walker.
+var ErrShape = errors.New("unexpected JSON value kind")
+
+// Trim returns b without surrounding JSON whitespace.
+func Trim(b []byte) []byte {
+	i, j := 0, len(b)
+	for i < j && isSpace(b[i]) {
+		i++
+	}
+	for j > i && isSpace(b[j-1]) {
+		j--
+	}
+	return b[i:j]
+}
+
+// Null reports whether v is absent or JSON null.
+func Null(v []byte) bool { return len(v) == 0 || v[0] == 'n' }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string starting at b[i]. It
+// jumps from quote to quote (bytes.IndexByte is vectorised) and skips
+// quotes escaped by an odd run of backslashes.
+func skipString(b []byte, i int) int {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return len(b)
+		}
+		q := j + k
+		n := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1
+		}
+		j = q + 1
+	}
+}
+
+// skipValue returns the index just past the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = skipString(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && !isSpace(b[j]) {
+		j++
+	}
+	return j
+}
+
+// Object calls fn for each member of the object obj (trimmed, validated):
+// key is the raw key between its quotes, val the trimmed raw value.
+func Object(obj []byte, fn func(key, val []byte) error) error {
+	if len(obj) == 0 || obj[0] != '{' {
+		return ErrShape
+	}
+	i := skipSpace(obj, 1)
+	for i < len(obj) && obj[i] != '}' {
+		kEnd := skipString(obj, i)
+		key := obj[i+1 : kEnd-1]
+		i = skipSpace(obj, kEnd) + 1 // past ':'
+		i = skipSpace(obj, i)
+		vEnd := skipValue(obj, i)
+		if err := fn(key, obj[i:vEnd]); err != nil {
+			return err
+		}
+		i = skipSpace(obj, vEnd)
+		if i < len(obj) && obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
+	return nil
+}
+
+// Array calls fn for each element of the array arr (trimmed, validated).
+func Array(arr []byte, fn func(i int, val []byte) error) error {
+	if len(arr) == 0 || arr[0] != '[' {
+		return ErrShape
+	}
+	i := skipSpace(arr, 1)
+	for n := 0; i < len(arr) && arr[i] != ']'; n++ {
+		end := skipValue(arr, i)
+		if err := fn(n, arr[i:end]); err != nil {
+			return err
+		}
+		i = skipSpace(arr, end)
+		if i < len(arr) && arr[i] == ',' {
+			i = skipSpace(arr, i+1)
+		}
+	}
+	return nil
+}
+
+// Unquote decodes the JSON string v. ok is false when v is not a string.
+func Unquote(v []byte) (s string, ok bool) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", false
+	}
+	inner := v[1 : len(v)-1]
+	plain, ascii := true, true
+	for _, c := range inner {
+		if c == '\\' {
+			plain = false
+			break
+		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
+	}
+	if plain && (ascii || utf8.Valid(inner)) {
+		return string(inner), true
+	}
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// names are the enum strings of the three APIs, returned by Name without
+// allocating.
+var names = [...]string{
+	"text", "image", "tool_use", "tool_result", "thinking", "redacted_thinking",
+	"user", "assistant", "system", "developer", "tool", "function",
+	"message", "function_call", "function_call_output", "reasoning", "item_reference",
+	"input_text", "output_text", "input_image", "refusal", "reasoning_text", "summary_text",
+	"base64", "url", "auto", "any", "none", "required", "enabled", "disabled", "adaptive",
+	"custom", "completed", "in_progress", "incomplete",
+	"stop", "length", "tool_calls", "content_filter", "function_call", "insufficient_system_resource",
+}
+
+// Name decodes the JSON string v like Unquote, returning a shared string
+// for the enum values the translators switch on (block and item types,
+// roles), so that reading them does not allocate.
+func Name(v []byte) (string, bool) {
+	if len(v) >= 2 && v[0] == '"' {
+		inner := v[1 : len(v)-1]
+		for _, n := range names {
+			if string(inner) == n {
+				return n, true
+			}
+		}
+	}
+	return Unquote(v)
+}

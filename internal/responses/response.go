@@ -1,0 +1,321 @@
+package responses
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/chatwire"
+	"github.com/dsgate/dsgate/internal/jsonenc"
+	"github.com/dsgate/dsgate/internal/openai"
+)
+
+// itemKind is the type of an output item.
+type itemKind uint8
+
+const (
+	reasoningItem itemKind = iota + 1
+	messageItem
+	functionCallItem
+	customCallItem
+)
+
+// outItem is one output item being built: its text is the reasoning text,
+// the message text or the call's arguments.
+type outItem struct {
+	kind   itemKind
+	id     string
+	text   []byte
+	callID string
+	name   string
+	done   bool
+}
+
+// result is a response's state: what FromChat reads from a completion and
+// Stream accumulates from chunks.
+type result struct {
+	chatID  string
+	model   string
+	created int64
+	finish  string
+	usage   openai.Usage
+	items   []outItem
+}
+
+func (r *result) responseID() string {
+	if r.chatID == "" {
+		return "resp_dsgate"
+	}
+	return "resp_" + r.chatID
+}
+
+// status is the response status and the incomplete reason, if any.
+func (r *result) status() (status, reason string) {
+	switch r.finish {
+	case "length":
+		return "incomplete", "max_output_tokens"
+	case "content_filter":
+		return "incomplete", "content_filter"
+	}
+	return "completed", ""
+}
+
+// FromChat translates a chat completion into a Response object.
+func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
+	var c chatwire.Completion
+	if err := chatwire.Decode(chatResp, &c); err != nil {
+		return nil, upstreamError(err)
+	}
+	ch := c.First()
+	r := result{chatID: c.ID, model: c.Model, created: c.Created, finish: ch.FinishReason}
+	if c.Usage != nil {
+		r.usage = *c.Usage
+	}
+	m := ch.Message
+	if m.ReasoningContent != "" {
+		r.items = append(r.items, outItem{kind: reasoningItem, id: "rs_" + c.ID, text: []byte(m.ReasoningContent), done: true})
+	}
+	text := m.Content
+	if text == "" {
+		text = m.Refusal
+	}
+	if text != "" {
+		r.items = append(r.items, outItem{kind: messageItem, id: "msg_" + c.ID, text: []byte(text), done: true})
+	}
+	for i := range m.ToolCalls {
+		tc := &m.ToolCalls[i]
+		callID := chatwire.CallID(tc, c.ID, i)
+		it := outItem{kind: functionCallItem, id: "fc_" + callID, callID: callID,
+			name: tc.Function.Name, text: []byte(tc.Function.Arguments), done: true}
+		if info.custom(tc.Function.Name) {
+			it.kind, it.id = customCallItem, "ctc_"+callID
+		}
+		r.items = append(r.items, it)
+	}
+	size := 512 + len(info.Tools) + len(info.Instructions)
+	for _, it := range r.items {
+		size += len(it.text) + 128
+	}
+	status, _ := r.status()
+	return appendResponse(make([]byte, 0, size), &r, info, status, nil), nil
+}
+
+// appendResponse appends the Response object. failure, when set, is the
+// error of a failed response.
+func appendResponse(b []byte, r *result, info RequestInfo, status string, failure *openai.Error) []byte {
+	created := r.created
+	if created == 0 {
+		created = time.Now().Unix()
+	}
+	b = append(b, `{"id":`...)
+	b = jsonenc.AppendString(b, r.responseID())
+	b = append(b, `,"object":"response","created_at":`...)
+	b = strconv.AppendInt(b, created, 10)
+	b = append(b, `,"status":`...)
+	b = jsonenc.AppendString(b, status)
+	b = append(b, `,"background":false,"error":`...)
+	if failure != nil {
+		b = append(b, `{"code":`...)
+		b = jsonenc.AppendString(b, errorCode(failure))
+		b = append(b, `,"message":`...)
+		b = jsonenc.AppendString(b, failure.Message)
+		b = append(b, '}')
+	} else {
+		b = append(b, `null`...)
+	}
+	b = append(b, `,"incomplete_details":`...)
+	if _, reason := r.status(); reason != "" && status == "incomplete" {
+		b = append(b, `{"reason":"`...)
+		b = append(b, reason...)
+		b = append(b, `"}`...)
+	} else {
+		b = append(b, `null`...)
+	}
+	b = append(b, `,"instructions":`...)
+	b = appendRaw(b, info.Instructions, "null")
+	b = append(b, `,"max_output_tokens":`...)
+	if info.MaxOutputTokens > 0 {
+		b = strconv.AppendInt(b, int64(info.MaxOutputTokens), 10)
+	} else {
+		b = append(b, `null`...)
+	}
+	b = append(b, `,"metadata":`...)
+	b = appendRaw(b, info.Metadata, "{}")
+	b = append(b, `,"model":`...)
+	mdl := r.model
+	if mdl == "" {
+		mdl = info.Model
+	}
+	b = jsonenc.AppendString(b, mdl)
+	b = append(b, `,"output":[`...)
+	for i := range r.items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendItem(b, &r.items[i], status == "incomplete")
+	}
+	b = append(b, `],"parallel_tool_calls":`...)
+	b = strconv.AppendBool(b, info.ParallelToolCalls == nil || *info.ParallelToolCalls)
+	b = append(b, `,"previous_response_id":`...)
+	if info.PreviousResponseID != "" {
+		b = jsonenc.AppendString(b, info.PreviousResponseID)
+	} else {
+		b = append(b, `null`...)
+	}
+	b = append(b, `,"reasoning":`...)
+	b = appendRaw(b, info.Reasoning, `{"effort":null,"summary":null}`)
+	b = append(b, `,"store":`...)
+	b = strconv.AppendBool(b, info.Store)
+	b = append(b, `,"temperature":`...)
+	b = appendRaw(b, info.Temperature, "null")
+	b = append(b, `,"text":`...)
+	b = appendRaw(b, info.Text, `{"format":{"type":"text"}}`)
+	b = append(b, `,"tool_choice":`...)
+	b = appendRaw(b, info.ToolChoice, `"auto"`)
+	b = append(b, `,"tools":`...)
+	b = appendRaw(b, info.Tools, `[]`)
+	b = append(b, `,"top_p":`...)
+	b = appendRaw(b, info.TopP, "null")
+	b = append(b, `,"truncation":"disabled","usage":`...)
+	if status == "in_progress" {
+		b = append(b, `null`...)
+	} else {
+		b = appendUsage(b, r.usage)
+	}
+	return append(b, '}')
+}
+
+func appendRaw(b []byte, raw json.RawMessage, dflt string) []byte {
+	if chatwire.Null(raw) {
+		return append(b, dflt...)
+	}
+	return append(b, raw...)
+}
+
+// appendItem appends one output item in its current state.
+func appendItem(b []byte, it *outItem, incomplete bool) []byte {
+	status := "completed"
+	if !it.done {
+		status = "in_progress"
+	} else if incomplete && it.kind == messageItem || incomplete && it.kind == reasoningItem {
+		status = "incomplete"
+	}
+	switch it.kind {
+	case reasoningItem:
+		b = append(b, `{"id":`...)
+		b = jsonenc.AppendString(b, it.id)
+		b = append(b, `,"type":"reasoning","summary":[],"content":[`...)
+		if it.done {
+			b = appendReasoningPart(b, it.text)
+		}
+		b = append(b, `],"status":"`...)
+		b = append(b, status...)
+		return append(b, `"}`...)
+	case messageItem:
+		b = append(b, `{"id":`...)
+		b = jsonenc.AppendString(b, it.id)
+		b = append(b, `,"type":"message","status":"`...)
+		b = append(b, status...)
+		b = append(b, `","role":"assistant","content":[`...)
+		if it.done {
+			b = appendTextPart(b, it.text)
+		}
+		return append(b, `]}`...)
+	case customCallItem:
+		b = append(b, `{"id":`...)
+		b = jsonenc.AppendString(b, it.id)
+		b = append(b, `,"type":"custom_tool_call","status":"`...)
+		b = append(b, status...)
+		b = append(b, `","call_id":`...)
+		b = jsonenc.AppendString(b, it.callID)
+		b = append(b, `,"name":`...)
+		b = jsonenc.AppendString(b, it.name)
+		b = append(b, `,"input":`...)
+		if it.done {
+			b = jsonenc.AppendString(b, customInput(it.text))
+		} else {
+			b = append(b, `""`...)
+		}
+		return append(b, '}')
+	default:
+		b = append(b, `{"id":`...)
+		b = jsonenc.AppendString(b, it.id)
+		b = append(b, `,"type":"function_call","status":"`...)
+		b = append(b, status...)
+		b = append(b, `","call_id":`...)
+		b = jsonenc.AppendString(b, it.callID)
+		b = append(b, `,"name":`...)
+		b = jsonenc.AppendString(b, it.name)
+		b = append(b, `,"arguments":`...)
+		if it.done {
+			b = jsonenc.AppendString(b, string(it.text))
+		} else {
+			b = append(b, `""`...)
+		}
+		return append(b, '}')
+	}
+}
+
+func appendReasoningPart(b []byte, text []byte) []byte {
+	b = append(b, `{"type":"reasoning_text","text":`...)
+	b = jsonenc.AppendString(b, string(text))
+	return append(b, '}')
+}
+
+func appendTextPart(b []byte, text []byte) []byte {
+	b = append(b, `{"type":"output_text","text":`...)
+	b = jsonenc.AppendString(b, string(text))
+	return append(b, `,"annotations":[],"logprobs":[]}`...)
+}
+
+// appendUsage appends Responses usage from chat usage.
+func appendUsage(b []byte, u openai.Usage) []byte {
+	total := u.TotalTokens
+	if total == 0 {
+		total = u.PromptTokens + u.CompletionTokens
+	}
+	b = append(b, `{"input_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
+	b = append(b, `,"input_tokens_details":{"cached_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CacheHitTokens()), 10)
+	b = append(b, `},"output_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
+	b = append(b, `,"output_tokens_details":{"reasoning_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.ReasoningTokens()), 10)
+	b = append(b, `},"total_tokens":`...)
+	b = strconv.AppendInt(b, int64(total), 10)
+	return append(b, '}')
+}
+
+// errorCode is the code a failed response reports.
+func errorCode(e *openai.Error) string {
+	if e.Code != "" {
+		return e.Code
+	}
+	if e.Status == 429 {
+		return "rate_limit_exceeded"
+	}
+	return "server_error"
+}
+
+// customInput is a custom tool call's input: the "input" string of the
+// arguments the model produced for its function stand-in, or the
+// arguments themselves when they are not that shape.
+func customInput(args []byte) string {
+	args = chatwire.Trim(args)
+	if len(args) == 0 || args[0] != '{' || !json.Valid(args) {
+		return string(args)
+	}
+	var in string
+	found := false
+	_ = chatwire.Object(args, func(key, val []byte) error {
+		if string(key) == "input" {
+			in, found = chatwire.Unquote(val)
+		}
+		return nil
+	})
+	if !found {
+		return string(args)
+	}
+	return in
+}

@@ -1,0 +1,333 @@
+package responses
+
+import (
+	"strconv"
+
+	"github.com/dsgate/dsgate/internal/chatwire"
+	"github.com/dsgate/dsgate/internal/jsonenc"
+	"github.com/dsgate/dsgate/internal/openai"
+)
+
+// Emit receives one SSE event: its name (the "event:" line, equal to the
+// data's type) and its JSON data. data is only valid during the call.
+type Emit func(event string, data []byte) error
+
+// Stream translates a stream of chat completion chunks into Responses
+// stream events. Feed each chunk's data to Chunk, then call Finish once
+// the upstream stream ends ([DONE]), or Fail when it breaks.
+//
+// Events, each with the next sequence_number from 0: response.created,
+// response.in_progress; per output item, in output order and never
+// overlapping: response.output_item.added, response.content_part.added
+// (reasoning and message items), the deltas
+// (response.reasoning_text.delta, response.output_text.delta,
+// response.function_call_arguments.delta), their .done events,
+// response.content_part.done and response.output_item.done; finally
+// response.completed (or response.incomplete when the output was cut by
+// max_output_tokens). This is the order the openai SDKs' accumulators
+// check: an item is added at output_index == len(output), a part at
+// content_index == len(content). A Stream is not safe for concurrent use.
+type Stream struct {
+	info     RequestInfo
+	res      result
+	seq      int
+	started  bool
+	finished bool
+	open     int // index of the open item in res.items, or -1
+	toolIdx  int // chat index of the open tool call
+	buf      []byte
+	chunk    chatwire.Chunk // decoded into, chunk after chunk
+}
+
+// NewStream starts the translation of one streamed response.
+func NewStream(info RequestInfo) *Stream {
+	return &Stream{info: info, open: -1, buf: make([]byte, 0, 512)}
+}
+
+// Chunk translates one chat completion chunk (the data of one SSE event,
+// not [DONE]).
+func (s *Stream) Chunk(chunk []byte, emit Emit) error {
+	c := &s.chunk
+	if err := chatwire.Decode(chunk, c); err != nil {
+		return upstreamError(err)
+	}
+	if !s.started {
+		s.res.chatID, s.res.model, s.res.created = c.ID, c.Model, c.Created
+		if err := s.start(emit); err != nil {
+			return err
+		}
+	}
+	if c.Usage != nil {
+		s.res.usage = *c.Usage
+	}
+	ch := c.First()
+	if ch.FinishReason != "" {
+		s.res.finish = ch.FinishReason
+	}
+	d := ch.Delta
+	if d.ReasoningContent != "" {
+		if err := s.ensure(reasoningItem, "rs_"+s.res.chatID, nil, emit); err != nil {
+			return err
+		}
+		if err := s.delta("response.reasoning_text.delta", d.ReasoningContent, true, emit); err != nil {
+			return err
+		}
+	}
+	text := d.Content
+	if text == "" {
+		text = d.Refusal
+	}
+	if text != "" {
+		if err := s.ensure(messageItem, "msg_"+s.res.chatID, nil, emit); err != nil {
+			return err
+		}
+		if err := s.delta("response.output_text.delta", text, true, emit); err != nil {
+			return err
+		}
+	}
+	for i := range d.ToolCalls {
+		if err := s.tool(&d.ToolCalls[i], emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tool streams one tool call fragment; a new chat index or ID starts a new
+// function_call item.
+func (s *Stream) tool(tc *chatwire.ToolCall, emit Emit) error {
+	idx := tc.Index
+	cur := s.current()
+	if cur == nil || cur.kind != functionCallItem && cur.kind != customCallItem || idx != s.toolIdx || tc.ID != "" && tc.ID != cur.callID {
+		tc.ID = chatwire.CallID(tc, s.res.chatID, idx)
+		kind, id := functionCallItem, "fc_"+tc.ID
+		if s.info.custom(tc.Function.Name) {
+			kind, id = customCallItem, "ctc_"+tc.ID
+		}
+		if err := s.ensure(kind, id, tc, emit); err != nil {
+			return err
+		}
+		s.toolIdx = idx
+		cur = s.current()
+	}
+	if tc.Function.Arguments == "" {
+		return nil
+	}
+	if cur.kind == customCallItem {
+		// The input is inside the JSON arguments: sent whole at the end.
+		cur.text = append(cur.text, tc.Function.Arguments...)
+		return nil
+	}
+	return s.delta("response.function_call_arguments.delta", tc.Function.Arguments, false, emit)
+}
+
+func (s *Stream) current() *outItem {
+	if s.open < 0 {
+		return nil
+	}
+	return &s.res.items[s.open]
+}
+
+// begin starts an event's data: {"type":typ,"sequence_number":n.
+func (s *Stream) begin(typ string) []byte {
+	b := append(s.buf[:0], `{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","sequence_number":`...)
+	b = strconv.AppendInt(b, int64(s.seq), 10)
+	s.seq++
+	return b
+}
+
+func (s *Stream) send(typ string, b []byte, emit Emit) error {
+	b = append(b, '}')
+	s.buf = b
+	return emit(typ, b)
+}
+
+// start emits response.created and response.in_progress.
+func (s *Stream) start(emit Emit) error {
+	s.started = true
+	for _, typ := range [...]string{"response.created", "response.in_progress"} {
+		b := append(s.begin(typ), `,"response":`...)
+		b = appendResponse(b, &s.res, s.info, "in_progress", nil)
+		if err := s.send(typ, b, emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// itemHead appends the fields every item event has.
+func (s *Stream) itemHead(b []byte, withContent bool) []byte {
+	it := s.current()
+	b = append(b, `,"item_id":`...)
+	b = jsonenc.AppendString(b, it.id)
+	b = append(b, `,"output_index":`...)
+	b = strconv.AppendInt(b, int64(s.open), 10)
+	if withContent {
+		b = append(b, `,"content_index":0`...)
+	}
+	return b
+}
+
+// ensure makes an item of kind the open item, closing the open one first.
+// A function call item is always new.
+func (s *Stream) ensure(kind itemKind, id string, tc *chatwire.ToolCall, emit Emit) error {
+	if cur := s.current(); cur != nil && cur.kind == kind && kind != functionCallItem && kind != customCallItem {
+		return nil
+	}
+	if err := s.close(emit); err != nil {
+		return err
+	}
+	it := outItem{kind: kind, id: id}
+	if tc != nil {
+		it.callID, it.name = tc.ID, tc.Function.Name
+	}
+	s.res.items = append(s.res.items, it)
+	s.open = len(s.res.items) - 1
+	b := append(s.begin("response.output_item.added"), `,"output_index":`...)
+	b = strconv.AppendInt(b, int64(s.open), 10)
+	b = append(b, `,"item":`...)
+	b = appendItem(b, s.current(), false)
+	if err := s.send("response.output_item.added", b, emit); err != nil {
+		return err
+	}
+	switch kind {
+	case reasoningItem:
+		b = s.itemHead(s.begin("response.content_part.added"), true)
+		b = append(b, `,"part":{"type":"reasoning_text","text":""}`...)
+		return s.send("response.content_part.added", b, emit)
+	case messageItem:
+		b = s.itemHead(s.begin("response.content_part.added"), true)
+		b = append(b, `,"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]}`...)
+		return s.send("response.content_part.added", b, emit)
+	}
+	return nil
+}
+
+// delta appends text to the open item and emits a delta event.
+func (s *Stream) delta(typ, text string, withContent bool, emit Emit) error {
+	it := s.current()
+	it.text = append(it.text, text...)
+	b := s.itemHead(s.begin(typ), withContent)
+	b = append(b, `,"delta":`...)
+	b = jsonenc.AppendString(b, text)
+	if typ == "response.output_text.delta" {
+		b = append(b, `,"logprobs":[]`...)
+	}
+	return s.send(typ, b, emit)
+}
+
+// close emits the .done events of the open item.
+func (s *Stream) close(emit Emit) error {
+	it := s.current()
+	if it == nil {
+		return nil
+	}
+	var b []byte
+	switch it.kind {
+	case reasoningItem:
+		b = s.itemHead(s.begin("response.reasoning_text.done"), true)
+		b = append(b, `,"text":`...)
+		b = jsonenc.AppendString(b, string(it.text))
+		if err := s.send("response.reasoning_text.done", b, emit); err != nil {
+			return err
+		}
+		b = s.itemHead(s.begin("response.content_part.done"), true)
+		b = append(b, `,"part":`...)
+		b = appendReasoningPart(b, it.text)
+		if err := s.send("response.content_part.done", b, emit); err != nil {
+			return err
+		}
+	case messageItem:
+		b = s.itemHead(s.begin("response.output_text.done"), true)
+		b = append(b, `,"text":`...)
+		b = jsonenc.AppendString(b, string(it.text))
+		b = append(b, `,"logprobs":[]`...)
+		if err := s.send("response.output_text.done", b, emit); err != nil {
+			return err
+		}
+		b = s.itemHead(s.begin("response.content_part.done"), true)
+		b = append(b, `,"part":`...)
+		b = appendTextPart(b, it.text)
+		if err := s.send("response.content_part.done", b, emit); err != nil {
+			return err
+		}
+	case customCallItem:
+		input := customInput(it.text)
+		b = s.itemHead(s.begin("response.custom_tool_call_input.delta"), false)
+		b = append(b, `,"delta":`...)
+		b = jsonenc.AppendString(b, input)
+		if err := s.send("response.custom_tool_call_input.delta", b, emit); err != nil {
+			return err
+		}
+		b = s.itemHead(s.begin("response.custom_tool_call_input.done"), false)
+		b = append(b, `,"input":`...)
+		b = jsonenc.AppendString(b, input)
+		if err := s.send("response.custom_tool_call_input.done", b, emit); err != nil {
+			return err
+		}
+	case functionCallItem:
+		b = s.itemHead(s.begin("response.function_call_arguments.done"), false)
+		b = append(b, `,"name":`...)
+		b = jsonenc.AppendString(b, it.name)
+		b = append(b, `,"arguments":`...)
+		b = jsonenc.AppendString(b, string(it.text))
+		if err := s.send("response.function_call_arguments.done", b, emit); err != nil {
+			return err
+		}
+	}
+	it.done = true
+	b = append(s.begin("response.output_item.done"), `,"output_index":`...)
+	b = strconv.AppendInt(b, int64(s.open), 10)
+	b = append(b, `,"item":`...)
+	b = appendItem(b, it, false)
+	s.open = -1
+	return s.send("response.output_item.done", b, emit)
+}
+
+// Finish closes the open item and emits response.completed, or
+// response.incomplete when the upstream stopped at the token limit or a
+// content filter. It is a no-op after the first call.
+func (s *Stream) Finish(emit Emit) error {
+	if s.finished {
+		return nil
+	}
+	if !s.started {
+		if err := s.start(emit); err != nil {
+			return err
+		}
+	}
+	s.finished = true
+	if err := s.close(emit); err != nil {
+		return err
+	}
+	status, _ := s.res.status()
+	typ := "response.completed"
+	if status == "incomplete" {
+		typ = "response.incomplete"
+	}
+	b := append(s.begin(typ), `,"response":`...)
+	b = appendResponse(b, &s.res, s.info, status, nil)
+	return s.send(typ, b, emit)
+}
+
+// Fail ends a broken stream with response.failed carrying e. Nothing is
+// emitted after it.
+func (s *Stream) Fail(e *openai.Error, emit Emit) error {
+	if s.finished {
+		return nil
+	}
+	if !s.started {
+		if err := s.start(emit); err != nil {
+			return err
+		}
+	}
+	s.finished = true
+	b := append(s.begin("response.failed"), `,"response":`...)
+	b = appendResponse(b, &s.res, s.info, "failed", e)
+	return s.send("response.failed", b, emit)
+}
+
+// Usage is the usage reported by the upstream so far (for metering).
+func (s *Stream) Usage() openai.Usage { return s.res.usage }
