@@ -14,6 +14,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/dsgate/dsgate/internal/auth"
@@ -255,5 +256,49 @@ func (g *Grant) Done(ctx context.Context, u openai.Usage, cached bool) {
 		rec.CacheHitTokens = int64(u.CacheHitTokens())
 		rec.CompletionTokens = int64(u.CompletionTokens)
 	}
+	if h, ok := ctx.Value(heldKey{}).(*HeldUsage); ok {
+		h.hold(g.o.Usage, rec)
+		return
+	}
 	g.o.Usage.Record(rec)
+}
+
+type heldKey struct{}
+
+// HeldUsage holds the usage records of calls whose answers reach the
+// client together, later: the items of one POST /v1/batch or gRPC Batch.
+// Usage is billing data for what was delivered, so held records are
+// recorded only by Release, once the answer is written; a batch the
+// process dies before delivering is never charged. Limits are settled at
+// once as usual. Safe for concurrent use.
+type HeldUsage struct {
+	mu   sync.Mutex
+	to   *usage.Recorder
+	recs []usage.Record
+}
+
+// HoldUsage returns a context whose admitted calls hold their usage in
+// the returned HeldUsage instead of recording it.
+func HoldUsage(ctx context.Context) (context.Context, *HeldUsage) {
+	h := &HeldUsage{}
+	return context.WithValue(ctx, heldKey{}, h), h
+}
+
+func (h *HeldUsage) hold(to *usage.Recorder, rec usage.Record) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.to = to
+	h.recs = append(h.recs, rec)
+}
+
+// Release records the held usage. Calls after the first record nothing
+// more unless more usage was held since.
+func (h *HeldUsage) Release() {
+	h.mu.Lock()
+	recs, to := h.recs, h.to
+	h.recs = nil
+	h.mu.Unlock()
+	for _, rec := range recs {
+		to.Record(rec)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/openai"
@@ -100,6 +101,11 @@ func (s *Sync) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sc := reqscope.From(r.Context())
+	// The items' usage is recorded once the answer holding them is
+	// written: a batch never delivered is never charged.
+	ctx, held := access.HoldUsage(r.Context())
+	defer held.Release()
+	r = r.WithContext(ctx)
 	results := make([]syncResult, len(items))
 	sem := make(chan struct{}, s.o.Concurrency)
 	done := make(chan struct{}, len(items))
