@@ -83,6 +83,13 @@ type Auth struct {
 	// MTLS authenticates callers by verified client certificate (needs
 	// server.tls.client_auth verify_if_given or require_and_verify).
 	MTLS MTLS `yaml:"mtls"`
+	// BootstrapAdminKey is an API key (dsg_<id>_<secret>, e.g. printed by
+	// `dsgate keys generate`) given as a secret reference such as
+	// ${DSGATE_ADMIN_KEY}. On start it is stored (hashed) as an admin key
+	// named bootstrap-admin unless a key with its id already exists, so
+	// restarts and replicas import it once; revoke it with `dsgate keys
+	// revoke <id>` once other admins exist. Empty: no bootstrap.
+	BootstrapAdminKey Secret `yaml:"bootstrap_admin_key"`
 }
 
 // Role is a named set of grants with an optional model allow-list.

@@ -127,3 +127,42 @@ func must(b []byte, err error) []byte {
 	}
 	return b
 }
+
+func TestBootstrapAdminKey(t *testing.T) {
+	const base = `version: 1
+upstreams:
+  - {name: d, kind: deepseek, url: "https://api.deepseek.com", api_key: "${DSG_TEST_UP}"}
+models:
+  - {name: m, targets: [{upstream: d}]}
+auth:
+  bootstrap_admin_key: "${DSG_TEST_ADMIN_KEY}"
+`
+	tests := []struct {
+		value string
+		ok    bool
+	}{
+		{"dsg_abcdefghij234567_" + strings.Repeat("x", 43), true},
+		{"", false},
+		{"sk-not-a-dsgate-key", false},
+		{"dsg_UPPER_" + strings.Repeat("x", 43), false},
+		{"dsg_abc_short", false},
+	}
+	t.Setenv("DSG_TEST_UP", "sk-test")
+	for _, tt := range tests {
+		t.Setenv("DSG_TEST_ADMIN_KEY", tt.value)
+		c, err := Parse(strings.NewReader(base))
+		if tt.ok != (err == nil) {
+			t.Errorf("%q: err = %v, want ok=%v", tt.value, err, tt.ok)
+			continue
+		}
+		if err != nil {
+			if !strings.Contains(err.Error(), "auth.bootstrap_admin_key") || tt.value != "" && strings.Contains(err.Error(), tt.value) {
+				t.Errorf("%q: error %v", tt.value, err)
+			}
+			continue
+		}
+		if c.Auth.BootstrapAdminKey.Value() != tt.value || c.Auth.BootstrapAdminKey.String() != "<secret>" {
+			t.Errorf("value not resolved or not redacted")
+		}
+	}
+}

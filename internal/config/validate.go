@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 )
 
 // Validate reports every problem in c, each prefixed with its path. It does
@@ -152,6 +153,9 @@ func (c *Config) Validate() error {
 			add("auth.signing_key_encryption_key", "%v", err)
 		}
 	}
+	if k := c.Auth.BootstrapAdminKey; k.Ref() != "" && !validBootstrapKey(k.Value()) {
+		add("auth.bootstrap_admin_key", "%s must hold a dsgate API key, dsg_<id>_<secret> (see `dsgate keys generate`)", k.Ref())
+	}
 	for i, r := range c.Auth.Roles {
 		if r.Name == "" || len(r.Permissions) == 0 {
 			add(fmt.Sprintf("auth.roles[%d]", i), "needs a name and at least one permission")
@@ -189,3 +193,24 @@ func DecodeKey(s string) ([]byte, error) {
 
 // policies are the selection policies a model may name.
 var policies = []string{"round_robin", "weighted_round_robin", "least_conn", "least_load", "ewma_latency", "random"}
+
+// validBootstrapKey reports whether key has the shape of a dsgate API key:
+// dsg_, an id of lowercase letters and digits, _, and a secret of at least
+// 32 characters. The auth package parses it for real; this only catches a
+// wrong or empty secret reference early.
+func validBootstrapKey(key string) bool {
+	rest, ok := strings.CutPrefix(key, "dsg_")
+	if !ok {
+		return false
+	}
+	id, secret, ok := strings.Cut(rest, "_")
+	if !ok || id == "" || len(id) > 64 || len(secret) < 32 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
