@@ -99,18 +99,14 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	c.store = st
 	c.closers = append(c.closers, st.Close)
 
-	policy, err := auth.NewPolicy(configRoles(ac.Roles))
+	policy, err := LoadPolicy(ctx, ac.Roles, st)
 	if err != nil {
-		return fmt.Errorf("auth.roles: %w", err)
-	}
-	roles, err := st.ListRoles(ctx)
-	if err != nil {
-		return fmt.Errorf("loading roles: %w", err)
-	}
-	if err := policy.SetStoreRoles(roles); err != nil {
-		return fmt.Errorf("store roles: %w", err)
+		return err
 	}
 	c.policy = policy
+	if err := bootstrapAdmin(ctx, ac.BootstrapAdminKey.Value(), st, log); err != nil {
+		return err
+	}
 
 	kek, _ := config.DecodeKey(ac.SigningKeyEncryptionKey.Value()) // validated
 	keys := auth.NewKeyAuthenticator(st, auth.KeyAuthenticatorOptions{CacheTTL: ac.KeyCacheTTL, Logger: log})
@@ -151,14 +147,14 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	})
 	adm, err := admin.New(admin.Options{
 		Store: st,
-		Authorize: func(r *http.Request, resource, action string) error {
+		Authorize: func(r *http.Request, resource, action string) (*auth.Principal, error) {
 			p, err := c.access.AuthenticateHTTP(r)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			return c.access.Authorize(p, resource, action, "")
+			return p, c.access.Authorize(p, resource, action, "")
 		},
-		HasRole:    policy.HasRole,
+		Policy:     policy,
 		KeyRevoked: keys.Forget,
 		RolesChanged: func(ctx context.Context) error {
 			roles, err := st.ListRoles(ctx)
@@ -186,18 +182,6 @@ func (c *core) limiter(cfg *config.Config, log *slog.Logger) (*ratelimit.Limiter
 		backend = rlredis.New(c.redis, rlredis.Options{})
 	}
 	return ratelimit.New(ratelimit.Options{Backend: backend, FailOpen: cfg.RateLimit.FailOpen, Logger: log})
-}
-
-func configRoles(rs []config.Role) []store.Role {
-	out := make([]store.Role, 0, len(rs))
-	for _, r := range rs {
-		sr := store.Role{Name: r.Name, Models: r.Models}
-		for _, p := range r.Permissions {
-			sr.Grants = append(sr.Grants, store.Grant{Resource: p.Resource, Actions: p.Actions})
-		}
-		out = append(out, sr)
-	}
-	return out
 }
 
 // gatewayCache returns the cache for the gateway, nil when off (a nil
