@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/store"
 )
 
@@ -124,7 +125,13 @@ type apiError struct {
 func (h *Handler) fail(w http.ResponseWriter, err error) {
 	status, typ, code := http.StatusInternalServerError, "server_error", ""
 	msg := err.Error()
+	var rl *ratelimit.Error
 	switch {
+	case errors.As(err, &rl):
+		status, typ, code = http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded"
+		for k, v := range ratelimit.Headers(err) {
+			w.Header()[k] = v
+		}
 	case errors.Is(err, auth.ErrUnauthenticated):
 		status, typ, code = http.StatusUnauthorized, "authentication_error", "invalid_api_key"
 		w.Header().Set("WWW-Authenticate", `Bearer realm="dsgate"`)

@@ -110,6 +110,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 
 	kek, _ := config.DecodeKey(ac.SigningKeyEncryptionKey.Value()) // validated
 	keys := auth.NewKeyAuthenticator(st, auth.KeyAuthenticatorOptions{CacheTTL: ac.KeyCacheTTL, Logger: log})
+	failures := auth.NewFailureLimiter(auth.FailureLimiterOptions{PerMinute: ac.FailedAuthPerMinute})
 	signing, err := auth.NewSigningKeys(ctx, auth.SigningKeysOptions{Store: st, EncryptionKey: kek, TokenTTL: ac.TokenTTL, Logger: log})
 	if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
@@ -123,7 +124,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	}
 	oauth, err := auth.NewOAuthServer(auth.OAuthServerOptions{
 		Issuer: ac.Issuer, Audience: ac.Audience, TokenTTL: ac.TokenTTL, Clients: st,
-		Keys: signing, Verifier: verifier, Revoker: revocations, Logger: log,
+		Keys: signing, Verifier: verifier, Revoker: revocations, Failures: failures, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("oauth server: %w", err)
@@ -138,7 +139,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	}
 	recorder := usage.New(st, usage.Options{Logger: log})
 	c.access = access.New(access.Options{
-		Authn:    auth.Chain{Keys: keys, Tokens: verifier},
+		Authn:    auth.Chain{Keys: keys, Tokens: verifier, Failures: failures},
 		Policy:   policy,
 		Limiter:  limiter,
 		Defaults: ratelimit.Limits{RPM: ac.Limits.RPM, TPM: ac.Limits.TPM, MaxConcurrent: ac.Limits.MaxConcurrent},

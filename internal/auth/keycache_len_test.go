@@ -1,0 +1,6 @@
+package auth
+
+func keyCacheLen(a *KeyAuthenticator) int {
+	a.cache.CleanUp()
+	return a.cache.EstimatedSize()
+}
