@@ -80,11 +80,12 @@ func (c *Config) resolveSecrets() error {
 		errs = append(errs, fmt.Errorf("auth.signing_key_encryption_key: %w", err))
 	}
 	for name, sec := range map[string]*Secret{
-		"auth.bootstrap_admin_key":     &c.Auth.BootstrapAdminKey,
-		"audit.elasticsearch.password": &c.Audit.Elasticsearch.Password,
-		"audit.elasticsearch.api_key":  &c.Audit.Elasticsearch.APIKey,
-		"cache.s3.access_key":          &c.Cache.S3.AccessKey,
-		"cache.s3.secret_key":          &c.Cache.S3.SecretKey,
+		"auth.bootstrap_admin_key":      &c.Auth.BootstrapAdminKey,
+		"audit.elasticsearch.password":  &c.Audit.Elasticsearch.Password,
+		"audit.checkpoints.signing_key": &c.Audit.Checkpoints.SigningKey,
+		"audit.elasticsearch.api_key":   &c.Audit.Elasticsearch.APIKey,
+		"cache.s3.access_key":           &c.Cache.S3.AccessKey,
+		"cache.s3.secret_key":           &c.Cache.S3.SecretKey,
 	} {
 		if err := sec.resolve(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
