@@ -171,6 +171,22 @@ func (a *KeyAuthenticator) AuthenticateKey(ctx context.Context, key string) (*Pr
 	return e.check(secret, now)
 }
 
+// fresh authenticates key from a fresh cache entry alone: ok is false on a
+// miss, a stale entry or any failure (the caller then takes the full path).
+func (a *KeyAuthenticator) fresh(key string) (*Principal, bool) {
+	id, secret, ok := ParseAPIKey(key)
+	if !ok {
+		return nil, false
+	}
+	now := a.opts.Clock()
+	e, ok := a.cache.GetIfPresent(id)
+	if !ok || e.notFound || now.Sub(e.fetched) >= a.opts.CacheTTL {
+		return nil, false
+	}
+	p, err := e.check(secret, now)
+	return p, err == nil
+}
+
 // provenTTL is how long a key record stays in memory after its last read,
 // so that proven can recognise it; it is used only after a fresh read.
 const provenTTL = 10 * time.Minute

@@ -297,15 +297,26 @@ func (c Chain) Authenticate(ctx context.Context, r *http.Request) (*Principal, e
 	if err != nil {
 		return nil, err
 	}
-	return c.AuthenticateCredential(WithClientAddr(ctx, r.RemoteAddr), cred)
+	if c.Failures != nil {
+		ctx = WithClientAddr(ctx, r.RemoteAddr)
+	}
+	return c.AuthenticateCredential(ctx, cred)
 }
 
 // AuthenticateCredential authenticates a bearer credential however it
-// arrived (an HTTP header, gRPC metadata).
+// arrived (an HTTP header, gRPC metadata). A key verified recently is
+// accepted from the cache before anything else (the hot path); only other
+// credentials meet the failure limit.
 func (c Chain) AuthenticateCredential(ctx context.Context, cred string) (*Principal, error) {
+	isKey := c.Keys != nil && strings.HasPrefix(cred, KeyPrefix)
+	if isKey {
+		if p, ok := c.Keys.fresh(cred); ok {
+			return p, nil
+		}
+	}
 	addr := ClientAddr(ctx)
 	if err := c.Failures.Check(addr); err != nil {
-		if c.Keys != nil && strings.HasPrefix(cred, KeyPrefix) {
+		if isKey {
 			if p, ok := c.Keys.proven(ctx, cred); ok {
 				return p, nil
 			}
