@@ -215,7 +215,9 @@ func (s *OAuthServer) authenticateClient(ctx context.Context, r *http.Request, f
 	}
 	addr := r.RemoteAddr
 	var rl *ratelimit.Error
-	if err := s.opts.Failures.Check(addr); errors.As(err, &rl) {
+	// An address over its failure limit is refused before any lookup,
+	// unless it presents a secret that passed recently.
+	if err := s.opts.Failures.Check(addr); errors.As(err, &rl) && !s.verified.matches(id, secret) {
 		return store.Client{}, &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable",
 			description: "too many failed client authentications from this address", retryAfter: rl.RetryAfter}
 	}

@@ -143,6 +143,10 @@ func TestTokenFailureLimit(t *testing.T) {
 	e := newFloodEnv(t)
 	close(e.hold)
 	e.oauth.opts.Failures = NewFailureLimiter(FailureLimiterOptions{PerMinute: 3, Clock: e.clock.Now})
+	secret := e.addClient(t, "svc", "developer")
+	if rec := e.token("203.0.113.5:1", "svc", secret); rec.Code != 200 {
+		t.Fatalf("first token: %d", rec.Code)
+	}
 	for i := range 3 {
 		if rec := e.token("203.0.113.5:1", fmt.Sprintf("ghost-%d", i), "x"); rec.Code != 401 {
 			t.Fatalf("failure %d: %d", i, rec.Code)
@@ -158,5 +162,12 @@ func TestTokenFailureLimit(t *testing.T) {
 	}
 	if rec := e.token("203.0.113.6:1", "ghost", "x"); rec.Code != 401 {
 		t.Fatalf("another address: %d", rec.Code)
+	}
+	// A client that proved its secret from the limited address goes on.
+	if rec := e.token("203.0.113.5:1", "svc", secret); rec.Code != 200 {
+		t.Fatalf("proven client from the limited address: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.token("203.0.113.5:1", "svc", "wrong"); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("wrong secret from the limited address: %d", rec.Code)
 	}
 }

@@ -147,6 +147,17 @@ func (v *verifiedSecrets) known(clientID, phc, secret string) bool {
 	return hmac.Equal(e.mac[:], want[:])
 }
 
+// matches reports whether secret passed a full check for clientID recently,
+// whatever the client's stored hash is now (the caller re-reads it).
+func (v *verifiedSecrets) matches(clientID, secret string) bool {
+	e, ok := v.cache.GetIfPresent(clientID)
+	if !ok {
+		return false
+	}
+	want := v.mac(clientID, e.phc, secret)
+	return hmac.Equal(e.mac[:], want[:])
+}
+
 func (v *verifiedSecrets) remember(clientID, phc, secret string) {
 	v.cache.Set(clientID, verifiedSecret{phc: phc, mac: v.mac(clientID, phc, secret)})
 }
