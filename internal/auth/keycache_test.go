@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/peer"
 
 	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/store"
@@ -165,5 +168,17 @@ func TestProvenKeyAfterTTL(t *testing.T) {
 	e.clock.Advance(2 * time.Second)
 	if _, err := chain.AuthenticateCredential(addr, full); err == nil {
 		t.Fatal("revoked key accepted from a blocked address")
+	}
+}
+
+// TestClientAddrFromGRPCPeer: a gRPC call's address comes from its peer,
+// so the failure limit holds over gRPC without the transport's help.
+func TestClientAddrFromGRPCPeer(t *testing.T) {
+	ctx := peer.NewContext(context.Background(), &peer.Peer{Addr: &net.TCPAddr{IP: net.ParseIP("203.0.113.9"), Port: 5}})
+	if got := ClientAddr(ctx); got != "203.0.113.9:5" {
+		t.Fatalf("ClientAddr = %q", got)
+	}
+	if got := ClientAddr(WithClientAddr(ctx, "198.51.100.1:1")); got != "198.51.100.1:1" {
+		t.Fatalf("explicit address = %q", got)
 	}
 }
