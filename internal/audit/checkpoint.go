@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -266,7 +267,7 @@ func (s *CheckpointSink) checkTail(files func() ([]string, error)) error {
 	if err != nil {
 		return fmt.Errorf("audit checkpoints: listing audit files: %w", err)
 	}
-	rep, err := VerifyFiles(paths, VerifyOptions{Partial: true, Checkpoints: []Checkpoint{s.last},
+	rep, err := VerifyFiles(filesFrom(paths, s.last.Seq), VerifyOptions{Partial: true, Checkpoints: []Checkpoint{s.last},
 		CheckpointKeys: map[string]ed25519.PublicKey{}, trustCheckpoints: true, MaxUnsigned: -1})
 	if err != nil {
 		return fmt.Errorf("audit checkpoints: %w", err)
@@ -275,6 +276,24 @@ func (s *CheckpointSink) checkTail(files func() ([]string, error)) error {
 		return fmt.Errorf("audit checkpoints: the audit files do not match the last signed checkpoint: %s", rep.Problem)
 	}
 	return nil
+}
+
+var rotatedSeq = regexp.MustCompile(`-(\d{20})\.[^./]*$`)
+
+// filesFrom keeps the files (oldest first, rotated ones named
+// <base>-<first seq, 20 digits><ext>) that may hold seq or later records,
+// so that the check at open reads the tail, not the whole trail.
+func filesFrom(paths []string, seq uint64) []string {
+	for i := len(paths) - 1; i > 0; i-- {
+		m := rotatedSeq.FindStringSubmatch(filepath.Base(paths[i]))
+		if m == nil {
+			continue
+		}
+		if first, err := strconv.ParseUint(m[1], 10, 64); err == nil && first <= seq {
+			return paths[i:]
+		}
+	}
+	return paths
 }
 
 // Write passes to the inner sink.

@@ -274,3 +274,41 @@ func TestCheckpointsThroughWriter(t *testing.T) {
 		t.Fatalf("report %+v %v", rep, rep.Problem)
 	}
 }
+
+// TestCheckpointsAcrossRotation: rotated files are verified and signed
+// like one file; the check at open reads only the files that matter.
+func TestCheckpointsAcrossRotation(t *testing.T) {
+	e := newCPEnv(t)
+	open := func(id string) *audit.CheckpointSink {
+		fs, err := audit.NewFileSink(audit.FileOptions{Path: e.file, NoSync: true, MaxBytes: 8 << 10, MaxFiles: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := audit.WithCheckpoints(fs, fs.Files, audit.CheckpointOptions{Path: e.cps,
+			Key: audit.CheckpointKey{ID: id, Key: e.privs[id]}, Every: 100, Interval: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open("k1")
+	evs := chain(300, 0, audit.ZeroHash)
+	write(t, s, evs)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open("k1") // the open-time check over rotated files
+	write(t, s, chain(10, 300, evs[299].Hash))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(e.dir, "audit*.jsonl"))
+	if len(files) < 3 {
+		t.Fatalf("want rotated files, got %v", files)
+	}
+	cps, _ := audit.ReadCheckpoints(e.cps)
+	rep, err := audit.VerifyFiles(files, audit.VerifyOptions{CheckpointKeys: e.keys, Checkpoints: cps})
+	if err != nil || !rep.OK || rep.SignedSeq != 310 {
+		t.Fatalf("%v %+v %v", err, rep, rep.Problem)
+	}
+}
