@@ -182,3 +182,8 @@ func TestClientAddrFromGRPCPeer(t *testing.T) {
 		t.Fatalf("explicit address = %q", got)
 	}
 }
+
+func keyCacheLen(a *KeyAuthenticator) int {
+	a.cache.CleanUp()
+	return a.cache.EstimatedSize()
+}
