@@ -37,10 +37,12 @@ type OAuthServerOptions struct {
 	// with the API's Chain); nil: no limit.
 	Failures *FailureLimiter
 	// MaxVerifications is how many argon2id secret checks run at once
-	// (each holds the hash's memory, 19 MiB by default); default 2.
+	// (each holds the hash's memory, 19 MiB by default), in each of two
+	// lanes: known client ids and unknown ones (checked against a dummy
+	// hash); default 2, so at most 4 in all.
 	MaxVerifications int
-	// MaxQueuedVerifications is how many more may wait for a slot; beyond
-	// it requests are refused at once with 503; default 16.
+	// MaxQueuedVerifications is how many more may wait for a slot in each
+	// lane; beyond it requests are refused at once with 503; default 16.
 	MaxQueuedVerifications int
 	// MaxVerificationsPerAddress bounds the running and waiting checks of
 	// one client address (429 beyond); default 2.
@@ -71,8 +73,10 @@ type OAuthServer struct {
 	// dummyHash is verified against for unknown client ids so a miss costs
 	// the same time as a wrong secret.
 	dummyHash string
-	gate      *verifyGate
-	verified  *verifiedSecrets
+	// gates bound the secret checks: [0] for unknown client ids, [1] for
+	// known ones, so a flood of made-up ids does not hold up real clients.
+	gates    [2]*verifyGate
+	verified *verifiedSecrets
 	// verify checks a secret against a PHC string: VerifySecret (tests
 	// observe it).
 	verify func(phc, secret string) (bool, error)
@@ -117,8 +121,10 @@ func NewOAuthServer(opts OAuthServerOptions) (*OAuthServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &OAuthServer{opts: opts, mux: http.NewServeMux(), dummyHash: dummy, verified: verified, verify: VerifySecret,
-		gate: newVerifyGate(opts.MaxVerifications, opts.MaxQueuedVerifications, opts.MaxVerificationsPerAddress, opts.VerificationWait)}
+	s := &OAuthServer{opts: opts, mux: http.NewServeMux(), dummyHash: dummy, verified: verified, verify: VerifySecret}
+	for i := range s.gates {
+		s.gates[i] = newVerifyGate(opts.MaxVerifications, opts.MaxQueuedVerifications, opts.MaxVerificationsPerAddress, opts.VerificationWait)
+	}
 	s.mux.HandleFunc("POST /oauth2/token", s.token)
 	s.mux.HandleFunc("POST /oauth2/introspect", s.introspect)
 	s.mux.HandleFunc("POST /oauth2/revoke", s.revoke)
@@ -242,12 +248,16 @@ func (s *OAuthServer) authenticateClient(ctx context.Context, r *http.Request, f
 }
 
 // checkSecret verifies secret against hash: at once when it passed
-// recently, else inside the verification gate.
+// recently, else inside the verification gate of its lane.
 func (s *OAuthServer) checkSecret(ctx context.Context, addr, id, hash, secret string, known bool) (bool, *oauthError) {
 	if known && s.verified.known(id, hash, secret) {
 		return true, nil
 	}
-	release, err := s.gate.enter(ctx, addr)
+	lane := 0
+	if known {
+		lane = 1
+	}
+	release, err := s.gates[lane].enter(ctx, addr)
 	switch {
 	case errors.Is(err, errVerifyAddrBusy):
 		return false, &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable",

@@ -21,8 +21,10 @@ import (
 //   - verifyGate: at most N checks run at once and at most Q wait; a request
 //     beyond that is refused at once (503) without hashing, and one client
 //     address may hold at most P of the running and waiting places (429), so
-//     one flooding address cannot fill the queue. Memory is bounded by
-//     N × 19 MiB whatever the load.
+//     one flooding address cannot fill the queue. Known and unknown client
+//     ids have a gate each, so made-up ids from many addresses cannot keep
+//     real clients out. Memory is bounded by 2 × N × 19 MiB whatever the
+//     load.
 //   - FailureLimiter: an address past its failed authentications for the
 //     minute is refused (429) before its client is even looked up.
 //   - verifiedSecrets: a secret that passed argon2id is remembered (as an
@@ -31,7 +33,9 @@ import (
 //     without hashing, even while the gate is full.
 //
 // Unknown client ids still run the full check against a dummy hash inside
-// the gate, so the time taken does not tell whether a client id exists.
+// their gate, so the time taken does not tell whether a client id exists;
+// only under a flood do the two gates answer differently, which would
+// reveal whether a guessed id exists (client ids carry 80 random bits).
 
 var (
 	errVerifyBusy     = errors.New("too many client authentications in progress")
