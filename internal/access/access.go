@@ -125,7 +125,8 @@ func (a *Access) AuthenticateHTTP(r *http.Request) (*auth.Principal, error) {
 		return p, nil
 	}
 	cred, err := auth.Credential(r)
-	return a.AuthenticateConn(r.Context(), cred, err, r.TLS)
+	// The address feeds the per-address limit on failed authentications.
+	return a.AuthenticateConn(auth.WithClientAddr(r.Context(), r.RemoteAddr), cred, err, r.TLS)
 }
 
 // AuthenticateConn is Authenticate for a caller on a TLS connection: one

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/store"
 )
 
@@ -23,12 +25,14 @@ type Store interface {
 // Options configures the Handler.
 type Options struct {
 	Store Store
-	// Authorize returns nil when the caller of r may perform action on
+	// Authorize returns the caller of r when it may perform action on
 	// resource, else an error wrapping auth.ErrUnauthenticated or
 	// auth.ErrForbidden. Required.
-	Authorize func(r *http.Request, resource, action string) error
-	// HasRole rejects keys and clients naming unknown roles (Policy.HasRole).
-	HasRole func(string) bool
+	Authorize func(r *http.Request, resource, action string) (*auth.Principal, error)
+	// Policy returns the current RBAC policy (it changes on reload), which
+	// rejects unknown roles and grants the caller does not hold itself
+	// (CheckGrant, CheckDefine, CheckDelete). Required.
+	Policy func() *auth.Policy
 	// RolesChanged is called after a role is written or deleted, e.g. to
 	// reload Policy.SetStoreRoles.
 	RolesChanged func(ctx context.Context) error
@@ -49,8 +53,8 @@ type Handler struct {
 
 // New returns the handler.
 func New(opts Options) (*Handler, error) {
-	if opts.Store == nil || opts.Authorize == nil {
-		return nil, errors.New("admin: store and authorize are required")
+	if opts.Store == nil || opts.Authorize == nil || opts.Policy == nil {
+		return nil, errors.New("admin: store, authorize and policy are required")
 	}
 	if opts.SecretParams == (auth.Argon2Params{}) {
 		opts.SecretParams = auth.DefaultArgon2
@@ -81,17 +85,22 @@ func New(opts Options) (*Handler, error) {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
-// apiFunc returns a status and a body to encode, or an error.
-type apiFunc func(r *http.Request) (int, any, error)
+// apiFunc returns a status and a body to encode, or an error. caller is the
+// authorized principal, never nil.
+type apiFunc func(r *http.Request, caller *auth.Principal) (int, any, error)
 
 func (h *Handler) route(pattern, resource, action string, fn apiFunc) {
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		if err := h.opts.Authorize(r, resource, action); err != nil {
+		caller, err := h.opts.Authorize(r, resource, action)
+		if err == nil && caller == nil {
+			err = fmt.Errorf("%w: no principal", auth.ErrForbidden)
+		}
+		if err != nil {
 			h.fail(w, err)
 			return
 		}
-		status, body, err := fn(r)
+		status, body, err := fn(r, caller)
 		if err != nil {
 			h.fail(w, err)
 			return
@@ -117,13 +126,19 @@ type apiError struct {
 func (h *Handler) fail(w http.ResponseWriter, err error) {
 	status, typ, code := http.StatusInternalServerError, "server_error", ""
 	msg := err.Error()
+	var rl *ratelimit.Error
 	switch {
+	case errors.As(err, &rl):
+		status, typ, code = http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded"
+		for k, v := range ratelimit.Headers(err) {
+			w.Header()[k] = v
+		}
 	case errors.Is(err, auth.ErrUnauthenticated):
 		status, typ, code = http.StatusUnauthorized, "authentication_error", "invalid_api_key"
 		w.Header().Set("WWW-Authenticate", `Bearer realm="dsgate"`)
 	case errors.Is(err, auth.ErrForbidden):
 		status, typ, code = http.StatusForbidden, "permission_error", "forbidden"
-	case errors.Is(err, ErrInvalid):
+	case errors.Is(err, ErrInvalid), errors.Is(err, auth.ErrUnknownRole):
 		status, typ = http.StatusBadRequest, "invalid_request_error"
 	case errors.Is(err, store.ErrNotFound):
 		status, typ, code = http.StatusNotFound, "not_found_error", "not_found"

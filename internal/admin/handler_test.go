@@ -27,14 +27,18 @@ func newHandler(t *testing.T) (*admin.Handler, store.Store, *auth.Policy) {
 	}
 	h, err := admin.New(admin.Options{
 		Store: st,
-		Authorize: func(r *http.Request, resource, action string) error {
+		Authorize: func(r *http.Request, resource, action string) (*auth.Principal, error) {
 			role := r.Header.Get("X-Test-Role")
 			if role == "" {
-				return auth.ErrNoCredentials
+				return nil, auth.ErrNoCredentials
 			}
-			return pol.Allow(&auth.Principal{ID: "t", Kind: auth.KindKey, Role: role}, resource, action, "")
+			p := &auth.Principal{ID: "t", Kind: auth.KindKey, Role: role}
+			if m := r.Header.Get("X-Test-Models"); m != "" {
+				p.Models = strings.Split(m, ",")
+			}
+			return p, pol.Allow(p, resource, action, "")
 		},
-		HasRole: pol.HasRole,
+		Policy: func() *auth.Policy { return pol },
 		RolesChanged: func(ctx context.Context) error {
 			roles, err := st.ListRoles(ctx)
 			if err != nil {
@@ -186,3 +190,20 @@ func TestClientsRolesUsage(t *testing.T) {
 		t.Fatalf("bad date: %d", rec.Code)
 	}
 }
+
+func newReq(method, path, body, role, models string) *http.Request {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("X-Test-Role", role)
+	if models != "" {
+		req.Header.Set("X-Test-Models", models)
+	}
+	return req
+}
+
+func serve(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -73,24 +74,35 @@ func ParseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func checkCommon(name, role string, rpm, tpm, conc int64, hasRole func(string) bool) error {
+// Grants decides what a caller may hand out; *auth.Policy implements it.
+type Grants interface {
+	// CheckGrant returns nil when caller (nil: the operator at the
+	// console) may give role and models to a new key or client; errors
+	// wrap auth.ErrUnknownRole or auth.ErrForbidden.
+	CheckGrant(caller *auth.Principal, role string, models []string) error
+}
+
+func checkCommon(name, role string, models []string, rpm, tpm, conc int64, grants Grants, caller *auth.Principal) error {
 	switch {
 	case strings.TrimSpace(name) == "":
 		return fmt.Errorf("%w: name is required", ErrInvalid)
 	case role == "":
 		return fmt.Errorf("%w: role is required", ErrInvalid)
-	case hasRole != nil && !hasRole(role):
-		return fmt.Errorf("%w: unknown role %q", ErrInvalid, role)
 	case rpm < 0 || tpm < 0 || conc < 0:
 		return fmt.Errorf("%w: limits must not be negative", ErrInvalid)
 	}
-	return nil
+	for _, m := range models {
+		if _, err := path.Match(m, ""); err != nil || m == "" {
+			return fmt.Errorf("%w: bad model pattern %q", ErrInvalid, m)
+		}
+	}
+	return grants.CheckGrant(caller, role, models)
 }
 
-// CreateKey creates an API key and returns it with the full key set.
-// hasRole, if not nil, rejects unknown roles.
-func CreateKey(ctx context.Context, st store.KeyStore, req KeyRequest, now time.Time, hasRole func(string) bool) (KeyView, error) {
-	if err := checkCommon(req.Name, req.Role, req.RPM, req.TPM, req.MaxConcurrent, hasRole); err != nil {
+// CreateKey creates an API key and returns it with the full key set. The
+// role and models must be ones caller holds (see Grants).
+func CreateKey(ctx context.Context, st store.KeyStore, req KeyRequest, now time.Time, grants Grants, caller *auth.Principal) (KeyView, error) {
+	if err := checkCommon(req.Name, req.Role, req.Models, req.RPM, req.TPM, req.MaxConcurrent, grants, caller); err != nil {
 		return KeyView{}, err
 	}
 	k := store.Key{Name: req.Name, Role: req.Role, Models: req.Models, RPM: req.RPM, TPM: req.TPM,
@@ -151,9 +163,10 @@ func ViewClient(c store.Client) ClientView {
 var clientIDEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // CreateClient creates a client with a random id ("cl_...") and secret,
-// hashing the secret with params (auth.DefaultArgon2 in production).
-func CreateClient(ctx context.Context, st store.ClientStore, req ClientRequest, now time.Time, hasRole func(string) bool, params auth.Argon2Params) (ClientView, error) {
-	if err := checkCommon(req.Name, req.Role, req.RPM, req.TPM, req.MaxConcurrent, hasRole); err != nil {
+// hashing the secret with params (auth.DefaultArgon2 in production). The
+// role and models must be ones caller holds (see Grants).
+func CreateClient(ctx context.Context, st store.ClientStore, req ClientRequest, now time.Time, grants Grants, caller *auth.Principal, params auth.Argon2Params) (ClientView, error) {
+	if err := checkCommon(req.Name, req.Role, req.Models, req.RPM, req.TPM, req.MaxConcurrent, grants, caller); err != nil {
 		return ClientView{}, err
 	}
 	for _, s := range req.Scopes {

@@ -9,7 +9,7 @@ import (
 	"github.com/dsgate/dsgate/internal/store"
 )
 
-func (h *Handler) listKeys(r *http.Request) (int, any, error) {
+func (h *Handler) listKeys(r *http.Request, _ *auth.Principal) (int, any, error) {
 	keys, err := h.opts.Store.ListKeys(r.Context())
 	if err != nil {
 		return 0, nil, err
@@ -21,12 +21,12 @@ func (h *Handler) listKeys(r *http.Request) (int, any, error) {
 	return http.StatusOK, map[string]any{"object": "list", "data": out}, nil
 }
 
-func (h *Handler) createKey(r *http.Request) (int, any, error) {
+func (h *Handler) createKey(r *http.Request, caller *auth.Principal) (int, any, error) {
 	var req KeyRequest
 	if err := decodeBody(r, &req); err != nil {
 		return 0, nil, err
 	}
-	v, err := CreateKey(r.Context(), h.opts.Store, req, h.opts.Clock(), h.opts.HasRole)
+	v, err := CreateKey(r.Context(), h.opts.Store, req, h.opts.Clock(), h.opts.Policy(), caller)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -34,7 +34,7 @@ func (h *Handler) createKey(r *http.Request) (int, any, error) {
 	return http.StatusCreated, v, nil
 }
 
-func (h *Handler) getKey(r *http.Request) (int, any, error) {
+func (h *Handler) getKey(r *http.Request, _ *auth.Principal) (int, any, error) {
 	k, err := h.opts.Store.Key(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
@@ -42,7 +42,7 @@ func (h *Handler) getKey(r *http.Request) (int, any, error) {
 	return http.StatusOK, ViewKey(k), nil
 }
 
-func (h *Handler) revokeKey(r *http.Request) (int, any, error) {
+func (h *Handler) revokeKey(r *http.Request, _ *auth.Principal) (int, any, error) {
 	id := r.PathValue("id")
 	if err := h.opts.Store.RevokeKey(r.Context(), id, h.opts.Clock()); err != nil {
 		return 0, nil, err
@@ -51,10 +51,10 @@ func (h *Handler) revokeKey(r *http.Request) (int, any, error) {
 		h.opts.KeyRevoked(id)
 	}
 	h.opts.Logger.Info("api key revoked", "key_id", id)
-	return h.getKey(r)
+	return h.getKey(r, nil)
 }
 
-func (h *Handler) listClients(r *http.Request) (int, any, error) {
+func (h *Handler) listClients(r *http.Request, _ *auth.Principal) (int, any, error) {
 	cs, err := h.opts.Store.ListClients(r.Context())
 	if err != nil {
 		return 0, nil, err
@@ -66,12 +66,12 @@ func (h *Handler) listClients(r *http.Request) (int, any, error) {
 	return http.StatusOK, map[string]any{"object": "list", "data": out}, nil
 }
 
-func (h *Handler) createClient(r *http.Request) (int, any, error) {
+func (h *Handler) createClient(r *http.Request, caller *auth.Principal) (int, any, error) {
 	var req ClientRequest
 	if err := decodeBody(r, &req); err != nil {
 		return 0, nil, err
 	}
-	v, err := CreateClient(r.Context(), h.opts.Store, req, h.opts.Clock(), h.opts.HasRole, h.opts.SecretParams)
+	v, err := CreateClient(r.Context(), h.opts.Store, req, h.opts.Clock(), h.opts.Policy(), caller, h.opts.SecretParams)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -79,7 +79,7 @@ func (h *Handler) createClient(r *http.Request) (int, any, error) {
 	return http.StatusCreated, v, nil
 }
 
-func (h *Handler) getClient(r *http.Request) (int, any, error) {
+func (h *Handler) getClient(r *http.Request, _ *auth.Principal) (int, any, error) {
 	c, err := h.opts.Store.Client(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
@@ -87,16 +87,16 @@ func (h *Handler) getClient(r *http.Request) (int, any, error) {
 	return http.StatusOK, ViewClient(c), nil
 }
 
-func (h *Handler) revokeClient(r *http.Request) (int, any, error) {
+func (h *Handler) revokeClient(r *http.Request, _ *auth.Principal) (int, any, error) {
 	id := r.PathValue("id")
 	if err := h.opts.Store.RevokeClient(r.Context(), id, h.opts.Clock()); err != nil {
 		return 0, nil, err
 	}
 	h.opts.Logger.Info("oauth client revoked", "client_id", id)
-	return h.getClient(r)
+	return h.getClient(r, nil)
 }
 
-func (h *Handler) listRoles(r *http.Request) (int, any, error) {
+func (h *Handler) listRoles(r *http.Request, _ *auth.Principal) (int, any, error) {
 	roles, err := h.opts.Store.ListRoles(r.Context())
 	if err != nil {
 		return 0, nil, err
@@ -107,7 +107,7 @@ func (h *Handler) listRoles(r *http.Request) (int, any, error) {
 	return http.StatusOK, map[string]any{"object": "list", "data": roles, "builtin": auth.BuiltinRoles()}, nil
 }
 
-func (h *Handler) getRole(r *http.Request) (int, any, error) {
+func (h *Handler) getRole(r *http.Request, _ *auth.Principal) (int, any, error) {
 	role, err := h.opts.Store.Role(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return 0, nil, err
@@ -115,7 +115,7 @@ func (h *Handler) getRole(r *http.Request) (int, any, error) {
 	return http.StatusOK, role, nil
 }
 
-func (h *Handler) putRole(r *http.Request) (int, any, error) {
+func (h *Handler) putRole(r *http.Request, caller *auth.Principal) (int, any, error) {
 	var role store.Role
 	if err := decodeBody(r, &role); err != nil {
 		return 0, nil, err
@@ -129,6 +129,9 @@ func (h *Handler) putRole(r *http.Request) (int, any, error) {
 	if err := auth.ValidateRole(role); err != nil {
 		return 0, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	if err := h.opts.Policy().CheckDefine(caller, role); err != nil {
+		return 0, nil, err
+	}
 	role.UpdatedAt = h.opts.Clock().UTC()
 	if err := h.opts.Store.PutRole(r.Context(), role); err != nil {
 		return 0, nil, err
@@ -139,7 +142,10 @@ func (h *Handler) putRole(r *http.Request) (int, any, error) {
 	return http.StatusOK, role, nil
 }
 
-func (h *Handler) deleteRole(r *http.Request) (int, any, error) {
+func (h *Handler) deleteRole(r *http.Request, caller *auth.Principal) (int, any, error) {
+	if err := h.opts.Policy().CheckDelete(caller, r.PathValue("name")); err != nil {
+		return 0, nil, err
+	}
 	if err := h.opts.Store.DeleteRole(r.Context(), r.PathValue("name")); err != nil {
 		return 0, nil, err
 	}
@@ -161,7 +167,7 @@ func (h *Handler) rolesChanged(r *http.Request) error {
 
 // usage answers GET /admin/usage?kind=key|client&id=...&from=YYYY-MM-DD&to=YYYY-MM-DD
 // with the buckets and their sum.
-func (h *Handler) usage(r *http.Request) (int, any, error) {
+func (h *Handler) usage(r *http.Request, _ *auth.Principal) (int, any, error) {
 	q := r.URL.Query()
 	f := store.UsageFilter{Kind: store.PrincipalKind(q.Get("kind")), PrincipalID: q.Get("id")}
 	if f.Kind != "" && f.Kind != store.KindKey && f.Kind != store.KindClient {

@@ -14,6 +14,11 @@
 //
 // Verify and VerifyFiles check a chain (modified, missing, reordered and
 // re-linked records, with file and line); `dsgate audit verify` wraps them.
+// The chain alone is unkeyed: it proves consistency, not that nobody cut the
+// tail or recomputed the hashes. CheckpointSink signs the file sink's head
+// with Ed25519 (key ids, rotation); verifying with VerifyOptions.
+// CheckpointKeys catches both, up to the unsigned records after the last
+// checkpoint (checkpoint.go says exactly what is and is not proven).
 //
 // The package imports only the standard library and client_golang's
 // interfaces (for the optional collectors in Options.Metrics). It must not

@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,16 @@ const (
 	ProblemBrokenLink ProblemKind = "broken_link"
 	// ProblemHead: the last record is not the expected head (truncated tail).
 	ProblemHead ProblemKind = "head_mismatch"
+	// ProblemCheckpoint: a signed checkpoint is invalid (bad signature,
+	// unknown key, checkpoints removed) or a record differs from the hash
+	// a checkpoint signed (the chain was rewritten and recomputed).
+	ProblemCheckpoint ProblemKind = "checkpoint"
+	// ProblemTruncated: a signed checkpoint names a seq past the end of the
+	// files: records were cut off the end.
+	ProblemTruncated ProblemKind = "truncated"
+	// ProblemUnsigned: more records follow the last signed checkpoint than
+	// VerifyOptions.MaxUnsigned allows.
+	ProblemUnsigned ProblemKind = "unsigned"
 )
 
 // Problem locates the first defect in a chain.
@@ -50,13 +61,19 @@ func (p Problem) String() string {
 // Report is the outcome of a verification. OK is false exactly when Problem
 // is set.
 type Report struct {
-	OK       bool     `json:"ok"`
-	Files    int      `json:"files"`
-	Records  int      `json:"records"`
-	FirstSeq uint64   `json:"first_seq"`
-	LastSeq  uint64   `json:"last_seq"`
-	Head     string   `json:"head"` // hash of the last record
-	Problem  *Problem `json:"problem,omitempty"`
+	OK       bool   `json:"ok"`
+	Files    int    `json:"files"`
+	Records  int    `json:"records"`
+	FirstSeq uint64 `json:"first_seq"`
+	LastSeq  uint64 `json:"last_seq"`
+	Head     string `json:"head"` // hash of the last record
+	// Checkpoints is how many signed checkpoints were matched to records;
+	// SignedSeq the highest seq they cover; Unsigned the records after it.
+	// Set only when verifying with checkpoint keys.
+	Checkpoints int      `json:"checkpoints,omitempty"`
+	SignedSeq   uint64   `json:"signed_seq,omitempty"`
+	Unsigned    uint64   `json:"unsigned,omitempty"`
+	Problem     *Problem `json:"problem,omitempty"`
 }
 
 // VerifyOptions tunes Verify.
@@ -75,6 +92,19 @@ type VerifyOptions struct {
 	Lookahead int
 	// MaxLineBytes bounds one record. Default 64 MiB.
 	MaxLineBytes int
+	// CheckpointKeys, when not nil, turns on checkpoint verification: the
+	// public keys (by key id) that may have signed Checkpoints. Every
+	// checkpoint must verify and link to the one before; every record a
+	// checkpoint names must have the signed hash; no checkpoint may name a
+	// seq past the last record (truncation).
+	CheckpointKeys map[string]ed25519.PublicKey
+	Checkpoints    []Checkpoint
+	// MaxUnsigned is how many records may follow the last checkpoint
+	// (a live file's newest records are not signed yet); negative: any.
+	MaxUnsigned int
+	// trustCheckpoints skips signature checks (the sink checking its own
+	// last checkpoint at open).
+	trustCheckpoints bool
 }
 
 // Verify checks one JSON-lines stream of events.
@@ -124,6 +154,10 @@ type Verifier struct {
 	gapLo    uint64 // first missing seq
 	gapHi    uint64 // last missing seq
 	gapLines int    // lines left to look at
+
+	cps       map[uint64]Checkpoint // by seq, when verifying checkpoints
+	maxCP     Checkpoint            // the checkpoint with the highest seq
+	signedSeq uint64                // highest seq matched to a checkpoint
 }
 
 // NewVerifier returns a Verifier for one chain.
@@ -137,7 +171,28 @@ func NewVerifier(opts VerifyOptions) *Verifier {
 	if opts.MaxLineBytes <= 0 {
 		opts.MaxLineBytes = 64 << 20
 	}
-	return &Verifier{opts: opts, report: Report{OK: true}}
+	v := &Verifier{opts: opts, report: Report{OK: true}}
+	if opts.CheckpointKeys != nil {
+		v.loadCheckpoints()
+	}
+	return v
+}
+
+// loadCheckpoints checks the checkpoints themselves and indexes them by seq.
+func (v *Verifier) loadCheckpoints() {
+	if !v.opts.trustCheckpoints {
+		if d := checkCheckpoints(v.opts.Checkpoints, v.opts.CheckpointKeys, v.opts.Partial); d != "" {
+			v.fail(Problem{Kind: ProblemCheckpoint, Detail: d})
+			return
+		}
+	}
+	v.cps = make(map[uint64]Checkpoint, len(v.opts.Checkpoints))
+	for _, c := range v.opts.Checkpoints {
+		v.cps[c.Seq] = c
+		if c.Seq >= v.maxCP.Seq {
+			v.maxCP = c
+		}
+	}
 }
 
 func (v *Verifier) done() bool { return v.report.Problem != nil }
@@ -232,6 +287,15 @@ func (v *Verifier) start(at Problem, ev Event) {
 }
 
 func (v *Verifier) accept(name string, line int, ev Event) {
+	if c, ok := v.cps[ev.Seq]; ok {
+		if c.Hash != ev.Hash {
+			v.fail(Problem{File: name, Line: line, Seq: ev.Seq, Kind: ProblemCheckpoint,
+				Detail: fmt.Sprintf("record seq %d is not the record signed by checkpoint %d: the chain was rewritten", ev.Seq, c.N)})
+			return
+		}
+		v.report.Checkpoints++
+		v.signedSeq = ev.Seq
+	}
 	v.prev = chainState{seq: ev.Seq, hash: ev.Hash}
 	v.prevAt = fmt.Sprintf("%s:%d", displayName(name), line)
 	v.report.Records++
@@ -278,7 +342,35 @@ func (v *Verifier) Finish() Report {
 		v.fail(Problem{Seq: v.report.LastSeq, Kind: ProblemHead,
 			Detail: fmt.Sprintf("last record (seq %d, at %s) is not the expected head: records were cut off the end", v.report.LastSeq, v.prevAt)})
 	}
+	if v.report.OK && v.cps != nil {
+		v.finishCheckpoints()
+	}
 	return v.report
+}
+
+// finishCheckpoints catches a cut tail and too many unsigned records.
+func (v *Verifier) finishCheckpoints() {
+	r := &v.report
+	if len(v.cps) > 0 && v.maxCP.Seq > r.LastSeq {
+		v.fail(Problem{Seq: r.LastSeq, Kind: ProblemTruncated,
+			Detail: fmt.Sprintf("checkpoint %d signs seq %d but the files end at seq %d (at %s): records were cut off the end",
+				v.maxCP.N, v.maxCP.Seq, r.LastSeq, v.prevAt)})
+		return
+	}
+	r.SignedSeq = v.signedSeq
+	r.Unsigned = uint64(r.Records)
+	if v.signedSeq > 0 {
+		r.Unsigned = r.LastSeq - v.signedSeq
+	} else if r.Records > 0 && v.opts.MaxUnsigned >= 0 {
+		v.fail(Problem{Seq: r.LastSeq, Kind: ProblemUnsigned,
+			Detail: "no record is covered by a signed checkpoint: the checkpoints were removed or the chain was never signed"})
+		return
+	}
+	if v.opts.MaxUnsigned >= 0 && r.Unsigned > uint64(v.opts.MaxUnsigned) {
+		v.fail(Problem{Seq: r.LastSeq, Kind: ProblemUnsigned,
+			Detail: fmt.Sprintf("%d records after the last signed checkpoint (seq %d), more than the %d allowed: checkpoints were removed or the chain was not signed",
+				r.Unsigned, v.signedSeq, v.opts.MaxUnsigned)})
+	}
 }
 
 func decodeStrict(raw []byte) (Event, error) {

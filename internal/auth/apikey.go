@@ -12,9 +12,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/maypok86/otter/v2"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/dsgate/dsgate/internal/store"
@@ -74,22 +74,28 @@ type KeyAuthenticatorOptions struct {
 	// reading the store, and so how long a revocation takes to apply on
 	// this replica; default 1s.
 	CacheTTL time.Duration
-	// MaxEntries triggers a sweep of expired entries; default 100000.
+	// NegativeTTL is how long an unknown key id is remembered as unknown,
+	// so repeating it costs no store read; default CacheTTL. A key created
+	// on another replica is accepted here at most this late.
+	NegativeTTL time.Duration
+	// MaxEntries bounds the cache (known and unknown ids together); past
+	// it the least valuable entries are evicted (W-TinyLFU, so a flood of
+	// made-up ids does not push out keys in use); default 100000.
 	MaxEntries int
 	Clock      func() time.Time // default time.Now
 	Logger     *slog.Logger
 }
 
-// KeyAuthenticator authenticates API keys. Verified records are cached in
-// memory for CacheTTL, so the hot path is a map lookup, one SHA-256 and a
-// constant-time compare; concurrent misses for the same id share one read.
+// KeyAuthenticator authenticates API keys. Key records (and unknown ids)
+// are cached in a bounded otter cache, so the hot path is a cache lookup,
+// one SHA-256 and a constant-time compare; concurrent misses for the same
+// id share one read. Freshness is judged with Clock; otter's own expiry
+// only reclaims memory.
 type KeyAuthenticator struct {
 	keys  KeyLookup
 	opts  KeyAuthenticatorOptions
 	group singleflight.Group
-
-	mu    sync.RWMutex
-	cache map[string]keyEntry
+	cache *otter.Cache[string, keyEntry]
 }
 
 type keyEntry struct {
@@ -108,6 +114,9 @@ func NewKeyAuthenticator(keys KeyLookup, opts KeyAuthenticatorOptions) *KeyAuthe
 	if opts.CacheTTL <= 0 {
 		opts.CacheTTL = time.Second
 	}
+	if opts.NegativeTTL <= 0 {
+		opts.NegativeTTL = opts.CacheTTL
+	}
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = 100000
 	}
@@ -117,7 +126,26 @@ func NewKeyAuthenticator(keys KeyLookup, opts KeyAuthenticatorOptions) *KeyAuthe
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &KeyAuthenticator{keys: keys, opts: opts, cache: make(map[string]keyEntry)}
+	a := &KeyAuthenticator{keys: keys, opts: opts}
+	a.cache = otter.Must(&otter.Options[string, keyEntry]{
+		MaximumSize: opts.MaxEntries,
+		// Known keys stay longer than they are fresh (proven below);
+		// unknown ids only as long as they count.
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, keyEntry]) time.Duration {
+			if e.Value.notFound {
+				return opts.NegativeTTL
+			}
+			return max(opts.CacheTTL, provenTTL)
+		}),
+	})
+	return a
+}
+
+func (a *KeyAuthenticator) ttl(e keyEntry) time.Duration {
+	if e.notFound {
+		return a.opts.NegativeTTL
+	}
+	return a.opts.CacheTTL
 }
 
 // Authenticate implements Authenticator for API keys only.
@@ -140,6 +168,52 @@ func (a *KeyAuthenticator) AuthenticateKey(ctx context.Context, key string) (*Pr
 	if err != nil {
 		return nil, err
 	}
+	return e.check(secret, now)
+}
+
+// fresh authenticates key from a fresh cache entry alone: ok is false on a
+// miss, a stale entry or any failure (the caller then takes the full path).
+func (a *KeyAuthenticator) fresh(key string) (*Principal, bool) {
+	id, secret, ok := ParseAPIKey(key)
+	if !ok {
+		return nil, false
+	}
+	now := a.opts.Clock()
+	e, ok := a.cache.GetIfPresent(id)
+	if !ok || e.notFound || now.Sub(e.fetched) >= a.opts.CacheTTL {
+		return nil, false
+	}
+	p, err := e.check(secret, now)
+	return p, err == nil
+}
+
+// provenTTL is how long a key record stays in memory after its last read,
+// so that proven can recognise it; it is used only after a fresh read.
+const provenTTL = 10 * time.Minute
+
+// proven authenticates key only if its secret matches a key record this
+// authenticator has read before (however long ago); the record is then
+// re-read as usual if stale. A made-up key never reaches the store here:
+// this is the path for addresses over their failure limit.
+func (a *KeyAuthenticator) proven(ctx context.Context, key string) (*Principal, bool) {
+	id, secret, ok := ParseAPIKey(key)
+	if !ok {
+		return nil, false
+	}
+	e, ok := a.cache.GetIfPresent(id)
+	if !ok || e.notFound {
+		return nil, false
+	}
+	sum := sha256.Sum256([]byte(secret))
+	if subtle.ConstantTimeCompare(sum[:], e.hash) != 1 {
+		return nil, false
+	}
+	p, err := a.AuthenticateKey(ctx, key)
+	return p, err == nil
+}
+
+// check verifies secret against the entry.
+func (e keyEntry) check(secret string, now time.Time) (*Principal, error) {
 	sum := sha256.Sum256([]byte(secret))
 	// The compare runs even for unknown ids (against a zero hash) so the
 	// time taken does not tell whether the id exists.
@@ -158,10 +232,7 @@ func (a *KeyAuthenticator) AuthenticateKey(ctx context.Context, key string) (*Pr
 var zeroHash = make([]byte, sha256.Size)
 
 func (a *KeyAuthenticator) entry(ctx context.Context, id string, now time.Time) (keyEntry, error) {
-	a.mu.RLock()
-	e, ok := a.cache[id]
-	a.mu.RUnlock()
-	if ok && now.Sub(e.fetched) < a.opts.CacheTTL {
+	if e, ok := a.cache.GetIfPresent(id); ok && now.Sub(e.fetched) < a.ttl(e) {
 		return e, nil
 	}
 	v, err, _ := a.group.Do(id, func() (any, error) {
@@ -184,7 +255,7 @@ func (a *KeyAuthenticator) entry(ctx context.Context, id string, now time.Time) 
 			e.principal = &Principal{ID: k.ID, Kind: KindKey, Name: k.Name, Role: k.Role, Models: k.Models,
 				RPM: k.RPM, TPM: k.TPM, MaxConcurrent: k.MaxConcurrent, ExpiresAt: k.ExpiresAt}
 		}
-		a.put(id, e)
+		a.cache.Set(id, e)
 		return e, nil
 	})
 	if err != nil {
@@ -193,23 +264,9 @@ func (a *KeyAuthenticator) entry(ctx context.Context, id string, now time.Time) 
 	return v.(keyEntry), nil
 }
 
-func (a *KeyAuthenticator) put(id string, e keyEntry) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.cache) >= a.opts.MaxEntries {
-		for k, old := range a.cache {
-			if e.fetched.Sub(old.fetched) >= a.opts.CacheTTL {
-				delete(a.cache, k)
-			}
-		}
-	}
-	a.cache[id] = e
-}
-
-// Forget drops a key from the cache so a revocation applies at once on
-// this replica (other replicas see it within CacheTTL).
+// Forget drops a key from the cache so a revocation (or a creation, for a
+// remembered unknown id) applies at once on this replica; other replicas
+// see it within CacheTTL (NegativeTTL).
 func (a *KeyAuthenticator) Forget(id string) {
-	a.mu.Lock()
-	delete(a.cache, id)
-	a.mu.Unlock()
+	a.cache.Invalidate(id)
 }

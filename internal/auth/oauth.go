@@ -7,15 +7,18 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/store"
 )
 
@@ -30,8 +33,24 @@ type OAuthServerOptions struct {
 	Keys     *SigningKeys
 	Verifier *TokenVerifier // for introspection and revocation
 	Revoker  TokenRevoker   // *RevocationList
-	Clock    func() time.Time
-	Logger   *slog.Logger
+	// Failures limits failed client authentications per address (shared
+	// with the API's Chain); nil: no limit.
+	Failures *FailureLimiter
+	// MaxVerifications is how many argon2id secret checks run at once
+	// (each holds the hash's memory, 19 MiB by default), in each of two
+	// lanes: known client ids and unknown ones (checked against a dummy
+	// hash); default 2, so at most 4 in all.
+	MaxVerifications int
+	// MaxQueuedVerifications is how many more may wait for a slot in each
+	// lane; beyond it requests are refused at once with 503; default 16.
+	MaxQueuedVerifications int
+	// MaxVerificationsPerAddress bounds the running and waiting checks of
+	// one client address (429 beyond); default 2.
+	MaxVerificationsPerAddress int
+	// VerificationWait bounds the wait for a slot; default 2s.
+	VerificationWait time.Duration
+	Clock            func() time.Time
+	Logger           *slog.Logger
 }
 
 // TokenRevoker records a revoked token id until the token's expiry.
@@ -54,6 +73,13 @@ type OAuthServer struct {
 	// dummyHash is verified against for unknown client ids so a miss costs
 	// the same time as a wrong secret.
 	dummyHash string
+	// gates bound the secret checks: [0] for unknown client ids, [1] for
+	// known ones, so a flood of made-up ids does not hold up real clients.
+	gates    [2]*verifyGate
+	verified *verifiedSecrets
+	// verify checks a secret against a PHC string: VerifySecret (tests
+	// observe it).
+	verify func(phc, secret string) (bool, error)
 }
 
 // Paths served by OAuthServer, for mounting.
@@ -75,11 +101,30 @@ func NewOAuthServer(opts OAuthServerOptions) (*OAuthServer, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.MaxVerifications <= 0 {
+		opts.MaxVerifications = 2
+	}
+	if opts.MaxQueuedVerifications <= 0 {
+		opts.MaxQueuedVerifications = 16
+	}
+	if opts.MaxVerificationsPerAddress <= 0 {
+		opts.MaxVerificationsPerAddress = 2
+	}
+	if opts.VerificationWait <= 0 {
+		opts.VerificationWait = 2 * time.Second
+	}
 	dummy, err := HashSecret("dummy", DefaultArgon2)
 	if err != nil {
 		return nil, err
 	}
-	s := &OAuthServer{opts: opts, mux: http.NewServeMux(), dummyHash: dummy}
+	verified, err := newVerifiedSecrets(10000, 10*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	s := &OAuthServer{opts: opts, mux: http.NewServeMux(), dummyHash: dummy, verified: verified, verify: VerifySecret}
+	for i := range s.gates {
+		s.gates[i] = newVerifyGate(opts.MaxVerifications, opts.MaxQueuedVerifications, opts.MaxVerificationsPerAddress, opts.VerificationWait)
+	}
 	s.mux.HandleFunc("POST /oauth2/token", s.token)
 	s.mux.HandleFunc("POST /oauth2/introspect", s.introspect)
 	s.mux.HandleFunc("POST /oauth2/revoke", s.revoke)
@@ -96,7 +141,8 @@ type oauthError struct {
 	status      int
 	code        string
 	description string
-	basic       bool // the client used HTTP Basic: answer with a Basic challenge
+	basic       bool          // the client used HTTP Basic: answer with a Basic challenge
+	retryAfter  time.Duration // sent as Retry-After when set
 }
 
 func (e *oauthError) Error() string { return e.code + ": " + e.description }
@@ -117,6 +163,9 @@ func (s *OAuthServer) fail(w http.ResponseWriter, e *oauthError) {
 	}
 	if e.status == 0 {
 		e.status = http.StatusBadRequest
+	}
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(e.retryAfter.Seconds())), 10))
 	}
 	body := map[string]string{"error": e.code}
 	if e.description != "" {
@@ -170,6 +219,14 @@ func (s *OAuthServer) authenticateClient(ctx context.Context, r *http.Request, f
 	if id == "" || secret == "" {
 		return store.Client{}, bad
 	}
+	addr := r.RemoteAddr
+	var rl *ratelimit.Error
+	// An address over its failure limit is refused before any lookup,
+	// unless it presents a secret that passed recently.
+	if err := s.opts.Failures.Check(addr); errors.As(err, &rl) && !s.verified.matches(id, secret) {
+		return store.Client{}, &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable",
+			description: "too many failed client authentications from this address", retryAfter: rl.RetryAfter}
+	}
 	c, err := s.opts.Clients.Client(ctx, id)
 	hash := c.SecretHash
 	if err != nil {
@@ -179,11 +236,48 @@ func (s *OAuthServer) authenticateClient(ctx context.Context, r *http.Request, f
 		}
 		hash = s.dummyHash
 	}
-	ok, verr := VerifySecret(hash, secret)
-	if err != nil || verr != nil || !ok || !c.RevokedAt.IsZero() {
+	ok, oerr := s.checkSecret(ctx, addr, id, hash, secret, err == nil)
+	if oerr != nil {
+		return store.Client{}, oerr
+	}
+	if err != nil || !ok || !c.RevokedAt.IsZero() {
+		s.opts.Failures.Fail(addr)
 		return store.Client{}, bad
 	}
 	return c, nil
+}
+
+// checkSecret verifies secret against hash: at once when it passed
+// recently, else inside the verification gate of its lane.
+func (s *OAuthServer) checkSecret(ctx context.Context, addr, id, hash, secret string, known bool) (bool, *oauthError) {
+	if known && s.verified.known(id, hash, secret) {
+		return true, nil
+	}
+	lane := 0
+	if known {
+		lane = 1
+	}
+	release, err := s.gates[lane].enter(ctx, addr)
+	switch {
+	case errors.Is(err, errVerifyAddrBusy):
+		return false, &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable",
+			description: err.Error(), retryAfter: time.Second}
+	case err != nil:
+		return false, &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
+			description: errVerifyBusy.Error(), retryAfter: time.Second}
+	}
+	ok, verr := s.verify(hash, secret)
+	release()
+	if verr != nil {
+		if known {
+			s.opts.Logger.Error("verifying oauth client secret", "client_id", id, "err", verr)
+		}
+		return false, nil
+	}
+	if ok && known {
+		s.verified.remember(id, hash, secret)
+	}
+	return ok, nil
 }
 
 func (s *OAuthServer) token(w http.ResponseWriter, r *http.Request) {

@@ -278,10 +278,15 @@ func firstNonEmpty(s ...string) string {
 
 // Chain authenticates with the API-key authenticator when the credential
 // starts with KeyPrefix and with the token verifier when it looks like a
-// JWT. Either may be nil to disable that kind.
+// JWT. Either may be nil to disable that kind. Failures counts failed
+// authentications per client address (ClientAddr of the context); while an
+// address is over its limit only API keys whose secret matches a record
+// read before get through (see KeyAuthenticator.proven), and nothing else
+// is looked up.
 type Chain struct {
-	Keys   *KeyAuthenticator
-	Tokens *TokenVerifier
+	Keys     *KeyAuthenticator
+	Tokens   *TokenVerifier
+	Failures *FailureLimiter
 }
 
 var _ Authenticator = Chain{}
@@ -292,12 +297,40 @@ func (c Chain) Authenticate(ctx context.Context, r *http.Request) (*Principal, e
 	if err != nil {
 		return nil, err
 	}
+	if c.Failures != nil {
+		ctx = WithClientAddr(ctx, r.RemoteAddr)
+	}
 	return c.AuthenticateCredential(ctx, cred)
 }
 
 // AuthenticateCredential authenticates a bearer credential however it
-// arrived (an HTTP header, gRPC metadata).
+// arrived (an HTTP header, gRPC metadata). A key verified recently is
+// accepted from the cache before anything else (the hot path); only other
+// credentials meet the failure limit.
 func (c Chain) AuthenticateCredential(ctx context.Context, cred string) (*Principal, error) {
+	isKey := c.Keys != nil && strings.HasPrefix(cred, KeyPrefix)
+	if isKey {
+		if p, ok := c.Keys.fresh(cred); ok {
+			return p, nil
+		}
+	}
+	addr := ClientAddr(ctx)
+	if err := c.Failures.Check(addr); err != nil {
+		if isKey {
+			if p, ok := c.Keys.proven(ctx, cred); ok {
+				return p, nil
+			}
+		}
+		return nil, err
+	}
+	p, err := c.authenticate(ctx, cred)
+	if errors.Is(err, ErrUnauthenticated) {
+		c.Failures.Fail(addr)
+	}
+	return p, err
+}
+
+func (c Chain) authenticate(ctx context.Context, cred string) (*Principal, error) {
 	switch {
 	case c.Keys != nil && strings.HasPrefix(cred, KeyPrefix):
 		return c.Keys.AuthenticateKey(ctx, cred)

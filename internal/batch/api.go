@@ -72,6 +72,11 @@ func notFound(kind, id string) error {
 }
 
 func (m *Manager) uploadFile(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	up, err := m.quota.begin(r.Context(), m.o.Store, p.LimitKey())
+	if err != nil {
+		return err
+	}
+	defer up.end()
 	r.Body = http.MaxBytesReader(w, r.Body, m.o.MaxFileBytes+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -99,6 +104,10 @@ func (m *Manager) uploadFile(w http.ResponseWriter, r *http.Request, p *auth.Pri
 				return m.uploadError(r.Context(), id, stored, err)
 			}
 			stored = true
+			if err := up.check(size); err != nil {
+				m.o.Blobs.Delete(r.Context(), id)
+				return err
+			}
 		}
 		part.Close()
 	}

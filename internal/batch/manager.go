@@ -39,6 +39,8 @@ type Options struct {
 	Logger           *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Quota bounds each principal's uploads and stored bytes (quota.go).
+	Quota QuotaOptions
 }
 
 // Manager runs Batch API jobs and serves the Files and Batch APIs.
@@ -49,6 +51,7 @@ type Manager struct {
 	mu      sync.Mutex
 	running map[string]context.CancelFunc // job id -> cancels its dispatch
 	jobs    sync.WaitGroup
+	quota   *quota
 }
 
 // NewManager returns a Manager; Run starts its work.
@@ -81,7 +84,7 @@ func NewManager(o Options) *Manager {
 		o.Now = time.Now
 	}
 	return &Manager{o: o, sem: make(chan struct{}, o.Workers), wake: make(chan struct{}, 1),
-		running: map[string]context.CancelFunc{}}
+		running: map[string]context.CancelFunc{}, quota: newQuota(o.Quota, o.Now)}
 }
 
 // Run resumes every unfinished job, then picks up new and cancelled ones,

@@ -12,9 +12,9 @@ import (
 )
 
 func newClientsCmd() *cobra.Command {
-	var dsn string
+	var flags storeFlags
 	cmd := &cobra.Command{Use: "clients", Short: "Create, list and revoke OAuth2 clients (client credentials grant)"}
-	dbFlag(cmd, &dsn)
+	dbFlag(cmd, &flags)
 
 	var req admin.ClientRequest
 	create := &cobra.Command{
@@ -23,16 +23,17 @@ func newClientsCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, dsn)
+			st, err := openStore(ctx, flags.dsn)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			hasRole, err := roleChecker(ctx, st)
+			pol, err := flags.policy(ctx, st)
 			if err != nil {
 				return err
 			}
-			v, err := admin.CreateClient(ctx, st, req, time.Now(), hasRole, auth.DefaultArgon2)
+			// The operator at the console (nil caller) may grant any role.
+			v, err := admin.CreateClient(ctx, st, req, time.Now(), pol, nil, auth.DefaultArgon2)
 			if err != nil {
 				return err
 			}
@@ -44,7 +45,7 @@ func newClientsCmd() *cobra.Command {
 	}
 	f := create.Flags()
 	f.StringVar(&req.Name, "name", "", "human-readable name (required)")
-	f.StringVar(&req.Role, "role", "", "role: analyst, developer, admin or a role defined in the store (required)")
+	f.StringVar(&req.Role, "role", "", "role: analyst, developer, admin, a role in the store or in --config's auth.roles (required)")
 	f.StringSliceVar(&req.Scopes, "scopes", nil, "scopes the client may request")
 	f.StringSliceVar(&req.Models, "models", nil, "model allow-list, patterns like deepseek-* (default: the role decides)")
 	f.Int64Var(&req.RPM, "rpm", 0, "requests per minute (0: default)")
@@ -58,7 +59,7 @@ func newClientsCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, dsn)
+			st, err := openStore(ctx, flags.dsn)
 			if err != nil {
 				return err
 			}
@@ -86,7 +87,7 @@ func newClientsCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, dsn)
+			st, err := openStore(ctx, flags.dsn)
 			if err != nil {
 				return err
 			}

@@ -14,27 +14,38 @@ import (
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/server"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/store/storeopen"
 )
 
+// storeFlags are --db and --config of the keys and clients commands.
+type storeFlags struct {
+	dsn     string
+	cfgPath string
+	cfg     *config.Config // loaded when --config is given
+}
+
 // dbFlag adds --db (default $DSGATE_DB): a SQLite file path or a
-// postgres:// URL; or --config, whose store.dsn is used when --db is not
-// given.
-func dbFlag(cmd *cobra.Command, dsn *string) {
-	var cfgPath string
-	cmd.PersistentFlags().StringVar(dsn, "db", os.Getenv("DSGATE_DB"),
+// postgres:// URL; and --config, whose store.dsn is used when --db is not
+// given and whose auth.roles are accepted as roles.
+func dbFlag(cmd *cobra.Command, f *storeFlags) {
+	cmd.PersistentFlags().StringVar(&f.dsn, "db", os.Getenv("DSGATE_DB"),
 		"control-plane store: SQLite file path or postgres:// URL (default $DSGATE_DB)")
-	cmd.PersistentFlags().StringVarP(&cfgPath, "config", "c", "", "take the store from this config file's store.dsn")
+	cmd.PersistentFlags().StringVarP(&f.cfgPath, "config", "c", "",
+		"config file: its store.dsn is used when --db is not given, its auth.roles are known roles")
 	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
-		if *dsn != "" || cfgPath == "" {
+		if f.cfgPath == "" {
 			return nil
 		}
-		c, err := config.Load(cfgPath)
+		c, err := config.Load(f.cfgPath)
 		if err != nil {
 			return err
 		}
-		*dsn = c.Store.DSN
+		f.cfg = c
+		if f.dsn == "" {
+			f.dsn = c.Store.DSN
+		}
 		return nil
 	}
 }
@@ -46,20 +57,14 @@ func openStore(ctx context.Context, dsn string) (store.Store, error) {
 	return storeopen.Open(ctx, dsn)
 }
 
-// roleChecker accepts built-in roles and roles in the store.
-func roleChecker(ctx context.Context, st store.RoleStore) (func(string) bool, error) {
-	pol, err := auth.NewPolicy(nil)
-	if err != nil {
-		return nil, err
+// policy knows the roles serve knows: built-in, stored, and auth.roles of
+// the --config file, through the same server.LoadPolicy.
+func (f *storeFlags) policy(ctx context.Context, st store.RoleStore) (*auth.Policy, error) {
+	var roles []config.Role
+	if f.cfg != nil {
+		roles = f.cfg.Auth.Roles
 	}
-	roles, err := st.ListRoles(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := pol.SetStoreRoles(roles); err != nil {
-		return nil, err
-	}
-	return pol.HasRole, nil
+	return server.LoadPolicy(ctx, roles, st)
 }
 
 func fmtTime(t *time.Time) string {
@@ -70,9 +75,9 @@ func fmtTime(t *time.Time) string {
 }
 
 func newKeysCmd() *cobra.Command {
-	var dsn string
+	var flags storeFlags
 	cmd := &cobra.Command{Use: "keys", Short: "Create, list and revoke API keys"}
-	dbFlag(cmd, &dsn)
+	dbFlag(cmd, &flags)
 
 	var req admin.KeyRequest
 	create := &cobra.Command{
@@ -81,16 +86,17 @@ func newKeysCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, dsn)
+			st, err := openStore(ctx, flags.dsn)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			hasRole, err := roleChecker(ctx, st)
+			pol, err := flags.policy(ctx, st)
 			if err != nil {
 				return err
 			}
-			v, err := admin.CreateKey(ctx, st, req, time.Now(), hasRole)
+			// The operator at the console (nil caller) may grant any role.
+			v, err := admin.CreateKey(ctx, st, req, time.Now(), pol, nil)
 			if err != nil {
 				return err
 			}
@@ -102,7 +108,7 @@ func newKeysCmd() *cobra.Command {
 	}
 	f := create.Flags()
 	f.StringVar(&req.Name, "name", "", "human-readable name (required)")
-	f.StringVar(&req.Role, "role", "", "role: analyst, developer, admin or a role defined in the store (required)")
+	f.StringVar(&req.Role, "role", "", "role: analyst, developer, admin, a role in the store or in --config's auth.roles (required)")
 	f.StringSliceVar(&req.Models, "models", nil, "model allow-list, patterns like deepseek-* (default: the role decides)")
 	f.Int64Var(&req.RPM, "rpm", 0, "requests per minute (0: default)")
 	f.Int64Var(&req.TPM, "tpm", 0, "tokens per minute (0: default)")
@@ -116,7 +122,7 @@ func newKeysCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, dsn)
+			st, err := openStore(ctx, flags.dsn)
 			if err != nil {
 				return err
 			}
@@ -144,7 +150,7 @@ func newKeysCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, err := openStore(ctx, dsn)
+			st, err := openStore(ctx, flags.dsn)
 			if err != nil {
 				return err
 			}
@@ -156,8 +162,27 @@ func newKeysCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(create, list, revoke)
+	cmd.AddCommand(create, list, revoke, newKeysGenerateCmd())
 	return cmd
+}
+
+// newKeysGenerateCmd prints a fresh API key without storing it: the value
+// for auth.bootstrap_admin_key (put it in a Secret or an environment
+// variable; serve imports it as the first admin key).
+func newKeysGenerateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "generate",
+		Short: "Print a new API key without storing it (for auth.bootstrap_admin_key)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			full, _, _, err := auth.NewAPIKey()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), full)
+			return nil
+		},
+	}
 }
 
 // printViews prints records as indented JSON or as a table with header

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -66,5 +67,54 @@ func TestClientsCommands(t *testing.T) {
 	}
 	if _, _, code = run(t, "clients", "list", "--db", ""); code == 0 {
 		t.Fatal("missing --db accepted")
+	}
+}
+
+// TestCreateWithConfigRoles: roles defined in auth.roles of --config are
+// accepted by `keys create` and `clients create` (they were rejected).
+func TestCreateWithConfigRoles(t *testing.T) {
+	dir := t.TempDir()
+	cfg := dir + "/dsgate.yaml"
+	t.Setenv("DSG_CLI_TEST_KEY", "sk-test")
+	writeFile(t, cfg, `version: 1
+upstreams:
+  - {name: d, kind: deepseek, url: "https://api.deepseek.com", api_key: "${DSG_CLI_TEST_KEY}"}
+models:
+  - {name: deepseek-chat, targets: [{upstream: d}]}
+store: {dsn: "`+dir+`/cp.db"}
+auth:
+  roles:
+    - name: summarizer
+      permissions: [{resource: text_generation, actions: [read]}]
+`)
+	if _, stderr, code := run(t, "keys", "create", "--config", cfg, "--name", "s", "--role", "summarizer"); code != 0 {
+		t.Fatalf("keys create with a config role: %d %s", code, stderr)
+	}
+	if _, stderr, code := run(t, "keys", "create", "--db", dir+"/cp.db", "--config", cfg, "--name", "s", "--role", "summarizer"); code != 0 {
+		t.Fatalf("keys create --db --config with a config role: %d %s", code, stderr)
+	}
+	if _, stderr, code := run(t, "clients", "create", "--config", cfg, "--name", "s", "--role", "summarizer"); code != 0 {
+		t.Fatalf("clients create with a config role: %d %s", code, stderr)
+	}
+	if _, _, code := run(t, "keys", "create", "--config", cfg, "--name", "s", "--role", "wizard"); code == 0 {
+		t.Fatal("unknown role accepted")
+	}
+}
+
+func TestKeysGenerate(t *testing.T) {
+	out, _, code := run(t, "keys", "generate")
+	key := strings.TrimSpace(out)
+	if code != 0 || !regexp.MustCompile(`^dsg_[a-z2-7]{16}_[A-Za-z0-9_-]{43}$`).MatchString(key) {
+		t.Fatalf("generate: %d %q", code, out)
+	}
+	if again, _, _ := run(t, "keys", "generate"); strings.TrimSpace(again) == key {
+		t.Fatal("generate repeated a key")
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -37,6 +37,13 @@ type Batch struct {
 	// PollInterval is how often the store is checked for jobs created or
 	// cancelled by another replica. Default 1s.
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// UploadsPerMinute bounds the file uploads of one key or client on
+	// one replica (429 beyond). Default 30; -1 unlimited.
+	UploadsPerMinute int `yaml:"uploads_per_minute"`
+	// MaxStoredBytes bounds the total size of one key's or client's
+	// unexpired files, uploads and batch outputs together (400
+	// storage_quota_exceeded beyond). Default 2 GiB; -1 unlimited.
+	MaxStoredBytes int64 `yaml:"max_stored_bytes"`
 	// S3, when enabled, keeps the files in an S3-compatible object store
 	// instead of Dir, so every replica sees them.
 	S3 BatchS3 `yaml:"s3"`
@@ -92,6 +99,9 @@ func (b Batch) validate(add func(path, format string, args ...any)) {
 	}
 	if b.Workers < 1 {
 		add("batch.workers", "must be at least 1")
+	}
+	if b.UploadsPerMinute < -1 || b.MaxStoredBytes < -1 {
+		add("batch", "uploads_per_minute and max_stored_bytes must be -1 (unlimited), 0 (default) or positive")
 	}
 	if b.MaxFileBytes < 1024 {
 		add("batch.max_file_bytes", "must be at least 1024")

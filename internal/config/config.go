@@ -95,6 +95,14 @@ type Auth struct {
 	// restarts and replicas import it once; revoke it with `dsgate keys
 	// revoke <id>` once other admins exist. Empty: no bootstrap.
 	BootstrapAdminKey Secret `yaml:"bootstrap_admin_key"`
+	// FailedAuthPerMinute is how many failed authentications (API keys,
+	// access tokens, OAuth2 client secrets) one client address (an IPv4
+	// address or an IPv6 /64) may make in a minute; past it its credentials
+	// are no longer looked up (429 with Retry-After) until the minute ends,
+	// except API keys it already proved. Default 30; -1 turns the limit off,
+	// which a gateway behind a reverse proxy needs (every caller then has
+	// the proxy's address).
+	FailedAuthPerMinute int `yaml:"failed_auth_per_minute"`
 }
 
 // Role is a named set of grants with an optional model allow-list.

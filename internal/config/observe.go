@@ -1,6 +1,10 @@
 package config
 
-import "cmp"
+import (
+	"cmp"
+	"encoding/base64"
+	"time"
+)
 
 // Metrics configures the Prometheus endpoint.
 type Metrics struct {
@@ -41,6 +45,33 @@ type Audit struct {
 	FullPolicy string `yaml:"full_policy"`
 	// ChainID names this replica's hash chain. Default: the host name.
 	ChainID string `yaml:"chain_id"`
+	// Checkpoints signs the audit file's head with a key held apart from
+	// the audit files, so that `dsgate audit verify` with the public key
+	// catches a cut tail or a recomputed chain. Off unless signing_key is
+	// set; needs the file sink.
+	Checkpoints AuditCheckpoints `yaml:"checkpoints"`
+}
+
+// AuditCheckpoints configures signed checkpoints of the audit file.
+type AuditCheckpoints struct {
+	// KeyID names the signing key in every checkpoint, so verification
+	// finds its public key; give the next key a new id to rotate (keep the
+	// old public key for verifying older checkpoints). Required with
+	// signing_key.
+	KeyID string `yaml:"key_id"`
+	// SigningKey is the Ed25519 private key seed (base64, printed by
+	// `dsgate audit keygen`) as a secret reference, e.g.
+	// ${DSGATE_AUDIT_SIGNING_KEY} or file:/run/secrets/audit-key. Store it
+	// where whoever can write the audit files cannot read it.
+	SigningKey Secret `yaml:"signing_key"`
+	// Path of the checkpoint file (JSON lines). Default
+	// <dir>/checkpoints.jsonl.
+	Path string `yaml:"path"`
+	// Every signs the head after this many records. Default 1000.
+	Every int `yaml:"every"`
+	// Interval signs the head this long after the last checkpoint when
+	// records were written since. Default 10s.
+	Interval time.Duration `yaml:"interval"`
 }
 
 // AuditFile is the JSON-lines file sink.
@@ -94,6 +125,9 @@ func (c *Config) normalizeObserve() {
 	a.File.MaxFiles = cmp.Or(a.File.MaxFiles, 10)
 	a.FullPolicy = cmp.Or(a.FullPolicy, "block_new")
 	a.Elasticsearch.IndexPrefix = cmp.Or(a.Elasticsearch.IndexPrefix, "deepseek-api-")
+	a.Checkpoints.Path = cmp.Or(a.Checkpoints.Path, a.Dir+"/checkpoints.jsonl")
+	a.Checkpoints.Every = cmp.Or(a.Checkpoints.Every, 1000)
+	a.Checkpoints.Interval = cmp.Or(a.Checkpoints.Interval, 10*time.Second)
 	t := &c.Tracing
 	t.Endpoint = cmp.Or(t.Endpoint, "127.0.0.1:4318")
 	t.ServiceName = cmp.Or(t.ServiceName, "dsgate")
@@ -114,8 +148,27 @@ func (c *Config) validateObserve(add func(path, format string, args ...any)) {
 		if a.QueueSize < 0 || a.MaxSpoolBytes < 0 {
 			add("audit", "queue_size and max_spool_bytes must not be negative")
 		}
+		a.Checkpoints.validate(a.File.Disabled, add)
 	}
 	if r := *c.Tracing.SampleRatio; r < 0 || r > 1 {
 		add("tracing.sample_ratio", "must be within 0..1, got %v", r)
+	}
+}
+
+func (cp AuditCheckpoints) validate(fileDisabled bool, add func(path, format string, args ...any)) {
+	if cp.SigningKey.Ref() == "" {
+		return
+	}
+	if seed, err := base64.StdEncoding.DecodeString(cp.SigningKey.Value()); err != nil || len(seed) != 32 {
+		add("audit.checkpoints.signing_key", "%s must hold a base64 Ed25519 seed of 32 bytes (see `dsgate audit keygen`)", cp.SigningKey.Ref())
+	}
+	if cp.KeyID == "" {
+		add("audit.checkpoints.key_id", "is required with a signing key")
+	}
+	if fileDisabled {
+		add("audit.checkpoints", "signs the audit file: the file sink must be on")
+	}
+	if cp.Every < 0 || cp.Interval < 0 {
+		add("audit.checkpoints", "every and interval must not be negative")
 	}
 }

@@ -172,6 +172,9 @@ func (c *Config) Validate() error {
 	if k := c.Auth.BootstrapAdminKey; k.Ref() != "" && !validBootstrapKey(k.Value()) {
 		add("auth.bootstrap_admin_key", "%s must hold a dsgate API key, dsg_<id>_<secret> (see `dsgate keys generate`)", k.Ref())
 	}
+	if c.Auth.FailedAuthPerMinute < -1 {
+		add("auth.failed_auth_per_minute", "must be -1 (off), 0 (default 30) or positive")
+	}
 	for i, r := range c.Auth.Roles {
 		if r.Name == "" || len(r.Permissions) == 0 {
 			add(fmt.Sprintf("auth.roles[%d]", i), "needs a name and at least one permission")

@@ -48,6 +48,7 @@ func buildBatch(ctx context.Context, cfg *config.Config, bc config.Batch, c *cor
 	m := batch.NewManager(batch.Options{
 		Store: c.store, Blobs: blobs, Exec: exec, Workers: bc.Workers, MaxFileBytes: bc.MaxFileBytes,
 		MaxLines: bc.MaxLines, FileTTL: bc.FileTTL, PollInterval: bc.PollInterval, Logger: log,
+		Quota: batch.QuotaOptions{UploadsPerMinute: bc.UploadsPerMinute, MaxStoredBytes: bc.MaxStoredBytes},
 	})
 	h := m.Handler()
 	for _, p := range []string{"/v1/files", "/v1/files/", "/v1/batches", "/v1/batches/"} {

@@ -96,21 +96,18 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	c.store = st
 	c.life.addCloser("store", st.Close)
 
-	policy, err := auth.NewPolicy(configRoles(ac.Roles))
+	policy, err := LoadPolicy(ctx, ac.Roles, st)
 	if err != nil {
-		return fmt.Errorf("auth.roles: %w", err)
-	}
-	roles, err := st.ListRoles(ctx)
-	if err != nil {
-		return fmt.Errorf("loading roles: %w", err)
-	}
-	if err := policy.SetStoreRoles(roles); err != nil {
-		return fmt.Errorf("store roles: %w", err)
+		return err
 	}
 	c.policy.Store(policy)
+	if err := bootstrapAdmin(ctx, ac.BootstrapAdminKey.Value(), st, log); err != nil {
+		return err
+	}
 
 	kek, _ := config.DecodeKey(ac.SigningKeyEncryptionKey.Value()) // validated
 	keys := auth.NewKeyAuthenticator(st, auth.KeyAuthenticatorOptions{CacheTTL: ac.KeyCacheTTL, Logger: log})
+	failures := auth.NewFailureLimiter(auth.FailureLimiterOptions{PerMinute: ac.FailedAuthPerMinute})
 	signing, err := auth.NewSigningKeys(ctx, auth.SigningKeysOptions{Store: st, EncryptionKey: kek, TokenTTL: ac.TokenTTL, Logger: log})
 	if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
@@ -124,7 +121,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	}
 	oauth, err := auth.NewOAuthServer(auth.OAuthServerOptions{
 		Issuer: ac.Issuer, Audience: ac.Audience, TokenTTL: ac.TokenTTL, Clients: st,
-		Keys: signing, Verifier: verifier, Revoker: revocations, Logger: log,
+		Keys: signing, Verifier: verifier, Revoker: revocations, Failures: failures, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("oauth server: %w", err)
@@ -147,7 +144,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 		return recorder.Close(ctx) // after Run's last flush: releases the journal
 	})
 	c.authOpts = &access.Options{
-		Authn:    auth.Chain{Keys: keys, Tokens: verifier},
+		Authn:    auth.Chain{Keys: keys, Tokens: verifier, Failures: failures},
 		Policy:   policy,
 		Limiter:  limiter,
 		Defaults: limits(ac.Limits),
@@ -157,14 +154,14 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	c.access = access.New(*c.authOpts)
 	adm, err := admin.New(admin.Options{
 		Store: st,
-		Authorize: func(r *http.Request, resource, action string) error {
+		Authorize: func(r *http.Request, resource, action string) (*auth.Principal, error) {
 			p, err := c.access.AuthenticateHTTP(r)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			return c.access.Authorize(p, resource, action, "")
+			return p, c.access.Authorize(p, resource, action, "")
 		},
-		HasRole:    func(name string) bool { return c.policy.Load().HasRole(name) },
+		Policy:     c.policy.Load, // follows reloads
 		KeyRevoked: keys.Forget,
 		RolesChanged: func(ctx context.Context) error {
 			c.rolesMu.Lock()
@@ -229,18 +226,6 @@ func limits(l config.Limits) ratelimit.Limits {
 // mtls is the client-certificate mapping of auth.mtls.
 func mtls(m config.MTLS) access.MTLS {
 	return access.MTLS{Enabled: m.Enabled, Roles: m.Roles, DefaultRole: m.DefaultRole}
-}
-
-func configRoles(rs []config.Role) []store.Role {
-	out := make([]store.Role, 0, len(rs))
-	for _, r := range rs {
-		sr := store.Role{Name: r.Name, Models: r.Models}
-		for _, p := range r.Permissions {
-			sr.Grants = append(sr.Grants, store.Grant{Resource: p.Resource, Actions: p.Actions})
-		}
-		out = append(out, sr)
-	}
-	return out
 }
 
 // gatewayCache returns the cache for the gateway, nil when off (a nil

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -92,7 +93,12 @@ func (c *core) buildAudit(cfg *config.Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("audit file sink: %w", err)
 		}
-		sinks = append(sinks, audit.NamedSink{Name: "file", Sink: fs})
+		sink, err := withCheckpoints(fs, ac, log)
+		if err != nil {
+			fs.Close()
+			return err
+		}
+		sinks = append(sinks, audit.NamedSink{Name: "file", Sink: sink})
 	}
 	if ac.Stdout {
 		sinks = append(sinks, audit.NamedSink{Name: "stdout", Sink: audit.NewWriterSink(os.Stdout)})
@@ -125,6 +131,31 @@ func (c *core) buildAudit(cfg *config.Config, log *slog.Logger) error {
 	c.life.addTask("audit", w.Run)
 	c.life.addCloser("audit", w.Close)
 	return nil
+}
+
+// withCheckpoints wraps the audit file sink with signed checkpoints when
+// audit.checkpoints.signing_key is set.
+func withCheckpoints(fs *audit.FileSink, ac config.Audit, log *slog.Logger) (audit.Sink, error) {
+	cp := ac.Checkpoints
+	if cp.SigningKey.Ref() == "" {
+		return fs, nil
+	}
+	key, err := audit.ParseCheckpointSeed(cp.SigningKey.Value()) // validated
+	if err != nil {
+		return nil, fmt.Errorf("audit.checkpoints.signing_key: %w", err)
+	}
+	chain := cmp.Or(ac.ChainID, hostname())
+	s, err := audit.WithCheckpoints(fs, fs.Files, audit.CheckpointOptions{Path: cp.Path,
+		Key: audit.CheckpointKey{ID: cp.KeyID, Key: key}, Every: cp.Every, Interval: cp.Interval, Chain: chain, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
 }
 
 // metricsObserver feeds the gateway's upstream events into Prometheus.

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"reflect"
 	"strings"
 	"time"
@@ -159,18 +158,11 @@ func (c *core) accessOptions(cfg *config.Config) (access.Options, *auth.Policy, 
 	if !cfg.Auth.Enabled {
 		return access.Options{Disabled: true}, nil, nil
 	}
-	policy, err := auth.NewPolicy(configRoles(cfg.Auth.Roles))
-	if err != nil {
-		return access.Options{}, nil, fmt.Errorf("auth.roles: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	roles, err := c.store.ListRoles(ctx)
+	policy, err := LoadPolicy(ctx, cfg.Auth.Roles, c.store)
 	if err != nil {
-		return access.Options{}, nil, fmt.Errorf("loading roles: %w", err)
-	}
-	if err := policy.SetStoreRoles(roles); err != nil {
-		return access.Options{}, nil, fmt.Errorf("store roles: %w", err)
+		return access.Options{}, nil, err
 	}
 	o := *c.authOpts
 	o.Policy, o.Defaults, o.MTLS = policy, limits(cfg.Auth.Limits), mtls(cfg.Auth.MTLS)
