@@ -54,6 +54,7 @@ func newRootCmd() *cobra.Command {
 		newAuditCmd(),
 		newKeysCmd(),
 		newClientsCmd(),
+		newInitCmd(),
 	)
 	return root
 }
