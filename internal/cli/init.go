@@ -72,7 +72,7 @@ type initModel struct {
 // initData feeds initTemplate.
 type initData struct {
 	Mode, Listen, Store, KeyFile, AuditDir string
-	Cloud, Sim, CloudFallback             bool
+	Cloud, Sim, CloudFallback              bool
 	Engines                                []initEngine
 	Models                                 []initModel
 	Created                                string
