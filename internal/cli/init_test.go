@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -252,5 +253,24 @@ func TestInitInteractive(t *testing.T) {
 	}
 	if _, _, code := run(t, "init", "--non-interactive", "--dir", t.TempDir(), "--mode", "local", "--engine-url", "tgi=http://x"); code == 0 {
 		t.Error("an unknown engine was accepted")
+	}
+}
+
+// Issue 21: a second instance in the same directory fails with a message
+// saying one is already running and naming its lock, not "audit: audit:
+// ... spool is locked by another writer".
+func TestSecondInstanceNamesTheRunningOne(t *testing.T) {
+	t.Chdir(t.TempDir())
+	listen := freeAddr(t)
+	if _, stderr, code := run(t, "init", "--non-interactive", "--listen", listen); code != 0 {
+		t.Fatalf("init: %d %s", code, stderr)
+	}
+	first := startCLI(t, "serve", "--config", "dsgate.yaml")
+	first.waitReady(t, "http://"+listen)
+	_, stderr, code := run(t, "serve", "--config", "dsgate.yaml")
+	lock := filepath.Join("dsgate-data", "audit", "spool", "LOCK")
+	if code == 0 || !strings.Contains(stderr, "already running") || !strings.Contains(stderr, lock) ||
+		!strings.Contains(stderr, fmt.Sprintf("pid %d", os.Getpid())) || strings.Contains(stderr, "audit: audit:") {
+		t.Fatalf("second serve: code %d\n%s", code, stderr)
 	}
 }
