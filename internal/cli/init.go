@@ -338,7 +338,7 @@ func createInitAdminKey(cmd *cobra.Command, cfg *config.Config) (admin.KeyView, 
 
 // printInitNext prints the key once and the next commands.
 func printInitNext(out io.Writer, o initOptions, cfgPath string, key admin.KeyView) {
-	prog := "dsgate"
+	prog := progName()
 	cd := ""
 	if o.dir != "." {
 		cd = "cd " + o.dir + " && "
@@ -357,9 +357,20 @@ func printInitNext(out io.Writer, o initOptions, cfgPath string, key admin.KeyVi
 	fmt.Fprintf(out, "  %s%s keys create --config %s --name my-service --role developer\n", cd, prog, initConfigName)
 }
 
+// progName is how the user ran dsgate when it is a built binary such as
+// ./dsgate (so the printed commands work as pasted); "dsgate" otherwise
+// (on the PATH, or a go run or test binary).
+func progName() string {
+	p := os.Args[0]
+	if filepath.Base(p) != "dsgate" || strings.Contains(p, "go-build") {
+		return "dsgate"
+	}
+	return p
+}
+
 var initTemplate = template.Must(template.New("init").Parse(`# dsgate config written by ` + "`dsgate init --mode {{.Mode}}`" + ` on {{.Created}}.
 # Check it with: dsgate config check dsgate.yaml
-# Paths are relative to the directory dsgate runs in (this file's).
+# Relative paths are relative to the directory dsgate runs in.
 # Every key is in docs/config.md.
 version: 1
 server:
