@@ -175,7 +175,8 @@ Choice [1]: `)
 		o.mode = initOffline
 	}
 	if (o.mode == initLocal || o.mode == initBoth) && len(o.engineURLs) == 0 && !o.nonInteractive {
-		fmt.Fprint(out, "Engine URLs, comma-separated, as ENGINE=URL (vllm, sglang, ollama, llamacpp)\n"+
+		fmt.Fprint(out, "Engine URLs, comma-separated, as ENGINE=URL (vllm, sglang, ollama, llamacpp; ENGINE= takes its\n"+
+			"default: vllm :8000, sglang :30000, ollama :11434, llamacpp :8081, since llama-server's own 8080 is the gateway's)\n"+
 			"  [vllm=http://127.0.0.1:8000]: ")
 		if answer := readLine(in); answer != "" {
 			for _, s := range strings.Split(answer, ",") {
