@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 )
 
 // runDsgate runs a short dsgate command in dir and returns its output.
@@ -64,14 +69,19 @@ func TestGRPCClientExampleAgainstQuickStart(t *testing.T) {
 	}
 }
 
-// Issue 21: examples/oauth-client runs as its doc comment says against a
-// gateway set up with `dsgate init` (OAuth2 needs auth on): create a
-// client with the config, then run the example with its id and secret.
-func TestOAuthClientExampleAgainstInit(t *testing.T) {
-	dir := t.TempDir()
+// startInitGateway runs `dsgate init` with flags in a new directory and
+// serves its config as a process; it returns the directory, the base URL
+// and the printed admin key.
+func startInitGateway(t *testing.T, flags ...string) (dir, base, key string) {
+	t.Helper()
+	dir = t.TempDir()
 	port := freePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	runDsgate(t, dir, "init", "--non-interactive", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	out := runDsgate(t, dir, append([]string{"init", "--non-interactive", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, flags...)...)
+	m := regexp.MustCompile(`(?m)^\s+(dsg_\S+)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("init printed no key:\n%s", out)
+	}
 	gw := startProcEnv(t, "gateway", dir, nil, "serve", "--config", "dsgate.yaml")
 	waitFor(t, 20*time.Second, "init gateway /readyz", func() bool {
 		select {
@@ -86,6 +96,35 @@ func TestOAuthClientExampleAgainstInit(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+	return dir, base, m[1]
+}
+
+// Issue 21, done when: from `dsgate init` to a first authenticated request
+// from the openai SDK, with the key init printed; a wrong key is refused.
+func TestInitGatewayAnswersTheSDK(t *testing.T) {
+	_, base, key := startInitGateway(t)
+	ctx := context.Background()
+	client := openai.NewClient(option.WithBaseURL(base+"/v1"), option.WithAPIKey(key), option.WithMaxRetries(0))
+	r, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:    "deepseek-v4-pro",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")},
+	})
+	if err != nil || len(r.Choices) == 0 || r.Choices[0].Message.Content == "" {
+		t.Fatalf("SDK with the init key: %v %+v", err, r)
+	}
+	bad := openai.NewClient(option.WithBaseURL(base+"/v1"), option.WithAPIKey("dsg_nope_nope"), option.WithMaxRetries(0))
+	_, err = bad.Models.List(ctx)
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
+		t.Errorf("SDK with a wrong key: %v", err)
+	}
+}
+
+// Issue 21: examples/oauth-client runs as its doc comment says against a
+// gateway set up with `dsgate init` (OAuth2 needs auth on): create a
+// client with the config, then run the example with its id and secret.
+func TestOAuthClientExampleAgainstInit(t *testing.T) {
+	dir, base, _ := startInitGateway(t)
 	out := runDsgate(t, dir, "clients", "create", "--config", "dsgate.yaml", "--name", "demo", "--role", "developer")
 	id := regexp.MustCompile(`client_id:\s+(\S+)`).FindStringSubmatch(out)
 	secret := regexp.MustCompile(`client_secret:\s+(\S+)`).FindStringSubmatch(out)
