@@ -1,7 +1,14 @@
 // Command grpc-client streams a chat completion from dsgate's gRPC API and
 // prints the reasoning and the answer as they arrive, then the usage.
 //
-//	go run ./examples/grpc-client -addr 127.0.0.1:9090 -key "$DSGATE_API_KEY" "explain quantum computing"
+// Against the quick start (gRPC on 127.0.0.1:8081, auth off):
+//
+//	go run ./examples/grpc-client "explain quantum computing"
+//
+// Against a gateway with auth on, pass a key (-key, default $DSGATE_API_KEY)
+// and its grpc.listen address:
+//
+//	go run ./examples/grpc-client -addr 127.0.0.1:8081 -key "$DSGATE_API_KEY" "explain quantum computing"
 //
 // With -tls it verifies the server certificate against the system roots
 // (or -ca FILE). Ctrl-C cancels the call, which cancels the upstream request.
@@ -30,7 +37,7 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:9090", "gRPC address of dsgate")
+	addr := flag.String("addr", "127.0.0.1:8081", "gRPC address of dsgate (the quick start's grpc.listen)")
 	key := flag.String("key", os.Getenv("DSGATE_API_KEY"), "API key or access token (default $DSGATE_API_KEY)")
 	model := flag.String("model", "deepseek-v4-flash", "model")
 	maxTokens := flag.Int("max-tokens", 256, "max_tokens")

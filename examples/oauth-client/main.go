@@ -4,19 +4,25 @@
 // and fetches a new one shortly before it expires; its transport replaces
 // the SDK's Authorization header on every request.
 //
-// Create a client first:
+// OAuth2 needs auth on, so this runs against a gateway set up with
+// `dsgate init` (README.md, "Secure it"), not the auth-off quick start.
+// Create a client in the same directory:
 //
-//	dsgate clients create --db dsgate.db --name demo --role developer
+//	dsgate clients create --config dsgate.yaml --name demo --role developer
 //
-// then:
+// then, with the client_id and client_secret it prints:
 //
-//	DSGATE_URL=http://127.0.0.1:8080 DSGATE_CLIENT_ID=cl_... DSGATE_CLIENT_SECRET=... \
-//	  go run ./examples/oauth-client "Say hello"
+//	DSGATE_CLIENT_ID=cl_... DSGATE_CLIENT_SECRET=... go run ./examples/oauth-client "Say hello"
+//
+// DSGATE_URL (default http://127.0.0.1:8080) is the gateway, DSGATE_MODEL
+// (default deepseek-v4-flash) the model and DSGATE_SCOPES the scopes.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -63,6 +69,11 @@ func run(ctx context.Context, prompt string) error {
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt)},
 	})
 	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusNotFound {
+			return fmt.Errorf("%s/oauth2/token answered 404: OAuth2 is off on this gateway; "+
+				"it needs auth.enabled (set up with `dsgate init`): %w", base, err)
+		}
 		return fmt.Errorf("chat completion: %w", err)
 	}
 	if len(resp.Choices) == 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -194,8 +195,15 @@ func TestWriterRestartDuringOutage(t *testing.T) {
 		w1.Record(newEvent(i))
 	}
 	waitFor(t, "40 records in the file sink", func() bool { return sinkStats(w1, "file").Cursor == 40 })
-	if _, err := audit.New(fastOptions(spool, audit.NamedSink{Name: "es", Sink: newMemSink()})); !errors.Is(err, audit.ErrSpoolLocked) {
+	_, err := audit.New(fastOptions(spool, audit.NamedSink{Name: "es", Sink: newMemSink()}))
+	if !errors.Is(err, audit.ErrSpoolLocked) {
 		t.Fatalf("second writer on a live spool: %v, want ErrSpoolLocked", err)
+	}
+	// Issue 21: the error names the lock and the running holder.
+	var locked *audit.SpoolLockedError
+	if !errors.As(err, &locked) || locked.PID != os.Getpid() || locked.Lock != filepath.Join(spool, "LOCK") ||
+		!strings.Contains(err.Error(), "already running") || !strings.Contains(err.Error(), locked.Lock) {
+		t.Fatalf("second writer's error does not name the running instance's lock: %v", err)
 	}
 	stop1()
 	if err := w1.Close(); !errors.Is(err, audit.ErrUndelivered) {

@@ -78,7 +78,7 @@ func newConfigCmd() *cobra.Command {
 			enc := yaml.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent(2)
 			defer enc.Close()
-			return enc.Encode(c)
+			return enc.Encode(effectiveConfig(c))
 		},
 	})
 	return cmd

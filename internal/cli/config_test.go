@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dsgate/dsgate/internal/sim"
 )
 
 // Issue 12: `dsgate config check` warns when a deepseek target names a
@@ -78,5 +80,47 @@ models: [{name: m, targets: [{upstream: s}]}]
 	_, stderr, code := run(t, "serve", "--config", f)
 	if code == 0 || !strings.Contains(stderr, "server.listen") || !strings.Contains(stderr, "auth.allow_anonymous") {
 		t.Fatalf("serve: code %d\n%s", code, stderr)
+	}
+}
+
+// Issue 21: `config print` shows the defaults that apply at run time, not
+// the zeros a file leaves out, and omits blocks that are off.
+func TestConfigPrintShowsEffectiveDefaults(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(f, []byte(`version: 1
+audit: {enabled: true, dir: `+filepath.Join(filepath.Dir(f), "audit")+`}
+upstreams:
+  - {name: ds, kind: deepseek, url: "http://127.0.0.1:1", api_key: "${DSGATE_TEST_UNSET_KEY}", optional: true}
+  - {name: v, kind: openai, url: "http://127.0.0.1:2", health_check: {path: /health}, metrics_path: /metrics}
+  - {name: s, kind: sim}
+models: [{name: m, targets: [{upstream: v}, {upstream: s}]}]
+`), 0o600)
+	out, stderr, code := run(t, "config", "print", f)
+	if code != 0 {
+		t.Fatalf("config print: %d %s", code, stderr)
+	}
+	for _, want := range []string{
+		"access: true",
+		"failure_threshold: 5", "recovery_timeout: 30s", "max_recovery: 5m0s", "half_open_requests: 1",
+		"window: 10s", "min_requests: 20",
+		"interval: 10s", "timeout: 2s", "healthy_threshold: 2", "unhealthy_threshold: 3", "metrics_interval: 2s",
+		"retry_on:\n      - connect\n      - timeout\n      - \"429\"",
+		"balance_poll_interval: 5m0s",
+		"policy: round_robin", "policy: weighted_round_robin", "policy: least_conn",
+		"queue_size: 8192", "max_spool_bytes: 1073741824",
+		"models:\n        - " + sim.DefaultModels()[0],
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config print lacks %q", want)
+		}
+	}
+	for _, zero := range []string{"failure_threshold: 0", "access: null", "queue_size: 0", "balance_poll_interval: null",
+		"api: null", "cert_file: \"\"", "ca_file: \"\"", "tokens_per_second: 0\n      models: []"} {
+		if strings.Contains(out, zero) {
+			t.Errorf("config print still shows %q", zero)
+		}
+	}
+	if t.Failed() {
+		t.Log(out)
 	}
 }

@@ -55,6 +55,7 @@ func newRootCmd() *cobra.Command {
 		newUsageCmd(),
 		newKeysCmd(),
 		newClientsCmd(),
+		newInitCmd(),
 	)
 	return root
 }

@@ -209,7 +209,7 @@ type Server struct {
 	// SIGTERM before they are cut. Default 30s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
 	// TLS for the listener; off unless cert_file and key_file are set.
-	TLS TLS `yaml:"tls"`
+	TLS TLS `yaml:"tls,omitempty"`
 	// PprofListen serves Go's /debug/pprof on its own host:port (keep it
 	// on loopback). Empty: off.
 	PprofListen string `yaml:"pprof_listen"`
@@ -270,7 +270,7 @@ type Upstream struct {
 	// HealthCheck configures active probes. Off unless a path is set,
 	// except for kind sim (GET /health). Use /health for vLLM, SGLang and
 	// llama.cpp, / for Ollama.
-	HealthCheck HealthCheck `yaml:"health_check"`
+	HealthCheck HealthCheck `yaml:"health_check,omitempty"`
 	// Breaker is the per-upstream circuit breaker, which is also the
 	// passive health check.
 	Breaker Breaker `yaml:"breaker"`
@@ -293,9 +293,9 @@ type Upstream struct {
 	// off. Reads run in the background and never delay requests.
 	BalancePollInterval *time.Duration `yaml:"balance_poll_interval"`
 	// TLS to the upstream (https URLs): custom CA, client certificate.
-	TLS UpstreamTLS `yaml:"tls"`
+	TLS UpstreamTLS `yaml:"tls,omitempty"`
 	// Sim configures the in-process simulator for kind sim.
-	Sim Sim `yaml:"sim"`
+	Sim Sim `yaml:"sim,omitempty"`
 }
 
 // HealthCheck configures active health probes.

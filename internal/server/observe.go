@@ -2,6 +2,7 @@ package server
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -124,6 +125,10 @@ func (c *core) buildAudit(cfg *config.Config, log *slog.Logger) error {
 		MaxSpoolBytes: ac.MaxSpoolBytes, FullPolicy: audit.FullPolicy(ac.FullPolicy), ChainID: chain,
 		IncludeBodies: ac.IncludeBodies, Logger: log, Metrics: am,
 	})
+	var locked *audit.SpoolLockedError
+	if errors.As(err, &locked) {
+		return locked // it names the running instance; a prefix would only repeat "audit"
+	}
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
