@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -44,9 +45,16 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// ErrDisabled is every operation's error once Pebble has reported
+// unrecoverable corruption: the tier is switched off (each lookup is a
+// miss) instead of taking the process down. Restart with a clean
+// directory to use it again.
+var ErrDisabled = errors.New("disk cache tier disabled after Pebble reported corruption")
+
 // Store is the disk tier. Close it before the process exits.
 type Store struct {
 	db       *pebble.DB
+	disabled *atomic.Bool // set by Pebble's Fatalf, shared with the logger
 	ttl      time.Duration
 	sweep    time.Duration
 	now      func() time.Time
@@ -73,15 +81,40 @@ func Open(o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	db, err := pebble.Open(o.Dir, &pebble.Options{Logger: pebbleLogger{o.Logger}})
+	disabled := new(atomic.Bool)
+	db, err := pebble.Open(o.Dir, &pebble.Options{Logger: pebbleLogger{o.Logger, disabled}})
 	if err != nil {
 		return nil, fmt.Errorf("opening disk cache %s: %w", o.Dir, err)
 	}
-	return &Store{db: db, ttl: o.TTL, sweep: o.SweepInterval, now: o.Now, logger: o.Logger}, nil
+	return &Store{db: db, disabled: disabled, ttl: o.TTL, sweep: o.SweepInterval, now: o.Now, logger: o.Logger}, nil
 }
 
-// Close flushes and closes the database.
-func (s *Store) Close() error {
+// guard turns Pebble's fatal report during an operation into ErrDisabled
+// in *err (the tier is already disabled by then); any other panic goes on.
+func (s *Store) guard(err *error) {
+	if v := recover(); v != nil {
+		if _, ok := v.(pebbleFatal); !ok {
+			panic(v)
+		}
+		*err = s.counters.Error(ErrDisabled)
+	}
+}
+
+// off reports whether the tier is disabled, counting the refused call.
+func (s *Store) off() error {
+	if s.disabled.Load() {
+		return s.counters.Error(ErrDisabled)
+	}
+	return nil
+}
+
+// Close flushes and closes the database; a disabled tier is left as it
+// is.
+func (s *Store) Close() (err error) {
+	if s.disabled.Load() {
+		return ErrDisabled
+	}
+	defer s.guard(&err)
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("closing disk cache: %w", err)
 	}
@@ -94,7 +127,11 @@ func (s *Store) Name() string { return "disk" }
 func dbKey(k cache.Key) []byte { return append(append(make([]byte, 0, 33), entryPrefix...), k[:]...) }
 
 // Get returns the entry or cache.ErrMiss; an expired entry is deleted.
-func (s *Store) Get(_ context.Context, key cache.Key) (cache.Entry, error) {
+func (s *Store) Get(_ context.Context, key cache.Key) (_ cache.Entry, err error) {
+	if err := s.off(); err != nil {
+		return cache.Entry{}, err
+	}
+	defer s.guard(&err)
 	k := dbKey(key)
 	v, closer, err := s.db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -120,11 +157,15 @@ func (s *Store) Get(_ context.Context, key cache.Key) (cache.Entry, error) {
 
 // Set writes the entry. Writes are not fsynced: a crash may lose the last
 // entries, which only costs hits.
-func (s *Store) Set(_ context.Context, key cache.Key, e cache.Entry, ttl time.Duration) error {
+func (s *Store) Set(_ context.Context, key cache.Key, e cache.Entry, ttl time.Duration) (err error) {
+	if err := s.off(); err != nil {
+		return err
+	}
+	defer s.guard(&err)
 	if ttl <= 0 {
 		ttl = s.ttl
 	}
-	err := s.db.Set(dbKey(key), cache.MarshalEntry(e, s.now().Add(ttl)), pebble.NoSync)
+	err = s.db.Set(dbKey(key), cache.MarshalEntry(e, s.now().Add(ttl)), pebble.NoSync)
 	if err != nil {
 		err = fmt.Errorf("disk set: %w", err)
 	}
@@ -132,7 +173,11 @@ func (s *Store) Set(_ context.Context, key cache.Key, e cache.Entry, ttl time.Du
 }
 
 // Delete removes one entry.
-func (s *Store) Delete(_ context.Context, key cache.Key) error {
+func (s *Store) Delete(_ context.Context, key cache.Key) (err error) {
+	if err := s.off(); err != nil {
+		return err
+	}
+	defer s.guard(&err)
 	if err := s.db.Delete(dbKey(key), pebble.NoSync); err != nil {
 		return s.counters.Error(fmt.Errorf("disk delete: %w", err))
 	}
@@ -177,13 +222,16 @@ func (s *Store) Run(ctx context.Context) error {
 	}
 }
 
-func (s *Store) deleteWhere(ctx context.Context, match func(v []byte) bool) (int, error) {
+func (s *Store) deleteWhere(ctx context.Context, match func(v []byte) bool) (n int, err error) {
+	if err := s.off(); err != nil {
+		return 0, err
+	}
+	defer s.guard(&err)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: entryPrefix, UpperBound: []byte("f")})
 	if err != nil {
 		return 0, s.counters.Error(fmt.Errorf("disk iterate: %w", err))
 	}
 	defer it.Close()
-	n := 0
 	b := s.db.NewBatch()
 	defer func() { b.Close() }()
 	for it.First(); it.Valid(); it.Next() {
@@ -218,12 +266,22 @@ func (s *Store) deleteWhere(ctx context.Context, match func(v []byte) bool) (int
 // Stats reports counters and the database's disk usage; Entries is -1.
 func (s *Store) Stats() cache.TierStats {
 	st := s.counters.Stats(s.Name())
+	if s.disabled.Load() {
+		return st
+	}
 	st.Bytes = int64(s.db.Metrics().DiskSpaceUsage())
 	return st
 }
 
 // pebbleLogger sends Pebble's log lines to slog.
-type pebbleLogger struct{ l *slog.Logger }
+type pebbleLogger struct {
+	l        *slog.Logger
+	disabled *atomic.Bool
+}
+
+// pebbleFatal is the panic value of Fatalf, which the Store's operations
+// recover (see guard).
+type pebbleFatal struct{ msg string }
 
 func (p pebbleLogger) Infof(format string, args ...any) {
 	p.l.Debug(fmt.Sprintf(format, args...), "cache", "disk")
@@ -233,9 +291,13 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 	p.l.Warn(fmt.Sprintf(format, args...), "cache", "disk")
 }
 
-// Fatalf must not return; Pebble calls it on unrecoverable corruption.
+// Fatalf must not return; Pebble calls it on unrecoverable corruption. It
+// disables the tier and panics with a pebbleFatal that the operation in
+// progress recovers, so a corrupt cache costs hits, not the process.
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	p.l.Error(msg, "cache", "disk")
-	panic("pebble: " + msg)
+	if !p.disabled.Swap(true) {
+		p.l.Error("disk cache tier disabled: "+msg, "cache", "disk")
+	}
+	panic(pebbleFatal{msg})
 }
