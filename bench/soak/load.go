@@ -28,27 +28,36 @@ var kindNames = [...]string{"stream", "non-stream", "cacheable", "bad request", 
 
 func (k kind) String() string { return kindNames[k] }
 
-// slot is what the n-th request of the run is: its kind and key. Every 20
-// requests: 6 streams and 6 non-streams (alternating between the keys main
-// and second), 4 cacheable (alternating), 1 bad request (main) and 3 from
-// the limited key.
+// cycle is the order of the kinds within every 20 requests: 6 streams, 6
+// non-streams, 4 cacheable, 1 bad request and 3 from the limited key,
+// spread out so that any stretch of the run sees the same mix.
+var cycle = [20]kind{
+	kindStream, kindPlain, kindCached, kindStream, kindPlain, kindLimited, kindStream, kindPlain, kindCached, kindBad,
+	kindStream, kindPlain, kindCached, kindLimited, kindStream, kindPlain, kindCached, kindStream, kindPlain, kindLimited,
+}
+
+// slot is what the n-th request of the run is: its kind and key. Streams,
+// non-streams and cacheable requests alternate between the keys main and
+// second; bad requests use main.
 func slot(n int) (kind, string) {
-	i := n % 20
-	alt := "main"
-	if i%2 == 1 {
-		alt = "second"
+	i := n % len(cycle)
+	k := cycle[i]
+	switch k {
+	case kindLimited:
+		return k, "limited"
+	case kindBad:
+		return k, "main"
 	}
-	switch {
-	case i < 6:
-		return kindStream, alt
-	case i < 12:
-		return kindPlain, alt
-	case i < 16:
-		return kindCached, alt
-	case i == 16:
-		return kindBad, "main"
+	j := 0 // how many of this kind came before in the cycle
+	for _, x := range cycle[:i] {
+		if x == k {
+			j++
+		}
 	}
-	return kindLimited, "limited"
+	if j%2 == 1 {
+		return k, "second"
+	}
+	return k, "main"
 }
 
 // cachePrompts are the repeated prompts of cacheable requests.
@@ -196,10 +205,11 @@ type recorder struct {
 	done    int
 	sent    int
 	samples []string // the first unexpected answers
+	lat     map[kind][]time.Duration
 }
 
 func newRecorder() *recorder {
-	return &recorder{keys: map[string]*tally{}, classes: map[string]int{}}
+	return &recorder{keys: map[string]*tally{}, classes: map[string]int{}, lat: map[kind][]time.Duration{}}
 }
 
 func (r *recorder) tally(key string) *tally {
@@ -218,9 +228,12 @@ func (r *recorder) sentOne(key string) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) add(key string, k kind, o outcome, at time.Duration) {
+// add records one answer; took is its latency (whole body read), at its
+// time since the start.
+func (r *recorder) add(key string, k kind, o outcome, took, at time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.lat[k] = append(r.lat[k], took)
 	t := r.tally(key)
 	r.done++
 	r.classes[o.class]++
@@ -289,7 +302,7 @@ func load(ctx context.Context, c *config, e *env, rec *recorder, start time.Time
 		select {
 		case sem <- struct{}{}:
 		default:
-			rec.add(name, k, outcome{class: "transport", errDetail: "client: too many in flight"}, time.Since(start))
+			rec.add(name, k, outcome{class: "transport", errDetail: "client: too many in flight"}, 0, time.Since(start))
 			continue
 		}
 		wg.Add(1)
@@ -297,8 +310,9 @@ func load(ctx context.Context, c *config, e *env, rec *recorder, start time.Time
 			defer wg.Done()
 			defer func() { <-sem }()
 			// Requests in flight when the run ends finish normally.
+			begin := time.Now()
 			o := send(context.WithoutCancel(ctx), client, url, e.keys[name].secret, k, body(k, n))
-			rec.add(name, k, o, time.Since(start))
+			rec.add(name, k, o, time.Since(begin), time.Since(start))
 		}(n)
 	}
 	wg.Wait()

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -80,6 +81,13 @@ func (r *runResult) totals(w io.Writer) {
 	if all.sent > 0 {
 		fmt.Fprintf(w, "Unexpected answers: %d of %d (%.3f%%).\n\n", all.unexpected, all.sent, 100*float64(all.unexpected)/float64(all.sent))
 	}
+	fmt.Fprintln(w, "| request kind | answers | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|")
+	for k := kindStream; k <= kindLimited; k++ {
+		lat := slices.Clone(r.rec.lat[k])
+		slices.Sort(lat)
+		fmt.Fprintf(w, "| %s | %d | %.1f | %.1f | %.1f |\n", k, len(lat), ms(pct(lat, 0.50)), ms(pct(lat, 0.99)), ms(pct(lat, 1)))
+	}
+	fmt.Fprintln(w)
 	if len(r.rec.samples) > 0 {
 		fmt.Fprintln(w, "First unexpected answers:")
 		fmt.Fprintln(w)
@@ -168,6 +176,17 @@ func (r *runResult) lifecycle(w io.Writer) {
 		fmt.Fprintf(w, "  - %s\n", strings.TrimSpace(e))
 	}
 }
+
+// pct is the nearest-rank percentile of sorted durations.
+func pct(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*p+0.999999) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func verdict(ok bool) string {
 	if ok {

@@ -29,7 +29,8 @@ func (s sample) errPct() float64 {
 	return 100 * float64(s.unexpected) / float64(s.done)
 }
 
-// sampler records a sample every c.sampleEvery until ctx ends.
+// sampler records a sample every c.sampleEvery until ctx ends, and one
+// at the end unless the last is recent.
 func sampler(ctx context.Context, c *config, e *env, rec *recorder, start time.Time) []sample {
 	var out []sample
 	tick := time.NewTicker(c.sampleEvery)
@@ -38,7 +39,10 @@ func sampler(ctx context.Context, c *config, e *env, rec *recorder, start time.T
 	for {
 		select {
 		case <-ctx.Done():
-			return out
+			// The tick at the very end races with ctx: keep that window.
+			if time.Since(start)-prevAt < c.sampleEvery/2 {
+				return out
+			}
 		case <-tick.C:
 		}
 		now := rec.snapshot()
@@ -58,6 +62,9 @@ func sampler(ctx context.Context, c *config, e *env, rec *recorder, start time.T
 		}
 		out = append(out, s)
 		prev, prevAt = now, at
+		if ctx.Err() != nil {
+			return out
+		}
 	}
 }
 
