@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dsgate/dsgate/internal/testkit"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 )
@@ -83,7 +84,7 @@ func startInitGateway(t *testing.T, flags ...string) (dir, base, key string) {
 		t.Fatalf("init printed no key:\n%s", out)
 	}
 	gw := startProcEnv(t, "gateway", dir, nil, "serve", "--config", "dsgate.yaml")
-	waitFor(t, 20*time.Second, "init gateway /readyz", func() bool {
+	testkit.Eventually(t, 20*time.Second, "init gateway /readyz", func() bool {
 		select {
 		case <-gw.done:
 			t.Fatalf("gateway exited:\n%s", gw.out.tail(30))

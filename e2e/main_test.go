@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // dsgateBin is the binary built once by TestMain.
@@ -151,7 +153,7 @@ func startSim(t *testing.T, name string, port int, flags ...string) *simulator {
 	s := &simulator{name: name, port: port}
 	args := append([]string{"sim", "--addr", fmt.Sprintf("127.0.0.1:%d", port)}, flags...)
 	s.p = startProc(t, "sim "+name, args...)
-	waitFor(t, 10*time.Second, "sim "+name+" to answer /health", func() bool {
+	testkit.Eventually(t, 10*time.Second, "sim "+name+" to answer /health", func() bool {
 		select {
 		case <-s.p.done:
 			t.Fatalf("sim %s exited:\n%s", name, s.p.out.tail(20))
@@ -218,7 +220,7 @@ func startGateway(t *testing.T, routing string, sims []*simulator, models string
 	}
 	g := &gatewayProc{base: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	g.p = startProc(t, "gateway", "serve", "--config", path)
-	waitFor(t, 10*time.Second, "gateway /readyz", func() bool {
+	testkit.Eventually(t, 10*time.Second, "gateway /readyz", func() bool {
 		select {
 		case <-g.p.done:
 			t.Fatalf("gateway exited:\n%s\nconfig:\n%s", g.p.out.tail(20), b.String())
@@ -281,18 +283,6 @@ func post(c *http.Client, url, body string) (int, string) {
 
 func chatBody(model string, stream bool) string {
 	return fmt.Sprintf(`{"model":%q,"stream":%t,"messages":[{"role":"user","content":"hello"}],"max_tokens":8}`, model, stream)
-}
-
-// waitFor polls cond every 20ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func newClient() *http.Client {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dsgate/dsgate/internal/testkit"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 )
@@ -45,7 +46,7 @@ func startQuickStart(t *testing.T, env ...string) *quickStart {
 		t.Fatal(err)
 	}
 	q.p = startProcEnv(t, "quickstart", q.dir, env, "serve", "--config", path)
-	waitFor(t, 20*time.Second, "quick start /readyz", func() bool {
+	testkit.Eventually(t, 20*time.Second, "quick start /readyz", func() bool {
 		select {
 		case <-q.p.done:
 			t.Fatalf("quick start exited:\n%s", q.p.out.tail(30))
@@ -172,7 +173,7 @@ func TestQuickStartOnTheDeepSeekDouble(t *testing.T) {
 	// Every generation call above was answered by the cloud, not by the
 	// simulator's fallback tier.
 	var served int
-	waitFor(t, 10*time.Second, "audit records of the generation calls", func() bool {
+	testkit.Eventually(t, 10*time.Second, "audit records of the generation calls", func() bool {
 		served = 0
 		for _, rec := range q.auditRecords(t) {
 			if rec["model"] != nil && rec["model"] != "" {
@@ -248,7 +249,7 @@ func TestQuickStartWithAWrongDeepSeekKey(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("X-Dsgate-Upstream") != "sim" {
 		t.Fatalf("status %d upstream %q: want the simulator's fallback answer", resp.StatusCode, resp.Header.Get("X-Dsgate-Upstream"))
 	}
-	waitFor(t, 5*time.Second, "a WARN naming the deepseek upstream", func() bool {
+	testkit.Eventually(t, 5*time.Second, "a WARN naming the deepseek upstream", func() bool {
 		for _, line := range strings.Split(q.p.out.tail(200), "\n") {
 			if strings.Contains(line, "WARN") && strings.Contains(line, "deepseek") {
 				return true

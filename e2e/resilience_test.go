@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 const threeTargets = `  - name: deepseek-chat
@@ -124,12 +126,12 @@ func TestKilledUpstreamUnderLoad(t *testing.T) {
 	time.Sleep(time.Second) // steady load before the kill
 	s2.p.kill()
 	killedAt := time.Now()
-	waitFor(t, 5*time.Second, "the gateway to notice s2 is gone", func() bool { return !g.upstream(t, "s2").Healthy })
+	testkit.Eventually(t, 5*time.Second, "the gateway to notice s2 is gone", func() bool { return !g.upstream(t, "s2").Healthy })
 	t.Logf("s2 out of rotation %v after SIGKILL", time.Since(killedAt).Round(time.Millisecond))
 	time.Sleep(time.Second) // load on two targets
 	s2.restart(t)
 	restartedAt := time.Now()
-	waitFor(t, 10*time.Second, "s2 healthy with its breaker closed", func() bool {
+	testkit.Eventually(t, 10*time.Second, "s2 healthy with its breaker closed", func() bool {
 		st := g.upstream(t, "s2")
 		return st.Healthy && st.ActiveHealthy && st.Breaker == "closed"
 	})
@@ -174,7 +176,7 @@ func TestBreakerOpensAfterFiveFailuresAndCloses(t *testing.T) {
 	}
 
 	flaky.restart(t) // fixed: no faults
-	waitFor(t, 5*time.Second, "the breaker to allow a half-open trial", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the breaker to allow a half-open trial", func() bool {
 		st := g.upstream(t, "flaky")
 		return st.Breaker == "half_open" && st.Healthy
 	})

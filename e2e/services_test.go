@@ -159,7 +159,7 @@ func launchReplica(t *testing.T, n int, shared string) *gatewayProc {
 // waitReady polls the gateway's /readyz until it answers 200.
 func waitReady(t *testing.T, name string, g *gatewayProc) {
 	t.Helper()
-	waitFor(t, 15*time.Second, name+" /readyz", func() bool {
+	testkit.Eventually(t, 15*time.Second, name+" /readyz", func() bool {
 		select {
 		case <-g.p.done:
 			t.Fatalf("%s exited:\n%s", name, g.p.out.tail(20))

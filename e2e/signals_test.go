@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // TestServeSignals drives the real binary: SIGHUP reloads the config file
@@ -50,7 +51,7 @@ func TestServeSignals(t *testing.T) {
 	write(config("deepseek-chat"))
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	gw := startProc(t, "gateway", "serve", "--config", path)
-	waitFor(t, 10*time.Second, "readyz", func() bool {
+	testkit.Eventually(t, 10*time.Second, "readyz", func() bool {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
 			return false
@@ -72,7 +73,7 @@ func TestServeSignals(t *testing.T) {
 	stream := startStream(t, base)
 	write(config("deepseek-chat", "extra"))
 	gw.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, 5*time.Second, "the reloaded model", func() bool { return hasModel("extra") })
+	testkit.Eventually(t, 5*time.Second, "the reloaded model", func() bool { return hasModel("extra") })
 	if rest := stream(); !strings.HasSuffix(rest, "data: [DONE]\n\n") {
 		t.Fatalf("stream broken by reload:\n%s", rest)
 	}
@@ -80,7 +81,7 @@ func TestServeSignals(t *testing.T) {
 	// A key that needs a restart refuses the reload whole, naming the key.
 	write(strings.Replace(config("deepseek-chat", "extra", "third"), fmt.Sprintf(":%d", port), fmt.Sprintf(":%d", port+1), 1))
 	gw.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, 5*time.Second, "the refusal naming server.listen", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the refusal naming server.listen", func() bool {
 		return strings.Contains(gw.out.tail(50), "changing server.listen")
 	})
 	if hasModel("third") {
@@ -89,7 +90,7 @@ func TestServeSignals(t *testing.T) {
 
 	write("version: 1\nserver: {listne: oops}\n")
 	gw.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, 5*time.Second, "the refusal in the log", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the refusal in the log", func() bool {
 		return strings.Contains(gw.out.tail(50), "reload refused")
 	})
 	if !hasModel("extra") || !hasModel("deepseek-chat") {
@@ -177,7 +178,7 @@ models:
 // waitProcReady waits until the gateway process answers /readyz.
 func waitProcReady(t *testing.T, gw *proc, base string) {
 	t.Helper()
-	waitFor(t, 10*time.Second, "readyz", func() bool {
+	testkit.Eventually(t, 10*time.Second, "readyz", func() bool {
 		select {
 		case <-gw.done:
 			t.Fatalf("gateway exited:\n%s", gw.out.tail(20))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/cli"
 	"github.com/dsgate/dsgate/internal/sim"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // authEnv is a gateway with authentication on, a SQLite store in a temp
@@ -220,7 +221,7 @@ func TestUsageRecordedPerKey(t *testing.T) {
 		e.do(t, "POST", "/v1/chat/completions", key, `{"model":"deepseek-chat","max_tokens":7,"messages":[{"role":"user","content":"hi"}]}`)
 	}
 	id := strings.Split(key, "_")[1]
-	waitFor(t, 5e9, "usage to be flushed", func() bool {
+	testkit.Eventually(t, 5e9, "usage to be flushed", func() bool {
 		_, body := e.do(t, "GET", "/admin/usage?principal="+id, e.adminKey, "")
 		return bytes.Contains(body, []byte(`"completion_tokens":35`))
 	})

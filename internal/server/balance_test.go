@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dsgate/dsgate/internal/sim"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // A deepseek upstream's balance, read from a stand-in that answers
@@ -55,11 +56,11 @@ models:
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	waitFor(t, 5*time.Second, "balance gauge", func() bool {
+	testkit.Eventually(t, 5*time.Second, "balance gauge", func() bool {
 		return strings.Contains(scrape(), `dsgate_upstream_balance{currency="CNY",upstream="cloud"} 7.25`)
 	})
 	// The refused read is counted (and logged), and exports no balance.
-	waitFor(t, 5*time.Second, "failure counter", func() bool {
+	testkit.Eventually(t, 5*time.Second, "failure counter", func() bool {
 		return strings.Contains(scrape(), `dsgate_upstream_balance_poll_failures_total{upstream="cloud-wrong-key"} 1`)
 	})
 	page := scrape()

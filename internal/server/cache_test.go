@@ -174,7 +174,7 @@ func TestCacheRedisTierSharedAndOutage(t *testing.T) {
 	if r, _, _ := cacheHeader(t, one, body); r != "miss" {
 		t.Fatalf("replica one: %q", r)
 	}
-	waitFor(t, 3*time.Second, "the entry to reach Redis", func() bool {
+	testkit.Eventually(t, 3*time.Second, "the entry to reach Redis", func() bool {
 		resp, err := http.Get(one.base + "/admin/cache")
 		if err != nil {
 			return false

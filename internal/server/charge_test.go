@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dsgate/dsgate/internal/sim"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // TestStreamHangUpIsCharged is issue 13's "free tokens by hanging up" end
@@ -64,7 +65,7 @@ models:
 
 	id := strings.Split(key, "_")[1]
 	var completion int
-	waitFor(t, 10*time.Second, "the cut stream to be charged", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the cut stream to be charged", func() bool {
 		_, body := e.do(t, "GET", "/admin/usage?principal="+id, e.adminKey, "")
 		completion = completionTokens(body)
 		return completion > 0

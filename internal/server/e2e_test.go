@@ -21,6 +21,7 @@ import (
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/server"
 	"github.com/dsgate/dsgate/internal/sim"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // env is a running gateway in front of simulators reached over real
@@ -341,18 +342,6 @@ func TestRequestIDEchoed(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestClientCancelStopsUpstream(t *testing.T) {
 	t.Parallel()
 	e := start(t, oneSim, map[string]sim.Options{"a": {TokensPerSecond: 20}})
@@ -373,7 +362,7 @@ func TestClientCancelStopsUpstream(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	waitFor(t, 2*time.Second, "the upstream request to end", func() bool { return s.Stats().Running == 0 })
+	testkit.Eventually(t, 2*time.Second, "the upstream request to end", func() bool { return s.Stats().Running == 0 })
 }
 
 func (e *env) cl() *openai.Client {

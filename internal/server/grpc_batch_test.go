@@ -16,6 +16,7 @@ import (
 
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
 	"github.com/dsgate/dsgate/internal/sim"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // TestGRPCAndBatchWired checks that dsgate serve mounts the gRPC API, the
@@ -69,7 +70,7 @@ models:
 	if err != nil {
 		t.Fatalf("batch create: %v", err)
 	}
-	waitFor(t, 15*time.Second, "the batch to complete", func() bool {
+	testkit.Eventually(t, 15*time.Second, "the batch to complete", func() bool {
 		got, err := c.Batches.Get(ctx, b.ID)
 		return err == nil && got.Status == openai.BatchStatusCompleted
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/sim"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 const twoSims = `
@@ -133,7 +134,7 @@ func TestStalledStreamIsCutWithinIdleTimeout(t *testing.T) {
 	if took > 2*time.Second {
 		t.Errorf("stall cut after %v; idle timeout is 300ms", took)
 	}
-	waitFor(t, 2*time.Second, "the stalled upstream request to be cancelled", func() bool {
+	testkit.Eventually(t, 2*time.Second, "the stalled upstream request to be cancelled", func() bool {
 		return e.sims["bad"].Stats().Running+e.sims["good"].Stats().Running == 0
 	})
 }

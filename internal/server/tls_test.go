@@ -24,6 +24,7 @@ import (
 
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
 	"github.com/dsgate/dsgate/internal/sim"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // testCA issues certificates for the TLS tests.
@@ -131,7 +132,7 @@ models:
 	c2, k2 := ca.issue(t, "gateway-2", 11, false)
 	writeFile(t, keyFile, k2)
 	writeFile(t, certFile, c2)
-	waitFor(t, 5*time.Second, "the new certificate", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the new certificate", func() bool {
 		r, err := tlsClient(ca, 0, nil).Get(base + "/healthz")
 		if err != nil {
 			return false
