@@ -142,16 +142,4 @@ func (s *stack) client(key string) openai.Client {
 	return openai.NewClient(option.WithBaseURL(s.base+"/v1/"), option.WithAPIKey(key), option.WithMaxRetries(0))
 }
 
-// waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -13,6 +13,7 @@ import (
 	"github.com/dsgate/dsgate/internal/cache/cachetest"
 	"github.com/dsgate/dsgate/internal/cache/disk"
 	cacheredis "github.com/dsgate/dsgate/internal/cache/redis"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // renamed lets a Memory store stand in for a remote tier.
@@ -63,17 +64,6 @@ func runTiered(t *testing.T, o cache.TieredOptions) *cache.Tiered {
 	return tc
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func has(s cache.Store, k cache.Key) bool {
 	_, err := s.Get(context.Background(), k)
 	return err == nil
@@ -97,7 +87,7 @@ func TestTieredWriteAndPromote(t *testing.T) {
 	if !has(mem, k1) {
 		t.Fatal("memory tier not written inline")
 	}
-	waitUntil(t, "remote writes", func() bool { return has(remote, k1) && has(dsk, k1) })
+	testkit.Eventually(t, 5*time.Second, "remote writes", func() bool { return has(remote, k1) && has(dsk, k1) })
 	if hit, err := tc.Get(ctx, k1); err != nil || hit.Tier != "memory" {
 		t.Fatalf("Get = %v %v, want memory hit", hit.Tier, err)
 	}
@@ -114,7 +104,7 @@ func TestTieredWriteAndPromote(t *testing.T) {
 	if !has(mem, k2) {
 		t.Fatal("not promoted to memory inline")
 	}
-	waitUntil(t, "promotion to remote", func() bool { return has(remote, k2) })
+	testkit.Eventually(t, 5*time.Second, "promotion to remote", func() bool { return has(remote, k2) })
 	// Promotions keep the remaining lifetime, not the upper tier's TTL.
 	got, _ := remote.Get(ctx, k2)
 	if want := clock.Now().Add(30 * time.Second); !got.ExpiresAt.Equal(want) {
@@ -189,7 +179,7 @@ func TestTieredRedisDown(t *testing.T) {
 	if hit, err := tc.Get(ctx, k); err != nil || hit.Tier != "memory" {
 		t.Fatalf("Get = %q %v, want memory hit", hit.Tier, err)
 	}
-	waitUntil(t, "failed write counted", func() bool { return tc.Stats()[1].Errors >= 6 })
+	testkit.Eventually(t, 5*time.Second, "failed write counted", func() bool { return tc.Stats()[1].Errors >= 6 })
 	if st := tc.Stats()[1]; st.Tier != "redis" || st.Errors < 6 {
 		t.Errorf("redis stats = %+v, want >= 6 errors (5 reads, 1 write)", st)
 	}

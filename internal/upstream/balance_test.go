@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // deepseekBalance answers GET /user/balance the way DeepSeek documents it
@@ -105,17 +107,6 @@ func newBalanceUpstream(t *testing.T, url, kind string, every time.Duration) *Up
 	return New(Options{Name: "deepseek", Kind: kind, URL: url, APIKey: "sk-test", BalancePollInterval: every})
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestPollBalanceKeepsLastGoodAndCountsFailures(t *testing.T) {
 	t.Parallel()
 	ds := &deepseekBalance{status: http.StatusOK, body: docBalance}
@@ -129,7 +120,7 @@ func TestPollBalanceKeepsLastGoodAndCountsFailures(t *testing.T) {
 	done := make(chan struct{})
 	go func() { u.PollBalance(ctx); close(done) }()
 
-	waitFor(t, "first balance", func() bool { _, ok := u.Balance(); return ok })
+	testkit.Eventually(t, 5*time.Second, "first balance", func() bool { _, ok := u.Balance(); return ok })
 	first, _ := u.Balance()
 	if first.Infos[0].Total != 110 {
 		t.Fatalf("first balance %+v", first)
@@ -141,7 +132,7 @@ func TestPollBalanceKeepsLastGoodAndCountsFailures(t *testing.T) {
 
 	// The upstream fails: the failures are counted, the last good balance stays.
 	ds.set(http.StatusServiceUnavailable, `{"error":{"message":"Server busy"}}`)
-	waitFor(t, "two failed polls", func() bool { return u.BalancePollFailures() >= 2 })
+	testkit.Eventually(t, 5*time.Second, "two failed polls", func() bool { return u.BalancePollFailures() >= 2 })
 	if b, ok := u.Balance(); !ok || b.Infos[0].Total != 110 || !b.CheckedAt.Equal(first.CheckedAt) {
 		t.Errorf("after failures balance = %+v (ok=%v), want the last good one", b, ok)
 	}
@@ -149,11 +140,11 @@ func TestPollBalanceKeepsLastGoodAndCountsFailures(t *testing.T) {
 	// An undecodable answer is a failure too.
 	before := u.BalancePollFailures()
 	ds.set(http.StatusOK, `<html>maintenance</html>`)
-	waitFor(t, "decode failure", func() bool { return u.BalancePollFailures() > before })
+	testkit.Eventually(t, 5*time.Second, "decode failure", func() bool { return u.BalancePollFailures() > before })
 
 	// Recovery replaces it.
 	ds.set(http.StatusOK, `{"is_available":false,"balance_infos":[{"currency":"CNY","total_balance":"0.00","granted_balance":"0.00","topped_up_balance":"0.00"}]}`)
-	waitFor(t, "new balance", func() bool { b, _ := u.Balance(); return !b.Available })
+	testkit.Eventually(t, 5*time.Second, "new balance", func() bool { b, _ := u.Balance(); return !b.Available })
 
 	cancel()
 	select {
