@@ -165,14 +165,10 @@ func TestTieredRedisDown(t *testing.T) {
 		{Store: memStore(t, clock), Inline: true},
 		{Store: rs, Timeout: 50 * time.Millisecond},
 	}})
-	start := time.Now()
 	for i := range 5 {
 		if _, err := tc.Get(ctx, cachetest.SampleKey(t, i)); !errors.Is(err, cache.ErrMiss) {
 			t.Fatalf("Get = %v, want ErrMiss", err)
 		}
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("5 misses took %v with redis down", d)
 	}
 	k := cachetest.SampleKey(t, 9)
 	tc.Set(ctx, k, cachetest.SampleEntry("m", 9))
@@ -204,9 +200,9 @@ func TestTieredSlowTier(t *testing.T) {
 			t.Cleanup(func() { c.Close() })
 		}
 	}()
-	// Long client timeouts and no ContextTimeoutEnabled: only Tiered's
-	// own per-tier timeout bounds the read.
-	rdb := goredis.NewClient(&goredis.Options{Addr: ln.Addr().String(), MaxRetries: -1, ReadTimeout: 10 * time.Second})
+	// No client read timeout and no ContextTimeoutEnabled: only Tiered's
+	// own per-tier timeout can end a read, so a broken one hangs the test.
+	rdb := goredis.NewClient(&goredis.Options{Addr: ln.Addr().String(), MaxRetries: -1, ReadTimeout: -1})
 	t.Cleanup(func() { rdb.Close() })
 	rs, err := cacheredis.New(cacheredis.Options{Client: rdb})
 	if err != nil {
@@ -218,21 +214,17 @@ func TestTieredSlowTier(t *testing.T) {
 		{Store: rs, Timeout: 50 * time.Millisecond},
 	}})
 	for i := range 2 {
-		start := time.Now()
 		if _, err := tc.Get(ctx, cachetest.SampleKey(t, i)); !errors.Is(err, cache.ErrMiss) {
 			t.Fatalf("Get = %v, want ErrMiss", err)
 		}
-		if d := time.Since(start); d < 50*time.Millisecond || d > time.Second {
-			t.Errorf("read %d took %v, want about the 50ms tier timeout", i, d)
+		if got := tc.Stats()[1].Timeouts; got != uint64(i+1) {
+			t.Fatalf("after read %d: %d tier timeouts, want %d", i, got, i+1)
 		}
 	}
-	// The tier is now in cooldown: reads skip it.
-	start := time.Now()
+	// The tier is now in cooldown: reads skip it, so no more of them
+	// reach the hung server and time out (counted below).
 	for i := range 100 {
 		tc.Get(ctx, cachetest.SampleKey(t, 100+i))
-	}
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("100 reads in cooldown took %v", d)
 	}
 	st := tc.Stats()[1]
 	if st.Timeouts != 2 || st.Misses < 100 {
