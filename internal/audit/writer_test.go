@@ -271,8 +271,10 @@ func TestSpoolFullPolicies(t *testing.T) {
 		policy audit.FullPolicy
 		reason string
 	}{
-		{audit.BlockNew, audit.DropSpoolFull},
+		{audit.DropNew, audit.DropSpoolFull},
 		{audit.DropOldest, audit.DropOldestSeg},
+		{"block_new", audit.DropSpoolFull}, // drop_new's deprecated name
+
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.policy), func(t *testing.T) {
@@ -322,9 +324,9 @@ func TestSpoolFullPolicies(t *testing.T) {
 				}
 			}
 			switch tt.policy {
-			case audit.BlockNew: // the oldest records survive, the chain is whole
+			case audit.DropNew, "block_new": // the oldest records survive, the chain is whole
 				if evs[0].Seq != 1 || int(evs[len(evs)-1].Seq) != want {
-					t.Fatalf("block_new kept seqs %d..%d", evs[0].Seq, evs[len(evs)-1].Seq)
+					t.Fatalf("drop_new kept seqs %d..%d", evs[0].Seq, evs[len(evs)-1].Seq)
 				}
 			case audit.DropOldest: // the newest survive, the head is the last record
 				if evs[0].Seq == 1 || evs[len(evs)-1].Seq != n || uint64(len(evs))+lost != n {
