@@ -79,7 +79,6 @@ type stackOptions struct {
 	sim      sim.Options
 	sync     batch.SyncOptions
 	workers  int
-	noManger bool
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -143,7 +142,5 @@ func userChat(model, text string) *pb.ChatCompletionRequest {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func structFrom(m map[string]any) (*structpb.Struct, error) { return structpb.NewStruct(m) }

@@ -218,5 +218,3 @@ func startRequest(t *testing.T, ctx context.Context, url, body string) (*http.Re
 }
 
 func words(s string) int { return len(strings.Fields(s)) }
-
-func ptr[T any](v T) *T { return &v }
