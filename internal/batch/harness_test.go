@@ -76,9 +76,9 @@ func (a *auditLog) byRoute(route string) []audit.Event {
 }
 
 type stackOptions struct {
-	sim      sim.Options
-	sync     batch.SyncOptions
-	workers  int
+	sim     sim.Options
+	sync    batch.SyncOptions
+	workers int
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
