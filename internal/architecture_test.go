@@ -122,6 +122,10 @@ func listImports(t *testing.T) map[string]pkgImports {
 	return pkgs
 }
 
+// testSupport is the package of helpers every test may import and nothing
+// but tests (and test-support packages such as storetest) may.
+const testSupport = "internal/testkit"
+
 func TestDependencyTable(t *testing.T) {
 	rows := readTable(t)
 	pkgs := listImports(t)
@@ -143,11 +147,20 @@ func TestDependencyTable(t *testing.T) {
 		used[r.name] = true
 		p := pkgs[pkg]
 		for _, imp := range p.imports {
+			if imp == testSupport {
+				if !strings.HasSuffix(pkg, "test") { // storetest, cachetest, metricstest ...
+					t.Errorf("%s imports %s, which only tests and test-support packages may", pkg, imp)
+				}
+				continue
+			}
 			if !within(imp, r.name) && !allowed(r.may, imp) {
 				t.Errorf("%s imports %s; its row (%s) allows %v", pkg, imp, r.name, r.may)
 			}
 		}
 		for _, imp := range p.tests {
+			if imp == testSupport {
+				continue // any test may use the shared test helpers
+			}
 			if !within(imp, r.name) && !allowed(r.may, imp) && !allowed(r.tests, imp) {
 				t.Errorf("tests of %s import %s; its row (%s) allows %v, tests also %v", pkg, imp, r.name, r.may, r.tests)
 			}

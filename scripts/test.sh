@@ -42,6 +42,19 @@ if ! command -v helm >/dev/null; then
   go install helm.sh/helm/v3/cmd/helm@v3.22.0
 fi
 
+# Static analysis tools, pinned: go_tool BIN MODULE PACKAGE VERSION installs
+# BIN with go install unless the one on PATH was built from MODULE@VERSION.
+go_tool() {
+  local bin=$1 module=$2 pkg=$3 version=$4 path
+  path=$(command -v "$bin" || true)
+  if [ -z "$path" ] || ! go version -m "$path" 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+$module[[:space:]]+$version([[:space:]]|\$)"; then
+    log "installing $bin $version (go install)"
+    go install "$pkg@$version"
+  fi
+}
+go_tool staticcheck honnef.co/go/tools honnef.co/go/tools/cmd/staticcheck v0.8.2
+go_tool deadcode golang.org/x/tools golang.org/x/tools/cmd/deadcode v0.52.0
+
 # Services: start them when they are not answering.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 if ! port_open 6379 && command -v redis-server >/dev/null; then
@@ -62,6 +75,18 @@ fi
 
 log "go vet"
 go vet ./...
+
+# Every finding fails the run: fix it, or (dead code) wire or delete it.
+log "staticcheck"
+staticcheck ./...
+
+log "deadcode -test (functions no main and no test reaches)"
+dead=$(deadcode -test ./...)
+if [ -n "$dead" ]; then
+  echo "$dead"
+  echo "deadcode FAILED: wire these functions or delete them"
+  exit 1
+fi
 
 log "go test -race"
 go test -race -count=1 -timeout 8m ./...

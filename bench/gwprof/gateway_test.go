@@ -16,6 +16,7 @@ import (
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/server"
 	"github.com/dsgate/dsgate/internal/sim"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // startSim runs the simulator on a loopback port, its goroutines labelled
@@ -62,20 +63,15 @@ models:
 		<-done
 	})
 	base := "http://" + srv.Addr()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testkit.Eventually(tb, 5*time.Second, "the gateway to be ready", func() bool {
 		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("gateway not ready: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return base
 }
 
 func chatBody(stream bool) []byte {

@@ -303,3 +303,23 @@ func (h *HeldUsage) Release() {
 		to.Record(rec)
 	}
 }
+
+// RejectedLimit reports whether err is a rate-limit rejection by Admit and
+// names the limit that tripped as dsgate_ratelimit_rejections_total labels
+// it: rpm, tpm or concurrency. A limiter backend that is down (failing
+// closed, a 503) is not a rejection.
+func RejectedLimit(err error) (string, bool) {
+	var rl *ratelimit.Error
+	if !errors.As(err, &rl) || rl.Err != nil {
+		return "", false
+	}
+	switch rl.Dimension {
+	case ratelimit.Requests:
+		return "rpm", true
+	case ratelimit.Tokens:
+		return "tpm", true
+	case ratelimit.Concurrency:
+		return "concurrency", true
+	}
+	return string(rl.Dimension), true
+}

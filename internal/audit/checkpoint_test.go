@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dsgate/dsgate/internal/audit"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 type cpEnv struct {
@@ -265,7 +266,7 @@ func TestCheckpointsThroughWriter(t *testing.T) {
 	for i := range 300 {
 		w.Record(newEvent(i))
 	}
-	waitFor(t, "300 records in the file", func() bool { return sinkStats(w, "file").Delivered == 300 })
+	testkit.Eventually(t, 15*time.Second, "300 records in the file", func() bool { return sinkStats(w, "file").Delivered == 300 })
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -17,18 +17,6 @@ import (
 	"github.com/dsgate/dsgate/internal/audit"
 )
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // chain builds n sealed events starting after (seq, hash).
 func chain(n int, seq uint64, hash string) []audit.Event {
 	base := time.Date(2025, 3, 1, 23, 59, 0, 0, time.UTC)

@@ -14,19 +14,22 @@ import (
 type FullPolicy string
 
 const (
-	// BlockNew drops new records and keeps the spooled ones (the chain stays
+	// DropNew drops new records and keeps the spooled ones (the chain stays
 	// intact; the dropped records never get a sequence number).
-	BlockNew FullPolicy = "block_new"
+	DropNew FullPolicy = "drop_new"
 	// DropOldest removes the oldest spool segment, undelivered records
 	// included, to make room. Sinks then see a sequence gap, which Verify
 	// reports as missing records: the loss is visible, not silent.
 	DropOldest FullPolicy = "drop_oldest"
+	// blockNew is DropNew's deprecated name (it never blocked), still
+	// accepted: configs written before the rename keep working.
+	blockNew FullPolicy = "block_new"
 )
 
 // Drop reasons, the values of the reason label of dsgate_audit_dropped_total.
 const (
 	DropQueueFull  = "queue_full"  // the in-memory queue was full
-	DropSpoolFull  = "spool_full"  // block_new and the spool was full
+	DropSpoolFull  = "spool_full"  // drop_new and the spool was full
 	DropOldestSeg  = "drop_oldest" // undelivered records removed by drop_oldest
 	DropClosed     = "closed"      // Record after Close
 	DropSpoolError = "spool_error" // the spool could not be written (disk error)
@@ -60,7 +63,7 @@ type Options struct {
 	CursorEvery   time.Duration
 	SegmentBytes  int64      // spool segment size; default 8 MiB
 	MaxSpoolBytes int64      // spool limit; default 1 GiB, at least 2*SegmentBytes
-	FullPolicy    FullPolicy // default BlockNew
+	FullPolicy    FullPolicy // default DropNew
 
 	Anchor  string // prev_hash of a new chain's first record; default ZeroHash
 	ChainID string // written into every event's chain field (e.g. the replica name)
@@ -121,11 +124,11 @@ func (o *Options) setDefaults() error {
 		return fmt.Errorf("audit: max spool bytes %d must be at least twice the segment size %d", o.MaxSpoolBytes, o.SegmentBytes)
 	}
 	switch o.FullPolicy {
-	case "":
-		o.FullPolicy = BlockNew
-	case BlockNew, DropOldest:
+	case "", blockNew:
+		o.FullPolicy = DropNew
+	case DropNew, DropOldest:
 	default:
-		return fmt.Errorf("audit: full policy %q is not block_new or drop_oldest", o.FullPolicy)
+		return fmt.Errorf("audit: full policy %q is not drop_new or drop_oldest", o.FullPolicy)
 	}
 	if o.Anchor == "" {
 		o.Anchor = ZeroHash

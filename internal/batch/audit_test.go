@@ -9,6 +9,7 @@ import (
 	"github.com/openai/openai-go/v3"
 
 	"github.com/dsgate/dsgate/internal/batch"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // Each item of POST /v1/batch is a call of its own: one audit record per
@@ -72,7 +73,7 @@ func TestBatchAPIAuditsEveryLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "the batch to complete", func() bool {
+	testkit.Eventually(t, 20*time.Second, "the batch to complete", func() bool {
 		b, err = c.Batches.Get(ctx, b.ID)
 		return err == nil && b.Status == openai.BatchStatusCompleted
 	})

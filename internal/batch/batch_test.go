@@ -15,6 +15,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/batch"
 	"github.com/dsgate/dsgate/internal/sim"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 type syncAnswer struct {
@@ -192,7 +193,7 @@ func TestBatchAPIWithOpenAISDK(t *testing.T) {
 	if b.Status != "validating" || b.Metadata["team"] != "search" {
 		t.Fatalf("created %+v", b)
 	}
-	waitFor(t, 10*time.Second, "the batch to complete", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the batch to complete", func() bool {
 		b, err = c.Batches.Get(ctx, b.ID)
 		return err == nil && b.Status == openai.BatchStatusCompleted
 	})
@@ -270,7 +271,7 @@ not json
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "validation to fail", func() bool {
+	testkit.Eventually(t, 5*time.Second, "validation to fail", func() bool {
 		b, err = c.Batches.Get(ctx, b.ID)
 		return err == nil && b.Status == openai.BatchStatusFailed
 	})
@@ -301,7 +302,7 @@ func TestBatchCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "some answers", func() bool {
+	testkit.Eventually(t, 5*time.Second, "some answers", func() bool {
 		b, err = c.Batches.Get(ctx, b.ID)
 		return err == nil && b.RequestCounts.Completed >= 2
 	})
@@ -309,7 +310,7 @@ func TestBatchCancel(t *testing.T) {
 	if err != nil || b.Status != openai.BatchStatusCancelling {
 		t.Fatalf("cancel: %v %+v", err, b)
 	}
-	waitFor(t, 5*time.Second, "the batch to be cancelled", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the batch to be cancelled", func() bool {
 		b, err = c.Batches.Get(ctx, b.ID)
 		return err == nil && b.Status == openai.BatchStatusCancelled
 	})

@@ -76,10 +76,9 @@ func (a *auditLog) byRoute(route string) []audit.Event {
 }
 
 type stackOptions struct {
-	sim      sim.Options
-	sync     batch.SyncOptions
-	workers  int
-	noManger bool
+	sim     sim.Options
+	sync    batch.SyncOptions
+	workers int
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -140,18 +139,6 @@ func newStack(t *testing.T, o stackOptions) *stack {
 
 func (s *stack) client(key string) openai.Client {
 	return openai.NewClient(option.WithBaseURL(s.base+"/v1/"), option.WithAPIKey(key), option.WithMaxRetries(0))
-}
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }

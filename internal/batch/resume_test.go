@@ -23,6 +23,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/sim"
 	"github.com/dsgate/dsgate/internal/store/sqlite"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // batchdBin is the test-only gateway built once by TestMain.
@@ -127,7 +128,7 @@ func TestResumeAfterKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "a quarter of the lines", func() bool {
+	testkit.Eventually(t, 20*time.Second, "a quarter of the lines", func() bool {
 		got, err := c.Batches.Get(ctx, b.ID)
 		return err == nil && got.RequestCounts.Completed+got.RequestCounts.Failed >= n/4
 	})
@@ -158,7 +159,7 @@ func TestResumeAfterKill(t *testing.T) {
 	_, base = startBatchd(t, db, dir, up.URL)
 	c = openai.NewClient(option.WithBaseURL(base+"/v1/"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
 	var done *openai.Batch
-	waitFor(t, 30*time.Second, "the resumed batch to complete", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the resumed batch to complete", func() bool {
 		done, err = c.Batches.Get(ctx, b.ID)
 		return err == nil && done.Status == openai.BatchStatusCompleted
 	})

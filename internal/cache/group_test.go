@@ -7,19 +7,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// waitFor polls cond until it holds or a deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
+	"github.com/dsgate/dsgate/internal/testkit"
+)
 
 func TestGroupCoalesces(t *testing.T) {
 	t.Parallel()
@@ -47,7 +37,7 @@ func TestGroupCoalesces(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, "99 waiters", func() bool { return g.waiting(key) == n-1 })
+	testkit.Eventually(t, 5*time.Second, "99 waiters", func() bool { return g.waiting(key) == n-1 })
 	close(release)
 	wg.Wait()
 	close(errs)
@@ -79,7 +69,7 @@ func TestGroupWaiterLeavesWithoutCancellingLeader(t *testing.T) {
 		})
 		leaderDone <- e
 	}()
-	waitFor(t, "leader", func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.calls[key] != nil })
+	testkit.Eventually(t, 5*time.Second, "leader", func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.calls[key] != nil })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	waiterErr := make(chan error)
@@ -87,7 +77,7 @@ func TestGroupWaiterLeavesWithoutCancellingLeader(t *testing.T) {
 		_, _, err := g.Do(ctx, key, nil)
 		waiterErr <- err
 	}()
-	waitFor(t, "waiter", func() bool { return g.waiting(key) == 1 })
+	testkit.Eventually(t, 5*time.Second, "waiter", func() bool { return g.waiting(key) == 1 })
 	cancel()
 	if err := <-waiterErr; !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled waiter got %v", err)
@@ -109,7 +99,7 @@ func TestGroupLeaderCancelledWaitersRetry(t *testing.T) {
 		<-ctx.Done() // the leader's client went away mid-stream
 		return Entry{}, ctx.Err()
 	})
-	waitFor(t, "leader", func() bool { return calls.Load() == 1 })
+	testkit.Eventually(t, 5*time.Second, "leader", func() bool { return calls.Load() == 1 })
 	result := make(chan Entry)
 	go func() {
 		e, _, err := g.Do(context.Background(), key, func(ctx context.Context) (Entry, error) {
@@ -121,7 +111,7 @@ func TestGroupLeaderCancelledWaitersRetry(t *testing.T) {
 		}
 		result <- e
 	}()
-	waitFor(t, "waiter", func() bool { return g.waiting(key) == 1 })
+	testkit.Eventually(t, 5*time.Second, "waiter", func() bool { return g.waiting(key) == 1 })
 	cancelLeader()
 	if e := <-result; e.Model != "second" {
 		t.Errorf("waiter got %+v, want the retried answer", e)
@@ -141,7 +131,7 @@ func TestGroupSharesErrors(t *testing.T) {
 		<-release
 		return Entry{}, boom
 	})
-	waitFor(t, "leader", func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.calls[key] != nil })
+	testkit.Eventually(t, 5*time.Second, "leader", func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.calls[key] != nil })
 	errc := make(chan error)
 	go func() {
 		_, shared, err := g.Do(context.Background(), key, func(ctx context.Context) (Entry, error) {
@@ -153,7 +143,7 @@ func TestGroupSharesErrors(t *testing.T) {
 		}
 		errc <- err
 	}()
-	waitFor(t, "waiter", func() bool { return g.waiting(key) == 1 })
+	testkit.Eventually(t, 5*time.Second, "waiter", func() bool { return g.waiting(key) == 1 })
 	close(release)
 	if err := <-errc; !errors.Is(err, boom) {
 		t.Errorf("waiter error = %v, want %v", err, boom)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/cache/cachetest"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 func newMemory(t *testing.T, clock *cachetest.Clock) cache.Store {
@@ -38,21 +39,13 @@ func TestMemoryBoundedInBytes(t *testing.T) {
 		}
 	}
 	// Eviction runs in otter's maintenance; poll until it has caught up.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testkit.Eventually(t, 5*time.Second, "the cache to hold at most 64 KiB", func() bool {
 		present := 0
 		for i := range 200 {
 			if _, err := m.Get(context.Background(), cachetest.SampleKey(t, i)); err == nil {
 				present++
 			}
 		}
-		st := m.Stats()
-		if st.Bytes <= 64<<10 && present*e.Size() <= 64<<10 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("bytes = %d, present = %d, want <= %d bytes", st.Bytes, present, 64<<10)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return m.Stats().Bytes <= 64<<10 && present*e.Size() <= 64<<10
+	})
 }

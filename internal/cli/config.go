@@ -12,17 +12,17 @@ import (
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
-// configWarnings lists what is valid but probably wrong: a deepseek
-// target naming a model DeepSeek's API no longer accepts, or one it does
-// not list. The gateway
-// sends the successor instead (see gateway.requestFor), so the config
-// keeps working, but it should say what is really served.
+// configWarnings lists what is valid but probably wrong: a deprecated
+// value, or a deepseek target naming a model DeepSeek's API no longer
+// accepts, or one it does not list. The gateway sends the successor
+// instead (see gateway.requestFor), so the config keeps working, but it
+// should say what is really served.
 func configWarnings(c *config.Config) []string {
+	out := deprecationWarnings(c)
 	kinds := map[string]string{}
 	for _, u := range c.Upstreams {
 		kinds[u.Name] = u.Kind
 	}
-	var out []string
 	for i, m := range c.Models {
 		for j, t := range m.Targets {
 			if kinds[t.Upstream] != upstream.KindDeepSeek {
@@ -44,6 +44,16 @@ func configWarnings(c *config.Config) []string {
 				"since 2026-07-24); dsgate sends %s with thinking %s instead: write model: %s and thinking: %t on model %s",
 				i, j, t.Model, rm.Successor, mode, rm.Successor, rm.Thinking, m.Name))
 		}
+	}
+	return out
+}
+
+// deprecationWarnings names the values that still work under an old name.
+func deprecationWarnings(c *config.Config) []string {
+	var out []string
+	if c.Audit.FullPolicy == config.AuditBlockNewDeprecated {
+		out = append(out, fmt.Sprintf("audit.full_policy: %s is deprecated (it drops new records, it never blocks): write %s",
+			config.AuditBlockNewDeprecated, config.AuditDropNew))
 	}
 	return out
 }

@@ -44,6 +44,40 @@ models:
 	}
 }
 
+// Issue 14: audit.full_policy block_new was renamed drop_new (it drops new
+// records, it never blocks). The old name still loads, with a warning; the
+// new one and drop_oldest load without; anything else is refused.
+func TestConfigCheckAuditFullPolicyRename(t *testing.T) {
+	for _, tc := range []struct {
+		policy, warning string
+		code            int
+	}{
+		{"block_new", "audit.full_policy: block_new is deprecated", 0},
+		{"drop_new", "", 0},
+		{"drop_oldest", "", 0},
+		{"", "", 0},
+		{"block_all", "must be drop_new or drop_oldest", 1},
+	} {
+		f := filepath.Join(t.TempDir(), "c.yaml")
+		os.WriteFile(f, []byte(`version: 1
+audit: {enabled: true, dir: "`+t.TempDir()+`", full_policy: "`+tc.policy+`"}
+upstreams: [{name: s, kind: sim}]
+models: [{name: m, targets: [{upstream: s}]}]
+`), 0o600)
+		out, stderr, code := run(t, "config", "check", f)
+		if code != tc.code {
+			t.Errorf("%q: exit %d, want %d: %s %s", tc.policy, code, tc.code, out, stderr)
+			continue
+		}
+		if tc.warning == "" && strings.Contains(stderr, "warning:") {
+			t.Errorf("%q: unexpected warning:\n%s", tc.policy, stderr)
+		}
+		if tc.warning != "" && !strings.Contains(stderr, tc.warning) {
+			t.Errorf("%q: stderr lacks %q:\n%s", tc.policy, tc.warning, stderr)
+		}
+	}
+}
+
 // Issue 13 item 9: a CLI command that loads the config opens the store its
 // store.dsn reference names, not a file named after the reference.
 func TestKeysUseReferencedStoreDSN(t *testing.T) {

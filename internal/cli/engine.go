@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dsgate/dsgate/internal/engine"
+	"github.com/dsgate/dsgate/internal/launch"
 	"github.com/dsgate/dsgate/internal/plan"
 )
 
@@ -94,7 +94,7 @@ pinned release tag, never latest.`,
 }
 
 // build resolves the model, the layout and the engine flags.
-func (f *engineFlags) build() (engine.Command, []string, error) {
+func (f *engineFlags) build() (launch.Command, []string, error) {
 	m, known := plan.Model{}, false
 	if cm, err := plan.Lookup(f.model); err == nil {
 		m, known = cm, true
@@ -103,25 +103,25 @@ func (f *engineFlags) build() (engine.Command, []string, error) {
 	tp, pp := f.tp, f.pp
 	if tp == 0 || pp == 0 {
 		if !known {
-			return engine.Command{}, nil, fmt.Errorf("%q is not a built-in model: pass --tp and --pp", f.model)
+			return launch.Command{}, nil, fmt.Errorf("%q is not a built-in model: pass --tp and --pp", f.model)
 		}
 		l, err := f.planLayout(m)
 		if err != nil {
-			return engine.Command{}, nil, err
+			return launch.Command{}, nil, err
 		}
 		tp, pp = l.TP, l.PP
 		notes = append(notes, fmt.Sprintf("layout from plan: %s TP%d x PP%d = %d GPUs, %.1f GB per GPU of %.0f GB",
 			l.GPU, l.TP, l.PP, l.GPUs, l.PerGPUBytes/1e9, l.MemoryGB))
 	}
-	o := engine.Options{
-		Engine: engine.Kind(f.kind), Model: f.model, ServedName: f.served, TP: tp, PP: pp,
+	o := launch.Options{
+		Engine: launch.Kind(f.kind), Model: f.model, ServedName: f.served, TP: tp, PP: pp,
 		MaxModelLen: f.pf.context, MaxNumSeqs: f.pf.sequences, GPUMemoryUtilization: f.pf.gpuUtil,
 		Port: f.port, Image: f.image, TrustRemoteCode: f.trustRemote, DPAttention: f.dpAttention,
 		ExtraArgs: f.extra,
 	}
 	fam, err := f.resolveFamily(m, known)
 	if err != nil {
-		return engine.Command{}, nil, err
+		return launch.Command{}, nil, err
 	}
 	o.Family = fam
 	if known {
@@ -129,7 +129,7 @@ func (f *engineFlags) build() (engine.Command, []string, error) {
 		o.TrustRemoteCode = o.TrustRemoteCode || m.MoE()
 		prec, n, err := precisionFlags(m, f.pf.precision)
 		if err != nil {
-			return engine.Command{}, nil, err
+			return launch.Command{}, nil, err
 		}
 		o.DType, o.Quantization = prec.dtype, prec.quant
 		notes = append(notes, n...)
@@ -156,22 +156,22 @@ func (f *engineFlags) build() (engine.Command, []string, error) {
 		o.ExpertParallel = known && m.MoE() && tp*pp > 1
 	case "off":
 	default:
-		return engine.Command{}, nil, fmt.Errorf("--expert-parallel must be auto, on or off, not %q", f.expertParallel)
+		return launch.Command{}, nil, fmt.Errorf("--expert-parallel must be auto, on or off, not %q", f.expertParallel)
 	}
-	c, err := engine.Build(o)
+	c, err := launch.Build(o)
 	return c, notes, err
 }
 
 // resolveFamily picks the parser family: --family when given, else the
 // catalogue model's, else a guess from the repository or path name.
-func (f *engineFlags) resolveFamily(m plan.Model, known bool) (engine.Family, error) {
+func (f *engineFlags) resolveFamily(m plan.Model, known bool) (launch.Family, error) {
 	switch {
 	case f.family != "" && f.family != "auto":
-		return engine.ParseFamily(f.family)
+		return launch.ParseFamily(f.family)
 	case known && m.Family != "":
-		return engine.ParseFamily(m.Family)
+		return launch.ParseFamily(m.Family)
 	}
-	return engine.DetectFamily(f.model), nil
+	return launch.DetectFamily(f.model), nil
 }
 
 func (f *engineFlags) planLayout(m plan.Model) (plan.Layout, error) {
@@ -229,7 +229,7 @@ func precisionFlags(m plan.Model, name string) (precisionChoice, []string, error
 	return precisionChoice{}, []string{p.Name + ": the engine reads the quantization from the checkpoint's config"}, nil
 }
 
-func writeEngine(w io.Writer, format string, c engine.Command, notes []string) error {
+func writeEngine(w io.Writer, format string, c launch.Command, notes []string) error {
 	notes = append(notes, c.Notes...)
 	var b strings.Builder
 	switch format {

@@ -32,10 +32,10 @@ func TestKeysCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, id[1]) || strings.Contains(out, key[1]) {
 		t.Fatalf("list: %d %q", code, out)
 	}
-	if _, stderr, code = run(t, "keys", "create", "--db", db, "--name", "x", "--role", "wizard"); code == 0 {
+	if _, _, code = run(t, "keys", "create", "--db", db, "--name", "x", "--role", "wizard"); code == 0 {
 		t.Fatal("unknown role accepted")
 	}
-	if out, stderr, code = run(t, "keys", "revoke", "--db", db, id[1]); code != 0 {
+	if _, stderr, code = run(t, "keys", "revoke", "--db", db, id[1]); code != 0 {
 		t.Fatalf("revoke: %d %s", code, stderr)
 	}
 	out, _, _ = run(t, "keys", "list", "--db", db, "--json")

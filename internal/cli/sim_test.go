@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // lockedBuffer is a bytes.Buffer safe to read while a command writes it.
@@ -43,21 +45,18 @@ func TestSimDeepSeekPersonality(t *testing.T) {
 	}()
 	addrRe := regexp.MustCompile(`"addr":"(127\.0\.0\.1:\d+)"`)
 	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == ""; {
+	testkit.Eventually(t, 10*time.Second, "the sim's listen address in its log", func() bool {
 		if m := addrRe.FindStringSubmatch(errb.String()); m != nil {
 			addr = m[1]
-			break
+			return true
 		}
 		select {
 		case code := <-done:
 			t.Fatalf("sim exited with %d: %s", code, errb.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no listen address in %q", errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false
+	})
 	post := func(key, model string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/chat/completions",

@@ -18,6 +18,15 @@ type Metrics struct {
 	PrincipalLabel bool `yaml:"principal_label"`
 }
 
+// Values of audit.full_policy.
+const (
+	AuditDropNew    = "drop_new"
+	AuditDropOldest = "drop_oldest"
+	// AuditBlockNewDeprecated is the old name of AuditDropNew (it never
+	// blocked anything); accepted with a warning.
+	AuditBlockNewDeprecated = "block_new"
+)
+
 // Audit configures the audit trail: one hash-chained record per request,
 // spooled on disk and delivered to every sink in order, exactly once.
 type Audit struct {
@@ -40,8 +49,10 @@ type Audit struct {
 	QueueSize int `yaml:"queue_size"`
 	// MaxSpoolBytes bounds the disk spool. Default 1 GiB.
 	MaxSpoolBytes int64 `yaml:"max_spool_bytes"`
-	// FullPolicy when the spool is full: block_new (drop new records,
-	// counted; the default) or drop_oldest.
+	// FullPolicy when the spool is full: drop_new (drop new records,
+	// counted, and keep the spooled ones; the default) or drop_oldest
+	// (drop the oldest undelivered records). block_new is the deprecated
+	// name of drop_new: still accepted, with a config check warning.
 	FullPolicy string `yaml:"full_policy"`
 	// ChainID names this replica's hash chain. Default: the host name.
 	ChainID string `yaml:"chain_id"`
@@ -123,7 +134,7 @@ func (c *Config) normalizeObserve() {
 	}
 	a.File.MaxBytes = cmp.Or(a.File.MaxBytes, 100<<20)
 	a.File.MaxFiles = cmp.Or(a.File.MaxFiles, 10)
-	a.FullPolicy = cmp.Or(a.FullPolicy, "block_new")
+	a.FullPolicy = cmp.Or(a.FullPolicy, AuditDropNew)
 	a.Elasticsearch.IndexPrefix = cmp.Or(a.Elasticsearch.IndexPrefix, "deepseek-api-")
 	a.Checkpoints.Path = cmp.Or(a.Checkpoints.Path, a.Dir+"/checkpoints.jsonl")
 	a.Checkpoints.Every = cmp.Or(a.Checkpoints.Every, 1000)
@@ -139,8 +150,10 @@ func (c *Config) normalizeObserve() {
 
 func (c *Config) validateObserve(add func(path, format string, args ...any)) {
 	if a := c.Audit; a.Enabled {
-		if a.FullPolicy != "block_new" && a.FullPolicy != "drop_oldest" {
-			add("audit.full_policy", "must be block_new or drop_oldest, got %q", a.FullPolicy)
+		switch a.FullPolicy {
+		case AuditDropNew, AuditDropOldest, AuditBlockNewDeprecated:
+		default:
+			add("audit.full_policy", "must be drop_new or drop_oldest, got %q", a.FullPolicy)
 		}
 		if a.File.Disabled && !a.Stdout && a.Elasticsearch.URL == "" {
 			add("audit", "needs at least one sink (file, stdout or elasticsearch)")

@@ -84,6 +84,11 @@ type Options struct {
 	CacheObserver CacheObserver
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Wait pauses d before a retry and reports false when ctx ended first;
+	// default a real timer. Tests inject it to see the back-off without
+	// sleeping. A retry whose wait cannot fit ctx's deadline is not waited
+	// for at all.
+	Wait func(ctx context.Context, d time.Duration) bool
 }
 
 // Observer receives the pipeline's upstream-level events. Calls happen on
@@ -155,6 +160,9 @@ func New(o Options) *Gateway {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Wait == nil {
+		o.Wait = wait
 	}
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
@@ -388,7 +396,7 @@ func (rn *runner) route(ctx context.Context, rt *Route, last bool) (done bool, e
 				rn.steps = append(rn.steps, Step{Model: rt.Name, Reason: "retry budget exhausted"})
 				return true, &ExhaustedError{Steps: rn.steps, Last: rn.lastErr}
 			}
-			if !sleep(ctx, g.backoff(rn.attempts, rn.lastT != nil && t.Upstream == rn.lastT.Upstream, rn.lastErr)) {
+			if !g.sleep(ctx, g.backoff(rn.attempts, rn.lastT != nil && t.Upstream == rn.lastT.Upstream, rn.lastErr)) {
 				return true, cmpErr(ctx.Err(), rn.lastErr)
 			}
 			if rn.lastT != nil {

@@ -145,13 +145,18 @@ func (g *Gateway) backoff(n int, sameUpstream bool, lastErr error) time.Duration
 
 // sleep waits d unless ctx ends first or its deadline is too close for a
 // retry to be worth it.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+func (g *Gateway) sleep(ctx context.Context, d time.Duration) bool {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d { // deadlines are wall-clock
 		return false
 	}
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
+	return g.opts.Wait(ctx, d)
+}
+
+// wait is the default Options.Wait: a timer, cut short by ctx.
+func wait(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -24,6 +24,7 @@ import (
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
 	"github.com/dsgate/dsgate/internal/grpcapi"
 	"github.com/dsgate/dsgate/internal/sim"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 func TestUnaryChatAndModels(t *testing.T) {
@@ -287,7 +288,7 @@ func TestClientCancelStopsUpstream(t *testing.T) {
 	if _, err := collect(t, st); status.Code(err) != codes.Canceled {
 		t.Errorf("after cancel: %v, want Canceled", err)
 	}
-	waitFor(t, 3*time.Second, "the upstream request to end", func() bool { return e.sim.Stats().Running == 0 })
+	testkit.Eventually(t, 3*time.Second, "the upstream request to end", func() bool { return e.sim.Stats().Running == 0 })
 }
 
 // TestErrorMapping checks every mapped code, its details, and that the

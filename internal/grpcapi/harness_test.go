@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -143,19 +142,5 @@ func userChat(model, text string) *pb.ChatCompletionRequest {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func structFrom(m map[string]any) (*structpb.Struct, error) { return structpb.NewStruct(m) }

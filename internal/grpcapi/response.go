@@ -193,16 +193,6 @@ func usageProto(u *openai.Usage) *pb.Usage {
 	return out
 }
 
-// UsageOf converts proto usage back to the gateway's type.
-func UsageOf(u *pb.Usage) openai.Usage {
-	if u == nil {
-		return openai.Usage{}
-	}
-	return openai.Usage{PromptTokens: int(u.GetPromptTokens()), CompletionTokens: int(u.GetCompletionTokens()),
-		TotalTokens: int(u.GetTotalTokens()), PromptCacheHitTokens: int(u.GetPromptCacheHitTokens()),
-		PromptCacheMissTokens: int(u.GetPromptCacheMissTokens())}
-}
-
 var finishReasons = map[string]pb.FinishReason{
 	"stop":                         pb.FinishReason_FINISH_REASON_STOP,
 	"length":                       pb.FinishReason_FINISH_REASON_LENGTH,

@@ -135,9 +135,6 @@ func New(o Options) *Server {
 	return s
 }
 
-// GRPC is the underlying server, for registering more services.
-func (s *Server) GRPC() *grpc.Server { return s.gs }
-
 // Serve serves on ln until Shutdown or Stop.
 func (s *Server) Serve(ln net.Listener) error { return s.gs.Serve(ln) }
 

@@ -342,21 +342,23 @@ func rawRequest(t *testing.T, url, key string, n int) net.Conn {
 // connection is closed.
 func TestSlowBodyUnauthenticatedIsRefusedAtOnce(t *testing.T) {
 	t.Parallel()
-	a := newAPI(t, apiOptions{})
+	// The body may take an hour, and the client never sends the rest of
+	// it: an answer and a close that come within the hang guard below
+	// came from the headers alone.
+	a := newAPI(t, apiOptions{bodyReadTimeout: time.Hour})
 	conn := rawRequest(t, a.url, "", 100000)
-	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
-	start := time.Now()
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		t.Fatalf("no answer within 3s: %v", err)
+		t.Fatalf("no answer: %v", err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 401 || !resp.Close {
 		t.Fatalf("%d close=%v %s", resp.StatusCode, resp.Close, body)
 	}
 	oneError(t, body)
-	if _, err := conn.Read(make([]byte, 1)); err != io.EOF || time.Since(start) > 2*time.Second {
-		t.Errorf("connection still open after %v: %v", time.Since(start), err)
+	if _, err := conn.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("connection still open: %v", err)
 	}
 }
 
@@ -366,15 +368,17 @@ func TestSlowBodyHitsTheReadDeadline(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, apiOptions{bodyReadTimeout: 300 * time.Millisecond})
 	conn := rawRequest(t, a.url, keyAdmin, 100000)
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	start := time.Now()
+	// The client never sends the rest of its body: only the body's read
+	// deadline can produce an answer (the read deadline here guards
+	// against a hang and is not measured).
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("no answer: %v", err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 408 || time.Since(start) > 3*time.Second {
-		t.Fatalf("%d after %v: %s", resp.StatusCode, time.Since(start), body)
+	if resp.StatusCode != 408 {
+		t.Fatalf("%d: %s", resp.StatusCode, body)
 	}
 	oneError(t, body)
 }

@@ -95,9 +95,6 @@ func newHeader(random io.Reader, keyID string, chunkSize int, kdf KDF, p Argon2P
 	return h, nil
 }
 
-// Bytes returns the encoded header. The caller must not modify it.
-func (h *Header) Bytes() []byte { return h.raw }
-
 func (h *Header) encode() ([]byte, error) {
 	if err := validKeyID(h.KeyID); err != nil {
 		return nil, err

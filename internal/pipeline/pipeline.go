@@ -145,6 +145,7 @@ func settle(s *reqscope.Scope, res *gateway.Result) {
 		s.PromptTokens = res.Usage.PromptTokens
 		s.CompletionTokens = res.Usage.CompletionTokens
 		s.CacheHitTokens = res.Usage.CacheHitTokens()
+		s.ReasoningTokens = res.Usage.ReasoningTokens()
 	}
 	if res.Body != nil {
 		s.Output = res.Body

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"time"
 
+	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/audit"
 	"github.com/dsgate/dsgate/internal/metrics"
 	"github.com/dsgate/dsgate/internal/reqscope"
@@ -50,9 +51,12 @@ func (o Recorder) metrics(s *reqscope.Scope, route, method string, status int, e
 	if s.Model != "" {
 		o.Metrics.CountRequest(route, s.Model, status, s.Principal)
 	}
+	if limit, ok := access.RejectedLimit(s.Err); ok {
+		o.Metrics.RateLimited(limit)
+	}
 	if s.Model != "" && s.CacheResult != "hit" { // tokens spent upstream; a hit spent none
-		o.Metrics.AddTokens(s.Model, s.Principal, metrics.Usage{
-			Prompt: s.PromptTokens, Completion: s.CompletionTokens, CacheHit: s.CacheHitTokens})
+		o.Metrics.AddTokens(s.Model, s.Principal, metrics.Usage{Prompt: s.PromptTokens,
+			Completion: s.CompletionTokens, CacheHit: s.CacheHitTokens, Reasoning: s.ReasoningTokens})
 	}
 }
 

@@ -26,8 +26,9 @@ type Scope struct {
 	Role       string
 
 	PromptTokens     int
-	CompletionTokens int
+	CompletionTokens int // reasoning tokens included
 	CacheHitTokens   int
+	ReasoningTokens  int // the chain-of-thought share of CompletionTokens
 
 	CacheResult string // hit, miss, bypass; "" when the cache was not consulted
 	CacheTier   string // the tier that hit

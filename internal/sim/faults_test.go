@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 const streamBody = `{"model":"deepseek-chat","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
@@ -170,7 +172,7 @@ func TestCutAfterChunks(t *testing.T) {
 	if resp.ProtoMajor != 2 || err == nil || strings.Contains(string(body), "[DONE]") {
 		t.Errorf("HTTP/2 cut: proto %d, read error %v, body %s", resp.ProtoMajor, err, body)
 	}
-	poll(t, "cut handlers to finish", func() bool { return s.Stats().Running == 0 })
+	testkit.Eventually(t, 5*time.Second, "cut handlers to finish", func() bool { return s.Stats().Running == 0 })
 }
 
 func TestStallAfterChunks(t *testing.T) {
@@ -201,7 +203,7 @@ func TestStallAfterChunks(t *testing.T) {
 		t.Fatalf("stalled stream not running: %+v", st)
 	}
 	cancel()
-	poll(t, "the stalled handler to end after the client left", func() bool { return s.Stats().Running == 0 })
+	testkit.Eventually(t, 5*time.Second, "the stalled handler to end after the client left", func() bool { return s.Stats().Running == 0 })
 }
 
 // metricValue reads one sample from Prometheus text, checking that every
@@ -271,7 +273,7 @@ func TestMetricsTrackInFlightRequests(t *testing.T) {
 			}
 			errc <- err
 		}()
-		poll(t, "running to reach 1", func() bool { return metricValue(t, s, running) == 1 })
+		testkit.Eventually(t, 5*time.Second, "running to reach 1", func() bool { return metricValue(t, s, running) == 1 })
 		if v := metricValue(t, s, `vllm:kv_cache_usage_perc{model_name="deepseek-chat"}`); v != 1.0/64 {
 			t.Errorf("kv_cache_usage_perc = %v, want 1/64", v)
 		}
@@ -282,7 +284,7 @@ func TestMetricsTrackInFlightRequests(t *testing.T) {
 		if err := <-errc; err == nil {
 			t.Error("cancelled request did not fail")
 		}
-		poll(t, "running to return to 0", func() bool { return metricValue(t, s, running) == 0 })
+		testkit.Eventually(t, 5*time.Second, "running to return to 0", func() bool { return metricValue(t, s, running) == 0 })
 	}
 
 	// Completed requests feed the token counters.
@@ -320,9 +322,9 @@ func TestMaxRunningQueues(t *testing.T) {
 		return cancel, done
 	}
 	cancelA, doneA := start()
-	poll(t, "A running", func() bool { return s.Stats().Running == 1 })
+	testkit.Eventually(t, 5*time.Second, "A running", func() bool { return s.Stats().Running == 1 })
 	cancelB, doneB := start()
-	poll(t, "B waiting", func() bool { return s.Stats().Waiting == 1 })
+	testkit.Eventually(t, 5*time.Second, "B waiting", func() bool { return s.Stats().Waiting == 1 })
 	if v := metricValue(t, s, `vllm:num_requests_waiting{model_name="deepseek-chat"}`); v != 1 {
 		t.Errorf("num_requests_waiting = %v", v)
 	}
@@ -331,10 +333,10 @@ func TestMaxRunningQueues(t *testing.T) {
 	}
 	cancelA()
 	<-doneA
-	poll(t, "B to take the slot", func() bool { st := s.Stats(); return st.Running == 1 && st.Waiting == 0 })
+	testkit.Eventually(t, 5*time.Second, "B to take the slot", func() bool { st := s.Stats(); return st.Running == 1 && st.Waiting == 0 })
 	cancelB()
 	<-doneB
-	poll(t, "all idle", func() bool { st := s.Stats(); return st.Running == 0 && st.Waiting == 0 })
+	testkit.Eventually(t, 5*time.Second, "all idle", func() bool { st := s.Stats(); return st.Running == 0 && st.Waiting == 0 })
 }
 
 func TestKeepAlive(t *testing.T) {
@@ -382,7 +384,7 @@ func TestKeepAliveWhileQueued(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	poll(t, "A running", func() bool { return s.Stats().Running == 1 })
+	testkit.Eventually(t, 5*time.Second, "A running", func() bool { return s.Stats().Running == 1 })
 
 	tests := []struct {
 		name, body, want string
@@ -405,9 +407,9 @@ func TestKeepAliveWhileQueued(t *testing.T) {
 		}
 		cancel()
 		resp.Body.Close()
-		poll(t, "the queued request to leave", func() bool { return s.Stats().Waiting == 0 })
+		testkit.Eventually(t, 5*time.Second, "the queued request to leave", func() bool { return s.Stats().Waiting == 0 })
 	}
 	cancelA()
 	<-doneA
-	poll(t, "all idle", func() bool { return s.Stats().Running == 0 })
+	testkit.Eventually(t, 5*time.Second, "all idle", func() bool { return s.Stats().Running == 0 })
 }

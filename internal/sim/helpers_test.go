@@ -205,18 +205,6 @@ func streamText(chunks []chatChunkJSON) (content, reasoning string) {
 	return c.String(), r.String()
 }
 
-// poll waits until cond holds, failing after a deadline.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // startRequest posts body to a live server and returns the response; the
 // caller cancels ctx to disconnect. It is safe to call from goroutines.
 func startRequest(t *testing.T, ctx context.Context, url, body string) (*http.Response, error) {
@@ -230,5 +218,3 @@ func startRequest(t *testing.T, ctx context.Context, url, body string) (*http.Re
 }
 
 func words(s string) int { return len(strings.Fields(s)) }
-
-func ptr[T any](v T) *T { return &v }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 func clientTLS(ca *testCA, minV, maxV uint16) *tls.Config {
@@ -156,20 +158,13 @@ func TestRunPicksUpRotation(t *testing.T) {
 	}()
 
 	serverFiles(t, ca, dir, 7)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, "the rotated certificate to be served", func() bool {
 		c, err := dial(t, srv.addr, clientTLS(ca, 0, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if servedSerial(c) == 7 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("rotated certificate not served within 10s")
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval, not a wait for a fixed condition
-	}
+		return servedSerial(c) == 7
+	})
 }
 
 func TestMutualTLS(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dsgate/dsgate/internal/testkit"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
@@ -243,7 +244,7 @@ vllm:kv_cache_usage_perc{model_name="m"} %g
 func scraped(t *testing.T, u *upstream.Upstream, running, waiting float64) {
 	t.Helper()
 	stop := run(t, u)
-	waitFor(t, 5*time.Second, u.Name()+" to scrape its metrics", func() bool {
+	testkit.Eventually(t, 5*time.Second, u.Name()+" to scrape its metrics", func() bool {
 		l := u.Status().Load
 		return l != nil && l.Running == running && l.Waiting == waiting
 	})

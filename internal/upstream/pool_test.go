@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dsgate/dsgate/internal/testkit"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
@@ -59,18 +60,6 @@ func counts(p *upstream.Pool, c upstream.Class, n int) map[string]int {
 		}
 	}
 	return got
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // run starts u's health and load loop and stops it (waiting for it to
@@ -295,7 +284,7 @@ func TestPoolSkipsTargetFailingActiveHealthChecks(t *testing.T) {
 	p := upstream.NewPool([]*upstream.Target{a, b}, nil, nil)
 	run(t, a.Upstream)
 
-	waitFor(t, 5*time.Second, "a to fail its health checks", func() bool { return !a.Upstream.Available() })
+	testkit.Eventually(t, 5*time.Second, "a to fail its health checks", func() bool { return !a.Upstream.Available() })
 	if n := probes.Load(); n < 3 {
 		t.Fatalf("down after %d probes; unhealthy_threshold is 3", n)
 	}
@@ -306,7 +295,7 @@ func TestPoolSkipsTargetFailingActiveHealthChecks(t *testing.T) {
 		t.Fatalf("a down: picks %v, want b only", got)
 	}
 	healthy.Store(true)
-	waitFor(t, 5*time.Second, "a to pass its health checks again", a.Upstream.Available)
+	testkit.Eventually(t, 5*time.Second, "a to pass its health checks again", a.Upstream.Available)
 	if got := counts(p, upstream.Class{}, 20); got["a"] != 10 {
 		t.Fatalf("a back: picks %v, want a in rotation", got)
 	}

@@ -1,4 +1,4 @@
-// Package engine turns a serving plan (model, tensor/pipeline parallel
+// Package launch turns a serving plan (model, tensor/pipeline parallel
 // sizes, context length, precision) into the launch command of an
 // inference engine — vLLM or SGLang — and the matching Kubernetes container
 // spec, so the same numbers reach a shell on one machine and a Deployment
@@ -8,7 +8,7 @@
 //
 // The package only builds text; it never runs an engine. It is a leaf:
 // standard library only, no internal/config, internal/server or internal/cli.
-package engine
+package launch
 
 import (
 	"errors"
