@@ -76,12 +76,14 @@ type Tiered struct {
 
 type tierState struct {
 	Tier
-	dropped     atomic.Uint64
-	timeouts    atomic.Uint64
-	lateHits    atomic.Uint64
-	skipped     atomic.Uint64
-	failures    atomic.Int64
-	openUntilNs atomic.Int64 // skip reads until this Unix ns
+	dropped  atomic.Uint64
+	timeouts atomic.Uint64
+	lateHits atomic.Uint64
+	// What the reads requests made of this tier found, for TierLookups.
+	hits, misses, errs atomic.Uint64
+	skipped            atomic.Uint64
+	failures           atomic.Int64
+	openUntilNs        atomic.Int64 // skip reads until this Unix ns
 }
 
 type job struct {
@@ -193,13 +195,28 @@ func (t *Tiered) Get(ctx context.Context, key Key) (Hit, error) {
 }
 
 func (t *Tiered) get(ctx context.Context, ts *tierState, key Key, upper []*tierState) (Entry, error) {
+	e, err := t.read(ctx, ts, key, upper)
+	switch {
+	case err == nil:
+		ts.hits.Add(1)
+	case errors.Is(err, errTierTimeout) || errors.Is(err, errTierSkipped) || ctx.Err() != nil:
+		// counted in timeouts or skipped, or the caller left
+	case errors.Is(err, ErrMiss):
+		ts.misses.Add(1)
+	default:
+		ts.errs.Add(1)
+	}
+	return e, err
+}
+
+func (t *Tiered) read(ctx context.Context, ts *tierState, key Key, upper []*tierState) (Entry, error) {
 	if ts.Inline {
 		return ts.Store.Get(ctx, key)
 	}
 	now := t.opts.Now().UnixNano()
 	if now < ts.openUntilNs.Load() {
 		ts.skipped.Add(1)
-		return Entry{}, ErrMiss
+		return Entry{}, errTierSkipped
 	}
 	e, err := t.getWithTimeout(ctx, ts, key, upper)
 	switch {
@@ -263,8 +280,14 @@ func (t *Tiered) getWithTimeout(ctx context.Context, ts *tierState, key Key, upp
 	}
 	stop() // the read goes on in the background, bounded by WriteTimeout
 	ts.timeouts.Add(1)
-	return Entry{}, fmt.Errorf("reading %s: %w", ts.Store.Name(), context.DeadlineExceeded)
+	return Entry{}, fmt.Errorf("reading %s: %w", ts.Store.Name(), errTierTimeout)
 }
+
+// errTierSkipped is the miss of a tier skipped while it cools down.
+var errTierSkipped = fmt.Errorf("tier cooling down after failures: %w", ErrMiss)
+
+// errTierTimeout is the error of a read that outlasted the tier's Timeout.
+var errTierTimeout = errors.New("tier read timed out")
 
 // promote copies a hit into the tiers above the one that answered, for the
 // smaller of each tier's TTL and the entry's remaining lifetime.
@@ -341,6 +364,28 @@ func (t *Tiered) Stats() []TierStats {
 		s.LateHits = ts.lateHits.Load()
 		s.Misses += ts.skipped.Load()
 		out = append(out, s)
+	}
+	return out
+}
+
+// TierLookups counts what the reads of one tier found, as requests saw
+// them: unlike a store's own Stats, a read abandoned at the tier's Timeout
+// is a timeout even if it answers later, and a read skipped while the tier
+// cools down after failures is counted as skipped. Hits over the sum of
+// all five is the tier's hit ratio.
+type TierLookups struct {
+	Tier                                    string
+	Hits, Misses, Errors, Timeouts, Skipped uint64
+}
+
+// Lookups returns each tier's TierLookups in read order.
+func (t *Tiered) Lookups() []TierLookups {
+	out := make([]TierLookups, 0, len(t.tiers))
+	for _, ts := range t.tiers {
+		out = append(out, TierLookups{
+			Tier: ts.Store.Name(), Hits: ts.hits.Load(), Misses: ts.misses.Load(), Errors: ts.errs.Load(),
+			Timeouts: ts.timeouts.Load(), Skipped: ts.skipped.Load(),
+		})
 	}
 	return out
 }

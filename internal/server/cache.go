@@ -18,6 +18,7 @@ import (
 	cacheredis "github.com/dsgate/dsgate/internal/cache/redis"
 	"github.com/dsgate/dsgate/internal/cache/s3"
 	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/metrics"
 )
 
 // buildCache assembles the enabled tiers in read order: memory, Redis,
@@ -78,6 +79,19 @@ func (c *core) buildCache(cfg *config.Config, log *slog.Logger) error {
 	c.tasks = append(c.tasks, tc.Run)
 	c.mounts["/admin/cache"] = c.cacheAdmin()
 	return nil
+}
+
+// cacheTierLookups is the source of the cache tier collector: each tier's
+// lookup counts, nothing with the cache off.
+func (c *core) cacheTierLookups() []metrics.CacheTierLookups {
+	if c.cache == nil {
+		return nil
+	}
+	var out []metrics.CacheTierLookups
+	for _, l := range c.cache.Lookups() {
+		out = append(out, metrics.CacheTierLookups(l))
+	}
+	return out
 }
 
 // cacheAdmin serves GET /admin/cache (stats per tier) and DELETE

@@ -36,6 +36,7 @@ func (c *core) buildMetrics(cfg *config.Config, current func() *gateway.Gateway)
 	reg.MustRegister(metrics.NewBalanceCollector(func() []metrics.BalanceSample {
 		return balanceSamples(current().Upstreams())
 	}))
+	reg.MustRegister(metrics.NewCacheTierCollector(c.cacheTierLookups))
 	gather := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		for _, s := range current().Upstreams() {
 			m.SetUpstreamHealth(s.Name, s.Healthy, breakerGauge(s.Breaker))
