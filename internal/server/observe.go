@@ -37,6 +37,8 @@ func (c *core) buildMetrics(cfg *config.Config, current func() *gateway.Gateway)
 		return balanceSamples(current().Upstreams())
 	}))
 	reg.MustRegister(metrics.NewCacheTierCollector(c.cacheTierLookups))
+	c.certs = metrics.NewCertCollector()
+	reg.MustRegister(c.certs)
 	gather := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		for _, s := range current().Upstreams() {
 			m.SetUpstreamHealth(s.Name, s.Healthy, breakerGauge(s.Breaker))

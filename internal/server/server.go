@@ -105,6 +105,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("server.tls: %w", err)
 		}
 		c.tasks = append(c.tasks, r.Run)
+		c.certs.Watch("server", r.Leaf) // the HTTP and gRPC listeners share it
 		tlsConf = tlsconf.ServerConfig(r)
 		s.ln = tls.NewListener(ln, tlsConf)
 	}
