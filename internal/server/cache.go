@@ -35,12 +35,7 @@ func (c *core) buildCache(cfg *config.Config, log *slog.Logger) error {
 	c.closers = append(c.closers, mem.Close)
 	tiers := []cache.Tier{{Store: mem, TTL: kc.Memory.TTL, Inline: true}}
 	if t := kc.Redis; t.Enabled {
-		// A client of its own with short timeouts: a cache must fail fast.
-		rc := goredis.NewClient(&goredis.Options{
-			Addr: cfg.Redis.Addr, Password: cfg.Redis.Password.Value(), DB: cfg.Redis.DB,
-			ContextTimeoutEnabled: true, DialTimeout: 200 * time.Millisecond,
-			ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond,
-		})
+		rc := goredis.NewClient(cacheredis.ClientOptions(cfg.Redis.Addr, cfg.Redis.Password.Value(), cfg.Redis.DB))
 		c.closers = append(c.closers, rc.Close)
 		st, err := cacheredis.New(cacheredis.Options{Client: rc, TTL: t.TTL})
 		if err != nil {
