@@ -66,7 +66,7 @@ func TestRulesUseKnownMetrics(t *testing.T) {
 	}
 	for _, name := range []string{"DsgateHighLatencyP99", "DsgateUpstreamDown", "DsgateBreakerOpen", "DsgateAuditBacklog", "DsgateAuditDropping",
 		"DsgateUpstreamBalanceLow", "DsgateUpstreamBalanceExhausted", "DsgateUpstreamBalanceUnknown",
-		"DsgateTLSCertificateExpiring", "DsgateTLSCertificateExpiringSoon"} {
+		"DsgateTLSCertificateExpiring", "DsgateTLSCertificateExpiringSoon", "DsgateStoreUnreachable", "DsgateCacheTierFailing"} {
 		if _, ok := alerts[name]; !ok {
 			t.Errorf("alert %s missing", name)
 		}
@@ -127,7 +127,7 @@ func TestAlertUnitTestsCoverErrorRatio(t *testing.T) {
 		}
 	}
 	for _, a := range []string{"DsgateHighErrorRatio", "DsgateUpstreamBalanceLow", "DsgateUpstreamBalanceExhausted", "DsgateUpstreamBalanceUnknown",
-		"DsgateTLSCertificateExpiring", "DsgateTLSCertificateExpiringSoon"} {
+		"DsgateTLSCertificateExpiring", "DsgateTLSCertificateExpiringSoon", "DsgateStoreUnreachable", "DsgateCacheTierFailing"} {
 		if !slices.Contains(names, a) {
 			t.Errorf("alerts_test.yaml does not test %s", a)
 		}
