@@ -85,6 +85,19 @@ func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
 			return &Result{}, ctx.Err()
 		}
 	}
+	// A live follower learns it is a coalesced hit before its first chunk,
+	// so the transport can still put it in the response headers.
+	followed := false
+	if follow != nil {
+		chunk := follow
+		follow = func(p []byte) error {
+			if !followed {
+				followed = true
+				c.onCache(CacheHit, "coalesced")
+			}
+			return chunk(p)
+		}
+	}
 	var own *Result
 	lead := func(ctx context.Context, publish func([]byte)) (cache.Entry, error) {
 		c.onCache(CacheMiss, "")
@@ -115,7 +128,9 @@ func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
 	if err != nil {
 		return &Result{}, err
 	}
-	c.onCache(CacheHit, "coalesced")
+	if !followed {
+		c.onCache(CacheHit, "coalesced")
+	}
 	res, err := hit(cache.Hit{Entry: e, Tier: "coalesced"})
 	if res != nil {
 		res.Cache, res.CacheTier = CacheHit, "coalesced"

@@ -98,10 +98,12 @@ func TestCoalescedStreamIsFannedOutLive(t *testing.T) {
 		t.Fatal("the leader got no first event")
 	}
 	go func() {
-		res, err := g.Stream(context.Background(), cachedStream(t, "follow", true), &follower)
+		c := cachedStream(t, "follow", true)
+		c.OnCache = func(result, tier string) { follower.Data([]byte("cache " + result + " " + tier)) }
+		res, err := g.Stream(context.Background(), c, &follower)
 		followerDone <- outcome{res, err}
 	}()
-	live := waitEvents(&follower, 1, 3*time.Second)
+	live := waitEvents(&follower, 2, 3*time.Second) // the cache result, then the first chunk
 	close(release)
 	if !live {
 		t.Error("the follower saw no event before the leader's stream ended")
@@ -119,6 +121,15 @@ func TestCoalescedStreamIsFannedOutLive(t *testing.T) {
 	// The leader did not ask for usage, the follower did: each gets its shape.
 	if strings.Contains(leader.all(), `"usage"`) {
 		t.Errorf("leader got a usage chunk it did not ask for:\n%s", leader.all())
+	}
+	follower.mu.Lock()
+	first := follower.events[0]
+	follower.mu.Unlock()
+	if first != "cache hit coalesced" {
+		t.Errorf("the follower's first event is %q, want the cache result reported before any data", first)
+	}
+	if n := strings.Count(follower.all(), "cache "); n != 1 {
+		t.Errorf("the cache result was reported %d times, want once", n)
 	}
 	fe := follower.all()
 	if !strings.Contains(fe, `"total_tokens":5`) || !strings.HasSuffix(fe, "[DONE]") {
