@@ -80,8 +80,8 @@ func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
 			}
 			return res, err
 		}
-		g.observeCache("all", CacheMiss)
 		if ctx.Err() != nil {
+			g.observeCache("all", CacheMiss)
 			return &Result{}, ctx.Err()
 		}
 	}
@@ -117,6 +117,13 @@ func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
 		e, shared, err = g.group.Do(ctx, l.key, func(ctx context.Context) (cache.Entry, error) { return lead(ctx, nil) })
 	} else {
 		e, shared, err = g.group.DoStream(ctx, l.key, lead, follow)
+	}
+	if l.read { // a coalesced answer is a hit of its own kind; the rest missed
+		if shared && err == nil {
+			g.observeCache("coalesced", CacheHit)
+		} else {
+			g.observeCache("all", CacheMiss)
+		}
 	}
 	if !shared {
 		if own == nil {

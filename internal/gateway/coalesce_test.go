@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,7 +40,25 @@ func pacedStream(release <-chan struct{}) func(http.ResponseWriter, *http.Reques
 	}
 }
 
-func cachedGateway(t *testing.T, url string) *gateway.Gateway {
+// observed records cache results as the metrics get them.
+type observed struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (o *observed) CacheResult(tier, result string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.seen = append(o.seen, tier+" "+result)
+}
+
+func (o *observed) all() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Sorted(slices.Values(o.seen))
+}
+
+func cachedGateway(t *testing.T, url string, obs gateway.CacheObserver) *gateway.Gateway {
 	t.Helper()
 	mem, err := cache.NewMemory(cache.MemoryOptions{})
 	if err != nil {
@@ -49,7 +69,7 @@ func cachedGateway(t *testing.T, url string) *gateway.Gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newGateway(gateway.Options{Routes: []gateway.Route{route("m", nil, up("a", url))}, Cache: tc})
+	return newGateway(gateway.Options{Routes: []gateway.Route{route("m", nil, up("a", url))}, Cache: tc, CacheObserver: obs})
 }
 
 func cachedStream(t *testing.T, id string, includeUsage bool) *gateway.Call {
@@ -81,7 +101,8 @@ func TestCoalescedStreamIsFannedOutLive(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
 	f := newFake(t, "a", pacedStream(release))
-	g := cachedGateway(t, f.srv.URL)
+	obs := &observed{}
+	g := cachedGateway(t, f.srv.URL, obs)
 
 	type outcome struct {
 		res *gateway.Result
@@ -114,6 +135,9 @@ func TestCoalescedStreamIsFannedOutLive(t *testing.T) {
 	}
 	if n := f.count(); n != 1 {
 		t.Errorf("upstream called %d times, want 1 (coalesced)", n)
+	}
+	if got, want := obs.all(), []string{"all miss", "coalesced hit"}; !slices.Equal(got, want) {
+		t.Errorf("cache results counted = %q, want %q (the leader missed, the follower got a coalesced hit)", got, want)
 	}
 	if fo.res.Cache != gateway.CacheHit || fo.res.CacheTier != "coalesced" || !fo.res.Started {
 		t.Errorf("follower result = %+v, want a started coalesced hit", fo.res)
