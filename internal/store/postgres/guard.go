@@ -3,11 +3,11 @@ package postgres
 import (
 	"context"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/store/sqlstore"
 )
 
@@ -25,8 +25,9 @@ const (
 
 // ErrUnavailable is returned, at once, for connections wanted while
 // PostgreSQL is known to be unreachable; it wraps the last connection
-// error.
-var ErrUnavailable = errors.New("postgres unavailable")
+// error. It is a store.ErrUnavailable, as is every failed connection
+// attempt.
+var ErrUnavailable = fmt.Errorf("postgres known to be unreachable: %w", store.ErrUnavailable)
 
 // guard is a driver.Connector that remembers failed connection attempts:
 // after one, new attempts fail at once with ErrUnavailable for RetryAfter;
@@ -60,6 +61,9 @@ func (g *guard) Connect(ctx context.Context) (driver.Conn, error) {
 	}
 	c, err := g.inner.Connect(ctx)
 	g.done(ctx, err)
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
 	return c, err
 }
 
