@@ -147,7 +147,7 @@ func TestDependencyTable(t *testing.T) {
 		used[r.name] = true
 		p := pkgs[pkg]
 		for _, imp := range p.imports {
-			if imp == testSupport {
+			if imp == testSupport || strings.HasPrefix(imp, testSupport+"/") {
 				if !strings.HasSuffix(pkg, "test") { // storetest, cachetest, metricstest ...
 					t.Errorf("%s imports %s, which only tests and test-support packages may", pkg, imp)
 				}
@@ -158,7 +158,7 @@ func TestDependencyTable(t *testing.T) {
 			}
 		}
 		for _, imp := range p.tests {
-			if imp == testSupport {
+			if imp == testSupport || strings.HasPrefix(imp, testSupport+"/") {
 				continue // any test may use the shared test helpers
 			}
 			if !within(imp, r.name) && !allowed(r.may, imp) && !allowed(r.tests, imp) {

@@ -65,7 +65,8 @@ func TestRulesUseKnownMetrics(t *testing.T) {
 		t.Errorf("DsgateHighErrorRatio expr = %q, want the deployment guide's %q", alerts["DsgateHighErrorRatio"], want)
 	}
 	for _, name := range []string{"DsgateHighLatencyP99", "DsgateUpstreamDown", "DsgateBreakerOpen", "DsgateAuditBacklog", "DsgateAuditDropping",
-		"DsgateUpstreamBalanceLow", "DsgateUpstreamBalanceExhausted", "DsgateUpstreamBalanceUnknown"} {
+		"DsgateUpstreamBalanceLow", "DsgateUpstreamBalanceExhausted", "DsgateUpstreamBalanceUnknown",
+		"DsgateTLSCertificateExpiring", "DsgateTLSCertificateExpiringSoon", "DsgateStoreUnreachable", "DsgateCacheTierFailing"} {
 		if _, ok := alerts[name]; !ok {
 			t.Errorf("alert %s missing", name)
 		}
@@ -125,7 +126,8 @@ func TestAlertUnitTestsCoverErrorRatio(t *testing.T) {
 			names = append(names, a.Alertname)
 		}
 	}
-	for _, a := range []string{"DsgateHighErrorRatio", "DsgateUpstreamBalanceLow", "DsgateUpstreamBalanceExhausted", "DsgateUpstreamBalanceUnknown"} {
+	for _, a := range []string{"DsgateHighErrorRatio", "DsgateUpstreamBalanceLow", "DsgateUpstreamBalanceExhausted", "DsgateUpstreamBalanceUnknown",
+		"DsgateTLSCertificateExpiring", "DsgateTLSCertificateExpiringSoon", "DsgateStoreUnreachable", "DsgateCacheTierFailing"} {
 		if !slices.Contains(names, a) {
 			t.Errorf("alerts_test.yaml does not test %s", a)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/ratelimit"
+	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
@@ -58,6 +59,10 @@ func From(err error) *openai.Error {
 	}
 	if errors.Is(err, context.Canceled) {
 		return &openai.Error{Status: StatusClientClosed, Message: "client closed request", Type: "client_closed", Err: err}
+	}
+	if errors.Is(err, store.ErrUnavailable) { // before the deadline: a connect timeout wraps one
+		return &openai.Error{Status: http.StatusServiceUnavailable, Message: "the control-plane store is unavailable; try again shortly",
+			Type: "service_unavailable_error", Code: "store_unavailable", Err: err}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &openai.Error{Status: http.StatusGatewayTimeout, Message: "request timed out", Type: "timeout_error", Err: err}

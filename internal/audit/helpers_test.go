@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -120,7 +121,7 @@ type fakeES struct {
 	srv *httptest.Server
 
 	mu        sync.Mutex
-	mode      string            // "up", "503", "close"
+	mode      string            // "up", "503", "hang", "close"
 	itemFail  map[string]int    // _id -> status to answer once
 	docs      map[string][]byte // acknowledged documents
 	order     []string          // ids in acknowledgement order
@@ -155,6 +156,10 @@ func (f *fakeES) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case mode == "503":
 		http.Error(w, `{"error":"unavailable"}`, http.StatusServiceUnavailable)
+		return
+	case mode == "hang": // a partitioned service: no answer until the client gives up
+		io.Copy(io.Discard, r.Body) // so the server notices the client leaving
+		<-r.Context().Done()
 		return
 	case mode == "close":
 		conn, _, err := w.(http.Hijacker).Hijack()

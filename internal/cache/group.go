@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -22,6 +23,10 @@ type Group struct {
 
 type call struct {
 	done chan struct{}
+	// Chunks the leader published so far, and a channel closed (and
+	// replaced) whenever one is added; guarded by Group.mu.
+	chunks [][]byte
+	more   chan struct{}
 	// Written by the leader before done is closed.
 	entry     Entry
 	err       error
@@ -40,7 +45,7 @@ func (g *Group) Do(ctx context.Context, key Key, fn func(ctx context.Context) (E
 		}
 		c, ok := g.calls[key]
 		if !ok {
-			c = &call{done: make(chan struct{})}
+			c = &call{done: make(chan struct{}), more: make(chan struct{})}
 			g.calls[key] = c
 			g.mu.Unlock()
 			return g.lead(ctx, key, c, fn)
@@ -78,6 +83,98 @@ func (g *Group) lead(ctx context.Context, key Key, c *call, fn func(context.Cont
 	c.abandoned = c.err != nil && ctx.Err() != nil
 	normal = true
 	return c.entry, false, c.err
+}
+
+// ErrLeaderLeft is returned to a streaming follower that had already
+// received part of the answer when the call it followed was abandoned: it
+// cannot start over, so its stream ends with an error.
+var ErrLeaderLeft = errors.New("the coalesced call ended before its answer was complete")
+
+// DoStream is Do for streamed answers, fanned out live: fn gets a publish
+// function and calls it with each chunk as its own client gets it; every
+// follower's follow is called with each published chunk, in order, as soon
+// as it is published (a follower that joins late first gets the chunks it
+// missed). When fn returns, followers return its Entry once they have been
+// given every chunk. A leader that publishes nothing (a non-streaming call
+// of the same key, through Do) is followed as by Do.
+//
+// A follower whose follow fails, or whose ctx ends, leaves at once. If the
+// call is abandoned, followers that were given no chunk yet retry as with
+// Do; the others get ErrLeaderLeft.
+func (g *Group) DoStream(ctx context.Context, key Key, fn func(ctx context.Context, publish func([]byte)) (Entry, error),
+	follow func([]byte) error) (e Entry, shared bool, err error) {
+	for {
+		g.mu.Lock()
+		if g.calls == nil {
+			g.calls = make(map[Key]*call)
+		}
+		c, ok := g.calls[key]
+		if !ok {
+			c = &call{done: make(chan struct{}), more: make(chan struct{})}
+			g.calls[key] = c
+			g.mu.Unlock()
+			return g.lead(ctx, key, c, func(ctx context.Context) (Entry, error) {
+				return fn(ctx, func(p []byte) { g.publish(c, p) })
+			})
+		}
+		c.waiters++
+		g.mu.Unlock()
+		n, err := g.follow(ctx, c, follow)
+		if err != nil {
+			g.mu.Lock()
+			c.waiters--
+			g.mu.Unlock()
+			return Entry{}, true, err
+		}
+		if c.abandoned {
+			if n == 0 {
+				continue
+			}
+			return Entry{}, true, ErrLeaderLeft
+		}
+		return c.entry, true, c.err
+	}
+}
+
+// publish adds one chunk to c and wakes its followers.
+func (g *Group) publish(c *call, p []byte) {
+	g.mu.Lock()
+	c.chunks = append(c.chunks, p)
+	close(c.more)
+	c.more = make(chan struct{})
+	g.mu.Unlock()
+}
+
+// follow hands c's chunks to fn as they are published until c is done and
+// every chunk was handed over. It returns how many chunks it handed over.
+func (g *Group) follow(ctx context.Context, c *call, fn func([]byte) error) (int, error) {
+	n := 0
+	for {
+		g.mu.Lock()
+		pending, more := c.chunks[n:], c.more
+		g.mu.Unlock()
+		for _, p := range pending {
+			if err := fn(p); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(pending) > 0 {
+			continue
+		}
+		select {
+		case <-more:
+		case <-c.done:
+			g.mu.Lock()
+			left := len(c.chunks) - n
+			g.mu.Unlock()
+			if left == 0 {
+				return n, nil
+			}
+		case <-ctx.Done():
+			return n, fmt.Errorf("waiting for identical request: %w", context.Cause(ctx))
+		}
+	}
 }
 
 // waiting returns how many callers wait on key; for tests.

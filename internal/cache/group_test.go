@@ -169,3 +169,70 @@ func TestGroupLeaderPanic(t *testing.T) {
 		t.Errorf("after panic: %+v %v %v", e, shared, err)
 	}
 }
+
+// A follower that joins after the leader published gets the backlog, then
+// each later chunk before the leader returns.
+func TestGroupDoStreamFansOutLive(t *testing.T) {
+	t.Parallel()
+	var g Group
+	key := Key{9}
+	published, release := make(chan struct{}), make(chan struct{})
+	leaderDone := make(chan error, 1)
+	go func() {
+		_, _, err := g.DoStream(context.Background(), key, func(ctx context.Context, publish func([]byte)) (Entry, error) {
+			publish([]byte("a"))
+			close(published)
+			<-release
+			publish([]byte("b"))
+			return Entry{Body: []byte("ab")}, nil
+		}, nil)
+		leaderDone <- err
+	}()
+	<-published
+	got := make(chan string, 4)
+	followerDone := make(chan error, 1)
+	go func() {
+		e, shared, err := g.DoStream(context.Background(), key, nil, func(p []byte) error { got <- string(p); return nil })
+		if err == nil && (!shared || string(e.Body) != "ab") {
+			err = errors.New("wrong entry " + string(e.Body))
+		}
+		followerDone <- err
+	}()
+	if p := <-got; p != "a" {
+		t.Fatalf("first chunk %q", p)
+	}
+	close(release)
+	if p := <-got; p != "b" {
+		t.Fatalf("second chunk %q", p)
+	}
+	if err := errors.Join(<-leaderDone, <-followerDone); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A follower that got part of an abandoned call cannot start over.
+func TestGroupDoStreamAbandonedMidStream(t *testing.T) {
+	t.Parallel()
+	var g Group
+	key := Key{10}
+	ctx, cancel := context.WithCancel(context.Background())
+	published := make(chan struct{})
+	go g.DoStream(ctx, key, func(ctx context.Context, publish func([]byte)) (Entry, error) {
+		publish([]byte("a"))
+		close(published)
+		<-ctx.Done()
+		return Entry{}, ctx.Err()
+	}, nil)
+	<-published
+	first := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := g.DoStream(context.Background(), key, nil, func([]byte) error { close(first); return nil })
+		done <- err
+	}()
+	<-first
+	cancel()
+	if err := <-done; !errors.Is(err, ErrLeaderLeft) {
+		t.Fatalf("err = %v, want ErrLeaderLeft", err)
+	}
+}

@@ -28,6 +28,21 @@ type Store interface {
 	Name() string
 }
 
+// ReadTimeouter is implemented by stores whose reads need another bound
+// than DefaultTierTimeout: a Tier with no Timeout uses ReadTimeout. An
+// object store needs an HTTP round trip, and a TLS handshake on a new
+// connection, where Redis needs a few milliseconds.
+type ReadTimeouter interface {
+	ReadTimeout() time.Duration
+}
+
+// Warmer is implemented by stores that can open their connections before
+// the first read, so the first read does not pay for them. Tiered.Run
+// warms such tiers once at start; a failure is only logged.
+type Warmer interface {
+	Warm(ctx context.Context) error
+}
+
 // Filter selects entries for Purge. The zero Filter matches everything.
 type Filter struct {
 	// Model, when set, matches entries whose Entry.Model equals it.
@@ -53,6 +68,9 @@ type TierStats struct {
 	// Timeouts counts reads that Tiered abandoned after the tier's
 	// Timeout; zero in a tier's own Stats.
 	Timeouts uint64
+	// LateHits counts reads that answered with an entry after Tiered
+	// stopped waiting for them; the entry was promoted to the tiers above.
+	LateHits uint64
 }
 
 // Counters are the hit, miss, set and error counters a Store keeps; backends

@@ -29,7 +29,10 @@ type Tier struct {
 	// written on the caller's goroutine. Other tiers are read with Timeout
 	// and written by the background queue.
 	Inline bool
-	// Timeout bounds one read; default 50 ms.
+	// Timeout bounds how long a request waits for one read; default the
+	// store's ReadTimeout (ReadTimeouter), else 50 ms. A read that answers
+	// later, within WriteTimeout, is not wasted: its entry is promoted to
+	// the tiers above, so the next identical request hits.
 	Timeout time.Duration
 	// WriteTimeout bounds one background write or promotion; default 2 s.
 	WriteTimeout time.Duration
@@ -73,11 +76,14 @@ type Tiered struct {
 
 type tierState struct {
 	Tier
-	dropped     atomic.Uint64
-	timeouts    atomic.Uint64
-	skipped     atomic.Uint64
-	failures    atomic.Int64
-	openUntilNs atomic.Int64 // skip reads until this Unix ns
+	dropped  atomic.Uint64
+	timeouts atomic.Uint64
+	lateHits atomic.Uint64
+	// What the reads requests made of this tier found, for TierLookups.
+	hits, misses, errs atomic.Uint64
+	skipped            atomic.Uint64
+	failures           atomic.Int64
+	openUntilNs        atomic.Int64 // skip reads until this Unix ns
 }
 
 type job struct {
@@ -110,7 +116,11 @@ func NewTiered(o TieredOptions) (*Tiered, error) {
 			return nil, fmt.Errorf("tier %d: nil store", i)
 		}
 		tier.TTL = defaultDuration(tier.TTL, DefaultMemoryTTL)
-		tier.Timeout = defaultDuration(tier.Timeout, DefaultTierTimeout)
+		def := DefaultTierTimeout
+		if rt, ok := tier.Store.(ReadTimeouter); ok {
+			def = rt.ReadTimeout()
+		}
+		tier.Timeout = defaultDuration(tier.Timeout, def)
 		tier.WriteTimeout = defaultDuration(tier.WriteTimeout, DefaultTierWriteTimeout)
 		t.tiers = append(t.tiers, &tierState{Tier: tier})
 	}
@@ -122,11 +132,25 @@ func NewTiered(o TieredOptions) (*Tiered, error) {
 // errgroup.
 func (t *Tiered) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	for _, ts := range t.tiers {
+		if w, ok := ts.Store.(Warmer); ok {
+			wg.Go(func() { t.warm(ctx, ts, w) })
+		}
+	}
 	for range t.opts.Workers {
 		wg.Go(func() { t.work(ctx) })
 	}
 	wg.Wait()
 	return nil
+}
+
+// warm opens a tier's connections ahead of its first read.
+func (t *Tiered) warm(ctx context.Context, ts *tierState, w Warmer) {
+	ctx, cancel := context.WithTimeout(ctx, ts.WriteTimeout)
+	defer cancel()
+	if err := w.Warm(ctx); err != nil {
+		t.logger.Warn("cache tier not reachable at start", "cache", ts.Store.Name(), "err", err)
+	}
 }
 
 func (t *Tiered) work(ctx context.Context) {
@@ -158,7 +182,7 @@ func (t *Tiered) write(j job) {
 // error if ctx ended; tier errors count as misses.
 func (t *Tiered) Get(ctx context.Context, key Key) (Hit, error) {
 	for i, ts := range t.tiers {
-		e, err := t.get(ctx, ts, key)
+		e, err := t.get(ctx, ts, key, t.tiers[:i])
 		if err == nil {
 			t.promote(ctx, key, e, t.tiers[:i])
 			return Hit{Entry: e, Tier: ts.Store.Name()}, nil
@@ -170,16 +194,31 @@ func (t *Tiered) Get(ctx context.Context, key Key) (Hit, error) {
 	return Hit{}, ErrMiss
 }
 
-func (t *Tiered) get(ctx context.Context, ts *tierState, key Key) (Entry, error) {
+func (t *Tiered) get(ctx context.Context, ts *tierState, key Key, upper []*tierState) (Entry, error) {
+	e, err := t.read(ctx, ts, key, upper)
+	switch {
+	case err == nil:
+		ts.hits.Add(1)
+	case errors.Is(err, errTierTimeout) || errors.Is(err, errTierSkipped) || ctx.Err() != nil:
+		// counted in timeouts or skipped, or the caller left
+	case errors.Is(err, ErrMiss):
+		ts.misses.Add(1)
+	default:
+		ts.errs.Add(1)
+	}
+	return e, err
+}
+
+func (t *Tiered) read(ctx context.Context, ts *tierState, key Key, upper []*tierState) (Entry, error) {
 	if ts.Inline {
 		return ts.Store.Get(ctx, key)
 	}
 	now := t.opts.Now().UnixNano()
 	if now < ts.openUntilNs.Load() {
 		ts.skipped.Add(1)
-		return Entry{}, ErrMiss
+		return Entry{}, errTierSkipped
 	}
-	e, err := t.getWithTimeout(ctx, ts, key)
+	e, err := t.getWithTimeout(ctx, ts, key, upper)
 	switch {
 	case err == nil || errors.Is(err, ErrMiss):
 		ts.failures.Store(0)
@@ -198,25 +237,57 @@ type getResult struct {
 	err error
 }
 
-// getWithTimeout bounds a remote read by the tier's Timeout even when the
-// store ignores its ctx (go-redis does unless ContextTimeoutEnabled): the
-// read runs on its own goroutine and is abandoned at the deadline.
-func (t *Tiered) getWithTimeout(ctx context.Context, ts *tierState, key Key) (Entry, error) {
-	tctx, cancel := context.WithTimeout(ctx, ts.Timeout)
-	defer cancel()
+// getWithTimeout bounds the wait for a remote read by the tier's Timeout
+// even when the store ignores its ctx (go-redis does unless
+// ContextTimeoutEnabled): the read runs on its own goroutine. The read
+// itself may take up to WriteTimeout; when it answers after the caller
+// gave up, a hit is promoted to the upper tiers, so a slow first read (a
+// new connection) still serves the next request.
+func (t *Tiered) getWithTimeout(ctx context.Context, ts *tierState, key Key, upper []*tierState) (Entry, error) {
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), max(ts.WriteTimeout, ts.Timeout))
+	stop := context.AfterFunc(ctx, rcancel) // the caller left: stop reading
 	ch := make(chan getResult, 1)
+	var waiting atomic.Bool
+	waiting.Store(true)
 	go func() {
-		e, err := ts.Store.Get(tctx, key)
-		ch <- getResult{e, err}
+		defer rcancel()
+		e, err := ts.Store.Get(rctx, key)
+		if waiting.CompareAndSwap(true, false) {
+			ch <- getResult{e, err}
+			return
+		}
+		if err == nil { // late: keep the entry for the next request
+			ts.lateHits.Add(1)
+			t.promote(rctx, key, e, upper)
+		}
 	}()
+	timer := time.NewTimer(ts.Timeout)
+	defer timer.Stop()
 	select {
 	case r := <-ch:
+		stop()
 		return r.e, r.err
-	case <-tctx.Done():
-		ts.timeouts.Add(1)
-		return Entry{}, fmt.Errorf("reading %s: %w", ts.Store.Name(), context.Cause(tctx))
+	case <-timer.C:
+	case <-ctx.Done():
 	}
+	if !waiting.CompareAndSwap(true, false) {
+		r := <-ch // answered just now
+		stop()
+		return r.e, r.err
+	}
+	if ctx.Err() != nil {
+		return Entry{}, fmt.Errorf("reading %s: %w", ts.Store.Name(), context.Cause(ctx))
+	}
+	stop() // the read goes on in the background, bounded by WriteTimeout
+	ts.timeouts.Add(1)
+	return Entry{}, fmt.Errorf("reading %s: %w", ts.Store.Name(), errTierTimeout)
 }
+
+// errTierSkipped is the miss of a tier skipped while it cools down.
+var errTierSkipped = fmt.Errorf("tier cooling down after failures: %w", ErrMiss)
+
+// errTierTimeout is the error of a read that outlasted the tier's Timeout.
+var errTierTimeout = errors.New("tier read timed out")
 
 // promote copies a hit into the tiers above the one that answered, for the
 // smaller of each tier's TTL and the entry's remaining lifetime.
@@ -290,8 +361,31 @@ func (t *Tiered) Stats() []TierStats {
 		s := ts.Store.Stats()
 		s.Dropped = ts.dropped.Load()
 		s.Timeouts = ts.timeouts.Load()
+		s.LateHits = ts.lateHits.Load()
 		s.Misses += ts.skipped.Load()
 		out = append(out, s)
+	}
+	return out
+}
+
+// TierLookups counts what the reads of one tier found, as requests saw
+// them: unlike a store's own Stats, a read abandoned at the tier's Timeout
+// is a timeout even if it answers later, and a read skipped while the tier
+// cools down after failures is counted as skipped. Hits over the sum of
+// all five is the tier's hit ratio.
+type TierLookups struct {
+	Tier                                    string
+	Hits, Misses, Errors, Timeouts, Skipped uint64
+}
+
+// Lookups returns each tier's TierLookups in read order.
+func (t *Tiered) Lookups() []TierLookups {
+	out := make([]TierLookups, 0, len(t.tiers))
+	for _, ts := range t.tiers {
+		out = append(out, TierLookups{
+			Tier: ts.Store.Name(), Hits: ts.hits.Load(), Misses: ts.misses.Load(), Errors: ts.errs.Load(),
+			Timeouts: ts.timeouts.Load(), Skipped: ts.skipped.Load(),
+		})
 	}
 	return out
 }

@@ -39,8 +39,11 @@ type CacheTier struct {
 	Enabled bool `yaml:"enabled"`
 	// TTL of entries. Defaults: redis 1h, disk 24h, s3 7 days.
 	TTL time.Duration `yaml:"ttl"`
-	// Timeout bounds one read, so a slow tier never slows a request more
-	// than this. Default 50ms.
+	// Timeout bounds the wait for one read, so a slow tier never slows a
+	// request more than this; a read that answers later is promoted to the
+	// tiers above for the next request. Default sized to the tier: 50ms
+	// for redis and disk, 500ms for s3 (an HTTP round trip, a TLS
+	// handshake on a new connection).
 	Timeout time.Duration `yaml:"timeout"`
 }
 
@@ -90,9 +93,9 @@ func (c *Config) normalizeCache() {
 	k.Redis.TTL = cmp.Or(k.Redis.TTL, time.Hour)
 	k.Disk.TTL = cmp.Or(k.Disk.TTL, 24*time.Hour)
 	k.S3.TTL = cmp.Or(k.S3.TTL, 7*24*time.Hour)
-	for _, t := range []*CacheTier{&k.Redis, &k.Disk.CacheTier, &k.S3.CacheTier} {
-		t.Timeout = cmp.Or(t.Timeout, 50*time.Millisecond)
-	}
+	k.Redis.Timeout = cmp.Or(k.Redis.Timeout, 50*time.Millisecond)
+	k.Disk.Timeout = cmp.Or(k.Disk.Timeout, 50*time.Millisecond)
+	k.S3.Timeout = cmp.Or(k.S3.Timeout, 500*time.Millisecond)
 	k.Disk.Dir = cmp.Or(k.Disk.Dir, "dsgate-data/cache")
 	k.S3.Prefix = cmp.Or(k.S3.Prefix, "dsgate/cache/")
 }

@@ -62,8 +62,13 @@ func (g *Gateway) lookup(c *Call, r *Route) (cacheLookup, bool) {
 // coalesced with identical calls in flight, so one upstream call answers
 // them all, and its answer is stored when complete. miss runs the call
 // for real and returns the entry to share.
+//
+// When follow is set (streams), the leader's chunks are fanned out live:
+// miss publishes each chunk and followers get it through follow as the
+// leader's client does (cache.Group.DoStream).
 func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
-	hit func(cache.Hit) (*Result, error), miss func(ctx context.Context) (*Result, cache.Entry, error)) (*Result, error) {
+	hit func(cache.Hit) (*Result, error), miss func(ctx context.Context, publish func([]byte)) (*Result, cache.Entry, error),
+	follow func([]byte) error) (*Result, error) {
 	if l.read {
 		h, err := g.opts.Cache.Get(ctx, l.key)
 		if err == nil {
@@ -75,15 +80,28 @@ func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
 			}
 			return res, err
 		}
-		g.observeCache("all", CacheMiss)
 		if ctx.Err() != nil {
+			g.observeCache("all", CacheMiss)
 			return &Result{}, ctx.Err()
 		}
 	}
+	// A live follower learns it is a coalesced hit before its first chunk,
+	// so the transport can still put it in the response headers.
+	followed := false
+	if follow != nil {
+		chunk := follow
+		follow = func(p []byte) error {
+			if !followed {
+				followed = true
+				c.onCache(CacheHit, "coalesced")
+			}
+			return chunk(p)
+		}
+	}
 	var own *Result
-	e, shared, err := g.group.Do(ctx, l.key, func(ctx context.Context) (cache.Entry, error) {
+	lead := func(ctx context.Context, publish func([]byte)) (cache.Entry, error) {
 		c.onCache(CacheMiss, "")
-		res, e, err := miss(ctx)
+		res, e, err := miss(ctx, publish)
 		own = res
 		if err == nil && l.write && !res.Fallback { // a canned fallback is no answer to keep
 			if ok, _ := cache.Storable(e.Body); ok {
@@ -91,7 +109,22 @@ func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
 			}
 		}
 		return e, err
-	})
+	}
+	var e cache.Entry
+	var shared bool
+	var err error
+	if follow == nil {
+		e, shared, err = g.group.Do(ctx, l.key, func(ctx context.Context) (cache.Entry, error) { return lead(ctx, nil) })
+	} else {
+		e, shared, err = g.group.DoStream(ctx, l.key, lead, follow)
+	}
+	if l.read { // a coalesced answer is a hit of its own kind; the rest missed
+		if shared && err == nil {
+			g.observeCache("coalesced", CacheHit)
+		} else {
+			g.observeCache("all", CacheMiss)
+		}
+	}
 	if !shared {
 		if own == nil {
 			own = &Result{}
@@ -102,7 +135,9 @@ func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
 	if err != nil {
 		return &Result{}, err
 	}
-	c.onCache(CacheHit, "coalesced")
+	if !followed {
+		c.onCache(CacheHit, "coalesced")
+	}
 	res, err := hit(cache.Hit{Entry: e, Tier: "coalesced"})
 	if res != nil {
 		res.Cache, res.CacheTier = CacheHit, "coalesced"
@@ -122,22 +157,31 @@ func (g *Gateway) completeCached(ctx context.Context, c *Call, r *Route, l cache
 		func(h cache.Hit) (*Result, error) {
 			return hitResult(h.Entry.Body), nil
 		},
-		func(ctx context.Context) (*Result, cache.Entry, error) {
+		func(ctx context.Context, _ func([]byte)) (*Result, cache.Entry, error) {
 			res, err := g.complete(ctx, c, r)
 			if err != nil {
 				return res, cache.Entry{}, err
 			}
 			e, err := cache.NewEntry(res.Body, nil, r.Name, g.opts.Now())
 			return res, e, err
-		})
+		}, nil)
 }
 
 // streamCached is Stream through the cache. The leader streams to its own
 // client as usual while its chunks are recorded; hits and coalesced
-// waiters get the finished answer replayed in the same shape.
+// followers get each chunk as the leader's client does; hits (and
+// followers of a non-streaming leader) get the finished answer replayed in
+// the same shape.
 func (g *Gateway) streamCached(ctx context.Context, c *Call, r *Route, l cacheLookup, sink Sink) (*Result, error) {
-	return g.cached(ctx, c, r, l,
+	live := &cache.Follower{IncludeUsage: c.Req.IncludeUsage, Send: func(p []byte) error { return flushData(sink, p) }}
+	res, err := g.cached(ctx, c, r, l,
 		func(h cache.Hit) (*Result, error) {
+			if h.Tier == "coalesced" && live.Started() {
+				if err := live.Finish(h.Entry); err != nil {
+					return &Result{Started: true}, err
+				}
+				return endStream(sink, h.Entry.Body)
+			}
 			chunks, err := h.Entry.Stream(c.Req.IncludeUsage)
 			if err != nil {
 				return &Result{}, err
@@ -147,15 +191,10 @@ func (g *Gateway) streamCached(ctx context.Context, c *Call, r *Route, l cacheLo
 					return &Result{Started: true}, err
 				}
 			}
-			if err := sink.Data(doneData); err != nil {
-				return &Result{Started: true}, err
-			}
-			res := hitResult(h.Entry.Body)
-			res.Started = true
-			return res, flush(sink)
+			return endStream(sink, h.Entry.Body)
 		},
-		func(ctx context.Context) (*Result, cache.Entry, error) {
-			rec := &recorder{}
+		func(ctx context.Context, publish func([]byte)) (*Result, cache.Entry, error) {
+			rec := &recorder{publish: publish}
 			res, err := g.stream(ctx, c, r, sink, rec.record)
 			if err != nil {
 				return res, cache.Entry{}, err
@@ -166,7 +205,30 @@ func (g *Gateway) streamCached(ctx context.Context, c *Call, r *Route, l cacheLo
 			}
 			e, err := cache.NewEntry(body, rec.chunks, r.Name, g.opts.Now())
 			return res, e, err
-		})
+		}, live.Chunk)
+	if res != nil && live.Started() {
+		res.Started = true
+	}
+	return res, err
+}
+
+// flushData writes one payload and flushes it, so a live follower gets
+// each chunk when the leader's client does.
+func flushData(sink Sink, p []byte) error {
+	if err := sink.Data(p); err != nil {
+		return err
+	}
+	return flush(sink)
+}
+
+// endStream ends a stream served from a cached or coalesced answer.
+func endStream(sink Sink, body []byte) (*Result, error) {
+	if err := sink.Data(doneData); err != nil {
+		return &Result{Started: true}, err
+	}
+	res := hitResult(body)
+	res.Started = true
+	return res, flush(sink)
 }
 
 var doneData = []byte("[DONE]")
@@ -181,7 +243,17 @@ func hitResult(body []byte) *Result {
 }
 
 // recorder keeps copies of a stream's chunks, the usage-only chunk
-// included even when the client did not ask for it.
-type recorder struct{ chunks [][]byte }
+// included even when the client did not ask for it, and publishes each to
+// the followers of a coalesced call.
+type recorder struct {
+	chunks  [][]byte
+	publish func([]byte) // nil: no followers to feed
+}
 
-func (r *recorder) record(p []byte) { r.chunks = append(r.chunks, append([]byte(nil), p...)) }
+func (r *recorder) record(p []byte) {
+	cp := append([]byte(nil), p...)
+	r.chunks = append(r.chunks, cp)
+	if r.publish != nil {
+		r.publish(cp)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	cacheredis "github.com/dsgate/dsgate/internal/cache/redis"
 	"github.com/dsgate/dsgate/internal/cache/s3"
 	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/metrics"
 )
 
 // buildCache assembles the enabled tiers in read order: memory, Redis,
@@ -34,12 +35,7 @@ func (c *core) buildCache(cfg *config.Config, log *slog.Logger) error {
 	c.life.addCloser("cache memory", mem.Close)
 	tiers := []cache.Tier{{Store: mem, TTL: kc.Memory.TTL, Inline: true}}
 	if t := kc.Redis; t.Enabled {
-		// A client of its own with short timeouts: a cache must fail fast.
-		rc := goredis.NewClient(&goredis.Options{
-			Addr: cfg.Redis.Addr, Password: cfg.Redis.Password.Value(), DB: cfg.Redis.DB,
-			ContextTimeoutEnabled: true, DialTimeout: 200 * time.Millisecond,
-			ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond,
-		})
+		rc := goredis.NewClient(cacheredis.ClientOptions(cfg.Redis.Addr, cfg.Redis.Password.Value(), cfg.Redis.DB))
 		c.life.addCloser("cache redis", rc.Close)
 		st, err := cacheredis.New(cacheredis.Options{Client: rc, TTL: t.TTL})
 		if err != nil {
@@ -78,6 +74,19 @@ func (c *core) buildCache(cfg *config.Config, log *slog.Logger) error {
 	c.life.addTask("cache", tc.Run)
 	c.mounts["/admin/cache"] = c.cacheAdmin()
 	return nil
+}
+
+// cacheTierLookups is the source of the cache tier collector: each tier's
+// lookup counts, nothing with the cache off.
+func (c *core) cacheTierLookups() []metrics.CacheTierLookups {
+	if c.cache == nil {
+		return nil
+	}
+	var out []metrics.CacheTierLookups
+	for _, l := range c.cache.Lookups() {
+		out = append(out, metrics.CacheTierLookups(l))
+	}
+	return out
 }
 
 // cacheAdmin serves GET /admin/cache (stats per tier) and DELETE

@@ -53,6 +53,7 @@ type core struct {
 	// observability: nil when off.
 	metrics        *metrics.Metrics
 	metricsHandler http.Handler
+	certs          *metrics.CertCollector // TLS certificate expiry
 	audit          *audit.Writer
 	auditBodies    bool
 	cache          *cache.Tiered // nil when off

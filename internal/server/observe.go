@@ -21,6 +21,7 @@ import (
 	"github.com/dsgate/dsgate/internal/grpcapi"
 	"github.com/dsgate/dsgate/internal/httpapi"
 	"github.com/dsgate/dsgate/internal/metrics"
+	"github.com/dsgate/dsgate/internal/store/sqlstore"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
@@ -38,6 +39,10 @@ func (c *core) buildMetrics(cfg *config.Config, current func() *gateway.Gateway)
 	reg.MustRegister(metrics.NewBalanceCollector(func() []metrics.BalanceSample {
 		return balanceSamples(current().Upstreams())
 	}))
+	reg.MustRegister(metrics.NewCacheTierCollector(c.cacheTierLookups))
+	reg.MustRegister(metrics.NewStoreCollector(c.storeHealth))
+	c.certs = metrics.NewCertCollector()
+	reg.MustRegister(c.certs)
 	gather := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		for _, s := range current().Upstreams() {
 			m.SetUpstreamHealth(s.Name, s.Healthy, breakerGauge(s.Breaker))
@@ -46,6 +51,20 @@ func (c *core) buildMetrics(cfg *config.Config, current func() *gateway.Gateway)
 		return reg.Gather()
 	})
 	c.metricsHandler = promhttp.HandlerFor(gather, promhttp.HandlerOpts{})
+}
+
+// storeHealth is the store collector's source: the PostgreSQL store
+// reports its connection state; SQLite has none to report.
+func (c *core) storeHealth() (metrics.StoreHealth, bool) {
+	hs, ok := c.store.(interface{ Health() sqlstore.Health })
+	if !ok {
+		return metrics.StoreHealth{}, false
+	}
+	h := hs.Health()
+	if h.Backend == "" {
+		return metrics.StoreHealth{}, false
+	}
+	return metrics.StoreHealth{Backend: h.Backend, Up: h.Up, ConnectFailures: h.ConnectFailures}, true
 }
 
 // balanceSamples turns the upstreams' balance state into the balance

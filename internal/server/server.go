@@ -128,6 +128,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 			return nil, fmt.Errorf("server.tls: %w", err)
 		}
 		c.life.addTask("tls reloader", r.Run)
+		c.certs.Watch("server", r.Leaf) // the HTTP and gRPC listeners share it
 		tlsConf = tlsconf.ServerConfig(r)
 		ln = tls.NewListener(ln, tlsConf)
 	} else {

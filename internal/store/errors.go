@@ -7,3 +7,9 @@ var ErrNotFound = errors.New("not found")
 
 // ErrConflict reports that a record with the same identifier already exists.
 var ErrConflict = errors.New("already exists")
+
+// ErrUnavailable reports that the store's backend cannot be reached (a
+// refused, timed-out or known-down connection), as opposed to a record
+// that is missing or a statement that failed. Callers answer 503: the
+// request may succeed once the backend is back.
+var ErrUnavailable = errors.New("store unavailable")

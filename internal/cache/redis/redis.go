@@ -46,6 +46,20 @@ type Options struct {
 	Now func() time.Time
 }
 
+// ClientOptions are the options of a client for the cache tier: a client
+// of its own, apart from the rate limiter's, with short timeouts, since a
+// cache must fail fast. A dial costs at most 200 ms and a command 100 ms,
+// and a cancelled ctx ends a command at once; while Redis is down every
+// command fails within those bounds, and the client dials again by itself
+// once Redis is back.
+func ClientOptions(addr, password string, db int) *goredis.Options {
+	return &goredis.Options{
+		Addr: addr, Password: password, DB: db,
+		ContextTimeoutEnabled: true, DialTimeout: 200 * time.Millisecond,
+		ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond,
+	}
+}
+
 // Store is the Redis tier.
 type Store struct {
 	rdb      goredis.UniversalClient

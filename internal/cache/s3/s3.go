@@ -35,6 +35,12 @@ const (
 	DefaultTTL    = 7 * 24 * time.Hour
 	metaExpires   = "Dsgate-Expires" // sent as X-Amz-Meta-Dsgate-Expires
 	metaModel     = "Dsgate-Model"
+	// DefaultReadTimeout bounds the wait for one read when the tier's
+	// timeout is not configured. An object store read is an HTTP round
+	// trip (S3 quotes 100-200 ms to first byte) and, on a new
+	// connection, a TCP and TLS handshake; 50 ms, right for Redis, made
+	// stored entries misses.
+	DefaultReadTimeout = 500 * time.Millisecond
 )
 
 // Options configure the S3 tier.
@@ -82,6 +88,22 @@ func New(o Options) (*Store, error) {
 		o.Now = time.Now
 	}
 	return &Store{c: o.Client, bucket: o.Bucket, prefix: o.Prefix, ttl: o.TTL, now: o.Now}, nil
+}
+
+// ReadTimeout is DefaultReadTimeout (cache.ReadTimeouter).
+func (s *Store) ReadTimeout() time.Duration { return DefaultReadTimeout }
+
+// Warm checks the bucket, which opens a connection to the service so the
+// first read does not pay for it (cache.Warmer).
+func (s *Store) Warm(ctx context.Context) error {
+	ok, err := s.c.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return fmt.Errorf("s3: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("s3: bucket %q does not exist", s.bucket)
+	}
+	return nil
 }
 
 // Name returns "s3".

@@ -28,7 +28,7 @@ func External() []string {
 // External.
 func Known() map[string]bool {
 	known := map[string]bool{}
-	for _, n := range append(metrics.Names(), metrics.BalanceNames()...) {
+	for _, n := range slices.Concat(metrics.Names(), metrics.BalanceNames(), metrics.CacheTierNames(), metrics.TLSCertNames(), metrics.StoreNames()) {
 		known[n] = true
 	}
 	for _, h := range metrics.Histograms() {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -26,6 +27,12 @@ type Options struct {
 
 // Open connects to dsn (postgres://...; a search_path query parameter
 // selects a schema), applies the embedded migrations and returns the store.
+//
+// While PostgreSQL is unreachable, connection attempts end within
+// connect_timeout (default DefaultConnectTimeout), and for
+// DefaultRetryAfter after a failed one the next fail at once with
+// ErrUnavailable; the store's Health reports the outage, and the pool
+// reconnects by itself once the server answers.
 func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.DB, error) {
 	if opts.MaxConns <= 0 {
 		opts.MaxConns = 10
@@ -34,7 +41,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing postgres dsn: %w", err)
 	}
-	db := stdlib.OpenDB(*cfg)
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	g := newGuard(stdlib.GetConnector(*cfg), DefaultRetryAfter)
+	db := sql.OpenDB(g)
 	db.SetMaxOpenConns(opts.MaxConns)
 	db.SetMaxIdleConns(opts.MaxConns)
 	if err := db.PingContext(ctx); err != nil {
@@ -50,5 +61,5 @@ func Open(ctx context.Context, dsn string, opts Options) (*sqlstore.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrating postgres: %w", err)
 	}
-	return sqlstore.New(sqlstore.Options{Writer: db, Reader: db, Numbered: true}), nil
+	return sqlstore.New(sqlstore.Options{Writer: db, Reader: db, Numbered: true, Health: g.health}), nil
 }

@@ -26,6 +26,21 @@ type Options struct {
 	Numbered bool
 	// Close is called by DB.Close; nil closes Writer and Reader.
 	Close func() error
+	// Health reports the backend's connection state; nil: always up.
+	Health func() Health
+}
+
+// Health is the connection state of a store's backend.
+type Health struct {
+	Backend string // postgres, sqlite
+	// Up is false while connections to the backend fail.
+	Up bool
+	// Since is when the backend last went up or down.
+	Since time.Time
+	// ConnectFailures counts failed connection attempts since start.
+	ConnectFailures uint64
+	// LastError is the last connection error while down.
+	LastError string
 }
 
 // DB is a store.Store over database/sql.
@@ -33,6 +48,7 @@ type DB struct {
 	w, r     *sql.DB
 	numbered bool
 	close    func() error
+	health   func() Health
 }
 
 var _ store.Store = (*DB)(nil)
@@ -42,7 +58,16 @@ func New(opts Options) *DB {
 	if opts.Reader == nil {
 		opts.Reader = opts.Writer
 	}
-	return &DB{w: opts.Writer, r: opts.Reader, numbered: opts.Numbered, close: opts.Close}
+	return &DB{w: opts.Writer, r: opts.Reader, numbered: opts.Numbered, close: opts.Close, health: opts.Health}
+}
+
+// Health reports the backend's connection state; a store without a health
+// source (SQLite, a local file) is always up.
+func (d *DB) Health() Health {
+	if d.health == nil {
+		return Health{Up: true}
+	}
+	return d.health()
 }
 
 // q rewrites placeholders for the dialect.
