@@ -43,6 +43,8 @@ type Route struct {
 	Cache RouteCache
 
 	upstreamModels string // the targets' upstream model names, for cache keys
+	primary        Target // the first target in priority order, for pricing
+	hasPrimary     bool
 }
 
 // RouteCache is a model's cache policy.
@@ -168,6 +170,7 @@ func New(o Options) *Gateway {
 		}
 		slices.Sort(names)
 		r.upstreamModels = strings.Join(slices.Compact(names), ",") + r.thinkingDefaults()
+		r.primary, r.hasPrimary = primaryTarget(r.Pool)
 		g.routes[r.Name] = r
 		g.models = append(g.models, Model{ID: r.Name, Object: "model", Created: g.created, OwnedBy: r.OwnedBy})
 	}
@@ -246,7 +249,10 @@ type Result struct {
 	Usage    openai.Usage
 	HasUsage bool
 	Upstream string
-	Model    string // the public model that answered (differs after a fallback)
+	// UpstreamModel is the model name sent to Upstream and UpstreamKind
+	// its kind (upstream.KindDeepSeek, KindOpenAI): what pricing needs.
+	UpstreamModel, UpstreamKind string
+	Model                       string // the public model that answered (differs after a fallback)
 	Attempts int
 	Started  bool // Stream only: data reached the client
 	Fallback bool // answered with the configured fallback response
