@@ -249,13 +249,14 @@ type Result struct {
 	Usage    openai.Usage
 	HasUsage bool
 	Upstream string
-	// UpstreamModel is the model name sent to Upstream and UpstreamKind
-	// its kind (upstream.KindDeepSeek, KindOpenAI): what pricing needs.
-	UpstreamModel, UpstreamKind string
-	Model                       string // the public model that answered (differs after a fallback)
+	Model    string // the public model that answered (differs after a fallback)
 	Attempts int
 	Started  bool // Stream only: data reached the client
 	Fallback bool // answered with the configured fallback response
+
+	// UpstreamModel is the model name sent to Upstream and UpstreamKind
+	// its kind (upstream.KindDeepSeek, KindOpenAI): what pricing needs.
+	UpstreamModel, UpstreamKind string
 	// Cache is hit, miss or bypass ("" with no cache); CacheTier names the
 	// tier that hit, or "coalesced" for an identical call in flight.
 	Cache, CacheTier string
