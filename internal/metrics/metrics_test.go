@@ -35,6 +35,7 @@ func touchAll(m *metrics.Metrics) {
 	m.AuditDropped.WithLabelValues("queue_full").Inc()
 	m.AuditSinkErrors.WithLabelValues("elasticsearch").Inc()
 	m.AuditDelivered.WithLabelValues("file").Add(3)
+	m.AddCost("deepseek-chat", "key_1", "USD", 0.000624, 0.0001)
 }
 
 // TestNamesAndLabels pins every exported metric's name, type and label names
@@ -69,6 +70,10 @@ func TestNamesAndLabels(t *testing.T) {
 		"dsgate_audit_delivered_total":       "COUNTER sink",
 		"dsgate_principal_requests_total":    "COUNTER principal",
 		"dsgate_principal_tokens_total":      "COUNTER kind,principal",
+		"dsgate_cost_total":                  "COUNTER currency,model",
+		"dsgate_cost_saved_total":            "COUNTER currency,model",
+		"dsgate_principal_cost_total":        "COUNTER currency,principal",
+		"dsgate_principal_cost_saved_total":  "COUNTER currency,principal",
 	}
 
 	families, err := reg.Gather()
