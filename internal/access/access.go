@@ -17,6 +17,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/pricing"
 	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/tlsconf"
@@ -160,6 +161,8 @@ type Grant struct {
 	p      *auth.Principal
 	model  string
 	ticket *ratelimit.Ticket
+	cost   pricing.Cost // set by SetCost when a price applied
+	priced bool
 }
 
 // Admit reserves the call under p's limits: one request, an estimate of
@@ -240,6 +243,9 @@ func (g *Grant) Done(ctx context.Context, u openai.Usage, cached bool) {
 		rec.PromptTokens = int64(u.PromptTokens)
 		rec.CacheHitTokens = int64(u.CacheHitTokens())
 		rec.CompletionTokens = int64(u.CompletionTokens)
+	}
+	if g.priced {
+		rec.Cost, rec.CostSaved, rec.Currency = int64(g.cost.Amount), int64(g.cost.Saved), string(g.cost.Currency)
 	}
 	g.a.o.Usage.Record(rec)
 }

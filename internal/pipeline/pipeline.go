@@ -11,6 +11,7 @@ import (
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/pricing"
 	"github.com/dsgate/dsgate/internal/reqscope"
 )
 
@@ -30,7 +31,10 @@ type Options struct {
 	HighPriorityRoles []string
 	// Recorder emits the metrics and audit record of every Item.
 	Recorder Recorder
-	Logger   *slog.Logger
+	// Prices returns the current price book (it is swapped on reload and
+	// by runtime overrides); nil, or a nil book, means no cost accounting.
+	Prices func() *pricing.Book
+	Logger *slog.Logger
 }
 
 // Pipeline is safe for concurrent use.
@@ -106,6 +110,7 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	if err := pl.o.Access.Authorize(p, Resource(c.Endpoint), auth.ActionRead, req.Model); err != nil {
 		return nil, err
 	}
+	book := pl.book() // the prices in force when the request started
 	grant, err := pl.o.Access.Admit(ctx, p, req)
 	if err != nil {
 		return nil, err
@@ -116,6 +121,12 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 			return
 		}
 		settle(s, res)
+		if pl.priceRequest(s, book, res) {
+			grant.SetCost(s.Cost)
+			if !req.Stream && c.Header != nil {
+				c.Header.Set(pricing.HeaderName, s.Cost.Header())
+			}
+		}
 		grant.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
 	}()
 	if c.Header != nil {

@@ -20,6 +20,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Roles", func(t *testing.T) { testRoles(t, open(t)) })
 	t.Run("Usage", func(t *testing.T) { testUsage(t, open(t)) })
 	t.Run("UsageConcurrent", func(t *testing.T) { testUsageConcurrent(t, open(t)) })
+	t.Run("UsageCost", func(t *testing.T) { testUsageCost(t, open(t)) })
 	t.Run("RevokedTokens", func(t *testing.T) { testRevokedTokens(t, open(t)) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, open(t)) })
 	t.Run("BatchFiles", func(t *testing.T) { testBatchFiles(t, open(t)) })
@@ -284,4 +285,33 @@ func testSigningKeys(t *testing.T, st store.Store) {
 		t.Fatalf("after delete: %d keys", len(got))
 	}
 
+}
+
+// testUsageCost sums cost and savings exactly in nano-units, per currency:
+// the same principal, model and day in two currencies are two buckets.
+func testUsageCost(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	day := t0.Truncate(24 * time.Hour)
+	const big = int64(4_000_000_000_000_000_000) // near int64's top: no float64 on the way
+	deltas := []store.UsageDelta{
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: t0, Requests: 1, PromptTokens: 10, Cost: 624_001, CostSaved: 3, Currency: "USD"},
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: t0.Add(time.Hour), Requests: 1, Cost: big, CostSaved: 1, Currency: "USD"},
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: t0, Requests: 1, Cost: 7, Currency: "CNY"},
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: t0, Requests: 1, PromptTokens: 1},
+	}
+	if err := st.AddUsage(ctx, deltas); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Usage(ctx, store.UsageFilter{Kind: store.KindKey, PrincipalID: "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.UsageDelta{
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: day, Requests: 1, PromptTokens: 1},
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: day, Requests: 1, Cost: 7, Currency: "CNY"},
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: day, Requests: 2, PromptTokens: 10, Cost: big + 624_001, CostSaved: 4, Currency: "USD"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("Usage(k1) mismatch (-want +got):\n%s", diff)
+	}
 }
