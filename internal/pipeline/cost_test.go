@@ -25,7 +25,9 @@ type targetBackend struct {
 	target gateway.Target
 }
 
-func (b targetBackend) PrimaryTarget(string) (gateway.Target, bool) { return b.target, b.target.Upstream != "" }
+func (b targetBackend) PrimaryTarget(string) (gateway.Target, bool) {
+	return b.target, b.target.Upstream != ""
+}
 
 // saturday noon UTC is off-peak at DeepSeek.
 var saturday = time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
@@ -145,7 +147,9 @@ func TestStreamCostHasNoHeader(t *testing.T) {
 
 type streamBackend struct{ res *gateway.Result }
 
-func (b *streamBackend) Complete(context.Context, *gateway.Call) (*gateway.Result, error) { return b.res, nil }
+func (b *streamBackend) Complete(context.Context, *gateway.Call) (*gateway.Result, error) {
+	return b.res, nil
+}
 func (b *streamBackend) Stream(_ context.Context, _ *gateway.Call, sk gateway.Sink) (*gateway.Result, error) {
 	sk.Data([]byte("[DONE]"))
 	return b.res, nil
