@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"path"
 	"reflect"
 	"strings"
 	"testing"
@@ -35,11 +36,21 @@ func TestConfigDocUpToDate(t *testing.T) {
 func configDoc(t *testing.T) string {
 	t.Helper()
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, ".", func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
-	if err != nil {
-		t.Fatal(err)
+	comments := map[string]string{} // "pkg.Type.Field" -> comment
+	// The config's own types, and the feature packages whose Options the
+	// config embeds inline.
+	for _, dir := range []string{".", "../pricing"} {
+		pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addComments(pkgs, comments)
 	}
-	comments := map[string]string{} // "Type.Field" -> comment
+	return configDocText(comments)
+}
+
+// addComments collects the doc comment of every struct field in pkgs.
+func addComments(pkgs map[string]*ast.Package, comments map[string]string) {
 	for _, p := range pkgs {
 		for _, f := range p.Files {
 			ast.Inspect(f, func(n ast.Node) bool {
@@ -53,13 +64,16 @@ func configDoc(t *testing.T) string {
 				}
 				for _, fld := range st.Fields.List {
 					for _, name := range fld.Names {
-						comments[ts.Name.Name+"."+name.Name] = strings.Join(strings.Fields(fld.Doc.Text()), " ")
+						comments[p.Name+"."+ts.Name.Name+"."+name.Name] = strings.Join(strings.Fields(fld.Doc.Text()), " ")
 					}
 				}
 				return true
 			})
 		}
 	}
+}
+
+func configDocText(comments map[string]string) string {
 	var b strings.Builder
 	b.WriteString("# dsgate configuration reference\n\n")
 	b.WriteString("Generated from the field comments in internal/config by\n")
@@ -79,6 +93,9 @@ func configDoc(t *testing.T) string {
 func walk(b *strings.Builder, typ reflect.Type, prefix string, comments map[string]string) {
 	for i := 0; i < typ.NumField(); i++ {
 		f := typ.Field(i)
+		if !f.IsExported() {
+			continue
+		}
 		tag := f.Tag.Get("yaml")
 		name, opts, _ := strings.Cut(tag, ",")
 		ft := f.Type
@@ -106,8 +123,11 @@ func walk(b *strings.Builder, typ reflect.Type, prefix string, comments map[stri
 		if ft.Name() == "Secret" {
 			kind = "secret"
 		}
-		comment := comments[typ.Name()+"."+f.Name]
-		if elem.Kind() == reflect.Struct && elem.Name() != "Secret" {
+		if ft.String() == "time.Time" {
+			kind = "time (RFC 3339)"
+		}
+		comment := comments[path.Base(typ.PkgPath())+"."+typ.Name()+"."+f.Name]
+		if elem.Kind() == reflect.Struct && elem.Name() != "Secret" && elem.String() != "time.Time" {
 			if kind == "list" {
 				kind = "list of objects"
 			} else {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/pricing"
 	"github.com/dsgate/dsgate/internal/tracing"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
@@ -62,6 +63,10 @@ type RouteCache struct {
 // Options configure a Gateway.
 type Options struct {
 	Routes []Route
+	// Prices is the price book of this configuration (nil: no cost
+	// accounting). The gateway does not use it; it carries it so that a
+	// reload swaps prices together with the routes they price.
+	Prices *pricing.Book
 	// MaxAttempts bounds the targets tried for one request, fallbacks
 	// included. Default 3.
 	MaxAttempts int

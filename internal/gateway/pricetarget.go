@@ -1,6 +1,13 @@
 package gateway
 
-import "github.com/dsgate/dsgate/internal/upstream"
+import (
+	"github.com/dsgate/dsgate/internal/pricing"
+	"github.com/dsgate/dsgate/internal/upstream"
+)
+
+// Prices is the price book of the gateway's configuration; nil when cost
+// accounting is off.
+func (g *Gateway) Prices() *pricing.Book { return g.opts.Prices }
 
 // Target names where a public model is normally served, for pricing a
 // request before (or without) an upstream answering it: the budget

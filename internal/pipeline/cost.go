@@ -17,12 +17,22 @@ type Targeter interface {
 	PrimaryTarget(model string) (gateway.Target, bool)
 }
 
-// book is the current price book, nil without cost accounting.
+// Pricer is implemented by a Backend that carries the price book of its
+// configuration (*gateway.Gateway does), so a reload swaps both at once.
+type Pricer interface {
+	Prices() *pricing.Book
+}
+
+// book is the current price book, nil without cost accounting:
+// Options.Prices when set, else the backend's.
 func (pl *Pipeline) book() *pricing.Book {
-	if pl.o.Prices == nil {
-		return nil
+	if pl.o.Prices != nil {
+		return pl.o.Prices()
 	}
-	return pl.o.Prices()
+	if p, ok := pl.o.Backend().(Pricer); ok {
+		return p.Prices()
+	}
+	return nil
 }
 
 // priceRequest fills s.Cost from the real usage at the price in force when

@@ -31,8 +31,8 @@ type Options struct {
 	HighPriorityRoles []string
 	// Recorder emits the metrics and audit record of every Item.
 	Recorder Recorder
-	// Prices returns the current price book (it is swapped on reload and
-	// by runtime overrides); nil, or a nil book, means no cost accounting.
+	// Prices returns the current price book; when nil the backend's
+	// (Pricer) is used. A nil book means no cost accounting.
 	Prices func() *pricing.Book
 	Logger *slog.Logger
 }

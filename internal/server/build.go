@@ -119,9 +119,15 @@ func build(cfg *config.Config, log *slog.Logger, c *core) (*generation, error) {
 		gen.close(0)
 		return nil, errors.New("no model has an enabled upstream")
 	}
+	prices, err := cfg.Pricing.Book()
+	if err != nil {
+		gen.close(0)
+		return nil, fmt.Errorf("pricing: %w", err)
+	}
 	rc := cfg.Routing
 	gen.gateway = gateway.New(gateway.Options{
 		Routes:        routes,
+		Prices:        prices,
 		MaxAttempts:   rc.MaxAttempts,
 		RetryBudget:   gateway.NewRetryBudget(rc.RetryBudget, rc.RetryMinPerSecond, nil),
 		RetryBackoff:  rc.RetryBackoff,
