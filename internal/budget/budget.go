@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -330,3 +331,21 @@ func (b *Budgets) Status(ctx context.Context, subjects []string, at time.Time) (
 	}
 	return out, nil
 }
+
+// ErrorHeaders are the headers of the 429 answer: Retry-After until the
+// budget resets, and the reset instant itself.
+func (e *ExhaustedError) ErrorHeaders() http.Header {
+	h := http.Header{}
+	h.Set("Retry-After", strconv.Itoa(e.RetryAfter(time.Now())))
+	h.Set(HeaderReset, e.Reset.UTC().Format(time.RFC3339))
+	return h
+}
+
+// Response headers.
+const (
+	// HeaderWarning carries a Warning (one header per budget past its
+	// soft threshold).
+	HeaderWarning = "X-Dsgate-Budget-Warning"
+	// HeaderReset is when an exhausted budget resets (RFC 3339, UTC).
+	HeaderReset = "X-Dsgate-Budget-Reset"
+)

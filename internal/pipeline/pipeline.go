@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/budget"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/pricing"
@@ -34,6 +36,12 @@ type Options struct {
 	// Prices returns the current price book; when nil the backend's
 	// (Pricer) is used. A nil book means no cost accounting.
 	Prices func() *pricing.Book
+	// Budgets returns the current budgets; nil, or nil Budgets, means
+	// none. They need a price book.
+	Budgets func() *budget.Budgets
+	// Team returns the team a principal belongs to ("" for none), whose
+	// budgets apply in addition to its own.
+	Team   func(p *auth.Principal) string
 	Logger *slog.Logger
 }
 
@@ -110,13 +118,22 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	if err := pl.o.Access.Authorize(p, Resource(c.Endpoint), auth.ActionRead, req.Model); err != nil {
 		return nil, err
 	}
+	if s.Start.IsZero() {
+		s.Start = time.Now()
+	}
 	book := pl.book() // the prices in force when the request started
 	grant, err := pl.o.Access.Admit(ctx, p, req)
 	if err != nil {
 		return nil, err
 	}
+	hold, err := pl.reserveBudget(ctx, p, req, book, s.Start)
+	if err != nil {
+		grant.Done(ctx, openai.Usage{}, false)
+		return nil, err
+	}
 	defer func() {
 		if res == nil {
+			hold.settle(ctx, nil)
 			grant.Done(ctx, openai.Usage{}, false)
 			return
 		}
@@ -127,10 +144,12 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 				c.Header.Set(pricing.HeaderName, s.Cost.Header())
 			}
 		}
+		hold.settle(ctx, s)
 		grant.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
 	}()
 	if c.Header != nil {
 		grant.WriteHeaders(c.Header)
+		hold.writeHeaders(c.Header)
 	}
 	if c.OnAdmit != nil {
 		c.OnAdmit(grant)
