@@ -61,7 +61,10 @@ type MTLS struct {
 var Anonymous = &auth.Principal{ID: "anonymous", Kind: auth.KindKey, Name: "anonymous", Role: "admin"}
 
 // Access is safe for concurrent use.
-type Access struct{ o Options }
+type Access struct {
+	o       Options
+	costing // budgets and teams, swapped per configuration (see cost.go)
+}
 
 // New returns an Access.
 func New(o Options) *Access {

@@ -54,6 +54,9 @@ type Config struct {
 	// shipped cloud prices plus the operator's (see internal/pricing and
 	// docs/cost.md). On by default; pricing.disabled turns cost off.
 	Pricing Pricing `yaml:"pricing"`
+	// Budgets are spending limits in money per key, client and team; none
+	// by default.
+	Budgets Budgets `yaml:"budgets"`
 }
 
 // Auth configures authentication (API keys, OAuth2 client credentials

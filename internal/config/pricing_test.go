@@ -73,3 +73,39 @@ pricing:
 		}
 	}
 }
+
+func TestBudgetsSection(t *testing.T) {
+	c, err := Parse(strings.NewReader(pricingBase + `
+budgets:
+  time_zone: Asia/Shanghai
+  rules:
+    - {subject: team:research, period: month, amount: "500", currency: USD}
+    - {subject: key:k1, period: day, amount: "2.5", currency: USD, soft: 0.9}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := c.Budgets.Compile()
+	if err != nil || len(o.Rules) != 2 || o.Rules[1].Amount != pricing.MustAmount("2.5") || o.Calendar.Location().String() != "Asia/Shanghai" {
+		t.Fatalf("%+v %v", o, err)
+	}
+	if c.BudgetBackend() != "memory" {
+		t.Errorf("backend %q", c.BudgetBackend())
+	}
+	_, err = Parse(strings.NewReader(pricingBase + `
+budgets:
+  rules:
+    - {subject: nobody, period: fortnight, amount: "-1", currency: EUR}
+`))
+	if err == nil || !strings.Contains(err.Error(), "budgets.rules[0].period") {
+		t.Errorf("bad budget: %v", err)
+	}
+	_, err = Parse(strings.NewReader(pricingBase + `
+budgets:
+  rules:
+    - {subject: key:k1, period: day, amount: "1", currency: EUR}
+`))
+	if err == nil || !strings.Contains(err.Error(), "nothing is priced in") {
+		t.Errorf("a budget in an unpriced currency: %v", err)
+	}
+}

@@ -8,6 +8,8 @@ const (
 	NameCostSaved          = "dsgate_cost_saved_total"
 	NamePrincipalCost      = "dsgate_principal_cost_total"
 	NamePrincipalCostSaved = "dsgate_principal_cost_saved_total"
+	NameBudgetSpentRatio   = "dsgate_budget_spent_ratio"
+	NameBudgetExhausted    = "dsgate_budget_exhausted_total"
 )
 
 // costCollectors are the cost counters; see registerCost.
@@ -18,6 +20,13 @@ type costCollectors struct {
 	// Options.PrincipalLabel.
 	PrincipalCost      *prometheus.CounterVec // principal, currency
 	PrincipalCostSaved *prometheus.CounterVec // principal, currency
+
+	// BudgetSpentRatio is each configured budget's spend (committed and
+	// reserved) in its current period over its amount; BudgetExhausted
+	// counts requests it refused. The budget label is the rule's name,
+	// "team:research/month/USD": bounded by the configuration.
+	BudgetSpentRatio *prometheus.GaugeVec   // budget
+	BudgetExhausted  *prometheus.CounterVec // budget
 }
 
 // registerCost adds the cost counters to m's collectors.
@@ -28,6 +37,10 @@ func (m *Metrics) registerCost(opts Options) {
 	m.CostSaved = counterVec(m, NameCostSaved,
 		"What caches saved, in units of currency: the upstream's prefix cache (cache-hit tokens at the cache-miss price) and dsgate's response cache (the whole cost of the answer replayed).",
 		"model", "currency")
+	m.BudgetSpentRatio = gaugeVec(m, NameBudgetSpentRatio,
+		"Spend of each budget in its current period (settled plus in-flight reservations) as a fraction of its amount.", "budget")
+	m.BudgetExhausted = counterVec(m, NameBudgetExhausted,
+		"Requests refused because a budget was exhausted, by budget.", "budget")
 	if opts.PrincipalLabel {
 		m.PrincipalCost = counterVec(m, NamePrincipalCost,
 			"What requests cost by principal and currency (opt-in).", "principal", "currency")
@@ -38,7 +51,7 @@ func (m *Metrics) registerCost(opts Options) {
 
 // costNames are the names registerCost can export.
 func costNames() []string {
-	return []string{NameCost, NameCostSaved, NamePrincipalCost, NamePrincipalCostSaved}
+	return []string{NameCost, NameCostSaved, NamePrincipalCost, NamePrincipalCostSaved, NameBudgetSpentRatio, NameBudgetExhausted}
 }
 
 // AddCost adds one request's cost and savings, in units of currency (the
@@ -64,5 +77,22 @@ func (m *Metrics) AddCost(model, principal, currency string, cost, saved float64
 	}
 	if saved > 0 {
 		m.PrincipalCostSaved.WithLabelValues(principal, currency).Add(saved)
+	}
+}
+
+// BudgetObserver feeds the budget metrics; it implements budget.Observer.
+type BudgetObserver struct{ M *Metrics }
+
+// Spent sets the budget's spent ratio.
+func (o BudgetObserver) Spent(rule string, ratio float64) {
+	if o.M != nil {
+		o.M.BudgetSpentRatio.WithLabelValues(Label(rule)).Set(ratio)
+	}
+}
+
+// Exhausted counts a refusal.
+func (o BudgetObserver) Exhausted(rule string) {
+	if o.M != nil {
+		o.M.BudgetExhausted.WithLabelValues(Label(rule)).Inc()
 	}
 }

@@ -36,6 +36,8 @@ func touchAll(m *metrics.Metrics) {
 	m.AuditSinkErrors.WithLabelValues("elasticsearch").Inc()
 	m.AuditDelivered.WithLabelValues("file").Add(3)
 	m.AddCost("deepseek-chat", "key_1", "USD", 0.000624, 0.0001)
+	metrics.BudgetObserver{M: m}.Spent("team:a/day/USD", 0.5)
+	metrics.BudgetObserver{M: m}.Exhausted("team:a/day/USD")
 }
 
 // TestNamesAndLabels pins every exported metric's name, type and label names
@@ -74,6 +76,8 @@ func TestNamesAndLabels(t *testing.T) {
 		"dsgate_cost_saved_total":            "COUNTER currency,model",
 		"dsgate_principal_cost_total":        "COUNTER currency,principal",
 		"dsgate_principal_cost_saved_total":  "COUNTER currency,principal",
+		"dsgate_budget_spent_ratio":          "GAUGE budget",
+		"dsgate_budget_exhausted_total":      "COUNTER budget",
 	}
 
 	families, err := reg.Gather()

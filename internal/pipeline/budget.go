@@ -27,10 +27,8 @@ type budgetHold struct {
 // subjects are who pays for p's requests: p itself and its team.
 func (pl *Pipeline) subjects(p *auth.Principal) []string {
 	subj := []string{p.LimitKey()}
-	if pl.o.Team != nil {
-		if team := pl.o.Team(p); team != "" {
-			subj = append(subj, "team:"+team)
-		}
+	if team := pl.o.Access.TeamOf(p); team != "" {
+		subj = append(subj, "team:"+team)
 	}
 	return subj
 }
@@ -39,10 +37,10 @@ func (pl *Pipeline) subjects(p *auth.Principal) []string {
 // the price of its model's primary target. An exhausted budget refuses
 // the request (429 budget_exhausted, Retry-After until it resets).
 func (pl *Pipeline) reserveBudget(ctx context.Context, p *auth.Principal, req *openai.Request, book *pricing.Book, start time.Time) (*budgetHold, error) {
-	if pl.o.Budgets == nil || book == nil {
+	if book == nil {
 		return nil, nil
 	}
-	bs := pl.o.Budgets()
+	bs := pl.o.Access.Costing().Budgets
 	if bs.Empty() {
 		return nil, nil
 	}

@@ -42,22 +42,22 @@ func budgetPipeline(t *testing.T, rules ...budget.Rule) *pipeline.Pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
+	acc := access.New(access.Options{Policy: policy})
+	acc.SetCosting(&access.Costing{Budgets: bs, Team: func(p *auth.Principal) string {
+		if p.ID == "k2" || p.ID == "k3" {
+			return "research"
+		}
+		return ""
+	}})
 	return pipeline.New(pipeline.Options{Backend: func() pipeline.Backend { return tb },
-		Access: access.New(access.Options{Policy: policy}), Prices: func() *pricing.Book { return book },
-		Budgets: func() *budget.Budgets { return bs },
-		Team: func(p *auth.Principal) string {
-			if p.ID == "k2" || p.ID == "k3" {
-				return "research"
-			}
-			return ""
-		}})
+		Access: acc, Prices: func() *pricing.Book { return book }})
 }
 
 func runAs(pl *pipeline.Pipeline, p *auth.Principal) (*reqscope.Scope, http.Header, error) {
 	s := &reqscope.Scope{RequestID: "r", Start: saturday}
 	h := http.Header{}
 	_, err := pl.Run(reqscope.With(context.Background(), s), &pipeline.Call{Endpoint: openai.EndpointChat,
-		Body: []byte(`{"model":"deepseek-flash","max_tokens":500,"messages":[{"role":"user","content":"hi"}]}`),
+		Body:      []byte(`{"model":"deepseek-flash","max_tokens":500,"messages":[{"role":"user","content":"hi"}]}`),
 		Principal: p, Header: h})
 	return s, h, err
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/auth"
-	"github.com/dsgate/dsgate/internal/budget"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/pricing"
@@ -36,12 +35,6 @@ type Options struct {
 	// Prices returns the current price book; when nil the backend's
 	// (Pricer) is used. A nil book means no cost accounting.
 	Prices func() *pricing.Book
-	// Budgets returns the current budgets; nil, or nil Budgets, means
-	// none. They need a price book.
-	Budgets func() *budget.Budgets
-	// Team returns the team a principal belongs to ("" for none), whose
-	// budgets apply in addition to its own.
-	Team   func(p *auth.Principal) string
 	Logger *slog.Logger
 }
 

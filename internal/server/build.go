@@ -139,6 +139,10 @@ func build(cfg *config.Config, log *slog.Logger, c *core) (*generation, error) {
 		CacheObserver: c.cacheObserver(),
 	})
 	c.metrics.SetNames(routeNames(routes), slices.Collect(maps.Keys(ups))) // labels carry configured names only
+	if err := c.installCosting(cfg); err != nil {
+		gen.close(0)
+		return nil, err
+	}
 	gen.start()
 	return gen, nil
 }
