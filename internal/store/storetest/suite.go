@@ -21,6 +21,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Usage", func(t *testing.T) { testUsage(t, open(t)) })
 	t.Run("UsageConcurrent", func(t *testing.T) { testUsageConcurrent(t, open(t)) })
 	t.Run("UsageCost", func(t *testing.T) { testUsageCost(t, open(t)) })
+	t.Run("Teams", func(t *testing.T) { testTeams(t, open(t)) })
 	t.Run("RevokedTokens", func(t *testing.T) { testRevokedTokens(t, open(t)) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, open(t)) })
 	t.Run("BatchFiles", func(t *testing.T) { testBatchFiles(t, open(t)) })
@@ -313,5 +314,64 @@ func testUsageCost(t *testing.T, st store.Store) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("Usage(k1) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// testTeams covers the TeamStore the SQL stores implement.
+func testTeams(t *testing.T, st store.Store) {
+	ts, ok := st.(store.TeamStore)
+	if !ok {
+		t.Skip("store has no teams")
+	}
+	ctx := context.Background()
+	if err := ts.SetTeamMember(ctx, store.KindKey, "k1", "research"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("member of a missing team: %v", err)
+	}
+	team := store.Team{Name: "research", Models: []string{"deepseek-flash"}, RPM: 60, TPM: 1000, MaxConcurrent: 4, UpdatedAt: t0}
+	if err := ts.PutTeam(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ts.Team(ctx, "research")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(team, got); diff != "" {
+		t.Fatalf("team (-want +got):\n%s", diff)
+	}
+	team.Models, team.RPM = nil, 0
+	if err := ts.PutTeam(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.PutTeam(ctx, store.Team{Name: "ops", UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := ts.ListTeams(ctx)
+	if err != nil || len(list) != 2 || list[0].Name != "ops" || list[1].RPM != 0 || len(list[1].Models) != 0 {
+		t.Fatalf("teams %+v %v", list, err)
+	}
+	for _, m := range []store.TeamMember{{Kind: store.KindKey, PrincipalID: "k1", Team: "research"}, {Kind: store.KindClient, PrincipalID: "c1", Team: "research"}, {Kind: store.KindKey, PrincipalID: "k2", Team: "ops"}} {
+		if err := ts.SetTeamMember(ctx, m.Kind, m.PrincipalID, m.Team); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ts.SetTeamMember(ctx, store.KindKey, "k2", "research"); err != nil { // moves
+		t.Fatal(err)
+	}
+	if err := ts.SetTeamMember(ctx, store.KindClient, "c1", ""); err != nil { // leaves
+		t.Fatal(err)
+	}
+	members, err := ts.ListTeamMembers(ctx)
+	want := []store.TeamMember{{Kind: store.KindKey, PrincipalID: "k1", Team: "research"}, {Kind: store.KindKey, PrincipalID: "k2", Team: "research"}}
+	if diff := cmp.Diff(want, members); err != nil || diff != "" {
+		t.Fatalf("members (-want +got):\n%s %v", diff, err)
+	}
+	if err := ts.DeleteTeam(ctx, "research"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.DeleteTeam(ctx, "research"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	if members, _ := ts.ListTeamMembers(ctx); len(members) != 0 {
+		t.Fatalf("members of a deleted team remain: %+v", members)
 	}
 }
