@@ -21,7 +21,8 @@ func (g *Grant) SetCost(c pricing.Cost) { g.cost, g.priced = c, true }
 type Costing struct {
 	// Budgets are the budgets in force; nil: none.
 	Budgets *budget.Budgets
-	// Team returns the team of a principal ("" for none); nil: no teams.
+	// Team, when set, overrides the teams snapshot (SetTeams): the team
+	// of a principal, "" for none. For tests.
 	Team func(p *auth.Principal) string
 }
 
@@ -30,6 +31,7 @@ type costing struct {
 	current     atomic.Pointer[Costing]
 	backendOnce sync.Once
 	backend     budget.Backend
+	teams       atomic.Pointer[Teams]
 }
 
 // SetCosting installs c (nil removes budgets and teams).
@@ -47,10 +49,8 @@ var noCosting Costing
 
 // TeamOf is the team p belongs to, "" for none.
 func (a *Access) TeamOf(p *auth.Principal) string {
-	if c := a.current.Load(); c != nil && c.Team != nil {
-		return c.Team(p)
-	}
-	return ""
+	t, _ := a.team(p)
+	return t.Name
 }
 
 // BudgetBackend returns the process's budget backend, made by mk the

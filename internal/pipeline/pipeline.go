@@ -111,6 +111,9 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	if err := pl.o.Access.Authorize(p, Resource(c.Endpoint), auth.ActionRead, req.Model); err != nil {
 		return nil, err
 	}
+	if err := pl.o.Access.AuthorizeTeam(p, req.Model); err != nil {
+		return nil, err
+	}
 	if s.Start.IsZero() {
 		s.Start = time.Now()
 	}
@@ -119,14 +122,21 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	if err != nil {
 		return nil, err
 	}
+	team, err := pl.o.Access.AdmitTeam(ctx, p, req)
+	if err != nil {
+		grant.Done(ctx, openai.Usage{}, false)
+		return nil, err
+	}
 	hold, err := pl.reserveBudget(ctx, p, req, book, s.Start)
 	if err != nil {
+		team.Done(ctx, openai.Usage{}, false)
 		grant.Done(ctx, openai.Usage{}, false)
 		return nil, err
 	}
 	defer func() {
 		if res == nil {
 			hold.settle(ctx, nil)
+			team.Done(ctx, openai.Usage{}, false)
 			grant.Done(ctx, openai.Usage{}, false)
 			return
 		}
@@ -138,6 +148,7 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 			}
 		}
 		hold.settle(ctx, s)
+		team.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
 		grant.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
 	}()
 	if c.Header != nil {
