@@ -139,7 +139,7 @@ func build(cfg *config.Config, log *slog.Logger, c *core) (*generation, error) {
 		CacheObserver: c.cacheObserver(),
 	})
 	c.metrics.SetNames(routeNames(routes), slices.Collect(maps.Keys(ups))) // labels carry configured names only
-	if err := c.installCosting(cfg); err != nil {
+	if err := c.installCosting(cfg, log); err != nil {
 		gen.close(0)
 		return nil, err
 	}
