@@ -54,6 +54,8 @@ func newRootCmd() *cobra.Command {
 		newAuditCmd(),
 		newKeysCmd(),
 		newClientsCmd(),
+		newTeamsCmd(),
+		newUsageCmd(),
 	)
 	return root
 }
