@@ -21,6 +21,10 @@ func (g *Grant) SetCost(c pricing.Cost) { g.cost, g.priced = c, true }
 type Costing struct {
 	// Budgets are the budgets in force; nil: none.
 	Budgets *budget.Budgets
+	// FailOpen admits requests without a reservation when the budget
+	// backend fails (rate_limit.fail_open); otherwise they are refused
+	// with 503.
+	FailOpen bool
 	// Team, when set, overrides the teams snapshot (SetTeams): the team
 	// of a principal, "" for none. For tests.
 	Team func(p *auth.Principal) string

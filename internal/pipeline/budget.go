@@ -40,7 +40,8 @@ func (pl *Pipeline) reserveBudget(ctx context.Context, p *auth.Principal, req *o
 	if book == nil {
 		return nil, nil
 	}
-	bs := pl.o.Access.Costing().Budgets
+	costing := pl.o.Access.Costing()
+	bs := costing.Budgets
 	if bs.Empty() {
 		return nil, nil
 	}
@@ -69,6 +70,10 @@ func (pl *Pipeline) reserveBudget(ctx context.Context, p *auth.Principal, req *o
 	if errors.As(err, &ex) {
 		return nil, &openai.Error{Status: http.StatusTooManyRequests, Type: "insufficient_quota", Code: "budget_exhausted",
 			Message: ex.Error(), Err: ex}
+	}
+	if err != nil && costing.FailOpen {
+		pl.o.Logger.Warn("budget backend failed; admitting without a reservation (fail open)", "err", err)
+		return nil, nil
 	}
 	if err != nil {
 		return nil, &openai.Error{Status: http.StatusServiceUnavailable, Type: "service_unavailable_error",

@@ -118,3 +118,34 @@ func TestTeamBudgetAppliesToMembers(t *testing.T) {
 		t.Errorf("a key outside the team refused: %v", err)
 	}
 }
+
+// failingBackend is a budget store that is down.
+type failingBackend struct{}
+
+func (failingBackend) Reserve(context.Context, []budget.Counter, int64) ([]int64, int, error) {
+	return nil, 0, errors.New("redis: connection refused")
+}
+func (failingBackend) Add(context.Context, []budget.Counter, int64) error { return nil }
+func (failingBackend) Spent(context.Context, string) (int64, error)       { return 0, nil }
+
+// A budget store outage refuses budgeted requests with 503 (fail closed)
+// unless rate_limit.fail_open admits them.
+func TestBudgetBackendOutage(t *testing.T) {
+	t.Parallel()
+	for _, failOpen := range []bool{false, true} {
+		pl := budgetPipeline(t, budget.Rule{Subject: "key:k2", Period: pricing.Day, Amount: pricing.MustAmount("1"), Currency: pricing.USD})
+		bs, err := budget.New(budget.Options{Backend: failingBackend{}, Rules: []budget.Rule{
+			{Subject: "key:k2", Period: pricing.Day, Amount: pricing.MustAmount("1"), Currency: pricing.USD}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl.Access().SetCosting(&access.Costing{Budgets: bs, FailOpen: failOpen})
+		_, _, err = runAs(pl, analyst)
+		if failOpen && err != nil {
+			t.Errorf("fail open: %v", err)
+		}
+		if ae := apierror.From(err); !failOpen && (ae.Status != http.StatusServiceUnavailable || ae.Code != "budget_unavailable") {
+			t.Errorf("fail closed: %+v", ae)
+		}
+	}
+}

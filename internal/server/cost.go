@@ -43,7 +43,7 @@ func (c *core) installCosting(cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("budgets: %w", err)
 	}
-	c.access.SetCosting(&access.Costing{Budgets: bs})
+	c.access.SetCosting(&access.Costing{Budgets: bs, FailOpen: cfg.RateLimit.FailOpen})
 	return nil
 }
 
