@@ -2,13 +2,16 @@ package admin
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/budget"
 	"github.com/dsgate/dsgate/internal/store"
 )
 
@@ -21,6 +24,9 @@ type CostOptions struct {
 	// TeamsChanged is called after a team or membership is written, e.g.
 	// to reload the access control's snapshot at once on this replica.
 	TeamsChanged func(ctx context.Context) error
+	// Budgets returns the budgets in force (nil: none), for GET
+	// /admin/budgets.
+	Budgets func() *budget.Budgets
 	// Location is the zone report days and hours are cut in (the
 	// budgets' time zone). Default UTC. Usage buckets are UTC days.
 	Location *time.Location
@@ -53,6 +59,7 @@ func NewCost(o CostOptions) (http.Handler, error) {
 	h.route("PUT /admin/teams/{name}/members/{kind}/{id}", auth.ResourceAdminRoles, auth.ActionUpdate, c.addMember)
 	h.route("DELETE /admin/teams/{name}/members/{kind}/{id}", auth.ResourceAdminRoles, auth.ActionDelete, c.removeMember)
 	h.route("GET /admin/usage/report", auth.ResourceAdminUsage, auth.ActionRead, c.report)
+	h.route("GET /admin/budgets", auth.ResourceAdminUsage, auth.ActionRead, c.budgets)
 	return h, nil
 }
 
@@ -267,4 +274,42 @@ func (c *costHandler) report(r *http.Request) (int, any, error) {
 type rawBody struct {
 	contentType string
 	body        []byte
+}
+
+// BudgetView is one budget's state in its current period.
+type BudgetView struct {
+	Subject  string  `json:"subject"`
+	Period   string  `json:"period"`
+	Currency string  `json:"currency"`
+	Amount   string  `json:"amount"`
+	Spent    string  `json:"spent"` // settled plus in-flight reservations
+	Ratio    float64 `json:"spent_ratio"`
+	Start    string  `json:"period_start"`
+	Reset    string  `json:"resets_at"`
+}
+
+// budgets answers GET /admin/budgets[?subject=team:research].
+func (c *costHandler) budgets(r *http.Request) (int, any, error) {
+	var bs *budget.Budgets
+	if c.o.Budgets != nil {
+		bs = c.o.Budgets()
+	}
+	var subjects []string
+	if s := r.URL.Query().Get("subject"); s != "" {
+		subjects = []string{s}
+	}
+	st, err := bs.Status(r.Context(), subjects, c.o.Clock())
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]BudgetView, 0, len(st))
+	for _, s := range st {
+		out = append(out, BudgetView{Subject: s.Rule.Subject, Period: s.Rule.Period.String(), Currency: string(s.Rule.Currency),
+			Amount: s.Rule.Amount.String(), Spent: s.Spent.String(), Ratio: float64(s.Spent) / float64(s.Rule.Amount),
+			Start: s.Start.Format(time.RFC3339), Reset: s.Reset.Format(time.RFC3339)})
+	}
+	slices.SortFunc(out, func(a, b BudgetView) int {
+		return cmp.Or(cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Period, b.Period), cmp.Compare(a.Currency, b.Currency))
+	})
+	return http.StatusOK, map[string]any{"object": "list", "data": out}, nil
 }

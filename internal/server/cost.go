@@ -94,6 +94,7 @@ func (c *core) startTeams(cfg *config.Config, log *slog.Logger) error {
 		}
 	}
 	h, err := admin.NewCost(admin.CostOptions{Teams: ts, Usage: c.store, TeamsChanged: reload, Location: loc, Logger: log,
+		Budgets: func() *budget.Budgets { return c.access.Costing().Budgets },
 		Authorize: func(r *http.Request, resource, action string) error {
 			p, err := c.access.AuthenticateHTTP(r)
 			if err != nil {
@@ -104,7 +105,7 @@ func (c *core) startTeams(cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range []string{"/admin/teams", "/admin/teams/", "/admin/usage/report"} {
+	for _, p := range []string{"/admin/teams", "/admin/teams/", "/admin/usage/report", "/admin/budgets"} {
 		c.mounts[p] = h
 	}
 	return nil

@@ -101,6 +101,13 @@ budgets:
 		}
 		return n >= int64(requests)
 	})
+	var budgets struct {
+		Data []admin.BudgetView `json:"data"`
+	}
+	json.Unmarshal(mustDo("GET", "/admin/budgets", "", 200), &budgets)
+	if len(budgets.Data) != 1 || budgets.Data[0].Subject != "team:research" || budgets.Data[0].Ratio < 1 {
+		t.Errorf("budgets %+v", budgets.Data)
+	}
 	csv := string(mustDo("GET", "/admin/usage/report?group_by=team,model&format=csv", "", 200))
 	if !strings.HasPrefix(csv, "team,model,currency,requests,") || !strings.Contains(csv, "research,deepseek-chat,USD,") {
 		t.Errorf("csv:\n%s", csv)
