@@ -62,6 +62,9 @@ func (pl *Pipeline) reserveBudget(ctx context.Context, p *auth.Principal, req *o
 	if maxTokens <= 0 {
 		maxTokens = DefaultBudgetMaxTokens
 	}
+	if req.Endpoint == openai.EndpointEmbedding {
+		maxTokens = 0 // embeddings produce no completion tokens
+	}
 	// Every prompt character a token: an upper bound for the tokenizers
 	// in use, so the reservation covers the real cost.
 	estimate := price.MaxCost(int64(req.PromptChars), int64(maxTokens))
