@@ -19,6 +19,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/pricing"
 	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/tlsconf"
@@ -62,7 +63,10 @@ type MTLS struct {
 var Anonymous = &auth.Principal{ID: "anonymous", Kind: auth.KindKey, Name: "anonymous", Role: "admin"}
 
 // Access is safe for concurrent use.
-type Access struct{ opts atomic.Pointer[Options] }
+type Access struct {
+	opts    atomic.Pointer[Options]
+	costing // budgets and teams, swapped per configuration (see cost.go)
+}
 
 // New returns an Access.
 func New(o Options) *Access {
@@ -176,6 +180,8 @@ type Grant struct {
 	p      *auth.Principal
 	model  string
 	ticket *ratelimit.Ticket
+	cost   pricing.Cost // set by SetCost when a price applied
+	priced bool
 }
 
 // Admit reserves the call under p's limits: one request, an estimate of
@@ -256,6 +262,9 @@ func (g *Grant) Done(ctx context.Context, u openai.Usage, cached bool) {
 		rec.PromptTokens = int64(u.PromptTokens)
 		rec.CacheHitTokens = int64(u.CacheHitTokens())
 		rec.CompletionTokens = int64(u.CompletionTokens)
+	}
+	if g.priced {
+		rec.Cost, rec.CostSaved, rec.Currency = int64(g.cost.Amount), int64(g.cost.Saved), string(g.cost.Currency)
 	}
 	if h, ok := ctx.Value(heldKey{}).(*HeldUsage); ok {
 		h.hold(g.o.Usage, rec)

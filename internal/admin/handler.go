@@ -109,6 +109,12 @@ func (h *Handler) route(pattern, resource, action string, fn apiFunc) {
 			w.WriteHeader(status)
 			return
 		}
+		if raw, ok := body.(rawBody); ok { // CSV or a text table (report.go)
+			w.Header().Set("Content-Type", raw.contentType)
+			w.WriteHeader(status)
+			_, _ = w.Write(raw.body)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(body) // client gone; nothing to do

@@ -58,6 +58,13 @@ func (e *Event) appendJSON(b []byte) []byte {
 	str("input", e.Input, true)
 	str("output", e.Output, true)
 	str("error_type", e.ErrorType, true)
+	if e.Cost != 0 {
+		num("cost_nano", e.Cost)
+	}
+	if e.CostSaved != 0 {
+		num("cost_saved_nano", e.CostSaved)
+	}
+	str("currency", e.Currency, true)
 	str("prev_hash", e.PrevHash, false)
 	str("hash", e.Hash, false)
 	return append(b, '}')

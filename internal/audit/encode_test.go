@@ -15,7 +15,8 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		ev := Event{ID: "id" + s, Seq: uint64(i) + 1, Chain: s, RequestID: s, Principal: s, Role: s, ClientAddr: s,
 			Route: s, Model: s, Upstream: s, Status: 200 + i, CacheResult: s, PromptTokens: i, CompletionTokens: -i,
 			CacheHitTokens: 3, RequestAt: time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC), ResponseAt: time.Time{},
-			InputSHA256: s, OutputSHA256: s, Input: s, Output: s, ErrorType: s, PrevHash: s, Hash: s}
+			InputSHA256: s, OutputSHA256: s, Input: s, Output: s, ErrorType: s, PrevHash: s, Hash: s,
+			Cost: int64(i) * 7, CostSaved: 3, Currency: s}
 		var fast, std Event
 		if err := json.Unmarshal(ev.appendJSON(nil), &fast); err != nil {
 			t.Fatalf("%q: invalid JSON: %v\n%s", s, err, ev.appendJSON(nil))

@@ -45,8 +45,14 @@ type Event struct {
 	Input            string    `json:"input,omitempty"`
 	Output           string    `json:"output,omitempty"`
 	ErrorType        string    `json:"error_type,omitempty"`
-	PrevHash         string    `json:"prev_hash"`
-	Hash             string    `json:"hash"`
+	// Cost and CostSaved are the request's cost and what caches saved, in
+	// nano-units (1e-9) of Currency; Currency is empty when no price
+	// applied (then both are zero and none of the three is written).
+	Cost      int64  `json:"cost_nano,omitempty"`
+	CostSaved int64  `json:"cost_saved_nano,omitempty"`
+	Currency  string `json:"currency,omitempty"`
+	PrevHash  string `json:"prev_hash"`
+	Hash      string `json:"hash"`
 
 	// raw is the sealed record as spooled (one JSON line, no newline). The
 	// writer sets it so that sinks write those bytes instead of encoding
@@ -62,7 +68,9 @@ type Event struct {
 // name, '=', the decimal byte length of the value, ':', the value, '\n'.
 // Strings are taken as is, integers in decimal, times as RFC 3339 with
 // nanoseconds in UTC (time.RFC3339Nano). Any language can recompute it from
-// the JSON line alone.
+// the JSON line alone. The cost fields (cost_nano, cost_saved_nano,
+// currency, after error_type) are part of the encoding only when currency
+// is set, so records written before they existed verify unchanged.
 func (e *Event) ComputeHash() string {
 	var stack [1536]byte
 	sum := sha256.Sum256(e.appendCanonical(stack[:0]))
@@ -120,6 +128,11 @@ func (e *Event) appendCanonical(b []byte) []byte {
 	field("input", e.Input)
 	field("output", e.Output)
 	field("error_type", e.ErrorType)
+	if e.Currency != "" {
+		num("cost_nano", e.Cost)
+		num("cost_saved_nano", e.CostSaved)
+		field("currency", e.Currency)
+	}
 	field("prev_hash", e.PrevHash)
 	return b
 }

@@ -56,6 +56,7 @@ func newRootCmd() *cobra.Command {
 		newKeysCmd(),
 		newClientsCmd(),
 		newInitCmd(),
+		newTeamsCmd(),
 	)
 	return root
 }

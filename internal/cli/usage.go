@@ -17,13 +17,13 @@ import (
 func newUsageCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "usage",
-		Short: "Work with recorded token usage",
+		Short: "Recorded usage: reports of tokens and cost, reconcile after a crash",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cmd.Help()
 		},
 	}
-	cmd.AddCommand(newUsageReconcileCmd())
+	cmd.AddCommand(newUsageReconcileCmd(), newUsageReportCmd())
 	return cmd
 }
 

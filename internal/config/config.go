@@ -50,6 +50,13 @@ type Config struct {
 	GRPC GRPC `yaml:"grpc"`
 	// Batch configures POST /v1/batch and the OpenAI Files and Batch APIs.
 	Batch Batch `yaml:"batch"`
+	// Pricing is the price book every request is costed from: DeepSeek's
+	// shipped cloud prices plus the operator's (see internal/pricing and
+	// docs/cost.md). On by default; pricing.disabled turns cost off.
+	Pricing Pricing `yaml:"pricing"`
+	// Budgets are spending limits in money per key, client and team; none
+	// by default.
+	Budgets Budgets `yaml:"budgets"`
 }
 
 // Auth configures authentication (API keys, OAuth2 client credentials

@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -36,36 +37,50 @@ func TestConfigDocUpToDate(t *testing.T) {
 func configDoc(t *testing.T) string {
 	t.Helper()
 	fset := token.NewFileSet()
-	names, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	comments := map[string]string{} // "Type.Field" -> comment
-	for _, name := range names {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+	comments := map[string]string{} // "pkg.Type.Field" -> comment
+	// The config's own types, and the feature packages whose Options the
+	// config embeds inline.
+	for _, dir := range []string{".", "../pricing"} {
+		names, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			ts, ok := n.(*ast.TypeSpec)
-			if !ok {
-				return true
+		for _, name := range names {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
 			}
-			st, ok := ts.Type.(*ast.StructType)
-			if !ok {
-				return true
+			f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+			if err != nil {
+				t.Fatal(err)
 			}
-			for _, fld := range st.Fields.List {
-				for _, name := range fld.Names {
-					comments[ts.Name.Name+"."+name.Name] = strings.Join(strings.Fields(fld.Doc.Text()), " ")
-				}
-			}
-			return true
-		})
+			addComments(f, comments)
+		}
 	}
+	return configDocText(comments)
+}
+
+// addComments collects the doc comment of every struct field in f, keyed
+// "pkg.Type.Field".
+func addComments(f *ast.File, comments map[string]string) {
+	ast.Inspect(f, func(n ast.Node) bool {
+		ts, ok := n.(*ast.TypeSpec)
+		if !ok {
+			return true
+		}
+		st, ok := ts.Type.(*ast.StructType)
+		if !ok {
+			return true
+		}
+		for _, fld := range st.Fields.List {
+			for _, name := range fld.Names {
+				comments[f.Name.Name+"."+ts.Name.Name+"."+name.Name] = strings.Join(strings.Fields(fld.Doc.Text()), " ")
+			}
+		}
+		return true
+	})
+}
+
+func configDocText(comments map[string]string) string {
 	var b strings.Builder
 	b.WriteString("# dsgate configuration reference\n\n")
 	b.WriteString("Generated from the field comments in internal/config by\n")
@@ -85,6 +100,9 @@ func configDoc(t *testing.T) string {
 func walk(b *strings.Builder, typ reflect.Type, prefix string, comments map[string]string) {
 	for i := 0; i < typ.NumField(); i++ {
 		f := typ.Field(i)
+		if !f.IsExported() {
+			continue
+		}
 		tag := f.Tag.Get("yaml")
 		name, opts, _ := strings.Cut(tag, ",")
 		ft := f.Type
@@ -112,8 +130,11 @@ func walk(b *strings.Builder, typ reflect.Type, prefix string, comments map[stri
 		if ft.Name() == "Secret" {
 			kind = "secret"
 		}
-		comment := comments[typ.Name()+"."+f.Name]
-		if elem.Kind() == reflect.Struct && elem.Name() != "Secret" {
+		if ft.String() == "time.Time" {
+			kind = "time (RFC 3339)"
+		}
+		comment := comments[path.Base(typ.PkgPath())+"."+typ.Name()+"."+f.Name]
+		if elem.Kind() == reflect.Struct && elem.Name() != "Secret" && elem.String() != "time.Time" {
 			if kind == "list" {
 				kind = "list of objects"
 			} else {

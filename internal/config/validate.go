@@ -192,6 +192,8 @@ func (c *Config) Validate() error {
 	c.validateAnonymous(add)
 	c.validateObserve(add)
 	c.validateCache(add)
+	c.validatePricing(add)
+	c.validateBudgets(add)
 	c.GRPC.validate(c.Server.Listen, add)
 	c.Batch.validate(add)
 	if r := c.Routing; r.MaxAttempts < 1 || r.RetryBudget < 0 || r.RetryMinPerSecond < 0 {

@@ -87,6 +87,8 @@ func (g *Gateway) completeOnce(ctx context.Context, c *Call, r *Route, t *upstre
 	}
 	out = newResponseAdapter(c, t).adapt(out)
 	res := &Result{Body: out, Upstream: u.Name(), Model: r.Name}
+	res.UpstreamModel, _ = upstreamModel(t)
+	res.UpstreamKind = u.Kind()
 	res.Usage, res.HasUsage = openai.UsageOf(out)
 	return res, nil
 }

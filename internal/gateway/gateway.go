@@ -17,6 +17,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/pricing"
 	"github.com/dsgate/dsgate/internal/tracing"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
@@ -43,6 +44,8 @@ type Route struct {
 	Cache RouteCache
 
 	upstreamModels string // the targets' upstream model names, for cache keys
+	primary        Target // the first target in priority order, for pricing
+	hasPrimary     bool
 }
 
 // RouteCache is a model's cache policy.
@@ -60,6 +63,10 @@ type RouteCache struct {
 // Options configure a Gateway.
 type Options struct {
 	Routes []Route
+	// Prices is the price book of this configuration (nil: no cost
+	// accounting). The gateway does not use it; it carries it so that a
+	// reload swaps prices together with the routes they price.
+	Prices *pricing.Book
 	// MaxAttempts bounds the targets tried for one request, fallbacks
 	// included. Default 3.
 	MaxAttempts int
@@ -176,6 +183,7 @@ func New(o Options) *Gateway {
 		}
 		slices.Sort(names)
 		r.upstreamModels = strings.Join(slices.Compact(names), ",") + r.thinkingDefaults()
+		r.primary, r.hasPrimary = primaryTarget(r.Pool)
 		g.routes[r.Name] = r
 		g.models = append(g.models, Model{ID: r.Name, Object: "model", Created: g.created, OwnedBy: r.OwnedBy})
 	}
@@ -258,6 +266,10 @@ type Result struct {
 	Attempts int
 	Started  bool // Stream only: data reached the client
 	Fallback bool // answered with the configured fallback response
+
+	// UpstreamModel is the model name sent to Upstream and UpstreamKind
+	// its kind (upstream.KindDeepSeek, KindOpenAI): what pricing needs.
+	UpstreamModel, UpstreamKind string
 	// Cache is hit, miss or bypass ("" with no cache); CacheTier names the
 	// tier that hit, or "coalesced" for an identical call in flight.
 	Cache, CacheTier string

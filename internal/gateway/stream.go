@@ -89,6 +89,8 @@ func (g *Gateway) stream(ctx context.Context, c *Call, r *Route, sink Sink, reco
 func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream.Target, sink Sink, record func([]byte)) (*Result, error) {
 	u := t.Upstream
 	res := &Result{Upstream: u.Name(), Model: r.Name}
+	res.UpstreamModel, _ = upstreamModel(t)
+	res.UpstreamKind = u.Kind()
 	start := time.Now()
 	body, err := requestFor(c, r, t)
 	if err != nil {

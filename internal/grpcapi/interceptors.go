@@ -23,6 +23,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/auth"
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
+	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/reqscope"
 	"github.com/dsgate/dsgate/internal/tracing"
 )
@@ -138,6 +139,7 @@ func (ic *interceptors) done(ctx context.Context, method string, s *reqscope.Sco
 			slog.Bool("stream", s.Stream), slog.Int("attempts", s.Attempts),
 			slog.Int("prompt_tokens", s.PromptTokens), slog.Int("completion_tokens", s.CompletionTokens))
 	}
+	attrs = pipeline.AppendCostAttrs(attrs, s)
 	if s.Err != nil {
 		attrs = append(attrs, slog.String("error", s.Err.Error()))
 	}

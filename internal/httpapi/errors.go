@@ -22,6 +22,10 @@ func errorHeaders(err error, ae *openai.Error) http.Header {
 	if errors.As(err, &rl) {
 		return ratelimit.Headers(err)
 	}
+	var own interface{ ErrorHeaders() http.Header } // e.g. an exhausted budget's Retry-After
+	if errors.As(err, &own) {
+		return own.ErrorHeaders()
+	}
 	h := http.Header{}
 	switch ae.Status {
 	case http.StatusUnauthorized:

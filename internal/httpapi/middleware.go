@@ -143,6 +143,7 @@ func accessLog(log *slog.Logger, r *http.Request, s *reqscope.Scope, sw *statusW
 	if s.CacheResult != "" {
 		attrs = append(attrs, slog.String("cache", s.CacheResult))
 	}
+	attrs = pipeline.AppendCostAttrs(attrs, s)
 	if s.Err != nil {
 		attrs = append(attrs, slog.String("error", s.Err.Error()))
 	}

@@ -79,7 +79,7 @@ func interTokenBuckets() []float64 {
 // Names returns every metric name this package can export, histograms by
 // their base name. Tests of deploy/ files use it as the source of truth.
 func Names() []string {
-	return []string{
+	return append([]string{
 		NameHTTPRequestDuration, NameHTTPErrors, NameRequests, NameInFlightRequests,
 		NameTimeToFirstToken, NameInterTokenLatency, NameTokens,
 		NameUpstreamRequests, NameUpstreamLatency, NameUpstreamHealthy,
@@ -87,7 +87,7 @@ func Names() []string {
 		NameRetries, NameFallbacks, NameFallbackResponses, NameCacheRequests, NameRateLimitRejections,
 		NameAuditQueueDepth, NameAuditDropped, NameAuditSinkErrors, NameAuditDelivered,
 		NamePrincipalRequests, NamePrincipalTokens,
-	}
+	}, costNames()...)
 }
 
 // Histograms returns the names among Names that are histograms, which
@@ -138,6 +138,8 @@ type Metrics struct {
 	// PrincipalRequests and PrincipalTokens are nil unless Options.PrincipalLabel.
 	PrincipalRequests *prometheus.CounterVec // principal
 	PrincipalTokens   *prometheus.CounterVec // principal, kind
+
+	costCollectors
 
 	collectors []prometheus.Collector
 	names      atomic.Pointer[names] // configured models and upstreams; nil: not set
@@ -205,6 +207,7 @@ func NewWithOptions(reg prometheus.Registerer, opts Options) *Metrics {
 		m.PrincipalTokens = counterVec(m, NamePrincipalTokens,
 			"Tokens by principal and kind (opt-in).", "principal", "kind")
 	}
+	m.registerCost(opts)
 	for _, c := range m.collectors {
 		reg.MustRegister(c)
 	}

@@ -35,6 +35,9 @@ func touchAll(m *metrics.Metrics) {
 	m.AuditDropped.WithLabelValues("queue_full").Inc()
 	m.AuditSinkErrors.WithLabelValues("elasticsearch").Inc()
 	m.AuditDelivered.WithLabelValues("file").Add(3)
+	m.AddCost("deepseek-chat", "key_1", "USD", 0.000624, 0.0001)
+	metrics.BudgetObserver{M: m}.Spent("team:a/day/USD", 0.5)
+	metrics.BudgetObserver{M: m}.Exhausted("team:a/day/USD")
 }
 
 // TestNamesAndLabels pins every exported metric's name, type and label names
@@ -69,6 +72,12 @@ func TestNamesAndLabels(t *testing.T) {
 		"dsgate_audit_delivered_total":       "COUNTER sink",
 		"dsgate_principal_requests_total":    "COUNTER principal",
 		"dsgate_principal_tokens_total":      "COUNTER kind,principal",
+		"dsgate_cost_total":                  "COUNTER currency,model",
+		"dsgate_cost_saved_total":            "COUNTER currency,model",
+		"dsgate_principal_cost_total":        "COUNTER currency,principal",
+		"dsgate_principal_cost_saved_total":  "COUNTER currency,principal",
+		"dsgate_budget_spent_ratio":          "GAUGE budget",
+		"dsgate_budget_exhausted_total":      "COUNTER budget",
 	}
 
 	families, err := reg.Gather()

@@ -5,12 +5,14 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/pricing"
 	"github.com/dsgate/dsgate/internal/reqscope"
 )
 
@@ -30,7 +32,10 @@ type Options struct {
 	HighPriorityRoles []string
 	// Recorder emits the metrics and audit record of every Item.
 	Recorder Recorder
-	Logger   *slog.Logger
+	// Prices returns the current price book; when nil the backend's
+	// (Pricer) is used. A nil book means no cost accounting.
+	Prices func() *pricing.Book
+	Logger *slog.Logger
 }
 
 // Pipeline is safe for concurrent use.
@@ -106,20 +111,49 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	if err := pl.o.Access.Authorize(p, Resource(c.Endpoint), auth.ActionRead, req.Model); err != nil {
 		return nil, err
 	}
+	if err := pl.o.Access.AuthorizeTeam(p, req.Model); err != nil {
+		return nil, err
+	}
+	if s.Start.IsZero() {
+		s.Start = time.Now()
+	}
+	book := pl.book() // the prices in force when the request started
 	grant, err := pl.o.Access.Admit(ctx, p, req)
 	if err != nil {
 		return nil, err
 	}
+	team, err := pl.o.Access.AdmitTeam(ctx, p, req)
+	if err != nil {
+		grant.Done(ctx, openai.Usage{}, false)
+		return nil, err
+	}
+	hold, err := pl.reserveBudget(ctx, p, req, book, s.Start)
+	if err != nil {
+		team.Done(ctx, openai.Usage{}, false)
+		grant.Done(ctx, openai.Usage{}, false)
+		return nil, err
+	}
 	defer func() {
 		if res == nil {
+			hold.settle(ctx, nil)
+			team.Done(ctx, openai.Usage{}, false)
 			grant.Done(ctx, openai.Usage{}, false)
 			return
 		}
 		settle(s, res)
+		if pl.priceRequest(s, book, res) {
+			grant.SetCost(s.Cost)
+			if !req.Stream && c.Header != nil {
+				c.Header.Set(pricing.HeaderName, s.Cost.Header())
+			}
+		}
+		hold.settle(ctx, s)
+		team.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
 		grant.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
 	}()
 	if c.Header != nil {
 		grant.WriteHeaders(c.Header)
+		hold.writeHeaders(c.Header)
 	}
 	if c.OnAdmit != nil {
 		c.OnAdmit(grant)

@@ -58,6 +58,9 @@ func (o Recorder) metrics(s *reqscope.Scope, route, method string, status int, e
 		o.Metrics.AddTokens(s.Model, s.Principal, metrics.Usage{Prompt: s.PromptTokens,
 			Completion: s.CompletionTokens, CacheHit: s.CacheHitTokens, Reasoning: s.ReasoningTokens})
 	}
+	if s.Model != "" && s.Priced {
+		o.Metrics.AddCost(s.Model, s.Principal, string(s.Cost.Currency), s.Cost.Amount.Units(), s.Cost.Saved.Units())
+	}
 }
 
 // audit writes the request's audit record; health probes have none.
@@ -81,6 +84,9 @@ func (o Recorder) audit(s *reqscope.Scope, route, clientAddr string, status int,
 		RequestAt:        s.Start,
 		ResponseAt:       end,
 		ErrorType:        s.ErrorType,
+	}
+	if s.Priced {
+		ev.Cost, ev.CostSaved, ev.Currency = int64(s.Cost.Amount), int64(s.Cost.Saved), string(s.Cost.Currency)
 	}
 	ev.SetBodies(s.Input, s.Output, s.OutputSHA256, o.AuditBodies)
 	o.Audit.Record(ev)

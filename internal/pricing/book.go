@@ -28,6 +28,7 @@ type entry struct {
 	base     Rates
 	windows  []window
 	holidays []int32 // sorted local day numbers (days since 1970-01-01)
+	shipped  bool    // a shipped DeepSeek cloud price, not the operator's
 }
 
 // window is a compiled Window; days has bit time.Weekday set.
@@ -49,6 +50,12 @@ type Query struct {
 	// Start is when the request started; its price is the one in force
 	// then, however long the request runs.
 	Start time.Time
+	// Local marks an upstream that is not DeepSeek's cloud (a local
+	// engine, the simulator, any OpenAI-compatible server): the shipped
+	// DeepSeek prices never apply to it, even when it serves a model under
+	// a DeepSeek name. Only configured entries price it: its own
+	// (upstream-scoped) ones, or unscoped ones the operator wrote.
+	Local bool
 }
 
 // Price is the resolved price of a request: resolve it once when the
@@ -119,20 +126,34 @@ func (b *Book) find(q Query) *entry {
 		}
 	}
 	models := b.entries[""]
-	if e := at(models, q.UpstreamModel, q.Start); e != nil {
+	if e := atFor(models, q.UpstreamModel, q); e != nil {
 		return e
 	}
-	return at(models, q.PublicModel, q.Start)
+	return atFor(models, q.PublicModel, q)
+}
+
+// atFor is at for an unscoped lookup: a local upstream skips the shipped
+// cloud prices.
+func atFor(models map[string][]*entry, model string, q Query) *entry {
+	if !q.Local {
+		return at(models, model, q.Start)
+	}
+	return atWhere(models, model, q.Start, func(e *entry) bool { return !e.shipped })
 }
 
 // at returns the latest entry for model effective at t.
 func at(models map[string][]*entry, model string, t time.Time) *entry {
+	return atWhere(models, model, t, nil)
+}
+
+// atWhere is at among the entries keep accepts (all when keep is nil).
+func atWhere(models map[string][]*entry, model string, t time.Time, keep func(*entry) bool) *entry {
 	if model == "" {
 		return nil
 	}
 	list := models[model]
 	for i := len(list) - 1; i >= 0; i-- {
-		if e := list[i]; e.from.IsZero() || !t.Before(e.from) {
+		if e := list[i]; (e.from.IsZero() || !t.Before(e.from)) && (keep == nil || keep(e)) {
 			return e
 		}
 	}

@@ -32,6 +32,7 @@ func New(opts Options) (*Book, error) {
 			errs = append(errs, prefix(src.path, err))
 			continue
 		}
+		e.shipped = src.shipped
 		errs = append(errs, b.add(src, e)...)
 	}
 	if err := errors.Join(errs...); err != nil {

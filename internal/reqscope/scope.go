@@ -1,11 +1,14 @@
 // Package reqscope carries the per-request state that pipeline steps fill in
 // and the access log, metrics and audit read at the end: one pointer in the
-// context instead of a dozen context keys. It is a leaf package.
+// context instead of a dozen context keys. It imports only the leaf
+// package pricing.
 package reqscope
 
 import (
 	"context"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/pricing"
 )
 
 // Scope is the state of one request. It is owned by the request's
@@ -32,6 +35,13 @@ type Scope struct {
 
 	CacheResult string // hit, miss, bypass; "" when the cache was not consulted
 	CacheTier   string // the tier that hit
+
+	// Cost is what the request cost and what caches saved, priced at
+	// settlement from the real usage at the price in force when it
+	// started. Priced is false when no price applied (an unpriced model,
+	// a local engine without a configured price, no usage).
+	Cost   pricing.Cost
+	Priced bool
 
 	// Input and Output are the request and response bodies, for the audit
 	// record's hashes. They alias buffers that are never modified after

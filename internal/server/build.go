@@ -70,9 +70,15 @@ func build(cfg *config.Config, log *slog.Logger, c *core, prev *generation) (*ge
 		gen.abort()
 		return nil, errors.New("no model has an enabled upstream")
 	}
+	prices, err := cfg.Pricing.Book()
+	if err != nil {
+		gen.close(0)
+		return nil, fmt.Errorf("pricing: %w", err)
+	}
 	rc := cfg.Routing
 	gen.gateway = gateway.New(gateway.Options{
 		Routes:        routes,
+		Prices:        prices,
 		MaxAttempts:   rc.MaxAttempts,
 		RetryBudget:   gateway.NewRetryBudget(rc.RetryBudget, rc.RetryMinPerSecond, nil),
 		RetryBackoff:  rc.RetryBackoff,
@@ -84,6 +90,10 @@ func build(cfg *config.Config, log *slog.Logger, c *core, prev *generation) (*ge
 		CacheObserver: c.cacheObserver(),
 	})
 	c.metrics.SetNames(routeNames(routes), slices.Collect(maps.Keys(ups))) // labels carry configured names only
+	if err := c.installCosting(cfg, log); err != nil {
+		gen.close(0)
+		return nil, err
+	}
 	gen.start()
 	return gen, nil
 }

@@ -77,6 +77,10 @@ models:
 `
 	key := createKey(t, db, "--name", "dash", "--role", "developer")
 	small := createKey(t, db, "--name", "small", "--role", "developer", "--rpm", "1")
+	// A key whose daily budget a few requests spend (budget panels).
+	thrifty := createKey(t, db, "--name", "thrifty", "--role", "developer")
+	thriftyID := strings.Split(thrifty, "_")[1]
+	cfg += "budgets:\n  rules:\n    - {subject: \"key:" + thriftyID + "\", period: day, amount: \"0.0001\", currency: USD}\n"
 	e := start(t, cfg, map[string]sim.Options{
 		"ds":    {Personality: sim.PersonalityDeepSeek, APIKey: "sk-dash"},
 		"bad":   {Models: []string{"deepseek-chat"}, Faults: sim.Faults{ErrorRate: 1, ErrorStatus: 503}},
@@ -127,6 +131,17 @@ models:
 	send(small, chat("deepseek-v4-flash", false, true))
 	if code := send(small, chat("deepseek-v4-flash", false, true)); code != http.StatusTooManyRequests {
 		t.Fatalf("second request at 1 rpm: %d, want 429", code)
+	}
+	// Spend the thrifty key's budget: answers until it is exhausted (429).
+	exhausted := false
+	for range 20 {
+		if send(thrifty, chat("deepseek-v4-flash", false, false)) == http.StatusTooManyRequests {
+			exhausted = true
+			break
+		}
+	}
+	if !exhausted {
+		t.Fatal("a budget of 0.0001 USD was never exhausted")
 	}
 	// A retry on another upstream, a fallback model, a canned fallback
 	// response, an all-failed 5xx and a stalled stream.

@@ -59,7 +59,8 @@ type Role struct {
 }
 
 // UsageDelta is an amount of usage to add to one bucket. Buckets are keyed
-// by (Kind, PrincipalID, Model, Day); Day is truncated to UTC midnight.
+// by (Kind, PrincipalID, Model, Day, Currency); Day is truncated to UTC
+// midnight.
 type UsageDelta struct {
 	Kind             PrincipalKind
 	PrincipalID      string
@@ -69,11 +70,17 @@ type UsageDelta struct {
 	PromptTokens     int64
 	CacheHitTokens   int64
 	CompletionTokens int64
+	// Cost and CostSaved are nano-units (1e-9) of Currency, summed
+	// exactly; Currency is "" for usage no price applied to.
+	Cost      int64
+	CostSaved int64
+	Currency  string
 }
 
 // UsageKey returns the bucket that d adds to.
 func (d UsageDelta) UsageKey() UsageKey {
-	return UsageKey{Kind: d.Kind, PrincipalID: d.PrincipalID, Model: d.Model, Day: d.Day.UTC().Truncate(24 * time.Hour)}
+	return UsageKey{Kind: d.Kind, PrincipalID: d.PrincipalID, Model: d.Model, Day: d.Day.UTC().Truncate(24 * time.Hour),
+		Currency: d.Currency}
 }
 
 // UsageKey identifies one usage bucket.
@@ -82,6 +89,7 @@ type UsageKey struct {
 	PrincipalID string
 	Model       string
 	Day         time.Time
+	Currency    string
 }
 
 // UsageFilter selects usage buckets; zero fields match everything.

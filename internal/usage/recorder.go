@@ -33,6 +33,10 @@ type Record struct {
 	PromptTokens     int64
 	CacheHitTokens   int64
 	CompletionTokens int64
+	// Cost and CostSaved are nano-units of Currency ("" when unpriced).
+	Cost      int64
+	CostSaved int64
+	Currency  string
 }
 
 // Options configures a Recorder.
@@ -148,7 +152,8 @@ func Open(ctx context.Context, w JournalWriter, opts Options) (*Recorder, error)
 // never waits on the store.
 func (r *Recorder) Record(rec Record) {
 	d := store.UsageDelta{Kind: rec.Kind, PrincipalID: rec.PrincipalID, Model: rec.Model, Day: r.opts.Clock(),
-		Requests: 1, PromptTokens: rec.PromptTokens, CacheHitTokens: rec.CacheHitTokens, CompletionTokens: rec.CompletionTokens}
+		Requests: 1, PromptTokens: rec.PromptTokens, CacheHitTokens: rec.CacheHitTokens, CompletionTokens: rec.CompletionTokens,
+		Cost: rec.Cost, CostSaved: rec.CostSaved, Currency: rec.Currency}
 	r.records.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -171,6 +176,8 @@ func (r *Recorder) addLocked(d store.UsageDelta) {
 		p.PromptTokens += d.PromptTokens
 		p.CacheHitTokens += d.CacheHitTokens
 		p.CompletionTokens += d.CompletionTokens
+		p.Cost += d.Cost
+		p.CostSaved += d.CostSaved
 		return
 	}
 	d.Day = k.Day

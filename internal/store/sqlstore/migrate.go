@@ -21,6 +21,9 @@ func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, lockSQL string) (err e
 		return fmt.Errorf("listing migrations: %w", err)
 	}
 	sort.Strings(names)
+	if err := uniqueVersions(names); err != nil {
+		return err
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning migration: %w", err)
@@ -63,6 +66,21 @@ func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, lockSQL string) (err e
 	}
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("committing migrations: %w", err)
+	}
+	return nil
+}
+
+// uniqueVersions refuses two migrations with one number: a database
+// already at that version would silently skip the second (branches that
+// each added "the next" migration).
+func uniqueVersions(names []string) error {
+	seen := map[string]string{}
+	for _, name := range names {
+		v, _, _ := strings.Cut(path.Base(name), "_")
+		if other, ok := seen[v]; ok {
+			return fmt.Errorf("migrations %s and %s share version %s: renumber one", other, name, v)
+		}
+		seen[v] = name
 	}
 	return nil
 }

@@ -425,21 +425,24 @@ func (d *DB) addUsage(ctx context.Context, deltas []store.UsageDelta, journal st
 		}
 	}()
 	stmt, err := tx.PrepareContext(ctx, d.q(`INSERT INTO usage_totals
-		(kind, principal_id, model, day, requests, prompt_tokens, cache_hit_tokens, completion_tokens)
-		VALUES (?,?,?,?,?,?,?,?)
-		ON CONFLICT (kind, principal_id, model, day) DO UPDATE SET
+		(kind, principal_id, model, day, currency, requests, prompt_tokens, cache_hit_tokens, completion_tokens,
+			cost_nano, cost_saved_nano)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT (kind, principal_id, model, day, currency) DO UPDATE SET
 			requests = usage_totals.requests + excluded.requests,
 			prompt_tokens = usage_totals.prompt_tokens + excluded.prompt_tokens,
 			cache_hit_tokens = usage_totals.cache_hit_tokens + excluded.cache_hit_tokens,
-			completion_tokens = usage_totals.completion_tokens + excluded.completion_tokens`))
+			completion_tokens = usage_totals.completion_tokens + excluded.completion_tokens,
+			cost_nano = usage_totals.cost_nano + excluded.cost_nano,
+			cost_saved_nano = usage_totals.cost_saved_nano + excluded.cost_saved_nano`))
 	if err != nil {
 		return fmt.Errorf("preparing usage upsert: %w", err)
 	}
 	defer stmt.Close()
 	for _, u := range sorted {
 		k := u.UsageKey()
-		if _, err = stmt.ExecContext(ctx, string(k.Kind), k.PrincipalID, k.Model, micros(k.Day),
-			u.Requests, u.PromptTokens, u.CacheHitTokens, u.CompletionTokens); err != nil {
+		if _, err = stmt.ExecContext(ctx, string(k.Kind), k.PrincipalID, k.Model, micros(k.Day), k.Currency,
+			u.Requests, u.PromptTokens, u.CacheHitTokens, u.CompletionTokens, u.Cost, u.CostSaved); err != nil {
 			return fmt.Errorf("adding usage: %w", err)
 		}
 	}
@@ -465,12 +468,16 @@ func lessUsage(a, b store.UsageKey) bool {
 	if a.Model != b.Model {
 		return a.Model < b.Model
 	}
-	return a.Day.Before(b.Day)
+	if !a.Day.Equal(b.Day) {
+		return a.Day.Before(b.Day)
+	}
+	return a.Currency < b.Currency
 }
 
 // Usage returns the buckets matching f.
 func (d *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageDelta, error) {
-	query := `SELECT kind, principal_id, model, day, requests, prompt_tokens, cache_hit_tokens, completion_tokens
+	query := `SELECT kind, principal_id, model, day, currency, requests, prompt_tokens, cache_hit_tokens,
+		completion_tokens, cost_nano, cost_saved_nano
 		FROM usage_totals WHERE 1=1`
 	var args []any
 	if f.Kind != "" {
@@ -489,7 +496,7 @@ func (d *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageDelta
 		query += ` AND day < ?`
 		args = append(args, micros(f.To))
 	}
-	query += ` ORDER BY kind, principal_id, model, day`
+	query += ` ORDER BY kind, principal_id, model, day, currency`
 	rows, err := d.r.QueryContext(ctx, d.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading usage: %w", err)
@@ -502,7 +509,8 @@ func (d *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageDelta
 			kind string
 			day  int64
 		)
-		if err := rows.Scan(&kind, &u.PrincipalID, &u.Model, &day, &u.Requests, &u.PromptTokens, &u.CacheHitTokens, &u.CompletionTokens); err != nil {
+		if err := rows.Scan(&kind, &u.PrincipalID, &u.Model, &day, &u.Currency, &u.Requests, &u.PromptTokens,
+			&u.CacheHitTokens, &u.CompletionTokens, &u.Cost, &u.CostSaved); err != nil {
 			return nil, fmt.Errorf("reading usage: %w", err)
 		}
 		u.Kind, u.Day = store.PrincipalKind(kind), fromMicros(day)

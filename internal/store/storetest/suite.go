@@ -21,6 +21,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Usage", func(t *testing.T) { testUsage(t, open(t)) })
 	t.Run("UsageConcurrent", func(t *testing.T) { testUsageConcurrent(t, open(t)) })
 	t.Run("JournalMark", func(t *testing.T) { testJournalMark(t, open(t)) })
+	t.Run("UsageCost", func(t *testing.T) { testUsageCost(t, open(t)) })
+	t.Run("Teams", func(t *testing.T) { testTeams(t, open(t)) })
 	t.Run("RevokedTokens", func(t *testing.T) { testRevokedTokens(t, open(t)) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, open(t)) })
 	t.Run("BatchFiles", func(t *testing.T) { testBatchFiles(t, open(t)) })
@@ -310,5 +312,93 @@ func testJournalMark(t *testing.T, st store.Store) {
 	got, err := st.Usage(ctx, store.UsageFilter{PrincipalID: "jp"})
 	if err != nil || len(got) != 1 || got[0].Requests != 4 || got[0].PromptTokens != 10 {
 		t.Fatalf("usage %+v, %v", got, err)
+	}
+}
+
+// testUsageCost sums cost and savings exactly in nano-units, per currency:
+// the same principal, model and day in two currencies are two buckets.
+func testUsageCost(t *testing.T, st store.Store) {
+	ctx := context.Background()
+	day := t0.Truncate(24 * time.Hour)
+	const big = int64(4_000_000_000_000_000_000) // near int64's top: no float64 on the way
+	deltas := []store.UsageDelta{
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: t0, Requests: 1, PromptTokens: 10, Cost: 624_001, CostSaved: 3, Currency: "USD"},
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: t0.Add(time.Hour), Requests: 1, Cost: big, CostSaved: 1, Currency: "USD"},
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: t0, Requests: 1, Cost: 7, Currency: "CNY"},
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: t0, Requests: 1, PromptTokens: 1},
+	}
+	if err := st.AddUsage(ctx, deltas); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Usage(ctx, store.UsageFilter{Kind: store.KindKey, PrincipalID: "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.UsageDelta{
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: day, Requests: 1, PromptTokens: 1},
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: day, Requests: 1, Cost: 7, Currency: "CNY"},
+		{Kind: store.KindKey, PrincipalID: "k1", Model: "m", Day: day, Requests: 2, PromptTokens: 10, Cost: big + 624_001, CostSaved: 4, Currency: "USD"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("Usage(k1) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// testTeams covers the TeamStore the SQL stores implement.
+func testTeams(t *testing.T, st store.Store) {
+	ts, ok := st.(store.TeamStore)
+	if !ok {
+		t.Skip("store has no teams")
+	}
+	ctx := context.Background()
+	if err := ts.SetTeamMember(ctx, store.KindKey, "k1", "research"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("member of a missing team: %v", err)
+	}
+	team := store.Team{Name: "research", Models: []string{"deepseek-flash"}, RPM: 60, TPM: 1000, MaxConcurrent: 4, UpdatedAt: t0}
+	if err := ts.PutTeam(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ts.Team(ctx, "research")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(team, got); diff != "" {
+		t.Fatalf("team (-want +got):\n%s", diff)
+	}
+	team.Models, team.RPM = nil, 0
+	if err := ts.PutTeam(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.PutTeam(ctx, store.Team{Name: "ops", UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := ts.ListTeams(ctx)
+	if err != nil || len(list) != 2 || list[0].Name != "ops" || list[1].RPM != 0 || len(list[1].Models) != 0 {
+		t.Fatalf("teams %+v %v", list, err)
+	}
+	for _, m := range []store.TeamMember{{Kind: store.KindKey, PrincipalID: "k1", Team: "research"}, {Kind: store.KindClient, PrincipalID: "c1", Team: "research"}, {Kind: store.KindKey, PrincipalID: "k2", Team: "ops"}} {
+		if err := ts.SetTeamMember(ctx, m.Kind, m.PrincipalID, m.Team); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ts.SetTeamMember(ctx, store.KindKey, "k2", "research"); err != nil { // moves
+		t.Fatal(err)
+	}
+	if err := ts.SetTeamMember(ctx, store.KindClient, "c1", ""); err != nil { // leaves
+		t.Fatal(err)
+	}
+	members, err := ts.ListTeamMembers(ctx)
+	want := []store.TeamMember{{Kind: store.KindKey, PrincipalID: "k1", Team: "research"}, {Kind: store.KindKey, PrincipalID: "k2", Team: "research"}}
+	if diff := cmp.Diff(want, members); err != nil || diff != "" {
+		t.Fatalf("members (-want +got):\n%s %v", diff, err)
+	}
+	if err := ts.DeleteTeam(ctx, "research"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.DeleteTeam(ctx, "research"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	if members, _ := ts.ListTeamMembers(ctx); len(members) != 0 {
+		t.Fatalf("members of a deleted team remain: %+v", members)
 	}
 }

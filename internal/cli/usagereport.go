@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dsgate/dsgate/internal/admin"
+	"github.com/dsgate/dsgate/internal/audit"
+	"github.com/dsgate/dsgate/internal/store"
+)
+
+// reportFlags are the options of `dsgate usage report`.
+type reportFlags struct {
+	store                           storeFlags
+	groupBy, from, to, format, zone string
+	audit                           []string
+}
+
+func newUsageReportCmd() *cobra.Command {
+	var o reportFlags
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Tokens, requests, cost, cache savings and cache-hit ratio by team, principal, model, day or hour",
+		Long: `Report usage and cost from the usage store (daily totals, the same figures as
+GET /admin/usage/report) or, with --audit, from audit trail files (every
+request, so hourly reports too). Money is reported per currency, exactly
+(the nano-unit sums of the requests).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runUsageReport(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+	dbFlag(cmd, &o.store)
+	f := cmd.Flags()
+	f.StringVar(&o.groupBy, "group-by", "principal,model,day", "team, principal, model, day, hour (comma-separated)")
+	f.StringVar(&o.from, "from", "", "first day, YYYY-MM-DD (default: all)")
+	f.StringVar(&o.to, "to", "", "day after the last, YYYY-MM-DD (default: all)")
+	f.StringVar(&o.format, "format", "table", "table, csv or json")
+	f.StringVar(&o.zone, "time-zone", "UTC", "zone days and hours are cut in (audit reports; store days are UTC)")
+	f.StringSliceVar(&o.audit, "audit", nil, "audit trail files (JSON lines) to report from instead of the usage store")
+	return cmd
+}
+
+func runUsageReport(ctx context.Context, out io.Writer, o reportFlags) error {
+	groupBy, err := admin.ParseGroupBy(o.groupBy)
+	if err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(o.zone)
+	if err != nil {
+		return fmt.Errorf("--time-zone: %w", err)
+	}
+	var from, to time.Time
+	for _, p := range []struct {
+		v   string
+		dst *time.Time
+	}{{o.from, &from}, {o.to, &to}} {
+		if p.v == "" {
+			continue
+		}
+		if *p.dst, err = time.ParseInLocation(time.DateOnly, p.v, loc); err != nil {
+			return fmt.Errorf("--from/--to must be YYYY-MM-DD: %w", err)
+		}
+	}
+	var (
+		entries []admin.ReportEntry
+		teamOf  func(store.PrincipalKind, string) string
+	)
+	if o.store.dsn != "" {
+		st, err := openStore(ctx, o.store.dsn)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if ts, ok := st.(store.TeamStore); ok {
+			if teamOf, err = admin.TeamLookup(ctx, ts); err != nil {
+				return err
+			}
+		}
+		if len(o.audit) == 0 {
+			rows, err := st.Usage(ctx, store.UsageFilter{From: from, To: to})
+			if err != nil {
+				return err
+			}
+			entries, loc = admin.EntriesFromUsage(rows), time.UTC
+		}
+	}
+	if len(o.audit) > 0 {
+		if entries, err = auditEntries(o.audit, from, to); err != nil {
+			return err
+		}
+	} else if o.store.dsn == "" {
+		return fmt.Errorf("--db, --config or --audit is required")
+	} else if slices.Contains(groupBy, admin.ByHour) {
+		return fmt.Errorf("the usage store keeps days: report hours from the audit trail (--audit FILE)")
+	}
+	lines := admin.BuildReport(entries, groupBy, loc, teamOf)
+	switch o.format {
+	case "table":
+		return admin.WriteReportTable(out, lines, groupBy)
+	case "csv":
+		return admin.WriteReportCSV(out, lines, groupBy)
+	case "json":
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(lines)
+	}
+	return fmt.Errorf("--format must be table, csv or json")
+}
+
+// auditEntries reads the inference requests of audit trail files in
+// [from, to) (zero: open).
+func auditEntries(files []string, from, to time.Time) ([]admin.ReportEntry, error) {
+	var out []admin.ReportEntry
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 64<<20)
+		for sc.Scan() {
+			var ev audit.Event
+			if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Model == "" {
+				continue
+			}
+			if (!from.IsZero() && ev.RequestAt.Before(from)) || (!to.IsZero() && !ev.RequestAt.Before(to)) {
+				continue
+			}
+			out = append(out, admin.ReportEntry{Principal: ev.Principal, Model: ev.Model, At: ev.RequestAt, Requests: 1,
+				PromptTokens: int64(ev.PromptTokens), CacheHitTokens: int64(ev.CacheHitTokens),
+				CompletionTokens: int64(ev.CompletionTokens), Cost: ev.Cost, Saved: ev.CostSaved, Currency: ev.Currency})
+		}
+		err = sc.Err()
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return out, nil
+}

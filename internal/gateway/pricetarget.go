@@ -1,0 +1,42 @@
+package gateway
+
+import (
+	"github.com/dsgate/dsgate/internal/pricing"
+	"github.com/dsgate/dsgate/internal/upstream"
+)
+
+// Prices is the price book of the gateway's configuration; nil when cost
+// accounting is off.
+func (g *Gateway) Prices() *pricing.Book { return g.opts.Prices }
+
+// Target names where a public model is normally served, for pricing a
+// request before (or without) an upstream answering it: the budget
+// estimate at admission, and the savings of a cache hit.
+type Target struct {
+	Upstream, UpstreamModel, UpstreamKind string
+}
+
+// PrimaryTarget is the first target of model's route in priority order
+// (the one a healthy pool tries first). ok is false for an unknown model.
+// It does not allocate.
+func (g *Gateway) PrimaryTarget(model string) (Target, bool) {
+	r, ok := g.routes[model]
+	if !ok {
+		return Target{}, false
+	}
+	return r.primary, r.hasPrimary
+}
+
+// primaryTarget computes Route.primary once, when the gateway is built.
+func primaryTarget(p *upstream.Pool) (Target, bool) {
+	if p == nil {
+		return Target{}, false
+	}
+	targets := p.Targets() // tier by tier: the first is in the first tier
+	if len(targets) == 0 {
+		return Target{}, false
+	}
+	t := targets[0]
+	name, _ := upstreamModel(t)
+	return Target{Upstream: t.Upstream.Name(), UpstreamModel: name, UpstreamKind: t.Upstream.Kind()}, true
+}

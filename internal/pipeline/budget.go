@@ -1,0 +1,112 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/budget"
+	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/pricing"
+	"github.com/dsgate/dsgate/internal/reqscope"
+	"github.com/dsgate/dsgate/internal/upstream"
+)
+
+// DefaultBudgetMaxTokens is the completion a request without max_tokens
+// is assumed to use when its cost is reserved against budgets.
+const DefaultBudgetMaxTokens = 4096
+
+// budgetHold is a request's reservation against its budgets (nil: none
+// applies).
+type budgetHold struct {
+	r *budget.Reservation
+}
+
+// subjects are who pays for p's requests: p itself and its team.
+func (pl *Pipeline) subjects(p *auth.Principal) []string {
+	subj := []string{p.LimitKey()}
+	if team := pl.o.Access.TeamOf(p); team != "" {
+		subj = append(subj, "team:"+team)
+	}
+	return subj
+}
+
+// reserveBudget reserves the most req can cost against p's budgets, at
+// the price of its model's primary target. An exhausted budget refuses
+// the request (429 budget_exhausted, Retry-After until it resets).
+func (pl *Pipeline) reserveBudget(ctx context.Context, p *auth.Principal, req *openai.Request, book *pricing.Book, start time.Time) (*budgetHold, error) {
+	if book == nil {
+		return nil, nil
+	}
+	costing := pl.o.Access.Costing()
+	bs := costing.Budgets
+	if bs.Empty() {
+		return nil, nil
+	}
+	subj := pl.subjects(p)
+	if !bs.Applies(subj) {
+		return nil, nil
+	}
+	t, ok := pl.primaryTarget(req.Model)
+	if !ok {
+		return nil, nil
+	}
+	price, ok := book.Price(pricing.Query{Upstream: t.Upstream, UpstreamModel: t.UpstreamModel, PublicModel: req.Model,
+		Start: start, Local: t.UpstreamKind != upstream.KindDeepSeek})
+	if !ok {
+		return nil, nil // an unpriced model costs nothing against budgets
+	}
+	maxTokens := req.MaxTokens
+	if maxTokens <= 0 {
+		maxTokens = DefaultBudgetMaxTokens
+	}
+	if req.Endpoint == openai.EndpointEmbedding {
+		maxTokens = 0 // embeddings produce no completion tokens
+	}
+	// Every prompt character a token: an upper bound for the tokenizers
+	// in use, so the reservation covers the real cost.
+	estimate := price.MaxCost(int64(req.PromptChars), int64(maxTokens))
+	r, err := bs.Reserve(ctx, subj, price.Currency, estimate, start)
+	var ex *budget.ExhaustedError
+	if errors.As(err, &ex) {
+		return nil, &openai.Error{Status: http.StatusTooManyRequests, Type: "insufficient_quota", Code: "budget_exhausted",
+			Message: ex.Error(), Err: ex}
+	}
+	if err != nil && costing.FailOpen {
+		pl.o.Logger.Warn("budget backend failed; admitting without a reservation (fail open)", "err", err)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &openai.Error{Status: http.StatusServiceUnavailable, Type: "service_unavailable_error",
+			Code: "budget_unavailable", Message: "budget accounting is unavailable; try again shortly", Err: err}
+	}
+	if r == nil {
+		return nil, nil
+	}
+	return &budgetHold{r: r}, nil
+}
+
+// writeHeaders sends a warning per budget past its soft threshold.
+func (h *budgetHold) writeHeaders(hd http.Header) {
+	if h == nil || hd == nil {
+		return
+	}
+	for _, w := range h.r.Warnings {
+		hd.Add(budget.HeaderWarning, w.String())
+	}
+}
+
+// settle replaces the reservation with the request's real cost: the cost
+// in s when it was priced in the reservation's currency, else nothing.
+func (h *budgetHold) settle(ctx context.Context, s *reqscope.Scope) {
+	if h == nil {
+		return
+	}
+	var actual pricing.Amount
+	if s != nil && s.Priced && s.Cost.Currency == h.r.Currency() {
+		actual = s.Cost.Amount
+	}
+	_ = h.r.Settle(ctx, actual) // a backend error leaves the reservation counted: the safe side
+}

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/access"
+	"github.com/dsgate/dsgate/internal/admin"
+	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/budget"
+	bredis "github.com/dsgate/dsgate/internal/budget/redis"
+	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/metrics"
+	"github.com/dsgate/dsgate/internal/store"
+)
+
+// installCosting builds the configuration's budgets and installs them,
+// with the teams lookup, in the process's access control, which every
+// transport's pipeline shares. The spend counters (the backend) are made
+// once per process, so a reload keeps what was spent.
+func (c *core) installCosting(cfg *config.Config, log *slog.Logger) error {
+	if err := c.startTeams(cfg, log); err != nil {
+		return err
+	}
+	o, err := cfg.Budgets.Compile()
+	if err != nil {
+		return err
+	}
+	if len(o.Rules) == 0 {
+		c.access.SetCosting(nil)
+		return nil
+	}
+	backend := c.access.BudgetBackend(func() budget.Backend {
+		if cfg.BudgetBackend() == "redis" && c.redis != nil {
+			return bredis.New(c.redis, bredis.Options{})
+		}
+		return budget.NewMemory()
+	})
+	o.Backend, o.Observer = backend, metrics.BudgetObserver{M: c.metrics}
+	bs, err := budget.New(o)
+	if err != nil {
+		return fmt.Errorf("budgets: %w", err)
+	}
+	c.access.SetCosting(&access.Costing{Budgets: bs, FailOpen: cfg.RateLimit.FailOpen})
+	return nil
+}
+
+// teamsRefresh is how often a replica rereads teams and memberships
+// (changes made through this replica's admin API apply at once).
+const teamsRefresh = 10 * time.Second
+
+// startTeams, once per process (the first build), loads the teams into
+// the access control, keeps them fresh, and mounts /admin/teams and
+// /admin/usage/report. It needs the store (auth enabled).
+func (c *core) startTeams(cfg *config.Config, log *slog.Logger) error {
+	ts, ok := c.store.(store.TeamStore)
+	if !ok || c.access == nil {
+		return nil
+	}
+	if _, done := c.mounts["/admin/teams"]; done {
+		return nil
+	}
+	reload := func(ctx context.Context) error {
+		t, err := access.LoadTeams(ctx, ts)
+		if err != nil {
+			return err
+		}
+		c.access.SetTeams(t)
+		return nil
+	}
+	if err := reload(context.Background()); err != nil {
+		return fmt.Errorf("loading teams: %w", err)
+	}
+	c.life.addTask("teams refresh", func(ctx context.Context) error {
+		tk := time.NewTicker(teamsRefresh)
+		defer tk.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-tk.C:
+				if err := reload(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("reloading teams", "err", err)
+				}
+			}
+		}
+	})
+	loc := time.UTC
+	if tz := cfg.Budgets.TimeZone; tz != "" {
+		if l, err := time.LoadLocation(tz); err == nil {
+			loc = l
+		}
+	}
+	h, err := admin.NewCost(admin.CostOptions{Teams: ts, Usage: c.store, TeamsChanged: reload, Location: loc, Logger: log,
+		Budgets: func() *budget.Budgets { return c.access.Costing().Budgets },
+		Authorize: func(r *http.Request, resource, action string) (*auth.Principal, error) {
+			p, err := c.access.AuthenticateHTTP(r)
+			if err != nil {
+				return nil, err
+			}
+			return p, c.access.Authorize(p, resource, action, "")
+		}})
+	if err != nil {
+		return err
+	}
+	for _, p := range []string{"/admin/teams", "/admin/teams/", "/admin/usage/report", "/admin/budgets"} {
+		c.mounts[p] = h
+	}
+	return nil
+}
