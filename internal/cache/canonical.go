@@ -352,15 +352,6 @@ func appendRune(dst []byte, r rune) []byte {
 	return utf8.AppendRune(dst, r)
 }
 
-// appendString writes s in canonical string form.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for _, r := range s {
-		dst = appendRune(dst, r)
-	}
-	return append(dst, '"')
-}
-
 // number scans a JSON number at c.pos and writes its canonical spelling.
 func (c *canonicalizer) number() error {
 	start := c.pos

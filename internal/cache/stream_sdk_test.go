@@ -81,8 +81,10 @@ func accumulate(t *testing.T, payloads [][]byte) sdkResult {
 		t.Fatalf("accumulated %d choices", len(acc.Choices))
 	}
 	msg := acc.Choices[0].Message
+	//lint:ignore SA1019 DeepSeek still sends system_fingerprint; a replay must keep it.
+	fingerprint := acc.SystemFingerprint
 	r := sdkResult{
-		ID: acc.ID, Model: acc.Model, Fingerprint: acc.SystemFingerprint, Created: acc.Created,
+		ID: acc.ID, Model: acc.Model, Fingerprint: fingerprint, Created: acc.Created,
 		Content: msg.Content, Reasoning: reasoning, FinishReason: acc.Choices[0].FinishReason,
 		PromptTokens: acc.Usage.PromptTokens, CompletionTokens: acc.Usage.CompletionTokens,
 		ReasoningTokens: acc.Usage.CompletionTokensDetails.ReasoningTokens,

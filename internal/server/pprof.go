@@ -18,10 +18,3 @@ func pprofServer() *pprofHTTP {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return &pprofHTTP{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
 }
-
-func (p *pprofHTTP) ListenAndServe(addr string) error {
-	p.srv.Addr = addr
-	return p.srv.ListenAndServe()
-}
-
-func (p *pprofHTTP) Close() error { return p.srv.Close() }
