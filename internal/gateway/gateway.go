@@ -243,6 +243,9 @@ type Call struct {
 	// as soon as it is known, before anything is written, so a transport
 	// can put it in its response headers.
 	OnCache func(result, tier string)
+	// OnUpstream, when set, is told which upstream answers a stream, just
+	// before its first event reaches the sink (X-Dsgate-Upstream).
+	OnUpstream func(name string)
 }
 
 func (c *Call) onCache(result, tier string) {

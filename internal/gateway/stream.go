@@ -171,6 +171,9 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		if out == nil {
 			continue
 		}
+		if !res.Started && c.OnUpstream != nil {
+			c.OnUpstream(t.Upstream.Name()) // before the first byte: headers can still carry it
+		}
 		if err := sink.Data(out); err != nil {
 			return res, err
 		}

@@ -43,6 +43,7 @@ func (h *handlers) inference(e openai.Endpoint) handlerFunc {
 			HighPriority: r.Header.Get("X-Dsgate-Priority") == "high",
 			CacheControl: r.Header.Get("Cache-Control"),
 			Header:       w.Header(),
+			OnUpstream: func(name string) { w.Header().Set("X-Dsgate-Upstream", name) },
 			OnCache: func(result, tier string) {
 				w.Header().Set("X-Dsgate-Cache", result)
 				if tier != "" {
@@ -71,7 +72,7 @@ func writeAnswer(w http.ResponseWriter, res *gateway.Result) {
 	hd.Set("Content-Length", strconv.Itoa(len(res.Body)))
 	if res.Fallback {
 		hd.Set("X-Dsgate-Fallback", "true")
-	} else {
+	} else if res.Upstream != "" { // a cache hit has none: X-Dsgate-Cache says where it came from
 		hd.Set("X-Dsgate-Upstream", res.Upstream)
 	}
 	w.Write(res.Body)

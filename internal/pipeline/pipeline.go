@@ -72,6 +72,9 @@ type Call struct {
 	Sink gateway.Sink
 	// OnCache is told the cache result before anything is written.
 	OnCache func(result, tier string)
+	// OnUpstream is told which upstream answers a stream, before its first
+	// event is written.
+	OnUpstream func(name string)
 	// Header, when set, receives the x-ratelimit-* headers once the call
 	// is admitted, before the gateway runs (HTTP passes its response
 	// headers).
@@ -159,7 +162,7 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 		c.OnAdmit(grant)
 	}
 	call := &gateway.Call{Req: req, Body: c.Body, RequestID: s.RequestID, CacheControl: c.CacheControl,
-		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: p.LimitKey(), OnCache: c.OnCache}
+		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: p.LimitKey(), OnCache: c.OnCache, OnUpstream: c.OnUpstream}
 	if req.Stream {
 		return pl.o.Backend().Stream(ctx, call, c.Sink)
 	}
