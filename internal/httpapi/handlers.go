@@ -43,7 +43,7 @@ func (h *handlers) inference(e openai.Endpoint) handlerFunc {
 			HighPriority: r.Header.Get("X-Dsgate-Priority") == "high",
 			CacheControl: r.Header.Get("Cache-Control"),
 			Header:       w.Header(),
-			OnUpstream: func(name string) { w.Header().Set("X-Dsgate-Upstream", name) },
+			OnUpstream:   func(name string) { w.Header().Set("X-Dsgate-Upstream", name) },
 			OnCache: func(result, tier string) {
 				w.Header().Set("X-Dsgate-Cache", result)
 				if tier != "" {
