@@ -178,18 +178,15 @@ func (h *handlers) countTokens(w http.ResponseWriter, r *http.Request, p *auth.P
 	if err != nil {
 		return err
 	}
-	sum, err := anthropic.Inspect(body)
-	if err != nil {
-		return toOpenAI(err)
-	}
-	s := reqscope.From(r.Context())
-	s.Model = sum.Model
-	if err := h.opts.Access.Authorize(p, auth.ResourceTextGeneration, auth.ActionRead, sum.Model); err != nil {
-		return err
-	}
 	out, err := anthropic.CountTokens(body)
 	if err != nil {
 		return toOpenAI(err)
+	}
+	v, _ := field(body, "model")
+	model, _ := chatwire.Unquote(v)
+	reqscope.From(r.Context()).Model = model
+	if err := h.opts.Access.Authorize(p, auth.ResourceTextGeneration, auth.ActionRead, model); err != nil {
+		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(out)
