@@ -99,7 +99,15 @@ func (s *eventSink) Data(p []byte) error {
 }
 
 func (s *eventSink) Comment(line []byte) error { return s.out.Comment(line) }
-func (s *eventSink) Flush() error              { return s.out.Flush() }
+
+// Flush sends the buffered events; nothing before the stream started, so
+// an error can still get its own status.
+func (s *eventSink) Flush() error {
+	if !s.out.started {
+		return nil
+	}
+	return s.out.Flush()
+}
 
 var doneData = []byte("[DONE]")
 
@@ -166,7 +174,9 @@ func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		}
 		err = nil
 	}
-	sink.Flush()
+	if sink.out.started {
+		sink.Flush()
+	}
 	finishRecord(r, body, nil, sink.out)
 	return err
 }
@@ -297,7 +307,9 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 		}
 		err = nil
 	}
-	sink.Flush()
+	if sink.out.started {
+		sink.Flush()
+	}
 	finishRecord(r, body, nil, sink.out)
 	return err
 }

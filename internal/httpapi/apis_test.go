@@ -1,11 +1,14 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/store/storetest"
+	"github.com/dsgate/dsgate/internal/upstream"
 )
 
 const (
@@ -105,5 +108,37 @@ func TestResponsesWithoutStore(t *testing.T) {
 	code, _, body = a.do(t, "POST", "/v1/responses", keyAdmin, `{"model":"deepseek-chat","input":"x","previous_response_id":"resp_1"}`)
 	if code != 400 || !strings.Contains(string(body), `"param":"previous_response_id"`) {
 		t.Fatalf("%d %s", code, body)
+	}
+}
+
+// An upstream that breaks off mid-stream ends each API's stream its own
+// way: Anthropic's error event, the Responses API's response.failed; the
+// record keeps the error. Before the first event, the error is JSON.
+func TestAPIStreamErrors(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, apiOptions{})
+	cut := &upstream.Error{Upstream: "up", Retryable: true, Err: gateway.ErrStreamCut}
+	a.backend.stream = func(_ context.Context, _ *gateway.Call, sink gateway.Sink) (*gateway.Result, error) {
+		sink.Data([]byte(`{"id":"c1","model":"deepseek-chat","choices":[{"index":0,"delta":{"role":"assistant","content":"hi"}}]}`))
+		return &gateway.Result{Started: true, Upstream: "up"}, cut
+	}
+	for _, c := range []struct{ path, body, want string }{
+		{"/v1/messages", `{"model":"deepseek-chat","max_tokens":8,"stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+			"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\""},
+		{"/v1/responses", `{"model":"deepseek-chat","stream":true,"input":"hi"}`, "event: response.failed\n"},
+	} {
+		code, hd, body := a.do(t, "POST", c.path, keyAdmin, c.body)
+		if code != 200 || hd.Get("Content-Type") != "text/event-stream" || !strings.Contains(string(body), c.want) {
+			t.Errorf("%s: %d %s", c.path, code, body)
+		}
+		if e := a.audit.one(t, "POST "+c.path); e.ErrorType == "" {
+			t.Errorf("%s: record without the error: %+v", c.path, e)
+		}
+	}
+	a.backend.stream = func(context.Context, *gateway.Call, gateway.Sink) (*gateway.Result, error) { return nil, cut }
+	code, _, body := a.do(t, "POST", "/v1/messages", keyAdmin,
+		`{"model":"deepseek-chat","max_tokens":8,"stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	if code < 500 || !strings.HasPrefix(string(body), `{"type":"error","error":{`) {
+		t.Errorf("before the first event: %d %s", code, body)
 	}
 }
