@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // turn is what one answer said, whichever API carried it.
@@ -316,4 +319,53 @@ func compactJSON(t *testing.T, b []byte) string {
 	mustJSON(t, b, &v)
 	out, _ := json.Marshal(v)
 	return string(out)
+}
+
+// TestAPIsOnTheDeepSeekDouble runs the translation table's conversations
+// against the quick start with DEEPSEEK_API_KEY set and the cloud URL
+// pointed at the strict DeepSeek double: every translated chat body
+// (thinking on and off, tools, the tool result with reasoning passed back)
+// is one DeepSeek accepts, and the answers come from the cloud upstream,
+// not the simulator fallback.
+func TestAPIsOnTheDeepSeekDouble(t *testing.T) {
+	key := "sk-e2e-" + randomHex(t, 8)
+	ds := startSim(t, "deepseek-double", 0, "--personality", "deepseek", "--api-key", key)
+	q := startQuickStart(t, "DEEPSEEK_API_KEY="+key, "DEEPSEEK_BASE_URL="+ds.url())
+	hc := newClient()
+	for _, conv := range []conversation{{"deepseek-chat", false}, {"deepseek-reasoner", true}} {
+		for _, stream := range []bool{false, true} {
+			for _, api := range []struct {
+				path  string
+				body  func(*call, bool) string
+				parse func(*testing.T, []byte, bool) turn
+			}{
+				{"/v1/messages", conv.messages, parseMessages},
+				{"/v1/responses", conv.responses, parseResponses},
+			} {
+				got := exchange(t, hc, q.base+api.path, api.body(nil, stream), stream, api.parse)
+				if len(got.Calls) != 1 || conv.thinking != (got.Reasoning != "") {
+					t.Fatalf("%s thinking=%v stream=%v: %+v", api.path, conv.thinking, stream, got)
+				}
+				c := got.Calls[0]
+				if next := exchange(t, hc, q.base+api.path, api.body(&c, stream), stream, api.parse); next.Text == "" {
+					t.Errorf("%s thinking=%v stream=%v: no answer after the tool result", api.path, conv.thinking, stream)
+				}
+			}
+		}
+	}
+	var recs []map[string]any
+	testkit.Eventually(t, 10*time.Second, "16 audit records of the two APIs", func() bool {
+		recs = recs[:0]
+		for _, rec := range q.auditRecords(t) {
+			if r, _ := rec["route"].(string); r == "POST /v1/messages" || r == "POST /v1/responses" {
+				recs = append(recs, rec)
+			}
+		}
+		return len(recs) == 16
+	})
+	for _, rec := range recs {
+		if rec["upstream"] != "deepseek" {
+			t.Errorf("%s answered by %v, not the cloud", rec["route"], rec["upstream"])
+		}
+	}
 }
