@@ -85,6 +85,8 @@ const checks = {
     assert.ok(r.usage.input_tokens > 0);
     const again = await openai.responses.retrieve(r.id);
     assert.equal(again.id, r.id);
+    const items = await openai.responses.inputItems.list(r.id);
+    assert.equal(items.data[0].role, 'user');
     const next = await openai.responses.create({ model: 'deepseek-chat', input: 'and then?', previous_response_id: r.id, max_output_tokens: 4 });
     assert.equal(next.previous_response_id, r.id);
   },

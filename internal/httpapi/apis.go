@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -399,6 +400,31 @@ func (h *handlers) getResponse(w http.ResponseWriter, r *http.Request, p *auth.P
 	return nil
 }
 
+// inputItems serves GET /v1/responses/{id}/input_items: the stored input
+// (history included), newest first unless order=asc, in one page.
+func (h *handlers) inputItems(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	sr, err := h.storedResponse(r.Context(), p, r.PathValue("id"), "response_id")
+	if err != nil {
+		return err
+	}
+	var items [][]byte
+	if err := chatwire.Array(chatwire.Trim(sr.Input), func(_ int, v []byte) error {
+		items = append(items, v)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if r.URL.Query().Get("order") != "asc" {
+		slices.Reverse(items)
+	}
+	b := append(make([]byte, 0, len(sr.Input)+64), `{"object":"list","data":[`...)
+	b = append(b, bytes.Join(items, []byte{','})...)
+	b = append(b, `],"first_id":null,"last_id":null,"has_more":false}`...)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+	return nil
+}
+
 // deleteResponse serves DELETE /v1/responses/{id}.
 func (h *handlers) deleteResponse(r *http.Request, p *auth.Principal) (any, error) {
 	id := r.PathValue("id")
@@ -436,6 +462,7 @@ func (h *handlers) apiRoutes(mux *http.ServeMux) {
 	}
 	mux.Handle("POST /v1/responses", h.route(http.MethodPost, "/v1/responses", gen, h.createResponse))
 	mux.Handle("GET /v1/responses/{id}", h.route(http.MethodGet, "/v1/responses/{id}", gen, h.getResponse))
+	mux.Handle("GET /v1/responses/{id}/input_items", h.route(http.MethodGet, "/v1/responses/{id}/input_items", gen, h.inputItems))
 	mux.Handle("DELETE /v1/responses/{id}", h.route(http.MethodDelete, "/v1/responses/{id}",
 		perm{resource: auth.ResourceTextGeneration, action: auth.ActionRead}, jsonResult(h.deleteResponse)))
 }

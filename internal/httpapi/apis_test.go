@@ -75,6 +75,13 @@ func TestResponsesStoredPerPrincipal(t *testing.T) {
 	if code, _, body := a.do(t, "GET", "/v1/responses/"+r.ID, keyAdmin, ""); code != 200 || !strings.Contains(string(body), r.ID) {
 		t.Fatalf("owner GET: %d %s", code, body)
 	}
+	code, _, body = a.do(t, "GET", "/v1/responses/"+r.ID+"/input_items?order=asc", keyAdmin, "")
+	if code != 200 || !strings.HasPrefix(string(body), `{"object":"list","data":[{"type":"message","role":"user","content":"hi"}]`) {
+		t.Errorf("input_items: %d %s", code, body)
+	}
+	if code, _, _ := a.do(t, "GET", "/v1/responses/"+r.ID+"/input_items", keyAnalyst, ""); code != 404 {
+		t.Errorf("another principal's input_items: %d", code)
+	}
 	for _, c := range []struct{ method, path, body string }{
 		{"GET", "/v1/responses/" + r.ID, ""},
 		{"DELETE", "/v1/responses/" + r.ID, ""},
