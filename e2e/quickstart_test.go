@@ -30,9 +30,19 @@ type quickStart struct {
 // ports, so tests can run beside a developer's own quick start.
 func startQuickStart(t *testing.T, env ...string) *quickStart {
 	t.Helper()
+	return startQuickStartEdited(t, nil, env...)
+}
+
+// startQuickStartEdited is startQuickStart with the shipped file changed
+// by edit first (nil: unchanged).
+func startQuickStartEdited(t *testing.T, edit func(t *testing.T, conf string) string, env ...string) *quickStart {
+	t.Helper()
 	src, err := os.ReadFile(filepath.Join("..", "examples", "quickstart.yaml"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		src = []byte(edit(t, string(src)))
 	}
 	port, grpcPort := freePort(t), freePort(t)
 	conf := strings.NewReplacer("127.0.0.1:8080", fmt.Sprintf("127.0.0.1:%d", port),

@@ -132,7 +132,7 @@ func TestToChatErrors(t *testing.T) {
 		{"no model", `{"max_tokens":5,"messages":[{"role":"user","content":"x"}]}`, "model: field required"},
 		{"no max_tokens", `{"model":"m","messages":[{"role":"user","content":"x"}]}`, "max_tokens: field required"},
 		{"no messages", `{"model":"m","max_tokens":5,"messages":[]}`, "messages: at least one"},
-		{"bad role", `{"model":"m","max_tokens":5,"messages":[{"role":"system","content":"x"}]}`, "messages.0.role"},
+		{"bad role", `{"model":"m","max_tokens":5,"messages":[{"role":"tool","content":"x"}]}`, "messages.0.role"},
 		{"bad block", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"document"}]}]}`, "messages.0.content.0.type: document is not supported"},
 		{"tool without name", `{"model":"m","max_tokens":5,"tools":[{"input_schema":{}}],"messages":[{"role":"user","content":"x"}]}`, "tools.0.name: field required"},
 		{"bad thinking", `{"model":"m","max_tokens":5,"thinking":{"type":"on"},"messages":[{"role":"user","content":"x"}]}`, "thinking.type"},
@@ -268,5 +268,17 @@ func TestToChatToolResultImages(t *testing.T) {
 	}
 	if got := jsonOf(t, msgs[3]); got != `{"content":[{"text":"[image(s) from tool result a]","type":"text"},{"image_url":{"url":"data:image/png;base64,AAAA"},"type":"image_url"}],"role":"user"}` {
 		t.Errorf("user message %s", got)
+	}
+}
+
+// Claude Code sends a system message among the messages (its agent list).
+func TestToChatSystemMessageAmongMessages(t *testing.T) {
+	chat, _, err := ToChat([]byte(`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"a"},
+		{"role":"system","content":[{"type":"text","text":"agents"}]},{"role":"user","content":"b"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(chat), `"messages":[{"role":"system","content":"agents"},{"role":"user","content":"a"},{"role":"user","content":"b"}]`) {
+		t.Errorf("chat %s", chat)
 	}
 }

@@ -368,6 +368,26 @@ func system(c *chatwire.Request, raw []byte) *Error {
 	return nil
 }
 
+// midSystem adds a system message found among the messages after the
+// leading system messages.
+func midSystem(c *chatwire.Request, content []byte) *Error {
+	n := len(c.Messages)
+	if err := system(c, content); err != nil {
+		return err
+	}
+	if len(c.Messages) == n {
+		return nil
+	}
+	m := c.Messages[n]
+	at := 0
+	for at < n && c.Messages[at].Role == "system" {
+		at++
+	}
+	copy(c.Messages[at+1:], c.Messages[at:n])
+	c.Messages[at] = m
+	return nil
+}
+
 // convert appends the chat messages for one Messages message.
 func convert(c *chatwire.Request, v []byte) *Error {
 	var role string
@@ -388,8 +408,15 @@ func convert(c *chatwire.Request, v []byte) *Error {
 	if err != nil {
 		return asError(err, "expected a message object")
 	}
+	if role == "system" {
+		// Claude Code sends a system message among the messages (its
+		// agent list). Chat templates want system text first, and the
+		// turn order must stay user/assistant: it joins the leading
+		// system messages.
+		return midSystem(c, content)
+	}
 	if role != "user" && role != "assistant" {
-		return invalid("role: must be user or assistant")
+		return invalid("role: must be user, assistant or system")
 	}
 	if chatwire.Null(content) {
 		return invalid("content: field required")

@@ -350,6 +350,10 @@ type Sim struct {
 	Models []string `yaml:"models"`
 	// ReasoningField the simulator emits (reasoning_content or reasoning).
 	ReasoningField string `yaml:"reasoning_field"`
+	// AnswerTokens, when > 0, ends chat answers after this many tokens with
+	// finish_reason stop when the request's limit is larger (agents set
+	// large limits); 0 fills the limit.
+	AnswerTokens int `yaml:"answer_tokens"`
 }
 
 // Model is a public model name and where it is served.

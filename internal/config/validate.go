@@ -102,8 +102,8 @@ func (c *Config) Validate() error {
 		if b := u.Breaker; b.ErrorRatio < 0 || b.ErrorRatio > 1 || b.FailureThreshold < 0 || b.HalfOpenRequests < 0 {
 			add(p+".breaker", "error_ratio must be within 0..1 and counts must not be negative")
 		}
-		if u.Sim.TokensPerSecond < 0 || u.Sim.TTFT < 0 {
-			add(p+".sim", "ttft and tokens_per_second must not be negative")
+		if u.Sim.TokensPerSecond < 0 || u.Sim.TTFT < 0 || u.Sim.AnswerTokens < 0 {
+			add(p+".sim", "ttft, tokens_per_second and answer_tokens must not be negative")
 		}
 	}
 

@@ -27,6 +27,7 @@ type apiFunc func(r *http.Request, p *auth.Principal) (any, error)
 type perm struct {
 	resource, action string
 	public           bool
+	shape            apiShape // the wire shape of the route's errors
 }
 
 var public = perm{public: true}
@@ -53,8 +54,8 @@ func (h *handlers) route(method, path string, pm perm, next handlerFunc) http.Ha
 		s.Route = name
 		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
 			w.Header().Set("Allow", method)
-			fail(w, r, openai.NewError(http.StatusMethodNotAllowed,
-				"method "+r.Method+" is not allowed on "+r.URL.Path, "method_not_allowed"))
+			failAs(w, r, openai.NewError(http.StatusMethodNotAllowed,
+				"method "+r.Method+" is not allowed on "+r.URL.Path, "method_not_allowed"), pm.shape)
 			return
 		}
 		p, err := h.caller(r, s, pm)
@@ -62,7 +63,7 @@ func (h *handlers) route(method, path string, pm perm, next handlerFunc) http.Ha
 			err = next(w, r, p)
 		}
 		if err != nil {
-			fail(w, r, err)
+			failAs(w, r, err, pm.shape)
 		}
 	})
 }

@@ -15,6 +15,17 @@
 //   - the handler. Inference handlers read the body and hand it to
 //     internal/pipeline, which owns the request sequence.
 //
+// The Anthropic Messages API (POST /v1/messages and count_tokens, also
+// under /anthropic) and the OpenAI Responses API (POST /v1/responses, GET
+// and DELETE /v1/responses/{id}) are served by translation (apis.go): the
+// body becomes a chat completion (internal/anthropic, internal/responses),
+// runs through the same pipeline, and the answer or each streamed chunk is
+// translated back. Their routes render errors in their API's shape
+// (perm.shape: Anthropic's {"type":"error",...}); the record names their
+// own route and keeps their own request and answer. Stored responses
+// (store, previous_response_id) live in Options.Responses, keyed by the
+// principal, so another principal's are a 404.
+//
 // ErrorShapeListener gives the answers net/http writes before any handler
 // (431, malformed requests) the same OpenAI error shape.
 package httpapi

@@ -48,13 +48,23 @@ func errorHeaders(err error, ae *openai.Error) http.Header {
 // begun. An error answered before the request body was read closes the
 // connection, so an unread body is never waited for.
 func fail(w http.ResponseWriter, r *http.Request, err error) {
+	failAs(w, r, err, shapeOpenAI)
+}
+
+// failAs is fail for a route whose API has its own error shape.
+func failAs(w http.ResponseWriter, r *http.Request, err error, shape apiShape) {
 	ae := pipeline.Fail(reqscope.From(r.Context()), err)
 	if ae.Status == StatusClientClosed {
 		return
 	}
 	sw, _ := w.(*statusWriter)
 	if sw != nil && sw.wroteHeader {
-		if sw.Header().Get("Content-Type") == "text/event-stream" {
+		if sw.Header().Get("Content-Type") != "text/event-stream" {
+			return
+		}
+		if shape == shapeAnthropic {
+			renderAnthropic(w, r, ae, sw)
+		} else {
 			sw.sse.event(ae.JSON())
 		}
 		return
@@ -67,7 +77,11 @@ func fail(w http.ResponseWriter, r *http.Request, err error) {
 	if unread {
 		hd.Set("Connection", "close")
 	}
-	writeError(w, ae)
+	if shape == shapeAnthropic {
+		renderAnthropic(w, r, ae, sw)
+	} else {
+		writeError(w, ae)
+	}
 	if unread {
 		sw.dropBody()
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/ratelimit"
+	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
@@ -144,6 +145,7 @@ type apiOptions struct {
 	mounts          map[string]http.Handler
 	bodyReadTimeout time.Duration
 	metrics         bool
+	responses       store.ResponseStore
 }
 
 // newAPI serves the HTTP API with access control on, a programmable
@@ -172,6 +174,7 @@ func newAPI(t *testing.T, o apiOptions) *api {
 		Pipeline: pipeline.New(pipeline.Options{Backend: func() pipeline.Backend { return a.backend }, Access: acc,
 			Recorder: pipeline.Recorder{Audit: a.audit, Metrics: m}, Logger: log}),
 		Mounts:          o.mounts,
+		Responses:       o.responses,
 		Audit:           a.audit,
 		Metrics:         m,
 		Logger:          log,
@@ -222,3 +225,20 @@ func (a *api) do(t *testing.T, method, path, key, body string) (int, http.Header
 
 const chatBody = `{"model":"deepseek-chat","messages":[{"role":"user","content":"hi"}],"max_tokens":4}`
 const streamBody = `{"model":"deepseek-chat","messages":[{"role":"user","content":"hi"}],"max_tokens":4,"stream":true}`
+
+// doHeader POSTs body with one header set (a credential in another header).
+func (a *api) doHeader(t *testing.T, path, body, header, value string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("POST", a.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(header, value)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/dsgate/dsgate/internal/metrics"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/pipeline"
+	"github.com/dsgate/dsgate/internal/store"
 )
 
 // Options configure the HTTP API.
@@ -31,6 +32,9 @@ type Options struct {
 	// runs, except the OAuth2 endpoints, which authenticate clients
 	// themselves.
 	Mounts map[string]http.Handler
+	// Responses keeps stored Responses API responses (GET /v1/responses/{id},
+	// previous_response_id); nil: responses are not stored.
+	Responses store.ResponseStore
 	// HighPriorityRoles may use the X-Dsgate-Priority: high header.
 	HighPriorityRoles []string
 	// Metrics and Audit observe every request; either may be nil.
@@ -94,6 +98,7 @@ func New(o Options) http.Handler {
 		mux.Handle(rt.path, h.route(http.MethodPost, rt.path, perm{resource: pipeline.Resource(rt.e), action: auth.ActionRead},
 			h.inference(rt.e)))
 	}
+	h.apiRoutes(mux)
 	models := perm{resource: auth.ResourceModels, action: auth.ActionRead}
 	for _, p := range []string{"/v1/models", "/models"} {
 		mux.Handle(p, h.route(http.MethodGet, p, models, jsonResult(h.models)))

@@ -107,6 +107,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		Gateway:           s.gateway,
 		Access:            c.access,
 		Mounts:            c.mounts,
+		Responses:         c.store, // nil (responses not stored) unless auth or the Batch API opened it
 		HighPriorityRoles: cfg.Auth.HighPriorityRoles,
 		Metrics:           c.metrics,
 		Audit:             c.auditor(),

@@ -147,6 +147,7 @@ func startSim(uc config.Upstream, log *slog.Logger) (string, *http.Server, error
 		ReasoningField:  uc.Sim.ReasoningField,
 		TTFT:            uc.Sim.TTFT,
 		TokensPerSecond: uc.Sim.TokensPerSecond,
+		AnswerTokens:    uc.Sim.AnswerTokens,
 		Logger:          log.With("upstream", uc.Name),
 	})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}

@@ -80,6 +80,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if a := s.opts.AnswerTokens; a > 0 && limited && n > a {
+		n, limited = a, false
+	}
 	mode, ok := s.chatMode(w, m, &req)
 	if !ok || !s.fundsAvailable(w) {
 		return

@@ -358,3 +358,22 @@ func TestChatReasoningToolCall(t *testing.T) {
 	}
 	collectToolCall(t, chunks)
 }
+
+// With AnswerTokens a large limit is not filled: the answer ends on its
+// own with "stop" (what agents setting max_tokens 32000 need); a smaller
+// limit is still filled exactly.
+func TestChatAnswerTokens(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{AnswerTokens: 7})
+	for _, c := range []struct {
+		limit  string
+		finish string
+		n      int
+	}{{`"max_tokens":32000,`, "stop", 7}, {`"max_tokens":4,`, "length", 4}} {
+		got := chatContent(t, s, `{"model":"deepseek-chat",`+c.limit+`"messages":[{"role":"user","content":"count"}]}`)
+		ch := got.Choices[0]
+		if ch.FinishReason != c.finish || words(*ch.Message.Content) != c.n {
+			t.Errorf("%s: finish %q, %d words", c.limit, ch.FinishReason, words(*ch.Message.Content))
+		}
+	}
+}

@@ -46,6 +46,12 @@ type Options struct {
 	TokensPerSecond float64
 	// MaxTokens is the completion length when a request has no max_tokens; default 16.
 	MaxTokens int
+	// AnswerTokens, when > 0, is the length of an answer the model ends on
+	// its own: a chat request whose limit is larger gets this many tokens
+	// and finish_reason "stop", as a real model that is done before its
+	// max_tokens (agents set large limits and treat "length" as an error).
+	// 0 keeps the length rule: a limit is filled exactly.
+	AnswerTokens int
 	// MaxRunning caps the requests generating at once; further requests wait
 	// (counted as waiting), which models an engine's continuous batching.
 	// 0 means no cap.

@@ -191,6 +191,7 @@ type Store interface {
 	TokenStore
 	SigningKeyStore
 	BatchStore
+	ResponseStore
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error

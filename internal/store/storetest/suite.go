@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("BatchFiles", func(t *testing.T) { testBatchFiles(t, open(t)) })
 	t.Run("Batches", func(t *testing.T) { testBatches(t, open(t)) })
 	t.Run("BatchItems", func(t *testing.T) { testBatchItems(t, open(t)) })
+	t.Run("Responses", func(t *testing.T) { testResponses(t, open(t)) })
 	t.Run("Reopen", func(t *testing.T) {
 		st := open(t)
 		if err := st.Ping(context.Background()); err != nil {

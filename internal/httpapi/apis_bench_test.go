@@ -1,0 +1,89 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/httpapi"
+	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/pipeline"
+)
+
+// The completion and chunks the bench backend answers: reasoning, text and
+// a tool call, as DeepSeek sends them.
+const (
+	benchCompletion = `{"id":"c1","object":"chat.completion","created":1700000000,"model":"deepseek-chat","choices":[{"index":0,"message":{"role":"assistant","content":"The weather in Paris is sunny.","reasoning_content":"The user asks about the weather; call the tool.","tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":20,"completion_tokens":12,"total_tokens":32,"prompt_cache_hit_tokens":0,"prompt_cache_miss_tokens":20}}`
+)
+
+var benchChunks = []string{
+	`{"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":"Think "}}]}`,
+	`{"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{"reasoning_content":"more."}}]}`,
+	`{"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{"content":"The weather "}}]}`,
+	`{"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{"content":"is sunny."}}]}`,
+	`{"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+	`{"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"deepseek-chat","choices":[],"usage":{"prompt_tokens":20,"completion_tokens":12,"total_tokens":32}}`,
+	`[DONE]`,
+}
+
+// benchHandler is the HTTP API with access control off over a backend
+// that answers at once: what is measured is dsgate's own work.
+func benchHandler() http.Handler {
+	b := &backend{
+		complete: func(_ context.Context, c *gateway.Call) (*gateway.Result, error) {
+			return &gateway.Result{Body: []byte(benchCompletion), Upstream: "up", HasUsage: true,
+				Usage: openai.Usage{PromptTokens: 20, CompletionTokens: 12, TotalTokens: 32}}, nil
+		},
+		stream: func(_ context.Context, c *gateway.Call, sink gateway.Sink) (*gateway.Result, error) {
+			for _, ch := range benchChunks {
+				if err := sink.Data([]byte(ch)); err != nil {
+					return nil, err
+				}
+			}
+			return &gateway.Result{Upstream: "up", Started: true}, nil
+		},
+	}
+	gw := testGateway()
+	return httpapi.New(httpapi.Options{
+		Gateway:  func() *gateway.Gateway { return gw },
+		Pipeline: pipeline.New(pipeline.Options{Backend: func() pipeline.Backend { return b }}),
+	})
+}
+
+const (
+	benchChat      = `{"model":"deepseek-chat","max_tokens":64,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"What is the weather in Paris?"}],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}]}`
+	benchMessages  = `{"model":"deepseek-chat","max_tokens":64,"system":"Be brief.","messages":[{"role":"user","content":"What is the weather in Paris?"}],"tools":[{"name":"get_weather","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]}`
+	benchResponses = `{"model":"deepseek-chat","max_output_tokens":64,"store":false,"instructions":"Be brief.","input":"What is the weather in Paris?","tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]}`
+)
+
+func benchRoute(b *testing.B, path, body string, stream bool) {
+	h := benchHandler()
+	if stream {
+		body = strings.Replace(body, `"max_`, `"stream":true,"max_`, 1)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// The translation's CPU per request is the difference between a route and
+// BenchmarkRoute/chat (same conversation, same backend answer).
+func BenchmarkRoute(b *testing.B) {
+	for _, r := range []struct{ name, path, body string }{
+		{"chat", "/v1/chat/completions", benchChat},
+		{"messages", "/v1/messages", benchMessages},
+		{"responses", "/v1/responses", benchResponses},
+	} {
+		b.Run(r.name, func(b *testing.B) { benchRoute(b, r.path, r.body, false) })
+		b.Run(r.name+"/stream", func(b *testing.B) { benchRoute(b, r.path, r.body, true) })
+	}
+}
