@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -159,7 +160,7 @@ func TestClaudeCode(t *testing.T) {
 // TestCodex runs the Codex CLI (codex exec) with a custom provider pointed
 // at the quick start's Responses API: the simulator answers "Use
 // exec_command" by calling the exec_command tool Codex offers, Codex sends
-// the tool's output (or its refusal of the arguments) back, and the
+// the tool's output back, and the
 // simulator's answer completes the turn.
 func TestCodex(t *testing.T) {
 	needNode(t)
@@ -191,6 +192,12 @@ wire_api = "responses"
 	}
 	if !strings.Contains(out, `"type":"turn.completed"`) || !strings.Contains(out, `"type":"agent_message"`) {
 		t.Fatal("codex exec did not complete its turn")
+	}
+	// The simulator's tool call was one Codex accepted and ran: a command
+	// execution that finished with an exit code (the command itself is
+	// the simulator's filler, so it is not found: 127).
+	if !regexp.MustCompile(`"type":"command_execution"[^}]*"exit_code":\d+`).MatchString(out) {
+		t.Fatal("codex never ran the simulator's exec_command call")
 	}
 	if n := countRoute(t, q, "POST /v1/responses"); n < 2 {
 		t.Errorf("%d successful /v1/responses calls, want the tool call and the turn after it", n)

@@ -322,7 +322,7 @@ func newToolCall(seed uint64, t *chatTool) *toolCall {
 	id := appendHex([]byte("call_"), r.next())
 	call := &toolCall{id: string(id), name: t.Function.Name}
 	if params := t.Function.Parameters; declaresArguments(params) {
-		call.args = string(schemaValue(params, r.next()))
+		call.args = string(toolArguments(params, r.next()))
 	} else {
 		call.args = `{"location":"` + city + `","unit":"celsius"}`
 	}

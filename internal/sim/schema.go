@@ -22,17 +22,31 @@ const maxSchemaDepth = 8
 // oneOf use their first branch that is not null, allOf merges object
 // branches. A schema that does not parse renders as an empty object.
 func schemaValue(schema []byte, seed uint64) []byte {
+	return generate(schema, seed, false)
+}
+
+// toolArguments is schemaValue for a tool call's arguments: where the
+// schema lists required properties only those are filled at the top level,
+// as a model mostly leaves optional arguments out; an agent's optional
+// switches (a working directory, a shell, sandbox escalation) must not be
+// set by chance.
+func toolArguments(schema []byte, seed uint64) []byte {
+	return generate(schema, seed, true)
+}
+
+func generate(schema []byte, seed uint64, requiredOnly bool) []byte {
 	var root map[string]any
 	if len(schema) == 0 || json.Unmarshal(schema, &root) != nil {
 		return []byte("{}")
 	}
-	g := schemaGen{root: root, r: rng{state: seed}}
+	g := schemaGen{root: root, r: rng{state: seed}, requiredOnly: requiredOnly}
 	return g.value(nil, root, "", 0)
 }
 
 type schemaGen struct {
-	root map[string]any
-	r    rng
+	root         map[string]any
+	r            rng
+	requiredOnly bool // top-level optional properties are left out
 }
 
 // value appends the value for schema s; name is the property it fills,
@@ -57,11 +71,10 @@ func (g *schemaGen) value(b []byte, s map[string]any, name string, depth int) []
 		lo, hi := bounds(s, 0, 100)
 		return strconv.AppendInt(b, int64(lo)+int64(g.r.next()%uint64(hi-lo+1)), 10)
 	case "number":
+		// A whole number: valid for "number", and what clients that declare
+		// "number" but read an integer (Codex's timeouts) accept.
 		lo, hi := bounds(s, 0, 100)
 		v := float64(lo) + float64(g.r.next()%uint64(hi-lo+1))
-		if v+0.5 <= float64(hi) {
-			v += 0.5
-		}
 		return strconv.AppendFloat(b, v, 'f', -1, 64)
 	case "boolean":
 		return strconv.AppendBool(b, g.r.next()&1 == 1)
@@ -182,9 +195,19 @@ func schemaType(s map[string]any) string {
 
 func (g *schemaGen) object(b []byte, s map[string]any, depth int) []byte {
 	props, _ := s["properties"].(map[string]any)
+	required := map[string]bool{}
+	if req, ok := s["required"].([]any); ok && g.requiredOnly && depth == 0 {
+		for _, r := range req {
+			if name, ok := r.(string); ok {
+				required[name] = true
+			}
+		}
+	}
 	keys := make([]string, 0, len(props))
 	for k := range props {
-		keys = append(keys, k)
+		if len(required) == 0 || required[k] {
+			keys = append(keys, k)
+		}
 	}
 	slices.Sort(keys)
 	b = append(b, '{')
