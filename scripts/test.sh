@@ -73,6 +73,13 @@ if command -v psql >/dev/null && port_open 5432; then
     psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test" >/dev/null
 fi
 
+# The official Node SDKs and the agents (Claude Code, Codex) the e2e tests
+# drive, pinned by e2e/node/package-lock.json; a missing node fails them.
+if command -v npm >/dev/null && [ ! -f e2e/node/node_modules/.package-lock.json ]; then
+  log "npm ci in e2e/node"
+  (cd e2e/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
 log "go vet"
 go vet ./...
 
