@@ -204,7 +204,8 @@ type Server struct {
 	Listen string `yaml:"listen"`
 	// ReadHeaderTimeout bounds reading request headers. Default 10s.
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
-	// IdleTimeout closes idle keep-alive connections. Default 120s.
+	// IdleTimeout closes idle keep-alive connections, on the HTTP and the
+	// gRPC listener alike. Default 120s.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// MaxHeaderBytes bounds request headers. Default 64 KiB.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`

@@ -56,6 +56,7 @@ type env struct {
 type envOptions struct {
 	sim            sim.Options
 	requestTimeout time.Duration
+	idleTimeout    time.Duration
 	observe        func(context.Context, grpcapi.Call)
 	cache          bool // a memory response cache in the gateway
 	// wrap, when set, wraps the gateway (to inject faults).
@@ -114,6 +115,7 @@ func startEnv(t *testing.T, o envOptions) *env {
 		Backend:        func() grpcapi.Backend { return backend },
 		Access:         acc,
 		RequestTimeout: o.requestTimeout,
+		IdleTimeout:    o.idleTimeout,
 		Observe:        o.observe,
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

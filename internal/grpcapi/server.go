@@ -66,6 +66,10 @@ type Options struct {
 	MaxRecvBytes int
 	// RequestTimeout bounds every call, streams included. Default 10m.
 	RequestTimeout time.Duration
+	// IdleTimeout closes a client connection that has had no call for this
+	// long (a GOAWAY; clients reconnect when they next call), like the HTTP
+	// listener's idle timeout. Default 120s.
+	IdleTimeout time.Duration
 	// MaxBatchItems bounds the items of one Batch RPC. Default 100.
 	MaxBatchItems int
 	// BatchConcurrency bounds the items of one Batch RPC run at once. Default 8.
@@ -110,6 +114,9 @@ func New(o Options) *Server {
 	if o.MaxBatchItems <= 0 {
 		o.MaxBatchItems = 100
 	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 120 * time.Second
+	}
 	if o.BatchConcurrency <= 0 {
 		o.BatchConcurrency = 8
 	}
@@ -123,6 +130,7 @@ func New(o Options) *Server {
 		grpc.ChainUnaryInterceptor(ic.unary),
 		grpc.ChainStreamInterceptor(ic.stream),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: o.IdleTimeout}),
 	}
 	if o.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(o.TLS)))

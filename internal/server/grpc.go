@@ -27,6 +27,7 @@ func buildGRPC(base context.Context, cfg *config.Config, gc config.GRPC, c *core
 		TLS:               tlsConf,
 		MaxRecvBytes:      gc.MaxRecvBytes,
 		RequestTimeout:    cfg.Server.RequestTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout, // one idle bound for both listeners
 		MaxBatchItems:     gc.MaxBatchItems,
 		BatchConcurrency:  gc.BatchConcurrency,
 		Ready:             func() bool { return gw().Ready() },
