@@ -33,6 +33,10 @@ type OAuthServerOptions struct {
 	Keys     *SigningKeys
 	Verifier *TokenVerifier // for introspection and revocation
 	Revoker  TokenRevoker   // *RevocationList
+	// Policy is the current RBAC policy (it follows reloads). A client
+	// whose role may read admin.clients may introspect any client's
+	// token; every other client only its own. Nil: only its own.
+	Policy func() *Policy
 	// Failures limits failed client authentications per address (shared
 	// with the API's Chain); nil: no limit.
 	Failures *FailureLimiter
@@ -67,6 +71,9 @@ type TokenRevoker interface {
 //	GET  /.well-known/oauth-authorization-server  RFC 8414
 //
 // Clients authenticate with client_secret_basic or client_secret_post.
+// Introspection tells a token's claims only to the client it was issued
+// to or to a client whose role may read admin.clients; anyone else gets
+// {"active":false}, as revocation leaves other clients' tokens alone.
 type OAuthServer struct {
 	opts OAuthServerOptions
 	mux  *http.ServeMux
@@ -344,7 +351,8 @@ func (s *OAuthServer) introspect(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, oerr)
 		return
 	}
-	if _, oerr := s.authenticateClient(r.Context(), r, form); oerr != nil {
+	c, oerr := s.authenticateClient(r.Context(), r, form)
+	if oerr != nil {
 		s.fail(w, oerr)
 		return
 	}
@@ -354,6 +362,12 @@ func (s *OAuthServer) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	claims, err := s.opts.Verifier.Verify(r.Context(), tok)
+	if err == nil && claims.ClientID != c.ID && !s.introspectsAny(c) {
+		// RFC 7662 §4: a caller not authorized to learn about the token
+		// is told only that it is not active.
+		writeJSON(w, http.StatusOK, map[string]bool{"active": false})
+		return
+	}
 	if err != nil {
 		if !errors.Is(err, ErrUnauthenticated) {
 			s.opts.Logger.Error("introspecting token", "err", err)
@@ -377,6 +391,16 @@ func (s *OAuthServer) introspect(w http.ResponseWriter, r *http.Request) {
 		resp["nbf"] = claims.NotBefore.Unix()
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// introspectsAny reports whether client c may introspect tokens issued to
+// other clients: its role must allow reading admin.clients.
+func (s *OAuthServer) introspectsAny(c store.Client) bool {
+	if s.opts.Policy == nil {
+		return false
+	}
+	pol := s.opts.Policy()
+	return pol != nil && pol.Allow(&Principal{ID: c.ID, Kind: KindClient, Role: c.Role}, ResourceAdminClients, ActionRead, "") == nil
 }
 
 func (s *OAuthServer) revoke(w http.ResponseWriter, r *http.Request) {
