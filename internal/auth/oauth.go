@@ -51,6 +51,11 @@ type OAuthServerOptions struct {
 	// MaxVerificationsPerAddress bounds the running and waiting checks of
 	// one client address (429 beyond); default 2.
 	MaxVerificationsPerAddress int
+	// MaxVerificationsPerClient bounds the running and waiting checks of
+	// one known client id (503 beyond), so wrong secrets for one client
+	// from many addresses leave room for the others; default
+	// MaxVerifications-1 (at least 1).
+	MaxVerificationsPerClient int
 	// VerificationWait bounds the wait for a slot; default 2s.
 	VerificationWait time.Duration
 	Clock            func() time.Time
@@ -117,6 +122,9 @@ func NewOAuthServer(opts OAuthServerOptions) (*OAuthServer, error) {
 	if opts.MaxVerificationsPerAddress <= 0 {
 		opts.MaxVerificationsPerAddress = 2
 	}
+	if opts.MaxVerificationsPerClient <= 0 {
+		opts.MaxVerificationsPerClient = max(1, opts.MaxVerifications-1)
+	}
 	if opts.VerificationWait <= 0 {
 		opts.VerificationWait = 2 * time.Second
 	}
@@ -129,9 +137,9 @@ func NewOAuthServer(opts OAuthServerOptions) (*OAuthServer, error) {
 		return nil, err
 	}
 	s := &OAuthServer{opts: opts, mux: http.NewServeMux(), dummyHash: dummy, verified: verified, verify: VerifySecret}
-	for i := range s.gates {
-		s.gates[i] = newVerifyGate(opts.MaxVerifications, opts.MaxQueuedVerifications, opts.MaxVerificationsPerAddress, opts.VerificationWait)
-	}
+	s.gates[0] = newVerifyGate(opts.MaxVerifications, opts.MaxQueuedVerifications, opts.MaxVerificationsPerAddress, 0, opts.VerificationWait)
+	s.gates[1] = newVerifyGate(opts.MaxVerifications, opts.MaxQueuedVerifications, opts.MaxVerificationsPerAddress,
+		opts.MaxVerificationsPerClient, opts.VerificationWait)
 	s.mux.HandleFunc("POST /oauth2/token", s.token)
 	s.mux.HandleFunc("POST /oauth2/introspect", s.introspect)
 	s.mux.HandleFunc("POST /oauth2/revoke", s.revoke)
@@ -264,7 +272,7 @@ func (s *OAuthServer) checkSecret(ctx context.Context, addr, id, hash, secret st
 	if known {
 		lane = 1
 	}
-	release, err := s.gates[lane].enter(ctx, addr)
+	release, err := s.gates[lane].enter(ctx, addr, id)
 	switch {
 	case errors.Is(err, errVerifyAddrBusy):
 		return false, &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable",
