@@ -63,8 +63,12 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pol, err := NewPolicy(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.oauth, err = NewOAuthServer(OAuthServerOptions{Issuer: testIssuer, Audience: testAudience, Clients: e.st,
-		Keys: e.keys, Verifier: e.verifier, Revoker: e.rev, Clock: e.clock.Now})
+		Keys: e.keys, Verifier: e.verifier, Revoker: e.rev, Clock: e.clock.Now, Policy: func() *Policy { return pol }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,10 @@ type OAuthServerOptions struct {
 	Keys     *SigningKeys
 	Verifier *TokenVerifier // for introspection and revocation
 	Revoker  TokenRevoker   // *RevocationList
+	// Policy is the current RBAC policy (it follows reloads). A client
+	// whose role may read admin.clients may introspect any client's
+	// token; every other client only its own. Nil: only its own.
+	Policy func() *Policy
 	// Failures limits failed client authentications per address (shared
 	// with the API's Chain); nil: no limit.
 	Failures *FailureLimiter
@@ -47,6 +51,11 @@ type OAuthServerOptions struct {
 	// MaxVerificationsPerAddress bounds the running and waiting checks of
 	// one client address (429 beyond); default 2.
 	MaxVerificationsPerAddress int
+	// MaxVerificationsPerClient bounds the running and waiting checks of
+	// one known client id (503 beyond), so wrong secrets for one client
+	// from many addresses leave room for the others; default
+	// MaxVerifications-1 (at least 1).
+	MaxVerificationsPerClient int
 	// VerificationWait bounds the wait for a slot; default 2s.
 	VerificationWait time.Duration
 	Clock            func() time.Time
@@ -67,6 +76,9 @@ type TokenRevoker interface {
 //	GET  /.well-known/oauth-authorization-server  RFC 8414
 //
 // Clients authenticate with client_secret_basic or client_secret_post.
+// Introspection tells a token's claims only to the client it was issued
+// to or to a client whose role may read admin.clients; anyone else gets
+// {"active":false}, as revocation leaves other clients' tokens alone.
 type OAuthServer struct {
 	opts OAuthServerOptions
 	mux  *http.ServeMux
@@ -110,6 +122,9 @@ func NewOAuthServer(opts OAuthServerOptions) (*OAuthServer, error) {
 	if opts.MaxVerificationsPerAddress <= 0 {
 		opts.MaxVerificationsPerAddress = 2
 	}
+	if opts.MaxVerificationsPerClient <= 0 {
+		opts.MaxVerificationsPerClient = max(1, opts.MaxVerifications-1)
+	}
 	if opts.VerificationWait <= 0 {
 		opts.VerificationWait = 2 * time.Second
 	}
@@ -122,9 +137,9 @@ func NewOAuthServer(opts OAuthServerOptions) (*OAuthServer, error) {
 		return nil, err
 	}
 	s := &OAuthServer{opts: opts, mux: http.NewServeMux(), dummyHash: dummy, verified: verified, verify: VerifySecret}
-	for i := range s.gates {
-		s.gates[i] = newVerifyGate(opts.MaxVerifications, opts.MaxQueuedVerifications, opts.MaxVerificationsPerAddress, opts.VerificationWait)
-	}
+	s.gates[0] = newVerifyGate(opts.MaxVerifications, opts.MaxQueuedVerifications, opts.MaxVerificationsPerAddress, 0, opts.VerificationWait)
+	s.gates[1] = newVerifyGate(opts.MaxVerifications, opts.MaxQueuedVerifications, opts.MaxVerificationsPerAddress,
+		opts.MaxVerificationsPerClient, opts.VerificationWait)
 	s.mux.HandleFunc("POST /oauth2/token", s.token)
 	s.mux.HandleFunc("POST /oauth2/introspect", s.introspect)
 	s.mux.HandleFunc("POST /oauth2/revoke", s.revoke)
@@ -257,7 +272,7 @@ func (s *OAuthServer) checkSecret(ctx context.Context, addr, id, hash, secret st
 	if known {
 		lane = 1
 	}
-	release, err := s.gates[lane].enter(ctx, addr)
+	release, err := s.gates[lane].enter(ctx, addr, id)
 	switch {
 	case errors.Is(err, errVerifyAddrBusy):
 		return false, &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable",
@@ -344,7 +359,8 @@ func (s *OAuthServer) introspect(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, oerr)
 		return
 	}
-	if _, oerr := s.authenticateClient(r.Context(), r, form); oerr != nil {
+	c, oerr := s.authenticateClient(r.Context(), r, form)
+	if oerr != nil {
 		s.fail(w, oerr)
 		return
 	}
@@ -354,6 +370,12 @@ func (s *OAuthServer) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	claims, err := s.opts.Verifier.Verify(r.Context(), tok)
+	if err == nil && claims.ClientID != c.ID && !s.introspectsAny(c) {
+		// RFC 7662 §4: a caller not authorized to learn about the token
+		// is told only that it is not active.
+		writeJSON(w, http.StatusOK, map[string]bool{"active": false})
+		return
+	}
 	if err != nil {
 		if !errors.Is(err, ErrUnauthenticated) {
 			s.opts.Logger.Error("introspecting token", "err", err)
@@ -377,6 +399,16 @@ func (s *OAuthServer) introspect(w http.ResponseWriter, r *http.Request) {
 		resp["nbf"] = claims.NotBefore.Unix()
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// introspectsAny reports whether client c may introspect tokens issued to
+// other clients: its role must allow reading admin.clients.
+func (s *OAuthServer) introspectsAny(c store.Client) bool {
+	if s.opts.Policy == nil {
+		return false
+	}
+	pol := s.opts.Policy()
+	return pol != nil && pol.Allow(&Principal{ID: c.ID, Kind: KindClient, Role: c.Role}, ResourceAdminClients, ActionRead, "") == nil
 }
 
 func (s *OAuthServer) revoke(w http.ResponseWriter, r *http.Request) {

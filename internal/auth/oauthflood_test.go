@@ -179,3 +179,57 @@ func TestTokenFailureLimit(t *testing.T) {
 		t.Fatalf("wrong secret from the limited address: %d", rec.Code)
 	}
 }
+
+// TestTokenFloodOnOneClientSparesOthers is trial #21: 40 workers with
+// rotating source addresses sent wrong secrets for one known client id;
+// the known-client gate, shared by every client, filled up and a first
+// token request of another client from a clean address got 503. One
+// client id now holds at most its share of the gate.
+func TestTokenFloodOnOneClientSparesOthers(t *testing.T) {
+	e := newFloodEnv(t)
+	e.addClient(t, "victim", "developer")
+	other := e.addClient(t, "other", "developer")
+
+	const n = 40
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		statuses = map[int]int{}
+		answered atomic.Int64
+	)
+	for i := range n {
+		wg.Go(func() {
+			rec := e.token(fmt.Sprintf("10.1.%d.%d:1", i/250, i%250), "victim", "bogus")
+			mu.Lock()
+			statuses[rec.Code]++
+			mu.Unlock()
+			answered.Add(1)
+		})
+	}
+	g := e.oauth.gates[1] // known ids
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g.mu.Lock()
+		pending := g.pending
+		g.mu.Unlock()
+		if int(answered.Load())+pending == n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if m := e.maxRunning.Load(); m >= int64(e.oauth.opts.MaxVerifications) {
+		t.Errorf("the attacked client holds %d of %d check slots", m, e.oauth.opts.MaxVerifications)
+	}
+	// Another known client's first token request, from a clean address,
+	// is served while the flood's checks still hold their places.
+	if rec := e.token("198.51.100.20:1", "other", other); rec.Code != 200 {
+		t.Fatalf("first token of another client during a flood on victim: %d %s", rec.Code, rec.Body)
+	}
+	close(e.hold)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if statuses[http.StatusOK] != 0 || statuses[http.StatusServiceUnavailable]+statuses[http.StatusUnauthorized] != n {
+		t.Errorf("flood answers %v; want only 503 and 401", statuses)
+	}
+}

@@ -23,8 +23,10 @@ import (
 //     address may hold at most P of the running and waiting places (429), so
 //     one flooding address cannot fill the queue. Known and unknown client
 //     ids have a gate each, so made-up ids from many addresses cannot keep
-//     real clients out. Memory is bounded by 2 × N × 19 MiB whatever the
-//     load.
+//     real clients out; in the known ids' gate one client id may hold at
+//     most C places (503 beyond; C < N), so wrong secrets for one known id
+//     from rotating addresses cannot keep other clients out either. Memory
+//     is bounded by 2 × N × 19 MiB whatever the load.
 //   - FailureLimiter: an address past its failed authentications for the
 //     minute is refused (429) before its client is even looked up.
 //   - verifiedSecrets: a secret that passed argon2id is remembered (as an
@@ -40,41 +42,51 @@ import (
 var (
 	errVerifyBusy     = errors.New("too many client authentications in progress")
 	errVerifyAddrBusy = errors.New("too many client authentications in progress from this address")
+	errVerifyIDBusy   = errors.New("too many authentications of this client in progress")
 )
 
-// verifyGate bounds concurrent and queued secret checks, overall and per
-// client address.
+// verifyGate bounds concurrent and queued secret checks, overall, per
+// client address and (when maxPerID > 0) per client id.
 type verifyGate struct {
 	slots      chan struct{}
 	maxPending int
 	maxPerAddr int
+	maxPerID   int // 0: no bound per client id
 	wait       time.Duration
 
 	mu      sync.Mutex
 	pending int
 	perAddr map[netip.Prefix]int
+	perID   map[string]int // at most maxPending entries
 }
 
-func newVerifyGate(running, queued, perAddr int, wait time.Duration) *verifyGate {
+func newVerifyGate(running, queued, perAddr, perID int, wait time.Duration) *verifyGate {
 	return &verifyGate{slots: make(chan struct{}, running), maxPending: running + queued, maxPerAddr: perAddr,
-		wait: wait, perAddr: make(map[netip.Prefix]int)}
+		maxPerID: perID, wait: wait, perAddr: make(map[netip.Prefix]int), perID: make(map[string]int)}
 }
 
 // enter waits for a slot; the returned release must be called once the
-// check is done. It fails at once when the queue is full or addr holds its
-// share, and after the wait bound (or ctx) while queued.
-func (g *verifyGate) enter(ctx context.Context, addr string) (release func(), err error) {
+// check is done. It fails at once when the queue is full, addr holds its
+// share or client id holds its share, and after the wait bound (or ctx)
+// while queued.
+func (g *verifyGate) enter(ctx context.Context, addr, id string) (release func(), err error) {
 	key, keyed := addrKey(addr)
+	byID := g.maxPerID > 0
 	g.mu.Lock()
 	switch {
 	case g.pending >= g.maxPending:
 		err = errVerifyBusy
 	case keyed && g.perAddr[key] >= g.maxPerAddr:
 		err = errVerifyAddrBusy
+	case byID && g.perID[id] >= g.maxPerID:
+		err = errVerifyIDBusy
 	default:
 		g.pending++
 		if keyed {
 			g.perAddr[key]++
+		}
+		if byID {
+			g.perID[id]++
 		}
 	}
 	g.mu.Unlock()
@@ -87,6 +99,11 @@ func (g *verifyGate) enter(ctx context.Context, addr string) (release func(), er
 		if keyed {
 			if g.perAddr[key]--; g.perAddr[key] <= 0 {
 				delete(g.perAddr, key)
+			}
+		}
+		if byID {
+			if g.perID[id]--; g.perID[id] <= 0 {
+				delete(g.perID, id)
 			}
 		}
 		g.mu.Unlock()

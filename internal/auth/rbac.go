@@ -43,7 +43,9 @@ var Actions = []string{ActionCreate, ActionRead, ActionUpdate, ActionDelete}
 
 // BuiltinRoles are always defined unless the store or config redefines the
 // name: analyst (the seed: read text_generation), developer (use every model
-// API and batches, read the cache) and admin (everything).
+// API and batches) and admin (everything). The cache resource (GET and
+// DELETE /admin/cache) is an administrator's: its statistics count every
+// tenant's hits and misses, so no built-in role but admin has it.
 func BuiltinRoles() []store.Role {
 	return []store.Role{
 		{Name: "analyst", Grants: []store.Grant{{Resource: ResourceTextGeneration, Actions: []string{ActionRead}}}},
@@ -52,7 +54,6 @@ func BuiltinRoles() []store.Role {
 			{Resource: ResourceEmbeddings, Actions: []string{"*"}},
 			{Resource: ResourceModels, Actions: []string{ActionRead}},
 			{Resource: ResourceBatches, Actions: []string{"*"}},
-			{Resource: ResourceCache, Actions: []string{ActionRead}},
 		}},
 		{Name: "admin", Grants: []store.Grant{{Resource: "*", Actions: []string{"*"}}}},
 	}

@@ -239,6 +239,10 @@ type Call struct {
 	CacheControl string
 	// CacheScope keeps callers' cache entries apart (the principal id).
 	CacheScope string
+	// Principal identifies the caller (its limit key). A failure whose
+	// blame stays unsure counts against an upstream only when calls of two
+	// principals cause it (see upstream.Upstream.FailUnsure).
+	Principal string
 	// OnCache, when set, is told the cache result (and the tier that hit)
 	// as soon as it is known, before anything is written, so a transport
 	// can put it in its response headers.
@@ -524,10 +528,11 @@ func (rn *runner) compare(u *upstream.Upstream, err error) (error, bool) {
 	return nil, false
 }
 
-// settle charges the unsure failures nobody cleared to their upstreams.
+// settle hands the unsure failures nobody cleared to their upstreams,
+// which count them only when another principal's calls fail there too.
 func (rn *runner) settle() {
 	for _, f := range rn.unsure {
-		f.u.Fail(f.err)
+		f.u.FailUnsure(rn.c.Principal, f.err)
 	}
 }
 

@@ -162,7 +162,8 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 		c.OnAdmit(grant)
 	}
 	call := &gateway.Call{Req: req, Body: c.Body, RequestID: s.RequestID, CacheControl: c.CacheControl,
-		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: p.LimitKey(), OnCache: c.OnCache, OnUpstream: c.OnUpstream}
+		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: p.LimitKey(), Principal: p.LimitKey(),
+		OnCache: c.OnCache, OnUpstream: c.OnUpstream}
 	if req.Stream {
 		return pl.o.Backend().Stream(ctx, call, c.Sink)
 	}

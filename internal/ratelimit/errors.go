@@ -89,7 +89,7 @@ func SetStatusHeaders(h http.Header, requests, tokens State) {
 			return
 		}
 		h[keys[0]] = []string{strconv.FormatInt(s.Limit, 10)}
-		h[keys[1]] = []string{strconv.FormatInt(max(s.Remaining, 0), 10)}
+		h[keys[1]] = []string{strconv.FormatInt(min(max(s.Remaining, 0), s.Limit), 10)}
 		h[keys[2]] = []string{s.Reset.Round(time.Millisecond).String()}
 	}
 	set(&requestKeys, requests)

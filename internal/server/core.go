@@ -123,6 +123,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	oauth, err := auth.NewOAuthServer(auth.OAuthServerOptions{
 		Issuer: ac.Issuer, Audience: ac.Audience, TokenTTL: ac.TokenTTL, Clients: st,
 		Keys: signing, Verifier: verifier, Revoker: revocations, Failures: failures, Logger: log,
+		Policy: c.policy.Load, // follows reloads
 	})
 	if err != nil {
 		return fmt.Errorf("oauth server: %w", err)

@@ -32,7 +32,9 @@ import (
 //   - any other 500 carrying a message is BlameUnsure: the gateway retries
 //     it on another healthy target and compares. The same failure (status
 //     and message) from two healthy upstreams is the request's; anything
-//     else is the upstream's. An answer that is not the JSON asked for is
+//     else is the upstream's, but counts against its breaker only when
+//     calls of two principals caused it (see the package doc and
+//     Upstream.FailUnsure). An answer that is not the JSON asked for is
 //     judged the same way;
 //   - everything else (connect errors, timeouts, 429, 502, 503, 504, a
 //     stream cut short) is the upstream's (BlameUpstream).

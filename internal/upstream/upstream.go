@@ -75,6 +75,7 @@ type Upstream struct {
 	lastErr    atomic.Pointer[lastError]
 	bal        balanceState // see balance.go
 	retryOn    RetryPolicy
+	unsure     unsureWitnesses // principals of recent unsure failures
 
 	loadMu       sync.Mutex
 	load         Load
@@ -250,13 +251,22 @@ func (u *Upstream) End(o Outcome, latency time.Duration, err error) {
 	}
 }
 
-// Fail records a failure judged after its End (the gateway decides some
-// blames by comparing targets, see BlameUnsure).
-func (u *Upstream) Fail(err error) {
-	u.breaker.Observe(false)
+// FailUnsure records an unsure failure (BlameUnsure) that no other
+// upstream explained, judged after its End, caused by a call of principal
+// (the caller's limit key). It counts against the breaker only when a
+// call of another principal failed the same unexplained way within the
+// breaker's window: what one caller sends must not take an upstream away
+// from everyone else. It reports whether the failure was counted.
+func (u *Upstream) FailUnsure(principal string, err error) bool {
+	now := u.opts.Now()
 	if err != nil {
-		u.lastErr.Store(&lastError{At: u.opts.Now(), Message: Summary(err)})
+		u.lastErr.Store(&lastError{At: now, Message: Summary(err)})
 	}
+	if !u.unsure.corroborated(principal, now, u.breaker.o.Window) {
+		return false
+	}
+	u.breaker.Observe(false)
+	return true
 }
 
 // Trip opens the breaker at once: the upstream refused dsgate's own

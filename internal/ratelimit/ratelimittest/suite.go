@@ -5,6 +5,8 @@ package ratelimittest
 import (
 	"context"
 	"errors"
+	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -182,6 +184,28 @@ func Run(t *testing.T, newBackend NewBackend) {
 		if h.Get("Retry-After") != "30" || h.Get("X-Ratelimit-Limit-Requests") != "2" ||
 			h.Get("X-Ratelimit-Remaining-Requests") != "0" || h.Get("X-Ratelimit-Reset-Requests") != "1m0s" {
 			t.Fatalf("429 headers = %v", h)
+		}
+	})
+	t.Run("HugeLimitsHeaders", func(t *testing.T) {
+		// Limits of 2^63-1 (the admin API accepts them as "unlimited")
+		// once reported 0 remaining: the Redis script's float remaining
+		// overflowed int64 on its way back.
+		c := NewClock()
+		l := newLimiter(t, newBackend(t), c)
+		key, lim := Key(t), ratelimit.Limits{RPM: math.MaxInt64, TPM: math.MaxInt64}
+		for i := range 3 {
+			tk, err := l.Acquire(ctx, key, lim, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := tk.Headers()
+			for _, dim := range []string{"Requests", "Tokens"} {
+				limit, _ := strconv.ParseInt(h.Get("X-Ratelimit-Limit-"+dim), 10, 64)
+				rem, err := strconv.ParseInt(h.Get("X-Ratelimit-Remaining-"+dim), 10, 64)
+				if limit != math.MaxInt64 || err != nil || rem < 1_000_000_000 || rem > limit {
+					t.Fatalf("request %d: %s headers %v; want the limit and a large remaining", i, dim, h)
+				}
+			}
 		}
 	})
 	t.Run("ReplicasBurst", func(t *testing.T) {

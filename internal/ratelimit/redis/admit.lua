@@ -11,6 +11,16 @@ local period = 60000000
 local rpm, tpm, maxc = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local tokens, ticket, ttl = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
 
+-- A remaining count is a double here; beyond 2^53 it is no exact integer
+-- and may not fit the int64 of the reply (a limit of 2^63-1 came back as
+-- 0). Larger counts are sent as 2^53, which the client reads as "the
+-- whole limit".
+local maxrem = 9007199254740992
+local function remaining(x)
+  if x > maxrem then return maxrem end
+  return x
+end
+
 local function gcra(key, limit, n)
   local interval = period / limit
   local tat = tonumber(redis.call('GET', key) or '0')
@@ -18,9 +28,9 @@ local function gcra(key, limit, n)
   local nxt = tat + n * interval
   local allow_at = nxt - period
   if now < allow_at then
-    return false, tat, allow_at - now, math.floor((period - (tat - now)) / interval), tat - now
+    return false, tat, allow_at - now, remaining(math.floor((period - (tat - now)) / interval)), tat - now
   end
-  return true, nxt, 0, math.floor((period - (nxt - now)) / interval), nxt - now
+  return true, nxt, 0, remaining(math.floor((period - (nxt - now)) / interval)), nxt - now
 end
 
 local dim, retry = 0, 0

@@ -88,12 +88,25 @@ func (b *Backend) Admit(ctx context.Context, a ratelimit.Admission) (ratelimit.D
 		Inflight:   res[7],
 	}
 	if a.Limits.RPM > 0 {
-		d.Requests = ratelimit.State{Limit: a.Limits.RPM, Remaining: res[3], Reset: us(res[4])}
+		d.Requests = ratelimit.State{Limit: a.Limits.RPM, Remaining: remaining(res[3], a.Limits.RPM), Reset: us(res[4])}
 	}
 	if a.Limits.TPM > 0 {
-		d.Tokens = ratelimit.State{Limit: a.Limits.TPM, Remaining: res[5], Reset: us(res[6])}
+		d.Tokens = ratelimit.State{Limit: a.Limits.TPM, Remaining: remaining(res[5], a.Limits.TPM), Reset: us(res[6])}
 	}
 	return d, nil
+}
+
+// maxScriptRemaining is the largest remaining count the admit script
+// sends (2^53, the end of the doubles that are exact integers); it stands
+// for counts too large to tell apart from the whole limit.
+const maxScriptRemaining = 1 << 53
+
+// remaining reads the script's remaining count of a limit.
+func remaining(v, limit int64) int64 {
+	if v >= maxScriptRemaining {
+		return limit
+	}
+	return min(v, limit)
 }
 
 // Settle implements ratelimit.Backend.
