@@ -236,6 +236,9 @@ func (p *parser) finish() error {
 	if p.model == "" {
 		return InvalidRequest("model", "model is required")
 	}
+	if err := CheckModel(p.model); err != nil {
+		return err
+	}
 	r.Model = p.model
 	if p.streamOptions != nil {
 		if !r.Stream {
