@@ -297,14 +297,7 @@ func (r *Result) estimateUsage(c *Call) {
 func (g *Gateway) route(c *Call) (*Route, error) {
 	r, ok := g.routes[c.Req.Model]
 	if !ok {
-		return nil, &openai.Error{
-			Status:  http.StatusNotFound,
-			Message: "The model `" + c.Req.Model + "` does not exist or you do not have access to it.",
-			Type:    "invalid_request_error",
-			Param:   "model",
-			Code:    "model_not_found",
-			Err:     ErrModelNotFound,
-		}
+		return nil, ModelNotFound(c.Req.Model)
 	}
 	return r, nil
 }

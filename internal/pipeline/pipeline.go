@@ -22,6 +22,14 @@ type Backend interface {
 	Stream(ctx context.Context, c *gateway.Call, sink gateway.Sink) (*gateway.Result, error)
 }
 
+// Server is implemented by a Backend that can say whether it serves a
+// model (*gateway.Gateway does). Run refuses a model it does not serve
+// before admission: nothing is reserved, and no usage is recorded under a
+// name the gateway never served.
+type Server interface {
+	Serves(model string) bool
+}
+
 // Options configure a Pipeline.
 type Options struct {
 	// Backend returns the current gateway; it changes on config reload.
@@ -113,6 +121,9 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	}
 	if err := pl.o.Access.AuthorizeTeam(p, req.Model); err != nil {
 		return nil, err
+	}
+	if sv, ok := pl.o.Backend().(Server); ok && !sv.Serves(req.Model) {
+		return nil, gateway.ModelNotFound(req.Model)
 	}
 	if s.Start.IsZero() {
 		s.Start = time.Now()

@@ -1,0 +1,62 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/dsgate/dsgate/internal/access"
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/pipeline"
+	"github.com/dsgate/dsgate/internal/reqscope"
+	"github.com/dsgate/dsgate/internal/store"
+	"github.com/dsgate/dsgate/internal/store/storetest"
+	"github.com/dsgate/dsgate/internal/usage"
+)
+
+// servingBackend serves only the models in serves, like *gateway.Gateway.
+type servingBackend struct {
+	*backend
+	serves map[string]bool
+}
+
+func (b servingBackend) Serves(model string) bool { return b.serves[model] }
+
+// A model no route serves is refused (404 model_not_found) before
+// admission: no call reaches the backend and no usage row is recorded for
+// a name the gateway never served.
+func TestUnknownModelIsRefusedBeforeAdmission(t *testing.T) {
+	st := storetest.OpenSQLite(t)
+	rec := usage.New(st, usage.Options{})
+	b := servingBackend{backend: &backend{}, serves: map[string]bool{"deepseek-chat": true}}
+	pl := pipeline.New(pipeline.Options{Backend: func() pipeline.Backend { return b },
+		Access: access.New(access.Options{Disabled: true, Usage: rec})})
+	run := func(model string) error {
+		s := &reqscope.Scope{RequestID: "r"}
+		_, err := pl.Run(reqscope.With(context.Background(), s), &pipeline.Call{Endpoint: openai.EndpointChat,
+			Body: []byte(`{"model":"` + model + `","messages":[{"role":"user","content":"hi"}]}`), Principal: access.Anonymous})
+		return err
+	}
+	err := run("no-such-model")
+	var oe *openai.Error
+	if !errors.As(err, &oe) || oe.Status != 404 || oe.Code != "model_not_found" || !errors.Is(err, gateway.ErrModelNotFound) {
+		t.Fatalf("unknown model: err %v, want 404 model_not_found", err)
+	}
+	if len(b.calls) != 0 {
+		t.Fatalf("%d calls reached the backend", len(b.calls))
+	}
+	if err := run("deepseek-chat"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Usage(context.Background(), store.UsageFilter{PrincipalID: access.Anonymous.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Model != "deepseek-chat" {
+		t.Fatalf("usage %+v, want one row for deepseek-chat", got)
+	}
+}
