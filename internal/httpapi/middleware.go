@@ -186,7 +186,7 @@ func accessLog(log *slog.Logger, r *http.Request, s *reqscope.Scope, sw *statusW
 		slog.Int64("bytes", sw.bytes),
 	)
 	if s.Principal != "" {
-		attrs = append(attrs, slog.String("principal", s.Principal))
+		attrs = append(attrs, slog.String("principal", clipPath(s.Principal)))
 	}
 	if s.Model != "" {
 		attrs = append(attrs, slog.String(keyModel, s.Model), slog.String(keyUpstream, s.Upstream),

@@ -32,3 +32,20 @@ func CheckModel(s string) error {
 	}
 	return nil
 }
+
+// maxEcho bounds a client string an error message or param repeats.
+const maxEcho = 64
+
+// clipEcho returns at most maxEcho bytes of s (cut at a rune boundary),
+// marked "..." when cut: errors name what they refuse without repeating
+// megabytes of it.
+func clipEcho(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	n := maxEcho
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}

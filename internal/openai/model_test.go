@@ -37,3 +37,23 @@ func TestParseRefusesUnsafeModelNames(t *testing.T) {
 		}
 	}
 }
+
+// Errors about other client strings (a role, a duplicate key) repeat a
+// bounded prefix of them, in the message and in the param.
+func TestErrorsRepeatABoundedPrefix(t *testing.T) {
+	long := strings.Repeat("x", 100_000)
+	for _, body := range []string{
+		`{"model":"m","messages":[{"role":"` + long + `","content":"a"}]}`,
+		`{"model":"m","` + long + `":1,"` + long + `":2,"messages":[{"role":"user","content":"a"}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"a","` + long + `":1,"` + long + `":2}]}`,
+	} {
+		_, err := Parse(EndpointChat, []byte(body))
+		e, ok := err.(*Error)
+		if !ok {
+			t.Fatalf("err %v", err)
+		}
+		if len(e.Message) > 400 || len(e.Param) > 200 {
+			t.Errorf("message of %d bytes, param of %d", len(e.Message), len(e.Param))
+		}
+	}
+}

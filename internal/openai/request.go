@@ -195,7 +195,7 @@ func (p *parser) message(i int, m []byte) error {
 	}
 	if !validRoles[role] {
 		return InvalidRequest(fmt.Sprintf("messages[%d].role", i),
-			fmt.Sprintf("invalid role %q: must be one of system, developer, user, assistant, tool", role))
+			fmt.Sprintf("invalid role %q: must be one of system, developer, user, assistant, tool", clipEcho(role)))
 	}
 	if role == "developer" {
 		p.r.HasDeveloper = true
