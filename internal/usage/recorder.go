@@ -50,7 +50,10 @@ type Options struct {
 	// Journal is the path of the journal file (see Open); empty: none.
 	Journal string
 	// MaxJournalBytes is the size past which the journal is cut back once
-	// everything in it is stored; default 1 MiB.
+	// everything in it is stored; default 1 MiB. While the store refuses
+	// writes, a journal past 64 times this is rewritten as the pending
+	// totals (one line per bucket), so it stays bounded by the number of
+	// buckets rather than growing with every request.
 	MaxJournalBytes int64
 	Clock           func() time.Time
 	Logger          *slog.Logger
@@ -63,6 +66,7 @@ type Stats struct {
 	FlushFailures uint64 // failed store writes (their usage was kept)
 	JournalErrors uint64 // records the journal could not take (kept in memory)
 	Dropped       uint64 // buckets the store refused as invalid (logged, never stored)
+	Compactions   uint64 // journal rewrites as the pending totals during store failures
 	Replayed      int    // journal records replayed at Open
 	Pending       int    // buckets waiting to be written
 }
@@ -86,7 +90,7 @@ type Recorder struct {
 
 	flushMu sync.Mutex // one flush at a time
 
-	records, flushes, failures, journalErrors, dropped atomic.Uint64
+	records, flushes, failures, journalErrors, dropped, compactions atomic.Uint64
 }
 
 // New returns a recorder writing to w.
@@ -225,6 +229,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	for _, d := range batch {
 		r.addLocked(d)
 	}
+	r.compactPendingLocked()
 	r.mu.Unlock()
 	return fmt.Errorf("writing usage: %w", err)
 }
@@ -263,6 +268,34 @@ func (r *Recorder) writeEach(ctx context.Context, batch []store.UsageDelta, seq 
 		return nil, nil
 	}
 	return nil, r.jw.AddJournalUsage(ctx, nil, r.journal.id, seq)
+}
+
+// journalGrowth is how many times MaxJournalBytes the journal may reach
+// while flushes fail before it is rewritten as the pending totals.
+const journalGrowth = 64
+
+// compactPendingLocked rewrites an overgrown journal as the pending
+// buckets, numbered on from the store's mark: replaying it adds exactly
+// what is pending. Under mu (and flushMu), after a failed flush.
+func (r *Recorder) compactPendingLocked() {
+	if r.journal == nil || r.journal.size < journalGrowth*r.opts.MaxJournalBytes {
+		return
+	}
+	var b []byte
+	seq := r.stored
+	for _, d := range r.pending {
+		seq++
+		b = appendEntry(b, seq, d, true)
+	}
+	if err := r.journal.rewrite(b); err != nil {
+		r.journalErrors.Add(1)
+		r.opts.Logger.Error("usage journal compaction failed", "err", err)
+		return
+	}
+	r.seq = seq
+	r.compactions.Add(1)
+	r.opts.Logger.Warn("usage journal rewritten as the pending totals while the store refuses writes",
+		"buckets", len(r.pending), "bytes", r.journal.size)
 }
 
 // compact cuts the journal back once it is large and every record in it
@@ -350,5 +383,5 @@ func (r *Recorder) Stats() Stats {
 	n := len(r.pending)
 	r.mu.Unlock()
 	return Stats{Records: r.records.Load(), Flushes: r.flushes.Load(), FlushFailures: r.failures.Load(),
-		JournalErrors: r.journalErrors.Load(), Dropped: r.dropped.Load(), Replayed: r.replayed, Pending: n}
+		JournalErrors: r.journalErrors.Load(), Dropped: r.dropped.Load(), Compactions: r.compactions.Load(), Replayed: r.replayed, Pending: n}
 }
