@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -9,40 +10,44 @@ import (
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/pipeline"
+	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/reqscope"
-	"github.com/dsgate/dsgate/internal/store"
-	"github.com/dsgate/dsgate/internal/store/storetest"
-	"github.com/dsgate/dsgate/internal/usage"
 )
 
 // A non-streaming call the client abandons while the upstream works is
-// charged at least its prompt estimate (the upstream read the prompt), not
-// recorded as free.
+// charged at least its prompt estimate (the upstream read the prompt):
+// recorded in the scope and kept against TPM, not refunded to zero.
 func TestAbandonedCallIsChargedThePrompt(t *testing.T) {
-	st := storetest.OpenSQLite(t)
-	rec := usage.New(st, usage.Options{})
-	ctx, cancel := context.WithCancel(context.Background())
-	b := &backend{fn: func(*gateway.Call) (*gateway.Result, error) {
-		cancel() // the client hangs up while the upstream generates
-		return nil, context.Canceled
-	}}
-	pl := pipeline.New(pipeline.Options{Backend: func() pipeline.Backend { return b },
-		Access: access.New(access.Options{Disabled: true, Usage: rec})})
-	s := &reqscope.Scope{RequestID: "r"}
-	prompt := strings.Repeat("word ", 800) // 4,000 characters
-	_, err := pl.Run(reqscope.With(ctx, s), &pipeline.Call{Endpoint: openai.EndpointChat,
-		Body: []byte(`{"model":"m","messages":[{"role":"user","content":"` + prompt + `"}]}`), Principal: access.Anonymous})
-	if err == nil {
-		t.Fatal("no error")
-	}
-	if err := rec.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	got, err := st.Usage(context.Background(), store.UsageFilter{PrincipalID: access.Anonymous.ID})
+	lim, err := ratelimit.New(ratelimit.Options{Backend: ratelimit.NewMemoryBackend()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].PromptTokens < 1000 || s.PromptTokens < 1000 {
-		t.Fatalf("usage %+v, scope prompt %d: want the prompt estimate (about 1000 tokens) charged", got, s.PromptTokens)
+	b := &backend{}
+	pl := pipeline.New(pipeline.Options{Backend: func() pipeline.Backend { return b },
+		Access: access.New(access.Options{Disabled: true, Limiter: lim, Defaults: ratelimit.Limits{TPM: 1500}})})
+	body := []byte(`{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"` + strings.Repeat("word ", 800) + `"}]}`)
+	run := func(ctx context.Context) (*reqscope.Scope, error) {
+		s := &reqscope.Scope{RequestID: "r"}
+		_, err := pl.Run(reqscope.With(ctx, s), &pipeline.Call{Endpoint: openai.EndpointChat, Body: body, Principal: access.Anonymous})
+		return s, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.fn = func(*gateway.Call) (*gateway.Result, error) {
+		cancel() // the client hangs up while the upstream generates
+		return nil, context.Canceled
+	}
+	s, err := run(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v", err)
+	}
+	if s.PromptTokens < 1000 {
+		t.Fatalf("scope prompt tokens %d, want the prompt estimate (about 1000)", s.PromptTokens)
+	}
+	// About 1000 of the 1500 tokens stay spent: the same call again
+	// (about 1010 reserved) does not fit.
+	b.fn = nil
+	var rl *ratelimit.Error
+	if _, err := run(context.Background()); !errors.As(err, &rl) {
+		t.Fatalf("second call: err %v, want a TPM refusal (the abandoned one was refunded)", err)
 	}
 }
