@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -214,16 +215,21 @@ func (a *Access) limits(p *auth.Principal) ratelimit.Limits {
 }
 
 // estimate guesses a call's tokens before it runs: about four characters
-// of prompt per token plus the completion budget.
+// of prompt per token plus the completion budget of each of the n choices.
+// The sum saturates instead of overflowing (max_tokens is any int).
 func (a *Access) estimate(req *openai.Request) int64 {
-	out := req.MaxTokens
+	out := int64(req.MaxTokens)
 	if out == 0 {
-		out = a.o().DefaultMaxTokens
+		out = int64(a.o().DefaultMaxTokens)
 	}
 	if req.Endpoint == openai.EndpointEmbedding {
 		out = 0
 	}
-	return int64(req.PromptChars/4 + out)
+	in, n := int64(req.PromptChars/4), int64(max(req.N, 1))
+	if out > 0 && n > (math.MaxInt64-in)/out {
+		return math.MaxInt64
+	}
+	return in + n*out
 }
 
 // Headers are the x-ratelimit-* headers to send with the answer.

@@ -184,8 +184,10 @@ type chainState struct {
 	hash string
 }
 
-// seal returns ev as the next record of the chain.
+// seal returns ev as the next record of the chain, its strings made safe
+// to store (see sanitize) before they are hashed.
 func (c chainState) seal(ev Event, chain string) Event {
+	ev.sanitize()
 	ev.Seq = c.seq + 1
 	ev.Chain = chain
 	ev.PrevHash = c.hash

@@ -304,14 +304,7 @@ func (r *Result) estimateUsage(c *Call) {
 func (g *Gateway) route(c *Call) (*Route, error) {
 	r, ok := g.routes[c.Req.Model]
 	if !ok {
-		return nil, &openai.Error{
-			Status:  http.StatusNotFound,
-			Message: "The model `" + c.Req.Model + "` does not exist or you do not have access to it.",
-			Type:    "invalid_request_error",
-			Param:   "model",
-			Code:    "model_not_found",
-			Err:     ErrModelNotFound,
-		}
+		return nil, ModelNotFound(c.Req.Model)
 	}
 	return r, nil
 }
@@ -500,7 +493,7 @@ func (rn *runner) attempt(ctx context.Context, rt *Route, t *upstream.Target) (d
 		}
 	}
 	if blame == upstream.BlameRequest {
-		return true, requestError(err)
+		return true, rn.requestError(err)
 	}
 	if started || !retryable(err) || ctx.Err() != nil {
 		return true, err
@@ -521,7 +514,7 @@ func (rn *runner) compare(u *upstream.Upstream, err error) (error, bool) {
 	for _, f := range rn.unsure {
 		if f.u != u && f.sig == sig {
 			rn.unsure = rn.unsure[:0]
-			return requestError(err), true
+			return rn.requestError(err), true
 		}
 	}
 	rn.unsure = append(rn.unsure, unsureFailure{u: u, err: err, sig: sig})
@@ -549,22 +542,58 @@ func signature(err error) string {
 }
 
 // requestError turns a failure the request caused into the client's 400.
-// A 4xx keeps the upstream's own verdict (apierror passes it on); a 5xx
-// or an unreadable answer becomes invalid_request_error with the
-// upstream's message, which is about the request.
-func requestError(err error) error {
+// A 4xx keeps the upstream's own error. For a 5xx the engine's text may
+// name internal paths, hosts or key fragments, so the caller gets a
+// message of the gateway's own: the known fault it matched, else the
+// engine's error type and code when they are plain identifiers. The full
+// text stays in err, for the log.
+func (rn *runner) requestError(err error) error {
 	var ue *upstream.Error
 	if !errors.As(err, &ue) || (ue.StatusCode >= 400 && ue.StatusCode < 500) {
 		return err
 	}
+	rn.g.opts.Logger.LogAttrs(context.Background(), slog.LevelWarn, "upstream refused the request",
+		slog.String("request_id", rn.c.RequestID), slog.String("upstream", ue.Upstream),
+		slog.Int("status", ue.StatusCode), slog.String("upstream_message", clipLog(upstreamMessage(err))))
 	msg := "the upstream could not process this request"
-	if ue.API != nil && ue.API.Message != "" {
-		msg += ": " + ue.API.Message
-	} else if errors.As(ue.Err, new(*upstream.SafeError)) {
+	switch {
+	case ue.API != nil && upstream.RequestFault(ue.API.Message) != "":
+		msg += ": " + upstream.RequestFault(ue.API.Message)
+	case ue.API != nil && identifier(ue.API.Type):
+		msg += " (" + ue.API.Type
+		if identifier(ue.API.Code) {
+			msg += ", code " + ue.API.Code
+		}
+		msg += ")"
+	case errors.As(ue.Err, new(*upstream.SafeError)):
 		msg += ": " + ue.Err.Error()
 	}
 	return &openai.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: "request_not_processable",
 		Message: msg, Err: err}
+}
+
+// clipLog bounds a foreign string written to the log.
+func clipLog(s string) string {
+	const n = 2048
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "..."
+}
+
+// identifier reports a short name of letters, digits and underscores,
+// such as an error type or code: safe to repeat to the caller.
+func identifier(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // connectFailure reports a failure without any answer from the upstream

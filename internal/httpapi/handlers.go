@@ -205,7 +205,7 @@ func (h *handlers) model(r *http.Request, p *auth.Principal) (any, error) {
 	m, ok := h.opts.Gateway().Model(id)
 	if !ok || h.opts.Access.Authorize(p, auth.ResourceModels, auth.ActionRead, id) != nil {
 		return nil, &openai.Error{Status: http.StatusNotFound, Type: "invalid_request_error", Param: "model",
-			Code: "model_not_found", Message: "The model `" + id + "` does not exist or you do not have access to it."}
+			Code: "model_not_found", Message: "The model `" + clipPath(id) + "` does not exist or you do not have access to it."}
 	}
 	return m, nil
 }

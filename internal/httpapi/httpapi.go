@@ -134,5 +134,5 @@ func (o *Options) recorder() Recorder {
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
-	fail(w, r, openai.NewError(http.StatusNotFound, "unknown request URL: "+r.Method+" "+r.URL.Path, "unknown_url"))
+	fail(w, r, openai.NewError(http.StatusNotFound, "unknown request URL: "+r.Method+" "+clipPath(r.URL.Path), "unknown_url"))
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -103,8 +105,59 @@ func frame(next http.Handler, o *Options) http.Handler {
 				accessLog(o.Logger, r, s, sw, status, end)
 			}
 		}()
+		if !safePath(r.URL.Path) {
+			// No id dsgate stores has these; PostgreSQL would refuse them.
+			fail(sw, r, openai.NewError(http.StatusNotFound, "unknown request URL: the path has control characters or is not UTF-8", "unknown_url"))
+			return
+		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// safePath reports whether the decoded path is valid UTF-8 without control
+// characters, so that an id taken from it can be looked up anywhere (NUL
+// and invalid bytes make PostgreSQL fail the query). One pass over the
+// bytes; runes are decoded only past ASCII.
+func safePath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+		if c >= utf8.RuneSelf {
+			return safeRunes(p[i:])
+		}
+	}
+	return true
+}
+
+func safeRunes(p string) bool {
+	for i, r := range p {
+		if unicode.IsControl(r) {
+			return false
+		}
+		if r == utf8.RuneError {
+			if _, n := utf8.DecodeRuneInString(p[i:]); n <= 1 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// maxLoggedPath bounds the path an error message or log line repeats.
+const maxLoggedPath = 512
+
+// clipPath returns at most maxLoggedPath bytes of p.
+func clipPath(p string) string {
+	if len(p) <= maxLoggedPath {
+		return p
+	}
+	n := maxLoggedPath
+	for n > 0 && !utf8.RuneStart(p[n]) {
+		n--
+	}
+	return p[:n] + "..."
 }
 
 // bodyDeadline is how long reading a request body may take: uploads
@@ -127,13 +180,13 @@ func accessLog(log *slog.Logger, r *http.Request, s *reqscope.Scope, sw *statusW
 	attrs = append(attrs,
 		slog.String(keyRequestID, s.RequestID),
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		slog.String("path", clipPath(r.URL.Path)),
 		slog.Int(keyStatus, status),
 		slog.Float64(keyLatency, float64(end.Sub(s.Start).Microseconds())/1000),
 		slog.Int64("bytes", sw.bytes),
 	)
 	if s.Principal != "" {
-		attrs = append(attrs, slog.String("principal", s.Principal))
+		attrs = append(attrs, slog.String("principal", clipPath(s.Principal)))
 	}
 	if s.Model != "" {
 		attrs = append(attrs, slog.String(keyModel, s.Model), slog.String(keyUpstream, s.Upstream),

@@ -57,7 +57,7 @@ func (g *keyGuard) check(key string) error {
 	if !g.isKnown(key) {
 		for _, k := range g.known {
 			if foldEqual(key, k) {
-				return g.refuse(key, fmt.Sprintf("invalid key %q: %q is the only spelling accepted (keys are compared without regard to case)", key, k))
+				return g.refuse(key, fmt.Sprintf("invalid key %q: %q is the only spelling accepted (keys are compared without regard to case)", clipEcho(key), k))
 			}
 		}
 	}
@@ -97,10 +97,11 @@ func (g *keyGuard) isKnown(key string) bool {
 }
 
 func (g *keyGuard) refuseDuplicate(key string) error {
-	return g.refuse(key, fmt.Sprintf("duplicate key %q: each key may appear once (keys are compared without regard to case)", key))
+	return g.refuse(key, fmt.Sprintf("duplicate key %q: each key may appear once (keys are compared without regard to case)", clipEcho(key)))
 }
 
 func (g *keyGuard) refuse(key, msg string) error {
+	key = clipEcho(key)
 	if g.path == "messages" {
 		return InvalidRequest(fmt.Sprintf("messages[%d].%s", g.index, key), msg)
 	}

@@ -42,10 +42,18 @@ type Request struct {
 	Stream       bool
 	IncludeUsage bool // stream_options.include_usage
 	MaxTokens    int  // max_tokens or max_completion_tokens; 0 when absent
+	N            int  // choices to generate (n); 1 when absent
 	HasDeveloper bool // a message has role "developer"
 	HasThinking  bool // the client set thinking, chat_template_kwargs or reasoning_effort
 	PromptChars  int  // characters of prompt text, for token estimates
 }
+
+// MaxChoices bounds n. Each choice generates up to max_tokens, so n
+// multiplies what one request costs the upstream and reserves against the
+// caller's TPM. OpenAI accepts up to 128 and DeepSeek generates one; 16
+// keeps sampling use cases (best-of, self-consistency) while one request
+// cannot ask for 128 completion budgets at once.
+const MaxChoices = 16
 
 var validRoles = map[string]bool{
 	"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true,
@@ -69,7 +77,7 @@ func Parse(e Endpoint, body []byte) (*Request, error) {
 		var v struct{}
 		return nil, decodeError(json.Unmarshal(body, &v))
 	}
-	r := &Request{Endpoint: e}
+	r := &Request{Endpoint: e, N: 1}
 	p := parser{r: r}
 	if err := guardedObject(body, "", topKeys, p.member); err != nil {
 		return nil, err
@@ -119,9 +127,8 @@ func (p *parser) member(key string, v []byte) error {
 	case "top_p":
 		err = numberIn(key, v, 0, 1, false, "top_p must be greater than 0 and at most 1")
 	case "n":
-		var n int
-		if n, err = integer(key, v); err == nil && (n < 1 || n > 128) {
-			err = InvalidRequest("n", "n must be between 1 and 128")
+		if r.N, err = integer(key, v); err == nil && (r.N < 1 || r.N > MaxChoices) {
+			err = InvalidRequest("n", "n must be between 1 and "+strconv.Itoa(MaxChoices))
 		}
 	}
 	if err != nil {
@@ -188,7 +195,7 @@ func (p *parser) message(i int, m []byte) error {
 	}
 	if !validRoles[role] {
 		return InvalidRequest(fmt.Sprintf("messages[%d].role", i),
-			fmt.Sprintf("invalid role %q: must be one of system, developer, user, assistant, tool", role))
+			fmt.Sprintf("invalid role %q: must be one of system, developer, user, assistant, tool", clipEcho(role)))
 	}
 	if role == "developer" {
 		p.r.HasDeveloper = true
@@ -228,6 +235,9 @@ func (p *parser) finish() error {
 	r := p.r
 	if p.model == "" {
 		return InvalidRequest("model", "model is required")
+	}
+	if err := CheckModel(p.model); err != nil {
+		return err
 	}
 	r.Model = p.model
 	if p.streamOptions != nil {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -20,6 +21,14 @@ import (
 type Backend interface {
 	Complete(ctx context.Context, c *gateway.Call) (*gateway.Result, error)
 	Stream(ctx context.Context, c *gateway.Call, sink gateway.Sink) (*gateway.Result, error)
+}
+
+// Server is implemented by a Backend that can say whether it serves a
+// model (*gateway.Gateway does). Run refuses a model it does not serve
+// before admission: nothing is reserved, and no usage is recorded under a
+// name the gateway never served.
+type Server interface {
+	Serves(model string) bool
 }
 
 // Options configure a Pipeline.
@@ -117,6 +126,9 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	if err := pl.o.Access.AuthorizeTeam(p, req.Model); err != nil {
 		return nil, err
 	}
+	if sv, ok := pl.o.Backend().(Server); ok && !sv.Serves(req.Model) {
+		return nil, gateway.ModelNotFound(req.Model)
+	}
 	if s.Start.IsZero() {
 		s.Start = time.Now()
 	}
@@ -138,9 +150,10 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	}
 	defer func() {
 		if res == nil {
+			u := abandoned(ctx, err, req, s)
 			hold.settle(ctx, nil)
-			team.Done(ctx, openai.Usage{}, false)
-			grant.Done(ctx, openai.Usage{}, false)
+			team.Done(ctx, u, false)
+			grant.Done(ctx, u, false)
 			return
 		}
 		settle(s, res)
@@ -168,6 +181,26 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 		return pl.o.Backend().Stream(ctx, call, c.Sink)
 	}
 	return pl.o.Backend().Complete(ctx, call)
+}
+
+// abandoned is the usage charged for a call that ended without a result:
+// none, unless the client went away (a hang-up cancels ctx). Then the
+// upstream may have read the prompt and generated for a while, and the
+// answer that would say how much never came, so the call is charged the
+// prompt estimate (about four characters a token) and it is recorded in
+// s. Not more: whether and how long the upstream generated is unknown,
+// and charging the whole completion budget would bill a client that hangs
+// up at once for tokens never made. A stream hung up on is charged what
+// was delivered instead (it has a result).
+func abandoned(ctx context.Context, err error, req *openai.Request, s *reqscope.Scope) openai.Usage {
+	if ctx.Err() == nil || !errors.Is(err, context.Canceled) {
+		return openai.Usage{}
+	}
+	prompt := (req.PromptChars + 3) / 4
+	if s.PromptTokens == 0 {
+		s.PromptTokens = prompt
+	}
+	return openai.Usage{PromptTokens: prompt, TotalTokens: prompt}
 }
 
 // mayPrioritize reports whether p's role may ask for priority routing.

@@ -108,12 +108,19 @@ func requestFaultBody(api *openai.Error, body []byte) bool {
 	if api == nil {
 		return false
 	}
+	return RequestFault(api.Message) != ""
+}
+
+// RequestFault returns the known request-fault phrase msg starts with
+// (see requestFaultMessages), or "". The phrase is dsgate's own text, safe
+// to show where the rest of the engine's message is not.
+func RequestFault(msg string) string {
 	for _, m := range requestFaultMessages {
-		if len(api.Message) >= len(m) && strings.EqualFold(api.Message[:len(m)], m) {
-			return true
+		if len(msg) >= len(m) && strings.EqualFold(msg[:len(m)], m) {
+			return m
 		}
 	}
-	return false
+	return ""
 }
 
 // genericMessage reports messages that say nothing about the request, such

@@ -132,15 +132,40 @@ func newJournalID() string {
 
 // append writes one record in one write call.
 func (j *journal) append(seq uint64, d *store.UsageDelta) error {
-	b := strconv.AppendUint(j.buf[:0], seq, 10)
+	j.buf = appendEntry(j.buf[:0], seq, d, false)
+	n, err := j.f.Write(j.buf)
+	j.size += int64(n)
+	return err
+}
+
+// appendEntry appends one record line. A record (full unset) is one
+// request: 8 fields. A compacted bucket (full) adds its requests, cost,
+// saving and currency: 12 fields.
+func appendEntry(b []byte, seq uint64, d *store.UsageDelta, full bool) []byte {
+	b = strconv.AppendUint(b, seq, 10)
 	for _, s := range [...]string{string(d.Kind), d.PrincipalID, d.Model} {
 		b = strconv.AppendQuote(append(b, '\t'), s)
 	}
 	for _, n := range [...]int64{d.Day.Unix(), d.PromptTokens, d.CacheHitTokens, d.CompletionTokens} {
 		b = strconv.AppendInt(append(b, '\t'), n, 10)
 	}
-	b = append(b, '\n')
-	j.buf = b
+	if full {
+		for _, n := range [...]int64{d.Requests, d.Cost, d.CostSaved} {
+			b = strconv.AppendInt(append(b, '\t'), n, 10)
+		}
+		b = strconv.AppendQuote(append(b, '\t'), d.Currency)
+	}
+	return append(b, '\n')
+}
+
+// rewrite replaces every record with the lines in b: cut back to the
+// header, then one write. (A process killed between the two loses what
+// b held; rewrite runs only when the journal outgrew its bound while the
+// store refused writes.)
+func (j *journal) rewrite(b []byte) error {
+	if err := j.reset(); err != nil {
+		return err
+	}
 	n, err := j.f.Write(b)
 	j.size += int64(n)
 	return err
@@ -159,11 +184,11 @@ func (j *journal) reset() error {
 // close releases the file and its lock.
 func (j *journal) close() error { return j.f.Close() }
 
-// parseEntry reads one record line.
+// parseEntry reads one record line (8 fields) or compacted bucket (12).
 func parseEntry(line string) (journalEntry, error) {
 	f := strings.Split(line, "\t")
-	if len(f) != 8 {
-		return journalEntry{}, fmt.Errorf("want 8 fields, got %d", len(f))
+	if len(f) != 8 && len(f) != 12 {
+		return journalEntry{}, fmt.Errorf("want 8 or 12 fields, got %d", len(f))
 	}
 	var e journalEntry
 	var err error
@@ -176,13 +201,20 @@ func parseEntry(line string) (journalEntry, error) {
 			return e, fmt.Errorf("field %d: %w", 2+i, err)
 		}
 	}
-	var nums [4]int64
-	for i := range nums {
+	var nums [7]int64
+	nums[4] = 1 // one request unless the line says otherwise
+	for i := range len(f) - 4 - len(f)/12 {
 		if nums[i], err = strconv.ParseInt(f[4+i], 10, 64); err != nil {
 			return e, fmt.Errorf("field %d: %w", 5+i, err)
 		}
 	}
 	e.delta = store.UsageDelta{Kind: store.PrincipalKind(strs[0]), PrincipalID: strs[1], Model: strs[2],
-		Day: time.Unix(nums[0], 0).UTC(), Requests: 1, PromptTokens: nums[1], CacheHitTokens: nums[2], CompletionTokens: nums[3]}
+		Day: time.Unix(nums[0], 0).UTC(), Requests: nums[4], PromptTokens: nums[1], CacheHitTokens: nums[2],
+		CompletionTokens: nums[3], Cost: nums[5], CostSaved: nums[6]}
+	if len(f) == 12 {
+		if e.delta.Currency, err = strconv.Unquote(f[11]); err != nil {
+			return e, fmt.Errorf("field 12: %w", err)
+		}
+	}
 	return e, nil
 }

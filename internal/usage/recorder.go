@@ -50,7 +50,10 @@ type Options struct {
 	// Journal is the path of the journal file (see Open); empty: none.
 	Journal string
 	// MaxJournalBytes is the size past which the journal is cut back once
-	// everything in it is stored; default 1 MiB.
+	// everything in it is stored; default 1 MiB. While the store refuses
+	// writes, a journal past 64 times this is rewritten as the pending
+	// totals (one line per bucket), so it stays bounded by the number of
+	// buckets rather than growing with every request.
 	MaxJournalBytes int64
 	Clock           func() time.Time
 	Logger          *slog.Logger
@@ -62,6 +65,8 @@ type Stats struct {
 	Flushes       uint64 // successful store writes
 	FlushFailures uint64 // failed store writes (their usage was kept)
 	JournalErrors uint64 // records the journal could not take (kept in memory)
+	Dropped       uint64 // buckets the store refused as invalid (logged, never stored)
+	Compactions   uint64 // journal rewrites as the pending totals during store failures
 	Replayed      int    // journal records replayed at Open
 	Pending       int    // buckets waiting to be written
 }
@@ -85,7 +90,7 @@ type Recorder struct {
 
 	flushMu sync.Mutex // one flush at a time
 
-	records, flushes, failures, journalErrors atomic.Uint64
+	records, flushes, failures, journalErrors, dropped, compactions atomic.Uint64
 }
 
 // New returns a recorder writing to w.
@@ -151,9 +156,9 @@ func Open(ctx context.Context, w JournalWriter, opts Options) (*Recorder, error)
 // Record adds one request's usage. It takes a mutex for a map update and
 // never waits on the store.
 func (r *Recorder) Record(rec Record) {
-	d := store.UsageDelta{Kind: rec.Kind, PrincipalID: rec.PrincipalID, Model: rec.Model, Day: r.opts.Clock(),
+	d := store.UsageDelta{Kind: rec.Kind, PrincipalID: storable(rec.PrincipalID), Model: storable(rec.Model), Day: r.opts.Clock(),
 		Requests: 1, PromptTokens: rec.PromptTokens, CacheHitTokens: rec.CacheHitTokens, CompletionTokens: rec.CompletionTokens,
-		Cost: rec.Cost, CostSaved: rec.CostSaved, Currency: rec.Currency}
+		Cost: rec.Cost, CostSaved: rec.CostSaved, Currency: storable(rec.Currency)}
 	r.records.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -204,11 +209,11 @@ func (r *Recorder) Flush(ctx context.Context) error {
 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.FlushTimeout)
 	defer cancel()
-	var err error
-	if r.journal != nil {
-		err = r.jw.AddJournalUsage(ctx, batch, r.journal.id, seq)
-	} else {
-		err = r.w.AddUsage(ctx, batch)
+	err := r.write(ctx, batch, seq)
+	if errors.Is(err, store.ErrInvalidData) && len(batch) > 1 {
+		// One row may be what the store refuses (a name it cannot hold):
+		// write them one by one so that the rest is not held back forever.
+		batch, err = r.writeEach(ctx, batch, seq)
 	}
 	if err == nil {
 		r.flushes.Add(1)
@@ -224,8 +229,73 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	for _, d := range batch {
 		r.addLocked(d)
 	}
+	r.compactPendingLocked()
 	r.mu.Unlock()
 	return fmt.Errorf("writing usage: %w", err)
+}
+
+// write stores batch in one transaction, with the journal's mark moved to
+// seq when there is a journal.
+func (r *Recorder) write(ctx context.Context, batch []store.UsageDelta, seq uint64) error {
+	if r.journal != nil {
+		return r.jw.AddJournalUsage(ctx, batch, r.journal.id, seq)
+	}
+	return r.w.AddUsage(ctx, batch)
+}
+
+// writeEach stores the buckets of a refused batch one at a time and drops
+// (logs and counts) each one the store refuses as invalid data; the
+// journal's mark moves to seq only after the last one. It returns the
+// buckets not written when another error stopped it, and that error.
+// (A crash in the middle replays the buckets written so far a second
+// time; this path runs only after a batch was refused.)
+func (r *Recorder) writeEach(ctx context.Context, batch []store.UsageDelta, seq uint64) ([]store.UsageDelta, error) {
+	for i := range batch {
+		err := r.write(ctx, batch[i:i+1], r.stored)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, store.ErrInvalidData) {
+			return batch[i:], err
+		}
+		r.dropped.Add(1)
+		d := &batch[i]
+		r.opts.Logger.Error("usage row refused by the store; dropped", "err", err, "kind", d.Kind,
+			"principal", clip(d.PrincipalID), "model", clip(d.Model), "requests", d.Requests,
+			"prompt_tokens", d.PromptTokens, "completion_tokens", d.CompletionTokens)
+	}
+	if r.journal == nil {
+		return nil, nil
+	}
+	return nil, r.jw.AddJournalUsage(ctx, nil, r.journal.id, seq)
+}
+
+// journalGrowth is how many times MaxJournalBytes the journal may reach
+// while flushes fail before it is rewritten as the pending totals.
+const journalGrowth = 64
+
+// compactPendingLocked rewrites an overgrown journal as the pending
+// buckets, numbered on from the store's mark: replaying it adds exactly
+// what is pending. Under mu (and flushMu), after a failed flush.
+func (r *Recorder) compactPendingLocked() {
+	if r.journal == nil || r.journal.size < journalGrowth*r.opts.MaxJournalBytes {
+		return
+	}
+	var b []byte
+	seq := r.stored
+	for _, d := range r.pending {
+		seq++
+		b = appendEntry(b, seq, d, true)
+	}
+	if err := r.journal.rewrite(b); err != nil {
+		r.journalErrors.Add(1)
+		r.opts.Logger.Error("usage journal compaction failed", "err", err)
+		return
+	}
+	r.seq = seq
+	r.compactions.Add(1)
+	r.opts.Logger.Warn("usage journal rewritten as the pending totals while the store refuses writes",
+		"buckets", len(r.pending), "bytes", r.journal.size)
 }
 
 // compact cuts the journal back once it is large and every record in it
@@ -313,5 +383,5 @@ func (r *Recorder) Stats() Stats {
 	n := len(r.pending)
 	r.mu.Unlock()
 	return Stats{Records: r.records.Load(), Flushes: r.flushes.Load(), FlushFailures: r.failures.Load(),
-		JournalErrors: r.journalErrors.Load(), Replayed: r.replayed, Pending: n}
+		JournalErrors: r.journalErrors.Load(), Dropped: r.dropped.Load(), Compactions: r.compactions.Load(), Replayed: r.replayed, Pending: n}
 }

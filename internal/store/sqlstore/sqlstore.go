@@ -443,7 +443,7 @@ func (d *DB) addUsage(ctx context.Context, deltas []store.UsageDelta, journal st
 		k := u.UsageKey()
 		if _, err = stmt.ExecContext(ctx, string(k.Kind), k.PrincipalID, k.Model, micros(k.Day), k.Currency,
 			u.Requests, u.PromptTokens, u.CacheHitTokens, u.CompletionTokens, u.Cost, u.CostSaved); err != nil {
-			return fmt.Errorf("adding usage: %w", err)
+			return fmt.Errorf("adding usage: %w", invalidData(err))
 		}
 	}
 	if journal != "" {
@@ -456,6 +456,16 @@ func (d *DB) addUsage(ctx context.Context, deltas []store.UsageDelta, journal st
 		return fmt.Errorf("committing usage: %w", err)
 	}
 	return nil
+}
+
+// invalidData marks err with store.ErrInvalidData when the backend refused
+// a value (SQLSTATE class 22, data exception) rather than failing.
+func invalidData(err error) error {
+	var st interface{ SQLState() string }
+	if errors.As(err, &st) && strings.HasPrefix(st.SQLState(), "22") {
+		return fmt.Errorf("%w: %w", store.ErrInvalidData, err)
+	}
+	return err
 }
 
 func lessUsage(a, b store.UsageKey) bool {
