@@ -33,8 +33,8 @@ func TestHostileBodiesOverHTTP(t *testing.T) {
 	resp, body := e.post(t, "/v1/chat/completions", "{\"model\":\"deepseek-\xff\xfe\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var first map[string]any
-	if resp.StatusCode != 404 || dec.Decode(&first) != nil || dec.More() {
-		t.Errorf("non-UTF-8 model: %d %q; want one well-formed 404", resp.StatusCode, body)
+	if resp.StatusCode != 400 || dec.Decode(&first) != nil || dec.More() {
+		t.Errorf("non-UTF-8 model: %d %q; want one well-formed 400", resp.StatusCode, body)
 	}
 	// And the server still serves.
 	if resp, body := e.post(t, "/v1/chat/completions", chatBody); resp.StatusCode != 200 {
