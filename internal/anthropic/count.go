@@ -100,11 +100,3 @@ func (e *estimator) raw(b []byte) {
 }
 
 func (e *estimator) tokens() int { return (e.n + 9) / 10 }
-
-// Estimate is the CountTokens estimate for a text, for callers that need
-// the figure without a request body.
-func Estimate(s string) int {
-	var e estimator
-	e.text(s)
-	return e.tokens()
-}

@@ -612,7 +612,7 @@ func joined(parts []chatwire.Part) json.RawMessage {
 // compact returns a JSON value without insignificant space, as chat
 // arguments.
 func compact(raw []byte) string {
-	if bytes.IndexAny(raw, " \n\r\t") < 0 {
+	if !bytes.ContainsAny(raw, " \n\r\t") {
 		return string(raw)
 	}
 	var buf bytes.Buffer

@@ -232,6 +232,3 @@ func (s *Stream) Fail(e *Error, emit Emit) error {
 	s.finished = true
 	return emit("error", e.JSON())
 }
-
-// Usage is the usage reported by the upstream so far (for metering).
-func (s *Stream) Usage() openai.Usage { return s.usage }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"hash"
 	"strconv"
 	"time"
 )
@@ -75,12 +74,6 @@ func (e *Event) ComputeHash() string {
 	var stack [1536]byte
 	sum := sha256.Sum256(e.appendCanonical(stack[:0]))
 	return hex.EncodeToString(sum[:])
-}
-
-// writeCanonical writes the canonical encoding to h.
-func (e *Event) writeCanonical(h hash.Hash) {
-	var stack [1536]byte
-	h.Write(e.appendCanonical(stack[:0]))
 }
 
 // appendCanonical appends the canonical encoding to b. It builds the bytes

@@ -119,9 +119,6 @@ func (c *Completion) First() Choice {
 	return c.Choices[0]
 }
 
-// AppendText appends s as a JSON string, for Message.Content.
-func AppendText(b []byte, s string) []byte { return jsonenc.AppendString(b, s) }
-
 // Part is one element of a multi-part user message: text, or an image URL
 // (http(s) or data:). Raw, when set, is the text as a JSON string token
 // taken from the client's body; it is copied verbatim instead of Text.

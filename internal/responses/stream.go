@@ -328,6 +328,3 @@ func (s *Stream) Fail(e *openai.Error, emit Emit) error {
 	b = appendResponse(b, &s.res, s.info, "failed", e)
 	return s.send("response.failed", b, emit)
 }
-
-// Usage is the usage reported by the upstream so far (for metering).
-func (s *Stream) Usage() openai.Usage { return s.res.usage }
