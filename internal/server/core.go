@@ -83,9 +83,11 @@ func (c *core) build(ctx context.Context, cfg *config.Config, log *slog.Logger, 
 	if !cfg.Auth.Enabled {
 		log.Warn("authentication is disabled: every caller is an anonymous admin (set auth.enabled for production)")
 		c.access = access.New(access.Options{Disabled: true})
-		return nil
+	} else if err := c.buildAuth(ctx, cfg, log); err != nil {
+		return err
 	}
-	return c.buildAuth(ctx, cfg, log)
+	c.startBudgetGauge(log)
+	return nil
 }
 
 func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logger) error {

@@ -111,3 +111,33 @@ func (c *core) startTeams(cfg *config.Config, log *slog.Logger) error {
 	}
 	return nil
 }
+
+// budgetGaugeRefresh is how often dsgate_budget_spent_ratio is reread
+// from the budget backend: a budget's ratio falls back to its new
+// period's figure within this time of the rollover, and other replicas'
+// spend shows on this one.
+const budgetGaugeRefresh = 30 * time.Second
+
+// startBudgetGauge keeps dsgate_budget_spent_ratio current between
+// requests, for whatever budgets are in force (a reload may add or
+// replace them). Without it a ratio is only set at admission and stays at
+// its last value after the period rolls over.
+func (c *core) startBudgetGauge(log *slog.Logger) {
+	if c.metrics == nil || c.access == nil {
+		return
+	}
+	c.life.addTask("budget gauge", func(ctx context.Context) error {
+		tk := time.NewTicker(budgetGaugeRefresh)
+		defer tk.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case now := <-tk.C:
+				if err := c.access.Costing().Budgets.Observe(ctx, now); err != nil && ctx.Err() == nil {
+					log.Warn("refreshing budget gauges", "err", err)
+				}
+			}
+		}
+	})
+}
