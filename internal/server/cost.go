@@ -15,6 +15,7 @@ import (
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/metrics"
 	"github.com/dsgate/dsgate/internal/store"
+	"github.com/dsgate/dsgate/internal/upstream"
 )
 
 // installCosting builds the configuration's budgets and installs them,
@@ -95,7 +96,8 @@ func (c *core) startTeams(cfg *config.Config, log *slog.Logger) error {
 		}
 	}
 	h, err := admin.NewCost(admin.CostOptions{Teams: ts, Usage: c.store, TeamsChanged: reload, Location: loc, Logger: log,
-		Budgets: func() *budget.Budgets { return c.access.Costing().Budgets },
+		Budgets:  func() *budget.Budgets { return c.access.Costing().Budgets },
+		Balances: c.accountBalances,
 		Authorize: func(r *http.Request, resource, action string) (*auth.Principal, error) {
 			p, err := c.access.AuthenticateHTTP(r)
 			if err != nil {
@@ -106,7 +108,7 @@ func (c *core) startTeams(cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range []string{"/admin/teams", "/admin/teams/", "/admin/usage/report", "/admin/budgets"} {
+	for _, p := range []string{"/admin/teams", "/admin/teams/", "/admin/usage/report", "/admin/budgets", "/admin/balance"} {
 		c.mounts[p] = h
 	}
 	return nil
@@ -140,4 +142,23 @@ func (c *core) startBudgetGauge(log *slog.Logger) {
 			}
 		}
 	})
+}
+
+// accountBalances is the balances the current gateway's deepseek
+// upstreams last polled, for GET /admin/balance.
+func (c *core) accountBalances() []admin.AccountBalance {
+	if c.current == nil || c.current() == nil {
+		return nil
+	}
+	var out []admin.AccountBalance
+	for _, s := range c.current().Upstreams() {
+		if s.Kind != upstream.KindDeepSeek || s.Balance == nil {
+			continue
+		}
+		for _, bi := range s.Balance.Infos {
+			out = append(out, admin.AccountBalance{Upstream: s.Name, Currency: bi.Currency, Total: float64(bi.Total),
+				Available: s.Balance.Available, CheckedAt: s.Balance.CheckedAt})
+		}
+	}
+	return out
 }
