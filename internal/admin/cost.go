@@ -30,6 +30,10 @@ type CostOptions struct {
 	// Balances returns the upstream accounts' last polled balances (nil:
 	// none), for GET /admin/balance.
 	Balances func() []AccountBalance
+	// Overrides manage the runtime price and budget entries
+	// (/admin/prices, PUT|DELETE /admin/budgets/...); without a Store
+	// those routes answer 400.
+	Overrides OverrideOptions
 	// Location is the zone report days and hours are cut in (the
 	// budgets' time zone). Default UTC. Usage buckets are UTC days.
 	Location *time.Location
@@ -64,6 +68,7 @@ func NewCost(o CostOptions) (http.Handler, error) {
 	h.route("GET /admin/usage/report", auth.ResourceAdminUsage, auth.ActionRead, c.report)
 	h.route("GET /admin/budgets", auth.ResourceAdminUsage, auth.ActionRead, c.budgets)
 	h.route("GET /admin/balance", auth.ResourceAdminUsage, auth.ActionRead, c.balance)
+	c.mountOverrides()
 	return h, nil
 }
 

@@ -58,6 +58,8 @@ type core struct {
 	auditBodies    bool
 	cache          *cache.Tiered // nil when off
 	tracer         trace.Tracer  // nil when off
+	// cost applies the runtime price and budget overrides.
+	cost costState
 	// current is the gateway in force (a reload replaces it).
 	current func() *gateway.Gateway
 	// life collects the background tasks and closers of the components

@@ -13,23 +13,30 @@ import (
 	"github.com/dsgate/dsgate/internal/budget"
 	bredis "github.com/dsgate/dsgate/internal/budget/redis"
 	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/metrics"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
-// installCosting builds the configuration's budgets and installs them,
+// installCosting builds the configuration's budgets and price book,
+// merged with the runtime overrides, and installs them (the book in gw),
 // with the teams lookup, in the process's access control, which every
 // transport's pipeline shares. The spend counters (the backend) are made
 // once per process, so a reload keeps what was spent.
-func (c *core) installCosting(cfg *config.Config, log *slog.Logger) error {
+func (c *core) installCosting(cfg *config.Config, log *slog.Logger, gw *gateway.Gateway) error {
 	if err := c.startTeams(cfg, log); err != nil {
 		return err
 	}
-	o, err := cfg.Budgets.Compile()
-	if err != nil {
-		return err
-	}
+	c.cost.mu.Lock()
+	defer c.cost.mu.Unlock()
+	c.cost.cfg, c.cost.log, c.cost.gw = cfg, log, gw
+	return c.applyCostLocked(false)
+}
+
+// installBudgets installs the budgets o (compiled from cfg's section and
+// the overrides) in the access control.
+func (c *core) installBudgets(cfg *config.Config, o budget.Options) error {
 	if len(o.Rules) == 0 {
 		c.access.SetCosting(nil)
 		return nil
@@ -75,6 +82,9 @@ func (c *core) startTeams(cfg *config.Config, log *slog.Logger) error {
 	if err := reload(context.Background()); err != nil {
 		return fmt.Errorf("loading teams: %w", err)
 	}
+	if err := c.refreshCostOverrides(context.Background(), true); err != nil {
+		log.Warn("loading cost overrides", "err", err) // the configuration alone applies
+	}
 	c.life.addTask("teams refresh", func(ctx context.Context) error {
 		tk := time.NewTicker(teamsRefresh)
 		defer tk.Stop()
@@ -85,6 +95,9 @@ func (c *core) startTeams(cfg *config.Config, log *slog.Logger) error {
 			case <-tk.C:
 				if err := reload(ctx); err != nil && ctx.Err() == nil {
 					log.Warn("reloading teams", "err", err)
+				}
+				if err := c.refreshCostOverrides(ctx, false); err != nil && ctx.Err() == nil {
+					log.Warn("refreshing cost overrides", "err", err)
 				}
 			}
 		}
@@ -98,6 +111,8 @@ func (c *core) startTeams(cfg *config.Config, log *slog.Logger) error {
 	h, err := admin.NewCost(admin.CostOptions{Teams: ts, Usage: c.store, TeamsChanged: reload, Location: loc, Logger: log,
 		Budgets:  func() *budget.Budgets { return c.access.Costing().Budgets },
 		Balances: c.accountBalances,
+		Overrides: admin.OverrideOptions{Store: costOverrideStore(c.store), Validate: c.validateCostOverrides,
+			Changed: func(ctx context.Context) error { return c.refreshCostOverrides(ctx, true) }},
 		Authorize: func(r *http.Request, resource, action string) (*auth.Principal, error) {
 			p, err := c.access.AuthenticateHTTP(r)
 			if err != nil {
@@ -108,7 +123,7 @@ func (c *core) startTeams(cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range []string{"/admin/teams", "/admin/teams/", "/admin/usage/report", "/admin/budgets", "/admin/balance"} {
+	for _, p := range []string{"/admin/teams", "/admin/teams/", "/admin/usage/report", "/admin/budgets", "/admin/budgets/", "/admin/balance", "/admin/prices", "/admin/prices/"} {
 		c.mounts[p] = h
 	}
 	return nil
@@ -161,4 +176,10 @@ func (c *core) accountBalances() []admin.AccountBalance {
 		}
 	}
 	return out
+}
+
+// costOverrideStore is st's CostOverrideStore, nil when it has none.
+func costOverrideStore(st store.Store) store.CostOverrideStore {
+	cs, _ := st.(store.CostOverrideStore)
+	return cs
 }

@@ -1,0 +1,94 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Prices and budgets written through the admin API apply at once, without
+// a restart or a reload, on top of the configuration; deleting them goes
+// back to it; only a role allowed to update admin:usage may write them.
+func TestRuntimePriceAndBudgetOverrides(t *testing.T) {
+	t.Parallel()
+	e := startAuth(t, `budgets:
+  rules:
+    - {subject: team:nobody, period: day, amount: "100", currency: USD}`)
+	mustDo := func(method, path, body string, want int) []byte {
+		t.Helper()
+		resp, b := e.do(t, method, path, e.adminKey, body)
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+		return b
+	}
+	var dev struct{ ID, Key string }
+	json.Unmarshal(mustDo("POST", "/admin/keys", `{"name":"dev","role":"developer"}`, 201), &dev)
+	chat := func() *http.Response {
+		t.Helper()
+		resp, b := e.do(t, "POST", "/v1/chat/completions", dev.Key,
+			`{"model":"deepseek-chat","max_tokens":20,"messages":[{"role":"user","content":"count to ten"}]}`)
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("chat: %d %s", resp.StatusCode, b)
+		}
+		return resp
+	}
+
+	// The simulator upstream (kind openai) has no price in the config.
+	if got := chat().Header.Get("X-Dsgate-Cost"); got != "" {
+		t.Fatalf("cost before any price: %q", got)
+	}
+	price := `{"currency":"USD","internal":true,"cache_hit":"0","cache_miss":"1000","output":"1000"}`
+	if resp, b := e.do(t, "PUT", "/admin/prices/*?upstream=a", dev.Key, price); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("developer writing a price: %d %s", resp.StatusCode, b)
+	}
+	mustDo("PUT", "/admin/prices/*?upstream=nowhere", price, 400)          // no such upstream
+	mustDo("PUT", "/admin/prices/*?upstream=a", `{"cache_miss":"x"}`, 400) // not a price
+	mustDo("PUT", "/admin/prices/*?upstream=a", price, 200)
+	cost := chat().Header.Get("X-Dsgate-Cost")
+	if !strings.HasSuffix(cost, " USD") || strings.HasPrefix(cost, "0.000000000") {
+		t.Fatalf("cost after the price was set: %q", cost)
+	}
+	var prices struct{ Data []map[string]any }
+	json.Unmarshal(mustDo("GET", "/admin/prices", "", 200), &prices)
+	if len(prices.Data) != 1 || prices.Data[0]["upstream"] != "a" || prices.Data[0]["cache_miss"] != "1000" {
+		t.Fatalf("GET /admin/prices: %+v", prices.Data)
+	}
+
+	// A budget on the key, tiny: the next request is admitted (nothing
+	// spent yet), then it is spent and requests are refused.
+	budgetPath := "/admin/budgets/key:" + dev.ID + "/day/USD"
+	mustDo("PUT", budgetPath, `{"amount":"0.000001"}`, 200)
+	mustDo("PUT", "/admin/budgets/key:"+dev.ID+"/fortnight/USD", `{"amount":"1"}`, 400)
+	refused := false
+	for range 3 {
+		if chat().StatusCode == http.StatusTooManyRequests {
+			refused = true
+			break
+		}
+	}
+	if !refused {
+		t.Fatal("a budget set through the admin API never refused")
+	}
+	var overrides struct{ Data []map[string]any }
+	json.Unmarshal(mustDo("GET", "/admin/budgets/overrides", "", 200), &overrides)
+	if len(overrides.Data) != 1 || overrides.Data[0]["amount"] != "0.000001" {
+		t.Fatalf("GET /admin/budgets/overrides: %+v", overrides.Data)
+	}
+	var status struct{ Data []map[string]any }
+	json.Unmarshal(mustDo("GET", "/admin/budgets", "", 200), &status)
+	if len(status.Data) != 2 { // the config's and the override
+		t.Fatalf("GET /admin/budgets: %+v", status.Data)
+	}
+
+	// Deleting both goes back to the configuration: no budget on the key,
+	// no price on the upstream.
+	mustDo("DELETE", budgetPath, "", 204)
+	mustDo("DELETE", budgetPath, "", 404)
+	mustDo("DELETE", "/admin/prices/*?upstream=a", "", 204)
+	resp := chat()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Dsgate-Cost") != "" {
+		t.Fatalf("after deleting the overrides: %d, cost %q", resp.StatusCode, resp.Header.Get("X-Dsgate-Cost"))
+	}
+}
