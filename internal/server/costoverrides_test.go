@@ -3,8 +3,13 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/dsgate/dsgate/internal/audit"
 )
 
 // Prices and budgets written through the admin API apply at once, without
@@ -12,7 +17,9 @@ import (
 // back to it; only a role allowed to update admin:usage may write them.
 func TestRuntimePriceAndBudgetOverrides(t *testing.T) {
 	t.Parallel()
-	e := startAuth(t, `budgets:
+	dir := t.TempDir()
+	e := startAuth(t, `audit: {enabled: true, dir: "`+dir+`"}
+budgets:
   rules:
     - {subject: team:nobody, period: day, amount: "100", currency: USD}`)
 	mustDo := func(method, path, body string, want int) []byte {
@@ -90,5 +97,31 @@ func TestRuntimePriceAndBudgetOverrides(t *testing.T) {
 	resp := chat()
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Dsgate-Cost") != "" {
 		t.Fatalf("after deleting the overrides: %d, cost %q", resp.StatusCode, resp.Header.Get("X-Dsgate-Cost"))
+	}
+
+	// Every write has its audit record: who, which route, what status.
+	e.stop()
+	<-e.done
+	e.done <- nil
+	writes := map[string]int{}
+	files, _ := filepath.Glob(filepath.Join(dir, "audit*.jsonl"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var ev audit.Event
+			if json.Unmarshal([]byte(line), &ev) == nil && strings.Contains(ev.Route, "/admin/") &&
+				(strings.HasPrefix(ev.Route, "PUT") || strings.HasPrefix(ev.Route, "DELETE")) {
+				writes[ev.Route+" "+strconv.Itoa(ev.Status)+" "+ev.Role]++
+			}
+		}
+	}
+	for _, want := range []string{"PUT /admin/prices/ 200 admin", "PUT /admin/prices/ 403 developer", "DELETE /admin/prices/ 204 admin",
+		"PUT /admin/budgets/ 200 admin", "DELETE /admin/budgets/ 204 admin"} {
+		if writes[want] == 0 {
+			t.Errorf("no audit record %q; have %v", want, writes)
+		}
 	}
 }
