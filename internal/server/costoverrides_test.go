@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dsgate/dsgate/internal/audit"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // Prices and budgets written through the admin API apply at once, without
@@ -124,4 +126,33 @@ budgets:
 			t.Errorf("no audit record %q; have %v", want, writes)
 		}
 	}
+}
+
+// A price written through one replica reaches another sharing the store
+// within its refresh period (10 s), without a reload.
+func TestPriceOverrideReachesOtherReplica(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	one := startAuthIn(t, dir, "")
+	two := startAuthIn(t, dir, "")
+	cost := func(e *authEnv) string {
+		t.Helper()
+		resp, b := e.do(t, "POST", "/v1/chat/completions", one.adminKey,
+			`{"model":"deepseek-chat","max_tokens":20,"messages":[{"role":"user","content":"count to ten"}]}`)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("chat: %d %s", resp.StatusCode, b)
+		}
+		return resp.Header.Get("X-Dsgate-Cost")
+	}
+	if c := cost(two); c != "" {
+		t.Fatalf("cost before any price: %q", c)
+	}
+	resp, b := one.do(t, "PUT", "/admin/prices/*?upstream=a", one.adminKey,
+		`{"currency":"CNY","internal":true,"cache_hit":"0","cache_miss":"1000","output":"1000"}`)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT price: %d %s", resp.StatusCode, b)
+	}
+	testkit.Eventually(t, 15*time.Second, "the other replica prices with the override", func() bool {
+		return strings.HasSuffix(cost(two), " CNY")
+	})
 }
