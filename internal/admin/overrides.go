@@ -218,21 +218,29 @@ func priceView(m pricing.ModelPrice) map[string]any {
 		return nil
 	}
 	for k, x := range v {
-		switch x := x.(type) {
-		case nil, string, bool, []any:
-			if x == nil || x == "" || x == false || (isList(x) && len(x.([]any)) == 0) {
-				delete(v, k)
-			}
-		case time.Time:
-			if x.IsZero() {
-				delete(v, k)
-			}
+		if isEmpty(x) {
+			delete(v, k)
 		}
 	}
 	return v
 }
 
-func isList(x any) bool { _, ok := x.([]any); return ok }
+// isEmpty reports whether a decoded YAML value is its type's zero.
+func isEmpty(x any) bool {
+	switch x := x.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case bool:
+		return !x
+	case []any:
+		return len(x) == 0
+	case time.Time:
+		return x.IsZero()
+	}
+	return false
+}
 
 func removePrice(ps []pricing.ModelPrice, name string) []pricing.ModelPrice {
 	out := make([]pricing.ModelPrice, 0, len(ps))
