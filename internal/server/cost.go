@@ -39,6 +39,7 @@ func (c *core) installCosting(cfg *config.Config, log *slog.Logger, gw *gateway.
 func (c *core) installBudgets(cfg *config.Config, o budget.Options) error {
 	if len(o.Rules) == 0 {
 		c.access.SetCosting(nil)
+		c.resetBudgetGauge(nil)
 		return nil
 	}
 	backend := c.access.BudgetBackend(func() budget.Backend {
@@ -53,7 +54,23 @@ func (c *core) installBudgets(cfg *config.Config, o budget.Options) error {
 		return fmt.Errorf("budgets: %w", err)
 	}
 	c.access.SetCosting(&access.Costing{Budgets: bs, FailOpen: cfg.RateLimit.FailOpen})
+	c.resetBudgetGauge(bs)
 	return nil
+}
+
+// resetBudgetGauge drops the spent ratio of budgets that are gone (a
+// deleted override, a reload) so that no alert fires on them, and sets
+// those of bs at once.
+func (c *core) resetBudgetGauge(bs *budget.Budgets) {
+	if c.metrics == nil {
+		return
+	}
+	c.metrics.BudgetSpentRatio.Reset()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := bs.Observe(ctx, time.Now()); err != nil && c.cost.log != nil {
+		c.cost.log.Warn("reading budget spend", "err", err)
+	}
 }
 
 // teamsRefresh is how often a replica rereads teams and memberships

@@ -91,9 +91,18 @@ budgets:
 		t.Fatalf("GET /admin/budgets: %+v", status.Data)
 	}
 
-	// Deleting both goes back to the configuration: no budget on the key,
-	// no price on the upstream.
+	gauge := `dsgate_budget_spent_ratio{budget="key:` + dev.ID + `/day/USD"}`
+	if m := string(mustDo("GET", "/metrics", "", 200)); !strings.Contains(m, gauge) {
+		t.Fatalf("no %s in /metrics", gauge)
+	}
+
+	// Deleting both goes back to the configuration: no budget on the key
+	// (and no gauge left behind for an alert to fire on), no price on the
+	// upstream.
 	mustDo("DELETE", budgetPath, "", 204)
+	if m := string(mustDo("GET", "/metrics", "", 200)); strings.Contains(m, gauge) {
+		t.Fatalf("%s still exported after the budget was deleted", gauge)
+	}
 	mustDo("DELETE", budgetPath, "", 404)
 	mustDo("DELETE", "/admin/prices/*?upstream=a", "", 204)
 	resp := chat()
