@@ -27,6 +27,13 @@ type CostOptions struct {
 	// Budgets returns the budgets in force (nil: none), for GET
 	// /admin/budgets.
 	Budgets func() *budget.Budgets
+	// Balances returns the upstream accounts' last polled balances (nil:
+	// none), for GET /admin/balance.
+	Balances func() []AccountBalance
+	// Overrides manage the runtime price and budget entries
+	// (/admin/prices, PUT|DELETE /admin/budgets/...); without a Store
+	// those routes answer 400.
+	Overrides OverrideOptions
 	// Location is the zone report days and hours are cut in (the
 	// budgets' time zone). Default UTC. Usage buckets are UTC days.
 	Location *time.Location
@@ -60,6 +67,8 @@ func NewCost(o CostOptions) (http.Handler, error) {
 	h.route("DELETE /admin/teams/{name}/members/{kind}/{id}", auth.ResourceAdminRoles, auth.ActionDelete, c.removeMember)
 	h.route("GET /admin/usage/report", auth.ResourceAdminUsage, auth.ActionRead, c.report)
 	h.route("GET /admin/budgets", auth.ResourceAdminUsage, auth.ActionRead, c.budgets)
+	h.route("GET /admin/balance", auth.ResourceAdminUsage, auth.ActionRead, c.balance)
+	c.mountOverrides()
 	return h, nil
 }
 

@@ -1,6 +1,7 @@
 package budget
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -349,3 +350,27 @@ const (
 	// HeaderReset is when an exhausted budget resets (RFC 3339, UTC).
 	HeaderReset = "X-Dsgate-Budget-Reset"
 )
+
+// Observe reports every budget's spend in the period containing at to
+// the Observer, so that a budget's ratio falls back when its period rolls
+// over even if no request touches it (the ratio set at admission would
+// otherwise stay at its last value and keep an alert firing). It returns
+// the first backend error after trying every budget.
+func (b *Budgets) Observe(ctx context.Context, at time.Time) error {
+	if b.Empty() || b.obs == nil {
+		return nil
+	}
+	var first error
+	for _, cs := range b.bySubject {
+		for _, c := range cs {
+			start, _ := b.cal.Bounds(c.Period, at)
+			v, err := b.backend.Spent(ctx, counterKey(c, start))
+			if err != nil {
+				first = cmp.Or(first, err)
+				continue
+			}
+			b.obs.Spent(c.name, float64(v)/float64(c.limit))
+		}
+	}
+	return first
+}

@@ -57,6 +57,7 @@ func newRootCmd() *cobra.Command {
 		newClientsCmd(),
 		newInitCmd(),
 		newTeamsCmd(),
+		newBudgetsCmd(),
 	)
 	return root
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dsgate/dsgate/internal/cache"
@@ -134,6 +135,8 @@ type Gateway struct {
 	opts    Options
 	created int64
 	group   cache.Group // coalesces identical cache misses
+	// prices, once SetPrices was called, replaces opts.Prices.
+	prices atomic.Pointer[*pricing.Book]
 }
 
 // Model is one entry of the model list.

@@ -5,9 +5,18 @@ import (
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
-// Prices is the price book of the gateway's configuration; nil when cost
-// accounting is off.
-func (g *Gateway) Prices() *pricing.Book { return g.opts.Prices }
+// Prices is the price book in force: the configuration's, or the last
+// SetPrices; nil when cost accounting is off.
+func (g *Gateway) Prices() *pricing.Book {
+	if p := g.prices.Load(); p != nil {
+		return *p
+	}
+	return g.opts.Prices
+}
+
+// SetPrices replaces the price book (runtime price overrides) without a
+// reload; a request keeps the book it started with.
+func (g *Gateway) SetPrices(b *pricing.Book) { g.prices.Store(&b) }
 
 // Target names where a public model is normally served, for pricing a
 // request before (or without) an upstream answering it: the budget

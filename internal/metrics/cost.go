@@ -8,6 +8,8 @@ const (
 	NameCostSaved          = "dsgate_cost_saved_total"
 	NamePrincipalCost      = "dsgate_principal_cost_total"
 	NamePrincipalCostSaved = "dsgate_principal_cost_saved_total"
+	NameTeamCost           = "dsgate_team_cost_total"
+	NameTeamCostSaved      = "dsgate_team_cost_saved_total"
 	NameBudgetSpentRatio   = "dsgate_budget_spent_ratio"
 	NameBudgetExhausted    = "dsgate_budget_exhausted_total"
 )
@@ -20,6 +22,10 @@ type costCollectors struct {
 	// Options.PrincipalLabel.
 	PrincipalCost      *prometheus.CounterVec // principal, currency
 	PrincipalCostSaved *prometheus.CounterVec // principal, currency
+	// TeamCost and TeamCostSaved are by team: teams are made by admins
+	// (a handful), so the label is bounded like the budget label.
+	TeamCost      *prometheus.CounterVec // team, currency
+	TeamCostSaved *prometheus.CounterVec // team, currency
 
 	// BudgetSpentRatio is each configured budget's spend (committed and
 	// reserved) in its current period over its amount; BudgetExhausted
@@ -37,6 +43,11 @@ func (m *Metrics) registerCost(opts Options) {
 	m.CostSaved = counterVec(m, NameCostSaved,
 		"What caches saved, in units of currency: the upstream's prefix cache (cache-hit tokens at the cache-miss price) and dsgate's response cache (the whole cost of the answer replayed).",
 		"model", "currency")
+	m.TeamCost = counterVec(m, NameTeamCost,
+		"What requests of each team's members cost, in units of currency; members of no team are not counted here.",
+		"team", "currency")
+	m.TeamCostSaved = counterVec(m, NameTeamCostSaved,
+		"What caches saved each team, in units of currency.", "team", "currency")
 	m.BudgetSpentRatio = gaugeVec(m, NameBudgetSpentRatio,
 		"Spend of each budget in its current period (settled plus in-flight reservations) as a fraction of its amount.", "budget")
 	m.BudgetExhausted = counterVec(m, NameBudgetExhausted,
@@ -51,7 +62,7 @@ func (m *Metrics) registerCost(opts Options) {
 
 // costNames are the names registerCost can export.
 func costNames() []string {
-	return []string{NameCost, NameCostSaved, NamePrincipalCost, NamePrincipalCostSaved, NameBudgetSpentRatio, NameBudgetExhausted}
+	return []string{NameCost, NameCostSaved, NamePrincipalCost, NamePrincipalCostSaved, NameTeamCost, NameTeamCostSaved, NameBudgetSpentRatio, NameBudgetExhausted}
 }
 
 // AddCost adds one request's cost and savings, in units of currency (the
@@ -94,5 +105,20 @@ func (o BudgetObserver) Spent(rule string, ratio float64) {
 func (o BudgetObserver) Exhausted(rule string) {
 	if o.M != nil {
 		o.M.BudgetExhausted.WithLabelValues(Label(rule)).Inc()
+	}
+}
+
+// AddTeamCost adds one request's cost and savings to its team's
+// counters; nothing for a principal in no team.
+func (m *Metrics) AddTeamCost(team, currency string, cost, saved float64) {
+	if m == nil || team == "" || currency == "" {
+		return
+	}
+	team, currency = Label(team), Label(currency)
+	if cost > 0 {
+		m.TeamCost.WithLabelValues(team, currency).Add(cost)
+	}
+	if saved > 0 {
+		m.TeamCostSaved.WithLabelValues(team, currency).Add(saved)
 	}
 }

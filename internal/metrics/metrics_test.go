@@ -36,6 +36,8 @@ func touchAll(m *metrics.Metrics) {
 	m.AuditSinkErrors.WithLabelValues("elasticsearch").Inc()
 	m.AuditDelivered.WithLabelValues("file").Add(3)
 	m.AddCost("deepseek-chat", "key_1", "USD", 0.000624, 0.0001)
+	m.AddTeamCost("research", "USD", 0.000624, 0.0001)
+	m.AddTeamCost("", "USD", 1, 1) // no team: not counted
 	metrics.BudgetObserver{M: m}.Spent("team:a/day/USD", 0.5)
 	metrics.BudgetObserver{M: m}.Exhausted("team:a/day/USD")
 }
@@ -61,6 +63,8 @@ func TestNamesAndLabels(t *testing.T) {
 		"dsgate_upstream_breaker_state":      "GAUGE upstream",
 		"dsgate_upstream_in_flight":          "GAUGE upstream",
 		"dsgate_stream_stalls_total":         "COUNTER upstream",
+		"dsgate_team_cost_total":             "COUNTER currency,team",
+		"dsgate_team_cost_saved_total":       "COUNTER currency,team",
 		"dsgate_retries_total":               "COUNTER reason,upstream",
 		"dsgate_fallbacks_total":             "COUNTER model",
 		"dsgate_fallback_responses_total":    "COUNTER model",

@@ -111,7 +111,7 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	if p == nil {
 		p = access.Anonymous
 	}
-	s.Principal, s.Role = p.ID, p.Role
+	s.Principal, s.Role, s.Team = p.ID, p.Role, pl.o.Access.TeamOf(p)
 	req, err := openai.Parse(c.Endpoint, c.Body)
 	if err != nil {
 		return nil, err

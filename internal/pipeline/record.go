@@ -60,6 +60,7 @@ func (o Recorder) metrics(s *reqscope.Scope, route, method string, status int, e
 	}
 	if s.Model != "" && s.Priced {
 		o.Metrics.AddCost(s.Model, s.Principal, string(s.Cost.Currency), s.Cost.Amount.Units(), s.Cost.Saved.Units())
+		o.Metrics.AddTeamCost(s.Team, string(s.Cost.Currency), s.Cost.Amount.Units(), s.Cost.Saved.Units())
 	}
 }
 

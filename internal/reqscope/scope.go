@@ -27,6 +27,7 @@ type Scope struct {
 	FirstToken time.Duration
 	Principal  string // caller identity: key or client id
 	Role       string
+	Team       string // the principal's team, "" when none
 
 	PromptTokens     int
 	CompletionTokens int // reasoning tokens included

@@ -31,7 +31,13 @@ type authEnv struct {
 
 func startAuth(t *testing.T, extra string) *authEnv {
 	t.Helper()
-	dir := t.TempDir()
+	return startAuthIn(t, t.TempDir(), extra)
+}
+
+// startAuthIn is startAuth with its store and key files in dir: a second
+// call on the same dir is a second replica sharing the store.
+func startAuthIn(t *testing.T, dir, extra string) *authEnv {
+	t.Helper()
 	db := filepath.Join(dir, "dsgate.db")
 	kek := filepath.Join(dir, "kek")
 	if err := os.WriteFile(kek, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {

@@ -90,7 +90,7 @@ func build(cfg *config.Config, log *slog.Logger, c *core, prev *generation) (*ge
 		CacheObserver: c.cacheObserver(),
 	})
 	c.metrics.SetNames(routeNames(routes), slices.Collect(maps.Keys(ups))) // labels carry configured names only
-	if err := c.installCosting(cfg, log); err != nil {
+	if err := c.installCosting(cfg, log, gen.gateway); err != nil {
 		gen.close(0)
 		return nil, err
 	}

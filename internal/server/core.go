@@ -58,6 +58,10 @@ type core struct {
 	auditBodies    bool
 	cache          *cache.Tiered // nil when off
 	tracer         trace.Tracer  // nil when off
+	// cost applies the runtime price and budget overrides.
+	cost costState
+	// current is the gateway in force (a reload replaces it).
+	current func() *gateway.Gateway
 	// life collects the background tasks and closers of the components
 	// as they are built; the caller releases it if building fails.
 	life lifecycle
@@ -66,6 +70,7 @@ type core struct {
 // build builds the process-wide components into c. On error the caller
 // closes c.life, which holds what was built so far.
 func (c *core) build(ctx context.Context, cfg *config.Config, log *slog.Logger, current func() *gateway.Gateway) error {
+	c.current = current
 	c.buildMetrics(cfg, current)
 	if err := c.buildAudit(cfg, log); err != nil {
 		return err
@@ -83,9 +88,11 @@ func (c *core) build(ctx context.Context, cfg *config.Config, log *slog.Logger, 
 	if !cfg.Auth.Enabled {
 		log.Warn("authentication is disabled: every caller is an anonymous admin (set auth.enabled for production)")
 		c.access = access.New(access.Options{Disabled: true})
-		return nil
+	} else if err := c.buildAuth(ctx, cfg, log); err != nil {
+		return err
 	}
-	return c.buildAuth(ctx, cfg, log)
+	c.startBudgetGauge(log)
+	return nil
 }
 
 func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logger) error {

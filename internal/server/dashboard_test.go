@@ -16,6 +16,8 @@ import (
 
 	"github.com/dsgate/dsgate/internal/metrics/metricstest"
 	"github.com/dsgate/dsgate/internal/sim"
+	"github.com/dsgate/dsgate/internal/store"
+	"github.com/dsgate/dsgate/internal/store/storeopen"
 	"github.com/dsgate/dsgate/internal/testkit"
 )
 
@@ -80,6 +82,8 @@ models:
 	// A key whose daily budget a few requests spend (budget panels).
 	thrifty := createKey(t, db, "--name", "thrifty", "--role", "developer")
 	thriftyID := strings.Split(thrifty, "_")[1]
+	// The dash key belongs to a team (spend and savings by team).
+	joinTeam(t, db, "research", strings.Split(key, "_")[1])
 	cfg += "budgets:\n  rules:\n    - {subject: \"key:" + thriftyID + "\", period: day, amount: \"0.0001\", currency: USD}\n"
 	e := start(t, cfg, map[string]sim.Options{
 		"ds":    {Personality: sim.PersonalityDeepSeek, APIKey: "sk-dash"},
@@ -321,4 +325,22 @@ func (s selector) matches(sm sample) bool {
 		}
 	}
 	return true
+}
+
+// joinTeam makes team in the store at db and puts key id in it.
+func joinTeam(t *testing.T, db, team, id string) {
+	t.Helper()
+	ctx := t.Context()
+	st, err := storeopen.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ts := st.(store.TeamStore)
+	if err := ts.PutTeam(ctx, store.Team{Name: team, UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.SetTeamMember(ctx, store.KindKey, id, team); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("JournalMark", func(t *testing.T) { testJournalMark(t, open(t)) })
 	t.Run("UsageCost", func(t *testing.T) { testUsageCost(t, open(t)) })
 	t.Run("Teams", func(t *testing.T) { testTeams(t, open(t)) })
+	t.Run("CostOverrides", func(t *testing.T) { testCostOverrides(t, open(t)) })
 	t.Run("RevokedTokens", func(t *testing.T) { testRevokedTokens(t, open(t)) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, open(t)) })
 	t.Run("BatchFiles", func(t *testing.T) { testBatchFiles(t, open(t)) })
@@ -401,5 +402,43 @@ func testTeams(t *testing.T, st store.Store) {
 	}
 	if members, _ := ts.ListTeamMembers(ctx); len(members) != 0 {
 		t.Fatalf("members of a deleted team remain: %+v", members)
+	}
+}
+
+// testCostOverrides covers the CostOverrideStore the SQL stores implement.
+func testCostOverrides(t *testing.T, st store.Store) {
+	cs, ok := st.(store.CostOverrideStore)
+	if !ok {
+		t.Skip("no cost overrides")
+	}
+	ctx := context.Background()
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	a := store.CostOverride{Kind: store.OverridePrice, Name: "deepseek-chat@@", Body: `{"model":"deepseek-chat","output":"3"}`, UpdatedBy: "k1", UpdatedAt: at}
+	b := store.CostOverride{Kind: store.OverrideBudget, Name: "team:research/day/USD", Body: `{"amount":"5"}`, UpdatedAt: at}
+	for _, o := range []store.CostOverride{a, b} {
+		if err := cs.PutCostOverride(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Body = `{"model":"deepseek-chat","output":"4"}`
+	if err := cs.PutCostOverride(ctx, a); err != nil { // replaces
+		t.Fatal(err)
+	}
+	got, err := cs.ListCostOverrides(ctx, store.OverridePrice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != a {
+		t.Fatalf("prices: %+v, want [%+v]", got, a)
+	}
+	if err := cs.DeleteCostOverride(ctx, store.OverridePrice, a.Name); err != nil {
+		t.Fatal(err)
+	}
+	mustNotFound(t, cs.DeleteCostOverride(ctx, store.OverridePrice, a.Name), "deleted override")
+	if got, _ := cs.ListCostOverrides(ctx, store.OverridePrice); len(got) != 0 {
+		t.Fatalf("after delete: %+v", got)
+	}
+	if got, _ := cs.ListCostOverrides(ctx, store.OverrideBudget); len(got) != 1 || got[0] != b {
+		t.Fatalf("budgets: %+v", got)
 	}
 }
