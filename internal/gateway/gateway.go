@@ -242,9 +242,10 @@ type Call struct {
 	CacheControl string
 	// CacheScope keeps callers' cache entries apart (the principal id).
 	CacheScope string
-	// Principal identifies the caller (its limit key). A failure whose
-	// blame stays unsure counts against an upstream only when calls of two
-	// principals cause it (see upstream.Upstream.FailUnsure).
+	// Principal identifies the tenant the call is for (its team, else its
+	// limit key). A failure whose blame stays unsure counts against an
+	// upstream only when calls of two tenants cause it (see
+	// upstream.Upstream.FailUnsure).
 	Principal string
 	// OnCache, when set, is told the cache result (and the tier that hit)
 	// as soon as it is known, before anything is written, so a transport

@@ -18,6 +18,13 @@ import (
 // charged at least its prompt estimate (the upstream read the prompt):
 // recorded in the scope and kept against TPM, not refunded to zero.
 func TestAbandonedCallIsChargedThePrompt(t *testing.T) {
+	// The gateway answers a failed call with its result (attempts) or none.
+	for _, withResult := range []bool{false, true} {
+		testAbandoned(t, withResult)
+	}
+}
+
+func testAbandoned(t *testing.T, withResult bool) {
 	lim, err := ratelimit.New(ratelimit.Options{Backend: ratelimit.NewMemoryBackend()})
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +41,9 @@ func TestAbandonedCallIsChargedThePrompt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.fn = func(*gateway.Call) (*gateway.Result, error) {
 		cancel() // the client hangs up while the upstream generates
+		if withResult {
+			return &gateway.Result{Attempts: 1}, context.Canceled
+		}
 		return nil, context.Canceled
 	}
 	s, err := run(ctx)

@@ -156,6 +156,11 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 			grant.Done(ctx, u, false)
 			return
 		}
+		if err != nil && !res.HasUsage { // the gateway's result of a failed call (attempts) carries no usage
+			if u := abandoned(ctx, err, req, s); u.TotalTokens > 0 {
+				res.Usage, res.HasUsage, res.UsageEstimated = u, true, true
+			}
+		}
 		settle(s, res)
 		if pl.priceRequest(s, book, res) {
 			grant.SetCost(s.Cost)
@@ -175,7 +180,7 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 		c.OnAdmit(grant)
 	}
 	call := &gateway.Call{Req: req, Body: c.Body, RequestID: s.RequestID, CacheControl: c.CacheControl,
-		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: p.LimitKey(), Principal: p.LimitKey(),
+		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: p.LimitKey(), Principal: pl.tenant(p),
 		OnCache: c.OnCache, OnUpstream: c.OnUpstream}
 	if req.Stream {
 		return pl.o.Backend().Stream(ctx, call, c.Sink)
@@ -201,6 +206,17 @@ func abandoned(ctx context.Context, err error, req *openai.Request, s *reqscope.
 		s.PromptTokens = prompt
 	}
 	return openai.Usage{PromptTokens: prompt, TotalTokens: prompt}
+}
+
+// tenant names who a call is on behalf of when the gateway weighs
+// failures nobody can explain (gateway.Call.Principal): the team when p
+// has one, so one team's keys and clients count as one witness, else the
+// principal itself.
+func (pl *Pipeline) tenant(p *auth.Principal) string {
+	if t := pl.o.Access.TeamOf(p); t != "" {
+		return "team:" + t
+	}
+	return p.LimitKey()
 }
 
 // mayPrioritize reports whether p's role may ask for priority routing.
