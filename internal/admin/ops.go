@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/store"
@@ -82,8 +84,16 @@ type Grants interface {
 	CheckGrant(caller *auth.Principal, role string, models []string) error
 }
 
+// plainText reports whether s can be stored and shown as it is: valid
+// UTF-8 without control characters (PostgreSQL refuses NUL outright).
+func plainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+}
+
 func checkCommon(name, role string, models []string, rpm, tpm, conc int64, grants Grants, caller *auth.Principal) error {
 	switch {
+	case !plainText(name) || !plainText(role):
+		return fmt.Errorf("%w: name and role must be valid UTF-8 without control characters", ErrInvalid)
 	case strings.TrimSpace(name) == "":
 		return fmt.Errorf("%w: name is required", ErrInvalid)
 	case role == "":
@@ -92,7 +102,7 @@ func checkCommon(name, role string, models []string, rpm, tpm, conc int64, grant
 		return fmt.Errorf("%w: limits must not be negative", ErrInvalid)
 	}
 	for _, m := range models {
-		if _, err := path.Match(m, ""); err != nil || m == "" {
+		if _, err := path.Match(m, ""); err != nil || m == "" || !plainText(m) {
 			return fmt.Errorf("%w: bad model pattern %q", ErrInvalid, m)
 		}
 	}

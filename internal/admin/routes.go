@@ -170,6 +170,9 @@ func (h *Handler) rolesChanged(r *http.Request) error {
 func (h *Handler) usage(r *http.Request, _ *auth.Principal) (int, any, error) {
 	q := r.URL.Query()
 	f := store.UsageFilter{Kind: store.PrincipalKind(q.Get("kind")), PrincipalID: q.Get("id")}
+	if !plainText(f.PrincipalID) {
+		return 0, nil, fmt.Errorf("%w: id must be valid UTF-8 without control characters", ErrInvalid)
+	}
 	if f.Kind != "" && f.Kind != store.KindKey && f.Kind != store.KindClient {
 		return 0, nil, fmt.Errorf("%w: kind must be key or client", ErrInvalid)
 	}

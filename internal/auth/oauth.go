@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -242,7 +244,13 @@ func (s *OAuthServer) authenticateClient(ctx context.Context, r *http.Request, f
 		return store.Client{}, &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable",
 			description: "too many failed client authentications from this address", retryAfter: rl.RetryAfter}
 	}
-	c, err := s.opts.Clients.Client(ctx, id)
+	var c store.Client
+	var err error
+	if validClientID(id) {
+		c, err = s.opts.Clients.Client(ctx, id)
+	} else {
+		err = store.ErrNotFound // no stored id has control characters: an unknown client, counted as a failure
+	}
 	hash := c.SecretHash
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
@@ -470,4 +478,11 @@ func (s *OAuthServer) metadata(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_ = json.NewEncoder(w).Encode(doc)
+}
+
+// validClientID reports whether id could name a stored client: short,
+// valid UTF-8, no control characters. Anything else is an unknown client
+// without a store read (PostgreSQL refuses NUL with an error).
+func validClientID(id string) bool {
+	return len(id) <= 256 && utf8.ValidString(id) && !strings.ContainsFunc(id, unicode.IsControl)
 }

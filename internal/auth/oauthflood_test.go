@@ -233,3 +233,21 @@ func TestTokenFloodOnOneClientSparesOthers(t *testing.T) {
 		t.Errorf("flood answers %v; want only 503 and 401", statuses)
 	}
 }
+
+// TestControlCharacterClientIDIsUnknown: a client_id with a NUL or other
+// control character names no client; it is answered like an unknown one
+// (401, counted against the address) without a store read, instead of a
+// store error's 503 that the failure limit never saw.
+func TestControlCharacterClientIDIsUnknown(t *testing.T) {
+	e := newFloodEnv(t)
+	close(e.hold)
+	e.oauth.opts.Failures = NewFailureLimiter(FailureLimiterOptions{PerMinute: 2, Clock: e.clock.Now})
+	for i := range 2 {
+		if rec := e.token("203.0.113.9:1", "x\x00y", "s"); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("NUL client id, try %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	if rec := e.token("203.0.113.9:1", "x\x00y", "s"); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("NUL client ids are not counted as failures: %d", rec.Code)
+	}
+}
