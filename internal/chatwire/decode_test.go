@@ -75,7 +75,11 @@ func TestDecodeChunkAllocs(t *testing.T) {
 	if err := Decode(chunk, &c); err != nil {
 		t.Fatal(err)
 	}
-	if a := testing.AllocsPerRun(100, func() { _ = Decode(chunk, &c) }); a > 2 {
-		t.Errorf("Decode allocates %v times per chunk, want at most 2", a)
+	limit := 2.0
+	if raceEnabled {
+		limit++ // the race detector's own allocation
+	}
+	if a := testing.AllocsPerRun(100, func() { _ = Decode(chunk, &c) }); a > limit {
+		t.Errorf("Decode allocates %v times per chunk, want at most %v", a, limit)
 	}
 }

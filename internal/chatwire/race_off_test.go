@@ -1,0 +1,5 @@
+//go:build !race
+
+package chatwire
+
+const raceEnabled = false
