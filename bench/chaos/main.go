@@ -30,6 +30,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/dsgate/dsgate/bench/benchkit"
 )
 
 type config struct {
@@ -135,7 +137,7 @@ func run(ctx context.Context, args []string, out io.Writer) (failed bool, err er
 type env struct {
 	bin  string
 	sims []*sim
-	gw   *proc
+	gw   *benchkit.Child
 	url  string
 }
 
@@ -160,11 +162,11 @@ func startEnv(ctx context.Context, c *config, dir string) (*env, error) {
 	if err := os.WriteFile(cfg, []byte(gatewayConfig(addr, c.policy, e.sims)), 0o600); err != nil {
 		return e, err
 	}
-	if e.gw, err = startProc(c.bin, filepath.Join(dir, "gateway.log"), "serve", "--config", cfg); err != nil {
+	if e.gw, err = benchkit.StartChild(c.bin, filepath.Join(dir, "gateway.log"), "serve", "--config", cfg); err != nil {
 		return e, err
 	}
 	e.url = "http://" + addr
-	return e, waitHTTP(ctx, e.url+"/readyz", 10*time.Second, e.gw.done)
+	return e, benchkit.WaitReady(ctx, e.url+"/readyz", 10*time.Second, e.gw.Done())
 }
 
 // chaos kills the simulators in turn until ctx ends and returns what it
@@ -186,7 +188,7 @@ func (e *env) chaos(ctx context.Context, c *config) []string {
 		}
 		s := e.sims[n%len(e.sims)]
 		at := time.Since(start)
-		s.p.kill()
+		s.p.Kill()
 		msg := fmt.Sprintf("%6.1fs SIGKILL %s", at.Seconds(), s.name)
 		select {
 		case <-ctx.Done():
@@ -215,11 +217,11 @@ func (e *env) upstreams() json.RawMessage {
 
 func (e *env) stop() {
 	if e.gw != nil {
-		e.gw.kill()
+		e.gw.Kill()
 	}
 	for _, s := range e.sims {
 		if s.p != nil {
-			s.p.kill()
+			s.p.Kill()
 		}
 	}
 }

@@ -4,54 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/dsgate/dsgate/bench/benchkit"
 )
-
-// proc is a running dsgate process (simulator or gateway) whose output
-// goes to a log file.
-type proc struct {
-	cmd  *exec.Cmd
-	log  *os.File
-	done chan struct{}
-}
-
-func startProc(bin, logPath string, args ...string) (*proc, error) {
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	p := &proc{cmd: exec.Command(bin, args...), log: f, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = f, f
-	p.cmd.SysProcAttr = sysProcAttr()
-	if err := p.cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("starting %s: %w", strings.Join(args, " "), err)
-	}
-	go func() {
-		p.cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// kill sends SIGKILL and waits until the process is gone, so its port is
-// free again.
-func (p *proc) kill() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
 
 // sim is a `dsgate sim` on a fixed port, which the chaos loop kills and
 // starts again.
@@ -60,16 +20,16 @@ type sim struct {
 	addr string
 	args []string
 	logs string
-	p    *proc
+	p    *benchkit.Child
 }
 
 func (s *sim) start(ctx context.Context, bin string) error {
-	p, err := startProc(bin, filepath.Join(s.logs, s.name+".log"), append([]string{"sim", "--addr", s.addr}, s.args...)...)
+	p, err := benchkit.StartChild(bin, filepath.Join(s.logs, s.name+".log"), append([]string{"sim", "--addr", s.addr}, s.args...)...)
 	if err != nil {
 		return err
 	}
 	s.p = p
-	return waitHTTP(ctx, "http://"+s.addr+"/health", 10*time.Second, p.done)
+	return benchkit.WaitReady(ctx, "http://"+s.addr+"/health", 10*time.Second, p.Done())
 }
 
 // freeAddr returns a loopback address nothing listens on right now.
@@ -80,28 +40,6 @@ func freeAddr() (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
-}
-
-// waitHTTP polls url until it answers 200, the process exits, or d passes.
-func waitHTTP(ctx context.Context, url string, d time.Duration, exited <-chan struct{}) error {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("%s: the process exited", url)
-		case <-ctx.Done():
-			return fmt.Errorf("%s: not ready: %w", url, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // gatewayConfig is the gateway's config: three simulators behind one

@@ -29,7 +29,7 @@ type apiKey struct {
 type env struct {
 	bin, dir, cfgPath, auditDir string
 	sims                        []*sim
-	gw                          *proc
+	gw                          *benchkit.Child
 	gwLog                       string
 	url                         string
 	keys                        map[string]*apiKey
@@ -78,10 +78,10 @@ func startEnv(ctx context.Context, c *config, dir string) (*env, error) {
 // startGateway starts `dsgate serve` and waits until it is ready.
 func (e *env) startGateway(ctx context.Context) error {
 	var err error
-	if e.gw, err = startProc(e.bin, e.gwLog, "serve", "--config", e.cfgPath); err != nil {
+	if e.gw, err = benchkit.StartChild(e.bin, e.gwLog, "serve", "--config", e.cfgPath); err != nil {
 		return err
 	}
-	return waitHTTP(ctx, e.url+"/readyz", 30*time.Second, e.gw.done)
+	return benchkit.WaitReady(ctx, e.url+"/readyz", 30*time.Second, e.gw.Done())
 }
 
 // gatewayConfig is the soak's gateway: the simulators behind one model
@@ -162,7 +162,7 @@ func (e *env) faults(ctx context.Context, c *config, start time.Time) []string {
 	go func() {
 		defer wg.Done()
 		every(ctx, c.reloadEvery, func() {
-			add(fmt.Sprintf("%s SIGHUP gateway (err: %v)", at(), e.gw.cmd.Process.Signal(syscall.SIGHUP)))
+			add(fmt.Sprintf("%s SIGHUP gateway (err: %v)", at(), e.gw.Signal(syscall.SIGHUP)))
 		})
 	}()
 	go func() {
@@ -175,7 +175,7 @@ func (e *env) faults(ctx context.Context, c *config, start time.Time) []string {
 			}
 			s := e.sims[n%len(e.sims)]
 			n++
-			s.p.kill()
+			s.p.Kill()
 			msg := at() + " SIGKILL " + s.name
 			select {
 			case <-ctx.Done():
@@ -212,11 +212,11 @@ func every(ctx context.Context, d time.Duration, f func()) {
 // stop kills whatever still runs.
 func (e *env) stop() {
 	if e.gw != nil {
-		e.gw.kill()
+		e.gw.Kill()
 	}
 	for _, s := range e.sims {
 		if s.p != nil {
-			s.p.kill()
+			s.p.Kill()
 		}
 	}
 }

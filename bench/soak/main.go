@@ -185,12 +185,12 @@ func (r *runResult) traffic(ctx context.Context, e *env) {
 // stops it again, then reads the audit files and the gateway's log.
 func (r *runResult) finish(ctx context.Context, e *env) {
 	logf("load done; SIGTERM to the gateway")
-	r.stopTook, r.stopClean = e.gw.terminate(30 * time.Second)
+	r.stopTook, r.stopClean = e.gw.Terminate(30 * time.Second)
 	if err := e.startGateway(ctx); err != nil {
 		r.usageErr = fmt.Errorf("restarting the gateway to read usage: %w", err)
 	} else {
 		r.usage, r.usageErr = fetchUsage(ctx, e.url, e.keys["admin"].secret)
-		e.gw.terminate(30 * time.Second)
+		e.gw.Terminate(30 * time.Second)
 	}
 	r.audit, r.auditErr = readAudit(e.auditDir)
 	if b, err := os.ReadFile(e.gwLog); err == nil {

@@ -54,7 +54,7 @@ func sampler(ctx context.Context, c *config, e *env, rec *recorder, start time.T
 				s.classes[k] = d
 			}
 		}
-		if rss, err := rssBytes(e.gw.pid()); err == nil {
+		if rss, err := rssBytes(e.gw.PID()); err == nil {
 			s.rssMB = float64(rss) / (1 << 20)
 		}
 		if g, err := goroutines(context.WithoutCancel(ctx), e.url+"/metrics"); err == nil {
