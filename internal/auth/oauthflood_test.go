@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/store"
 )
 
 // floodEnv is an OAuth server whose checks of the secret "bogus" block
@@ -242,6 +246,7 @@ func TestControlCharacterClientIDIsUnknown(t *testing.T) {
 	e := newFloodEnv(t)
 	close(e.hold)
 	e.oauth.opts.Failures = NewFailureLimiter(FailureLimiterOptions{PerMinute: 2, Clock: e.clock.Now})
+	e.oauth.opts.Clients = pgLikeClients{e.oauth.opts.Clients}
 	for i := range 2 {
 		if rec := e.token("203.0.113.9:1", "x\x00y", "s"); rec.Code != http.StatusUnauthorized {
 			t.Fatalf("NUL client id, try %d: %d %s", i, rec.Code, rec.Body)
@@ -250,4 +255,15 @@ func TestControlCharacterClientIDIsUnknown(t *testing.T) {
 	if rec := e.token("203.0.113.9:1", "x\x00y", "s"); rec.Code != http.StatusTooManyRequests {
 		t.Fatalf("NUL client ids are not counted as failures: %d", rec.Code)
 	}
+}
+
+// pgLikeClients refuses ids PostgreSQL cannot compare (a NUL byte) with an
+// error, as the real store does, where SQLite would just find nothing.
+type pgLikeClients struct{ ClientLookup }
+
+func (c pgLikeClients) Client(ctx context.Context, id string) (store.Client, error) {
+	if strings.ContainsRune(id, 0) {
+		return store.Client{}, errors.New(`invalid byte sequence for encoding "UTF8": 0x00`)
+	}
+	return c.ClientLookup.Client(ctx, id)
 }

@@ -180,7 +180,7 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 		c.OnAdmit(grant)
 	}
 	call := &gateway.Call{Req: req, Body: c.Body, RequestID: s.RequestID, CacheControl: c.CacheControl,
-		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: p.LimitKey(), Principal: pl.tenant(p),
+		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: p.LimitKey(), Principal: tenant(s.Team, p),
 		OnCache: c.OnCache, OnUpstream: c.OnUpstream}
 	if req.Stream {
 		return pl.o.Backend().Stream(ctx, call, c.Sink)
@@ -209,12 +209,12 @@ func abandoned(ctx context.Context, err error, req *openai.Request, s *reqscope.
 }
 
 // tenant names who a call is on behalf of when the gateway weighs
-// failures nobody can explain (gateway.Call.Principal): the team when p
-// has one, so one team's keys and clients count as one witness, else the
-// principal itself.
-func (pl *Pipeline) tenant(p *auth.Principal) string {
-	if t := pl.o.Access.TeamOf(p); t != "" {
-		return "team:" + t
+// failures nobody can explain (gateway.Call.Principal): the principal's
+// team (looked up once, into the scope) when it has one, so one team's
+// keys and clients count as one witness, else the principal itself.
+func tenant(team string, p *auth.Principal) string {
+	if team != "" {
+		return "team:" + team
 	}
 	return p.LimitKey()
 }
