@@ -350,7 +350,7 @@ func testUsageCost(t *testing.T, st store.Store) {
 func testTeams(t *testing.T, st store.Store) {
 	ts, ok := st.(store.TeamStore)
 	if !ok {
-		t.Skip("store has no teams")
+		t.Fatal("the store has no teams: every SQL store implements store.TeamStore")
 	}
 	ctx := context.Background()
 	if err := ts.SetTeamMember(ctx, store.KindKey, "k1", "research"); !errors.Is(err, store.ErrNotFound) {
@@ -409,7 +409,7 @@ func testTeams(t *testing.T, st store.Store) {
 func testCostOverrides(t *testing.T, st store.Store) {
 	cs, ok := st.(store.CostOverrideStore)
 	if !ok {
-		t.Skip("no cost overrides")
+		t.Fatal("the store has no cost overrides: every SQL store implements store.CostOverrideStore")
 	}
 	ctx := context.Background()
 	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
