@@ -2,10 +2,12 @@ package cache
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -214,15 +216,13 @@ func (c *canonicalizer) object(top bool) error {
 	return nil
 }
 
-// reorder rewrites buf[base:] as `{` + the members sorted by canonical key,
+// reorder rewrites buf[base:] as `{` + the members sorted by decoded key,
 // the last of equal keys kept, + `}`. Equal canonical keys mean equal
-// decoded keys, and the order of canonical keys is a function of the
-// decoded keys, so sorting the encoded bytes is as canonical as sorting the
-// strings.
+// decoded keys.
 func (c *canonicalizer) reorder(base int, ms []member) {
 	buf := c.buf
 	slices.SortStableFunc(ms, func(a, b member) int {
-		return bytes.Compare(buf[a.start:a.keyEnd], buf[b.start:b.keyEnd])
+		return compareKeys(buf[a.start+1:a.keyEnd-1], buf[b.start+1:b.keyEnd-1])
 	})
 	c.scratch = append(c.scratch[:0], c.buf[base:]...)
 	key := func(m member) []byte { return c.scratch[m.start-base : m.keyEnd-base] }
@@ -459,4 +459,27 @@ func normalizeNumber(s string) (string, error) {
 		return "", fmt.Errorf("number %q: %w", s, errSyntax)
 	}
 	return string(c.buf), nil
+}
+
+// compareKeys orders two canonical key bodies (without their quotes) as
+// their decoded strings compare. Raw UTF-8 bytes compare in code point
+// order, so most keys compare as they are; the quotes must stay out (a key
+// that is a prefix of another would otherwise meet '"'), and a key with an
+// escape (\", \\, \u00xx for control characters) is decoded first, as
+// escaping does not keep the order.
+func compareKeys(a, b []byte) int {
+	if bytes.IndexByte(a, '\\') < 0 && bytes.IndexByte(b, '\\') < 0 {
+		return bytes.Compare(a, b)
+	}
+	return strings.Compare(unescapeKey(a), unescapeKey(b))
+}
+
+// unescapeKey decodes a canonical key body; it was written by string, so
+// it is valid.
+func unescapeKey(k []byte) string {
+	var s string
+	if err := json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &s); err != nil {
+		return string(k)
+	}
+	return s
 }
