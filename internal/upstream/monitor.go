@@ -68,8 +68,14 @@ func (u *Upstream) probe(ctx context.Context, path string, timeout time.Duration
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	return resp.StatusCode/100 == 2
+	return HealthyStatus(resp.StatusCode)
 }
+
+// HealthyStatus reports whether a health probe's answer means healthy: a
+// 2xx. llama.cpp answers 503 while it loads its model, and a wrong path
+// 404: both are down. `dsgate doctor` judges health paths with it too, so
+// the two agree.
+func HealthyStatus(code int) bool { return code/100 == 2 }
 
 func (u *Upstream) scrape(ctx context.Context, path string) {
 	ctx, cancel := context.WithTimeout(ctx, u.opts.MetricsInterval)
