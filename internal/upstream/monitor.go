@@ -120,7 +120,7 @@ func (u *Upstream) LoadScore() float64 {
 	u.loadMu.Lock()
 	l, base := u.load, u.loadInFlight
 	u.loadMu.Unlock()
-	if l.At.IsZero() || now.Sub(l.At) > 3*u.opts.MetricsInterval {
+	if l.At.IsZero() || u.stale(l, now) {
 		return float64(inflight)
 	}
 	score := math.Max(0, l.Running+l.Waiting+float64(inflight-base))
@@ -129,6 +129,10 @@ func (u *Upstream) LoadScore() float64 {
 	}
 	return score
 }
+
+// stale reports whether a load sample is too old to use: older than three
+// scrape intervals.
+func (u *Upstream) stale(l Load, now time.Time) bool { return now.Sub(l.At) > 3*u.opts.MetricsInterval }
 
 // peakEWMA is a latency estimate that jumps up at once on a slow response
 // and decays slowly (Finagle's and Linkerd's peak EWMA).
