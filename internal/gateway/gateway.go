@@ -407,6 +407,11 @@ func (rn *runner) route(ctx context.Context, rt *Route, last bool) (done bool, e
 				Message: "model " + rt.Name + " does not support the " + c.Req.Endpoint.String() + " endpoint"}
 			continue
 		}
+		if mode, _ := t.FIM(); c.Req.FIM() && mode == upstream.FIMNone {
+			rn.skip = append(rn.skip, t)
+			rn.lastErr = errNoFIM(rt.Name)
+			continue
+		}
 		if rn.attempts > 0 {
 			if g.opts.RetryBudget != nil && !g.opts.RetryBudget.Withdraw() {
 				rn.steps = append(rn.steps, Step{Model: rt.Name, Reason: "retry budget exhausted"})

@@ -111,7 +111,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 	})
 	defer timer.Stop()
 
-	resp, err := u.Send(sctx, c.Req.Endpoint, body, c.RequestID)
+	resp, err := u.Send(sctx, sendEndpoint(c), body, c.RequestID)
 	if err != nil {
 		return res, err
 	}
@@ -149,6 +149,10 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		}
 		st.held = nil
 		return send(held)
+	}
+	var infill *infillStream // llama.cpp's native /infill stream, mapped to completion chunks
+	if mode, _ := t.FIM(); c.Req.FIM() && mode == upstream.FIMInfill {
+		infill = &infillStream{head: infillHead(c, g.opts.Now())}
 	}
 	events := 0
 	for {
@@ -195,29 +199,47 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			}
 			return res, flush(sink)
 		}
-		out, err := st.adapt(u.Name(), ev.Data, res)
-		if err != nil {
-			release()
-			return res, err
-		}
-		if record != nil {
-			if out != nil {
-				record(out)
-			} else {
-				record(st.adapter.adapt(ev.Data)) // the usage chunk the client did not ask for
+		chunks, last := [][]byte{ev.Data}, false
+		if infill != nil {
+			if chunks, last, err = infill.convert(ev.Data); err != nil {
+				release()
+				return res, &upstream.Error{Upstream: u.Name(), Retryable: !res.Started, Blame: upstream.BlameUnsure, Err: errNotJSON}
 			}
 		}
-		if out == nil {
-			continue
+		for _, p := range chunks {
+			out, err := st.adapt(u.Name(), p, res)
+			if err != nil {
+				release()
+				return res, err
+			}
+			if record != nil {
+				if out != nil {
+					record(out)
+				} else {
+					record(st.adapter.adapt(p)) // the usage chunk the client did not ask for
+				}
+			}
+			if out == nil {
+				continue
+			}
+			if err := release(); err != nil {
+				return res, err
+			}
+			if st.hold(out) {
+				continue
+			}
+			if err := send(out); err != nil {
+				return res, err
+			}
 		}
-		if err := release(); err != nil {
-			return res, err
-		}
-		if st.hold(out) {
-			continue
-		}
-		if err := send(out); err != nil {
-			return res, err
+		if last { // /infill ends its stream without [DONE]
+			if err := release(); err != nil {
+				return res, err
+			}
+			if err := sink.Data(doneData); err != nil {
+				return res, err
+			}
+			return res, flush(sink)
 		}
 	}
 }

@@ -363,7 +363,12 @@ func (u *Upstream) path(e openai.Endpoint) (string, bool) {
 	switch e {
 	case openai.EndpointChat:
 		return "/v1/chat/completions", true
-	case openai.EndpointCompletion, openai.EndpointFIM:
+	case openai.EndpointFIM:
+		if u.opts.Kind == KindLlamaCpp {
+			return "/infill", true // its /v1/completions ignores suffix
+		}
+		return "/v1/completions", true
+	case openai.EndpointCompletion:
 		return "/v1/completions", true
 	case openai.EndpointEmbedding:
 		return "/v1/embeddings", true
