@@ -58,6 +58,9 @@ func fimBody(body []byte, mode upstream.FIMMode, tpl upstream.FIMTemplate) ([]by
 		delete(m, "prompt")
 		m["input_prefix"], _ = json.Marshal(prefix)
 		m["input_suffix"], _ = json.Marshal(suffix)
+		if mct := m["max_completion_tokens"]; mct != nil && m["max_tokens"] == nil {
+			m["n_predict"] = mct // llama.cpp reads n_predict, else max_tokens
+		}
 	} else {
 		m["prompt"], _ = json.Marshal(tpl.Prompt(prefix, suffix))
 	}
