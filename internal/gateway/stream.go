@@ -150,6 +150,41 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		st.held = nil
 		return send(held)
 	}
+	// forward adapts one upstream chunk and sends it, holding a finish
+	// chunk back for the timings of a usage chunk the client does not get.
+	forward := func(p []byte) error {
+		out, err := st.adapt(u.Name(), p, res)
+		if err != nil {
+			return err
+		}
+		if record != nil {
+			if out != nil {
+				record(out)
+			} else {
+				record(st.adapter.adapt(p)) // the usage chunk the client did not ask for
+			}
+		}
+		if out == nil {
+			return nil
+		}
+		if err := release(); err != nil {
+			return err
+		}
+		if st.hold(out) {
+			return nil
+		}
+		return send(out)
+	}
+	// done ends the stream with [DONE].
+	done := func() error {
+		if err := release(); err != nil {
+			return err
+		}
+		if err := sink.Data(doneData); err != nil {
+			return err
+		}
+		return flush(sink)
+	}
 	var infill *infillStream // llama.cpp's native /infill stream, mapped to completion chunks
 	if mode, _ := t.FIM(); c.Req.FIM() && mode == upstream.FIMInfill {
 		infill = &infillStream{head: infillHead(c, g.opts.Now())}
@@ -178,7 +213,8 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			return res, u.ReadError(sctx, err)
 		}
 		events++
-		if ev.Comment {
+		switch {
+		case ev.Comment:
 			if err := release(); err != nil {
 				return res, err
 			}
@@ -189,15 +225,8 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 				return res, err
 			}
 			continue
-		}
-		if ev.Done() {
-			if err := release(); err != nil {
-				return res, err
-			}
-			if err := sink.Data(ev.Data); err != nil {
-				return res, err
-			}
-			return res, flush(sink)
+		case ev.Done():
+			return res, done()
 		}
 		chunks, last := [][]byte{ev.Data}, false
 		if infill != nil {
@@ -207,39 +236,13 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			}
 		}
 		for _, p := range chunks {
-			out, err := st.adapt(u.Name(), p, res)
-			if err != nil {
+			if err := forward(p); err != nil {
 				release()
-				return res, err
-			}
-			if record != nil {
-				if out != nil {
-					record(out)
-				} else {
-					record(st.adapter.adapt(p)) // the usage chunk the client did not ask for
-				}
-			}
-			if out == nil {
-				continue
-			}
-			if err := release(); err != nil {
-				return res, err
-			}
-			if st.hold(out) {
-				continue
-			}
-			if err := send(out); err != nil {
 				return res, err
 			}
 		}
 		if last { // /infill ends its stream without [DONE]
-			if err := release(); err != nil {
-				return res, err
-			}
-			if err := sink.Data(doneData); err != nil {
-				return res, err
-			}
-			return res, flush(sink)
+			return res, done()
 		}
 	}
 }
