@@ -28,10 +28,22 @@ func sendEndpoint(c *Call) openai.Endpoint {
 	return c.Req.Endpoint
 }
 
-// errNoFIM is the 400 for a FIM call to a target that cannot do it.
-func errNoFIM(model string) *openai.Error {
-	return &openai.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: "suffix", Code: "fim_not_supported",
-		Message: "model " + model + " cannot fill in the middle: its engine has no FIM API and the model's FIM tokens are unknown (the target's fim setting names them)"}
+// fimRefusal is the 400 for a FIM call target t cannot serve as asked, or
+// nil: a target without any FIM way, or n > 1 on llama.cpp's /infill,
+// which generates one completion.
+func fimRefusal(c *Call, model string, t *upstream.Target) *openai.Error {
+	if !c.Req.FIM() {
+		return nil
+	}
+	switch mode, _ := t.FIM(); {
+	case mode == upstream.FIMNone:
+		return &openai.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: "suffix", Code: "fim_not_supported",
+			Message: "model " + model + " cannot fill in the middle: its engine has no FIM API and the model's FIM tokens are unknown (the target's fim setting names them)"}
+	case mode == upstream.FIMInfill && c.Req.N > 1:
+		return &openai.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: "n", Code: "fim_not_supported",
+			Message: "model " + model + " fills in the middle with llama.cpp's /infill, which generates one completion: n must be 1"}
+	}
+	return nil
 }
 
 // fimBody rewrites a FIM call's body for the target's FIM mode.

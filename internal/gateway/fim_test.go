@@ -73,6 +73,9 @@ func TestFIMGoesToLlamaCppInfill(t *testing.T) {
 			u := up("llama", srv.srv.URL, func(o *upstream.Options) { o.Kind = upstream.KindLlamaCpp })
 			g := newGateway(gateway.Options{Routes: []gateway.Route{route("coder", nil, u)}})
 
+			if _, err := g.Complete(context.Background(), call(t, ep, "n", fimBody+`,"n":2}`)); apierror.From(err).Param != "n" {
+				t.Errorf("n 2 to /infill (one completion): %v; want a 400 about n", err)
+			}
 			res := complete(t, g, ep, fimBody+`}`)
 			var got struct {
 				Object  string `json:"object"`

@@ -407,9 +407,9 @@ func (rn *runner) route(ctx context.Context, rt *Route, last bool) (done bool, e
 				Message: "model " + rt.Name + " does not support the " + c.Req.Endpoint.String() + " endpoint"}
 			continue
 		}
-		if mode, _ := t.FIM(); c.Req.FIM() && mode == upstream.FIMNone {
+		if err := fimRefusal(c, rt.Name, t); err != nil {
 			rn.skip = append(rn.skip, t)
-			rn.lastErr = errNoFIM(rt.Name)
+			rn.lastErr = err
 			continue
 		}
 		if rn.attempts > 0 {
