@@ -81,8 +81,8 @@ func (c *Config) Validate() error {
 		if u.ReasoningField != "reasoning_content" && u.ReasoningField != "reasoning" {
 			add(p+".reasoning_field", "must be reasoning_content or reasoning, got %q", u.ReasoningField)
 		}
-		if !slices.Contains(thinkingSwitches, u.ThinkingSwitch) {
-			add(p+".thinking_switch", "must be one of %v, got %q", thinkingSwitches, u.ThinkingSwitch)
+		if !slices.Contains(ThinkingSwitches, u.ThinkingSwitch) {
+			add(p+".thinking_switch", "must be one of %v, got %q", ThinkingSwitches, u.ThinkingSwitch)
 		}
 		if u.MaxConcurrency < 0 {
 			add(p+".max_concurrency", "must not be negative")
@@ -149,8 +149,8 @@ func (c *Config) Validate() error {
 			if t.Priority < 0 {
 				add(tp+".priority", "must not be negative")
 			}
-			if t.FIM != "" && !slices.Contains(fimFamilies, t.FIM) {
-				add(tp+".fim", "must be one of %v, got %q", fimFamilies, t.FIM)
+			if t.FIM != "" && !slices.Contains(FIMFamilies, t.FIM) {
+				add(tp+".fim", "must be one of %v, got %q", FIMFamilies, t.FIM)
 			}
 		}
 	}
@@ -216,13 +216,14 @@ func DecodeKey(s string) ([]byte, error) {
 	return nil, errors.New("must be a 32-byte key as 64 hex digits or base64 (e.g. openssl rand -hex 32)")
 }
 
-// thinkingSwitches are the ways an engine is told to think (the
-// gateway's upstream.ThinkingSwitches).
-var thinkingSwitches = []string{"deepseek", "template_thinking", "template_enable_thinking", "ollama", "none"}
+// ThinkingSwitches are the ways an engine is told to think: the
+// upstream package's list (config may not import it; a server test keeps
+// the two equal).
+var ThinkingSwitches = []string{"deepseek", "template_thinking", "template_enable_thinking", "ollama", "none"}
 
-// fimFamilies are the FIM token families a target may name (the
-// gateway's upstream.FIMFamilies).
-var fimFamilies = []string{"deepseek-coder", "qwen-coder", "starcoder", "codellama", "none"}
+// FIMFamilies are the FIM token families a target may name: the
+// upstream package's FIMFamilies (a server test keeps the two equal).
+var FIMFamilies = []string{"deepseek-coder", "qwen-coder", "starcoder", "codellama", "none"}
 
 // reasoningEfforts are the reasoning_effort defaults a model may set:
 // DeepSeek's words and the OpenAI words DeepSeek maps to them ("none"

@@ -10,7 +10,7 @@ import (
 func TestFIMFamilies(t *testing.T) {
 	fams := FIMFamilies()
 	if !slices.Equal(fams, []string{"deepseek-coder", "qwen-coder", "starcoder", "codellama", "none"}) {
-		t.Errorf("families %v: keep internal/config's fimFamilies in step", fams)
+		t.Errorf("families %v: keep internal/config's FIMFamilies in step (TestConfigListsMatchUpstream checks it)", fams)
 	}
 	for _, f := range fams[:len(fams)-1] {
 		if tpl, ok := FIMTemplateOf(f); !ok || tpl.Prompt("a", "b") == "ab" {
