@@ -23,7 +23,9 @@ import (
 // has, selects the hours that start after it).
 func testUsageHours(t *testing.T, st store.Store) {
 	ctx := context.Background()
-	h := func(n int, min int) time.Time { return t0.Truncate(24*time.Hour).Add(time.Duration(n)*time.Hour + time.Duration(min)*time.Minute) }
+	h := func(n int, min int) time.Time {
+		return t0.Truncate(24 * time.Hour).Add(time.Duration(n)*time.Hour + time.Duration(min)*time.Minute)
+	}
 	deltas := []store.UsageDelta{
 		{Kind: store.KindKey, PrincipalID: "k", Model: "m", Day: h(0, 5), Requests: 1, PromptTokens: 1, Cost: 10, Currency: "USD"},
 		{Kind: store.KindKey, PrincipalID: "k", Model: "m", Day: h(0, 59), Requests: 1, PromptTokens: 2, Cost: 20, Currency: "USD"},
