@@ -38,6 +38,14 @@ const (
 	PerHour
 )
 
+// String is "day" or "hour".
+func (p Period) String() string {
+	if p == PerHour {
+		return "hour"
+	}
+	return "day"
+}
+
 // Difference is one bucket where the audit trail and the usage store
 // disagree: the sums of each side (zero when a side has none). Day and
 // Hour of the two are the bucket's.
