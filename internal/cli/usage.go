@@ -42,7 +42,7 @@ const reconcileExitDifferent = 2
 func newUsageReconcileCmd() *cobra.Command {
 	var o reconcileFlags
 	cmd := &cobra.Command{
-		Use:   "reconcile",
+		Use:   "reconcile [audit files...]",
 		Short: "Store what the usage journal holds, then check the usage store against the audit trail",
 		Long: `Reconcile does two things.
 
@@ -64,20 +64,23 @@ func newUsageReconcileCmd() *cobra.Command {
    when there are any, 0 when the two agree.
 
 The audit files are --audit, or the file sink's files of the config
-(audit.file.path and its rotated audit-*.jsonl). Records still in the
+(audit.file.path and its rotated audit-*.jsonl). With --db and --audit
+and no --config, only the check runs. Records still in the
 audit spool or usage not yet flushed (at most a second) are not in the
 files or the store: check a period that ended a little while ago (--to).
 Records written before the metered field existed are not counted.`,
 		Example: `  dsgate usage reconcile -c /etc/dsgate/dsgate.yaml --from 2026-12-01 --to 2026-12-02
   dsgate usage reconcile -c dsgate.yaml --per hour --time-zone Asia/Shanghai --from 2026-12-02T08:00:00+08:00
+  dsgate usage reconcile --db /var/lib/dsgate/dsgate.db --audit /var/lib/dsgate/audit/audit*.jsonl --per hour
   dsgate usage reconcile -c dsgate.yaml --journal-only`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.ArbitraryArgs, // more audit files: a shell glob after --audit
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.audit = append(o.audit, args...)
 			return runReconcile(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.config, "config", "c", "dsgate.yaml", "config file")
+	f.StringVarP(&o.config, "config", "c", "", "config file (default dsgate.yaml, unless --db and --audit are given)")
 	f.StringVar(&o.db, "db", "", "control-plane store instead of the config's store.dsn")
 	f.StringSliceVar(&o.audit, "audit", nil, "audit trail files (JSON lines); default: the config's audit file sink")
 	f.StringVar(&o.from, "from", "", "start: YYYY-MM-DD (midnight in --time-zone) or an RFC 3339 time (default: all)")
@@ -91,6 +94,16 @@ Records written before the metered field existed are not counted.`,
 // runReconcile replays the journal, then compares the audit trail with
 // the store.
 func runReconcile(ctx context.Context, out io.Writer, o reconcileFlags) error {
+	if len(o.audit) > 0 && o.journalOnly {
+		return errors.New("--journal-only takes no audit files")
+	}
+	if o.config == "" && o.db != "" && len(o.audit) > 0 {
+		// The check alone: no config, so no journal to replay.
+		return checkUsage(ctx, out, o, &config.Config{Store: config.Store{DSN: o.db}})
+	}
+	if o.config == "" {
+		o.config = "dsgate.yaml"
+	}
 	cfg, err := config.Load(o.config)
 	if err != nil {
 		return err
@@ -114,6 +127,12 @@ func runReconcile(ctx context.Context, out io.Writer, o reconcileFlags) error {
 	if o.journalOnly {
 		return nil
 	}
+	return checkUsage(ctx, out, o, cfg)
+}
+
+// checkUsage compares the audit trail with cfg's store and prints where
+// they differ; any difference is exit status reconcileExitDifferent.
+func checkUsage(ctx context.Context, out io.Writer, o reconcileFlags, cfg *config.Config) error {
 	check, err := newUsageCheck(o, cfg)
 	if err != nil {
 		return err

@@ -170,7 +170,7 @@ func (c *usageCheck) print(out io.Writer, diffs []usage.Difference) {
 	if len(diffs) > 0 {
 		verdict = strconv.Itoa(len(diffs)) + " bucket(s) differ"
 	}
-	fmt.Fprintf(out, "%d metered audit records in %d files, %s, per %s: %s\n", c.records, len(c.files), span, c.per, verdict)
+	fmt.Fprintf(out, "%d metered audit records in %d audit file(s), %s, per %s: %s\n", c.records, len(c.files), span, c.per, verdict)
 }
 
 // bound formats a period bound as covered (whole UTC hours).

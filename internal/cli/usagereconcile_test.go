@@ -62,7 +62,7 @@ func TestUsageReconcile(t *testing.T) {
 	for _, per := range []string{"day", "hour"} {
 		out, stderr, code := run(t, "usage", "reconcile", "-c", cfgPath, "--per", per, "--from", "2026-12-02", "--to", "2026-12-03")
 		if code != 0 || !strings.Contains(out, "added 0 usage records") ||
-			!strings.Contains(out, "3 metered audit records in 3 files") || !strings.Contains(out, "equals the audit trail") {
+			!strings.Contains(out, "3 metered audit records in 3 audit file(s)") || !strings.Contains(out, "equals the audit trail") {
 			t.Errorf("per %s: exit %d\n%s%s", per, code, out, stderr)
 		}
 	}

@@ -26,7 +26,7 @@ type reportFlags struct {
 func newUsageReportCmd() *cobra.Command {
 	var o reportFlags
 	cmd := &cobra.Command{
-		Use:   "report",
+		Use:   "report [--audit FILE [FILE...]]",
 		Short: "Tokens, requests, cost, cache savings and cache-hit ratio by team, principal, model, day or hour",
 		Long: `Report usage and cost from the usage store (hourly totals, the same figures as
 GET /admin/usage/report) or, with --audit, from audit trail files (every
@@ -35,8 +35,12 @@ inference request they record). Money is reported per currency, exactly
 --time-zone from whole UTC hours: in a zone whose offset is not whole
 hours (Asia/Kolkata, +05:30) hours are labelled 00:30, 01:30, ... and a
 day runs from 00:30 to 00:30 local time.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.ArbitraryArgs, // more audit files: a shell glob after --audit
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && len(o.audit) == 0 {
+				return fmt.Errorf("files are audit trail files: name the first with --audit")
+			}
+			o.audit = append(o.audit, args...)
 			return runUsageReport(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
