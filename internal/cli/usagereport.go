@@ -14,6 +14,7 @@ import (
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/audit"
 	"github.com/dsgate/dsgate/internal/store"
+	"github.com/dsgate/dsgate/internal/usage"
 )
 
 // reportFlags are the options of `dsgate usage report`.
@@ -29,8 +30,10 @@ func newUsageReportCmd() *cobra.Command {
 		Use:   "report [--audit FILE [FILE...]]",
 		Short: "Tokens, requests, cost, cache savings and cache-hit ratio by team, principal, model, day or hour",
 		Long: `Report usage and cost from the usage store (hourly totals, the same figures as
-GET /admin/usage/report) or, with --audit, from audit trail files (every
-inference request they record). Money is reported per currency, exactly
+GET /admin/usage/report) or, with --audit, from audit trail files (the
+requests whose usage was recorded: records with "metered", a cache hit
+with no tokens; so both give the same figures, which dsgate usage
+reconcile checks). Money is reported per currency, exactly
 (the nano-unit sums of the requests). Days and hours are cut in
 --time-zone from whole UTC hours: in a zone whose offset is not whole
 hours (Asia/Kolkata, +05:30) hours are labelled 00:30, 01:30, ... and a
@@ -120,10 +123,12 @@ func runUsageReport(ctx context.Context, out io.Writer, o reportFlags) error {
 	return fmt.Errorf("--format must be table, csv or json")
 }
 
-// auditEntries reads the inference requests of audit trail files whose
-// UTC hour starts in [from, to) (zero: open), as the store selects hours.
+// auditEntries reads the usage of the metered audit records (those whose
+// usage the store recorded, counted as the store counts them: see
+// usage.FromAudit) whose UTC hour starts in [from, to) (zero: open), as
+// the store selects hours.
 func auditEntries(files []string, from, to time.Time) ([]admin.ReportEntry, error) {
-	var out []admin.ReportEntry
+	var deltas []store.UsageDelta
 	for _, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
@@ -133,15 +138,12 @@ func auditEntries(files []string, from, to time.Time) ([]admin.ReportEntry, erro
 		sc.Buffer(nil, 64<<20)
 		for sc.Scan() {
 			var ev audit.Event
-			if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Model == "" {
+			if json.Unmarshal(sc.Bytes(), &ev) != nil || !admin.InRange(ev.RequestAt, from, to) {
 				continue
 			}
-			if !admin.InRange(ev.RequestAt, from, to) {
-				continue
+			if d, ok := usage.FromAudit(&ev); ok {
+				deltas = append(deltas, d)
 			}
-			out = append(out, admin.ReportEntry{Principal: ev.Principal, Model: ev.Model, At: ev.RequestAt, Requests: 1,
-				PromptTokens: int64(ev.PromptTokens), CacheHitTokens: int64(ev.CacheHitTokens),
-				CompletionTokens: int64(ev.CompletionTokens), Cost: ev.Cost, Saved: ev.CostSaved, Currency: ev.Currency})
 		}
 		err = sc.Err()
 		f.Close()
@@ -149,5 +151,5 @@ func auditEntries(files []string, from, to time.Time) ([]admin.ReportEntry, erro
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	return out, nil
+	return admin.EntriesFromUsage(deltas), nil
 }
