@@ -135,7 +135,7 @@ models:
 	}
 
 	if mode == killReconcile {
-		out, err := exec.Command(dsgateBin, "usage", "reconcile", "--config", path).CombinedOutput()
+		out, err := exec.Command(dsgateBin, "usage", "reconcile", "--journal-only", "--config", path).CombinedOutput()
 		if err != nil {
 			t.Fatalf("usage reconcile: %v\n%s", err, out)
 		}

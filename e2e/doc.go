@@ -9,7 +9,7 @@
 //     gRPC streams together, and cutting those still running at the end of
 //     the grace period with an error event, every request audited with the
 //     status its client saw;
-//   - crash: SIGKILL under load, then `dsgate usage reconcile` or a
+//   - crash: SIGKILL under load, then `dsgate usage reconcile --journal-only` or a
 //     restart: the usage of every key equals what its clients were served;
 //   - replicas: three gateways sharing PostgreSQL and Redis hold one rate
 //     limit, accept each other's tokens and see a revocation within a second.

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/openai"
@@ -183,6 +184,20 @@ type Grant struct {
 	ticket *ratelimit.Ticket
 	cost   pricing.Cost // set by SetCost when a price applied
 	priced bool
+	start  time.Time // set by SetStart: the request's start
+}
+
+// SetStart gives the grant the request's start: its usage is recorded in
+// that hour (zero: the hour it settles in).
+func (g *Grant) SetStart(t time.Time) { g.start = t }
+
+// MeteredAs is the principal kind Done records the call's usage under,
+// "" when there is no usage recorder.
+func (g *Grant) MeteredAs() string {
+	if g.o.Usage == nil {
+		return ""
+	}
+	return string(g.p.Kind)
 }
 
 // Admit reserves the call under p's limits: one request, an estimate of
@@ -263,7 +278,7 @@ func (g *Grant) Done(ctx context.Context, u openai.Usage, cached bool) {
 	if g.o.Usage == nil {
 		return
 	}
-	rec := usage.Record{Kind: store.PrincipalKind(g.p.Kind), PrincipalID: g.p.ID, Model: g.model}
+	rec := usage.Record{Kind: store.PrincipalKind(g.p.Kind), PrincipalID: g.p.ID, Model: g.model, At: g.start}
 	if !cached {
 		rec.PromptTokens = int64(u.PromptTokens)
 		rec.CacheHitTokens = int64(u.CacheHitTokens())

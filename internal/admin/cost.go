@@ -34,8 +34,8 @@ type CostOptions struct {
 	// (/admin/prices, PUT|DELETE /admin/budgets/...); without a Store
 	// those routes answer 400.
 	Overrides OverrideOptions
-	// Location is the zone report days and hours are cut in (the
-	// budgets' time zone). Default UTC. Usage buckets are UTC days.
+	// Location is the zone report days and hours are cut in unless the
+	// request names one (time_zone): the budgets' time zone. Default UTC.
 	Location *time.Location
 	Clock    func() time.Time
 	Logger   *slog.Logger
@@ -230,28 +230,35 @@ func TeamLookup(ctx context.Context, ts store.TeamStore) (func(store.PrincipalKi
 	}, nil
 }
 
-// report answers GET /admin/usage/report?group_by=team,model,day&from=&to=
-// &format=json|csv|table from the usage store (daily buckets; hourly
-// reports come from the audit trail: dsgate usage report --audit).
+// report answers GET /admin/usage/report?group_by=team,model,hour&from=
+// &to=&time_zone=&format=json|csv|table from the usage store's hourly
+// buckets. from and to are dates (midnight in the zone) or RFC 3339
+// times; the zone defaults to the budgets' (Location).
 func (c *costHandler) report(r *http.Request, _ *auth.Principal) (int, any, error) {
 	q := r.URL.Query()
 	groupBy, err := ParseGroupBy(q.Get("group_by"))
 	if err != nil {
 		return 0, nil, err
 	}
-	for _, d := range groupBy {
-		if d == ByHour {
-			return 0, nil, fmt.Errorf("%w: the usage store keeps days; hourly reports come from the audit trail (dsgate usage report --audit FILE)", ErrInvalid)
+	loc := c.o.Location
+	if tz := q.Get("time_zone"); tz != "" {
+		if loc, err = time.LoadLocation(tz); err != nil {
+			return 0, nil, fmt.Errorf("%w: time_zone: %q is not an IANA time zone", ErrInvalid, tz)
 		}
 	}
-	var f store.UsageFilter
-	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
-		if v := q.Get(name); v != "" {
-			t, err := time.Parse(time.DateOnly, v)
+	f := store.UsageFilter{ByHour: NeedHours(groupBy, loc)}
+	info := map[string]any{"object": "list", "group_by": groupBy, "time_zone": loc.String()}
+	for _, b := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := q.Get(b.name); v != "" {
+			t, err := ParseReportTime(v, loc)
 			if err != nil {
-				return 0, nil, fmt.Errorf("%w: %s must be YYYY-MM-DD", ErrInvalid, name)
+				return 0, nil, fmt.Errorf("%s: %w", b.name, err)
 			}
-			*dst = t
+			*b.dst = t
+			info[b.name] = CoveredFrom(t).In(loc).Format(time.RFC3339) // the whole hours covered
 		}
 	}
 	rows, err := c.o.Usage.Usage(r.Context(), f)
@@ -262,11 +269,11 @@ func (c *costHandler) report(r *http.Request, _ *auth.Principal) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	// Buckets are UTC days: cut days in UTC so a bucket is never split.
-	lines := BuildReport(EntriesFromUsage(rows), groupBy, time.UTC, teamOf)
+	lines := BuildReport(EntriesFromUsage(rows), groupBy, loc, teamOf)
 	switch q.Get("format") {
 	case "", "json":
-		return http.StatusOK, map[string]any{"object": "list", "group_by": groupBy, "data": lines}, nil
+		info["data"] = lines
+		return http.StatusOK, info, nil
 	case "csv":
 		var b bytes.Buffer
 		err := WriteReportCSV(&b, lines, groupBy)

@@ -24,13 +24,17 @@ const (
 	ByHour      = "hour"
 )
 
-// ReportEntry is usage to report: a usage bucket (a day's totals) or one
-// audit record (one request, with its exact time).
+// ReportEntry is usage to report: a usage bucket (an hour's or a day's
+// totals) or one audit record (one request, with its exact time).
 type ReportEntry struct {
-	Kind             store.PrincipalKind // "" when unknown (audit records name the principal only)
-	Principal        string
-	Model            string
-	At               time.Time // a bucket's day, or a request's start
+	Kind      store.PrincipalKind // "" when unknown (audit records name the principal only)
+	Principal string
+	Model     string
+	At        time.Time // a bucket's hour (or day), or a request's start
+	// DayOnly marks a bucket that knows its UTC day only: a daily sum, or
+	// usage stored before hourly buckets (migration 0008). It is reported
+	// in its UTC day, and per hour as "<day> UTC, hour unknown".
+	DayOnly          bool
 	Requests         int64
 	PromptTokens     int64
 	CacheHitTokens   int64
@@ -84,7 +88,12 @@ func ParseGroupBy(s string) ([]string, error) {
 
 // BuildReport sums entries into lines grouped by the dimensions in
 // groupBy (and currency), in loc for day and hour, sorted by the
-// dimensions. teamOf names the team of a principal ("" for none; nil: no
+// dimensions. Days and hours are made of whole UTC hours, as the usage
+// store keeps them: an entry counts in the UTC hour it started in, labelled
+// with that hour's start in loc, and in the day of loc that hour starts
+// in. In a zone whose offset is whole hours that is the local hour and
+// day; in one that is not (Asia/Kolkata, +05:30) hours are labelled
+// 00:30, 01:30, ... and a day runs from 00:30 to 00:30. teamOf names the team of a principal ("" for none; nil: no
 // teams). Sums are exact integer sums of the entries' nano-units.
 func BuildReport(entries []ReportEntry, groupBy []string, loc *time.Location, teamOf func(kind store.PrincipalKind, id string) string) []ReportLine {
 	if loc == nil {
@@ -107,12 +116,7 @@ func BuildReport(entries []ReportEntry, groupBy []string, loc *time.Location, te
 		if has(ByModel) {
 			k.model = e.Model
 		}
-		if has(ByDay) {
-			k.day = e.At.In(loc).Format(time.DateOnly)
-		}
-		if has(ByHour) {
-			k.hour = e.At.In(loc).Truncate(time.Hour).Format("2006-01-02T15:00Z07:00")
-		}
+		k.day, k.hour = periodLabels(e, loc, has(ByDay), has(ByHour))
 		k.currency = e.Currency
 		l := sums[k]
 		if l == nil {
@@ -141,11 +145,43 @@ func BuildReport(entries []ReportEntry, groupBy []string, loc *time.Location, te
 	return out
 }
 
-// EntriesFromUsage turns usage buckets into report entries (one per day).
+// periodLabels are an entry's day and hour labels (when asked for).
+func periodLabels(e ReportEntry, loc *time.Location, day, hour bool) (string, string) {
+	var d, h string
+	if e.DayOnly {
+		utc := e.At.UTC().Format(time.DateOnly)
+		if day {
+			d = utc
+		}
+		if hour {
+			h = utc + " UTC, hour unknown"
+		}
+		return d, h
+	}
+	start := e.At.Truncate(time.Hour).In(loc)
+	if day {
+		d = start.Format(time.DateOnly)
+	}
+	if hour {
+		h = start.Format(HourLayout)
+	}
+	return d, h
+}
+
+// HourLayout is the layout of a report's hour labels: the hour's start in
+// the report's zone, minutes included (a zone's hours may start at :30).
+const HourLayout = "2006-01-02T15:04Z07:00"
+
+// EntriesFromUsage turns usage buckets into report entries: one per hour
+// bucket, or per day for daily sums and buckets that know their day only.
 func EntriesFromUsage(rows []store.UsageDelta) []ReportEntry {
 	out := make([]ReportEntry, 0, len(rows))
 	for _, u := range rows {
-		out = append(out, ReportEntry{Kind: u.Kind, Principal: u.PrincipalID, Model: u.Model, At: u.Day,
+		at, dayOnly := u.Hour, u.Hour.IsZero()
+		if dayOnly {
+			at = u.Day
+		}
+		out = append(out, ReportEntry{Kind: u.Kind, Principal: u.PrincipalID, Model: u.Model, At: at, DayOnly: dayOnly,
 			Requests: u.Requests, PromptTokens: u.PromptTokens, CacheHitTokens: u.CacheHitTokens,
 			CompletionTokens: u.CompletionTokens, Cost: u.Cost, Saved: u.CostSaved, Currency: u.Currency})
 	}
@@ -228,4 +264,44 @@ func WriteReportTable(w io.Writer, lines []ReportLine, groupBy []string) error {
 		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+// NeedHours reports whether a report grouped by groupBy in loc must read
+// the store's hourly buckets: to group by hour, or to cut days in a zone
+// other than UTC. Otherwise the store's daily sums are enough.
+func NeedHours(groupBy []string, loc *time.Location) bool {
+	return slices.Contains(groupBy, ByHour) || (slices.Contains(groupBy, ByDay) && loc.String() != "UTC")
+}
+
+// ParseReportTime reads a report bound: a date (YYYY-MM-DD, midnight in
+// loc) or an RFC 3339 time.
+func ParseReportTime(v string, loc *time.Location) (time.Time, error) {
+	if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %q is neither YYYY-MM-DD nor an RFC 3339 time", ErrInvalid, v)
+	}
+	return t, nil
+}
+
+// CoveredFrom is where a report from `from` really starts: usage is kept
+// per whole UTC hour, so a bound inside an hour (midnight in
+// Asia/Kolkata is 18:30 UTC) starts the report at the next whole hour;
+// the hour it cuts counts in the period before. The same holds for the
+// end bound.
+func CoveredFrom(from time.Time) time.Time {
+	if h := from.Truncate(time.Hour); !h.Equal(from) {
+		return h.Add(time.Hour)
+	}
+	return from
+}
+
+// InRange reports whether a request that started at `at` counts in a
+// report over [from, to) (zero: open): whether its UTC hour starts in the
+// range, as the store selects hourly buckets.
+func InRange(at, from, to time.Time) bool {
+	h := at.Truncate(time.Hour)
+	return (from.IsZero() || !h.Before(from)) && (to.IsZero() || h.Before(to))
 }

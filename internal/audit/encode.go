@@ -65,6 +65,7 @@ func (e *Event) appendJSON(b []byte) []byte {
 		num("cost_saved_nano", e.CostSaved)
 	}
 	str("currency", e.Currency, true)
+	str("metered", e.Metered, true)
 	str("prev_hash", e.PrevHash, false)
 	str("hash", e.Hash, false)
 	return append(b, '}')

@@ -50,8 +50,13 @@ type Event struct {
 	Cost      int64  `json:"cost_nano,omitempty"`
 	CostSaved int64  `json:"cost_saved_nano,omitempty"`
 	Currency  string `json:"currency,omitempty"`
-	PrevHash  string `json:"prev_hash"`
-	Hash      string `json:"hash"`
+	// Metered is the kind of principal ("key", "client") the request's
+	// usage was recorded under in the usage store; empty when none was
+	// (refused before admission, or not an inference request). `dsgate
+	// usage reconcile` sums the metered records.
+	Metered  string `json:"metered,omitempty"`
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
 
 	// raw is the sealed record as spooled (one JSON line, no newline). The
 	// writer sets it so that sinks write those bytes instead of encoding
@@ -69,7 +74,8 @@ type Event struct {
 // nanoseconds in UTC (time.RFC3339Nano). Any language can recompute it from
 // the JSON line alone. The cost fields (cost_nano, cost_saved_nano,
 // currency, after error_type) are part of the encoding only when currency
-// is set, so records written before they existed verify unchanged.
+// is set, so records written before they existed verify unchanged; so is
+// metered (after them), only when set.
 func (e *Event) ComputeHash() string {
 	var stack [1536]byte
 	sum := sha256.Sum256(e.appendCanonical(stack[:0]))
@@ -125,6 +131,9 @@ func (e *Event) appendCanonical(b []byte) []byte {
 		num("cost_nano", e.Cost)
 		num("cost_saved_nano", e.CostSaved)
 		field("currency", e.Currency)
+	}
+	if e.Metered != "" {
+		field("metered", e.Metered)
 	}
 	field("prev_hash", e.PrevHash)
 	return b

@@ -59,14 +59,16 @@ func TestTeamsAndUsageReport(t *testing.T) {
 	if out, _, code = run(t, "usage", "report", "--db", db, "--group-by", "team"); code != 0 || !strings.Contains(out, "research") {
 		t.Errorf("table: %d\n%s", code, out)
 	}
-	if _, _, code = run(t, "usage", "report", "--db", db, "--group-by", "hour"); code == 0 {
-		t.Error("hourly report from daily buckets")
+	// The store keeps hours: the usage above was added at 00:00 UTC.
+	out, _, code = run(t, "usage", "report", "--db", db, "--group-by", "hour", "--format", "csv", "--time-zone", "Asia/Kolkata")
+	if code != 0 || !strings.Contains(out, "\n2026-12-02T05:30+05:30,USD,4,205,50,20,0.001500008,") {
+		t.Errorf("hourly report from the store: %d\n%s", code, out)
 	}
 
 	// Hourly, from an audit file.
 	auditFile := filepath.Join(dir, "audit-1.jsonl")
-	lines := `{"id":"a","seq":1,"request_id":"r1","principal":"k1","model":"deepseek-flash","status":200,"prompt_tokens":10,"completion_tokens":2,"cache_hit_tokens":4,"request_at":"2026-12-02T01:10:00Z","cost_nano":5,"currency":"USD"}
-{"id":"b","seq":2,"request_id":"r2","principal":"k1","model":"deepseek-flash","status":200,"prompt_tokens":10,"completion_tokens":2,"request_at":"2026-12-02T01:50:00Z","cost_nano":6,"cost_saved_nano":1,"currency":"USD"}
+	lines := `{"id":"a","seq":1,"request_id":"r1","principal":"k1","model":"deepseek-flash","status":200,"prompt_tokens":10,"completion_tokens":2,"cache_hit_tokens":4,"request_at":"2026-12-02T01:10:00Z","cost_nano":5,"currency":"USD","metered":"key"}
+{"id":"b","seq":2,"request_id":"r2","principal":"k1","model":"deepseek-flash","status":200,"prompt_tokens":10,"completion_tokens":2,"request_at":"2026-12-02T01:50:00Z","cost_nano":6,"cost_saved_nano":1,"currency":"USD","metered":"key"}
 {"id":"c","seq":3,"request_id":"r3","principal":"k1","route":"GET /admin/keys","status":200,"request_at":"2026-12-02T02:10:00Z"}
 `
 	if err := os.WriteFile(auditFile, []byte(lines), 0o600); err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +14,7 @@ import (
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/audit"
 	"github.com/dsgate/dsgate/internal/store"
+	"github.com/dsgate/dsgate/internal/usage"
 )
 
 // reportFlags are the options of `dsgate usage report`.
@@ -27,24 +27,33 @@ type reportFlags struct {
 func newUsageReportCmd() *cobra.Command {
 	var o reportFlags
 	cmd := &cobra.Command{
-		Use:   "report",
+		Use:   "report [--audit FILE [FILE...]]",
 		Short: "Tokens, requests, cost, cache savings and cache-hit ratio by team, principal, model, day or hour",
-		Long: `Report usage and cost from the usage store (daily totals, the same figures as
-GET /admin/usage/report) or, with --audit, from audit trail files (every
-request, so hourly reports too). Money is reported per currency, exactly
-(the nano-unit sums of the requests).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Long: `Report usage and cost from the usage store (hourly totals, the same figures as
+GET /admin/usage/report) or, with --audit, from audit trail files (the
+requests whose usage was recorded: records with "metered", a cache hit
+with no tokens; so both give the same figures, which dsgate usage
+reconcile checks). Money is reported per currency, exactly
+(the nano-unit sums of the requests). Days and hours are cut in
+--time-zone from whole UTC hours: in a zone whose offset is not whole
+hours (Asia/Kolkata, +05:30) hours are labelled 00:30, 01:30, ... and a
+day runs from 00:30 to 00:30 local time.`,
+		Args: cobra.ArbitraryArgs, // more audit files: a shell glob after --audit
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && len(o.audit) == 0 {
+				return fmt.Errorf("files are audit trail files: name the first with --audit")
+			}
+			o.audit = append(o.audit, args...)
 			return runUsageReport(cmd.Context(), cmd.OutOrStdout(), o)
 		},
 	}
 	dbFlag(cmd, &o.store)
 	f := cmd.Flags()
 	f.StringVar(&o.groupBy, "group-by", "principal,model,day", "team, principal, model, day, hour (comma-separated)")
-	f.StringVar(&o.from, "from", "", "first day, YYYY-MM-DD (default: all)")
-	f.StringVar(&o.to, "to", "", "day after the last, YYYY-MM-DD (default: all)")
+	f.StringVar(&o.from, "from", "", "start: YYYY-MM-DD (midnight in --time-zone) or an RFC 3339 time (default: all)")
+	f.StringVar(&o.to, "to", "", "end (excluded), like --from (default: all)")
 	f.StringVar(&o.format, "format", "table", "table, csv or json")
-	f.StringVar(&o.zone, "time-zone", "UTC", "zone days and hours are cut in (audit reports; store days are UTC)")
+	f.StringVar(&o.zone, "time-zone", "UTC", "zone days and hours are cut in")
 	f.StringSliceVar(&o.audit, "audit", nil, "audit trail files (JSON lines) to report from instead of the usage store")
 	return cmd
 }
@@ -66,8 +75,8 @@ func runUsageReport(ctx context.Context, out io.Writer, o reportFlags) error {
 		if p.v == "" {
 			continue
 		}
-		if *p.dst, err = time.ParseInLocation(time.DateOnly, p.v, loc); err != nil {
-			return fmt.Errorf("--from/--to must be YYYY-MM-DD: %w", err)
+		if *p.dst, err = admin.ParseReportTime(p.v, loc); err != nil {
+			return fmt.Errorf("--from/--to: %w", err)
 		}
 	}
 	var (
@@ -86,11 +95,11 @@ func runUsageReport(ctx context.Context, out io.Writer, o reportFlags) error {
 			}
 		}
 		if len(o.audit) == 0 {
-			rows, err := st.Usage(ctx, store.UsageFilter{From: from, To: to})
+			rows, err := st.Usage(ctx, store.UsageFilter{From: from, To: to, ByHour: admin.NeedHours(groupBy, loc)})
 			if err != nil {
 				return err
 			}
-			entries, loc = admin.EntriesFromUsage(rows), time.UTC
+			entries = admin.EntriesFromUsage(rows)
 		}
 	}
 	if len(o.audit) > 0 {
@@ -99,8 +108,6 @@ func runUsageReport(ctx context.Context, out io.Writer, o reportFlags) error {
 		}
 	} else if o.store.dsn == "" {
 		return fmt.Errorf("--db, --config or --audit is required")
-	} else if slices.Contains(groupBy, admin.ByHour) {
-		return fmt.Errorf("the usage store keeps days: report hours from the audit trail (--audit FILE)")
 	}
 	lines := admin.BuildReport(entries, groupBy, loc, teamOf)
 	switch o.format {
@@ -116,10 +123,12 @@ func runUsageReport(ctx context.Context, out io.Writer, o reportFlags) error {
 	return fmt.Errorf("--format must be table, csv or json")
 }
 
-// auditEntries reads the inference requests of audit trail files in
-// [from, to) (zero: open).
+// auditEntries reads the usage of the metered audit records (those whose
+// usage the store recorded, counted as the store counts them: see
+// usage.FromAudit) whose UTC hour starts in [from, to) (zero: open), as
+// the store selects hours.
 func auditEntries(files []string, from, to time.Time) ([]admin.ReportEntry, error) {
-	var out []admin.ReportEntry
+	var deltas []store.UsageDelta
 	for _, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
@@ -129,15 +138,12 @@ func auditEntries(files []string, from, to time.Time) ([]admin.ReportEntry, erro
 		sc.Buffer(nil, 64<<20)
 		for sc.Scan() {
 			var ev audit.Event
-			if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Model == "" {
+			if json.Unmarshal(sc.Bytes(), &ev) != nil || !admin.InRange(ev.RequestAt, from, to) {
 				continue
 			}
-			if (!from.IsZero() && ev.RequestAt.Before(from)) || (!to.IsZero() && !ev.RequestAt.Before(to)) {
-				continue
+			if d, ok := usage.FromAudit(&ev); ok {
+				deltas = append(deltas, d)
 			}
-			out = append(out, admin.ReportEntry{Principal: ev.Principal, Model: ev.Model, At: ev.RequestAt, Requests: 1,
-				PromptTokens: int64(ev.PromptTokens), CacheHitTokens: int64(ev.CacheHitTokens),
-				CompletionTokens: int64(ev.CompletionTokens), Cost: ev.Cost, Saved: ev.CostSaved, Currency: ev.Currency})
 		}
 		err = sc.Err()
 		f.Close()
@@ -145,5 +151,5 @@ func auditEntries(files []string, from, to time.Time) ([]admin.ReportEntry, erro
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	return out, nil
+	return admin.EntriesFromUsage(deltas), nil
 }

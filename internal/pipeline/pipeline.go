@@ -137,6 +137,8 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	if err != nil {
 		return nil, err
 	}
+	grant.SetStart(s.Start) // usage counts in the hour the audit record's request_at is in
+	s.Metered = grant.MeteredAs()
 	team, err := pl.o.Access.AdmitTeam(ctx, p, req)
 	if err != nil {
 		grant.Done(ctx, openai.Usage{}, false)

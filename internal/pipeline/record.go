@@ -85,6 +85,7 @@ func (o Recorder) audit(s *reqscope.Scope, route, clientAddr string, status int,
 		RequestAt:        s.Start,
 		ResponseAt:       end,
 		ErrorType:        s.ErrorType,
+		Metered:          s.Metered,
 	}
 	if s.Priced {
 		ev.Cost, ev.CostSaved, ev.Currency = int64(s.Cost.Amount), int64(s.Cost.Saved), string(s.Cost.Currency)

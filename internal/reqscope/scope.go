@@ -43,6 +43,10 @@ type Scope struct {
 	// a local engine without a configured price, no usage).
 	Cost   pricing.Cost
 	Priced bool
+	// Metered is the principal kind the request's usage is recorded under
+	// in the usage store ("key", "client"); "" when it is not (refused
+	// before admission). The audit record carries it.
+	Metered string
 
 	// Input and Output are the request and response bodies, for the audit
 	// record's hashes. They alias buffers that are never modified after

@@ -59,13 +59,20 @@ type Role struct {
 }
 
 // UsageDelta is an amount of usage to add to one bucket. Buckets are keyed
-// by (Kind, PrincipalID, Model, Day, Currency); Day is truncated to UTC
-// midnight.
+// by (Kind, PrincipalID, Model, UTC hour, Currency): the hour the requests
+// started in.
+//
+// To AddUsage, Day is the instant of the usage (any time in the hour) and
+// Hour is left zero; the key truncates it. Read back (Usage), Day is the
+// bucket's UTC midnight and Hour its UTC hour when the filter asked for
+// hours; Hour is zero in daily sums and in buckets stored before hourly
+// buckets existed (migration 0008), which know their day only.
 type UsageDelta struct {
 	Kind             PrincipalKind
 	PrincipalID      string
 	Model            string
 	Day              time.Time
+	Hour             time.Time
 	Requests         int64
 	PromptTokens     int64
 	CacheHitTokens   int64
@@ -77,18 +84,25 @@ type UsageDelta struct {
 	Currency  string
 }
 
-// UsageKey returns the bucket that d adds to.
+// UsageKey returns the bucket that d adds to: the hour of Hour when set,
+// else of Day.
 func (d UsageDelta) UsageKey() UsageKey {
-	return UsageKey{Kind: d.Kind, PrincipalID: d.PrincipalID, Model: d.Model, Day: d.Day.UTC().Truncate(24 * time.Hour),
-		Currency: d.Currency}
+	at := d.Hour
+	if at.IsZero() {
+		at = d.Day
+	}
+	at = at.UTC()
+	return UsageKey{Kind: d.Kind, PrincipalID: d.PrincipalID, Model: d.Model, Day: at.Truncate(24 * time.Hour),
+		Hour: at.Truncate(time.Hour), Currency: d.Currency}
 }
 
-// UsageKey identifies one usage bucket.
+// UsageKey identifies one usage bucket: Day is Hour's UTC midnight.
 type UsageKey struct {
 	Kind        PrincipalKind
 	PrincipalID string
 	Model       string
 	Day         time.Time
+	Hour        time.Time
 	Currency    string
 }
 
@@ -96,7 +110,15 @@ type UsageKey struct {
 type UsageFilter struct {
 	Kind        PrincipalKind
 	PrincipalID string
-	From, To    time.Time // Day >= From and Day < To
+	// From and To select the buckets whose hour starts in [From, To);
+	// a bucket from before hourly buckets (hour unknown) is selected when
+	// its UTC day starts in [From, To). A bound inside an hour (a zone
+	// whose offset is not whole hours) selects the hours starting after
+	// it: buckets are never split.
+	From, To time.Time
+	// ByHour returns one row per hour bucket (Hour set); otherwise rows
+	// are the exact sums per UTC day (Hour zero).
+	ByHour bool
 }
 
 // RevokedToken is a revoked JWT access token id, kept until the token
@@ -157,7 +179,8 @@ type UsageStore interface {
 	AddJournalUsage(ctx context.Context, deltas []UsageDelta, journal string, seq uint64) error
 	// JournalMark is the seq of the last record of journal added (0: none).
 	JournalMark(ctx context.Context, journal string) (uint64, error)
-	// Usage returns buckets matching f, ordered by kind, principal, model, day.
+	// Usage returns buckets matching f (daily sums unless f.ByHour),
+	// ordered by kind, principal, model, day, hour, currency.
 	Usage(ctx context.Context, f UsageFilter) ([]UsageDelta, error)
 }
 

@@ -3,8 +3,8 @@
 // store. It is step 13 of the request pipeline.
 //
 // Record never waits on the store and never drops a record: it adds the
-// amounts into an in-memory map of buckets (one per principal, model and
-// day) under a mutex, and Run flushes the map to the store in one
+// amounts into an in-memory map of buckets (one per principal, model,
+// currency and UTC hour the request started in) under a mutex, and Run flushes the map to the store in one
 // transaction per batch. A failed flush puts the amounts back and retries
 // with backoff, so totals stay exact however long the store is down; memory
 // grows only with the number of distinct buckets, not with traffic. Close
@@ -18,5 +18,9 @@
 // reconcile`, the records after the mark are replayed, each exactly once.
 // A lock on the file keeps a second process off a journal in use.
 //
-// usage imports store; it must not import config, server, httpapi or cli.
+// FromAudit and Reconcile check the store against the audit trail (`dsgate
+// usage reconcile`): the metered audit records, summed per principal,
+// model, currency and day or hour, must equal the stored buckets exactly.
+//
+// usage imports store and audit; it must not import config, server, httpapi or cli.
 package usage

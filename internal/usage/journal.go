@@ -33,8 +33,7 @@ const journalMagic = "dsgate-usage-journal v1 "
 // a replay adds each record exactly once.
 //
 // The file is a header line "dsgate-usage-journal v1 <id>" and one line per
-// record: seq, kind, principal, model, day (Unix seconds) and the prompt,
-// cache-hit and completion tokens, tab-separated, strings quoted. Once
+// record (appendEntry), tab-separated, strings quoted. Once
 // every record is in the store the file is cut back to its header.
 type journal struct {
 	f      *os.File // holds the lock
@@ -132,29 +131,28 @@ func newJournalID() string {
 
 // append writes one record in one write call.
 func (j *journal) append(seq uint64, d *store.UsageDelta) error {
-	j.buf = appendEntry(j.buf[:0], seq, d, false)
+	j.buf = appendEntry(j.buf[:0], seq, d)
 	n, err := j.f.Write(j.buf)
 	j.size += int64(n)
 	return err
 }
 
-// appendEntry appends one record line. A record (full unset) is one
-// request: 8 fields. A compacted bucket (full) adds its requests, cost,
-// saving and currency: 12 fields.
-func appendEntry(b []byte, seq uint64, d *store.UsageDelta, full bool) []byte {
+// appendEntry appends one line: a record (one request) or a compacted
+// bucket, both as 12 fields: seq, kind, principal, model, the UTC hour of
+// the bucket (Unix seconds), prompt, cache-hit and completion tokens,
+// requests, cost, saving and currency. (Journals written before hourly
+// buckets also hold 8-field record lines, with no cost; they are still
+// read.)
+func appendEntry(b []byte, seq uint64, d *store.UsageDelta) []byte {
 	b = strconv.AppendUint(b, seq, 10)
 	for _, s := range [...]string{string(d.Kind), d.PrincipalID, d.Model} {
 		b = strconv.AppendQuote(append(b, '\t'), s)
 	}
-	for _, n := range [...]int64{d.Day.Unix(), d.PromptTokens, d.CacheHitTokens, d.CompletionTokens} {
+	for _, n := range [...]int64{d.UsageKey().Hour.Unix(), d.PromptTokens, d.CacheHitTokens, d.CompletionTokens,
+		d.Requests, d.Cost, d.CostSaved} {
 		b = strconv.AppendInt(append(b, '\t'), n, 10)
 	}
-	if full {
-		for _, n := range [...]int64{d.Requests, d.Cost, d.CostSaved} {
-			b = strconv.AppendInt(append(b, '\t'), n, 10)
-		}
-		b = strconv.AppendQuote(append(b, '\t'), d.Currency)
-	}
+	b = strconv.AppendQuote(append(b, '\t'), d.Currency)
 	return append(b, '\n')
 }
 
@@ -184,7 +182,8 @@ func (j *journal) reset() error {
 // close releases the file and its lock.
 func (j *journal) close() error { return j.f.Close() }
 
-// parseEntry reads one record line (8 fields) or compacted bucket (12).
+// parseEntry reads one line: 12 fields (appendEntry) or an 8-field record
+// line of an older journal (one request, no cost).
 func parseEntry(line string) (journalEntry, error) {
 	f := strings.Split(line, "\t")
 	if len(f) != 8 && len(f) != 12 {

@@ -27,9 +27,13 @@ type JournalWriter interface {
 
 // Record is one request's usage.
 type Record struct {
-	Kind             store.PrincipalKind
-	PrincipalID      string
-	Model            string
+	Kind        store.PrincipalKind
+	PrincipalID string
+	Model       string
+	// At is when the request started: the record counts in that hour's
+	// bucket, the hour its audit record (request_at) and its price are of.
+	// Zero: the recorder's clock when Record is called.
+	At               time.Time
 	PromptTokens     int64
 	CacheHitTokens   int64
 	CompletionTokens int64
@@ -156,7 +160,11 @@ func Open(ctx context.Context, w JournalWriter, opts Options) (*Recorder, error)
 // Record adds one request's usage. It takes a mutex for a map update and
 // never waits on the store.
 func (r *Recorder) Record(rec Record) {
-	d := store.UsageDelta{Kind: rec.Kind, PrincipalID: storable(rec.PrincipalID), Model: storable(rec.Model), Day: r.opts.Clock(),
+	at := rec.At
+	if at.IsZero() {
+		at = r.opts.Clock()
+	}
+	d := store.UsageDelta{Kind: rec.Kind, PrincipalID: storable(rec.PrincipalID), Model: storable(rec.Model), Day: at,
 		Requests: 1, PromptTokens: rec.PromptTokens, CacheHitTokens: rec.CacheHitTokens, CompletionTokens: rec.CompletionTokens,
 		Cost: rec.Cost, CostSaved: rec.CostSaved, Currency: storable(rec.Currency)}
 	r.records.Add(1)
@@ -185,7 +193,7 @@ func (r *Recorder) addLocked(d store.UsageDelta) {
 		p.CostSaved += d.CostSaved
 		return
 	}
-	d.Day = k.Day
+	d.Day, d.Hour = k.Day, k.Hour
 	r.pending[k] = &d
 }
 
@@ -285,7 +293,7 @@ func (r *Recorder) compactPendingLocked() {
 	seq := r.stored
 	for _, d := range r.pending {
 		seq++
-		b = appendEntry(b, seq, d, true)
+		b = appendEntry(b, seq, d)
 	}
 	if err := r.journal.rewrite(b); err != nil {
 		r.journalErrors.Add(1)

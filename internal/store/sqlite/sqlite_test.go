@@ -2,9 +2,11 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"os"
+	"testing"
 
 	"github.com/dsgate/dsgate/internal/store/sqlite"
-	"testing"
 
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/store/storetest"
@@ -24,4 +26,22 @@ func TestReopen(t *testing.T) {
 		}
 		st.Close()
 	}
+}
+
+// Usage stored in daily buckets before migration 0008 is kept whole.
+func TestUsageUpgrade(t *testing.T) {
+	path := t.TempDir() + "/d.db"
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.UsageUpgrade(t, db, os.DirFS("migrations"), "", func() store.Store {
+		st, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	})
 }

@@ -425,10 +425,10 @@ func (d *DB) addUsage(ctx context.Context, deltas []store.UsageDelta, journal st
 		}
 	}()
 	stmt, err := tx.PrepareContext(ctx, d.q(`INSERT INTO usage_totals
-		(kind, principal_id, model, day, currency, requests, prompt_tokens, cache_hit_tokens, completion_tokens,
+		(kind, principal_id, model, day, hour, currency, requests, prompt_tokens, cache_hit_tokens, completion_tokens,
 			cost_nano, cost_saved_nano)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT (kind, principal_id, model, day, currency) DO UPDATE SET
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT (kind, principal_id, model, day, hour, currency) DO UPDATE SET
 			requests = usage_totals.requests + excluded.requests,
 			prompt_tokens = usage_totals.prompt_tokens + excluded.prompt_tokens,
 			cache_hit_tokens = usage_totals.cache_hit_tokens + excluded.cache_hit_tokens,
@@ -441,7 +441,7 @@ func (d *DB) addUsage(ctx context.Context, deltas []store.UsageDelta, journal st
 	defer stmt.Close()
 	for _, u := range sorted {
 		k := u.UsageKey()
-		if _, err = stmt.ExecContext(ctx, string(k.Kind), k.PrincipalID, k.Model, micros(k.Day), k.Currency,
+		if _, err = stmt.ExecContext(ctx, string(k.Kind), k.PrincipalID, k.Model, micros(k.Day), micros(k.Hour), k.Currency,
 			u.Requests, u.PromptTokens, u.CacheHitTokens, u.CompletionTokens, u.Cost, u.CostSaved); err != nil {
 			return fmt.Errorf("adding usage: %w", invalidData(err))
 		}
@@ -478,35 +478,30 @@ func lessUsage(a, b store.UsageKey) bool {
 	if a.Model != b.Model {
 		return a.Model < b.Model
 	}
-	if !a.Day.Equal(b.Day) {
-		return a.Day.Before(b.Day)
+	if !a.Hour.Equal(b.Hour) {
+		return a.Hour.Before(b.Hour)
 	}
 	return a.Currency < b.Currency
 }
 
-// Usage returns the buckets matching f.
+// usageSums are the summed columns of usage_totals, in Scan order.
+const usageSums = `requests, prompt_tokens, cache_hit_tokens, completion_tokens, cost_nano, cost_saved_nano`
+
+// Usage returns the buckets matching f: every hour bucket with f.ByHour,
+// else their exact sums per UTC day.
 func (d *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageDelta, error) {
-	query := `SELECT kind, principal_id, model, day, currency, requests, prompt_tokens, cache_hit_tokens,
-		completion_tokens, cost_nano, cost_saved_nano
-		FROM usage_totals WHERE 1=1`
-	var args []any
-	if f.Kind != "" {
-		query += ` AND kind = ?`
-		args = append(args, string(f.Kind))
+	cols, group, order := `kind, principal_id, model, day, hour, currency, `+usageSums, ``, `day, hour`
+	if !f.ByHour {
+		order = `day`
+		cols = `kind, principal_id, model, day, 0, currency`
+		for _, c := range strings.Split(usageSums, ", ") {
+			cols += `, CAST(SUM(` + c + `) AS BIGINT)`
+		}
+		group = ` GROUP BY kind, principal_id, model, day, currency`
 	}
-	if f.PrincipalID != "" {
-		query += ` AND principal_id = ?`
-		args = append(args, f.PrincipalID)
-	}
-	if !f.From.IsZero() {
-		query += ` AND day >= ?`
-		args = append(args, micros(f.From))
-	}
-	if !f.To.IsZero() {
-		query += ` AND day < ?`
-		args = append(args, micros(f.To))
-	}
-	query += ` ORDER BY kind, principal_id, model, day, currency`
+	where, args := usageWhere(f)
+	query := `SELECT ` + cols + ` FROM usage_totals WHERE 1=1` + where + group +
+		` ORDER BY kind, principal_id, model, ` + order + `, currency`
 	rows, err := d.r.QueryContext(ctx, d.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading usage: %w", err)
@@ -515,18 +510,45 @@ func (d *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageDelta
 	var out []store.UsageDelta
 	for rows.Next() {
 		var (
-			u    store.UsageDelta
-			kind string
-			day  int64
+			u         store.UsageDelta
+			kind      string
+			day, hour int64
 		)
-		if err := rows.Scan(&kind, &u.PrincipalID, &u.Model, &day, &u.Currency, &u.Requests, &u.PromptTokens,
+		if err := rows.Scan(&kind, &u.PrincipalID, &u.Model, &day, &hour, &u.Currency, &u.Requests, &u.PromptTokens,
 			&u.CacheHitTokens, &u.CompletionTokens, &u.Cost, &u.CostSaved); err != nil {
 			return nil, fmt.Errorf("reading usage: %w", err)
 		}
-		u.Kind, u.Day = store.PrincipalKind(kind), fromMicros(day)
+		u.Kind, u.Day, u.Hour = store.PrincipalKind(kind), fromMicros(day), fromMicros(hour)
 		out = append(out, u)
 	}
 	return out, rows.Err()
+}
+
+// usageWhere is the WHERE clause (after "1=1") and arguments of f. Time
+// bounds apply to the hour of hourly buckets and to the day of buckets
+// that know their day only (hour 0).
+func usageWhere(f store.UsageFilter) (string, []any) {
+	var (
+		where string
+		args  []any
+	)
+	if f.Kind != "" {
+		where += ` AND kind = ?`
+		args = append(args, string(f.Kind))
+	}
+	if f.PrincipalID != "" {
+		where += ` AND principal_id = ?`
+		args = append(args, f.PrincipalID)
+	}
+	if !f.From.IsZero() {
+		where += ` AND ((hour <> 0 AND hour >= ?) OR (hour = 0 AND day >= ?))`
+		args = append(args, micros(f.From), micros(f.From))
+	}
+	if !f.To.IsZero() {
+		where += ` AND ((hour <> 0 AND hour < ?) OR (hour = 0 AND day < ?))`
+		args = append(args, micros(f.To), micros(f.To))
+	}
+	return where, args
 }
 
 // RevokeToken records a revoked token id.

@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("UsageConcurrent", func(t *testing.T) { testUsageConcurrent(t, open(t)) })
 	t.Run("JournalMark", func(t *testing.T) { testJournalMark(t, open(t)) })
 	t.Run("UsageCost", func(t *testing.T) { testUsageCost(t, open(t)) })
+	t.Run("UsageHours", func(t *testing.T) { testUsageHours(t, open(t)) })
 	t.Run("Teams", func(t *testing.T) { testTeams(t, open(t)) })
 	t.Run("CostOverrides", func(t *testing.T) { testCostOverrides(t, open(t)) })
 	t.Run("RevokedTokens", func(t *testing.T) { testRevokedTokens(t, open(t)) })
