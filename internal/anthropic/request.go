@@ -75,8 +75,8 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	if !r.hasMaxTokens {
 		return nil, info, invalid("max_tokens: field required")
 	}
-	if r.maxTokens < 1 {
-		return nil, info, invalid("max_tokens: must be at least 1")
+	if err := checkMaxTokens(r.maxTokens); err != nil {
+		return nil, info, err
 	}
 	c := chatwire.Request{
 		Model:       r.model,
@@ -205,6 +205,17 @@ func name(key string, v []byte) (string, *Error) {
 		return "", invalid(key + ": expected string")
 	}
 	return s, nil
+}
+
+// checkMaxTokens applies the max_tokens bounds, before admission.
+func checkMaxTokens(n int) *Error {
+	switch {
+	case n < 1:
+		return invalid("max_tokens: must be at least 1")
+	case n > chatwire.MaxOutputTokens:
+		return invalid("max_tokens: must be at most " + strconv.Itoa(chatwire.MaxOutputTokens))
+	}
+	return nil
 }
 
 func integer(key string, v []byte) (int, *Error) {

@@ -85,6 +85,7 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	}
 	info := RequestInfo{Store: true}
 	var input []byte
+	hasMaxOutput := false
 	var perr *openai.Error
 	_ = chatwire.Object(body, func(key, v []byte) error {
 		if perr != nil || chatwire.Null(v) {
@@ -102,6 +103,7 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 			info.Instructions = v
 		case "max_output_tokens":
 			info.MaxOutputTokens, perr = integer("max_output_tokens", v)
+			hasMaxOutput = true
 		case "temperature":
 			info.Temperature, perr = number("temperature", v)
 		case "top_p":
@@ -136,6 +138,9 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	}
 	if info.Model == "" {
 		return nil, info, invalid("model", "Missing required parameter: 'model'.")
+	}
+	if err := checkMaxOutputTokens(info.MaxOutputTokens, hasMaxOutput); err != nil {
+		return nil, info, err
 	}
 	c := chatwire.Request{
 		Model: info.Model, MaxTokens: info.MaxOutputTokens, Temperature: info.Temperature, TopP: info.TopP,
@@ -181,6 +186,19 @@ func name(param string, v []byte) (string, *openai.Error) {
 		return "", invalid(param, param+" must be a string")
 	}
 	return s, nil
+}
+
+// checkMaxOutputTokens applies the max_output_tokens bounds, before
+// admission: a value the upstream would refuse must not reserve quota.
+func checkMaxOutputTokens(n int, set bool) *openai.Error {
+	switch {
+	case set && n < 1:
+		return invalid("max_output_tokens", "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 1, but got "+strconv.Itoa(n)+" instead.")
+	case n > chatwire.MaxOutputTokens:
+		return invalid("max_output_tokens", "Invalid 'max_output_tokens': integer above maximum value. Expected a value <= "+
+			strconv.Itoa(chatwire.MaxOutputTokens)+", but got "+strconv.Itoa(n)+" instead.")
+	}
+	return nil
 }
 
 func integer(param string, v []byte) (int, *openai.Error) {
