@@ -139,7 +139,7 @@ func asError(err error, msg string) *Error {
 // parse validates body and reads the top-level fields.
 func parse(body []byte) (*request, *Error) {
 	body = chatwire.Trim(body)
-	if !json.Valid(body) {
+	if !chatwire.Valid(body) {
 		var v struct{}
 		return nil, decodeError(json.Unmarshal(body, &v))
 	}

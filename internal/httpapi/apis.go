@@ -90,6 +90,9 @@ type eventSink struct {
 func newEventSink(w http.ResponseWriter, digest bool) *eventSink {
 	s := &eventSink{out: sinkFor(w)}
 	s.out.digest = digest
+	if cap(s.out.buf) < eventBufSize {
+		s.out.buf = make([]byte, 0, eventBufSize) // the response.* events carry the whole response
+	}
 	s.emit = s.write
 	return s
 }
@@ -129,6 +132,10 @@ func (s *eventSink) Flush() error {
 }
 
 var doneData = []byte("[DONE]")
+
+// eventBufSize is the first size of a translated stream's event buffer:
+// one allocation instead of several doublings.
+const eventBufSize = 2048
 
 // named writes one named event ("event: name\ndata: ...").
 func (s *sseSink) named(event string, data []byte) error {

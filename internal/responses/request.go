@@ -76,7 +76,7 @@ var thinkingDisabled = json.RawMessage(`{"type":"disabled"}`)
 // and walked once (no reflection).
 func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	body = chatwire.Trim(body)
-	if !json.Valid(body) {
+	if !chatwire.Valid(body) {
 		var v struct{}
 		return nil, RequestInfo{}, decodeError(json.Unmarshal(body, &v))
 	}
