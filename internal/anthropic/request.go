@@ -660,10 +660,10 @@ func tools(c *chatwire.Request, r *request, info *RequestInfo) *Error {
 				}
 				return nil
 			})
-			prefix := "tools." + strconv.Itoa(i) + "."
+			prefix := func() string { return "tools." + strconv.Itoa(i) + "." } // for errors only
 			if err != nil {
 				e := asError(err, "expected a tool object")
-				e.Message = prefix + e.Message
+				e.Message = prefix() + e.Message
 				return e
 			}
 			if typ != "" && typ != "custom" {
@@ -671,7 +671,7 @@ func tools(c *chatwire.Request, r *request, info *RequestInfo) *Error {
 				return nil
 			}
 			if toolName == "" {
-				return invalid(prefix + "name: field required")
+				return invalid(prefix() + "name: field required")
 			}
 			c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: chatwire.FunctionDef{
 				Name: toolName, Description: desc, Parameters: schema}})

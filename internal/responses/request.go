@@ -171,6 +171,16 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	return c.Marshal(), info, nil
 }
 
+// toolString reads a tool's string field with read (chatwire.Name or
+// Unquote); the parameter path is built only when it fails.
+func toolString(param func(string) string, field string, v []byte, read func([]byte) (string, bool)) (string, *openai.Error) {
+	s, ok := read(v)
+	if !ok {
+		return "", invalid(param(field), param(field)+" must be a string")
+	}
+	return s, nil
+}
+
 func str(param string, v []byte) (string, *openai.Error) {
 	s, ok := chatwire.Unquote(v)
 	if !ok {
@@ -590,11 +600,12 @@ func tools(c *chatwire.Request, info *RequestInfo) *openai.Error {
 			if perr != nil {
 				return nil
 			}
-			param := "tools[" + strconv.Itoa(i) + "]"
+			// The parameter path is built only for an error message.
+			param := func(field string) string { return "tools[" + strconv.Itoa(i) + "]" + field }
 			var t chatwire.FunctionDef
 			var typ string
 			if v[0] != '{' {
-				perr = invalid(param, "tools must be objects")
+				perr = invalid(param(""), "tools must be objects")
 				return nil
 			}
 			_ = chatwire.Object(v, func(key, val []byte) error {
@@ -603,16 +614,18 @@ func tools(c *chatwire.Request, info *RequestInfo) *openai.Error {
 				}
 				switch string(key) {
 				case "type":
-					typ, perr = str(param+".type", val)
+					typ, perr = toolString(param, ".type", val, chatwire.Name)
 				case "name":
-					t.Name, perr = str(param+".name", val)
+					t.Name, perr = toolString(param, ".name", val, chatwire.Unquote)
 				case "description":
-					t.Description, perr = str(param+".description", val)
+					t.Description, perr = toolString(param, ".description", val, chatwire.Unquote)
 				case "parameters":
 					t.Parameters = val
 				case "strict":
 					var b bool
-					b, perr = boolean(param+".strict", val)
+					if b, perr = boolean("strict", val); perr != nil {
+						perr = invalid(param(".strict"), param(".strict")+" must be a boolean")
+					}
 					t.Strict = &b
 				}
 				return nil
@@ -622,7 +635,7 @@ func tools(c *chatwire.Request, info *RequestInfo) *openai.Error {
 			case typ != "function" && typ != "custom":
 				info.DroppedTools = append(info.DroppedTools, typ)
 			case t.Name == "":
-				perr = invalid(param+".name", "Missing required parameter: '"+param+".name'.")
+				perr = invalid(param(".name"), "Missing required parameter: '"+param(".name")+"'.")
 			case typ == "custom":
 				info.CustomTools = append(info.CustomTools, t.Name)
 				t.Parameters, t.Strict = customParameters, nil
