@@ -27,8 +27,12 @@ import (
 // (anthropic.ToChat, responses.ToChat), runs through the one pipeline like
 // any chat completion (auth, RBAC and model allow-list, limits, cache,
 // gateway, settlement), and the answer or each streamed chunk is
-// translated back. The record names the API's own route; its input and
-// output are the API's own bodies.
+// translated back. A Messages call also hands the pipeline its own body
+// (gateway.Native): an attempt on a deepseek target relays it untouched to
+// DeepSeek's Anthropic endpoint and its answer or events come back as they
+// are (Result.Native, eventSink.Event); attempts on other targets use the
+// translation. The record names the API's own route; its input and output
+// are the API's own bodies.
 
 // apiShape is the wire shape of a route's errors.
 type apiShape uint8
