@@ -209,7 +209,9 @@ func (g *Gateway) streamNative(ctx context.Context, c *Call, r *Route, t *upstre
 			return res, &upstream.Error{Upstream: u.Name(), Retryable: !res.Started, API: api, Err: errors.New(api.Message)}
 		}
 		c.Native.EventUsage(name, ev.Data, &res.Usage)
-		res.HasUsage = res.HasUsage || name == "message_delta" // the final figures
+		// message_delta's usage has the final figures; without it the
+		// stream is charged an estimate (Result.estimateUsage).
+		res.HasUsage = res.HasUsage || name == "message_delta" && bytes.Contains(ev.Data, usageKey)
 		data := ev.Data
 		if name == eventStart {
 			data = publicModel(c, t, data, true)
