@@ -248,26 +248,36 @@ func (req *messagesRequest) toChat(model string) (*chatRequest, string) {
 	if t := c.Thinking; t != nil && t.Type == "adaptive" {
 		c.Thinking = &thinking{Type: "enabled"}
 	}
+	system := ""
 	if len(req.System) > 0 && string(req.System) != "null" {
 		text, msg := blocksText(req.System)
 		if msg != "" {
 			return nil, msg
 		}
-		c.Messages = append(c.Messages, chatMessage{Role: "system", Content: messageContent(text)})
+		system = text
 	}
 	for i, m := range req.Messages {
-		if m.Role != "user" && m.Role != "assistant" {
-			return nil, "messages." + strconv.Itoa(i) + ".role: Input should be 'user' or 'assistant'"
+		// Claude Code sends a system message among the messages (its agent
+		// list), and DeepSeek documents Claude Code as working.
+		if m.Role != "user" && m.Role != "assistant" && m.Role != "system" {
+			return nil, "messages." + strconv.Itoa(i) + ".role: Input should be 'user', 'assistant' or 'system'"
 		}
 		text, msg := blocksText(m.Content)
 		if msg != "" {
 			return nil, "messages." + strconv.Itoa(i) + ".content: " + msg
 		}
 		role := m.Role
-		if role == "user" && onlyToolResults(m.Content) {
+		switch {
+		case role == "system":
+			system += "\n" + text // joins the system prompt, wherever it stands
+			continue
+		case role == "user" && onlyToolResults(m.Content):
 			role = "tool" // answered tool calls: the model replies in text
 		}
 		c.Messages = append(c.Messages, chatMessage{Role: role, Content: messageContent(text)})
+	}
+	if system != "" {
+		c.Messages = append([]chatMessage{{Role: "system", Content: messageContent(system)}}, c.Messages...)
 	}
 	for _, t := range req.Tools {
 		ct := chatTool{Type: "function"}
@@ -287,8 +297,9 @@ func (req *messagesRequest) toChat(model string) (*chatRequest, string) {
 	return c, ""
 }
 
-// blocksText is the text of a string or an array of content blocks; image
-// and document blocks are refused, as DeepSeek does not support them.
+// blocksText is the text of a string or an array of content blocks; image,
+// document and search_result blocks are refused, as DeepSeek lists them
+// unsupported; other block types add no text.
 func blocksText(raw json.RawMessage) (string, string) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
@@ -315,7 +326,7 @@ func blocksText(raw json.RawMessage) (string, string) {
 			if t, msg := blocksText(b.Content); msg == "" {
 				sb.WriteString(t)
 			}
-		default:
+		case "image", "document", "search_result":
 			return "", "content block type " + strconv.Quote(b.Type) + " is not supported"
 		}
 		sb.WriteByte('\n')
