@@ -186,3 +186,27 @@ func TestMessagesRelayFallsBackToTranslation(t *testing.T) {
 		t.Errorf("record %+v", e)
 	}
 }
+
+// A stream falls back the same way: the deepseek target fails before the
+// first byte, the local engine's chat chunks are translated into
+// Anthropic's events.
+func TestMessagesRelayStreamFallsBackToTranslation(t *testing.T) {
+	t.Parallel()
+	ds := &fakeDeepSeek{status: 503, contentType: "application/json", answer: `{"type":"error","error":{"type":"overloaded_error","message":"busy"}}`}
+	local := &fakeDeepSeek{status: 200, contentType: "text/event-stream", answer: "" +
+		"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"local-model\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"from \"}}]}\n\n" +
+		"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"local-model\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"local\"},\"finish_reason\":\"stop\"}]}\n\n" +
+		"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"local-model\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,\"total_tokens\":11}}\n\n" +
+		"data: [DONE]\n\n"}
+	a := relayAPI(t, ds, local)
+	body := strings.Replace(relayClientBody, `"max_tokens":16`, `"max_tokens":16,"stream":true`, 1)
+	code, _, out := a.doHeader(t, "/v1/messages", body, "x-api-key", keyAdmin)
+	s := string(out)
+	if code != 200 || !strings.HasPrefix(s, "event: message_start\n") || !strings.Contains(s, `"text":"from "`) ||
+		!strings.Contains(s, `"text":"local"`) || !strings.HasSuffix(s, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n") {
+		t.Fatalf("%d %s", code, s)
+	}
+	if e := a.audit.one(t, "POST /v1/messages"); e.Upstream != "local" || e.PromptTokens != 9 || e.CompletionTokens != 2 {
+		t.Errorf("record %+v", e)
+	}
+}
