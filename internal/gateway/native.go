@@ -204,26 +204,8 @@ func (g *Gateway) streamNative(ctx context.Context, c *Call, r *Route, t *upstre
 			continue
 		}
 		name := eventName(ev.Data)
-		if name == eventError {
-			api := openai.NormalizeUpstreamError(502, ev.Data)
-			return res, &upstream.Error{Upstream: u.Name(), Retryable: !res.Started, API: api, Err: errors.New(api.Message)}
-		}
-		c.Native.EventUsage(name, ev.Data, &res.Usage)
-		// message_delta's usage has the final figures; without it the
-		// stream is charged an estimate (Result.estimateUsage).
-		res.HasUsage = res.HasUsage || name == "message_delta" && bytes.Contains(ev.Data, usageKey)
-		data := ev.Data
-		if name == eventStart {
-			data = publicModel(c, t, data, true)
-		}
-		if !res.Started && c.OnUpstream != nil {
-			c.OnUpstream(u.Name())
-		}
-		if err := sink.Event(name, data); err != nil {
+		if err := relayEvent(c, t, sink, name, ev.Data, res); err != nil {
 			return res, err
-		}
-		if name == eventDelta {
-			res.deltas++
 		}
 		if !res.Started {
 			res.Started, res.FirstToken = true, time.Since(start)
@@ -237,6 +219,33 @@ func (g *Gateway) streamNative(ctx context.Context, c *Call, r *Route, t *upstre
 		gotFirst.Store(true)
 		timer.Reset(u.IdleTimeout())
 	}
+}
+
+// relayEvent settles one event's usage and hands it to the sink; an error
+// event fails the attempt (retryable while nothing reached the client).
+func relayEvent(c *Call, t *upstream.Target, sink EventSink, name string, data []byte, res *Result) error {
+	u := t.Upstream
+	if name == eventError {
+		api := openai.NormalizeUpstreamError(502, data)
+		return &upstream.Error{Upstream: u.Name(), Retryable: !res.Started, API: api, Err: errors.New(api.Message)}
+	}
+	c.Native.EventUsage(name, data, &res.Usage)
+	// message_delta's usage has the final figures; without it the stream
+	// is charged an estimate (Result.estimateUsage).
+	res.HasUsage = res.HasUsage || name == "message_delta" && bytes.Contains(data, usageKey)
+	if name == eventStart {
+		data = publicModel(c, t, data, true)
+	}
+	if !res.Started && c.OnUpstream != nil {
+		c.OnUpstream(u.Name())
+	}
+	if err := sink.Event(name, data); err != nil {
+		return err
+	}
+	if name == eventDelta {
+		res.deltas++
+	}
+	return nil
 }
 
 // nativeReadError classifies the end of a relayed stream before its
