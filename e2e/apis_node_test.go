@@ -203,3 +203,84 @@ wire_api = "responses"
 		t.Errorf("%d successful /v1/responses calls, want the tool call and the turn after it", n)
 	}
 }
+
+// TestNodeAnthropicRelay runs the official Anthropic SDK against the quick
+// start with DEEPSEEK_API_KEY set and the cloud URL pointed at the strict
+// DeepSeek double: Messages calls are relayed untouched to the double's
+// /anthropic/v1/messages (the thinking signatures are the double's own),
+// streamed and not, with a tool round trip, cache reads in the usage and
+// the double's 400 passed back in Anthropic's shape (e2e/node/relay.mjs).
+// The records name the cloud upstream and carry the usage.
+func TestNodeAnthropicRelay(t *testing.T) {
+	needNode(t)
+	key := "sk-e2e-" + randomHex(t, 8)
+	ds := startSim(t, "deepseek-double", 0, "--personality", "deepseek", "--api-key", key)
+	q := startQuickStart(t, "DEEPSEEK_API_KEY="+key, "DEEPSEEK_BASE_URL="+ds.url())
+	script, _ := filepath.Abs(filepath.Join(nodeDir, "relay.mjs"))
+	out, err := runNode(t, nodeDir, nil, 3*time.Minute, script, q.base)
+	t.Log(out)
+	if err != nil {
+		t.Fatalf("relay.mjs: %v", err)
+	}
+	var ok, refused, cached int
+	testkit.Eventually(t, 10*time.Second, "6 audit records of /v1/messages", func() bool {
+		ok, refused, cached = 0, 0, 0
+		for _, rec := range q.auditRecords(t) {
+			if rec["route"] != "POST /v1/messages" {
+				continue
+			}
+			switch {
+			case rec["status"] == float64(200) && rec["upstream"] == "deepseek":
+				ok++
+			case rec["status"] == float64(400):
+				refused++
+			default:
+				t.Errorf("record %v", rec)
+			}
+			if n, _ := rec["cache_hit_tokens"].(float64); n > 0 {
+				cached++
+			}
+		}
+		return ok+refused >= 6
+	})
+	if ok != 5 || refused != 1 || cached == 0 {
+		t.Errorf("records: %d served by deepseek, %d refused, %d with cache hits", ok, refused, cached)
+	}
+}
+
+// TestClaudeCodeRelayed is TestClaudeCode with DeepSeek's cloud (its
+// strict double, answers ended after 24 tokens) behind the quick start:
+// Claude Code's Messages calls are relayed untouched to the double's
+// Anthropic endpoint, which calls the Write tool; the records name the
+// cloud upstream.
+func TestClaudeCodeRelayed(t *testing.T) {
+	needNode(t)
+	key := "sk-e2e-" + randomHex(t, 8)
+	ds := startSim(t, "deepseek-double", 0, "--personality", "deepseek", "--api-key", key, "--answer-tokens", "24")
+	q := startQuickStart(t, "DEEPSEEK_API_KEY="+key, "DEEPSEEK_BASE_URL="+ds.url())
+	work := t.TempDir()
+	cli, _ := filepath.Abs(filepath.Join(nodeDir, "node_modules", "@anthropic-ai", "claude-code", "cli-wrapper.cjs"))
+	env := append(agentEnv(t), "ANTHROPIC_BASE_URL="+q.base, "ANTHROPIC_API_KEY=sk-any",
+		"ANTHROPIC_MODEL=deepseek-chat", "ANTHROPIC_SMALL_FAST_MODEL=deepseek-chat")
+	out, err := runNode(t, work, env, 3*time.Minute, cli, "-p", "Write hello.txt", "--output-format", "json",
+		"--allowedTools", "Write")
+	t.Log(out)
+	if err != nil {
+		t.Fatalf("claude -p: %v", err)
+	}
+	if files, _ := os.ReadDir(work); len(files) == 0 {
+		t.Fatal("Claude Code wrote no file: the double's Write call did not run")
+	}
+	if !strings.Contains(out, `"is_error":false`) {
+		t.Errorf("Claude Code's run ended in an error")
+	}
+	relayed := 0
+	for _, rec := range q.auditRecords(t) {
+		if rec["route"] == "POST /v1/messages" && rec["status"] == float64(200) && rec["upstream"] == "deepseek" {
+			relayed++
+		}
+	}
+	if relayed < 2 {
+		t.Errorf("%d /v1/messages calls served by the deepseek upstream, want a tool call and the turn after it", relayed)
+	}
+}

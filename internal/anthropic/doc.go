@@ -1,6 +1,8 @@
 // Package anthropic translates the Anthropic Messages API to and from chat
 // completions, so that Anthropic SDK clients and agents (Claude Code) can
-// run on any chat completions upstream. It is pure and transport-free:
+// run on any chat completions upstream (DeepSeek's cloud, which serves the
+// Messages API itself, gets requests relayed untouched instead: Inspect,
+// UsageOf and UsageFromEvent serve that relay). It is pure and transport-free:
 // bytes in, bytes out; the HTTP layer owns routing, auth and SSE framing.
 //
 //   - ToChat turns a Messages request into a chat completions body plus a

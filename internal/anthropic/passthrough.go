@@ -33,6 +33,9 @@ func Inspect(body []byte) (Summary, error) {
 	if !r.hasMaxTokens {
 		return s, invalid("max_tokens: field required")
 	}
+	if err := checkMaxTokens(r.maxTokens); err != nil {
+		return s, err
+	}
 	n, cerr := estimate(r)
 	if cerr != nil {
 		return s, cerr

@@ -75,8 +75,8 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	if !r.hasMaxTokens {
 		return nil, info, invalid("max_tokens: field required")
 	}
-	if r.maxTokens < 1 {
-		return nil, info, invalid("max_tokens: must be at least 1")
+	if err := checkMaxTokens(r.maxTokens); err != nil {
+		return nil, info, err
 	}
 	c := chatwire.Request{
 		Model:       r.model,
@@ -139,7 +139,7 @@ func asError(err error, msg string) *Error {
 // parse validates body and reads the top-level fields.
 func parse(body []byte) (*request, *Error) {
 	body = chatwire.Trim(body)
-	if !json.Valid(body) {
+	if !chatwire.Valid(body) {
 		var v struct{}
 		return nil, decodeError(json.Unmarshal(body, &v))
 	}
@@ -205,6 +205,17 @@ func name(key string, v []byte) (string, *Error) {
 		return "", invalid(key + ": expected string")
 	}
 	return s, nil
+}
+
+// checkMaxTokens applies the max_tokens bounds, before admission.
+func checkMaxTokens(n int) *Error {
+	switch {
+	case n < 1:
+		return invalid("max_tokens: must be at least 1")
+	case n > chatwire.MaxOutputTokens:
+		return invalid("max_tokens: must be at most " + strconv.Itoa(chatwire.MaxOutputTokens))
+	}
+	return nil
 }
 
 func integer(key string, v []byte) (int, *Error) {
@@ -649,10 +660,10 @@ func tools(c *chatwire.Request, r *request, info *RequestInfo) *Error {
 				}
 				return nil
 			})
-			prefix := "tools." + strconv.Itoa(i) + "."
+			prefix := func() string { return "tools." + strconv.Itoa(i) + "." } // for errors only
 			if err != nil {
 				e := asError(err, "expected a tool object")
-				e.Message = prefix + e.Message
+				e.Message = prefix() + e.Message
 				return e
 			}
 			if typ != "" && typ != "custom" {
@@ -660,7 +671,7 @@ func tools(c *chatwire.Request, r *request, info *RequestInfo) *Error {
 				return nil
 			}
 			if toolName == "" {
-				return invalid(prefix + "name: field required")
+				return invalid(prefix() + "name: field required")
 			}
 			c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: chatwire.FunctionDef{
 				Name: toolName, Description: desc, Parameters: schema}})

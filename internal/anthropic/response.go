@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -116,7 +115,7 @@ func appendInput(b []byte, args string) []byte {
 	if len(raw) == 0 {
 		return append(b, `{}`...)
 	}
-	if raw[0] == '{' && json.Valid(raw) {
+	if raw[0] == '{' && chatwire.Valid(raw) {
 		return append(b, raw...)
 	}
 	b = append(b, `{"_raw":`...)

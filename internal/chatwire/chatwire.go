@@ -12,6 +12,14 @@ import (
 	"github.com/dsgate/dsgate/internal/openai"
 )
 
+// MaxOutputTokens bounds the completion a translated request may ask for
+// (Messages max_tokens, Responses max_output_tokens). It is above every
+// served model's output limit (DeepSeek V4: 384K tokens), so a request over
+// it can never be served; the translators refuse it before the pipeline
+// admits the call, so such a request reserves no quota and counts against
+// no limit.
+const MaxOutputTokens = 1 << 20
+
 // Request is a chat completions request body. Raw fields are copied
 // verbatim from the client's request (numbers, schemas) so that nothing is
 // re-encoded or rounded on the way through.

@@ -1,7 +1,6 @@
 package chatwire
 
 import (
-	"encoding/json"
 	"errors"
 	"strconv"
 
@@ -18,7 +17,7 @@ var ErrInvalid = errors.New("invalid JSON")
 // id and model keep their previous string when unchanged.
 func Decode(b []byte, c *Completion) error {
 	b = Trim(b)
-	if !json.Valid(b) {
+	if !Valid(b) {
 		return ErrInvalid
 	}
 	prevID, prevModel := c.ID, c.Model

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// The walkers below read JSON that has already passed json.Valid: they
+// The walkers below read JSON that has already passed Valid: they
 // find value boundaries without re-validating, so a translator decodes a
 // request in one validating pass plus one walk, without reflection. Keys
 // are matched exactly (escaped keys do not match), as upstreams do.

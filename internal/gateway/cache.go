@@ -35,7 +35,7 @@ type cacheLookup struct {
 // covers the public model, the upstream models behind it and the route's
 // version, every output-changing parameter, and the caller's scope.
 func (g *Gateway) lookup(c *Call, r *Route) (cacheLookup, bool) {
-	if g.opts.Cache == nil || r.Cache.Disabled {
+	if g.opts.Cache == nil || r.Cache.Disabled || g.mayRelay(c, r) {
 		return cacheLookup{}, false
 	}
 	d := cache.ParseCacheControl(c.CacheControl)

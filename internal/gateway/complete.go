@@ -40,7 +40,11 @@ func (g *Gateway) complete(ctx context.Context, c *Call, r *Route) (*Result, err
 	n, err := g.run(ctx, c, r, func(ctx context.Context, rt *Route, t *upstream.Target) (time.Duration, bool, error) {
 		start := time.Now()
 		var err error
-		res, err = g.completeOnce(ctx, c, rt, t)
+		if c.relays(t, nil) {
+			res, err = g.completeNative(ctx, c, rt, t)
+		} else {
+			res, err = g.completeOnce(ctx, c, rt, t)
+		}
 		return time.Since(start), false, err
 	})
 	if err != nil {

@@ -254,6 +254,10 @@ type Call struct {
 	// OnUpstream, when set, is told which upstream answers a stream, just
 	// before its first event reaches the sink (X-Dsgate-Upstream).
 	OnUpstream func(name string)
+	// Native, when set, is the client's request in its own API, relayed
+	// untouched to targets that serve that API (see Native); Body and Req
+	// are its chat translation, for every other target.
+	Native *Native
 }
 
 func (c *Call) onCache(result, tier string) {
@@ -277,6 +281,10 @@ type Result struct {
 	Attempts int
 	Started  bool // Stream only: data reached the client
 	Fallback bool // answered with the configured fallback response
+	// Native means the answer is in the API of Call.Native (relayed), not
+	// a chat completion: Body for Complete; for Stream, the events went to
+	// the sink's Event.
+	Native bool
 
 	// UpstreamModel is the model name sent to Upstream and UpstreamKind
 	// its kind (upstream.KindDeepSeek, KindOpenAI): what pricing needs.
@@ -301,6 +309,9 @@ type Result struct {
 // estimateUsage fills Usage for a stream whose upstream usage never came.
 func (r *Result) estimateUsage(c *Call) {
 	prompt := (c.Req.PromptChars + 3) / 4
+	if r.Native && r.Usage.PromptTokens > 0 {
+		prompt = r.Usage.PromptTokens // a relayed message_start counted it
+	}
 	r.Usage = openai.Usage{PromptTokens: prompt, CompletionTokens: r.deltas, TotalTokens: prompt + r.deltas}
 	r.HasUsage, r.UsageEstimated = true, true
 }

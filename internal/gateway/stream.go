@@ -68,7 +68,11 @@ func (g *Gateway) stream(ctx context.Context, c *Call, r *Route, sink Sink, reco
 	var res *Result
 	n, err := g.run(ctx, c, r, func(ctx context.Context, rt *Route, t *upstream.Target) (time.Duration, bool, error) {
 		var err error
-		res, err = g.streamOnce(ctx, c, rt, t, sink, record)
+		if c.relays(t, sink) {
+			res, err = g.streamNative(ctx, c, rt, t, sink.(EventSink))
+		} else {
+			res, err = g.streamOnce(ctx, c, rt, t, sink, record)
+		}
 		return res.FirstToken, res.Started, err
 	})
 	if res == nil {

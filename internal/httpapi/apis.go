@@ -27,8 +27,12 @@ import (
 // (anthropic.ToChat, responses.ToChat), runs through the one pipeline like
 // any chat completion (auth, RBAC and model allow-list, limits, cache,
 // gateway, settlement), and the answer or each streamed chunk is
-// translated back. The record names the API's own route; its input and
-// output are the API's own bodies.
+// translated back. A Messages call also hands the pipeline its own body
+// (gateway.Native): an attempt on a deepseek target relays it untouched to
+// DeepSeek's Anthropic endpoint and its answer or events come back as they
+// are (Result.Native, eventSink.Event); attempts on other targets use the
+// translation. The record names the API's own route; its input and output
+// are the API's own bodies.
 
 // apiShape is the wire shape of a route's errors.
 type apiShape uint8
@@ -50,9 +54,11 @@ func toOpenAI(err error) error {
 
 // chatCall runs a translated chat completions body through the pipeline
 // for p, as the inference handler does for a chat completion. sink may be
-// nil for a call that does not stream.
-func (h *handlers) chatCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, chat []byte, sink gateway.Sink) (*gateway.Result, error) {
-	c := pipeline.Call{Endpoint: openai.EndpointChat, Body: chat, Principal: p, Sink: sink,
+// nil for a call that does not stream; native, when set, is the client's
+// own request, which the gateway relays untouched to upstreams that serve
+// its API.
+func (h *handlers) chatCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, chat []byte, sink gateway.Sink, native *gateway.Native) (*gateway.Result, error) {
+	c := pipeline.Call{Endpoint: openai.EndpointChat, Body: chat, Principal: p, Sink: sink, Native: native,
 		HighPriority: r.Header.Get("X-Dsgate-Priority") == "high",
 		CacheControl: r.Header.Get("Cache-Control"),
 		Header:       w.Header(),
@@ -66,6 +72,13 @@ func (h *handlers) chatCall(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	return res, apierror.WithCause(r.Context(), err)
 }
 
+// nativeMessages is a Messages request as the gateway relays it to
+// DeepSeek's Anthropic endpoint, with the readers of its usage.
+func nativeMessages(body []byte) *gateway.Native {
+	return &gateway.Native{Endpoint: openai.EndpointMessages, Body: body,
+		Usage: anthropic.UsageOf, EventUsage: anthropic.UsageFromEvent}
+}
+
 // eventSink translates the pipeline's chat completion chunks into an API's
 // named SSE events, written through the request's sseSink.
 type eventSink struct {
@@ -74,11 +87,16 @@ type eventSink struct {
 	emit  func(event string, data []byte) error
 	// before, when set, sees each event before it is written.
 	before func(event string, data []byte)
+	// relayed is set once an event of a relayed stream was written.
+	relayed bool
 }
 
 func newEventSink(w http.ResponseWriter, digest bool) *eventSink {
 	s := &eventSink{out: sinkFor(w)}
 	s.out.digest = digest
+	if cap(s.out.buf) < eventBufSize {
+		s.out.buf = make([]byte, 0, eventBufSize) // the response.* events carry the whole response
+	}
 	s.emit = s.write
 	return s
 }
@@ -101,6 +119,13 @@ func (s *eventSink) Data(p []byte) error {
 
 func (s *eventSink) Comment(line []byte) error { return s.out.Comment(line) }
 
+// Event writes an event of a relayed stream as it came; the translator
+// is not involved (gateway.EventSink).
+func (s *eventSink) Event(name string, data []byte) error {
+	s.relayed = true
+	return s.emit(name, data)
+}
+
 // Flush sends the buffered events; nothing before the stream started, so
 // an error can still get its own status.
 func (s *eventSink) Flush() error {
@@ -111,6 +136,10 @@ func (s *eventSink) Flush() error {
 }
 
 var doneData = []byte("[DONE]")
+
+// eventBufSize is the first size of a translated stream's event buffer:
+// one allocation instead of several doublings.
+const eventBufSize = 2048
 
 // named writes one named event ("event: name\ndata: ...").
 func (s *sseSink) named(event string, data []byte) error {
@@ -136,7 +165,10 @@ func finishRecord(r *http.Request, body, out []byte, sink *sseSink) {
 	}
 }
 
-// messages serves POST /v1/messages: the Anthropic Messages API.
+// messages serves POST /v1/messages: the Anthropic Messages API. A
+// deepseek target gets the request untouched (DeepSeek serves the API
+// itself); any other target gets its chat translation, and the answer is
+// translated back.
 func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	body, err := readRequestBody(r, h.opts.MaxBodyBytes)
 	if err != nil {
@@ -147,24 +179,13 @@ func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		return toOpenAI(err)
 	}
 	if !info.Stream {
-		res, err := h.chatCall(w, r, p, chat, nil)
-		if err != nil {
-			finishRecord(r, body, nil, nil)
-			return err
-		}
-		out, err := anthropic.FromChat(res.Body, info)
-		if err != nil {
-			return toOpenAI(err)
-		}
-		finishRecord(r, body, out, nil)
-		writeTranslated(w, res, out)
-		return nil
+		return h.messagesComplete(w, r, p, body, chat, info)
 	}
 	sink := newEventSink(w, h.opts.Audit != nil)
 	st := anthropic.NewStream(info)
 	sink.chunk = func(c []byte, emit func(string, []byte) error) error { return st.Chunk(c, emit) }
-	_, err = h.chatCall(w, r, p, chat, sink)
-	if err == nil {
+	_, err = h.chatCall(w, r, p, chat, sink, nativeMessages(body))
+	if err == nil && !sink.relayed {
 		err = toOpenAI(st.Finish(sink.emit))
 	}
 	if err != nil && sink.out.started {
@@ -180,6 +201,24 @@ func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	}
 	finishRecord(r, body, nil, sink.out)
 	return err
+}
+
+// messagesComplete answers a Messages request that does not stream.
+func (h *handlers) messagesComplete(w http.ResponseWriter, r *http.Request, p *auth.Principal, body, chat []byte, info anthropic.RequestInfo) error {
+	res, err := h.chatCall(w, r, p, chat, nil, nativeMessages(body))
+	if err != nil {
+		finishRecord(r, body, nil, nil)
+		return err
+	}
+	out := res.Body
+	if !res.Native {
+		if out, err = anthropic.FromChat(res.Body, info); err != nil {
+			return toOpenAI(err)
+		}
+	}
+	finishRecord(r, body, out, nil)
+	writeTranslated(w, res, out)
+	return nil
 }
 
 // countTokens serves POST /v1/messages/count_tokens: an estimate, no
@@ -261,7 +300,7 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 	keep := info.Store && h.opts.Responses != nil
 	info.Store = keep
 	if !info.Stream {
-		res, err := h.chatCall(w, r, p, chat, nil)
+		res, err := h.chatCall(w, r, p, chat, nil, nil)
 		if err != nil {
 			finishRecord(r, body, nil, nil)
 			return err
@@ -296,7 +335,7 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 			}
 		}
 	}
-	_, err = h.chatCall(w, r, p, chat, sink)
+	_, err = h.chatCall(w, r, p, chat, sink, nil)
 	if err == nil {
 		err = st.Finish(sink.emit)
 	}

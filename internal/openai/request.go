@@ -13,11 +13,16 @@ import (
 type Endpoint int
 
 // The endpoints. FIM is DeepSeek's /beta/completions (prompt + suffix).
+// EndpointMessages is the Anthropic Messages API as an upstream serves it
+// (DeepSeek's /anthropic/v1/messages): the gateway relays such a request
+// untouched to an upstream that serves it; Parse does not read its bodies
+// (the transport translates them to chat for every other upstream).
 const (
 	EndpointChat Endpoint = iota
 	EndpointCompletion
 	EndpointFIM
 	EndpointEmbedding
+	EndpointMessages
 )
 
 func (e Endpoint) String() string {
@@ -30,6 +35,8 @@ func (e Endpoint) String() string {
 		return "fim"
 	case EndpointEmbedding:
 		return "embedding"
+	case EndpointMessages:
+		return "messages"
 	}
 	return "unknown"
 }

@@ -91,6 +91,11 @@ type Call struct {
 	// OnAdmit, when set, is called once the call is admitted, before the
 	// gateway runs (gRPC sends the rate-limit state as metadata from it).
 	OnAdmit func(*access.Grant)
+	// Native, when set, is the request in its own API (Anthropic
+	// Messages), which Body translates: the gateway relays it untouched to
+	// upstreams that serve that API. Parsing, limits and the record use
+	// Body.
+	Native *gateway.Native
 }
 
 // Resource is the RBAC resource an endpoint needs (action read).
@@ -183,7 +188,7 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	}
 	call := &gateway.Call{Req: req, Body: c.Body, RequestID: s.RequestID, CacheControl: c.CacheControl,
 		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: p.LimitKey(), Principal: tenant(s.Team, p),
-		OnCache: c.OnCache, OnUpstream: c.OnUpstream}
+		OnCache: c.OnCache, OnUpstream: c.OnUpstream, Native: c.Native}
 	if req.Stream {
 		return pl.o.Backend().Stream(ctx, call, c.Sink)
 	}

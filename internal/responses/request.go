@@ -76,7 +76,7 @@ var thinkingDisabled = json.RawMessage(`{"type":"disabled"}`)
 // and walked once (no reflection).
 func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	body = chatwire.Trim(body)
-	if !json.Valid(body) {
+	if !chatwire.Valid(body) {
 		var v struct{}
 		return nil, RequestInfo{}, decodeError(json.Unmarshal(body, &v))
 	}
@@ -85,6 +85,7 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	}
 	info := RequestInfo{Store: true}
 	var input []byte
+	hasMaxOutput := false
 	var perr *openai.Error
 	_ = chatwire.Object(body, func(key, v []byte) error {
 		if perr != nil || chatwire.Null(v) {
@@ -102,6 +103,7 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 			info.Instructions = v
 		case "max_output_tokens":
 			info.MaxOutputTokens, perr = integer("max_output_tokens", v)
+			hasMaxOutput = true
 		case "temperature":
 			info.Temperature, perr = number("temperature", v)
 		case "top_p":
@@ -137,6 +139,9 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	if info.Model == "" {
 		return nil, info, invalid("model", "Missing required parameter: 'model'.")
 	}
+	if err := checkMaxOutputTokens(info.MaxOutputTokens, hasMaxOutput); err != nil {
+		return nil, info, err
+	}
 	c := chatwire.Request{
 		Model: info.Model, MaxTokens: info.MaxOutputTokens, Temperature: info.Temperature, TopP: info.TopP,
 		Stream: info.Stream, ParallelToolCalls: info.ParallelToolCalls, User: info.User,
@@ -166,6 +171,16 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	return c.Marshal(), info, nil
 }
 
+// toolString reads a tool's string field with read (chatwire.Name or
+// Unquote); the parameter path is built only when it fails.
+func toolString(param func(string) string, field string, v []byte, read func([]byte) (string, bool)) (string, *openai.Error) {
+	s, ok := read(v)
+	if !ok {
+		return "", invalid(param(field), param(field)+" must be a string")
+	}
+	return s, nil
+}
+
 func str(param string, v []byte) (string, *openai.Error) {
 	s, ok := chatwire.Unquote(v)
 	if !ok {
@@ -181,6 +196,19 @@ func name(param string, v []byte) (string, *openai.Error) {
 		return "", invalid(param, param+" must be a string")
 	}
 	return s, nil
+}
+
+// checkMaxOutputTokens applies the max_output_tokens bounds, before
+// admission: a value the upstream would refuse must not reserve quota.
+func checkMaxOutputTokens(n int, set bool) *openai.Error {
+	switch {
+	case set && n < 1:
+		return invalid("max_output_tokens", "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 1, but got "+strconv.Itoa(n)+" instead.")
+	case n > chatwire.MaxOutputTokens:
+		return invalid("max_output_tokens", "Invalid 'max_output_tokens': integer above maximum value. Expected a value <= "+
+			strconv.Itoa(chatwire.MaxOutputTokens)+", but got "+strconv.Itoa(n)+" instead.")
+	}
+	return nil
 }
 
 func integer(param string, v []byte) (int, *openai.Error) {
@@ -572,11 +600,12 @@ func tools(c *chatwire.Request, info *RequestInfo) *openai.Error {
 			if perr != nil {
 				return nil
 			}
-			param := "tools[" + strconv.Itoa(i) + "]"
+			// The parameter path is built only for an error message.
+			param := func(field string) string { return "tools[" + strconv.Itoa(i) + "]" + field }
 			var t chatwire.FunctionDef
 			var typ string
 			if v[0] != '{' {
-				perr = invalid(param, "tools must be objects")
+				perr = invalid(param(""), "tools must be objects")
 				return nil
 			}
 			_ = chatwire.Object(v, func(key, val []byte) error {
@@ -585,16 +614,18 @@ func tools(c *chatwire.Request, info *RequestInfo) *openai.Error {
 				}
 				switch string(key) {
 				case "type":
-					typ, perr = str(param+".type", val)
+					typ, perr = toolString(param, ".type", val, chatwire.Name)
 				case "name":
-					t.Name, perr = str(param+".name", val)
+					t.Name, perr = toolString(param, ".name", val, chatwire.Unquote)
 				case "description":
-					t.Description, perr = str(param+".description", val)
+					t.Description, perr = toolString(param, ".description", val, chatwire.Unquote)
 				case "parameters":
 					t.Parameters = val
 				case "strict":
 					var b bool
-					b, perr = boolean(param+".strict", val)
+					if b, perr = boolean("strict", val); perr != nil {
+						perr = invalid(param(".strict"), param(".strict")+" must be a boolean")
+					}
 					t.Strict = &b
 				}
 				return nil
@@ -604,7 +635,7 @@ func tools(c *chatwire.Request, info *RequestInfo) *openai.Error {
 			case typ != "function" && typ != "custom":
 				info.DroppedTools = append(info.DroppedTools, typ)
 			case t.Name == "":
-				perr = invalid(param+".name", "Missing required parameter: '"+param+".name'.")
+				perr = invalid(param(".name"), "Missing required parameter: '"+param(".name")+"'.")
 			case typ == "custom":
 				info.CustomTools = append(info.CustomTools, t.Name)
 				t.Parameters, t.Strict = customParameters, nil

@@ -303,7 +303,7 @@ func errorCode(e *openai.Error) string {
 // arguments themselves when they are not that shape.
 func customInput(args []byte) string {
 	args = chatwire.Trim(args)
-	if len(args) == 0 || args[0] != '{' || !json.Valid(args) {
+	if len(args) == 0 || args[0] != '{' || !chatwire.Valid(args) {
 		return string(args)
 	}
 	var in string

@@ -66,7 +66,7 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 	}
 	d := ch.Delta
 	if d.ReasoningContent != "" {
-		if err := s.ensure(reasoningItem, "rs_"+s.res.chatID, nil, emit); err != nil {
+		if err := s.ensureText(reasoningItem, "rs_", emit); err != nil {
 			return err
 		}
 		if err := s.delta("response.reasoning_text.delta", d.ReasoningContent, true, emit); err != nil {
@@ -78,7 +78,7 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 		text = d.Refusal
 	}
 	if text != "" {
-		if err := s.ensure(messageItem, "msg_"+s.res.chatID, nil, emit); err != nil {
+		if err := s.ensureText(messageItem, "msg_", emit); err != nil {
 			return err
 		}
 		if err := s.delta("response.output_text.delta", text, true, emit); err != nil {
@@ -168,6 +168,16 @@ func (s *Stream) itemHead(b []byte, withContent bool) []byte {
 		b = append(b, `,"content_index":0`...)
 	}
 	return b
+}
+
+// ensureText is ensure for a reasoning or message item, whose id
+// (prefix + the chat id) is built only when the item opens, not for
+// every chunk that continues it.
+func (s *Stream) ensureText(kind itemKind, prefix string, emit Emit) error {
+	if cur := s.current(); cur != nil && cur.kind == kind {
+		return nil
+	}
+	return s.ensure(kind, prefix+s.res.chatID, nil, emit)
 }
 
 // ensure makes an item of kind the open item, closing the open one first.

@@ -141,6 +141,10 @@ func appendAmount(b []byte, v float64) []byte {
 
 // routeDeepSeek serves the paths DeepSeek's cloud serves.
 func (s *Server) routeDeepSeek(w http.ResponseWriter, r *http.Request, path string) {
+	if strings.HasPrefix(path, anthropicPrefix+"/") {
+		s.routeAnthropic(w, r, path)
+		return
+	}
 	switch path {
 	case "/chat/completions", "/v1/chat/completions", "/beta/chat/completions":
 		if allow(w, r, http.MethodPost) {
@@ -169,6 +173,9 @@ func (s *Server) routeDeepSeek(w http.ResponseWriter, r *http.Request, path stri
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
 	if s.opts.APIKey == "" {
 		return true
+	}
+	if s.deepseek() && strings.HasPrefix(r.URL.Path, anthropicPrefix+"/") {
+		return s.authenticateAnthropic(w, r)
 	}
 	h := r.Header.Get("Authorization")
 	scheme, key, ok := strings.Cut(h, " ")

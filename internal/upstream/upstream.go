@@ -354,6 +354,8 @@ func (u *Upstream) path(e openai.Endpoint) (string, bool) {
 			return "/chat/completions", true
 		case openai.EndpointCompletion, openai.EndpointFIM:
 			return "/beta/completions", true
+		case openai.EndpointMessages:
+			return anthropicPath, true
 		}
 		return "", false // DeepSeek's cloud has no embeddings
 	}
@@ -387,7 +389,9 @@ func (u *Upstream) Send(ctx context.Context, e openai.Endpoint, body []byte, req
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
-	if u.auth != "" {
+	if e == openai.EndpointMessages {
+		u.anthropicHeaders(req.Header)
+	} else if u.auth != "" {
 		req.Header.Set("Authorization", u.auth)
 	}
 	if requestID != "" {

@@ -1,0 +1,217 @@
+package chatwire
+
+// Valid reports whether b is one valid JSON value, as encoding/json's
+// Valid does (the same grammar, the same nesting limit, and like it no
+// UTF-8 check inside strings), in one pass without a state machine per
+// byte: string bodies, the bulk of a chat chunk or request, are skipped
+// with a table lookup per byte. It is what the translators check every
+// request and every upstream chunk with before walking them.
+func Valid(b []byte) bool {
+	v := validator{b: b}
+	i, ok := v.value(v.space(0), 0)
+	return ok && v.space(i) == len(b)
+}
+
+// maxDepth is encoding/json's nesting limit.
+const maxDepth = 10000
+
+type validator struct{ b []byte }
+
+// plain marks the bytes a JSON string holds as they are: not a quote, not
+// a backslash, not a control character.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func (v *validator) space(i int) int {
+	for i < len(v.b) && isSpace(v.b[i]) {
+		i++
+	}
+	return i
+}
+
+// value checks the value at b[i] and returns the index just past it.
+func (v *validator) value(i, depth int) (int, bool) {
+	if i >= len(v.b) {
+		return i, false
+	}
+	switch c := v.b[i]; {
+	case c == '"':
+		return v.str(i)
+	case c == '{':
+		return v.object(i, depth+1)
+	case c == '[':
+		return v.array(i, depth+1)
+	case c == '-' || c >= '0' && c <= '9':
+		return v.number(i)
+	case c == 't':
+		return v.literal(i, "true")
+	case c == 'f':
+		return v.literal(i, "false")
+	case c == 'n':
+		return v.literal(i, "null")
+	}
+	return i, false
+}
+
+func (v *validator) literal(i int, lit string) (int, bool) {
+	if len(v.b)-i < len(lit) || string(v.b[i:i+len(lit)]) != lit {
+		return i, false
+	}
+	return i + len(lit), true
+}
+
+func (v *validator) object(i, depth int) (int, bool) {
+	if depth > maxDepth {
+		return i, false
+	}
+	i = v.space(i + 1)
+	if i < len(v.b) && v.b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(v.b) || v.b[i] != '"' {
+			return i, false
+		}
+		var ok bool
+		if i, ok = v.str(i); !ok {
+			return i, false
+		}
+		i = v.space(i)
+		if i >= len(v.b) || v.b[i] != ':' {
+			return i, false
+		}
+		if i, ok = v.value(v.space(i+1), depth); !ok {
+			return i, false
+		}
+		i = v.space(i)
+		if i >= len(v.b) {
+			return i, false
+		}
+		switch v.b[i] {
+		case ',':
+			i = v.space(i + 1)
+		case '}':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+func (v *validator) array(i, depth int) (int, bool) {
+	if depth > maxDepth {
+		return i, false
+	}
+	i = v.space(i + 1)
+	if i < len(v.b) && v.b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if i, ok = v.value(i, depth); !ok {
+			return i, false
+		}
+		i = v.space(i)
+		if i >= len(v.b) {
+			return i, false
+		}
+		switch v.b[i] {
+		case ',':
+			i = v.space(i + 1)
+		case ']':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+// str checks the string starting at b[i] (a quote).
+func (v *validator) str(i int) (int, bool) {
+	b := v.b
+	i++
+	for {
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case '"':
+			return i + 1, true
+		case '\\':
+			if i+1 >= len(b) {
+				return i, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !hex4(b[i+2:i+6]) {
+					return i, false
+				}
+				i += 6
+			default:
+				return i, false
+			}
+		default:
+			return i, false // a control character
+		}
+	}
+}
+
+func hex4(h []byte) bool {
+	for _, c := range h {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// number checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func (v *validator) number(i int) (int, bool) {
+	b := v.b
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(b, i)
+	default:
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(b, i+1)
+		if j == i+1 {
+			return j, false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(b, i)
+		if j == i {
+			return j, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
