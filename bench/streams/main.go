@@ -35,9 +35,11 @@ type flags struct {
 	duration, warmup  time.Duration
 	rounds            int
 	dsgate, nginx     string
+	dsgateBefore      string
 	out               string
 	proxyCPU, loadCPU int
 	profile           bool
+	rampRate          int
 }
 
 func main() {
@@ -51,7 +53,7 @@ func main() {
 	var streams, targets string
 	flag.StringVar(&f.phase, "phase", "open", "open (memory and goroutines per open stream) or cpu (CPU per stream and per event)")
 	flag.StringVar(&streams, "streams", "2000", "open: numbers of concurrent streams, comma-separated")
-	flag.StringVar(&targets, "targets", "direct,nginx,bare,full", "what to measure: direct, nginx, bare, full")
+	flag.StringVar(&targets, "targets", "direct,nginx,bare,full", "what to measure: direct, nginx, bare, full, bare-before, full-before")
 	flag.IntVar(&f.chunks, "chunks", 40, "open: chunks per stream")
 	flag.DurationVar(&f.interval, "interval", 250*time.Millisecond, "open: time between chunks (4 tokens/s)")
 	flag.IntVar(&f.conc, "conc", 16, "cpu: concurrent streams (closed loop)")
@@ -59,10 +61,12 @@ func main() {
 	flag.DurationVar(&f.warmup, "warmup", 2*time.Second, "cpu: warm-up per cell")
 	flag.IntVar(&f.rounds, "rounds", 3, "cpu: interleaved rounds")
 	flag.StringVar(&f.dsgate, "dsgate", "", "dsgate binary (default: build the work tree)")
+	flag.StringVar(&f.dsgateBefore, "dsgate-before", "", "dsgate binary for the targets bare-before and full-before (e.g. built from the commit before a change)")
 	flag.StringVar(&f.nginx, "nginx", "/usr/sbin/nginx", "nginx binary")
 	flag.StringVar(&f.out, "out", "bench/out/streams", "directory for logs and profiles")
 	flag.IntVar(&f.proxyCPU, "proxy-cpu", 0, "CPU the proxy under test runs on")
-	flag.IntVar(&f.loadCPU, "load-cpu", 1, "CPU the runner and the mock share")
+	flag.IntVar(&f.loadCPU, "load-cpu", 1, "CPU the runner and the mock share; -1: not pinned (open phase with more streams than one core can feed)")
+	flag.IntVar(&f.rampRate, "ramp", 2000, "open: streams started per second")
 	flag.BoolVar(&f.profile, "profile", true, "open: save dsgate's heap and goroutine profiles with every stream open")
 	flag.Parse()
 	for _, s := range strings.Split(streams, ",") {
@@ -98,8 +102,10 @@ func run(f *flags) error {
 		}
 		f.dsgate = bin
 	}
-	if err := benchkit.PinSelf(f.loadCPU); err != nil {
-		log.Printf("not pinned: %v", err)
+	if f.loadCPU >= 0 {
+		if err := benchkit.PinSelf(f.loadCPU); err != nil {
+			log.Printf("not pinned: %v", err)
+		}
 	}
 	switch f.phase {
 	case "open":

@@ -57,7 +57,7 @@ func openCell(ctx context.Context, f *flags, mock *proxy, target string, n int) 
 	p := mock
 	if target != "direct" {
 		var err error
-		if p, err = startProxy(ctx, f, target, mock.addr, 2*n+64); err != nil {
+		if p, err = startProxy(ctx, f, target, mock.addr, 2*n+1024); err != nil {
 			return r, err
 		}
 		defer p.proc.Stop()
@@ -66,9 +66,9 @@ func openCell(ctx context.Context, f *flags, mock *proxy, target string, n int) 
 	r.baseRSS, r.baseG = p.rss(), p.goroutines()
 	client := benchkit.NewLocalClient(n)
 	client.Timeout = f.interval*time.Duration(f.chunks) + 60*time.Second
-	// Start the streams over ramp (2,000 a second), so the listen backlog
-	// never overflows; all are open from ramp until the first ends.
-	ramp := time.Duration(n) * time.Second / 2000
+	// Start the streams over ramp (f.rampRate a second), so the listen
+	// backlog never overflows; all are open from ramp until the first ends.
+	ramp := time.Duration(n) * time.Second / time.Duration(f.rampRate)
 	var open atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -142,8 +142,8 @@ func perStreamKB(r openResult) float64 {
 
 func printOpen(f *flags, rs []openResult) {
 	fmt.Printf("\n%d chunks at %v per stream; RSS sampled with every stream open (mid-window); peak = VmHWM\n\n", f.chunks, f.interval)
-	fmt.Println("| target | streams | ok | errors | RSS before | RSS all open | peak RSS | KB per open stream | goroutines all open | per stream | mean duration | p99 | mean time to first byte | added vs direct |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| target | streams | ok | errors | RSS before | RSS all open | peak RSS | KB per open stream | goroutines all open | per stream | mean duration | p99 | mean time to first byte | mean after first byte | added vs direct |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	direct := map[int]time.Duration{}
 	for _, r := range rs {
 		if r.target == "direct" {
@@ -166,7 +166,7 @@ func printOpen(f *flags, rs []openResult) {
 		if r.errs > 0 {
 			errs += " (" + r.firstErr + ")"
 		}
-		fmt.Printf("| %s | %d | %d | %s | %.0f MB | %.0f MB | %.0f MB | %.1f | %s | %s | %.2f s | %.2f s | %.0f ms | %s |\n",
-			r.target, r.n, r.ok, errs, mb(r.baseRSS), mb(r.openRSS), mb(r.hwm), perStreamKB(r), g, gps, r.mean.Seconds(), r.p99.Seconds(), float64(r.ttfb)/1e6, added)
+		fmt.Printf("| %s | %d | %d | %s | %.0f MB | %.0f MB | %.0f MB | %.1f | %s | %s | %.2f s | %.2f s | %.0f ms | %.2f s | %s |\n",
+			r.target, r.n, r.ok, errs, mb(r.baseRSS), mb(r.openRSS), mb(r.hwm), perStreamKB(r), g, gps, r.mean.Seconds(), r.p99.Seconds(), float64(r.ttfb)/1e6, (r.mean - r.ttfb).Seconds(), added)
 	}
 }

@@ -33,7 +33,11 @@ func startMock(ctx context.Context, f *flags, chunks int, interval time.Duration
 	if err != nil {
 		return nil, err
 	}
-	p, err := benchkit.StartPinned(f.out, "mock", f.loadCPU, self, "mock", addr, strconv.Itoa(chunks), interval.String())
+	cpu := f.loadCPU
+	if cpu < 0 {
+		cpu = f.proxyCPU ^ 1 // the other core of two; the runner is not pinned
+	}
+	p, err := benchkit.StartPinned(f.out, "mock", cpu, self, "mock", addr, strconv.Itoa(chunks), interval.String())
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +63,13 @@ func startProxy(ctx context.Context, f *flags, target, upstream string, conns in
 	px := &proxy{name: target, addr: addr}
 	var args []string
 	bin, health := f.dsgate, "http://"+addr+"/readyz"
+	if base, ok := strings.CutSuffix(target, "-before"); ok {
+		// The same pipeline on the binary given as -dsgate-before.
+		if f.dsgateBefore == "" {
+			return nil, fmt.Errorf("target %s needs -dsgate-before", target)
+		}
+		bin, target = f.dsgateBefore, base
+	}
 	switch target {
 	case "nginx":
 		conf := filepath.Join(dir, "nginx.conf")
@@ -72,7 +83,7 @@ func startProxy(ctx context.Context, f *flags, target, upstream string, conns in
 			return nil, err
 		}
 		if target == "full" {
-			if px.key, err = fullEnv(f.dsgate); err != nil {
+			if px.key, err = fullEnv(bin); err != nil {
 				return nil, err
 			}
 		}
