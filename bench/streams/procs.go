@@ -63,6 +63,14 @@ func startProxy(ctx context.Context, f *flags, target, upstream string, conns in
 	px := &proxy{name: target, addr: addr}
 	var args []string
 	bin, health := f.dsgate, "http://"+addr+"/readyz"
+	if base, ok := strings.CutSuffix(target, "-stack2k"); ok {
+		// The same target with goroutines starting at the runtime's
+		// smallest stack instead of the average size of stacks scanned
+		// by the last GC (Go's adaptive starting stack size).
+		os.Setenv("GODEBUG", "adaptivestackstart=0")
+		defer os.Unsetenv("GODEBUG")
+		target = base
+	}
 	if base, ok := strings.CutSuffix(target, "-before"); ok {
 		// The same pipeline on the binary given as -dsgate-before.
 		if f.dsgateBefore == "" {
