@@ -20,7 +20,7 @@ import (
 // ConnState, which the HTTP server calls; a request that arrives while
 // more connections are open than the limit, or that would take the
 // requests in flight past it, is refused and its connection closed. The
-// health probes are never refused.
+// health probes and /metrics are never refused.
 type Capacity struct {
 	limit    int64
 	conns    atomic.Int64
@@ -71,10 +71,12 @@ func (c *Capacity) release() {
 	}
 }
 
-// exempt reports the paths never refused: the health probes, which must
-// keep answering under load (a liveness probe that failed would restart
-// a busy gateway).
-func exemptFromCapacity(path string) bool { return path == "/healthz" || path == "/readyz" }
+// exemptFromCapacity reports the paths never refused: the health probes,
+// which must keep answering under load (a liveness probe that failed
+// would restart a busy gateway), and /metrics, which shows the load.
+func exemptFromCapacity(path string) bool {
+	return path == "/healthz" || path == "/readyz" || path == "/metrics"
+}
 
 // refuseBusy answers a request the gateway has no room for: 503 with
 // Retry-After in the route's error shape, and the connection closed so

@@ -76,6 +76,17 @@ models:
 		t.Fatalf("healthz under load: %d", hz.StatusCode)
 	}
 
+	// The metrics still answer, and count the refusal.
+	m, err := (&http.Transport{DisableKeepAlives: true}).RoundTrip(mustGet(t, e.base+"/metrics"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(m.Body)
+	m.Body.Close()
+	if m.StatusCode != 200 || !strings.Contains(string(text), `dsgate_ratelimit_rejections_total{limit="capacity"} 1`) {
+		t.Errorf("refusal not counted (%d):\n%s", m.StatusCode, grepLines(string(text), "rejections"))
+	}
+
 	// When the streams end, requests are served again.
 	cancel()
 	testkit.Eventually(t, 10*time.Second, "a request served after the streams ended", func() bool {
@@ -87,15 +98,6 @@ models:
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
-	m, err := http.Get(e.base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, _ := io.ReadAll(m.Body)
-	m.Body.Close()
-	if !strings.Contains(string(text), `dsgate_ratelimit_rejections_total{limit="capacity"} 1`) {
-		t.Errorf("refusal not counted (%d):\n%s", m.StatusCode, grepLines(string(text), "rejections"))
-	}
 }
 
 func mustRequest(t *testing.T, url, body string) *http.Request {
