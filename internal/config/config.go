@@ -219,7 +219,7 @@ type Server struct {
 	// Default 0: derived from the file descriptor limit (RLIMIT_NOFILE,
 	// which Go raises to its hard limit at start) as (limit - 256) / 2,
 	// keeping 256 for listeners, files, databases and idle connections.
-	// -1: no limit.
+	// -1: no limit. /healthz, /readyz and /metrics are always served.
 	MaxConnections int `yaml:"max_connections"`
 	// RequestTimeout bounds a whole request, streams included. Default 10m.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
