@@ -43,7 +43,9 @@ func TestCapacityBoundsRequestsInFlight(t *testing.T) {
 	<-entered
 
 	status, h, body := a.do(t, http.MethodPost, "/v1/chat/completions", keyAdmin, chatBody)
-	var openaiShape struct{ Error struct{ Code, Message string } }
+	var openaiShape struct {
+		Error struct{ Code, Message string }
+	}
 	if status != http.StatusServiceUnavailable || h.Get("Retry-After") == "" ||
 		json.Unmarshal(body, &openaiShape) != nil || openaiShape.Error.Code != "server_overloaded" {
 		t.Fatalf("second request: %d %v %s", status, h, body)
