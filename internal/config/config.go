@@ -211,6 +211,16 @@ type Server struct {
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// MaxBodyBytes bounds a request body; larger bodies get 413. Default 8 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxConnections bounds the open client connections and the requests
+	// in flight alike; past it a request gets 503 with Retry-After (counted
+	// in dsgate_ratelimit_rejections_total{limit="capacity"}) and its
+	// connection is closed, instead of the process running out of file
+	// descriptors (an open stream holds a client and an upstream socket).
+	// Default 0: derived from the file descriptor limit (RLIMIT_NOFILE,
+	// which Go raises to its hard limit at start) as (limit - 256) / 2,
+	// keeping 256 for listeners, files, databases and idle connections.
+	// -1: no limit. /healthz, /readyz and /metrics are always served.
+	MaxConnections int `yaml:"max_connections"`
 	// RequestTimeout bounds a whole request, streams included. Default 10m.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// ShutdownGrace is how long in-flight requests and streams may run after

@@ -27,6 +27,9 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
 		add("server.listen", "must be host:port: %v", err)
 	}
+	if c.Server.MaxConnections < -1 {
+		add("server.max_connections", "must be -1 (no limit), 0 (from the file descriptor limit) or positive, got %d", c.Server.MaxConnections)
+	}
 	if c.Server.MaxBodyBytes < 1024 {
 		add("server.max_body_bytes", "must be at least 1024")
 	}

@@ -146,6 +146,7 @@ type apiOptions struct {
 	bodyReadTimeout time.Duration
 	metrics         bool
 	responses       store.ResponseStore
+	capacity        *httpapi.Capacity
 }
 
 // newAPI serves the HTTP API with access control on, a programmable
@@ -182,6 +183,7 @@ func newAPI(t *testing.T, o apiOptions) *api {
 		MaxBodyBytes:    1 << 20,
 		BodyReadTimeout: o.bodyReadTimeout,
 		RequestTimeout:  30 * time.Second,
+		Capacity:        o.capacity,
 	})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)

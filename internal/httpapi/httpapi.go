@@ -56,6 +56,9 @@ type Options struct {
 	// BodyReadTimeout bounds reading a request body (uploads under
 	// BodyLimitExempt get RequestTimeout). Default 30s.
 	BodyReadTimeout time.Duration
+	// Capacity refuses requests past the limit of connections and
+	// requests in flight; nil: no limit.
+	Capacity *Capacity
 }
 
 // New returns the HTTP handler. Every request passes the frame (scope,

@@ -110,6 +110,13 @@ func frame(next http.Handler, o *Options) http.Handler {
 			fail(sw, r, openai.NewError(http.StatusNotFound, "unknown request URL: the path has control characters or is not UTF-8", "unknown_url"))
 			return
 		}
+		if !exemptFromCapacity(r.URL.Path) {
+			if !o.Capacity.admit() {
+				refuseBusy(sw, r, o)
+				return
+			}
+			defer o.Capacity.release()
+		}
 		next.ServeHTTP(sw, r)
 	})
 }

@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -24,24 +23,33 @@ var doneData = []byte("[DONE]")
 var ErrLineTooLong = errors.New("sse: line too long")
 
 // SSEReader parses a text/event-stream. It is not safe for concurrent use.
+//
+// Its buffer starts small and grows only for a line that does not fit:
+// a gateway holds one reader per open stream, and chat chunks are a few
+// hundred bytes, so a fixed 4 KiB buffer was mostly idle memory.
 type SSEReader struct {
-	r       *bufio.Reader
-	maxLine int
-	data    []byte
+	r          io.Reader
+	buf        []byte // buf[start:end] is read and not yet consumed
+	start, end int
+	err        error // the reader's error, returned once the buffer is used up
+	maxLine    int
+	data       []byte
 }
+
+// sseBufferSize is a new reader's buffer: one or two chat chunks.
+const sseBufferSize = 1 << 10
 
 // NewSSEReader reads events from r; lines longer than maxLine bytes fail
 // the stream with ErrLineTooLong instead of growing memory without bound.
 func NewSSEReader(r io.Reader, maxLine int) *SSEReader {
-	// 4 KiB holds several chat chunks; longer lines take the slow path.
-	return &SSEReader{r: bufio.NewReaderSize(r, 4<<10), maxLine: maxLine}
+	return &SSEReader{r: r, buf: make([]byte, min(sseBufferSize, max(maxLine+1, 64))), maxLine: maxLine}
 }
 
 // EventBuffered reports whether a whole event is already buffered, so the
 // next Next will not block. Writers use it to flush only before they would
 // wait, which batches the events of a burst into one write.
 func (s *SSEReader) EventBuffered() bool {
-	b, _ := s.r.Peek(s.r.Buffered())
+	b := s.buf[s.start:s.end]
 	return bytes.Contains(b, lf2) || bytes.Contains(b, crlf2)
 }
 
@@ -95,34 +103,59 @@ func (s *SSEReader) Next() (Event, error) {
 }
 
 // readLine returns one line without its terminator (\n, \r\n). The slice
-// aliases the reader's buffer when the line fits in it.
+// aliases the reader's buffer and is valid until the next call.
 func (s *SSEReader) readLine() ([]byte, error) {
-	line, err := s.r.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		long := append([]byte(nil), line...)
-		for err == bufio.ErrBufferFull {
-			if len(long) > s.maxLine {
+	scanned := 0 // bytes of buf[start:end] known to hold no newline
+	for {
+		if i := bytes.IndexByte(s.buf[s.start+scanned:s.end], '\n'); i >= 0 {
+			line := s.buf[s.start : s.start+scanned+i]
+			s.start += scanned + i + 1
+			if len(line) > s.maxLine {
 				return nil, ErrLineTooLong
 			}
-			line, err = s.r.ReadSlice('\n')
-			long = append(long, line...)
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			return line, nil
 		}
-		line = long
-	}
-	if err != nil {
-		if err == io.EOF && len(line) > 0 {
-			return nil, io.ErrUnexpectedEOF
+		scanned = s.end - s.start
+		if scanned > s.maxLine {
+			return nil, ErrLineTooLong
 		}
-		return nil, err
+		if s.err != nil {
+			if s.err == io.EOF && scanned > 0 {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, s.err
+		}
+		s.fill()
 	}
-	if len(line) > s.maxLine {
-		return nil, ErrLineTooLong
+}
+
+// fill reads more input after what is buffered, first moving the unread
+// bytes to the front of the buffer or, when they fill it, doubling it.
+func (s *SSEReader) fill() {
+	if s.start > 0 {
+		s.end = copy(s.buf, s.buf[s.start:s.end])
+		s.start = 0
 	}
-	line = line[:len(line)-1]
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
+	if s.end == len(s.buf) {
+		bigger := make([]byte, min(2*len(s.buf), s.maxLine+2))
+		copy(bigger, s.buf[:s.end])
+		s.buf = bigger
 	}
-	return line, nil
+	for range 100 { // a reader that returns nothing 100 times is broken
+		n, err := s.r.Read(s.buf[s.end:])
+		s.end += n
+		if err != nil {
+			s.err = err
+			return
+		}
+		if n > 0 {
+			return
+		}
+	}
+	s.err = io.ErrNoProgress
 }
 
 // AppendEvent appends the wire form of a data event: "data: <payload>\n\n".

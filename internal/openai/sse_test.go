@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestSSEReader(t *testing.T) {
@@ -101,4 +102,38 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+// Issue 22: a reader is held per open stream, so its buffer stays small
+// for chat-sized chunks and grows only for a long line, whatever the
+// pieces its input arrives in.
+func TestSSEReaderBufferSizedToNeed(t *testing.T) {
+	t.Parallel()
+	chunk := `data: {"choices":[{"index":0,"delta":{"content":"tok"},"finish_reason":null}]}` + "\n\n"
+	in := strings.Repeat(chunk, 500) + "data: " + strings.Repeat("y", 5000) + "\n\n" + chunk
+	for _, name := range []string{"whole", "one byte per read"} {
+		var src io.Reader = strings.NewReader(in)
+		if name != "whole" {
+			src = iotest.OneByteReader(src)
+		}
+		r := NewSSEReader(src, 8<<10)
+		for i := range 500 {
+			ev, err := r.Next()
+			if err != nil || string(ev.Data) != chunk[len("data: "):len(chunk)-2] {
+				t.Fatalf("%s: event %d: %q %v", name, i, ev.Data, err)
+			}
+		}
+		if len(r.buf) != sseBufferSize {
+			t.Errorf("%s: buffer grew to %d for small events", name, len(r.buf))
+		}
+		if ev, err := r.Next(); err != nil || len(ev.Data) != 5000 {
+			t.Fatalf("%s: long event: %d bytes, %v", name, len(ev.Data), err)
+		}
+		if ev, err := r.Next(); err != nil || !strings.Contains(string(ev.Data), "tok") {
+			t.Fatalf("%s: after the long event: %q %v", name, ev.Data, err)
+		}
+		if _, err := r.Next(); err != io.EOF {
+			t.Errorf("%s: end: %v", name, err)
+		}
+	}
 }

@@ -103,6 +103,10 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 	if metricsSrv == nil {
 		inline = c.metricsHandler
 	}
+	capacity := httpapi.NewCapacity(maxConnections(cfg.Server.MaxConnections, nofileLimit()))
+	if capacity.Limit() > 0 {
+		log.Info("connection limit", "max_connections", capacity.Limit())
+	}
 	handler := httpapi.New(httpapi.Options{
 		Gateway:           s.gateway,
 		Access:            c.access,
@@ -119,6 +123,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		MaxBodyBytes:      cfg.Server.MaxBodyBytes,
 		BodyLimitExempt:   []string{"/v1/files"}, // uploads have batch.max_file_bytes
 		RequestTimeout:    cfg.Server.RequestTimeout,
+		Capacity:          capacity,
 	})
 	var tlsConf *tls.Config
 	if t := cfg.Server.TLS; t.Enabled() {
@@ -152,6 +157,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		MaxHeaderBytes:    cfg.Server.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return s.reqCtx },
+		ConnState:         capacity.ConnState,
 	}
 	s.listeners = append([]listener{httpListener("api", srv, ln)}, s.listeners...)
 	s.life = c.life

@@ -163,6 +163,13 @@ func newTransport(connect, header time.Duration) *http.Transport {
 		// Bodies are relayed as they come; decompressing and recompressing
 		// them would cost CPU for nothing.
 		DisableCompression: true,
+		// Each connection keeps its buffers while a stream is open on it
+		// (issue 22: memory per open stream). The write buffer holds the
+		// request's headers and the start of its body, then sits idle for
+		// the whole answer; a longer body is copied past it. The read
+		// buffer holds a few chat chunks, which arrive one at a time.
+		WriteBufferSize: 1 << 10,
+		ReadBufferSize:  2 << 10,
 	}
 }
 

@@ -1,0 +1,109 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/upstream"
+)
+
+// sseAnswer is an upstream stream of n chunks (role, content chunks, the
+// finish reason, the usage chunk) and [DONE], as the bench mock sends it.
+func sseAnswer(n int) []byte {
+	const head = `data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[`
+	var b bytes.Buffer
+	b.WriteString(head + `{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}` + "\n\n")
+	for i := range n - 3 {
+		b.WriteString(head + `{"index":0,"delta":{"content":"tok` + strconv.Itoa(i) + ` "},"logprobs":null,"finish_reason":null}]}` + "\n\n")
+	}
+	b.WriteString(head + `{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}` + "\n\n")
+	b.WriteString(`data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[],` +
+		`"usage":{"prompt_tokens":12,"completion_tokens":17,"total_tokens":29}}` + "\n\n")
+	b.WriteString("data: [DONE]\n\n")
+	return b.Bytes()
+}
+
+// memUpstream answers every request with one SSE body from memory, each
+// read giving one event, as a stream arrives from a paced engine.
+type memUpstream struct{ body []byte }
+
+func (m memUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
+		Body: io.NopCloser(&eventReader{rest: m.body}), Request: r}, nil
+}
+
+// eventReader returns one event per Read.
+type eventReader struct{ rest []byte }
+
+func (e *eventReader) Read(p []byte) (int, error) {
+	if len(e.rest) == 0 {
+		return 0, io.EOF
+	}
+	end := bytes.Index(e.rest, []byte("\n\n")) + 2
+	if end < 2 {
+		end = len(e.rest)
+	}
+	n := copy(p, e.rest[:end])
+	e.rest = e.rest[n:]
+	return n, nil
+}
+
+// discardSink is a client that takes every event and flush.
+type discardSink struct{ events, flushes int }
+
+func (s *discardSink) Comment([]byte) error { return nil }
+func (s *discardSink) Data([]byte) error    { s.events++; return nil }
+func (s *discardSink) Flush() error         { s.flushes++; return nil }
+
+// BenchmarkStreamRelay is the gateway's part of a stream (request
+// adaptation, the upstream call through an in-memory transport, SSE
+// parsing, adapting each chunk, the sink calls) for answers of 2 and 20
+// chunks; the difference between the two is the cost per event, reported
+// as ns/event by the 20-chunk case.
+func BenchmarkStreamRelay(b *testing.B) {
+	var perStream [2]float64
+	for i, n := range []int{2, 20} {
+		body := sseAnswer(n)
+		if n == 2 {
+			body = []byte(`data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}` + "\n\n" +
+				`data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}` + "\n\n" +
+				"data: [DONE]\n\n")
+		}
+		u := upstream.New(upstream.Options{Name: "mock", Kind: upstream.KindOpenAI, URL: "http://127.0.0.1:1",
+			Transport: memUpstream{body: body}})
+		g := gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat",
+			Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "deepseek-chat", Weight: 1}}, nil, nil)}}})
+		reqBody := []byte(`{"model":"deepseek-chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+		req, err := openai.Parse(openai.EndpointChat, reqBody)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(strconv.Itoa(n)+"chunks", func(b *testing.B) {
+			b.ReportAllocs()
+			var sink discardSink
+			for b.Loop() {
+				c := &gateway.Call{Req: req, Body: reqBody, RequestID: "r"}
+				if _, err := g.Stream(context.Background(), c, &sink); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if sink.events == 0 {
+				b.Fatal("no events")
+			}
+			perStream[i] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			if i == 1 {
+				b.ReportMetric((perStream[1]-perStream[0])/18, "ns/event")
+			}
+		})
+	}
+}
