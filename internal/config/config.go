@@ -237,9 +237,12 @@ type Log struct {
 type Upstream struct {
 	// Name identifies the upstream in models, logs and metrics.
 	Name string `yaml:"name"`
-	// Kind is deepseek (DeepSeek's cloud API), openai (any OpenAI-compatible
-	// engine: vLLM, SGLang, Ollama's /v1, llama.cpp server) or sim (the
-	// built-in simulator, started in-process).
+	// Kind is deepseek (DeepSeek's cloud API), llamacpp (llama.cpp's
+	// llama-server), vllm, sglang, ollama (Ollama's /v1), openai (any other
+	// OpenAI-compatible engine) or sim (the built-in simulator, started
+	// in-process). The engine kinds differ in their thinking switch (see
+	// thinking_switch) and in how fill-in-the-middle is sent (see
+	// models[].targets[].fim).
 	Kind string `yaml:"kind"`
 	// URL is the server root, e.g. https://api.deepseek.com or
 	// http://vllm:8000 (without /v1). Not used for kind sim.
@@ -259,11 +262,15 @@ type Upstream struct {
 	// model's thinking default and for clients that send DeepSeek's
 	// thinking object: deepseek ({"thinking":{"type":...}}, DeepSeek's API
 	// and the simulator; the default for kinds deepseek and sim),
-	// template_thinking (chat_template_kwargs.thinking: DeepSeek
-	// V3.1/V3.2/V4 on vLLM and SGLang; the default for kind openai),
-	// template_enable_thinking (chat_template_kwargs.enable_thinking:
-	// llama.cpp's server, Qwen3 and the R1 distills' templates), ollama
-	// (reasoning_effort none/medium, all Ollama's /v1 reads) or none.
+	// template_enable_thinking (chat_template_kwargs.enable_thinking: read
+	// by llama-server itself for every template, the R1 distills' and
+	// DeepSeek V3.1's included, and by Qwen3-style templates on vLLM and
+	// SGLang; the default for kind llamacpp), template_thinking
+	// (chat_template_kwargs.thinking: the DeepSeek V3.1/V3.2/V4 templates on
+	// vLLM and SGLang, which pass kwargs to the template unread; the default
+	// for kinds vllm, sglang and openai), ollama (reasoning_effort
+	// none/medium, all Ollama's /v1 reads; the default for kind ollama) or
+	// none.
 	ThinkingSwitch string `yaml:"thinking_switch"`
 	// MaxConcurrency caps in-flight requests to this upstream; 0 is no cap.
 	MaxConcurrency int `yaml:"max_concurrency"`
@@ -513,10 +520,7 @@ func (c *Config) normalize() {
 			u.ReasoningField = "reasoning_content"
 		}
 		if u.ThinkingSwitch == "" {
-			u.ThinkingSwitch = "template_thinking"
-			if u.Kind == "deepseek" || u.Kind == "sim" {
-				u.ThinkingSwitch = "deepseek"
-			}
+			u.ThinkingSwitch = defaultThinkingSwitch(u.Kind)
 		}
 		if u.ConnectTimeout == 0 {
 			u.ConnectTimeout = 5 * time.Second
@@ -543,6 +547,20 @@ func (c *Config) normalize() {
 			}
 		}
 	}
+}
+
+// defaultThinkingSwitch is the switch each engine kind reads (the
+// gateway's upstream.DefaultThinkingSwitch; sim speaks DeepSeek's API).
+func defaultThinkingSwitch(kind string) string {
+	switch kind {
+	case "deepseek", "sim":
+		return "deepseek"
+	case "llamacpp":
+		return "template_enable_thinking"
+	case "ollama":
+		return "ollama"
+	}
+	return "template_thinking"
 }
 
 // AccessLog reports whether access logging is on.

@@ -174,13 +174,18 @@ upstreams:
   - {name: d, kind: deepseek, url: "https://api.deepseek.com", api_key: "${DSGATE_TEST_KEY:-}", optional: true}
   - {name: v, kind: openai, url: "http://vllm:8000"}
   - {name: l, kind: openai, url: "http://llama:8080", thinking_switch: template_enable_thinking}
+  - {name: lc, kind: llamacpp, url: "http://llama:8080"}
+  - {name: vl, kind: vllm, url: "http://vllm:8000"}
+  - {name: sg, kind: sglang, url: "http://sglang:30000"}
+  - {name: ol, kind: ollama, url: "http://ollama:11434"}
 models:
   - {name: m, reasoning_effort: max, targets: [{upstream: s}]}
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []string{"deepseek", "deepseek", "template_thinking", "template_enable_thinking"} {
+	for i, want := range []string{"deepseek", "deepseek", "template_thinking", "template_enable_thinking",
+		"template_enable_thinking", "template_thinking", "template_thinking", "ollama"} {
 		if got := c.Upstreams[i].ThinkingSwitch; got != want {
 			t.Errorf("%s: thinking_switch = %s, want %s", c.Upstreams[i].Name, got, want)
 		}

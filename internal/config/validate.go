@@ -58,7 +58,7 @@ func (c *Config) Validate() error {
 			}
 		}
 		switch u.Kind {
-		case "deepseek", "openai":
+		case "deepseek", "openai", "llamacpp", "vllm", "sglang", "ollama":
 			if pu, err := url.Parse(u.URL); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 				add(p+".url", "must be an http(s) URL, got %q", u.URL)
 			}
@@ -67,7 +67,7 @@ func (c *Config) Validate() error {
 				add(p+".url", "must be empty for kind sim (the simulator runs in-process)")
 			}
 		default:
-			add(p+".kind", "must be deepseek, openai or sim, got %q", u.Kind)
+			add(p+".kind", "must be deepseek, llamacpp, vllm, sglang, ollama, openai or sim, got %q", u.Kind)
 		}
 		if u.Kind == "deepseek" && u.APIKey.Ref() == "" {
 			add(p+".api_key", "is required for kind deepseek")

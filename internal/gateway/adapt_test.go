@@ -224,6 +224,30 @@ func TestThinkingSwitchPerEngine(t *testing.T) {
 	}
 }
 
+// Issue 20: against a real llama-server, dsgate's default switch for a
+// local engine (chat_template_kwargs.thinking) had no effect: llama.cpp
+// reads chat_template_kwargs.enable_thinking itself and renders every
+// template with it. Each engine kind now defaults to the switch it reads.
+func TestThinkingSwitchDefaultPerKind(t *testing.T) {
+	off := false
+	for _, tt := range []struct {
+		kind, field, want string
+	}{
+		{upstream.KindLlamaCpp, "chat_template_kwargs", `{"enable_thinking":false}`},
+		{upstream.KindVLLM, "chat_template_kwargs", `{"thinking":false}`},
+		{upstream.KindSGLang, "chat_template_kwargs", `{"thinking":false}`},
+		{upstream.KindOllama, "reasoning_effort", `"none"`},
+		{upstream.KindOpenAI, "chat_template_kwargs", `{"thinking":false}`},
+		{upstream.KindDeepSeek, "thinking", `{"type":"disabled"}`},
+	} {
+		g, b := one(t, tt.kind, "", "m", func(r *gateway.Route) { r.Thinking = &off })
+		complete(t, g, openai.EndpointChat, `{"model":"pub",`+hi+`}`)
+		if got := b.field(t, tt.field); got != tt.want {
+			t.Errorf("kind %s: %s = %q, want %q", tt.kind, tt.field, got, tt.want)
+		}
+	}
+}
+
 // Issue 12: DeepSeek answers 400 when a thinking-mode assistant turn with
 // tool calls comes back without its reasoning_content, so the gateway
 // passes it back byte for byte.

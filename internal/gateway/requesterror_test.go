@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -65,3 +66,53 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// Issue 20: engines answer a prompt longer than their context with a 400
+// of their own shape. llama-server's (format_error_response with
+// ERROR_TYPE_EXCEED_CONTEXT_SIZE) carries its type and both token counts;
+// dsgate passed code null and dropped the rest, so clients could spot an
+// overflow only from the text. Now code is OpenAI's context_length_exceeded
+// for every engine's overflow, and llama.cpp's type and counts are kept.
+func TestContextOverflowKeepsEngineTypeAndCode(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		engine, body  string
+		upType        string
+		nPrompt, nCtx int
+	}{
+		{"llama.cpp", `{"error":{"code":400,"message":"request (4476 tokens) exceeds the available context size (4096 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":4476,"n_ctx":4096}}`,
+			"exceed_context_size_error", 4476, 4096},
+		{"vLLM", `{"error":{"message":"This model's maximum context length is 4096 tokens. However, you requested 4600 tokens (4476 in the messages, 124 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}}`,
+			"BadRequestError", 0, 0},
+		{"SGLang", `{"object":"error","message":"The input (4476 tokens) is longer than the model's context length (4096 tokens).","type":"BadRequestError","param":null,"code":400}`,
+			"BadRequestError", 0, 0},
+	} {
+		t.Run(tc.engine, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t, "a", func(w http.ResponseWriter, _ *http.Request, _ int) {
+				w.Header().Set("Content-Type", "application/json; charset=utf-8")
+				w.WriteHeader(400)
+				fmt.Fprint(w, tc.body)
+			})
+			g := newGateway(gateway.Options{MaxAttempts: 2, Routes: []gateway.Route{route("m", nil, up("a", f.srv.URL))}})
+			_, err := g.Complete(context.Background(), chat(t, "1", "m"))
+			ae := apierror.From(err)
+			if ae.Status != 400 || ae.Type != "invalid_request_error" || ae.Code != "context_length_exceeded" {
+				t.Fatalf("got %d %s %q %q; want a 400 with code context_length_exceeded", ae.Status, ae.Type, ae.Code, ae.Message)
+			}
+			var got struct {
+				Error struct {
+					UpstreamType  string `json:"upstream_type"`
+					NPromptTokens int    `json:"n_prompt_tokens"`
+					NCtx          int    `json:"n_ctx"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal(ae.JSON(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Error.UpstreamType != tc.upType || got.Error.NPromptTokens != tc.nPrompt || got.Error.NCtx != tc.nCtx {
+				t.Errorf("client got %s; want upstream_type %s, n_prompt_tokens %d, n_ctx %d", ae.JSON(), tc.upType, tc.nPrompt, tc.nCtx)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // Error is an API error in OpenAI's shape. Every failure that reaches a
@@ -15,6 +16,14 @@ type Error struct {
 	Param   string // "" renders as null
 	Code    string // "" renders as null
 	Err     error  // cause, for logs only; never rendered
+	// UpstreamType is the engine's own error type when it differs from
+	// Type (llama.cpp's exceed_context_size_error, vLLM's BadRequestError);
+	// rendered as upstream_type, omitted when empty.
+	UpstreamType string
+	// PromptTokens and ContextTokens are the token counts of an engine's
+	// context overflow (llama.cpp's n_prompt_tokens and n_ctx, rendered
+	// under those names); 0 when the engine did not send them.
+	PromptTokens, ContextTokens int
 }
 
 func (e *Error) Error() string {
@@ -38,11 +47,16 @@ type ErrorObject struct {
 	Type    string  `json:"type"`
 	Param   *string `json:"param"`
 	Code    *string `json:"code"`
+	// The engine's details, kept for clients that read them (see Error).
+	UpstreamType  string `json:"upstream_type,omitempty"`
+	NPromptTokens int    `json:"n_prompt_tokens,omitempty"`
+	NCtx          int    `json:"n_ctx,omitempty"`
 }
 
 // Body returns the envelope for e.
 func (e *Error) Body() ErrorBody {
-	obj := ErrorObject{Message: e.Message, Type: e.Type}
+	obj := ErrorObject{Message: e.Message, Type: e.Type,
+		UpstreamType: e.UpstreamType, NPromptTokens: e.PromptTokens, NCtx: e.ContextTokens}
 	if e.Param != "" {
 		obj.Param = &e.Param
 	}
@@ -115,7 +129,72 @@ func NormalizeUpstreamError(status int, body []byte) *Error {
 	if code := upstreamStringCode(body); code != "" && status == http.StatusBadRequest {
 		e.Code = code
 	}
+	d := upstreamDetails(body)
+	if d.Type != "" && d.Type != e.Type {
+		e.UpstreamType = d.Type
+	}
+	e.PromptTokens, e.ContextTokens = d.NPromptTokens, d.NCtx
+	if status == http.StatusBadRequest && e.Code == "" && contextOverflow(d.Type, msg) {
+		e.Code = CodeContextLengthExceeded
+	}
 	return e
+}
+
+// CodeContextLengthExceeded is OpenAI's code for a prompt (plus max_tokens)
+// longer than the model's context; dsgate gives it to every engine's
+// overflow so clients need not parse messages.
+const CodeContextLengthExceeded = "context_length_exceeded"
+
+// engineError is what an error body may say beyond its message.
+type engineError struct {
+	Type          string `json:"type"`
+	NPromptTokens int    `json:"n_prompt_tokens"`
+	NCtx          int    `json:"n_ctx"`
+}
+
+// upstreamDetails reads the type and token counts of an error body, nested
+// ({"error":{...}}, OpenAI, vLLM, llama.cpp) or flat (SGLang). Values of
+// the wrong type are left out.
+func upstreamDetails(body []byte) engineError {
+	var v struct {
+		Error json.RawMessage `json:"error"`
+		engineError
+	}
+	if json.Unmarshal(trimSpace(body), &v) != nil {
+		return engineError{}
+	}
+	var inner engineError
+	if len(v.Error) > 0 && v.Error[0] == '{' && json.Unmarshal(v.Error, &inner) == nil {
+		return inner
+	}
+	if len(v.Error) > 0 {
+		return engineError{} // {"error":"text"}: no type
+	}
+	return v.engineError
+}
+
+// overflowPhrases are how engines word a context overflow in a 400:
+// llama.cpp ("request (N tokens) exceeds the available context size"),
+// vLLM ("This model's maximum context length is N tokens"), SGLang ("The
+// input (N tokens) is longer than the model's context length").
+var overflowPhrases = []string{
+	"exceeds the available context size",
+	"maximum context length",
+	"longer than the model's context length",
+}
+
+// contextOverflow reports whether a 400 is an engine's context overflow.
+func contextOverflow(typ, msg string) bool {
+	if typ == "exceed_context_size_error" {
+		return true
+	}
+	lower := strings.ToLower(msg)
+	for _, p := range overflowPhrases {
+		if strings.Contains(lower, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // upstreamMessage extracts a human message from any of the known shapes.

@@ -30,12 +30,29 @@ const (
 var ThinkingSwitches = []string{ThinkingDeepSeek, ThinkingTemplate, ThinkingTemplateEnable, ThinkingOllama, ThinkingNone}
 
 // DefaultThinkingSwitch is the switch of an upstream kind that does not
-// name one: deepseek for DeepSeek's API, template_thinking (vLLM and
-// SGLang serving DeepSeek V3.1 and later) for other OpenAI-compatible
-// engines.
+// name one: what each engine itself reads.
+//
+//   - deepseek: DeepSeek's thinking object.
+//   - llamacpp: chat_template_kwargs.enable_thinking. llama-server reads
+//     that key itself (tools/server/server-common.cpp,
+//     oaicompat_chat_params_parse) and renders every template with it:
+//     templates without a switch of their own (the R1 distills) get their
+//     <think> closed when it is false, and the DeepSeek V3.1 handler passes
+//     it to the template as "thinking". A "thinking" key alone only reaches
+//     templates that name it.
+//   - ollama: reasoning_effort, all Ollama's /v1 reads.
+//   - vllm, sglang and openai: chat_template_kwargs.thinking, the variable
+//     of the DeepSeek V3.1/V3.2/V4 templates, which vLLM and SGLang pass to
+//     the template without reading it; Qwen3-style templates read
+//     enable_thinking instead (set thinking_switch: template_enable_thinking).
 func DefaultThinkingSwitch(kind string) string {
-	if kind == KindDeepSeek {
+	switch kind {
+	case KindDeepSeek:
 		return ThinkingDeepSeek
+	case KindLlamaCpp:
+		return ThinkingTemplateEnable
+	case KindOllama:
+		return ThinkingOllama
 	}
 	return ThinkingTemplate
 }

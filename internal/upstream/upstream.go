@@ -21,16 +21,24 @@ import (
 	"github.com/dsgate/dsgate/internal/tracing"
 )
 
-// Kinds of upstream. They differ in request paths and a few wire quirks.
+// Kinds of upstream. They differ in request paths, the thinking switch,
+// how fill-in-the-middle is asked for, and a few wire quirks.
 const (
 	KindDeepSeek = "deepseek" // DeepSeek's cloud API
 	KindOpenAI   = "openai"   // any OpenAI-compatible engine
+	KindLlamaCpp = "llamacpp" // llama.cpp's llama-server
+	KindVLLM     = "vllm"     // vLLM's OpenAI-compatible server
+	KindSGLang   = "sglang"   // SGLang's OpenAI-compatible server
+	KindOllama   = "ollama"   // Ollama's /v1
 )
+
+// Kinds lists the valid kinds.
+var Kinds = []string{KindDeepSeek, KindOpenAI, KindLlamaCpp, KindVLLM, KindSGLang, KindOllama}
 
 // Options configure an Upstream.
 type Options struct {
 	Name           string
-	Kind           string // KindDeepSeek or KindOpenAI
+	Kind           string // one of Kinds
 	URL            string // server root, without /v1
 	APIKey         string
 	ReasoningField string // "reasoning_content" or "reasoning"
@@ -164,7 +172,7 @@ func newTransport(connect, header time.Duration) *http.Transport {
 // Name is the upstream's config name.
 func (u *Upstream) Name() string { return u.opts.Name }
 
-// Kind is KindDeepSeek or KindOpenAI.
+// Kind is one of Kinds.
 func (u *Upstream) Kind() string { return u.opts.Kind }
 
 // ReasoningField is the upstream's name for chain-of-thought text.
