@@ -90,7 +90,7 @@ var engineCases = []engineCase{
 	{name: "embeddings", role: roleEmbed, path: "/v1/embeddings",
 		body: `{"model":"MODEL","input":["hello world","Okay, the user says hi."]}`},
 	{name: "embeddings base64", role: roleEmbed, path: "/v1/embeddings",
-		body: `{"model":"MODEL","input":"hello world","encoding_format":"base64"}`,
+		body:  `{"model":"MODEL","input":"hello world","encoding_format":"base64"}`,
 		check: wantUnitVector},
 	{name: "engine's 400 kept", role: roleTools, path: "/v1/chat/completions",
 		body: `{"model":"MODEL","temperature":0,"max_tokens":64,"tools":` + weatherTool + `,"messages":[` +
