@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dsgate/dsgate/internal/testkit/tinygguf"
+	"github.com/dsgate/dsgate/internal/tinymodel"
 )
 
 // Model roles of the table: chat (a reasoning model), tools (a model that
@@ -28,26 +28,26 @@ var longPrompt = strings.Repeat("lorem ipsum dolor ", 1500)
 var engineCases = []engineCase{
 	{name: "chat", role: roleChat, path: "/v1/chat/completions",
 		body:  `{"model":"MODEL","messages":[{"role":"user","content":"hi"}],"temperature":0,"max_tokens":64}`,
-		check: wantChat(tinygguf.R1Reasoning, tinygguf.R1Answer)},
+		check: wantChat(tinymodel.R1Reasoning, tinymodel.R1Answer)},
 	{name: "chat stream", role: roleChat, path: "/v1/chat/completions",
 		body:  `{"model":"MODEL","messages":[{"role":"user","content":"hi"}],"temperature":0,"max_tokens":64,"stream":true}`,
-		check: wantStream(tinygguf.R1Reasoning, tinygguf.R1Answer, false)},
+		check: wantStream(tinymodel.R1Reasoning, tinymodel.R1Answer, false)},
 	{name: "chat stream include_usage", role: roleChat, path: "/v1/chat/completions",
 		body: `{"model":"MODEL","messages":[{"role":"user","content":"hi"}],"temperature":0,"max_tokens":64,` +
 			`"stream":true,"stream_options":{"include_usage":true}}`,
-		check: wantStream(tinygguf.R1Reasoning, tinygguf.R1Answer, true)},
+		check: wantStream(tinymodel.R1Reasoning, tinymodel.R1Answer, true)},
 	{name: "thinking off", role: roleChat, path: "/v1/chat/completions",
 		body: `{"model":"MODEL","messages":[{"role":"user","content":"hi"}],"temperature":0,"max_tokens":64,` +
 			`"thinking":{"type":"disabled"}}`,
 		llamaBody: `{"model":"MODEL","messages":[{"role":"user","content":"hi"}],"temperature":0,"max_tokens":64,` +
 			`"chat_template_kwargs":{"enable_thinking":false}}`,
-		check: wantChat("", tinygguf.R1Answer)},
+		check: wantChat("", tinymodel.R1Answer)},
 	{name: "thinking on stream", role: roleChat, path: "/v1/chat/completions",
 		body: `{"model":"MODEL","messages":[{"role":"user","content":"hi"}],"temperature":0,"max_tokens":64,` +
 			`"stream":true,"thinking":{"type":"enabled"}}`,
 		llamaBody: `{"model":"MODEL","messages":[{"role":"user","content":"hi"}],"temperature":0,"max_tokens":64,` +
 			`"stream":true,"chat_template_kwargs":{"enable_thinking":true}}`,
-		check: wantStream(tinygguf.R1Reasoning, tinygguf.R1Answer, false)},
+		check: wantStream(tinymodel.R1Reasoning, tinymodel.R1Answer, false)},
 	{name: "max_tokens cuts", role: roleChat, path: "/v1/chat/completions",
 		body: `{"model":"MODEL","messages":[{"role":"user","content":"hi"}],"temperature":0,"max_tokens":3}`},
 	{name: "n choices", role: roleChat, path: "/v1/chat/completions",
@@ -74,7 +74,7 @@ var engineCases = []engineCase{
 			`{"role":"tool","tool_call_id":"call_1","content":"sunny, 21C"}]}`},
 	{name: "completions", role: roleChat, path: "/v1/completions", deepseekPath: "/beta/completions",
 		body:  `{"model":"MODEL","prompt":"Once upon a time","temperature":0,"max_tokens":16}`,
-		check: wantText(tinygguf.Continuation)},
+		check: wantText(tinymodel.Continuation)},
 	{name: "completions stream", role: roleChat, path: "/v1/completions", deepseekPath: "/beta/completions",
 		body: `{"model":"MODEL","prompt":"Once upon a time","temperature":0,"max_tokens":16,"stream":true}`},
 	{name: "completions stop", role: roleChat, path: "/v1/completions", deepseekPath: "/beta/completions",
@@ -86,7 +86,7 @@ var engineCases = []engineCase{
 		llamaPath:  "/infill",
 		llamaBody:  `{"input_prefix":"def add(a, b):\n    ","input_suffix":"\n\nprint(add(1, 2))\n","temperature":0,"n_predict":16}`,
 		statusOnly: true,
-		check:      wantText(tinygguf.FIMMiddle)},
+		check:      wantText(tinymodel.FIMMiddle)},
 	{name: "embeddings", role: roleEmbed, path: "/v1/embeddings",
 		body: `{"model":"MODEL","input":["hello world","Okay, the user says hi."]}`},
 	{name: "embeddings base64", role: roleEmbed, path: "/v1/embeddings",
@@ -177,11 +177,11 @@ func wantToolCall(t *testing.T, e *engine, _, x engineAnswer) {
 		t.Fatalf("tool_calls %v", msg["tool_calls"])
 	}
 	fn, _ := calls[0].(map[string]any)["function"].(map[string]any)
-	if fn["name"] != tinygguf.ToolName {
-		t.Errorf("tool call %v, want %s", fn, tinygguf.ToolName)
+	if fn["name"] != tinymodel.ToolName {
+		t.Errorf("tool call %v, want %s", fn, tinymodel.ToolName)
 	}
-	if e.llama && strings.ReplaceAll(fn["arguments"].(string), " ", "") != strings.ReplaceAll(tinygguf.ToolArguments, " ", "") {
-		t.Errorf("arguments %v, want %s", fn["arguments"], tinygguf.ToolArguments)
+	if e.llama && strings.ReplaceAll(fn["arguments"].(string), " ", "") != strings.ReplaceAll(tinymodel.ToolArguments, " ", "") {
+		t.Errorf("arguments %v, want %s", fn["arguments"], tinymodel.ToolArguments)
 	}
 }
 

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/dsgate/dsgate/internal/testkit"
-	"github.com/dsgate/dsgate/internal/testkit/llamaserver"
-	"github.com/dsgate/dsgate/internal/testkit/tinygguf"
+	"github.com/dsgate/dsgate/internal/testkit/llamatest"
+	"github.com/dsgate/dsgate/internal/tinymodel"
 )
 
 // llamaFlags are llama-server's settings in the suite: a 2048-token
@@ -24,13 +24,13 @@ var llamaFlags = []string{"-c", "2048", "-np", "2"}
 // startLlamaEngine runs llama-server with the tiny models (a reasoning
 // chat model, a tool-calling model, an embeddings server) and dsgate in
 // front of them.
-func startLlamaEngine(t *testing.T) (*engine, map[string]*llamaserver.Server) {
+func startLlamaEngine(t *testing.T) (*engine, map[string]*llamatest.Server) {
 	t.Helper()
-	env := llamaserver.Setup(t)
-	servers := map[string]*llamaserver.Server{
-		"tiny-r1":    env.Start(t, tinygguf.R1File, append([]string{"--alias", "tiny-r1"}, llamaFlags...)...),
-		"tiny-tools": env.Start(t, tinygguf.ToolsFile, append([]string{"--alias", "tiny-tools"}, llamaFlags...)...),
-		"tiny-embed": env.Start(t, tinygguf.R1File, "--alias", "tiny-embed", "--embeddings", "--pooling", "mean", "-c", "512"),
+	env := llamatest.Setup(t)
+	servers := map[string]*llamatest.Server{
+		"tiny-r1":    env.Start(t, tinymodel.R1File, append([]string{"--alias", "tiny-r1"}, llamaFlags...)...),
+		"tiny-tools": env.Start(t, tinymodel.ToolsFile, append([]string{"--alias", "tiny-tools"}, llamaFlags...)...),
+		"tiny-embed": env.Start(t, tinymodel.R1File, "--alias", "tiny-embed", "--embeddings", "--pooling", "mean", "-c", "512"),
 	}
 	e := &engine{name: "llama.cpp", llama: true, direct: map[string]string{},
 		models: map[string]string{roleChat: "tiny-r1", roleTools: "tiny-tools", roleEmbed: "tiny-embed"}}
@@ -207,9 +207,9 @@ func engineRunning(t *testing.T, g *gatewayProc, name string) float64 {
 // one of them busy with streams sent to it directly, dsgate sends new
 // requests to the idle one (it reads llama.cpp's requests_processing).
 func TestEngineLlamaLeastLoad(t *testing.T) {
-	env := llamaserver.Setup(t)
-	busy := env.Start(t, tinygguf.R1File, append([]string{"--alias", "tiny-r1"}, llamaFlags...)...)
-	idle := env.Start(t, tinygguf.R1File, append([]string{"--alias", "tiny-r1"}, llamaFlags...)...)
+	env := llamatest.Setup(t)
+	busy := env.Start(t, tinymodel.R1File, append([]string{"--alias", "tiny-r1"}, llamaFlags...)...)
+	idle := env.Start(t, tinymodel.R1File, append([]string{"--alias", "tiny-r1"}, llamaFlags...)...)
 	extra := "    metrics_path: /metrics\n    metrics_interval: 100ms\n"
 	g := startEngineGateway(t,
 		engineUpstream("busy", "llamacpp", busy.URL(), extra)+engineUpstream("idle", "llamacpp", idle.URL(), extra),

@@ -20,7 +20,7 @@ import (
 // sent directly to an engine and through dsgate in front of it, the two
 // answers compared event by event with ids, timestamps, fingerprints and
 // timing values left out. It runs against a real llama.cpp server with
-// the tiny models of internal/testkit/tinygguf (engine_llama_test.go) and
+// the tiny models of internal/tinymodel (engine_llama_test.go) and
 // against the simulator in each personality (so the simulator is held to
 // the behaviour of the engines it stands for). A case may also check the
 // relayed answer against what the engine is known to say.

@@ -8,7 +8,7 @@
 //
 // llama-server and the llama.cpp models directory come from
 // scripts/llamacpp.sh ($DSGATE_LLAMA_HOME, else the cache); the model is
-// tinygguf's tiny-r1, whose answer is always the same 16 tokens.
+// tinymodel's tiny-r1, whose answer is always the same 16 tokens.
 package main
 
 import (
@@ -26,8 +26,7 @@ import (
 	"time"
 
 	"github.com/dsgate/dsgate/bench/benchkit"
-	"github.com/dsgate/dsgate/internal/testkit/llamaserver"
-	"github.com/dsgate/dsgate/internal/testkit/tinygguf"
+	"github.com/dsgate/dsgate/internal/tinymodel"
 )
 
 const chatBody = `{"model":"tiny-r1","messages":[{"role":"user","content":"hi"}],"temperature":0,"max_tokens":64,"stream":true}`
@@ -49,7 +48,7 @@ func run(dsgate string, n int) error {
 	if dsgate == "" {
 		return fmt.Errorf("-dsgate is required")
 	}
-	home, err := llamaserver.Home()
+	home, err := tinymodel.LlamaHome()
 	if err != nil {
 		return err
 	}
@@ -58,13 +57,13 @@ func run(dsgate string, n int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	models, err := tinygguf.WriteModels(dir, filepath.Join(home, "models"))
+	models, err := tinymodel.WriteModels(dir, filepath.Join(home, "models"))
 	if err != nil {
 		return err
 	}
 	llamaPort, gwPort := freePort(), freePort()
 	llama, err := benchkit.StartChild(filepath.Join(home, "bin", "llama-server"), filepath.Join(dir, "llama.log"),
-		"-m", models[tinygguf.R1File], "--alias", "tiny-r1", "--host", "127.0.0.1", "--port", fmt.Sprint(llamaPort),
+		"-m", models[tinymodel.R1File], "--alias", "tiny-r1", "--host", "127.0.0.1", "--port", fmt.Sprint(llamaPort),
 		"--threads", "1", "--no-webui", "--jinja", "-c", "2048", "-np", "1")
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package tinygguf
+package tinymodel
 
 import (
 	"encoding/binary"

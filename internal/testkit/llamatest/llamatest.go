@@ -1,19 +1,17 @@
-// Package llamaserver runs llama.cpp's llama-server for tests: it finds
+// Package llamatest runs llama.cpp's llama-server for tests: it finds
 // the binary scripts/llamacpp.sh built and cached, writes the tiny models
-// of package tinygguf, and starts, kills and restarts servers on loopback
+// of package tinymodel, and starts, kills and restarts servers on loopback
 // ports. Only tests import it.
-package llamaserver
+package llamatest
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,69 +19,27 @@ import (
 	"time"
 
 	"github.com/dsgate/dsgate/internal/testkit"
-	"github.com/dsgate/dsgate/internal/testkit/tinygguf"
+	"github.com/dsgate/dsgate/internal/tinymodel"
 )
 
-// Environment variables scripts/test.sh sets from scripts/llamacpp.sh.
-const (
-	// ServerEnv is the llama-server binary.
-	ServerEnv = "DSGATE_LLAMA_SERVER"
-	// HomeEnv is the cache directory scripts/llamacpp.sh prints (bin/ and
-	// models/).
-	HomeEnv = "DSGATE_LLAMA_HOME"
-)
-
-const hint = "run scripts/llamacpp.sh (builds llama-server once, cached) and set " + HomeEnv + " to what it prints"
-
-// Home returns the llama.cpp cache directory: $DSGATE_LLAMA_HOME, else
-// the newest build under ${XDG_CACHE_HOME:-~/.cache}/dsgate/llama.cpp.
-func Home() (string, error) {
-	if h := os.Getenv(HomeEnv); h != "" {
-		return h, nil
-	}
-	base := os.Getenv("XDG_CACHE_HOME")
-	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", err
-		}
-		base = filepath.Join(home, ".cache")
-	}
-	bins, _ := filepath.Glob(filepath.Join(base, "dsgate", "llama.cpp", "*", "bin", "llama-server"))
-	if len(bins) == 0 {
-		return "", errors.New("no llama-server under " + filepath.Join(base, "dsgate", "llama.cpp"))
-	}
-	sort.Slice(bins, func(i, j int) bool { return modTime(bins[i]).After(modTime(bins[j])) })
-	return filepath.Dir(filepath.Dir(bins[0])), nil
-}
-
-func modTime(path string) time.Time {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return time.Time{}
-	}
-	return fi.ModTime()
-}
+const hint = "run scripts/llamacpp.sh (builds llama-server once, cached) and set " + tinymodel.HomeEnv + " to what it prints"
 
 // Env is a llama.cpp installation with the tiny models written.
 type Env struct {
 	Binary string
-	Models map[string]string // tinygguf file name -> path
+	Models map[string]string // tinymodel file name -> path
 }
 
 // Setup finds llama-server and writes the tiny models into a temporary
 // directory; without llama-server it fails or skips t (testkit.Need).
 func Setup(t testing.TB) *Env {
 	t.Helper()
-	home, err := Home()
+	home, err := tinymodel.LlamaHome()
 	testkit.Need(t, "llama-server", hint, err)
-	bin := os.Getenv(ServerEnv)
-	if bin == "" {
-		bin = filepath.Join(home, "bin", "llama-server")
-	}
+	bin := filepath.Join(home, "bin", "llama-server")
 	_, err = os.Stat(bin)
 	testkit.Need(t, "llama-server", hint, err)
-	models, err := tinygguf.WriteModels(t.TempDir(), filepath.Join(home, "models"))
+	models, err := tinymodel.WriteModels(t.TempDir(), filepath.Join(home, "models"))
 	if err != nil {
 		t.Fatalf("writing tiny models: %v", err)
 	}
@@ -103,7 +59,7 @@ type Server struct {
 // URL is the server's root.
 func (s *Server) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port) }
 
-// Start runs llama-server on a free port with the model file (a tinygguf
+// Start runs llama-server on a free port with the model file (a tinymodel
 // name) and extra flags, and waits until /health answers 200. The server
 // is killed when the test ends; a failed test logs its output's tail.
 func (e *Env) Start(t testing.TB, model string, flags ...string) *Server {

@@ -1,7 +1,7 @@
-// Command tinygguf writes the engine tests' tiny models (see package
-// tinygguf) into a directory, for running llama-server by hand:
+// Command tinymodel writes the engine tests' tiny models (see package
+// tinymodel) into a directory, for running llama-server by hand:
 //
-//	go run ./internal/testkit/tinygguf/cmd/tinygguf -llama "$(scripts/llamacpp.sh)" -out /tmp/models
+//	go run ./internal/tinymodel/cmd/tinymodel -llama "$(scripts/llamacpp.sh)" -out /tmp/models
 package main
 
 import (
@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/dsgate/dsgate/internal/testkit/tinygguf"
+	"github.com/dsgate/dsgate/internal/tinymodel"
 )
 
 func main() {
@@ -19,12 +19,12 @@ func main() {
 	out := flag.String("out", ".", "directory to write the models into")
 	flag.Parse()
 	if *llama == "" {
-		fmt.Fprintln(os.Stderr, "tinygguf: -llama is required (the output of scripts/llamacpp.sh)")
+		fmt.Fprintln(os.Stderr, "tinymodel: -llama is required (the output of scripts/llamacpp.sh)")
 		os.Exit(2)
 	}
-	paths, err := tinygguf.WriteModels(*out, filepath.Join(*llama, "models"))
+	paths, err := tinymodel.WriteModels(*out, filepath.Join(*llama, "models"))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "tinygguf:", err)
+		fmt.Fprintln(os.Stderr, "tinymodel:", err)
 		os.Exit(1)
 	}
 	names := make([]string, 0, len(paths))
