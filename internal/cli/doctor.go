@@ -160,7 +160,8 @@ func configChecks(path string) ([]doctor.Check, []doctor.Target, []doctor.Balanc
 				Detail: "disabled: its api_key reference " + u.APIKey.Ref() + " is empty"})
 			continue
 		}
-		targets = append(targets, doctor.Target{Name: u.Name, URL: strings.TrimRight(u.URL, "/") + u.HealthCheck.Path})
+		targets = append(targets, doctor.Target{Name: u.Name, URL: strings.TrimRight(u.URL, "/") + u.HealthCheck.Path,
+			Health: u.HealthCheck.Path != "", APIKey: u.APIKey.Value()})
 		if u.Kind == "deepseek" && u.APIKey.Value() != "" {
 			balances = append(balances, doctor.BalanceTarget{Name: u.Name, URL: u.URL, APIKey: u.APIKey.Value()})
 		}

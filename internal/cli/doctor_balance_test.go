@@ -43,3 +43,33 @@ models:
 		t.Errorf("doctor output leaks the key or claims no upstreams:\n%s", out)
 	}
 }
+
+// Issue 20: `dsgate doctor --config` said [ok] for an upstream whose
+// health path answered 404, which serve's health check marks down. Doctor
+// now judges a configured health path as serve does and fails.
+func TestDoctorConfigHealthPathAgreesWithServe(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/health" {
+			w.Write([]byte(`{"status":"ok"}`))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		path string
+		code int
+	}{{"/health", 0}, {"/healthz", 1}} {
+		cfg := filepath.Join(t.TempDir(), "dsgate.yaml")
+		os.WriteFile(cfg, []byte(`
+upstreams:
+  - {name: llama, kind: llamacpp, url: "`+srv.URL+`", health_check: {path: `+tc.path+`}}
+models:
+  - {name: m, targets: [{upstream: llama}]}
+`), 0o600)
+		out, errOut, code := runCLI(t, "doctor", "--config", cfg, "--skip-gpu")
+		if code != tc.code {
+			t.Errorf("health path %s: exit %d, want %d: %s\n%s", tc.path, code, tc.code, errOut, out)
+		}
+	}
+}

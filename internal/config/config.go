@@ -298,7 +298,10 @@ type Upstream struct {
 	// Overloaded" and local engines restarting or loading a model.
 	RetryOn []string `yaml:"retry_on"`
 	// MetricsPath is scraped for engine load (vLLM, SGLang, llama.cpp
-	// /metrics) when set; the least_load policy uses it.
+	// /metrics) when set; the least_load policy uses it and /metrics exports
+	// it as dsgate_upstream_engine_running, _waiting and _kv_cache_usage.
+	// llama.cpp needs --metrics and reports running and deferred requests
+	// but no KV-cache usage.
 	MetricsPath string `yaml:"metrics_path"`
 	// MetricsInterval is the scrape period. Default 2s.
 	MetricsInterval time.Duration `yaml:"metrics_interval"`

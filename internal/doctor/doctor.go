@@ -47,6 +47,12 @@ type Check struct {
 type Target struct {
 	Name string
 	URL  string
+	// Health marks URL as the upstream's configured health path: the
+	// answer is judged as serve's health check judges it (a 2xx is
+	// healthy, anything else marks the upstream down), and APIKey is sent
+	// as serve sends it. Otherwise any answer shows the upstream reachable.
+	Health bool
+	APIKey string
 }
 
 // BalanceTarget is a DeepSeek account whose balance to read with
@@ -133,6 +139,9 @@ func Probe(ctx context.Context, client *http.Client, timeout time.Duration, t Ta
 	if err != nil {
 		return Check{Name: name, Status: Fail, Detail: err.Error()}
 	}
+	if t.Health && t.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+t.APIKey)
+	}
 	start := time.Now()
 	resp, err := client.Do(req)
 	elapsed := time.Since(start).Round(time.Millisecond)
@@ -140,11 +149,18 @@ func Probe(ctx context.Context, client *http.Client, timeout time.Duration, t Ta
 		return Check{Name: name, Status: Fail, Detail: fmt.Sprintf("%s unreachable: %s", u.Redacted(), probeError(err))}
 	}
 	resp.Body.Close()
+	detail := fmt.Sprintf("%s answered HTTP %d in %s", u.Redacted(), resp.StatusCode, elapsed)
+	if t.Health {
+		if !upstream.HealthyStatus(resp.StatusCode) {
+			return Check{Name: name, Status: Fail, Detail: detail + "; its health check wants a 2xx, so serve marks it down"}
+		}
+		return Check{Name: name, Status: OK, Detail: detail + " (health check passed)"}
+	}
 	st := OK
 	if resp.StatusCode >= 500 {
 		st = Warn
 	}
-	return Check{Name: name, Status: st, Detail: fmt.Sprintf("%s answered HTTP %d in %s", u.Redacted(), resp.StatusCode, elapsed)}
+	return Check{Name: name, Status: st, Detail: detail}
 }
 
 // CheckBalance reads a DeepSeek account's balance. It fails when DeepSeek

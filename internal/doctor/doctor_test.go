@@ -243,3 +243,51 @@ func TestCheckBalance(t *testing.T) {
 		}
 	}
 }
+
+// Issue 20: doctor said [ok] for an upstream whose health path answered
+// 404 while serve's health check marked it down. A target probed on its
+// health path is judged as serve judges it (upstream.HealthyStatus: a 2xx,
+// with the upstream's key), so the two agree.
+func TestProbeHealthPathAgreesWithServe(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var gotAuth []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		gotAuth = append(gotAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/health":
+			w.Write([]byte(`{"status":"ok"}`))
+		case "/loading":
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	r := Run(context.Background(), Options{
+		Timeout: time.Second,
+		Targets: []Target{
+			{Name: "healthy", URL: srv.URL + "/health", Health: true, APIKey: "k"},
+			{Name: "wrong-path", URL: srv.URL + "/healthz", Health: true},
+			{Name: "loading", URL: srv.URL + "/loading", Health: true},
+			{Name: "root", URL: srv.URL + "/"},
+		},
+	})
+	want := map[string]Status{"healthy": OK, "wrong-path": Fail, "loading": Fail, "root": OK}
+	for name, st := range want {
+		if c, ok := statusOf(r, "upstream "+name); !ok || c.Status != st {
+			t.Errorf("%s: %+v, want %s", name, c, st)
+		}
+	}
+	if c, _ := statusOf(r, "upstream wrong-path"); !strings.Contains(c.Detail, "404") || !strings.Contains(c.Detail, "down") {
+		t.Errorf("wrong-path detail: %q", c.Detail)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if gotAuth[0] != "Bearer k" {
+		t.Errorf("health probe sent Authorization %q; serve's probe sends the upstream's key", gotAuth[0])
+	}
+}

@@ -119,10 +119,42 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 
 	st := streamState{adapter: newResponseAdapter(c, t), clientUsage: c.Req.IncludeUsage}
 	rd := openai.NewSSEReader(resp.Body, g.opts.MaxEventBytes)
+	// send forwards one adapted chunk and keeps the call's bookkeeping.
+	send := func(out []byte) error {
+		if !res.Started && c.OnUpstream != nil {
+			c.OnUpstream(t.Upstream.Name()) // before the first byte: headers can still carry it
+		}
+		if err := sink.Data(out); err != nil {
+			return err
+		}
+		if carriesText(out) {
+			res.deltas++ // sent: charged even if the client hangs up now
+		}
+		if err := flushIfIdle(rd, sink); err != nil {
+			return err
+		}
+		if !res.Started {
+			res.Started, res.FirstToken = true, time.Since(start)
+		}
+		gotFirst.Store(true)
+		timer.Reset(u.IdleTimeout())
+		return nil
+	}
+	// release sends a finish chunk held back for the timings of a usage
+	// chunk the client does not get (see streamState.hold).
+	release := func() error {
+		held := st.held
+		if held == nil {
+			return nil
+		}
+		st.held = nil
+		return send(held)
+	}
 	events := 0
 	for {
 		ev, err := rd.Next()
 		if err != nil {
+			release() // what arrived before the failure still goes out
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
@@ -143,6 +175,9 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		}
 		events++
 		if ev.Comment {
+			if err := release(); err != nil {
+				return res, err
+			}
 			if err := sink.Comment(ev.Data); err != nil {
 				return res, err
 			}
@@ -152,6 +187,9 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			continue
 		}
 		if ev.Done() {
+			if err := release(); err != nil {
+				return res, err
+			}
 			if err := sink.Data(ev.Data); err != nil {
 				return res, err
 			}
@@ -159,6 +197,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		}
 		out, err := st.adapt(u.Name(), ev.Data, res)
 		if err != nil {
+			release()
 			return res, err
 		}
 		if record != nil {
@@ -171,23 +210,15 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		if out == nil {
 			continue
 		}
-		if !res.Started && c.OnUpstream != nil {
-			c.OnUpstream(t.Upstream.Name()) // before the first byte: headers can still carry it
-		}
-		if err := sink.Data(out); err != nil {
+		if err := release(); err != nil {
 			return res, err
 		}
-		if carriesText(out) {
-			res.deltas++ // sent: charged even if the client hangs up now
+		if st.hold(out) {
+			continue
 		}
-		if err := flushIfIdle(rd, sink); err != nil {
+		if err := send(out); err != nil {
 			return res, err
 		}
-		if !res.Started {
-			res.Started, res.FirstToken = true, time.Since(start)
-		}
-		gotFirst.Store(true)
-		timer.Reset(u.IdleTimeout())
 	}
 }
 
@@ -195,6 +226,42 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 type streamState struct {
 	adapter     responseAdapter
 	clientUsage bool // the client asked for stream_options.include_usage
+	// held is a finish chunk kept back until the next event: when that is
+	// the usage chunk the client did not ask for, its timings (llama.cpp
+	// puts them on the last chunk) move onto the held chunk, the last the
+	// client receives. It is owned, not aliasing the reader's buffer.
+	held []byte
+}
+
+var (
+	finishKey  = []byte(`"finish_reason":"`)
+	finishKey2 = []byte(`"finish_reason": "`)
+	timingsKey = []byte(`"timings"`)
+)
+
+// hold keeps out back when it finishes a choice of a stream whose usage
+// chunk the client will not get; it reports whether it did.
+func (s *streamState) hold(out []byte) bool {
+	if s.clientUsage || !(bytes.Contains(out, finishKey) || bytes.Contains(out, finishKey2)) {
+		return false
+	}
+	s.held = append([]byte(nil), out...)
+	return true
+}
+
+// keepTimings moves the timings of a dropped usage chunk p onto the held
+// finish chunk, unless it has timings of its own.
+func (s *streamState) keepTimings(p []byte) {
+	if s.held == nil || !bytes.Contains(p, timingsKey) || openai.Field(s.held, "timings") != nil {
+		return
+	}
+	tm := openai.Field(p, "timings")
+	if tm == nil {
+		return
+	}
+	if out, err := openai.SetField(s.held, "timings", tm); err == nil {
+		s.held = out
+	}
 }
 
 var (
@@ -218,6 +285,7 @@ func (s *streamState) adapt(name string, p []byte, res *Result) ([]byte, error) 
 		if u, ok := openai.UsageOf(p); ok {
 			res.Usage, res.HasUsage = u, true
 			if !s.clientUsage && (bytes.Contains(p, emptyChoices) || bytes.Contains(p, emptyChoices2)) {
+				s.keepTimings(p)
 				return nil, nil
 			}
 		}

@@ -24,6 +24,9 @@ const (
 	NameUpstreamHealthy      = "dsgate_upstream_healthy"
 	NameUpstreamBreakerState = "dsgate_upstream_breaker_state"
 	NameUpstreamInFlight     = "dsgate_upstream_in_flight"
+	NameEngineRunning        = "dsgate_upstream_engine_running"
+	NameEngineWaiting        = "dsgate_upstream_engine_waiting"
+	NameEngineKVCache        = "dsgate_upstream_engine_kv_cache_usage"
 	NameStreamStalls         = "dsgate_stream_stalls_total"
 	NameRetries              = "dsgate_retries_total"
 	NameFallbacks            = "dsgate_fallbacks_total"
@@ -122,6 +125,9 @@ type Metrics struct {
 	UpstreamHealthy      *prometheus.GaugeVec     // upstream; 1 healthy, 0 not
 	UpstreamBreakerState *prometheus.GaugeVec     // upstream; see Breaker*
 	UpstreamInFlight     *prometheus.GaugeVec     // upstream
+	EngineRunning        *prometheus.GaugeVec     // upstream; the engine's own count
+	EngineWaiting        *prometheus.GaugeVec     // upstream
+	EngineKVCache        *prometheus.GaugeVec     // upstream; 0..1, only engines that report it
 	StreamStalls         *prometheus.CounterVec   // upstream
 	Retries              *prometheus.CounterVec   // upstream, reason
 	Fallbacks            *prometheus.CounterVec   // model (the model fallen back from)
@@ -181,6 +187,12 @@ func NewWithOptions(reg prometheus.Registerer, opts Options) *Metrics {
 		"Circuit breaker state: 0 closed, 1 half-open, 2 open.", "upstream")
 	m.UpstreamInFlight = gaugeVec(m, NameUpstreamInFlight,
 		"Calls in flight to the upstream.", "upstream")
+	m.EngineRunning = gaugeVec(m, NameEngineRunning,
+		"Requests the engine reports running (vLLM num_requests_running, SGLang num_running_reqs, llama.cpp requests_processing), from its last fresh /metrics scrape.", "upstream")
+	m.EngineWaiting = gaugeVec(m, NameEngineWaiting,
+		"Requests the engine reports queued (vLLM num_requests_waiting, SGLang num_queue_reqs, llama.cpp requests_deferred), from its last fresh /metrics scrape.", "upstream")
+	m.EngineKVCache = gaugeVec(m, NameEngineKVCache,
+		"KV-cache usage the engine reports, 0 to 1 (vLLM and SGLang; current llama.cpp reports none).", "upstream")
 	m.StreamStalls = counterVec(m, NameStreamStalls,
 		"Streams aborted because the upstream sent nothing within the stall timeout.", "upstream")
 	m.Retries = counterVec(m, NameRetries,
@@ -321,6 +333,36 @@ func (m *Metrics) SetUpstreamInFlight(upstream string, n int64) {
 		return
 	}
 	m.UpstreamInFlight.WithLabelValues(m.Upstream(upstream)).Set(float64(n))
+}
+
+// EngineLoad is an engine's self-reported load for SetEngineLoad.
+type EngineLoad struct {
+	Running, Waiting float64
+	KVCache          float64 // 0..1
+	KnownKVCache     bool    // the engine reports its KV-cache usage
+}
+
+// SetEngineLoad publishes an upstream engine's load from a fresh scrape;
+// a nil load (none yet, or stale) removes the upstream's series, so a
+// dead engine's last figures do not linger.
+func (m *Metrics) SetEngineLoad(upstream string, l *EngineLoad) {
+	if m == nil {
+		return
+	}
+	upstream = m.Upstream(upstream)
+	if l == nil {
+		m.EngineRunning.DeleteLabelValues(upstream)
+		m.EngineWaiting.DeleteLabelValues(upstream)
+		m.EngineKVCache.DeleteLabelValues(upstream)
+		return
+	}
+	m.EngineRunning.WithLabelValues(upstream).Set(l.Running)
+	m.EngineWaiting.WithLabelValues(upstream).Set(l.Waiting)
+	if l.KnownKVCache {
+		m.EngineKVCache.WithLabelValues(upstream).Set(l.KVCache)
+	} else {
+		m.EngineKVCache.DeleteLabelValues(upstream)
+	}
 }
 
 // Retry counts a retried upstream failure by its reason.

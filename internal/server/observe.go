@@ -47,6 +47,7 @@ func (c *core) buildMetrics(cfg *config.Config, current func() *gateway.Gateway)
 		for _, s := range current().Upstreams() {
 			m.SetUpstreamHealth(s.Name, s.Healthy, breakerGauge(s.Breaker))
 			m.SetUpstreamInFlight(s.Name, s.InFlight)
+			m.SetEngineLoad(s.Name, engineLoad(s))
 		}
 		return reg.Gather()
 	})
@@ -85,6 +86,16 @@ func balanceSamples(sts []upstream.Status) []metrics.BalanceSample {
 		out = append(out, bs)
 	}
 	return out
+}
+
+// engineLoad is an upstream's fresh engine load for the gauges; nil when
+// it has none or its last sample is stale.
+func engineLoad(s upstream.Status) *metrics.EngineLoad {
+	if s.Load == nil || s.LoadStale {
+		return nil
+	}
+	return &metrics.EngineLoad{Running: s.Load.Running, Waiting: s.Load.Waiting,
+		KVCache: s.Load.KVCache, KnownKVCache: s.Load.KnownKVCache()}
 }
 
 func breakerGauge(state string) int {

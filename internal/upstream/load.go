@@ -3,6 +3,7 @@ package upstream
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"math"
 	"strconv"
 	"time"
@@ -19,9 +20,31 @@ type Load struct {
 	At      time.Time
 }
 
+// MarshalJSON writes the load as /admin/upstreams shows it: running,
+// waiting, kv_cache_usage (null when the engine does not report it, as
+// current llama.cpp does not) and sampled_at.
+func (l Load) MarshalJSON() ([]byte, error) {
+	var kv *float64
+	if l.KVCache >= 0 {
+		kv = &l.KVCache
+	}
+	return json.Marshal(struct {
+		Running   float64   `json:"running"`
+		Waiting   float64   `json:"waiting"`
+		KVCache   *float64  `json:"kv_cache_usage"`
+		SampledAt time.Time `json:"sampled_at"`
+	}{l.Running, l.Waiting, kv, l.At})
+}
+
+// KnownKVCache reports whether the engine reported its KV-cache usage.
+func (l Load) KnownKVCache() bool { return l.KVCache >= 0 }
+
 // Metric names per engine; the first that appears wins. Sources: vLLM
 // v1/metrics/loggers.py (kv_cache_usage_perc, the older gpu_cache_usage_perc),
-// SGLang metrics/collector.py, llama.cpp server README (needs --metrics).
+// SGLang metrics/collector.py, llama.cpp tools/server/server-context.cpp
+// (needs --metrics): requests_processing and requests_deferred. Current
+// llama.cpp reports no KV-cache usage (kv_cache_usage_ratio went with the
+// old KV-cache API); the name is still read from older builds.
 var (
 	runningNames = []string{"vllm:num_requests_running", "sglang:num_running_reqs", "llamacpp:requests_processing"}
 	waitingNames = []string{"vllm:num_requests_waiting", "sglang:num_queue_reqs", "llamacpp:requests_deferred"}

@@ -1,6 +1,8 @@
 package upstream
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,5 +40,67 @@ vllm:prompt_tokens_total{model_name="m"} 100
 				t.Errorf("got %+v %v, want %+v %v", got, ok, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+// llamaCppMetrics is current llama-server's /metrics page (--metrics), as
+// tools/server/server-context.cpp writes it: no KV-cache gauge any more
+// (llamacpp:kv_cache_usage_ratio and kv_cache_tokens were removed).
+const llamaCppMetrics = `# HELP llamacpp:prompt_tokens_total Number of prompt tokens processed.
+# TYPE llamacpp:prompt_tokens_total counter
+llamacpp:prompt_tokens_total 6886
+# HELP llamacpp:prompt_seconds_total Prompt process time
+# TYPE llamacpp:prompt_seconds_total counter
+llamacpp:prompt_seconds_total 29.03
+# HELP llamacpp:tokens_predicted_total Number of generation tokens processed.
+# TYPE llamacpp:tokens_predicted_total counter
+llamacpp:tokens_predicted_total 3469
+# HELP llamacpp:tokens_predicted_seconds_total Predict process time
+# TYPE llamacpp:tokens_predicted_seconds_total counter
+llamacpp:tokens_predicted_seconds_total 35.44
+# HELP llamacpp:n_decode_total Total number of llama_decode() calls
+# TYPE llamacpp:n_decode_total counter
+llamacpp:n_decode_total 3512
+# HELP llamacpp:n_tokens_max Largest observed n_tokens.
+# TYPE llamacpp:n_tokens_max counter
+llamacpp:n_tokens_max 812
+# HELP llamacpp:n_busy_slots_per_decode Average number of busy slots per llama_decode() call
+# TYPE llamacpp:n_busy_slots_per_decode counter
+llamacpp:n_busy_slots_per_decode 1.3
+# HELP llamacpp:prompt_tokens_seconds Average prompt throughput in tokens/s.
+# TYPE llamacpp:prompt_tokens_seconds gauge
+llamacpp:prompt_tokens_seconds 237.2
+# HELP llamacpp:predicted_tokens_seconds Average generation throughput in tokens/s.
+# TYPE llamacpp:predicted_tokens_seconds gauge
+llamacpp:predicted_tokens_seconds 97.9
+# HELP llamacpp:requests_processing Number of requests processing.
+# TYPE llamacpp:requests_processing gauge
+llamacpp:requests_processing 2
+# HELP llamacpp:requests_deferred Number of requests deferred.
+# TYPE llamacpp:requests_deferred gauge
+llamacpp:requests_deferred 1
+`
+
+// Issue 20: a current llama-server has no KV-cache gauge, and its load
+// showed in /admin/upstreams as {"Running":..,"KVCache":-1,...}. Its load
+// is what it reports (running and deferred requests); the KV-cache usage
+// is unknown (null), and every key is snake_case.
+func TestLlamaCppLoadIsKnown(t *testing.T) {
+	now := time.Unix(1700000000, 0).UTC()
+	l, ok := ParseLoad([]byte(llamaCppMetrics), now)
+	if !ok || l.Running != 2 || l.Waiting != 1 {
+		t.Fatalf("got %+v %v; want running 2, waiting 1", l, ok)
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"running":2,"waiting":1,"kv_cache_usage":null,"sampled_at":"2023-11-14T22:13:20Z"}`
+	if string(b) != want {
+		t.Errorf("JSON %s\nwant %s", b, want)
+	}
+	l.KVCache = 0.5
+	if b, _ := json.Marshal(l); !strings.Contains(string(b), `"kv_cache_usage":0.5`) {
+		t.Errorf("known KV usage: %s", b)
 	}
 }

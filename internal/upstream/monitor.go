@@ -68,8 +68,14 @@ func (u *Upstream) probe(ctx context.Context, path string, timeout time.Duration
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	return resp.StatusCode/100 == 2
+	return HealthyStatus(resp.StatusCode)
 }
+
+// HealthyStatus reports whether a health probe's answer means healthy: a
+// 2xx. llama.cpp answers 503 while it loads its model, and a wrong path
+// 404: both are down. `dsgate doctor` judges health paths with it too, so
+// the two agree.
+func HealthyStatus(code int) bool { return code/100 == 2 }
 
 func (u *Upstream) scrape(ctx context.Context, path string) {
 	ctx, cancel := context.WithTimeout(ctx, u.opts.MetricsInterval)
@@ -114,7 +120,7 @@ func (u *Upstream) LoadScore() float64 {
 	u.loadMu.Lock()
 	l, base := u.load, u.loadInFlight
 	u.loadMu.Unlock()
-	if l.At.IsZero() || now.Sub(l.At) > 3*u.opts.MetricsInterval {
+	if l.At.IsZero() || u.stale(l, now) {
 		return float64(inflight)
 	}
 	score := math.Max(0, l.Running+l.Waiting+float64(inflight-base))
@@ -123,6 +129,10 @@ func (u *Upstream) LoadScore() float64 {
 	}
 	return score
 }
+
+// stale reports whether a load sample is too old to use: older than three
+// scrape intervals.
+func (u *Upstream) stale(l Load, now time.Time) bool { return now.Sub(l.At) > 3*u.opts.MetricsInterval }
 
 // peakEWMA is a latency estimate that jumps up at once on a slow response
 // and decays slowly (Finagle's and Linkerd's peak EWMA).

@@ -292,16 +292,20 @@ func (u *Upstream) Latency() time.Duration { return u.ewma.get(u.opts.Now()) }
 
 // Status is a snapshot for the admin API and metrics.
 type Status struct {
-	Name          string    `json:"name"`
-	Kind          string    `json:"kind"`
-	Healthy       bool      `json:"healthy"`
-	ActiveHealthy bool      `json:"active_healthy"`
-	Breaker       string    `json:"breaker"`
-	InFlight      int64     `json:"in_flight"`
-	EWMAMillis    float64   `json:"ewma_latency_ms"`
-	Load          *Load     `json:"load,omitempty"`
-	LastError     string    `json:"last_error,omitempty"`
-	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
+	Name          string  `json:"name"`
+	Kind          string  `json:"kind"`
+	Healthy       bool    `json:"healthy"`
+	ActiveHealthy bool    `json:"active_healthy"`
+	Breaker       string  `json:"breaker"`
+	InFlight      int64   `json:"in_flight"`
+	EWMAMillis    float64 `json:"ewma_latency_ms"`
+	// Load is the engine's last reported load (upstreams with a
+	// metrics_path); LoadStale says it is older than three scrape
+	// intervals, so least_load no longer uses it.
+	Load        *Load     `json:"load,omitempty"`
+	LoadStale   bool      `json:"load_stale,omitempty"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	// Balance is the last account balance read (deepseek upstreams that
 	// poll it); BalancePollFailures counts failed reads.
 	Balance             *Balance `json:"balance,omitempty"`
@@ -324,6 +328,7 @@ func (u *Upstream) Status() Status {
 	if !u.load.At.IsZero() {
 		l := u.load
 		s.Load = &l
+		s.LoadStale = u.stale(l, u.opts.Now())
 	}
 	u.loadMu.Unlock()
 	if le := u.lastErr.Load(); le != nil {
