@@ -73,6 +73,10 @@ func R1Spec(llamaModels string) (Spec, error) {
 		{151647, "<|EOT|>", TokenControl},
 		{151648, "<think>", TokenUserDefined},
 		{151649, "</think>", TokenUserDefined},
+		// The answer ends with an end-of-generation token the template
+		// does not name: llama-server renders the tokens a template's
+		// parser needs (R1's end-of-sentence among them) into the content.
+		{151650, endOfText, TokenControl},
 	}
 	return Spec{
 		Name:     "tiny-r1",
@@ -85,7 +89,7 @@ func R1Spec(llamaModels string) (Spec, error) {
 			// "<think>\n" ends the prompt with thinking on.
 			{"\n", "Okay", ",", " the", " user", " says", " hi", ".", "</think>"},
 			// "<think>\n</think>" ends it with thinking off.
-			{"</think>", "Hello", "!", " How", " can", " I", " help", "?", r1EOS},
+			{"</think>", "Hello", "!", " How", " can", " I", " help", "?", endOfText},
 			{fimMiddle, "return", " a", " +", " b", r1EOS},
 			continuation(r1EOS),
 		},
@@ -114,8 +118,8 @@ func ToolsSpec(llamaModels string) (Spec, error) {
 		EOS:      151645,
 		Chains: [][]string{
 			// "<|im_start|>assistant\n" ends the prompt.
-			{"\n", toolCall, `{"`, "name", `":"`, "get", "_weather", `","`, "arguments", `":{"`,
-				"city", `":`, ` "`, "Paris", `"}}`, toolCallEnd, imEnd},
+			{"\n", toolCall, "\n\n", `{"`, "name", `":"`, "get", "_weather", `","`, "arguments", `":{"`,
+				"city", `":`, ` "`, "Paris", `"}`, "}\n", toolCallEnd, imEnd},
 			{fimMiddle, "return", " a", " +", " b", endOfText},
 			continuation(imEnd),
 		},
