@@ -21,22 +21,35 @@ import (
 // context shared by two slots (1024 each), so longPrompt overflows it.
 var llamaFlags = []string{"-c", "2048", "-np", "2"}
 
-// startLlamaEngine runs llama-server with the tiny models (a reasoning
-// chat model, a tool-calling model, an embeddings server) and dsgate in
-// front of them.
-func startLlamaEngine(t *testing.T) (*engine, map[string]*llamatest.Server) {
+// llamaModels are the servers of the suite by public model name: the
+// tinymodel file and the flags.
+var llamaModels = map[string][]string{
+	"tiny-r1":    append([]string{tinymodel.R1File, "--alias", "tiny-r1"}, llamaFlags...),
+	"tiny-tools": append([]string{tinymodel.ToolsFile, "--alias", "tiny-tools"}, llamaFlags...),
+	"tiny-embed": {tinymodel.R1File, "--alias", "tiny-embed", "--embeddings", "--pooling", "mean", "-c", "512"},
+}
+
+// startLlamaEngine runs llama-server for the named models (all three when
+// none are named: a reasoning chat model, a tool-calling model, an
+// embeddings server), loading in parallel, and dsgate in front of them.
+func startLlamaEngine(t *testing.T, names ...string) (*engine, map[string]*llamatest.Server) {
 	t.Helper()
-	env := llamatest.Setup(t)
-	servers := map[string]*llamatest.Server{
-		"tiny-r1":    env.Start(t, tinymodel.R1File, append([]string{"--alias", "tiny-r1"}, llamaFlags...)...),
-		"tiny-tools": env.Start(t, tinymodel.ToolsFile, append([]string{"--alias", "tiny-tools"}, llamaFlags...)...),
-		"tiny-embed": env.Start(t, tinymodel.R1File, "--alias", "tiny-embed", "--embeddings", "--pooling", "mean", "-c", "512"),
+	if len(names) == 0 {
+		names = []string{"tiny-r1", "tiny-tools", "tiny-embed"}
 	}
-	e := &engine{name: "llama.cpp", llama: true, direct: map[string]string{},
-		models: map[string]string{roleChat: "tiny-r1", roleTools: "tiny-tools", roleEmbed: "tiny-embed"}}
+	env := llamatest.Setup(t)
+	servers := map[string]*llamatest.Server{}
+	for _, name := range names {
+		spec := llamaModels[name]
+		servers[name] = env.Launch(t, spec[0], spec[1:]...)
+	}
+	e := &engine{name: "llama.cpp", llama: true, direct: map[string]string{}, models: map[string]string{}}
+	roles := map[string]string{"tiny-r1": roleChat, "tiny-tools": roleTools, "tiny-embed": roleEmbed}
 	var ups, models strings.Builder
-	for name, s := range servers {
-		e.direct[name] = s.URL()
+	for _, name := range names {
+		s := servers[name]
+		s.WaitReady(t)
+		e.direct[name], e.models[roles[name]] = s.URL(), name
 		ups.WriteString(engineUpstream("llama-"+name, "llamacpp", s.URL(), "    metrics_path: /metrics\n    metrics_interval: 200ms\n"))
 		fmt.Fprintf(&models, "  - name: %s\n    targets: [{upstream: llama-%s}]\n", name, name)
 	}
@@ -109,7 +122,7 @@ func startEndless(t *testing.T, url string) (cancel func()) {
 // TestEngineLlamaAbort: a client that hangs up cancels the engine's task,
 // directly and through dsgate.
 func TestEngineLlamaAbort(t *testing.T) {
-	e, servers := startLlamaEngine(t)
+	e, servers := startLlamaEngine(t, "tiny-r1")
 	r1 := servers["tiny-r1"]
 	for _, via := range []struct{ name, url string }{{"direct", r1.URL()}, {"dsgate", e.gateway.base}} {
 		cancel := startEndless(t, via.url)
@@ -126,7 +139,7 @@ func TestEngineLlamaAbort(t *testing.T) {
 // TestEngineLlamaRestart: dsgate's health follows llama-server killed and
 // started again, and requests succeed once it is back.
 func TestEngineLlamaRestart(t *testing.T) {
-	e, servers := startLlamaEngine(t)
+	e, servers := startLlamaEngine(t, "tiny-r1")
 	r1 := servers["tiny-r1"]
 	c := newClient()
 	body := `{"model":"tiny-r1","messages":[{"role":"user","content":"hi"}],"max_tokens":32}`
@@ -208,8 +221,10 @@ func engineRunning(t *testing.T, g *gatewayProc, name string) float64 {
 // requests to the idle one (it reads llama.cpp's requests_processing).
 func TestEngineLlamaLeastLoad(t *testing.T) {
 	env := llamatest.Setup(t)
-	busy := env.Start(t, tinymodel.R1File, append([]string{"--alias", "tiny-r1"}, llamaFlags...)...)
-	idle := env.Start(t, tinymodel.R1File, append([]string{"--alias", "tiny-r1"}, llamaFlags...)...)
+	busy := env.Launch(t, tinymodel.R1File, "--alias", "tiny-r1", "-c", "16384", "-np", "2")
+	idle := env.Launch(t, tinymodel.R1File, "--alias", "tiny-r1", "-c", "16384", "-np", "2")
+	busy.WaitReady(t)
+	idle.WaitReady(t)
 	extra := "    metrics_path: /metrics\n    metrics_interval: 100ms\n"
 	g := startEngineGateway(t,
 		engineUpstream("busy", "llamacpp", busy.URL(), extra)+engineUpstream("idle", "llamacpp", idle.URL(), extra),

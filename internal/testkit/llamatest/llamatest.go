@@ -64,14 +64,23 @@ func (s *Server) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port
 // is killed when the test ends; a failed test logs its output's tail.
 func (e *Env) Start(t testing.TB, model string, flags ...string) *Server {
 	t.Helper()
+	s := e.Launch(t, model, flags...)
+	s.WaitReady(t)
+	return s
+}
+
+// Launch is Start without the wait: start several servers, then wait for
+// each (they load their models in parallel).
+func (e *Env) Launch(t testing.TB, model string, flags ...string) *Server {
+	t.Helper()
 	path, ok := e.Models[model]
 	if !ok {
 		t.Fatalf("no tiny model %q", model)
 	}
 	args := append([]string{"-m", path, "--host", "127.0.0.1", "--threads", "1",
-		"--no-webui", "--jinja", "--metrics", "--slots"}, flags...)
+		"--no-webui", "--jinja", "--metrics", "--slots", "--no-warmup"}, flags...)
 	s := &Server{env: e, args: args, port: freePort(t)}
-	s.start(t)
+	s.launch(t)
 	t.Cleanup(func() {
 		s.Kill()
 		if t.Failed() {
@@ -81,7 +90,7 @@ func (e *Env) Start(t testing.TB, model string, flags ...string) *Server {
 	return s
 }
 
-func (s *Server) start(t testing.TB) {
+func (s *Server) launch(t testing.TB) {
 	t.Helper()
 	s.out, s.done = &logBuffer{}, make(chan struct{})
 	s.cmd = exec.Command(s.env.Binary, append(s.args, "--port", fmt.Sprint(s.port))...)
@@ -95,9 +104,15 @@ func (s *Server) start(t testing.TB) {
 		s.cmd.Wait()
 		close(done)
 	}()
-	testkit.Eventually(t, 60*time.Second, "llama-server /health", func() bool {
+}
+
+// WaitReady waits until the server answers /health with 200 (it answers
+// 503 while it loads the model).
+func (s *Server) WaitReady(t testing.TB) {
+	t.Helper()
+	testkit.Eventually(t, 90*time.Second, "llama-server /health", func() bool {
 		select {
-		case <-done:
+		case <-s.done:
 			t.Fatalf("llama-server exited:\n%s", s.out.tail(30))
 		default:
 		}
@@ -125,11 +140,9 @@ func (s *Server) Kill() {
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Kill()
-	s.start(t)
+	s.launch(t)
+	s.WaitReady(t)
 }
-
-// Output is the tail of the server's log.
-func (s *Server) Output() string { return s.out.tail(40) }
 
 func freePort(t testing.TB) int {
 	t.Helper()
