@@ -186,15 +186,20 @@ func printTable(n int, direct, relayed []sample) {
 	total := func(s sample) time.Duration { return s.total }
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
 	fmt.Printf("%d streamed chats per path (16 tokens of tiny-r1 on llama-server, 1 thread), interleaved\n\n", n)
-	fmt.Println("| metric | direct p50 | dsgate p50 | overhead p50 | direct p90 | dsgate p90 | overhead p90 |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Println("| metric | direct p50 | dsgate p50 | overhead p50 | paired overhead p50 | direct p90 | dsgate p90 | overhead p90 |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, m := range []struct {
 		name string
 		f    func(sample) time.Duration
 	}{{"time to first token (ms)", ttft}, {"total (ms)", total}} {
 		d, r := pick(direct, m.f), pick(relayed, m.f)
-		fmt.Printf("| %s | %s | %s | %+.2f | %s | %s | %+.2f |\n", m.name,
+		diff := make([]time.Duration, len(d)) // each relayed request minus the direct one before it
+		for i := range d {
+			diff[i] = r[i] - d[i]
+		}
+		fmt.Printf("| %s | %s | %s | %+.2f | %+.2f | %s | %s | %+.2f |\n", m.name,
 			ms(pct(d, 0.5)), ms(pct(r, 0.5)), float64((pct(r, 0.5)-pct(d, 0.5)).Microseconds())/1000,
+			float64(pct(diff, 0.5).Microseconds())/1000,
 			ms(pct(d, 0.9)), ms(pct(r, 0.9)), float64((pct(r, 0.9)-pct(d, 0.9)).Microseconds())/1000)
 	}
 }
