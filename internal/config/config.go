@@ -429,6 +429,18 @@ type Target struct {
 	// Priority tier: 0 is primary; higher tiers are used only when no
 	// target of a lower tier is available.
 	Priority int `yaml:"priority"`
+	// FIM names the model's fill-in-the-middle tokens, for
+	// /beta/completions and completions with a suffix: deepseek-coder
+	// (<｜fim▁begin｜>, <｜fim▁hole｜>, <｜fim▁end｜>), qwen-coder
+	// (<|fim_prefix|>, <|fim_suffix|>, <|fim_middle|>; Qwen2.5/Qwen3-Coder,
+	// CodeGemma), starcoder (<fim_prefix>...), codellama (<PRE> <SUF> <MID>),
+	// or none to refuse FIM. Empty guesses from a coder model's name on
+	// kinds vllm and sglang. How FIM is sent depends on the upstream's kind:
+	// deepseek and ollama read suffix themselves; llamacpp goes to /infill,
+	// which uses the model's own tokens; vllm and sglang get a prompt built
+	// with these tokens and refuse FIM (400) when they are unknown; openai
+	// uses them when named, else sends suffix as the OpenAI API does.
+	FIM string `yaml:"fim"`
 }
 
 // Default returns the configuration used for every field a file leaves out.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -198,5 +199,18 @@ models: [{name: m, reasoning_effort: none, targets: [{upstream: s}]}]
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("want %s in %v", w, err)
 		}
+	}
+}
+
+// A target's fim names a known FIM token family or none.
+func TestTargetFIMFamily(t *testing.T) {
+	base := "version: 1\nupstreams: [{name: v, kind: vllm, url: \"http://vllm:8000\"}]\nmodels: [{name: m, targets: [{upstream: v, fim: %s}]}]\n"
+	for _, f := range []string{"deepseek-coder", "qwen-coder", "starcoder", "codellama", "none"} {
+		if _, err := Parse(strings.NewReader(fmt.Sprintf(base, f))); err != nil {
+			t.Errorf("fim %s: %v", f, err)
+		}
+	}
+	if _, err := Parse(strings.NewReader(fmt.Sprintf(base, "mistral"))); err == nil || !strings.Contains(err.Error(), "models[0].targets[0].fim") {
+		t.Errorf("fim mistral: %v", err)
 	}
 }

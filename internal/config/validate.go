@@ -149,6 +149,9 @@ func (c *Config) Validate() error {
 			if t.Priority < 0 {
 				add(tp+".priority", "must not be negative")
 			}
+			if t.FIM != "" && !slices.Contains(fimFamilies, t.FIM) {
+				add(tp+".fim", "must be one of %v, got %q", fimFamilies, t.FIM)
+			}
 		}
 	}
 	for i, m := range c.Models {
@@ -216,6 +219,10 @@ func DecodeKey(s string) ([]byte, error) {
 // thinkingSwitches are the ways an engine is told to think (the
 // gateway's upstream.ThinkingSwitches).
 var thinkingSwitches = []string{"deepseek", "template_thinking", "template_enable_thinking", "ollama", "none"}
+
+// fimFamilies are the FIM token families a target may name (the
+// gateway's upstream.FIMFamilies).
+var fimFamilies = []string{"deepseek-coder", "qwen-coder", "starcoder", "codellama", "none"}
 
 // reasoningEfforts are the reasoning_effort defaults a model may set:
 // DeepSeek's words and the OpenAI words DeepSeek maps to them ("none"

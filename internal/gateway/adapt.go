@@ -71,6 +71,10 @@ func requestFor(c *Call, r *Route, t *upstream.Target) ([]byte, error) {
 			body = openai.RenameKey(body, "reasoning_content", "reasoning")
 		}
 	}
+	if err == nil && c.Req.FIM() {
+		mode, tpl := t.FIM()
+		body, err = fimBody(body, mode, tpl)
+	}
 	return body, err
 }
 

@@ -404,3 +404,37 @@ func TestFallbackToLowerTierIsLogged(t *testing.T) {
 }
 
 var _ = errors.New
+
+// Issue 20, the regression seen with a real llama-server: requests it
+// cannot process, sent as streams to an upstream of kind llamacpp (chat,
+// and embeddings to a chat-only server), reach the caller as 400s and
+// leave the engine's breaker closed; so does current llama.cpp's 400 for a
+// std::invalid_argument.
+func TestLlamaCppRequestFaultsOnStreams(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"image_unsupported", "tools_not_array", "embeddings_unsupported", "invalid_argument"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			bad := newFake(t, "llama", recorded(t, name))
+			u := up("llama", bad.srv.URL, func(o *upstream.Options) {
+				o.Kind = upstream.KindLlamaCpp
+				o.Breaker.FailureThreshold = 2
+			})
+			g := newGateway(gateway.Options{MaxAttempts: 3, Routes: []gateway.Route{route("m", nil, u)}})
+			for i := range 4 {
+				var err error
+				if name == "embeddings_unsupported" {
+					_, err = g.Complete(context.Background(), call(t, openai.EndpointEmbedding, fmt.Sprint(i), `{"model":"m","input":"hi"}`))
+				} else {
+					_, err = g.Stream(context.Background(), chatStream(t, fmt.Sprint(i), "m"), &sink{})
+				}
+				if ae := apierror.From(err); ae.Status != 400 {
+					t.Fatalf("request %d: %d %s %q; want a 400", i, ae.Status, ae.Code, ae.Message)
+				}
+			}
+			if s := u.Status(); s.Breaker != "closed" || !s.Healthy {
+				t.Errorf("after four bad requests the engine is %+v", s)
+			}
+		})
+	}
+}

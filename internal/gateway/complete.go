@@ -65,7 +65,7 @@ func (g *Gateway) completeOnce(ctx context.Context, c *Call, r *Route, t *upstre
 	if err != nil {
 		return nil, fmt.Errorf("adapting request: %w", err)
 	}
-	resp, err := u.Send(ctx, c.Req.Endpoint, body, c.RequestID)
+	resp, err := u.Send(ctx, sendEndpoint(c), body, c.RequestID)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +73,11 @@ func (g *Gateway) completeOnce(ctx context.Context, c *Call, r *Route, t *upstre
 	out, err := readBody(resp.Body, resp.ContentLength, g.opts.MaxResponseBytes)
 	if err != nil {
 		return nil, u.ReadError(ctx, err)
+	}
+	if mode, _ := t.FIM(); c.Req.FIM() && mode == upstream.FIMInfill {
+		if out, err = infillCompletion(c, out, g.opts.Now()); err != nil {
+			return nil, &upstream.Error{Upstream: u.Name(), Retryable: true, Blame: upstream.BlameUnsure, Err: errNotJSON}
+		}
 	}
 	// DeepSeek sends blank lines as keep-alives before a queued answer.
 	out = bytes.TrimLeft(out, " \r\n\t")

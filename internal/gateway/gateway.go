@@ -407,6 +407,11 @@ func (rn *runner) route(ctx context.Context, rt *Route, last bool) (done bool, e
 				Message: "model " + rt.Name + " does not support the " + c.Req.Endpoint.String() + " endpoint"}
 			continue
 		}
+		if err := fimRefusal(c, rt.Name, t); err != nil {
+			rn.skip = append(rn.skip, t)
+			rn.lastErr = err
+			continue
+		}
 		if rn.attempts > 0 {
 			if g.opts.RetryBudget != nil && !g.opts.RetryBudget.Withdraw() {
 				rn.steps = append(rn.steps, Step{Model: rt.Name, Reason: "retry budget exhausted"})

@@ -111,7 +111,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 	})
 	defer timer.Stop()
 
-	resp, err := u.Send(sctx, c.Req.Endpoint, body, c.RequestID)
+	resp, err := u.Send(sctx, sendEndpoint(c), body, c.RequestID)
 	if err != nil {
 		return res, err
 	}
@@ -150,6 +150,45 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		st.held = nil
 		return send(held)
 	}
+	// forward adapts one upstream chunk and sends it, holding a finish
+	// chunk back for the timings of a usage chunk the client does not get.
+	forward := func(p []byte) error {
+		out, err := st.adapt(u.Name(), p, res)
+		if err != nil {
+			return err
+		}
+		if record != nil {
+			if out != nil {
+				record(out)
+			} else {
+				record(st.adapter.adapt(p)) // the usage chunk the client did not ask for
+			}
+		}
+		if out == nil {
+			return nil
+		}
+		if err := release(); err != nil {
+			return err
+		}
+		if st.hold(out) {
+			return nil
+		}
+		return send(out)
+	}
+	// done ends the stream with [DONE].
+	done := func() error {
+		if err := release(); err != nil {
+			return err
+		}
+		if err := sink.Data(doneData); err != nil {
+			return err
+		}
+		return flush(sink)
+	}
+	var infill *infillStream // llama.cpp's native /infill stream, mapped to completion chunks
+	if mode, _ := t.FIM(); c.Req.FIM() && mode == upstream.FIMInfill {
+		infill = &infillStream{head: infillHead(c, g.opts.Now())}
+	}
 	events := 0
 	for {
 		ev, err := rd.Next()
@@ -174,7 +213,8 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			return res, u.ReadError(sctx, err)
 		}
 		events++
-		if ev.Comment {
+		switch {
+		case ev.Comment:
 			if err := release(); err != nil {
 				return res, err
 			}
@@ -185,39 +225,24 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 				return res, err
 			}
 			continue
+		case ev.Done():
+			return res, done()
 		}
-		if ev.Done() {
-			if err := release(); err != nil {
+		chunks, last := [][]byte{ev.Data}, false
+		if infill != nil {
+			if chunks, last, err = infill.convert(ev.Data); err != nil {
+				release()
+				return res, &upstream.Error{Upstream: u.Name(), Retryable: !res.Started, Blame: upstream.BlameUnsure, Err: errNotJSON}
+			}
+		}
+		for _, p := range chunks {
+			if err := forward(p); err != nil {
+				release()
 				return res, err
 			}
-			if err := sink.Data(ev.Data); err != nil {
-				return res, err
-			}
-			return res, flush(sink)
 		}
-		out, err := st.adapt(u.Name(), ev.Data, res)
-		if err != nil {
-			release()
-			return res, err
-		}
-		if record != nil {
-			if out != nil {
-				record(out)
-			} else {
-				record(st.adapter.adapt(ev.Data)) // the usage chunk the client did not ask for
-			}
-		}
-		if out == nil {
-			continue
-		}
-		if err := release(); err != nil {
-			return res, err
-		}
-		if st.hold(out) {
-			continue
-		}
-		if err := send(out); err != nil {
-			return res, err
+		if last { // /infill ends its stream without [DONE]
+			return res, done()
 		}
 	}
 }

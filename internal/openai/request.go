@@ -45,7 +45,14 @@ type Request struct {
 	N            int  // choices to generate (n); 1 when absent
 	HasDeveloper bool // a message has role "developer"
 	HasThinking  bool // the client set thinking, chat_template_kwargs or reasoning_effort
+	HasSuffix    bool // a completion with suffix: fill in the middle
 	PromptChars  int  // characters of prompt text, for token estimates
+}
+
+// FIM reports whether the request asks to fill in the middle: DeepSeek's
+// /beta/completions, or a completion with a suffix.
+func (r *Request) FIM() bool {
+	return r.Endpoint == EndpointFIM || (r.Endpoint == EndpointCompletion && r.HasSuffix)
 }
 
 // MaxChoices bounds n. Each choice generates up to max_tokens, so n
@@ -212,6 +219,7 @@ func (p *parser) completionMember(key string, v []byte) error {
 			return typeError(key, "a string")
 		}
 		p.r.PromptChars += len(v)
+		p.r.HasSuffix = true
 	}
 	return nil
 }

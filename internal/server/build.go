@@ -47,7 +47,8 @@ func build(cfg *config.Config, log *slog.Logger, c *core, prev *generation) (*ge
 		var targets []*upstream.Target
 		for _, tc := range mc.Targets {
 			if u, ok := ups[tc.Upstream]; ok {
-				targets = append(targets, &upstream.Target{Upstream: u, Model: tc.Model, Weight: tc.Weight, Priority: tc.Priority})
+				targets = append(targets, &upstream.Target{Upstream: u, Model: tc.Model, Weight: tc.Weight, Priority: tc.Priority,
+					FIMFamily: tc.FIM})
 			}
 		}
 		if len(targets) == 0 {

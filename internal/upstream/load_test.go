@@ -104,3 +104,34 @@ func TestLlamaCppLoadIsKnown(t *testing.T) {
 		t.Errorf("known KV usage: %s", b)
 	}
 }
+
+// Every key /admin/upstreams shows is snake_case (issue 20 found the load's
+// Go-cased keys): a status with every field set is checked key by key.
+func TestStatusKeysAreSnakeCase(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	s := Status{Name: "n", Kind: KindLlamaCpp, Load: &Load{Running: 1, KVCache: 0.2, At: now}, LoadStale: true,
+		LastError: "x", LastErrorAt: now, Balance: &Balance{Infos: []BalanceInfo{{Currency: "CNY"}}, CheckedAt: now}, BalancePollFailures: 1}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if k != strings.ToLower(k) || strings.ContainsAny(k, " -") {
+					t.Errorf("key %q is not snake_case in %s", k, b)
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	var v any
+	json.Unmarshal(b, &v)
+	walk(v)
+}

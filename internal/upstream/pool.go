@@ -8,6 +8,9 @@ type Target struct {
 	Model    string // the upstream's name for the model
 	Weight   int
 	Priority int // tier: 0 first
+	// FIMFamily names the model's FIM tokens (see FIMFamilies); "" guesses
+	// from Model, "none" turns FIM off. See Target.FIM.
+	FIMFamily string
 }
 
 // Selector picks one target among candidates, all of them available. It

@@ -32,13 +32,10 @@ const (
 	KindOllama   = "ollama"   // Ollama's /v1
 )
 
-// Kinds lists the valid kinds.
-var Kinds = []string{KindDeepSeek, KindOpenAI, KindLlamaCpp, KindVLLM, KindSGLang, KindOllama}
-
 // Options configure an Upstream.
 type Options struct {
 	Name           string
-	Kind           string // one of Kinds
+	Kind           string // one of the Kind constants
 	URL            string // server root, without /v1
 	APIKey         string
 	ReasoningField string // "reasoning_content" or "reasoning"
@@ -172,7 +169,7 @@ func newTransport(connect, header time.Duration) *http.Transport {
 // Name is the upstream's config name.
 func (u *Upstream) Name() string { return u.opts.Name }
 
-// Kind is one of Kinds.
+// Kind is one of the Kind constants.
 func (u *Upstream) Kind() string { return u.opts.Kind }
 
 // ReasoningField is the upstream's name for chain-of-thought text.
@@ -363,7 +360,12 @@ func (u *Upstream) path(e openai.Endpoint) (string, bool) {
 	switch e {
 	case openai.EndpointChat:
 		return "/v1/chat/completions", true
-	case openai.EndpointCompletion, openai.EndpointFIM:
+	case openai.EndpointFIM:
+		if u.opts.Kind == KindLlamaCpp {
+			return "/infill", true // its /v1/completions ignores suffix
+		}
+		return "/v1/completions", true
+	case openai.EndpointCompletion:
 		return "/v1/completions", true
 	case openai.EndpointEmbedding:
 		return "/v1/embeddings", true
