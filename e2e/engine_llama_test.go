@@ -248,3 +248,37 @@ func TestEngineLlamaLeastLoad(t *testing.T) {
 		t.Errorf("the busy engine got %v prompt tokens while the idle one was free", after-before)
 	}
 }
+
+// TestEngineLlamaClientMistakes: requests llama-server refuses because of
+// the client (an image to a text-only model, a tools value that is not an
+// array, embeddings from a chat server) keep failing for that client
+// only: the breaker stays closed and the next good request is served.
+func TestEngineLlamaClientMistakes(t *testing.T) {
+	e, _ := startLlamaEngine(t, "tiny-r1")
+	c := newClient()
+	bad := []struct{ path, body string }{
+		{"/v1/chat/completions", `{"model":"tiny-r1","messages":[{"role":"user","content":[{"type":"image_url",` +
+			`"image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}]}`},
+		{"/v1/chat/completions", `{"model":"tiny-r1","messages":[{"role":"user","content":"hi"}],"tools":{"type":"function"}}`},
+		{"/v1/embeddings", `{"model":"tiny-r1","input":"hi"}`},
+	}
+	for round := range 3 { // more failures than the breaker's threshold of 5
+		for _, b := range bad {
+			direct, _ := post(c, e.direct["tiny-r1"]+b.path, b.body)
+			st, body := post(c, e.gateway.base+b.path, b.body)
+			if round == 0 {
+				t.Logf("%s: llama-server %d, dsgate %d %s", b.path, direct, st, clip(body))
+			}
+			if st < 400 || st >= 500 {
+				t.Errorf("%s %s: dsgate answered %d, want a 4xx naming the client's mistake: %s", b.path, b.body, st, clip(body))
+			}
+		}
+	}
+	if u := e.gateway.upstream(t, "llama-tiny-r1"); !u.Healthy || u.Breaker != "closed" {
+		t.Errorf("after client mistakes the engine is %+v", u)
+	}
+	good := `{"model":"tiny-r1","messages":[{"role":"user","content":"hi"}],"max_tokens":32}`
+	if st, b := post(c, e.gateway.base+"/v1/chat/completions", good); st != 200 {
+		t.Fatalf("a good request after the mistakes: %d %s", st, b)
+	}
+}
