@@ -59,18 +59,11 @@ type Server struct {
 // URL is the server's root.
 func (s *Server) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", s.port) }
 
-// Start runs llama-server on a free port with the model file (a tinymodel
-// name) and extra flags, and waits until /health answers 200. The server
-// is killed when the test ends; a failed test logs its output's tail.
-func (e *Env) Start(t testing.TB, model string, flags ...string) *Server {
-	t.Helper()
-	s := e.Launch(t, model, flags...)
-	s.WaitReady(t)
-	return s
-}
-
-// Launch is Start without the wait: start several servers, then wait for
-// each (they load their models in parallel).
+// Launch starts llama-server on a free port with the model file (a
+// tinymodel name) and extra flags, without waiting: launch several
+// servers, then WaitReady on each (they load their models in parallel).
+// The server is killed when the test ends; a failed test logs its
+// output's tail.
 func (e *Env) Launch(t testing.TB, model string, flags ...string) *Server {
 	t.Helper()
 	path, ok := e.Models[model]
