@@ -12,7 +12,12 @@
 //   - crash: SIGKILL under load, then `dsgate usage reconcile --journal-only` or a
 //     restart: the usage of every key equals what its clients were served;
 //   - replicas: three gateways sharing PostgreSQL and Redis hold one rate
-//     limit, accept each other's tokens and see a revocation within a second.
+//     limit, accept each other's tokens and see a revocation within a second;
+//   - engine (TestEngine*): one table of requests sent directly to an engine
+//     and through dsgate, compared event by event, against a real
+//     llama-server (internal/tinymodel's models; scripts/llamacpp.sh builds
+//     it) and the simulator in each personality; client aborts, a killed
+//     and restarted engine, least_load over llama.cpp's /metrics.
 //
 // Everything they start is killed when a test ends, and the child processes
 // die with the test binary. The replica tests need PostgreSQL and Redis

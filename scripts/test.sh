@@ -80,6 +80,13 @@ if command -v npm >/dev/null && [ ! -f e2e/node/node_modules/.package-lock.json 
   (cd e2e/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
+# llama.cpp's llama-server for the engine conformance suite (e2e
+# TestEngine*): built from the pinned source once (minutes on 2 cores),
+# then taken from ~/.cache/dsgate/llama.cpp/<commit>/.
+log "llama-server (scripts/llamacpp.sh; cached after the first build)"
+DSGATE_LLAMA_HOME=$(scripts/llamacpp.sh)
+export DSGATE_LLAMA_HOME
+
 log "go vet"
 go vet ./...
 

@@ -82,6 +82,7 @@ thinking mode, GET /user/balance, keep-alives while a request waits. With
 	f.DurationVar(&o.TTFT, "ttft", 0, "time to first token")
 	f.Float64Var(&o.TokensPerSecond, "tps", 0, "tokens per second (0: unpaced)")
 	f.IntVar(&o.MaxTokens, "max-tokens", 16, "completion length when a request sets none")
+	f.IntVar(&o.ContextLength, "context-length", 0, "context window: longer prompts get the engine's 400 (0: unlimited)")
 	f.IntVar(&o.AnswerTokens, "answer-tokens", 0, "end chat answers after this many tokens with finish_reason stop when the limit is larger (0: fill the limit)")
 	f.IntVar(&o.MaxRunning, "max-running", 0, "requests generating at once; more wait (models continuous batching)")
 	f.DurationVar(&o.KeepAliveEvery, "keep-alive", 0, "send keep-alives this often while a request waits (deepseek personality default 1s; negative: off)")

@@ -88,6 +88,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.planChat(m, &req, n, limited, mode)
+	if !s.fitsContext(w, p.usage.prompt, n) {
+		return
+	}
 	c := call{s: s, w: w, r: r, rc: http.NewResponseController(w), m: m, stream: req.Stream}
 	if !s.admit(&c) {
 		return

@@ -45,6 +45,9 @@ func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := planText(m, &req, n, limited)
+	if !s.fitsContext(w, p.usage.prompt, n) {
+		return
+	}
 	c := call{s: s, w: w, r: r, rc: http.NewResponseController(w), m: m, stream: req.Stream}
 	if !s.admit(&c) {
 		return

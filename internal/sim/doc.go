@@ -54,6 +54,13 @@
 // type or effort, n > 1, FIM in thinking mode) are written to match the
 // rule and are marked as such in deepseek.go.
 //
+// Options.ContextLength (--context-length) bounds the prompt: a longer one
+// gets the 400 the personality's engine answers (llama-server's
+// exceed_context_size_error with n_prompt_tokens and n_ctx for the plain
+// simulator; DeepSeek's maximum-context message for the DeepSeek
+// personality). e2e's engine conformance suite runs the same table of
+// requests against the simulator and a real llama-server.
+//
 // Latency (time to first token, tokens per second, a concurrency cap that
 // queues requests) and faults (error statuses, latency spikes, streams cut
 // or stalled mid-way) are configurable; faults can be changed at run time

@@ -79,3 +79,39 @@ func modelNotFound(w http.ResponseWriter, model string) {
 		Type:    "invalid_request_error", Param: "model", Code: "model_not_found",
 	})
 }
+
+// fitsContext refuses a prompt of prompt tokens that reaches
+// Options.ContextLength; completion is the request's completion limit.
+// The plain simulator answers as llama-server does (tools/server: "request
+// (N tokens) exceeds the available context size (M tokens), try
+// increasing it", type exceed_context_size_error, the numeric code and
+// n_prompt_tokens/n_ctx beside it); the DeepSeek personality with the
+// OpenAI-style message DeepSeek's API returns (written to match the rule:
+// the text is the widely reported one, not copied from DeepSeek's docs).
+func (s *Server) fitsContext(w http.ResponseWriter, prompt, completion int) bool {
+	limit := s.opts.ContextLength
+	if limit <= 0 || (prompt < limit && (!s.deepseek() || prompt+completion <= limit)) {
+		return true
+	}
+	if s.deepseek() {
+		badRequest(w, "", "This model's maximum context length is "+strconv.Itoa(limit)+" tokens. However, you requested "+
+			strconv.Itoa(prompt+completion)+" tokens ("+strconv.Itoa(prompt)+" in the messages, "+
+			strconv.Itoa(completion)+" in the completion). Please reduce the length of the messages or completion.")
+		return false
+	}
+	b := make([]byte, 0, 256)
+	b = append(b, `{"error":{"code":400,"message":`...)
+	b = jsonenc.AppendString(b, "request ("+strconv.Itoa(prompt)+" tokens) exceeds the available context size ("+
+		strconv.Itoa(limit)+" tokens), try increasing it")
+	b = append(b, `,"type":"exceed_context_size_error","n_prompt_tokens":`...)
+	b = strconv.AppendInt(b, int64(prompt), 10)
+	b = append(b, `,"n_ctx":`...)
+	b = strconv.AppendInt(b, int64(limit), 10)
+	b = append(b, "}}\n"...)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusBadRequest)
+	_, _ = w.Write(b)
+	return false
+}

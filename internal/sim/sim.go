@@ -46,6 +46,13 @@ type Options struct {
 	TokensPerSecond float64
 	// MaxTokens is the completion length when a request has no max_tokens; default 16.
 	MaxTokens int
+	// ContextLength, when > 0, is the context window: a chat or text
+	// completion whose prompt reaches it is refused with 400 before any
+	// token is generated, in the personality's words (llama.cpp's
+	// exceed_context_size_error for the plain simulator, which stands for
+	// local engines; DeepSeek's message for the DeepSeek personality).
+	// 0 accepts any prompt.
+	ContextLength int
 	// AnswerTokens, when > 0, is the length of an answer the model ends on
 	// its own: a chat request whose limit is larger gets this many tokens
 	// and finish_reason "stop", as a real model that is done before its
