@@ -50,6 +50,7 @@ func (c *Console) usageFilter(r *http.Request, who *caller) (store.UsageFilter, 
 	if f.To, err = time.Parse(time.DateOnly, d.To); err != nil {
 		return f, d, errBadFilter("to")
 	}
+	f.To = f.To.AddDate(0, 0, 1) // the page's "to" day is included; the store's To is not
 	d.CSVQuery = "from=" + d.From + "&to=" + d.To
 	if !d.Own && d.Kind != "" {
 		d.CSVQuery += "&kind=" + urlQueryEscape(d.Kind)
@@ -109,9 +110,9 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request, who *caller) {
 	c.render(w, "usage", v.with(d))
 }
 
-// usageChart draws tokens per day over the filter's range.
+// usageChart draws tokens per day from from to to (excluded).
 func (c *Console) usageChart(v view, entries []admin.ReportEntry, from, to time.Time) chart {
-	days := int(to.Sub(from)/(24*time.Hour)) + 1
+	days := int(to.Sub(from) / (24 * time.Hour))
 	if days < 1 || days > 400 {
 		return chart{Empty: true}
 	}
