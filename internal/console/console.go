@@ -68,6 +68,10 @@ type Options struct {
 	// upstream names.
 	Upstreams func() []upstream.Status
 	Targets   func() []ModelTargets
+	// Cache is the response cache; nil when it is off.
+	Cache CacheControl
+	// Batches is the Batch API; nil when it is off.
+	Batches BatchControl
 	// Series is the traffic ring the pipeline feeds.
 	Series *Series
 	// AuditFiles returns the audit trail's JSON-lines files, oldest first;
@@ -137,6 +141,9 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET "+Prefix+"/requests", c.signedIn(c.requests))
 	c.mux.HandleFunc("GET "+Prefix+"/requests/{id}", c.signedIn(c.request))
 	c.mux.HandleFunc("GET "+Prefix+"/config", c.signedIn(c.config))
+	c.mux.HandleFunc("GET "+Prefix+"/cache", c.signedIn(c.cachePage))
+	c.mux.HandleFunc("POST "+Prefix+"/cache/purge", c.signedIn(c.purgeCache))
+	c.mux.HandleFunc("POST "+Prefix+"/batches/{id}/cancel", c.signedIn(c.cancelBatch))
 	c.mux.HandleFunc(Prefix+"/", c.notFound)
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/store/storeopen"
 	"github.com/dsgate/dsgate/internal/upstream"
@@ -32,6 +33,30 @@ type fixture struct {
 	analyst  admin.KeyView
 	ups      []upstream.Status
 	audit    []string
+	cache    *fakeCache
+	batches  *fakeBatches
+}
+
+type fakeCache struct {
+	stats  []cache.TierStats
+	purged []string // models purged ("" = all)
+}
+
+func (c *fakeCache) Stats() []cache.TierStats { return c.stats }
+func (c *fakeCache) Purge(_ context.Context, f cache.Filter) (map[string]int, error) {
+	c.purged = append(c.purged, f.Model)
+	return map[string]int{"memory": 3}, nil
+}
+
+type fakeBatches struct {
+	active    []store.Batch
+	cancelled []string
+}
+
+func (b *fakeBatches) ActiveBatches(context.Context) ([]store.Batch, error) { return b.active, nil }
+func (b *fakeBatches) Cancel(_ context.Context, id, owner string) (store.Batch, error) {
+	b.cancelled = append(b.cancelled, id+"/"+owner)
+	return store.Batch{ID: id}, nil
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -46,7 +71,9 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, st: st, policy: policy}
+	f := &fixture{t: t, st: st, policy: policy,
+		cache:   &fakeCache{stats: []cache.TierStats{{Tier: "memory", Entries: 2, Hits: 3, Misses: 1}}},
+		batches: &fakeBatches{active: []store.Batch{{ID: "batch_1", Owner: "key:x", Status: "in_progress", Total: 10, Completed: 4}}}}
 	now := time.Now()
 	root, err := admin.CreateKey(ctx, st, admin.KeyRequest{Name: "root", Role: "admin"}, now, policy, nil)
 	if err != nil {
@@ -69,6 +96,8 @@ func newFixture(t *testing.T) *fixture {
 		Upstreams:  func() []upstream.Status { return f.ups },
 		Targets:    func() []ModelTargets { return []ModelTargets{{Model: "m", Targets: []string{"a"}}} },
 		AuditFiles: func() ([]string, error) { return f.audit, nil },
+		Cache:      f.cache,
+		Batches:    f.batches,
 		Config: func() ConfigState {
 			return ConfigState{YAML: "version: 1\n", Reloads: []Reload{{At: now, Error: "changing server.listen needs a restart"}}}
 		},
@@ -161,7 +190,7 @@ func TestSignInShowsEveryPage(t *testing.T) {
 		t.Fatalf("signed out: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	b.signIn(f.adminKey)
-	for _, p := range []string{"/console/", "/console/upstreams", "/console/keys", "/console/usage", "/console/requests", "/console/config"} {
+	for _, p := range []string{"/console/", "/console/upstreams", "/console/keys", "/console/usage", "/console/requests", "/console/config", "/console/cache"} {
 		resp, body := b.get(p)
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("%s: %d\n%s", p, resp.StatusCode, body)

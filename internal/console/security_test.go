@@ -14,6 +14,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/audit"
+	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
@@ -45,6 +46,8 @@ func TestCSRFOnEveryStateChangingForm(t *testing.T) {
 			k, _ := f.st.Key(context.Background(), f.analyst.ID)
 			return k.RevokedAt.IsZero()
 		}},
+		{"purge cache", "/console/cache/purge", url.Values{}, func() bool { return len(f.cache.purged) == 0 }},
+		{"cancel batch", "/console/batches/batch_1/cancel", url.Values{}, func() bool { return len(f.batches.cancelled) == 0 }},
 		{"sign out", "/console/logout", url.Values{}, func() bool {
 			resp, _ := victim.get("/console/keys")
 			return resp.StatusCode == http.StatusOK
@@ -78,6 +81,12 @@ func TestCSRFOnEveryStateChangingForm(t *testing.T) {
 	if resp, _ := victim.do(http.MethodPost, "/console/keys/"+f.analyst.ID+"/revoke", url.Values{}, "X-CSRF-Token", good); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("revoke with header token: %d", resp.StatusCode)
 	}
+	if resp, body := victim.do(http.MethodPost, "/console/cache/purge", url.Values{"csrf_token": {good}, "model": {"m"}}); resp.StatusCode != http.StatusOK || !strings.Contains(body, "memory 3") {
+		t.Fatalf("purge with token: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := victim.do(http.MethodPost, "/console/batches/batch_1/cancel", url.Values{"csrf_token": {good}}); resp.StatusCode != http.StatusSeeOther || f.batches.cancelled[0] != "batch_1/" {
+		t.Fatalf("cancel with token: %d %v", resp.StatusCode, f.batches.cancelled)
+	}
 	// A POST from another site is refused by its Origin even with a token.
 	if resp, _ := victim.do(http.MethodPost, "/console/logout", url.Values{"csrf_token": {good}}, "Origin", "https://evil.example"); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-origin POST: %d", resp.StatusCode)
@@ -93,7 +102,7 @@ func TestClickjackingAndCSPHeaders(t *testing.T) {
 	b.signIn(f.adminKey)
 	inline := regexp.MustCompile(`(?i)<script(?:\s[^>]*)?>[^<]|<script>|\sstyle=|\son[a-z]+=|javascript:`)
 	for _, p := range []string{"/console/login", "/console/", "/console/upstreams", "/console/keys", "/console/usage",
-		"/console/requests", "/console/config", "/console/nope", "/console/static/console.css"} {
+		"/console/requests", "/console/config", "/console/cache", "/console/nope", "/console/static/console.css"} {
 		resp, body := b.get(p)
 		h := resp.Header
 		csp := h.Get("Content-Security-Policy")
@@ -121,6 +130,8 @@ func TestXSSThroughClientSuppliedText(t *testing.T) {
 	if _, err := admin.CreateKey(ctx, f.st, admin.KeyRequest{Name: xss, Role: "developer", Models: []string{"m" + xss}}, time.Now(), f.policy, nil); err != nil {
 		t.Fatal(err)
 	}
+	f.cache.stats = []cache.TierStats{{Tier: "t" + xss}}
+	f.batches.active = []store.Batch{{ID: "b" + xss, Owner: xss, Model: xss, Status: xss}}
 	f.ups = []upstream.Status{{Name: "u" + xss, Kind: "sim", Breaker: "open" + xss, LastError: xss}}
 	ev := audit.Event{ID: "e1", Seq: 1, RequestID: "req" + xss, Principal: "p" + xss, Role: xss, ClientAddr: xss,
 		Route: xss, Model: xss, Upstream: xss, Status: 200, CacheResult: xss, ErrorType: xss, Currency: xss,
@@ -137,7 +148,7 @@ func TestXSSThroughClientSuppliedText(t *testing.T) {
 	}
 	b := f.browser()
 	b.signIn(f.adminKey)
-	pages := []string{"/console/", "/console/upstreams", "/console/keys", "/console/usage",
+	pages := []string{"/console/cache", "/console/", "/console/upstreams", "/console/keys", "/console/usage",
 		"/console/requests", "/console/requests?principal=" + url.QueryEscape("p"+xss),
 		"/console/requests/" + url.PathEscape("req"+xss), "/console/login?next=" + url.QueryEscape("/console/"+xss)}
 	seen := 0
@@ -172,7 +183,7 @@ func TestRolesDecideWhatIsShown(t *testing.T) {
 	if resp, _ := b.get("/console/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/usage" {
 		t.Fatalf("analyst overview: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	for _, p := range []string{"/console/upstreams", "/console/keys", "/console/requests", "/console/config", "/console/requests/x"} {
+	for _, p := range []string{"/console/upstreams", "/console/keys", "/console/requests", "/console/config", "/console/requests/x", "/console/cache"} {
 		if resp, _ := b.get(p); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("analyst %s: %d, want 403", p, resp.StatusCode)
 		}
@@ -182,6 +193,14 @@ func TestRolesDecideWhatIsShown(t *testing.T) {
 	}
 	if resp, _ := b.do(http.MethodPost, "/console/keys/"+f.analyst.ID+"/revoke", url.Values{"csrf_token": {csrf}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("analyst revoke: %d", resp.StatusCode)
+	}
+	for _, p := range []string{"/console/cache/purge", "/console/batches/batch_1/cancel"} {
+		if resp, _ := b.do(http.MethodPost, p, url.Values{"csrf_token": {csrf}}); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("analyst %s: %d", p, resp.StatusCode)
+		}
+	}
+	if len(f.cache.purged) != 0 || len(f.batches.cancelled) != 0 {
+		t.Error("an analyst purged the cache or cancelled a batch")
 	}
 	for _, p := range []string{"/console/usage", "/console/usage?kind=key&id=someone-else", "/console/usage.csv?id=someone-else"} {
 		_, body := b.get(p)

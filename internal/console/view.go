@@ -48,6 +48,7 @@ var nav = []struct {
 	{"keys", Prefix + "/keys", auth.ResourceAdminKeys, auth.ActionRead},
 	{"usage", Prefix + "/usage", "", ""},
 	{"requests", Prefix + "/requests", auth.ResourceAudit, auth.ActionRead},
+	{"cache", Prefix + "/cache", auth.ResourceCache, auth.ActionRead},
 	{"config", Prefix + "/config", auth.ResourceAdminRoles, auth.ActionRead},
 }
 
@@ -101,7 +102,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"login", "error", "overview", "upstreams", "keys", "usage", "requests", "request", "config"}
+var pageNames = []string{"login", "error", "overview", "upstreams", "keys", "usage", "requests", "request", "config", "cache"}
 
 func parsePages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}

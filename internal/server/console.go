@@ -19,6 +19,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/batch"
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/console"
 	"github.com/dsgate/dsgate/internal/pipeline"
@@ -68,6 +69,12 @@ func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
 		Now:        time.Now,
 		Logger:     s.log,
 	}
+	if c.cache != nil {
+		o.Cache = c.cache
+	}
+	if c.batches != nil {
+		o.Batches = consoleBatches{st: c.store, m: c.batches}
+	}
 	if ts, ok := c.store.(store.TeamStore); ok {
 		o.Teams = func(ctx context.Context) (func(store.PrincipalKind, string) string, error) {
 			return admin.TeamLookup(ctx, ts)
@@ -78,6 +85,21 @@ func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
 		o.AuditFiles = func() ([]string, error) { return auditFiles(path) }
 	}
 	return console.New(o)
+}
+
+// consoleBatches gives the console the unfinished jobs of every owner
+// (the store) and the Batch API's own cancel.
+type consoleBatches struct {
+	st store.BatchStore
+	m  *batch.Manager
+}
+
+func (b consoleBatches) ActiveBatches(ctx context.Context) ([]store.Batch, error) {
+	return b.st.ActiveBatches(ctx)
+}
+
+func (b consoleBatches) Cancel(ctx context.Context, id, owner string) (store.Batch, error) {
+	return b.m.Cancel(ctx, id, owner)
 }
 
 // modelTargets lists each configured model's upstreams.

@@ -20,6 +20,7 @@ import (
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/audit"
 	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/batch"
 	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/console"
@@ -61,6 +62,8 @@ type core struct {
 	tracer         trace.Tracer  // nil when off
 	// series is the console's time series, nil with the console off.
 	series *console.Series
+	// batches runs the Batch API, nil when it is off.
+	batches *batch.Manager
 	// keyRevoked drops a revoked key from the authenticator's cache.
 	keyRevoked func(id string)
 	// cost applies the runtime price and budget overrides.
