@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"io/fs"
@@ -24,9 +23,10 @@ var assets embed.FS
 // Prefix is where the console is served.
 const Prefix = "/console"
 
-// Store is what the console reads and writes: keys and usage.
+// Store is what the console reads and writes: keys, clients and usage.
 type Store interface {
 	store.KeyStore
+	store.ClientStore
 	store.UsageStore
 }
 
@@ -62,8 +62,8 @@ type Options struct {
 	// KeyRevoked is called after a key is revoked (drops it from the
 	// authenticator's cache).
 	KeyRevoked func(id string)
-	// Teams names a principal's team; nil: no teams.
-	Teams func(ctx context.Context) (func(store.PrincipalKind, string) string, error)
+	// Teams keeps teams and their members; nil: no teams.
+	Teams store.TeamStore
 	// Upstreams returns each upstream's state; Targets each model's
 	// upstream names.
 	Upstreams func() []upstream.Status
@@ -136,6 +136,7 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET "+Prefix+"/keys", c.signedIn(c.keys))
 	c.mux.HandleFunc("POST "+Prefix+"/keys", c.signedIn(c.createKey))
 	c.mux.HandleFunc("POST "+Prefix+"/keys/{id}/revoke", c.signedIn(c.revokeKey))
+	c.mux.HandleFunc("POST "+Prefix+"/clients/{id}/revoke", c.signedIn(c.revokeClient))
 	c.mux.HandleFunc("GET "+Prefix+"/usage", c.signedIn(c.usage))
 	c.mux.HandleFunc("GET "+Prefix+"/usage.csv", c.signedIn(c.usageCSV))
 	c.mux.HandleFunc("GET "+Prefix+"/requests", c.signedIn(c.requests))

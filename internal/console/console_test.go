@@ -31,6 +31,7 @@ type fixture struct {
 	policy   *auth.Policy
 	adminKey string
 	analyst  admin.KeyView
+	client   admin.ClientView
 	ups      []upstream.Status
 	audit    []string
 	cache    *fakeCache
@@ -83,6 +84,17 @@ func newFixture(t *testing.T) *fixture {
 	if f.analyst, err = admin.CreateKey(ctx, st, admin.KeyRequest{Name: "ana", Role: "analyst"}, now, policy, nil); err != nil {
 		t.Fatal(err)
 	}
+	cheap := auth.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1}
+	if f.client, err = admin.CreateClient(ctx, st, admin.ClientRequest{Name: "svc", Role: "developer"}, now, policy, nil, cheap); err != nil {
+		t.Fatal(err)
+	}
+	ts := st.(store.TeamStore)
+	if err := ts.PutTeam(ctx, store.Team{Name: "data-team", RPM: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.SetTeamMember(ctx, store.KindKey, f.analyst.ID, "data-team"); err != nil {
+		t.Fatal(err)
+	}
 	keys := auth.NewKeyAuthenticator(st, auth.KeyAuthenticatorOptions{})
 	c, err := New(Options{
 		Sessions: websession.New(websession.Options{Insecure: true}),
@@ -97,6 +109,7 @@ func newFixture(t *testing.T) *fixture {
 		Targets:    func() []ModelTargets { return []ModelTargets{{Model: "m", Targets: []string{"a"}}} },
 		AuditFiles: func() ([]string, error) { return f.audit, nil },
 		Cache:      f.cache,
+		Teams:      ts,
 		Batches:    f.batches,
 		Config: func() ConfigState {
 			return ConfigState{YAML: "version: 1\n", Reloads: []Reload{{At: now, Error: "changing server.listen needs a restart"}}}
@@ -197,6 +210,18 @@ func TestSignInShowsEveryPage(t *testing.T) {
 		}
 		if !strings.Contains(body, "</html>") {
 			t.Errorf("%s: not a whole page", p)
+		}
+	}
+}
+
+func TestKeysPageShowsClientsAndTeams(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	b.signIn(f.adminKey)
+	_, body := b.get("/console/keys")
+	for _, want := range []string{`data-client="` + f.client.ID + `"`, `data-team="data-team"`, "key:" + f.analyst.ID, "7 / 0 / 0"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("keys page lacks %q", want)
 		}
 	}
 }

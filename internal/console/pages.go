@@ -11,6 +11,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
@@ -114,6 +115,15 @@ type keysData struct {
 	Form      admin.KeyRequest
 	FormModel string
 	Roles     []string
+	Clients   []admin.ClientView
+	CanClient bool // may revoke clients
+	Teams     []teamRow
+}
+
+// teamRow is a team with its members ("key:<id>", "client:<id>").
+type teamRow struct {
+	store.Team
+	Members []string
 }
 
 func (c *Console) keys(w http.ResponseWriter, r *http.Request, who *caller) {
@@ -139,6 +149,17 @@ func (c *Console) showKeys(w http.ResponseWriter, r *http.Request, who *caller, 
 		d.Keys = append(d.Keys, admin.ViewKey(k))
 	}
 	slices.SortFunc(d.Keys, func(a, b admin.KeyView) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	if c.can(who, auth.ResourceAdminClients, auth.ActionRead) {
+		cs, err := c.o.Store.ListClients(r.Context())
+		if err != nil {
+			c.o.Logger.Error("console: listing clients", "err", err)
+		}
+		for _, cl := range cs {
+			d.Clients = append(d.Clients, admin.ViewClient(cl))
+		}
+		d.CanClient = c.can(who, auth.ResourceAdminClients, auth.ActionDelete)
+	}
+	d.Teams = c.teams(r)
 	d.CanCreate = c.o.Grants != nil && c.can(who, auth.ResourceAdminKeys, auth.ActionCreate)
 	d.CanRevoke = c.can(who, auth.ResourceAdminKeys, auth.ActionDelete)
 	d.Roles = []string{"analyst", "developer", "admin"}
@@ -202,6 +223,46 @@ func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, who *caller)
 		return
 	}
 	c.o.Logger.Info("api key revoked", "key_id", id, "by", who.p.ID, "via", "console")
+	http.Redirect(w, r, Prefix+"/keys?revoked="+urlQueryEscape(id), http.StatusSeeOther)
+}
+
+// teams lists the teams with their members, nil without a team store.
+func (c *Console) teams(r *http.Request) []teamRow {
+	if c.o.Teams == nil {
+		return nil
+	}
+	ts, err := c.o.Teams.ListTeams(r.Context())
+	if err != nil {
+		return nil
+	}
+	members, _ := c.o.Teams.ListTeamMembers(r.Context())
+	out := make([]teamRow, 0, len(ts))
+	for _, t := range ts {
+		row := teamRow{Team: t}
+		for _, m := range members {
+			if m.Team == t.Name {
+				row.Members = append(row.Members, string(m.Kind)+":"+m.PrincipalID)
+			}
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// revokeClient revokes an OAuth2 client: its secret stops working and
+// the tokens it holds are refused at their next check, as DELETE
+// /admin/clients/{id} does.
+func (c *Console) revokeClient(w http.ResponseWriter, r *http.Request, who *caller) {
+	if !c.can(who, auth.ResourceAdminClients, auth.ActionDelete) {
+		c.forbidden(w, r, who)
+		return
+	}
+	id := r.PathValue("id")
+	if err := c.o.Store.RevokeClient(r.Context(), id, c.o.Now()); err != nil {
+		c.showKeys(w, r, who, http.StatusBadRequest, keysData{Error: err.Error(), Form: admin.KeyRequest{Role: "developer"}})
+		return
+	}
+	c.o.Logger.Info("oauth client revoked", "client_id", id, "by", who.p.ID, "via", "console")
 	http.Redirect(w, r, Prefix+"/keys?revoked="+urlQueryEscape(id), http.StatusSeeOther)
 }
 

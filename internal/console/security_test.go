@@ -46,6 +46,10 @@ func TestCSRFOnEveryStateChangingForm(t *testing.T) {
 			k, _ := f.st.Key(context.Background(), f.analyst.ID)
 			return k.RevokedAt.IsZero()
 		}},
+		{"revoke client", "/console/clients/" + f.client.ID + "/revoke", url.Values{}, func() bool {
+			cl, _ := f.st.Client(context.Background(), f.client.ID)
+			return cl.RevokedAt.IsZero()
+		}},
 		{"purge cache", "/console/cache/purge", url.Values{}, func() bool { return len(f.cache.purged) == 0 }},
 		{"cancel batch", "/console/batches/batch_1/cancel", url.Values{}, func() bool { return len(f.batches.cancelled) == 0 }},
 		{"sign out", "/console/logout", url.Values{}, func() bool {
@@ -80,6 +84,9 @@ func TestCSRFOnEveryStateChangingForm(t *testing.T) {
 	}
 	if resp, _ := victim.do(http.MethodPost, "/console/keys/"+f.analyst.ID+"/revoke", url.Values{}, "X-CSRF-Token", good); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("revoke with header token: %d", resp.StatusCode)
+	}
+	if resp, _ := victim.do(http.MethodPost, "/console/clients/"+f.client.ID+"/revoke", url.Values{"csrf_token": {good}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke client with token: %d", resp.StatusCode)
 	}
 	if resp, body := victim.do(http.MethodPost, "/console/cache/purge", url.Values{"csrf_token": {good}, "model": {"m"}}); resp.StatusCode != http.StatusOK || !strings.Contains(body, "memory 3") {
 		t.Fatalf("purge with token: %d\n%s", resp.StatusCode, body)
@@ -131,6 +138,9 @@ func TestXSSThroughClientSuppliedText(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.cache.stats = []cache.TierStats{{Tier: "t" + xss}}
+	if err := f.st.(store.TeamStore).PutTeam(ctx, store.Team{Name: "team" + xss, Models: []string{xss}}); err != nil {
+		t.Fatal(err)
+	}
 	f.batches.active = []store.Batch{{ID: "b" + xss, Owner: xss, Model: xss, Status: xss}}
 	f.ups = []upstream.Status{{Name: "u" + xss, Kind: "sim", Breaker: "open" + xss, LastError: xss}}
 	ev := audit.Event{ID: "e1", Seq: 1, RequestID: "req" + xss, Principal: "p" + xss, Role: xss, ClientAddr: xss,

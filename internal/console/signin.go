@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/websession"
@@ -128,7 +129,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	team := ""
 	if c.o.Teams != nil {
-		if teamOf, err := c.o.Teams(r.Context()); err == nil {
+		if teamOf, err := admin.TeamLookup(r.Context(), c.o.Teams); err == nil {
 			team = teamOf(store.KindKey, p.ID)
 		}
 	}

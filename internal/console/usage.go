@@ -92,7 +92,7 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request, who *caller) {
 	}
 	var teamOf func(store.PrincipalKind, string) string
 	if c.o.Teams != nil && !d.Own {
-		teamOf, _ = c.o.Teams(r.Context())
+		teamOf, _ = admin.TeamLookup(r.Context(), c.o.Teams)
 	}
 	entries := admin.EntriesFromUsage(rows)
 	d.Lines = admin.BuildReport(entries, groupBy, time.UTC, teamOf)

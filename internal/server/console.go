@@ -76,9 +76,7 @@ func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
 		o.Batches = consoleBatches{st: c.store, m: c.batches}
 	}
 	if ts, ok := c.store.(store.TeamStore); ok {
-		o.Teams = func(ctx context.Context) (func(store.PrincipalKind, string) string, error) {
-			return admin.TeamLookup(ctx, ts)
-		}
+		o.Teams = ts
 	}
 	if a := cfg.Audit; a.Enabled && !a.File.Disabled {
 		path := a.File.Path
