@@ -34,6 +34,7 @@ type fixture struct {
 	client   admin.ClientView
 	ups      []upstream.Status
 	audit    []string
+	alerts   []Alert
 	cache    *fakeCache
 	batches  *fakeBatches
 }
@@ -108,6 +109,7 @@ func newFixture(t *testing.T) *fixture {
 		Upstreams:  func() []upstream.Status { return f.ups },
 		Targets:    func() []ModelTargets { return []ModelTargets{{Model: "m", Targets: []string{"a"}}} },
 		AuditFiles: func() ([]string, error) { return f.audit, nil },
+		Alerts:     func() []Alert { return f.alerts },
 		Cache:      f.cache,
 		Teams:      ts,
 		Batches:    f.batches,
@@ -223,6 +225,31 @@ func TestKeysPageShowsClientsAndTeams(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("keys page lacks %q", want)
 		}
+	}
+}
+
+// The overview lists open breakers, unhealthy upstreams, exhausted
+// balances and the alerts the server adds (certificates, budgets).
+func TestOverviewAlerts(t *testing.T) {
+	f := newFixture(t)
+	f.ups = []upstream.Status{
+		{Name: "cloud", Breaker: "open", LastError: "connection refused"},
+		{Name: "local", Breaker: "closed", Healthy: false},
+		{Name: "ds", Breaker: "closed", Healthy: true, Balance: &upstream.Balance{Available: false}},
+		{Name: "fine", Breaker: "closed", Healthy: true},
+	}
+	f.alerts = []Alert{{Kind: "alert_budget", Subject: "key:abc/day/USD", Detail: "91% spent"}}
+	b := f.browser()
+	b.signIn(f.adminKey)
+	_, body := b.get("/console/")
+	for _, want := range []string{"Circuit breaker open</strong> cloud", "Upstream unhealthy</strong> local",
+		"DeepSeek balance exhausted</strong> ds", "Budget near its limit</strong> key:abc/day/USD", "91% spent"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("overview lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "</strong> fine") {
+		t.Error("a healthy upstream is an alert")
 	}
 }
 

@@ -97,6 +97,8 @@ var messages = map[string][2]string{
 	"alert_breaker":    {"Circuit breaker open", "熔断器已打开"},
 	"alert_unhealthy":  {"Upstream unhealthy", "上游不健康"},
 	"alert_balance":    {"DeepSeek balance exhausted", "DeepSeek 余额不足"},
+	"alert_cert":       {"TLS certificate expires soon", "TLS 证书即将过期"},
+	"alert_budget":     {"Budget near its limit", "预算接近上限"},
 	"chart_requests":   {"Requests per minute", "每分钟请求数"},
 	"chart_latency":    {"p95 latency per minute", "每分钟 p95 延迟"},
 	"live":             {"Live: refreshes every 5 s", "实时：每 5 秒刷新"},

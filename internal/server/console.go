@@ -20,6 +20,7 @@ import (
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/batch"
+	"github.com/dsgate/dsgate/internal/budget"
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/console"
 	"github.com/dsgate/dsgate/internal/pipeline"
@@ -66,6 +67,7 @@ func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
 		Targets:    s.modelTargets,
 		Series:     c.series,
 		Config:     s.consoleConfig,
+		Alerts:     s.consoleAlerts,
 		Now:        time.Now,
 		Logger:     s.log,
 	}
@@ -98,6 +100,48 @@ func (b consoleBatches) ActiveBatches(ctx context.Context) ([]store.Batch, error
 
 func (b consoleBatches) Cancel(ctx context.Context, id, owner string) (store.Batch, error) {
 	return b.m.Cancel(ctx, id, owner)
+}
+
+// certAlertBefore is how long before its expiry the served certificate
+// shows as an alert.
+const certAlertBefore = 14 * 24 * time.Hour
+
+// consoleAlerts are the alerts the console cannot see itself: the served
+// certificate expiring soon, and budgets past their soft threshold.
+func (s *Server) consoleAlerts() []console.Alert {
+	var out []console.Alert
+	now := time.Now()
+	if s.certLeaf != nil {
+		if leaf := s.certLeaf(); leaf != nil && leaf.NotAfter.Sub(now) < certAlertBefore {
+			out = append(out, console.Alert{Kind: "alert_cert", Subject: leaf.Subject.String(),
+				Detail: "expires " + leaf.NotAfter.UTC().Format(time.RFC3339)})
+		}
+	}
+	b := s.core.access.Costing().Budgets
+	if b.Empty() {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	sts, err := b.Status(ctx, nil, now)
+	if err != nil {
+		return append(out, console.Alert{Kind: "alert_budget", Subject: "budgets", Detail: err.Error()})
+	}
+	for _, st := range sts {
+		soft := st.Rule.Soft
+		if soft == 0 {
+			soft = budget.DefaultSoft
+		}
+		if st.Rule.Amount <= 0 {
+			continue
+		}
+		ratio := float64(st.Spent) / float64(st.Rule.Amount)
+		if ratio >= soft {
+			out = append(out, console.Alert{Kind: "alert_budget", Subject: st.Rule.Name(),
+				Detail: fmt.Sprintf("%.0f%% spent, resets %s", ratio*100, st.Reset.UTC().Format(time.RFC3339))})
+		}
+	}
+	return out
 }
 
 // modelTargets lists each configured model's upstreams.

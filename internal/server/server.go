@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,8 @@ type Server struct {
 	grpcAddr string
 	// consoleAddr is the console's own listener's address, "" without one.
 	consoleAddr string
+	// certLeaf is the API listener's current certificate, nil without TLS.
+	certLeaf func() *x509.Certificate
 	// reloads is the reload history the console shows.
 	reloads reloadLog
 
@@ -135,6 +138,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		}
 		c.life.addTask("tls reloader", r.Run)
 		c.certs.Watch("server", r.Leaf) // the HTTP and gRPC listeners share it
+		s.certLeaf = r.Leaf
 		tlsConf = tlsconf.ServerConfig(r)
 		ln = tls.NewListener(ln, tlsConf)
 	} else {
