@@ -64,6 +64,9 @@ type Options struct {
 	KeyRevoked func(id string)
 	// Teams keeps teams and their members; nil: no teams.
 	Teams store.TeamStore
+	// Drain takes the named upstream out of rotation (true) or puts it
+	// back (false); nil: no drain buttons.
+	Drain func(name string, drained bool) error
 	// Upstreams returns each upstream's state; Targets each model's
 	// upstream names.
 	Upstreams func() []upstream.Status
@@ -133,6 +136,8 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("POST "+Prefix+"/logout", c.signedIn(c.logout))
 	c.mux.HandleFunc("GET "+Prefix+"/{$}", c.signedIn(c.overview))
 	c.mux.HandleFunc("GET "+Prefix+"/upstreams", c.signedIn(c.upstreams))
+	c.mux.HandleFunc("POST "+Prefix+"/upstreams/{name}/drain", c.signedIn(c.drain(true)))
+	c.mux.HandleFunc("POST "+Prefix+"/upstreams/{name}/enable", c.signedIn(c.drain(false)))
 	c.mux.HandleFunc("GET "+Prefix+"/keys", c.signedIn(c.keys))
 	c.mux.HandleFunc("POST "+Prefix+"/keys", c.signedIn(c.createKey))
 	c.mux.HandleFunc("POST "+Prefix+"/keys/{id}/revoke", c.signedIn(c.revokeKey))

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +37,7 @@ type fixture struct {
 	ups      []upstream.Status
 	audit    []string
 	alerts   []Alert
+	drains   []string
 	cache    *fakeCache
 	batches  *fakeBatches
 }
@@ -110,9 +113,16 @@ func newFixture(t *testing.T) *fixture {
 		Targets:    func() []ModelTargets { return []ModelTargets{{Model: "m", Targets: []string{"a"}}} },
 		AuditFiles: func() ([]string, error) { return f.audit, nil },
 		Alerts:     func() []Alert { return f.alerts },
-		Cache:      f.cache,
-		Teams:      ts,
-		Batches:    f.batches,
+		Drain: func(name string, drained bool) error {
+			if name != "a" {
+				return errors.New("no upstream " + name)
+			}
+			f.drains = append(f.drains, name+"="+strconv.FormatBool(drained))
+			return nil
+		},
+		Cache:   f.cache,
+		Teams:   ts,
+		Batches: f.batches,
 		Config: func() ConfigState {
 			return ConfigState{YAML: "version: 1\n", Reloads: []Reload{{At: now, Error: "changing server.listen needs a restart"}}}
 		},
@@ -250,6 +260,26 @@ func TestOverviewAlerts(t *testing.T) {
 	}
 	if strings.Contains(body, "</strong> fine") {
 		t.Error("a healthy upstream is an alert")
+	}
+}
+
+// The upstreams page shows an open breaker's countdown and drain buttons.
+func TestUpstreamsCountdownAndDrain(t *testing.T) {
+	f := newFixture(t)
+	f.ups = []upstream.Status{{Name: "a", Breaker: "open", BreakerRetryAt: time.Now().Add(42 * time.Second)},
+		{Name: "b", Breaker: "closed", Healthy: true, Drained: true}}
+	b := f.browser()
+	b.signIn(f.adminKey)
+	_, body := b.get("/console/upstreams")
+	for _, want := range []string{`class="muted countdown">(trial in 4`, `action="/console/upstreams/a/drain"`,
+		`action="/console/upstreams/b/enable"`, `class="bad drained"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("upstreams page lacks %q", want)
+		}
+	}
+	_, page := b.get("/console/usage")
+	if resp, _ := b.do(http.MethodPost, "/console/upstreams/zzz/drain", url.Values{"csrf_token": {token(t, page)}}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("draining an unknown upstream: %d", resp.StatusCode)
 	}
 }
 

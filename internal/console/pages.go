@@ -83,8 +83,16 @@ func (c *Console) alerts() []Alert {
 }
 
 type upstreamsData struct {
-	Upstreams []upstream.Status
+	Upstreams []upstreamRow
 	Models    []ModelTargets
+	CanDrain  bool
+	Error     string
+}
+
+// upstreamRow is an upstream's status with its breaker's countdown.
+type upstreamRow struct {
+	upstream.Status
+	RetryIn time.Duration // until an open breaker lets a trial through
 }
 
 func (c *Console) upstreams(w http.ResponseWriter, r *http.Request, who *caller) {
@@ -94,15 +102,47 @@ func (c *Console) upstreams(w http.ResponseWriter, r *http.Request, who *caller)
 	}
 	v := c.view(r, who, "upstreams")
 	v.Live = true
+	c.render(w, "upstreams", v.with(c.upstreamsData(who)))
+}
+
+func (c *Console) upstreamsData(who *caller) upstreamsData {
 	var d upstreamsData
+	now := c.o.Now()
 	if c.o.Upstreams != nil {
-		d.Upstreams = c.o.Upstreams()
-		slices.SortFunc(d.Upstreams, func(a, b upstream.Status) int { return cmp.Compare(a.Name, b.Name) })
+		for _, s := range c.o.Upstreams() {
+			row := upstreamRow{Status: s}
+			if !s.BreakerRetryAt.IsZero() {
+				row.RetryIn = max(s.BreakerRetryAt.Sub(now), 0).Round(time.Second)
+			}
+			d.Upstreams = append(d.Upstreams, row)
+		}
+		slices.SortFunc(d.Upstreams, func(a, b upstreamRow) int { return cmp.Compare(a.Name, b.Name) })
 	}
 	if c.o.Targets != nil {
 		d.Models = c.o.Targets()
 	}
-	c.render(w, "upstreams", v.with(d))
+	d.CanDrain = c.o.Drain != nil && c.can(who, auth.ResourceAdminUpstreams, auth.ActionUpdate)
+	return d
+}
+
+// drain takes an upstream out of rotation or puts it back.
+func (c *Console) drain(drained bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, who *caller) {
+		if c.o.Drain == nil || !c.can(who, auth.ResourceAdminUpstreams, auth.ActionUpdate) {
+			c.forbidden(w, r, who)
+			return
+		}
+		name := r.PathValue("name")
+		if err := c.o.Drain(name, drained); err != nil {
+			d := c.upstreamsData(who)
+			d.Error = err.Error()
+			w.WriteHeader(http.StatusNotFound)
+			c.render(w, "upstreams", c.view(r, who, "upstreams").with(d))
+			return
+		}
+		c.o.Logger.Info("upstream drained", "upstream", name, "drained", drained, "by", who.p.ID, "via", "console")
+		http.Redirect(w, r, Prefix+"/upstreams", http.StatusSeeOther)
+	}
 }
 
 type keysData struct {

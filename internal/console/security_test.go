@@ -50,6 +50,8 @@ func TestCSRFOnEveryStateChangingForm(t *testing.T) {
 			cl, _ := f.st.Client(context.Background(), f.client.ID)
 			return cl.RevokedAt.IsZero()
 		}},
+		{"drain upstream", "/console/upstreams/a/drain", url.Values{}, func() bool { return len(f.drains) == 0 }},
+		{"re-enable upstream", "/console/upstreams/a/enable", url.Values{}, func() bool { return len(f.drains) == 0 }},
 		{"purge cache", "/console/cache/purge", url.Values{}, func() bool { return len(f.cache.purged) == 0 }},
 		{"cancel batch", "/console/batches/batch_1/cancel", url.Values{}, func() bool { return len(f.batches.cancelled) == 0 }},
 		{"sign out", "/console/logout", url.Values{}, func() bool {
@@ -84,6 +86,9 @@ func TestCSRFOnEveryStateChangingForm(t *testing.T) {
 	}
 	if resp, _ := victim.do(http.MethodPost, "/console/keys/"+f.analyst.ID+"/revoke", url.Values{}, "X-CSRF-Token", good); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("revoke with header token: %d", resp.StatusCode)
+	}
+	if resp, _ := victim.do(http.MethodPost, "/console/upstreams/a/drain", url.Values{"csrf_token": {good}}); resp.StatusCode != http.StatusSeeOther || f.drains[0] != "a=true" {
+		t.Fatalf("drain with token: %d %v", resp.StatusCode, f.drains)
 	}
 	if resp, _ := victim.do(http.MethodPost, "/console/clients/"+f.client.ID+"/revoke", url.Values{"csrf_token": {good}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("revoke client with token: %d", resp.StatusCode)
@@ -204,12 +209,12 @@ func TestRolesDecideWhatIsShown(t *testing.T) {
 	if resp, _ := b.do(http.MethodPost, "/console/keys/"+f.analyst.ID+"/revoke", url.Values{"csrf_token": {csrf}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("analyst revoke: %d", resp.StatusCode)
 	}
-	for _, p := range []string{"/console/cache/purge", "/console/batches/batch_1/cancel"} {
+	for _, p := range []string{"/console/cache/purge", "/console/batches/batch_1/cancel", "/console/upstreams/a/drain"} {
 		if resp, _ := b.do(http.MethodPost, p, url.Values{"csrf_token": {csrf}}); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("analyst %s: %d", p, resp.StatusCode)
 		}
 	}
-	if len(f.cache.purged) != 0 || len(f.batches.cancelled) != 0 {
+	if len(f.cache.purged) != 0 || len(f.batches.cancelled) != 0 || len(f.drains) != 0 {
 		t.Error("an analyst purged the cache or cancelled a batch")
 	}
 	for _, p := range []string{"/console/usage", "/console/usage?kind=key&id=someone-else", "/console/usage.csv?id=someone-else"} {

@@ -65,6 +65,7 @@ func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
 		KeyRevoked: c.keyRevoked,
 		Upstreams:  func() []upstream.Status { return s.gateway().Upstreams() },
 		Targets:    s.modelTargets,
+		Drain:      s.drainUpstream,
 		Series:     c.series,
 		Config:     s.consoleConfig,
 		Alerts:     s.consoleAlerts,
@@ -142,6 +143,19 @@ func (s *Server) consoleAlerts() []console.Alert {
 		}
 	}
 	return out
+}
+
+// drainUpstream takes the current generation's upstream name out of
+// rotation or puts it back. A reload that rebuilds the upstream (its
+// definition changed) starts it in rotation again.
+func (s *Server) drainUpstream(name string, drained bool) error {
+	for _, r := range s.gen.Load().upstreams {
+		if r.u.Name() == name {
+			r.u.SetDrained(drained)
+			return nil
+		}
+	}
+	return fmt.Errorf("no upstream %q", name)
 }
 
 // modelTargets lists each configured model's upstreams.

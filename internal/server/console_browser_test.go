@@ -235,6 +235,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		e.do(t, chromedp.Reload())
 		return e.eval(t, `String(!!document.querySelector('tr[data-upstream="sim-a"] .breaker-open'))`) == "true"
 	})
+	if v := e.eval(t, `document.querySelector('tr[data-upstream="sim-a"] .countdown')?.textContent || ""`); !strings.Contains(v, "trial in") {
+		t.Errorf("no breaker countdown: %q", v)
+	}
 	e.screenshot(t, "upstreams")
 	e.do(t, chromedp.Navigate(e.base+"/console/"))
 	e.waitFor(t, "breaker alert on the overview", `document.querySelector(".alerts .alert")`, false)

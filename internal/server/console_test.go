@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -132,6 +133,30 @@ func TestConsoleOnTheGateway(t *testing.T) {
 		t.Fatalf("chain not verified: %s", v)
 	}
 	compareUsageCSV(t, e, c)
+
+	// Draining the only target leaves the model without an upstream (503);
+	// re-enabling it brings it back.
+	if resp, body := c.do("POST", "/console/upstreams/a/drain", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("drain: %d %s", resp.StatusCode, body)
+	}
+	chat := func() error {
+		_, err := sdk.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+			Model: "deepseek-chat", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+		return err
+	}
+	var apiErr *openai.Error
+	if err := chat(); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("chat to a drained upstream: %v", err)
+	}
+	if _, page := c.do("GET", "/console/upstreams", nil); !strings.Contains(page, `class="bad drained"`) {
+		t.Fatal("upstreams page does not show the drain")
+	}
+	if resp, _ := c.do("POST", "/console/upstreams/a/enable", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("enable: %d", resp.StatusCode)
+	}
+	if err := chat(); err != nil {
+		t.Fatalf("chat after re-enabling: %v", err)
+	}
 
 	keyID := regexp.MustCompile(`dsg_([^_]+)_`).FindStringSubmatch(secret[1])[1]
 	if resp, body := c.do("POST", "/console/keys/"+keyID+"/revoke", url.Values{}); resp.StatusCode != http.StatusSeeOther {
