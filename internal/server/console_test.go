@@ -20,6 +20,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/testkit"
 )
 
@@ -220,4 +221,34 @@ func assertCSVMatches(t *testing.T, csvText string, adminJSON []byte) {
 func num(v any) string {
 	f, _ := v.(float64)
 	return strconv.FormatInt(int64(f), 10)
+}
+
+// The Configuration page shows the running config without secrets, and
+// a refused reload with its error.
+func TestConsoleConfigAndReloads(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e := startAuthIn(t, dir, consoleExtra(dir))
+	c := newConsoleClient(t, e.base)
+	c.signIn(e.adminKey)
+	_, page := c.do("GET", "/console/config", nil)
+	if !strings.Contains(page, "No reload since start.") || strings.Contains(page, strings.Repeat("ab", 32)) {
+		t.Fatalf("config page before a reload:\n%s", page)
+	}
+	next, err := config.Parse(strings.NewReader(`
+version: 1
+server: {listen: "127.0.0.1:1"}
+upstreams: [{name: a, kind: openai, url: "http://127.0.0.1:9"}]
+models: [{name: deepseek-chat, targets: [{upstream: a}]}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Reload(next); err == nil {
+		t.Fatal("a reload changing server.listen was applied")
+	}
+	_, page = c.do("GET", "/console/config", nil)
+	if !strings.Contains(page, "Last refused reload") || !strings.Contains(page, "server.listen") {
+		t.Fatalf("config page after a refused reload:\n%s", page)
+	}
 }
