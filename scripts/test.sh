@@ -16,8 +16,10 @@ export DSGATE_TEST_REQUIRE=1
 log() { printf '==> %s\n' "$*"; }
 
 # System packages the tests call: promtool (Debian's prometheus) checks the
-# alert rules, nginx (nginx-light) checks the example config.
+# alert rules, nginx (nginx-light) checks the example config, chromium runs
+# the console's browser tests (internal/server TestConsoleInBrowser).
 need=()
+command -v chromium >/dev/null || need+=(chromium)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v nginx >/dev/null || need+=(nginx-light)
 command -v redis-server >/dev/null || need+=(redis-server)

@@ -305,36 +305,47 @@ func (m *Manager) listBatches(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return nil
 }
 
-// cancelBatch moves a validating or running batch to cancelling; the
-// manager stops sending its lines, waits for those in flight and finishes
-// it as cancelled with the answers it has.
+// cancelBatch cancels the caller's own batch (see Cancel).
 func (m *Manager) cancelBatch(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	id := r.PathValue("id")
+	b, err := m.Cancel(r.Context(), r.PathValue("id"), p.LimitKey())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, batchJSON(b))
+	return nil
+}
+
+// Cancel moves a validating or running batch to cancelling; the manager
+// stops sending its lines, waits for those in flight and finishes it as
+// cancelled with the answers it has. A batch already cancelling or
+// cancelled is returned as it is. owner, when not empty, must own the
+// batch (a principal's LimitKey); empty is an operator acting on any.
+func (m *Manager) Cancel(ctx context.Context, id, owner string) (store.Batch, error) {
 	for range 3 {
-		b, err := m.ownBatch(r.Context(), p, id)
+		b, err := m.o.Store.Batch(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && owner != "" && b.Owner != owner) {
+			return b, notFound("batch", id)
+		}
 		if err != nil {
-			return err
+			return b, err
 		}
 		if b.Status != store.BatchValidating && b.Status != store.BatchInProgress {
 			if b.Status == store.BatchCancelling || b.Status == store.BatchCancelled {
-				writeJSON(w, http.StatusOK, batchJSON(b))
-				return nil
+				return b, nil
 			}
-			e := openai.NewError(http.StatusConflict, "a batch with status "+b.Status+" cannot be cancelled", "invalid_state")
-			return e
+			return b, openai.NewError(http.StatusConflict, "a batch with status "+b.Status+" cannot be cancelled", "invalid_state")
 		}
 		from := b.Status
 		b.Status, b.CancellingAt = store.BatchCancelling, m.o.Now()
-		err = m.o.Store.UpdateBatch(r.Context(), b, from)
+		err = m.o.Store.UpdateBatch(ctx, b, from)
 		if errors.Is(err, store.ErrConflict) {
 			continue // moved on meanwhile: look again
 		}
 		if err != nil {
-			return err
+			return b, err
 		}
 		m.notify()
-		writeJSON(w, http.StatusOK, batchJSON(b))
-		return nil
+		return b, nil
 	}
-	return openai.NewError(http.StatusConflict, "the batch is changing status; try again", "conflict")
+	return store.Batch{}, openai.NewError(http.StatusConflict, "the batch is changing status; try again", "conflict")
 }

@@ -70,6 +70,8 @@ func TestBadConfigs(t *testing.T) {
 	}{
 		{"unknown-key.bad.yaml", []string{"line 4", "listne"}},
 		{"literal-secret.bad.yaml", []string{"upstreams[0].api_key", "reference"}},
+		{"console.bad.yaml", []string{"console.enabled: the console needs auth.enabled",
+			"console.insecure_cookie: allowed only on a loopback", "console: session timeouts"}},
 		{"many.bad.yaml", []string{
 			"version: must be 1",
 			"server.listen",

@@ -50,6 +50,7 @@ func buildBatch(ctx context.Context, cfg *config.Config, bc config.Batch, c *cor
 		MaxLines: bc.MaxLines, FileTTL: bc.FileTTL, PollInterval: bc.PollInterval, Logger: log,
 		Quota: batch.QuotaOptions{UploadsPerMinute: bc.UploadsPerMinute, MaxStoredBytes: bc.MaxStoredBytes},
 	})
+	c.batches = m
 	h := m.Handler()
 	for _, p := range []string{"/v1/files", "/v1/files/", "/v1/batches", "/v1/batches/"} {
 		c.mounts[p] = h

@@ -90,6 +90,17 @@ func (b *Breaker) State() BreakerState {
 	return b.stateLocked(b.o.Now())
 }
 
+// RetryAt is when an open breaker turns half-open and lets a trial
+// request through; zero when it is not open.
+func (b *Breaker) RetryAt() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stateLocked(b.o.Now()) != BreakerOpen {
+		return time.Time{}
+	}
+	return b.openedAt.Add(b.backoff)
+}
+
 func (b *Breaker) stateLocked(now time.Time) BreakerState {
 	if b.state == BreakerOpen && now.Sub(b.openedAt) >= b.backoff {
 		return BreakerHalfOpen

@@ -76,6 +76,7 @@ type Upstream struct {
 	inFlight   atomic.Int64
 	breaker    *Breaker
 	activeDown atomic.Bool // failed its active health checks
+	drained    atomic.Bool // taken out of rotation by an operator
 	ewma       peakEWMA
 	lastErr    atomic.Pointer[lastError]
 	bal        balanceState // see balance.go
@@ -198,8 +199,16 @@ func (u *Upstream) Healthy() bool { return !u.activeDown.Load() && u.breaker.Rea
 // Available reports whether the upstream is healthy and not at its
 // concurrency cap. Selection policies only ever see available targets.
 func (u *Upstream) Available() bool {
-	return u.Healthy() && (u.opts.MaxConcurrency == 0 || u.inFlight.Load() < int64(u.opts.MaxConcurrency))
+	return !u.drained.Load() && u.Healthy() && (u.opts.MaxConcurrency == 0 || u.inFlight.Load() < int64(u.opts.MaxConcurrency))
 }
+
+// SetDrained takes the upstream out of rotation (true) or puts it back
+// (false). A drained upstream is not Available, so policies stop picking
+// it; requests already running on it finish. Health checks go on.
+func (u *Upstream) SetDrained(drained bool) { u.drained.Store(drained) }
+
+// Drained reports whether an operator took the upstream out of rotation.
+func (u *Upstream) Drained() bool { return u.drained.Load() }
 
 // Begin takes a concurrency slot and the breaker's permission for one
 // request. It fails when the upstream is full or its breaker says no.
@@ -296,13 +305,18 @@ func (u *Upstream) Latency() time.Duration { return u.ewma.get(u.opts.Now()) }
 
 // Status is a snapshot for the admin API and metrics.
 type Status struct {
-	Name          string  `json:"name"`
-	Kind          string  `json:"kind"`
-	Healthy       bool    `json:"healthy"`
-	ActiveHealthy bool    `json:"active_healthy"`
-	Breaker       string  `json:"breaker"`
-	InFlight      int64   `json:"in_flight"`
-	EWMAMillis    float64 `json:"ewma_latency_ms"`
+	Name          string `json:"name"`
+	Kind          string `json:"kind"`
+	Healthy       bool   `json:"healthy"`
+	ActiveHealthy bool   `json:"active_healthy"`
+	Breaker       string `json:"breaker"`
+	// BreakerRetryAt is when an open breaker lets a trial request through;
+	// zero unless open.
+	BreakerRetryAt time.Time `json:"breaker_retry_at,omitzero"`
+	// Drained: an operator took the upstream out of rotation.
+	Drained    bool    `json:"drained,omitempty"`
+	InFlight   int64   `json:"in_flight"`
+	EWMAMillis float64 `json:"ewma_latency_ms"`
 	// Load is the engine's last reported load (upstreams with a
 	// metrics_path); LoadStale says it is older than three scrape
 	// intervals, so least_load no longer uses it.
@@ -327,7 +341,9 @@ func (u *Upstream) Status() Status {
 		Breaker:       u.breaker.State().String(),
 		InFlight:      u.inFlight.Load(),
 		EWMAMillis:    float64(u.Latency().Microseconds()) / 1000,
+		Drained:       u.drained.Load(),
 	}
+	s.BreakerRetryAt = u.breaker.RetryAt()
 	u.loadMu.Lock()
 	if !u.load.At.IsZero() {
 		l := u.load
