@@ -15,7 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/dsgate/dsgate/internal/auth"
-	"github.com/dsgate/dsgate/internal/testkit/idp"
+	"github.com/dsgate/dsgate/internal/testkit/idptest"
 )
 
 // fakeClock is a settable clock; it starts at the real time so the IdP's
@@ -40,8 +40,8 @@ func (c *fakeClock) Advance(d time.Duration) {
 // corpOP starts the zitadel example OP with three service accounts: a
 // reporting service in group "ml", an ops robot in "dsgate-admins", and
 // one whose tokens are for another audience.
-func corpOP(t *testing.T) *idp.OP {
-	return idp.Start(t, idp.Options{Services: []idp.Service{
+func corpOP(t *testing.T) *idptest.OP {
+	return idptest.Start(t, idptest.Options{Services: []idptest.Service{
 		{ID: "svc-reporting", Secret: "s1", Audience: "dsgate", Groups: []string{"ml"}},
 		{ID: "svc-ops", Secret: "s2", Audience: "dsgate", Groups: []string{"staff", "dsgate-admins"}},
 		{ID: "svc-other", Secret: "s3", Audience: "billing", Groups: []string{"ml"}},
@@ -49,7 +49,7 @@ func corpOP(t *testing.T) *idp.OP {
 	}})
 }
 
-func corpOptions(op *idp.OP, clock *fakeClock) IssuerOptions {
+func corpOptions(op *idptest.OP, clock *fakeClock) IssuerOptions {
 	return IssuerOptions{
 		Name: "corp", Issuer: op.Issuer, Audiences: []string{"dsgate"}, Algorithms: []string{"RS256"},
 		Mapping: Mapping{Rules: []Rule{

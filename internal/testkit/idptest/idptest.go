@@ -1,4 +1,4 @@
-// Package idp starts a real OpenID Provider for tests: the example OP of
+// Package idptest starts a real OpenID Provider for tests: the example OP of
 // zitadel/oidc (an OpenID-certified Go library), in process on 127.0.0.1,
 // with its login UI, discovery, JWKS, token and end-session endpoints. The
 // example's in-memory storage is used as is, with a few methods replaced:
@@ -8,7 +8,7 @@
 // take it down (connection refused) and bring it back.
 //
 // Only tests import this package.
-package idp
+package idptest
 
 import (
 	"context"
