@@ -95,6 +95,9 @@ type Auth struct {
 	// MTLS authenticates callers by verified client certificate (needs
 	// server.tls.client_auth verify_if_given or require_and_verify).
 	MTLS MTLS `yaml:"mtls"`
+	// Issuers are trusted external identity providers whose JWTs callers
+	// may present (company IdPs, Kubernetes service-account tokens).
+	Issuers []Issuer `yaml:"issuers"`
 	// BootstrapAdminKey is an API key (dsg_<id>_<secret>, e.g. printed by
 	// `dsgate keys generate`) given as a secret reference such as
 	// ${DSGATE_ADMIN_KEY}. On start it is stored (hashed) as an admin key

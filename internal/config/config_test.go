@@ -69,6 +69,18 @@ func TestBadConfigs(t *testing.T) {
 	}{
 		{"unknown-key.bad.yaml", []string{"line 4", "listne"}},
 		{"literal-secret.bad.yaml", []string{"upstreams[0].api_key", "reference"}},
+		{"issuers.bad.yaml", []string{
+			`auth.issuers[0].name: must be unique lower-case`,
+			`auth.issuers[0].issuer: must be a unique https URL (http only on loopback): "http://idp.example.com"`,
+			"auth.issuers[0].audiences: at least one",
+			`auth.issuers[0].algorithms: "HS256" is not allowed`,
+			`auth.issuers[0].algorithms: "none" is not allowed`,
+			"auth.issuers[0].rules[0]: needs claim, value and role",
+			"auth.issuers[1].jwks_url: must be an https URL",
+			"auth.issuers[1].max_key_age: must be at least refresh_interval",
+			"auth.issuers[2].name: must be unique",
+			"auth.issuers[2].issuer: must be a unique https URL",
+		}},
 		{"many.bad.yaml", []string{
 			"version: must be 1",
 			"server.listen",

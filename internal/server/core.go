@@ -20,6 +20,7 @@ import (
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/audit"
 	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/auth/federation"
 	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/gateway"
@@ -48,6 +49,8 @@ type core struct {
 	// authOpts are the access options with authentication on, nil when
 	// the process started without it; a reload updates them.
 	authOpts *access.Options
+	// federation holds the trusted external issuers; nil without any.
+	federation *federation.Federation
 	// handlers mounted beside the API: OAuth2 endpoints and /admin/*.
 	mounts map[string]http.Handler
 	// observability: nil when off.
@@ -127,6 +130,10 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	if err != nil {
 		return fmt.Errorf("token verifier: %w", err)
 	}
+	external, err := c.buildFederation(ac.Issuers, log)
+	if err != nil {
+		return err
+	}
 	oauth, err := auth.NewOAuthServer(auth.OAuthServerOptions{
 		Issuer: ac.Issuer, Audience: ac.Audience, TokenTTL: ac.TokenTTL, Clients: st,
 		Keys: signing, Verifier: verifier, Revoker: revocations, Failures: failures, Logger: log,
@@ -153,7 +160,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 		return recorder.Close(ctx) // after Run's last flush: releases the journal
 	})
 	c.authOpts = &access.Options{
-		Authn:    auth.Chain{Keys: keys, Tokens: verifier, Failures: failures},
+		Authn:    auth.Chain{Keys: keys, Tokens: verifier, External: external, Failures: failures},
 		Policy:   policy,
 		Limiter:  limiter,
 		Defaults: limits(ac.Limits),
