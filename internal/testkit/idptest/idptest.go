@@ -252,7 +252,7 @@ func (k *signingKey) ID() string                                  { return k.id 
 
 type publicKey struct{ k *signingKey }
 
-func (p publicKey) ID() string                          { return p.k.id }
+func (p publicKey) ID() string                         { return p.k.id }
 func (p publicKey) Algorithm() jose.SignatureAlgorithm { return jose.RS256 }
-func (p publicKey) Use() string                         { return "sig" }
-func (p publicKey) Key() any                            { return &p.k.key.PublicKey }
+func (p publicKey) Use() string                        { return "sig" }
+func (p publicKey) Key() any                           { return &p.k.key.PublicKey }
