@@ -36,7 +36,7 @@ type keySet struct {
 
 	unknownKID *rate.Limiter // Allow only: a refused refresh never waits
 
-	mu        sync.Mutex
+	mu        sync.RWMutex
 	cur       *fetchedSet // nil until the first successful fetch
 	lastTry   time.Time   // last set-up attempt
 	lastErr   error       // last set-up or refresh failure
@@ -55,7 +55,7 @@ type fetchedSet struct {
 // only after a successful fetch.
 type recordingStorage struct {
 	*jwkset.MemoryJWKSet
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	fetched time.Time
 	clock   func() time.Time
 }
@@ -71,8 +71,8 @@ func (s *recordingStorage) KeyReplaceAll(ctx context.Context, given []jwkset.JWK
 }
 
 func (s *recordingStorage) lastFetch() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.fetched
 }
 
@@ -80,6 +80,12 @@ func (s *recordingStorage) lastFetch() time.Time {
 // up on first use and refuses keys older than maxAge when a new fetch
 // fails.
 func (k *keySet) keyfunc(ctx context.Context) (jwt.Keyfunc, error) {
+	k.mu.RLock()
+	cur, closed := k.cur, k.closed
+	k.mu.RUnlock()
+	if !closed && cur != nil && k.clock().Sub(cur.store.lastFetch()) <= k.maxAge {
+		return k.wrap(ctx, cur), nil // the steady state
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.closed {
