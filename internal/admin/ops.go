@@ -137,6 +137,18 @@ func CreateKey(ctx context.Context, st store.KeyStore, req KeyRequest, now time.
 	return v, nil
 }
 
+// RevokeKey revokes the key id at now, then calls forget (nil: none) so a
+// cache of verified keys drops it at once.
+func RevokeKey(ctx context.Context, st store.KeyStore, id string, now time.Time, forget func(id string)) error {
+	if err := st.RevokeKey(ctx, id, now); err != nil {
+		return err
+	}
+	if forget != nil {
+		forget(id)
+	}
+	return nil
+}
+
 // ClientRequest describes an OAuth2 client to create.
 type ClientRequest struct {
 	Name          string   `json:"name"`

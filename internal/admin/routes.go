@@ -44,11 +44,8 @@ func (h *Handler) getKey(r *http.Request, _ *auth.Principal) (int, any, error) {
 
 func (h *Handler) revokeKey(r *http.Request, _ *auth.Principal) (int, any, error) {
 	id := r.PathValue("id")
-	if err := h.opts.Store.RevokeKey(r.Context(), id, h.opts.Clock()); err != nil {
+	if err := RevokeKey(r.Context(), h.opts.Store, id, h.opts.Clock(), h.opts.KeyRevoked); err != nil {
 		return 0, nil, err
-	}
-	if h.opts.KeyRevoked != nil {
-		h.opts.KeyRevoked(id)
 	}
 	h.opts.Logger.Info("api key revoked", "key_id", id)
 	return h.getKey(r, nil)

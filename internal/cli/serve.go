@@ -51,6 +51,9 @@ names them) is refused whole and the running config keeps serving.`,
 					if err == nil {
 						err = srv.Reload(next)
 					}
+					if err != nil && next == nil {
+						srv.ReloadRefused(err)
+					}
 					if err != nil {
 						log.Error("reload refused; the running config stays", "error", err.Error())
 						continue

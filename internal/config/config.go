@@ -57,6 +57,8 @@ type Config struct {
 	// Budgets are spending limits in money per key, client and team; none
 	// by default.
 	Budgets Budgets `yaml:"budgets"`
+	// Console is the web console under /console/; off by default.
+	Console Console `yaml:"console"`
 }
 
 // Auth configures authentication (API keys, OAuth2 client credentials
@@ -483,6 +485,7 @@ func Parse(r io.Reader) (*Config, error) {
 func (c *Config) normalize() {
 	c.normalizeObserve()
 	c.normalizeCache()
+	c.normalizeConsole()
 	c.GRPC.normalize()
 	c.Batch.normalize()
 	a := &c.Auth

@@ -81,6 +81,8 @@ func TestBadConfigs(t *testing.T) {
 			"auth.issuers[2].name: must be unique",
 			"auth.issuers[2].issuer: must be a unique https URL",
 		}},
+		{"console.bad.yaml", []string{"console.enabled: the console needs auth.enabled",
+			"console.insecure_cookie: allowed only on a loopback", "console: session timeouts"}},
 		{"many.bad.yaml", []string{
 			"version: must be 1",
 			"server.listen",

@@ -195,6 +195,7 @@ func (c *Config) Validate() error {
 	c.validateCache(add)
 	c.validatePricing(add)
 	c.validateBudgets(add)
+	c.validateConsole(add)
 	c.GRPC.validate(c.Server.Listen, add)
 	c.Batch.validate(add)
 	if r := c.Routing; r.MaxAttempts < 1 || r.RetryBudget < 0 || r.RetryMinPerSecond < 0 {

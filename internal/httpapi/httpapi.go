@@ -43,6 +43,9 @@ type Options struct {
 	// AuditBodies keeps prompt and answer text in audit records; without
 	// it records carry only their hashes.
 	AuditBodies bool
+	// Series, when set, takes every finished request too (the console's
+	// time series).
+	Series pipeline.SeriesObserver
 	// MetricsHandler serves GET /metrics on this listener when set.
 	MetricsHandler http.Handler
 	// Tracer records spans; nil turns tracing off.
@@ -130,7 +133,7 @@ func New(o Options) http.Handler {
 }
 
 func (o *Options) recorder() Recorder {
-	return Recorder{Metrics: o.Metrics, Audit: o.Audit, AuditBodies: o.AuditBodies}
+	return Recorder{Metrics: o.Metrics, Audit: o.Audit, AuditBodies: o.AuditBodies, Series: o.Series}
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {

@@ -20,6 +20,16 @@ type Recorder struct {
 	Metrics     *metrics.Metrics // nil: no metrics
 	Audit       Auditor          // nil: no audit trail
 	AuditBodies bool             // keep prompt and answer text, not only hashes
+	// Series, when set, receives every finished request too (the
+	// console's in-process time series).
+	Series SeriesObserver
+}
+
+// SeriesObserver takes a finished request into an in-process time series.
+// It runs on the request path for every request: it must not block for
+// long or allocate, and it must not keep s.
+type SeriesObserver interface {
+	ObserveRequest(s *reqscope.Scope, route string, status int, end time.Time)
 }
 
 // Record observes one request that ended at end with an HTTP(-equivalent)
@@ -32,6 +42,9 @@ func (o Recorder) Record(s *reqscope.Scope, route, method, clientAddr string, st
 		route = "unmatched"
 	}
 	o.audit(s, route, clientAddr, status, end)
+	if o.Series != nil {
+		o.Series.ObserveRequest(s, route, status, end)
+	}
 	if o.Metrics != nil {
 		o.metrics(s, route, method, status, end)
 	}

@@ -175,7 +175,7 @@ func (c *core) newPipeline(cfg *config.Config, gw func() *gateway.Gateway, log *
 		Backend:           func() pipeline.Backend { return gw() },
 		Access:            c.access,
 		HighPriorityRoles: cfg.Auth.HighPriorityRoles,
-		Recorder:          pipeline.Recorder{Metrics: c.metrics, Audit: c.auditor(), AuditBodies: c.auditBodies},
+		Recorder:          pipeline.Recorder{Metrics: c.metrics, Audit: c.auditor(), AuditBodies: c.auditBodies, Series: c.seriesObserver()},
 		Logger:            log,
 	})
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/dsgate/dsgate/internal/auth/federation"
 	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/console"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/metrics"
 	"github.com/dsgate/dsgate/internal/ratelimit"
@@ -61,6 +62,10 @@ type core struct {
 	auditBodies    bool
 	cache          *cache.Tiered // nil when off
 	tracer         trace.Tracer  // nil when off
+	// series is the console's time series, nil with the console off.
+	series *console.Series
+	// keyRevoked drops a revoked key from the authenticator's cache.
+	keyRevoked func(id string)
 	// cost applies the runtime price and budget overrides.
 	cost costState
 	// current is the gateway in force (a reload replaces it).
@@ -74,6 +79,9 @@ type core struct {
 // closes c.life, which holds what was built so far.
 func (c *core) build(ctx context.Context, cfg *config.Config, log *slog.Logger, current func() *gateway.Gateway) error {
 	c.current = current
+	if cfg.Console.Enabled {
+		c.series = console.NewSeries()
+	}
 	c.buildMetrics(cfg, current)
 	if err := c.buildAudit(cfg, log); err != nil {
 		return err
@@ -118,6 +126,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 
 	kek, _ := config.DecodeKey(ac.SigningKeyEncryptionKey.Value()) // validated
 	keys := auth.NewKeyAuthenticator(st, auth.KeyAuthenticatorOptions{CacheTTL: ac.KeyCacheTTL, Logger: log})
+	c.keyRevoked = keys.Forget
 	failures := auth.NewFailureLimiter(auth.FailureLimiterOptions{PerMinute: ac.FailedAuthPerMinute})
 	signing, err := auth.NewSigningKeys(ctx, auth.SigningKeysOptions{Store: st, EncryptionKey: kek, TokenTTL: ac.TokenTTL, Logger: log})
 	if err != nil {

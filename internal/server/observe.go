@@ -211,7 +211,7 @@ func metricsServer(h http.Handler) *http.Server {
 // "GRPC <method>" and the HTTP-equivalent status.
 func (c *core) observeGRPC(call grpcapi.Call) {
 	s := call.Scope
-	httpapi.Recorder{Metrics: c.metrics, Audit: c.auditor(), AuditBodies: c.auditBodies}.
+	httpapi.Recorder{Metrics: c.metrics, Audit: c.auditor(), AuditBodies: c.auditBodies, Series: c.seriesObserver()}.
 		Record(s, "GRPC "+call.Method, "POST", "", grpcapi.HTTPStatus(call.Code), s.Start.Add(call.Latency))
 }
 

@@ -113,9 +113,10 @@ func joinKey(prefix, name string) string {
 // change of a key that needs a restart refuses the whole reload with a
 // *RestartRequiredError naming the keys; any other error also leaves the
 // running configuration as it was.
-func (s *Server) Reload(cfg *config.Config) error {
+func (s *Server) Reload(cfg *config.Config) (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer func() { s.reloads.add(time.Now(), err) }()
 	old := s.gen.Load()
 	if keys := restartKeys(old.cfg, cfg); len(keys) > 0 {
 		return &RestartRequiredError{Keys: keys}

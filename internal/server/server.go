@@ -33,6 +33,10 @@ type Server struct {
 	addr string // the API listener's address
 	// grpcAddr is the gRPC listener's address, "" without gRPC.
 	grpcAddr string
+	// consoleAddr is the console's own listener's address, "" without one.
+	consoleAddr string
+	// reloads is the reload history the console shows.
+	reloads reloadLog
 
 	// reqCtx is the base of every HTTP request's context; cancelReqs
 	// cuts the requests still running at the end of the grace period.
@@ -112,6 +116,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		Metrics:           c.metrics,
 		Audit:             c.auditor(),
 		AuditBodies:       c.auditBodies,
+		Series:            c.seriesObserver(),
 		MetricsHandler:    inline,
 		Tracer:            c.tracer,
 		Logger:            log,
@@ -145,6 +150,22 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		s.grpcAddr = gln.Addr().String()
 		s.listeners = append(s.listeners, grpcListener(g, gln))
 	}
+	if cfg.Console.Enabled {
+		con, err := s.buildConsole(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Console.Listen == "" {
+			handler = withConsole(handler, con)
+		} else {
+			cln, err := bind("console.listen", cfg.Console.Listen)
+			if err != nil {
+				return nil, err
+			}
+			s.consoleAddr = cln.Addr().String()
+			s.listeners = append(s.listeners, consoleListener(con, cln, tlsConf))
+		}
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
@@ -176,6 +197,10 @@ func (s *Server) gateway() *gateway.Gateway { return s.gen.Load().gateway }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.addr }
+
+// ConsoleAddr is the console's own listener's address, "" when the
+// console is off or served on the API listener.
+func (s *Server) ConsoleAddr() string { return s.consoleAddr }
 
 // GRPCAddr is the gRPC listener's address, "" without gRPC.
 func (s *Server) GRPCAddr() string { return s.grpcAddr }

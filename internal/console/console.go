@@ -1,0 +1,188 @@
+package console
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/admin"
+	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/store"
+	"github.com/dsgate/dsgate/internal/upstream"
+	"github.com/dsgate/dsgate/internal/websession"
+)
+
+//go:embed templates/*.html static/*
+var assets embed.FS
+
+// Prefix is where the console is served.
+const Prefix = "/console"
+
+// Store is what the console reads and writes: keys and usage.
+type Store interface {
+	store.KeyStore
+	store.UsageStore
+}
+
+// ConfigState is the running configuration as the console shows it.
+type ConfigState struct {
+	// YAML is the effective config with every secret redacted.
+	YAML string
+	// Reloads are the latest reloads, newest first.
+	Reloads []Reload
+}
+
+// Reload is one attempt to reload the configuration.
+type Reload struct {
+	At    time.Time
+	OK    bool
+	Error string // why it was refused
+}
+
+// Options configure the console. Sessions, Authenticate, Authorize and
+// Store are required.
+type Options struct {
+	Sessions *websession.Manager
+	// Authenticate checks the API key typed at sign-in (the same check as
+	// the API's: hash lookup, failed-attempt limit by r's address).
+	Authenticate func(r *http.Request, key string) (*auth.Principal, error)
+	// Authorize is the RBAC check of the admin API.
+	Authorize func(p *auth.Principal, resource, action string) error
+	// Store holds keys and usage.
+	Store Store
+	// Grants decides the roles and models a new key may get (the current
+	// *auth.Policy); nil refuses every key creation.
+	Grants func() admin.Grants
+	// KeyRevoked is called after a key is revoked (drops it from the
+	// authenticator's cache).
+	KeyRevoked func(id string)
+	// Teams names a principal's team; nil: no teams.
+	Teams func(ctx context.Context) (func(store.PrincipalKind, string) string, error)
+	// Upstreams returns each upstream's state; Targets each model's
+	// upstream names.
+	Upstreams func() []upstream.Status
+	Targets   func() []ModelTargets
+	// Series is the traffic ring the pipeline feeds.
+	Series *Series
+	// AuditFiles returns the audit trail's JSON-lines files, oldest first;
+	// nil when the audit trail is off or not written to files.
+	AuditFiles func() ([]string, error)
+	// Alerts adds alerts the console cannot see itself (certificate
+	// expiry, budgets near their limit); nil: none.
+	Alerts func() []Alert
+	// Config returns the running config (redacted) and its reload history.
+	Config func() ConfigState
+	// SSOIssuers are the OIDC issuers people may sign in with; each gets
+	// a link to /auth/oidc/login?issuer=<issuer>.
+	SSOIssuers []string
+	Now        func() time.Time
+	Logger     *slog.Logger
+}
+
+// ModelTargets is a public model and the upstreams that serve it.
+type ModelTargets struct {
+	Model   string
+	Targets []string
+}
+
+// Console is the console's http.Handler.
+type Console struct {
+	o     Options
+	mux   *http.ServeMux
+	pages *pages
+}
+
+// New returns the console.
+func New(o Options) (*Console, error) {
+	if o.Sessions == nil || o.Authenticate == nil || o.Authorize == nil || o.Store == nil {
+		return nil, errors.New("console: sessions, authenticate, authorize and store are required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Series == nil {
+		o.Series = NewSeries()
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	c := &Console{o: o, mux: http.NewServeMux(), pages: p}
+	c.routes()
+	return c, nil
+}
+
+func (c *Console) routes() {
+	static, _ := fs.Sub(assets, "static")
+	c.mux.Handle("GET "+Prefix+"/static/", http.StripPrefix(Prefix+"/static/", staticFiles(static)))
+	c.mux.HandleFunc("GET "+Prefix+"/login", c.loginPage)
+	c.mux.HandleFunc("POST "+Prefix+"/login", c.login)
+	c.mux.HandleFunc("POST "+Prefix+"/logout", c.signedIn(c.logout))
+	c.mux.HandleFunc("GET "+Prefix+"/{$}", c.signedIn(c.overview))
+	c.mux.HandleFunc("GET "+Prefix+"/upstreams", c.signedIn(c.upstreams))
+	c.mux.HandleFunc("GET "+Prefix+"/keys", c.signedIn(c.keys))
+	c.mux.HandleFunc("POST "+Prefix+"/keys", c.signedIn(c.createKey))
+	c.mux.HandleFunc("POST "+Prefix+"/keys/{id}/revoke", c.signedIn(c.revokeKey))
+	c.mux.HandleFunc("GET "+Prefix+"/usage", c.signedIn(c.usage))
+	c.mux.HandleFunc("GET "+Prefix+"/usage.csv", c.signedIn(c.usageCSV))
+	c.mux.HandleFunc("GET "+Prefix+"/requests", c.signedIn(c.requests))
+	c.mux.HandleFunc("GET "+Prefix+"/requests/{id}", c.signedIn(c.request))
+	c.mux.HandleFunc("GET "+Prefix+"/config", c.signedIn(c.config))
+	c.mux.HandleFunc(Prefix+"/", c.notFound)
+}
+
+// ServeHTTP serves a console page with the security headers every answer
+// carries.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	if !strings.HasPrefix(r.URL.Path, Prefix+"/static/") {
+		h.Set("Cache-Control", "no-store")
+	}
+	if r.Method == http.MethodPost && !sameOrigin(r) {
+		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+		return
+	}
+	rememberLanguage(w, r)
+	c.mux.ServeHTTP(w, r)
+}
+
+// sameOrigin refuses a POST whose Origin header names another site (the
+// CSRF token is the main defence; this is the second).
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return r.Header.Get("Sec-Fetch-Site") != "cross-site"
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host
+}
+
+func staticFiles(fsys fs.FS) http.Handler {
+	fileServer := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		fileServer.ServeHTTP(w, r)
+	})
+}
+
+func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
+	v := c.view(r, nil, "")
+	w.WriteHeader(http.StatusNotFound)
+	c.render(w, "error", v.with(errorData{Message: v.T("not_found")}))
+}

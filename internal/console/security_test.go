@@ -1,0 +1,217 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/admin"
+	"github.com/dsgate/dsgate/internal/audit"
+	"github.com/dsgate/dsgate/internal/store"
+	"github.com/dsgate/dsgate/internal/upstream"
+)
+
+// Every state-changing form refuses a request without the session's CSRF
+// token, or with another session's, and changes nothing.
+func TestCSRFOnEveryStateChangingForm(t *testing.T) {
+	f := newFixture(t)
+	victim := f.browser()
+	good := victim.signIn(f.adminKey)
+	attacker := f.browser()
+	foreign := attacker.signIn(f.adminKey) // a valid token, of another session
+	forms := []struct {
+		name   string
+		path   string
+		fields url.Values
+		intact func() bool
+	}{
+		{"create key", "/console/keys", url.Values{"name": {"evil"}, "role": {"admin"}}, func() bool {
+			ks, _ := f.st.ListKeys(context.Background())
+			for _, k := range ks {
+				if k.Name == "evil" {
+					return false
+				}
+			}
+			return true
+		}},
+		{"revoke key", "/console/keys/" + f.analyst.ID + "/revoke", url.Values{}, func() bool {
+			k, _ := f.st.Key(context.Background(), f.analyst.ID)
+			return k.RevokedAt.IsZero()
+		}},
+		{"sign out", "/console/logout", url.Values{}, func() bool {
+			resp, _ := victim.get("/console/keys")
+			return resp.StatusCode == http.StatusOK
+		}},
+	}
+	for _, form := range forms {
+		for _, tc := range []struct{ name, token string }{{"no token", ""}, {"wrong token", "x" + good[1:]}, {"other session's token", foreign}} {
+			t.Run(form.name+"/"+tc.name, func(t *testing.T) {
+				v := url.Values{}
+				for k, vs := range form.fields {
+					v[k] = vs
+				}
+				if tc.token != "" {
+					v.Set("csrf_token", tc.token)
+				}
+				resp, _ := victim.do(http.MethodPost, form.path, v)
+				if resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("status %d, want 403", resp.StatusCode)
+				}
+				if !form.intact() {
+					t.Fatal("the forged form changed state")
+				}
+			})
+		}
+	}
+	// The same forms with the right token work (so the refusals above are
+	// about the token, not a broken form).
+	if resp, body := victim.do(http.MethodPost, "/console/keys", url.Values{"csrf_token": {good}, "name": {"fine"}, "role": {"developer"}}); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create with token: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := victim.do(http.MethodPost, "/console/keys/"+f.analyst.ID+"/revoke", url.Values{}, "X-CSRF-Token", good); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke with header token: %d", resp.StatusCode)
+	}
+	// A POST from another site is refused by its Origin even with a token.
+	if resp, _ := victim.do(http.MethodPost, "/console/logout", url.Values{"csrf_token": {good}}, "Origin", "https://evil.example"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin POST: %d", resp.StatusCode)
+	}
+}
+
+// Every answer forbids framing and inline script; no page has inline
+// script, inline style or event-handler attributes (which the CSP would
+// block anyway).
+func TestClickjackingAndCSPHeaders(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	b.signIn(f.adminKey)
+	inline := regexp.MustCompile(`(?i)<script(?:\s[^>]*)?>[^<]|<script>|\sstyle=|\son[a-z]+=|javascript:`)
+	for _, p := range []string{"/console/login", "/console/", "/console/upstreams", "/console/keys", "/console/usage",
+		"/console/requests", "/console/config", "/console/nope", "/console/static/console.css"} {
+		resp, body := b.get(p)
+		h := resp.Header
+		csp := h.Get("Content-Security-Policy")
+		if h.Get("X-Frame-Options") != "DENY" || !strings.Contains(csp, "frame-ancestors 'none'") ||
+			!strings.Contains(csp, "default-src 'self'") || strings.Contains(csp, "unsafe-inline") ||
+			h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: headers %v", p, h)
+		}
+		if strings.HasSuffix(p, ".css") {
+			continue
+		}
+		if m := inline.FindString(body); m != "" {
+			t.Errorf("%s: inline script or style %q", p, m)
+		}
+	}
+}
+
+const xss = `"><script>alert(1)</script><img src=x onerror=alert(2)>`
+
+// Client-supplied text (key names, model names, upstream errors, request
+// ids and every audit field) is escaped wherever a page shows it.
+func TestXSSThroughClientSuppliedText(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := admin.CreateKey(ctx, f.st, admin.KeyRequest{Name: xss, Role: "developer", Models: []string{"m" + xss}}, time.Now(), f.policy, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.ups = []upstream.Status{{Name: "u" + xss, Kind: "sim", Breaker: "open" + xss, LastError: xss}}
+	ev := audit.Event{ID: "e1", Seq: 1, RequestID: "req" + xss, Principal: "p" + xss, Role: xss, ClientAddr: xss,
+		Route: xss, Model: xss, Upstream: xss, Status: 200, CacheResult: xss, ErrorType: xss, Currency: xss,
+		RequestAt: time.Now(), ResponseAt: time.Now()}
+	line, _ := json.Marshal(ev)
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	if err := os.WriteFile(path, append(line, '\n'), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.audit = []string{path}
+	if err := f.st.AddUsage(ctx, []store.UsageDelta{{Kind: store.KindKey, PrincipalID: "p" + xss, Model: xss,
+		Day: time.Now().UTC().Truncate(24 * time.Hour), Requests: 1, Currency: "USD"}}); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser()
+	b.signIn(f.adminKey)
+	pages := []string{"/console/", "/console/upstreams", "/console/keys", "/console/usage",
+		"/console/requests", "/console/requests?principal=" + url.QueryEscape("p"+xss),
+		"/console/requests/" + url.PathEscape("req"+xss), "/console/login?next=" + url.QueryEscape("/console/"+xss)}
+	seen := 0
+	for _, p := range pages {
+		_, body := b.get(p)
+		if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") {
+			t.Errorf("%s: unescaped payload in page", p)
+		}
+		if strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+			seen++
+		}
+	}
+	if seen < 5 { // the payload is shown, escaped, not dropped
+		t.Errorf("payload shown escaped on %d pages, want at least 5", seen)
+	}
+}
+
+// What a person sees follows their role: an analyst sees only their own
+// usage, whatever the query asks, and no admin page or action.
+func TestRolesDecideWhatIsShown(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	if err := f.st.AddUsage(ctx, []store.UsageDelta{
+		{Kind: store.KindKey, PrincipalID: f.analyst.ID, Model: "mine-model", Day: day, Requests: 3},
+		{Kind: store.KindKey, PrincipalID: "someone-else", Model: "their-model", Day: day, Requests: 5},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser()
+	csrf := b.signIn(f.analyst.Key)
+	if resp, _ := b.get("/console/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/usage" {
+		t.Fatalf("analyst overview: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, p := range []string{"/console/upstreams", "/console/keys", "/console/requests", "/console/config", "/console/requests/x"} {
+		if resp, _ := b.get(p); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("analyst %s: %d, want 403", p, resp.StatusCode)
+		}
+	}
+	if resp, _ := b.do(http.MethodPost, "/console/keys", url.Values{"csrf_token": {csrf}, "name": {"x"}, "role": {"analyst"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("analyst create key: %d", resp.StatusCode)
+	}
+	if resp, _ := b.do(http.MethodPost, "/console/keys/"+f.analyst.ID+"/revoke", url.Values{"csrf_token": {csrf}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("analyst revoke: %d", resp.StatusCode)
+	}
+	for _, p := range []string{"/console/usage", "/console/usage?kind=key&id=someone-else", "/console/usage.csv?id=someone-else"} {
+		_, body := b.get(p)
+		if strings.Contains(body, "their-model") {
+			t.Errorf("%s shows another principal's usage", p)
+		}
+		if !strings.Contains(body, "mine-model") {
+			t.Errorf("%s does not show the analyst's own usage", p)
+		}
+	}
+	_, body := b.get("/console/usage")
+	for _, link := range []string{`href="/console/keys"`, `href="/console/upstreams"`, `href="/console/config"`} {
+		if strings.Contains(body, link) {
+			t.Errorf("analyst menu offers %s", link)
+		}
+	}
+}
+
+// The sign-in form sends people back only to console pages.
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/console/keys":           "/console/keys",
+		"https://evil.example/":   "/console/",
+		"//evil.example/console/": "/console/",
+		"/console/\\evil":         "/console/",
+		"/admin/keys":             "/console/",
+		"":                        "/console/",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

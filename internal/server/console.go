@@ -1,0 +1,188 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/dsgate/dsgate/internal/admin"
+	"github.com/dsgate/dsgate/internal/auth"
+	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/console"
+	"github.com/dsgate/dsgate/internal/pipeline"
+	"github.com/dsgate/dsgate/internal/store"
+	"github.com/dsgate/dsgate/internal/upstream"
+	"github.com/dsgate/dsgate/internal/websession"
+)
+
+// seriesObserver is the console's time series as the Recorder's hook, nil
+// (no cost on the request path) with the console off.
+func (c *core) seriesObserver() pipeline.SeriesObserver {
+	if c.series == nil {
+		return nil
+	}
+	return c.series
+}
+
+// buildConsole builds the web console when console.enabled is set. It
+// calls the same functions as the admin API: the store, admin.CreateKey
+// and RevokeKey, access control, the gateway's upstream status.
+func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
+	c := s.core
+	cc := cfg.Console
+	if c.store == nil {
+		return nil, errors.New("console: needs auth.enabled")
+	}
+	o := console.Options{
+		Sessions: websession.New(websession.Options{IdleTimeout: cc.SessionIdleTimeout,
+			AbsoluteTimeout: cc.SessionAbsoluteTimeout, Insecure: cc.InsecureCookie}),
+		Authenticate: func(r *http.Request, key string) (*auth.Principal, error) {
+			var credErr error
+			if key == "" {
+				credErr = auth.ErrNoCredentials
+			}
+			return c.access.Authenticate(auth.WithClientAddr(r.Context(), r.RemoteAddr), key, credErr)
+		},
+		Authorize: func(p *auth.Principal, resource, action string) error {
+			return c.access.Authorize(p, resource, action, "")
+		},
+		Store:      c.store,
+		Grants:     func() admin.Grants { return c.policy.Load() },
+		KeyRevoked: c.keyRevoked,
+		Upstreams:  func() []upstream.Status { return s.gateway().Upstreams() },
+		Targets:    s.modelTargets,
+		Series:     c.series,
+		Config:     s.consoleConfig,
+		Now:        time.Now,
+		Logger:     s.log,
+	}
+	if ts, ok := c.store.(store.TeamStore); ok {
+		o.Teams = func(ctx context.Context) (func(store.PrincipalKind, string) string, error) {
+			return admin.TeamLookup(ctx, ts)
+		}
+	}
+	if a := cfg.Audit; a.Enabled && !a.File.Disabled {
+		path := a.File.Path
+		o.AuditFiles = func() ([]string, error) { return auditFiles(path) }
+	}
+	return console.New(o)
+}
+
+// modelTargets lists each configured model's upstreams.
+func (s *Server) modelTargets() []console.ModelTargets {
+	cfg := s.gen.Load().cfg
+	out := make([]console.ModelTargets, 0, len(cfg.Models))
+	for _, m := range cfg.Models {
+		mt := console.ModelTargets{Model: m.Name}
+		for _, t := range m.Targets {
+			mt.Targets = append(mt.Targets, t.Upstream)
+		}
+		out = append(out, mt)
+	}
+	return out
+}
+
+// consoleConfig is the running config, redacted as `dsgate config print`
+// redacts it, and the reload history.
+func (s *Server) consoleConfig() console.ConfigState {
+	var st console.ConfigState
+	b, err := yaml.Marshal(s.gen.Load().cfg)
+	if err != nil {
+		st.YAML = "error: " + err.Error()
+	} else {
+		st.YAML = string(b)
+	}
+	st.Reloads = s.reloads.list()
+	return st
+}
+
+// auditFiles lists the audit chain's files oldest first: the rotated
+// <base>-<20 digits><ext> files beside the live one, then the live file.
+func auditFiles(live string) ([]string, error) {
+	dir, name := filepath.Split(live)
+	ext := filepath.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	entries, err := os.ReadDir(filepath.Clean(dir))
+	if err != nil {
+		return nil, err
+	}
+	re := regexp.MustCompile("^" + regexp.QuoteMeta(base) + `-\d{20}` + regexp.QuoteMeta(ext) + "$")
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() && re.MatchString(e.Name()) {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	slices.Sort(out)
+	return append(out, live), nil
+}
+
+// withConsole serves the console under /console/ beside the API.
+func withConsole(api http.Handler, con http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == console.Prefix:
+			http.Redirect(w, r, console.Prefix+"/", http.StatusMovedPermanently)
+		case strings.HasPrefix(r.URL.Path, console.Prefix+"/"):
+			con.ServeHTTP(w, r)
+		default:
+			api.ServeHTTP(w, r)
+		}
+	})
+}
+
+// consoleListener serves the console alone on its own address.
+func consoleListener(con http.Handler, ln net.Listener, tlsConf *tls.Config) listener {
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix+"/", con)
+	mux.Handle("/", http.RedirectHandler(console.Prefix+"/", http.StatusFound))
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+	}
+	return httpListener("console", &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, ln)
+}
+
+// reloadLog keeps the latest reload attempts for the console.
+type reloadLog struct {
+	mu      sync.Mutex
+	entries []console.Reload
+}
+
+const maxReloads = 20
+
+func (l *reloadLog) add(at time.Time, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := console.Reload{At: at, OK: err == nil}
+	if err != nil {
+		e.Error = err.Error()
+	}
+	l.entries = append([]console.Reload{e}, l.entries...)
+	if len(l.entries) > maxReloads {
+		l.entries = l.entries[:maxReloads]
+	}
+}
+
+func (l *reloadLog) list() []console.Reload {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.entries)
+}
+
+// ReloadRefused records a reload refused before Reload was called (the
+// new file did not load), for the console's reload history.
+func (s *Server) ReloadRefused(err error) {
+	s.reloads.add(time.Now(), fmt.Errorf("loading the config: %w", err))
+}

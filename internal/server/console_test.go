@@ -1,0 +1,189 @@
+package server_test
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/dsgate/dsgate/internal/testkit"
+)
+
+// consoleExtra turns the console (over plain HTTP on loopback) and the
+// audit trail on, after startAuth's auth block.
+func consoleExtra(dir string) string {
+	return `console: {enabled: true, insecure_cookie: true}
+audit: {enabled: true, dir: "` + filepath.Join(dir, "audit") + `"}`
+}
+
+// consoleClient is a cookie-keeping client of the console that does not
+// follow redirects.
+type consoleClient struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+	csrf string
+}
+
+func newConsoleClient(t *testing.T, base string) *consoleClient {
+	jar, _ := cookiejar.New(nil)
+	return &consoleClient{t: t, base: base, hc: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var csrfInput = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+func (c *consoleClient) do(method, path string, form url.Values) (*http.Response, string) {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		if c.csrf != "" && form.Get("csrf_token") == "" {
+			form.Set("csrf_token", c.csrf)
+		}
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, c.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if m := csrfInput.FindStringSubmatch(string(b)); m != nil && c.csrf == "" && !strings.HasSuffix(path, "/login") {
+		c.csrf = m[1]
+	}
+	return resp, string(b)
+}
+
+func (c *consoleClient) signIn(key string) {
+	c.t.Helper()
+	_, page := c.do("GET", "/console/login", nil)
+	m := csrfInput.FindStringSubmatch(page)
+	if m == nil {
+		c.t.Fatalf("no sign-in form: %s", page)
+	}
+	if resp, body := c.do("POST", "/console/login", url.Values{"csrf_token": {m[1]}, "api_key": {key}}); resp.StatusCode != http.StatusSeeOther {
+		c.t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
+	}
+	c.do("GET", "/console/", nil)
+}
+
+// The console served by the gateway: sign in with the admin key, create a
+// key, use it through the OpenAI SDK, see the request on the overview and
+// in request search, export usage as CSV equal to /admin/usage, revoke the
+// key (it stops working).
+func TestConsoleOnTheGateway(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e := startAuthIn(t, dir, consoleExtra(dir))
+	c := newConsoleClient(t, e.base)
+	c.signIn(e.adminKey)
+	if c.csrf == "" {
+		t.Fatal("no CSRF token after sign-in")
+	}
+	resp, page := c.do("POST", "/console/keys", url.Values{"name": {"console-made"}, "role": {"developer"}})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create key: %d %s", resp.StatusCode, page)
+	}
+	secret := regexp.MustCompile(`id="new-key-secret" class="secret">(dsg_[^<]+)<`).FindStringSubmatch(page)
+	if secret == nil {
+		t.Fatalf("no secret shown: %s", page)
+	}
+	sdk := openai.NewClient(option.WithBaseURL(e.base+"/v1/"), option.WithAPIKey(secret[1]), option.WithMaxRetries(0))
+	_, err := sdk.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "deepseek-chat", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reqID string
+	testkit.Eventually(t, 10*time.Second, "request on the overview and in search", func() bool {
+		_, ov := c.do("GET", "/console/", nil)
+		if !strings.Contains(ov, `class="n-requests">1<`) && !strings.Contains(ov, `class="n-requests">2<`) {
+			return false
+		}
+		_, found := c.do("GET", "/console/requests?model=deepseek-chat", nil)
+		m := regexp.MustCompile(`data-request="([^"]+)"`).FindStringSubmatch(found)
+		if m == nil {
+			return false
+		}
+		reqID = m[1]
+		return true
+	})
+	if _, detail := c.do("GET", "/console/requests/"+reqID, nil); !strings.Contains(detail, "deepseek-chat") {
+		t.Fatalf("request detail lacks the model: %s", detail)
+	}
+	if _, v := c.do("GET", "/console/requests?verify=1", nil); !strings.Contains(v, "class=\"ok verify\"") {
+		t.Fatalf("chain not verified: %s", v)
+	}
+	compareUsageCSV(t, e, c)
+
+	keyID := regexp.MustCompile(`dsg_([^_]+)_`).FindStringSubmatch(secret[1])[1]
+	if resp, body := c.do("POST", "/console/keys/"+keyID+"/revoke", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d %s", resp.StatusCode, body)
+	}
+	testkit.Eventually(t, 5*time.Second, "revoked key refused", func() bool {
+		_, err := sdk.Models.List(context.Background())
+		return err != nil
+	})
+}
+
+// compareUsageCSV checks that the console's CSV has the rows of GET
+// /admin/usage for the same days.
+func compareUsageCSV(t *testing.T, e *authEnv, c *consoleClient) {
+	t.Helper()
+	today := time.Now().UTC().Format(time.DateOnly)
+	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+	var fromAdmin []string
+	testkit.Eventually(t, 10*time.Second, "usage recorded", func() bool {
+		_, body := e.do(t, "GET", "/admin/usage?from="+today+"&to="+tomorrow, e.adminKey, "")
+		var raw struct {
+			Data []map[string]any
+		}
+		_ = json.Unmarshal(body, &raw)
+		fromAdmin = fromAdmin[:0]
+		for _, r := range raw.Data {
+			fromAdmin = append(fromAdmin, strings.Join([]string{r["kind"].(string), r["id"].(string), r["model"].(string),
+				r["day"].(string), num(r["requests"]), num(r["prompt_tokens"]), num(r["prompt_cache_hit_tokens"]),
+				num(r["completion_tokens"])}, ","))
+		}
+		return len(fromAdmin) > 0
+	})
+	resp, body := c.do("GET", "/console/usage.csv?from="+today+"&to="+today, nil)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv: %d %s", resp.StatusCode, body)
+	}
+	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromCSV []string
+	for _, r := range recs[1:] {
+		fromCSV = append(fromCSV, strings.Join(r[:8], ","))
+	}
+	slices.Sort(fromAdmin)
+	slices.Sort(fromCSV)
+	if !slices.Equal(fromAdmin, fromCSV) {
+		t.Fatalf("CSV rows differ from /admin/usage:\ncsv   %v\nadmin %v", fromCSV, fromAdmin)
+	}
+}
+
+func num(v any) string {
+	f, _ := v.(float64)
+	return strconv.FormatInt(int64(f), 10)
+}
