@@ -24,7 +24,6 @@ import (
 	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/upstream"
-	"github.com/dsgate/dsgate/internal/websession"
 )
 
 // seriesObserver is the console's time series as the Recorder's hook, nil
@@ -41,13 +40,11 @@ func (c *core) seriesObserver() pipeline.SeriesObserver {
 // and RevokeKey, access control, the gateway's upstream status.
 func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
 	c := s.core
-	cc := cfg.Console
 	if c.store == nil {
 		return nil, errors.New("console: needs auth.enabled")
 	}
 	o := console.Options{
-		Sessions: websession.New(websession.Options{IdleTimeout: cc.SessionIdleTimeout,
-			AbsoluteTimeout: cc.SessionAbsoluteTimeout, Insecure: cc.InsecureCookie}),
+		Sessions: c.webSessions(cfg), // shared with SSO
 		Authenticate: func(r *http.Request, key string) (*auth.Principal, error) {
 			var credErr error
 			if key == "" {
@@ -67,6 +64,9 @@ func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
 		Config:     s.consoleConfig,
 		Now:        time.Now,
 		Logger:     s.log,
+	}
+	if c.sso != nil {
+		o.SSOIssuers = c.sso.Names()
 	}
 	if ts, ok := c.store.(store.TeamStore); ok {
 		o.Teams = func(ctx context.Context) (func(store.PrincipalKind, string) string, error) {

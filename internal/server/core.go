@@ -28,10 +28,12 @@ import (
 	"github.com/dsgate/dsgate/internal/metrics"
 	"github.com/dsgate/dsgate/internal/ratelimit"
 	rlredis "github.com/dsgate/dsgate/internal/ratelimit/redis"
+	"github.com/dsgate/dsgate/internal/sso"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/store/storeopen"
 	"github.com/dsgate/dsgate/internal/tracing"
 	"github.com/dsgate/dsgate/internal/usage"
+	"github.com/dsgate/dsgate/internal/websession"
 )
 
 // core is what lives for the whole process, across config reloads: the
@@ -52,6 +54,10 @@ type core struct {
 	authOpts *access.Options
 	// federation holds the trusted external issuers; nil without any.
 	federation *federation.Federation
+	// sessions are the browser sessions of the console and SSO; sso signs
+	// people in through external issuers (nil without any).
+	sessions *websession.Manager
+	sso      *sso.Handler
 	// handlers mounted beside the API: OAuth2 endpoints and /admin/*.
 	mounts map[string]http.Handler
 	// observability: nil when off.
@@ -168,6 +174,9 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 		defer cancel()
 		return recorder.Close(ctx) // after Run's last flush: releases the journal
 	})
+	if err := c.buildSSO(cfg, kek, log); err != nil {
+		return err
+	}
 	c.authOpts = &access.Options{
 		Authn:    auth.Chain{Keys: keys, Tokens: verifier, External: external, Failures: failures},
 		Policy:   policy,
@@ -175,6 +184,9 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 		Defaults: limits(ac.Limits),
 		Usage:    recorder,
 		MTLS:     mtls(ac.MTLS),
+	}
+	if c.sso != nil {
+		c.authOpts.Sessions = c.sso.SessionPrincipal
 	}
 	c.access = access.New(*c.authOpts)
 	adm, err := admin.New(admin.Options{

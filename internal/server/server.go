@@ -125,6 +125,9 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		BodyLimitExempt:   []string{"/v1/files"}, // uploads have batch.max_file_bytes
 		RequestTimeout:    cfg.Server.RequestTimeout,
 	})
+	if c.sso != nil {
+		handler = withSSO(handler, c.sso)
+	}
 	var tlsConf *tls.Config
 	if t := cfg.Server.TLS; t.Enabled() {
 		r, err := tlsconf.NewReloader(tlsconf.Options{CertFile: t.CertFile, KeyFile: t.KeyFile,

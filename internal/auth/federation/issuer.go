@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -151,6 +152,35 @@ func (is *Issuer) Verify(ctx context.Context, raw string) (map[string]any, error
 	}
 	return claims, nil
 }
+
+// VerifyIDToken checks an OpenID Connect ID token from the issuer's
+// authorization endpoint: the same checks as Verify, but aud must hold
+// clientID (OpenID Connect Core §3.1.3.7) and nonce must match.
+func (is *Issuer) VerifyIDToken(ctx context.Context, raw, clientID, nonce string) (map[string]any, error) {
+	kf, err := is.keys.keyfunc(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := jwt.NewParser(jwt.WithValidMethods(is.opts.Algorithms), jwt.WithIssuer(is.opts.Issuer),
+		jwt.WithAudience(clientID), jwt.WithExpirationRequired(), jwt.WithIssuedAt(),
+		jwt.WithLeeway(is.opts.ClockSkew), jwt.WithTimeFunc(is.opts.Clock))
+	claims := jwt.MapClaims{}
+	if _, err := p.ParseWithClaims(raw, claims, kf); err != nil {
+		return nil, unauthenticated(is.opts.Name, "ID token: "+err.Error())
+	}
+	if got, _ := claims["nonce"].(string); nonce == "" || subtle.ConstantTimeCompare([]byte(got), []byte(nonce)) != 1 {
+		return nil, unauthenticated(is.opts.Name, "ID token: nonce does not match")
+	}
+	return claims, nil
+}
+
+// Principal maps verified claims to a principal by the issuer's mapping.
+func (is *Issuer) Principal(claims map[string]any) (*auth.Principal, error) {
+	return is.opts.Mapping.principal(is.opts.Name, claims, is.opts.HasRole)
+}
+
+// HTTPClient is the client the issuer fetches with (its CA and token).
+func (is *Issuer) HTTPClient() *http.Client { return is.opts.HTTPClient }
 
 // Authenticate verifies raw and maps it to a principal.
 func (is *Issuer) Authenticate(ctx context.Context, raw string) (*auth.Principal, error) {
