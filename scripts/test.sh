@@ -16,12 +16,15 @@ export DSGATE_TEST_REQUIRE=1
 log() { printf '==> %s\n' "$*"; }
 
 # System packages the tests call: promtool (Debian's prometheus) checks the
-# alert rules, nginx (nginx-light) checks the example config.
+# alert rules, nginx (nginx-light) checks the example config, chromium runs
+# the browser tests.
 need=()
 command -v promtool >/dev/null || need+=(prometheus)
 command -v nginx >/dev/null || need+=(nginx-light)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+# chromium drives the single sign-on browser test (chromedp).
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     log "installing ${need[*]}"
