@@ -184,7 +184,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	st, err := h.readState(r)
 	http.SetCookie(w, h.stateCookie("", -1)) // single use, whatever happens
 	if err != nil {
-		page(w, http.StatusForbidden, "Sign-in refused", err.Error()+" Start again from the sign-in page.", "")
+		page(w, http.StatusForbidden, "Sign-in refused", "Refused: "+err.Error()+". Start again from the sign-in page.", "")
 		return
 	}
 	p := h.providers[st.Issuer]
@@ -334,21 +334,21 @@ func (h *Handler) readState(r *http.Request) (loginState, error) {
 	var st loginState
 	c, err := r.Cookie(h.stateCookie("", 0).Name)
 	if err != nil || c.Value == "" {
-		return st, errors.New("This browser did not start a sign-in (no login state).")
+		return st, errors.New("this browser did not start a sign-in (no login state)")
 	}
 	st, err = h.open(c.Value)
 	if err != nil {
-		return st, errors.New("The login state is not valid.")
+		return st, errors.New("the login state is not valid")
 	}
 	if !h.o.Now().Before(st.Expires) {
-		return st, errors.New("The sign-in took too long.")
+		return st, errors.New("the sign-in took too long")
 	}
 	got := r.URL.Query().Get("state")
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(st.State)) != 1 {
-		return st, errors.New("The state does not match the sign-in this browser started.")
+		return st, errors.New("the state does not match the sign-in this browser started")
 	}
 	if _, ok := h.providers[st.Issuer]; !ok {
-		return st, errors.New("The identity provider is no longer configured.")
+		return st, errors.New("the identity provider is no longer configured")
 	}
 	return st, nil
 }
