@@ -84,7 +84,9 @@ type Auth struct {
 	// when auth is enabled.
 	SigningKeyEncryptionKey Secret `yaml:"signing_key_encryption_key"`
 	// KeyCacheTTL bounds how long a verified API key is reused without a
-	// store read (and so how late a revocation elsewhere applies). Default 1s.
+	// store read (and so how late a revocation elsewhere applies), and how
+	// long a verified external issuer's token is reused without another
+	// signature check. Default 1s.
 	KeyCacheTTL time.Duration `yaml:"key_cache_ttl"`
 	// Roles add to or replace the built-in analyst, developer and admin.
 	Roles []Role `yaml:"roles"`

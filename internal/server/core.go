@@ -145,7 +145,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	if err != nil {
 		return fmt.Errorf("token verifier: %w", err)
 	}
-	external, err := c.buildFederation(ac.Issuers, log)
+	external, err := c.buildFederation(ac, log)
 	if err != nil {
 		return err
 	}

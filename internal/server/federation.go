@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/auth/federation"
@@ -12,11 +13,12 @@ import (
 // buildFederation builds the trusted external issuers of auth.issuers; nil
 // (no external tokens) when there are none. Mapped roles are checked
 // against the policy in force, so they follow reloads.
-func (c *core) buildFederation(issuers []config.Issuer, log *slog.Logger) (auth.ExternalVerifier, error) {
+func (c *core) buildFederation(ac config.Auth, log *slog.Logger) (auth.ExternalVerifier, error) {
+	issuers := ac.Issuers
 	if len(issuers) == 0 {
 		return nil, nil
 	}
-	opts, err := IssuerOptions(issuers, log)
+	opts, err := IssuerOptions(issuers, ac.KeyCacheTTL, log)
 	if err != nil {
 		return nil, err
 	}
@@ -32,9 +34,9 @@ func (c *core) buildFederation(issuers []config.Issuer, log *slog.Logger) (auth.
 	return f, nil
 }
 
-// IssuerOptions maps auth.issuers to federation options (the doctor uses
-// it too).
-func IssuerOptions(issuers []config.Issuer, log *slog.Logger) ([]federation.IssuerOptions, error) {
+// IssuerOptions maps auth.issuers to federation options. A verified
+// token is reused for cacheTTL (auth.key_cache_ttl), as API keys are.
+func IssuerOptions(issuers []config.Issuer, cacheTTL time.Duration, log *slog.Logger) ([]federation.IssuerOptions, error) {
 	out := make([]federation.IssuerOptions, 0, len(issuers))
 	for _, is := range issuers {
 		client, err := federation.NewHTTPClient(is.CAFile, is.TokenFile)
@@ -51,7 +53,7 @@ func IssuerOptions(issuers []config.Issuer, log *slog.Logger) ([]federation.Issu
 			Mapping: federation.Mapping{PrincipalClaim: is.PrincipalClaim, Rules: rules,
 				DefaultRole: is.DefaultRole, DefaultTeam: is.DefaultTeam, Models: is.Models},
 			RefreshInterval: is.RefreshInterval, UnknownKIDInterval: is.UnknownKIDInterval,
-			MaxKeyAge: is.MaxKeyAge, HTTPClient: client, Logger: log,
+			MaxKeyAge: is.MaxKeyAge, CacheTTL: cacheTTL, HTTPClient: client, Logger: log,
 		})
 	}
 	return out, nil

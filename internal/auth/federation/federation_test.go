@@ -359,3 +359,30 @@ func pemOf(t *testing.T, pub *rsa.PublicKey) []byte {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
+
+// With CacheTTL a token verified moments ago is accepted without another
+// signature check, until the TTL ends; a refused token is never cached.
+func TestVerifiedCache(t *testing.T) {
+	op := corpOP(t)
+	clock := &fakeClock{}
+	o := corpOptions(op, clock)
+	o.CacheTTL = time.Second
+	f := newFederation(t, o)
+	ctx := context.Background()
+	tok := op.ServiceToken(t, "svc-reporting", "s1")
+	p1, err := f.AuthenticateExternal(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close() // no keys from now on: only the cache can answer
+	if p2, err := f.AuthenticateExternal(ctx, tok); err != nil || p2 != p1 {
+		t.Fatalf("within the TTL: %v %v", p2, err)
+	}
+	if _, err := f.AuthenticateExternal(ctx, op.ServiceToken(t, "svc-ops", "s2")); err == nil {
+		t.Fatal("an unverified token passed")
+	}
+	clock.Advance(time.Second)
+	if _, err := f.AuthenticateExternal(ctx, tok); err == nil {
+		t.Fatal("the cache outlived its TTL")
+	}
+}

@@ -52,6 +52,11 @@ type IssuerOptions struct {
 	// MaxKeyAge: keys last fetched longer ago stop verifying (the IdP has
 	// been unreachable that long); default 24h.
 	MaxKeyAge time.Duration
+	// CacheTTL, when positive, reuses the principal of a token verified
+	// less than CacheTTL ago (and not expired) without checking it again;
+	// the server uses auth.key_cache_ttl, as for API keys. A key removed
+	// from the issuer's set or a role removed from dsgate applies within it.
+	CacheTTL time.Duration
 	// HTTPClient fetches discovery and keys; default a client with a 10s
 	// timeout (see NewHTTPClient for a CA and a bearer token).
 	HTTPClient *http.Client
@@ -67,6 +72,7 @@ type Issuer struct {
 	opts   IssuerOptions
 	parser *jwt.Parser
 	keys   *keySet
+	cache  *verified // nil without CacheTTL
 }
 
 // NewIssuer checks o and returns an Issuer. Nothing is fetched until the
@@ -89,6 +95,9 @@ func NewIssuer(o IssuerOptions) (*Issuer, error) {
 	}
 	defaults(&o)
 	is := &Issuer{opts: o}
+	if o.CacheTTL > 0 {
+		is.cache = &verified{ttl: o.CacheTTL, entries: map[string]verifiedEntry{}}
+	}
 	is.parser = jwt.NewParser(
 		jwt.WithValidMethods(o.Algorithms),
 		jwt.WithIssuer(o.Issuer),
@@ -182,13 +191,22 @@ func (is *Issuer) Principal(claims map[string]any) (*auth.Principal, error) {
 // HTTPClient is the client the issuer fetches with (its CA and token).
 func (is *Issuer) HTTPClient() *http.Client { return is.opts.HTTPClient }
 
-// Authenticate verifies raw and maps it to a principal.
+// Authenticate verifies raw and maps it to a principal. The principal is
+// shared through the cache: treat it as read-only.
 func (is *Issuer) Authenticate(ctx context.Context, raw string) (*auth.Principal, error) {
+	now := is.opts.Clock()
+	if p, ok := is.cache.get(raw, now); ok {
+		return p, nil
+	}
 	claims, err := is.Verify(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	return is.opts.Mapping.principal(is.opts.Name, claims, is.opts.HasRole)
+	p, err := is.opts.Mapping.principal(is.opts.Name, claims, is.opts.HasRole)
+	if err == nil {
+		is.cache.put(raw, p, now)
+	}
+	return p, err
 }
 
 // close stops the key refreshes.
