@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -41,8 +42,7 @@ type Issuer struct {
 	Rules []IssuerRule `yaml:"rules"`
 	// DefaultRole of callers no rule matches; empty refuses them (403).
 	DefaultRole string `yaml:"default_role"`
-	// DefaultTeam of callers whose rule names no team; empty: the store's
-	// team membership of "<name>:<subject>" decides.
+	// DefaultTeam of callers whose rule names no team; empty: no team.
 	DefaultTeam string `yaml:"default_team"`
 	// Models is the allow-list of callers whose rule names none; empty
 	// means the role decides.
@@ -114,6 +114,9 @@ func (c *Config) validateIssuers(add func(path, format string, args ...any)) {
 			add(at+".issuer", "must be a unique https URL (http only on loopback): %q", is.Issuer)
 		}
 		urls[is.Issuer] = true
+		if is.Issuer != "" && strings.TrimRight(is.Issuer, "/") == strings.TrimRight(c.Auth.Issuer, "/") {
+			add(at+".issuer", "is dsgate's own auth.issuer")
+		}
 		if is.JWKSURL != "" && issuerURL(is.JWKSURL) != nil {
 			add(at+".jwks_url", "must be an https URL (http only on loopback)")
 		}
