@@ -201,13 +201,12 @@ func (v *TokenVerifier) client(ctx context.Context, id string) (store.Client, er
 // ExternalVerifier verifies tokens of trusted external issuers (company
 // IdPs, Kubernetes clusters); package auth/federation implements it.
 type ExternalVerifier interface {
-	// Trusts reports whether raw (a JWT, not yet verified) names one of
-	// the external issuers; it must not do I/O.
-	Trusts(raw string) bool
-	// AuthenticateExternal verifies raw and maps its claims to a
-	// principal. Errors wrap ErrUnauthenticated (bad token), ErrForbidden
-	// (no mapping for the caller) or ErrIssuerUnavailable.
-	AuthenticateExternal(ctx context.Context, raw string) (*Principal, error)
+	// VerifyExternal verifies raw (a JWT) when its iss names one of the
+	// external issuers and maps its claims to a principal; ok is false,
+	// and nothing is checked, for any other issuer. Errors wrap
+	// ErrUnauthenticated (bad token), ErrForbidden (no mapping for the
+	// caller) or ErrIssuerUnavailable.
+	VerifyExternal(ctx context.Context, raw string) (p *Principal, ok bool, err error)
 }
 
 // Chain authenticates with the API-key authenticator when the credential
@@ -270,10 +269,15 @@ func (c Chain) authenticate(ctx context.Context, cred string) (*Principal, error
 	switch {
 	case c.Keys != nil && strings.HasPrefix(cred, KeyPrefix):
 		return c.Keys.AuthenticateKey(ctx, cred)
-	case c.External != nil && looksLikeJWT(cred) && c.External.Trusts(cred):
-		return c.External.AuthenticateExternal(ctx, cred)
-	case c.Tokens != nil && looksLikeJWT(cred):
-		return c.Tokens.AuthenticateToken(ctx, cred)
+	case looksLikeJWT(cred):
+		if c.External != nil {
+			if p, ok, err := c.External.VerifyExternal(ctx, cred); ok {
+				return p, err
+			}
+		}
+		if c.Tokens != nil {
+			return c.Tokens.AuthenticateToken(ctx, cred)
+		}
 	}
 	return nil, unauthenticated("unrecognized credential")
 }

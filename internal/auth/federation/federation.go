@@ -51,19 +51,31 @@ func (f *Federation) Issuer(name string) (*Issuer, bool) {
 	return nil, false
 }
 
-// Trusts implements auth.ExternalVerifier.
+// Trusts reports whether raw's iss (not verified) names one of the
+// issuers.
 func (f *Federation) Trusts(raw string) bool {
 	_, ok := f.byIssuer[peekIssuer(raw)]
 	return ok
 }
 
-// AuthenticateExternal implements auth.ExternalVerifier.
-func (f *Federation) AuthenticateExternal(ctx context.Context, raw string) (*auth.Principal, error) {
+// VerifyExternal implements auth.ExternalVerifier.
+func (f *Federation) VerifyExternal(ctx context.Context, raw string) (*auth.Principal, bool, error) {
 	is, ok := f.byIssuer[peekIssuer(raw)]
+	if !ok {
+		return nil, false, nil
+	}
+	p, err := is.Authenticate(ctx, raw)
+	return p, true, err
+}
+
+// AuthenticateExternal is VerifyExternal with a token of another issuer
+// refused (401).
+func (f *Federation) AuthenticateExternal(ctx context.Context, raw string) (*auth.Principal, error) {
+	p, ok, err := f.VerifyExternal(ctx, raw)
 	if !ok {
 		return nil, fmt.Errorf("%w: untrusted issuer", auth.ErrUnauthenticated)
 	}
-	return is.Authenticate(ctx, raw)
+	return p, err
 }
 
 // Close stops every issuer's key refreshes.
