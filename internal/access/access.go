@@ -52,6 +52,9 @@ type Options struct {
 	// MTLS authenticates callers without a credential by their verified
 	// client certificate: subject -> role, else DefaultRole.
 	MTLS MTLS
+	// Sessions, when set, identifies an HTTP caller without a credential
+	// by its browser session (single sign-on): ok false means it has none.
+	Sessions func(r *http.Request) (p *auth.Principal, ok bool, err error)
 }
 
 // MTLS maps client-certificate subjects to roles.
@@ -131,6 +134,11 @@ func (a *Access) AuthenticateHTTP(r *http.Request) (*auth.Principal, error) {
 		return p, nil
 	}
 	cred, err := auth.Credential(r)
+	if errors.Is(err, auth.ErrNoCredentials) && a.o().Sessions != nil {
+		if p, ok, serr := a.o().Sessions(r); ok {
+			return p, serr
+		}
+	}
 	// The address feeds the per-address limit on failed authentications.
 	return a.AuthenticateConn(auth.WithClientAddr(r.Context(), r.RemoteAddr), cred, err, r.TLS)
 }

@@ -51,14 +51,26 @@ func LoadTeams(ctx context.Context, st store.TeamStore) (*Teams, error) {
 // SetTeams installs a snapshot.
 func (a *Access) SetTeams(t *Teams) { a.teams.Store(t) }
 
-// team returns p's team, when it has one that exists.
+// team returns p's team: the one its token's claims assigned (an external
+// issuer's mapping), else its store membership when that team exists.
 func (a *Access) team(p *auth.Principal) (store.Team, bool) {
 	if c := a.current.Load(); c != nil && c.Team != nil { // an override (tests)
 		name := c.Team(p)
 		return store.Team{Name: name}, name != ""
 	}
+	if p == nil {
+		return store.Team{}, false
+	}
 	t := a.teams.Load()
-	if t == nil || p == nil {
+	if p.Team != "" { // assigned by an external issuer's claim mapping
+		if t != nil {
+			if tm, ok := t.teams[p.Team]; ok {
+				return tm, true
+			}
+		}
+		return store.Team{Name: p.Team}, true // a team without limits of its own
+	}
+	if t == nil {
 		return store.Team{}, false
 	}
 	name, ok := t.members[member{p.Kind, p.ID}]

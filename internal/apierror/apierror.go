@@ -71,6 +71,9 @@ func From(err error) *openai.Error {
 	case errors.As(err, &rl):
 		return &openai.Error{Status: http.StatusTooManyRequests, Message: rl.Error(), Type: "rate_limit_error",
 			Code: "rate_limit_exceeded", Err: err}
+	case errors.Is(err, auth.ErrIssuerUnavailable):
+		return &openai.Error{Status: http.StatusServiceUnavailable, Message: err.Error(),
+			Type: "service_unavailable_error", Code: "identity_provider_unavailable", Err: err}
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return &openai.Error{Status: http.StatusUnauthorized, Message: authMessage(err), Type: "authentication_error",
 			Code: "invalid_api_key", Err: err}

@@ -39,6 +39,8 @@ func TestFrom(t *testing.T) {
 			503, "service_unavailable_error", "rate_limiter_unavailable", ""},
 		{"no credentials", auth.ErrNoCredentials, 401, "authentication_error", "invalid_api_key", ""},
 		{"forbidden", fmt.Errorf("%w: role analyst", auth.ErrForbidden), 403, "permission_error", "permission_denied", ""},
+		{"IdP unreachable past max_key_age", fmt.Errorf("%w: issuer corp: signing keys last fetched 25h ago", auth.ErrIssuerUnavailable),
+			503, "service_unavailable_error", "identity_provider_unavailable", ""},
 		{"upstream 400 kept", &upstream.Error{Upstream: "a", StatusCode: 400,
 			API: openai.NormalizeUpstreamError(400, []byte(`{"error":{"message":"too long","code":"context_length_exceeded"}}`))},
 			400, "invalid_request_error", "context_length_exceeded", ""},

@@ -20,6 +20,12 @@ var ErrNoCredentials = fmt.Errorf("%w: no credentials", ErrUnauthenticated)
 // ErrUnauthenticated.
 var ErrMalformed = fmt.Errorf("%w: malformed credentials", ErrUnauthenticated)
 
+// ErrIssuerUnavailable means a token names a trusted external issuer whose
+// signing keys cannot be used now: the issuer has been unreachable for
+// longer than the keys may be trusted without a refresh (503, not the
+// caller's fault).
+var ErrIssuerUnavailable = errors.New("identity provider unavailable")
+
 func unauthenticated(detail string) error {
 	return fmt.Errorf("%w: %s", ErrUnauthenticated, detail)
 }

@@ -486,3 +486,7 @@ func (s *OAuthServer) metadata(w http.ResponseWriter, _ *http.Request) {
 func validClientID(id string) bool {
 	return len(id) <= 256 && utf8.ValidString(id) && !strings.ContainsFunc(id, unicode.IsControl)
 }
+
+func trimSlash(s string) string {
+	return strings.TrimRight(s, "/")
+}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/MicahParks/keyfunc/v3"
+
 	"github.com/dsgate/dsgate/internal/testkit"
 )
 
@@ -178,7 +180,12 @@ func TestMetadataAndJWKS(t *testing.T) {
 	if strings.Contains(rec.Body.String(), `"d"`) {
 		t.Fatal("private key material in JWKS")
 	}
-	if _, err := k.publicKey(); err != nil {
+	// The published set must parse with the library external verifiers use.
+	ks, err := keyfunc.NewJWKSetJSON(rec.Body.Bytes())
+	if err != nil {
+		t.Fatalf("published set does not parse: %v", err)
+	}
+	if _, err := ks.Storage().KeyRead(context.Background(), k.Kid); err != nil {
 		t.Fatalf("published key does not parse: %v", err)
 	}
 }

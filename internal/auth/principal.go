@@ -14,6 +14,9 @@ const (
 	KindKey    Kind = "key"    // an API key
 	KindClient Kind = "client" // an OAuth2 client, by access token
 	KindMTLS   Kind = "mtls"   // a client certificate (reserved; not built here)
+	// KindExternal is a caller with a token from a trusted external issuer
+	// (a company IdP, a Kubernetes cluster); its ID is "<issuer name>:<subject>".
+	KindExternal Kind = "external"
 )
 
 // Principal is the authenticated caller. Transports attach it to the
@@ -21,7 +24,7 @@ const (
 // A Principal is shared between requests through caches: treat it as
 // read-only.
 type Principal struct {
-	ID            string // key public id or client id
+	ID            string // key public id, client id, or "<issuer name>:<subject>"
 	Kind          Kind
 	Name          string
 	Role          string
@@ -32,7 +35,10 @@ type Principal struct {
 	Scopes        []string // OAuth2 scopes granted to the token, if any
 	TokenID       string   // jti of the access token, if any
 	Issuer        string   // token issuer, if any
-	ExpiresAt     time.Time
+	// Team is the team an external issuer's claim mapping assigned; ""
+	// means the store's team membership decides.
+	Team      string
+	ExpiresAt time.Time
 }
 
 // LimitKey is the key under which rate limits are counted: "key:<id>" or

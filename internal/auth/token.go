@@ -3,8 +3,6 @@ package auth
 import (
 	"context"
 	"crypto"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -44,22 +42,6 @@ type RevocationChecker interface {
 	Revoked(ctx context.Context, jti string) (bool, error)
 }
 
-// ExternalIssuer is a trusted identity provider minting access tokens for
-// dsgate. Its tokens name no dsgate client, so the principal's role comes
-// from a claim (RoleClaim, a string or list of strings; the first value that
-// is a known role wins) or DefaultRole.
-type ExternalIssuer struct {
-	Issuer      string
-	Audience    string
-	Keys        KeySource // e.g. NewRemoteJWKS(DiscoverJWKSURL(...))
-	RoleClaim   string    // default "roles"
-	DefaultRole string    // used when no role claim matches; empty rejects
-	Models      []string
-	RPM, TPM    int64
-	// HasRole reports whether a role exists (Policy.HasRole); nil accepts any.
-	HasRole func(string) bool
-}
-
 // TokenVerifierOptions configures a TokenVerifier.
 type TokenVerifierOptions struct {
 	Issuer      string    // dsgate's own issuer URL
@@ -67,7 +49,6 @@ type TokenVerifierOptions struct {
 	Keys        KeySource // *SigningKeys
 	Clients     ClientLookup
 	Revocations RevocationChecker
-	External    []ExternalIssuer
 	Leeway      time.Duration // clock skew on exp/nbf/iat; default 30s
 	// ClientCacheTTL bounds reuse of a client record (so a client
 	// revocation applies within it); default 1s.
@@ -80,9 +61,8 @@ type TokenVerifierOptions struct {
 // required, nbf and iat honoured, jti present and not revoked. Tokens from
 // dsgate's own issuer must name an active client.
 type TokenVerifier struct {
-	opts     TokenVerifierOptions
-	parser   *jwt.Parser
-	external map[string]*ExternalIssuer
+	opts   TokenVerifierOptions
+	parser *jwt.Parser
 
 	mu      sync.RWMutex
 	clients map[string]clientEntry
@@ -110,17 +90,7 @@ func NewTokenVerifier(opts TokenVerifierOptions) (*TokenVerifier, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	v := &TokenVerifier{opts: opts, external: map[string]*ExternalIssuer{}, clients: map[string]clientEntry{}}
-	for i := range opts.External {
-		e := &opts.External[i]
-		if e.Issuer == "" || e.Audience == "" || e.Keys == nil {
-			return nil, fmt.Errorf("external issuer %d: issuer, audience and keys are required", i)
-		}
-		if e.RoleClaim == "" {
-			e.RoleClaim = "roles"
-		}
-		v.external[e.Issuer] = e
-	}
+	v := &TokenVerifier{opts: opts, clients: map[string]clientEntry{}}
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods(AllowedAlgorithms),
 		jwt.WithExpirationRequired(),
@@ -153,19 +123,14 @@ func (v *TokenVerifier) Verify(ctx context.Context, raw string) (*AccessClaims, 
 		if kid == "" {
 			return nil, errors.New("no kid")
 		}
-		keys := v.opts.Keys
 		audience = v.opts.Audience
 		if claims.Issuer != v.opts.Issuer {
-			e, ok := v.external[claims.Issuer]
-			if !ok {
-				return nil, errors.New("untrusted issuer")
-			}
-			keys, audience = e.Keys, e.Audience
+			return nil, errors.New("untrusted issuer")
 		}
-		if keys == nil {
+		if v.opts.Keys == nil {
 			return nil, errors.New("no keys for issuer")
 		}
-		return keys.PublicKey(ctx, kid)
+		return v.opts.Keys.PublicKey(ctx, kid)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: invalid access token: %w", ErrUnauthenticated, err)
@@ -196,15 +161,6 @@ func (v *TokenVerifier) AuthenticateToken(ctx context.Context, raw string) (*Pri
 	}
 	p := &Principal{Kind: KindClient, TokenID: claims.ID, Issuer: claims.Issuer,
 		ExpiresAt: claims.ExpiresAt.Time, Scopes: strings.Fields(claims.Scope)}
-	if e, ok := v.external[claims.Issuer]; ok && claims.Issuer != v.opts.Issuer {
-		p.ID = firstNonEmpty(claims.ClientID, claims.Subject)
-		p.Name, p.Models, p.RPM, p.TPM = p.ID, e.Models, e.RPM, e.TPM
-		p.Role = externalRole(raw, e)
-		if p.Role == "" {
-			return nil, fmt.Errorf("%w: token from %s carries no known role", ErrForbidden, e.Issuer)
-		}
-		return p, nil
-	}
 	c, err := v.client(ctx, claims.ClientID)
 	if err != nil {
 		return nil, err
@@ -242,43 +198,21 @@ func (v *TokenVerifier) client(ctx context.Context, id string) (store.Client, er
 	return e.client, nil
 }
 
-// externalRole reads e.RoleClaim from the (already verified) payload.
-func externalRole(raw string, e *ExternalIssuer) string {
-	parts := strings.Split(raw, ".")
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	var m map[string]json.RawMessage
-	if err == nil {
-		err = json.Unmarshal(payload, &m)
-	}
-	if err == nil {
-		var names []string
-		if json.Unmarshal(m[e.RoleClaim], &names) != nil {
-			var one string
-			if json.Unmarshal(m[e.RoleClaim], &one) == nil {
-				names = strings.Fields(one)
-			}
-		}
-		for _, n := range names {
-			if e.HasRole == nil || e.HasRole(n) {
-				return n
-			}
-		}
-	}
-	return e.DefaultRole
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
+// ExternalVerifier verifies tokens of trusted external issuers (company
+// IdPs, Kubernetes clusters); package auth/federation implements it.
+type ExternalVerifier interface {
+	// VerifyExternal verifies raw (a JWT) when its iss names one of the
+	// external issuers and maps its claims to a principal; ok is false,
+	// and nothing is checked, for any other issuer. Errors wrap
+	// ErrUnauthenticated (bad token), ErrForbidden (no mapping for the
+	// caller) or ErrIssuerUnavailable.
+	VerifyExternal(ctx context.Context, raw string) (p *Principal, ok bool, err error)
 }
 
 // Chain authenticates with the API-key authenticator when the credential
-// starts with KeyPrefix and with the token verifier when it looks like a
-// JWT. Either may be nil to disable that kind. Failures counts failed
+// starts with KeyPrefix, with External when it is a JWT of a trusted
+// external issuer, and with the token verifier for other JWTs. Any may be
+// nil to disable that kind. Failures counts failed
 // authentications per client address (ClientAddr of the context); while an
 // address is over its limit only API keys whose secret matches a record
 // read before get through (see KeyAuthenticator.proven), and nothing else
@@ -286,6 +220,7 @@ func firstNonEmpty(s ...string) string {
 type Chain struct {
 	Keys     *KeyAuthenticator
 	Tokens   *TokenVerifier
+	External ExternalVerifier
 	Failures *FailureLimiter
 }
 
@@ -334,8 +269,15 @@ func (c Chain) authenticate(ctx context.Context, cred string) (*Principal, error
 	switch {
 	case c.Keys != nil && strings.HasPrefix(cred, KeyPrefix):
 		return c.Keys.AuthenticateKey(ctx, cred)
-	case c.Tokens != nil && looksLikeJWT(cred):
-		return c.Tokens.AuthenticateToken(ctx, cred)
+	case looksLikeJWT(cred):
+		if c.External != nil {
+			if p, ok, err := c.External.VerifyExternal(ctx, cred); ok {
+				return p, err
+			}
+		}
+		if c.Tokens != nil {
+			return c.Tokens.AuthenticateToken(ctx, cred)
+		}
 	}
 	return nil, unauthenticated("unrecognized credential")
 }

@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dsgate/dsgate/internal/auth/federation"
+
 	"github.com/spf13/cobra"
 
 	"github.com/dsgate/dsgate/internal/config"
@@ -47,6 +49,7 @@ uses that to treat a 5xx from /healthz as unhealthy).`,
 			o := doctor.Options{Timeout: timeout}
 			if cfgPath != "" {
 				o.Extra, o.Targets, o.Balances = configChecks(cfgPath)
+				o.Issuers = issuerTargets(cfgPath)
 			}
 			for _, u := range upstreams {
 				name, url, ok := strings.Cut(u, "=")
@@ -167,4 +170,21 @@ func configChecks(path string) ([]doctor.Check, []doctor.Target, []doctor.Balanc
 		}
 	}
 	return checks, targets, balances
+}
+
+// issuerTargets lists the config's trusted external issuers, each with
+// the client dsgate itself would fetch their keys with (CA, bearer token).
+// A config that does not load has none (configChecks reports why).
+func issuerTargets(path string) []doctor.IssuerTarget {
+	c, err := config.Load(path)
+	if err != nil {
+		return nil
+	}
+	var out []doctor.IssuerTarget
+	for _, is := range c.Auth.Issuers {
+		client, err := federation.NewHTTPClient(is.CAFile, is.TokenFile)
+		out = append(out, doctor.IssuerTarget{Name: is.Name, Issuer: is.Issuer, JWKSURL: is.JWKSURL,
+			ClockSkew: is.ClockSkew, Client: client, Err: err})
+	}
+	return out
 }

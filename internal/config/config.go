@@ -84,7 +84,9 @@ type Auth struct {
 	// when auth is enabled.
 	SigningKeyEncryptionKey Secret `yaml:"signing_key_encryption_key"`
 	// KeyCacheTTL bounds how long a verified API key is reused without a
-	// store read (and so how late a revocation elsewhere applies). Default 1s.
+	// store read (and so how late a revocation elsewhere applies), and how
+	// long a verified external issuer's token is reused without another
+	// signature check. Default 1s.
 	KeyCacheTTL time.Duration `yaml:"key_cache_ttl"`
 	// Roles add to or replace the built-in analyst, developer and admin.
 	Roles []Role `yaml:"roles"`
@@ -97,6 +99,9 @@ type Auth struct {
 	// MTLS authenticates callers by verified client certificate (needs
 	// server.tls.client_auth verify_if_given or require_and_verify).
 	MTLS MTLS `yaml:"mtls"`
+	// Issuers are trusted external identity providers whose JWTs callers
+	// may present (company IdPs, Kubernetes service-account tokens).
+	Issuers []Issuer `yaml:"issuers"`
 	// BootstrapAdminKey is an API key (dsg_<id>_<secret>, e.g. printed by
 	// `dsgate keys generate`) given as a secret reference such as
 	// ${DSGATE_ADMIN_KEY}. On start it is stored (hashed) as an admin key

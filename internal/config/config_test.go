@@ -70,6 +70,19 @@ func TestBadConfigs(t *testing.T) {
 	}{
 		{"unknown-key.bad.yaml", []string{"line 4", "listne"}},
 		{"literal-secret.bad.yaml", []string{"upstreams[0].api_key", "reference"}},
+		{"issuers.bad.yaml", []string{
+			"auth.issuers[0].issuer: is dsgate's own auth.issuer",
+			`auth.issuers[1].name: must be unique lower-case`,
+			`auth.issuers[1].issuer: must be a unique https URL (http only on loopback): "http://idp.example.com"`,
+			"auth.issuers[1].audiences: at least one",
+			`auth.issuers[1].algorithms: "HS256" is not allowed`,
+			`auth.issuers[1].algorithms: "none" is not allowed`,
+			"auth.issuers[1].rules[0]: needs claim, value and role",
+			"auth.issuers[2].jwks_url: must be an https URL",
+			"auth.issuers[2].max_key_age: must be at least refresh_interval",
+			"auth.issuers[3].name: must be unique",
+			"auth.issuers[3].issuer: must be a unique https URL",
+		}},
 		{"console.bad.yaml", []string{"console.enabled: the console needs auth.enabled",
 			"console.insecure_cookie: allowed only on a loopback", "console: session timeouts"}},
 		{"many.bad.yaml", []string{

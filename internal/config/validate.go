@@ -196,6 +196,7 @@ func (c *Config) Validate() error {
 		add("rate_limit.backend", "must be memory or redis, got %q", c.RateLimit.Backend)
 	}
 	c.validateAnonymous(add)
+	c.validateIssuers(add)
 	c.validateObserve(add)
 	c.validateCache(add)
 	c.validatePricing(add)

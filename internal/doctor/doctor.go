@@ -78,6 +78,8 @@ type Options struct {
 	NoGPUReason string
 	// TPGroup is the GPU indices of the intended tensor-parallel group.
 	TPGroup []int
+	// Issuers are trusted external identity providers to check.
+	Issuers []IssuerTarget
 	// Extra checks computed by the caller (e.g. config validation) lead
 	// the report.
 	Extra []Check
@@ -118,6 +120,9 @@ func Run(ctx context.Context, o Options) Report {
 	}
 	for _, b := range o.Balances {
 		r.Checks = append(r.Checks, CheckBalance(ctx, client, o.Timeout, b))
+	}
+	for _, is := range o.Issuers {
+		r.Checks = append(r.Checks, CheckIssuer(ctx, client, o.Timeout, is)...)
 	}
 	r.Checks = append(r.Checks, topologyChecks(&r, o)...)
 	return r

@@ -26,7 +26,6 @@ import (
 	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/upstream"
-	"github.com/dsgate/dsgate/internal/websession"
 )
 
 // seriesObserver is the console's time series as the Recorder's hook, nil
@@ -43,13 +42,11 @@ func (c *core) seriesObserver() pipeline.SeriesObserver {
 // and RevokeKey, access control, the gateway's upstream status.
 func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
 	c := s.core
-	cc := cfg.Console
 	if c.store == nil {
 		return nil, errors.New("console: needs auth.enabled")
 	}
 	o := console.Options{
-		Sessions: websession.New(websession.Options{IdleTimeout: cc.SessionIdleTimeout,
-			AbsoluteTimeout: cc.SessionAbsoluteTimeout, Insecure: cc.InsecureCookie}),
+		Sessions: c.webSessions(cfg), // shared with SSO
 		Authenticate: func(r *http.Request, key string) (*auth.Principal, error) {
 			var credErr error
 			if key == "" {
@@ -77,6 +74,9 @@ func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
 	}
 	if c.batches != nil {
 		o.Batches = consoleBatches{st: c.store, m: c.batches}
+	}
+	if c.sso != nil {
+		o.SSOIssuers = c.sso.Names()
 	}
 	if ts, ok := c.store.(store.TeamStore); ok {
 		o.Teams = ts

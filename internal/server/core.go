@@ -21,6 +21,7 @@ import (
 	"github.com/dsgate/dsgate/internal/audit"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/batch"
+	"github.com/dsgate/dsgate/internal/auth/federation"
 	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/config"
 	"github.com/dsgate/dsgate/internal/console"
@@ -28,10 +29,12 @@ import (
 	"github.com/dsgate/dsgate/internal/metrics"
 	"github.com/dsgate/dsgate/internal/ratelimit"
 	rlredis "github.com/dsgate/dsgate/internal/ratelimit/redis"
+	"github.com/dsgate/dsgate/internal/sso"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/store/storeopen"
 	"github.com/dsgate/dsgate/internal/tracing"
 	"github.com/dsgate/dsgate/internal/usage"
+	"github.com/dsgate/dsgate/internal/websession"
 )
 
 // core is what lives for the whole process, across config reloads: the
@@ -50,6 +53,12 @@ type core struct {
 	// authOpts are the access options with authentication on, nil when
 	// the process started without it; a reload updates them.
 	authOpts *access.Options
+	// federation holds the trusted external issuers; nil without any.
+	federation *federation.Federation
+	// sessions are the browser sessions of the console and SSO; sso signs
+	// people in through external issuers (nil without any).
+	sessions *websession.Manager
+	sso      *sso.Handler
 	// handlers mounted beside the API: OAuth2 endpoints and /admin/*.
 	mounts map[string]http.Handler
 	// observability: nil when off.
@@ -139,6 +148,10 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 	if err != nil {
 		return fmt.Errorf("token verifier: %w", err)
 	}
+	external, err := c.buildFederation(ac, log)
+	if err != nil {
+		return err
+	}
 	oauth, err := auth.NewOAuthServer(auth.OAuthServerOptions{
 		Issuer: ac.Issuer, Audience: ac.Audience, TokenTTL: ac.TokenTTL, Clients: st,
 		Keys: signing, Verifier: verifier, Revoker: revocations, Failures: failures, Logger: log,
@@ -164,13 +177,19 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 		defer cancel()
 		return recorder.Close(ctx) // after Run's last flush: releases the journal
 	})
+	if err := c.buildSSO(cfg, kek, log); err != nil {
+		return err
+	}
 	c.authOpts = &access.Options{
-		Authn:    auth.Chain{Keys: keys, Tokens: verifier, Failures: failures},
+		Authn:    auth.Chain{Keys: keys, Tokens: verifier, External: external, Failures: failures},
 		Policy:   policy,
 		Limiter:  limiter,
 		Defaults: limits(ac.Limits),
 		Usage:    recorder,
 		MTLS:     mtls(ac.MTLS),
+	}
+	if c.sso != nil {
+		c.authOpts.Sessions = c.sso.SessionPrincipal
 	}
 	c.access = access.New(*c.authOpts)
 	adm, err := admin.New(admin.Options{

@@ -133,6 +133,9 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		RequestTimeout:    cfg.Server.RequestTimeout,
 		Capacity:          capacity,
 	})
+	if c.sso != nil {
+		handler = withSSO(handler, c.sso)
+	}
 	var tlsConf *tls.Config
 	if t := cfg.Server.TLS; t.Enabled() {
 		r, err := tlsconf.NewReloader(tlsconf.Options{CertFile: t.CertFile, KeyFile: t.KeyFile,
