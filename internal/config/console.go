@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"strings"
 	"time"
 )
 
@@ -46,7 +47,7 @@ func (c *Config) validateConsole(add func(path, format string, args ...any)) {
 	if k.SessionIdleTimeout < 0 || k.SessionAbsoluteTimeout < 0 {
 		add("console", "session timeouts must not be negative")
 	}
-	if k.Listen != "" && k.Listen == c.Server.Listen {
+	if k.Listen != "" && k.Listen == c.Server.Listen && !strings.HasSuffix(k.Listen, ":0") {
 		add("console.listen", "is server.listen; leave it empty to serve the console there")
 	}
 	if k.InsecureCookie && !IsLoopback(cmp.Or(k.Listen, c.Server.Listen)) {

@@ -252,3 +252,28 @@ models: [{name: deepseek-chat, targets: [{upstream: a}]}]
 		t.Fatalf("config page after a refused reload:\n%s", page)
 	}
 }
+
+// With console.listen the console has a listener of its own: it serves the
+// pages there and the API listener does not.
+func TestConsoleOnItsOwnListener(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	e := startAuthIn(t, dir, `console: {enabled: true, insecure_cookie: true, listen: "127.0.0.1:0"}`)
+	addr := e.srv.ConsoleAddr()
+	if addr == "" {
+		t.Fatal("no console listener")
+	}
+	c := newConsoleClient(t, "http://"+addr)
+	c.signIn(e.adminKey)
+	if resp, page := c.do("GET", "/console/", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("console on its listener: %d %s", resp.StatusCode, page)
+	}
+	resp, err := http.Get(e.base + "/console/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("console on the API listener: %d, want 404", resp.StatusCode)
+	}
+}
