@@ -114,8 +114,8 @@ func runCell(o options, dir, lua, mockAddr string, t *target, mode string, c, ro
 	conns1 := mockConns(mockAddr)
 	m1 := mallocs(t)
 	res := cell{Target: t.name, Mode: mode, C: c, Round: round, Requests: r.Requests,
-		RPS:    float64(r.Requests) / (float64(r.DurationUs) / 1e6),
-		P50Ms:  float64(r.P50) / 1000, P99Ms: float64(r.P99) / 1000,
+		RPS:   float64(r.Requests) / (float64(r.DurationUs) / 1e6),
+		P50Ms: float64(r.P50) / 1000, P99Ms: float64(r.P99) / 1000,
 		Errors: r.Connect + r.Read + r.Write + r.Status + r.Timeout,
 		Dials:  conns1 - conns0, CPUUs: -1, Allocs: -1, Syscalls: -1}
 	if perf {

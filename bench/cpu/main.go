@@ -14,8 +14,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	_ "embed"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
