@@ -35,7 +35,7 @@ import (
 var wrkLua string
 
 type options struct {
-	bin, out, pprofDir, nginx, wrk string
+	bin, before, out, pprofDir, nginx, wrk string
 	dur, warm                      time.Duration
 	rounds                         int
 	conc, stageConc                []int
@@ -48,9 +48,13 @@ func main() {
 	if len(os.Args) == 3 && os.Args[1] == "-mock" {
 		log.Fatal(serveMock(os.Args[2]))
 	}
+	if len(os.Args) == 4 && os.Args[1] == "-goproxy" {
+		log.Fatal(serveGoProxy(os.Args[2], os.Args[3]))
+	}
 	var o options
 	var conc, stageConc, modes, targets, mainT string
 	flag.StringVar(&o.bin, "bin", "", "dsgate binary (empty: build ./cmd/dsgate from the working directory)")
+	flag.StringVar(&o.before, "before", "", "another dsgate binary (an older commit): targets named STAGE-before (bare-before, full-before, ...) run it, interleaved with the others")
 	flag.StringVar(&o.out, "out", "", "write the Markdown report here too")
 	flag.StringVar(&o.pprofDir, "pprof", "", "after the rounds, take CPU and allocation profiles of the bare and full gateways (non-stream c=64) into this directory")
 	flag.StringVar(&o.nginx, "nginx", "/usr/sbin/nginx", "nginx binary (empty: no nginx)")
@@ -61,8 +65,8 @@ func main() {
 	flag.StringVar(&conc, "c", "1,16,64", "concurrencies of the main targets")
 	flag.StringVar(&stageConc, "stage-c", "64", "concurrencies of the single-stage targets")
 	flag.StringVar(&modes, "modes", "nonstream,stream", "nonstream and/or stream")
-	flag.StringVar(&targets, "targets", "direct,nginx,bare,metrics,accesslog,audit,cache,cost,auth,limits,full", "targets to measure")
-	flag.StringVar(&mainT, "main", "direct,nginx,bare,full", "targets measured at every -c (the others at -stage-c)")
+	flag.StringVar(&targets, "targets", "direct,nginx,goproxy,bare,metrics,accesslog,audit,cache,cost,auth,limits,full", "targets to measure")
+	flag.StringVar(&mainT, "main", "direct,nginx,goproxy,bare,full", "targets measured at every -c (the others at -stage-c)")
 	flag.IntVar(&o.proxyCPU, "proxy-cpu", 0, "the core of the proxy under test")
 	flag.IntVar(&o.loadCPU, "load-cpu", 1, "the core of wrk and the mock upstream")
 	flag.BoolVar(&o.syscalls, "syscalls", true, "count syscalls per request with perf stat in a separate pass")
@@ -256,6 +260,17 @@ func startTarget(ctx context.Context, o options, dir, name, mockAddr, apiKey str
 	switch name {
 	case "direct":
 		return &target{name: name, addr: mockAddr}, nil
+	case "goproxy":
+		addr, _ := benchkit.FreeAddr()
+		self, _ := os.Executable()
+		p, err := benchkit.StartPinned(dir, "goproxy", o.proxyCPU, self, "-goproxy", addr, mockAddr)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.WaitHTTP(ctx, "http://"+addr+"/health"); err != nil {
+			return nil, err
+		}
+		return &target{name: name, addr: addr, watch: p.PID(), proc: p}, nil
 	case "nginx":
 		addr, _ := benchkit.FreeAddr()
 		ndir := filepath.Join(dir, "nginx")
@@ -278,8 +293,13 @@ func startTarget(ctx context.Context, o options, dir, name, mockAddr, apiKey str
 		}
 		return &target{name: name, addr: addr, watch: worker, proc: p}, nil
 	}
+	bin := o.bin
+	stageName := name
+	if base, ok := strings.CutSuffix(name, "-before"); ok && o.before != "" {
+		bin, stageName = o.before, base
+	}
 	for _, s := range stages {
-		if s.name != name {
+		if s.name != stageName {
 			continue
 		}
 		addr, _ := benchkit.FreeAddr()
@@ -290,7 +310,7 @@ func startTarget(ctx context.Context, o options, dir, name, mockAddr, apiKey str
 		if err != nil {
 			return nil, err
 		}
-		p, err := benchkit.StartPinned(sdir, "dsgate", o.proxyCPU, o.bin, "serve", "--config", cfg)
+		p, err := benchkit.StartPinned(sdir, "dsgate", o.proxyCPU, bin, "serve", "--config", cfg)
 		if err != nil {
 			return nil, err
 		}

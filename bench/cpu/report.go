@@ -62,6 +62,9 @@ func report(o options, cells, sys []cell, rss map[string]float64, started time.T
 	fmt.Fprintf(&b, "### bench/cpu run %s\n\n", started.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "- command: `%s`\n", strings.Join(os.Args, " "))
 	fmt.Fprintf(&b, "- dsgate: %s (work tree HEAD %s)\n", o.bin, strings.TrimSpace(string(rev)))
+	if o.before != "" {
+		fmt.Fprintf(&b, "- targets named *-before: %s\n", o.before)
+	}
 	fmt.Fprintf(&b, "- %d interleaved rounds (every target of a cell back to back, then the next cell), medians; %s measured after %s warm-up; wrk -t1 and the mock upstream (GOMAXPROCS=1) on CPU %d, the proxy alone on CPU %d\n",
 		o.rounds, o.dur, o.warm, o.loadCPU, o.proxyCPU)
 	fmt.Fprintf(&b, "- load average at start %s, at end %s\n\n", load0, load1)
