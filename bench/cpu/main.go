@@ -36,12 +36,12 @@ var wrkLua string
 
 type options struct {
 	bin, before, out, pprofDir, nginx, wrk string
-	dur, warm                      time.Duration
-	rounds                         int
-	conc, stageConc                []int
-	modes, targets, main           []string
-	proxyCPU, loadCPU              int
-	syscalls                       bool
+	dur, warm                              time.Duration
+	rounds                                 int
+	conc, stageConc                        []int
+	modes, targets, main                   []string
+	proxyCPU, loadCPU                      int
+	syscalls                               bool
 }
 
 func main() {
