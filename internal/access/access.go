@@ -252,7 +252,8 @@ func (g *Grant) WriteHeaders(h http.Header) {
 // cached answer costs no upstream tokens and settles at zero, but is still
 // recorded as a request.
 func (g *Grant) Done(ctx context.Context, u openai.Usage, cached bool) {
-	ctx = context.WithoutCancel(ctx)
+	// ctx may be cancelled already (the client went away): the ticket
+	// settles detached from it, and the held-usage lookup ignores it.
 	if g.ticket != nil {
 		used := int64(u.TotalTokens)
 		if cached {

@@ -469,8 +469,7 @@ func (rn *runner) mayRevisit() bool {
 func (rn *runner) attempt(ctx context.Context, rt *Route, t *upstream.Target) (done bool, err error) {
 	g, c := rn.g, rn.c
 	rn.attempts++
-	actx, span := tracing.Start(ctx, g.opts.Tracer, "upstream "+t.Upstream.Name(),
-		trace.WithSpanKind(trace.SpanKindClient))
+	actx, span := g.attemptSpan(ctx, t)
 	latency, started, err := rn.try(actx, rt, t)
 	oc, blame := outcome(ctx, err)
 	switch {
@@ -630,6 +629,15 @@ func observed(o upstream.Outcome) upstream.Outcome {
 		return upstream.Success // the upstream answered; the request was wrong
 	}
 	return o
+}
+
+// attemptSpan starts the span of one attempt; without a tracer it costs
+// nothing (its name and options are built only when a span is made).
+func (g *Gateway) attemptSpan(ctx context.Context, t *upstream.Target) (context.Context, trace.Span) {
+	if g.opts.Tracer == nil {
+		return tracing.Start(ctx, nil, "")
+	}
+	return tracing.Start(ctx, g.opts.Tracer, "upstream "+t.Upstream.Name(), trace.WithSpanKind(trace.SpanKindClient))
 }
 
 func endAttemptSpan(span trace.Span, model string, t *upstream.Target, oc upstream.Outcome, err error) {
