@@ -295,7 +295,8 @@ type Result struct {
 	// every caller's settlement charges it.
 	UsageEstimated bool
 
-	deltas int // content-bearing chunks delivered to the client
+	deltas   int          // content-bearing chunks delivered to the client
+	storable storeVerdict // a cache miss's answer: may it be stored (cache.go)
 }
 
 // estimateUsage fills Usage for a stream whose upstream usage never came.
