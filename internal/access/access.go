@@ -325,6 +325,9 @@ func (h *HeldUsage) Release() {
 // it: rpm, tpm or concurrency. A limiter backend that is down (failing
 // closed, a 503) is not a rejection.
 func RejectedLimit(err error) (string, bool) {
+	if err == nil {
+		return "", false // before rl, which errors.As moves to the heap
+	}
 	var rl *ratelimit.Error
 	if !errors.As(err, &rl) || rl.Err != nil {
 		return "", false

@@ -657,10 +657,11 @@ func endAttemptSpan(span trace.Span, model string, t *upstream.Target, oc upstre
 // that decided it. An answer about the request itself (a 4xx) shows a
 // working upstream; a 5xx the request caused says nothing either way.
 func outcome(ctx context.Context, err error) (upstream.Outcome, upstream.Blame) {
+	if err == nil {
+		return upstream.Success, upstream.BlameUpstream // before ue, which errors.As moves to the heap
+	}
 	var ue *upstream.Error
 	switch {
-	case err == nil:
-		return upstream.Success, upstream.BlameUpstream
 	case ctx.Err() != nil:
 		return upstream.Abandoned, upstream.BlameUpstream
 	case !errors.As(err, &ue):
