@@ -105,7 +105,11 @@ func runCell(o options, dir, lua, mockAddr string, t *target, mode string, c, ro
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	r, err := runWrk(o, lua, t, mode, c, o.dur)
+	window := o.dur
+	if perf {
+		window = o.sysDur
+	}
+	r, err := runWrk(o, lua, t, mode, c, window)
 	if err != nil {
 		return cell{}, err
 	}

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +37,8 @@ var wrkLua string
 
 type options struct {
 	bin, before, out, pprofDir, nginx, wrk string
-	dur, warm                              time.Duration
+	dur, warm, sysDur                      time.Duration
+	streamTargets                          []string
 	rounds                                 int
 	conc, stageConc                        []int
 	modes, targets, main                   []string
@@ -61,6 +63,9 @@ func main() {
 	flag.StringVar(&o.wrk, "wrk", "wrk", "wrk binary")
 	flag.DurationVar(&o.dur, "d", 5*time.Second, "measured window per cell")
 	flag.DurationVar(&o.warm, "warmup", time.Second, "warm-up per cell (not measured)")
+	flag.DurationVar(&o.sysDur, "syscall-d", 2*time.Second, "window of each cell of the syscall pass")
+	var streamT string
+	flag.StringVar(&streamT, "stream-targets", "", "targets measured in stream mode (empty: all)")
 	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds; the report shows medians")
 	flag.StringVar(&conc, "c", "1,16,64", "concurrencies of the main targets")
 	flag.StringVar(&stageConc, "stage-c", "64", "concurrencies of the single-stage targets")
@@ -72,6 +77,9 @@ func main() {
 	flag.BoolVar(&o.syscalls, "syscalls", true, "count syscalls per request with perf stat in a separate pass")
 	flag.Parse()
 	o.conc, o.stageConc = ints(conc), ints(stageConc)
+	if streamT != "" {
+		o.streamTargets = strings.Split(streamT, ",")
+	}
 	o.modes, o.targets, o.main = strings.Split(modes, ","), strings.Split(targets, ","), strings.Split(mainT, ",")
 	if err := run(o); err != nil {
 		log.Fatal(err)
@@ -178,7 +186,7 @@ func run(o options) error {
 		for _, mode := range o.modes {
 			for _, c := range allConc(o) {
 				for _, t := range order {
-					if !o.measures(t.name, c) {
+					if !o.measures(t.name, mode, c) {
 						continue
 					}
 					res, err := runCell(o, dir, luaPath, mockAddr, t, mode, c, r, false)
@@ -196,7 +204,8 @@ func run(o options) error {
 		for _, mode := range o.modes {
 			for _, c := range allConc(o) {
 				for _, t := range order {
-					if t.watch == 0 || !o.measures(t.name, c) {
+					// The older binary's syscalls are not counted again.
+					if t.watch == 0 || !o.measures(t.name, mode, c) || strings.HasSuffix(t.name, "-before") {
 						continue
 					}
 					res, err := runCell(o, dir, luaPath, mockAddr, t, mode, c, 0, true)
@@ -240,8 +249,11 @@ func allConc(o options) []int {
 	return out
 }
 
-// measures reports whether target name runs at concurrency c.
-func (o options) measures(name string, c int) bool {
+// measures reports whether target name runs in mode at concurrency c.
+func (o options) measures(name, mode string, c int) bool {
+	if mode == "stream" && o.streamTargets != nil && !slices.Contains(o.streamTargets, name) {
+		return false
+	}
 	list := o.stageConc
 	for _, m := range o.main {
 		if m == name {
