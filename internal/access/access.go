@@ -275,7 +275,8 @@ func (g *Grant) WriteHeaders(h http.Header) {
 // cached answer costs no upstream tokens and settles at zero, but is still
 // recorded as a request.
 func (g *Grant) Done(ctx context.Context, u openai.Usage, cached bool) {
-	ctx = context.WithoutCancel(ctx)
+	// ctx may be cancelled already (the client went away): the ticket
+	// settles detached from it, and the held-usage lookup ignores it.
 	if g.ticket != nil {
 		used := int64(u.TotalTokens)
 		if cached {
@@ -347,6 +348,9 @@ func (h *HeldUsage) Release() {
 // it: rpm, tpm or concurrency. A limiter backend that is down (failing
 // closed, a 503) is not a rejection.
 func RejectedLimit(err error) (string, bool) {
+	if err == nil {
+		return "", false // before rl, which errors.As moves to the heap
+	}
 	var rl *ratelimit.Error
 	if !errors.As(err, &rl) || rl.Err != nil {
 		return "", false

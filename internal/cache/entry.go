@@ -50,23 +50,51 @@ func (e Entry) Size() int {
 // body; model overrides the body's model when not empty (pass the public
 // model name so Purge by model works with the name clients use).
 func NewEntry(body []byte, chunks [][]byte, model string, now time.Time) (Entry, error) {
-	var head struct {
-		Model string    `json:"model"`
-		Usage wireUsage `json:"usage"`
-	}
+	var head answerHead
 	if err := json.Unmarshal(body, &head); err != nil {
 		return Entry{}, fmt.Errorf("decoding answer: %w", err)
 	}
+	return head.entry(body, chunks, model, now), nil
+}
+
+// NewCheckedEntry is NewEntry and Storable(body) from one decode of the
+// answer instead of two, for the miss path that does both. When that
+// decode fails (bad JSON, or a member of a type only one of the two
+// reads), it falls back to NewEntry and Storable, so its results are
+// theirs.
+func NewCheckedEntry(body []byte, chunks [][]byte, model string, now time.Time) (e Entry, storable bool, err error) {
+	var both struct {
+		answerHead
+		responseShape
+	}
+	if json.Unmarshal(body, &both) != nil {
+		if e, err = NewEntry(body, chunks, model, now); err != nil {
+			return Entry{}, false, err
+		}
+		storable, _ = Storable(body)
+		return e, storable, nil
+	}
+	storable, _ = both.storable()
+	return both.entry(body, chunks, model, now), storable, nil
+}
+
+func (h *answerHead) entry(body []byte, chunks [][]byte, model string, now time.Time) Entry {
 	if model == "" {
-		model = head.Model
+		model = h.Model
 	}
 	return Entry{
 		Body:      body,
 		Chunks:    chunks,
 		Model:     model,
 		CreatedAt: now,
-		Usage:     head.Usage.usage(),
-	}, nil
+		Usage:     h.Usage.usage(),
+	}
+}
+
+// answerHead is what an entry keeps from its answer besides the bytes.
+type answerHead struct {
+	Model string    `json:"model"`
+	Usage wireUsage `json:"usage"`
 }
 
 // wireUsage is the usage object as OpenAI and DeepSeek send it.

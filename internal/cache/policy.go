@@ -16,14 +16,28 @@ type Policy struct {
 
 // requestParams are the request fields that decide cacheability.
 type requestParams struct {
-	Temperature *json.Number    `json:"temperature"`
-	Seed        json.RawMessage `json:"seed"`
-	N           *json.Number    `json:"n"`
-	BestOf      *json.Number    `json:"best_of"`
-	Messages    json.RawMessage `json:"messages"`
-	Prompt      json.RawMessage `json:"prompt"`
-	Input       json.RawMessage `json:"input"`
+	Temperature *json.Number `json:"temperature"`
+	Seed        presence     `json:"seed"`
+	N           *json.Number `json:"n"`
+	BestOf      *json.Number `json:"best_of"`
+	Messages    presence     `json:"messages"`
+	Prompt      presence     `json:"prompt"`
+	Input       presence     `json:"input"`
 }
+
+// presence records whether a member was there and whether it was null,
+// without copying its value as json.RawMessage does (a conversation's
+// whole messages array, on every request).
+type presence struct{ set, null bool }
+
+// UnmarshalJSON is called with the member's raw value, null included.
+func (p *presence) UnmarshalJSON(b []byte) error {
+	p.set, p.null = true, string(b) == "null"
+	return nil
+}
+
+// value reports a member that is there and not null.
+func (p presence) value() bool { return p.set && !p.null }
 
 // Cacheable reports whether a request body may be answered from and stored in
 // the cache, and if not, why. A request is cacheable when its output is meant
@@ -51,7 +65,7 @@ func CacheableRequest(body []byte, p Policy, thinking bool) (ok bool, reason str
 	if r.BestOf != nil && !isNumber(*r.BestOf, 1) {
 		return false, "best_of > 1"
 	}
-	if r.Messages == nil && r.Prompt == nil && r.Input != nil {
+	if !r.Messages.set && !r.Prompt.set && r.Input.set {
 		return true, "embeddings are deterministic"
 	}
 	if thinking {
@@ -63,7 +77,7 @@ func CacheableRequest(body []byte, p Policy, thinking bool) (ok bool, reason str
 	if r.Temperature != nil && isNumber(*r.Temperature, 0) {
 		return true, "temperature 0"
 	}
-	if len(r.Seed) > 0 && string(r.Seed) != "null" {
+	if r.Seed.value() {
 		return true, "seed fixed"
 	}
 	if p.AllowSampled {
@@ -88,12 +102,12 @@ func isNumber(n json.Number, want int64) bool {
 
 // responseShape is the part of an answer that decides whether it is complete.
 type responseShape struct {
-	Error   json.RawMessage `json:"error"`
-	Object  string          `json:"object"`
+	Error   presence `json:"error"`
+	Object  string   `json:"object"`
 	Choices []struct {
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`
-	Data json.RawMessage `json:"data"`
+	Data presence `json:"data"`
 }
 
 // Storable reports whether a non-stream response body is a complete answer
@@ -107,10 +121,15 @@ func Storable(body []byte) (ok bool, reason string) {
 	if err := json.Unmarshal(body, &r); err != nil {
 		return false, "invalid JSON response"
 	}
-	if len(r.Error) > 0 && string(r.Error) != "null" {
+	return r.storable()
+}
+
+// storable is Storable's verdict on a decoded answer.
+func (r *responseShape) storable() (ok bool, reason string) {
+	if r.Error.value() {
 		return false, "error response"
 	}
-	if r.Object == "list" && len(r.Data) > 0 && string(r.Data) != "null" {
+	if r.Object == "list" && r.Data.value() {
 		return true, "embeddings"
 	}
 	if len(r.Choices) == 0 {

@@ -104,7 +104,7 @@ func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
 		res, e, err := miss(ctx, publish)
 		own = res
 		if err == nil && l.write && !res.Fallback { // a canned fallback is no answer to keep
-			if ok, _ := cache.Storable(e.Body); ok {
+			if res.mayStore(e) {
 				g.opts.Cache.Set(context.WithoutCancel(ctx), l.key, e)
 			}
 		}
@@ -145,6 +145,28 @@ func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
 	return res, err
 }
 
+// storeVerdict is whether a miss's answer may be stored, when the miss
+// already decoded it to build the entry (cache.NewCheckedEntry).
+type storeVerdict uint8
+
+const (
+	storeUnchecked storeVerdict = iota // cache.Storable decides
+	storeYes
+	storeNo
+)
+
+// mayStore reports whether e, the entry of this miss, may be stored.
+func (res *Result) mayStore(e cache.Entry) bool {
+	switch res.storable {
+	case storeYes:
+		return true
+	case storeNo:
+		return false
+	}
+	ok, _ := cache.Storable(e.Body)
+	return ok
+}
+
 func (g *Gateway) observeCache(tier, result string) {
 	if g.opts.CacheObserver != nil {
 		g.opts.CacheObserver.CacheResult(tier, result)
@@ -162,7 +184,11 @@ func (g *Gateway) completeCached(ctx context.Context, c *Call, r *Route, l cache
 			if err != nil {
 				return res, cache.Entry{}, err
 			}
-			e, err := cache.NewEntry(res.Body, nil, r.Name, g.opts.Now())
+			e, ok, err := cache.NewCheckedEntry(res.Body, nil, r.Name, g.opts.Now())
+			res.storable = storeNo
+			if ok {
+				res.storable = storeYes
+			}
 			return res, e, err
 		}, nil)
 }

@@ -303,7 +303,8 @@ type Result struct {
 	// every caller's settlement charges it.
 	UsageEstimated bool
 
-	deltas int // content-bearing chunks delivered to the client
+	deltas   int          // content-bearing chunks delivered to the client
+	storable storeVerdict // a cache miss's answer: may it be stored (cache.go)
 }
 
 // estimateUsage fills Usage for a stream whose upstream usage never came.
@@ -485,8 +486,7 @@ func (rn *runner) mayRevisit() bool {
 func (rn *runner) attempt(ctx context.Context, rt *Route, t *upstream.Target) (done bool, err error) {
 	g, c := rn.g, rn.c
 	rn.attempts++
-	actx, span := tracing.Start(ctx, g.opts.Tracer, "upstream "+t.Upstream.Name(),
-		trace.WithSpanKind(trace.SpanKindClient))
+	actx, span := g.attemptSpan(ctx, t)
 	latency, started, err := rn.try(actx, rt, t)
 	oc, blame := outcome(ctx, err)
 	switch {
@@ -648,6 +648,15 @@ func observed(o upstream.Outcome) upstream.Outcome {
 	return o
 }
 
+// attemptSpan starts the span of one attempt; without a tracer it costs
+// nothing (its name and options are built only when a span is made).
+func (g *Gateway) attemptSpan(ctx context.Context, t *upstream.Target) (context.Context, trace.Span) {
+	if g.opts.Tracer == nil {
+		return tracing.Start(ctx, nil, "")
+	}
+	return tracing.Start(ctx, g.opts.Tracer, "upstream "+t.Upstream.Name(), trace.WithSpanKind(trace.SpanKindClient))
+}
+
 func endAttemptSpan(span trace.Span, model string, t *upstream.Target, oc upstream.Outcome, err error) {
 	if !span.IsRecording() {
 		return
@@ -664,10 +673,11 @@ func endAttemptSpan(span trace.Span, model string, t *upstream.Target, oc upstre
 // that decided it. An answer about the request itself (a 4xx) shows a
 // working upstream; a 5xx the request caused says nothing either way.
 func outcome(ctx context.Context, err error) (upstream.Outcome, upstream.Blame) {
+	if err == nil {
+		return upstream.Success, upstream.BlameUpstream // before ue, which errors.As moves to the heap
+	}
 	var ue *upstream.Error
 	switch {
-	case err == nil:
-		return upstream.Success, upstream.BlameUpstream
 	case ctx.Err() != nil:
 		return upstream.Abandoned, upstream.BlameUpstream
 	case !errors.As(err, &ue):

@@ -68,12 +68,14 @@ func (h *handlers) inference(e openai.Endpoint) handlerFunc {
 // writeAnswer writes a non-streaming answer.
 func writeAnswer(w http.ResponseWriter, res *gateway.Result) {
 	hd := w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Content-Length", strconv.Itoa(len(res.Body)))
-	if res.Fallback {
-		hd.Set("X-Dsgate-Fallback", "true")
-	} else if res.Upstream != "" { // a cache hit has none: X-Dsgate-Cache says where it came from
-		hd.Set("X-Dsgate-Upstream", res.Upstream)
+	length := strconv.Itoa(len(res.Body))
+	switch {
+	case res.Fallback:
+		setHeaders(hd, "Content-Type", "application/json", "Content-Length", length, "X-Dsgate-Fallback", "true")
+	case res.Upstream != "": // a cache hit has none: X-Dsgate-Cache says where it came from
+		setHeaders(hd, "Content-Type", "application/json", "Content-Length", length, "X-Dsgate-Upstream", res.Upstream)
+	default:
+		setHeaders(hd, "Content-Type", "application/json", "Content-Length", length)
 	}
 	w.Write(res.Body)
 }

@@ -51,8 +51,7 @@ func frame(next http.Handler, o *Options) http.Handler {
 			id = newRequestID()
 		}
 		hd := w.Header()
-		hd.Set("X-Request-Id", id)
-		hd.Set("X-Content-Type-Options", "nosniff")
+		setHeaders(hd, "X-Request-Id", id, "X-Content-Type-Options", "nosniff")
 		if r.TLS != nil {
 			hd.Set("Strict-Transport-Security", "max-age=63072000")
 		}

@@ -274,9 +274,11 @@ func eachMember(obj []byte, fn func(key string, val []byte) error) error {
 		if err != nil {
 			return err
 		}
-		key, ok := unquote(obj[i:kEnd])
+		key, ok := commonKey(obj[i:kEnd])
 		if !ok {
-			return errMalformed
+			if key, ok = unquote(obj[i:kEnd]); !ok {
+				return errMalformed
+			}
 		}
 		i = skipSpace(obj, kEnd)
 		if i >= len(obj) || obj[i] != ':' {
@@ -292,6 +294,37 @@ func eachMember(obj []byte, fn func(key string, val []byte) error) error {
 		}
 		i = vEnd
 	}
+}
+
+// commonKey returns a constant for the quoted keys (tok with its quotes)
+// that nearly every request and answer has, so that walking them
+// allocates no string; ok is false for any other key.
+func commonKey(tok []byte) (string, bool) {
+	switch string(tok) { // compiled without a conversion
+	case `"model"`:
+		return "model", true
+	case `"messages"`:
+		return "messages", true
+	case `"role"`:
+		return "role", true
+	case `"content"`:
+		return "content", true
+	case `"max_tokens"`:
+		return "max_tokens", true
+	case `"temperature"`:
+		return "temperature", true
+	case `"stream"`:
+		return "stream", true
+	case `"usage"`:
+		return "usage", true
+	case `"prompt_tokens"`:
+		return "prompt_tokens", true
+	case `"completion_tokens"`:
+		return "completion_tokens", true
+	case `"total_tokens"`:
+		return "total_tokens", true
+	}
+	return "", false
 }
 
 // eachElement calls fn for every element of the JSON array arr. arr must

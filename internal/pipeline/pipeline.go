@@ -186,8 +186,9 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	if c.OnAdmit != nil {
 		c.OnAdmit(grant)
 	}
+	limitKey := p.LimitKey() // built once: the cache scope, and the tenant without a team
 	call := &gateway.Call{Req: req, Body: c.Body, RequestID: s.RequestID, CacheControl: c.CacheControl,
-		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: p.LimitKey(), Principal: tenant(s.Team, p),
+		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: limitKey, Principal: tenant(s.Team, limitKey),
 		OnCache: c.OnCache, OnUpstream: c.OnUpstream, Native: c.Native}
 	if req.Stream {
 		return pl.o.Backend().Stream(ctx, call, c.Sink)
@@ -218,12 +219,13 @@ func abandoned(ctx context.Context, err error, req *openai.Request, s *reqscope.
 // tenant names who a call is on behalf of when the gateway weighs
 // failures nobody can explain (gateway.Call.Principal): the principal's
 // team (looked up once, into the scope) when it has one, so one team's
-// keys and clients count as one witness, else the principal itself.
-func tenant(team string, p *auth.Principal) string {
+// keys and clients count as one witness, else the principal itself (its
+// limit key).
+func tenant(team, limitKey string) string {
 	if team != "" {
 		return "team:" + team
 	}
-	return p.LimitKey()
+	return limitKey
 }
 
 // mayPrioritize reports whether p's role may ask for priority routing.

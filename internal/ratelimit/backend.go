@@ -57,6 +57,27 @@ type Backend interface {
 	Settle(ctx context.Context, s Settlement) error
 }
 
+// InProcess is implemented by a Backend that answers from memory without
+// waiting on anything and without looking at its context: the Limiter
+// then calls it with the caller's context as it is, instead of one under
+// a timeout of its own (a deadline costs a timer per call for nothing).
+type InProcess interface {
+	InProcess() bool
+}
+
+// bounded returns ctx under the limiter's timeout for a backend that may
+// wait (Redis), detached from ctx's cancellation when detach is set, or
+// ctx itself for a backend that cannot wait.
+func (l *Limiter) bounded(ctx context.Context, detach bool) (context.Context, context.CancelFunc) {
+	if ip, ok := l.opts.Backend.(InProcess); ok && ip.InProcess() {
+		return ctx, func() {}
+	}
+	if detach {
+		ctx = context.WithoutCancel(ctx)
+	}
+	return context.WithTimeout(ctx, l.opts.Timeout)
+}
+
 // GCRA computes one limit of limit units per Period. tat is the stored
 // theoretical arrival time (Unix ns; 0 when new) and n the units asked for.
 // It returns the new tat (unchanged when rejected) and the limit's state.

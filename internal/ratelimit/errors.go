@@ -84,16 +84,24 @@ func StatusHeaders(requests, tokens State) http.Header {
 // SetStatusHeaders writes the headers of StatusHeaders into h, with
 // canonical keys computed once: it runs on every admitted request.
 func SetStatusHeaders(h http.Header, requests, tokens State) {
-	set := func(keys *[3]string, s State) {
+	// One backing array holds the values of all six headers, each
+	// header's slice capped at its one value.
+	var vals *[6]string
+	set := func(keys *[3]string, off int, s State) {
 		if s.Limit <= 0 {
 			return
 		}
-		h[keys[0]] = []string{strconv.FormatInt(s.Limit, 10)}
-		h[keys[1]] = []string{strconv.FormatInt(min(max(s.Remaining, 0), s.Limit), 10)}
-		h[keys[2]] = []string{s.Reset.Round(time.Millisecond).String()}
+		if vals == nil {
+			vals = new([6]string)
+		}
+		v := vals[off : off+3 : off+3]
+		v[0] = strconv.FormatInt(s.Limit, 10)
+		v[1] = strconv.FormatInt(min(max(s.Remaining, 0), s.Limit), 10)
+		v[2] = s.Reset.Round(time.Millisecond).String()
+		h[keys[0]], h[keys[1]], h[keys[2]] = v[0:1:1], v[1:2:2], v[2:3:3]
 	}
-	set(&requestKeys, requests)
-	set(&tokenKeys, tokens)
+	set(&requestKeys, 0, requests)
+	set(&tokenKeys, 3, tokens)
 }
 
 var (

@@ -105,7 +105,7 @@ func (l *Limiter) Acquire(ctx context.Context, key string, limits Limits, estTok
 	if limits.MaxConcurrent > 0 {
 		t.id = l.prefix + strconv.FormatUint(l.seq.Add(1), 36)
 	}
-	ctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
+	ctx, cancel := l.bounded(ctx, false)
 	defer cancel()
 	d, err := l.opts.Backend.Admit(ctx, Admission{Key: key, Limits: limits, Tokens: t.reserved, Ticket: t.id,
 		SlotTTL: l.opts.SlotTTL, Now: l.opts.Clock()})
@@ -154,7 +154,7 @@ func (t *Ticket) Done(ctx context.Context, actualTokens int64) error {
 		return nil
 	}
 	l := t.l
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.opts.Timeout)
+	ctx, cancel := l.bounded(ctx, true)
 	defer cancel()
 	err := l.opts.Backend.Settle(ctx, Settlement{Key: t.key, Limits: t.limits, TokenDelta: delta,
 		Ticket: t.id, Release: t.limits.MaxConcurrent > 0, Now: l.opts.Clock()})

@@ -29,6 +29,9 @@ type memEntry struct {
 
 var _ Backend = (*MemoryBackend)(nil)
 
+// InProcess reports that the backend never waits (see InProcess).
+func (m *MemoryBackend) InProcess() bool { return true }
+
 // NewMemoryBackend returns an empty backend.
 func NewMemoryBackend() *MemoryBackend {
 	m := &MemoryBackend{seed: maphash.MakeSeed()}

@@ -71,7 +71,8 @@ type Upstream struct {
 	opts       Options
 	log        *slog.Logger
 	base       string
-	auth       string // "Bearer <key>" or ""
+	auth       string   // "Bearer <key>" or ""
+	authHeader []string // auth as a header value, built once
 	client     *http.Client
 	inFlight   atomic.Int64
 	breaker    *Breaker
@@ -128,6 +129,7 @@ func New(o Options) *Upstream {
 	}
 	if o.APIKey != "" {
 		u.auth = "Bearer " + o.APIKey
+		u.authHeader = []string{u.auth}
 	}
 	u.retryOn = defaultRetryPolicy()
 	if o.RetryOn != nil {
@@ -149,6 +151,12 @@ func New(o Options) *Upstream {
 	u.breaker = NewBreaker(bo)
 	return u
 }
+
+// The values of the headers every upstream request carries.
+var (
+	jsonContentType = []string{"application/json"}
+	acceptAnswers   = []string{"application/json, text/event-stream"}
+)
 
 func newTransport(connect, header time.Duration) *http.Transport {
 	d := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
@@ -410,15 +418,17 @@ func (u *Upstream) Send(ctx context.Context, e openai.Endpoint, body []byte, req
 	if err != nil {
 		return nil, &Error{Upstream: u.Name(), Err: err}
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
+	// Canonical keys and shared values, set without Header.Set's copies:
+	// the transport only reads a request's headers.
+	h := req.Header
+	h["Content-Type"], h["Accept"] = jsonContentType, acceptAnswers
 	if e == openai.EndpointMessages {
-		u.anthropicHeaders(req.Header)
+		u.anthropicHeaders(h)
 	} else if u.auth != "" {
-		req.Header.Set("Authorization", u.auth)
+		h["Authorization"] = u.authHeader
 	}
 	if requestID != "" {
-		req.Header.Set("X-Request-Id", requestID)
+		h["X-Request-Id"] = []string{requestID}
 	}
 	tracing.Inject(ctx, req.Header)
 	resp, err := u.client.Do(req)

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+)
+
+// The mock upstream answers every chat request with one fixed answer, so
+// the upstream costs as little CPU as net/http allows and never caps the
+// rate of the proxy under test. It counts the connections it accepts: a
+// proxy that reuses its upstream connections opens none after warm-up.
+
+// mockAnswer is a non-streaming chat completion with usage.
+var mockAnswer = []byte(`{"id":"chatcmpl-mock","object":"chat.completion","created":1764000000,"model":"deepseek-chat",` +
+	`"choices":[{"index":0,"message":{"role":"assistant","content":"Hello! I am a fixed answer of the benchmark's mock upstream."},` +
+	`"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":16,"total_tokens":28}}`)
+
+// mockEvents are the 20 SSE events of a streamed answer (role, 17 content
+// chunks, the finish reason, the usage chunk), then [DONE].
+var mockEvents = buildEvents()
+
+func buildEvents() [][]byte {
+	const head = `data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[`
+	ev := [][]byte{[]byte(head + `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}` + "\n\n")}
+	for i := range 17 {
+		ev = append(ev, []byte(head+`{"index":0,"delta":{"content":"tok`+strconv.Itoa(i)+` "},"finish_reason":null}]}`+"\n\n"))
+	}
+	ev = append(ev, []byte(head+`{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\n"))
+	ev = append(ev, []byte(`data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[],`+
+		`"usage":{"prompt_tokens":12,"completion_tokens":17,"total_tokens":29}}`+"\n\n"))
+	ev = append(ev, []byte("data: [DONE]\n\n"))
+	return ev
+}
+
+// mockServer is the mock upstream with its connection counter.
+type mockServer struct {
+	conns atomic.Int64
+}
+
+func (m *mockServer) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	mux.HandleFunc("GET /conns", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "%d", m.conns.Load())
+	})
+	mux.HandleFunc("POST /v1/chat/completions", m.chat)
+	return mux
+}
+
+// chat reads the whole request and writes the fixed answer; a body that
+// asks for a stream ("stream":true anywhere) gets the events, each flushed.
+func (m *mockServer) chat(w http.ResponseWriter, r *http.Request) {
+	var buf [8192]byte
+	n := 0
+	for {
+		k, err := r.Body.Read(buf[n:])
+		n += k
+		if err != nil || n == len(buf) {
+			break
+		}
+	}
+	if !containsStream(buf[:n]) {
+		h := w.Header()
+		h["Content-Type"] = []string{"application/json"}
+		h["Content-Length"] = []string{strconv.Itoa(len(mockAnswer))}
+		w.Write(mockAnswer)
+		return
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{"text/event-stream"}
+	h["Cache-Control"] = []string{"no-cache"}
+	f := w.(http.Flusher)
+	for _, e := range mockEvents {
+		w.Write(e)
+		f.Flush()
+	}
+}
+
+func containsStream(b []byte) bool {
+	const key = `"stream":true`
+	for i := 0; i+len(key) <= len(b); i++ {
+		if string(b[i:i+len(key)]) == key {
+			return true
+		}
+	}
+	return false
+}
+
+// serveMock serves the mock upstream on addr until the process ends.
+func serveMock(addr string) error {
+	m := &mockServer{}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: m.handler(), ConnState: func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			m.conns.Add(1)
+		}
+	}}
+	return srv.Serve(ln)
+}
