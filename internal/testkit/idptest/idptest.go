@@ -114,9 +114,6 @@ func (p *OP) SetDown(down bool) {
 // JWKS (as IdPs keep it while its tokens live). It returns the new kid.
 func (p *OP) RotateKey() string { return p.st.RotateKey() }
 
-// DropOldKeys removes every key but the current one from the JWKS.
-func (p *OP) DropOldKeys() { p.st.dropOldKeys() }
-
 // PublicKey returns the current signing key's public half and kid.
 func (p *OP) PublicKey() (*rsa.PublicKey, string) {
 	p.st.mu.Lock()
@@ -158,12 +155,6 @@ func (s *Storage) RotateKey() string {
 	defer s.mu.Unlock()
 	s.keys = append([]*signingKey{k}, s.keys...)
 	return k.id
-}
-
-func (s *Storage) dropOldKeys() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.keys = s.keys[:1]
 }
 
 // SigningKey implements op.Storage: the current key.
