@@ -394,3 +394,30 @@ func TestLanguage(t *testing.T) {
 		t.Fatal("language switch not remembered")
 	}
 }
+
+// teamOf is the team of a key or client in the store, "" for none.
+func (f *fixture) teamOf(kind store.PrincipalKind, id string) string {
+	lookup, err := admin.TeamLookup(context.Background(), f.st.(store.TeamStore))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return lookup(kind, id)
+}
+
+// overrides are the stored runtime budgets.
+func (f *fixture) overrides() []admin.BudgetEntry {
+	cur, err := admin.LoadCostOverrides(context.Background(), f.st.(store.CostOverrideStore))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return cur.Budgets
+}
+
+// seedBudget stores one runtime budget, key:seed/month/USD.
+func (f *fixture) seedBudget() {
+	err := admin.PutBudget(context.Background(), admin.OverrideOptions{Store: f.st.(store.CostOverrideStore)}, admin.CostOverrides{},
+		admin.BudgetEntry{Subject: "key:seed", Period: "month", Currency: "USD", Amount: "5"}, "t", time.Now(), nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
