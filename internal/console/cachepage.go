@@ -3,9 +3,9 @@ package console
 import (
 	"context"
 	"io"
-	"strconv"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/dsgate/dsgate/internal/auth"

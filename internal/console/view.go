@@ -168,7 +168,7 @@ var funcs = template.FuncMap{
 		}
 		return g
 	},
-	"pair": func(v view, d Summary, k string) summaryArgs { return summaryArgs{V: v, D: d, K: k} },
+	"pair":    func(v view, d Summary, k string) summaryArgs { return summaryArgs{V: v, D: d, K: k} },
 	"budgets": func(v view, d budgetsData) budgetsArgs { return budgetsArgs{V: v, D: d} },
 	"list":    func(s ...string) []string { return s },
 	"query": func(kv ...string) string {
