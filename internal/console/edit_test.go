@@ -164,6 +164,9 @@ func TestCreateAndEditTeam(t *testing.T) {
 			t.Errorf("team %q: %d", name, resp.StatusCode)
 		}
 	}
+	if resp, _ := b.do(http.MethodPost, "/console/teams/research", url.Values{"csrf_token": {csrf}, "models": {"[x"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad model pattern: %d", resp.StatusCode)
+	}
 	if resp, _ := b.do(http.MethodPost, "/console/teams/research", url.Values{"csrf_token": {csrf}, "rpm": {"12"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("edit team: %d", resp.StatusCode)
 	}
