@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"slices"
 	"time"
 
@@ -145,15 +146,34 @@ func (c *costHandler) putTeam(r *http.Request, _ *auth.Principal) (int, any, err
 	}
 	t := store.Team{Name: r.PathValue("name"), Models: req.Models, RPM: req.RPM, TPM: req.TPM,
 		MaxConcurrent: req.MaxConcurrent, UpdatedAt: c.o.Clock()}
-	if err := ValidateTeam(t); err != nil {
+	if err := PutTeam(r.Context(), c.o.Teams, t, c.o.TeamsChanged, c.o.Logger); err != nil {
 		return 0, nil, err
 	}
-	if err := c.o.Teams.PutTeam(r.Context(), t); err != nil {
-		return 0, nil, err
-	}
-	c.changed(r.Context())
 	c.o.Logger.Info("team written", "team", t.Name)
 	return c.getTeam(r, nil)
+}
+
+// PutTeam validates t and creates or replaces it, then calls changed (nil:
+// none) so the access control rereads the teams; a failure of changed is
+// logged (the periodic refresh catches up).
+func PutTeam(ctx context.Context, ts store.TeamStore, t store.Team, changed func(context.Context) error, log *slog.Logger) error {
+	if err := ValidateTeam(t); err != nil {
+		return err
+	}
+	for _, m := range t.Models {
+		if _, err := path.Match(m, ""); err != nil || m == "" || !plainText(m) {
+			return fmt.Errorf("%w: bad model pattern %q", ErrInvalid, m)
+		}
+	}
+	if err := ts.PutTeam(ctx, t); err != nil {
+		return err
+	}
+	if changed != nil {
+		if err := changed(ctx); err != nil && log != nil {
+			log.Warn("reloading teams", "err", err)
+		}
+	}
+	return nil
 }
 
 // ValidateTeam checks a team before it is stored.
@@ -300,6 +320,7 @@ type BudgetView struct {
 	Amount   string  `json:"amount"`
 	Spent    string  `json:"spent"` // settled plus in-flight reservations
 	Ratio    float64 `json:"spent_ratio"`
+	Soft     float64 `json:"soft"` // the soft threshold (ratio) in force
 	Start    string  `json:"period_start"`
 	Reset    string  `json:"resets_at"`
 }
@@ -314,18 +335,45 @@ func (c *costHandler) budgets(r *http.Request, _ *auth.Principal) (int, any, err
 	if s := r.URL.Query().Get("subject"); s != "" {
 		subjects = []string{s}
 	}
-	st, err := bs.Status(r.Context(), subjects, c.o.Clock())
+	out, err := BudgetStatus(r.Context(), bs, subjects, c.o.Clock())
 	if err != nil {
 		return 0, nil, err
 	}
+	return http.StatusOK, map[string]any{"object": "list", "data": out}, nil
+}
+
+// BudgetStatus is the state of the budgets in force (bs may be nil) for
+// subjects (nil: every one) in their current period, sorted by subject,
+// period and currency.
+func BudgetStatus(ctx context.Context, bs *budget.Budgets, subjects []string, now time.Time) ([]BudgetView, error) {
+	st, err := bs.Status(ctx, subjects, now)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]BudgetView, 0, len(st))
 	for _, s := range st {
+		soft := s.Rule.Soft
+		if soft == 0 {
+			soft = budget.DefaultSoft
+		}
 		out = append(out, BudgetView{Subject: s.Rule.Subject, Period: s.Rule.Period.String(), Currency: string(s.Rule.Currency),
 			Amount: s.Rule.Amount.String(), Spent: s.Spent.String(), Ratio: float64(s.Spent) / float64(s.Rule.Amount),
-			Start: s.Start.Format(time.RFC3339), Reset: s.Reset.Format(time.RFC3339)})
+			Soft: soft, Start: s.Start.Format(time.RFC3339), Reset: s.Reset.Format(time.RFC3339)})
 	}
 	slices.SortFunc(out, func(a, b BudgetView) int {
 		return cmp.Or(cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Period, b.Period), cmp.Compare(a.Currency, b.Currency))
 	})
-	return http.StatusOK, map[string]any{"object": "list", "data": out}, nil
+	return out, nil
+}
+
+// State is "hard" when the budget is spent (requests are refused),
+// "soft" past its soft threshold, else "ok".
+func (v BudgetView) State() string {
+	switch {
+	case v.Ratio >= 1:
+		return "hard"
+	case v.Ratio >= v.Soft:
+		return "soft"
+	}
+	return "ok"
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -294,21 +295,55 @@ func (c *costHandler) putBudget(r *http.Request, p *auth.Principal) (int, any, e
 	}
 	b := BudgetEntry{Subject: r.PathValue("subject"), Period: r.PathValue("period"), Currency: r.PathValue("currency"),
 		Amount: req.Amount, Soft: req.Soft}
+	if err := PutBudget(r.Context(), o, cur, b, principalID(p), c.o.Clock(), c.o.Logger); err != nil {
+		return 0, nil, err
+	}
+	c.o.Logger.Info("budget override written", "budget", b.Name(), "by", principalID(p))
+	return http.StatusOK, b, nil
+}
+
+// PutBudget writes the runtime budget b over cur (the stored overrides,
+// LoadCostOverrides) after o.Validate accepts the result, then applies it
+// (o.Changed; a failure there is logged). o.Store must not be nil.
+func PutBudget(ctx context.Context, o OverrideOptions, cur CostOverrides, b BudgetEntry, by string, now time.Time, log *slog.Logger) error {
+	if o.Store == nil {
+		return fmt.Errorf("%w: runtime cost overrides need a SQL store", ErrInvalid)
+	}
 	next := cur
 	next.Budgets = append(removeBudget(cur.Budgets, b.Name()), b)
 	if o.Validate != nil {
 		if err := o.Validate(next); err != nil {
-			return 0, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+			return fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 	}
 	body, _ := json.Marshal(b)
-	if err := o.Store.PutCostOverride(r.Context(), store.CostOverride{Kind: store.OverrideBudget, Name: b.Name(),
-		Body: string(body), UpdatedBy: principalID(p), UpdatedAt: c.o.Clock()}); err != nil {
-		return 0, nil, err
+	if err := o.Store.PutCostOverride(ctx, store.CostOverride{Kind: store.OverrideBudget, Name: b.Name(),
+		Body: string(body), UpdatedBy: by, UpdatedAt: now}); err != nil {
+		return err
 	}
-	c.applied(r.Context(), o)
-	c.o.Logger.Info("budget override written", "budget", b.Name(), "by", principalID(p))
-	return http.StatusOK, b, nil
+	applyOverrides(ctx, o, log)
+	return nil
+}
+
+// DeleteBudget removes the runtime budget named name
+// ("subject/period/currency") and applies the change.
+func DeleteBudget(ctx context.Context, o OverrideOptions, name string, log *slog.Logger) error {
+	if o.Store == nil {
+		return fmt.Errorf("%w: runtime cost overrides need a SQL store", ErrInvalid)
+	}
+	if err := o.Store.DeleteCostOverride(ctx, store.OverrideBudget, name); err != nil {
+		return err
+	}
+	applyOverrides(ctx, o, log)
+	return nil
+}
+
+func applyOverrides(ctx context.Context, o OverrideOptions, log *slog.Logger) {
+	if o.Changed != nil {
+		if err := o.Changed(ctx); err != nil && log != nil {
+			log.Warn("applying cost overrides", "err", err)
+		}
+	}
 }
 
 func removeBudget(bs []BudgetEntry, name string) []BudgetEntry {
@@ -327,10 +362,9 @@ func (c *costHandler) deleteBudget(r *http.Request, p *auth.Principal) (int, any
 		return 0, nil, err
 	}
 	name := r.PathValue("subject") + "/" + r.PathValue("period") + "/" + r.PathValue("currency")
-	if err := o.Store.DeleteCostOverride(r.Context(), store.OverrideBudget, name); err != nil {
+	if err := DeleteBudget(r.Context(), o, name, c.o.Logger); err != nil {
 		return 0, nil, err
 	}
-	c.applied(r.Context(), o)
 	c.o.Logger.Info("budget override deleted", "budget", name, "by", principalID(p))
 	return http.StatusNoContent, nil, nil
 }

@@ -177,14 +177,7 @@ func (m *Manager) getFile(w http.ResponseWriter, r *http.Request, p *auth.Princi
 }
 
 func (m *Manager) fileContent(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	f, err := m.ownFile(r.Context(), p, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	rc, err := m.o.Blobs.Open(r.Context(), f.ID)
-	if errors.Is(err, ErrBlobNotFound) {
-		return notFound("file content", f.ID)
-	}
+	f, rc, err := m.OpenFile(r.Context(), r.PathValue("id"), p.LimitKey())
 	if err != nil {
 		return err
 	}
@@ -193,6 +186,27 @@ func (m *Manager) fileContent(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	w.Header().Set("Content-Length", strconv.FormatInt(f.Bytes, 10))
 	io.Copy(w, rc) // a failure here means the client went away
 	return nil
+}
+
+// OpenFile opens a file's content, as GET /v1/files/{id}/content. owner,
+// when not empty, must own the file (a principal's LimitKey); empty is an
+// operator reading any. The caller closes the reader.
+func (m *Manager) OpenFile(ctx context.Context, id, owner string) (store.BatchFile, io.ReadCloser, error) {
+	f, err := m.o.Store.BatchFile(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && owner != "" && f.Owner != owner) {
+		return f, nil, notFound("file", id)
+	}
+	if err != nil {
+		return f, nil, err
+	}
+	rc, err := m.o.Blobs.Open(ctx, f.ID)
+	if errors.Is(err, ErrBlobNotFound) {
+		return f, nil, notFound("file content", f.ID)
+	}
+	if err != nil {
+		return f, nil, err
+	}
+	return f, rc, nil
 }
 
 func (m *Manager) deleteFile(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {

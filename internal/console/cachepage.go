@@ -2,8 +2,10 @@ package console
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/dsgate/dsgate/internal/auth"
@@ -23,6 +25,11 @@ type CacheControl interface {
 type BatchControl interface {
 	ActiveBatches(ctx context.Context) ([]store.Batch, error)
 	Cancel(ctx context.Context, id, owner string) (store.Batch, error)
+	// Batch reads one batch of any owner (store.ErrNotFound).
+	Batch(ctx context.Context, id string) (store.Batch, error)
+	// OpenFile opens a file's content for an operator, as GET
+	// /v1/files/{id}/content (*batch.Manager.OpenFile with no owner).
+	OpenFile(ctx context.Context, id string) (store.BatchFile, io.ReadCloser, error)
 }
 
 type cacheRow struct {
@@ -39,6 +46,8 @@ type cachePageData struct {
 	BatchesOff bool
 	Batches    []store.Batch
 	CanCancel  bool
+	Found      *store.Batch // the batch looked up by id (?batch=)
+	LookedUp   string
 	Error      string
 	Notice     string
 }
@@ -77,9 +86,17 @@ func (c *Console) showCache(w http.ResponseWriter, r *http.Request, who *caller,
 		slices.SortFunc(bs, func(a, b store.Batch) int { return b.CreatedAt.Compare(a.CreatedAt) })
 		d.Batches = bs
 		d.CanCancel = c.can(who, auth.ResourceBatches, auth.ActionUpdate) && c.can(who, auth.ResourceAdminKeys, auth.ActionUpdate)
+		if id := strings.TrimSpace(r.URL.Query().Get("batch")); id != "" {
+			d.LookedUp = id
+			if b, err := c.o.Batches.Batch(r.Context(), id); err == nil {
+				d.Found = &b
+			} else {
+				d.Error = translate(language(r), "not_found") + ": " + id
+			}
+		}
 	}
 	v := c.view(r, who, "cache")
-	v.Live = status == http.StatusOK && d.Purged == nil
+	v.Live = status == http.StatusOK && d.Purged == nil && d.LookedUp == ""
 	w.WriteHeader(status)
 	c.render(w, "cache", v.with(d))
 }
@@ -114,4 +131,51 @@ func (c *Console) cancelBatch(w http.ResponseWriter, r *http.Request, who *calle
 	}
 	c.o.Logger.Info("batch cancelled", "batch", id, "by", who.p.ID, "via", "console")
 	http.Redirect(w, r, Prefix+"/cache", http.StatusSeeOther)
+}
+
+// batchFile downloads a batch's output (which="output") or error file, as
+// GET /v1/files/{id}/content does for the batch's owner.
+func (c *Console) batchFile(which string) handler {
+	return func(w http.ResponseWriter, r *http.Request, who *caller) {
+		if c.o.Batches == nil || !c.can(who, auth.ResourceBatches, auth.ActionRead) || !c.can(who, auth.ResourceAdminKeys, auth.ActionRead) {
+			c.forbidden(w, r, who)
+			return
+		}
+		b, err := c.o.Batches.Batch(r.Context(), r.PathValue("id"))
+		if err != nil {
+			c.fail(w, r, who, http.StatusNotFound, "not_found")
+			return
+		}
+		id := b.OutputFileID
+		if which == "errors" {
+			id = b.ErrorFileID
+		}
+		if id == "" {
+			c.fail(w, r, who, http.StatusNotFound, "not_found")
+			return
+		}
+		f, rc, err := c.o.Batches.OpenFile(r.Context(), id)
+		if err != nil {
+			c.fail(w, r, who, http.StatusNotFound, "not_found")
+			return
+		}
+		defer rc.Close()
+		w.Header().Set("Content-Type", "application/jsonl")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+safeFileName(b.ID+"-"+which)+`.jsonl"`)
+		if f.Bytes > 0 {
+			w.Header().Set("Content-Length", strconv.FormatInt(f.Bytes, 10))
+		}
+		_, _ = io.Copy(w, rc) // a failure here means the browser went away
+		c.o.Logger.Info("batch file downloaded", "batch", b.ID, "file", id, "by", who.p.ID, "via", "console")
+	}
+}
+
+// safeFileName keeps letters, digits, '-' and '_' of s.
+func safeFileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			return r
+		}
+		return '_'
+	}, s)
 }

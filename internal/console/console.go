@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"io/fs"
@@ -85,6 +86,19 @@ type Options struct {
 	Alerts func() []Alert
 	// Config returns the running config (redacted) and its reload history.
 	Config func() ConfigState
+	// SecretParams hash new OAuth2 clients' secrets; zero:
+	// auth.DefaultArgon2.
+	SecretParams auth.Argon2Params
+	// TeamsChanged is called after a team or membership is written, so
+	// the access control rereads the teams at once (as the admin API's).
+	TeamsChanged func(ctx context.Context) error
+	// Budgets returns the state of the budgets in force for subjects
+	// (nil: every one), as GET /admin/budgets (admin.BudgetStatus); nil:
+	// no budget state.
+	Budgets func(ctx context.Context, subjects []string) ([]admin.BudgetView, error)
+	// BudgetOverrides write runtime budgets as PUT|DELETE /admin/budgets
+	// do; without a Store the console shows no budget forms.
+	BudgetOverrides admin.OverrideOptions
 	// SSOIssuers are the OIDC issuers people may sign in with; each gets
 	// a link to /auth/oidc/login?issuer=<issuer>.
 	SSOIssuers []string
@@ -141,7 +155,20 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET "+Prefix+"/keys", c.signedIn(c.keys))
 	c.mux.HandleFunc("POST "+Prefix+"/keys", c.signedIn(c.createKey))
 	c.mux.HandleFunc("POST "+Prefix+"/keys/{id}/revoke", c.signedIn(c.revokeKey))
+	c.mux.HandleFunc("GET "+Prefix+"/keys/{id}", c.signedIn(c.keyPage))
+	c.mux.HandleFunc("POST "+Prefix+"/keys/{id}/limits", c.signedIn(c.setKeyLimits))
+	c.mux.HandleFunc("POST "+Prefix+"/keys/{id}/team", c.signedIn(c.setTeam(store.KindKey)))
+	c.mux.HandleFunc("POST "+Prefix+"/clients", c.signedIn(c.createClient))
+	c.mux.HandleFunc("GET "+Prefix+"/clients/{id}", c.signedIn(c.clientPage))
+	c.mux.HandleFunc("POST "+Prefix+"/clients/{id}/limits", c.signedIn(c.setClientLimits))
+	c.mux.HandleFunc("POST "+Prefix+"/clients/{id}/team", c.signedIn(c.setTeam(store.KindClient)))
 	c.mux.HandleFunc("POST "+Prefix+"/clients/{id}/revoke", c.signedIn(c.revokeClient))
+	c.mux.HandleFunc("POST "+Prefix+"/teams", c.signedIn(c.putTeam))
+	c.mux.HandleFunc("GET "+Prefix+"/teams/{name}", c.signedIn(c.teamPage))
+	c.mux.HandleFunc("POST "+Prefix+"/teams/{name}", c.signedIn(c.putTeam))
+	c.mux.HandleFunc("GET "+Prefix+"/budgets", c.signedIn(c.budgetsPage))
+	c.mux.HandleFunc("POST "+Prefix+"/budgets", c.signedIn(c.putBudget))
+	c.mux.HandleFunc("POST "+Prefix+"/budgets/delete", c.signedIn(c.deleteBudget))
 	c.mux.HandleFunc("GET "+Prefix+"/usage", c.signedIn(c.usage))
 	c.mux.HandleFunc("GET "+Prefix+"/usage.csv", c.signedIn(c.usageCSV))
 	c.mux.HandleFunc("GET "+Prefix+"/requests", c.signedIn(c.requests))
@@ -150,6 +177,8 @@ func (c *Console) routes() {
 	c.mux.HandleFunc("GET "+Prefix+"/cache", c.signedIn(c.cachePage))
 	c.mux.HandleFunc("POST "+Prefix+"/cache/purge", c.signedIn(c.purgeCache))
 	c.mux.HandleFunc("POST "+Prefix+"/batches/{id}/cancel", c.signedIn(c.cancelBatch))
+	c.mux.HandleFunc("GET "+Prefix+"/batches/{id}/output", c.signedIn(c.batchFile("output")))
+	c.mux.HandleFunc("GET "+Prefix+"/batches/{id}/errors", c.signedIn(c.batchFile("errors")))
 	c.mux.HandleFunc(Prefix+"/", c.notFound)
 }
 

@@ -40,6 +40,9 @@ type fixture struct {
 	drains   []string
 	cache    *fakeCache
 	batches  *fakeBatches
+	budgets  []admin.BudgetView
+	// teamsChanged counts TeamsChanged calls.
+	teamsChanged int
 }
 
 type fakeCache struct {
@@ -56,6 +59,23 @@ func (c *fakeCache) Purge(_ context.Context, f cache.Filter) (map[string]int, er
 type fakeBatches struct {
 	active    []store.Batch
 	cancelled []string
+	all       map[string]store.Batch
+	files     map[string]string // file id -> content
+}
+
+func (b *fakeBatches) Batch(_ context.Context, id string) (store.Batch, error) {
+	if x, ok := b.all[id]; ok {
+		return x, nil
+	}
+	return store.Batch{}, store.ErrNotFound
+}
+
+func (b *fakeBatches) OpenFile(_ context.Context, id string) (store.BatchFile, io.ReadCloser, error) {
+	c, ok := b.files[id]
+	if !ok {
+		return store.BatchFile{}, nil, store.ErrNotFound
+	}
+	return store.BatchFile{ID: id, Bytes: int64(len(c))}, io.NopCloser(strings.NewReader(c)), nil
 }
 
 func (b *fakeBatches) ActiveBatches(context.Context) ([]store.Batch, error) { return b.active, nil }
@@ -77,8 +97,11 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, st: st, policy: policy,
-		cache:   &fakeCache{stats: []cache.TierStats{{Tier: "memory", Entries: 2, Hits: 3, Misses: 1}}},
-		batches: &fakeBatches{active: []store.Batch{{ID: "batch_1", Owner: "key:x", Status: "in_progress", Total: 10, Completed: 4}}}}
+		cache: &fakeCache{stats: []cache.TierStats{{Tier: "memory", Entries: 2, Hits: 3, Misses: 1}}},
+		batches: &fakeBatches{active: []store.Batch{{ID: "batch_1", Owner: "key:x", Status: "in_progress", Total: 10, Completed: 4}},
+			all: map[string]store.Batch{"batch_done": {ID: "batch_done", Owner: "key:x", Status: "completed", Total: 2, Completed: 1, Failed: 1,
+				OutputFileID: "file_out", ErrorFileID: "file_err"}},
+			files: map[string]string{"file_out": `{"custom_id":"a"}` + "\n", "file_err": `{"custom_id":"b"}` + "\n"}}}
 	now := time.Now()
 	root, err := admin.CreateKey(ctx, st, admin.KeyRequest{Name: "root", Role: "admin"}, now, policy, nil)
 	if err != nil {
@@ -120,9 +143,21 @@ func newFixture(t *testing.T) *fixture {
 			f.drains = append(f.drains, name+"="+strconv.FormatBool(drained))
 			return nil
 		},
-		Cache:   f.cache,
-		Teams:   ts,
-		Batches: f.batches,
+		Cache:        f.cache,
+		Teams:        ts,
+		Batches:      f.batches,
+		SecretParams: cheap,
+		TeamsChanged: func(context.Context) error { f.teamsChanged++; return nil },
+		Budgets: func(_ context.Context, subjects []string) ([]admin.BudgetView, error) {
+			var out []admin.BudgetView
+			for _, b := range f.budgets {
+				if subjects == nil || b.Subject == subjects[0] {
+					out = append(out, b)
+				}
+			}
+			return out, nil
+		},
+		BudgetOverrides: admin.OverrideOptions{Store: st.(store.CostOverrideStore)},
 		Config: func() ConfigState {
 			return ConfigState{YAML: "version: 1\n", Reloads: []Reload{{At: now, Error: "changing server.listen needs a restart"}}}
 		},
@@ -357,5 +392,32 @@ func TestLanguage(t *testing.T) {
 	// The switch is remembered.
 	if _, body := b.do(http.MethodGet, "/console/login", nil, "Accept-Language", "zh-CN"); !strings.Contains(body, "Sign in") {
 		t.Fatal("language switch not remembered")
+	}
+}
+
+// teamOf is the team of a key or client in the store, "" for none.
+func (f *fixture) teamOf(kind store.PrincipalKind, id string) string {
+	lookup, err := admin.TeamLookup(context.Background(), f.st.(store.TeamStore))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return lookup(kind, id)
+}
+
+// overrides are the stored runtime budgets.
+func (f *fixture) overrides() []admin.BudgetEntry {
+	cur, err := admin.LoadCostOverrides(context.Background(), f.st.(store.CostOverrideStore))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return cur.Budgets
+}
+
+// seedBudget stores one runtime budget, key:seed/month/USD.
+func (f *fixture) seedBudget() {
+	err := admin.PutBudget(context.Background(), admin.OverrideOptions{Store: f.st.(store.CostOverrideStore)}, admin.CostOverrides{},
+		admin.BudgetEntry{Subject: "key:seed", Period: "month", Currency: "USD", Amount: "5"}, "t", time.Now(), nil)
+	if err != nil {
+		f.t.Fatal(err)
 	}
 }

@@ -158,6 +158,18 @@ type keysData struct {
 	Clients   []admin.ClientView
 	CanClient bool // may revoke clients
 	Teams     []teamRow
+	// OAuth2 client creation: the new client (secret shown once), the
+	// refused form and its error.
+	NewClient       *admin.ClientView
+	ClientForm      admin.ClientRequest
+	ClientModels    string
+	ClientError     string
+	CanCreateClient bool
+	// Team creation.
+	TeamForm   store.Team
+	TeamModels string
+	TeamError  string
+	CanTeams   bool // may create and edit teams
 }
 
 // teamRow is a team with its members ("key:<id>", "client:<id>").
@@ -202,6 +214,11 @@ func (c *Console) showKeys(w http.ResponseWriter, r *http.Request, who *caller, 
 	d.Teams = c.teams(r)
 	d.CanCreate = c.o.Grants != nil && c.can(who, auth.ResourceAdminKeys, auth.ActionCreate)
 	d.CanRevoke = c.can(who, auth.ResourceAdminKeys, auth.ActionDelete)
+	d.CanCreateClient = c.o.Grants != nil && c.can(who, auth.ResourceAdminClients, auth.ActionCreate)
+	d.CanTeams = c.o.Teams != nil && c.can(who, auth.ResourceAdminRoles, auth.ActionUpdate)
+	if d.ClientForm.Role == "" {
+		d.ClientForm.Role = "developer"
+	}
 	d.Roles = []string{"analyst", "developer", "admin"}
 	v := c.view(r, who, "keys")
 	w.WriteHeader(status)

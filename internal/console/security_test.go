@@ -14,6 +14,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/audit"
+	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/upstream"
@@ -23,6 +24,7 @@ import (
 // token, or with another session's, and changes nothing.
 func TestCSRFOnEveryStateChangingForm(t *testing.T) {
 	f := newFixture(t)
+	f.seedBudget()
 	victim := f.browser()
 	good := victim.signIn(f.adminKey)
 	attacker := f.browser()
@@ -49,6 +51,38 @@ func TestCSRFOnEveryStateChangingForm(t *testing.T) {
 		{"revoke client", "/console/clients/" + f.client.ID + "/revoke", url.Values{}, func() bool {
 			cl, _ := f.st.Client(context.Background(), f.client.ID)
 			return cl.RevokedAt.IsZero()
+		}},
+		{"set key limits", "/console/keys/" + f.analyst.ID + "/limits", url.Values{"rpm": {"1"}}, func() bool {
+			k, _ := f.st.Key(context.Background(), f.analyst.ID)
+			return k.RPM == 0
+		}},
+		{"set key team", "/console/keys/" + f.analyst.ID + "/team", url.Values{"team": {""}}, func() bool {
+			return f.teamOf(store.KindKey, f.analyst.ID) == "data-team"
+		}},
+		{"create client", "/console/clients", url.Values{"name": {"evil"}, "role": {"admin"}}, func() bool {
+			cs, _ := f.st.ListClients(context.Background())
+			return len(cs) == 1
+		}},
+		{"set client limits", "/console/clients/" + f.client.ID + "/limits", url.Values{"rpm": {"1"}}, func() bool {
+			cl, _ := f.st.Client(context.Background(), f.client.ID)
+			return cl.RPM == 0
+		}},
+		{"set client team", "/console/clients/" + f.client.ID + "/team", url.Values{"team": {"data-team"}}, func() bool {
+			return f.teamOf(store.KindClient, f.client.ID) == ""
+		}},
+		{"create team", "/console/teams", url.Values{"name": {"evil"}}, func() bool {
+			_, err := f.st.(store.TeamStore).Team(context.Background(), "evil")
+			return err != nil
+		}},
+		{"edit team", "/console/teams/data-team", url.Values{"rpm": {"1"}}, func() bool {
+			tm, _ := f.st.(store.TeamStore).Team(context.Background(), "data-team")
+			return tm.RPM == 7
+		}},
+		{"set budget", "/console/budgets", url.Values{"subject": {"team:data-team"}, "period": {"day"}, "currency": {"USD"}, "amount": {"1"}}, func() bool {
+			return len(f.overrides()) == 1 // the fixture's own
+		}},
+		{"delete budget", "/console/budgets/delete", url.Values{"subject": {"key:seed"}, "period": {"month"}, "currency": {"USD"}}, func() bool {
+			return len(f.overrides()) == 1
 		}},
 		{"drain upstream", "/console/upstreams/a/drain", url.Values{}, func() bool { return len(f.drains) == 0 }},
 		{"re-enable upstream", "/console/upstreams/a/enable", url.Values{}, func() bool { return len(f.drains) == 0 }},
@@ -114,7 +148,9 @@ func TestClickjackingAndCSPHeaders(t *testing.T) {
 	b.signIn(f.adminKey)
 	inline := regexp.MustCompile(`(?i)<script(?:\s[^>]*)?>[^<]|<script>|\sstyle=|\son[a-z]+=|javascript:`)
 	for _, p := range []string{"/console/login", "/console/", "/console/upstreams", "/console/keys", "/console/usage",
-		"/console/requests", "/console/config", "/console/cache", "/console/nope", "/console/static/console.css"} {
+		"/console/requests", "/console/config", "/console/cache", "/console/nope", "/console/static/console.css",
+		"/console/budgets", "/console/keys/" + f.analyst.ID, "/console/clients/" + f.client.ID, "/console/teams/data-team",
+		"/console/cache?batch=batch_done"} {
 		resp, body := b.get(p)
 		h := resp.Header
 		csp := h.Get("Content-Security-Policy")
@@ -147,6 +183,21 @@ func TestXSSThroughClientSuppliedText(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.batches.active = []store.Batch{{ID: "b" + xss, Owner: xss, Model: xss, Status: xss}}
+	f.batches.all["batch_x"] = store.Batch{ID: "batch_x", Owner: xss, Model: xss, Status: xss, OutputFileID: xss}
+	evil, err := admin.CreateKey(ctx, f.st, admin.KeyRequest{Name: xss, Role: "developer", Models: []string{"m" + xss}}, time.Now(), f.policy, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evilClient, err := admin.CreateClient(ctx, f.st, admin.ClientRequest{Name: xss, Role: "developer", Models: []string{xss}}, time.Now(), f.policy, nil,
+		auth.Argon2Params{Time: 1, MemoryKiB: 64, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.PutBudget(ctx, admin.OverrideOptions{Store: f.st.(store.CostOverrideStore)}, admin.CostOverrides{},
+		admin.BudgetEntry{Subject: "key:" + evil.ID, Period: "day", Currency: xss, Amount: xss}, "t", time.Now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	f.budgets = []admin.BudgetView{{Subject: "key:" + evil.ID, Period: xss, Currency: xss, Amount: xss, Spent: xss, Reset: xss}}
 	f.ups = []upstream.Status{{Name: "u" + xss, Kind: "sim", Breaker: "open" + xss, LastError: xss}}
 	ev := audit.Event{ID: "e1", Seq: 1, RequestID: "req" + xss, Principal: "p" + xss, Role: xss, ClientAddr: xss,
 		Route: xss, Model: xss, Upstream: xss, Status: 200, CacheResult: xss, ErrorType: xss, Currency: xss,
@@ -165,7 +216,9 @@ func TestXSSThroughClientSuppliedText(t *testing.T) {
 	b.signIn(f.adminKey)
 	pages := []string{"/console/cache", "/console/", "/console/upstreams", "/console/keys", "/console/usage",
 		"/console/requests", "/console/requests?principal=" + url.QueryEscape("p"+xss),
-		"/console/requests/" + url.PathEscape("req"+xss), "/console/login?next=" + url.QueryEscape("/console/"+xss)}
+		"/console/requests/" + url.PathEscape("req"+xss), "/console/login?next=" + url.QueryEscape("/console/"+xss),
+		"/console/keys/" + evil.ID, "/console/clients/" + evilClient.ID, "/console/budgets", "/console/cache?batch=batch_x",
+		"/console/teams/" + url.PathEscape("team"+xss)}
 	seen := 0
 	for _, p := range pages {
 		_, body := b.get(p)
@@ -176,8 +229,8 @@ func TestXSSThroughClientSuppliedText(t *testing.T) {
 			seen++
 		}
 	}
-	if seen < 5 { // the payload is shown, escaped, not dropped
-		t.Errorf("payload shown escaped on %d pages, want at least 5", seen)
+	if seen < 10 { // the payload is shown, escaped, not dropped
+		t.Errorf("payload shown escaped on %d pages, want at least 10", seen)
 	}
 }
 
@@ -209,10 +262,22 @@ func TestRolesDecideWhatIsShown(t *testing.T) {
 	if resp, _ := b.do(http.MethodPost, "/console/keys/"+f.analyst.ID+"/revoke", url.Values{"csrf_token": {csrf}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("analyst revoke: %d", resp.StatusCode)
 	}
-	for _, p := range []string{"/console/cache/purge", "/console/batches/batch_1/cancel", "/console/upstreams/a/drain"} {
+	for _, p := range []string{"/console/keys/" + f.analyst.ID, "/console/clients/" + f.client.ID, "/console/teams/data-team",
+		"/console/budgets", "/console/batches/batch_done/output", "/console/batches/batch_done/errors"} {
+		if resp, _ := b.get(p); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("analyst %s: %d, want 403", p, resp.StatusCode)
+		}
+	}
+	for _, p := range []string{"/console/cache/purge", "/console/batches/batch_1/cancel", "/console/upstreams/a/drain",
+		"/console/keys/" + f.analyst.ID + "/limits", "/console/keys/" + f.analyst.ID + "/team", "/console/clients",
+		"/console/clients/" + f.client.ID + "/limits", "/console/clients/" + f.client.ID + "/team", "/console/teams",
+		"/console/teams/data-team", "/console/budgets", "/console/budgets/delete"} {
 		if resp, _ := b.do(http.MethodPost, p, url.Values{"csrf_token": {csrf}}); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("analyst %s: %d", p, resp.StatusCode)
 		}
+	}
+	if k, _ := f.st.Key(ctx, f.analyst.ID); k.RPM != 0 {
+		t.Error("an analyst set a key's limits")
 	}
 	if len(f.cache.purged) != 0 || len(f.batches.cancelled) != 0 || len(f.drains) != 0 {
 		t.Error("an analyst purged the cache or cancelled a batch")

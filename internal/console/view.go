@@ -48,6 +48,7 @@ var nav = []struct {
 	{"keys", Prefix + "/keys", auth.ResourceAdminKeys, auth.ActionRead},
 	{"usage", Prefix + "/usage", "", ""},
 	{"requests", Prefix + "/requests", auth.ResourceAudit, auth.ActionRead},
+	{"budgets", Prefix + "/budgets", auth.ResourceAdminUsage, auth.ActionRead},
 	{"cache", Prefix + "/cache", auth.ResourceCache, auth.ActionRead},
 	{"config", Prefix + "/config", auth.ResourceAdminRoles, auth.ActionRead},
 }
@@ -81,6 +82,12 @@ type summaryArgs struct {
 	K string
 }
 
+// budgetsArgs is what the "budgets" template gets.
+type budgetsArgs struct {
+	V view
+	D budgetsData
+}
+
 type errorData struct {
 	Message string
 }
@@ -102,7 +109,7 @@ type pages struct {
 	byName map[string]*template.Template
 }
 
-var pageNames = []string{"login", "error", "overview", "upstreams", "keys", "usage", "requests", "request", "config", "cache"}
+var pageNames = []string{"login", "error", "overview", "upstreams", "keys", "usage", "requests", "request", "config", "cache", "edit", "budgets"}
 
 func parsePages() (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -161,7 +168,9 @@ var funcs = template.FuncMap{
 		}
 		return g
 	},
-	"pair": func(v view, d Summary, k string) summaryArgs { return summaryArgs{V: v, D: d, K: k} },
+	"pair":    func(v view, d Summary, k string) summaryArgs { return summaryArgs{V: v, D: d, K: k} },
+	"budgets": func(v view, d budgetsData) budgetsArgs { return budgetsArgs{V: v, D: d} },
+	"list":    func(s ...string) []string { return s },
 	"query": func(kv ...string) string {
 		q := url.Values{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -192,3 +201,5 @@ func groupDigits(n int64) string {
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+func urlPathEscape(s string) string { return url.PathEscape(s) }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/admin"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/batch"
@@ -80,6 +82,14 @@ func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
 	}
 	if ts, ok := c.store.(store.TeamStore); ok {
 		o.Teams = ts
+		o.TeamsChanged = func(ctx context.Context) error { return c.reloadTeams(ctx, ts) }
+	}
+	o.Budgets = func(ctx context.Context, subjects []string) ([]admin.BudgetView, error) {
+		return admin.BudgetStatus(ctx, c.access.Costing().Budgets, subjects, time.Now())
+	}
+	if cs := costOverrideStore(c.store); cs != nil {
+		o.BudgetOverrides = admin.OverrideOptions{Store: cs, Validate: c.validateCostOverrides,
+			Changed: func(ctx context.Context) error { return c.refreshCostOverrides(ctx, true) }}
 	}
 	if a := cfg.Audit; a.Enabled && !a.File.Disabled {
 		path := a.File.Path
@@ -99,8 +109,28 @@ func (b consoleBatches) ActiveBatches(ctx context.Context) ([]store.Batch, error
 	return b.st.ActiveBatches(ctx)
 }
 
+func (b consoleBatches) Batch(ctx context.Context, id string) (store.Batch, error) {
+	return b.st.Batch(ctx, id)
+}
+
+// OpenFile reads any owner's file, as an operator.
+func (b consoleBatches) OpenFile(ctx context.Context, id string) (store.BatchFile, io.ReadCloser, error) {
+	return b.m.OpenFile(ctx, id, "")
+}
+
 func (b consoleBatches) Cancel(ctx context.Context, id, owner string) (store.Batch, error) {
 	return b.m.Cancel(ctx, id, owner)
+}
+
+// reloadTeams rereads the teams into the access control at once (as the
+// admin API's TeamsChanged), after the console changed one.
+func (c *core) reloadTeams(ctx context.Context, ts store.TeamStore) error {
+	t, err := access.LoadTeams(ctx, ts)
+	if err != nil {
+		return err
+	}
+	c.access.SetTeams(t)
+	return nil
 }
 
 // certAlertBefore is how long before its expiry the served certificate

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -218,6 +219,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		return err != nil
 	})
 
+	setRPMInBrowser(t, e)
+
 	e.do(t, chromedp.Navigate(e.base+"/console/config"))
 	e.waitFor(t, "config page", `document.querySelector("pre.config")`, false)
 	if cfg := e.eval(t, `document.querySelector("pre.config").textContent`); strings.Contains(cfg, strings.Repeat("ab", 32)) {
@@ -261,4 +264,41 @@ func checkCSVAgainstAdmin(t *testing.T, e *browserEnv, csvText, today string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	assertCSVMatches(t, csvText, body)
+}
+
+// setRPMInBrowser creates a key in the console, sets its RPM to 1 on its
+// edit page, and checks through the OpenAI SDK that the second call in
+// the minute is refused with 429; screenshots the edit and budgets pages.
+func setRPMInBrowser(t *testing.T, e *browserEnv) {
+	t.Helper()
+	e.do(t, chromedp.Navigate(e.base+"/console/keys"))
+	e.do(t, chromedp.Click(chromedp.CSS("details.create summary")),
+		chromedp.SendKeys(chromedp.CSS("input[name=name]"), "rpm-edited"),
+		chromedp.Click(chromedp.CSS("form.grid button[type=submit]")))
+	e.waitFor(t, "second key shown", `document.getElementById("new-key-secret")`, false)
+	secret := e.eval(t, `document.getElementById("new-key-secret").textContent.trim()`)
+	keyID := strings.SplitN(strings.TrimPrefix(secret, "dsg_"), "_", 2)[0]
+	e.do(t, chromedp.Click(chromedp.CSS(`tr[data-key="`+keyID+`"] a.edit-link`)))
+	e.waitFor(t, "key edit page", `document.querySelector("form.limits-form input[name=rpm]")`, false)
+	e.do(t, chromedp.SendKeys(chromedp.CSS("form.limits-form input[name=rpm]"), "1"),
+		chromedp.Click(chromedp.CSS("form.limits-form button[type=submit]")))
+	e.waitFor(t, "limits saved", `document.querySelector("p.ok[role=status]") && document.querySelector("form.limits-form input[name=rpm]").value === "1"`, false)
+	e.screenshot(t, "key-edit")
+	sdk := openai.NewClient(option.WithBaseURL(e.base+"/v1/"), option.WithAPIKey(secret), option.WithMaxRetries(0))
+	call := func() error {
+		_, err := sdk.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "deepseek-chat",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("limited")}})
+		return err
+	}
+	if err := call(); err != nil {
+		t.Fatalf("first call under RPM 1: %v", err)
+	}
+	err := call()
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("second call under RPM 1: %v, want 429", err)
+	}
+	e.do(t, chromedp.Navigate(e.base+"/console/budgets"))
+	e.waitFor(t, "budgets page", `document.querySelector("h1")`, false)
+	e.screenshot(t, "budgets")
 }

@@ -277,3 +277,65 @@ func TestConsoleOnItsOwnListener(t *testing.T) {
 		t.Errorf("console on the API listener: %d, want 404", resp.StatusCode)
 	}
 }
+
+// The console's edits reach the gateway at once: a team created on the
+// console with an allow-list, a key put in it there, is refused another
+// model; a key's model allow-list set there applies to its next call; a
+// runtime budget set there is validated against the configuration,
+// stored as the admin API stores it, and shown with its state.
+func TestConsoleEditsOnTheGateway(t *testing.T) {
+	dir := t.TempDir()
+	e := startAuthIn(t, dir, consoleExtra(dir))
+	c := newConsoleClient(t, e.base)
+	c.signIn(e.adminKey)
+	_, body := e.do(t, "POST", "/admin/keys", e.adminKey, `{"name":"member","role":"developer"}`)
+	var k struct{ ID, Key string }
+	if err := json.Unmarshal(body, &k); err != nil || k.Key == "" {
+		t.Fatalf("key: %s", body)
+	}
+	chat := func(model string) int {
+		resp, _ := e.do(t, "POST", "/v1/chat/completions", k.Key, `{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`)
+		return resp.StatusCode
+	}
+	if got := chat("deepseek-reasoner"); got != http.StatusOK {
+		t.Fatalf("before: %d", got)
+	}
+	if resp, page := c.do("POST", "/console/teams", url.Values{"name": {"research"}, "models": {"deepseek-chat"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create team: %d\n%s", resp.StatusCode, page)
+	}
+	if resp, _ := c.do("POST", "/console/keys/"+k.ID+"/team", url.Values{"team": {"research"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("join team: %d", resp.StatusCode)
+	}
+	if got := chat("deepseek-reasoner"); got != http.StatusForbidden {
+		t.Fatalf("outside the team's allow-list: %d, want 403", got)
+	}
+	if got := chat("deepseek-chat"); got != http.StatusOK {
+		t.Fatalf("inside the team's allow-list: %d", got)
+	}
+	if resp, _ := c.do("POST", "/console/keys/"+k.ID+"/team", url.Values{"team": {""}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("leave team: %d", resp.StatusCode)
+	}
+	if resp, _ := c.do("POST", "/console/keys/"+k.ID+"/limits", url.Values{"models": {"deepseek-reasoner"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("key allow-list: %d", resp.StatusCode)
+	}
+	if got := chat("deepseek-chat"); got != http.StatusForbidden {
+		t.Fatalf("outside the key's new allow-list: %d, want 403", got)
+	}
+
+	if resp, page := c.do("POST", "/console/budgets", url.Values{"subject": {"team:research"}, "period": {"day"},
+		"currency": {"USD"}, "amount": {"5.00"}, "soft": {"0.5"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("set budget: %d\n%s", resp.StatusCode, page)
+	}
+	if resp, page := c.do("POST", "/console/budgets", url.Values{"subject": {"nobody"}, "period": {"day"},
+		"currency": {"USD"}, "amount": {"5.00"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "subject") {
+		t.Fatalf("bad subject accepted: %d", resp.StatusCode)
+	}
+	_, body = e.do(t, "GET", "/admin/budgets/overrides", e.adminKey, "")
+	if !strings.Contains(string(body), `"subject":"team:research"`) || strings.Contains(string(body), "nobody") {
+		t.Fatalf("overrides: %s", body)
+	}
+	_, page := c.do("GET", "/console/budgets", nil)
+	if !strings.Contains(page, `data-budget="team:research/day/USD"`) {
+		t.Fatalf("budgets page:\n%s", page)
+	}
+}

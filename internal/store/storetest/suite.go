@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("UsageCost", func(t *testing.T) { testUsageCost(t, open(t)) })
 	t.Run("UsageHours", func(t *testing.T) { testUsageHours(t, open(t)) })
 	t.Run("Teams", func(t *testing.T) { testTeams(t, open(t)) })
+	t.Run("Limits", func(t *testing.T) { testLimits(t, open(t)) })
 	t.Run("CostOverrides", func(t *testing.T) { testCostOverrides(t, open(t)) })
 	t.Run("RevokedTokens", func(t *testing.T) { testRevokedTokens(t, open(t)) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, open(t)) })
