@@ -82,7 +82,7 @@ func FuzzSetField(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		out, err := SetField(body, "model", []byte(`"x"`))
 		var obj map[string]json.RawMessage
-		if json.Unmarshal(body, &obj) != nil {
+		if json.Unmarshal(body, &obj) != nil || obj == nil { // "null" unmarshals into a nil map: not an object
 			return
 		}
 		if err != nil {
