@@ -6,6 +6,8 @@ import (
 	"errors"
 	"hash"
 	"strings"
+
+	"github.com/dsgate/dsgate/internal/chatwire"
 )
 
 // sigPrefix marks signatures made by this package.
@@ -21,23 +23,38 @@ func Signature(thinking string) string {
 }
 
 // signer computes a Signature incrementally over streamed thinking deltas.
-type signer struct{ h hash.Hash }
+type signer struct {
+	h    hash.Hash
+	text []byte // the decoded delta, reused
+	sig  []byte // the signature as a JSON string token, reused
+}
 
-func (s *signer) write(p string) {
+// write adds a thinking delta's decoded text.
+func (s *signer) write(t chatwire.Token) {
 	if s.h == nil {
 		s.h = sha256.New()
 	}
-	s.h.Write([]byte(p))
+	s.text = t.AppendText(s.text[:0])
+	s.h.Write(s.text)
 }
 
-func (s *signer) sum() string {
-	if s.h == nil {
-		return Signature("")
-	}
+// token is the signature of the text written so far, as a JSON string
+// token (valid until the next call); it starts the next signature.
+func (s *signer) token() chatwire.Token {
 	var buf [sha256.Size]byte
-	sum := s.h.Sum(buf[:0])
-	s.h = nil
-	return sigPrefix + base64.RawURLEncoding.EncodeToString(sum)
+	var sum []byte
+	if s.h == nil {
+		h := sha256.Sum256(nil)
+		sum = h[:]
+	} else {
+		sum = s.h.Sum(buf[:0])
+		s.h.Reset()
+	}
+	b := append(s.sig[:0], '"')
+	b = append(b, sigPrefix...)
+	b = base64.RawURLEncoding.AppendEncode(b, sum)
+	s.sig = append(b, '"')
+	return s.sig
 }
 
 // errSignature is returned for a thinking block whose dsg1 signature does

@@ -52,10 +52,11 @@ func NewStream(info RequestInfo) *Stream {
 }
 
 // Chunk translates one chat completion chunk (the data of one SSE event,
-// not [DONE]).
+// not [DONE]). The chunk's texts are copied into the events as they are
+// escaped (chatwire.Token), not decoded and encoded again.
 func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 	c := &s.chunk
-	if err := chatwire.Decode(chunk, c); err != nil {
+	if err := chatwire.DecodeChunk(chunk, c); err != nil {
 		return &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream sent an unreadable chunk", Err: err}
 	}
 	if !s.started {
@@ -67,25 +68,23 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 	if c.Usage != nil {
 		s.usage = *c.Usage
 	}
-	ch := c.First()
-	if ch.FinishReason != "" {
-		s.finish = ch.FinishReason
+	if c.FinishReason != "" {
+		s.finish = c.FinishReason
 	}
-	d := ch.Delta
-	if d.ReasoningContent != "" {
+	if !c.ReasoningContent.Empty() {
 		if err := s.ensure(thinkingBlock, emit, nil); err != nil {
 			return err
 		}
-		s.sig.write(d.ReasoningContent)
-		if err := s.delta("thinking_delta", "thinking", d.ReasoningContent, emit); err != nil {
+		s.sig.write(c.ReasoningContent)
+		if err := s.delta("thinking_delta", "thinking", c.ReasoningContent, emit); err != nil {
 			return err
 		}
 	}
-	text := d.Content
-	if text == "" {
-		text = d.Refusal
+	text := c.Content
+	if text.Empty() {
+		text = c.Refusal
 	}
-	if text != "" {
+	if !text.Empty() {
 		if err := s.ensure(textBlock, emit, nil); err != nil {
 			return err
 		}
@@ -93,8 +92,8 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 			return err
 		}
 	}
-	for i := range d.ToolCalls {
-		if err := s.tool(&d.ToolCalls[i], emit); err != nil {
+	for i := range c.ToolCalls {
+		if err := s.tool(&c.ToolCalls[i], emit); err != nil {
 			return err
 		}
 	}
@@ -103,21 +102,19 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 
 // tool streams one tool call fragment. A fragment with a new chat index
 // (or an ID) starts a new tool_use block; the rest are argument deltas.
-func (s *Stream) tool(tc *chatwire.ToolCall, emit Emit) error {
+func (s *Stream) tool(tc *chatwire.ChunkToolCall, emit Emit) error {
 	idx := tc.Index
 	if s.open != toolBlock || idx != s.toolIdx || tc.ID != "" && tc.ID != s.toolID {
 		s.toolIdx, s.toolID = idx, tc.ID
-		if tc.ID == "" {
-			tc.ID = chatwire.CallID(tc, s.msgID, idx)
-		}
+		tc.ID = tc.CallID(s.msgID)
 		if err := s.ensure(toolBlock, emit, tc); err != nil {
 			return err
 		}
 	}
-	if tc.Function.Arguments == "" {
+	if tc.Arguments.Empty() {
 		return nil
 	}
-	return s.delta("input_json_delta", "partial_json", tc.Function.Arguments, emit)
+	return s.delta("input_json_delta", "partial_json", tc.Arguments, emit)
 }
 
 // start emits message_start and a ping. Usage is not known yet: the final
@@ -138,7 +135,7 @@ func (s *Stream) start(id, mdl string, emit Emit) error {
 
 // ensure makes kind the open block, closing the open one first. A tool
 // block is always new (tc describes it).
-func (s *Stream) ensure(kind blockKind, emit Emit, tc *chatwire.ToolCall) error {
+func (s *Stream) ensure(kind blockKind, emit Emit, tc *chatwire.ChunkToolCall) error {
 	if s.open == kind && kind != toolBlock {
 		return nil
 	}
@@ -156,7 +153,7 @@ func (s *Stream) ensure(kind blockKind, emit Emit, tc *chatwire.ToolCall) error 
 		b = append(b, `,"content_block":{"type":"tool_use","id":`...)
 		b = jsonenc.AppendString(b, tc.ID)
 		b = append(b, `,"name":`...)
-		b = jsonenc.AppendString(b, tc.Function.Name)
+		b = jsonenc.AppendString(b, tc.Name)
 		b = append(b, `,"input":{}}}`...)
 	}
 	s.buf = b
@@ -165,7 +162,7 @@ func (s *Stream) ensure(kind blockKind, emit Emit, tc *chatwire.ToolCall) error 
 }
 
 // delta emits a content_block_delta of type typ with field key = value.
-func (s *Stream) delta(typ, key, value string, emit Emit) error {
+func (s *Stream) delta(typ, key string, value chatwire.Token, emit Emit) error {
 	b := append(s.buf[:0], `{"type":"content_block_delta","index":`...)
 	b = strconv.AppendInt(b, int64(s.next), 10)
 	b = append(b, `,"delta":{"type":"`...)
@@ -173,7 +170,7 @@ func (s *Stream) delta(typ, key, value string, emit Emit) error {
 	b = append(b, `","`...)
 	b = append(b, key...)
 	b = append(b, `":`...)
-	b = jsonenc.AppendString(b, value)
+	b = value.AppendJSON(b)
 	b = append(b, `}}`...)
 	s.buf = b
 	return emit("content_block_delta", b)
@@ -185,7 +182,7 @@ func (s *Stream) close(emit Emit) error {
 		return nil
 	}
 	if s.open == thinkingBlock {
-		if err := s.delta("signature_delta", "signature", s.sig.sum(), emit); err != nil {
+		if err := s.delta("signature_delta", "signature", s.sig.token(), emit); err != nil {
 			return err
 		}
 	}

@@ -186,3 +186,107 @@ func decodeUsage(v []byte, u *openai.Usage) error {
 		return nil
 	})
 }
+
+// DecodeChunk reads a stream chunk into c, reusing c's storage (the
+// translators decode every chunk of a stream into the same Chunk). Like
+// Decode it validates the chunk first, so a malformed one is ErrInvalid;
+// unlike it, the texts stay Tokens into b, so a chunk costs no allocation
+// beyond a new id, model or tool call name. Only choice 0 is read.
+func DecodeChunk(b []byte, c *Chunk) error {
+	b = Trim(b)
+	if !Valid(b) {
+		return ErrInvalid
+	}
+	prevID, prevModel, calls := c.ID, c.Model, c.ToolCalls[:0]
+	*c = Chunk{ToolCalls: calls}
+	return Object(b, func(key, v []byte) error {
+		if Null(v) {
+			return nil
+		}
+		switch string(key) {
+		case "id":
+			c.ID = keep(prevID, v)
+		case "model":
+			c.Model = keep(prevModel, v)
+		case "created":
+			c.Created, _ = strconv.ParseInt(string(v), 10, 64)
+		case "choices":
+			return Array(v, func(i int, e []byte) error {
+				if i > 0 {
+					return nil
+				}
+				return decodeChunkChoice(e, c)
+			})
+		case "usage":
+			c.Usage = &c.usage
+			return decodeUsage(v, &c.usage)
+		}
+		return nil
+	})
+}
+
+// str is v when it is a JSON string token, else nil.
+func str(v []byte) Token {
+	if len(v) >= 2 && v[0] == '"' {
+		return v
+	}
+	return nil
+}
+
+func decodeChunkChoice(v []byte, c *Chunk) error {
+	return Object(v, func(key, val []byte) error {
+		if Null(val) {
+			return nil
+		}
+		switch string(key) {
+		case "finish_reason":
+			c.FinishReason, _ = Name(val)
+		case "delta", "message":
+			return Object(val, func(k, dv []byte) error {
+				if Null(dv) {
+					return nil
+				}
+				switch string(k) {
+				case "content":
+					c.Content = str(dv)
+				case "reasoning_content":
+					c.ReasoningContent = str(dv)
+				case "refusal":
+					c.Refusal = str(dv)
+				case "tool_calls":
+					return Array(dv, func(_ int, e []byte) error {
+						c.ToolCalls = append(c.ToolCalls, ChunkToolCall{})
+						return decodeChunkToolCall(e, &c.ToolCalls[len(c.ToolCalls)-1])
+					})
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+}
+
+func decodeChunkToolCall(v []byte, tc *ChunkToolCall) error {
+	return Object(v, func(key, val []byte) error {
+		if Null(val) {
+			return nil
+		}
+		switch string(key) {
+		case "index":
+			tc.Index, _ = strconv.Atoi(string(val))
+		case "id":
+			tc.ID, _ = Unquote(val)
+		case "function":
+			return Object(val, func(k, fv []byte) error {
+				switch string(k) {
+				case "name":
+					tc.Name, _ = Unquote(fv)
+				case "arguments":
+					tc.Arguments = str(fv)
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+}

@@ -21,7 +21,9 @@ const (
 )
 
 // outItem is one output item being built: its text is the reasoning text,
-// the message text or the call's arguments.
+// the message text or the call's arguments, held JSON-escaped (without the
+// quotes) so that every event that carries it copies it instead of
+// encoding it again.
 type outItem struct {
 	kind   itemKind
 	id     string
@@ -73,20 +75,20 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 	}
 	m := ch.Message
 	if m.ReasoningContent != "" {
-		r.items = append(r.items, outItem{kind: reasoningItem, id: "rs_" + c.ID, text: []byte(m.ReasoningContent), done: true})
+		r.items = append(r.items, outItem{kind: reasoningItem, id: "rs_" + c.ID, text: escaped(m.ReasoningContent), done: true})
 	}
 	text := m.Content
 	if text == "" {
 		text = m.Refusal
 	}
 	if text != "" {
-		r.items = append(r.items, outItem{kind: messageItem, id: "msg_" + c.ID, text: []byte(text), done: true})
+		r.items = append(r.items, outItem{kind: messageItem, id: "msg_" + c.ID, text: escaped(text), done: true})
 	}
 	for i := range m.ToolCalls {
 		tc := &m.ToolCalls[i]
 		callID := chatwire.CallID(tc, c.ID, i)
 		it := outItem{kind: functionCallItem, id: "fc_" + callID, callID: callID,
-			name: tc.Function.Name, text: []byte(tc.Function.Arguments), done: true}
+			name: tc.Function.Name, text: escaped(tc.Function.Arguments), done: true}
 		if info.custom(tc.Function.Name) {
 			it.kind, it.id = customCallItem, "ctc_"+callID
 		}
@@ -248,7 +250,7 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 		b = jsonenc.AppendString(b, it.name)
 		b = append(b, `,"arguments":`...)
 		if it.done {
-			b = jsonenc.AppendString(b, string(it.text))
+			b = appendQuoted(b, it.text)
 		} else {
 			b = append(b, `""`...)
 		}
@@ -256,15 +258,28 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 	}
 }
 
-func appendReasoningPart(b []byte, text []byte) []byte {
+// escaped is s JSON-escaped, without the quotes.
+func escaped(s string) []byte {
+	b := jsonenc.AppendString(make([]byte, 0, len(s)+2), s)
+	return b[1 : len(b)-1]
+}
+
+// appendQuoted appends the escaped text esc as a JSON string.
+func appendQuoted(b, esc []byte) []byte {
+	b = append(b, '"')
+	b = append(b, esc...)
+	return append(b, '"')
+}
+
+func appendReasoningPart(b []byte, esc []byte) []byte {
 	b = append(b, `{"type":"reasoning_text","text":`...)
-	b = jsonenc.AppendString(b, string(text))
+	b = appendQuoted(b, esc)
 	return append(b, '}')
 }
 
-func appendTextPart(b []byte, text []byte) []byte {
+func appendTextPart(b []byte, esc []byte) []byte {
 	b = append(b, `{"type":"output_text","text":`...)
-	b = jsonenc.AppendString(b, string(text))
+	b = appendQuoted(b, esc)
 	return append(b, `,"annotations":[],"logprobs":[]}`...)
 }
 
@@ -300,8 +315,10 @@ func errorCode(e *openai.Error) string {
 
 // customInput is a custom tool call's input: the "input" string of the
 // arguments the model produced for its function stand-in, or the
-// arguments themselves when they are not that shape.
-func customInput(args []byte) string {
+// arguments themselves when they are not that shape. esc is the
+// arguments JSON-escaped.
+func customInput(esc []byte) string {
+	args := []byte(chatwire.Token(appendQuoted(nil, esc)).String())
 	args = chatwire.Trim(args)
 	if len(args) == 0 || args[0] != '{' || !chatwire.Valid(args) {
 		return string(args)

@@ -45,10 +45,11 @@ func NewStream(info RequestInfo) *Stream {
 }
 
 // Chunk translates one chat completion chunk (the data of one SSE event,
-// not [DONE]).
+// not [DONE]). The chunk's texts are copied into the events as they are
+// escaped (chatwire.Token), not decoded and encoded again.
 func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 	c := &s.chunk
-	if err := chatwire.Decode(chunk, c); err != nil {
+	if err := chatwire.DecodeChunk(chunk, c); err != nil {
 		return upstreamError(err)
 	}
 	if !s.started {
@@ -60,24 +61,22 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 	if c.Usage != nil {
 		s.res.usage = *c.Usage
 	}
-	ch := c.First()
-	if ch.FinishReason != "" {
-		s.res.finish = ch.FinishReason
+	if c.FinishReason != "" {
+		s.res.finish = c.FinishReason
 	}
-	d := ch.Delta
-	if d.ReasoningContent != "" {
+	if !c.ReasoningContent.Empty() {
 		if err := s.ensureText(reasoningItem, "rs_", emit); err != nil {
 			return err
 		}
-		if err := s.delta("response.reasoning_text.delta", d.ReasoningContent, true, emit); err != nil {
+		if err := s.delta("response.reasoning_text.delta", c.ReasoningContent, true, emit); err != nil {
 			return err
 		}
 	}
-	text := d.Content
-	if text == "" {
-		text = d.Refusal
+	text := c.Content
+	if text.Empty() {
+		text = c.Refusal
 	}
-	if text != "" {
+	if !text.Empty() {
 		if err := s.ensureText(messageItem, "msg_", emit); err != nil {
 			return err
 		}
@@ -85,8 +84,8 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 			return err
 		}
 	}
-	for i := range d.ToolCalls {
-		if err := s.tool(&d.ToolCalls[i], emit); err != nil {
+	for i := range c.ToolCalls {
+		if err := s.tool(&c.ToolCalls[i], emit); err != nil {
 			return err
 		}
 	}
@@ -95,13 +94,13 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 
 // tool streams one tool call fragment; a new chat index or ID starts a new
 // function_call item.
-func (s *Stream) tool(tc *chatwire.ToolCall, emit Emit) error {
+func (s *Stream) tool(tc *chatwire.ChunkToolCall, emit Emit) error {
 	idx := tc.Index
 	cur := s.current()
 	if cur == nil || cur.kind != functionCallItem && cur.kind != customCallItem || idx != s.toolIdx || tc.ID != "" && tc.ID != cur.callID {
-		tc.ID = chatwire.CallID(tc, s.res.chatID, idx)
+		tc.ID = tc.CallID(s.res.chatID)
 		kind, id := functionCallItem, "fc_"+tc.ID
-		if s.info.custom(tc.Function.Name) {
+		if s.info.custom(tc.Name) {
 			kind, id = customCallItem, "ctc_"+tc.ID
 		}
 		if err := s.ensure(kind, id, tc, emit); err != nil {
@@ -110,15 +109,15 @@ func (s *Stream) tool(tc *chatwire.ToolCall, emit Emit) error {
 		s.toolIdx = idx
 		cur = s.current()
 	}
-	if tc.Function.Arguments == "" {
+	if tc.Arguments.Empty() {
 		return nil
 	}
 	if cur.kind == customCallItem {
 		// The input is inside the JSON arguments: sent whole at the end.
-		cur.text = append(cur.text, tc.Function.Arguments...)
+		cur.text = tc.Arguments.AppendEscaped(cur.text)
 		return nil
 	}
-	return s.delta("response.function_call_arguments.delta", tc.Function.Arguments, false, emit)
+	return s.delta("response.function_call_arguments.delta", tc.Arguments, false, emit)
 }
 
 func (s *Stream) current() *outItem {
@@ -182,7 +181,7 @@ func (s *Stream) ensureText(kind itemKind, prefix string, emit Emit) error {
 
 // ensure makes an item of kind the open item, closing the open one first.
 // A function call item is always new.
-func (s *Stream) ensure(kind itemKind, id string, tc *chatwire.ToolCall, emit Emit) error {
+func (s *Stream) ensure(kind itemKind, id string, tc *chatwire.ChunkToolCall, emit Emit) error {
 	if cur := s.current(); cur != nil && cur.kind == kind && kind != functionCallItem && kind != customCallItem {
 		return nil
 	}
@@ -191,7 +190,7 @@ func (s *Stream) ensure(kind itemKind, id string, tc *chatwire.ToolCall, emit Em
 	}
 	it := outItem{kind: kind, id: id}
 	if tc != nil {
-		it.callID, it.name = tc.ID, tc.Function.Name
+		it.callID, it.name = tc.ID, tc.Name
 	}
 	s.res.items = append(s.res.items, it)
 	s.open = len(s.res.items) - 1
@@ -216,12 +215,13 @@ func (s *Stream) ensure(kind itemKind, id string, tc *chatwire.ToolCall, emit Em
 }
 
 // delta appends text to the open item and emits a delta event.
-func (s *Stream) delta(typ, text string, withContent bool, emit Emit) error {
+func (s *Stream) delta(typ string, text chatwire.Token, withContent bool, emit Emit) error {
 	it := s.current()
-	it.text = append(it.text, text...)
+	n := len(it.text)
+	it.text = text.AppendEscaped(it.text)
 	b := s.itemHead(s.begin(typ), withContent)
 	b = append(b, `,"delta":`...)
-	b = jsonenc.AppendString(b, text)
+	b = appendQuoted(b, it.text[n:])
 	if typ == "response.output_text.delta" {
 		b = append(b, `,"logprobs":[]`...)
 	}
@@ -239,7 +239,7 @@ func (s *Stream) close(emit Emit) error {
 	case reasoningItem:
 		b = s.itemHead(s.begin("response.reasoning_text.done"), true)
 		b = append(b, `,"text":`...)
-		b = jsonenc.AppendString(b, string(it.text))
+		b = appendQuoted(b, it.text)
 		if err := s.send("response.reasoning_text.done", b, emit); err != nil {
 			return err
 		}
@@ -252,7 +252,7 @@ func (s *Stream) close(emit Emit) error {
 	case messageItem:
 		b = s.itemHead(s.begin("response.output_text.done"), true)
 		b = append(b, `,"text":`...)
-		b = jsonenc.AppendString(b, string(it.text))
+		b = appendQuoted(b, it.text)
 		b = append(b, `,"logprobs":[]`...)
 		if err := s.send("response.output_text.done", b, emit); err != nil {
 			return err
@@ -282,7 +282,7 @@ func (s *Stream) close(emit Emit) error {
 		b = append(b, `,"name":`...)
 		b = jsonenc.AppendString(b, it.name)
 		b = append(b, `,"arguments":`...)
-		b = jsonenc.AppendString(b, string(it.text))
+		b = appendQuoted(b, it.text)
 		if err := s.send("response.function_call_arguments.done", b, emit); err != nil {
 			return err
 		}
