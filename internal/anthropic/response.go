@@ -36,7 +36,7 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 	m := ch.Message
 	b := make([]byte, 0, len(m.Content)+2*len(m.ReasoningContent)+256)
 	b = append(b, `{"id":`...)
-	b = jsonenc.AppendString(b, messageID(c.ID))
+	b = appendMessageID(b, c.ID)
 	b = append(b, `,"type":"message","role":"assistant","model":`...)
 	b = jsonenc.AppendString(b, model(c.Model, info))
 	b = append(b, `,"content":[`...)
@@ -83,12 +83,12 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// messageID derives a message ID from the completion's ID.
-func messageID(chatID string) string {
+// appendMessageID appends the message ID derived from the completion's ID.
+func appendMessageID(b []byte, chatID string) []byte {
 	if chatID == "" {
-		return "msg_dsgate"
+		return append(b, `"msg_dsgate"`...)
 	}
-	return "msg_" + chatID
+	return chatwire.AppendID(b, "msg_", chatID)
 }
 
 // model is the model to report: the upstream's answer, else the request's.

@@ -25,8 +25,8 @@ func Signature(thinking string) string {
 // signer computes a Signature incrementally over streamed thinking deltas.
 type signer struct {
 	h    hash.Hash
-	text []byte // the decoded delta, reused
-	sig  []byte // the signature as a JSON string token, reused
+	text []byte   // a delta's decoded text when it has escapes, reused
+	sig  [64]byte // room for the signature as a JSON string token
 }
 
 // write adds a thinking delta's decoded text.
@@ -34,8 +34,9 @@ func (s *signer) write(t chatwire.Token) {
 	if s.h == nil {
 		s.h = sha256.New()
 	}
-	s.text = t.AppendText(s.text[:0])
-	s.h.Write(s.text)
+	var text []byte
+	text, s.text = t.Text(s.text[:0])
+	s.h.Write(text)
 }
 
 // token is the signature of the text written so far, as a JSON string
@@ -53,8 +54,7 @@ func (s *signer) token() chatwire.Token {
 	b := append(s.sig[:0], '"')
 	b = append(b, sigPrefix...)
 	b = base64.RawURLEncoding.AppendEncode(b, sum)
-	s.sig = append(b, '"')
-	return s.sig
+	return append(b, '"')
 }
 
 // errSignature is returned for a thinking block whose dsg1 signature does

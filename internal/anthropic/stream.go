@@ -9,6 +9,13 @@ import (
 	"github.com/dsgate/dsgate/internal/openai"
 )
 
+// The data of the events that never change. Emit must not modify the
+// data it is given.
+var (
+	pingData        = []byte(`{"type":"ping"}`)
+	messageStopData = []byte(`{"type":"message_stop"}`)
+)
+
 // Emit receives one SSE event: its name (the "event:" line) and its JSON
 // data. data is only valid during the call.
 type Emit func(event string, data []byte) error
@@ -122,7 +129,7 @@ func (s *Stream) tool(tc *chatwire.ChunkToolCall, emit Emit) error {
 func (s *Stream) start(id, mdl string, emit Emit) error {
 	s.started = true
 	b := append(s.buf[:0], `{"type":"message_start","message":{"id":`...)
-	b = jsonenc.AppendString(b, messageID(id))
+	b = appendMessageID(b, id)
 	b = append(b, `,"type":"message","role":"assistant","model":`...)
 	b = jsonenc.AppendString(b, model(mdl, s.info))
 	b = append(b, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0}}}`...)
@@ -130,7 +137,7 @@ func (s *Stream) start(id, mdl string, emit Emit) error {
 	if err := emit("message_start", b); err != nil {
 		return err
 	}
-	return emit("ping", []byte(`{"type":"ping"}`))
+	return emit("ping", pingData)
 }
 
 // ensure makes kind the open block, closing the open one first. A tool
@@ -220,7 +227,7 @@ func (s *Stream) Finish(emit Emit) error {
 	if err := emit("message_delta", b); err != nil {
 		return err
 	}
-	return emit("message_stop", []byte(`{"type":"message_stop"}`))
+	return emit("message_stop", messageStopData)
 }
 
 // Fail emits an error event, Anthropic's way of ending a stream that broke

@@ -266,3 +266,16 @@ func CallID(tc *ToolCall, completionID string, pos int) string {
 	}
 	return "call_" + completionID + "_" + strconv.Itoa(pos)
 }
+
+// AppendID appends the JSON string prefix+id without building that string
+// (the translators derive their message, item and response IDs this way,
+// once per event that carries them).
+func AppendID(b []byte, prefix, id string) []byte {
+	b = append(b, '"')
+	b = append(b, prefix...)
+	n := len(b)
+	b = jsonenc.AppendString(b, id)
+	copy(b[n:], b[n+1:len(b)-1]) // drop id's own quotes
+	b = b[:len(b)-2]
+	return append(b, '"')
+}

@@ -1,6 +1,8 @@
 package chatwire
 
 import (
+	"bytes"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/dsgate/dsgate/internal/jsonenc"
@@ -50,11 +52,49 @@ func (t Token) AppendText(b []byte) []byte {
 		return b
 	}
 	inner := t[1 : len(t)-1]
-	if canonical(inner) && noBackslash(inner) {
-		return append(b, inner...)
+	if !canonical(inner) {
+		s, _ := Unquote(t)
+		return append(b, s...)
 	}
-	s, _ := Unquote(t)
-	return append(b, s...)
+	for {
+		i := bytes.IndexByte(inner, '\\')
+		if i < 0 {
+			return append(b, inner...)
+		}
+		b = append(b, inner[:i]...)
+		b, inner = appendUnescaped(b, inner[i:])
+	}
+}
+
+// appendUnescaped decodes the escape at the start of s, one that canonical
+// accepts, and returns the rest of s.
+func appendUnescaped(b, s []byte) ([]byte, []byte) {
+	switch s[1] {
+	case 'n':
+		return append(b, '\n'), s[2:]
+	case 'r':
+		return append(b, '\r'), s[2:]
+	case 't':
+		return append(b, '\t'), s[2:]
+	case 'u':
+		r, _ := strconv.ParseUint(string(s[2:6]), 16, 32)
+		return utf8.AppendRune(b, rune(r)), s[6:]
+	}
+	return append(b, s[1]), s[2:] // \" or \\
+}
+
+// Text is t's decoded text: the bytes between its quotes when it has no
+// escape, else the text decoded into scratch, which is returned grown.
+func (t Token) Text(scratch []byte) (text, grown []byte) {
+	if len(t) < 2 {
+		return nil, scratch
+	}
+	inner := t[1 : len(t)-1]
+	if canonical(inner) && noBackslash(inner) {
+		return inner, scratch
+	}
+	scratch = t.AppendText(scratch[:0])
+	return scratch, scratch
 }
 
 // String is t's decoded text.

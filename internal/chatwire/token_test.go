@@ -36,6 +36,9 @@ func checkToken(t *testing.T, tok []byte) {
 	if got := string(Token(tok).AppendText(nil)); got != s {
 		t.Errorf("AppendText(%s) = %q, want %q", tok, got, s)
 	}
+	if got, _ := Token(tok).Text(nil); string(got) != s {
+		t.Errorf("Text(%s) = %q, want %q", tok, got, s)
+	}
 	if got := Token(tok).String(); got != s {
 		t.Errorf("String(%s) = %q, want %q", tok, got, s)
 	}

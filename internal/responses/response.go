@@ -26,7 +26,8 @@ const (
 // encoding it again.
 type outItem struct {
 	kind   itemKind
-	id     string
+	prefix string // the id is prefix + base
+	base   string
 	text   []byte
 	callID string
 	name   string
@@ -44,11 +45,17 @@ type result struct {
 	items   []outItem
 }
 
-func (r *result) responseID() string {
+// appendResponseID appends the response's id: resp_ and the chat ID.
+func (r *result) appendResponseID(b []byte) []byte {
 	if r.chatID == "" {
-		return "resp_dsgate"
+		return append(b, `"resp_dsgate"`...)
 	}
-	return "resp_" + r.chatID
+	return chatwire.AppendID(b, "resp_", r.chatID)
+}
+
+// appendID appends the item's id.
+func (it *outItem) appendID(b []byte) []byte {
+	return chatwire.AppendID(b, it.prefix, it.base)
 }
 
 // status is the response status and the incomplete reason, if any.
@@ -75,22 +82,22 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 	}
 	m := ch.Message
 	if m.ReasoningContent != "" {
-		r.items = append(r.items, outItem{kind: reasoningItem, id: "rs_" + c.ID, text: escaped(m.ReasoningContent), done: true})
+		r.items = append(r.items, outItem{kind: reasoningItem, prefix: "rs_", base: c.ID, text: escaped(m.ReasoningContent), done: true})
 	}
 	text := m.Content
 	if text == "" {
 		text = m.Refusal
 	}
 	if text != "" {
-		r.items = append(r.items, outItem{kind: messageItem, id: "msg_" + c.ID, text: escaped(text), done: true})
+		r.items = append(r.items, outItem{kind: messageItem, prefix: "msg_", base: c.ID, text: escaped(text), done: true})
 	}
 	for i := range m.ToolCalls {
 		tc := &m.ToolCalls[i]
 		callID := chatwire.CallID(tc, c.ID, i)
-		it := outItem{kind: functionCallItem, id: "fc_" + callID, callID: callID,
+		it := outItem{kind: functionCallItem, prefix: "fc_", base: callID, callID: callID,
 			name: tc.Function.Name, text: escaped(tc.Function.Arguments), done: true}
 		if info.custom(tc.Function.Name) {
-			it.kind, it.id = customCallItem, "ctc_"+callID
+			it.kind, it.prefix = customCallItem, "ctc_"
 		}
 		r.items = append(r.items, it)
 	}
@@ -110,7 +117,7 @@ func appendResponse(b []byte, r *result, info RequestInfo, status string, failur
 		created = time.Now().Unix()
 	}
 	b = append(b, `{"id":`...)
-	b = jsonenc.AppendString(b, r.responseID())
+	b = r.appendResponseID(b)
 	b = append(b, `,"object":"response","created_at":`...)
 	b = strconv.AppendInt(b, created, 10)
 	b = append(b, `,"status":`...)
@@ -205,7 +212,7 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 	switch it.kind {
 	case reasoningItem:
 		b = append(b, `{"id":`...)
-		b = jsonenc.AppendString(b, it.id)
+		b = it.appendID(b)
 		b = append(b, `,"type":"reasoning","summary":[],"content":[`...)
 		if it.done {
 			b = appendReasoningPart(b, it.text)
@@ -215,7 +222,7 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 		return append(b, `"}`...)
 	case messageItem:
 		b = append(b, `{"id":`...)
-		b = jsonenc.AppendString(b, it.id)
+		b = it.appendID(b)
 		b = append(b, `,"type":"message","status":"`...)
 		b = append(b, status...)
 		b = append(b, `","role":"assistant","content":[`...)
@@ -225,7 +232,7 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 		return append(b, `]}`...)
 	case customCallItem:
 		b = append(b, `{"id":`...)
-		b = jsonenc.AppendString(b, it.id)
+		b = it.appendID(b)
 		b = append(b, `,"type":"custom_tool_call","status":"`...)
 		b = append(b, status...)
 		b = append(b, `","call_id":`...)
@@ -241,7 +248,7 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 		return append(b, '}')
 	default:
 		b = append(b, `{"id":`...)
-		b = jsonenc.AppendString(b, it.id)
+		b = it.appendID(b)
 		b = append(b, `,"type":"function_call","status":"`...)
 		b = append(b, status...)
 		b = append(b, `","call_id":`...)

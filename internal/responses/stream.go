@@ -41,7 +41,11 @@ type Stream struct {
 
 // NewStream starts the translation of one streamed response.
 func NewStream(info RequestInfo) *Stream {
-	return &Stream{info: info, open: -1, buf: make([]byte, 0, 512)}
+	// Room for response.completed without the output: it and the two
+	// events that open the stream carry the request's tools and
+	// instructions.
+	n := 1024 + len(info.Tools) + len(info.Instructions) + len(info.Metadata)
+	return &Stream{info: info, open: -1, buf: make([]byte, 0, n)}
 }
 
 // Chunk translates one chat completion chunk (the data of one SSE event,
@@ -99,11 +103,11 @@ func (s *Stream) tool(tc *chatwire.ChunkToolCall, emit Emit) error {
 	cur := s.current()
 	if cur == nil || cur.kind != functionCallItem && cur.kind != customCallItem || idx != s.toolIdx || tc.ID != "" && tc.ID != cur.callID {
 		tc.ID = tc.CallID(s.res.chatID)
-		kind, id := functionCallItem, "fc_"+tc.ID
+		kind, prefix := functionCallItem, "fc_"
 		if s.info.custom(tc.Name) {
-			kind, id = customCallItem, "ctc_"+tc.ID
+			kind, prefix = customCallItem, "ctc_"
 		}
-		if err := s.ensure(kind, id, tc, emit); err != nil {
+		if err := s.ensure(kind, prefix, tc.ID, tc, emit); err != nil {
 			return err
 		}
 		s.toolIdx = idx
@@ -129,7 +133,12 @@ func (s *Stream) current() *outItem {
 
 // begin starts an event's data: {"type":typ,"sequence_number":n.
 func (s *Stream) begin(typ string) []byte {
-	b := append(s.buf[:0], `{"type":"`...)
+	return s.beginAt(s.buf[:0], typ)
+}
+
+// beginAt is begin appending to b.
+func (s *Stream) beginAt(b []byte, typ string) []byte {
+	b = append(b, `{"type":"`...)
 	b = append(b, typ...)
 	b = append(b, `","sequence_number":`...)
 	b = strconv.AppendInt(b, int64(s.seq), 10)
@@ -143,24 +152,31 @@ func (s *Stream) send(typ string, b []byte, emit Emit) error {
 	return emit(typ, b)
 }
 
-// start emits response.created and response.in_progress.
+// start emits response.created and response.in_progress. Both carry the
+// same response, encoded once: the second event copies it.
 func (s *Stream) start(emit Emit) error {
 	s.started = true
-	for _, typ := range [...]string{"response.created", "response.in_progress"} {
-		b := append(s.begin(typ), `,"response":`...)
-		b = appendResponse(b, &s.res, s.info, "in_progress", nil)
-		if err := s.send(typ, b, emit); err != nil {
-			return err
-		}
+	b := append(s.begin("response.created"), `,"response":`...)
+	n := len(b)
+	b = appendResponse(b, &s.res, s.info, "in_progress", nil)
+	m := len(b)
+	if err := s.send("response.created", b, emit); err != nil {
+		return err
 	}
-	return nil
+	b = s.buf // the created event; the next one is built after it
+	end := len(b)
+	b = append(s.beginAt(b, "response.in_progress"), `,"response":`...)
+	b = append(b, b[n:m]...)
+	b = append(b, '}')
+	s.buf = b
+	return emit("response.in_progress", b[end:])
 }
 
 // itemHead appends the fields every item event has.
 func (s *Stream) itemHead(b []byte, withContent bool) []byte {
 	it := s.current()
 	b = append(b, `,"item_id":`...)
-	b = jsonenc.AppendString(b, it.id)
+	b = it.appendID(b)
 	b = append(b, `,"output_index":`...)
 	b = strconv.AppendInt(b, int64(s.open), 10)
 	if withContent {
@@ -169,26 +185,25 @@ func (s *Stream) itemHead(b []byte, withContent bool) []byte {
 	return b
 }
 
-// ensureText is ensure for a reasoning or message item, whose id
-// (prefix + the chat id) is built only when the item opens, not for
-// every chunk that continues it.
+// ensureText is ensure for a reasoning or message item, whose id is
+// prefix + the chat id.
 func (s *Stream) ensureText(kind itemKind, prefix string, emit Emit) error {
 	if cur := s.current(); cur != nil && cur.kind == kind {
 		return nil
 	}
-	return s.ensure(kind, prefix+s.res.chatID, nil, emit)
+	return s.ensure(kind, prefix, s.res.chatID, nil, emit)
 }
 
 // ensure makes an item of kind the open item, closing the open one first.
 // A function call item is always new.
-func (s *Stream) ensure(kind itemKind, id string, tc *chatwire.ChunkToolCall, emit Emit) error {
+func (s *Stream) ensure(kind itemKind, prefix, base string, tc *chatwire.ChunkToolCall, emit Emit) error {
 	if cur := s.current(); cur != nil && cur.kind == kind && kind != functionCallItem && kind != customCallItem {
 		return nil
 	}
 	if err := s.close(emit); err != nil {
 		return err
 	}
-	it := outItem{kind: kind, id: id}
+	it := outItem{kind: kind, prefix: prefix, base: base}
 	if tc != nil {
 		it.callID, it.name = tc.ID, tc.Name
 	}
