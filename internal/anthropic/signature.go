@@ -27,6 +27,7 @@ type signer struct {
 	h    hash.Hash
 	text []byte   // a delta's decoded text when it has escapes, reused
 	sig  [64]byte // room for the signature as a JSON string token
+	sum  [sha256.Size]byte
 }
 
 // write adds a thinking delta's decoded text.
@@ -42,13 +43,12 @@ func (s *signer) write(t chatwire.Token) {
 // token is the signature of the text written so far, as a JSON string
 // token (valid until the next call); it starts the next signature.
 func (s *signer) token() chatwire.Token {
-	var buf [sha256.Size]byte
 	var sum []byte
 	if s.h == nil {
-		h := sha256.Sum256(nil)
-		sum = h[:]
+		s.sum = sha256.Sum256(nil)
+		sum = s.sum[:]
 	} else {
-		sum = s.h.Sum(buf[:0])
+		sum = s.h.Sum(s.sum[:0])
 		s.h.Reset()
 	}
 	b := append(s.sig[:0], '"')

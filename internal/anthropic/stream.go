@@ -55,7 +55,7 @@ type Stream struct {
 
 // NewStream starts the translation of one streamed response.
 func NewStream(info RequestInfo) *Stream {
-	return &Stream{info: info, buf: make([]byte, 0, 256)}
+	return &Stream{info: info, buf: make([]byte, 0, 512)}
 }
 
 // Chunk translates one chat completion chunk (the data of one SSE event,

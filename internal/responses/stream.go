@@ -36,16 +36,19 @@ type Stream struct {
 	open     int // index of the open item in res.items, or -1
 	toolIdx  int // chat index of the open tool call
 	buf      []byte
+	texts    []byte         // the items' escaped texts, one after the other
 	chunk    chatwire.Chunk // decoded into, chunk after chunk
 }
 
 // NewStream starts the translation of one streamed response.
 func NewStream(info RequestInfo) *Stream {
-	// Room for response.completed without the output: it and the two
-	// events that open the stream carry the request's tools and
-	// instructions.
-	n := 1024 + len(info.Tools) + len(info.Instructions) + len(info.Metadata)
-	return &Stream{info: info, open: -1, buf: make([]byte, 0, n)}
+	// Room for response.created and response.in_progress, built one
+	// after the other, and for response.completed without its output:
+	// they carry the request's tools and instructions.
+	n := 2048 + 2*(len(info.Tools)+len(info.Instructions)+len(info.Metadata))
+	s := &Stream{info: info, open: -1, buf: make([]byte, 0, n)}
+	s.res.items = make([]outItem, 0, 4)
+	return s
 }
 
 // Chunk translates one chat completion chunk (the data of one SSE event,
@@ -118,7 +121,7 @@ func (s *Stream) tool(tc *chatwire.ChunkToolCall, emit Emit) error {
 	}
 	if cur.kind == customCallItem {
 		// The input is inside the JSON arguments: sent whole at the end.
-		cur.text = tc.Arguments.AppendEscaped(cur.text)
+		s.appendText(cur, tc.Arguments)
 		return nil
 	}
 	return s.delta("response.function_call_arguments.delta", tc.Arguments, false, emit)
@@ -229,11 +232,19 @@ func (s *Stream) ensure(kind itemKind, prefix, base string, tc *chatwire.ChunkTo
 	return nil
 }
 
+// appendText appends t, escaped, to the text of it, the open item. The
+// items' texts share one buffer: only the open item grows, at its end.
+func (s *Stream) appendText(it *outItem, t chatwire.Token) {
+	start := len(s.texts) - len(it.text)
+	s.texts = t.AppendEscaped(s.texts)
+	it.text = s.texts[start:]
+}
+
 // delta appends text to the open item and emits a delta event.
 func (s *Stream) delta(typ string, text chatwire.Token, withContent bool, emit Emit) error {
 	it := s.current()
 	n := len(it.text)
-	it.text = text.AppendEscaped(it.text)
+	s.appendText(it, text)
 	b := s.itemHead(s.begin(typ), withContent)
 	b = append(b, `,"delta":`...)
 	b = appendQuoted(b, it.text[n:])
