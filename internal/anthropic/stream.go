@@ -18,7 +18,7 @@ var (
 
 // Emit receives one SSE event: its name (the "event:" line) and its JSON
 // data. data is only valid during the call.
-type Emit func(event string, data []byte) error
+type Emit = func(event string, data []byte) error
 
 // blockKind is the kind of the content block being streamed.
 type blockKind uint8

@@ -14,26 +14,12 @@ type streamTranslator interface {
 	Finish(emit func(string, []byte) error) error
 }
 
-type messagesStream struct{ *anthropic.Stream }
-
-func (s messagesStream) Chunk(c []byte, emit func(string, []byte) error) error {
-	return s.Stream.Chunk(c, emit)
-}
-func (s messagesStream) Finish(emit func(string, []byte) error) error { return s.Stream.Finish(emit) }
-
-type responsesStream struct{ *responses.Stream }
-
-func (s responsesStream) Chunk(c []byte, emit func(string, []byte) error) error {
-	return s.Stream.Chunk(c, emit)
-}
-func (s responsesStream) Finish(emit func(string, []byte) error) error { return s.Stream.Finish(emit) }
-
 var translators = []struct {
 	name string
 	new  func() streamTranslator
 }{
-	{"messages", func() streamTranslator { return messagesStream{anthropic.NewStream(anthropic.RequestInfo{})} }},
-	{"responses", func() streamTranslator { return responsesStream{responses.NewStream(responses.RequestInfo{})} }},
+	{"messages", func() streamTranslator { return anthropic.NewStream(anthropic.RequestInfo{}) }},
+	{"responses", func() streamTranslator { return responses.NewStream(responses.RequestInfo{}) }},
 }
 
 // allowed adds the race detector's own allocations to a limit.

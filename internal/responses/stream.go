@@ -10,7 +10,7 @@ import (
 
 // Emit receives one SSE event: its name (the "event:" line, equal to the
 // data's type) and its JSON data. data is only valid during the call.
-type Emit func(event string, data []byte) error
+type Emit = func(event string, data []byte) error
 
 // Stream translates a stream of chat completion chunks into Responses
 // stream events. Feed each chunk's data to Chunk, then call Finish once
