@@ -94,6 +94,8 @@ func TestDecodeChunkMatchesDecode(t *testing.T) {
 		` {"choices":[{"delta":{"content":"\ud83d\ude00 ok","refusal":"no","reasoning_content":7}}]} `,
 		`{"choices":{}}`, `{"choices":[{"delta":"x"}]}`, `{"choices":[{"delta":{"tool_calls":{}}}]}`,
 		`{"choices":[{"delta":{"tool_calls":[{"function":[]}]}}]}`, `{"usage":[]}`, `[]`, `{"id":"a"`, `{"a":1}}`,
+		`null`, `"x"`, `{"choices":[null]}`, `{"choices":[1,{}]}`, `{"choices":null,"usage":null,"id":null}`,
+		` { "id" : "a" , "choices" : [ { "delta" : { "content" : "x" } , "finish_reason" : "stop" } ] } `,
 	}
 	for _, f := range []string{"chat_stream_tool.sse", "chat_stream_text.sse"} {
 		b, err := os.ReadFile("testdata/" + f)
@@ -108,38 +110,53 @@ func TestDecodeChunkMatchesDecode(t *testing.T) {
 	}
 	var reused Chunk
 	for _, body := range bodies {
-		var want Completion
-		wantErr := Decode([]byte(body), &want)
-		for _, got := range []*Chunk{{}, &reused} {
-			err := DecodeChunk([]byte(body), got)
-			if err != wantErr {
-				t.Errorf("DecodeChunk(%s) = %v, Decode gives %v", body, err, wantErr)
-				continue
-			}
-			if err != nil {
-				continue
-			}
-			ch := want.First()
-			calls := make([]ChunkToolCall, 0, len(ch.Delta.ToolCalls))
-			for _, tc := range got.ToolCalls {
-				tc.Arguments = Token(tc.Arguments.String())
-				calls = append(calls, tc)
-			}
-			wantCalls := make([]ChunkToolCall, 0, len(ch.Delta.ToolCalls))
-			for _, tc := range ch.Delta.ToolCalls {
-				wantCalls = append(wantCalls, ChunkToolCall{Index: tc.Index, ID: tc.ID, Name: tc.Function.Name, Arguments: Token(tc.Function.Arguments)})
-			}
-			gotFields := []string{got.ID, got.Model, got.FinishReason, got.Content.String(), got.ReasoningContent.String(), got.Refusal.String()}
-			wantFields := []string{want.ID, want.Model, ch.FinishReason, ch.Delta.Content, ch.Delta.ReasoningContent, ch.Delta.Refusal}
-			if diff := cmp.Diff(wantFields, gotFields); diff != "" || got.Created != want.Created {
-				t.Errorf("DecodeChunk(%s) (-Decode +DecodeChunk):\n%s", body, diff)
-			}
-			if diff := cmp.Diff(wantCalls, calls, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("DecodeChunk(%s) tool calls (-Decode +DecodeChunk):\n%s", body, diff)
-			}
-			if diff := cmp.Diff(want.Usage, got.Usage); diff != "" {
-				t.Errorf("DecodeChunk(%s) usage (-Decode +DecodeChunk):\n%s", body, diff)
-			}
+		checkDecodeChunk(t, []byte(body), &reused)
+	}
+}
+
+func FuzzDecodeChunk(f *testing.F) {
+	for _, s := range []string{`{"id":"a","choices":[{"delta":{"content":"x","tool_calls":[{"index":0,"function":{"arguments":"{}"}}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":1}}`, `{"choices":[null]}`} {
+		f.Add(s)
+	}
+	var reused Chunk
+	f.Fuzz(func(t *testing.T, body string) {
+		checkDecodeChunk(t, []byte(body), &reused)
+	})
+}
+
+func checkDecodeChunk(t *testing.T, body []byte, reused *Chunk) {
+	t.Helper()
+	var want Completion
+	wantErr := Decode(body, &want)
+	for _, got := range []*Chunk{{}, reused} {
+		err := DecodeChunk(body, got)
+		if err != wantErr {
+			t.Errorf("DecodeChunk(%s) = %v, Decode gives %v", body, err, wantErr)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		ch := want.First()
+		calls := make([]ChunkToolCall, 0, len(ch.Delta.ToolCalls))
+		for _, tc := range got.ToolCalls {
+			tc.Arguments = Token(tc.Arguments.String())
+			calls = append(calls, tc)
+		}
+		wantCalls := make([]ChunkToolCall, 0, len(ch.Delta.ToolCalls))
+		for _, tc := range ch.Delta.ToolCalls {
+			wantCalls = append(wantCalls, ChunkToolCall{Index: tc.Index, ID: tc.ID, Name: tc.Function.Name, Arguments: Token(tc.Function.Arguments)})
+		}
+		gotFields := []string{got.ID, got.Model, got.FinishReason, got.Content.String(), got.ReasoningContent.String(), got.Refusal.String()}
+		wantFields := []string{want.ID, want.Model, ch.FinishReason, ch.Delta.Content, ch.Delta.ReasoningContent, ch.Delta.Refusal}
+		if diff := cmp.Diff(wantFields, gotFields); diff != "" || got.Created != want.Created {
+			t.Errorf("DecodeChunk(%s) (-Decode +DecodeChunk):\n%s", body, diff)
+		}
+		if diff := cmp.Diff(wantCalls, calls, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("DecodeChunk(%s) tool calls (-Decode +DecodeChunk):\n%s", body, diff)
+		}
+		if diff := cmp.Diff(want.Usage, got.Usage); diff != "" {
+			t.Errorf("DecodeChunk(%s) usage (-Decode +DecodeChunk):\n%s", body, diff)
 		}
 	}
 }
