@@ -69,34 +69,35 @@ func (r *result) status() (status, reason string) {
 	return "completed", ""
 }
 
-// FromChat translates a chat completion into a Response object.
+// FromChat translates a chat completion into a Response object. Its
+// texts are read as tokens (chatwire.DecodeChunk reads a completion's
+// message as it reads a chunk's delta) and copied as they are escaped.
 func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
-	var c chatwire.Completion
-	if err := chatwire.Decode(chatResp, &c); err != nil {
+	var c chatwire.Chunk
+	if err := chatwire.DecodeChunk(chatResp, &c); err != nil {
 		return nil, upstreamError(err)
 	}
-	ch := c.First()
-	r := result{chatID: c.ID, model: c.Model, created: c.Created, finish: ch.FinishReason}
+	r := result{chatID: c.ID, model: c.Model, created: c.Created, finish: c.FinishReason}
 	if c.Usage != nil {
 		r.usage = *c.Usage
 	}
-	m := ch.Message
-	if m.ReasoningContent != "" {
-		r.items = append(r.items, outItem{kind: reasoningItem, prefix: "rs_", base: c.ID, text: escaped(m.ReasoningContent), done: true})
+	if !c.ReasoningContent.Empty() {
+		r.items = append(r.items, outItem{kind: reasoningItem, prefix: "rs_", base: c.ID, text: c.ReasoningContent.AppendEscaped(nil), done: true})
 	}
-	text := m.Content
-	if text == "" {
-		text = m.Refusal
+	text := c.Content
+	if text.Empty() {
+		text = c.Refusal
 	}
-	if text != "" {
-		r.items = append(r.items, outItem{kind: messageItem, prefix: "msg_", base: c.ID, text: escaped(text), done: true})
+	if !text.Empty() {
+		r.items = append(r.items, outItem{kind: messageItem, prefix: "msg_", base: c.ID, text: text.AppendEscaped(nil), done: true})
 	}
-	for i := range m.ToolCalls {
-		tc := &m.ToolCalls[i]
-		callID := chatwire.CallID(tc, c.ID, i)
+	for i := range c.ToolCalls {
+		tc := &c.ToolCalls[i]
+		tc.Index = i // a completion's calls are told apart by position
+		callID := tc.CallID(c.ID)
 		it := outItem{kind: functionCallItem, prefix: "fc_", base: callID, callID: callID,
-			name: tc.Function.Name, text: escaped(tc.Function.Arguments), done: true}
-		if info.custom(tc.Function.Name) {
+			name: tc.Name, text: tc.Arguments.AppendEscaped(nil), done: true}
+		if info.custom(tc.Name) {
 			it.kind, it.prefix = customCallItem, "ctc_"
 		}
 		r.items = append(r.items, it)
@@ -263,12 +264,6 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 		}
 		return append(b, '}')
 	}
-}
-
-// escaped is s JSON-escaped, without the quotes.
-func escaped(s string) []byte {
-	b := jsonenc.AppendString(make([]byte, 0, len(s)+2), s)
-	return b[1 : len(b)-1]
 }
 
 // appendQuoted appends the escaped text esc as a JSON string.
