@@ -188,7 +188,8 @@ func decodeUsage(v []byte, u *openai.Usage) error {
 }
 
 // DecodeChunk reads a stream chunk into c, reusing c's storage (the
-// translators decode every chunk of a stream into the same Chunk). Like
+// translators decode every chunk of a stream into the same Chunk). It
+// reads a completion too: its message is read as a chunk's delta. Like
 // Decode it validates the chunk first, so a malformed one is ErrInvalid;
 // unlike it, the texts stay Tokens into b, so a chunk costs no allocation
 // beyond a new id, model or tool call name, and the walk reads each value
