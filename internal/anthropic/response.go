@@ -26,54 +26,62 @@ func StopReason(finish string) string {
 	return "end_turn"
 }
 
-// FromChat translates a chat completion into a Message.
+// FromChat translates a chat completion into a Message. Its texts are
+// read as tokens (chatwire.DecodeChunk reads a completion's message as it
+// reads a chunk's delta) and copied as they are escaped.
 func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
-	var c chatwire.Completion
-	if err := chatwire.Decode(chatResp, &c); err != nil {
+	var c chatwire.Chunk
+	if err := chatwire.DecodeChunk(chatResp, &c); err != nil {
 		return nil, &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream returned an unreadable completion", Err: err}
 	}
-	ch := c.First()
-	m := ch.Message
-	b := make([]byte, 0, len(m.Content)+2*len(m.ReasoningContent)+256)
+	b := make([]byte, 0, len(c.Content)+2*len(c.ReasoningContent)+256)
 	b = append(b, `{"id":`...)
-	b = jsonenc.AppendString(b, messageID(c.ID))
+	b = appendMessageID(b, c.ID)
 	b = append(b, `,"type":"message","role":"assistant","model":`...)
 	b = jsonenc.AppendString(b, model(c.Model, info))
 	b = append(b, `,"content":[`...)
 	n := 0
-	if m.ReasoningContent != "" {
-		b = appendThinking(b, m.ReasoningContent, Signature(m.ReasoningContent))
+	if !c.ReasoningContent.Empty() {
+		var sig signer
+		sig.write(c.ReasoningContent)
+		b = append(b, `{"type":"thinking","thinking":`...)
+		b = c.ReasoningContent.AppendJSON(b)
+		b = append(b, `,"signature":`...)
+		b = append(b, sig.token()...)
+		b = append(b, '}')
 		n++
 	}
-	text := m.Content
-	if text == "" {
-		text = m.Refusal
+	text := c.Content
+	if text.Empty() {
+		text = c.Refusal
 	}
-	if text != "" {
+	if !text.Empty() {
 		if n > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"type":"text","text":`...)
-		b = jsonenc.AppendString(b, text)
+		b = text.AppendJSON(b)
 		b = append(b, '}')
 		n++
 	}
-	for i := range m.ToolCalls {
-		tc := &m.ToolCalls[i]
+	for i := range c.ToolCalls {
+		tc := &c.ToolCalls[i]
+		tc.Index = i // a completion's calls are told apart by position
 		if n > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, `{"type":"tool_use","id":`...)
-		b = jsonenc.AppendString(b, chatwire.CallID(tc, c.ID, i))
+		b = jsonenc.AppendString(b, tc.CallID(c.ID))
 		b = append(b, `,"name":`...)
-		b = jsonenc.AppendString(b, tc.Function.Name)
+		b = jsonenc.AppendString(b, tc.Name)
 		b = append(b, `,"input":`...)
-		b = appendInput(b, tc.Function.Arguments)
+		args, _ := tc.Arguments.Text(nil)
+		b = appendInput(b, args)
 		b = append(b, '}')
 		n++
 	}
 	b = append(b, `],"stop_reason":`...)
-	b = jsonenc.AppendString(b, StopReason(ch.FinishReason))
+	b = jsonenc.AppendString(b, StopReason(c.FinishReason))
 	b = append(b, `,"stop_sequence":null,"usage":`...)
 	var u openai.Usage
 	if c.Usage != nil {
@@ -83,12 +91,12 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// messageID derives a message ID from the completion's ID.
-func messageID(chatID string) string {
+// appendMessageID appends the message ID derived from the completion's ID.
+func appendMessageID(b []byte, chatID string) []byte {
 	if chatID == "" {
-		return "msg_dsgate"
+		return append(b, `"msg_dsgate"`...)
 	}
-	return "msg_" + chatID
+	return chatwire.AppendID(b, "msg_", chatID)
 }
 
 // model is the model to report: the upstream's answer, else the request's.
@@ -99,19 +107,11 @@ func model(m string, info RequestInfo) string {
 	return info.Model
 }
 
-func appendThinking(b []byte, text, sig string) []byte {
-	b = append(b, `{"type":"thinking","thinking":`...)
-	b = jsonenc.AppendString(b, text)
-	b = append(b, `,"signature":`...)
-	b = jsonenc.AppendString(b, sig)
-	return append(b, '}')
-}
-
 // appendInput appends a tool call's arguments as the tool_use input
 // object. Empty arguments are {}; arguments that are not a JSON object
 // (a model's malformed output) are kept as {"_raw": "..."} rather than lost.
-func appendInput(b []byte, args string) []byte {
-	raw := bytes.TrimSpace([]byte(args))
+func appendInput(b []byte, args []byte) []byte {
+	raw := bytes.TrimSpace(args)
 	if len(raw) == 0 {
 		return append(b, `{}`...)
 	}
@@ -119,7 +119,7 @@ func appendInput(b []byte, args string) []byte {
 		return append(b, raw...)
 	}
 	b = append(b, `{"_raw":`...)
-	b = jsonenc.AppendString(b, args)
+	b = jsonenc.AppendString(b, string(args))
 	return append(b, '}')
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"hash"
 	"strings"
+
+	"github.com/dsgate/dsgate/internal/chatwire"
 )
 
 // sigPrefix marks signatures made by this package.
@@ -21,23 +23,38 @@ func Signature(thinking string) string {
 }
 
 // signer computes a Signature incrementally over streamed thinking deltas.
-type signer struct{ h hash.Hash }
+type signer struct {
+	h    hash.Hash
+	text []byte   // a delta's decoded text when it has escapes, reused
+	sig  [64]byte // room for the signature as a JSON string token
+	sum  [sha256.Size]byte
+}
 
-func (s *signer) write(p string) {
+// write adds a thinking delta's decoded text.
+func (s *signer) write(t chatwire.Token) {
 	if s.h == nil {
 		s.h = sha256.New()
 	}
-	s.h.Write([]byte(p))
+	var text []byte
+	text, s.text = t.Text(s.text[:0])
+	s.h.Write(text)
 }
 
-func (s *signer) sum() string {
+// token is the signature of the text written so far, as a JSON string
+// token (valid until the next call); it starts the next signature.
+func (s *signer) token() chatwire.Token {
+	var sum []byte
 	if s.h == nil {
-		return Signature("")
+		s.sum = sha256.Sum256(nil)
+		sum = s.sum[:]
+	} else {
+		sum = s.h.Sum(s.sum[:0])
+		s.h.Reset()
 	}
-	var buf [sha256.Size]byte
-	sum := s.h.Sum(buf[:0])
-	s.h = nil
-	return sigPrefix + base64.RawURLEncoding.EncodeToString(sum)
+	b := append(s.sig[:0], '"')
+	b = append(b, sigPrefix...)
+	b = base64.RawURLEncoding.AppendEncode(b, sum)
+	return append(b, '"')
 }
 
 // errSignature is returned for a thinking block whose dsg1 signature does

@@ -9,9 +9,16 @@ import (
 	"github.com/dsgate/dsgate/internal/openai"
 )
 
+// The data of the events that never change. Emit must not modify the
+// data it is given.
+var (
+	pingData        = []byte(`{"type":"ping"}`)
+	messageStopData = []byte(`{"type":"message_stop"}`)
+)
+
 // Emit receives one SSE event: its name (the "event:" line) and its JSON
 // data. data is only valid during the call.
-type Emit func(event string, data []byte) error
+type Emit = func(event string, data []byte) error
 
 // blockKind is the kind of the content block being streamed.
 type blockKind uint8
@@ -48,14 +55,15 @@ type Stream struct {
 
 // NewStream starts the translation of one streamed response.
 func NewStream(info RequestInfo) *Stream {
-	return &Stream{info: info, buf: make([]byte, 0, 256)}
+	return &Stream{info: info, buf: make([]byte, 0, 512)}
 }
 
 // Chunk translates one chat completion chunk (the data of one SSE event,
-// not [DONE]).
+// not [DONE]). The chunk's texts are copied into the events as they are
+// escaped (chatwire.Token), not decoded and encoded again.
 func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 	c := &s.chunk
-	if err := chatwire.Decode(chunk, c); err != nil {
+	if err := chatwire.DecodeChunk(chunk, c); err != nil {
 		return &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream sent an unreadable chunk", Err: err}
 	}
 	if !s.started {
@@ -67,25 +75,23 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 	if c.Usage != nil {
 		s.usage = *c.Usage
 	}
-	ch := c.First()
-	if ch.FinishReason != "" {
-		s.finish = ch.FinishReason
+	if c.FinishReason != "" {
+		s.finish = c.FinishReason
 	}
-	d := ch.Delta
-	if d.ReasoningContent != "" {
+	if !c.ReasoningContent.Empty() {
 		if err := s.ensure(thinkingBlock, emit, nil); err != nil {
 			return err
 		}
-		s.sig.write(d.ReasoningContent)
-		if err := s.delta("thinking_delta", "thinking", d.ReasoningContent, emit); err != nil {
+		s.sig.write(c.ReasoningContent)
+		if err := s.delta("thinking_delta", "thinking", c.ReasoningContent, emit); err != nil {
 			return err
 		}
 	}
-	text := d.Content
-	if text == "" {
-		text = d.Refusal
+	text := c.Content
+	if text.Empty() {
+		text = c.Refusal
 	}
-	if text != "" {
+	if !text.Empty() {
 		if err := s.ensure(textBlock, emit, nil); err != nil {
 			return err
 		}
@@ -93,8 +99,8 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 			return err
 		}
 	}
-	for i := range d.ToolCalls {
-		if err := s.tool(&d.ToolCalls[i], emit); err != nil {
+	for i := range c.ToolCalls {
+		if err := s.tool(&c.ToolCalls[i], emit); err != nil {
 			return err
 		}
 	}
@@ -103,21 +109,19 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 
 // tool streams one tool call fragment. A fragment with a new chat index
 // (or an ID) starts a new tool_use block; the rest are argument deltas.
-func (s *Stream) tool(tc *chatwire.ToolCall, emit Emit) error {
+func (s *Stream) tool(tc *chatwire.ChunkToolCall, emit Emit) error {
 	idx := tc.Index
 	if s.open != toolBlock || idx != s.toolIdx || tc.ID != "" && tc.ID != s.toolID {
 		s.toolIdx, s.toolID = idx, tc.ID
-		if tc.ID == "" {
-			tc.ID = chatwire.CallID(tc, s.msgID, idx)
-		}
+		tc.ID = tc.CallID(s.msgID)
 		if err := s.ensure(toolBlock, emit, tc); err != nil {
 			return err
 		}
 	}
-	if tc.Function.Arguments == "" {
+	if tc.Arguments.Empty() {
 		return nil
 	}
-	return s.delta("input_json_delta", "partial_json", tc.Function.Arguments, emit)
+	return s.delta("input_json_delta", "partial_json", tc.Arguments, emit)
 }
 
 // start emits message_start and a ping. Usage is not known yet: the final
@@ -125,7 +129,7 @@ func (s *Stream) tool(tc *chatwire.ToolCall, emit Emit) error {
 func (s *Stream) start(id, mdl string, emit Emit) error {
 	s.started = true
 	b := append(s.buf[:0], `{"type":"message_start","message":{"id":`...)
-	b = jsonenc.AppendString(b, messageID(id))
+	b = appendMessageID(b, id)
 	b = append(b, `,"type":"message","role":"assistant","model":`...)
 	b = jsonenc.AppendString(b, model(mdl, s.info))
 	b = append(b, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":0}}}`...)
@@ -133,12 +137,12 @@ func (s *Stream) start(id, mdl string, emit Emit) error {
 	if err := emit("message_start", b); err != nil {
 		return err
 	}
-	return emit("ping", []byte(`{"type":"ping"}`))
+	return emit("ping", pingData)
 }
 
 // ensure makes kind the open block, closing the open one first. A tool
 // block is always new (tc describes it).
-func (s *Stream) ensure(kind blockKind, emit Emit, tc *chatwire.ToolCall) error {
+func (s *Stream) ensure(kind blockKind, emit Emit, tc *chatwire.ChunkToolCall) error {
 	if s.open == kind && kind != toolBlock {
 		return nil
 	}
@@ -156,7 +160,7 @@ func (s *Stream) ensure(kind blockKind, emit Emit, tc *chatwire.ToolCall) error 
 		b = append(b, `,"content_block":{"type":"tool_use","id":`...)
 		b = jsonenc.AppendString(b, tc.ID)
 		b = append(b, `,"name":`...)
-		b = jsonenc.AppendString(b, tc.Function.Name)
+		b = jsonenc.AppendString(b, tc.Name)
 		b = append(b, `,"input":{}}}`...)
 	}
 	s.buf = b
@@ -165,7 +169,7 @@ func (s *Stream) ensure(kind blockKind, emit Emit, tc *chatwire.ToolCall) error 
 }
 
 // delta emits a content_block_delta of type typ with field key = value.
-func (s *Stream) delta(typ, key, value string, emit Emit) error {
+func (s *Stream) delta(typ, key string, value chatwire.Token, emit Emit) error {
 	b := append(s.buf[:0], `{"type":"content_block_delta","index":`...)
 	b = strconv.AppendInt(b, int64(s.next), 10)
 	b = append(b, `,"delta":{"type":"`...)
@@ -173,7 +177,7 @@ func (s *Stream) delta(typ, key, value string, emit Emit) error {
 	b = append(b, `","`...)
 	b = append(b, key...)
 	b = append(b, `":`...)
-	b = jsonenc.AppendString(b, value)
+	b = value.AppendJSON(b)
 	b = append(b, `}}`...)
 	s.buf = b
 	return emit("content_block_delta", b)
@@ -185,7 +189,7 @@ func (s *Stream) close(emit Emit) error {
 		return nil
 	}
 	if s.open == thinkingBlock {
-		if err := s.delta("signature_delta", "signature", s.sig.sum(), emit); err != nil {
+		if err := s.delta("signature_delta", "signature", s.sig.token(), emit); err != nil {
 			return err
 		}
 	}
@@ -223,7 +227,7 @@ func (s *Stream) Finish(emit Emit) error {
 	if err := emit("message_delta", b); err != nil {
 		return err
 	}
-	return emit("message_stop", []byte(`{"type":"message_stop"}`))
+	return emit("message_stop", messageStopData)
 }
 
 // Fail emits an error event, Anthropic's way of ending a stream that broke

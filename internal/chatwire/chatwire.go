@@ -115,8 +115,40 @@ type Delta struct {
 	ToolCalls        []ToolCall `json:"tool_calls"`
 }
 
-// Chunk is one streamed chat completion chunk.
-type Chunk = Completion
+// Chunk is one streamed chat completion chunk as the stream translators
+// read it (DecodeChunk): choice 0's fields, with its texts as Tokens that
+// alias the chunk, so that decoding a chunk allocates nothing.
+type Chunk struct {
+	ID           string
+	Model        string
+	Created      int64
+	FinishReason string
+	// Content, ReasoningContent and Refusal are choice 0's delta texts;
+	// nil when absent or null.
+	Content          Token
+	ReasoningContent Token
+	Refusal          Token
+	ToolCalls        []ChunkToolCall
+	Usage            *openai.Usage
+
+	usage openai.Usage // Usage points here after DecodeChunk
+}
+
+// ChunkToolCall is one tool call fragment of a chunk.
+type ChunkToolCall struct {
+	Index     int
+	ID        string
+	Name      string
+	Arguments Token
+}
+
+// CallID is the call's ID, or one made as CallID makes it.
+func (tc *ChunkToolCall) CallID(completionID string) string {
+	if tc.ID != "" {
+		return tc.ID
+	}
+	return "call_" + completionID + "_" + strconv.Itoa(tc.Index)
+}
 
 // First is choice 0, or a zero Choice when there is none (a usage-only
 // chunk).
@@ -233,4 +265,17 @@ func CallID(tc *ToolCall, completionID string, pos int) string {
 		return tc.ID
 	}
 	return "call_" + completionID + "_" + strconv.Itoa(pos)
+}
+
+// AppendID appends the JSON string prefix+id without building that string
+// (the translators derive their message, item and response IDs this way,
+// once per event that carries them).
+func AppendID(b []byte, prefix, id string) []byte {
+	b = append(b, '"')
+	b = append(b, prefix...)
+	n := len(b)
+	b = jsonenc.AppendString(b, id)
+	copy(b[n:], b[n+1:len(b)-1]) // drop id's own quotes
+	b = b[:len(b)-2]
+	return append(b, '"')
 }

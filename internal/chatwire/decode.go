@@ -186,3 +186,161 @@ func decodeUsage(v []byte, u *openai.Usage) error {
 		return nil
 	})
 }
+
+// DecodeChunk reads a stream chunk into c, reusing c's storage (the
+// translators decode every chunk of a stream into the same Chunk). It
+// reads a completion too: its message is read as a chunk's delta. Like
+// Decode it validates the chunk first, so a malformed one is ErrInvalid;
+// unlike it, the texts stay Tokens into b, so a chunk costs no allocation
+// beyond a new id, model or tool call name, and the walk reads each value
+// once: a nested object is read where it stands, not first skipped whole
+// and then walked. Only choice 0 is read.
+func DecodeChunk(b []byte, c *Chunk) error {
+	b = Trim(b)
+	if !Valid(b) {
+		return ErrInvalid
+	}
+	prevID, prevModel, calls := c.ID, c.Model, c.ToolCalls[:0]
+	*c = Chunk{ToolCalls: calls}
+	_, err := members(b, 0, func(key []byte, i int) (int, error) {
+		switch string(key) {
+		case "choices":
+			return elements(b, i, func(n, e int) (int, error) {
+				if n > 0 {
+					return skipValue(b, e), nil
+				}
+				return members(b, e, func(k []byte, v int) (int, error) { return c.choiceMember(b, k, v) })
+			})
+		case "usage":
+			end := skipValue(b, i)
+			c.Usage = &c.usage
+			return end, decodeUsage(b[i:end], &c.usage)
+		}
+		end := skipValue(b, i)
+		switch v := b[i:end]; string(key) {
+		case "id":
+			c.ID = keep(prevID, v)
+		case "model":
+			c.Model = keep(prevModel, v)
+		case "created":
+			c.Created, _ = strconv.ParseInt(string(v), 10, 64)
+		}
+		return end, nil
+	})
+	return err
+}
+
+// choiceMember reads one member of choice 0, its value at b[i], and
+// returns the index past the value.
+func (c *Chunk) choiceMember(b, key []byte, i int) (int, error) {
+	switch string(key) {
+	case "delta", "message":
+		return members(b, i, func(k []byte, v int) (int, error) {
+			if string(k) == "tool_calls" {
+				return elements(b, v, func(_, e int) (int, error) {
+					end := skipValue(b, e)
+					c.ToolCalls = append(c.ToolCalls, ChunkToolCall{})
+					return end, decodeChunkToolCall(b[e:end], &c.ToolCalls[len(c.ToolCalls)-1])
+				})
+			}
+			end := skipValue(b, v)
+			switch string(k) {
+			case "content":
+				c.Content = str(b[v:end])
+			case "reasoning_content":
+				c.ReasoningContent = str(b[v:end])
+			case "refusal":
+				c.Refusal = str(b[v:end])
+			}
+			return end, nil
+		})
+	case "finish_reason":
+		end := skipValue(b, i)
+		if !Null(b[i:end]) {
+			c.FinishReason, _ = Name(b[i:end])
+		}
+		return end, nil
+	}
+	return skipValue(b, i), nil
+}
+
+// members calls fn for each member of the object at b[i] (validated
+// JSON) with its key and the index of its value; fn returns the index
+// just past the value. A null member is skipped without calling fn.
+// members returns the index just past the object.
+func members(b []byte, i int, fn func(key []byte, v int) (int, error)) (int, error) {
+	if b[i] != '{' {
+		return 0, ErrShape
+	}
+	i = skipSpace(b, i+1)
+	for i < len(b) && b[i] != '}' {
+		kEnd := skipString(b, i)
+		key := b[i+1 : kEnd-1]
+		v := skipSpace(b, skipSpace(b, kEnd)+1) // past ':'
+		end := v + len("null")
+		if b[v] != 'n' {
+			var err error
+			if end, err = fn(key, v); err != nil {
+				return 0, err
+			}
+		}
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return i + 1, nil
+}
+
+// elements is members for the array at b[i]: fn gets each element's
+// position and index.
+func elements(b []byte, i int, fn func(n, v int) (int, error)) (int, error) {
+	if b[i] != '[' {
+		return 0, ErrShape
+	}
+	i = skipSpace(b, i+1)
+	for n := 0; i < len(b) && b[i] != ']'; n++ {
+		end, err := fn(n, i)
+		if err != nil {
+			return 0, err
+		}
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return i + 1, nil
+}
+
+// str is v when it is a JSON string token, else nil.
+func str(v []byte) Token {
+	if len(v) >= 2 && v[0] == '"' {
+		return v
+	}
+	return nil
+}
+
+func decodeChunkToolCall(v []byte, tc *ChunkToolCall) error {
+	return Object(v, func(key, val []byte) error {
+		if Null(val) {
+			return nil
+		}
+		switch string(key) {
+		case "index":
+			tc.Index, _ = strconv.Atoi(string(val))
+		case "id":
+			tc.ID, _ = Unquote(val)
+		case "function":
+			return Object(val, func(k, fv []byte) error {
+				switch string(k) {
+				case "name":
+					tc.Name, _ = Unquote(fv)
+				case "arguments":
+					tc.Arguments = str(fv)
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+}

@@ -83,3 +83,80 @@ func TestDecodeChunkAllocs(t *testing.T) {
 		t.Errorf("Decode allocates %v times per chunk, want at most %v", a, limit)
 	}
 }
+
+// DecodeChunk reads what Decode reads, its texts as tokens; it refuses
+// what Decode refuses, with the same error.
+func TestDecodeChunkMatchesDecode(t *testing.T) {
+	bodies := []string{
+		`{"id":"a","object":"chat.completion","created":7,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"caf\u00e9 \"x\"\n","reasoning_content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},"finish_reason":"tool_calls"},{"index":1,"message":{"content":"second"}}],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7,"prompt_tokens_details":{"cached_tokens":3},"completion_tokens_details":{"reasoning_tokens":1}}}`,
+		`{"id":"a","choices":[],"usage":{"prompt_tokens":5,"prompt_cache_hit_tokens":4,"prompt_cache_miss_tokens":1}}`,
+		`{"id":"a","choices":[{"delta":{"tool_calls":[{"index":1,"function":{"arguments":"}"}},{"index":2,"id":"x","function":{"name":"g"}}]},"finish_reason":null}],"usage":null}`,
+		` {"choices":[{"delta":{"content":"\ud83d\ude00 ok","refusal":"no","reasoning_content":7}}]} `,
+		`{"choices":{}}`, `{"choices":[{"delta":"x"}]}`, `{"choices":[{"delta":{"tool_calls":{}}}]}`,
+		`{"choices":[{"delta":{"tool_calls":[{"function":[]}]}}]}`, `{"usage":[]}`, `[]`, `{"id":"a"`, `{"a":1}}`,
+		`null`, `"x"`, `{"choices":[null]}`, `{"choices":[1,{}]}`, `{"choices":null,"usage":null,"id":null}`,
+		` { "id" : "a" , "choices" : [ { "delta" : { "content" : "x" } , "finish_reason" : "stop" } ] } `,
+	}
+	for _, f := range []string{"chat_stream_tool.sse", "chat_stream_text.sse"} {
+		b, err := os.ReadFile("testdata/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if d, ok := strings.CutPrefix(line, "data: "); ok && d != "[DONE]" {
+				bodies = append(bodies, d)
+			}
+		}
+	}
+	var reused Chunk
+	for _, body := range bodies {
+		checkDecodeChunk(t, []byte(body), &reused)
+	}
+}
+
+func FuzzDecodeChunk(f *testing.F) {
+	for _, s := range []string{`{"id":"a","choices":[{"delta":{"content":"x","tool_calls":[{"index":0,"function":{"arguments":"{}"}}]},"finish_reason":"stop"}],"usage":{"prompt_tokens":1}}`, `{"choices":[null]}`} {
+		f.Add(s)
+	}
+	var reused Chunk
+	f.Fuzz(func(t *testing.T, body string) {
+		checkDecodeChunk(t, []byte(body), &reused)
+	})
+}
+
+func checkDecodeChunk(t *testing.T, body []byte, reused *Chunk) {
+	t.Helper()
+	var want Completion
+	wantErr := Decode(body, &want)
+	for _, got := range []*Chunk{{}, reused} {
+		err := DecodeChunk(body, got)
+		if err != wantErr {
+			t.Errorf("DecodeChunk(%s) = %v, Decode gives %v", body, err, wantErr)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		ch := want.First()
+		calls := make([]ChunkToolCall, 0, len(ch.Delta.ToolCalls))
+		for _, tc := range got.ToolCalls {
+			tc.Arguments = Token(tc.Arguments.String())
+			calls = append(calls, tc)
+		}
+		wantCalls := make([]ChunkToolCall, 0, len(ch.Delta.ToolCalls))
+		for _, tc := range ch.Delta.ToolCalls {
+			wantCalls = append(wantCalls, ChunkToolCall{Index: tc.Index, ID: tc.ID, Name: tc.Function.Name, Arguments: Token(tc.Function.Arguments)})
+		}
+		gotFields := []string{got.ID, got.Model, got.FinishReason, got.Content.String(), got.ReasoningContent.String(), got.Refusal.String()}
+		wantFields := []string{want.ID, want.Model, ch.FinishReason, ch.Delta.Content, ch.Delta.ReasoningContent, ch.Delta.Refusal}
+		if diff := cmp.Diff(wantFields, gotFields); diff != "" || got.Created != want.Created {
+			t.Errorf("DecodeChunk(%s) (-Decode +DecodeChunk):\n%s", body, diff)
+		}
+		if diff := cmp.Diff(wantCalls, calls, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("DecodeChunk(%s) tool calls (-Decode +DecodeChunk):\n%s", body, diff)
+		}
+		if diff := cmp.Diff(want.Usage, got.Usage); diff != "" {
+			t.Errorf("DecodeChunk(%s) usage (-Decode +DecodeChunk):\n%s", body, diff)
+		}
+	}
+}

@@ -152,6 +152,14 @@ func Unquote(v []byte) (s string, ok bool) {
 	if plain && (ascii || utf8.Valid(inner)) {
 		return string(inner), true
 	}
+	return unquoteSlow(v)
+}
+
+// unquoteSlow decodes a string with escapes or invalid UTF-8. It is apart
+// from Unquote so that its decoding target, which escapes to the heap,
+// is not allocated on Unquote's fast path.
+func unquoteSlow(v []byte) (string, bool) {
+	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
 		return "", false
 	}

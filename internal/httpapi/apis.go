@@ -83,12 +83,18 @@ func nativeMessages(body []byte) *gateway.Native {
 // named SSE events, written through the request's sseSink.
 type eventSink struct {
 	out   *sseSink
-	chunk func(chunk []byte, emit func(event string, data []byte) error) error
+	chunk chunkTranslator
 	emit  func(event string, data []byte) error
 	// before, when set, sees each event before it is written.
 	before func(event string, data []byte)
 	// relayed is set once an event of a relayed stream was written.
 	relayed bool
+}
+
+// chunkTranslator is a stream translator (anthropic.Stream,
+// responses.Stream) as the sink feeds it.
+type chunkTranslator interface {
+	Chunk(chunk []byte, emit func(event string, data []byte) error) error
 }
 
 func newEventSink(w http.ResponseWriter, digest bool) *eventSink {
@@ -114,7 +120,7 @@ func (s *eventSink) Data(p []byte) error {
 	if bytes.Equal(p, doneData) {
 		return nil
 	}
-	return s.chunk(p, s.emit)
+	return s.chunk.Chunk(p, s.emit)
 }
 
 func (s *eventSink) Comment(line []byte) error { return s.out.Comment(line) }
@@ -183,7 +189,7 @@ func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	}
 	sink := newEventSink(w, h.opts.Audit != nil)
 	st := anthropic.NewStream(info)
-	sink.chunk = func(c []byte, emit func(string, []byte) error) error { return st.Chunk(c, emit) }
+	sink.chunk = st
 	_, err = h.chatCall(w, r, p, chat, sink, nativeMessages(body))
 	if err == nil && !sink.relayed {
 		err = toOpenAI(st.Finish(sink.emit))
@@ -320,7 +326,7 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 	}
 	sink := newEventSink(w, h.opts.Audit != nil)
 	st := responses.NewStream(info)
-	sink.chunk = func(c []byte, emit func(string, []byte) error) error { return st.Chunk(c, emit) }
+	sink.chunk = st
 	if keep {
 		// Stored before the client learns the response is complete, so
 		// its next request can name it at once.

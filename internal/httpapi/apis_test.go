@@ -149,3 +149,30 @@ func TestAPIStreamErrors(t *testing.T) {
 		t.Errorf("before the first event: %d %s", code, body)
 	}
 }
+
+// A chunk the translators cannot read (cut, or not JSON) after the stream
+// began ends it with the API's error event, and nothing after it: the
+// chunks are validated before they are walked.
+func TestAPIStreamMalformedChunk(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, apiOptions{})
+	for _, bad := range []string{`{"id":"c1","choices":[{"index":0,"delta":{"content":"cut`, `not json`, `{"choices":[{"delta":{"content":"x"}}]}]`} {
+		a.backend.stream = func(_ context.Context, _ *gateway.Call, sink gateway.Sink) (*gateway.Result, error) {
+			if err := sink.Data([]byte(`{"id":"c1","model":"deepseek-chat","choices":[{"index":0,"delta":{"role":"assistant","content":"hi"}}]}`)); err != nil {
+				return &gateway.Result{}, err
+			}
+			return &gateway.Result{Started: true, Upstream: "up"}, sink.Data([]byte(bad))
+		}
+		for _, c := range []struct{ path, body, want string }{
+			{"/v1/messages", `{"model":"deepseek-chat","max_tokens":8,"stream":true,"messages":[{"role":"user","content":"hi"}]}`,
+				"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\""},
+			{"/v1/responses", `{"model":"deepseek-chat","stream":true,"input":"hi"}`, "event: response.failed\n"},
+		} {
+			code, _, body := a.do(t, "POST", c.path, keyAdmin, c.body)
+			i := strings.Index(string(body), c.want)
+			if code != 200 || i < 0 || strings.Contains(string(body[i+len(c.want):]), "event: ") {
+				t.Errorf("%s after %q: %d %s", c.path, bad, code, body)
+			}
+		}
+	}
+}

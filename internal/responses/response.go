@@ -21,10 +21,13 @@ const (
 )
 
 // outItem is one output item being built: its text is the reasoning text,
-// the message text or the call's arguments.
+// the message text or the call's arguments, held JSON-escaped (without the
+// quotes) so that every event that carries it copies it instead of
+// encoding it again.
 type outItem struct {
 	kind   itemKind
-	id     string
+	prefix string // the id is prefix + base
+	base   string
 	text   []byte
 	callID string
 	name   string
@@ -42,11 +45,17 @@ type result struct {
 	items   []outItem
 }
 
-func (r *result) responseID() string {
+// appendResponseID appends the response's id: resp_ and the chat ID.
+func (r *result) appendResponseID(b []byte) []byte {
 	if r.chatID == "" {
-		return "resp_dsgate"
+		return append(b, `"resp_dsgate"`...)
 	}
-	return "resp_" + r.chatID
+	return chatwire.AppendID(b, "resp_", r.chatID)
+}
+
+// appendID appends the item's id.
+func (it *outItem) appendID(b []byte) []byte {
+	return chatwire.AppendID(b, it.prefix, it.base)
 }
 
 // status is the response status and the incomplete reason, if any.
@@ -60,35 +69,36 @@ func (r *result) status() (status, reason string) {
 	return "completed", ""
 }
 
-// FromChat translates a chat completion into a Response object.
+// FromChat translates a chat completion into a Response object. Its
+// texts are read as tokens (chatwire.DecodeChunk reads a completion's
+// message as it reads a chunk's delta) and copied as they are escaped.
 func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
-	var c chatwire.Completion
-	if err := chatwire.Decode(chatResp, &c); err != nil {
+	var c chatwire.Chunk
+	if err := chatwire.DecodeChunk(chatResp, &c); err != nil {
 		return nil, upstreamError(err)
 	}
-	ch := c.First()
-	r := result{chatID: c.ID, model: c.Model, created: c.Created, finish: ch.FinishReason}
+	r := result{chatID: c.ID, model: c.Model, created: c.Created, finish: c.FinishReason}
 	if c.Usage != nil {
 		r.usage = *c.Usage
 	}
-	m := ch.Message
-	if m.ReasoningContent != "" {
-		r.items = append(r.items, outItem{kind: reasoningItem, id: "rs_" + c.ID, text: []byte(m.ReasoningContent), done: true})
+	if !c.ReasoningContent.Empty() {
+		r.items = append(r.items, outItem{kind: reasoningItem, prefix: "rs_", base: c.ID, text: c.ReasoningContent.AppendEscaped(nil), done: true})
 	}
-	text := m.Content
-	if text == "" {
-		text = m.Refusal
+	text := c.Content
+	if text.Empty() {
+		text = c.Refusal
 	}
-	if text != "" {
-		r.items = append(r.items, outItem{kind: messageItem, id: "msg_" + c.ID, text: []byte(text), done: true})
+	if !text.Empty() {
+		r.items = append(r.items, outItem{kind: messageItem, prefix: "msg_", base: c.ID, text: text.AppendEscaped(nil), done: true})
 	}
-	for i := range m.ToolCalls {
-		tc := &m.ToolCalls[i]
-		callID := chatwire.CallID(tc, c.ID, i)
-		it := outItem{kind: functionCallItem, id: "fc_" + callID, callID: callID,
-			name: tc.Function.Name, text: []byte(tc.Function.Arguments), done: true}
-		if info.custom(tc.Function.Name) {
-			it.kind, it.id = customCallItem, "ctc_"+callID
+	for i := range c.ToolCalls {
+		tc := &c.ToolCalls[i]
+		tc.Index = i // a completion's calls are told apart by position
+		callID := tc.CallID(c.ID)
+		it := outItem{kind: functionCallItem, prefix: "fc_", base: callID, callID: callID,
+			name: tc.Name, text: tc.Arguments.AppendEscaped(nil), done: true}
+		if info.custom(tc.Name) {
+			it.kind, it.prefix = customCallItem, "ctc_"
 		}
 		r.items = append(r.items, it)
 	}
@@ -108,7 +118,7 @@ func appendResponse(b []byte, r *result, info RequestInfo, status string, failur
 		created = time.Now().Unix()
 	}
 	b = append(b, `{"id":`...)
-	b = jsonenc.AppendString(b, r.responseID())
+	b = r.appendResponseID(b)
 	b = append(b, `,"object":"response","created_at":`...)
 	b = strconv.AppendInt(b, created, 10)
 	b = append(b, `,"status":`...)
@@ -203,7 +213,7 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 	switch it.kind {
 	case reasoningItem:
 		b = append(b, `{"id":`...)
-		b = jsonenc.AppendString(b, it.id)
+		b = it.appendID(b)
 		b = append(b, `,"type":"reasoning","summary":[],"content":[`...)
 		if it.done {
 			b = appendReasoningPart(b, it.text)
@@ -213,7 +223,7 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 		return append(b, `"}`...)
 	case messageItem:
 		b = append(b, `{"id":`...)
-		b = jsonenc.AppendString(b, it.id)
+		b = it.appendID(b)
 		b = append(b, `,"type":"message","status":"`...)
 		b = append(b, status...)
 		b = append(b, `","role":"assistant","content":[`...)
@@ -223,7 +233,7 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 		return append(b, `]}`...)
 	case customCallItem:
 		b = append(b, `{"id":`...)
-		b = jsonenc.AppendString(b, it.id)
+		b = it.appendID(b)
 		b = append(b, `,"type":"custom_tool_call","status":"`...)
 		b = append(b, status...)
 		b = append(b, `","call_id":`...)
@@ -239,7 +249,7 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 		return append(b, '}')
 	default:
 		b = append(b, `{"id":`...)
-		b = jsonenc.AppendString(b, it.id)
+		b = it.appendID(b)
 		b = append(b, `,"type":"function_call","status":"`...)
 		b = append(b, status...)
 		b = append(b, `","call_id":`...)
@@ -248,7 +258,7 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 		b = jsonenc.AppendString(b, it.name)
 		b = append(b, `,"arguments":`...)
 		if it.done {
-			b = jsonenc.AppendString(b, string(it.text))
+			b = appendQuoted(b, it.text)
 		} else {
 			b = append(b, `""`...)
 		}
@@ -256,15 +266,22 @@ func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 	}
 }
 
-func appendReasoningPart(b []byte, text []byte) []byte {
+// appendQuoted appends the escaped text esc as a JSON string.
+func appendQuoted(b, esc []byte) []byte {
+	b = append(b, '"')
+	b = append(b, esc...)
+	return append(b, '"')
+}
+
+func appendReasoningPart(b []byte, esc []byte) []byte {
 	b = append(b, `{"type":"reasoning_text","text":`...)
-	b = jsonenc.AppendString(b, string(text))
+	b = appendQuoted(b, esc)
 	return append(b, '}')
 }
 
-func appendTextPart(b []byte, text []byte) []byte {
+func appendTextPart(b []byte, esc []byte) []byte {
 	b = append(b, `{"type":"output_text","text":`...)
-	b = jsonenc.AppendString(b, string(text))
+	b = appendQuoted(b, esc)
 	return append(b, `,"annotations":[],"logprobs":[]}`...)
 }
 
@@ -300,8 +317,10 @@ func errorCode(e *openai.Error) string {
 
 // customInput is a custom tool call's input: the "input" string of the
 // arguments the model produced for its function stand-in, or the
-// arguments themselves when they are not that shape.
-func customInput(args []byte) string {
+// arguments themselves when they are not that shape. esc is the
+// arguments JSON-escaped.
+func customInput(esc []byte) string {
+	args := []byte(chatwire.Token(appendQuoted(nil, esc)).String())
 	args = chatwire.Trim(args)
 	if len(args) == 0 || args[0] != '{' || !chatwire.Valid(args) {
 		return string(args)

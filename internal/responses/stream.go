@@ -10,7 +10,7 @@ import (
 
 // Emit receives one SSE event: its name (the "event:" line, equal to the
 // data's type) and its JSON data. data is only valid during the call.
-type Emit func(event string, data []byte) error
+type Emit = func(event string, data []byte) error
 
 // Stream translates a stream of chat completion chunks into Responses
 // stream events. Feed each chunk's data to Chunk, then call Finish once
@@ -36,19 +36,27 @@ type Stream struct {
 	open     int // index of the open item in res.items, or -1
 	toolIdx  int // chat index of the open tool call
 	buf      []byte
+	texts    []byte         // the items' escaped texts, one after the other
 	chunk    chatwire.Chunk // decoded into, chunk after chunk
 }
 
 // NewStream starts the translation of one streamed response.
 func NewStream(info RequestInfo) *Stream {
-	return &Stream{info: info, open: -1, buf: make([]byte, 0, 512)}
+	// Room for response.created and response.in_progress, built one
+	// after the other, and for response.completed without its output:
+	// they carry the request's tools and instructions.
+	n := 2048 + 2*(len(info.Tools)+len(info.Instructions)+len(info.Metadata))
+	s := &Stream{info: info, open: -1, buf: make([]byte, 0, n)}
+	s.res.items = make([]outItem, 0, 4)
+	return s
 }
 
 // Chunk translates one chat completion chunk (the data of one SSE event,
-// not [DONE]).
+// not [DONE]). The chunk's texts are copied into the events as they are
+// escaped (chatwire.Token), not decoded and encoded again.
 func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 	c := &s.chunk
-	if err := chatwire.Decode(chunk, c); err != nil {
+	if err := chatwire.DecodeChunk(chunk, c); err != nil {
 		return upstreamError(err)
 	}
 	if !s.started {
@@ -60,24 +68,22 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 	if c.Usage != nil {
 		s.res.usage = *c.Usage
 	}
-	ch := c.First()
-	if ch.FinishReason != "" {
-		s.res.finish = ch.FinishReason
+	if c.FinishReason != "" {
+		s.res.finish = c.FinishReason
 	}
-	d := ch.Delta
-	if d.ReasoningContent != "" {
+	if !c.ReasoningContent.Empty() {
 		if err := s.ensureText(reasoningItem, "rs_", emit); err != nil {
 			return err
 		}
-		if err := s.delta("response.reasoning_text.delta", d.ReasoningContent, true, emit); err != nil {
+		if err := s.delta("response.reasoning_text.delta", c.ReasoningContent, true, emit); err != nil {
 			return err
 		}
 	}
-	text := d.Content
-	if text == "" {
-		text = d.Refusal
+	text := c.Content
+	if text.Empty() {
+		text = c.Refusal
 	}
-	if text != "" {
+	if !text.Empty() {
 		if err := s.ensureText(messageItem, "msg_", emit); err != nil {
 			return err
 		}
@@ -85,8 +91,8 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 			return err
 		}
 	}
-	for i := range d.ToolCalls {
-		if err := s.tool(&d.ToolCalls[i], emit); err != nil {
+	for i := range c.ToolCalls {
+		if err := s.tool(&c.ToolCalls[i], emit); err != nil {
 			return err
 		}
 	}
@@ -95,30 +101,30 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 
 // tool streams one tool call fragment; a new chat index or ID starts a new
 // function_call item.
-func (s *Stream) tool(tc *chatwire.ToolCall, emit Emit) error {
+func (s *Stream) tool(tc *chatwire.ChunkToolCall, emit Emit) error {
 	idx := tc.Index
 	cur := s.current()
 	if cur == nil || cur.kind != functionCallItem && cur.kind != customCallItem || idx != s.toolIdx || tc.ID != "" && tc.ID != cur.callID {
-		tc.ID = chatwire.CallID(tc, s.res.chatID, idx)
-		kind, id := functionCallItem, "fc_"+tc.ID
-		if s.info.custom(tc.Function.Name) {
-			kind, id = customCallItem, "ctc_"+tc.ID
+		tc.ID = tc.CallID(s.res.chatID)
+		kind, prefix := functionCallItem, "fc_"
+		if s.info.custom(tc.Name) {
+			kind, prefix = customCallItem, "ctc_"
 		}
-		if err := s.ensure(kind, id, tc, emit); err != nil {
+		if err := s.ensure(kind, prefix, tc.ID, tc, emit); err != nil {
 			return err
 		}
 		s.toolIdx = idx
 		cur = s.current()
 	}
-	if tc.Function.Arguments == "" {
+	if tc.Arguments.Empty() {
 		return nil
 	}
 	if cur.kind == customCallItem {
 		// The input is inside the JSON arguments: sent whole at the end.
-		cur.text = append(cur.text, tc.Function.Arguments...)
+		s.appendText(cur, tc.Arguments)
 		return nil
 	}
-	return s.delta("response.function_call_arguments.delta", tc.Function.Arguments, false, emit)
+	return s.delta("response.function_call_arguments.delta", tc.Arguments, false, emit)
 }
 
 func (s *Stream) current() *outItem {
@@ -130,7 +136,12 @@ func (s *Stream) current() *outItem {
 
 // begin starts an event's data: {"type":typ,"sequence_number":n.
 func (s *Stream) begin(typ string) []byte {
-	b := append(s.buf[:0], `{"type":"`...)
+	return s.beginAt(s.buf[:0], typ)
+}
+
+// beginAt is begin appending to b.
+func (s *Stream) beginAt(b []byte, typ string) []byte {
+	b = append(b, `{"type":"`...)
 	b = append(b, typ...)
 	b = append(b, `","sequence_number":`...)
 	b = strconv.AppendInt(b, int64(s.seq), 10)
@@ -144,24 +155,31 @@ func (s *Stream) send(typ string, b []byte, emit Emit) error {
 	return emit(typ, b)
 }
 
-// start emits response.created and response.in_progress.
+// start emits response.created and response.in_progress. Both carry the
+// same response, encoded once: the second event copies it.
 func (s *Stream) start(emit Emit) error {
 	s.started = true
-	for _, typ := range [...]string{"response.created", "response.in_progress"} {
-		b := append(s.begin(typ), `,"response":`...)
-		b = appendResponse(b, &s.res, s.info, "in_progress", nil)
-		if err := s.send(typ, b, emit); err != nil {
-			return err
-		}
+	b := append(s.begin("response.created"), `,"response":`...)
+	n := len(b)
+	b = appendResponse(b, &s.res, s.info, "in_progress", nil)
+	m := len(b)
+	if err := s.send("response.created", b, emit); err != nil {
+		return err
 	}
-	return nil
+	b = s.buf // the created event; the next one is built after it
+	end := len(b)
+	b = append(s.beginAt(b, "response.in_progress"), `,"response":`...)
+	b = append(b, b[n:m]...)
+	b = append(b, '}')
+	s.buf = b
+	return emit("response.in_progress", b[end:])
 }
 
 // itemHead appends the fields every item event has.
 func (s *Stream) itemHead(b []byte, withContent bool) []byte {
 	it := s.current()
 	b = append(b, `,"item_id":`...)
-	b = jsonenc.AppendString(b, it.id)
+	b = it.appendID(b)
 	b = append(b, `,"output_index":`...)
 	b = strconv.AppendInt(b, int64(s.open), 10)
 	if withContent {
@@ -170,28 +188,27 @@ func (s *Stream) itemHead(b []byte, withContent bool) []byte {
 	return b
 }
 
-// ensureText is ensure for a reasoning or message item, whose id
-// (prefix + the chat id) is built only when the item opens, not for
-// every chunk that continues it.
+// ensureText is ensure for a reasoning or message item, whose id is
+// prefix + the chat id.
 func (s *Stream) ensureText(kind itemKind, prefix string, emit Emit) error {
 	if cur := s.current(); cur != nil && cur.kind == kind {
 		return nil
 	}
-	return s.ensure(kind, prefix+s.res.chatID, nil, emit)
+	return s.ensure(kind, prefix, s.res.chatID, nil, emit)
 }
 
 // ensure makes an item of kind the open item, closing the open one first.
 // A function call item is always new.
-func (s *Stream) ensure(kind itemKind, id string, tc *chatwire.ToolCall, emit Emit) error {
+func (s *Stream) ensure(kind itemKind, prefix, base string, tc *chatwire.ChunkToolCall, emit Emit) error {
 	if cur := s.current(); cur != nil && cur.kind == kind && kind != functionCallItem && kind != customCallItem {
 		return nil
 	}
 	if err := s.close(emit); err != nil {
 		return err
 	}
-	it := outItem{kind: kind, id: id}
+	it := outItem{kind: kind, prefix: prefix, base: base}
 	if tc != nil {
-		it.callID, it.name = tc.ID, tc.Function.Name
+		it.callID, it.name = tc.ID, tc.Name
 	}
 	s.res.items = append(s.res.items, it)
 	s.open = len(s.res.items) - 1
@@ -215,13 +232,22 @@ func (s *Stream) ensure(kind itemKind, id string, tc *chatwire.ToolCall, emit Em
 	return nil
 }
 
+// appendText appends t, escaped, to the text of it, the open item. The
+// items' texts share one buffer: only the open item grows, at its end.
+func (s *Stream) appendText(it *outItem, t chatwire.Token) {
+	start := len(s.texts) - len(it.text)
+	s.texts = t.AppendEscaped(s.texts)
+	it.text = s.texts[start:]
+}
+
 // delta appends text to the open item and emits a delta event.
-func (s *Stream) delta(typ, text string, withContent bool, emit Emit) error {
+func (s *Stream) delta(typ string, text chatwire.Token, withContent bool, emit Emit) error {
 	it := s.current()
-	it.text = append(it.text, text...)
+	n := len(it.text)
+	s.appendText(it, text)
 	b := s.itemHead(s.begin(typ), withContent)
 	b = append(b, `,"delta":`...)
-	b = jsonenc.AppendString(b, text)
+	b = appendQuoted(b, it.text[n:])
 	if typ == "response.output_text.delta" {
 		b = append(b, `,"logprobs":[]`...)
 	}
@@ -239,7 +265,7 @@ func (s *Stream) close(emit Emit) error {
 	case reasoningItem:
 		b = s.itemHead(s.begin("response.reasoning_text.done"), true)
 		b = append(b, `,"text":`...)
-		b = jsonenc.AppendString(b, string(it.text))
+		b = appendQuoted(b, it.text)
 		if err := s.send("response.reasoning_text.done", b, emit); err != nil {
 			return err
 		}
@@ -252,7 +278,7 @@ func (s *Stream) close(emit Emit) error {
 	case messageItem:
 		b = s.itemHead(s.begin("response.output_text.done"), true)
 		b = append(b, `,"text":`...)
-		b = jsonenc.AppendString(b, string(it.text))
+		b = appendQuoted(b, it.text)
 		b = append(b, `,"logprobs":[]`...)
 		if err := s.send("response.output_text.done", b, emit); err != nil {
 			return err
@@ -282,7 +308,7 @@ func (s *Stream) close(emit Emit) error {
 		b = append(b, `,"name":`...)
 		b = jsonenc.AppendString(b, it.name)
 		b = append(b, `,"arguments":`...)
-		b = jsonenc.AppendString(b, string(it.text))
+		b = appendQuoted(b, it.text)
 		if err := s.send("response.function_call_arguments.done", b, emit); err != nil {
 			return err
 		}
