@@ -18,7 +18,7 @@ type stage struct {
 	auth bool
 	// console: a viewer keeps the console open while the stage is measured
 	console bool
-	yaml func(env *stageEnv) string
+	yaml    func(env *stageEnv) string
 }
 
 // stageEnv is what a stage's config refers to.
