@@ -333,6 +333,11 @@ func startTarget(ctx context.Context, o options, dir, name, mockAddr, apiKey str
 		if s.auth {
 			t.key = apiKey
 		}
+		if s.console {
+			if err := viewConsole(ctx, addr, apiKey, time.Second); err != nil {
+				return nil, err
+			}
+		}
 		return t, nil
 	}
 	return nil, fmt.Errorf("unknown target %q", name)

@@ -16,7 +16,9 @@ type stage struct {
 	what string
 	// auth: requests carry the API key
 	auth bool
-	yaml func(env *stageEnv) string
+	// console: a viewer keeps the console open while the stage is measured
+	console bool
+	yaml    func(env *stageEnv) string
 }
 
 // stageEnv is what a stage's config refers to.
@@ -35,9 +37,13 @@ var stages = []stage{
 	{name: "cost", what: "pricing (shipped price book; the mock's model is priced)", yaml: func(*stageEnv) string { return "pricing: {disabled: false}\n" }},
 	{name: "auth", what: "API-key auth (SQLite store), usage recorder", auth: true, yaml: authYAML(false)},
 	{name: "limits", what: "auth + rpm/tpm/concurrency limits (never reached)", auth: true, yaml: authYAML(true)},
-	{name: "full", what: "all of the above", auth: true, yaml: func(e *stageEnv) string {
-		return "metrics: {disabled: false}\nlog: {access: true}\npricing: {disabled: false}\n" + auditYAML(e) + cacheYAML + authYAML(true)(e)
-	}},
+	{name: "full", what: "all of the above", auth: true, yaml: fullYAML},
+	{name: "console", what: "full, and the console signed in and refreshing its overview and upstreams pages every second", auth: true, console: true,
+		yaml: func(e *stageEnv) string { return fullYAML(e) + "console: {enabled: true, insecure_cookie: true}\n" }},
+}
+
+func fullYAML(e *stageEnv) string {
+	return "metrics: {disabled: false}\nlog: {access: true}\npricing: {disabled: false}\n" + auditYAML(e) + cacheYAML + authYAML(true)(e)
 }
 
 const cacheYAML = "cache: {enabled: true, memory: {max_bytes: 16777216}}\n"
