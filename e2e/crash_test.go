@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // served is what the clients of one key received: requests (or batch
@@ -75,7 +77,7 @@ func usageAfterStop(t *testing.T, mode stopMode) {
 	adminKey, _ := cliKey(t, db, "--name", "root", "--role", "admin")
 	chatKey, chatID := cliKey(t, db, "--name", "chat", "--role", "developer")
 	batchKey, batchID := cliKey(t, db, "--name", "batch", "--role", "developer")
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	path := filepath.Join(dir, "dsgate.yaml")
 	cfg := fmt.Sprintf(`version: 1
 server: {listen: "127.0.0.1:%d"}
@@ -144,8 +146,8 @@ models:
 
 	gw = startProc(t, "gateway again", "serve", "--config", path)
 	waitProcReady(t, gw, base)
-	if replayed := strings.Contains(gw.out.tail(20), "usage journal replayed"); replayed != (mode == killRestart) {
-		t.Errorf("usage journal replayed at restart: %t\n%s", replayed, gw.out.tail(20))
+	if replayed := strings.Contains(gw.out.Tail(20), "usage journal replayed"); replayed != (mode == killRestart) {
+		t.Errorf("usage journal replayed at restart: %t\n%s", replayed, gw.out.Tail(20))
 	}
 	for _, k := range []struct {
 		name, id string

@@ -263,7 +263,7 @@ func clip(s string) string {
 // YAML and starts dsgate serve.
 func startEngineGateway(t *testing.T, upstreams, models string) *gatewayProc {
 	t.Helper()
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	cfg := fmt.Sprintf("version: 1\nserver: {listen: \"127.0.0.1:%d\", shutdown_grace: 1s}\n"+
 		"log: {access: false, level: warn}\nupstreams:\n%smodels:\n%s", port, upstreams, models)
 	path := filepath.Join(t.TempDir(), "dsgate.yaml")
@@ -275,7 +275,7 @@ func startEngineGateway(t *testing.T, upstreams, models string) *gatewayProc {
 	testkit.Eventually(t, 20*time.Second, "gateway /readyz", func() bool {
 		select {
 		case <-g.p.done:
-			t.Fatalf("gateway exited:\n%s\nconfig:\n%s", g.p.out.tail(20), cfg)
+			t.Fatalf("gateway exited:\n%s\nconfig:\n%s", g.p.out.Tail(20), cfg)
 		default:
 		}
 		resp, err := http.Get(g.base + "/readyz")

@@ -76,7 +76,7 @@ func TestGRPCClientExampleAgainstQuickStart(t *testing.T) {
 func startInitGateway(t *testing.T, flags ...string) (dir, base, key string) {
 	t.Helper()
 	dir = t.TempDir()
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	out := runDsgate(t, dir, append([]string{"init", "--non-interactive", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, flags...)...)
 	m := regexp.MustCompile(`(?m)^\s+(dsg_\S+)$`).FindStringSubmatch(out)
@@ -87,7 +87,7 @@ func startInitGateway(t *testing.T, flags ...string) (dir, base, key string) {
 	testkit.Eventually(t, 20*time.Second, "init gateway /readyz", func() bool {
 		select {
 		case <-gw.done:
-			t.Fatalf("gateway exited:\n%s", gw.out.tail(30))
+			t.Fatalf("gateway exited:\n%s", gw.out.Tail(30))
 		default:
 		}
 		resp, err := http.Get(base + "/readyz")

@@ -1,18 +1,15 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -47,33 +44,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// logBuffer is a process's combined output, safe for concurrent writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) tail(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	lines := strings.Split(strings.TrimRight(b.buf.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // proc is a running dsgate process.
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *logBuffer
+	out  *testkit.LogBuffer
 	done chan struct{}
 }
 
@@ -88,7 +63,7 @@ func startProc(t *testing.T, name string, args ...string) *proc {
 // with env (KEY=value) added to the environment.
 func startProcEnv(t *testing.T, name, dir string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, out: &logBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, out: &testkit.LogBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(dsgateBin, args...)
 	p.cmd.Dir = dir
 	if env != nil {
@@ -106,7 +81,7 @@ func startProcEnv(t *testing.T, name, dir string, env []string, args ...string) 
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
-			t.Logf("--- %s output (tail) ---\n%s", name, p.out.tail(30))
+			t.Logf("--- %s output (tail) ---\n%s", name, p.out.Tail(30))
 		}
 	})
 	return p
@@ -123,17 +98,6 @@ func (p *proc) kill() {
 	<-p.done
 }
 
-// freePort returns a loopback port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // simulator is a `dsgate sim` process on a fixed port, restartable.
 type simulator struct {
 	name string
@@ -148,7 +112,7 @@ func (s *simulator) url() string { return fmt.Sprintf("http://127.0.0.1:%d", s.p
 func startSim(t *testing.T, name string, port int, flags ...string) *simulator {
 	t.Helper()
 	if port == 0 {
-		port = freePort(t)
+		port = testkit.FreePort(t)
 	}
 	s := &simulator{name: name, port: port}
 	args := append([]string{"sim", "--addr", fmt.Sprintf("127.0.0.1:%d", port)}, flags...)
@@ -156,7 +120,7 @@ func startSim(t *testing.T, name string, port int, flags ...string) *simulator {
 	testkit.Eventually(t, 10*time.Second, "sim "+name+" to answer /health", func() bool {
 		select {
 		case <-s.p.done:
-			t.Fatalf("sim %s exited:\n%s", name, s.p.out.tail(20))
+			t.Fatalf("sim %s exited:\n%s", name, s.p.out.Tail(20))
 		default:
 		}
 		resp, err := http.Get(s.url() + "/health")
@@ -202,7 +166,7 @@ type gatewayProc struct {
 // /readyz.
 func startGateway(t *testing.T, routing string, sims []*simulator, models string) *gatewayProc {
 	t.Helper()
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	var b strings.Builder
 	fmt.Fprintf(&b, "version: 1\nserver: {listen: \"127.0.0.1:%d\", shutdown_grace: 1s}\n", port)
 	b.WriteString("log: {access: false, level: info}\n")
@@ -223,7 +187,7 @@ func startGateway(t *testing.T, routing string, sims []*simulator, models string
 	testkit.Eventually(t, 10*time.Second, "gateway /readyz", func() bool {
 		select {
 		case <-g.p.done:
-			t.Fatalf("gateway exited:\n%s\nconfig:\n%s", g.p.out.tail(20), b.String())
+			t.Fatalf("gateway exited:\n%s\nconfig:\n%s", g.p.out.Tail(20), b.String())
 		default:
 		}
 		resp, err := http.Get(g.base + "/readyz")

@@ -44,7 +44,7 @@ func startQuickStartEdited(t *testing.T, edit func(t *testing.T, conf string) st
 	if edit != nil {
 		src = []byte(edit(t, string(src)))
 	}
-	port, grpcPort := freePort(t), freePort(t)
+	port, grpcPort := testkit.FreePort(t), testkit.FreePort(t)
 	conf := strings.NewReplacer("127.0.0.1:8080", fmt.Sprintf("127.0.0.1:%d", port),
 		"127.0.0.1:8081", fmt.Sprintf("127.0.0.1:%d", grpcPort)).Replace(string(src))
 	if conf == string(src) {
@@ -59,7 +59,7 @@ func startQuickStartEdited(t *testing.T, edit func(t *testing.T, conf string) st
 	testkit.Eventually(t, 20*time.Second, "quick start /readyz", func() bool {
 		select {
 		case <-q.p.done:
-			t.Fatalf("quick start exited:\n%s", q.p.out.tail(30))
+			t.Fatalf("quick start exited:\n%s", q.p.out.Tail(30))
 		default:
 		}
 		resp, err := http.Get(q.base + "/readyz")
@@ -260,7 +260,7 @@ func TestQuickStartWithAWrongDeepSeekKey(t *testing.T) {
 		t.Fatalf("status %d upstream %q: want the simulator's fallback answer", resp.StatusCode, resp.Header.Get("X-Dsgate-Upstream"))
 	}
 	testkit.Eventually(t, 5*time.Second, "a WARN naming the deepseek upstream", func() bool {
-		for _, line := range strings.Split(q.p.out.tail(200), "\n") {
+		for _, line := range strings.Split(q.p.out.Tail(200), "\n") {
 			if strings.Contains(line, "WARN") && strings.Contains(line, "deepseek") {
 				return true
 			}

@@ -145,7 +145,7 @@ models:
 // without waiting for it; see waitReady.
 func launchReplica(t *testing.T, n int, shared string) *gatewayProc {
 	t.Helper()
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	cfg := fmt.Sprintf("version: 1\nserver: {listen: \"127.0.0.1:%d\", shutdown_grace: 1s}\n%s", port, shared)
 	path := filepath.Join(t.TempDir(), fmt.Sprintf("replica%d.yaml", n))
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -162,7 +162,7 @@ func waitReady(t *testing.T, name string, g *gatewayProc) {
 	testkit.Eventually(t, 15*time.Second, name+" /readyz", func() bool {
 		select {
 		case <-g.p.done:
-			t.Fatalf("%s exited:\n%s", name, g.p.out.tail(20))
+			t.Fatalf("%s exited:\n%s", name, g.p.out.Tail(20))
 		default:
 		}
 		resp, err := http.Get(g.base + "/readyz")

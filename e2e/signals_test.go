@@ -32,7 +32,7 @@ func TestServeSignals(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	sim := startSim(t, "sim", 0, "--tps", "40")
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	path := filepath.Join(t.TempDir(), "dsgate.yaml")
 	config := func(models ...string) string {
 		var b strings.Builder
@@ -82,7 +82,7 @@ func TestServeSignals(t *testing.T) {
 	write(strings.Replace(config("deepseek-chat", "extra", "third"), fmt.Sprintf(":%d", port), fmt.Sprintf(":%d", port+1), 1))
 	gw.cmd.Process.Signal(syscall.SIGHUP)
 	testkit.Eventually(t, 5*time.Second, "the refusal naming server.listen", func() bool {
-		return strings.Contains(gw.out.tail(50), "changing server.listen")
+		return strings.Contains(gw.out.Tail(50), "changing server.listen")
 	})
 	if hasModel("third") {
 		t.Fatal("a refused reload added a model")
@@ -91,7 +91,7 @@ func TestServeSignals(t *testing.T) {
 	write("version: 1\nserver: {listne: oops}\n")
 	gw.cmd.Process.Signal(syscall.SIGHUP)
 	testkit.Eventually(t, 5*time.Second, "the refusal in the log", func() bool {
-		return strings.Contains(gw.out.tail(50), "reload refused")
+		return strings.Contains(gw.out.Tail(50), "reload refused")
 	})
 	if !hasModel("extra") || !hasModel("deepseek-chat") {
 		t.Fatal("a refused reload changed the running config")
@@ -138,7 +138,7 @@ func startStream(t *testing.T, base string) func() string {
 // once HTTP has nothing left.
 func TestSIGTERMDrainsGRPCAndHTTP(t *testing.T) {
 	sim := startSim(t, "sim", 0, "--tps", "40")
-	port, grpcPort := freePort(t), freePort(t)
+	port, grpcPort := testkit.FreePort(t), testkit.FreePort(t)
 	path := filepath.Join(t.TempDir(), "dsgate.yaml")
 	cfg := fmt.Sprintf(`version: 1
 server: {listen: "127.0.0.1:%d", shutdown_grace: 10s}
@@ -181,7 +181,7 @@ func waitProcReady(t *testing.T, gw *proc, base string) {
 	testkit.Eventually(t, 10*time.Second, "readyz", func() bool {
 		select {
 		case <-gw.done:
-			t.Fatalf("gateway exited:\n%s", gw.out.tail(20))
+			t.Fatalf("gateway exited:\n%s", gw.out.Tail(20))
 		default:
 		}
 		resp, err := http.Get(base + "/readyz")
@@ -256,7 +256,7 @@ func startGRPCStream(t *testing.T, addr string, maxTokens int32) func() (int, er
 // bare EOF; the process exits 0 with every request in the audit file.
 func TestSIGTERMGraceEnd(t *testing.T) {
 	sim := startSim(t, "sim", 0, "--tps", "40")
-	port, grpcPort := freePort(t), freePort(t)
+	port, grpcPort := testkit.FreePort(t), testkit.FreePort(t)
 	dir := t.TempDir()
 	auditFile := filepath.Join(dir, "audit", "audit.jsonl")
 	path := filepath.Join(dir, "dsgate.yaml")

@@ -5,15 +5,11 @@
 package llamatest
 
 import (
-	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -52,7 +48,7 @@ type Server struct {
 	args []string
 	port int
 	cmd  *exec.Cmd
-	out  *logBuffer
+	out  *testkit.LogBuffer
 	done chan struct{}
 }
 
@@ -72,12 +68,12 @@ func (e *Env) Launch(t testing.TB, model string, flags ...string) *Server {
 	}
 	args := append([]string{"-m", path, "--host", "127.0.0.1", "--threads", "1",
 		"--no-webui", "--jinja", "--metrics", "--slots", "--no-warmup"}, flags...)
-	s := &Server{env: e, args: args, port: freePort(t)}
+	s := &Server{env: e, args: args, port: testkit.FreePort(t)}
 	s.launch(t)
 	t.Cleanup(func() {
 		s.Kill()
 		if t.Failed() {
-			t.Logf("--- llama-server %s output (tail) ---\n%s", model, s.out.tail(30))
+			t.Logf("--- llama-server %s output (tail) ---\n%s", model, s.out.Tail(30))
 		}
 	})
 	return s
@@ -85,7 +81,7 @@ func (e *Env) Launch(t testing.TB, model string, flags ...string) *Server {
 
 func (s *Server) launch(t testing.TB) {
 	t.Helper()
-	s.out, s.done = &logBuffer{}, make(chan struct{})
+	s.out, s.done = &testkit.LogBuffer{}, make(chan struct{})
 	s.cmd = exec.Command(s.env.Binary, append(s.args, "--port", fmt.Sprint(s.port))...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.SysProcAttr = sysProcAttr()
@@ -106,7 +102,7 @@ func (s *Server) WaitReady(t testing.TB) {
 	testkit.Eventually(t, 90*time.Second, "llama-server /health", func() bool {
 		select {
 		case <-s.done:
-			t.Fatalf("llama-server exited:\n%s", s.out.tail(30))
+			t.Fatalf("llama-server exited:\n%s", s.out.Tail(30))
 		default:
 		}
 		resp, err := http.Get(s.URL() + "/health")
@@ -135,36 +131,4 @@ func (s *Server) Restart(t testing.TB) {
 	s.Kill()
 	s.launch(t)
 	s.WaitReady(t)
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// logBuffer is a process's combined output, safe for concurrent writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) tail(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	lines := strings.Split(strings.TrimRight(b.buf.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
