@@ -142,7 +142,9 @@ type ChunkToolCall struct {
 	Arguments Token
 }
 
-// CallID is the call's ID, or one made as CallID makes it.
+// CallID is the call's ID, or one made from the completion ID and the
+// call's index when the upstream sent none (some engines omit it): a
+// client must be able to answer the call by ID.
 func (tc *ChunkToolCall) CallID(completionID string) string {
 	if tc.ID != "" {
 		return tc.ID
@@ -255,16 +257,6 @@ func AppendEvent(dst []byte, name string, data []byte) []byte {
 	dst = append(dst, "\ndata: "...)
 	dst = append(dst, data...)
 	return append(dst, "\n\n"...)
-}
-
-// CallID is the tool call's ID, or one made from the completion ID and the
-// call's position when the upstream sent none (some engines omit it): a
-// client must be able to answer the call by ID.
-func CallID(tc *ToolCall, completionID string, pos int) string {
-	if tc.ID != "" {
-		return tc.ID
-	}
-	return "call_" + completionID + "_" + strconv.Itoa(pos)
 }
 
 // AppendID appends the JSON string prefix+id without building that string

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync/atomic"
 	"time"
 
 	"github.com/dsgate/dsgate/internal/openai"
@@ -173,17 +172,8 @@ func (g *Gateway) streamNative(ctx context.Context, c *Call, r *Route, t *upstre
 	if err != nil {
 		return res, fmt.Errorf("adapting request: %w", err)
 	}
-	sctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var gotFirst atomic.Bool
-	timer := time.AfterFunc(u.FirstTokenTimeout(), func() {
-		if gotFirst.Load() {
-			cancel(ErrStalled)
-		} else {
-			cancel(ErrFirstToken)
-		}
-	})
-	defer timer.Stop()
+	sctx, wd := newWatchdog(ctx, u)
+	defer wd.stop()
 	resp, err := u.Send(sctx, c.Native.Endpoint, body, c.RequestID)
 	if err != nil {
 		return res, err
@@ -216,8 +206,7 @@ func (g *Gateway) streamNative(ctx context.Context, c *Call, r *Route, t *upstre
 		if err := flushIfIdle(rd, sink); err != nil {
 			return res, err
 		}
-		gotFirst.Store(true)
-		timer.Reset(u.IdleTimeout())
+		wd.progress()
 	}
 }
 

@@ -101,19 +101,8 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		return res, fmt.Errorf("adapting request: %w", err)
 	}
 
-	// One timer guards both the first token and the gaps after it; when it
-	// fires it cancels the upstream call with the reason as the cause.
-	sctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var gotFirst atomic.Bool
-	timer := time.AfterFunc(u.FirstTokenTimeout(), func() {
-		if gotFirst.Load() {
-			cancel(ErrStalled)
-		} else {
-			cancel(ErrFirstToken)
-		}
-	})
-	defer timer.Stop()
+	sctx, wd := newWatchdog(ctx, u)
+	defer wd.stop()
 
 	resp, err := u.Send(sctx, sendEndpoint(c), body, c.RequestID)
 	if err != nil {
@@ -140,8 +129,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		if !res.Started {
 			res.Started, res.FirstToken = true, time.Since(start)
 		}
-		gotFirst.Store(true)
-		timer.Reset(u.IdleTimeout())
+		wd.progress()
 		return nil
 	}
 	// release sends a finish chunk held back for the timings of a usage
@@ -366,4 +354,42 @@ func flushIfIdle(rd *openai.SSEReader, sink Sink) error {
 		return nil
 	}
 	return flush(sink)
+}
+
+// watchdog guards a stream's first token and the gaps after it with one
+// timer; when it fires it cancels the upstream call with the reason
+// (ErrFirstToken before the first event, ErrStalled after) as the cause.
+type watchdog struct {
+	u        *upstream.Upstream
+	cancel   context.CancelCauseFunc
+	timer    *time.Timer
+	gotFirst atomic.Bool
+}
+
+// newWatchdog starts the first-token timer of a call to u; the returned
+// context is the call's.
+func newWatchdog(ctx context.Context, u *upstream.Upstream) (context.Context, *watchdog) {
+	sctx, cancel := context.WithCancelCause(ctx)
+	w := &watchdog{u: u, cancel: cancel}
+	w.timer = time.AfterFunc(u.FirstTokenTimeout(), func() {
+		if w.gotFirst.Load() {
+			cancel(ErrStalled)
+		} else {
+			cancel(ErrFirstToken)
+		}
+	})
+	return sctx, w
+}
+
+// progress records an event sent to the client: the idle-gap timeout
+// starts again.
+func (w *watchdog) progress() {
+	w.gotFirst.Store(true)
+	w.timer.Reset(w.u.IdleTimeout())
+}
+
+// stop ends the watch and the call's context.
+func (w *watchdog) stop() {
+	w.timer.Stop()
+	w.cancel(nil)
 }
