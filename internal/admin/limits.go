@@ -79,21 +79,21 @@ func SetClientLimits(ctx context.Context, st ClientLimitStore, id string, req Li
 	return ViewClient(c), nil
 }
 
-func (h *Handler) limitStore() (store.LimitStore, error) {
+// limitsRequest is the store that changes limits and the decoded body of
+// a PATCH of a key's or a client's limits.
+func (h *Handler) limitsRequest(r *http.Request) (store.LimitStore, LimitsRequest, error) {
+	var req LimitsRequest
 	ls, ok := h.opts.Store.(store.LimitStore)
 	if !ok {
-		return nil, fmt.Errorf("%w: this store cannot change limits", ErrInvalid)
+		return nil, req, fmt.Errorf("%w: this store cannot change limits", ErrInvalid)
 	}
-	return ls, nil
+	err := decodeBody(r, &req)
+	return ls, req, err
 }
 
 func (h *Handler) patchKey(r *http.Request, caller *auth.Principal) (int, any, error) {
-	ls, err := h.limitStore()
+	ls, req, err := h.limitsRequest(r)
 	if err != nil {
-		return 0, nil, err
-	}
-	var req LimitsRequest
-	if err := decodeBody(r, &req); err != nil {
 		return 0, nil, err
 	}
 	st := struct {
@@ -109,12 +109,8 @@ func (h *Handler) patchKey(r *http.Request, caller *auth.Principal) (int, any, e
 }
 
 func (h *Handler) patchClient(r *http.Request, caller *auth.Principal) (int, any, error) {
-	ls, err := h.limitStore()
+	ls, req, err := h.limitsRequest(r)
 	if err != nil {
-		return 0, nil, err
-	}
-	var req LimitsRequest
-	if err := decodeBody(r, &req); err != nil {
 		return 0, nil, err
 	}
 	st := struct {
