@@ -24,20 +24,26 @@ var ErrLineTooLong = errors.New("sse: line too long")
 
 // SSEReader parses a text/event-stream. It is not safe for concurrent use.
 //
-// Its buffer starts small and grows only for a line that does not fit:
-// a gateway holds one reader per open stream, and chat chunks are a few
-// hundred bytes, so a fixed 4 KiB buffer was mostly idle memory.
+// Its buffer starts small: a gateway holds one reader per open stream,
+// and a token-by-token stream sends chunks of a few hundred bytes, so a
+// fixed 4 KiB buffer was mostly idle memory. It grows for a line that
+// does not fit, and for a burst: a read that fills the buffer means more
+// events are waiting, and a bigger buffer lets EventBuffered see them, so
+// writers flush a burst once instead of once per kilobyte.
 type SSEReader struct {
 	r          io.Reader
 	buf        []byte // buf[start:end] is read and not yet consumed
 	start, end int
+	burst      bool  // the last read filled the buffer
 	err        error // the reader's error, returned once the buffer is used up
 	maxLine    int
 	data       []byte
 }
 
-// sseBufferSize is a new reader's buffer: one or two chat chunks.
-const sseBufferSize = 1 << 10
+const (
+	sseBufferSize = 1 << 10 // a new reader's buffer: one or two chat chunks
+	sseBurstSize  = 4 << 10 // the most a burst grows it to (a long line grows it further)
+)
 
 // NewSSEReader reads events from r; lines longer than maxLine bytes fail
 // the stream with ErrLineTooLong instead of growing memory without bound.
@@ -133,13 +139,15 @@ func (s *SSEReader) readLine() ([]byte, error) {
 }
 
 // fill reads more input after what is buffered, first moving the unread
-// bytes to the front of the buffer or, when they fill it, doubling it.
+// bytes to the front of the buffer or, when they fill it or the last read
+// was a burst, doubling it.
 func (s *SSEReader) fill() {
 	if s.start > 0 {
 		s.end = copy(s.buf, s.buf[s.start:s.end])
 		s.start = 0
 	}
-	if s.end == len(s.buf) {
+	full := s.end == len(s.buf)
+	if (full || s.burst && len(s.buf) < sseBurstSize) && len(s.buf) < s.maxLine+2 {
 		bigger := make([]byte, min(2*len(s.buf), s.maxLine+2))
 		copy(bigger, s.buf[:s.end])
 		s.buf = bigger
@@ -147,6 +155,7 @@ func (s *SSEReader) fill() {
 	for range 100 { // a reader that returns nothing 100 times is broken
 		n, err := s.r.Read(s.buf[s.end:])
 		s.end += n
+		s.burst = s.end == len(s.buf)
 		if err != nil {
 			s.err = err
 			return

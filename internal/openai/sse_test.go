@@ -105,35 +105,83 @@ func FuzzParse(f *testing.F) {
 }
 
 // Issue 22: a reader is held per open stream, so its buffer stays small
-// for chat-sized chunks and grows only for a long line, whatever the
-// pieces its input arrives in.
+// for a stream whose chat-sized chunks arrive one at a time, grows to
+// sseBurstSize for a burst (issue 14: so a burst is flushed once, not once
+// per kilobyte) and beyond only for a long line.
 func TestSSEReaderBufferSizedToNeed(t *testing.T) {
 	t.Parallel()
 	chunk := `data: {"choices":[{"index":0,"delta":{"content":"tok"},"finish_reason":null}]}` + "\n\n"
 	in := strings.Repeat(chunk, 500) + "data: " + strings.Repeat("y", 5000) + "\n\n" + chunk
-	for _, name := range []string{"whole", "one byte per read"} {
-		var src io.Reader = strings.NewReader(in)
-		if name != "whole" {
-			src = iotest.OneByteReader(src)
-		}
-		r := NewSSEReader(src, 8<<10)
+	for _, tc := range []struct {
+		name string
+		src  func() io.Reader
+		size int // the buffer after the 500 small events
+	}{
+		{"one event per read", func() io.Reader { return &eventReader{rest: in} }, sseBufferSize},
+		{"one byte per read", func() io.Reader { return iotest.OneByteReader(strings.NewReader(in)) }, sseBufferSize},
+		{"all at once", func() io.Reader { return strings.NewReader(in) }, sseBurstSize},
+	} {
+		r := NewSSEReader(tc.src(), 8<<10)
 		for i := range 500 {
 			ev, err := r.Next()
 			if err != nil || string(ev.Data) != chunk[len("data: "):len(chunk)-2] {
-				t.Fatalf("%s: event %d: %q %v", name, i, ev.Data, err)
+				t.Fatalf("%s: event %d: %q %v", tc.name, i, ev.Data, err)
 			}
 		}
-		if len(r.buf) != sseBufferSize {
-			t.Errorf("%s: buffer grew to %d for small events", name, len(r.buf))
+		if len(r.buf) != tc.size {
+			t.Errorf("%s: buffer is %d bytes after small events, want %d", tc.name, len(r.buf), tc.size)
 		}
 		if ev, err := r.Next(); err != nil || len(ev.Data) != 5000 {
-			t.Fatalf("%s: long event: %d bytes, %v", name, len(ev.Data), err)
+			t.Fatalf("%s: long event: %d bytes, %v", tc.name, len(ev.Data), err)
 		}
 		if ev, err := r.Next(); err != nil || !strings.Contains(string(ev.Data), "tok") {
-			t.Fatalf("%s: after the long event: %q %v", name, ev.Data, err)
+			t.Fatalf("%s: after the long event: %q %v", tc.name, ev.Data, err)
 		}
 		if _, err := r.Next(); err != io.EOF {
-			t.Errorf("%s: end: %v", name, err)
+			t.Errorf("%s: end: %v", tc.name, err)
 		}
 	}
+}
+
+// Issue 14: with a burst buffered, EventBuffered sees the events after the
+// first kilobyte, so a writer that flushes only when it would wait flushes
+// a 4 KiB burst once or twice, not once per kilobyte.
+func TestSSEReaderBurstIsSeenBuffered(t *testing.T) {
+	t.Parallel()
+	chunk := `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"tok"},"finish_reason":null}]}` + "\n\n"
+	burst := strings.Repeat(chunk, 30) // about 4 KiB, as an upstream's quick answer arrives
+	r := NewSSEReader(strings.NewReader(burst+burst), 64<<10)
+	flushes := 0
+	for {
+		if _, err := r.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if !r.EventBuffered() {
+			flushes++
+		}
+	}
+	if flushes > 6 {
+		t.Errorf("%d flushes for 60 events read in bursts", flushes)
+	}
+}
+
+// eventReader returns one SSE event per Read, as a stream that sends a
+// token at a time arrives.
+type eventReader struct{ rest string }
+
+func (e *eventReader) Read(p []byte) (int, error) {
+	if e.rest == "" {
+		return 0, io.EOF
+	}
+	i := strings.Index(e.rest, "\n\n")
+	if i < 0 {
+		i = len(e.rest)
+	} else {
+		i += 2
+	}
+	n := copy(p, e.rest[:i])
+	e.rest = e.rest[n:]
+	return n, nil
 }
