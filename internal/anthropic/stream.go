@@ -3,6 +3,7 @@ package anthropic
 import (
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/dsgate/dsgate/internal/chatwire"
 	"github.com/dsgate/dsgate/internal/jsonenc"
@@ -53,9 +54,31 @@ type Stream struct {
 	chunk    chatwire.Chunk // decoded into, chunk after chunk
 }
 
-// NewStream starts the translation of one streamed response.
+// NewStream starts the translation of one streamed response. Release
+// returns the Stream for reuse once the response is written.
 func NewStream(info RequestInfo) *Stream {
-	return &Stream{info: info, buf: make([]byte, 0, 512)}
+	s := streams.Get().(*Stream)
+	buf, calls, h, text := s.buf[:0], s.chunk.ToolCalls[:0], s.sig.h, s.sig.text[:0]
+	if h != nil {
+		h.Reset()
+	}
+	*s = Stream{info: info, buf: buf}
+	s.chunk.ToolCalls, s.sig.h, s.sig.text = calls, h, text
+	return s
+}
+
+// streams are the Streams of finished responses, reused with their
+// buffers instead of allocated per response.
+var streams = sync.Pool{New: func() any { return &Stream{buf: make([]byte, 0, 512)} }}
+
+// Release hands s back for reuse. Neither s nor any event data it emitted
+// may be used after.
+func (s *Stream) Release() {
+	if cap(s.buf) > 64<<10 {
+		return // grown by a huge event: left to the garbage collector
+	}
+	s.info = RequestInfo{}
+	streams.Put(s)
 }
 
 // Chunk translates one chat completion chunk (the data of one SSE event,

@@ -127,3 +127,43 @@ func TestStreamAndFromChatMakeMissingCallIDs(t *testing.T) {
 		t.Errorf("FromChat %s %v", out, err)
 	}
 }
+
+// Released Streams are reused (issue 19's CPU): a stream translated on a
+// reused Stream is the one a fresh Stream writes, thinking signature
+// included, whatever the previous one held.
+func TestStreamReleasedAndReused(t *testing.T) {
+	first := []string{
+		`{"id":"a","model":"m1","choices":[{"delta":{"reasoning_content":"think"}}]}`,
+		`{"id":"a","choices":[{"delta":{"tool_calls":[{"index":0,"id":"t","function":{"name":"f","arguments":"{}"}}]}}]}`,
+	}
+	second := []string{
+		`{"id":"b","model":"m2","choices":[{"delta":{"reasoning_content":"other "}}]}`,
+		`{"id":"b","choices":[{"delta":{"content":"answer"}}]}`,
+		`{"id":"b","choices":[{"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2}}`,
+	}
+	translate := func(chunks []string, finish bool) []string {
+		var r recorded
+		s := NewStream(RequestInfo{Model: "asked"})
+		defer s.Release()
+		for _, c := range chunks {
+			if err := s.Chunk([]byte(c), r.emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !finish {
+			return nil
+		}
+		if err := s.Finish(r.emit); err != nil {
+			t.Fatal(err)
+		}
+		return r.data
+	}
+	want := translate(second, true)
+	for range 3 {
+		translate(first, true)
+		translate(first[:1], false) // a client gone in a thinking block: the signer holds text
+		if diff := cmp.Diff(want, translate(second, true)); diff != "" {
+			t.Fatalf("reused Stream (-fresh +reused):\n%s", diff)
+		}
+	}
+}

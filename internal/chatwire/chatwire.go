@@ -249,8 +249,9 @@ func String(s string) json.RawMessage {
 func Ptr(s string) *string { return &s }
 
 // AppendEvent appends one named server-sent event: "event: name",
-// "data: data" and the blank line that ends it. Both translators' Emit
-// callbacks frame their events this way (data is one line of JSON).
+// "data: data" and the blank line that ends it: the framing of both
+// translators' events (data is one line of JSON). httpapi writes the same
+// bytes in three writes, so a big event's data is not copied first.
 func AppendEvent(dst []byte, name string, data []byte) []byte {
 	dst = append(dst, "event: "...)
 	dst = append(dst, name...)

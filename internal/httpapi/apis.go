@@ -100,9 +100,6 @@ type chunkTranslator interface {
 func newEventSink(w http.ResponseWriter, digest bool) *eventSink {
 	s := &eventSink{out: sinkFor(w)}
 	s.out.digest = digest
-	if cap(s.out.buf) < eventBufSize {
-		s.out.buf = make([]byte, 0, eventBufSize) // the response.* events carry the whole response
-	}
 	s.emit = s.write
 	return s
 }
@@ -143,21 +140,28 @@ func (s *eventSink) Flush() error {
 
 var doneData = []byte("[DONE]")
 
-// eventBufSize is the first size of a translated stream's event buffer:
-// one allocation instead of several doublings.
-const eventBufSize = 2048
-
-// named writes one named event ("event: name\ndata: ...").
+// named writes one named event ("event: name\ndata: ...\n\n"). The data
+// is written as it is, not copied behind its event line first: a
+// response.* event carries the whole response, and the response writer
+// buffers the three writes anyway.
 func (s *sseSink) named(event string, data []byte) error {
 	s.start()
 	if s.hash != nil {
 		s.hash.Write(data)
 		s.hash.Write(newline)
 	}
-	s.buf = chatwire.AppendEvent(s.buf[:0], event, data)
-	_, err := s.w.Write(s.buf)
+	s.buf = append(append(append(s.buf[:0], "event: "...), event...), "\ndata: "...)
+	if _, err := s.w.Write(s.buf); err != nil {
+		return err
+	}
+	if _, err := s.w.Write(data); err != nil {
+		return err
+	}
+	_, err := s.w.Write(eventEnd)
 	return err
 }
+
+var eventEnd = []byte("\n\n")
 
 // finishRecord puts the API's own request and answer in the record.
 func finishRecord(r *http.Request, body, out []byte, sink *sseSink) {
@@ -189,6 +193,7 @@ func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	}
 	sink := newEventSink(w, h.opts.Audit != nil)
 	st := anthropic.NewStream(info)
+	defer st.Release()
 	sink.chunk = st
 	_, err = h.chatCall(w, r, p, chat, sink, nativeMessages(body))
 	if err == nil && !sink.relayed {
@@ -326,6 +331,7 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 	}
 	sink := newEventSink(w, h.opts.Audit != nil)
 	st := responses.NewStream(info)
+	defer st.Release()
 	sink.chunk = st
 	if keep {
 		// Stored before the client learns the response is complete, so

@@ -313,3 +313,40 @@ func TestMissingCallIDs(t *testing.T) {
 		t.Errorf("FromChat %s %v", out, err)
 	}
 }
+
+// Released Streams are reused (issue 19's CPU): a stream translated on a
+// reused Stream is the one a fresh Stream writes, whatever the previous
+// one held (reasoning, text, tools, usage, another id and model).
+func TestStreamReleasedAndReused(t *testing.T) {
+	first := []string{
+		`{"id":"a","model":"m1","created":1,"choices":[{"delta":{"reasoning_content":"think"}}]}`,
+		`{"id":"a","choices":[{"delta":{"content":"text"}}]}`,
+		`{"id":"a","choices":[{"delta":{"tool_calls":[{"index":0,"id":"t","function":{"name":"f","arguments":"{}"}}]}}]}`,
+		`{"id":"a","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`,
+	}
+	second := []string{
+		`{"id":"b","model":"m2","created":2,"choices":[{"delta":{"content":"other"}}]}`,
+		`{"id":"b","choices":[{"delta":{},"finish_reason":"stop"}]}`,
+	}
+	translate := func(info RequestInfo, chunks []string) []string {
+		var r recorded
+		s := NewStream(info)
+		defer s.Release()
+		for _, c := range chunks {
+			if err := s.Chunk([]byte(c), r.emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Finish(r.emit); err != nil {
+			t.Fatal(err)
+		}
+		return r.data
+	}
+	want := translate(RequestInfo{Model: "asked"}, second)
+	for range 3 {
+		translate(RequestInfo{Model: "first", Instructions: json.RawMessage(`"long instructions"`)}, first)
+		if diff := cmp.Diff(want, translate(RequestInfo{Model: "asked"}, second)); diff != "" {
+			t.Fatalf("reused Stream (-fresh +reused):\n%s", diff)
+		}
+	}
+}

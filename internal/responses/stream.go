@@ -2,6 +2,7 @@ package responses
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/dsgate/dsgate/internal/chatwire"
 	"github.com/dsgate/dsgate/internal/jsonenc"
@@ -40,15 +41,42 @@ type Stream struct {
 	chunk    chatwire.Chunk // decoded into, chunk after chunk
 }
 
-// NewStream starts the translation of one streamed response.
+// NewStream starts the translation of one streamed response. Release
+// returns the Stream for reuse once the response is written.
 func NewStream(info RequestInfo) *Stream {
+	s := streams.Get().(*Stream)
 	// Room for response.created and response.in_progress, built one
 	// after the other, and for response.completed without its output:
 	// they carry the request's tools and instructions.
 	n := 2048 + 2*(len(info.Tools)+len(info.Instructions)+len(info.Metadata))
-	s := &Stream{info: info, open: -1, buf: make([]byte, 0, n)}
-	s.res.items = make([]outItem, 0, 4)
+	buf, texts, items, calls := s.buf[:0], s.texts[:0], s.res.items[:0], s.chunk.ToolCalls[:0]
+	if cap(buf) < n {
+		buf = make([]byte, 0, n)
+	}
+	*s = Stream{info: info, open: -1, buf: buf, texts: texts}
+	s.res.items = items
+	s.chunk.ToolCalls = calls
 	return s
+}
+
+// streams are the Streams of finished responses: their buffers (2 KiB
+// and more, for the events that carry the whole response) are reused
+// instead of allocated per response.
+var streams = sync.Pool{New: func() any { return &Stream{res: result{items: make([]outItem, 0, 4)}} }}
+
+// maxPooled is the biggest buffer a released Stream keeps: one grown by
+// a huge response is left to the garbage collector.
+const maxPooled = 64 << 10
+
+// Release hands s back for reuse. Neither s nor any event data it emitted
+// may be used after.
+func (s *Stream) Release() {
+	if cap(s.buf) > maxPooled || cap(s.texts) > maxPooled {
+		return
+	}
+	clear(s.res.items[:cap(s.res.items)]) // drop their strings
+	s.info = RequestInfo{}
+	streams.Put(s)
 }
 
 // Chunk translates one chat completion chunk (the data of one SSE event,
