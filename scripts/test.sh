@@ -26,6 +26,9 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 # chromium drives the single sign-on browser test (chromedp).
 command -v chromium >/dev/null || need+=(chromium)
+# cmake and g++ build the pinned llama.cpp server (scripts/llamacpp.sh).
+command -v cmake >/dev/null || need+=(cmake)
+command -v g++ >/dev/null || need+=(g++)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     log "installing ${need[*]}"
