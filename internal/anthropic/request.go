@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dsgate/dsgate/internal/chatwire"
+	"github.com/dsgate/dsgate/internal/jsonenc"
 )
 
 // RequestInfo is what the response side needs to know about the request.
@@ -139,7 +140,7 @@ func asError(err error, msg string) *Error {
 // parse validates body and reads the top-level fields.
 func parse(body []byte) (*request, *Error) {
 	body = chatwire.Trim(body)
-	if !chatwire.Valid(body) {
+	if !jsonenc.Valid(body) {
 		var v struct{}
 		return nil, decodeError(json.Unmarshal(body, &v))
 	}

@@ -115,7 +115,7 @@ func appendInput(b []byte, args []byte) []byte {
 	if len(raw) == 0 {
 		return append(b, `{}`...)
 	}
-	if raw[0] == '{' && chatwire.Valid(raw) {
+	if raw[0] == '{' && jsonenc.Valid(raw) {
 		return append(b, raw...)
 	}
 	b = append(b, `{"_raw":`...)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/dsgate/dsgate/internal/jsonenc"
 	"github.com/dsgate/dsgate/internal/openai"
 )
 
@@ -17,7 +18,7 @@ var ErrInvalid = errors.New("invalid JSON")
 // id and model keep their previous string when unchanged.
 func Decode(b []byte, c *Completion) error {
 	b = Trim(b)
-	if !Valid(b) {
+	if !jsonenc.Valid(b) {
 		return ErrInvalid
 	}
 	prevID, prevModel := c.ID, c.Model
@@ -197,7 +198,7 @@ func decodeUsage(v []byte, u *openai.Usage) error {
 // and then walked. Only choice 0 is read.
 func DecodeChunk(b []byte, c *Chunk) error {
 	b = Trim(b)
-	if !Valid(b) {
+	if !jsonenc.Valid(b) {
 		return ErrInvalid
 	}
 	prevID, prevModel, calls := c.ID, c.Model, c.ToolCalls[:0]

@@ -50,7 +50,7 @@ func FuzzToken(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		b := Trim([]byte(s))
-		if !Valid(b) || b[0] != '"' {
+		if !jsonenc.Valid(b) || b[0] != '"' {
 			return
 		}
 		checkToken(t, b)

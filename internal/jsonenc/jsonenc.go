@@ -1,6 +1,7 @@
 // Package jsonenc appends JSON values to byte slices without reflection,
 // for the fixed shapes written on hot paths (the simulator's answers, audit
-// records). It is a leaf: standard library only.
+// records), and validates JSON in one pass (Valid). It is a leaf: standard
+// library only.
 package jsonenc
 
 import "unicode/utf8"

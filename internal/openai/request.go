@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/dsgate/dsgate/internal/jsonenc"
 )
 
 // Endpoint names an inference API the gateway serves.
@@ -76,7 +78,8 @@ var validRoles = map[string]bool{
 // Parse decodes and validates an inference request body for endpoint e.
 // Every error is an *Error with status 400 naming the offending parameter.
 //
-// The body is checked with json.Valid and then walked with the scanner:
+// The body is checked with jsonenc.Valid (encoding/json's grammar, about
+// five times faster than json.Valid) and then walked with the scanner:
 // only the fields the gateway needs are decoded, so a large conversation
 // costs one validating pass and no allocation per message. As with
 // encoding/json, null means absent. Keys are matched exactly; a body with
@@ -87,7 +90,7 @@ func Parse(e Endpoint, body []byte) (*Request, error) {
 	if len(body) == 0 || body[0] != '{' {
 		return nil, InvalidRequest("", "request body must be a JSON object")
 	}
-	if !json.Valid(body) {
+	if !jsonenc.Valid(body) {
 		var v struct{}
 		return nil, decodeError(json.Unmarshal(body, &v))
 	}

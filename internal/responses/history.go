@@ -2,6 +2,7 @@ package responses
 
 import (
 	"github.com/dsgate/dsgate/internal/chatwire"
+	"github.com/dsgate/dsgate/internal/jsonenc"
 	"github.com/dsgate/dsgate/internal/openai"
 )
 
@@ -40,7 +41,7 @@ func OutputItems(response []byte) ([]byte, error) {
 // previous_response_id. The result is a complete stateless request.
 func WithHistory(body, history []byte) ([]byte, error) {
 	history = chatwire.Trim(history)
-	if len(history) == 0 || history[0] != '[' || !chatwire.Valid(history) {
+	if len(history) == 0 || history[0] != '[' || !jsonenc.Valid(history) {
 		return nil, invalid("previous_response_id", "stored history is not an array of items")
 	}
 	input, err := field(body, "input")
@@ -88,7 +89,7 @@ func WithHistory(body, history []byte) ([]byte, error) {
 // (nil when absent).
 func field(body []byte, key string) ([]byte, *openai.Error) {
 	body = chatwire.Trim(body)
-	if !chatwire.Valid(body) || len(body) == 0 || body[0] != '{' {
+	if !jsonenc.Valid(body) || len(body) == 0 || body[0] != '{' {
 		return nil, invalid("", "body must be a JSON object")
 	}
 	var v []byte

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/dsgate/dsgate/internal/chatwire"
+	"github.com/dsgate/dsgate/internal/jsonenc"
 	"github.com/dsgate/dsgate/internal/openai"
 )
 
@@ -76,7 +77,7 @@ var thinkingDisabled = json.RawMessage(`{"type":"disabled"}`)
 // and walked once (no reflection).
 func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	body = chatwire.Trim(body)
-	if !chatwire.Valid(body) {
+	if !jsonenc.Valid(body) {
 		var v struct{}
 		return nil, RequestInfo{}, decodeError(json.Unmarshal(body, &v))
 	}

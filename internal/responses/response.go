@@ -322,7 +322,7 @@ func errorCode(e *openai.Error) string {
 func customInput(esc []byte) string {
 	args := []byte(chatwire.Token(appendQuoted(nil, esc)).String())
 	args = chatwire.Trim(args)
-	if len(args) == 0 || args[0] != '{' || !chatwire.Valid(args) {
+	if len(args) == 0 || args[0] != '{' || !jsonenc.Valid(args) {
 		return string(args)
 	}
 	var in string

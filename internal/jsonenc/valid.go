@@ -1,11 +1,12 @@
-package chatwire
+package jsonenc
 
 // Valid reports whether b is one valid JSON value, as encoding/json's
 // Valid does (the same grammar, the same nesting limit, and like it no
 // UTF-8 check inside strings), in one pass without a state machine per
 // byte: string bodies, the bulk of a chat chunk or request, are skipped
-// with a table lookup per byte. It is what the translators check every
-// request and every upstream chunk with before walking them.
+// with a table lookup per byte. It is what openai.Parse checks every
+// request with, and the translators every request and upstream chunk,
+// before walking them.
 func Valid(b []byte) bool {
 	v := validator{b: b}
 	i, ok := v.value(v.space(0), 0)
@@ -215,3 +216,5 @@ func digits(b []byte, i int) int {
 	}
 	return i
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }

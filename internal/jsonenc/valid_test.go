@@ -1,0 +1,61 @@
+package jsonenc
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// validCases are edge cases of the grammar, valid and not.
+var validCases = []string{
+	``, ` `, `{}`, `[]`, ` {} `, `{"a":1}`, `{"a":1,}`, `{,}`, `{"a"}`, `{"a":}`, `{"a" : [ 1 , 2 ] }`, `[1,]`, `[,1]`,
+	`"x"`, `"\u00e9\n\"\\\/\b\f\r\t"`, `"\u00g0"`, `"\u00e"`, `"\x"`, "\"a\x01\"", "\"a\x7f\xff\"", `"abc`, `"\`,
+	`0`, `-0`, `01`, `-`, `1.`, `1.5`, `.5`, `1e5`, `1E+5`, `1e-05`, `1e`, `1e+`, `-1.5e3`, `2.0e`, `12a`,
+	`true`, `tru`, `false`, `null`, `nul`, `nulll`, `[true,false,null]`, `{"a":{"b":[{"c":null}]}}`, `{"a":1}}`, `[[]`, `}`,
+	strings.Repeat("[", 10001) + strings.Repeat("]", 10001), strings.Repeat("[", 9999) + strings.Repeat("]", 9999),
+	"{\"a\":1}\n", "\t[1]\r\n", `{"a":1} {}`, `[1 2]`,
+}
+
+// Valid agrees with encoding/json on the edge cases and every prefix of
+// each (chatwire's TestValidFixtures checks the chat fixtures).
+func TestValidMatchesEncodingJSON(t *testing.T) {
+	var cases []string
+	for _, c := range validCases {
+		cases = append(cases, c)
+		for i := range min(len(c), 100) {
+			cases = append(cases, c[:i])
+		}
+	}
+	for _, c := range cases {
+		if got, want := Valid([]byte(c)), json.Valid([]byte(c)); got != want {
+			t.Errorf("Valid(%.80q) = %v, encoding/json says %v", c, got, want)
+		}
+	}
+}
+
+func FuzzValid(f *testing.F) {
+	for _, c := range validCases[:len(validCases)-6] {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := Valid(b), json.Valid(b); got != want {
+			t.Errorf("Valid(%q) = %v, encoding/json says %v", b, got, want)
+		}
+	})
+}
+
+func BenchmarkValid(b *testing.B) {
+	chunk := []byte(`{"id":"c1","object":"chat.completion.chunk","created":1700000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{"content":"The weather "},"logprobs":null,"finish_reason":null}]}`)
+	b.Run("jsonenc", func(b *testing.B) {
+		b.SetBytes(int64(len(chunk)))
+		for b.Loop() {
+			Valid(chunk)
+		}
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		b.SetBytes(int64(len(chunk)))
+		for b.Loop() {
+			json.Valid(chunk)
+		}
+	})
+}
