@@ -201,7 +201,9 @@ func (g *Gateway) streamNative(ctx context.Context, c *Call, r *Route, t *upstre
 			res.Started, res.FirstToken = true, time.Since(start)
 		}
 		if name == eventStop {
-			return res, flush(sink)
+			err := flush(sink)
+			wd.drain(rd)
+			return res, err
 		}
 		if err := flushIfIdle(rd, sink); err != nil {
 			return res, err

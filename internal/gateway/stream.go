@@ -218,7 +218,9 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			}
 			continue
 		case ev.Done():
-			return res, done()
+			err := done()
+			wd.drain(rd)
+			return res, err
 		}
 		chunks, last := [][]byte{ev.Data}, false
 		if infill != nil {
@@ -386,6 +388,23 @@ func newWatchdog(ctx context.Context, u *upstream.Upstream) (context.Context, *w
 func (w *watchdog) progress() {
 	w.gotFirst.Store(true)
 	w.timer.Reset(w.u.IdleTimeout())
+}
+
+// drainWait is how long a stream that sent [DONE] waits for the end of
+// the upstream's response body.
+const drainWait = 100 * time.Millisecond
+
+// drain reads what follows [DONE], normally only the chunked body's end
+// already on its way, so the upstream connection goes back to the pool:
+// a body closed unread closes its connection, and the next stream dials
+// again. An upstream that keeps its response open is cut after drainWait.
+func (w *watchdog) drain(rd *openai.SSEReader) {
+	w.timer.Reset(drainWait)
+	for range 8 {
+		if _, err := rd.Next(); err != nil {
+			return
+		}
+	}
 }
 
 // stop ends the watch and the call's context.

@@ -1,0 +1,78 @@
+package gateway_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/upstream"
+)
+
+// Issue 22: a stream's upstream connection goes back to the pool. The
+// upstream flushes [DONE] and ends its response a moment later, so the
+// chunked body's end arrives after the event; the gateway used to close
+// the body unread at [DONE], which closes the connection, and dialled
+// again for the next stream (one dial per 10 streams under bench/cpu).
+func TestStreamReusesUpstreamConnection(t *testing.T) {
+	t.Parallel()
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		streamChunks(w, "m", `{"role":"assistant","content":"hi"}`)
+		w.(http.Flusher).Flush()
+		time.Sleep(5 * time.Millisecond) // the body's end in a later segment
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	g := newGateway(gateway.Options{Routes: []gateway.Route{route("m", nil, up("a", srv.URL))}})
+	for i := range 10 {
+		var s sink
+		if _, err := g.Stream(context.Background(), chatStream(t, "r", "m"), &s); err != nil {
+			t.Fatalf("stream %d: %v", i, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("10 streams one after the other opened %d upstream connections, want 1", n)
+	}
+}
+
+// An upstream that keeps its response open after [DONE] does not hold
+// the stream: the gateway waits only briefly for the body's end.
+func TestStreamDoesNotWaitForAnOpenBodyAfterDone(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		streamChunks(w, "m", `{"role":"assistant","content":"hi"}`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	g := newGateway(gateway.Options{Routes: []gateway.Route{route("m", nil, up("a", srv.URL,
+		func(o *upstream.Options) { o.IdleTimeout = time.Minute }))}})
+	done := make(chan error, 1)
+	go func() {
+		var s sink
+		_, err := g.Stream(context.Background(), chatStream(t, "r", "m"), &s)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream waited for the upstream to end its response after [DONE]")
+	}
+}
