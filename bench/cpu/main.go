@@ -37,6 +37,7 @@ var wrkLua string
 
 type options struct {
 	bin, before, out, pprofDir, nginx, wrk string
+	beforeDrop                             []string // top-level config keys the -before binary does not know
 	dur, warm, sysDur                      time.Duration
 	streamTargets                          []string
 	rounds                                 int
@@ -57,6 +58,8 @@ func main() {
 	var conc, stageConc, modes, targets, mainT string
 	flag.StringVar(&o.bin, "bin", "", "dsgate binary (empty: build ./cmd/dsgate from the working directory)")
 	flag.StringVar(&o.before, "before", "", "another dsgate binary (an older commit): targets named STAGE-before (bare-before, full-before, ...) run it, interleaved with the others")
+	var beforeDrop string
+	flag.StringVar(&beforeDrop, "before-drop", "", "comma-separated top-level config keys left out of the -before binary's configs (one older than the key, e.g. pricing before issue 16)")
 	flag.StringVar(&o.out, "out", "", "write the Markdown report here too")
 	flag.StringVar(&o.pprofDir, "pprof", "", "after the rounds, take CPU and allocation profiles of the bare and full gateways (non-stream c=64) into this directory")
 	flag.StringVar(&o.nginx, "nginx", "/usr/sbin/nginx", "nginx binary (empty: no nginx)")
@@ -76,6 +79,9 @@ func main() {
 	flag.IntVar(&o.loadCPU, "load-cpu", 1, "the core of wrk and the mock upstream")
 	flag.BoolVar(&o.syscalls, "syscalls", true, "count syscalls per request with perf stat in a separate pass")
 	flag.Parse()
+	if beforeDrop != "" {
+		o.beforeDrop = strings.Split(beforeDrop, ",")
+	}
 	o.conc, o.stageConc = ints(conc), ints(stageConc)
 	if streamT != "" {
 		o.streamTargets = strings.Split(streamT, ",")
@@ -307,8 +313,9 @@ func startTarget(ctx context.Context, o options, dir, name, mockAddr, apiKey str
 	}
 	bin := o.bin
 	stageName := name
+	var drop []string
 	if base, ok := strings.CutSuffix(name, "-before"); ok && o.before != "" {
-		bin, stageName = o.before, base
+		bin, stageName, drop = o.before, base, o.beforeDrop
 	}
 	for _, s := range stages {
 		if s.name != stageName {
@@ -318,7 +325,7 @@ func startTarget(ctx context.Context, o options, dir, name, mockAddr, apiKey str
 		pp, _ := benchkit.FreeAddr()
 		sdir := filepath.Join(dir, name)
 		os.MkdirAll(sdir, 0o755)
-		cfg, err := writeFile(sdir, "dsgate.yaml", s.config(&stageEnv{dir: sdir, listen: addr, pprof: pp, upstream: mockAddr}))
+		cfg, err := writeFile(sdir, "dsgate.yaml", s.config(&stageEnv{dir: sdir, listen: addr, pprof: pp, upstream: mockAddr, drop: drop}))
 		if err != nil {
 			return nil, err
 		}

@@ -24,6 +24,7 @@ type stage struct {
 // stageEnv is what a stage's config refers to.
 type stageEnv struct {
 	dir, listen, pprof, upstream string
+	drop                         []string // top-level keys to leave out (an older binary's)
 }
 
 // stages in report order. Every one keeps the others off: metrics
@@ -82,6 +83,9 @@ func (s stage) config(e *stageEnv) string {
 			}
 			extra += line
 		}
+	}
+	for _, k := range e.drop {
+		delete(base, k)
 	}
 	return fmt.Sprintf("version: 1\nserver: {listen: %q, pprof_listen: %q}\n", e.listen, e.pprof) +
 		base["metrics"] + base["log"] + base["pricing"] + extra +

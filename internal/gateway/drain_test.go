@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -74,5 +75,40 @@ func TestStreamDoesNotWaitForAnOpenBodyAfterDone(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the stream waited for the upstream to end its response after [DONE]")
+	}
+}
+
+// flushSink counts flushes.
+type flushSink struct {
+	sink
+	flushes int
+}
+
+func (f *flushSink) Flush() error { f.flushes++; return nil }
+
+// Issue 14: a stream that arrives in one burst leaves in one flush, the
+// finish chunk held back for the usage chunk's timings included (it used
+// to be flushed on its own before [DONE]: one more write per stream).
+func TestStreamBurstLeavesInOneFlush(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Write([]byte("data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n" +
+			"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\n\n" +
+			"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" +
+			"data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}\n\n" +
+			"data: [DONE]\n\n"))
+	}))
+	t.Cleanup(srv.Close)
+	g := newGateway(gateway.Options{Routes: []gateway.Route{route("m", nil, up("a", srv.URL))}})
+	var s flushSink
+	if _, err := g.Stream(context.Background(), chatStream(t, "r", "m"), &s); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.all(); !strings.Contains(got, `"finish_reason":"stop"`) || strings.Contains(got, `"usage"`) || !strings.HasSuffix(got, "[DONE]") {
+		t.Errorf("stream:\n%s", got)
+	}
+	if s.flushes != 1 {
+		t.Errorf("%d flushes for a stream that arrived in one burst, want 1", s.flushes)
 	}
 }

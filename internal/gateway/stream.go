@@ -112,8 +112,9 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 
 	st := streamState{adapter: newResponseAdapter(c, t), clientUsage: c.Req.IncludeUsage}
 	rd := openai.NewSSEReader(resp.Body, g.opts.MaxEventBytes)
-	// send forwards one adapted chunk and keeps the call's bookkeeping.
-	send := func(out []byte) error {
+	// write forwards one adapted chunk and keeps the call's bookkeeping;
+	// send also flushes unless another event is already buffered.
+	write := func(out []byte) error {
 		if !res.Started && c.OnUpstream != nil {
 			c.OnUpstream(t.Upstream.Name()) // before the first byte: headers can still carry it
 		}
@@ -123,14 +124,17 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		if carriesText(out) {
 			res.deltas++ // sent: charged even if the client hangs up now
 		}
-		if err := flushIfIdle(rd, sink); err != nil {
-			return err
-		}
 		if !res.Started {
 			res.Started, res.FirstToken = true, time.Since(start)
 		}
 		wd.progress()
 		return nil
+	}
+	send := func(out []byte) error {
+		if err := write(out); err != nil {
+			return err
+		}
+		return flushIfIdle(rd, sink)
 	}
 	// release sends a finish chunk held back for the timings of a usage
 	// chunk the client does not get (see streamState.hold).
@@ -167,10 +171,14 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		}
 		return send(out)
 	}
-	// done ends the stream with [DONE].
+	// done ends the stream with [DONE], after the held finish chunk:
+	// both leave in one flush.
 	done := func() error {
-		if err := release(); err != nil {
-			return err
+		if held := st.held; held != nil {
+			st.held = nil
+			if err := write(held); err != nil {
+				return err
+			}
 		}
 		if err := sink.Data(doneData); err != nil {
 			return err
@@ -253,15 +261,14 @@ type streamState struct {
 }
 
 var (
-	finishKey  = []byte(`"finish_reason":"`)
-	finishKey2 = []byte(`"finish_reason": "`)
+	finishKey  = []byte(`"finish_reason"`)
 	timingsKey = []byte(`"timings"`)
 )
 
 // hold keeps out back when it finishes a choice of a stream whose usage
 // chunk the client will not get; it reports whether it did.
 func (s *streamState) hold(out []byte) bool {
-	if s.clientUsage || !(bytes.Contains(out, finishKey) || bytes.Contains(out, finishKey2)) {
+	if s.clientUsage || stringAt(out, finishKey) < 0 {
 		return false
 	}
 	s.held = append([]byte(nil), out...)
@@ -314,20 +321,54 @@ func (s *streamState) adapt(name string, p []byte, res *Result) ([]byte, error) 
 
 // textKeys are the fields whose non-empty string value means a chunk
 // carried generated tokens.
-var textKeys = [...][]byte{
-	[]byte(`"content":"`), []byte(`"reasoning_content":"`), []byte(`"text":"`), []byte(`"arguments":"`),
-	[]byte(`"content": "`), []byte(`"reasoning_content": "`), []byte(`"text": "`), []byte(`"arguments": "`),
-}
+var textKeys = [...][]byte{[]byte(`"content"`), []byte(`"reasoning_content"`), []byte(`"text"`), []byte(`"arguments"`)}
 
 // carriesText reports whether a chunk delivers generated text (a role-only
-// or finish chunk does not). It is a byte search, cheap enough per chunk.
+// or finish chunk does not). It is a byte search, cheap enough per chunk:
+// one search per key, whatever the spacing around its colon.
 func carriesText(p []byte) bool {
 	for _, k := range textKeys {
-		if i := bytes.Index(p, k); i >= 0 && i+len(k) < len(p) && p[i+len(k)] != '"' {
-			return true
+		for off := 0; off < len(p); {
+			i := stringAt(p[off:], k)
+			if i < 0 {
+				break
+			}
+			if j := off + i + 1; j < len(p) && p[j] != '"' {
+				return true
+			}
+			off += i + 1
 		}
 	}
 	return false
+}
+
+// stringAt returns the index of the opening quote of a string value of a
+// member named key (quoted, as it is written) in p, spaces allowed around
+// the colon, or -1. A member of the name with another value is skipped.
+// It is a byte search, not a parse: a chunk's strings escape their quotes,
+// so a quoted name inside one never matches.
+func stringAt(p, key []byte) int {
+	for off := 0; off < len(p); {
+		i := bytes.Index(p[off:], key)
+		if i < 0 {
+			return -1
+		}
+		j := skipSpace(p, off+i+len(key))
+		if j < len(p) && p[j] == ':' {
+			if j = skipSpace(p, j+1); j < len(p) && p[j] == '"' {
+				return j
+			}
+		}
+		off = j
+	}
+	return -1
+}
+
+func skipSpace(p []byte, i int) int {
+	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // streamFallback sends the fallback answer as a stream of the usual shape.
