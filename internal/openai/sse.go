@@ -148,7 +148,11 @@ func (s *SSEReader) fill() {
 	}
 	full := s.end == len(s.buf)
 	if (full || s.burst && len(s.buf) < sseBurstSize) && len(s.buf) < s.maxLine+2 {
-		bigger := make([]byte, min(2*len(s.buf), s.maxLine+2))
+		n := 2 * len(s.buf)
+		if s.burst {
+			n = max(n, sseBurstSize) // at once: each step would cost a flush
+		}
+		bigger := make([]byte, min(n, s.maxLine+2))
 		copy(bigger, s.buf[:s.end])
 		s.buf = bigger
 	}
