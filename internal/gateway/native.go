@@ -180,6 +180,7 @@ func (g *Gateway) streamNative(ctx context.Context, c *Call, r *Route, t *upstre
 	}
 	defer resp.Body.Close()
 	rd := openai.NewSSEReader(resp.Body, g.opts.MaxEventBytes)
+	defer rd.Release()
 	events := 0
 	for {
 		ev, err := rd.Next()

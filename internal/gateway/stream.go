@@ -112,6 +112,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 
 	st := streamState{adapter: newResponseAdapter(c, t), clientUsage: c.Req.IncludeUsage}
 	rd := openai.NewSSEReader(resp.Body, g.opts.MaxEventBytes)
+	defer rd.Release()
 	// write forwards one adapted chunk and keeps the call's bookkeeping;
 	// send also flushes unless another event is already buffered.
 	write := func(out []byte) error {

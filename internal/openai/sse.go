@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // Event is one server-sent event as the gateway sees it: either a comment
@@ -24,31 +25,60 @@ var ErrLineTooLong = errors.New("sse: line too long")
 
 // SSEReader parses a text/event-stream. It is not safe for concurrent use.
 //
-// Its buffer starts small: a gateway holds one reader per open stream,
-// and a token-by-token stream sends chunks of a few hundred bytes, so a
-// fixed 4 KiB buffer was mostly idle memory. It grows for a line that
-// does not fit, and for a burst: a read that fills the buffer means more
-// events are waiting, and a bigger buffer lets EventBuffered see them, so
-// writers flush a burst once instead of once per kilobyte.
+// A gateway holds one reader per open stream, so its buffer is sized to
+// the stream. It starts at sseBurstSize, taken from a pool: a quick
+// answer arrives in bursts, and a buffer that holds a burst lets
+// EventBuffered see the events after the first, so writers flush a burst
+// once instead of once per read. A stream whose reads keep bringing a
+// chunk or two (a token-by-token stream, idle most of its life) moves to
+// a small buffer and gives the big one back; a burst later moves it back.
+// A line that does not fit grows the buffer up to the line limit. Release
+// returns a pooled buffer when the stream ends.
 type SSEReader struct {
 	r          io.Reader
 	buf        []byte // buf[start:end] is read and not yet consumed
 	start, end int
+	pooled     bool  // buf came from burstBuffers
 	burst      bool  // the last read filled the buffer
+	quiet      int   // consecutive reads that brought less than a quarter of a big buffer
 	err        error // the reader's error, returned once the buffer is used up
 	maxLine    int
 	data       []byte
 }
 
 const (
-	sseBufferSize = 1 << 10 // a new reader's buffer: one or two chat chunks
-	sseBurstSize  = 4 << 10 // the most a burst grows it to (a long line grows it further)
+	sseBufferSize = 1 << 10 // a quiet stream's buffer: one or two chat chunks
+	sseBurstSize  = 4 << 10 // a new reader's, and a bursting one's (a long line grows it further)
+	quietReads    = 4       // small reads in a row that make a stream quiet
 )
+
+// burstBuffers are the sseBurstSize buffers of readers.
+var burstBuffers = sync.Pool{New: func() any { return new([sseBurstSize]byte) }}
 
 // NewSSEReader reads events from r; lines longer than maxLine bytes fail
 // the stream with ErrLineTooLong instead of growing memory without bound.
 func NewSSEReader(r io.Reader, maxLine int) *SSEReader {
-	return &SSEReader{r: r, buf: make([]byte, min(sseBufferSize, max(maxLine+1, 64))), maxLine: maxLine}
+	s := &SSEReader{r: r, maxLine: maxLine}
+	if maxLine+2 < sseBurstSize {
+		s.buf = make([]byte, max(maxLine+2, 64))
+	} else {
+		s.buf, s.pooled = burstBuffers.Get().(*[sseBurstSize]byte)[:], true
+	}
+	return s
+}
+
+// Release gives a pooled buffer back. Neither the reader nor the data of
+// an event it returned may be used after.
+func (s *SSEReader) Release() {
+	s.dropBuffer()
+	s.buf, s.start, s.end = nil, 0, 0
+}
+
+func (s *SSEReader) dropBuffer() {
+	if s.pooled {
+		burstBuffers.Put((*[sseBurstSize]byte)(s.buf))
+		s.pooled = false
+	}
 }
 
 // EventBuffered reports whether a whole event is already buffered, so the
@@ -139,27 +169,31 @@ func (s *SSEReader) readLine() ([]byte, error) {
 }
 
 // fill reads more input after what is buffered, first moving the unread
-// bytes to the front of the buffer or, when they fill it or the last read
-// was a burst, doubling it.
+// bytes to the front of the buffer, and resizing it: bigger when the
+// unread bytes fill it (a long line) or the last read was a burst,
+// smaller when the stream has gone quiet and nothing is buffered.
 func (s *SSEReader) fill() {
 	if s.start > 0 {
 		s.end = copy(s.buf, s.buf[s.start:s.end])
 		s.start = 0
 	}
-	full := s.end == len(s.buf)
-	if (full || s.burst && len(s.buf) < sseBurstSize) && len(s.buf) < s.maxLine+2 {
-		n := 2 * len(s.buf)
-		if s.burst {
-			n = max(n, sseBurstSize) // at once: each step would cost a flush
-		}
-		bigger := make([]byte, min(n, s.maxLine+2))
-		copy(bigger, s.buf[:s.end])
-		s.buf = bigger
+	switch {
+	case s.end == len(s.buf) && len(s.buf) < s.maxLine+2:
+		s.resize(min(max(2*len(s.buf), sseBurstSize), s.maxLine+2))
+	case s.burst && len(s.buf) < sseBurstSize && sseBurstSize <= s.maxLine+2:
+		s.resize(sseBurstSize)
+	case s.quiet >= quietReads && s.end == 0 && len(s.buf) > sseBufferSize:
+		s.resize(sseBufferSize)
 	}
 	for range 100 { // a reader that returns nothing 100 times is broken
 		n, err := s.r.Read(s.buf[s.end:])
 		s.end += n
 		s.burst = s.end == len(s.buf)
+		if n < sseBurstSize/4 {
+			s.quiet++
+		} else {
+			s.quiet = 0
+		}
 		if err != nil {
 			s.err = err
 			return
@@ -169,6 +203,21 @@ func (s *SSEReader) fill() {
 		}
 	}
 	s.err = io.ErrNoProgress
+}
+
+// resize moves the buffered bytes to a buffer of n bytes (from the pool
+// when n is sseBurstSize), giving a pooled one back.
+func (s *SSEReader) resize(n int) {
+	var b []byte
+	pooled := n == sseBurstSize
+	if pooled {
+		b = burstBuffers.Get().(*[sseBurstSize]byte)[:]
+	} else {
+		b = make([]byte, n)
+	}
+	copy(b, s.buf[:s.end])
+	s.dropBuffer()
+	s.buf, s.pooled, s.quiet = b, pooled, 0
 }
 
 // AppendEvent appends the wire form of a data event: "data: <payload>\n\n".

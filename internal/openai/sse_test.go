@@ -104,10 +104,10 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// Issue 22: a reader is held per open stream, so its buffer stays small
-// for a stream whose chat-sized chunks arrive one at a time, grows to
+// Issue 22: a reader is held per open stream, so its buffer ends small
+// for a stream whose chat-sized chunks arrive one at a time, stays at
 // sseBurstSize for a burst (issue 14: so a burst is flushed once, not once
-// per kilobyte) and beyond only for a long line.
+// per kilobyte) and grows beyond only for a long line.
 func TestSSEReaderBufferSizedToNeed(t *testing.T) {
 	t.Parallel()
 	chunk := `data: {"choices":[{"index":0,"delta":{"content":"tok"},"finish_reason":null}]}` + "\n\n"
@@ -184,4 +184,34 @@ func (e *eventReader) Read(p []byte) (int, error) {
 	n := copy(p, e.rest[:i])
 	e.rest = e.rest[n:]
 	return n, nil
+}
+
+// A quiet stream that bursts gets the big buffer back, and a released
+// reader holds no buffer.
+func TestSSEReaderQuietThenBurst(t *testing.T) {
+	t.Parallel()
+	chunk := `data: {"choices":[{"index":0,"delta":{"content":"tok"},"finish_reason":null}]}` + "\n\n"
+	quiet := &eventReader{rest: strings.Repeat(chunk, 10)}
+	burst := strings.NewReader(strings.Repeat(chunk, 60))
+	r := NewSSEReader(io.MultiReader(quiet, burst), 64<<10)
+	for range 10 {
+		if _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(r.buf) != sseBufferSize {
+		t.Fatalf("quiet stream: buffer %d, want %d", len(r.buf), sseBufferSize)
+	}
+	for range 30 {
+		if _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(r.buf) != sseBurstSize {
+		t.Errorf("after a burst: buffer %d, want %d", len(r.buf), sseBurstSize)
+	}
+	r.Release()
+	if r.buf != nil || r.pooled {
+		t.Errorf("released reader still holds its buffer")
+	}
 }
