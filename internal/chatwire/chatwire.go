@@ -250,8 +250,7 @@ func Ptr(s string) *string { return &s }
 
 // AppendEvent appends one named server-sent event: "event: name",
 // "data: data" and the blank line that ends it: the framing of both
-// translators' events (data is one line of JSON). httpapi writes the same
-// bytes in three writes, so a big event's data is not copied first.
+// translators' events (data is one line of JSON).
 func AppendEvent(dst []byte, name string, data []byte) []byte {
 	dst = append(dst, "event: "...)
 	dst = append(dst, name...)
