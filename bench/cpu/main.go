@@ -133,7 +133,7 @@ func run(o options) error {
 	// whole folios as resident (measured: 44 MB of file pages against 29 MB
 	// for a copy of the same binary), which inflated peak RSS by 15-20 MB
 	// depending only on how the file was written.
-	if o.bin, err = copyBinary(o.bin, filepath.Join(dir, "dsgate")); err != nil {
+	if o.bin, err = copyBinary(o.bin, filepath.Join(dir, "dsgate-run")); err != nil {
 		return err
 	}
 	if o.before != "" {

@@ -74,9 +74,11 @@ var streams = sync.Pool{New: func() any { return &Stream{buf: make([]byte, 0, 51
 // Release hands s back for reuse. Neither s nor any event data it emitted
 // may be used after.
 func (s *Stream) Release() {
-	if cap(s.buf) > 64<<10 {
+	if cap(s.buf) > 64<<10 || cap(s.sig.text) > 64<<10 {
 		return // grown by a huge event: left to the garbage collector
 	}
+	clear(s.chunk.ToolCalls[:cap(s.chunk.ToolCalls)])
+	s.chunk = chatwire.Chunk{ToolCalls: s.chunk.ToolCalls[:0]} // drop the last chunk's bytes
 	s.info = RequestInfo{}
 	streams.Put(s)
 }

@@ -34,7 +34,7 @@ func TestStreamReusesUpstreamConnection(t *testing.T) {
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	g := newGateway(gateway.Options{Routes: []gateway.Route{route("m", nil, up("a", srv.URL))}})
+	g := newGateway(gateway.Options{DrainWait: time.Second, Routes: []gateway.Route{route("m", nil, up("a", srv.URL))}})
 	for i := range 10 {
 		var s sink
 		if _, err := g.Stream(context.Background(), chatStream(t, "r", "m"), &s); err != nil {
@@ -47,7 +47,8 @@ func TestStreamReusesUpstreamConnection(t *testing.T) {
 }
 
 // An upstream that keeps its response open after [DONE] does not hold
-// the stream: the gateway waits only briefly for the body's end.
+// the stream: the gateway waits only DrainWait (default 10ms) for the
+// body's end.
 func TestStreamDoesNotWaitForAnOpenBodyAfterDone(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})

@@ -82,6 +82,13 @@ type Options struct {
 	MaxResponseBytes int64
 	// MaxEventBytes bounds one SSE line. Default 4 MiB.
 	MaxEventBytes int
+	// DrainWait is how long a stream that ended ([DONE], message_stop)
+	// waits for the end of the upstream's response body, so the
+	// connection is reused; the client has its last event by then, but
+	// the response's end waits. Engines end the body right after the
+	// last event; one that keeps it open has its connection closed.
+	// Default 10ms.
+	DrainWait time.Duration
 	Logger        *slog.Logger
 	// Observer is told about upstream attempts for metrics; nil is fine.
 	Observer Observer
@@ -164,6 +171,9 @@ func New(o Options) *Gateway {
 	}
 	if o.MaxEventBytes <= 0 {
 		o.MaxEventBytes = 4 << 20
+	}
+	if o.DrainWait <= 0 {
+		o.DrainWait = 10 * time.Millisecond
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

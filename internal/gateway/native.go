@@ -203,7 +203,7 @@ func (g *Gateway) streamNative(ctx context.Context, c *Call, r *Route, t *upstre
 		}
 		if name == eventStop {
 			err := flush(sink)
-			wd.drain(rd)
+			wd.drain(rd, g.opts.DrainWait)
 			return res, err
 		}
 		if err := flushIfIdle(rd, sink); err != nil {

@@ -228,7 +228,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			continue
 		case ev.Done():
 			err := done()
-			wd.drain(rd)
+			wd.drain(rd, g.opts.DrainWait)
 			return res, err
 		}
 		chunks, last := [][]byte{ev.Data}, false
@@ -432,16 +432,12 @@ func (w *watchdog) progress() {
 	w.timer.Reset(w.u.IdleTimeout())
 }
 
-// drainWait is how long a stream that sent [DONE] waits for the end of
-// the upstream's response body.
-const drainWait = 100 * time.Millisecond
-
 // drain reads what follows [DONE], normally only the chunked body's end
 // already on its way, so the upstream connection goes back to the pool:
 // a body closed unread closes its connection, and the next stream dials
-// again. An upstream that keeps its response open is cut after drainWait.
-func (w *watchdog) drain(rd *openai.SSEReader) {
-	w.timer.Reset(drainWait)
+// again. An upstream that keeps its response open is cut after wait.
+func (w *watchdog) drain(rd *openai.SSEReader, wait time.Duration) {
+	w.timer.Reset(wait)
 	for range 8 {
 		if _, err := rd.Next(); err != nil {
 			return

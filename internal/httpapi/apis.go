@@ -95,6 +95,8 @@ type eventSink struct {
 // responses.Stream) as the sink feeds it.
 type chunkTranslator interface {
 	Chunk(chunk []byte, emit func(event string, data []byte) error) error
+	// Finish ends the translated stream; a second call does nothing.
+	Finish(emit func(event string, data []byte) error) error
 }
 
 func newEventSink(w http.ResponseWriter, digest bool) *eventSink {
@@ -111,11 +113,14 @@ func (s *eventSink) write(event string, data []byte) error {
 	return s.out.named(event, data)
 }
 
-// Data translates one chunk; [DONE] is the translator's Finish, called by
-// the handler once the pipeline returns.
+// Data translates one chunk; [DONE] is the translator's Finish, so the
+// last events leave with the flush that follows [DONE], not after the
+// gateway is done with the upstream (it may wait for the end of the
+// upstream's body to reuse the connection). The handler calls Finish
+// again once the pipeline returns, for a stream that ended otherwise.
 func (s *eventSink) Data(p []byte) error {
 	if bytes.Equal(p, doneData) {
-		return nil
+		return s.chunk.Finish(s.emit)
 	}
 	return s.chunk.Chunk(p, s.emit)
 }

@@ -75,6 +75,8 @@ func (s *Stream) Release() {
 		return
 	}
 	clear(s.res.items[:cap(s.res.items)]) // drop their strings
+	clear(s.chunk.ToolCalls[:cap(s.chunk.ToolCalls)])
+	s.chunk = chatwire.Chunk{ToolCalls: s.chunk.ToolCalls[:0]} // and the last chunk's bytes
 	s.info = RequestInfo{}
 	streams.Put(s)
 }

@@ -1,0 +1,76 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/upstream"
+)
+
+// The gateway waits up to DrainWait after [DONE] for the end of the
+// upstream's body, to reuse the connection (issue 22). The client's last
+// events must not wait with it: a translated stream's message_stop or
+// response.completed leaves with [DONE], and the response ends when the
+// drain gives up, not when the upstream ends its body. (Found by a
+// review: the translated routes' last events waited for the drain.)
+func TestLastEventsDoNotWaitForTheUpstreamsBodyEnd(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Write([]byte("data: {\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":null}]}\n\n" +
+			"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" +
+			"data: [DONE]\n\n"))
+		w.(http.Flusher).Flush()
+		select { // the body stays open long after [DONE]
+		case <-time.After(10 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(up.Close)
+	u := upstream.New(upstream.Options{Name: "local", Kind: upstream.KindOpenAI, URL: up.URL})
+	const drain = 700 * time.Millisecond
+	gw := gateway.New(gateway.Options{DrainWait: drain, Routes: []gateway.Route{{Name: "deepseek-chat",
+		Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "m"}}, &upstream.RoundRobin{}, upstream.DefaultRules())}}})
+	a := newAPI(t, apiOptions{})
+	a.backend.stream = gw.Stream
+	for _, tc := range []struct{ path, body, first, last string }{
+		{"/v1/chat/completions", streamBody, `"content":"hi"`, "data: [DONE]"},
+		{"/v1/messages", `{"model":"deepseek-chat","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, `"text":"hi"`, "event: message_stop"},
+		{"/v1/responses", `{"model":"deepseek-chat","stream":true,"store":false,"input":"hi"}`, `"delta":"hi"`, "event: response.completed"},
+	} {
+		req, _ := http.NewRequest("POST", a.url+tc.path, strings.NewReader(tc.body))
+		req.Header.Set("Authorization", "Bearer "+keyAdmin)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(resp.Body)
+		var first, last time.Time
+		for sc.Scan() {
+			l := sc.Text()
+			if first.IsZero() && strings.Contains(l, tc.first) {
+				first = time.Now()
+			}
+			if last.IsZero() && strings.HasPrefix(l, tc.last) {
+				last = time.Now()
+			}
+		}
+		end := time.Now()
+		resp.Body.Close()
+		if first.IsZero() || last.IsZero() {
+			t.Fatalf("%s: events missing", tc.path)
+		}
+		if d := last.Sub(first); d >= drain/2 {
+			t.Errorf("%s: %q reached the client %v after the text that came with it: it waited for the drain", tc.path, tc.last, d)
+		}
+		if d := end.Sub(first); d > 5*time.Second {
+			t.Errorf("%s: the response ended %v after its last event: the drain waited for the upstream", tc.path, d)
+		}
+	}
+}
