@@ -89,7 +89,7 @@ type Options struct {
 	// last event; one that keeps it open has its connection closed.
 	// Default 10ms.
 	DrainWait time.Duration
-	Logger        *slog.Logger
+	Logger    *slog.Logger
 	// Observer is told about upstream attempts for metrics; nil is fine.
 	Observer Observer
 	// Tracer records a span per upstream attempt; nil turns tracing off.
