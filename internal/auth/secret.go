@@ -36,9 +36,24 @@ func HashSecret(secret string, p Argon2Params) (string, error) {
 	if _, err := rand.Read(salt[:]); err != nil {
 		return "", fmt.Errorf("generating salt: %w", err)
 	}
-	sum := argon2.IDKey([]byte(secret), salt[:], p.Time, p.MemoryKiB, p.Threads, 32)
+	return phcString(p, salt[:], argon2.IDKey([]byte(secret), salt[:], p.Time, p.MemoryKiB, p.Threads, 32)), nil
+}
+
+// unmatchableHash returns a PHC string with p's costs that no secret
+// matches: a random salt and a random hash. Verifying against it costs
+// what verifying against a real one costs, and making it costs nothing
+// (hashing a dummy secret took argon2's 19 MiB at every start).
+func unmatchableHash(p Argon2Params) string {
+	var salt [16]byte
+	var sum [32]byte
+	rand.Read(salt[:]) // crypto/rand.Read never fails
+	rand.Read(sum[:])
+	return phcString(p, salt[:], sum[:])
+}
+
+func phcString(p Argon2Params, salt, sum []byte) string {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
-		base64.RawStdEncoding.EncodeToString(salt[:]), base64.RawStdEncoding.EncodeToString(sum)), nil
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(sum))
 }
 
 // VerifySecret reports whether secret matches the PHC string phc.
