@@ -346,8 +346,8 @@ func carriesText(p []byte) bool {
 // stringAt returns the index of the opening quote of a string value of a
 // member named key (quoted, as it is written) in p, spaces allowed around
 // the colon, or -1. A member of the name with another value is skipped.
-// It is a byte search, not a parse: a chunk's strings escape their quotes,
-// so a quoted name inside one never matches.
+// It is a byte search, not a parse: inside a string value a quoted name
+// has its quotes escaped, so it is not followed by a colon and a string.
 func stringAt(p, key []byte) int {
 	for off := 0; off < len(p); {
 		i := bytes.Index(p[off:], key)
