@@ -29,9 +29,10 @@ var ErrLineTooLong = errors.New("sse: line too long")
 // the stream. It starts at sseBurstSize, taken from a pool: a quick
 // answer arrives in bursts, and a buffer that holds a burst lets
 // EventBuffered see the events after the first, so writers flush a burst
-// once instead of once per read. A stream whose reads keep bringing a
-// chunk or two (a token-by-token stream, idle most of its life) moves to
-// a small buffer and gives the big one back; a burst later moves it back.
+// once instead of once per read. A read that brings a chunk or two with
+// nothing left over (a token-by-token stream, idle most of its life)
+// moves the stream to a small buffer and gives the big one back at once,
+// so the next stream to start reuses it; a burst later moves it back.
 // A line that does not fit grows the buffer up to the line limit. Release
 // returns a pooled buffer when the stream ends.
 type SSEReader struct {
@@ -40,7 +41,7 @@ type SSEReader struct {
 	start, end int
 	pooled     bool  // buf came from burstBuffers
 	burst      bool  // the last read filled the buffer
-	quiet      int   // consecutive reads that brought less than a quarter of a big buffer
+	small      bool  // the last read brought less than a quarter of a big buffer
 	err        error // the reader's error, returned once the buffer is used up
 	maxLine    int
 	data       []byte
@@ -49,7 +50,6 @@ type SSEReader struct {
 const (
 	sseBufferSize = 1 << 10 // a quiet stream's buffer: one or two chat chunks
 	sseBurstSize  = 4 << 10 // a new reader's, and a bursting one's (a long line grows it further)
-	quietReads    = 4       // small reads in a row that make a stream quiet
 )
 
 // burstBuffers are the sseBurstSize buffers of readers.
@@ -171,7 +171,7 @@ func (s *SSEReader) readLine() ([]byte, error) {
 // fill reads more input after what is buffered, first moving the unread
 // bytes to the front of the buffer, and resizing it: bigger when the
 // unread bytes fill it (a long line) or the last read was a burst,
-// smaller when the stream has gone quiet and nothing is buffered.
+// smaller when the last read was small and nothing is left unread.
 func (s *SSEReader) fill() {
 	if s.start > 0 {
 		s.end = copy(s.buf, s.buf[s.start:s.end])
@@ -182,18 +182,14 @@ func (s *SSEReader) fill() {
 		s.resize(min(max(2*len(s.buf), sseBurstSize), s.maxLine+2))
 	case s.burst && len(s.buf) < sseBurstSize && sseBurstSize <= s.maxLine+2:
 		s.resize(sseBurstSize)
-	case s.quiet >= quietReads && s.end == 0 && len(s.buf) > sseBufferSize:
+	case s.small && s.end == 0 && len(s.buf) > sseBufferSize:
 		s.resize(sseBufferSize)
 	}
 	for range 100 { // a reader that returns nothing 100 times is broken
 		n, err := s.r.Read(s.buf[s.end:])
 		s.end += n
 		s.burst = s.end == len(s.buf)
-		if n < sseBurstSize/4 {
-			s.quiet++
-		} else {
-			s.quiet = 0
-		}
+		s.small = n < sseBurstSize/4
 		if err != nil {
 			s.err = err
 			return
@@ -217,7 +213,7 @@ func (s *SSEReader) resize(n int) {
 	}
 	copy(b, s.buf[:s.end])
 	s.dropBuffer()
-	s.buf, s.pooled, s.quiet = b, pooled, 0
+	s.buf, s.pooled = b, pooled
 }
 
 // AppendEvent appends the wire form of a data event: "data: <payload>\n\n".
