@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -122,6 +123,30 @@ func Build(ctx context.Context, dir, name, pkg string) (string, error) {
 // BuildDsgate builds the module's dsgate binary into dir.
 func BuildDsgate(ctx context.Context, dir string) (string, error) {
 	return Build(ctx, dir, "dsgate", "github.com/dsgate/dsgate/cmd/dsgate")
+}
+
+// RunCopy copies the executable src to dir/name and returns its path. A
+// harness that reports a proxy's memory runs copies: a file the Go linker
+// has just written sits in the page cache in large folios, and a process
+// mapping it counts whole folios as resident (measured: 44 MB of file
+// pages against 29 MB for a copy of the same binary), which made peak RSS
+// depend on how the file was written.
+func RunCopy(src, dir, name string) (string, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	dst := filepath.Join(dir, name)
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return "", err
+	}
+	return dst, out.Close()
 }
 
 // ClkTck is the kernel's clock-tick rate for /proc/PID/stat.

@@ -102,6 +102,16 @@ func run(f *flags) error {
 		}
 		f.dsgate = bin
 	}
+	// The binaries run from copies (see benchkit.RunCopy).
+	var err error
+	if f.dsgate, err = benchkit.RunCopy(f.dsgate, f.out, "dsgate-run"); err != nil {
+		return err
+	}
+	if f.dsgateBefore != "" {
+		if f.dsgateBefore, err = benchkit.RunCopy(f.dsgateBefore, f.out, "dsgate-before-run"); err != nil {
+			return err
+		}
+	}
 	if f.loadCPU >= 0 {
 		if err := benchkit.PinSelf(f.loadCPU); err != nil {
 			log.Printf("not pinned: %v", err)

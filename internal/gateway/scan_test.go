@@ -2,8 +2,8 @@ package gateway
 
 import "testing"
 
-// carriesText and stringAt are byte searches run on every chunk: one
-// search per key whatever the spacing (issue 14: the spaced and unspaced
+// carriesText is a byte search run on every chunk (openai.StringMemberAt):
+// one search per key whatever the spacing (issue 14: the spaced and unspaced
 // forms were two searches each, and the per-chunk searches were a tenth
 // of a stream's CPU).
 func TestCarriesText(t *testing.T) {
@@ -32,23 +32,6 @@ func TestCarriesText(t *testing.T) {
 	} {
 		if got := carriesText([]byte(tc.chunk)); got != tc.want {
 			t.Errorf("carriesText(%s) = %v, want %v", tc.chunk, got, tc.want)
-		}
-	}
-}
-
-func TestStringAt(t *testing.T) {
-	t.Parallel()
-	key := []byte(`"finish_reason"`)
-	for chunk, want := range map[string]int{
-		`{"finish_reason":"stop"}`:                            17,
-		`{"finish_reason" :  "stop"}`:                         20,
-		`{"finish_reason":null}`:                              -1,
-		`[{"finish_reason":null},{"finish_reason":"length"}]`: 41,
-		`{"x":"\"finish_reason\":\"stop\""}`:                  -1,
-		`{"finish_reason"`:                                    -1,
-	} {
-		if got := stringAt([]byte(chunk), key); got != want {
-			t.Errorf("stringAt(%s) = %d, want %d", chunk, got, want)
 		}
 	}
 }

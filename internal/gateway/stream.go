@@ -269,7 +269,7 @@ var (
 // hold keeps out back when it finishes a choice of a stream whose usage
 // chunk the client will not get; it reports whether it did.
 func (s *streamState) hold(out []byte) bool {
-	if s.clientUsage || stringAt(out, finishKey) < 0 {
+	if s.clientUsage || openai.StringMemberAt(out, finishKey) < 0 {
 		return false
 	}
 	s.held = append([]byte(nil), out...)
@@ -330,7 +330,7 @@ var textKeys = [...][]byte{[]byte(`"content"`), []byte(`"reasoning_content"`), [
 func carriesText(p []byte) bool {
 	for _, k := range textKeys {
 		for off := 0; off < len(p); {
-			i := stringAt(p[off:], k)
+			i := openai.StringMemberAt(p[off:], k)
 			if i < 0 {
 				break
 			}
@@ -341,35 +341,6 @@ func carriesText(p []byte) bool {
 		}
 	}
 	return false
-}
-
-// stringAt returns the index of the opening quote of a string value of a
-// member named key (quoted, as it is written) in p, spaces allowed around
-// the colon, or -1. A member of the name with another value is skipped.
-// It is a byte search, not a parse: inside a string value a quoted name
-// has its quotes escaped, so it is not followed by a colon and a string.
-func stringAt(p, key []byte) int {
-	for off := 0; off < len(p); {
-		i := bytes.Index(p[off:], key)
-		if i < 0 {
-			return -1
-		}
-		j := skipSpace(p, off+i+len(key))
-		if j < len(p) && p[j] == ':' {
-			if j = skipSpace(p, j+1); j < len(p) && p[j] == '"' {
-				return j
-			}
-		}
-		off = j
-	}
-	return -1
-}
-
-func skipSpace(p []byte, i int) int {
-	for i < len(p) && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r') {
-		i++
-	}
-	return i
 }
 
 // streamFallback sends the fallback answer as a stream of the usual shape.

@@ -150,6 +150,29 @@ func keyEquals(quoted []byte, key string) bool {
 	return err == nil && s == key
 }
 
+// StringMemberAt returns the index of the opening quote of a string value
+// of a member named key (quoted, as it is written) anywhere in p, spaces
+// allowed around the colon, or -1; a member of the name with another
+// value is skipped. It is a byte search, not a parse, cheap enough for
+// every streamed chunk: inside a string value a quoted name has its quotes
+// escaped, so it is not followed by a colon and a string.
+func StringMemberAt(p, key []byte) int {
+	for off := 0; off < len(p); {
+		i := bytes.Index(p[off:], key)
+		if i < 0 {
+			return -1
+		}
+		j := skipSpace(p, off+i+len(key))
+		if j < len(p) && p[j] == ':' {
+			if j = skipSpace(p, j+1); j < len(p) && p[j] == '"' {
+				return j
+			}
+		}
+		off = j
+	}
+	return -1
+}
+
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && isSpace(b[i]) {
 		i++

@@ -97,3 +97,23 @@ func FuzzSetField(f *testing.F) {
 		}
 	})
 }
+
+// StringMemberAt runs on every streamed chunk (gateway: the held finish
+// chunk, whether a chunk carries text), one search per key whatever the
+// spacing around the colon (issue 14).
+func TestStringMemberAt(t *testing.T) {
+	t.Parallel()
+	key := []byte(`"finish_reason"`)
+	for chunk, want := range map[string]int{
+		`{"finish_reason":"stop"}`:                            17,
+		`{"finish_reason" :  "stop"}`:                         20,
+		`{"finish_reason":null}`:                              -1,
+		`[{"finish_reason":null},{"finish_reason":"length"}]`: 41,
+		`{"x":"\"finish_reason\":\"stop\""}`:                  -1,
+		`{"finish_reason"`:                                    -1,
+	} {
+		if got := StringMemberAt([]byte(chunk), key); got != want {
+			t.Errorf("StringMemberAt(%s) = %d, want %d", chunk, got, want)
+		}
+	}
+}

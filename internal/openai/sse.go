@@ -39,7 +39,6 @@ type SSEReader struct {
 	r          io.Reader
 	buf        []byte // buf[start:end] is read and not yet consumed
 	start, end int
-	pooled     bool  // buf came from burstBuffers
 	burst      bool  // the last read filled the buffer
 	small      bool  // the last read brought less than a quarter of a big buffer
 	err        error // the reader's error, returned once the buffer is used up
@@ -52,7 +51,9 @@ const (
 	sseBurstSize  = 4 << 10 // a new reader's, and a bursting one's (a long line grows it further)
 )
 
-// burstBuffers are the sseBurstSize buffers of readers.
+// burstBuffers are the sseBurstSize buffers of readers: every buffer of
+// exactly that size comes from here (smaller line limits get smaller
+// buffers, longer lines bigger ones).
 var burstBuffers = sync.Pool{New: func() any { return new([sseBurstSize]byte) }}
 
 // NewSSEReader reads events from r; lines longer than maxLine bytes fail
@@ -62,7 +63,7 @@ func NewSSEReader(r io.Reader, maxLine int) *SSEReader {
 	if maxLine+2 < sseBurstSize {
 		s.buf = make([]byte, max(maxLine+2, 64))
 	} else {
-		s.buf, s.pooled = burstBuffers.Get().(*[sseBurstSize]byte)[:], true
+		s.buf = burstBuffers.Get().(*[sseBurstSize]byte)[:]
 	}
 	return s
 }
@@ -75,9 +76,8 @@ func (s *SSEReader) Release() {
 }
 
 func (s *SSEReader) dropBuffer() {
-	if s.pooled {
+	if len(s.buf) == sseBurstSize {
 		burstBuffers.Put((*[sseBurstSize]byte)(s.buf))
-		s.pooled = false
 	}
 }
 
@@ -205,15 +205,14 @@ func (s *SSEReader) fill() {
 // when n is sseBurstSize), giving a pooled one back.
 func (s *SSEReader) resize(n int) {
 	var b []byte
-	pooled := n == sseBurstSize
-	if pooled {
+	if n == sseBurstSize {
 		b = burstBuffers.Get().(*[sseBurstSize]byte)[:]
 	} else {
 		b = make([]byte, n)
 	}
 	copy(b, s.buf[:s.end])
 	s.dropBuffer()
-	s.buf, s.pooled = b, pooled
+	s.buf = b
 }
 
 // AppendEvent appends the wire form of a data event: "data: <payload>\n\n".
