@@ -113,3 +113,41 @@ func TestStreamBurstLeavesInOneFlush(t *testing.T) {
 		t.Errorf("%d flushes for a stream that arrived in one burst, want 1", s.flushes)
 	}
 }
+
+// The same for a relayed Messages stream: after message_stop the body's
+// end is read, and the connection is reused.
+func TestNativeStreamReusesUpstreamConnection(t *testing.T) {
+	t.Parallel()
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Write([]byte("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"model\":\"deepseek-chat\",\"usage\":{\"input_tokens\":3,\"output_tokens\":0}}}\n\n" +
+			"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}\n\n" +
+			"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
+			"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":1}}\n\n" +
+			"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
+		w.(http.Flusher).Flush()
+		time.Sleep(5 * time.Millisecond) // the body's end in a later segment
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	u := up("ds", srv.URL, func(o *upstream.Options) { o.Kind = upstream.KindDeepSeek })
+	g := newGateway(gateway.Options{DrainWait: time.Second, Routes: []gateway.Route{{Name: "deepseek-chat",
+		Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "deepseek-chat"}}, &upstream.RoundRobin{}, upstream.DefaultRules())}}})
+	for i := range 5 {
+		var s eventSink
+		res, err := g.Stream(context.Background(), nativeCall(t, true), &s)
+		if err != nil || !res.Native || !strings.HasSuffix(strings.Join(s.names, " "), "message_stop") {
+			t.Fatalf("stream %d: %v %+v %v", i, err, res, s.names)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("5 relayed streams one after the other opened %d upstream connections, want 1", n)
+	}
+}
