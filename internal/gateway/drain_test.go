@@ -21,19 +21,9 @@ import (
 // again for the next stream (one dial per 10 streams under bench/cpu).
 func TestStreamReusesUpstreamConnection(t *testing.T) {
 	t.Parallel()
-	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, conns := lateEndServer(t, func(w http.ResponseWriter) {
 		streamChunks(w, "m", `{"role":"assistant","content":"hi"}`)
-		w.(http.Flusher).Flush()
-		time.Sleep(5 * time.Millisecond) // the body's end in a later segment
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
+	})
 	g := newGateway(gateway.Options{DrainWait: time.Second, Routes: []gateway.Route{route("m", nil, up("a", srv.URL))}})
 	for i := range 10 {
 		var s sink
@@ -118,8 +108,7 @@ func TestStreamBurstLeavesInOneFlush(t *testing.T) {
 // end is read, and the connection is reused.
 func TestNativeStreamReusesUpstreamConnection(t *testing.T) {
 	t.Parallel()
-	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, conns := lateEndServer(t, func(w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Write([]byte("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"model\":\"deepseek-chat\",\"usage\":{\"input_tokens\":3,\"output_tokens\":0}}}\n\n" +
 			"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
@@ -127,16 +116,7 @@ func TestNativeStreamReusesUpstreamConnection(t *testing.T) {
 			"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n" +
 			"event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":1}}\n\n" +
 			"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
-		w.(http.Flusher).Flush()
-		time.Sleep(5 * time.Millisecond) // the body's end in a later segment
-	}))
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
+	})
 	u := up("ds", srv.URL, func(o *upstream.Options) { o.Kind = upstream.KindDeepSeek })
 	g := newGateway(gateway.Options{DrainWait: time.Second, Routes: []gateway.Route{{Name: "deepseek-chat",
 		Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "deepseek-chat"}}, &upstream.RoundRobin{}, upstream.DefaultRules())}}})
@@ -150,4 +130,25 @@ func TestNativeStreamReusesUpstreamConnection(t *testing.T) {
 	if n := conns.Load(); n != 1 {
 		t.Errorf("5 relayed streams one after the other opened %d upstream connections, want 1", n)
 	}
+}
+
+// lateEndServer is an upstream that writes a stream with write, flushes
+// it, and ends its response a moment later, so the chunked body's end
+// arrives after the last event; it counts the connections it accepts.
+func lateEndServer(t *testing.T, write func(http.ResponseWriter)) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	conns := new(atomic.Int64)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		write(w)
+		w.(http.Flusher).Flush()
+		time.Sleep(5 * time.Millisecond)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, conns
 }
