@@ -190,34 +190,37 @@ func decodeUsage(v []byte, u *openai.Usage) error {
 
 // DecodeChunk reads a stream chunk into c, reusing c's storage (the
 // translators decode every chunk of a stream into the same Chunk). It
-// reads a completion too: its message is read as a chunk's delta. Like
-// Decode it validates the chunk first, so a malformed one is ErrInvalid;
-// unlike it, the texts stay Tokens into b, so a chunk costs no allocation
-// beyond a new id, model or tool call name, and the walk reads each value
-// once: a nested object is read where it stands, not first skipped whole
-// and then walked. Only choice 0 is read.
+// reads a completion too: its message is read as a chunk's delta. A
+// malformed chunk is ErrInvalid, as with Decode, but DecodeChunk checks
+// the chunk in the same pass that reads it (what it skips is checked by
+// jsonenc.Value), not in a pass before; and the texts stay Tokens into b,
+// so a chunk costs no allocation beyond a new id, model or tool call name.
+// Only choice 0 is read.
 func DecodeChunk(b []byte, c *Chunk) error {
 	b = Trim(b)
-	if !jsonenc.Valid(b) {
-		return ErrInvalid
-	}
 	prevID, prevModel, calls := c.ID, c.Model, c.ToolCalls[:0]
 	*c = Chunk{ToolCalls: calls}
-	_, err := members(b, 0, func(key []byte, i int) (int, error) {
+	end, err := members(b, 0, 1, func(key []byte, i int) (int, error) {
 		switch string(key) {
 		case "choices":
 			return elements(b, i, func(n, e int) (int, error) {
 				if n > 0 {
-					return skipValue(b, e), nil
+					return value(b, e, 2)
 				}
-				return members(b, e, func(k []byte, v int) (int, error) { return c.choiceMember(b, k, v) })
+				return members(b, e, 3, func(k []byte, v int) (int, error) { return c.choiceMember(b, k, v) })
 			})
 		case "usage":
-			end := skipValue(b, i)
+			end, err := value(b, i, 1)
+			if err != nil {
+				return 0, err
+			}
 			c.Usage = &c.usage
 			return end, decodeUsage(b[i:end], &c.usage)
 		}
-		end := skipValue(b, i)
+		end, err := value(b, i, 1)
+		if err != nil {
+			return 0, err
+		}
 		switch v := b[i:end]; string(key) {
 		case "id":
 			c.ID = keep(prevID, v)
@@ -228,7 +231,15 @@ func DecodeChunk(b []byte, c *Chunk) error {
 		}
 		return end, nil
 	})
-	return err
+	switch {
+	case err == ErrShape && !jsonenc.Valid(b):
+		return ErrInvalid // malformed as well: the error Decode gives
+	case err != nil:
+		return err
+	case end != len(b):
+		return ErrInvalid
+	}
+	return nil
 }
 
 // choiceMember reads one member of choice 0, its value at b[i], and
@@ -236,15 +247,21 @@ func DecodeChunk(b []byte, c *Chunk) error {
 func (c *Chunk) choiceMember(b, key []byte, i int) (int, error) {
 	switch string(key) {
 	case "delta", "message":
-		return members(b, i, func(k []byte, v int) (int, error) {
+		return members(b, i, 4, func(k []byte, v int) (int, error) {
 			if string(k) == "tool_calls" {
 				return elements(b, v, func(_, e int) (int, error) {
-					end := skipValue(b, e)
+					end, err := value(b, e, 5)
+					if err != nil {
+						return 0, err
+					}
 					c.ToolCalls = append(c.ToolCalls, ChunkToolCall{})
 					return end, decodeChunkToolCall(b[e:end], &c.ToolCalls[len(c.ToolCalls)-1])
 				})
 			}
-			end := skipValue(b, v)
+			end, err := value(b, v, 4)
+			if err != nil {
+				return 0, err
+			}
 			switch string(k) {
 			case "content":
 				c.Content = str(b[v:end])
@@ -256,61 +273,108 @@ func (c *Chunk) choiceMember(b, key []byte, i int) (int, error) {
 			return end, nil
 		})
 	case "finish_reason":
-		end := skipValue(b, i)
-		if !Null(b[i:end]) {
+		end, err := value(b, i, 3)
+		if err == nil && !Null(b[i:end]) {
 			c.FinishReason, _ = Name(b[i:end])
 		}
-		return end, nil
+		return end, err
 	}
-	return skipValue(b, i), nil
+	return value(b, i, 3)
 }
 
-// members calls fn for each member of the object at b[i] (validated
-// JSON) with its key and the index of its value; fn returns the index
-// just past the value. A null member is skipped without calling fn.
-// members returns the index just past the object.
-func members(b []byte, i int, fn func(key []byte, v int) (int, error)) (int, error) {
+// value checks the value at b[i], nested depth deep, and returns the
+// index just past it.
+func value(b []byte, i, depth int) (int, error) {
+	end, ok := jsonenc.Value(b, i, depth)
+	if !ok {
+		return 0, ErrInvalid
+	}
+	return end, nil
+}
+
+// members calls fn for each member of the object at b[i], nested depth
+// deep (1 for a document; its values are at the same depth), with its key and the index of its value, checking the object's
+// syntax as it goes; fn checks the value (with value, or by walking it)
+// and returns the index just past it. A null member is skipped without
+// calling fn. members returns the index just past the object.
+func members(b []byte, i, depth int, fn func(key []byte, v int) (int, error)) (int, error) {
+	if i >= len(b) {
+		return 0, ErrInvalid
+	}
 	if b[i] != '{' {
 		return 0, ErrShape
 	}
 	i = skipSpace(b, i+1)
-	for i < len(b) && b[i] != '}' {
-		kEnd := skipString(b, i)
-		key := b[i+1 : kEnd-1]
-		v := skipSpace(b, skipSpace(b, kEnd)+1) // past ':'
-		end := v + len("null")
-		if b[v] != 'n' {
-			var err error
-			if end, err = fn(key, v); err != nil {
-				return 0, err
-			}
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		kEnd, ok := jsonenc.String(b, i)
+		if !ok {
+			return 0, ErrInvalid
 		}
-		i = skipSpace(b, end)
-		if i < len(b) && b[i] == ',' {
+		key := b[i+1 : kEnd-1]
+		if i = skipSpace(b, kEnd); i >= len(b) || b[i] != ':' {
+			return 0, ErrInvalid
+		}
+		v := skipSpace(b, i+1)
+		var end int
+		var err error
+		if v < len(b) && b[v] == 'n' {
+			end, err = value(b, v, depth)
+		} else {
+			end, err = fn(key, v)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if i = skipSpace(b, end); i >= len(b) {
+			return 0, ErrInvalid
+		}
+		switch b[i] {
+		case ',':
 			i = skipSpace(b, i+1)
+		case '}':
+			return i + 1, nil
+		default:
+			return 0, ErrInvalid
 		}
 	}
-	return i + 1, nil
 }
 
 // elements is members for the array at b[i]: fn gets each element's
 // position and index.
 func elements(b []byte, i int, fn func(n, v int) (int, error)) (int, error) {
+	if i >= len(b) {
+		return 0, ErrInvalid
+	}
 	if b[i] != '[' {
 		return 0, ErrShape
 	}
 	i = skipSpace(b, i+1)
-	for n := 0; i < len(b) && b[i] != ']'; n++ {
+	if i < len(b) && b[i] == ']' {
+		return i + 1, nil
+	}
+	for n := 0; ; n++ {
+		if i >= len(b) {
+			return 0, ErrInvalid
+		}
 		end, err := fn(n, i)
 		if err != nil {
 			return 0, err
 		}
-		i = skipSpace(b, end)
-		if i < len(b) && b[i] == ',' {
+		if i = skipSpace(b, end); i >= len(b) {
+			return 0, ErrInvalid
+		}
+		switch b[i] {
+		case ',':
 			i = skipSpace(b, i+1)
+		case ']':
+			return i + 1, nil
+		default:
+			return 0, ErrInvalid
 		}
 	}
-	return i + 1, nil
 }
 
 // str is v when it is a JSON string token, else nil.

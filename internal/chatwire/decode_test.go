@@ -96,6 +96,13 @@ func TestDecodeChunkMatchesDecode(t *testing.T) {
 		`{"choices":[{"delta":{"tool_calls":[{"function":[]}]}}]}`, `{"usage":[]}`, `[]`, `{"id":"a"`, `{"a":1}}`,
 		`null`, `"x"`, `{"choices":[null]}`, `{"choices":[1,{}]}`, `{"choices":null,"usage":null,"id":null}`,
 		` { "id" : "a" , "choices" : [ { "delta" : { "content" : "x" } , "finish_reason" : "stop" } ] } `,
+		// Malformed where DecodeChunk checks as it reads (it has no pass
+		// before): in the members it reads, in those it skips, after the
+		// object, and after a shape error.
+		`{"choices":[{"delta":{"content":"x"}}]} x`, `{"id":"a",}`, `{"a" 1}`, `{"a":1 "b":2}`, `{,}`, `{"a":nul}`,
+		`{"choices":[{"delta":{"content":"x\q"}}]}`, `{"choices":[{"delta":{"content":"x"},"z":tru}]}`,
+		`{"choices":[{},{]}`, `{"choices":[{} {}]}`, `{"choices":[{"delta":"x"}],"a":}`, `{"choices":[{"delta":{"tool_calls":[{"index":1,}]}}]}`,
+		`{"usage":{"prompt_tokens":01}}`, `{"created":1.}`, `{"model":"m"}`, "{\"id\":\"a\"\n}", `{"x":[[[[[[[[[[]]]]]]]]]]}`, `{"choices":[`, `{"choices":[{"delta":{`, `{`, ``,
 	}
 	for _, f := range []string{"chat_stream_tool.sse", "chat_stream_text.sse"} {
 		b, err := os.ReadFile("testdata/" + f)

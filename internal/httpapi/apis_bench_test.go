@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -31,16 +32,31 @@ var benchChunks = []string{
 	`[DONE]`,
 }
 
+// benchLongChunks are the 20 chunks bench/apis's mock upstream streams
+// (bench/cpu's: role, 17 tokens, finish, usage), so that the per-chunk
+// cost weighs here as it does in the real server.
+var benchLongChunks = func() []string {
+	const head = `{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[`
+	c := []string{head + `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`}
+	for i := range 17 {
+		c = append(c, head+`{"index":0,"delta":{"content":"tok`+strconv.Itoa(i)+` "},"finish_reason":null}]}`)
+	}
+	return append(c, head+`{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+		`{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":17,"total_tokens":29}}`,
+		`[DONE]`)
+}()
+
 // benchHandler is the HTTP API with access control off over a backend
-// that answers at once: what is measured is dsgate's own work.
-func benchHandler() http.Handler {
+// that answers at once with chunks when streaming: what is measured is
+// dsgate's own work.
+func benchHandler(chunks []string) http.Handler {
 	b := &backend{
 		complete: func(_ context.Context, c *gateway.Call) (*gateway.Result, error) {
 			return &gateway.Result{Body: []byte(benchCompletion), Upstream: "up", HasUsage: true,
 				Usage: openai.Usage{PromptTokens: 20, CompletionTokens: 12, TotalTokens: 32}}, nil
 		},
 		stream: func(_ context.Context, c *gateway.Call, sink gateway.Sink) (*gateway.Result, error) {
-			for _, ch := range benchChunks {
+			for _, ch := range chunks {
 				if err := sink.Data([]byte(ch)); err != nil {
 					return nil, err
 				}
@@ -61,8 +77,8 @@ const (
 	benchResponses = `{"model":"deepseek-chat","max_output_tokens":64,"store":false,"instructions":"Be brief.","input":"What is the weather in Paris?","tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]}`
 )
 
-func benchRoute(b *testing.B, path, body string, stream bool) {
-	h := benchHandler()
+func benchRoute(b *testing.B, path, body string, stream bool, chunks []string) {
+	h := benchHandler(chunks)
 	if stream {
 		body = strings.Replace(body, `"max_`, `"stream":true,"max_`, 1)
 	}
@@ -129,7 +145,8 @@ func BenchmarkRoute(b *testing.B) {
 		{"messages", "/v1/messages", benchMessages},
 		{"responses", "/v1/responses", benchResponses},
 	} {
-		b.Run(r.name, func(b *testing.B) { benchRoute(b, r.path, r.body, false) })
-		b.Run(r.name+"/stream", func(b *testing.B) { benchRoute(b, r.path, r.body, true) })
+		b.Run(r.name, func(b *testing.B) { benchRoute(b, r.path, r.body, false, benchChunks) })
+		b.Run(r.name+"/stream", func(b *testing.B) { benchRoute(b, r.path, r.body, true, benchChunks) })
+		b.Run(r.name+"/stream20", func(b *testing.B) { benchRoute(b, r.path, r.body, true, benchLongChunks) })
 	}
 }
