@@ -1,5 +1,10 @@
 package jsonenc
 
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
 // Valid reports whether b is one valid JSON value, as encoding/json's
 // Valid does (the same grammar, the same nesting limit, and like it no
 // UTF-8 check inside strings), in one pass without a state machine per
@@ -154,9 +159,7 @@ func (v *validator) str(i int) (int, bool) {
 	b := v.b
 	i++
 	for {
-		for i < len(b) && plain[b[i]] {
-			i++
-		}
+		i = plainRun(b, i)
 		if i >= len(b) {
 			return i, false
 		}
@@ -182,6 +185,29 @@ func (v *validator) str(i int) (int, bool) {
 			return i, false // a control character
 		}
 	}
+}
+
+// plainRun returns the index of the first byte at or after b[i] that a
+// string cannot hold as it is (see plain), or len(b). It tests eight bytes
+// at a time while it can: a byte-wise loop over the strings was a third
+// of a chat chunk's validation.
+func plainRun(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		// The high bit of a byte is set in special when the byte is below
+		// 0x20, a quote or a backslash (the classic has-zero-byte and
+		// has-less-than tests). A bit above the lowest may be spurious (a
+		// borrow), the lowest never is.
+		if special := ((x-ones*0x20)&^x | (q-ones)&^q | (bs-ones)&^bs) & highs; special != 0 {
+			return i + bits.TrailingZeros64(special)/8
+		}
+	}
+	for i < len(b) && plain[b[i]] {
+		i++
+	}
+	return i
 }
 
 func hex4(h []byte) bool {

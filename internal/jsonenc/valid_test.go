@@ -33,6 +33,25 @@ func TestValidMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// A string's bytes are tested eight at a time: every byte that matters
+// (and its neighbours in value, which a word-wise test could confuse with
+// it), at every place in a word, after a zero byte-wise, and before the
+// end of the input.
+func TestValidStringWords(t *testing.T) {
+	for _, c := range []byte{'"', '\\', 0x00, 0x01, 0x1f, 0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff} {
+		for pre := range 18 {
+			for _, post := range []string{"", "a", "abcdefgh", `\n`, `"`, "\x00xxxxxxxx"} {
+				s := `"` + strings.Repeat("a", pre) + string([]byte{c}) + post + `"`
+				for _, doc := range []string{s, s[:len(s)-1], `[` + s + `,1]`, `{"k":` + s + `}`} {
+					if got, want := Valid([]byte(doc)), json.Valid([]byte(doc)); got != want {
+						t.Errorf("Valid(%q) = %v, encoding/json says %v", doc, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
 func FuzzValid(f *testing.F) {
 	for _, c := range validCases[:len(validCases)-6] {
 		f.Add([]byte(c))
