@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync/atomic"
 )
@@ -35,9 +37,14 @@ func buildEvents() [][]byte {
 	return ev
 }
 
-// mockServer is the mock upstream with its connection counter.
+// mockServer is the mock upstream with its connection counter. A burst
+// mock (BENCH_MOCK_BURST=1) writes a stream's events in one write instead
+// of flushing each: then how a proxy's reads and writes batch does not
+// depend on timing, and two ways through the same proxy (bench/apis)
+// differ only by their own work.
 type mockServer struct {
 	conns atomic.Int64
+	burst bool
 }
 
 func (m *mockServer) handler() http.Handler {
@@ -72,12 +79,19 @@ func (m *mockServer) chat(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h["Content-Type"] = []string{"text/event-stream"}
 	h["Cache-Control"] = []string{"no-cache"}
+	if m.burst {
+		w.Write(mockStream)
+		return
+	}
 	f := w.(http.Flusher)
 	for _, e := range mockEvents {
 		w.Write(e)
 		f.Flush()
 	}
 }
+
+// mockStream is mockEvents in one piece, what a burst mock writes.
+var mockStream = bytes.Join(mockEvents, nil)
 
 func containsStream(b []byte) bool {
 	const key = `"stream":true`
@@ -91,7 +105,7 @@ func containsStream(b []byte) bool {
 
 // serveMock serves the mock upstream on addr until the process ends.
 func serveMock(addr string) error {
-	m := &mockServer{}
+	m := &mockServer{burst: os.Getenv("BENCH_MOCK_BURST") == "1"}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

@@ -202,6 +202,9 @@ func (g *Gateway) streamNative(ctx context.Context, c *Call, r *Route, t *upstre
 			res.Started, res.FirstToken = true, time.Since(start)
 		}
 		if name == eventStop {
+			if rd.Ended() {
+				return res, nil // as Stream does at [DONE]: the owner flushes
+			}
 			err := flush(sink)
 			wd.drain(rd, g.opts.DrainWait)
 			return res, err

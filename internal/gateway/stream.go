@@ -26,7 +26,10 @@ type Sink interface {
 // FlushSink is a Sink that buffers what it is given until Flush. The
 // gateway flushes whenever it would otherwise wait for the upstream, so no
 // event is held back while the gateway idles, and a burst of events leaves
-// in one write. A Sink without Flush must send each event as it comes.
+// in one write. The events of a stream that ended (its upstream body's end
+// came with [DONE]) are left for the owner of the sink to flush: an HTTP
+// handler's response writer is flushed, with the response's end, when the
+// handler returns. A Sink without Flush must send each event as it comes.
 type FlushSink interface {
 	Sink
 	Flush() error
@@ -172,16 +175,19 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		}
 		return send(out)
 	}
-	// done ends the stream with [DONE], after the held finish chunk:
-	// both leave in one flush.
-	done := func() error {
+	// finish ends the stream with [DONE], after the held finish chunk;
+	// done also flushes them, so both leave in one write.
+	finish := func() error {
 		if held := st.held; held != nil {
 			st.held = nil
 			if err := write(held); err != nil {
 				return err
 			}
 		}
-		if err := sink.Data(doneData); err != nil {
+		return sink.Data(doneData)
+	}
+	done := func() error {
+		if err := finish(); err != nil {
 			return err
 		}
 		return flush(sink)
@@ -227,6 +233,13 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			}
 			continue
 		case ev.Done():
+			if rd.Ended() {
+				// The body's end came with [DONE] (the usual case): the
+				// connection is back in the pool, and the last events
+				// are left for the response's end, which net/http writes
+				// when the handler returns: one write, not two.
+				return res, finish()
+			}
 			err := done()
 			wd.drain(rd, g.opts.DrainWait)
 			return res, err

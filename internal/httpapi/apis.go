@@ -203,9 +203,6 @@ func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		}
 		err = nil
 	}
-	if sink.out.started {
-		sink.Flush()
-	}
 	finishRecord(r, body, nil, sink.out)
 	return err
 }
@@ -354,9 +351,6 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 			sink.Flush()
 		}
 		err = nil
-	}
-	if sink.out.started {
-		sink.Flush()
 	}
 	finishRecord(r, body, nil, sink.out)
 	return err

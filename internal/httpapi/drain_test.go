@@ -2,9 +2,11 @@ package httpapi_test
 
 import (
 	"bufio"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,6 +73,51 @@ func TestLastEventsDoNotWaitForTheUpstreamsBodyEnd(t *testing.T) {
 		}
 		if d := end.Sub(first); d > 5*time.Second {
 			t.Errorf("%s: the response ended %v after its last event: the drain waited for the upstream", tc.path, d)
+		}
+	}
+}
+
+// Issue 22: a stream whose upstream answer arrives whole, its body's end
+// included, reaches the client in one socket write, through every API:
+// the gateway leaves its last events to the response's end instead of
+// flushing them first (one write for the events, one for the end).
+func TestBurstStreamIsOneWrite(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Write([]byte("data: {\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":null}]}\n\n" +
+			"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" +
+			"data: [DONE]\n\n"))
+	}))
+	t.Cleanup(up.Close)
+	u := upstream.New(upstream.Options{Name: "local", Kind: upstream.KindOpenAI, URL: up.URL})
+	gw := gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat",
+		Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "m"}}, &upstream.RoundRobin{}, upstream.DefaultRules())}}})
+	writes := new(atomic.Int64)
+	a := newAPI(t, apiOptions{writes: writes})
+	a.backend.stream = gw.Stream
+	for _, tc := range []struct{ path, body, last string }{
+		{"/v1/chat/completions", streamBody, "data: [DONE]"},
+		{"/v1/messages", `{"model":"deepseek-chat","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, `data: {"type":"message_stop"}`},
+		{"/v1/responses", `{"model":"deepseek-chat","stream":true,"store":false,"input":"hi"}`, `data: {"type":"response.completed"`},
+	} {
+		for range 3 { // the first may write while it sets up
+			writes.Store(0)
+			req, _ := http.NewRequest("POST", a.url+tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Authorization", "Bearer "+keyAdmin)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(b), tc.last) {
+				t.Fatalf("%s: no %q in\n%s", tc.path, tc.last, b)
+			}
+		}
+		if n := writes.Load(); n != 1 {
+			t.Errorf("%s: the stream took %d writes, want 1", tc.path, n)
 		}
 	}
 }

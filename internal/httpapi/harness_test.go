@@ -6,10 +6,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,6 +149,8 @@ type apiOptions struct {
 	metrics         bool
 	responses       store.ResponseStore
 	capacity        *httpapi.Capacity
+	// writes, when set, counts the server's writes to its connections.
+	writes *atomic.Int64
 }
 
 // newAPI serves the HTTP API with access control on, a programmable
@@ -185,10 +189,38 @@ func newAPI(t *testing.T, o apiOptions) *api {
 		RequestTimeout:  30 * time.Second,
 		Capacity:        o.capacity,
 	})
-	ts := httptest.NewServer(h)
+	ts := httptest.NewUnstartedServer(h)
+	if o.writes != nil {
+		ts.Listener = countingListener{ts.Listener, o.writes}
+	}
+	ts.Start()
 	t.Cleanup(ts.Close)
 	a.url = ts.URL
 	return a
+}
+
+// countingListener counts the writes to the connections it accepts.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
 }
 
 // testGateway serves two models; nothing is ever sent to its upstream.

@@ -81,6 +81,12 @@ func (s *SSEReader) dropBuffer() {
 	}
 }
 
+// Ended reports whether the input has ended: its reader returned io.EOF,
+// so what follows the buffered bytes is known to be nothing. An HTTP
+// body's end that came with the last event (the usual case) is already
+// read this way.
+func (s *SSEReader) Ended() bool { return s.err == io.EOF }
+
 // EventBuffered reports whether a whole event is already buffered, so the
 // next Next will not block. Writers use it to flush only before they would
 // wait, which batches the events of a burst into one write.
