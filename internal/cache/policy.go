@@ -59,28 +59,44 @@ func CacheableRequest(body []byte, p Policy, thinking bool) (ok bool, reason str
 	if err := json.Unmarshal(body, &r); err != nil {
 		return false, "invalid JSON body"
 	}
-	if r.N != nil && !isNumber(*r.N, 1) {
+	return Sampling{
+		Embedding:    !r.Messages.set && !r.Prompt.set && r.Input.set,
+		Temperature0: r.Temperature != nil && isNumber(*r.Temperature, 0),
+		Seed:         r.Seed.value(),
+		Choices:      r.N == nil || isNumber(*r.N, 1),
+		BestOfOther:  r.BestOf != nil && !isNumber(*r.BestOf, 1),
+	}.Cacheable(p, thinking)
+}
+
+// Sampling is what decides whether a request's answer is reproducible,
+// read from the request by whoever parsed it (the gateway has it from
+// openai.Parse, without decoding the body again).
+type Sampling struct {
+	Embedding    bool // an embeddings request
+	Temperature0 bool // temperature is 0
+	Seed         bool // a seed is set
+	Choices      bool // one choice: n is absent or 1
+	BestOfOther  bool // best_of is set to anything but 1
+}
+
+// Cacheable is CacheableRequest's verdict on a request's sampling.
+func (s Sampling) Cacheable(p Policy, thinking bool) (ok bool, reason string) {
+	switch {
+	case !s.Choices:
 		return false, "n > 1"
-	}
-	if r.BestOf != nil && !isNumber(*r.BestOf, 1) {
+	case s.BestOfOther:
 		return false, "best_of > 1"
-	}
-	if !r.Messages.set && !r.Prompt.set && r.Input.set {
+	case s.Embedding:
 		return true, "embeddings are deterministic"
-	}
-	if thinking {
-		if p.AllowSampled {
-			return true, "sampled output allowed by policy"
-		}
+	case thinking && p.AllowSampled:
+		return true, "sampled output allowed by policy"
+	case thinking:
 		return false, "thinking mode samples (temperature and top_p are ignored)"
-	}
-	if r.Temperature != nil && isNumber(*r.Temperature, 0) {
+	case s.Temperature0:
 		return true, "temperature 0"
-	}
-	if r.Seed.value() {
+	case s.Seed:
 		return true, "seed fixed"
-	}
-	if p.AllowSampled {
+	case p.AllowSampled:
 		return true, "sampled output allowed by policy"
 	}
 	return false, "sampled output (temperature not 0 and no seed)"

@@ -203,7 +203,7 @@ func DecodeChunk(b []byte, c *Chunk) error {
 	end, err := members(b, 0, 1, func(key []byte, i int) (int, error) {
 		switch string(key) {
 		case "choices":
-			return elements(b, i, func(n, e int) (int, error) {
+			return elements(b, i, 2, func(n, e int) (int, error) {
 				if n > 0 {
 					return value(b, e, 2)
 				}
@@ -249,7 +249,7 @@ func (c *Chunk) choiceMember(b, key []byte, i int) (int, error) {
 	case "delta", "message":
 		return members(b, i, 4, func(k []byte, v int) (int, error) {
 			if string(k) == "tool_calls" {
-				return elements(b, v, func(_, e int) (int, error) {
+				return elements(b, v, 5, func(_, e int) (int, error) {
 					end, err := value(b, e, 5)
 					if err != nil {
 						return 0, err
@@ -292,89 +292,48 @@ func value(b []byte, i, depth int) (int, error) {
 	return end, nil
 }
 
-// members calls fn for each member of the object at b[i], nested depth
-// deep (1 for a document; its values are at the same depth), with its key and the index of its value, checking the object's
-// syntax as it goes; fn checks the value (with value, or by walking it)
-// and returns the index just past it. A null member is skipped without
-// calling fn. members returns the index just past the object.
+// members is jsonenc.Members with the walk's errors: fn's own, ErrShape
+// when b[i] is no object, ErrInvalid when it is malformed. A null member
+// is checked and skipped without calling fn.
 func members(b []byte, i, depth int, fn func(key []byte, v int) (int, error)) (int, error) {
-	if i >= len(b) {
-		return 0, ErrInvalid
-	}
-	if b[i] != '{' {
+	if i < len(b) && b[i] != '{' {
 		return 0, ErrShape
 	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return i + 1, nil
-	}
-	for {
-		kEnd, ok := jsonenc.String(b, i)
-		if !ok {
-			return 0, ErrInvalid
-		}
-		key := b[i+1 : kEnd-1]
-		if i = skipSpace(b, kEnd); i >= len(b) || b[i] != ':' {
-			return 0, ErrInvalid
-		}
-		v := skipSpace(b, i+1)
-		var end int
-		var err error
+	var err error
+	end, ok := jsonenc.Members(b, i, depth, func(key []byte, v int) (int, bool) {
 		if v < len(b) && b[v] == 'n' {
-			end, err = value(b, v, depth)
-		} else {
-			end, err = fn(key, v)
+			return jsonenc.Value(b, v, depth)
 		}
-		if err != nil {
-			return 0, err
-		}
-		if i = skipSpace(b, end); i >= len(b) {
-			return 0, ErrInvalid
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return 0, ErrInvalid
-		}
-	}
+		var end int
+		end, err = fn(key, v)
+		return end, err == nil
+	})
+	return walked(end, ok, err)
 }
 
 // elements is members for the array at b[i]: fn gets each element's
 // position and index.
-func elements(b []byte, i int, fn func(n, v int) (int, error)) (int, error) {
-	if i >= len(b) {
-		return 0, ErrInvalid
-	}
-	if b[i] != '[' {
+func elements(b []byte, i, depth int, fn func(n, v int) (int, error)) (int, error) {
+	if i < len(b) && b[i] != '[' {
 		return 0, ErrShape
 	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return i + 1, nil
+	var err error
+	end, ok := jsonenc.Elements(b, i, depth, func(n, v int) (int, bool) {
+		var end int
+		end, err = fn(n, v)
+		return end, err == nil
+	})
+	return walked(end, ok, err)
+}
+
+func walked(end int, ok bool, err error) (int, error) {
+	switch {
+	case err != nil:
+		return 0, err
+	case !ok:
+		return 0, ErrInvalid
 	}
-	for n := 0; ; n++ {
-		if i >= len(b) {
-			return 0, ErrInvalid
-		}
-		end, err := fn(n, i)
-		if err != nil {
-			return 0, err
-		}
-		if i = skipSpace(b, end); i >= len(b) {
-			return 0, ErrInvalid
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
-			return i + 1, nil
-		default:
-			return 0, ErrInvalid
-		}
-	}
+	return end, nil
 }
 
 // integer is the JSON number v as strconv.ParseInt reads it (0 when it is

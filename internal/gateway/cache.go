@@ -42,7 +42,7 @@ func (g *Gateway) lookup(c *Call, r *Route) (cacheLookup, bool) {
 	if !d.Read() && !d.Write() {
 		return cacheLookup{}, false
 	}
-	if ok, _ := cache.CacheableRequest(c.Body, r.Cache.Policy, r.thinkingEffective(c)); !ok {
+	if ok, _ := sampling(c.Req).Cacheable(r.Cache.Policy, r.thinkingEffective(c)); !ok {
 		return cacheLookup{}, false
 	}
 	scope := c.CacheScope
@@ -56,6 +56,13 @@ func (g *Gateway) lookup(c *Call, r *Route) (cacheLookup, bool) {
 		return cacheLookup{}, false
 	}
 	return cacheLookup{key: key, read: d.Read(), write: d.Write()}, true
+}
+
+// sampling is what decides a parsed request's cacheability: the body is
+// not decoded again (cache.CacheableRequest does that, with encoding/json).
+func sampling(q *openai.Request) cache.Sampling {
+	return cache.Sampling{Embedding: q.Endpoint == openai.EndpointEmbedding, Temperature0: q.Temperature0,
+		Seed: q.Seed, Choices: q.N == 1, BestOfOther: q.BestOfOther}
 }
 
 // cached runs a call through the cache: a hit answers at once; a miss is

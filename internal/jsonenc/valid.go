@@ -36,6 +36,80 @@ func String(b []byte, i int) (end int, ok bool) {
 	return v.str(i)
 }
 
+// Members walks the object at b[i], nested depth deep (1 for a document;
+// its values are at the same depth), checking its syntax as it goes: fn
+// gets each member's key (the raw bytes between its quotes) and the index
+// of its value, checks the value (with Value, or by walking it) and
+// returns the index just past it, or ok false to stop. Members returns
+// the index just past the object; ok is false when there is no object at
+// b[i], it is malformed, or fn stopped. Reading a document this way costs
+// one pass, not Valid's and then a walk's.
+func Members(b []byte, i, depth int, fn func(key []byte, v int) (end int, ok bool)) (end int, ok bool) {
+	v := validator{b: b}
+	if i >= len(b) || b[i] != '{' || depth > maxDepth {
+		return i, false
+	}
+	if i = v.space(i + 1); i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		kEnd, ok := String(b, i)
+		if !ok {
+			return i, false
+		}
+		key := b[i+1 : kEnd-1]
+		if i = v.space(kEnd); i >= len(b) || b[i] != ':' {
+			return i, false
+		}
+		if i, ok = fn(key, v.space(i+1)); !ok {
+			return i, false
+		}
+		if i = v.space(i); i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i = v.space(i + 1)
+		case '}':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+// Elements is Members for the array at b[i]: fn gets each element's
+// position and index.
+func Elements(b []byte, i, depth int, fn func(n, v int) (end int, ok bool)) (end int, ok bool) {
+	v := validator{b: b}
+	if i >= len(b) || b[i] != '[' || depth > maxDepth {
+		return i, false
+	}
+	if i = v.space(i + 1); i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for n := 0; ; n++ {
+		if i >= len(b) {
+			return i, false
+		}
+		var ok bool
+		if i, ok = fn(n, i); !ok {
+			return i, false
+		}
+		if i = v.space(i); i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i = v.space(i + 1)
+		case ']':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
 // maxDepth is encoding/json's nesting limit.
 const maxDepth = 10000
 

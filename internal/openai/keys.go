@@ -27,7 +27,7 @@ var (
 	topKeys = []string{
 		"model", "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature", "top_p", "n",
 		"messages", "thinking", "chat_template_kwargs", "reasoning_effort", "prompt", "suffix", "input",
-		"encoding_format", "dimensions",
+		"encoding_format", "dimensions", "seed", "best_of",
 	}
 	streamOptionKeys = []string{"include_usage"}
 	thinkingKeys     = []string{"type", "budget_tokens"}

@@ -56,6 +56,10 @@ type Request struct {
 	HasThinking  bool // the client set thinking, chat_template_kwargs or reasoning_effort
 	HasSuffix    bool // a completion with suffix: fill in the middle
 	PromptChars  int  // characters of prompt text, for token estimates
+	// What makes an answer reproducible, for the response cache.
+	Temperature0 bool // temperature is 0
+	Seed         bool // a seed is set
+	BestOfOther  bool // best_of is set to anything but 1
 }
 
 // FIM reports whether the request asks to fill in the middle: DeepSeek's
@@ -141,6 +145,12 @@ func (p *parser) member(key string, v []byte) error {
 		p.hasMaxComp = true
 	case "temperature":
 		err = numberIn(key, v, 0, 2, true, "temperature must be between 0 and 2")
+		r.Temperature0 = err == nil && isZero(v)
+	case "seed":
+		r.Seed = true
+	case "best_of":
+		f, ferr := strconv.ParseFloat(string(v), 64)
+		r.BestOfOther = ferr != nil || v[0] == '"' || f != 1
 	case "top_p":
 		err = numberIn(key, v, 0, 1, false, "top_p must be greater than 0 and at most 1")
 	case "n":
@@ -317,6 +327,12 @@ func (p *parser) finish() error {
 }
 
 func isNull(v []byte) bool { return len(v) == 4 && string(v) == "null" }
+
+// isZero reports whether the number v (checked) is zero: 0, -0, 0.0, 0e5.
+func isZero(v []byte) bool {
+	f, _ := strconv.ParseFloat(string(v), 64)
+	return f == 0
+}
 
 func isEmptyJSONArray(v []byte) bool {
 	if len(v) == 0 || v[0] != '[' {
