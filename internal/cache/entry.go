@@ -1,9 +1,13 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
+
+	"github.com/dsgate/dsgate/internal/jsonenc"
 )
 
 // Entry is one complete stored answer.
@@ -58,11 +62,20 @@ func NewEntry(body []byte, chunks [][]byte, model string, now time.Time) (Entry,
 }
 
 // NewCheckedEntry is NewEntry and Storable(body) from one decode of the
-// answer instead of two, for the miss path that does both. When that
-// decode fails (bad JSON, or a member of a type only one of the two
-// reads), it falls back to NewEntry and Storable, so its results are
-// theirs.
+// answer instead of two, for the miss path that does both: a scan without
+// reflection (scanAnswer), or where the scan is not sure to read what
+// encoding/json reads, one encoding/json decode. When that decode fails
+// (bad JSON, or a member of a type only one of the two reads), it falls
+// back to NewEntry and Storable, so its results are theirs.
 func NewCheckedEntry(body []byte, chunks [][]byte, model string, now time.Time) (e Entry, storable bool, err error) {
+	if h, storable, ok := scanAnswer(body); ok {
+		return h.entry(body, chunks, model, now), storable, nil
+	}
+	return checkedEntryJSON(body, chunks, model, now)
+}
+
+// checkedEntryJSON is NewCheckedEntry with encoding/json.
+func checkedEntryJSON(body []byte, chunks [][]byte, model string, now time.Time) (e Entry, storable bool, err error) {
 	var both struct {
 		answerHead
 		responseShape
@@ -171,4 +184,235 @@ func chunkHasUsage(payload []byte) bool {
 func isUsageChunk(payload []byte) bool {
 	var c usageProbe
 	return json.Unmarshal(payload, &c) == nil && len(c.Choices) == 0 && present(c.Usage)
+}
+
+// scanAnswer reads what NewCheckedEntry needs of an answer (its model,
+// usage and whether it is storable) in one validating pass without
+// reflection. ok is false whenever encoding/json might read the answer
+// differently or fail on it: a key with a capital, a non-ASCII byte or an
+// escape (encoding/json matches keys without regard to case), a key it
+// reads given twice, a string with an escape, a number that is not a
+// plain integer, a value of another type than the field's. The caller
+// then decodes the answer with encoding/json, which has the last word.
+func scanAnswer(b []byte) (h answerHead, storable, ok bool) {
+	var (
+		seen                                   uint8
+		errSet, list, data, unfinished, choice bool
+	)
+	const (
+		seenModel = 1 << iota
+		seenObject
+		seenError
+		seenData
+		seenChoices
+		seenUsage
+	)
+	b = trimSpace(b)
+	end, ok := jsonenc.Members(b, 0, 1, func(key []byte, v int) (int, bool) {
+		var bit uint8
+		switch string(key) {
+		case "model":
+			bit = seenModel
+		case "object":
+			bit = seenObject
+		case "error":
+			bit = seenError
+		case "data":
+			bit = seenData
+		case "choices":
+			bit = seenChoices
+		case "usage":
+			bit = seenUsage
+		default:
+			if !plainKey(key) {
+				return v, false
+			}
+			return jsonenc.Value(b, v, 1)
+		}
+		if seen&bit != 0 {
+			return v, false
+		}
+		seen |= bit
+		end, ok := jsonenc.Value(b, v, 1)
+		if !ok {
+			return end, false
+		}
+		val, null := b[v:end], b[v] == 'n'
+		switch bit {
+		case seenModel:
+			h.Model, ok = plainString(val)
+		case seenObject:
+			var object string
+			object, ok = plainString(val)
+			list = object == "list"
+		case seenError:
+			errSet = !null
+		case seenData:
+			data = !null
+		case seenChoices:
+			if !null {
+				_, ok = jsonenc.Elements(b, v, 2, func(_, e int) (int, bool) {
+					choice = true
+					end, fin, ok := scanChoice(b, e)
+					unfinished = unfinished || !fin
+					return end, ok
+				})
+			}
+		case seenUsage:
+			if !null {
+				ok = scanUsage(b, v, &h.Usage)
+			}
+		}
+		return end, ok
+	})
+	if !ok || end != len(b) {
+		return answerHead{}, false, false
+	}
+	storable = !errSet && (list && data || choice && !unfinished)
+	return h, storable, true
+}
+
+// scanChoice reads one element of choices: fin reports a finish_reason
+// of stop, length or tool_calls (what Storable accepts).
+func scanChoice(b []byte, i int) (end int, fin, ok bool) {
+	if b[i] == 'n' {
+		end, ok = jsonenc.Value(b, i, 2)
+		return end, false, ok
+	}
+	seen := false
+	end, ok = jsonenc.Members(b, i, 3, func(key []byte, v int) (int, bool) {
+		if string(key) != "finish_reason" {
+			if !plainKey(key) {
+				return v, false
+			}
+			return jsonenc.Value(b, v, 3)
+		}
+		if seen {
+			return v, false
+		}
+		seen = true
+		end, ok := jsonenc.Value(b, v, 3)
+		if !ok || b[v] == 'n' {
+			return end, ok
+		}
+		var reason string
+		reason, ok = plainString(b[v:end])
+		fin = reason == "stop" || reason == "length" || reason == "tool_calls"
+		return end, ok
+	})
+	return end, fin, ok
+}
+
+// scanUsage reads the usage object at b[i] into u.
+func scanUsage(b []byte, i int, u *wireUsage) bool {
+	var seen [6]bool
+	_, ok := jsonenc.Members(b, i, 2, func(key []byte, v int) (int, bool) {
+		var n *int64
+		var nested string
+		k := -1
+		switch string(key) {
+		case "prompt_tokens":
+			k, n = 0, &u.PromptTokens
+		case "completion_tokens":
+			k, n = 1, &u.CompletionTokens
+		case "total_tokens":
+			k, n = 2, &u.TotalTokens
+		case "prompt_cache_hit_tokens":
+			k, n = 3, &u.PromptCacheHit
+		case "prompt_tokens_details":
+			k, n, nested = 4, &u.PromptTokensDetails.CachedTokens, "cached_tokens"
+		case "completion_tokens_details":
+			k, n, nested = 5, &u.CompletionTokensDetails.ReasoningTokens, "reasoning_tokens"
+		default:
+			if !plainKey(key) {
+				return v, false
+			}
+			return jsonenc.Value(b, v, 2)
+		}
+		if seen[k] {
+			return v, false
+		}
+		seen[k] = true
+		if nested != "" {
+			return scanDetail(b, v, nested, n)
+		}
+		return scanInt(b, v, 2, n)
+	})
+	return ok
+}
+
+// scanDetail reads {"key": n} (or null) at b[i] into n.
+func scanDetail(b []byte, i int, key string, n *int64) (int, bool) {
+	if b[i] == 'n' {
+		return jsonenc.Value(b, i, 2)
+	}
+	seen := false
+	return jsonenc.Members(b, i, 3, func(k []byte, v int) (int, bool) {
+		if string(k) != key {
+			if !plainKey(k) {
+				return v, false
+			}
+			return jsonenc.Value(b, v, 3)
+		}
+		if seen {
+			return v, false
+		}
+		seen = true
+		return scanInt(b, v, 3, n)
+	})
+}
+
+// scanInt reads the integer (or null, which leaves n alone) at b[i].
+func scanInt(b []byte, i, depth int, n *int64) (int, bool) {
+	end, ok := jsonenc.Value(b, i, depth)
+	if !ok || b[i] == 'n' {
+		return end, ok
+	}
+	v := b[i:end]
+	if len(v) > 18 || v[0] == '-' && len(v) == 1 {
+		return end, false
+	}
+	neg := v[0] == '-'
+	if neg {
+		v = v[1:]
+	}
+	var x int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return end, false
+		}
+		x = x*10 + int64(c-'0')
+	}
+	if neg {
+		x = -x
+	}
+	*n = x
+	return end, true
+}
+
+// plainKey reports a key encoding/json could only match exactly: lower-case
+// ASCII without escapes. Such a key that is not one of the fields it reads
+// is one it ignores.
+func plainKey(k []byte) bool {
+	for _, c := range k {
+		if c >= 'A' && c <= 'Z' || c >= 0x80 || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainString is the JSON string v without escapes, or null as "".
+func plainString(v []byte) (string, bool) {
+	if v[0] == 'n' {
+		return "", true
+	}
+	if v[0] != '"' || bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v) {
+		return "", false // (encoding/json replaces invalid UTF-8)
+	}
+	return string(v[1 : len(v)-1]), true
+}
+
+func trimSpace(b []byte) []byte {
+	return bytes.TrimFunc(b, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' })
 }
