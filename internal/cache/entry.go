@@ -54,6 +54,9 @@ func (e Entry) Size() int {
 // body; model overrides the body's model when not empty (pass the public
 // model name so Purge by model works with the name clients use).
 func NewEntry(body []byte, chunks [][]byte, model string, now time.Time) (Entry, error) {
+	if h, _, ok := scanAnswer(body); ok {
+		return h.entry(body, chunks, model, now), nil
+	}
 	var head answerHead
 	if err := json.Unmarshal(body, &head); err != nil {
 		return Entry{}, fmt.Errorf("decoding answer: %w", err)

@@ -1,10 +1,12 @@
 package cache
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // scanAnswer reads what encoding/json reads, or says it cannot: issue 22
@@ -56,5 +58,64 @@ func checkScan(t *testing.T, b []byte) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("%q: entry (-encoding/json +scan):\n%s", b, diff)
+	}
+}
+
+// scanChatChunk reads a chunk as encoding/json does, or says it cannot.
+var chunkScanCases = []string{
+	`{"id":"c","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","system_fingerprint":"fp","choices":[{"index":0,"delta":{"role":"assistant","content":"hi"},"logprobs":null,"finish_reason":null}]}`,
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"reasoning_content":"th\nink"},"finish_reason":null}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}`,
+	`{"id":"c","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"caf\u00e9 \"q\""}}]}`, "{\"choices\":[{\"delta\":{\"content\":\"a\xffb\"}}]}",
+	`{"choices":[{"index":1,"delta":{"refusal":"no","role":null}}],"service_tier":"default"}`,
+	`{"choices":[null,{"index":2}]}`, `{"choices":null}`, `{"choices":{}}`, `{"choices":[1]}`, `{"choices":[{"delta":null}]}`, `{"choices":[{"delta":"x"}]}`,
+	`{"choices":[{"index":1.5}]}`, `{"choices":[{"index":-1}]}`, `{"choices":[{"index":null}]}`, `{"choices":[{"index":99999999999999999999}]}`,
+	`{"choices":[{"logprobs":{"content":[]}}]}`, `{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]}}]}`,
+	`{"choices":[{"delta":{"content":5}}]}`, `{"choices":[{"finish_reason":7}]}`, `{"choices":[{"Delta":{"content":"x"}}]}`,
+	`{"choices":[{"delta":{"content":"a","content":"b"}}]}`, `{"id":"a","id":"b"}`, `{"created":"5"}`, `{"created":true}`, `{"created":null}`,
+	`{"created":1.5e3}`, `{"error":{"message":"x"}}`, `{"error":null}`, `{"usage":null}`, `{"usage":[1, 2]}`, `{"model":null}`, `{"model":1}`,
+	`{"system_fingerprint":null}`, `{"ID":"x"}`, `{"x":{"y":[null]}}`, ` {"id":"c"} `, `null`, `[]`, `{`, `{"id":"c"}x`, ``,
+}
+
+func TestScanChatChunkMatchesEncodingJSON(t *testing.T) {
+	for _, c := range chunkScanCases {
+		checkChunkScan(t, []byte(c))
+	}
+	for _, c := range chunkScanCases[:5] {
+		var got chatChunk
+		if !scanChatChunk([]byte(c), &got) {
+			t.Errorf("scanChatChunk(%s) left it to encoding/json", c)
+		}
+	}
+}
+
+func FuzzScanChatChunk(f *testing.F) {
+	for _, c := range chunkScanCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkChunkScan(t, b) })
+}
+
+// reusedChunk is decoded into case after case, as a stream's chunks are.
+var reusedChunk chatChunk
+
+func checkChunkScan(t *testing.T, b []byte) {
+	t.Helper()
+	for _, got := range []*chatChunk{{}, &reusedChunk} {
+		if !scanChatChunk(b, got) {
+			continue
+		}
+		var want chatChunk
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Errorf("%q: scanned, but encoding/json refuses it: %v", b, err)
+			return
+		}
+		if diff := cmp.Diff(want, *got, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%q: chunk (-encoding/json +scan):\n%s", b, diff)
+		}
+		if (want.Choices == nil) != (got.Choices == nil) {
+			t.Errorf("%q: choices nil %v, encoding/json's %v", b, got.Choices == nil, want.Choices == nil)
+		}
 	}
 }

@@ -38,6 +38,39 @@ type chatChoice struct {
 	Message      chatMessage   `json:"message"`
 	Logprobs     *chatLogprobs `json:"logprobs"`
 	FinishReason *string       `json:"finish_reason"`
+	// texts accumulate the message's content, reasoning_content and
+	// refusal while a stream is assembled (see finishTexts).
+	texts [3]text
+}
+
+// text is a streamed text being accumulated: a buffer that grows by
+// doubling, where adding each delta to a string would copy the whole
+// text each time (quadratic in a long answer). set: a delta came that was
+// not null, so the field is not null either.
+type text struct {
+	b   []byte
+	set bool
+}
+
+func (t *text) add(delta *string) {
+	if delta != nil {
+		t.b, t.set = append(t.b, *delta...), true
+	}
+}
+
+// value is the accumulated text, nil while no delta was set.
+func (t *text) value() *string {
+	if !t.set {
+		return nil
+	}
+	s := string(t.b)
+	return &s
+}
+
+// finishTexts moves the accumulated texts into the message.
+func (ch *chatChoice) finishTexts() {
+	m := &ch.Message
+	m.Content, m.ReasoningContent, m.Refusal = ch.texts[0].value(), ch.texts[1].value(), ch.texts[2].value()
 }
 
 type chatMessage struct {
@@ -111,7 +144,10 @@ func AssembleStream(chunks [][]byte) ([]byte, error) {
 		if skipPayload(c) {
 			continue
 		}
-		if err := json.Unmarshal(c, &head); err != nil {
+		var cc chatChunk
+		if scanChatChunk(c, &cc) {
+			head.Object = cc.Object
+		} else if err := json.Unmarshal(c, &head); err != nil {
 			return nil, fmt.Errorf("decoding chunk: %w", err)
 		}
 		break
@@ -135,13 +171,16 @@ func present(raw json.RawMessage) bool {
 func assembleChat(chunks [][]byte) ([]byte, error) {
 	out := chatCompletion{Object: objectChat}
 	var choices []*chatChoice
+	var c chatChunk // decoded into chunk after chunk (scanChatChunk)
 	for i, payload := range chunks {
 		if skipPayload(payload) {
 			continue
 		}
-		var c chatChunk
-		if err := json.Unmarshal(payload, &c); err != nil {
-			return nil, fmt.Errorf("decoding chunk %d: %w", i, err)
+		if !scanChatChunk(payload, &c) {
+			c = chatChunk{}
+			if err := json.Unmarshal(payload, &c); err != nil {
+				return nil, fmt.Errorf("decoding chunk %d: %w", i, err)
+			}
 		}
 		if present(c.Error) {
 			return nil, fmt.Errorf("chunk %d: %w", i, ErrStreamError)
@@ -167,6 +206,7 @@ func assembleChat(chunks [][]byte) ([]byte, error) {
 		if ch == nil {
 			continue
 		}
+		ch.finishTexts()
 		if ch.Message.Role == "" {
 			ch.Message.Role = "assistant"
 		}
@@ -202,9 +242,9 @@ func mergeChatDelta(ch *chatChoice, d *chunkChoice) error {
 	if d.Delta.Role != nil && *d.Delta.Role != "" && m.Role == "" {
 		m.Role = *d.Delta.Role
 	}
-	m.Content = appendText(m.Content, d.Delta.Content)
-	m.ReasoningContent = appendText(m.ReasoningContent, d.Delta.ReasoningContent)
-	m.Refusal = appendText(m.Refusal, d.Delta.Refusal)
+	ch.texts[0].add(d.Delta.Content)
+	ch.texts[1].add(d.Delta.ReasoningContent)
+	ch.texts[2].add(d.Delta.Refusal)
 	for _, tc := range d.Delta.ToolCalls {
 		idx := 0
 		if tc.Index != nil && *tc.Index > 0 {
@@ -239,20 +279,6 @@ func mergeChatDelta(ch *chatChoice, d *chunkChoice) error {
 		ch.FinishReason = d.FinishReason
 	}
 	return nil
-}
-
-// appendText concatenates a delta onto accumulated text; nil stays nil until
-// the first non-null delta, so a field the stream never sent stays null.
-func appendText(acc, delta *string) *string {
-	if delta == nil {
-		return acc
-	}
-	if acc == nil {
-		s := *delta
-		return &s
-	}
-	s := *acc + *delta
-	return &s
 }
 
 // compactToolCalls drops placeholder slots of sparse indices and the
