@@ -221,7 +221,7 @@ func profiles(o options, dir, lua, mockAddr string, byName map[string]*target) e
 			log.Printf("pprof %s %s", name, kind)
 			done := make(chan error, 1)
 			go func() {
-				_, err := runWrk(o, lua, t, "nonstream", 64, o.dur+2*time.Second)
+				_, err := runWrk(o, lua, t, o.pprofMode, 64, o.dur+2*time.Second)
 				done <- err
 			}()
 			time.Sleep(time.Second)
@@ -232,7 +232,7 @@ func profiles(o options, dir, lua, mockAddr string, byName map[string]*target) e
 			}
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if err := os.WriteFile(filepath.Join(o.pprofDir, name+"-"+kind+".pb.gz"), b, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(o.pprofDir, name+"-"+o.pprofMode+"-"+kind+".pb.gz"), b, 0o644); err != nil {
 				return err
 			}
 			if err := <-done; err != nil {

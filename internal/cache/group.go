@@ -24,9 +24,12 @@ type Group struct {
 type call struct {
 	done chan struct{}
 	// Chunks the leader published so far, and a channel closed (and
-	// replaced) whenever one is added; guarded by Group.mu.
-	chunks [][]byte
-	more   chan struct{}
+	// replaced) when one is added after a follower took it (watched: most
+	// streams have no follower, and then no channel is made per chunk);
+	// guarded by Group.mu.
+	chunks  [][]byte
+	more    chan struct{}
+	watched bool
 	// Written by the leader before done is closed.
 	entry     Entry
 	err       error
@@ -140,8 +143,10 @@ func (g *Group) DoStream(ctx context.Context, key Key, fn func(ctx context.Conte
 func (g *Group) publish(c *call, p []byte) {
 	g.mu.Lock()
 	c.chunks = append(c.chunks, p)
-	close(c.more)
-	c.more = make(chan struct{})
+	if c.watched {
+		close(c.more)
+		c.more, c.watched = make(chan struct{}), false
+	}
 	g.mu.Unlock()
 }
 
@@ -152,6 +157,7 @@ func (g *Group) follow(ctx context.Context, c *call, fn func([]byte) error) (int
 	for {
 		g.mu.Lock()
 		pending, more := c.chunks[n:], c.more
+		c.watched = true
 		g.mu.Unlock()
 		for _, p := range pending {
 			if err := fn(p); err != nil {

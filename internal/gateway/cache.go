@@ -236,7 +236,7 @@ func (g *Gateway) streamCached(ctx context.Context, c *Call, r *Route, l cacheLo
 			if err != nil {
 				return res, cache.Entry{}, err
 			}
-			e, err := cache.NewEntry(body, rec.chunks, r.Name, g.opts.Now())
+			e, err := cache.NewEntry(body, rec.stored(), r.Name, g.opts.Now())
 			return res, e, err
 		}, live.Chunk)
 	if res != nil && live.Started() {
@@ -280,13 +280,38 @@ func hitResult(body []byte) *Result {
 // the followers of a coalesced call.
 type recorder struct {
 	chunks  [][]byte
+	buf     []byte       // the copies, one after the other
 	publish func([]byte) // nil: no followers to feed
 }
 
+// record copies p to the end of buf: a stream's copies cost an
+// allocation each time buf doubles, not one per chunk. A copy stays
+// valid when buf moves (the old array keeps it), and nothing is written
+// over it (its capacity ends with it).
 func (r *recorder) record(p []byte) {
-	cp := append([]byte(nil), p...)
+	start := len(r.buf)
+	r.buf = append(r.buf, p...)
+	cp := r.buf[start:len(r.buf):len(r.buf)]
 	r.chunks = append(r.chunks, cp)
 	if r.publish != nil {
 		r.publish(cp)
 	}
+}
+
+// stored is the chunks in one array of their exact size, for the entry
+// the cache keeps: buf's spare room and earlier arrays are not kept with
+// it (the memory tier counts an entry's bytes by its chunks).
+func (r *recorder) stored() [][]byte {
+	n := 0
+	for _, c := range r.chunks {
+		n += len(c)
+	}
+	buf := make([]byte, 0, n)
+	out := make([][]byte, len(r.chunks))
+	for i, c := range r.chunks {
+		start := len(buf)
+		buf = append(buf, c...)
+		out[i] = buf[start:len(buf):len(buf)]
+	}
+	return out
 }
