@@ -90,15 +90,21 @@ func (s *SSEReader) Ended() bool { return s.err == io.EOF }
 // EventBuffered reports whether a whole event is already buffered, so the
 // next Next will not block. Writers use it to flush only before they would
 // wait, which batches the events of a burst into one write.
+// It stops at the first blank line: looking for "\n\n" and then
+// "\n\r\n" in the whole buffer read all of a burst twice per event.
 func (s *SSEReader) EventBuffered() bool {
 	b := s.buf[s.start:s.end]
-	return bytes.Contains(b, lf2) || bytes.Contains(b, crlf2)
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return false
+		}
+		b = b[i+1:]
+		if len(b) > 0 && b[0] == '\n' || len(b) > 1 && b[0] == '\r' && b[1] == '\n' {
+			return true
+		}
+	}
 }
-
-var (
-	lf2   = []byte("\n\n")
-	crlf2 = []byte("\n\r\n")
-)
 
 // Next returns the next event. The returned Data is only valid until the
 // following call. At the end of the stream it returns io.EOF; a stream that

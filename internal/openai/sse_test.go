@@ -218,3 +218,19 @@ func TestSSEReaderQuietThenBurst(t *testing.T) {
 		t.Errorf("released reader still holds its buffer")
 	}
 }
+
+// EventBuffered finds a blank line ("\n\n" or "\n\r\n") in what is
+// buffered, stopping at the first (issue 22: it searched the whole burst
+// twice per event).
+func TestEventBuffered(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", "\n", "\n\n", "\nx", "x\n", "x\n\n", "x\r\n", "x\r\n\r\n", "x\n\r", "x\n\r\n", "a\nb\nc\n",
+		"a\nb\n\nc", "data: x\ny\r\n\r\n", ":\n\n", "\r\n", "\n\r\n", "a\n\rb\n"} {
+		r := NewSSEReader(strings.NewReader(""), 1<<10)
+		r.end = copy(r.buf, s)
+		want := strings.Contains(s, "\n\n") || strings.Contains(s, "\n\r\n")
+		if got := r.EventBuffered(); got != want {
+			t.Errorf("EventBuffered with %q buffered = %v, want %v", s, got, want)
+		}
+	}
+}
