@@ -102,7 +102,7 @@ func TestDecodeChunkMatchesDecode(t *testing.T) {
 		`{"choices":[{"delta":{"content":"x"}}]} x`, `{"id":"a",}`, `{"a" 1}`, `{"a":1 "b":2}`, `{,}`, `{"a":nul}`,
 		`{"choices":[{"delta":{"content":"x\q"}}]}`, `{"choices":[{"delta":{"content":"x"},"z":tru}]}`,
 		`{"choices":[{},{]}`, `{"choices":[{} {}]}`, `{"choices":[{"delta":"x"}],"a":}`, `{"choices":[{"delta":{"tool_calls":[{"index":1,}]}}]}`,
-		`{"usage":{"prompt_tokens":01}}`, `{"created":1.}`, `{"created":-5}`, `{"created":1.5}`, `{"created":99999999999999999999}`, `{"created":1234567890123456789}`, `{"model":"m"}`, "{\"id\":\"a\"\n}", `{"x":[[[[[[[[[[]]]]]]]]]]}`, `{"choices":[`, `{"choices":[{"delta":{`, `{`, ``,
+		`{"usage":{"prompt_tokens":01}}`, `{"created":1.}`, `{"created":-5}`, `{"created":1.5}`, `{"created":99999999999999999999}`, `{"created":1234567890123456789}`, "{\"model\":\"m\x01\"}", "{\"id\":\"a\"\n}", `{"x":[[[[[[[[[[]]]]]]]]]]}`, `{"choices":[`, `{"choices":[{"delta":{`, `{`, ``,
 	}
 	for _, f := range []string{"chat_stream_tool.sse", "chat_stream_text.sse"} {
 		b, err := os.ReadFile("testdata/" + f)

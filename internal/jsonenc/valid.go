@@ -64,16 +64,9 @@ func Members(b []byte, i, depth int, fn func(key []byte, v int) (end int, ok boo
 		if i, ok = fn(key, v.space(i+1)); !ok {
 			return i, false
 		}
-		if i = v.space(i); i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case ',':
-			i = v.space(i + 1)
-		case '}':
-			return i + 1, true
-		default:
-			return i, false
+		var done bool
+		if i, done, ok = v.next(i, '}'); done || !ok {
+			return i, ok
 		}
 	}
 }
@@ -92,20 +85,12 @@ func Elements(b []byte, i, depth int, fn func(n, v int) (end int, ok bool)) (end
 		if i >= len(b) {
 			return i, false
 		}
-		var ok bool
+		var ok, done bool
 		if i, ok = fn(n, i); !ok {
 			return i, false
 		}
-		if i = v.space(i); i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case ',':
-			i = v.space(i + 1)
-		case ']':
-			return i + 1, true
-		default:
-			return i, false
+		if i, done, ok = v.next(i, ']'); done || !ok {
+			return i, ok
 		}
 	}
 }
@@ -174,7 +159,7 @@ func (v *validator) object(i, depth int) (int, bool) {
 		if i >= len(v.b) || v.b[i] != '"' {
 			return i, false
 		}
-		var ok bool
+		var ok, done bool
 		if i, ok = v.str(i); !ok {
 			return i, false
 		}
@@ -185,17 +170,8 @@ func (v *validator) object(i, depth int) (int, bool) {
 		if i, ok = v.value(v.space(i+1), depth); !ok {
 			return i, false
 		}
-		i = v.space(i)
-		if i >= len(v.b) {
-			return i, false
-		}
-		switch v.b[i] {
-		case ',':
-			i = v.space(i + 1)
-		case '}':
-			return i + 1, true
-		default:
-			return i, false
+		if i, done, ok = v.next(i, '}'); done || !ok {
+			return i, ok
 		}
 	}
 }
@@ -209,23 +185,29 @@ func (v *validator) array(i, depth int) (int, bool) {
 		return i + 1, true
 	}
 	for {
-		var ok bool
+		var ok, done bool
 		if i, ok = v.value(i, depth); !ok {
 			return i, false
 		}
-		i = v.space(i)
-		if i >= len(v.b) {
-			return i, false
-		}
-		switch v.b[i] {
-		case ',':
-			i = v.space(i + 1)
-		case ']':
-			return i + 1, true
-		default:
-			return i, false
+		if i, done, ok = v.next(i, ']'); done || !ok {
+			return i, ok
 		}
 	}
+}
+
+// next reads what follows a member or an element at b[i]: a comma (more
+// follow: j is the index after it) or close (done: j is past it).
+func (v *validator) next(i int, close byte) (j int, done, ok bool) {
+	if i = v.space(i); i >= len(v.b) {
+		return i, false, false
+	}
+	switch v.b[i] {
+	case ',':
+		return v.space(i + 1), false, true
+	case close:
+		return i + 1, true, true
+	}
+	return i, false, false
 }
 
 // str checks the string starting at b[i] (a quote).
