@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -80,15 +81,23 @@ func TestLastEventsDoNotWaitForTheUpstreamsBodyEnd(t *testing.T) {
 // Issue 22: a stream whose upstream answer arrives whole, its body's end
 // included, reaches the client in one socket write, through every API:
 // the gateway leaves its last events to the response's end instead of
-// flushing them first (one write for the events, one for the end).
+// flushing them first (one write for the events, one for the end). The
+// upstream connection is reused: the body's end was read.
 func TestBurstStreamIsOneWrite(t *testing.T) {
 	t.Parallel()
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Write([]byte("data: {\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":null}]}\n\n" +
 			"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" +
 			"data: [DONE]\n\n"))
 	}))
+	conns := new(atomic.Int64)
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	up.Start()
 	t.Cleanup(up.Close)
 	u := upstream.New(upstream.Options{Name: "local", Kind: upstream.KindOpenAI, URL: up.URL})
 	gw := gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat",
@@ -119,5 +128,8 @@ func TestBurstStreamIsOneWrite(t *testing.T) {
 		if n := writes.Load(); n != 1 {
 			t.Errorf("%s: the stream took %d writes, want 1", tc.path, n)
 		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("9 streams one after the other opened %d upstream connections, want 1", n)
 	}
 }
