@@ -274,6 +274,10 @@ func (g *Grant) WriteHeaders(h http.Header) {
 // Done settles the reservation with the real usage and records it. A
 // cached answer costs no upstream tokens and settles at zero, but is still
 // recorded as a request.
+// SettlesLocally reports whether Done stays in this process (see
+// ratelimit.Ticket.SettlesLocally; usage goes to the local recorder).
+func (g *Grant) SettlesLocally() bool { return g == nil || g.ticket.SettlesLocally() }
+
 func (g *Grant) Done(ctx context.Context, u openai.Usage, cached bool) {
 	// ctx may be cancelled already (the client went away): the ticket
 	// settles detached from it, and the held-usage lookup ignores it.

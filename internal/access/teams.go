@@ -120,6 +120,9 @@ func (a *Access) AdmitTeam(ctx context.Context, p *auth.Principal, req *openai.R
 }
 
 // Done settles the team's reservation with the real usage.
+// SettlesLocally is Grant.SettlesLocally for the team's limits.
+func (g *TeamGrant) SettlesLocally() bool { return g == nil || g.ticket.SettlesLocally() }
+
 func (g *TeamGrant) Done(ctx context.Context, u openai.Usage, cached bool) {
 	if g == nil {
 		return

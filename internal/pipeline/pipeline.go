@@ -156,6 +156,14 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 		return nil, err
 	}
 	defer func() {
+		if res != nil && res.Started && !(hold == nil && team.SettlesLocally() && grant.SettlesLocally()) {
+			// The gateway leaves a finished stream's last events to the
+			// response's end (one write); when settling waits on a remote
+			// store (Redis limits, budgets), they go out first.
+			if f, ok := c.Sink.(gateway.FlushSink); ok {
+				f.Flush()
+			}
+		}
 		if res == nil {
 			u := abandoned(ctx, err, req, s)
 			hold.settle(ctx, nil)

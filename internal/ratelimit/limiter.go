@@ -142,6 +142,17 @@ func (l *Limiter) Acquire(ctx context.Context, key string, limits Limits, estTok
 // Done reconciles the reservation with actualTokens (negative: unknown,
 // keep the estimate) and frees the concurrency slot. Calls after the first
 // do nothing. A backend failure is logged, counted and returned.
+// SettlesLocally reports whether Done stays in this process: nothing to
+// settle, or the in-memory backend. Done with another backend (Redis) is a
+// round trip, which a stream's last events should not wait for.
+func (t *Ticket) SettlesLocally() bool {
+	if t == nil || t.degraded {
+		return true
+	}
+	_, mem := t.l.opts.Backend.(*MemoryBackend)
+	return mem
+}
+
 func (t *Ticket) Done(ctx context.Context, actualTokens int64) error {
 	if t == nil || !t.done.CompareAndSwap(false, true) || t.degraded {
 		return nil
