@@ -207,6 +207,10 @@ func DecodeChunk(b []byte, c *Chunk) error {
 				if n > 0 {
 					return value(b, e, 2)
 				}
+				// A second choices array replaces the first's choice, as
+				// in Decode.
+				c.Content, c.ReasoningContent, c.Refusal, c.FinishReason = nil, nil, nil, ""
+				c.ToolCalls = c.ToolCalls[:0]
 				return members(b, e, 3, func(k []byte, v int) (int, error) { return c.choiceMember(b, k, v) })
 			})
 		case "usage":
@@ -214,6 +218,7 @@ func DecodeChunk(b []byte, c *Chunk) error {
 			if err != nil {
 				return 0, err
 			}
+			c.usage = openai.Usage{} // a second usage replaces the first
 			c.Usage = &c.usage
 			return end, decodeUsage(b[i:end], &c.usage)
 		}

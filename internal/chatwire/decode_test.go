@@ -103,6 +103,12 @@ func TestDecodeChunkMatchesDecode(t *testing.T) {
 		`{"choices":[{"delta":{"content":"x\q"}}]}`, `{"choices":[{"delta":{"content":"x"},"z":tru}]}`,
 		`{"choices":[{},{]}`, `{"choices":[{} {}]}`, `{"choices":[{"delta":"x"}],"a":}`, `{"choices":[{"delta":{"tool_calls":[{"index":1,}]}}]}`,
 		`{"usage":{"prompt_tokens":01}}`, `{"created":1.}`, `{"created":-5}`, `{"created":1.5}`, `{"created":99999999999999999999}`, `{"created":1234567890123456789}`, "{\"model\":\"m\x01\"}", "{\"id\":\"a\"\n}", `{"x":[[[[[[[[[[]]]]]]]]]]}`, `{"choices":[`, `{"choices":[{"delta":{`, `{`, ``,
+		// Keys given twice: the second replaces the first, as in Decode
+		// (found by a review).
+		`{"choices":[{"delta":{"content":"a"},"finish_reason":"stop"}],"choices":[{"delta":{"refusal":"r"}}]}`,
+		`{"usage":{"prompt_tokens":1},"usage":{"completion_tokens":2}}`, `{"usage":{"prompt_tokens":1},"usage":null}`,
+		`{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"f"}}]}}],"choices":[{"delta":{"tool_calls":[{"index":1,"function":{"name":"g"}}]}}]}`,
+		`{"choices":[{"delta":{"content":"a"}}],"choices":[]}`,
 	}
 	for _, f := range []string{"chat_stream_tool.sse", "chat_stream_text.sse"} {
 		b, err := os.ReadFile("testdata/" + f)
