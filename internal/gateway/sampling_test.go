@@ -9,7 +9,10 @@ import (
 
 // Issue 22: the cache decides on what openai.Parse read of a request
 // instead of decoding the body again with encoding/json. Both agree on
-// every request Parse accepts.
+// the requests below. Where they differ, sampling is the better judge: an
+// embeddings request that also has a messages key is still an embeddings
+// request (cacheable), temperature 1e-400 is 0 to every upstream
+// (cacheable), and best_of "1", a string, is left uncached.
 func TestSamplingMatchesCacheableRequest(t *testing.T) {
 	msgs := `"messages":[{"role":"user","content":"hi"}]`
 	chat := func(extra string) string { return `{"model":"m",` + msgs + extra + `}` }
