@@ -25,9 +25,7 @@ func TestLastEventsDoNotWaitForTheUpstreamsBodyEnd(t *testing.T) {
 	t.Parallel()
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		w.Write([]byte("data: {\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":null}]}\n\n" +
-			"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" +
-			"data: [DONE]\n\n"))
+		w.Write([]byte(shortStream))
 		w.(http.Flusher).Flush()
 		select { // the body stays open long after [DONE]
 		case <-time.After(10 * time.Second):
@@ -87,9 +85,7 @@ func TestBurstStreamIsOneWrite(t *testing.T) {
 	t.Parallel()
 	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		w.Write([]byte("data: {\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":null}]}\n\n" +
-			"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" +
-			"data: [DONE]\n\n"))
+		w.Write([]byte(shortStream))
 	}))
 	conns := new(atomic.Int64)
 	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -133,3 +129,8 @@ func TestBurstStreamIsOneWrite(t *testing.T) {
 		t.Errorf("9 streams one after the other opened %d upstream connections, want 1", n)
 	}
 }
+
+// shortStream is an upstream's streamed "hi", [DONE] included.
+const shortStream = "data: {\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":null}]}\n\n" +
+	"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" +
+	"data: [DONE]\n\n"
