@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +186,41 @@ func BenchmarkAssembleStream(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := cache.AssembleStream(chunks); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// mockChunks are the 20 chunks bench/cpu's mock upstream streams (role,
+// 17 tokens, finish, usage): the shape the chunk scan reads without
+// encoding/json (thinking_tools.sse has tool calls, left to it).
+func mockChunks() [][]byte {
+	const head = `{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[`
+	c := [][]byte{[]byte(head + `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`)}
+	for i := range 17 {
+		c = append(c, []byte(head+`{"index":0,"delta":{"content":"tok`+strconv.Itoa(i)+` "},"finish_reason":null}]}`))
+	}
+	return append(c, []byte(head+`{"index":0,"delta":{},"finish_reason":"stop"}]}`),
+		[]byte(`{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":17,"total_tokens":29}}`))
+}
+
+func BenchmarkAssembleMockStream(b *testing.B) {
+	chunks := mockChunks()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := cache.AssembleStream(chunks); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNewCheckedEntry stores bench/cpu's mock answer, what every
+// cache miss does.
+func BenchmarkNewCheckedEntry(b *testing.B) {
+	body := []byte(`{"id":"chatcmpl-mock","object":"chat.completion","created":1764000000,"model":"deepseek-chat","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! I am a fixed answer of the benchmark's mock upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":16,"total_tokens":28}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := cache.NewCheckedEntry(body, nil, "deepseek-chat", time.Time{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/dsgate/dsgate/internal/anthropic"
+	"github.com/dsgate/dsgate/internal/chatwire"
 	"github.com/dsgate/dsgate/internal/responses"
 )
 
@@ -82,6 +83,19 @@ func BenchmarkChatStreamToResponses(b *testing.B) {
 			}
 		}
 		if err := s.Finish(discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeChunk decodes a token chunk of bench/cpu's mock upstream,
+// what the translators do per upstream chunk.
+func BenchmarkDecodeChunk(b *testing.B) {
+	chunk := []byte(`{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{"content":"tok1 "},"finish_reason":null}]}`)
+	var c chatwire.Chunk
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := chatwire.DecodeChunk(chunk, &c); err != nil {
 			b.Fatal(err)
 		}
 	}
