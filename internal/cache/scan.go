@@ -344,6 +344,5 @@ func plainASCII(s string) bool {
 	return true
 }
 
-func trimSpace(b []byte) []byte {
-	return bytes.TrimFunc(b, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' })
-}
+// trimSpace drops JSON whitespace around b.
+func trimSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }

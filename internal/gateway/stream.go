@@ -29,7 +29,9 @@ type Sink interface {
 // in one write. The events of a stream that ended (its upstream body's end
 // came with [DONE]) are left for the owner of the sink to flush: an HTTP
 // handler's response writer is flushed, with the response's end, when the
-// handler returns. A Sink without Flush must send each event as it comes.
+// handler returns (and first by the pipeline when the request's settlement
+// waits on a remote store). A Sink without Flush must send each event as
+// it comes.
 type FlushSink interface {
 	Sink
 	Flush() error

@@ -41,16 +41,10 @@ func TestLastEventsDoNotWaitForTheUpstreamsBodyEnd(t *testing.T) {
 	a.backend.stream = gw.Stream
 	for _, tc := range []struct{ path, body, first, last string }{
 		{"/v1/chat/completions", streamBody, `"content":"hi"`, "data: [DONE]"},
-		{"/v1/messages", `{"model":"deepseek-chat","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, `"text":"hi"`, "event: message_stop"},
-		{"/v1/responses", `{"model":"deepseek-chat","stream":true,"store":false,"input":"hi"}`, `"delta":"hi"`, "event: response.completed"},
+		{"/v1/messages", messagesStreamBody, `"text":"hi"`, "event: message_stop"},
+		{"/v1/responses", responsesStreamBody, `"delta":"hi"`, "event: response.completed"},
 	} {
-		req, _ := http.NewRequest("POST", a.url+tc.path, strings.NewReader(tc.body))
-		req.Header.Set("Authorization", "Bearer "+keyAdmin)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := a.postStream(t, tc.path, tc.body)
 		sc := bufio.NewScanner(resp.Body)
 		var first, last time.Time
 		for sc.Scan() {
@@ -103,18 +97,12 @@ func TestBurstStreamIsOneWrite(t *testing.T) {
 	a.backend.stream = gw.Stream
 	for _, tc := range []struct{ path, body, last string }{
 		{"/v1/chat/completions", streamBody, "data: [DONE]"},
-		{"/v1/messages", `{"model":"deepseek-chat","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, `data: {"type":"message_stop"}`},
-		{"/v1/responses", `{"model":"deepseek-chat","stream":true,"store":false,"input":"hi"}`, `data: {"type":"response.completed"`},
+		{"/v1/messages", messagesStreamBody, `data: {"type":"message_stop"}`},
+		{"/v1/responses", responsesStreamBody, `data: {"type":"response.completed"`},
 	} {
 		for range 3 { // the first may write while it sets up
 			writes.Store(0)
-			req, _ := http.NewRequest("POST", a.url+tc.path, strings.NewReader(tc.body))
-			req.Header.Set("Authorization", "Bearer "+keyAdmin)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp := a.postStream(t, tc.path, tc.body)
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if !strings.Contains(string(b), tc.last) {
@@ -134,3 +122,23 @@ func TestBurstStreamIsOneWrite(t *testing.T) {
 const shortStream = "data: {\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":null}]}\n\n" +
 	"data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" +
 	"data: [DONE]\n\n"
+
+// The same short streamed request through the translated APIs.
+const (
+	messagesStreamBody  = `{"model":"deepseek-chat","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	responsesStreamBody = `{"model":"deepseek-chat","stream":true,"store":false,"input":"hi"}`
+)
+
+// postStream posts body to path as the admin key and returns the
+// response, its body to be read as it streams.
+func (a *api) postStream(t *testing.T, path, body string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", a.url+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+keyAdmin)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
