@@ -58,12 +58,12 @@ type Stream struct {
 // returns the Stream for reuse once the response is written.
 func NewStream(info RequestInfo) *Stream {
 	s := streams.Get().(*Stream)
-	buf, calls, h, text := s.buf[:0], s.chunk.ToolCalls[:0], s.sig.h, s.sig.text[:0]
+	buf, h, text := s.buf[:0], s.sig.h, s.sig.text[:0]
 	if h != nil {
 		h.Reset()
 	}
-	*s = Stream{info: info, buf: buf}
-	s.chunk.ToolCalls, s.sig.h, s.sig.text = calls, h, text
+	*s = Stream{info: info, buf: buf, chunk: s.chunk} // reset by Release
+	s.sig.h, s.sig.text = h, text
 	return s
 }
 
@@ -77,8 +77,7 @@ func (s *Stream) Release() {
 	if cap(s.buf) > 64<<10 || cap(s.sig.text) > 64<<10 {
 		return // grown by a huge event: left to the garbage collector
 	}
-	clear(s.chunk.ToolCalls[:cap(s.chunk.ToolCalls)])
-	s.chunk = chatwire.Chunk{ToolCalls: s.chunk.ToolCalls[:0]} // drop the last chunk's bytes
+	s.chunk.Reset()
 	s.info = RequestInfo{}
 	streams.Put(s)
 }

@@ -1,6 +1,7 @@
 package chatwire_test
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/dsgate/dsgate/internal/anthropic"
@@ -88,15 +89,36 @@ func BenchmarkChatStreamToResponses(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeChunk decodes a token chunk of bench/cpu's mock upstream,
-// what the translators do per upstream chunk.
+// BenchmarkDecodeChunk decodes the token chunks of bench/cpu's mock
+// upstream, what the translators do per upstream chunk: "template" as the
+// chunks of one stream (all but the first read from the template of the
+// one before), "walk" alternating content and reasoning_content, so that
+// no chunk matches the one before.
 func BenchmarkDecodeChunk(b *testing.B) {
-	chunk := []byte(`{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{"content":"tok1 "},"finish_reason":null}]}`)
-	var c chatwire.Chunk
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := chatwire.DecodeChunk(chunk, &c); err != nil {
-			b.Fatal(err)
+	const head = `{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{"`
+	for _, walk := range []bool{false, true} {
+		var chunks [][]byte
+		for i := range 16 {
+			field := "content"
+			if walk && i%2 == 1 {
+				field = "reasoning_content"
+			}
+			chunks = append(chunks, []byte(head+field+`":"tok`+strconv.Itoa(i)+` "},"finish_reason":null}]}`))
 		}
+		name := "template"
+		if walk {
+			name = "walk"
+		}
+		b.Run(name, func(b *testing.B) {
+			var c chatwire.Chunk
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := chatwire.DecodeChunk(chunks[i%len(chunks)], &c); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
 	}
 }

@@ -132,6 +132,7 @@ type Chunk struct {
 	Usage            *openai.Usage
 
 	usage openai.Usage // Usage points here after DecodeChunk
+	tmpl  template     // the last chunk with one text (template.go)
 }
 
 // ChunkToolCall is one tool call fragment of a chunk.

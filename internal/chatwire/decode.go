@@ -195,11 +195,15 @@ func decodeUsage(v []byte, u *openai.Usage) error {
 // the chunk in the same pass that reads it (what it skips is checked by
 // jsonenc.Value), not in a pass before; and the texts stay Tokens into b,
 // so a chunk costs no allocation beyond a new id, model or tool call name.
-// Only choice 0 is read.
+// Only choice 0 is read. A chunk that differs from the last one with one
+// text only in that text is read without a walk (template.go).
 func DecodeChunk(b []byte, c *Chunk) error {
 	b = Trim(b)
+	if c.fromTemplate(b) {
+		return nil
+	}
 	prevID, prevModel, calls := c.ID, c.Model, c.ToolCalls[:0]
-	*c = Chunk{ToolCalls: calls}
+	*c = Chunk{ToolCalls: calls, tmpl: c.tmpl}
 	end, err := members(b, 0, 1, func(key []byte, i int) (int, error) {
 		switch string(key) {
 		case "choices":
@@ -244,6 +248,7 @@ func DecodeChunk(b []byte, c *Chunk) error {
 	case end != len(b):
 		return ErrInvalid
 	}
+	c.remember(b)
 	return nil
 }
 

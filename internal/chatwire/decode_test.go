@@ -1,6 +1,7 @@
 package chatwire
 
 import (
+	"fmt"
 	"encoding/json"
 	"os"
 	"strings"
@@ -134,6 +135,74 @@ func FuzzDecodeChunk(f *testing.F) {
 	var reused Chunk
 	f.Fuzz(func(t *testing.T, body string) {
 		checkDecodeChunk(t, []byte(body), &reused)
+	})
+}
+
+// A chunk read from the template of the chunk before (template.go) reads
+// as it does alone; one that only looks like it (another kind of value, a
+// second string, a bad escape) is walked, and refused where Decode refuses
+// it. The fields come from the template, not from the Chunk, which its
+// reader may have changed.
+func TestDecodeChunkTemplate(t *testing.T) {
+	const (
+		content = `{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{"content":%s},"finish_reason":null}]}`
+		args    = `{"id":"c1","choices":[{"index":0,"delta":{"tool_calls":[{"index":2,"id":"call_1","function":{"name":"f","arguments":%s}}]}}]}`
+	)
+	texts := []string{`"b"`, `""`, `"caf\u00e9 \"x\"\n"`, `"\ud83d\ude00"`, `null`, `7`, `{}`, `"a","content":"b"`, `"a"},"x":{"y":"z"`,
+		`"x\q"`, `"`, `"a" `, ` "a"`, "\"\x01\"", `"a"}]}`}
+	for _, format := range []string{
+		content,
+		strings.Replace(content, `"content"`, `"reasoning_content"`, 1),
+		strings.Replace(content, `"content"`, `"refusal"`, 1),
+		strings.Replace(content, `"content":%s`, `"content":"first","content":%s`, 1),
+		strings.Replace(content, `"content":%s`, `"content":%s,"content":null`, 1),
+		strings.Replace(content, `"finish_reason":null`, `"finish_reason":"stop"`, 1),
+		args,
+	} {
+		for _, text := range texts {
+			var reused Chunk
+			if err := DecodeChunk(fmt.Appendf(nil, format, `"a"`), &reused); err != nil {
+				t.Fatal(err)
+			}
+			if reused.tmpl.slot == noTemplate {
+				t.Errorf("%s: no template", format)
+			}
+			// What a translator does to the chunk it read.
+			reused.ID, reused.Model, reused.FinishReason, reused.Content = "changed", "changed", "changed", Token(`"changed"`)
+			for i := range reused.ToolCalls {
+				reused.ToolCalls[i].ID, reused.ToolCalls[i].Name = "changed", "changed"
+			}
+			checkDecodeChunk(t, fmt.Appendf(nil, format, text), &reused)
+		}
+	}
+	// Chunks that are no template: two texts, usage, no text, two calls.
+	for _, body := range []string{
+		`{"choices":[{"delta":{"content":"a","reasoning_content":"b"}}]}`,
+		`{"choices":[{"delta":{"content":"a"}}],"usage":{"prompt_tokens":1}}`,
+		`{"choices":[{"delta":{"role":"assistant"}}]}`,
+		`{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"a"}},{"function":{"arguments":"b"}}]}}]}`,
+		`{"choices":[{"delta":{"content":"a","tool_calls":[{"function":{"arguments":"b"}}]}}]}`,
+		`{"choices":[{"delta":{"tool_calls":[{"function":{"name":"f"}}]}}]}`,
+	} {
+		var c Chunk
+		if err := DecodeChunk([]byte(body), &c); err != nil || c.tmpl.slot != noTemplate {
+			t.Errorf("DecodeChunk(%s): %v, template %d", body, err, c.tmpl.slot)
+		}
+	}
+}
+
+// FuzzDecodeChunkTemplate decodes prefix "a" suffix, then prefix text
+// suffix into the same Chunk: the second must read as Decode reads it.
+func FuzzDecodeChunkTemplate(f *testing.F) {
+	f.Add(`{"id":"c1","choices":[{"index":0,"delta":{"content":`, `},"finish_reason":null}]}`, `"b"`)
+	f.Add(`{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":`, `}}]}}]}`, `"{\"a\":1}"`)
+	f.Add(`{"choices":[{"delta":{"reasoning_content":`, `}}]}`, `"a","content":"b"`)
+	f.Fuzz(func(t *testing.T, prefix, suffix, text string) {
+		var c Chunk
+		if DecodeChunk([]byte(prefix+`"a"`+suffix), &c) != nil {
+			return
+		}
+		checkDecodeChunk(t, []byte(prefix+text+suffix), &c)
 	})
 }
 

@@ -49,13 +49,12 @@ func NewStream(info RequestInfo) *Stream {
 	// after the other, and for response.completed without its output:
 	// they carry the request's tools and instructions.
 	n := 2048 + 2*(len(info.Tools)+len(info.Instructions)+len(info.Metadata))
-	buf, texts, items, calls := s.buf[:0], s.texts[:0], s.res.items[:0], s.chunk.ToolCalls[:0]
+	buf, texts, items := s.buf[:0], s.texts[:0], s.res.items[:0]
 	if cap(buf) < n {
 		buf = make([]byte, 0, n)
 	}
-	*s = Stream{info: info, open: -1, buf: buf, texts: texts}
+	*s = Stream{info: info, open: -1, buf: buf, texts: texts, chunk: s.chunk} // reset by Release
 	s.res.items = items
-	s.chunk.ToolCalls = calls
 	return s
 }
 
@@ -75,8 +74,7 @@ func (s *Stream) Release() {
 		return
 	}
 	clear(s.res.items[:cap(s.res.items)]) // drop their strings
-	clear(s.chunk.ToolCalls[:cap(s.chunk.ToolCalls)])
-	s.chunk = chatwire.Chunk{ToolCalls: s.chunk.ToolCalls[:0]} // and the last chunk's bytes
+	s.chunk.Reset()
 	s.info = RequestInfo{}
 	streams.Put(s)
 }
