@@ -1,8 +1,8 @@
 package chatwire
 
 import (
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
