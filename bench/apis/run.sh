@@ -14,10 +14,19 @@
 # against the Messages API's 4.0 in one run, 3.0 against 3.0 in another),
 # which hides the translation's cost under the syscalls'.
 #
+# A paced mock (PACE=2ms) streams as a model does: each event flushed,
+# then a pause. Every chunk then reaches the gateway alone and leaves it
+# in a write of its own, through any API, so the APIs differ by their own
+# work only, not by how many bytes end a stream (a burst Responses stream
+# is 6.9 KB of events against chat completions' 3.5 KB, one more write
+# out of net/http's 4 KiB connection buffer).
+#
 #   DSGATE_BIN=/tmp/dsgate bench/apis/run.sh        # ROUNDS=6 D=4 C=64 BURST=1
+#   DSGATE_BIN=/tmp/dsgate PACE=2ms bench/apis/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROUNDS=${ROUNDS:-6} D=${D:-4} C=${C:-64} BURST=${BURST:-1}
+ROUNDS=${ROUNDS:-6} D=${D:-4} C=${C:-64} BURST=${BURST:-1} PACE=${PACE:-}
+if [ -n "$PACE" ]; then BURST=0; fi
 dir=$(mktemp -d /tmp/dsgate-benchapis.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
 bin=${DSGATE_BIN:-}
@@ -34,7 +43,7 @@ upstreams:
 models:
   - {name: deepseek-chat, targets: [{upstream: mock}]}
 YAML
-BENCH_MOCK_BURST=$BURST GOMAXPROCS=1 taskset -c 1 "$dir/benchcpu" -mock 127.0.0.1:28300 >/dev/null 2>&1 &
+BENCH_MOCK_BURST=$BURST BENCH_MOCK_PACE=$PACE GOMAXPROCS=1 taskset -c 1 "$dir/benchcpu" -mock 127.0.0.1:28300 >/dev/null 2>&1 &
 taskset -c 0 "$dir/dsgate" serve --config "$dir/gw.yaml" >"$dir/gw.log" 2>&1 &
 gw=$!
 for _ in $(seq 50); do curl -sf 127.0.0.1:28301/readyz >/dev/null && break; sleep 0.2; done

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"sync/atomic"
+	"time"
 )
 
 // The mock upstream answers every chat request with one fixed answer, so
@@ -41,10 +42,14 @@ func buildEvents() [][]byte {
 // mock (BENCH_MOCK_BURST=1) writes a stream's events in one write instead
 // of flushing each: then how a proxy's reads and writes batch does not
 // depend on timing, and two ways through the same proxy (bench/apis)
-// differ only by their own work.
+// differ only by their own work. A paced mock (BENCH_MOCK_PACE=2ms)
+// flushes each event and waits that long before the next, as a model
+// streams its tokens: each then reaches the proxy alone, and leaves it
+// in a write of its own, whatever the way through.
 type mockServer struct {
 	conns atomic.Int64
 	burst bool
+	pace  time.Duration
 }
 
 func (m *mockServer) handler() http.Handler {
@@ -84,7 +89,10 @@ func (m *mockServer) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := w.(http.Flusher)
-	for _, e := range mockEvents {
+	for i, e := range mockEvents {
+		if i > 0 && m.pace > 0 {
+			time.Sleep(m.pace)
+		}
 		w.Write(e)
 		f.Flush()
 	}
@@ -106,6 +114,13 @@ func containsStream(b []byte) bool {
 // serveMock serves the mock upstream on addr until the process ends.
 func serveMock(addr string) error {
 	m := &mockServer{burst: os.Getenv("BENCH_MOCK_BURST") == "1"}
+	if p := os.Getenv("BENCH_MOCK_PACE"); p != "" {
+		d, err := time.ParseDuration(p)
+		if err != nil {
+			return fmt.Errorf("BENCH_MOCK_PACE: %w", err)
+		}
+		m.pace = d
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
