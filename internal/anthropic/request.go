@@ -86,7 +86,7 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 		TopP:        r.topP,
 		Stop:        r.stop,
 		Stream:      r.stream,
-		Messages:    make([]chatwire.Message, 0, 8),
+		Messages:    make([]chatwire.Message, 0, 4),
 	}
 	if r.stream {
 		c.StreamOptions = &chatwire.StreamOptions{IncludeUsage: true}

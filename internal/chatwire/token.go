@@ -46,6 +46,16 @@ func (t Token) AppendEscaped(b []byte) []byte {
 	return b[:len(b)-2]
 }
 
+// Escaped is what AppendEscaped would append to nothing: the bytes
+// between t's quotes, aliasing t, when they are written that way already
+// (the common case), else a new buffer.
+func (t Token) Escaped() []byte {
+	if len(t) >= 2 && canonical(t[1:len(t)-1]) {
+		return t[1 : len(t)-1]
+	}
+	return t.AppendEscaped(nil)
+}
+
 // AppendText appends t's decoded text.
 func (t Token) AppendText(b []byte) []byte {
 	if len(t) < 2 {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/auth"
@@ -116,8 +117,26 @@ type sseSink struct {
 	w       http.ResponseWriter
 	started bool
 	digest  bool
-	buf     []byte
+	buf     []byte  // where each event is built before it is written
+	pooled  *[]byte // buf's holder in eventBufs
 	hash    hash.Hash
+}
+
+// eventBufs are the sinks' event buffers, kept from stream to stream (a
+// buffer grown per stream was a tenth of a translated stream's garbage).
+var eventBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// release hands the event buffer back once the response is written: the
+// frame calls it when the handler is done.
+func (s *sseSink) release() {
+	if s.pooled == nil {
+		return
+	}
+	if cap(s.buf) <= 64<<10 { // one grown by a huge event is left to the GC
+		*s.pooled = s.buf[:0]
+		eventBufs.Put(s.pooled)
+	}
+	s.pooled, s.buf = nil, nil
 }
 
 // sinkFor returns the request's sink: the statusWriter's own, or a new
@@ -134,6 +153,10 @@ func (s *sseSink) start() {
 		return
 	}
 	s.started = true
+	if s.buf == nil {
+		s.pooled = eventBufs.Get().(*[]byte)
+		s.buf = *s.pooled
+	}
 	if s.digest {
 		s.hash = sha256.New()
 	}

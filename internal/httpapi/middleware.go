@@ -103,6 +103,7 @@ func frame(next http.Handler, o *Options) http.Handler {
 			if o.AccessLog {
 				accessLog(o.Logger, r, s, sw, status, end)
 			}
+			sw.sse.release()
 		}()
 		if !safePath(r.URL.Path) {
 			// No id dsgate stores has these; PostgreSQL would refuse them.

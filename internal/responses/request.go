@@ -146,7 +146,7 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	c := chatwire.Request{
 		Model: info.Model, MaxTokens: info.MaxOutputTokens, Temperature: info.Temperature, TopP: info.TopP,
 		Stream: info.Stream, ParallelToolCalls: info.ParallelToolCalls, User: info.User,
-		Messages: make([]chatwire.Message, 0, 8),
+		Messages: make([]chatwire.Message, 0, 4),
 	}
 	if info.Stream {
 		c.StreamOptions = &chatwire.StreamOptions{IncludeUsage: true}

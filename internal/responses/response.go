@@ -71,7 +71,8 @@ func (r *result) status() (status, reason string) {
 
 // FromChat translates a chat completion into a Response object. Its
 // texts are read as tokens (chatwire.DecodeChunk reads a completion's
-// message as it reads a chunk's delta) and copied as they are escaped.
+// message as it reads a chunk's delta) and copied as they are escaped,
+// once, into the answer.
 func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 	var c chatwire.Chunk
 	if err := chatwire.DecodeChunk(chatResp, &c); err != nil {
@@ -82,29 +83,31 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 		r.usage = *c.Usage
 	}
 	if !c.ReasoningContent.Empty() {
-		r.items = append(r.items, outItem{kind: reasoningItem, prefix: "rs_", base: c.ID, text: c.ReasoningContent.AppendEscaped(nil), done: true})
+		r.items = append(r.items, outItem{kind: reasoningItem, prefix: "rs_", base: c.ID, text: c.ReasoningContent.Escaped(), done: true})
 	}
 	text := c.Content
 	if text.Empty() {
 		text = c.Refusal
 	}
 	if !text.Empty() {
-		r.items = append(r.items, outItem{kind: messageItem, prefix: "msg_", base: c.ID, text: text.AppendEscaped(nil), done: true})
+		r.items = append(r.items, outItem{kind: messageItem, prefix: "msg_", base: c.ID, text: text.Escaped(), done: true})
 	}
 	for i := range c.ToolCalls {
 		tc := &c.ToolCalls[i]
 		tc.Index = i // a completion's calls are told apart by position
 		callID := tc.CallID(c.ID)
 		it := outItem{kind: functionCallItem, prefix: "fc_", base: callID, callID: callID,
-			name: tc.Name, text: tc.Arguments.AppendEscaped(nil), done: true}
+			name: tc.Name, text: tc.Arguments.Escaped(), done: true}
 		if info.custom(tc.Name) {
 			it.kind, it.prefix = customCallItem, "ctc_"
 		}
 		r.items = append(r.items, it)
 	}
-	size := 512 + len(info.Tools) + len(info.Instructions)
+	// The object's own fields take about 900 bytes, an item about 200
+	// besides its text: sized once, not grown.
+	size := 1024 + len(info.Tools) + len(info.Instructions) + len(info.Metadata) + len(info.Text) + len(info.Reasoning)
 	for _, it := range r.items {
-		size += len(it.text) + 128
+		size += len(it.text) + 256
 	}
 	status, _ := r.status()
 	return appendResponse(make([]byte, 0, size), &r, info, status, nil), nil
