@@ -27,11 +27,11 @@ func StopReason(finish string) string {
 }
 
 // FromChat translates a chat completion into a Message. Its texts are
-// read as tokens (chatwire.DecodeChunk reads a completion's message as it
-// reads a chunk's delta) and copied as they are escaped.
+// read as tokens (chatwire.DecodeCompletion reads a completion's message
+// as a chunk's delta) and copied as they are escaped.
 func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 	var c chatwire.Chunk
-	if err := chatwire.DecodeChunk(chatResp, &c); err != nil {
+	if err := chatwire.DecodeCompletion(chatResp, &c); err != nil {
 		return nil, &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream returned an unreadable completion", Err: err}
 	}
 	b := make([]byte, 0, len(c.Content)+2*len(c.ReasoningContent)+256)

@@ -202,6 +202,22 @@ func DecodeChunk(b []byte, c *Chunk) error {
 	if c.fromTemplate(b) {
 		return nil
 	}
+	if err := decodeChunk(b, c); err != nil {
+		return err
+	}
+	c.remember(b)
+	return nil
+}
+
+// DecodeCompletion reads a whole chat completion into c as DecodeChunk
+// reads a chunk, its message as the delta, but keeps no template: a
+// completion is read once.
+func DecodeCompletion(b []byte, c *Chunk) error {
+	return decodeChunk(Trim(b), c)
+}
+
+// decodeChunk is DecodeChunk's walk of b, trimmed.
+func decodeChunk(b []byte, c *Chunk) error {
 	prevID, prevModel, calls := c.ID, c.Model, c.ToolCalls[:0]
 	*c = Chunk{ToolCalls: calls, tmpl: c.tmpl}
 	end, err := members(b, 0, 1, func(key []byte, i int) (int, error) {
@@ -248,7 +264,6 @@ func DecodeChunk(b []byte, c *Chunk) error {
 	case end != len(b):
 		return ErrInvalid
 	}
-	c.remember(b)
 	return nil
 }
 

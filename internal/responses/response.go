@@ -70,15 +70,16 @@ func (r *result) status() (status, reason string) {
 }
 
 // FromChat translates a chat completion into a Response object. Its
-// texts are read as tokens (chatwire.DecodeChunk reads a completion's
+// texts are read as tokens (chatwire.DecodeCompletion reads a completion's
 // message as it reads a chunk's delta) and copied as they are escaped,
 // once, into the answer.
 func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 	var c chatwire.Chunk
-	if err := chatwire.DecodeChunk(chatResp, &c); err != nil {
+	if err := chatwire.DecodeCompletion(chatResp, &c); err != nil {
 		return nil, upstreamError(err)
 	}
-	r := result{chatID: c.ID, model: c.Model, created: c.Created, finish: c.FinishReason}
+	r := result{chatID: c.ID, model: c.Model, created: c.Created, finish: c.FinishReason,
+		items: make([]outItem, 0, 2+len(c.ToolCalls))}
 	if c.Usage != nil {
 		r.usage = *c.Usage
 	}
