@@ -236,7 +236,11 @@ func (g *Gateway) streamCached(ctx context.Context, c *Call, r *Route, l cacheLo
 			if err != nil {
 				return res, cache.Entry{}, err
 			}
-			e, err := cache.NewEntry(body, rec.stored(), r.Name, g.opts.Now())
+			e, ok, err := cache.NewCheckedEntry(body, rec.stored(), r.Name, g.opts.Now())
+			res.storable = storeNo
+			if ok {
+				res.storable = storeYes
+			}
 			return res, e, err
 		}, live.Chunk)
 	if res != nil && live.Started() {

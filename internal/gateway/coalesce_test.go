@@ -163,3 +163,31 @@ func TestCoalescedStreamIsFannedOutLive(t *testing.T) {
 		t.Errorf("follower got content other than once each:\n%s", fe)
 	}
 }
+
+// A streamed miss is stored when its answer finished normally, not when
+// it stopped otherwise (a content filter): the verdict comes from the
+// scan that builds the entry, as for an answer that does not stream.
+func TestStreamedMissStoredOnlyWhenFinished(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		finish string
+		calls  int
+	}{{"stop", 1}, {"length", 1}, {"content_filter", 2}} {
+		f := newFake(t, "a", func(w http.ResponseWriter, r *http.Request, _ int) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprint(w, "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":null}]}\n\n")
+			fmt.Fprintf(w, "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":%q}]}\n\n", tc.finish)
+			fmt.Fprint(w, "data: [DONE]\n\n")
+		})
+		g := cachedGateway(t, f.srv.URL, nil)
+		for i := range 2 {
+			var s sink
+			if _, err := g.Stream(context.Background(), cachedStream(t, fmt.Sprint("r", i), false), &s); err != nil {
+				t.Fatalf("%s: %v", tc.finish, err)
+			}
+		}
+		if n := f.count(); n != tc.calls {
+			t.Errorf("finish_reason %s: upstream called %d times for two equal streams, want %d", tc.finish, n, tc.calls)
+		}
+	}
+}
