@@ -279,9 +279,76 @@ func scanChunkDelta(b []byte, i int, d *chunkDelta) (int, bool) {
 		end, ok := jsonenc.Value(b, v, 4)
 		if ok {
 			*dst[k], ok = stringPtr(b[v:end])
+			d.spans[k] = [2]int{v, end}
 		}
 		return end, ok
 	})
+}
+
+// textTemplate is the last chunk of a stream that carried one text, kept
+// for the chunks after it that differ from it only in that text, as
+// chatwire.DecodeChunk reads a stream (chatwire/template.go says why such
+// a chunk reads exactly as a walk would read it): every engine repeats a
+// chunk's id, created, model and choice around each token.
+type textTemplate struct {
+	bytes []byte // the chunk without its text
+	at    int    // where the text was cut out
+	field int    // the text's deltaKeys index (1 to 3); 0: no template
+}
+
+// remember makes b, just read into c by scanChatChunk, the template when
+// its one choice carries exactly one text and nothing else varies with
+// it (no tool calls, logprobs, usage or error); else drops the template.
+func (t *textTemplate) remember(b []byte, c *chatChunk) {
+	t.field = 0
+	if len(c.Choices) != 1 || c.Usage != nil || c.Error != nil {
+		return
+	}
+	ch := &c.Choices[0]
+	d := &ch.Delta
+	if ch.Logprobs != nil || d.ToolCalls != nil {
+		return
+	}
+	field := 0
+	for k, p := range [...]*string{d.Content, d.ReasoningContent, d.Refusal} {
+		if p != nil {
+			if field != 0 {
+				return // two texts
+			}
+			field = k + 1
+		}
+	}
+	if field == 0 {
+		return
+	}
+	b = trimSpace(b)
+	span := d.spans[field]
+	t.bytes = append(append(t.bytes[:0], b[:span[0]]...), b[span[1]:]...)
+	t.at, t.field = span[0], field
+}
+
+// read reads b into c, which holds the template's chunk, when b is the
+// template's bytes around one JSON string: only the text changes.
+func (t *textTemplate) read(b []byte, c *chatChunk) bool {
+	if t.field == 0 {
+		return false
+	}
+	b = trimSpace(b)
+	head, tail := t.bytes[:t.at], t.bytes[t.at:]
+	if len(b) < len(t.bytes)+2 || !bytes.HasPrefix(b, head) || !bytes.HasSuffix(b, tail) {
+		return false
+	}
+	text := b[len(head) : len(b)-len(tail)]
+	if end, ok := jsonenc.String(text, 0); !ok || end != len(text) {
+		return false
+	}
+	p, ok := stringPtr(text)
+	if !ok {
+		return false
+	}
+	d := &c.Choices[0].Delta
+	*[...]**string{&d.Content, &d.ReasoningContent, &d.Refusal}[t.field-1] = p
+	return true
 }
 
 // stringField reads the JSON string (or null, which leaves s alone) v

@@ -2,6 +2,8 @@ package cache
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,11 +113,84 @@ func checkChunkScan(t *testing.T, b []byte) {
 			t.Errorf("%q: scanned, but encoding/json refuses it: %v", b, err)
 			return
 		}
-		if diff := cmp.Diff(want, *got, cmpopts.EquateEmpty()); diff != "" {
+		if diff := cmp.Diff(want, *got, cmpopts.EquateEmpty(), cmpopts.IgnoreUnexported(chunkDelta{})); diff != "" {
 			t.Errorf("%q: chunk (-encoding/json +scan):\n%s", b, diff)
 		}
 		if (want.Choices == nil) != (got.Choices == nil) {
 			t.Errorf("%q: choices nil %v, encoding/json's %v", b, got.Choices == nil, want.Choices == nil)
 		}
 	}
+}
+
+// A chunk read from the template of the chunk before reads as encoding/json
+// reads it alone; one that only looks like it (another kind of value, a
+// second string, a bad escape) is not read from the template.
+func TestTextTemplateMatchesEncodingJSON(t *testing.T) {
+	const content = `{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{"content":%s},"logprobs":null,"finish_reason":null}]}`
+	texts := []string{`"b"`, `""`, `"caf\u00e9 \"x\"\n"`, `"\ud83d\ude00"`, `"\ud800"`, `null`, `7`, `{}`, `"a","content":"b"`, `"a"},"x":{"y":"z"`,
+		`"x\q"`, `"`, `"a" `, ` "a"`, "\"\x01\"", `"a"}]}`, "\"\xff\""}
+	formats := []string{
+		content,
+		strings.Replace(content, `"content"`, `"reasoning_content"`, 1),
+		strings.Replace(content, `"content"`, `"refusal"`, 1),
+		strings.Replace(content, `"content":%s`, `"content":"first","content":%s`, 1),
+		strings.Replace(content, `"delta":{`, `"delta":{"role":"assistant",`, 1),
+	}
+	hits := 0
+	for _, format := range formats {
+		for _, text := range texts {
+			hits += checkTextTemplate(t, fmt.Sprintf(format, `"a"`), fmt.Sprintf(format, text))
+		}
+	}
+	if hits < len(formats)*4 { // "b", "", and the two escaped texts, at least
+		t.Errorf("%d chunks read from a template, want at least %d", hits, len(formats)*4)
+	}
+	// No template: two texts, usage, no text, a tool call, logprobs.
+	for _, body := range []string{
+		`{"choices":[{"delta":{"content":"a","reasoning_content":"b"}}]}`,
+		`{"choices":[{"delta":{"content":"a"}}],"usage":{"prompt_tokens":1}}`,
+		`{"choices":[{"delta":{"role":"assistant"}}]}`,
+		`{"choices":[{"delta":{"content":"a"}},{"index":1,"delta":{"content":"b"}}]}`,
+	} {
+		var c chatChunk
+		var tt textTemplate
+		if scanChatChunk([]byte(body), &c) {
+			tt.remember([]byte(body), &c)
+		}
+		if tt.field != 0 {
+			t.Errorf("%s: a template", body)
+		}
+	}
+}
+
+// checkTextTemplate reads first, then next from first's template; it
+// reports 1 when next was read from the template.
+func checkTextTemplate(t *testing.T, first, next string) int {
+	t.Helper()
+	var c chatChunk
+	var tt textTemplate
+	if !scanChatChunk([]byte(first), &c) {
+		return 0
+	}
+	tt.remember([]byte(first), &c)
+	if !tt.read([]byte(next), &c) {
+		return 0
+	}
+	var want chatChunk
+	if err := json.Unmarshal([]byte(next), &want); err != nil {
+		t.Errorf("%q: read from the template, but encoding/json refuses it: %v", next, err)
+		return 1
+	}
+	if diff := cmp.Diff(want, c, cmpopts.EquateEmpty(), cmpopts.IgnoreUnexported(chunkDelta{})); diff != "" {
+		t.Errorf("%q after %q: chunk (-encoding/json +template):\n%s", next, first, diff)
+	}
+	return 1
+}
+
+func FuzzTextTemplate(f *testing.F) {
+	f.Add(`{"id":"c1","choices":[{"index":0,"delta":{"content":`, `},"finish_reason":null}]}`, `"b"`)
+	f.Add(`{"choices":[{"delta":{"reasoning_content":`, `}}]}`, `"a","content":"b"`)
+	f.Fuzz(func(t *testing.T, prefix, suffix, text string) {
+		checkTextTemplate(t, prefix+`"a"`+suffix, prefix+text+suffix)
+	})
 }

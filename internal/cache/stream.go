@@ -127,6 +127,10 @@ type chunkDelta struct {
 	ReasoningContent *string    `json:"reasoning_content,omitempty"`
 	Refusal          *string    `json:"refusal,omitempty"`
 	ToolCalls        []toolCall `json:"tool_calls,omitempty"`
+
+	// spans are where scanChunkDelta read each of the fields above, by
+	// deltaKeys index: the start and end of the value in the chunk.
+	spans [4][2]int
 }
 
 // AssembleStream turns the SSE data payloads of a chat or text completion
@@ -172,11 +176,17 @@ func assembleChat(chunks [][]byte) ([]byte, error) {
 	out := chatCompletion{Object: objectChat}
 	var choices []*chatChoice
 	var c chatChunk // decoded into chunk after chunk (scanChatChunk)
+	var t textTemplate
 	for i, payload := range chunks {
 		if skipPayload(payload) {
 			continue
 		}
-		if !scanChatChunk(payload, &c) {
+		switch {
+		case t.read(payload, &c):
+		case scanChatChunk(payload, &c):
+			t.remember(payload, &c)
+		default:
+			t.field = 0
 			c = chatChunk{}
 			if err := json.Unmarshal(payload, &c); err != nil {
 				return nil, fmt.Errorf("decoding chunk %d: %w", i, err)
