@@ -287,13 +287,11 @@ func scanChunkDelta(b []byte, i int, d *chunkDelta) (int, bool) {
 
 // textTemplate is the last chunk of a stream that carried one text, kept
 // for the chunks after it that differ from it only in that text, as
-// chatwire.DecodeChunk reads a stream (chatwire/template.go says why such
-// a chunk reads exactly as a walk would read it): every engine repeats a
-// chunk's id, created, model and choice around each token.
+// chatwire.DecodeChunk reads a stream (jsonenc.Template says why such a
+// chunk reads exactly as a walk would read it).
 type textTemplate struct {
-	bytes []byte // the chunk without its text
-	at    int    // where the text was cut out
-	field int    // the text's deltaKeys index (1 to 3); 0: no template
+	doc   jsonenc.Template
+	field int // the text's deltaKeys index (1 to 3); 0: no template
 }
 
 // remember makes b, just read into c by scanChatChunk, the template when
@@ -301,6 +299,7 @@ type textTemplate struct {
 // it (no tool calls, logprobs, usage or error); else drops the template.
 func (t *textTemplate) remember(b []byte, c *chatChunk) {
 	t.field = 0
+	t.doc.Clear()
 	if len(c.Choices) != 1 || c.Usage != nil || c.Error != nil {
 		return
 	}
@@ -321,10 +320,9 @@ func (t *textTemplate) remember(b []byte, c *chatChunk) {
 	if field == 0 {
 		return
 	}
-	b = trimSpace(b)
 	span := d.spans[field]
-	t.bytes = append(append(t.bytes[:0], b[:span[0]]...), b[span[1]:]...)
-	t.at, t.field = span[0], field
+	t.doc.Set(trimSpace(b), span[0], span[1])
+	t.field = field
 }
 
 // read reads b into c, which holds the template's chunk, when b is the
@@ -333,13 +331,8 @@ func (t *textTemplate) read(b []byte, c *chatChunk) bool {
 	if t.field == 0 {
 		return false
 	}
-	b = trimSpace(b)
-	head, tail := t.bytes[:t.at], t.bytes[t.at:]
-	if len(b) < len(t.bytes)+2 || !bytes.HasPrefix(b, head) || !bytes.HasSuffix(b, tail) {
-		return false
-	}
-	text := b[len(head) : len(b)-len(tail)]
-	if end, ok := jsonenc.String(text, 0); !ok || end != len(text) {
+	text, ok := t.doc.Match(trimSpace(b))
+	if !ok {
 		return false
 	}
 	p, ok := stringPtr(text)

@@ -78,3 +78,34 @@ func BenchmarkValid(b *testing.B) {
 		}
 	})
 }
+
+// A template matches a document that is its bytes around one complete
+// valid string, and nothing else.
+func TestTemplateMatch(t *testing.T) {
+	doc := []byte(`{"a":[{"t":"xy"}],"b":1}`)
+	var tp Template
+	if _, ok := tp.Match(doc); ok {
+		t.Fatal("an empty template matched")
+	}
+	tp.Set(doc, 11, 15) // "xy"
+	for in, want := range map[string]string{
+		`{"a":[{"t":"xy"}],"b":1}`:           `"xy"`,
+		`{"a":[{"t":""}],"b":1}`:             `""`,
+		`{"a":[{"t":"\u00e9\n"}],"b":1}`:     `"\u00e9\n"`,
+		`{"a":[{"t":"x","t":"y"}],"b":1}`:    "",
+		`{"a":[{"t":"x\q"}],"b":1}`:          "",
+		`{"a":[{"t":null}],"b":1}`:           "",
+		`{"a":[{"t":"x" }],"b":1}`:           "",
+		`{"a":[{"t":"x"}],"b":2}`:            "",
+		"{\"a\":[{\"t\":\"\x01\"}],\"b\":1}": "",
+	} {
+		got, ok := tp.Match([]byte(in))
+		if string(got) != want || ok != (want != "") {
+			t.Errorf("Match(%s) = %s, %v; want %s", in, got, ok, want)
+		}
+	}
+	tp.Clear()
+	if _, ok := tp.Match(doc); ok {
+		t.Error("a cleared template matched")
+	}
+}

@@ -1,0 +1,60 @@
+package jsonenc
+
+import "bytes"
+
+// Template is a JSON document with one string value cut out, for reading
+// documents that differ from it only in that string: the chunks of one
+// stream repeat their id, created, model and choice around each token
+// ({"id":"x",...,"choices":[{"index":0,"delta":{"content":"` TOKEN
+// `"},"finish_reason":null}]}).
+//
+// A document that is the template's bytes around one complete, valid JSON
+// string reads exactly as the template's document did, but for that
+// string: the bytes before it leave any JSON reader in the same state as
+// they did (where a value starts); a string token leaves it after a
+// value, as the cut-out string did; and the same bytes follow. So the
+// document is valid exactly when the string is, and every other value
+// (duplicate keys included) reads as it did.
+type Template struct {
+	bytes []byte // the document without the string
+	at    int    // where the string was cut out
+	set   bool
+}
+
+// Set makes doc, valid JSON with a string value at doc[start:end], the
+// template, copying it.
+func (t *Template) Set(doc []byte, start, end int) {
+	if cap(t.bytes) < len(doc) {
+		t.bytes = make([]byte, 0, max(len(doc), 512)) // once per stream, as a rule
+	}
+	t.bytes = append(append(t.bytes[:0], doc[:start]...), doc[end:]...)
+	t.at, t.set = start, true
+}
+
+// Clear drops the template; its storage stays for the next Set.
+func (t *Template) Clear() { t.set = false }
+
+// Reset is Clear, and lets storage grown by a huge document go.
+func (t *Template) Reset() {
+	t.Clear()
+	if cap(t.bytes) > 16<<10 {
+		t.bytes = nil
+	}
+}
+
+// Match reports whether doc is the template's bytes around one valid JSON
+// string, and returns that string token, quotes included.
+func (t *Template) Match(doc []byte) (str []byte, ok bool) {
+	if !t.set || len(doc) < len(t.bytes)+2 {
+		return nil, false
+	}
+	head, tail := t.bytes[:t.at], t.bytes[t.at:]
+	if !bytes.HasPrefix(doc, head) || !bytes.HasSuffix(doc, tail) {
+		return nil, false
+	}
+	str = doc[len(head) : len(doc)-len(tail)]
+	if end, ok := String(str, 0); !ok || end != len(str) {
+		return nil, false
+	}
+	return str, true
+}
