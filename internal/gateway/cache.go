@@ -293,6 +293,11 @@ type recorder struct {
 // valid when buf moves (the old array keeps it), and nothing is written
 // over it (its capacity ends with it).
 func (r *recorder) record(p []byte) {
+	if r.buf == nil {
+		// A stream's first KiB without doubling from a few bytes up; an
+		// open stream that sends little holds no more than this.
+		r.buf = make([]byte, 0, max(len(p), 1024))
+	}
 	start := len(r.buf)
 	r.buf = append(r.buf, p...)
 	cp := r.buf[start:len(r.buf):len(r.buf)]
