@@ -44,13 +44,6 @@ func skipSpace(b []byte, i int) int {
 // quotes escaped by an odd run of backslashes.
 func skipString(b []byte, i int) int {
 	j := i + 1
-	// Keys and enum values are short: a plain loop finds their end before
-	// bytes.IndexByte would have set up.
-	for end := min(j+16, len(b)); j < end && b[j] != '\\'; j++ {
-		if b[j] == '"' {
-			return j + 1
-		}
-	}
 	for {
 		k := bytes.IndexByte(b[j:], '"')
 		if k < 0 {
