@@ -246,8 +246,7 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format is json or text. Default json.
 	Format string `yaml:"format"`
-	// Access enables one structured log line per request. dsgate serve
-	// writes them in batches, at most 100 ms after the request. Default true.
+	// Access enables one structured log line per request. Default true.
 	Access *bool `yaml:"access"`
 }
 
