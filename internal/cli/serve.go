@@ -34,8 +34,7 @@ names them) is refused whole and the running config keeps serving.`,
 			if err != nil {
 				return err
 			}
-			log, flush := newLogger(cmd.ErrOrStderr(), cfg.Log)
-			defer flush()
+			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
 			// go-redis logs through a process-wide logger of its own;
 			// route it into ours so every line is structured.
 			goredis.SetLogger(redisLogger{log})

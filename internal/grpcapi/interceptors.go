@@ -143,8 +143,6 @@ func (ic *interceptors) done(ctx context.Context, method string, s *reqscope.Sco
 	if s.Err != nil {
 		attrs = append(attrs, slog.String("error", s.Err.Error()))
 	}
-	// The message names an access line: dsgate serve's logger holds such
-	// lines at Info in a buffer (cli/logging.go's accessMessages).
 	ic.o.Logger.LogAttrs(ctx, level, "grpc call", attrs...)
 }
 

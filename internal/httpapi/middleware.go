@@ -207,8 +207,6 @@ func accessLog(log *slog.Logger, r *http.Request, s *reqscope.Scope, sw *statusW
 	if s.Err != nil {
 		attrs = append(attrs, slog.String("error", s.Err.Error()))
 	}
-	// The message names an access line: dsgate serve's logger holds such
-	// lines at Info in a buffer (cli/logging.go's accessMessages).
 	log.LogAttrs(r.Context(), level, "request", attrs...)
 }
 
