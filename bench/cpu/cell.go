@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -212,10 +214,10 @@ func peakRSS(pid int) float64 {
 // gateways under non-streaming load at c=64.
 func profiles(o options, dir, lua, mockAddr string, byName map[string]*target) error {
 	os.MkdirAll(o.pprofDir, 0o755)
-	for _, name := range []string{"bare", "full"} {
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		t := byName[name]
-		if t == nil {
-			continue
+		if t.pprof == "" {
+			continue // not dsgate
 		}
 		for _, kind := range []string{"profile", "allocs"} {
 			log.Printf("pprof %s %s", name, kind)

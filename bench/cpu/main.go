@@ -62,7 +62,7 @@ func main() {
 	var beforeDrop string
 	flag.StringVar(&beforeDrop, "before-drop", "", "comma-separated top-level config keys left out of the -before binary's configs (one older than the key, e.g. pricing before issue 16)")
 	flag.StringVar(&o.out, "out", "", "write the Markdown report here too")
-	flag.StringVar(&o.pprofDir, "pprof", "", "after the rounds, take CPU and allocation profiles of the bare and full gateways (c=64, -pprof-mode) into this directory")
+	flag.StringVar(&o.pprofDir, "pprof", "", "after the rounds, take CPU and allocation profiles of every dsgate target (c=64, -pprof-mode) into this directory")
 	flag.StringVar(&o.pprofMode, "pprof-mode", "nonstream", "the mode the -pprof profiles are taken in: nonstream or stream")
 	flag.StringVar(&o.nginx, "nginx", "/usr/sbin/nginx", "nginx binary (empty: no nginx)")
 	flag.StringVar(&o.wrk, "wrk", "wrk", "wrk binary")
