@@ -292,6 +292,7 @@ func scanChunkDelta(b []byte, i int, d *chunkDelta) (int, bool) {
 type textTemplate struct {
 	doc   jsonenc.Template
 	field int // the text's deltaKeys index (1 to 3); 0: no template
+	index int // the choice's index
 }
 
 // remember makes b, just read into c by scanChatChunk, the template when
@@ -305,7 +306,7 @@ func (t *textTemplate) remember(b []byte, c *chatChunk) {
 	}
 	ch := &c.Choices[0]
 	d := &ch.Delta
-	if ch.Logprobs != nil || d.ToolCalls != nil {
+	if ch.Logprobs != nil || d.ToolCalls != nil || ch.Index < 0 || ch.Index >= maxChoices {
 		return
 	}
 	field := 0
@@ -322,26 +323,16 @@ func (t *textTemplate) remember(b []byte, c *chatChunk) {
 	}
 	span := d.spans[field]
 	t.doc.Set(trimSpace(b), span[0], span[1])
-	t.field = field
+	t.field, t.index = field, ch.Index
 }
 
-// read reads b into c, which holds the template's chunk, when b is the
-// template's bytes around one JSON string: only the text changes.
-func (t *textTemplate) read(b []byte, c *chatChunk) bool {
+// match returns the text token of b when b is the template's bytes around
+// one JSON string: the template's chunk with another text.
+func (t *textTemplate) match(b []byte) ([]byte, bool) {
 	if t.field == 0 {
-		return false
+		return nil, false
 	}
-	text, ok := t.doc.Match(trimSpace(b))
-	if !ok {
-		return false
-	}
-	p, ok := stringPtr(text)
-	if !ok {
-		return false
-	}
-	d := &c.Choices[0].Delta
-	*[...]**string{&d.Content, &d.ReasoningContent, &d.Refusal}[t.field-1] = p
-	return true
+	return t.doc.Match(trimSpace(b))
 }
 
 // stringField reads the JSON string (or null, which leaves s alone) v

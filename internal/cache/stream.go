@@ -58,6 +58,18 @@ func (t *text) add(delta *string) {
 	}
 }
 
+// addToken adds the delta the JSON string token tok holds, as add would
+// add it decoded (stringPtr), without a string of its own.
+func (t *text) addToken(tok []byte) {
+	t.set = true
+	if inner := tok[1 : len(tok)-1]; plainASCII(string(inner)) {
+		t.b = append(t.b, inner...)
+		return
+	}
+	p, _ := stringPtr(tok)
+	t.b = append(t.b, *p...)
+}
+
 // value is the accumulated text, nil while no delta was set.
 func (t *text) value() *string {
 	if !t.set {
@@ -159,7 +171,7 @@ func AssembleStream(chunks [][]byte) ([]byte, error) {
 	if head.Object == objectText {
 		return assembleText(chunks)
 	}
-	return assembleChat(chunks)
+	return assembleChat(chunks, true)
 }
 
 func skipPayload(p []byte) bool {
@@ -172,7 +184,10 @@ func present(raw json.RawMessage) bool {
 	return len(raw) > 0 && string(raw) != "null"
 }
 
-func assembleChat(chunks [][]byte) ([]byte, error) {
+// assembleChat assembles a chat completion stream. fast reads the chunks
+// with scanChatChunk and from templates where it can; without it, every
+// chunk is read by encoding/json (what the tests compare fast with).
+func assembleChat(chunks [][]byte, fast bool) ([]byte, error) {
 	out := chatCompletion{Object: objectChat}
 	var choices []*chatChoice
 	var c chatChunk // decoded into chunk after chunk (scanChatChunk)
@@ -181,9 +196,14 @@ func assembleChat(chunks [][]byte) ([]byte, error) {
 		if skipPayload(payload) {
 			continue
 		}
+		if text, ok := t.match(payload); ok {
+			// The template's chunk, merged already, with another text:
+			// merging it again changes nothing but the text.
+			choices[t.index].texts[t.field-1].addToken(text)
+			continue
+		}
 		switch {
-		case t.read(payload, &c):
-		case scanChatChunk(payload, &c):
+		case fast && scanChatChunk(payload, &c):
 			t.remember(payload, &c)
 		default:
 			t.field = 0
