@@ -113,7 +113,8 @@ func (g *Group) DoStream(ctx context.Context, key Key, fn func(ctx context.Conte
 		}
 		c, ok := g.calls[key]
 		if !ok {
-			c = &call{done: make(chan struct{}), more: make(chan struct{})}
+			// Room for a short answer's chunks without regrowing.
+			c = &call{done: make(chan struct{}), more: make(chan struct{}), chunks: make([][]byte, 0, 32)}
 			g.calls[key] = c
 			g.mu.Unlock()
 			return g.lead(ctx, key, c, func(ctx context.Context) (Entry, error) {

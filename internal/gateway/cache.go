@@ -294,9 +294,10 @@ type recorder struct {
 // over it (its capacity ends with it).
 func (r *recorder) record(p []byte) {
 	if r.buf == nil {
-		// A stream's first KiB without doubling from a few bytes up; an
-		// open stream that sends little holds no more than this.
+		// A stream's first KiB and 32 chunks without doubling from a few
+		// bytes up; an open stream that sends little holds no more.
 		r.buf = make([]byte, 0, max(len(p), 1024))
+		r.chunks = make([][]byte, 0, 32)
 	}
 	start := len(r.buf)
 	r.buf = append(r.buf, p...)
