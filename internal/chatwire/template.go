@@ -88,9 +88,10 @@ func (c *Chunk) remember(b []byte) {
 		text, slot = c.ToolCalls[0].Arguments, slotArguments
 		n++
 	}
-	// text is a slice of b: its offset is what their capacities differ by.
+	// text is a slice of b: its offset is what their capacities differ
+	// by, which the addresses confirm (a token is never empty).
 	at := cap(b) - cap(text)
-	if n != 1 || at < 0 || at+len(text) > len(b) {
+	if n != 1 || len(text) == 0 || at < 0 || at+len(text) > len(b) || &b[at] != &text[0] {
 		return
 	}
 	t.doc.Set(b, at, at+len(text))
