@@ -24,8 +24,10 @@ type Template struct {
 // Set makes doc, valid JSON with a string value at doc[start:end], the
 // template, copying it.
 func (t *Template) Set(doc []byte, start, end int) {
-	if cap(t.bytes) < len(doc) {
-		t.bytes = make([]byte, 0, max(len(doc), 512)) // once per stream, as a rule
+	// Sized for what it keeps, not for the string: a replayed answer's
+	// one chunk may carry the whole text.
+	if n := len(doc) - (end - start); cap(t.bytes) < n {
+		t.bytes = make([]byte, 0, max(n, 512)) // once per stream, as a rule
 	}
 	t.bytes = append(append(t.bytes[:0], doc[:start]...), doc[end:]...)
 	t.at, t.set = start, true
