@@ -299,8 +299,7 @@ type textTemplate struct {
 // its one choice carries exactly one text and nothing else varies with
 // it (no tool calls, logprobs, usage or error); else drops the template.
 func (t *textTemplate) remember(b []byte, c *chatChunk) {
-	t.field = 0
-	t.doc.Clear()
+	t.clear()
 	if len(c.Choices) != 1 || c.Usage != nil || c.Error != nil {
 		return
 	}
@@ -324,6 +323,12 @@ func (t *textTemplate) remember(b []byte, c *chatChunk) {
 	span := d.spans[field]
 	t.doc.Set(trimSpace(b), span[0], span[1])
 	t.field, t.index = field, ch.Index
+}
+
+// clear drops the template.
+func (t *textTemplate) clear() {
+	t.field = 0
+	t.doc.Clear()
 }
 
 // match returns the text token of b when b is the template's bytes around

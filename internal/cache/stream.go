@@ -202,11 +202,10 @@ func assembleChat(chunks [][]byte, fast bool) ([]byte, error) {
 			choices[t.index].texts[t.field-1].addToken(text)
 			continue
 		}
-		switch {
-		case fast && scanChatChunk(payload, &c):
+		if fast && scanChatChunk(payload, &c) {
 			t.remember(payload, &c)
-		default:
-			t.field = 0
+		} else {
+			t.clear()
 			c = chatChunk{}
 			if err := json.Unmarshal(payload, &c); err != nil {
 				return nil, fmt.Errorf("decoding chunk %d: %w", i, err)
