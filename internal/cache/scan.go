@@ -375,8 +375,26 @@ func stringPtr(v []byte) (*string, bool) {
 		}
 		return &s, true
 	}
+	if p := common(inner); p != nil {
+		return p, true
+	}
 	s := string(inner)
 	return &s, true
+}
+
+// The values most chunks repeat (the first chunk's role and empty
+// content, the last one's finish reason), shared instead of allocated per
+// chunk: nothing writes through the pointers stringPtr returns.
+var commonValues = [...]string{"", "assistant", "stop", "length", "tool_calls"}
+
+// common is a shared copy of s when it is one of commonValues.
+func common(s []byte) *string {
+	for i := range commonValues {
+		if string(s) == commonValues[i] {
+			return &commonValues[i]
+		}
+	}
+	return nil
 }
 
 // plainString is the JSON string v without escapes, or null as "".

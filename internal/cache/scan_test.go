@@ -170,10 +170,16 @@ func TestTextTemplateMatchesEncodingJSON(t *testing.T) {
 func checkTextTemplate(t *testing.T, first, next string) int {
 	t.Helper()
 	chunks := [][]byte{[]byte(first), []byte(next), []byte(next)}
-	want, wantErr := assembleChat(chunks, false)
-	got, err := assembleChat(chunks, true)
+	want, wantErr := assembleChat(chunks, false, nil)
+	got, err := assembleChat(chunks, true, nil)
 	if (err != nil) != (wantErr != nil) || string(got) != string(want) {
 		t.Errorf("%q after %q: assembled %s, %v; by encoding/json %s, %v", next, first, got, err, want, wantErr)
+	}
+	if !strings.Contains(first, objectText) { // AssembleStream starts from its scan of first
+		got, err = AssembleStream(chunks)
+		if (err != nil) != (wantErr != nil) || string(got) != string(want) {
+			t.Errorf("%q after %q: AssembleStream %s, %v; by encoding/json %s, %v", next, first, got, err, want, wantErr)
+		}
 	}
 	var c chatChunk
 	var tt textTemplate

@@ -153,25 +153,37 @@ type chunkDelta struct {
 // null finish_reason, which Storable refuses, so an interrupted stream is
 // never stored as complete.
 func AssembleStream(chunks [][]byte) ([]byte, error) {
-	var head struct {
-		Object string `json:"object"`
-	}
-	for _, c := range chunks {
-		if skipPayload(c) {
+	for i, p := range chunks {
+		if skipPayload(p) {
 			continue
 		}
-		var cc chatChunk
-		if scanChatChunk(c, &cc) {
-			head.Object = cc.Object
-		} else if err := json.Unmarshal(c, &head); err != nil {
+		// The first chunk tells chat from text completions; read by the
+		// scan, it is where the chat assembly starts.
+		var first chatChunk
+		if scanChatChunk(p, &first) {
+			if first.Object == objectText {
+				return assembleText(chunks)
+			}
+			return assembleChat(chunks, true, &scanned{at: i, chunk: &first})
+		}
+		var head struct {
+			Object string `json:"object"`
+		}
+		if err := json.Unmarshal(p, &head); err != nil {
 			return nil, fmt.Errorf("decoding chunk: %w", err)
+		}
+		if head.Object == objectText {
+			return assembleText(chunks)
 		}
 		break
 	}
-	if head.Object == objectText {
-		return assembleText(chunks)
-	}
-	return assembleChat(chunks, true)
+	return assembleChat(chunks, true, nil)
+}
+
+// scanned is a chunk scanChatChunk already read, at chunks[at].
+type scanned struct {
+	at    int
+	chunk *chatChunk
 }
 
 func skipPayload(p []byte) bool {
@@ -187,7 +199,8 @@ func present(raw json.RawMessage) bool {
 // assembleChat assembles a chat completion stream. fast reads the chunks
 // with scanChatChunk and from templates where it can; without it, every
 // chunk is read by encoding/json (what the tests compare fast with).
-func assembleChat(chunks [][]byte, fast bool) ([]byte, error) {
+// first, when set, is a chunk already scanned.
+func assembleChat(chunks [][]byte, fast bool, first *scanned) ([]byte, error) {
 	out := chatCompletion{Object: objectChat}
 	var choices []*chatChoice
 	var c chatChunk // decoded into chunk after chunk (scanChatChunk)
@@ -202,7 +215,10 @@ func assembleChat(chunks [][]byte, fast bool) ([]byte, error) {
 			choices[t.index].texts[t.field-1].addToken(text)
 			continue
 		}
-		if fast && scanChatChunk(payload, &c) {
+		if first != nil && i == first.at {
+			c = *first.chunk
+			t.remember(payload, &c)
+		} else if fast && scanChatChunk(payload, &c) {
 			t.remember(payload, &c)
 		} else {
 			t.clear()
