@@ -35,3 +35,115 @@ func TestCarriesText(t *testing.T) {
 		}
 	}
 }
+
+// relayVerdicts is what the relay decides about one chunk by its checks:
+// the chunk it sends (nil: none), an error, the usage it found, whether
+// it holds the chunk back and whether the chunk carries text.
+type relayVerdicts struct {
+	out      string
+	err      bool
+	usage    bool
+	held     bool
+	text     bool
+	outIsRaw bool
+}
+
+func checkedVerdicts(p []byte, clientUsage bool) relayVerdicts {
+	st := streamState{clientUsage: clientUsage}
+	res := &Result{}
+	out, err := st.adapt("up", p, res)
+	v := relayVerdicts{out: string(out), err: err != nil, usage: res.HasUsage, outIsRaw: out != nil && len(out) == len(p) && &out[0] == &p[0]}
+	if err == nil && out != nil {
+		v.held = st.hold(out)
+		v.text = carriesText(out)
+	}
+	return v
+}
+
+// checkRelayTemplate sends first through the relay's checks and, when it
+// became the template, next: a chunk the template matches must get the
+// verdicts the checks give it (sent as it came, no error, no usage, not
+// held, text when its own text is not empty). It reports whether next
+// matched.
+func checkRelayTemplate(t *testing.T, first, next []byte) bool {
+	t.Helper()
+	for _, clientUsage := range []bool{false, true} {
+		st := streamState{clientUsage: clientUsage}
+		out, err := st.adapt("up", first, &Result{})
+		if err != nil || out == nil || st.hold(out) {
+			continue
+		}
+		st.remember(first, out)
+		tok, ok := st.match(next)
+		if !ok {
+			continue
+		}
+		want := checkedVerdicts(next, clientUsage)
+		got := relayVerdicts{out: string(next), text: len(tok) > 2, outIsRaw: true}
+		if got != want {
+			t.Fatalf("%s after %s (client usage %v): template says %+v, the checks %+v", next, first, clientUsage, got, want)
+		}
+		return true
+	}
+	return false
+}
+
+// splice is first with its text member's value (textMembers) replaced by
+// tok.
+func splice(first []byte, tok string) []byte {
+	n, start, end, _ := textMembers(first)
+	if n != 1 {
+		return nil
+	}
+	return append(append(append([]byte(nil), first[:start]...), tok...), first[end:]...)
+}
+
+var relaySeeds = []string{
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"tok"},"logprobs":null,"finish_reason":null}]}`,
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":null,"reasoning_content":"think"},"finish_reason":null}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\""}}]}}]}`,
+	`{"id":"c","object":"text_completion","choices":[{"text":"x","index":0,"finish_reason":null}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"stop"}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"a"}}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"insufficient_system_resource"}]}`,
+	`{"error":{"message":"x"},"choices":[{"delta":{"content":"a"}}]}`,
+	`{"choices":[{"delta":{"role":"assistant","content":""}}]}`,
+	` { "choices" : [ { "delta" : { "content" : "a" } , "finish_reason" : null } ] } `,
+}
+
+var relayTokens = []string{`""`, `"b"`, `"\"usage\""`, `"\"error"`, `"x\"finish_reason"`, `"\"finish_reason\":\"insufficient_system_resource"`,
+	`"\"content\":\"y"`, `"\u0000"`, `"\\"`, `"é"`}
+
+// A chunk the relay's template matches gets exactly the verdicts the
+// per-chunk checks give it.
+func TestRelayTemplate(t *testing.T) {
+	t.Parallel()
+	matched := 0
+	for _, first := range relaySeeds {
+		for _, tok := range relayTokens {
+			if next := splice([]byte(first), tok); next != nil && checkRelayTemplate(t, []byte(first), next) {
+				matched++
+			}
+		}
+	}
+	// The text chunks (the first four seeds, the role chunk and the
+	// spaced one) become templates; those with usage, an error or a
+	// finish reason do not.
+	if want := 6 * len(relayTokens); matched != want {
+		t.Errorf("%d chunks matched a template, want %d", matched, want)
+	}
+}
+
+func FuzzRelayTemplate(f *testing.F) {
+	for _, first := range relaySeeds {
+		for _, tok := range relayTokens {
+			f.Add(first, tok)
+		}
+	}
+	f.Fuzz(func(t *testing.T, first, tok string) {
+		if next := splice([]byte(first), tok); next != nil {
+			checkRelayTemplate(t, []byte(first), next)
+		}
+		checkRelayTemplate(t, []byte(first), []byte(tok))
+	})
+}

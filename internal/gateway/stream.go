@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/dsgate/dsgate/internal/jsonenc"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
@@ -116,18 +118,19 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 	defer resp.Body.Close()
 
 	st := streamState{adapter: newResponseAdapter(c, t), clientUsage: c.Req.IncludeUsage}
+	defer st.release()
 	rd := openai.NewSSEReader(resp.Body, g.opts.MaxEventBytes)
 	defer rd.Release()
 	// write forwards one adapted chunk and keeps the call's bookkeeping;
 	// send also flushes unless another event is already buffered.
-	write := func(out []byte) error {
+	write := func(out []byte, text bool) error {
 		if !res.Started && c.OnUpstream != nil {
 			c.OnUpstream(t.Upstream.Name()) // before the first byte: headers can still carry it
 		}
 		if err := sink.Data(out); err != nil {
 			return err
 		}
-		if carriesText(out) {
+		if text {
 			res.deltas++ // sent: charged even if the client hangs up now
 		}
 		if !res.Started {
@@ -136,8 +139,8 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		wd.progress()
 		return nil
 	}
-	send := func(out []byte) error {
-		if err := write(out); err != nil {
+	send := func(out []byte, text bool) error {
+		if err := write(out, text); err != nil {
 			return err
 		}
 		return flushIfIdle(rd, sink)
@@ -150,11 +153,22 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			return nil
 		}
 		st.held = nil
-		return send(held)
+		return send(held, carriesText(held))
 	}
 	// forward adapts one upstream chunk and sends it, holding a finish
 	// chunk back for the timings of a usage chunk the client does not get.
 	forward := func(p []byte) error {
+		if tok, ok := st.match(p); ok {
+			// The last text chunk with another text: it passes the checks
+			// it passed, and needs no rewriting.
+			if record != nil {
+				record(p)
+			}
+			if err := release(); err != nil {
+				return err
+			}
+			return send(p, len(tok) > 2)
+		}
 		out, err := st.adapt(u.Name(), p, res)
 		if err != nil {
 			return err
@@ -173,16 +187,17 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			return err
 		}
 		if st.hold(out) {
+			st.forget()
 			return nil
 		}
-		return send(out)
+		return send(out, st.remember(p, out))
 	}
 	// finish ends the stream with [DONE], after the held finish chunk;
 	// done also flushes them, so both leave in one write.
 	finish := func() error {
 		if held := st.held; held != nil {
 			st.held = nil
-			if err := write(held); err != nil {
+			if err := write(held, carriesText(held)); err != nil {
 				return err
 			}
 		}
@@ -274,6 +289,65 @@ type streamState struct {
 	// puts them on the last chunk) move onto the held chunk, the last the
 	// client receives. It is owned, not aliasing the reader's buffer.
 	held []byte
+	// tmpl is the last chunk sent as it came that carried one text (see
+	// remember): most chunks of a stream are its bytes around another text.
+	// From templates; nil until the first.
+	tmpl *jsonenc.Template
+}
+
+// templates keep the streams' templates (a copy of a chunk each) from
+// stream to stream.
+var templates = sync.Pool{New: func() any { return new(jsonenc.Template) }}
+
+// match returns the text of p when p is the template's chunk with another
+// text.
+func (s *streamState) match(p []byte) ([]byte, bool) {
+	if s.tmpl == nil {
+		return nil, false
+	}
+	return s.tmpl.Match(p)
+}
+
+// release hands the template back once the stream is over.
+func (s *streamState) release() {
+	if s.tmpl != nil {
+		s.tmpl.Reset()
+		templates.Put(s.tmpl)
+		s.tmpl = nil
+	}
+}
+
+// remember makes p, sent as out, the stream's template when out is p
+// unchanged, valid JSON with one text member (a string) and no member
+// any check looks for (error, usage, a finish reason, a rewritten name);
+// else it drops the template. It reports whether out carries text.
+//
+// A chunk that is the template's bytes around another valid string reads
+// as the template did but for that text (jsonenc.Template), so every check
+// adapt and hold make finds what it found in the template: no error, no
+// usage, no finish. The byte searches agree: inside a string each quote
+// is escaped, so a member name the searches look for can only end at the
+// string's closing quote, which a value's end (a comma, a brace) follows,
+// never a colon. It carries text when its own text is not empty.
+func (s *streamState) remember(p, out []byte) bool {
+	s.forget()
+	n, start, end, text := textMembers(out)
+	if n != 1 || len(out) != len(p) || &out[0] != &p[0] || s.adapter.rewrites() ||
+		bytes.Contains(p, usageKey) || bytes.Contains(p, errorKey) || openai.StringMemberAt(p, finishKey) >= 0 || !jsonenc.Valid(p) {
+		return text
+	}
+	if s.tmpl == nil {
+		s.tmpl = templates.Get().(*jsonenc.Template)
+	}
+	s.tmpl.Set(p, start, end)
+	return text
+}
+
+// forget drops the template.
+func (s *streamState) forget() {
+	if s.tmpl != nil {
+		s.tmpl.Clear()
+	}
 }
 
 var (
@@ -343,19 +417,32 @@ var textKeys = [...][]byte{[]byte(`"content"`), []byte(`"reasoning_content"`), [
 // or finish chunk does not). It is a byte search, cheap enough per chunk:
 // one search per key, whatever the spacing around its colon.
 func carriesText(p []byte) bool {
+	_, _, _, text := textMembers(p)
+	return text
+}
+
+// textMembers finds the members of textKeys with a string value: how
+// many, where the last one's value is (p[start:end]), and whether any is
+// not empty. A value that is not a valid string counts twice: no chunk
+// with one is a template.
+func textMembers(p []byte) (n, start, end int, text bool) {
 	for _, k := range textKeys {
 		for off := 0; off < len(p); {
 			i := openai.StringMemberAt(p[off:], k)
 			if i < 0 {
 				break
 			}
-			if j := off + i + 1; j < len(p) && p[j] != '"' {
-				return true
+			i += off
+			text = text || i+1 < len(p) && p[i+1] != '"'
+			n, start = n+1, i
+			var ok bool
+			if end, ok = jsonenc.String(p, i); !ok {
+				n++
 			}
-			off += i + 1
+			off = i + 1
 		}
 	}
-	return false
+	return n, start, end, text
 }
 
 // streamFallback sends the fallback answer as a stream of the usual shape.
