@@ -346,8 +346,18 @@ func stringField(v []byte, prev string, s *string) bool {
 	if v[0] == 'n' {
 		return true
 	}
-	if len(v) == len(prev)+2 && v[0] == '"' && string(v[1:len(v)-1]) == prev && plainASCII(prev) {
-		*s = prev
+	if v[0] != '"' {
+		return false
+	}
+	if inner := v[1 : len(v)-1]; plainASCII(string(inner)) {
+		switch {
+		case string(inner) == prev:
+			*s = prev
+		case string(inner) == objectChatChunk:
+			*s = objectChatChunk
+		default:
+			*s = string(inner)
+		}
 		return true
 	}
 	p, ok := stringPtr(v)

@@ -54,7 +54,16 @@ type text struct {
 
 func (t *text) add(delta *string) {
 	if delta != nil {
+		t.room(len(*delta))
 		t.b, t.set = append(t.b, *delta...), true
+	}
+}
+
+// room makes the first buffer: tokens come one by one, so room for a
+// short answer at once rather than doubling from the first token up.
+func (t *text) room(n int) {
+	if t.b == nil && n > 0 {
+		t.b = make([]byte, 0, max(n, 256))
 	}
 }
 
@@ -62,6 +71,7 @@ func (t *text) add(delta *string) {
 // add it decoded (stringPtr), without a string of its own.
 func (t *text) addToken(tok []byte) {
 	t.set = true
+	t.room(len(tok))
 	if inner := tok[1 : len(tok)-1]; plainASCII(string(inner)) {
 		t.b = append(t.b, inner...)
 		return
