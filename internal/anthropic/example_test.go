@@ -33,6 +33,9 @@ func Example_stream() {
 		if err := s.Chunk([]byte(chunk), emit); err != nil {
 			panic(err)
 		}
+		if err := s.Flush(emit); err != nil { // each chunk flushed as it comes
+			panic(err)
+		}
 	}
 	if err := s.Finish(emit); err != nil {
 		panic(err)

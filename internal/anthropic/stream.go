@@ -32,10 +32,12 @@ const (
 )
 
 // Stream translates a stream of chat completion chunks into Anthropic
-// stream events. Feed each chunk's data to Chunk, then call Finish once
-// the upstream stream ends ([DONE]), or Fail when it breaks. Events come
-// in Anthropic's order: message_start, ping, then for each block
-// content_block_start, its deltas and content_block_stop (blocks never
+// stream events. Feed each chunk's data to Chunk, call Flush before the
+// events written so far are sent, then Finish once the upstream stream
+// ends ([DONE]), or Fail when it breaks. Events come in Anthropic's
+// order: message_start, ping, then for each block content_block_start,
+// its deltas (one per Flush, for the text of the chunks since the last)
+// and content_block_stop (blocks never
 // overlap; indexes count from 0), then message_delta (stop_reason and
 // usage) and message_stop. A Stream is not safe for concurrent use.
 type Stream struct {
@@ -52,17 +54,22 @@ type Stream struct {
 	usage    openai.Usage
 	buf      []byte
 	chunk    chatwire.Chunk // decoded into, chunk after chunk
+	// pending is the escaped text of the open block's deltas not sent yet,
+	// of type pendingType (field pendingKey): the chunks that arrive
+	// together leave as one delta (see Flush).
+	pending                 []byte
+	pendingType, pendingKey string
 }
 
 // NewStream starts the translation of one streamed response. Release
 // returns the Stream for reuse once the response is written.
 func NewStream(info RequestInfo) *Stream {
 	s := streams.Get().(*Stream)
-	buf, h, text := s.buf[:0], s.sig.h, s.sig.text[:0]
+	buf, h, text, pending := s.buf[:0], s.sig.h, s.sig.text[:0], s.pending[:0]
 	if h != nil {
 		h.Reset()
 	}
-	*s = Stream{info: info, buf: buf, chunk: s.chunk} // reset by Release
+	*s = Stream{info: info, buf: buf, chunk: s.chunk, pending: pending} // reset by Release
 	s.sig.h, s.sig.text = h, text
 	return s
 }
@@ -74,7 +81,7 @@ var streams = sync.Pool{New: func() any { return &Stream{buf: make([]byte, 0, 51
 // Release hands s back for reuse. Neither s nor any event data it emitted
 // may be used after.
 func (s *Stream) Release() {
-	if cap(s.buf) > 64<<10 || cap(s.sig.text) > 64<<10 {
+	if cap(s.buf) > 64<<10 || cap(s.sig.text) > 64<<10 || cap(s.pending) > 64<<10 {
 		return // grown by a huge event: left to the garbage collector
 	}
 	s.chunk.Reset()
@@ -107,9 +114,7 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 			return err
 		}
 		s.sig.write(c.ReasoningContent)
-		if err := s.delta("thinking_delta", "thinking", c.ReasoningContent, emit); err != nil {
-			return err
-		}
+		s.delta("thinking_delta", "thinking", c.ReasoningContent)
 	}
 	text := c.Content
 	if text.Empty() {
@@ -119,9 +124,7 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 		if err := s.ensure(textBlock, emit, nil); err != nil {
 			return err
 		}
-		if err := s.delta("text_delta", "text", text, emit); err != nil {
-			return err
-		}
+		s.delta("text_delta", "text", text)
 	}
 	for i := range c.ToolCalls {
 		if err := s.tool(&c.ToolCalls[i], emit); err != nil {
@@ -145,7 +148,8 @@ func (s *Stream) tool(tc *chatwire.ChunkToolCall, emit Emit) error {
 	if tc.Arguments.Empty() {
 		return nil
 	}
-	return s.delta("input_json_delta", "partial_json", tc.Arguments, emit)
+	s.delta("input_json_delta", "partial_json", tc.Arguments)
+	return nil
 }
 
 // start emits message_start and a ping. Usage is not known yet: the final
@@ -192,28 +196,59 @@ func (s *Stream) ensure(kind blockKind, emit Emit, tc *chatwire.ChunkToolCall) e
 	return emit("content_block_start", b)
 }
 
-// delta emits a content_block_delta of type typ with field key = value.
-func (s *Stream) delta(typ, key string, value chatwire.Token, emit Emit) error {
+// delta adds value to the open block's text; its content_block_delta
+// (of type typ, field key) leaves with the next Flush or before the next
+// other event.
+func (s *Stream) delta(typ, key string, value chatwire.Token) {
+	s.pendingType, s.pendingKey = typ, key
+	s.pending = value.AppendEscaped(s.pending)
+}
+
+// Flush emits the content_block_delta of the text added since the last
+// one: one event for the chunks of a burst (a stream replayed from the
+// cache, an engine faster than its client), which leave in one write
+// anyway; one per chunk when each is flushed as it comes. The gateway
+// flushes whenever it would wait for the upstream, so no text waits for
+// the next chunk.
+func (s *Stream) Flush(emit Emit) error {
+	if s.pendingType == "" {
+		return nil
+	}
+	err := s.emitDelta(s.pendingType, s.pendingKey, s.pending, emit)
+	s.pending, s.pendingType = s.pending[:0], ""
+	return err
+}
+
+// emitDelta emits a content_block_delta of type typ with field key =
+// the escaped text esc.
+func (s *Stream) emitDelta(typ, key string, esc []byte, emit Emit) error {
 	b := append(s.buf[:0], `{"type":"content_block_delta","index":`...)
 	b = strconv.AppendInt(b, int64(s.next), 10)
 	b = append(b, `,"delta":{"type":"`...)
 	b = append(b, typ...)
 	b = append(b, `","`...)
 	b = append(b, key...)
-	b = append(b, `":`...)
-	b = value.AppendJSON(b)
-	b = append(b, `}}`...)
+	b = append(b, `":"`...)
+	b = append(b, esc...)
+	b = append(b, `"}}`...)
 	s.buf = b
 	return emit("content_block_delta", b)
 }
 
-// close ends the open block; a thinking block gets its signature first.
+// close ends the open block, after its last delta; a thinking block gets
+// its signature first.
 func (s *Stream) close(emit Emit) error {
 	if s.open == noBlock {
 		return nil
 	}
+	if err := s.Flush(emit); err != nil {
+		return err
+	}
 	if s.open == thinkingBlock {
-		if err := s.delta("signature_delta", "signature", s.sig.token(), emit); err != nil {
+		s.pending = s.sig.token().AppendEscaped(s.pending[:0])
+		err := s.emitDelta("signature_delta", "signature", s.pending, emit)
+		s.pending = s.pending[:0]
+		if err != nil {
 			return err
 		}
 	}
@@ -257,6 +292,9 @@ func (s *Stream) Finish(emit Emit) error {
 // Fail emits an error event, Anthropic's way of ending a stream that broke
 // after it started. Nothing is emitted after it.
 func (s *Stream) Fail(e *Error, emit Emit) error {
+	if err := s.Flush(emit); err != nil { // what came before the failure
+		return err
+	}
 	s.finished = true
 	return emit("error", e.JSON())
 }

@@ -32,6 +32,9 @@ func run(t *testing.T, chunks ...string) *recorded {
 		if err := s.Chunk([]byte(c), r.emit); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.Flush(r.emit); err != nil { // each chunk flushed as it comes
+			t.Fatal(err)
+		}
 	}
 	if err := s.Finish(r.emit); err != nil {
 		t.Fatal(err)
@@ -85,6 +88,9 @@ func TestStreamFail(t *testing.T) {
 	var r recorded
 	s := NewStream(RequestInfo{})
 	if err := s.Chunk([]byte(`{"id":"c","choices":[{"delta":{"content":"a"}}]}`), r.emit); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(r.emit); err != nil { // each chunk flushed as it comes
 		t.Fatal(err)
 	}
 	if err := s.Fail(&Error{Status: 529, Type: "overloaded_error", Message: "busy"}, r.emit); err != nil {
@@ -149,6 +155,9 @@ func TestStreamReleasedAndReused(t *testing.T) {
 			if err := s.Chunk([]byte(c), r.emit); err != nil {
 				t.Fatal(err)
 			}
+			if err := s.Flush(r.emit); err != nil { // each chunk flushed as it comes
+				t.Fatal(err)
+			}
 		}
 		if !finish {
 			return nil
@@ -165,5 +174,49 @@ func TestStreamReleasedAndReused(t *testing.T) {
 		if diff := cmp.Diff(want, translate(second, true)); diff != "" {
 			t.Fatalf("reused Stream (-fresh +reused):\n%s", diff)
 		}
+	}
+}
+
+// The chunks that reach the translator between two flushes (a burst: a
+// replayed answer, an engine ahead of its client) become one delta per
+// block, with their texts in order; a failure sends what came before it.
+func TestStreamBurstDeltas(t *testing.T) {
+	var r recorded
+	s := NewStream(RequestInfo{Model: "asked"})
+	for _, c := range []string{
+		`{"id":"c","model":"m","choices":[{"delta":{"reasoning_content":"think "}}]}`,
+		`{"id":"c","choices":[{"delta":{"reasoning_content":"\"more\""}}]}`,
+		`{"id":"c","choices":[{"delta":{"content":"a"}}]}`,
+		`{"id":"c","choices":[{"delta":{"content":"b"}}]}`,
+	} {
+		if err := s.Chunk([]byte(c), r.emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(r.emit); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Chunk([]byte(`{"id":"c","choices":[{"delta":{"content":"c"}}]}`), r.emit); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Fail(&Error{Status: 502, Type: "api_error", Message: "upstream broke"}, r.emit); err != nil {
+		t.Fatal(err)
+	}
+	var deltas []string
+	for i, name := range r.names {
+		if name == "content_block_delta" && !strings.Contains(r.data[i], "signature_delta") {
+			deltas = append(deltas, r.data[i])
+		}
+	}
+	want := []string{
+		`{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"think \"more\""}}`,
+		`{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"ab"}}`,
+		`{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"c"}}`,
+	}
+	if diff := cmp.Diff(want, deltas); diff != "" {
+		t.Fatalf("deltas (-want +got):\n%s", diff)
+	}
+	if last := r.names[len(r.names)-1]; last != "error" {
+		t.Errorf("last event %s", last)
 	}
 }

@@ -11,6 +11,7 @@ import (
 // streamTranslator is what both stream translators offer.
 type streamTranslator interface {
 	Chunk(chunk []byte, emit func(string, []byte) error) error
+	Flush(emit func(string, []byte) error) error
 	Finish(emit func(string, []byte) error) error
 }
 
@@ -51,6 +52,9 @@ func TestStreamTranslatorAllocs(t *testing.T) {
 					if err := s.Chunk(c, discard); err != nil {
 						t.Fatal(err)
 					}
+					if err := s.Flush(discard); err != nil { // each chunk flushed as it comes
+						t.Fatal(err)
+					}
 				}
 				if err := s.Finish(discard); err != nil {
 					t.Fatal(err)
@@ -73,8 +77,14 @@ func TestStreamTextDeltaAllocs(t *testing.T) {
 		if err := s.Chunk(first, discard); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.Flush(discard); err != nil { // each chunk flushed as it comes
+			t.Fatal(err)
+		}
 		if a := testing.AllocsPerRun(200, func() {
 			if err := s.Chunk(delta, discard); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Flush(discard); err != nil { // each chunk flushed as it comes
 				t.Fatal(err)
 			}
 		}); a > allowed(0) {

@@ -66,6 +66,9 @@ func BenchmarkChatStreamToMessages(b *testing.B) {
 			if err := s.Chunk(c, discard); err != nil {
 				b.Fatal(err)
 			}
+			if err := s.Flush(discard); err != nil { // each chunk flushed as it comes
+				b.Fatal(err)
+			}
 		}
 		if err := s.Finish(discard); err != nil {
 			b.Fatal(err)
@@ -80,6 +83,9 @@ func BenchmarkChatStreamToResponses(b *testing.B) {
 		s := responses.NewStream(responses.RequestInfo{})
 		for _, c := range cs {
 			if err := s.Chunk(c, discard); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Flush(discard); err != nil { // each chunk flushed as it comes
 				b.Fatal(err)
 			}
 		}

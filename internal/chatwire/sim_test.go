@@ -98,6 +98,9 @@ func TestSimMessages(t *testing.T) {
 					if err := s.Chunk(c, collect(&events)); err != nil {
 						t.Fatal(err)
 					}
+					if err := s.Flush(collect(&events)); err != nil { // each chunk flushed as it comes
+						t.Fatal(err)
+					}
 				}
 				if err := s.Finish(collect(&events)); err != nil {
 					t.Fatal(err)
@@ -160,6 +163,9 @@ func TestSimResponses(t *testing.T) {
 				s := responses.NewStream(info)
 				for _, c := range chunks {
 					if err := s.Chunk(c, collect(&events)); err != nil {
+						t.Fatal(err)
+					}
+					if err := s.Flush(collect(&events)); err != nil { // each chunk flushed as it comes
 						t.Fatal(err)
 					}
 				}

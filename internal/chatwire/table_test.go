@@ -370,6 +370,9 @@ func TestTableStreams(t *testing.T) {
 				if err := as.Chunk(c, collect(&aEvents)); err != nil {
 					t.Fatal(err)
 				}
+				if err := as.Flush(collect(&aEvents)); err != nil { // each chunk flushed as it comes
+					t.Fatal(err)
+				}
 			}
 			if err := as.Finish(collect(&aEvents)); err != nil {
 				t.Fatal(err)
@@ -402,6 +405,9 @@ func TestTableStreams(t *testing.T) {
 			rs := responses.NewStream(responses.RequestInfo{Model: "deepseek-chat", Stream: true})
 			for _, c := range chunks(t, tt.stream) {
 				if err := rs.Chunk(c, collect(&rEvents)); err != nil {
+					t.Fatal(err)
+				}
+				if err := rs.Flush(collect(&rEvents)); err != nil { // each chunk flushed as it comes
 					t.Fatal(err)
 				}
 			}

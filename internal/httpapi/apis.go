@@ -95,6 +95,9 @@ type eventSink struct {
 // responses.Stream) as the sink feeds it.
 type chunkTranslator interface {
 	Chunk(chunk []byte, emit func(event string, data []byte) error) error
+	// Flush emits what the translator holds back (the text of the chunks
+	// since the last flush, as one delta).
+	Flush(emit func(event string, data []byte) error) error
 	// Finish ends the translated stream; a second call does nothing.
 	Finish(emit func(event string, data []byte) error) error
 }
@@ -125,7 +128,12 @@ func (s *eventSink) Data(p []byte) error {
 	return s.chunk.Chunk(p, s.emit)
 }
 
-func (s *eventSink) Comment(line []byte) error { return s.out.Comment(line) }
+func (s *eventSink) Comment(line []byte) error {
+	if err := s.chunk.Flush(s.emit); err != nil {
+		return err
+	}
+	return s.out.Comment(line)
+}
 
 // Event writes an event of a relayed stream as it came; the translator
 // is not involved (gateway.EventSink).
@@ -139,6 +147,9 @@ func (s *eventSink) Event(name string, data []byte) error {
 func (s *eventSink) Flush() error {
 	if !s.out.started {
 		return nil
+	}
+	if err := s.chunk.Flush(s.emit); err != nil {
+		return err
 	}
 	return s.out.Flush()
 }

@@ -172,6 +172,9 @@ func TestStreamParallelCallsAndFail(t *testing.T) {
 		if err := s.Chunk([]byte(c), r.emit); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.Flush(r.emit); err != nil { // each chunk flushed as it comes
+			t.Fatal(err)
+		}
 	}
 	if err := s.Fail(openai.NewError(502, "upstream broke", ""), r.emit); err != nil {
 		t.Fatal(err)
@@ -200,6 +203,9 @@ func TestStreamIncomplete(t *testing.T) {
 	var r recorded
 	s := NewStream(RequestInfo{})
 	if err := s.Chunk([]byte(`{"id":"c","choices":[{"delta":{"content":"ab"},"finish_reason":"length"}]}`), r.emit); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(r.emit); err != nil { // each chunk flushed as it comes
 		t.Fatal(err)
 	}
 	if err := s.Finish(r.emit); err != nil {
@@ -266,6 +272,9 @@ func TestCustomAndHostedTools(t *testing.T) {
 		if err := s.Chunk([]byte(c), rec.emit); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.Flush(rec.emit); err != nil { // each chunk flushed as it comes
+			t.Fatal(err)
+		}
 	}
 	if err := s.Finish(rec.emit); err != nil {
 		t.Fatal(err)
@@ -305,6 +314,9 @@ func TestMissingCallIDs(t *testing.T) {
 	if err := s.Chunk([]byte(`{"id":"c","choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":"f","arguments":"{}"}}]}}]}`), r.emit); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Flush(r.emit); err != nil { // each chunk flushed as it comes
+		t.Fatal(err)
+	}
 	if !strings.Contains(r.data[2], `"call_id":"call_c_0"`) {
 		t.Errorf("item added %s", r.data[2])
 	}
@@ -336,6 +348,9 @@ func TestStreamReleasedAndReused(t *testing.T) {
 			if err := s.Chunk([]byte(c), r.emit); err != nil {
 				t.Fatal(err)
 			}
+			if err := s.Flush(r.emit); err != nil { // each chunk flushed as it comes
+				t.Fatal(err)
+			}
 		}
 		if err := s.Finish(r.emit); err != nil {
 			t.Fatal(err)
@@ -348,5 +363,49 @@ func TestStreamReleasedAndReused(t *testing.T) {
 		if diff := cmp.Diff(want, translate(RequestInfo{Model: "asked"}, second)); diff != "" {
 			t.Fatalf("reused Stream (-fresh +reused):\n%s", diff)
 		}
+	}
+}
+
+// The chunks that reach the translator between two flushes (a burst: a
+// replayed answer, an engine ahead of its client) become one delta per
+// item, with their texts in order; a failure sends what came before it.
+func TestStreamBurstDeltas(t *testing.T) {
+	var r recorded
+	s := NewStream(RequestInfo{Model: "m"})
+	for _, c := range []string{
+		`{"id":"c","model":"m","choices":[{"delta":{"reasoning_content":"think "}}]}`,
+		`{"id":"c","choices":[{"delta":{"reasoning_content":"\"more\""}}]}`,
+		`{"id":"c","choices":[{"delta":{"content":"a"}}]}`,
+		`{"id":"c","choices":[{"delta":{"content":"b"}}]}`,
+	} {
+		if err := s.Chunk([]byte(c), r.emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(r.emit); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Chunk([]byte(`{"id":"c","choices":[{"delta":{"content":"c"}}]}`), r.emit); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Fail(openai.NewError(502, "upstream broke", ""), r.emit); err != nil {
+		t.Fatal(err)
+	}
+	var deltas []string
+	for i, name := range r.names {
+		if strings.HasSuffix(name, ".delta") {
+			deltas = append(deltas, name+" "+r.data[i][strings.Index(r.data[i], `"delta":`):])
+		}
+	}
+	want := []string{
+		`response.reasoning_text.delta "delta":"think \"more\""}`,
+		`response.output_text.delta "delta":"ab","logprobs":[]}`,
+		`response.output_text.delta "delta":"c","logprobs":[]}`,
+	}
+	if diff := cmp.Diff(want, deltas); diff != "" {
+		t.Fatalf("deltas (-want +got):\n%s", diff)
+	}
+	if last := r.names[len(r.names)-1]; last != "response.failed" {
+		t.Errorf("last event %s", last)
 	}
 }

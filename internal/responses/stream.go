@@ -14,15 +14,17 @@ import (
 type Emit = func(event string, data []byte) error
 
 // Stream translates a stream of chat completion chunks into Responses
-// stream events. Feed each chunk's data to Chunk, then call Finish once
-// the upstream stream ends ([DONE]), or Fail when it breaks.
+// stream events. Feed each chunk's data to Chunk, call Flush before the
+// events written so far are sent, then Finish once the upstream stream
+// ends ([DONE]), or Fail when it breaks.
 //
 // Events, each with the next sequence_number from 0: response.created,
 // response.in_progress; per output item, in output order and never
 // overlapping: response.output_item.added, response.content_part.added
 // (reasoning and message items), the deltas
 // (response.reasoning_text.delta, response.output_text.delta,
-// response.function_call_arguments.delta), their .done events,
+// response.function_call_arguments.delta: one per Flush, for the text of
+// the chunks since the last), their .done events,
 // response.content_part.done and response.output_item.done; finally
 // response.completed (or response.incomplete when the output was cut by
 // max_output_tokens). This is the order the openai SDKs' accumulators
@@ -39,6 +41,11 @@ type Stream struct {
 	buf      []byte
 	texts    []byte         // the items' escaped texts, one after the other
 	chunk    chatwire.Chunk // decoded into, chunk after chunk
+	// The open item's text from pending on (an offset in its text) is
+	// not sent yet: the deltas of chunks that arrive together leave as one
+	// event, of type pendingType (see Flush).
+	pending     int
+	pendingType string
 }
 
 // NewStream starts the translation of one streamed response. Release
@@ -103,9 +110,7 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 		if err := s.ensureText(reasoningItem, "rs_", emit); err != nil {
 			return err
 		}
-		if err := s.delta("response.reasoning_text.delta", c.ReasoningContent, true, emit); err != nil {
-			return err
-		}
+		s.delta("response.reasoning_text.delta", c.ReasoningContent)
 	}
 	text := c.Content
 	if text.Empty() {
@@ -115,9 +120,7 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 		if err := s.ensureText(messageItem, "msg_", emit); err != nil {
 			return err
 		}
-		if err := s.delta("response.output_text.delta", text, true, emit); err != nil {
-			return err
-		}
+		s.delta("response.output_text.delta", text)
 	}
 	for i := range c.ToolCalls {
 		if err := s.tool(&c.ToolCalls[i], emit); err != nil {
@@ -152,7 +155,8 @@ func (s *Stream) tool(tc *chatwire.ChunkToolCall, emit Emit) error {
 		s.appendText(cur, tc.Arguments)
 		return nil
 	}
-	return s.delta("response.function_call_arguments.delta", tc.Arguments, false, emit)
+	s.delta("response.function_call_arguments.delta", tc.Arguments)
+	return nil
 }
 
 func (s *Stream) current() *outItem {
@@ -268,25 +272,46 @@ func (s *Stream) appendText(it *outItem, t chatwire.Token) {
 	it.text = s.texts[start:]
 }
 
-// delta appends text to the open item and emits a delta event.
-func (s *Stream) delta(typ string, text chatwire.Token, withContent bool, emit Emit) error {
+// delta appends text to the open item; its delta event leaves with the
+// next Flush or before the next other event.
+func (s *Stream) delta(typ string, text chatwire.Token) {
 	it := s.current()
-	n := len(it.text)
+	if s.pendingType == "" {
+		s.pending, s.pendingType = len(it.text), typ
+	}
 	s.appendText(it, text)
-	b := s.itemHead(s.begin(typ), withContent)
+}
+
+// Flush emits the delta event of the text added since the last one: one
+// event for the chunks of a burst (a stream replayed from the cache, an
+// engine faster than its client), which leave in one write anyway; one
+// per chunk when each is flushed as it comes. The gateway flushes
+// whenever it would wait for the upstream, so no text waits for the next
+// chunk.
+func (s *Stream) Flush(emit Emit) error {
+	typ := s.pendingType
+	if typ == "" {
+		return nil
+	}
+	s.pendingType = ""
+	it := s.current()
+	b := s.itemHead(s.begin(typ), typ != "response.function_call_arguments.delta")
 	b = append(b, `,"delta":`...)
-	b = appendQuoted(b, it.text[n:])
+	b = appendQuoted(b, it.text[s.pending:])
 	if typ == "response.output_text.delta" {
 		b = append(b, `,"logprobs":[]`...)
 	}
 	return s.send(typ, b, emit)
 }
 
-// close emits the .done events of the open item.
+// close emits the .done events of the open item, after its last delta.
 func (s *Stream) close(emit Emit) error {
 	it := s.current()
 	if it == nil {
 		return nil
+	}
+	if err := s.Flush(emit); err != nil {
+		return err
 	}
 	var b []byte
 	switch it.kind {
@@ -386,6 +411,9 @@ func (s *Stream) Fail(e *openai.Error, emit Emit) error {
 		if err := s.start(emit); err != nil {
 			return err
 		}
+	}
+	if err := s.Flush(emit); err != nil { // what came before the failure
+		return err
 	}
 	s.finished = true
 	b := append(s.begin("response.failed"), `,"response":`...)
