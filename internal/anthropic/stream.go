@@ -200,6 +200,9 @@ func (s *Stream) ensure(kind blockKind, emit Emit, tc *chatwire.ChunkToolCall) e
 // (of type typ, field key) leaves with the next Flush or before the next
 // other event.
 func (s *Stream) delta(typ, key string, value chatwire.Token) {
+	if s.pending == nil {
+		s.pending = make([]byte, 0, 256) // a burst's text without regrowing (kept by Release)
+	}
 	s.pendingType, s.pendingKey = typ, key
 	s.pending = value.AppendEscaped(s.pending)
 }
