@@ -268,7 +268,28 @@ func assembleChat(chunks [][]byte, fast bool, first *scanned) ([]byte, error) {
 		ch.Message.ToolCalls = compactToolCalls(ch.Message.ToolCalls)
 		out.Choices = append(out.Choices, *ch)
 	}
-	return json.Marshal(out)
+	if !fast {
+		return json.Marshal(out)
+	}
+	return appendChatCompletion(make([]byte, 0, 256+out.size()), &out)
+}
+
+// size is about the length of out's texts, to size its encoding.
+func (out *chatCompletion) size() int {
+	n := len(out.Usage)
+	for i := range out.Choices {
+		m := &out.Choices[i].Message
+		for _, s := range [...]*string{m.Content, m.ReasoningContent, m.Refusal} {
+			if s != nil {
+				n += len(*s) + 32
+			}
+		}
+		for _, tc := range m.ToolCalls {
+			n += len(tc.ID) + len(tc.Function.Name) + len(tc.Function.Arguments) + 64
+		}
+		n += 128
+	}
+	return n
 }
 
 func mergeChatHead(out *chatCompletion, c *chatChunk) {

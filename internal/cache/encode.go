@@ -1,0 +1,213 @@
+package cache
+
+import (
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/dsgate/dsgate/internal/jsonenc"
+)
+
+// appendChatCompletion appends out as json.Marshal writes it, without
+// reflection: an assembled stream is encoded on every streamed cache
+// miss. An answer with logprobs is left to json.Marshal.
+func appendChatCompletion(b []byte, out *chatCompletion) ([]byte, error) {
+	for i := range out.Choices {
+		if out.Choices[i].Logprobs != nil {
+			m, err := json.Marshal(out)
+			return append(b, m...), err
+		}
+	}
+	b = append(b, `{"id":`...)
+	b = appendMarshalString(b, out.ID)
+	b = append(b, `,"object":`...)
+	b = appendMarshalString(b, out.Object)
+	b = append(b, `,"created":`...)
+	switch n := out.Created; {
+	case n == "":
+		b = append(b, '0')
+	case validNumber(n):
+		b = append(b, n...)
+	default:
+		return json.Marshal(out) // its error
+	}
+	b = append(b, `,"model":`...)
+	b = appendMarshalString(b, out.Model)
+	b = append(b, `,"choices":`...)
+	if out.Choices == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range out.Choices {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendChatChoice(b, &out.Choices[i])
+		}
+		b = append(b, ']')
+	}
+	if len(out.Usage) > 0 {
+		b = append(b, `,"usage":`...)
+		var err error
+		if b, err = appendRaw(b, out.Usage); err != nil {
+			return nil, err
+		}
+	}
+	if out.SystemFingerprint != nil {
+		b = append(b, `,"system_fingerprint":`...)
+		b = appendMarshalString(b, *out.SystemFingerprint)
+	}
+	if out.ServiceTier != nil {
+		b = append(b, `,"service_tier":`...)
+		b = appendMarshalString(b, *out.ServiceTier)
+	}
+	return append(b, '}'), nil
+}
+
+func appendChatChoice(b []byte, ch *chatChoice) []byte {
+	b = append(b, `{"index":`...)
+	b = strconv.AppendInt(b, int64(ch.Index), 10)
+	m := &ch.Message
+	b = append(b, `,"message":{"role":`...)
+	b = appendMarshalString(b, m.Role)
+	b = append(b, `,"content":`...)
+	b = appendStringPtr(b, m.Content)
+	if m.ReasoningContent != nil {
+		b = append(b, `,"reasoning_content":`...)
+		b = appendMarshalString(b, *m.ReasoningContent)
+	}
+	if m.Refusal != nil {
+		b = append(b, `,"refusal":`...)
+		b = appendMarshalString(b, *m.Refusal)
+	}
+	if len(m.ToolCalls) > 0 {
+		b = append(b, `,"tool_calls":[`...)
+		for i := range m.ToolCalls {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendToolCall(b, &m.ToolCalls[i])
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `},"logprobs":null,"finish_reason":`...) // logprobs: see appendChatCompletion
+	b = appendStringPtr(b, ch.FinishReason)
+	return append(b, '}')
+}
+
+func appendToolCall(b []byte, tc *toolCall) []byte {
+	b = append(b, '{')
+	if tc.Index != nil {
+		b = append(b, `"index":`...)
+		b = strconv.AppendInt(b, int64(*tc.Index), 10)
+		b = append(b, ',')
+	}
+	if tc.ID != "" {
+		b = append(b, `"id":`...)
+		b = appendMarshalString(b, tc.ID)
+		b = append(b, ',')
+	}
+	if tc.Type != "" {
+		b = append(b, `"type":`...)
+		b = appendMarshalString(b, tc.Type)
+		b = append(b, ',')
+	}
+	b = append(b, `"function":{`...)
+	if tc.Function.Name != "" {
+		b = append(b, `"name":`...)
+		b = appendMarshalString(b, tc.Function.Name)
+		b = append(b, ',')
+	}
+	b = append(b, `"arguments":`...)
+	b = appendMarshalString(b, tc.Function.Arguments)
+	return append(b, "}}"...)
+}
+
+func appendStringPtr(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return appendMarshalString(b, *s)
+}
+
+// appendMarshalString appends s quoted as json.Marshal quotes it (HTML
+// characters escaped). The escapes written here are the ones
+// encoding/json has always written; a string with any other (another
+// control character, invalid UTF-8, U+2028 or U+2029) is left to
+// json.Marshal.
+func appendMarshalString(b []byte, s string) []byte {
+	mark := len(b)
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 || r == '\u2028' || r == '\u2029' {
+				return marshalString(b[:mark], s)
+			}
+			i += n
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '<', '>', '&':
+			b = append(b, `\u00`...)
+			b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+		default:
+			return marshalString(b[:mark], s)
+		}
+		i++
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// validNumber reports whether n is one JSON number.
+func validNumber(n json.Number) bool {
+	b := []byte(n)
+	if b[0] != '-' && (b[0] < '0' || b[0] > '9') {
+		return false
+	}
+	end, ok := jsonenc.Value(b, 0, 1)
+	return ok && end == len(b)
+}
+
+// marshalString appends s as json.Marshal writes it.
+func marshalString(b []byte, s string) []byte {
+	m, _ := json.Marshal(s) // a string always encodes
+	return append(b, m...)
+}
+
+// appendRaw appends raw as json.Marshal writes a json.RawMessage:
+// compacted, HTML characters escaped, invalid JSON an error. Raw without
+// space, HTML characters or non-ASCII bytes is already that.
+func appendRaw(b []byte, raw json.RawMessage) ([]byte, error) {
+	for _, c := range raw {
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf:
+			m, err := json.Marshal(raw)
+			return append(b, m...), err
+		}
+	}
+	if !json.Valid(raw) {
+		_, err := json.Marshal(raw)
+		return nil, err
+	}
+	return append(b, raw...), nil
+}
