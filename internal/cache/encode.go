@@ -19,9 +19,9 @@ func appendChatCompletion(b []byte, out *chatCompletion) ([]byte, error) {
 		}
 	}
 	b = append(b, `{"id":`...)
-	b = appendMarshalString(b, out.ID)
+	b = jsonenc.AppendMarshalString(b, out.ID)
 	b = append(b, `,"object":`...)
-	b = appendMarshalString(b, out.Object)
+	b = jsonenc.AppendMarshalString(b, out.Object)
 	b = append(b, `,"created":`...)
 	switch n := out.Created; {
 	case n == "":
@@ -32,7 +32,7 @@ func appendChatCompletion(b []byte, out *chatCompletion) ([]byte, error) {
 		return json.Marshal(out) // its error
 	}
 	b = append(b, `,"model":`...)
-	b = appendMarshalString(b, out.Model)
+	b = jsonenc.AppendMarshalString(b, out.Model)
 	b = append(b, `,"choices":`...)
 	if out.Choices == nil {
 		b = append(b, "null"...)
@@ -55,11 +55,11 @@ func appendChatCompletion(b []byte, out *chatCompletion) ([]byte, error) {
 	}
 	if out.SystemFingerprint != nil {
 		b = append(b, `,"system_fingerprint":`...)
-		b = appendMarshalString(b, *out.SystemFingerprint)
+		b = jsonenc.AppendMarshalString(b, *out.SystemFingerprint)
 	}
 	if out.ServiceTier != nil {
 		b = append(b, `,"service_tier":`...)
-		b = appendMarshalString(b, *out.ServiceTier)
+		b = jsonenc.AppendMarshalString(b, *out.ServiceTier)
 	}
 	return append(b, '}'), nil
 }
@@ -69,16 +69,16 @@ func appendChatChoice(b []byte, ch *chatChoice) []byte {
 	b = strconv.AppendInt(b, int64(ch.Index), 10)
 	m := &ch.Message
 	b = append(b, `,"message":{"role":`...)
-	b = appendMarshalString(b, m.Role)
+	b = jsonenc.AppendMarshalString(b, m.Role)
 	b = append(b, `,"content":`...)
 	b = appendStringPtr(b, m.Content)
 	if m.ReasoningContent != nil {
 		b = append(b, `,"reasoning_content":`...)
-		b = appendMarshalString(b, *m.ReasoningContent)
+		b = jsonenc.AppendMarshalString(b, *m.ReasoningContent)
 	}
 	if m.Refusal != nil {
 		b = append(b, `,"refusal":`...)
-		b = appendMarshalString(b, *m.Refusal)
+		b = jsonenc.AppendMarshalString(b, *m.Refusal)
 	}
 	if len(m.ToolCalls) > 0 {
 		b = append(b, `,"tool_calls":[`...)
@@ -104,22 +104,22 @@ func appendToolCall(b []byte, tc *toolCall) []byte {
 	}
 	if tc.ID != "" {
 		b = append(b, `"id":`...)
-		b = appendMarshalString(b, tc.ID)
+		b = jsonenc.AppendMarshalString(b, tc.ID)
 		b = append(b, ',')
 	}
 	if tc.Type != "" {
 		b = append(b, `"type":`...)
-		b = appendMarshalString(b, tc.Type)
+		b = jsonenc.AppendMarshalString(b, tc.Type)
 		b = append(b, ',')
 	}
 	b = append(b, `"function":{`...)
 	if tc.Function.Name != "" {
 		b = append(b, `"name":`...)
-		b = appendMarshalString(b, tc.Function.Name)
+		b = jsonenc.AppendMarshalString(b, tc.Function.Name)
 		b = append(b, ',')
 	}
 	b = append(b, `"arguments":`...)
-	b = appendMarshalString(b, tc.Function.Arguments)
+	b = jsonenc.AppendMarshalString(b, tc.Function.Arguments)
 	return append(b, "}}"...)
 }
 
@@ -127,56 +127,8 @@ func appendStringPtr(b []byte, s *string) []byte {
 	if s == nil {
 		return append(b, "null"...)
 	}
-	return appendMarshalString(b, *s)
+	return jsonenc.AppendMarshalString(b, *s)
 }
-
-// appendMarshalString appends s quoted as json.Marshal quotes it (HTML
-// characters escaped). The escapes written here are the ones
-// encoding/json has always written; a string with any other (another
-// control character, invalid UTF-8, U+2028 or U+2029) is left to
-// json.Marshal.
-func appendMarshalString(b []byte, s string) []byte {
-	mark := len(b)
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && n == 1 || r == '\u2028' || r == '\u2029' {
-				return marshalString(b[:mark], s)
-			}
-			i += n
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		case '<', '>', '&':
-			b = append(b, `\u00`...)
-			b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
-		default:
-			return marshalString(b[:mark], s)
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-const hexDigits = "0123456789abcdef"
 
 // validNumber reports whether n is one JSON number.
 func validNumber(n json.Number) bool {

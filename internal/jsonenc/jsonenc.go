@@ -9,27 +9,38 @@ import "unicode/utf8"
 const hexDigits = "0123456789abcdef"
 
 // AppendString appends s as a JSON string, escaping like encoding/json
-// (without HTML escaping) and replacing invalid UTF-8 with U+FFFD.
-func AppendString(b []byte, s string) []byte {
+// (without HTML escaping, and \b and \f as \u0008 and \u000c) and
+// replacing invalid UTF-8 with U+FFFD.
+func AppendString(b []byte, s string) []byte { return appendString(b, s, false) }
+
+// AppendMarshalString appends s exactly as json.Marshal writes it: HTML
+// characters (<, >, &) escaped, \b and \f as such.
+func AppendMarshalString(b []byte, s string) []byte { return appendString(b, s, true) }
+
+func appendString(b []byte, s string, marshal bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && (!marshal || c != '<' && c != '>' && c != '&') {
 				i++
 				continue
 			}
 			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
+			switch {
+			case c == '"' || c == '\\':
 				b = append(b, '\\', c)
-			case '\n':
+			case c == '\n':
 				b = append(b, '\\', 'n')
-			case '\r':
+			case c == '\r':
 				b = append(b, '\\', 'r')
-			case '\t':
+			case c == '\t':
 				b = append(b, '\\', 't')
+			case marshal && c == '\b':
+				b = append(b, '\\', 'b')
+			case marshal && c == '\f':
+				b = append(b, '\\', 'f')
 			default:
 				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}
