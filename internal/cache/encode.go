@@ -140,19 +140,12 @@ func validNumber(n json.Number) bool {
 	return ok && end == len(b)
 }
 
-// marshalString appends s as json.Marshal writes it.
-func marshalString(b []byte, s string) []byte {
-	m, _ := json.Marshal(s) // a string always encodes
-	return append(b, m...)
-}
-
 // appendRaw appends raw as json.Marshal writes a json.RawMessage:
 // compacted, HTML characters escaped, invalid JSON an error. Raw without
 // space, HTML characters or non-ASCII bytes is already that.
 func appendRaw(b []byte, raw json.RawMessage) ([]byte, error) {
 	for _, c := range raw {
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf:
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf {
 			m, err := json.Marshal(raw)
 			return append(b, m...), err
 		}
