@@ -53,14 +53,8 @@ func appendChatCompletion(b []byte, out *chatCompletion) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if out.SystemFingerprint != nil {
-		b = append(b, `,"system_fingerprint":`...)
-		b = jsonenc.AppendMarshalString(b, *out.SystemFingerprint)
-	}
-	if out.ServiceTier != nil {
-		b = append(b, `,"service_tier":`...)
-		b = jsonenc.AppendMarshalString(b, *out.ServiceTier)
-	}
+	b = appendOptional(b, `,"system_fingerprint":`, out.SystemFingerprint)
+	b = appendOptional(b, `,"service_tier":`, out.ServiceTier)
 	return append(b, '}'), nil
 }
 
@@ -72,14 +66,8 @@ func appendChatChoice(b []byte, ch *chatChoice) []byte {
 	b = jsonenc.AppendMarshalString(b, m.Role)
 	b = append(b, `,"content":`...)
 	b = appendStringPtr(b, m.Content)
-	if m.ReasoningContent != nil {
-		b = append(b, `,"reasoning_content":`...)
-		b = jsonenc.AppendMarshalString(b, *m.ReasoningContent)
-	}
-	if m.Refusal != nil {
-		b = append(b, `,"refusal":`...)
-		b = jsonenc.AppendMarshalString(b, *m.Refusal)
-	}
+	b = appendOptional(b, `,"reasoning_content":`, m.ReasoningContent)
+	b = appendOptional(b, `,"refusal":`, m.Refusal)
 	if len(m.ToolCalls) > 0 {
 		b = append(b, `,"tool_calls":[`...)
 		for i := range m.ToolCalls {
@@ -121,6 +109,14 @@ func appendToolCall(b []byte, tc *toolCall) []byte {
 	b = append(b, `"arguments":`...)
 	b = jsonenc.AppendMarshalString(b, tc.Function.Arguments)
 	return append(b, "}}"...)
+}
+
+// appendOptional appends key and *s, nothing when s is nil (omitempty).
+func appendOptional(b []byte, key string, s *string) []byte {
+	if s == nil {
+		return b
+	}
+	return jsonenc.AppendMarshalString(append(b, key...), *s)
 }
 
 func appendStringPtr(b []byte, s *string) []byte {

@@ -163,7 +163,7 @@ type chunkDelta struct {
 // null finish_reason, which Storable refuses, so an interrupted stream is
 // never stored as complete.
 func AssembleStream(chunks [][]byte) ([]byte, error) {
-	for i, p := range chunks {
+	for _, p := range chunks {
 		if skipPayload(p) {
 			continue
 		}
@@ -174,7 +174,7 @@ func AssembleStream(chunks [][]byte) ([]byte, error) {
 			if first.Object == objectText {
 				return assembleText(chunks)
 			}
-			return assembleChat(chunks, true, &scanned{at: i, chunk: &first})
+			return assembleChat(chunks, true, &first)
 		}
 		var head struct {
 			Object string `json:"object"`
@@ -190,12 +190,6 @@ func AssembleStream(chunks [][]byte) ([]byte, error) {
 	return assembleChat(chunks, true, nil)
 }
 
-// scanned is a chunk scanChatChunk already read, at chunks[at].
-type scanned struct {
-	at    int
-	chunk *chatChunk
-}
-
 func skipPayload(p []byte) bool {
 	p = bytes.TrimSpace(p)
 	return len(p) == 0 || bytes.Equal(p, []byte("[DONE]"))
@@ -209,8 +203,9 @@ func present(raw json.RawMessage) bool {
 // assembleChat assembles a chat completion stream. fast reads the chunks
 // with scanChatChunk and from templates where it can; without it, every
 // chunk is read by encoding/json (what the tests compare fast with).
-// first, when set, is a chunk already scanned.
-func assembleChat(chunks [][]byte, fast bool, first *scanned) ([]byte, error) {
+// first, when set, is the first chunk (the first not skipped), already
+// scanned.
+func assembleChat(chunks [][]byte, fast bool, first *chatChunk) ([]byte, error) {
 	out := chatCompletion{Object: objectChat}
 	var choices []*chatChoice
 	var c chatChunk // decoded into chunk after chunk (scanChatChunk)
@@ -225,8 +220,8 @@ func assembleChat(chunks [][]byte, fast bool, first *scanned) ([]byte, error) {
 			choices[t.index].texts[t.field-1].addToken(text)
 			continue
 		}
-		if first != nil && i == first.at {
-			c = *first.chunk
+		if first != nil {
+			c, first = *first, nil
 			t.remember(payload, &c)
 		} else if fast && scanChatChunk(payload, &c) {
 			t.remember(payload, &c)

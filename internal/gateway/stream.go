@@ -187,7 +187,6 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			return err
 		}
 		if st.hold(out) {
-			st.forget()
 			return nil
 		}
 		return send(out, st.remember(p, out))
@@ -330,7 +329,9 @@ func (s *streamState) release() {
 // string's closing quote, which a value's end (a comma, a brace) follows,
 // never a colon. It carries text when its own text is not empty.
 func (s *streamState) remember(p, out []byte) bool {
-	s.forget()
+	if s.tmpl != nil {
+		s.tmpl.Clear()
+	}
 	n, start, end, text := textMembers(out)
 	if n != 1 || len(out) != len(p) || &out[0] != &p[0] || s.adapter.rewrites() ||
 		bytes.Contains(p, usageKey) || bytes.Contains(p, errorKey) || openai.StringMemberAt(p, finishKey) >= 0 || !jsonenc.Valid(p) {
@@ -341,13 +342,6 @@ func (s *streamState) remember(p, out []byte) bool {
 	}
 	s.tmpl.Set(p, start, end)
 	return text
-}
-
-// forget drops the template.
-func (s *streamState) forget() {
-	if s.tmpl != nil {
-		s.tmpl.Clear()
-	}
 }
 
 var (
