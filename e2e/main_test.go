@@ -166,6 +166,13 @@ type gatewayProc struct {
 // /readyz.
 func startGateway(t *testing.T, routing string, sims []*simulator, models string) *gatewayProc {
 	t.Helper()
+	return startGatewayEnv(t, nil, routing, sims, models)
+}
+
+// startGatewayEnv is startGateway with env (KEY=value) added to the
+// gateway's environment.
+func startGatewayEnv(t *testing.T, env []string, routing string, sims []*simulator, models string) *gatewayProc {
+	t.Helper()
 	port := testkit.FreePort(t)
 	var b strings.Builder
 	fmt.Fprintf(&b, "version: 1\nserver: {listen: \"127.0.0.1:%d\", shutdown_grace: 1s}\n", port)
@@ -183,7 +190,7 @@ func startGateway(t *testing.T, routing string, sims []*simulator, models string
 		t.Fatal(err)
 	}
 	g := &gatewayProc{base: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	g.p = startProc(t, "gateway", "serve", "--config", path)
+	g.p = startProcEnv(t, "gateway", "", env, "serve", "--config", path)
 	testkit.Eventually(t, 10*time.Second, "gateway /readyz", func() bool {
 		select {
 		case <-g.p.done:

@@ -71,6 +71,15 @@ func startProxy(ctx context.Context, f *flags, target, upstream string, conns in
 		defer os.Unsetenv("GODEBUG")
 		target = base
 	}
+	if base, ok := strings.CutSuffix(target, "-limited"); ok {
+		// The same target with a soft memory limit, as the Helm chart and
+		// the Kubernetes manifests run it (GOMEMLIMIT from the pod's
+		// memory limit): the collector runs before the heap's goal, which
+		// counts every goroutine stack, lets garbage grow past the limit.
+		os.Setenv("GOMEMLIMIT", f.memLimit)
+		defer os.Unsetenv("GOMEMLIMIT")
+		target = base
+	}
 	if base, ok := strings.CutSuffix(target, "-before"); ok {
 		// The same pipeline on the binary given as -dsgate-before.
 		if f.dsgateBefore == "" {

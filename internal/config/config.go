@@ -225,8 +225,10 @@ type Server struct {
 	// descriptors (an open stream holds a client and an upstream socket).
 	// Default 0: derived from the file descriptor limit (RLIMIT_NOFILE,
 	// which Go raises to its hard limit at start) as (limit - 256) / 2,
-	// keeping 256 for listeners, files, databases and idle connections.
-	// -1: no limit. /healthz, /readyz and /metrics are always served.
+	// keeping 256 for listeners, files, databases and idle connections;
+	// under a memory limit (GOMEMLIMIT, which the Helm chart sets from the
+	// pod's) at most (limit - 64 MiB - 1.5 x cache.memory.max_bytes) /
+	// 64 KiB, what an open stream holds. -1: no limit. /healthz, /readyz and /metrics are always served.
 	MaxConnections int `yaml:"max_connections"`
 	// RequestTimeout bounds a whole request, streams included. Default 10m.
 	RequestTimeout time.Duration `yaml:"request_timeout"`

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,7 +111,11 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 	if metricsSrv == nil {
 		inline = c.metricsHandler
 	}
-	capacity := httpapi.NewCapacity(maxConnections(cfg.Server.MaxConnections, nofileLimit()))
+	capacity := httpapi.NewCapacity(maxConnections(cfg.Server.MaxConnections, capacityLimits{
+		nofile:   nofileLimit(),
+		memory:   debug.SetMemoryLimit(-1), // reads the limit
+		reserved: cacheMemory(cfg.Cache),
+	}))
 	if capacity.Limit() > 0 {
 		log.Info("connection limit", "max_connections", capacity.Limit())
 	}
