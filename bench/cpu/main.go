@@ -239,10 +239,10 @@ func run(o options) error {
 			return err
 		}
 	}
-	rss := map[string]float64{}
+	rss := map[string]memory{}
 	for _, t := range order {
 		if t.watch != 0 {
-			rss[t.name] = peakRSS(t.watch)
+			rss[t.name] = residentMemory(t.watch)
 		}
 	}
 	load1, _ := os.ReadFile("/proc/loadavg")

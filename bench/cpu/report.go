@@ -47,7 +47,7 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.2f", a/b)
 }
 
-func report(o options, cells, sys []cell, rss map[string]float64, started time.Time, load0, load1 string) string {
+func report(o options, cells, sys []cell, rss map[string]memory, started time.Time, load0, load1 string) string {
 	groups := map[cellKey][]cell{}
 	for _, c := range cells {
 		k := cellKey{c.Mode, c.Target, c.C}
@@ -109,10 +109,10 @@ func report(o options, cells, sys []cell, rss map[string]float64, started time.T
 			}
 		}
 	}
-	fmt.Fprintf(&b, "\nPeak RSS (VmHWM over the whole run):")
+	fmt.Fprintf(&b, "\nPeak RSS (VmHWM over the whole run; in brackets RssFile at the end, the binary's mapped pages):")
 	for _, t := range o.targets {
 		if v, ok := rss[t]; ok {
-			fmt.Fprintf(&b, " %s %.1f MB;", t, v)
+			fmt.Fprintf(&b, " %s %.1f MB (%.1f);", t, v.peak, v.file)
 		}
 	}
 	b.WriteString("\n\nStages: ")
