@@ -223,8 +223,8 @@ func residentMemory(pid int) memory {
 	return m
 }
 
-// profiles takes a CPU and an allocation profile of the bare and full
-// gateways under non-streaming load at c=64.
+// profiles takes a CPU profile, an allocation profile and a heap snapshot
+// of every dsgate target under load (-pprof-mode) at c=64.
 func profiles(o options, dir, lua, mockAddr string, byName map[string]*target) error {
 	os.MkdirAll(o.pprofDir, 0o755)
 	for _, name := range slices.Sorted(maps.Keys(byName)) {
@@ -232,7 +232,7 @@ func profiles(o options, dir, lua, mockAddr string, byName map[string]*target) e
 		if t.pprof == "" {
 			continue // not dsgate
 		}
-		for _, kind := range []string{"profile", "allocs"} {
+		for _, kind := range []string{"profile", "allocs", "heap"} {
 			log.Printf("pprof %s %s", name, kind)
 			done := make(chan error, 1)
 			go func() {
@@ -240,8 +240,11 @@ func profiles(o options, dir, lua, mockAddr string, byName map[string]*target) e
 				done <- err
 			}()
 			time.Sleep(time.Second)
-			secs := max(int(o.dur/time.Second), 1)
-			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", t.pprof, kind, secs))
+			query := fmt.Sprintf("seconds=%d", max(int(o.dur/time.Second), 1))
+			if kind == "heap" {
+				query = "gc=1" // what is live under load, not a window's allocations
+			}
+			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s?%s", t.pprof, kind, query))
 			if err != nil {
 				return err
 			}
