@@ -22,9 +22,12 @@ import (
 // that is down makes records wait on disk, not in memory. After a restart
 // the new Writer continues the chain and each sink's delivery from disk.
 type Writer struct {
-	opts  Options
-	log   *slog.Logger
-	in    chan Event
+	opts Options
+	log  *slog.Logger
+	// in holds pooled events: a channel of QueueSize Event values (about
+	// 430 bytes each) kept 3.5 MB resident and scanned by every collection
+	// at the default 8192, full or empty.
+	in    chan *Event
 	spool *spool
 	chain chainState // owned by the sequencer (by Close once Run returned)
 	dels  []*deliverer
@@ -77,7 +80,7 @@ func New(opts Options) (*Writer, error) {
 	w := &Writer{
 		opts:    opts,
 		log:     opts.Logger,
-		in:      make(chan Event, opts.QueueSize),
+		in:      make(chan *Event, opts.QueueSize),
 		spool:   sp,
 		stop:    make(chan struct{}),
 		runDone: make(chan struct{}),
@@ -128,12 +131,30 @@ func (w *Writer) Record(ev Event) {
 	if ev.ID == "" {
 		ev.ID = NewID(w.opts.Now())
 	}
+	p := queued.Get().(*Event)
+	*p = ev
 	select {
-	case w.in <- ev:
+	case w.in <- p:
 		w.accepted.Add(1)
 	default:
+		release(p)
 		w.drop(DropQueueFull, 1)
 	}
+}
+
+// queued are the Events the queue holds, reused.
+var queued = sync.Pool{New: func() any { return new(Event) }}
+
+// take returns a queued event's value and gives the Event back to the pool.
+func take(p *Event) Event {
+	ev := *p
+	release(p)
+	return ev
+}
+
+func release(p *Event) {
+	*p = Event{} // no strings kept alive in the pool
+	queued.Put(p)
 }
 
 func (w *Writer) drop(reason string, n uint64) {
@@ -199,8 +220,8 @@ func (w *Writer) sequenceLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case ev := <-w.in:
-			batch = append(batch[:0], ev)
+		case p := <-w.in:
+			batch = append(batch[:0], take(p))
 		}
 		linger.Reset(w.opts.Linger)
 		select {
@@ -211,8 +232,8 @@ func (w *Writer) sequenceLoop(ctx context.Context) {
 	drain:
 		for len(batch) < w.opts.BatchSize {
 			select {
-			case ev := <-w.in:
-				batch = append(batch, ev)
+			case p := <-w.in:
+				batch = append(batch, take(p))
 			default:
 				break drain
 			}
@@ -478,7 +499,7 @@ func (w *Writer) close() error {
 	for len(w.in) > 0 {
 		batch := make([]Event, 0, w.opts.BatchSize)
 		for len(batch) < w.opts.BatchSize && len(w.in) > 0 {
-			batch = append(batch, <-w.in)
+			batch = append(batch, take(<-w.in))
 		}
 		w.sequence(batch)
 	}
