@@ -54,7 +54,7 @@ func main() {
 	var streams, targets string
 	flag.StringVar(&f.phase, "phase", "open", "open (memory and goroutines per open stream) or cpu (CPU per stream and per event)")
 	flag.StringVar(&streams, "streams", "2000", "open: numbers of concurrent streams, comma-separated")
-	flag.StringVar(&targets, "targets", "direct,nginx,bare,full", "what to measure: direct, nginx, bare, full; a dsgate target with the suffix -before runs -dsgate-before, with -limited runs under -memlimit")
+	flag.StringVar(&targets, "targets", "direct,nginx,bare,full", "what to measure: direct, nginx, bare, full; a dsgate target with the suffix -before runs -dsgate-before, with -limited (last) runs under -memlimit")
 	flag.IntVar(&f.chunks, "chunks", 40, "open: chunks per stream")
 	flag.DurationVar(&f.interval, "interval", 250*time.Millisecond, "open: time between chunks (4 tokens/s)")
 	flag.IntVar(&f.conc, "conc", 16, "cpu: concurrent streams (closed loop)")
@@ -62,7 +62,7 @@ func main() {
 	flag.DurationVar(&f.warmup, "warmup", 2*time.Second, "cpu: warm-up per cell")
 	flag.IntVar(&f.rounds, "rounds", 3, "cpu: interleaved rounds")
 	flag.StringVar(&f.dsgate, "dsgate", "", "dsgate binary (default: build the work tree)")
-	flag.StringVar(&f.memLimit, "memlimit", "480MiB", "GOMEMLIMIT for the targets bare-limited and full-limited (any target with the suffix -limited)")
+	flag.StringVar(&f.memLimit, "memlimit", "480MiB", "GOMEMLIMIT for the targets with the suffix -limited (which also bounds dsgate's connections from c100bb2 on)")
 	flag.StringVar(&f.dsgateBefore, "dsgate-before", "", "dsgate binary for the targets bare-before and full-before (e.g. built from the commit before a change)")
 	flag.StringVar(&f.nginx, "nginx", "/usr/sbin/nginx", "nginx binary")
 	flag.StringVar(&f.out, "out", "bench/out/streams", "directory for logs and profiles")

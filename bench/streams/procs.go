@@ -71,11 +71,14 @@ func startProxy(ctx context.Context, f *flags, target, upstream string, conns in
 		defer os.Unsetenv("GODEBUG")
 		target = base
 	}
-	if base, ok := strings.CutSuffix(target, "-limited"); ok {
+	if base, ok := strings.CutSuffix(target, "-limited"); ok { // before -before: bare-before-limited
 		// The same target with a soft memory limit, as the Helm chart and
 		// the Kubernetes manifests run it (GOMEMLIMIT from the pod's
-		// memory limit): the collector runs before the heap's goal, which
-		// counts every goroutine stack, lets garbage grow past the limit.
+		// memory limit). The collector then runs when the process nears
+		// the limit instead of at its heap goal, which counts every
+		// goroutine stack. From c100bb2 on, dsgate also derives its
+		// connection limit from it, so streams past (limit - 64 MiB) /
+		// 64 KiB are refused.
 		os.Setenv("GOMEMLIMIT", f.memLimit)
 		defer os.Unsetenv("GOMEMLIMIT")
 		target = base

@@ -45,7 +45,7 @@ const entryOverhead = 384
 // Size is the approximate number of bytes the entry occupies in the memory
 // tier, used to bound it.
 func (e Entry) Size() int {
-	n := len(e.Body) + len(e.Model) + entryOverhead
+	n := allocated(cap(e.Body)) + len(e.Model) + entryOverhead
 	for _, c := range e.Chunks {
 		n += len(c) + 24
 	}
@@ -190,4 +190,14 @@ func chunkHasUsage(payload []byte) bool {
 func isUsageChunk(payload []byte) bool {
 	var c usageProbe
 	return json.Unmarshal(payload, &c) == nil && len(c.Choices) == 0 && present(c.Usage)
+}
+
+// allocated is about what the heap spends on an n-byte buffer: up to an
+// eighth more for a small one (the allocator's size classes), whole 8 KiB
+// pages for a large one.
+func allocated(n int) int {
+	if n < 32<<10 {
+		return n + n/8
+	}
+	return (n + 8<<10 - 1) &^ (8<<10 - 1)
 }

@@ -61,7 +61,7 @@ func TestMemoryBoundedInBytes(t *testing.T) {
 // bound now holds for the heap the tier really keeps, measured with small
 // answers, where the per-entry cost weighs most.
 func TestMemoryHeapWithinMaxBytes(t *testing.T) {
-	for _, body := range []int{200, 2000} {
+	for _, body := range []int{200, 2000, 2305, 40000} { // 2305: just past a size class
 		t.Run(fmt.Sprint(body), func(t *testing.T) {
 			const maxBytes = 4 << 20
 			before := liveHeap()
@@ -71,6 +71,7 @@ func TestMemoryHeapWithinMaxBytes(t *testing.T) {
 			}
 			defer m.Close()
 			n := 3 * maxBytes / body // three times what fits
+			charge := cache.Entry{Body: make([]byte, body), Model: "deepseek-chat"}.Size()
 			for i := range n {
 				e := cache.Entry{Body: make([]byte, body), Model: "deepseek-chat", CreatedAt: time.Now()}
 				var k cache.Key
@@ -79,7 +80,9 @@ func TestMemoryHeapWithinMaxBytes(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			testkit.Eventually(t, 5*time.Second, "eviction to catch up", func() bool { return m.Stats().Bytes <= maxBytes })
+			testkit.Eventually(t, 5*time.Second, "eviction to catch up", func() bool {
+				return m.Stats().Bytes <= maxBytes && m.Stats().Entries*int64(charge) <= maxBytes
+			})
 			held := liveHeap() - before
 			t.Logf("%d-byte answers: %d entries, heap %d bytes (%.2fx max_bytes), %.0f bytes an entry",
 				body, m.Stats().Entries, held, float64(held)/maxBytes, float64(held)/float64(m.Stats().Entries))

@@ -27,8 +27,9 @@ type Cache struct {
 
 // CacheMemory is the in-process tier (W-TinyLFU, bounded in bytes).
 type CacheMemory struct {
-	// MaxBytes bounds the heap the tier keeps: its answers and about 384
-	// bytes of bookkeeping each. Default 64 MiB.
+	// MaxBytes bounds the heap the tier keeps, to within a few per cent:
+	// its answers (with the allocator's rounding) and about 384 bytes of
+	// bookkeeping each. Default 64 MiB.
 	MaxBytes uint64 `yaml:"max_bytes"`
 	// TTL of entries. Default 5m.
 	TTL time.Duration `yaml:"ttl"`

@@ -227,8 +227,10 @@ type Server struct {
 	// which Go raises to its hard limit at start) as (limit - 256) / 2,
 	// keeping 256 for listeners, files, databases and idle connections;
 	// under a memory limit (GOMEMLIMIT, which the Helm chart sets from the
-	// pod's) at most (limit - 64 MiB - 1.5 x cache.memory.max_bytes) /
-	// 64 KiB, what an open stream holds. -1: no limit. /healthz, /readyz and /metrics are always served.
+	// pod's) at most (limit - 64 MiB - 1.5 x cache.memory.max_bytes when
+	// the cache is on) / 64 KiB, what an open stream holds, and never
+	// below a quarter of the limit / 64 KiB. The log line "connection
+	// limit" names the inputs. -1: no limit. /healthz, /readyz and /metrics are always served.
 	MaxConnections int `yaml:"max_connections"`
 	// RequestTimeout bounds a whole request, streams included. Default 10m.
 	RequestTimeout time.Duration `yaml:"request_timeout"`

@@ -42,7 +42,9 @@ type capacityLimits struct {
 // of two: half of what the file descriptor limit leaves after fdReserve,
 // since each open stream holds a client and an upstream socket; and, under
 // a memory limit, what it leaves after memReserve and the reserved memory
-// at connMemory a connection. -1, or no known limit, means no limit (0).
+// at connMemory a connection, or a quarter of the limit when the reserve
+// takes it all (a small pod with a big cache tier, which then rarely
+// fills). -1, or no known limit, means no limit (0).
 func maxConnections(configured int, l capacityLimits) int {
 	switch {
 	case configured > 0:
@@ -61,7 +63,9 @@ func maxConnections(configured int, l capacityLimits) int {
 	if l.memory <= 0 || l.memory == math.MaxInt64 {
 		return n
 	}
-	m := max(int((uint64(l.memory)-min(uint64(l.memory), memReserve+l.reserved))/connMemory), 1)
+	limit, keep := uint64(l.memory), memReserve+min(l.reserved, 1<<62)
+	room := max(limit-min(limit, keep), limit/4)
+	m := max(int(room/connMemory), 1)
 	if n == 0 {
 		return m
 	}
@@ -75,5 +79,5 @@ func cacheMemory(c config.Cache) uint64 {
 	if !c.Enabled {
 		return 0
 	}
-	return c.Memory.MaxBytes / 2 * 3
+	return min(c.Memory.MaxBytes, 1<<60) / 2 * 3
 }

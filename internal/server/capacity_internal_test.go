@@ -45,7 +45,10 @@ func TestMaxConnectionsFromMemoryLimit(t *testing.T) {
 		{"descriptors fewer", 0, capacityLimits{nofile: 1024, memory: 512 * mib}, (1024 - fdReserve) / 2},
 		{"the cache's tier kept", 0, capacityLimits{nofile: 1 << 20, memory: 512 * mib, reserved: 96 * mib}, (512 - 64 - 96) * 16},
 		{"no descriptor limit known", 0, capacityLimits{memory: 128 * mib}, 64 * 16},
-		{"a limit below the reserve", 0, capacityLimits{nofile: 1 << 20, memory: 32 * mib}, 1},
+		{"a limit below the reserve: a quarter", 0, capacityLimits{nofile: 1 << 20, memory: 32 * mib}, 8 * 16},
+		{"the cache's tier takes it all", 0, capacityLimits{nofile: 1 << 20, memory: 160 * mib, reserved: 96 * mib}, 40 * 16},
+		{"a tiny limit", 0, capacityLimits{nofile: 1 << 20, memory: 1 << 10}, 1},
+		{"an absurd cache tier", 0, capacityLimits{nofile: 1 << 20, memory: 512 * mib, reserved: math.MaxUint64}, 128 * 16},
 		{"no memory limit", 0, capacityLimits{nofile: 20000, memory: math.MaxInt64}, (20000 - fdReserve) / 2},
 		{"configured wins", 50000, capacityLimits{nofile: 1 << 20, memory: 512 * mib}, 50000},
 		{"turned off", -1, capacityLimits{nofile: 1 << 20, memory: 512 * mib}, 0},
@@ -65,5 +68,9 @@ func TestCacheMemoryReserved(t *testing.T) {
 	on.Enabled = true
 	if got := cacheMemory(on); got != 96<<20 {
 		t.Errorf("64 MiB tier: %d reserved, want 96 MiB", got)
+	}
+	on.Memory.MaxBytes = math.MaxUint64
+	if got := cacheMemory(on); got < 1<<60 {
+		t.Errorf("an absurd tier: %d reserved, wrapped", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -111,13 +112,21 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 	if metricsSrv == nil {
 		inline = c.metricsHandler
 	}
-	capacity := httpapi.NewCapacity(maxConnections(cfg.Server.MaxConnections, capacityLimits{
+	limits := capacityLimits{
 		nofile:   nofileLimit(),
 		memory:   debug.SetMemoryLimit(-1), // reads the limit
 		reserved: cacheMemory(cfg.Cache),
-	}))
+	}
+	capacity := httpapi.NewCapacity(maxConnections(cfg.Server.MaxConnections, limits))
 	if capacity.Limit() > 0 {
-		log.Info("connection limit", "max_connections", capacity.Limit())
+		attrs := []any{"max_connections", capacity.Limit()}
+		if cfg.Server.MaxConnections == 0 {
+			attrs = append(attrs, "nofile", limits.nofile)
+			if limits.memory != math.MaxInt64 {
+				attrs = append(attrs, "memory_limit", limits.memory, "memory_reserved", memReserve+limits.reserved)
+			}
+		}
+		log.Info("connection limit", attrs...)
 	}
 	handler := httpapi.New(httpapi.Options{
 		Gateway:           s.gateway,
