@@ -219,7 +219,8 @@ type Server struct {
 	// MaxBodyBytes bounds a request body; larger bodies get 413. Default 8 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxConnections bounds the open client connections and the requests
-	// in flight alike; past it a request gets 503 with Retry-After (counted
+	// in flight alike, the gRPC listener's calls included; past it a
+	// request gets 503 with Retry-After (a gRPC call UNAVAILABLE; counted
 	// in dsgate_ratelimit_rejections_total{limit="capacity"}) and its
 	// connection is closed, instead of the process running out of file
 	// descriptors (an open stream holds a client and an upstream socket).

@@ -57,6 +57,10 @@ func methodResource(full string) (string, bool) {
 func (ic *interceptors) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
 	ctx, s, finish := ic.begin(ctx, info.FullMethod)
 	defer func() { err = finish(recover(), err) }()
+	if !ic.admit(info.FullMethod) {
+		return nil, ic.refuse()
+	}
+	defer ic.release(info.FullMethod)
 	if ctx, err = ic.authenticate(ctx, info.FullMethod, s); err != nil {
 		return nil, protoErr(err)
 	}
@@ -66,10 +70,31 @@ func (ic *interceptors) unary(ctx context.Context, req any, info *grpc.UnaryServ
 func (ic *interceptors) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
 	ctx, s, finish := ic.begin(ss.Context(), info.FullMethod)
 	defer func() { err = finish(recover(), err) }()
+	if !ic.admit(info.FullMethod) {
+		return ic.refuse()
+	}
+	defer ic.release(info.FullMethod)
 	if ctx, err = ic.authenticate(ctx, info.FullMethod, s); err != nil {
 		return protoErr(err)
 	}
 	return h(srv, &scopedStream{ServerStream: ss, ctx: ctx})
+}
+
+// admit takes a place of the gateway's capacity for a call; health checks
+// need none.
+func (ic *interceptors) admit(method string) bool {
+	return ic.o.Capacity == nil || strings.HasPrefix(method, "/grpc.health.") || ic.o.Capacity.Admit()
+}
+
+func (ic *interceptors) release(method string) {
+	if ic.o.Capacity != nil && !strings.HasPrefix(method, "/grpc.health.") {
+		ic.o.Capacity.Release()
+	}
+}
+
+// refuse is the status of a call the gateway has no room for.
+func (ic *interceptors) refuse() error {
+	return status.Errorf(codes.Unavailable, "the gateway is serving its limit of %d connections and requests; retry shortly", ic.o.Capacity.Limit())
 }
 
 // begin gives the call its scope and deadline; finish turns a panic into

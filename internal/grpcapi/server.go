@@ -84,9 +84,24 @@ type Options struct {
 	// its cause (the server's shutdown at the end of the grace period):
 	// streams send that error as their last event.
 	Base context.Context
+	// Capacity, when set, bounds the calls in flight together with the
+	// HTTP listener's requests (server.max_connections): a call past it
+	// ends at once with UNAVAILABLE. Health checks are never refused.
+	Capacity Capacity
 	// AccessLog writes one log line per call.
 	AccessLog bool
 	Logger    *slog.Logger
+}
+
+// Capacity is the gateway's bound on requests in flight
+// (*httpapi.Capacity).
+type Capacity interface {
+	// Admit takes a place; false means none is left.
+	Admit() bool
+	// Release gives an admitted call's place back.
+	Release()
+	// Limit is the number of places, 0 for no limit.
+	Limit() int
 }
 
 // Server is the gRPC server with the inference, health and reflection

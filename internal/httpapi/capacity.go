@@ -10,9 +10,10 @@ import (
 	"github.com/dsgate/dsgate/internal/openai"
 )
 
-// Capacity bounds the client connections and the requests in flight, so
-// that the gateway refuses clearly (503 with Retry-After, in the API's
-// error shape) before the process runs out of file descriptors: an open
+// Capacity bounds the client connections and the requests in flight (the
+// gRPC listener's calls among them), so that the gateway refuses clearly
+// (503 with Retry-After, in the API's error shape; UNAVAILABLE on gRPC)
+// before the process runs out of file descriptors or memory: an open
 // stream holds a client socket and an upstream socket, and without a
 // bound a crowd of clients ends in failed accepts and failed dials.
 //
@@ -51,9 +52,9 @@ func (c *Capacity) ConnState(_ net.Conn, s http.ConnState) {
 	}
 }
 
-// admit takes a place for one request; false means the gateway is full.
-// Every admitted request must be released.
-func (c *Capacity) admit() bool {
+// Admit takes a place for one request or gRPC call; false means the
+// gateway is full. Every admitted request must be released.
+func (c *Capacity) Admit() bool {
 	if c == nil || c.limit <= 0 {
 		return true
 	}
@@ -64,8 +65,8 @@ func (c *Capacity) admit() bool {
 	return true
 }
 
-// release gives back an admitted request's place.
-func (c *Capacity) release() {
+// Release gives back an admitted request's place.
+func (c *Capacity) Release() {
 	if c != nil && c.limit > 0 {
 		c.inFlight.Add(-1)
 	}

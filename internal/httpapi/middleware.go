@@ -111,11 +111,11 @@ func frame(next http.Handler, o *Options) http.Handler {
 			return
 		}
 		if !exemptFromCapacity(r.URL.Path) {
-			if !o.Capacity.admit() {
+			if !o.Capacity.Admit() {
 				refuseBusy(sw, r, o)
 				return
 			}
-			defer o.Capacity.release()
+			defer o.Capacity.Release()
 		}
 		next.ServeHTTP(sw, r)
 	})

@@ -171,7 +171,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		if err != nil {
 			return nil, err
 		}
-		g := buildGRPC(s.reqCtx, cfg, cfg.GRPC, c, s.gateway, tlsConf, c.observeGRPC, log)
+		g := buildGRPC(s.reqCtx, cfg, cfg.GRPC, c, s.gateway, tlsConf, c.observeGRPC, grpcCapacity{capacity, c.metrics}, log)
 		c.life.addTask("grpc health", g.Run)
 		s.grpcAddr = gln.Addr().String()
 		s.listeners = append(s.listeners, grpcListener(g, gln))
