@@ -505,24 +505,15 @@ func TestWriterRecoversFromCrashState(t *testing.T) {
 // audit.New), and every collection scanned it. An empty queue now costs
 // its pointers only.
 func TestEmptyQueueIsSmall(t *testing.T) {
-	before := liveHeap()
+	before := testkit.LiveHeap()
 	w, err := audit.New(fastOptions(t.TempDir(), audit.NamedSink{Name: "mem", Sink: newMemSink()}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	held := liveHeap() - before
+	held := testkit.LiveHeap() - before
 	runtime.KeepAlive(w)
 	w.Close()
 	if held > 512<<10 {
 		t.Errorf("a new Writer with an empty queue holds %d bytes of heap", held)
 	}
-}
-
-// liveHeap is the heap in use after two collections.
-func liveHeap() int64 {
-	var s runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&s)
-	return int64(s.HeapAlloc)
 }

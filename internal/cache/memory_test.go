@@ -64,7 +64,7 @@ func TestMemoryHeapWithinMaxBytes(t *testing.T) {
 	for _, body := range []int{200, 2000, 2305, 40000} { // 2305: just past a size class
 		t.Run(fmt.Sprint(body), func(t *testing.T) {
 			const maxBytes = 4 << 20
-			before := liveHeap()
+			before := testkit.LiveHeap()
 			m, err := cache.NewMemory(cache.MemoryOptions{MaxBytes: maxBytes})
 			if err != nil {
 				t.Fatal(err)
@@ -83,7 +83,7 @@ func TestMemoryHeapWithinMaxBytes(t *testing.T) {
 			testkit.Eventually(t, 5*time.Second, "eviction to catch up", func() bool {
 				return m.Stats().Bytes <= maxBytes && m.Stats().Entries*int64(charge) <= maxBytes
 			})
-			held := liveHeap() - before
+			held := testkit.LiveHeap() - before
 			t.Logf("%d-byte answers: %d entries, heap %d bytes (%.2fx max_bytes), %.0f bytes an entry",
 				body, m.Stats().Entries, held, float64(held)/maxBytes, float64(held)/float64(m.Stats().Entries))
 			if held > maxBytes*11/10 {
@@ -92,13 +92,4 @@ func TestMemoryHeapWithinMaxBytes(t *testing.T) {
 			runtime.KeepAlive(m)
 		})
 	}
-}
-
-// liveHeap is the heap in use after two collections.
-func liveHeap() int64 {
-	var s runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&s)
-	return int64(s.HeapAlloc)
 }

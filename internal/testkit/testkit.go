@@ -6,6 +6,7 @@ package testkit
 
 import (
 	"os"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -49,4 +50,15 @@ func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 			wait *= 2
 		}
 	}
+}
+
+// LiveHeap is the heap in use after two collections: what a test's objects
+// keep, measured as the difference of two calls around their making (run
+// it from a test that is not parallel, so no other test allocates).
+func LiveHeap() int64 {
+	var s runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&s)
+	return int64(s.HeapAlloc)
 }
