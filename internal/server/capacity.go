@@ -43,8 +43,8 @@ type capacityLimits struct {
 // since each open stream holds a client and an upstream socket; and, under
 // a memory limit, what it leaves after memReserve and the reserved memory
 // at connMemory a connection, or a quarter of the limit when the reserve
-// takes it all (a small pod with a big cache tier, which then rarely
-// fills). -1, or no known limit, means no limit (0).
+// takes it all (a small pod with a big cache tier). -1, or no known
+// limit, means no limit (0).
 func maxConnections(configured int, l capacityLimits) int {
 	switch {
 	case configured > 0:
