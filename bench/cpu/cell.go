@@ -23,21 +23,26 @@ import (
 
 // cell is one measured wrk run against one target.
 type cell struct {
-	Target    string  `json:"target"`
-	Mode      string  `json:"mode"`
-	C         int     `json:"c"`
-	Round     int     `json:"round"`
-	Requests  int64   `json:"requests"`
-	RPS       float64 `json:"rps"`
-	CPUUs     float64 `json:"cpu_us_per_req"` // -1: not measured
-	Allocs    float64 `json:"allocs_per_req"` // -1: not measured
-	Syscalls  float64 `json:"syscalls_per_req"`
-	P50Ms     float64 `json:"p50_ms"`
-	P99Ms     float64 `json:"p99_ms"`
-	Dials     int64   `json:"upstream_dials"`
-	Errors    int64   `json:"errors"`
-	OtherPct  float64 `json:"other_load_on_proxy_core_pct"`
-	ProxyBusy float64 `json:"proxy_core_own_pct"`
+	Target   string  `json:"target"`
+	Mode     string  `json:"mode"`
+	C        int     `json:"c"`
+	Round    int     `json:"round"`
+	Requests int64   `json:"requests"`
+	RPS      float64 `json:"rps"`
+	CPUUs    float64 `json:"cpu_us_per_req"` // -1: not measured
+	Allocs   float64 `json:"allocs_per_req"` // -1: not measured
+	Syscalls float64 `json:"syscalls_per_req"`
+	P50Ms    float64 `json:"p50_ms"`
+	P99Ms    float64 `json:"p99_ms"`
+	Dials    int64   `json:"upstream_dials"`
+	// SteadyDials are the dials after the window's first second: the
+	// first second re-dials the upstream connections of the requests the
+	// previous wrk run left in flight, which a proxy cancels with their
+	// clients (dsgate does: a client gone stops the generation).
+	SteadyDials int64   `json:"upstream_dials_after_1s"`
+	Errors      int64   `json:"errors"`
+	OtherPct    float64 `json:"other_load_on_proxy_core_pct"`
+	ProxyBusy   float64 `json:"proxy_core_own_pct"`
 }
 
 // wrkResult is the line wrk.lua prints when done.
@@ -111,6 +116,11 @@ func runCell(o options, dir, lua, mockAddr string, t *target, mode string, c, ro
 	if perf {
 		window = o.sysDur
 	}
+	steady := make(chan int64, 1)
+	go func() {
+		time.Sleep(time.Second)
+		steady <- mockConns(mockAddr)
+	}()
 	r, err := runWrk(o, lua, t, mode, c, window)
 	if err != nil {
 		return cell{}, err
@@ -123,7 +133,7 @@ func runCell(o options, dir, lua, mockAddr string, t *target, mode string, c, ro
 		RPS:   float64(r.Requests) / (float64(r.DurationUs) / 1e6),
 		P50Ms: float64(r.P50) / 1000, P99Ms: float64(r.P99) / 1000,
 		Errors: r.Connect + r.Read + r.Write + r.Status + r.Timeout,
-		Dials:  conns1 - conns0, CPUUs: -1, Allocs: -1, Syscalls: -1}
+		Dials:  conns1 - conns0, SteadyDials: conns1 - <-steady, CPUUs: -1, Allocs: -1, Syscalls: -1}
 	if perf {
 		pc.Process.Signal(syscall.SIGINT)
 		pc.Wait()

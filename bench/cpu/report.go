@@ -68,7 +68,7 @@ func report(o options, cells, sys []cell, rss map[string]memory, started time.Ti
 	fmt.Fprintf(&b, "- %d interleaved rounds (every target of a cell back to back, then the next cell), medians; %s measured after %s warm-up; wrk -t1 and the mock upstream (GOMAXPROCS=1) on CPU %d, the proxy alone on CPU %d\n",
 		o.rounds, o.dur, o.warm, o.loadCPU, o.proxyCPU)
 	fmt.Fprintf(&b, "- load average at start %s, at end %s\n\n", load0, load1)
-	fmt.Fprintf(&b, "| mode | c | target | req/s | ÷ nginx | CPU µs/req | ÷ nginx | allocs/req | syscalls/req | p50 ms | added p50 ms | ÷ nginx's | upstream dials | errors | proxy core: own %% / others %% |\n")
+	fmt.Fprintf(&b, "| mode | c | target | req/s | ÷ nginx | CPU µs/req | ÷ nginx | allocs/req | syscalls/req | p50 ms | added p50 ms | ÷ nginx's | upstream dials (after the first second) | errors | proxy core: own %% / others %% |\n")
 	fmt.Fprintf(&b, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, mode := range o.modes {
 		for _, c := range allConc(o) {
@@ -104,7 +104,8 @@ func report(o options, cells, sys []cell, rss map[string]memory, started time.Ti
 					mode, c, t, num(rps, "%.0f"), ratio(rps, ngRPS), num(cpu, "%.1f"), ratio(cpu, ngCPU),
 					num(median(g, func(x cell) float64 { return x.Allocs }), "%.1f"), num(sc, "%.1f"),
 					num(p50, "%.3f"), num(added, "%.3f"), ratio(added, ngAdded),
-					num(median(g, func(x cell) float64 { return float64(x.Dials) }), "%.0f"), errs,
+					num(median(g, func(x cell) float64 { return float64(x.Dials) }), "%.0f")+" ("+
+						num(median(g, func(x cell) float64 { return float64(x.SteadyDials) }), "%.0f")+")", errs,
 					num(median(g, func(x cell) float64 { return x.ProxyBusy }), "%.0f"), num(median(g, func(x cell) float64 { return x.OtherPct }), "%.0f"))
 			}
 		}
