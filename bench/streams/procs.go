@@ -207,7 +207,14 @@ func (p *proxy) saveProfile(kind, path string) error {
 	if p.pprof == "" {
 		return nil
 	}
-	resp, err := http.Get("http://" + p.pprof + "/debug/pprof/" + kind)
+	query := ""
+	if kind == "heap" {
+		// What is live now: without a collection first the profile is
+		// the last cycle's, which with idle streams can be seconds old
+		// (taken during the ramp, it showed a third of the live heap).
+		query = "?gc=1"
+	}
+	resp, err := http.Get("http://" + p.pprof + "/debug/pprof/" + kind + query)
 	if err != nil {
 		return err
 	}

@@ -165,9 +165,7 @@ func (s *sseSink) named(event string, data []byte) error {
 		s.hash.Write(data)
 		s.hash.Write(newline)
 	}
-	s.buf = chatwire.AppendEvent(s.buf[:0], event, data)
-	_, err := s.w.Write(s.buf)
-	return err
+	return s.write(chatwire.AppendEvent(s.eventBuf(), event, data))
 }
 
 // finishRecord puts the API's own request and answer in the record.

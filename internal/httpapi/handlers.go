@@ -117,26 +117,44 @@ type sseSink struct {
 	w       http.ResponseWriter
 	started bool
 	digest  bool
-	buf     []byte  // where each event is built before it is written
-	pooled  *[]byte // buf's holder in eventBufs
 	hash    hash.Hash
+	buf     *[]byte // the event buffer, from eventBufs, held from an event to the next flush
 }
 
-// eventBufs are the sinks' event buffers, kept from stream to stream (a
-// buffer grown per stream was a tenth of a translated stream's garbage).
+// eventBufs are where events are built before they are written. A sink
+// takes one for the events it writes between two flushes and gives it back
+// at the flush (the gateway flushes when it would wait for the upstream),
+// so an open stream holds none while it waits (one held for a stream's
+// life was 2 KiB of an idle stream's 63 KB), and a buffer is not grown anew
+// per stream (that was a tenth of a translated stream's garbage).
 var eventBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
-// release hands the event buffer back once the response is written: the
-// frame calls it when the handler is done.
+// eventBuf is the sink's event buffer, emptied.
+func (s *sseSink) eventBuf() []byte {
+	if s.buf == nil {
+		s.buf = eventBufs.Get().(*[]byte)
+	}
+	return (*s.buf)[:0]
+}
+
+// write writes an event built in the sink's event buffer.
+func (s *sseSink) write(event []byte) error {
+	*s.buf = event // keeps the buffer if the event grew it
+	_, err := s.w.Write(event)
+	return err
+}
+
+// release gives the event buffer back: at a flush, and when the frame is
+// done with the request.
 func (s *sseSink) release() {
-	if s.pooled == nil {
+	if s.buf == nil {
 		return
 	}
-	if cap(s.buf) <= 64<<10 { // one grown by a huge event is left to the GC
-		*s.pooled = s.buf[:0]
-		eventBufs.Put(s.pooled)
+	if cap(*s.buf) <= 64<<10 { // one grown by a huge event is left to the GC
+		*s.buf = (*s.buf)[:0]
+		eventBufs.Put(s.buf)
 	}
-	s.pooled, s.buf = nil, nil
+	s.buf = nil
 }
 
 // sinkFor returns the request's sink: the statusWriter's own, or a new
@@ -153,10 +171,6 @@ func (s *sseSink) start() {
 		return
 	}
 	s.started = true
-	if s.buf == nil {
-		s.pooled = eventBufs.Get().(*[]byte)
-		s.buf = *s.pooled
-	}
 	if s.digest {
 		s.hash = sha256.New()
 	}
@@ -173,21 +187,18 @@ func (s *sseSink) Data(p []byte) error {
 		s.hash.Write(p)
 		s.hash.Write(newline)
 	}
-	s.buf = openai.AppendEvent(s.buf[:0], p)
-	_, err := s.w.Write(s.buf)
-	return err
+	return s.write(openai.AppendEvent(s.eventBuf(), p))
 }
 
 func (s *sseSink) Comment(line []byte) error {
 	s.start()
-	s.buf = append(append(s.buf[:0], line...), '\n', '\n')
-	_, err := s.w.Write(s.buf)
-	return err
+	return s.write(append(append(s.eventBuf(), line...), '\n', '\n'))
 }
 
 // Flush sends the buffered events. The response writer buffers writes
 // until then, so a burst of events leaves in one write.
 func (s *sseSink) Flush() error {
+	s.release()
 	if f, ok := s.w.(interface{ FlushError() error }); ok {
 		return f.FlushError()
 	}
@@ -199,8 +210,7 @@ func (s *sseSink) event(payload []byte) {
 	if !s.started {
 		return
 	}
-	s.buf = openai.AppendEvent(s.buf[:0], payload)
-	s.w.Write(s.buf)
+	s.write(openai.AppendEvent(s.eventBuf(), payload))
 	s.Flush()
 }
 
