@@ -222,12 +222,15 @@ type memory struct {
 func residentMemory(pid int) memory {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	var m memory
+	mb := func(rest string) float64 {
+		kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+		return kb / 1024
+	}
 	for _, line := range strings.Split(string(b), "\n") {
-		for name, v := range map[string]*float64{"VmHWM:": &m.peak, "RssFile:": &m.file} {
-			if rest, ok := strings.CutPrefix(line, name); ok {
-				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-				*v = kb / 1024
-			}
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			m.peak = mb(rest)
+		} else if rest, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			m.file = mb(rest)
 		}
 	}
 	return m

@@ -112,18 +112,18 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 	if metricsSrv == nil {
 		inline = c.metricsHandler
 	}
-	limits := capacityLimits{
+	derived := capacityLimits{
 		nofile:   nofileLimit(),
 		memory:   debug.SetMemoryLimit(-1), // reads the limit
 		reserved: cacheMemory(cfg.Cache),
 	}
-	capacity := httpapi.NewCapacity(maxConnections(cfg.Server.MaxConnections, limits))
+	capacity := httpapi.NewCapacity(maxConnections(cfg.Server.MaxConnections, derived))
 	if capacity.Limit() > 0 {
 		attrs := []any{"max_connections", capacity.Limit()}
 		if cfg.Server.MaxConnections == 0 {
-			attrs = append(attrs, "nofile", limits.nofile)
-			if limits.memory != math.MaxInt64 {
-				attrs = append(attrs, "memory_limit", limits.memory, "memory_reserved", memReserve+limits.reserved)
+			attrs = append(attrs, "nofile", derived.nofile)
+			if derived.memory != math.MaxInt64 {
+				attrs = append(attrs, "memory_limit", derived.memory, "memory_reserved", memReserve+derived.reserved)
 			}
 		}
 		log.Info("connection limit", attrs...)
