@@ -231,6 +231,7 @@ func (h *handlers) messagesComplete(w http.ResponseWriter, r *http.Request, p *a
 	}
 	finishRecord(r, body, out, nil)
 	writeTranslated(w, res, out)
+	sendNow(w, r)
 	return nil
 }
 
@@ -329,6 +330,7 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 		}
 		finishRecord(r, body, out, nil)
 		writeTranslated(w, res, out)
+		sendNow(w, r)
 		return nil
 	}
 	sink := newEventSink(w, h.opts.Audit != nil)

@@ -62,7 +62,20 @@ func (h *handlers) inference(e openai.Endpoint) handlerFunc {
 			return err
 		}
 		writeAnswer(w, res)
+		sendNow(w, r)
 		return nil
+	}
+}
+
+// sendNow sends a whole answer, written with its Content-Length, at once
+// instead of when the handler returns: the work after it (frame's
+// metrics, audit record and access line, net/http's end of the request)
+// then follows the answer instead of delaying it, and a client's next
+// request on the connection can arrive while it runs. Only on HTTP/1: on
+// HTTP/2 an early flush costs an extra frame to end the stream.
+func sendNow(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 {
+		http.NewResponseController(w).Flush()
 	}
 }
 

@@ -88,9 +88,14 @@ func answer(c *gateway.Call) *gateway.Result {
 type auditLog struct {
 	mu     sync.Mutex
 	events []audit.Event
+	// hold, when set, keeps Record from returning until it is closed.
+	hold chan struct{}
 }
 
 func (a *auditLog) Record(e audit.Event) {
+	if a.hold != nil {
+		<-a.hold
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.events = append(a.events, e)

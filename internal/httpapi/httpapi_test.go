@@ -464,3 +464,48 @@ func TestMountedHandlerErrorsGoThroughTheAdapter(t *testing.T) {
 		t.Errorf("record %+v", e)
 	}
 }
+
+// A whole answer leaves before the request's bookkeeping: the client has
+// it while the audit record (frame's deferred work, with the metrics and
+// the access line) is still being written. Before, every answer waited
+// for that work, and at one request at a time the gateway's added latency
+// was its sum.
+func TestAnswerLeavesBeforeTheRecord(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ path, body string }{
+		{"/v1/chat/completions", chatBody},
+		{"/v1/messages", messagesBody},
+		{"/v1/responses", `{"model":"deepseek-chat","input":"hi","store":false}`},
+	} {
+		t.Run(strings.TrimPrefix(c.path, "/v1/"), func(t *testing.T) {
+			a := newAPI(t, apiOptions{})
+			a.audit.hold = make(chan struct{})
+			defer close(a.audit.hold)
+			got := make(chan string, 1)
+			go func() {
+				req, _ := http.NewRequest("POST", a.url+c.path, strings.NewReader(c.body))
+				req.Header.Set("Authorization", "Bearer "+keyAdmin)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					got <- err.Error()
+					return
+				}
+				defer resp.Body.Close()
+				body, err := io.ReadAll(resp.Body)
+				if resp.StatusCode != http.StatusOK || err != nil || !json.Valid(body) {
+					got <- fmt.Sprintf("status %d, %v: %s", resp.StatusCode, err, body)
+					return
+				}
+				got <- ""
+			}()
+			select {
+			case msg := <-got:
+				if msg != "" {
+					t.Fatal(msg)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no answer while the audit record was held: the answer waits for the request's bookkeeping")
+			}
+		})
+	}
+}
