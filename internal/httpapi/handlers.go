@@ -72,7 +72,10 @@ func (h *handlers) inference(e openai.Endpoint) handlerFunc {
 // metrics, audit record and access line, net/http's end of the request)
 // then follows the answer instead of delaying it, and a client's next
 // request on the connection can arrive while it runs. Only on HTTP/1: on
-// HTTP/2 an early flush costs an extra frame to end the stream.
+// HTTP/2 an early flush costs an extra frame to end the stream. The
+// concurrency limits are settled before the answer is written (the
+// pipeline's deferred settlement); the connection capacity's place is
+// held until the handler returns, as the goroutine and its buffers are.
 func sendNow(w http.ResponseWriter, r *http.Request) {
 	if r.ProtoMajor == 1 {
 		http.NewResponseController(w).Flush()
