@@ -20,9 +20,13 @@ func TestMemoryLimitBoundsConnections(t *testing.T) {
 	sim := startSim(t, "sim", 0)
 	env := []string{fmt.Sprintf("GOMEMLIMIT=%d", 100<<20)}
 	g := startGatewayEnv(t, env, "", []*simulator{sim}, "  - {name: deepseek-chat, targets: [{upstream: sim}]}\n")
+	// The log line names the limit and what it came from: the memory
+	// limit and the 64 MiB reserve (no cache here).
 	want := fmt.Sprintf(`"max_connections":%d,"nofile":`, (100-64)<<20/(64<<10))
+	memory := fmt.Sprintf(`"memory_limit":%d,"memory_reserved":%d`, 100<<20, 64<<20)
 	testkit.Eventually(t, 5*time.Second, "the derived limit in the log", func() bool {
-		return strings.Contains(g.p.out.Tail(1000), want)
+		out := g.p.out.Tail(1000)
+		return strings.Contains(out, want) && strings.Contains(out, memory)
 	})
 	if code, body := post(newClient(), g.base+"/v1/chat/completions", chatBody("deepseek-chat", false)); code != 200 {
 		t.Fatalf("a request under the limit: %d %s", code, body)

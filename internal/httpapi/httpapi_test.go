@@ -509,3 +509,25 @@ func TestAnswerLeavesBeforeTheRecord(t *testing.T) {
 		})
 	}
 }
+
+// The answer leaves early, but not before the key's concurrency slot is
+// free: a key allowed one call at a time can send its next request the
+// moment it has an answer, even on a new connection.
+func TestOneAtATimeBackToBack(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, apiOptions{})
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := range 20 {
+		req, _ := http.NewRequest("POST", a.url+"/v1/chat/completions", strings.NewReader(chatBody))
+		req.Header.Set("Authorization", "Bearer "+keyOneAtATime)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+}
