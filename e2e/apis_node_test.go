@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -81,12 +82,17 @@ func TestNodeSDKs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sdks.mjs: %v", err)
 	}
+	want := []string{"POST /v1/messages", "POST /v1/messages/count_tokens", "POST /v1/responses", "GET /v1/responses/{id}"}
 	routes := map[string]int{}
-	for _, rec := range q.auditRecords(t) {
-		r, _ := rec["route"].(string)
-		routes[r]++
-	}
-	for _, r := range []string{"POST /v1/messages", "POST /v1/messages/count_tokens", "POST /v1/responses", "GET /v1/responses/{id}"} {
+	q.settledRecords(t, func(recs []map[string]any) bool {
+		clear(routes)
+		for _, rec := range recs {
+			r, _ := rec["route"].(string)
+			routes[r]++
+		}
+		return !slices.ContainsFunc(want, func(r string) bool { return routes[r] == 0 })
+	})
+	for _, r := range want {
 		if routes[r] == 0 {
 			t.Errorf("no audit record of %s: %v", r, routes)
 		}
@@ -116,15 +122,19 @@ func agentEnv(t *testing.T) []string {
 		"NO_PROXY=127.0.0.1,localhost", "HTTPS_PROXY=", "HTTP_PROXY="}
 }
 
-// toolCalls counts the audit records of route whose request carried a
-// tool result, i.e. turns after a tool call the agent ran.
-func countRoute(t *testing.T, q *quickStart, route string) int {
+// countRoute counts the successful audit records of route, waiting (up
+// to 10 s) for at least want of them to be written.
+func countRoute(t *testing.T, q *quickStart, route string, want int) int {
 	n := 0
-	for _, rec := range q.auditRecords(t) {
-		if rec["route"] == route && rec["status"] == float64(200) {
-			n++
+	q.settledRecords(t, func(recs []map[string]any) bool {
+		n = 0
+		for _, rec := range recs {
+			if rec["route"] == route && rec["status"] == float64(200) {
+				n++
+			}
 		}
-	}
+		return n >= want
+	})
 	return n
 }
 
@@ -152,7 +162,7 @@ func TestClaudeCode(t *testing.T) {
 	if !strings.Contains(out, `"is_error":false`) {
 		t.Errorf("Claude Code's run ended in an error")
 	}
-	if n := countRoute(t, q, "POST /v1/messages"); n < 2 {
+	if n := countRoute(t, q, "POST /v1/messages", 2); n < 2 {
 		t.Errorf("%d successful /v1/messages calls, want a tool call and the turn after it", n)
 	}
 }
@@ -199,7 +209,7 @@ wire_api = "responses"
 	if !regexp.MustCompile(`"type":"command_execution"[^}]*"exit_code":\d+`).MatchString(out) {
 		t.Fatal("codex never ran the simulator's exec_command call")
 	}
-	if n := countRoute(t, q, "POST /v1/responses"); n < 2 {
+	if n := countRoute(t, q, "POST /v1/responses", 2); n < 2 {
 		t.Errorf("%d successful /v1/responses calls, want the tool call and the turn after it", n)
 	}
 }
@@ -275,11 +285,15 @@ func TestClaudeCodeRelayed(t *testing.T) {
 		t.Errorf("Claude Code's run ended in an error")
 	}
 	relayed := 0
-	for _, rec := range q.auditRecords(t) {
-		if rec["route"] == "POST /v1/messages" && rec["status"] == float64(200) && rec["upstream"] == "deepseek" {
-			relayed++
+	q.settledRecords(t, func(recs []map[string]any) bool {
+		relayed = 0
+		for _, rec := range recs {
+			if rec["route"] == "POST /v1/messages" && rec["status"] == float64(200) && rec["upstream"] == "deepseek" {
+				relayed++
+			}
 		}
-	}
+		return relayed >= 2
+	})
 	if relayed < 2 {
 		t.Errorf("%d /v1/messages calls served by the deepseek upstream, want a tool call and the turn after it", relayed)
 	}

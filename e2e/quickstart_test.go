@@ -73,6 +73,23 @@ func startQuickStartEdited(t *testing.T, edit func(t *testing.T, conf string) st
 }
 
 // auditRecords reads the quick start's audit trail.
+// settledRecords returns the audit records once done holds for them, or
+// after 10 s, whichever comes first. The trail is written asynchronously
+// (a record reaches its file a linger and an fsync after its request
+// ended), so a client that has its answer can read the trail before the
+// record is in it: read it once, and the last record can be missing.
+func (q *quickStart) settledRecords(t *testing.T, done func([]map[string]any) bool) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		recs := q.auditRecords(t)
+		if done(recs) || time.Now().After(deadline) {
+			return recs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (q *quickStart) auditRecords(t *testing.T) []map[string]any {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(q.dir, "dsgate-data", "audit", "*.jsonl"))

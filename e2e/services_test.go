@@ -124,12 +124,15 @@ func randomHex(t *testing.T, n int) string {
 // replicaConfig is the config every replica shares (the listener is
 // added per replica): the PostgreSQL store, Redis for rate limits, auth
 // with one signing-key encryption key and one issuer, as behind a load
-// balancer.
+// balancer. Redis calls get 2 s instead of the default 100 ms: these tests
+// are about what the replicas share, and on a loaded 2-core CI machine
+// one Redis round trip in a burst of 400 once took longer (a 503
+// rate_limiter_unavailable, as the gateway answers a failing backend).
 func replicaConfig(dsn, redisAddr, kekPath string, sim *simulator) string {
 	return fmt.Sprintf(`log: {access: false, level: info}
 store: {dsn: %q}
 redis: {addr: %q, db: %d}
-rate_limit: {backend: redis}
+rate_limit: {backend: redis, timeout: 2s}
 auth:
   enabled: true
   issuer: "https://dsgate.test"

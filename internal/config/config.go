@@ -176,6 +176,10 @@ type RateLimit struct {
 	// FailOpen admits requests when Redis is unreachable; otherwise they
 	// are refused with 503. Either way it is logged and counted. Default false.
 	FailOpen bool `yaml:"fail_open"`
+	// Timeout bounds one call to the backend (a Redis round trip); a call
+	// that takes longer counts as the backend failing (see fail_open).
+	// Default 100ms.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Routing controls retries. A request is retried only before its first
@@ -539,6 +543,7 @@ func (c *Config) normalize() {
 	}
 	c.Store.DSN = cmp.Or(c.Store.DSN, "dsgate.db")
 	c.RateLimit.Backend = cmp.Or(c.RateLimit.Backend, "memory")
+	c.RateLimit.Timeout = cmp.Or(c.RateLimit.Timeout, 100*time.Millisecond)
 	r := &c.Routing
 	r.MaxAttempts = cmp.Or(r.MaxAttempts, 3)
 	if r.RetryBudget == 0 {

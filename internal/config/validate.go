@@ -195,6 +195,9 @@ func (c *Config) Validate() error {
 	default:
 		add("rate_limit.backend", "must be memory or redis, got %q", c.RateLimit.Backend)
 	}
+	if c.RateLimit.Timeout < 0 {
+		add("rate_limit.timeout", "must not be negative")
+	}
 	c.validateAnonymous(add)
 	c.validateIssuers(add)
 	c.validateObserve(add)

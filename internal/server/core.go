@@ -255,7 +255,7 @@ func (c *core) limiter(cfg *config.Config, log *slog.Logger) (*ratelimit.Limiter
 	if cfg.RateLimit.Backend == "redis" {
 		backend = rlredis.New(c.redis, rlredis.Options{})
 	}
-	return ratelimit.New(ratelimit.Options{Backend: backend, FailOpen: cfg.RateLimit.FailOpen, Logger: log})
+	return ratelimit.New(ratelimit.Options{Backend: backend, FailOpen: cfg.RateLimit.FailOpen, Timeout: cfg.RateLimit.Timeout, Logger: log})
 }
 
 // limits are the default rate limits of auth.limits.
