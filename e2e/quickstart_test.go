@@ -72,7 +72,6 @@ func startQuickStartEdited(t *testing.T, edit func(t *testing.T, conf string) st
 	return q
 }
 
-// auditRecords reads the quick start's audit trail.
 // settledRecords returns the audit records once done holds for them, or
 // after 10 s, whichever comes first. The trail is written asynchronously
 // (a record reaches its file a linger and an fsync after its request
@@ -90,6 +89,7 @@ func (q *quickStart) settledRecords(t *testing.T, done func([]map[string]any) bo
 	}
 }
 
+// auditRecords reads the quick start's audit trail as it is now.
 func (q *quickStart) auditRecords(t *testing.T) []map[string]any {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(q.dir, "dsgate-data", "audit", "*.jsonl"))

@@ -176,9 +176,12 @@ type RateLimit struct {
 	// FailOpen admits requests when Redis is unreachable; otherwise they
 	// are refused with 503. Either way it is logged and counted. Default false.
 	FailOpen bool `yaml:"fail_open"`
-	// Timeout bounds one call to the backend (a Redis round trip); a call
-	// that takes longer counts as the backend failing (see fail_open).
-	// Default 100ms.
+	// Timeout bounds one call of the limiter to its backend (a Redis round
+	// trip). An admission that takes longer counts as the backend failing
+	// (see fail_open); a settlement that takes longer is logged and counted
+	// as a backend error, and a non-streaming answer waits for it, so a
+	// longer timeout can delay answers by as much. (Budgets on Redis are
+	// bounded by the request's own deadline instead.) Default 100ms.
 	Timeout time.Duration `yaml:"timeout"`
 }
 

@@ -107,13 +107,21 @@ func (a *auditLog) all() []audit.Event {
 	return append([]audit.Event(nil), a.events...)
 }
 
-// one returns the single record of route, failing the test otherwise.
+// one returns the single record of route, failing the test otherwise. A
+// whole answer reaches its client before frame records it (sendNow), so
+// it waits up to 5 s for the record to come.
 func (a *auditLog) one(t *testing.T, route string) audit.Event {
 	t.Helper()
 	var out []audit.Event
-	for _, e := range a.all() {
-		if e.Route == route {
-			out = append(out, e)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		out = out[:0]
+		for _, e := range a.all() {
+			if e.Route == route {
+				out = append(out, e)
+			}
+		}
+		if len(out) > 0 || time.Now().After(deadline) {
+			break
 		}
 	}
 	if len(out) != 1 {

@@ -512,10 +512,15 @@ func TestAnswerLeavesBeforeTheRecord(t *testing.T) {
 
 // The answer leaves early, but not before the key's concurrency slot is
 // free: a key allowed one call at a time can send its next request the
-// moment it has an answer, even on a new connection.
+// moment it has an answer, even on a new connection. The audit record is
+// held meanwhile, so each request's handler is still running when the
+// next one comes: a slot released any later than the answer would refuse
+// the second request every time.
 func TestOneAtATimeBackToBack(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, apiOptions{})
+	a.audit.hold = make(chan struct{})
+	defer close(a.audit.hold)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	for i := range 20 {
 		req, _ := http.NewRequest("POST", a.url+"/v1/chat/completions", strings.NewReader(chatBody))
