@@ -57,13 +57,6 @@ func frame(next http.Handler, o *Options) http.Handler {
 		}
 		sw := &statusWriter{ResponseWriter: w, method: r.Method, path: r.URL.Path}
 		sw.sse.w = sw
-		exempt := hasPrefix(r.URL.Path, o.BodyLimitExempt)
-		if o.MaxBodyBytes > 0 && !exempt {
-			r.Body = http.MaxBytesReader(w, r.Body, o.MaxBodyBytes)
-		}
-		if r.ContentLength != 0 {
-			sw.trackBody(r, o.bodyDeadline(exempt))
-		}
 		s := &reqscope.Scope{RequestID: id, Start: time.Now()}
 		ctx := reqscope.With(r.Context(), s)
 		if o.RequestTimeout > 0 {
@@ -80,7 +73,18 @@ func frame(next http.Handler, o *Options) http.Handler {
 			o.Metrics.InFlightRequests.Inc()
 			defer o.Metrics.InFlightRequests.Dec()
 		}
+		// The body is wrapped on the request's copy: net/http looks at its
+		// own request's body to tell an answer sent with the body unread
+		// (then it closes the connection gently, so that the client still
+		// reads the answer) from one that read it.
 		r = r.WithContext(ctx)
+		exempt := hasPrefix(r.URL.Path, o.BodyLimitExempt)
+		if o.MaxBodyBytes > 0 && !exempt {
+			r.Body = http.MaxBytesReader(w, r.Body, o.MaxBodyBytes)
+		}
+		if r.ContentLength != 0 {
+			sw.trackBody(r, o.bodyDeadline(exempt))
+		}
 		defer func() {
 			if pe := pipeline.Recovered(recover()); pe != nil {
 				o.Logger.Error("panic serving request", keyRequestID, id, keyRoute, s.Route,
@@ -372,15 +376,25 @@ func (b *trackedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// dropBody makes sure the unread rest of the request body is never waited
-// for: the answer is flushed, then the connection's reads fail at once,
-// so net/http closes it instead of draining the body.
+// dropBody makes sure the unread rest of the request body is not waited
+// for long: the answer is flushed, then the connection's reads fail after
+// lingerUnread, so net/http closes it (Connection: close) once it has
+// discarded what arrived by then instead of draining the whole body.
 func (w *statusWriter) dropBody() {
 	w.FlushError()
 	if dl, ok := w.ResponseWriter.(readDeadliner); ok {
-		dl.SetReadDeadline(time.Now())
+		dl.SetReadDeadline(time.Now().Add(lingerUnread))
 	}
 }
+
+// lingerUnread is how long net/http may go on reading a body left unread
+// after its answer went out (up to 256 KiB of it, discarded; a longer one
+// it does not read, and waits as long before it closes). Closing at once
+// with the client's bytes unread makes the kernel reset the connection,
+// and a client still sending its body then loses the answer it was sent
+// (a 413 for a body over the limit, a 401) to "connection reset by peer".
+// It is net/http's own delay for the same (rstAvoidanceDelay).
+const lingerUnread = 500 * time.Millisecond
 
 // errBodyTimeout is a request body that did not arrive within its deadline.
 var errBodyTimeout = openai.NewError(http.StatusRequestTimeout, "the request body did not arrive in time", "request_timeout")
