@@ -181,7 +181,8 @@ type RateLimit struct {
 	// (see fail_open); a settlement that takes longer is logged and counted
 	// as a backend error, and a non-streaming answer waits for it, so a
 	// longer timeout can delay answers by as much. (Budgets on Redis are
-	// bounded by the request's own deadline instead.) Default 100ms.
+	// not bounded by it: they wait up to the Redis client's read timeout,
+	// go-redis's default 5 s.) Default 100ms.
 	Timeout time.Duration `yaml:"timeout"`
 }
 
