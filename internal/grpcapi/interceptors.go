@@ -23,6 +23,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/auth"
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
+	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/pipeline"
 	"github.com/dsgate/dsgate/internal/reqscope"
 	"github.com/dsgate/dsgate/internal/tracing"
@@ -83,18 +84,24 @@ func (ic *interceptors) stream(srv any, ss grpc.ServerStream, info *grpc.StreamS
 // admit takes a place of the gateway's capacity for a call; health checks
 // need none.
 func (ic *interceptors) admit(method string) bool {
-	return ic.o.Capacity == nil || strings.HasPrefix(method, "/grpc.health.") || ic.o.Capacity.Admit()
+	return !ic.takesPlace(method) || ic.o.Capacity.Admit()
 }
 
 func (ic *interceptors) release(method string) {
-	if ic.o.Capacity != nil && !strings.HasPrefix(method, "/grpc.health.") {
+	if ic.takesPlace(method) {
 		ic.o.Capacity.Release()
 	}
 }
 
-// refuse is the status of a call the gateway has no room for.
+// takesPlace reports whether a call of method counts against the capacity.
+func (ic *interceptors) takesPlace(method string) bool {
+	return ic.o.Capacity != nil && !strings.HasPrefix(method, "/grpc.health.")
+}
+
+// refuse is the status of a call the gateway has no room for: the HTTP
+// API's 503 as UNAVAILABLE, with its reason and retry delay.
 func (ic *interceptors) refuse() error {
-	return status.Errorf(codes.Unavailable, "the gateway is serving its limit of %d connections and requests; retry shortly", ic.o.Capacity.Limit())
+	return protoErr(openai.Overloaded(ic.o.Capacity.Limit()))
 }
 
 // begin gives the call its scope and deadline; finish turns a panic into

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -87,9 +86,7 @@ func refuseBusy(w http.ResponseWriter, r *http.Request, o *Options) {
 	if o.Metrics != nil {
 		o.Metrics.RateLimitRejections.WithLabelValues("capacity").Inc()
 	}
-	e := openai.NewError(http.StatusServiceUnavailable,
-		fmt.Sprintf("the gateway is serving its limit of %d connections and requests; retry shortly", o.Capacity.Limit()),
-		"server_overloaded")
+	e := openai.Overloaded(o.Capacity.Limit())
 	shape := shapeOpenAI
 	if strings.HasPrefix(r.URL.Path, "/v1/messages") {
 		shape = shapeAnthropic

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -75,6 +76,15 @@ func (e *Error) JSON() []byte {
 // NewError builds an Error with the conventional type for status.
 func NewError(status int, message, code string) *Error {
 	return &Error{Status: status, Message: message, Type: TypeForStatus(status), Code: code}
+}
+
+// Overloaded is the 503 of a request the gateway has no room for: it is
+// serving its limit of requests and connections (server.max_connections).
+// Both transports answer it: HTTP with Retry-After, gRPC as UNAVAILABLE.
+func Overloaded(limit int) *Error {
+	return NewError(http.StatusServiceUnavailable,
+		fmt.Sprintf("the gateway is serving its limit of %d connections and requests; retry shortly", limit),
+		"server_overloaded")
 }
 
 // InvalidRequest is a 400 about one request parameter.

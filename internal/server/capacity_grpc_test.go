@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
@@ -37,12 +36,7 @@ models:
 `, map[string]sim.Options{"a": {TokensPerSecond: 20}})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	conn, err := grpc.NewClient(e.srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := pb.NewInferenceServiceClient(conn)
+	client := grpcClient(t, e)
 	content, long := "long", int32(1000)
 	req := &pb.ChatCompletionRequest{Model: "deepseek-chat", MaxTokens: &long, Messages: []*pb.Message{{Role: "user", Content: &content}}}
 
@@ -57,9 +51,22 @@ models:
 		}
 	}
 	// A third call is refused at once.
-	_, err = client.ChatCompletion(ctx, req)
+	_, err := client.ChatCompletion(ctx, req)
 	if status.Code(err) != codes.Unavailable || !strings.Contains(status.Convert(err).Message(), "limit of 2") {
 		t.Fatalf("a call past the limit: %v", err)
+	}
+	// With the HTTP API's reason and a retry delay, as every gRPC error.
+	var reason, retry bool
+	for _, d := range status.Convert(err).Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			reason = d.Reason == "server_overloaded"
+		case *errdetails.RetryInfo:
+			retry = d.RetryDelay.AsDuration() > 0
+		}
+	}
+	if !reason || !retry {
+		t.Errorf("the refusal's details: %v", status.Convert(err).Details())
 	}
 	// The HTTP API is full too: the places are shared.
 	resp, err := (&http.Transport{DisableKeepAlives: true}).RoundTrip(mustRequest(t, e.base+"/v1/chat/completions", chatBody))

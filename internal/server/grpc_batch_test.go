@@ -41,13 +41,8 @@ models:
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
-	conn, err := grpc.NewClient(e.srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	content := "hi"
-	out, err := pb.NewInferenceServiceClient(conn).ChatCompletion(ctx, &pb.ChatCompletionRequest{
+	out, err := grpcClient(t, e).ChatCompletion(ctx, &pb.ChatCompletionRequest{
 		Model: "deepseek-chat", Messages: []*pb.Message{{Role: "user", Content: &content}}})
 	if err != nil || len(out.GetChoices()) == 0 {
 		t.Fatalf("gRPC chat: %v", err)
@@ -84,4 +79,16 @@ models:
 	if !bytes.Contains(page, []byte(`route="GRPC /dsgate.v1.InferenceService/ChatCompletion"`)) {
 		t.Error("gRPC call missing from metrics")
 	}
+}
+
+// grpcClient is an inference client on e's plaintext gRPC listener, closed
+// with the test.
+func grpcClient(t *testing.T, e *env) pb.InferenceServiceClient {
+	t.Helper()
+	conn, err := grpc.NewClient(e.srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return pb.NewInferenceServiceClient(conn)
 }
