@@ -21,11 +21,18 @@
 # is 6.9 KB of events against chat completions' 3.5 KB, one more write
 # out of net/http's 4 KiB connection buffer).
 #
-#   DSGATE_BIN=/tmp/dsgate bench/apis/run.sh        # ROUNDS=6 D=4 C=64 BURST=1
+# TOKENS sets the streamed answer's length (the mock's content chunks,
+# 17 by default). Whether a burst stream fits net/http's 4 KiB buffer
+# depends on it: at 17 a Responses stream is 41 bytes over and chat's is
+# not, so a sweep (TOKENS=8, 17, 32, 64) shows the translation's cost
+# apart from where one answer length falls against that line.
+#
+#   DSGATE_BIN=/tmp/dsgate bench/apis/run.sh        # ROUNDS=6 D=4 C=64 BURST=1 TOKENS=17
 #   DSGATE_BIN=/tmp/dsgate PACE=2ms bench/apis/run.sh
+#   DSGATE_BIN=/tmp/dsgate TOKENS=64 bench/apis/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROUNDS=${ROUNDS:-6} D=${D:-4} C=${C:-64} BURST=${BURST:-1} PACE=${PACE:-}
+ROUNDS=${ROUNDS:-6} D=${D:-4} C=${C:-64} BURST=${BURST:-1} PACE=${PACE:-} TOKENS=${TOKENS:-17}
 if [ -n "$PACE" ]; then BURST=0; fi
 dir=$(mktemp -d /tmp/dsgate-benchapis.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
@@ -43,7 +50,7 @@ upstreams:
 models:
   - {name: deepseek-chat, targets: [{upstream: mock}]}
 YAML
-BENCH_MOCK_BURST=$BURST BENCH_MOCK_PACE=$PACE GOMAXPROCS=1 taskset -c 1 "$dir/benchcpu" -mock 127.0.0.1:28300 >/dev/null 2>&1 &
+BENCH_MOCK_BURST=$BURST BENCH_MOCK_PACE=$PACE BENCH_MOCK_TOKENS=$TOKENS GOMAXPROCS=1 taskset -c 1 "$dir/benchcpu" -mock 127.0.0.1:28300 >/dev/null 2>&1 &
 taskset -c 0 "$dir/dsgate" serve --config "$dir/gw.yaml" >"$dir/gw.log" 2>&1 &
 gw=$!
 for _ in $(seq 50); do curl -sf 127.0.0.1:28301/readyz >/dev/null && break; sleep 0.2; done

@@ -55,6 +55,9 @@ func main() {
 	if len(os.Args) == 4 && os.Args[1] == "-goproxy" {
 		log.Fatal(serveGoProxy(os.Args[2], os.Args[3]))
 	}
+	if len(os.Args) == 4 && os.Args[1] == "-rawproxy" {
+		log.Fatal(serveRawProxy(os.Args[2], os.Args[3]))
+	}
 	var o options
 	var conc, stageConc, modes, targets, mainT string
 	flag.StringVar(&o.bin, "bin", "", "dsgate binary (empty: build ./cmd/dsgate from the working directory)")
@@ -289,10 +292,10 @@ func startTarget(ctx context.Context, o options, dir, name, mockAddr, apiKey str
 	switch name {
 	case "direct":
 		return &target{name: name, addr: mockAddr}, nil
-	case "goproxy":
+	case "goproxy", "rawproxy":
 		addr, _ := benchkit.FreeAddr()
 		self, _ := os.Executable()
-		p, err := benchkit.StartPinned(dir, "goproxy", o.proxyCPU, self, "-goproxy", addr, mockAddr)
+		p, err := benchkit.StartPinned(dir, name, o.proxyCPU, self, "-"+name, addr, mockAddr)
 		if err != nil {
 			return nil, err
 		}

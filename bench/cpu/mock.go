@@ -21,19 +21,29 @@ var mockAnswer = []byte(`{"id":"chatcmpl-mock","object":"chat.completion","creat
 	`"choices":[{"index":0,"message":{"role":"assistant","content":"Hello! I am a fixed answer of the benchmark's mock upstream."},` +
 	`"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":16,"total_tokens":28}}`)
 
-// mockEvents are the 20 SSE events of a streamed answer (role, 17 content
-// chunks, the finish reason, the usage chunk), then [DONE].
-var mockEvents = buildEvents()
+// mockEvents are the SSE events of a streamed answer (role, 17 content
+// chunks, the finish reason, the usage chunk: 20), then [DONE]. The
+// number of content chunks is BENCH_MOCK_TOKENS when set (bench/apis
+// measures its APIs across answer lengths with it).
+var mockEvents = buildEvents(mockTokens())
 
-func buildEvents() [][]byte {
+func mockTokens() int {
+	n, err := strconv.Atoi(os.Getenv("BENCH_MOCK_TOKENS"))
+	if err != nil || n < 1 {
+		return 17
+	}
+	return n
+}
+
+func buildEvents(tokens int) [][]byte {
 	const head = `data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[`
 	ev := [][]byte{[]byte(head + `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}` + "\n\n")}
-	for i := range 17 {
+	for i := range tokens {
 		ev = append(ev, []byte(head+`{"index":0,"delta":{"content":"tok`+strconv.Itoa(i)+` "},"finish_reason":null}]}`+"\n\n"))
 	}
 	ev = append(ev, []byte(head+`{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\n"))
 	ev = append(ev, []byte(`data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[],`+
-		`"usage":{"prompt_tokens":12,"completion_tokens":17,"total_tokens":29}}`+"\n\n"))
+		`"usage":{"prompt_tokens":12,"completion_tokens":`+strconv.Itoa(tokens)+`,"total_tokens":`+strconv.Itoa(12+tokens)+`}}`+"\n\n"))
 	ev = append(ev, []byte("data: [DONE]\n\n"))
 	return ev
 }
