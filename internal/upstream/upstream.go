@@ -11,11 +11,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http/httpproxy"
 
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/tracing"
@@ -119,6 +122,9 @@ func New(o Options) *Upstream {
 		tr := newTransport(o.ConnectTimeout, o.FirstTokenTimeout)
 		tr.TLSClientConfig = o.TLS
 		rt = tr
+		if plainHTTP(o.URL) {
+			rt = newH1Transport(tr, tr.DialContext, o.FirstTokenTimeout)
+		}
 	}
 	u := &Upstream{
 		opts:   o,
@@ -180,6 +186,19 @@ func newTransport(connect, header time.Duration) *http.Transport {
 		WriteBufferSize: 1 << 10,
 		ReadBufferSize:  2 << 10,
 	}
+}
+
+// plainHTTP reports whether an upstream at url gets h1Transport: a
+// plain-http URL not sent through a proxy.
+func plainHTTP(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	// What http.ProxyFromEnvironment decides, read now (it reads the
+	// environment once per process).
+	proxy, err := httpproxy.FromEnvironment().ProxyFunc()(u)
+	return err == nil && proxy == nil
 }
 
 // Name is the upstream's config name.

@@ -1,0 +1,355 @@
+package upstream
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// h1Transport sends the requests of plain-http upstreams (the local
+// engines) over HTTP/1.1 on the calling goroutine; every other request
+// (https, a proxy) goes to the net/http Transport it wraps.
+//
+// net/http's Transport runs two goroutines per connection, a reader and a
+// writer, and hands every request and answer between them and the caller.
+// Measured with bench/cpu (its rawproxy target, net/http's server with a
+// client like this one, against goproxy, the same server with net/http's
+// client), that client is a third of a plain relay's CPU per request at
+// c=64 and two goroutines and their buffers per open stream. This one
+// writes the request and reads the answer where the caller runs, with
+// net/http's own wire code (Request.Write, http.ReadResponse), and keeps
+// idle connections in a stack per host.
+//
+// What net/http's reader goroutine also does, noticing that the server
+// closed an idle connection, is done on use instead: a connection idle
+// for longer than reuseWithin is closed rather than reused (engines close
+// idle connections after 5 s: uvicorn, cpp-httplib), and a request that
+// fails on a reused connection before any byte of the answer came back is
+// sent once more on a new one (the server closed it as the request went
+// out).
+type h1Transport struct {
+	fallback http.RoundTripper
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	// header bounds the wait for the answer's head once the request is
+	// written (http.Transport's ResponseHeaderTimeout); 0: no bound.
+	header time.Duration
+	// maxIdle is the most idle connections kept per host.
+	maxIdle int
+	// reuse is how long an idle connection is trusted to be open
+	// (reuseWithin).
+	reuse time.Duration
+	now   func() time.Time
+
+	mu       sync.Mutex
+	idle     map[string][]*h1Conn // oldest first
+	sweeping bool                 // a sweep is scheduled
+}
+
+// reuseWithin is how long an idle connection is trusted to be open.
+const reuseWithin = 2 * time.Second
+
+// maxHeadBytes bounds an answer's head (status line and headers).
+const maxHeadBytes = 1 << 20
+
+func newH1Transport(fallback http.RoundTripper, dial func(ctx context.Context, network, addr string) (net.Conn, error), header time.Duration) *h1Transport {
+	return &h1Transport{fallback: fallback, dial: dial, header: header, maxIdle: 512, reuse: reuseWithin,
+		now: time.Now, idle: map[string][]*h1Conn{}}
+}
+
+// h1Conn is one connection. Its reader counts what it reads, so that a
+// failed request can tell whether any of the answer came.
+type h1Conn struct {
+	nc        net.Conn
+	in        h1Reader
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	idleSince time.Time
+	reused    bool
+}
+
+// h1Reader reads the connection for the buffered reader: at most budget
+// bytes (the head's bound while a head is read), counting them.
+type h1Reader struct {
+	nc     net.Conn
+	budget int64
+	got    int64
+}
+
+var errHeadTooLarge = errors.New("upstream answer's headers exceed 1 MiB")
+
+func (r *h1Reader) Read(p []byte) (int, error) {
+	if r.budget <= 0 {
+		return 0, errHeadTooLarge
+	}
+	if int64(len(p)) > r.budget {
+		p = p[:r.budget]
+	}
+	n, err := r.nc.Read(p)
+	r.budget -= int64(n)
+	r.got += int64(n)
+	return n, err
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "http" {
+		return t.fallback.RoundTrip(req)
+	}
+	addr := req.URL.Host
+	if req.URL.Port() == "" {
+		addr = net.JoinHostPort(req.URL.Hostname(), "80")
+	}
+	for retried := false; ; retried = true {
+		c, err := t.get(req.Context(), addr)
+		if err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		resp, err := t.send(c, req, addr)
+		if err == nil {
+			return resp, nil
+		}
+		if retried || !c.reused || c.in.got > 0 || req.Context().Err() != nil || !replayable(req) {
+			return nil, err
+		}
+		body, gerr := req.GetBody()
+		if gerr != nil {
+			return nil, err
+		}
+		req = req.Clone(req.Context())
+		req.Body = body
+	}
+}
+
+func replayable(req *http.Request) bool { return req.Body == nil || req.GetBody != nil }
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// send writes req on c and reads the answer's head. On an error c is
+// closed.
+func (t *h1Transport) send(c *h1Conn, req *http.Request, addr string) (*http.Response, error) {
+	ctx := req.Context()
+	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		c.nc.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	if err := req.Write(c.bw); err != nil {
+		return fail(err)
+	}
+	if err := c.bw.Flush(); err != nil {
+		return fail(err)
+	}
+	if t.header > 0 {
+		c.nc.SetReadDeadline(t.now().Add(t.header))
+	}
+	c.in.budget, c.in.got = maxHeadBytes, 0
+	resp, err := http.ReadResponse(c.br, req)
+	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+		resp, err = http.ReadResponse(c.br, req) // 1xx: the answer follows
+	}
+	if err != nil {
+		if errors.Is(err, io.EOF) && c.in.got == 0 {
+			err = io.ErrUnexpectedEOF // the server closed the connection without answering
+		}
+		return fail(err)
+	}
+	c.in.budget = math.MaxInt64
+	if t.header > 0 {
+		c.nc.SetReadDeadline(time.Time{})
+		if ctx.Err() != nil { // cancelled between the head and clearing its deadline
+			c.nc.SetDeadline(aLongTimeAgo)
+		}
+	}
+	keep := !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
+	b := &h1Body{t: t, c: c, addr: addr, ctx: ctx, stop: stop, keep: keep, rc: resp.Body}
+	if resp.Body == http.NoBody {
+		b.finish(bodyWhole)
+		return resp, nil
+	}
+	resp.Body = b
+	return resp, nil
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// h1Body is an answer's body. Read to its end, it gives the connection
+// back for reuse; closed before that, it closes the connection. Close may
+// be called while a Read runs (to abort it).
+type h1Body struct {
+	t     *h1Transport
+	c     *h1Conn
+	addr  string
+	ctx   context.Context
+	stop  func() bool
+	keep  bool
+	rc    io.ReadCloser
+	state atomic.Int32 // bodyOpen, bodyWhole or bodyEnded
+}
+
+const (
+	bodyOpen = iota
+	bodyWhole
+	bodyEnded
+)
+
+var errBodyEnded = errors.New("upstream body read after it was closed or failed")
+
+func (b *h1Body) Read(p []byte) (int, error) {
+	switch b.state.Load() {
+	case bodyWhole:
+		return 0, io.EOF
+	case bodyEnded:
+		if b.ctx.Err() != nil {
+			return 0, b.ctx.Err()
+		}
+		return 0, errBodyEnded
+	}
+	n, err := b.rc.Read(p)
+	switch {
+	case err == io.EOF:
+		b.finish(bodyWhole)
+	case err != nil:
+		if b.ctx.Err() != nil {
+			err = b.ctx.Err()
+		}
+		b.finish(bodyEnded)
+	}
+	return n, err
+}
+
+func (b *h1Body) Close() error {
+	b.finish(bodyEnded)
+	return nil
+}
+
+// finish ends the body's use of the connection once: back to the idle
+// stack when the whole answer was read and both sides keep it open.
+func (b *h1Body) finish(state int32) {
+	if !b.state.CompareAndSwap(bodyOpen, state) {
+		return
+	}
+	cancelled := !b.stop()
+	if state != bodyWhole || !b.keep || cancelled {
+		b.c.nc.Close()
+		return
+	}
+	b.t.put(b.addr, b.c)
+}
+
+// get returns an idle connection to addr trusted to be open, or dials one.
+func (t *h1Transport) get(ctx context.Context, addr string) (*h1Conn, error) {
+	now := t.now()
+	t.mu.Lock()
+	stack := t.idle[addr]
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if now.Sub(c.idleSince) < t.reuse {
+			t.idle[addr] = stack
+			t.mu.Unlock()
+			c.reused = true
+			return c, nil
+		}
+		// The newest is too old: so are all below it.
+		for _, old := range stack {
+			old.nc.Close()
+		}
+		c.nc.Close()
+		stack = stack[:0]
+	}
+	t.idle[addr] = stack
+	t.mu.Unlock()
+	nc, err := t.dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &h1Conn{nc: nc, in: h1Reader{nc: nc, budget: math.MaxInt64}}
+	c.br = bufio.NewReaderSize(&c.in, 2<<10)
+	c.bw = bufio.NewWriterSize(nc, 1<<10)
+	return c, nil
+}
+
+// put keeps c for reuse; past maxIdle the oldest idle connection closes.
+// A connection with bytes nobody asked for is closed instead.
+func (t *h1Transport) put(addr string, c *h1Conn) {
+	if c.br.Buffered() > 0 {
+		c.nc.Close()
+		return
+	}
+	c.idleSince = t.now()
+	t.mu.Lock()
+	stack := append(t.idle[addr], c)
+	var drop *h1Conn
+	if len(stack) > t.maxIdle {
+		drop = stack[0]
+		stack = stack[1:]
+	}
+	t.idle[addr] = stack
+	if !t.sweeping {
+		t.sweeping = true
+		time.AfterFunc(t.reuse, t.sweep)
+	}
+	t.mu.Unlock()
+	if drop != nil {
+		drop.nc.Close()
+	}
+}
+
+// sweep closes the connections idle for t.reuse, so that an idle gateway
+// does not hold connections its engines have closed; it runs that often
+// while any connection is idle.
+func (t *h1Transport) sweep() {
+	now := t.now()
+	var old []*h1Conn
+	t.mu.Lock()
+	left := 0
+	for addr, stack := range t.idle {
+		i := 0 // the stack is oldest first
+		for i < len(stack) && now.Sub(stack[i].idleSince) >= t.reuse {
+			old = append(old, stack[i])
+			i++
+		}
+		t.idle[addr] = stack[i:]
+		left += len(stack) - i
+	}
+	t.sweeping = left > 0
+	if t.sweeping {
+		time.AfterFunc(t.reuse, t.sweep)
+	}
+	t.mu.Unlock()
+	for _, c := range old {
+		c.nc.Close()
+	}
+}
+
+// CloseIdleConnections closes every idle connection (and the fallback's).
+func (t *h1Transport) CloseIdleConnections() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = map[string][]*h1Conn{}
+	t.mu.Unlock()
+	for _, stack := range idle {
+		for _, c := range stack {
+			c.nc.Close()
+		}
+	}
+	if ci, ok := t.fallback.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
