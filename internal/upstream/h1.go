@@ -119,16 +119,22 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if retried || !c.reused || c.in.got > 0 || req.Context().Err() != nil || !replayable(req) {
 			return nil, err
 		}
-		body, gerr := req.GetBody()
-		if gerr != nil {
-			return nil, err
+		if req.GetBody != nil {
+			body, gerr := req.GetBody()
+			if gerr != nil {
+				return nil, err
+			}
+			req = req.Clone(req.Context())
+			req.Body = body
 		}
-		req = req.Clone(req.Context())
-		req.Body = body
 	}
 }
 
-func replayable(req *http.Request) bool { return req.Body == nil || req.GetBody != nil }
+// replayable reports whether req can be sent again: it has no body, or
+// a way to get its body anew.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
 
 func closeBody(req *http.Request) {
 	if req.Body != nil {

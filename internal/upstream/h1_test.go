@@ -72,6 +72,12 @@ func TestPlainHTTPUpstreamsGetH1(t *testing.T) {
 			t.Errorf("plainHTTP(%q) = %v, want %v", url, got, want)
 		}
 	}
+	if _, ok := New(Options{Name: "e", URL: "http://127.0.0.1:8000"}).client.Transport.(*h1Transport); !ok {
+		t.Error("an upstream at a plain-http URL does not get h1Transport")
+	}
+	if _, ok := New(Options{Name: "d", URL: "https://api.deepseek.com"}).client.Transport.(*http.Transport); !ok {
+		t.Error("an https upstream does not get net/http's Transport")
+	}
 	t.Setenv("HTTP_PROXY", "http://proxy.internal:3128")
 	if plainHTTP("http://vllm.internal/v1") {
 		t.Error("an upstream behind a proxy gets h1Transport, which does not speak to proxies")
@@ -202,6 +208,16 @@ func TestH1ResendsWhenAReusedConnectionWasClosed(t *testing.T) {
 	}
 	if n := conns.Load(); n < 5 {
 		t.Errorf("%d connections for 5 requests to a server that closes each", n)
+	}
+	// A request without a body (the health probes' GET) goes again too.
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodGet, url+"/health", nil)
+		resp, err := h1.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("GET: %v", err)
+		}
+		readAll(t, resp)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
