@@ -104,7 +104,6 @@ func (s *Sync) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The items' usage is recorded once the answer holding them is
 	// written: a batch never delivered is never charged.
 	ctx, held := access.HoldUsage(r.Context())
-	defer held.Release()
 	r = r.WithContext(ctx)
 	results := make([]syncResult, len(items))
 	sem := make(chan struct{}, s.o.Concurrency)
@@ -128,6 +127,13 @@ func (s *Sync) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"object": "batch.result", "results": results, "usage": total})
+	// Written means handed to the connection, not held in net/http's
+	// buffer until the handler returns: a process killed in between would
+	// have charged an answer nobody got (TestUsageSurvivesSIGKILL). A
+	// failed flush is a client gone before its answer.
+	if err := http.NewResponseController(w).Flush(); err == nil || errors.Is(err, http.ErrNotSupported) {
+		held.Release()
+	}
 }
 
 // syncItemRoute names the items of POST /v1/batch in metrics and audit.
