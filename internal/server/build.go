@@ -118,6 +118,7 @@ func upstreamOptions(uc config.Upstream, kind, url string, log *slog.Logger) ups
 		ThinkingSwitch:    uc.ThinkingSwitch,
 		MaxConcurrency:    uc.MaxConcurrency,
 		ConnectTimeout:    uc.ConnectTimeout,
+		NetHTTPClient:     uc.NetHTTPClient,
 		FirstTokenTimeout: uc.FirstTokenTimeout,
 		IdleTimeout:       uc.IdleTimeout,
 		Health: upstream.HealthCheck{

@@ -78,6 +78,9 @@ func TestPlainHTTPUpstreamsGetH1(t *testing.T) {
 	if _, ok := New(Options{Name: "d", URL: "https://api.deepseek.com"}).client.Transport.(*http.Transport); !ok {
 		t.Error("an https upstream does not get net/http's Transport")
 	}
+	if _, ok := New(Options{Name: "n", URL: "http://127.0.0.1:8000", NetHTTPClient: true}).client.Transport.(*http.Transport); !ok {
+		t.Error("net_http_client does not keep an upstream on net/http's Transport")
+	}
 	t.Setenv("HTTP_PROXY", "http://proxy.internal:3128")
 	if plainHTTP("http://vllm.internal/v1") {
 		t.Error("an upstream behind a proxy gets h1Transport, which does not speak to proxies")

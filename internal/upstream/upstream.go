@@ -63,6 +63,9 @@ type Options struct {
 	BalancePollInterval time.Duration
 	// TLS configures https upstreams; nil uses the system roots.
 	TLS *tls.Config
+	// NetHTTPClient keeps a plain-http upstream on net/http's Transport
+	// instead of h1Transport.
+	NetHTTPClient bool
 	// Transport overrides the HTTP transport (tests).
 	Transport http.RoundTripper
 	Logger    *slog.Logger
@@ -122,7 +125,7 @@ func New(o Options) *Upstream {
 		tr := newTransport(o.ConnectTimeout, o.FirstTokenTimeout)
 		tr.TLSClientConfig = o.TLS
 		rt = tr
-		if plainHTTP(o.URL) {
+		if plainHTTP(o.URL) && !o.NetHTTPClient {
 			rt = newH1Transport(tr, tr.DialContext, o.FirstTokenTimeout)
 		}
 	}
