@@ -63,11 +63,13 @@ func newH1Transport(fallback http.RoundTripper, dial func(ctx context.Context, n
 		now: time.Now, idle: map[string][]*h1Conn{}}
 }
 
-// h1Conn is one connection. Its reader counts what it reads, so that a
-// failed request can tell whether any of the answer came.
+// h1Conn is one connection. Its reader and writer count what they move,
+// so that a failed request can tell whether any of it went out and any of
+// the answer came.
 type h1Conn struct {
 	nc        net.Conn
 	in        h1Reader
+	out       h1Writer
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
@@ -97,6 +99,19 @@ func (r *h1Reader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// h1Writer writes the connection for the buffered writer, counting what
+// the connection took.
+type h1Writer struct {
+	nc net.Conn
+	n  int64
+}
+
+func (w *h1Writer) Write(p []byte) (int, error) {
+	n, err := w.nc.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
 // RoundTrip implements http.RoundTripper.
 func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "http" {
@@ -106,8 +121,8 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Port() == "" {
 		addr = net.JoinHostPort(req.URL.Hostname(), "80")
 	}
-	for retried := false; ; retried = true {
-		c, err := t.get(req.Context(), addr)
+	for resend := false; ; resend = true {
+		c, err := t.get(req.Context(), addr, resend)
 		if err != nil {
 			closeBody(req)
 			return nil, err
@@ -116,7 +131,7 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return resp, nil
 		}
-		if retried || !c.reused || c.in.got > 0 || req.Context().Err() != nil || !replayable(req) {
+		if resend || !resendable(req, c, err) {
 			return nil, err
 		}
 		if req.GetBody != nil {
@@ -130,10 +145,42 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// resendable reports whether req, failed on c with err, goes out once
+// more on a new connection: net/http's rule. The connection was reused
+// (the server may have closed it as the request went out) and either none
+// of the request reached it, or the request is idempotent, no byte of an
+// answer came and it did not time out. A POST the server may have read
+// is not sent twice: an engine that died generating it would generate it
+// again.
+func resendable(req *http.Request, c *h1Conn, err error) bool {
+	if !c.reused || req.Context().Err() != nil || !replayable(req) {
+		return false
+	}
+	if c.out.n == 0 {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false
+	}
+	return c.in.got == 0 && idempotent(req)
+}
+
 // replayable reports whether req can be sent again: it has no body, or
 // a way to get its body anew.
 func replayable(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// idempotent is net/http's test of a request safe to send twice.
+func idempotent(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	_, key := req.Header["Idempotency-Key"]
+	_, xkey := req.Header["X-Idempotency-Key"]
+	return key || xkey
 }
 
 func closeBody(req *http.Request) {
@@ -142,11 +189,17 @@ func closeBody(req *http.Request) {
 	}
 }
 
+// earlyAnswerWait is how long a request that failed to go out waits for
+// an answer the server sent before reading all of it (a 413, say), as
+// net/http does.
+const earlyAnswerWait = 50 * time.Millisecond
+
 // send writes req on c and reads the answer's head. On an error c is
-// closed.
+// closed. A cancelled request closes its connection at once, so that the
+// engine stops generating for nobody.
 func (t *h1Transport) send(c *h1Conn, req *http.Request, addr string) (*http.Response, error) {
 	ctx := req.Context()
-	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
+	stop := context.AfterFunc(ctx, func() { c.nc.Close() })
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		c.nc.Close()
@@ -155,34 +208,39 @@ func (t *h1Transport) send(c *h1Conn, req *http.Request, addr string) (*http.Res
 		}
 		return nil, err
 	}
-	if err := req.Write(c.bw); err != nil {
-		return fail(err)
+	c.in.budget, c.in.got, c.out.n = maxHeadBytes, 0, 0
+	werr := req.Write(c.bw)
+	if werr == nil {
+		werr = c.bw.Flush()
 	}
-	if err := c.bw.Flush(); err != nil {
-		return fail(err)
+	deadline := time.Time{}
+	switch {
+	case werr != nil:
+		deadline = t.now().Add(earlyAnswerWait)
+	case t.header > 0:
+		deadline = t.now().Add(t.header)
 	}
-	if t.header > 0 {
-		c.nc.SetReadDeadline(t.now().Add(t.header))
+	if !deadline.IsZero() {
+		c.nc.SetReadDeadline(deadline)
 	}
-	c.in.budget, c.in.got = maxHeadBytes, 0
 	resp, err := http.ReadResponse(c.br, req)
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp, err = http.ReadResponse(c.br, req) // 1xx: the answer follows
 	}
-	if err != nil {
+	switch {
+	case err != nil && werr != nil:
+		return fail(werr)
+	case err != nil:
 		if errors.Is(err, io.EOF) && c.in.got == 0 {
 			err = io.ErrUnexpectedEOF // the server closed the connection without answering
 		}
 		return fail(err)
 	}
 	c.in.budget = math.MaxInt64
-	if t.header > 0 {
+	if !deadline.IsZero() {
 		c.nc.SetReadDeadline(time.Time{})
-		if ctx.Err() != nil { // cancelled between the head and clearing its deadline
-			c.nc.SetDeadline(aLongTimeAgo)
-		}
 	}
-	keep := !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
+	keep := werr == nil && !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
 	b := &h1Body{t: t, c: c, addr: addr, ctx: ctx, stop: stop, keep: keep, rc: resp.Body}
 	if resp.Body == http.NoBody {
 		b.finish(bodyWhole)
@@ -191,8 +249,6 @@ func (t *h1Transport) send(c *h1Conn, req *http.Request, addr string) (*http.Res
 	resp.Body = b
 	return resp, nil
 }
-
-var aLongTimeAgo = time.Unix(1, 0)
 
 // h1Body is an answer's body. Read to its end, it gives the connection
 // back for reuse; closed before that, it closes the connection. Close may
@@ -258,36 +314,39 @@ func (b *h1Body) finish(state int32) {
 	b.t.put(b.addr, b.c)
 }
 
-// get returns an idle connection to addr trusted to be open, or dials one.
-func (t *h1Transport) get(ctx context.Context, addr string) (*h1Conn, error) {
-	now := t.now()
-	t.mu.Lock()
-	stack := t.idle[addr]
-	for len(stack) > 0 {
-		c := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if now.Sub(c.idleSince) < t.reuse {
-			t.idle[addr] = stack
+// get returns an idle connection to addr that is still open, or dials
+// one (always when fresh). An idle connection is taken when it was idle
+// for less than t.reuse and nothing came on it since: no end (the server
+// closed it: an engine restarted, or its keep-alive ran out) and no
+// bytes nobody asked for (probe, in h1_probe_*.go: a system call, as
+// net/http's reader goroutine would have noticed the same).
+func (t *h1Transport) get(ctx context.Context, addr string, fresh bool) (*h1Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for !fresh {
+		t.mu.Lock()
+		stack := t.idle[addr]
+		if len(stack) == 0 {
 			t.mu.Unlock()
+			break
+		}
+		c := stack[len(stack)-1]
+		t.idle[addr] = stack[:len(stack)-1]
+		t.mu.Unlock()
+		if t.now().Sub(c.idleSince) < t.reuse && probe(c.nc) {
 			c.reused = true
 			return c, nil
 		}
-		// The newest is too old: so are all below it.
-		for _, old := range stack {
-			old.nc.Close()
-		}
 		c.nc.Close()
-		stack = stack[:0]
 	}
-	t.idle[addr] = stack
-	t.mu.Unlock()
 	nc, err := t.dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	c := &h1Conn{nc: nc, in: h1Reader{nc: nc, budget: math.MaxInt64}}
+	c := &h1Conn{nc: nc, in: h1Reader{nc: nc, budget: math.MaxInt64}, out: h1Writer{nc: nc}}
 	c.br = bufio.NewReaderSize(&c.in, 2<<10)
-	c.bw = bufio.NewWriterSize(nc, 1<<10)
+	c.bw = bufio.NewWriterSize(&c.out, 1<<10)
 	return c, nil
 }
 
@@ -298,8 +357,8 @@ func (t *h1Transport) put(addr string, c *h1Conn) {
 		c.nc.Close()
 		return
 	}
-	c.idleSince = t.now()
 	t.mu.Lock()
+	c.idleSince = t.now()
 	stack := append(t.idle[addr], c)
 	var drop *h1Conn
 	if len(stack) > t.maxIdle {

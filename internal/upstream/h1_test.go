@@ -442,3 +442,159 @@ func TestH1Concurrent(t *testing.T) {
 		t.Errorf("16 callers opened %d connections", n)
 	}
 }
+
+// The cases below were found by a review that ran each against h1Transport
+// and net/http's Transport: h1Transport now does what net/http does.
+
+// okOnce answers the first request of a connection with "ok" and then
+// hands the connection to then (nil: close it).
+func okOnce(then func(br *bufio.Reader, c net.Conn)) func(int, net.Conn) {
+	return func(_ int, c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, _, err := readRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		if then != nil {
+			c.SetReadDeadline(time.Now().Add(3 * time.Second)) // no test waits on it longer
+			then(br, c)
+		}
+	}
+}
+
+// postOK sends body and expects "ok".
+func postOK(t *testing.T, rt http.RoundTripper, url, body string) {
+	t.Helper()
+	resp, err := post(t, rt, context.Background(), url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, resp); got != "ok" {
+		t.Fatalf("answer %q, want ok", got)
+	}
+}
+
+// A POST that waited past the head's bound, or that the server read and
+// then closed on without answering, is not sent again.
+func TestH1DoesNotResendAPostTheServerRead(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		then func(br *bufio.Reader, c net.Conn)
+	}{
+		{"head timeout", func(br *bufio.Reader, c net.Conn) {
+			readRequest(br)
+			c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			c.Read(make([]byte, 1)) // busy until the client gives up
+		}},
+		{"closed without answering", func(br *bufio.Reader, c net.Conn) { readRequest(br) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var requests atomic.Int64
+			url, _ := rawServer(t, func(n int, c net.Conn) {
+				requests.Add(1)
+				okOnce(func(br *bufio.Reader, c net.Conn) { requests.Add(1); tc.then(br, c) })(n, c)
+			})
+			h1 := newH1(300 * time.Millisecond)
+			defer h1.CloseIdleConnections()
+			postOK(t, h1, url+"/", `{}`)
+			if _, err := post(t, h1, context.Background(), url+"/", `{"second":true}`); err == nil {
+				t.Fatal("no error")
+			}
+			time.Sleep(100 * time.Millisecond)
+			// requests counts each connection's first request and the second request on the first connection
+			if n := requests.Load(); n != 2 {
+				t.Errorf("the server saw %d requests, want 2: the second went out again", n)
+			}
+		})
+	}
+}
+
+// An engine that restarted closed every pooled connection: a request,
+// however big, goes out on a new one.
+func TestH1SkipsConnectionsTheServerClosed(t *testing.T) {
+	for _, size := range []int{100, 4 << 20} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			var gate sync.WaitGroup
+			gate.Add(3)
+			url, _ := rawServer(t, func(n int, c net.Conn) {
+				br := bufio.NewReader(c)
+				if _, _, err := readRequest(br); err != nil {
+					return
+				}
+				if n <= 3 {
+					gate.Done()
+					gate.Wait() // three requests in flight together: three pooled connections
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			})
+			h1 := newH1(5 * time.Second)
+			defer h1.CloseIdleConnections()
+			var wg sync.WaitGroup
+			for range 3 {
+				wg.Go(func() { postOK(t, h1, url+"/", `{}`) })
+			}
+			wg.Wait()
+			time.Sleep(100 * time.Millisecond) // the server has closed all three
+			postOK(t, h1, url+"/", strings.Repeat("x", size))
+		})
+	}
+}
+
+// A server that answers before reading the whole body (413) and closes:
+// the caller gets the answer, not the failed write.
+func TestH1ReturnsAnAnswerThatCameBeforeTheBodyWent(t *testing.T) {
+	url, _ := rawServer(t, func(_ int, c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 7\r\n\r\ntoo big")
+		c.(*net.TCPConn).CloseWrite()
+		time.Sleep(50 * time.Millisecond)
+	})
+	resp, err := post(t, newH1(5*time.Second), context.Background(), url+"/", strings.Repeat("x", 16<<20))
+	if err != nil {
+		t.Fatalf("%v, want the 413", err)
+	}
+	if got := readAll(t, resp); resp.StatusCode != 413 || got != "too big" {
+		t.Fatalf("%d %q, want 413 too big", resp.StatusCode, got)
+	}
+}
+
+// Bytes that come on an idle connection retire it.
+func TestH1RetiresAConnectionWithLateBytes(t *testing.T) {
+	url, _ := rawServer(t, okOnce(func(br *bufio.Reader, c net.Conn) {
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(c, "\r\n") // a stray CRLF after the answer
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		c.Read(make([]byte, 1))
+	}))
+	h1 := newH1(5 * time.Second)
+	defer h1.CloseIdleConnections()
+	postOK(t, h1, url+"/", `{}`)
+	time.Sleep(100 * time.Millisecond)
+	postOK(t, h1, url+"/", `{}`)
+}
+
+// A cancelled request's connection closes at once, though nobody reads
+// its body: the engine stops generating.
+func TestH1CancelClosesTheConnection(t *testing.T) {
+	closed := make(chan struct{})
+	h1, srv, _ := h1For(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "data: 0\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		close(closed)
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	resp, err := post(t, h1, ctx, srv.URL+"/", `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	cancel()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the engine did not see the cancel")
+	}
+}
