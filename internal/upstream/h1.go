@@ -70,6 +70,7 @@ type h1Conn struct {
 	nc        net.Conn
 	in        h1Reader
 	out       h1Writer
+	probe     prober
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
@@ -318,7 +319,7 @@ func (b *h1Body) finish(state int32) {
 // one (always when fresh). An idle connection is taken when it was idle
 // for less than t.reuse and nothing came on it since: no end (the server
 // closed it: an engine restarted, or its keep-alive ran out) and no
-// bytes nobody asked for (probe, in h1_probe_*.go: a system call, as
+// bytes nobody asked for (prober, in h1_probe_*.go: a system call, as
 // net/http's reader goroutine would have noticed the same).
 func (t *h1Transport) get(ctx context.Context, addr string, fresh bool) (*h1Conn, error) {
 	if err := ctx.Err(); err != nil {
@@ -334,7 +335,7 @@ func (t *h1Transport) get(ctx context.Context, addr string, fresh bool) (*h1Conn
 		c := stack[len(stack)-1]
 		t.idle[addr] = stack[:len(stack)-1]
 		t.mu.Unlock()
-		if t.now().Sub(c.idleSince) < t.reuse && probe(c.nc) {
+		if t.now().Sub(c.idleSince) < t.reuse && c.probe.alive() {
 			c.reused = true
 			return c, nil
 		}
@@ -347,6 +348,7 @@ func (t *h1Transport) get(ctx context.Context, addr string, fresh bool) (*h1Conn
 	c := &h1Conn{nc: nc, in: h1Reader{nc: nc, budget: math.MaxInt64}, out: h1Writer{nc: nc}}
 	c.br = bufio.NewReaderSize(&c.in, 2<<10)
 	c.bw = bufio.NewWriterSize(&c.out, 1<<10)
+	c.probe.init(nc)
 	return c, nil
 }
 

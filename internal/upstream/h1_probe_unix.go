@@ -7,23 +7,32 @@ import (
 	"syscall"
 )
 
-// probe reports whether an idle connection is still open with nothing
-// to read: a peek that does not wait finds no data and no end.
-func probe(nc net.Conn) bool {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
+// prober peeks at an idle connection without waiting. It is made once
+// per connection, so that a probe allocates nothing.
+type prober struct {
+	rc   syscall.RawConn
+	open bool
+	b    [1]byte
+	peek func(fd uintptr) bool
+}
+
+func (p *prober) init(nc net.Conn) {
+	if sc, ok := nc.(syscall.Conn); ok {
+		p.rc, _ = sc.SyscallConn()
+	}
+	p.peek = func(fd uintptr) bool {
+		_, _, err := syscall.Recvfrom(int(fd), p.b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		p.open = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+		return true // do not wait
+	}
+}
+
+// alive reports whether the connection is still open with nothing to
+// read: no data and no end.
+func (p *prober) alive() bool {
+	if p.rc == nil {
 		return true
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	open := false
-	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		_, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		open = rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK
-		return true
-	})
-	return err == nil && open
+	p.open = false
+	return p.rc.Read(p.peek) == nil && p.open
 }
