@@ -28,12 +28,13 @@ import (
 // idle connections in a stack per host.
 //
 // What net/http's reader goroutine also does, noticing that the server
-// closed an idle connection, is done on use instead: a connection idle
-// for longer than reuseWithin is closed rather than reused (engines close
-// idle connections after 5 s: uvicorn, cpp-httplib), and a request that
-// fails on a reused connection before any byte of the answer came back is
-// sent once more on a new one (the server closed it as the request went
-// out).
+// closed an idle connection or sent bytes on it, is done on use instead:
+// an idle connection is probed before reuse (a peek that does not wait),
+// and one idle for longer than reuseWithin is closed rather than reused
+// (engines close idle connections after 5 s: uvicorn, cpp-httplib). A
+// failed request goes out again, on a new connection, only as net/http
+// would send it again (resendable). A cancelled request closes its
+// connection at once, so that the engine stops generating.
 type h1Transport struct {
 	fallback http.RoundTripper
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
