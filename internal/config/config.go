@@ -309,8 +309,9 @@ type Upstream struct {
 	// NetHTTPClient sends a plain-http upstream's requests through Go's
 	// net/http client instead of dsgate's own HTTP/1.1 client, for an
 	// engine the latter does not suit (https and proxied upstreams always
-	// use net/http). It costs about a fifth more CPU a request and two
-	// goroutines more per open stream.
+	// use net/http). It costs about a quarter more CPU a request (the bare
+	// gateway at 64 connections, bench/RESULTS.md) and two goroutines more
+	// per open stream.
 	NetHTTPClient bool `yaml:"net_http_client"`
 	// FirstTokenTimeout bounds the wait for response headers and, for
 	// streams, the first event. Keep-alive comments do not count. Default 120s.

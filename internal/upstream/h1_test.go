@@ -239,15 +239,21 @@ func TestH1DoesNotResendOnANewConnection(t *testing.T) {
 	}
 }
 
-func TestH1CancelEndsABodyRead(t *testing.T) {
-	closed := make(chan struct{})
-	h1, srv, _ := h1For(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// streamUntilGone sends one event, then holds the stream until the client
+// is gone, and closes closed.
+func streamUntilGone(closed chan struct{}) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, "data: 0\n\n")
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 		close(closed)
-	}))
+	}
+}
+
+func TestH1CancelEndsABodyRead(t *testing.T) {
+	closed := make(chan struct{})
+	h1, srv, _ := h1For(t, streamUntilGone(closed))
 	ctx, cancel := context.WithCancel(context.Background())
 	resp, err := post(t, h1, ctx, srv.URL+"/v1/chat/completions", `{"stream":true}`)
 	if err != nil {
@@ -579,12 +585,7 @@ func TestH1RetiresAConnectionWithLateBytes(t *testing.T) {
 // its body: the engine stops generating.
 func TestH1CancelClosesTheConnection(t *testing.T) {
 	closed := make(chan struct{})
-	h1, srv, _ := h1For(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "data: 0\n\n")
-		w.(http.Flusher).Flush()
-		<-r.Context().Done()
-		close(closed)
-	}))
+	h1, srv, _ := h1For(t, streamUntilGone(closed))
 	ctx, cancel := context.WithCancel(context.Background())
 	resp, err := post(t, h1, ctx, srv.URL+"/", `{}`)
 	if err != nil {
