@@ -59,6 +59,7 @@ func toOpenAI(err error) error {
 // its API.
 func (h *handlers) chatCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, chat []byte, sink gateway.Sink, native *gateway.Native) (*gateway.Result, error) {
 	c := pipeline.Call{Endpoint: openai.EndpointChat, Body: chat, Principal: p, Sink: sink, Native: native,
+		Translated:   true,
 		HighPriority: r.Header.Get("X-Dsgate-Priority") == "high",
 		CacheControl: r.Header.Get("Cache-Control"),
 		Header:       w.Header(),

@@ -98,6 +98,24 @@ func Parse(e Endpoint, body []byte) (*Request, error) {
 		var v struct{}
 		return nil, decodeError(json.Unmarshal(body, &v))
 	}
+	return parseValid(e, body)
+}
+
+// ParseTranslated is Parse for a body the gateway built: a translator's
+// chat completions body (the Anthropic Messages and Responses APIs), which
+// is valid JSON by construction, since the translator validated the
+// client's request and encodes the parts it copies from it. It skips the
+// validating pass and checks everything else as Parse does.
+func ParseTranslated(e Endpoint, body []byte) (*Request, error) {
+	body = trimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return nil, InvalidRequest("", "request body must be a JSON object")
+	}
+	return parseValid(e, body)
+}
+
+// parseValid reads body, an object known to be valid JSON.
+func parseValid(e Endpoint, body []byte) (*Request, error) {
 	r := &Request{Endpoint: e, N: 1}
 	p := parser{r: r}
 	if err := guardedObject(body, "", topKeys, p.member); err != nil {

@@ -1,8 +1,11 @@
 package openai
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -84,8 +87,9 @@ func FuzzSSEReader(f *testing.F) {
 	})
 }
 
-// FuzzParse checks that request decoding never panics and that every
-// rejection is a 400 in OpenAI's shape.
+// FuzzParse checks that request decoding never panics, that every
+// rejection is a 400 in OpenAI's shape, and that ParseTranslated reads a
+// valid body as Parse does.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`), uint8(0))
 	f.Add([]byte(`{"model":"m","prompt":"a","suffix":"b"}`), uint8(2))
@@ -93,7 +97,13 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"model":"m","MODEL":"x","stream":true,"stream_options":{"include_usage":1,"Include_usage":2},"messages":[{"role":"user","ROLE":"x"}]}`), uint8(0))
 	f.Add([]byte(`{"thinking":{"type":1,"tyPe":2},"chat_template_kwargs":{"a":1,"A":2},"\u017ftream":1}`), uint8(0))
 	f.Fuzz(func(t *testing.T, body []byte, e uint8) {
-		_, err := Parse(Endpoint(e%4), body)
+		r, err := Parse(Endpoint(e%4), body)
+		if json.Valid(body) {
+			tr, terr := ParseTranslated(Endpoint(e%4), body)
+			if !reflect.DeepEqual(r, tr) || fmt.Sprint(err) != fmt.Sprint(terr) {
+				t.Fatalf("Parse = %+v, %v; ParseTranslated = %+v, %v", r, err, tr, terr)
+			}
+		}
 		if err == nil {
 			return
 		}

@@ -96,6 +96,9 @@ type Call struct {
 	// upstreams that serve that API. Parsing, limits and the record use
 	// Body.
 	Native *gateway.Native
+	// Translated says Body was built by a translator from a request it
+	// validated (openai.ParseTranslated): valid JSON, not read twice.
+	Translated bool
 }
 
 // Resource is the RBAC resource an endpoint needs (action read).
@@ -117,7 +120,11 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 		p = access.Anonymous
 	}
 	s.Principal, s.Role, s.Team = p.ID, p.Role, pl.o.Access.TeamOf(p)
-	req, err := openai.Parse(c.Endpoint, c.Body)
+	parse := openai.Parse
+	if c.Translated {
+		parse = openai.ParseTranslated
+	}
+	req, err := parse(c.Endpoint, c.Body)
 	if err != nil {
 		return nil, err
 	}

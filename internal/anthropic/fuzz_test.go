@@ -1,0 +1,27 @@
+package anthropic
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// FuzzToChatIsValidJSON: whatever request ToChat accepts, its chat body is
+// valid JSON, which the pipeline relies on to read it without validating
+// it again (openai.ParseTranslated).
+func FuzzToChatIsValidJSON(f *testing.F) {
+	for _, body := range []string{
+		`{"model":"m","max_tokens":5,"system":"be \"brief\"\n","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"go"},{"role":"assistant","content":[{"type":"text","text":"calling"},{"type":"tool_use","id":"a","name":"f","input":{"x":1}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","is_error":true,"content":[{"type":"text","text":"boom"}]}]}]}`,
+		`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":"what?"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}},{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}]}]}`,
+		`{"model":"m","max_tokens":5,"stream":true,"stop_sequences":["x"],"temperature":0.2,"tools":[{"name":"f","input_schema":{"type":"object"}}],"tool_choice":{"type":"tool","name":"f"},"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"x"}]}`,
+		`{"model":"m","max_tokens":5,"system":[{"type":"text","text":"s"}],"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"sig"},{"type":"text","text":"a"}]},{"role":"user","content":"more"}]}`,
+	} {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		chat, _, err := ToChat(body)
+		if err == nil && !json.Valid(chat) {
+			t.Fatalf("ToChat(%s) = %s: not valid JSON", body, chat)
+		}
+	})
+}

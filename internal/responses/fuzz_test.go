@@ -1,0 +1,27 @@
+package responses
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// FuzzToChatIsValidJSON: whatever request ToChat accepts, its chat body is
+// valid JSON, which the pipeline relies on to read it without validating
+// it again (openai.ParseTranslated).
+func FuzzToChatIsValidJSON(f *testing.F) {
+	for _, body := range []string{
+		`{"model":"m","input":"hi"}`,
+		`{"model":"m","instructions":"be \"brief\"\n","input":[{"role":"developer","content":"rules"},{"type":"message","role":"user","content":[{"type":"input_text","text":"see"},{"type":"input_image","image_url":"https://x/a.png","detail":"low"}]}]}`,
+		`{"model":"m","input":[{"type":"function_call","call_id":"c","name":"f","arguments":"{\"x\":1}"},{"type":"function_call_output","call_id":"c","output":"2"}],"tools":[{"type":"function","name":"f","parameters":{"type":"object"},"strict":true}],"tool_choice":{"type":"function","name":"f"}}`,
+		`{"model":"m","input":"hi","text":{"format":{"type":"json_schema","name":"w","schema":{"type":"object"},"strict":true}},"reasoning":{"effort":"high"},"stream":true,"max_output_tokens":64,"temperature":0.5,"top_p":1,"metadata":{"a":"b"}}`,
+		`{"model":"m","input":[{"type":"reasoning","summary":[],"content":[{"type":"reasoning_text","text":"think"}]},{"type":"message","role":"assistant","content":[{"type":"output_text","text":"a"}]}]}`,
+	} {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		chat, _, err := ToChat(body)
+		if err == nil && !json.Valid(chat) {
+			t.Fatalf("ToChat(%s) = %s: not valid JSON", body, chat)
+		}
+	})
+}
