@@ -23,6 +23,7 @@ import (
 	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/sim"
 	"github.com/dsgate/dsgate/internal/upstream"
+	"github.com/dsgate/dsgate/internal/usage"
 )
 
 // Test credentials, each a principal of the built-in roles.
@@ -61,6 +62,8 @@ type envOptions struct {
 	cache          bool // a memory response cache in the gateway
 	// wrap, when set, wraps the gateway (to inject faults).
 	wrap func(grpcapi.Backend) grpcapi.Backend
+	// usage, when set, records the callers' usage.
+	usage *usage.Recorder
 }
 
 func startEnv(t *testing.T, o envOptions) *env {
@@ -106,6 +109,7 @@ func startEnv(t *testing.T, o envOptions) *env {
 		},
 		Policy:  policy,
 		Limiter: limiter,
+		Usage:   o.usage,
 	})
 	var backend grpcapi.Backend = gw
 	if o.wrap != nil {

@@ -144,6 +144,7 @@ func New(o Options) *Server {
 		grpc.MaxRecvMsgSize(o.MaxRecvBytes),
 		grpc.ChainUnaryInterceptor(ic.unary),
 		grpc.ChainStreamInterceptor(ic.stream),
+		grpc.StatsHandler(sentHandler{}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: o.IdleTimeout}),
 	}

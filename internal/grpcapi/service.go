@@ -176,10 +176,12 @@ func (sv *service) Batch(ctx context.Context, r *pb.BatchRequest) (*pb.BatchResp
 			fmt.Sprintf("a batch holds at most %d items, got %d", sv.o.MaxBatchItems, len(items))))
 	}
 	parent := reqscope.From(ctx)
-	// The items' usage is recorded with the answer, not before: a batch
-	// never answered is never charged.
+	// The items' usage is recorded once the answer is sent (sentHandler),
+	// not before: a batch never answered is never charged.
 	ctx, held := access.HoldUsage(ctx)
-	defer held.Release()
+	if !whenSent(ctx, held.Release) {
+		defer held.Release()
+	}
 	results := make([]*pb.BatchResult, len(items))
 	sem := make(chan struct{}, sv.o.BatchConcurrency)
 	done := make(chan struct{})
