@@ -23,6 +23,7 @@ import (
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/store/storetest"
 	"github.com/dsgate/dsgate/internal/upstream"
+	"github.com/dsgate/dsgate/internal/usage"
 )
 
 const (
@@ -48,6 +49,7 @@ type stack struct {
 	mgr   *batch.Manager
 	base  string
 	audit *auditLog // the audit records of the calls made
+	sync  http.Handler
 }
 
 // auditLog collects audit records.
@@ -79,6 +81,7 @@ type stackOptions struct {
 	sim     sim.Options
 	sync    batch.SyncOptions
 	workers int
+	usage   *usage.Recorder // records the callers' usage when set
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -110,7 +113,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 			keyChatOnly: {ID: "chatonly", Kind: auth.KindKey, Role: "admin", Models: []string{"deepseek-chat", "gpt-9"}},
 			keyAnalyst:  {ID: "analyst", Kind: auth.KindKey, Role: "analyst"},
 		},
-		Policy: policy, Limiter: limiter,
+		Policy: policy, Limiter: limiter, Usage: o.usage,
 	})
 	audits := &auditLog{}
 	exec := &batch.Executor{Pipeline: pipeline.New(pipeline.Options{Backend: func() pipeline.Backend { return gw },
@@ -128,13 +131,14 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	t.Cleanup(func() { cancel(); <-done })
 	o.sync.Exec = exec
 	mux := http.NewServeMux()
-	mux.Handle("/v1/batch", batch.NewSync(o.sync))
+	syncAPI := batch.NewSync(o.sync)
+	mux.Handle("/v1/batch", syncAPI)
 	for _, p := range []string{"/v1/files", "/v1/files/", "/v1/batches", "/v1/batches/"} {
 		mux.Handle(p, m.Handler())
 	}
 	api := httptest.NewServer(mux)
 	t.Cleanup(api.Close)
-	return &stack{sim: s, store: st, mgr: m, base: api.URL, audit: audits}
+	return &stack{sim: s, store: st, mgr: m, base: api.URL, audit: audits, sync: syncAPI}
 }
 
 func (s *stack) client(key string) openai.Client {
