@@ -48,8 +48,10 @@ var benchLongChunks = func() []string {
 
 // benchHandler is the HTTP API with access control off over a backend
 // that answers at once with chunks when streaming: what is measured is
-// dsgate's own work.
-func benchHandler(chunks []string) http.Handler {
+// dsgate's own work. paced flushes the sink after each chunk, as the
+// gateway does when an engine streams a chunk at a time: every chunk is
+// then an event and a write of its own.
+func benchHandler(chunks []string, paced bool) http.Handler {
 	b := &backend{
 		complete: func(_ context.Context, c *gateway.Call) (*gateway.Result, error) {
 			return &gateway.Result{Body: []byte(benchCompletion), Upstream: "up", HasUsage: true,
@@ -59,6 +61,11 @@ func benchHandler(chunks []string) http.Handler {
 			for _, ch := range chunks {
 				if err := sink.Data([]byte(ch)); err != nil {
 					return nil, err
+				}
+				if f, ok := sink.(gateway.FlushSink); ok && paced {
+					if err := f.Flush(); err != nil {
+						return nil, err
+					}
 				}
 			}
 			return &gateway.Result{Upstream: "up", Started: true}, nil
@@ -77,8 +84,8 @@ const (
 	benchResponses = `{"model":"deepseek-chat","max_output_tokens":64,"store":false,"instructions":"Be brief.","input":"What is the weather in Paris?","tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]}`
 )
 
-func benchRoute(b *testing.B, path, body string, stream bool, chunks []string) {
-	h := benchHandler(chunks)
+func benchRoute(b *testing.B, path, body string, stream bool, chunks []string, paced bool) {
+	h := benchHandler(chunks, paced)
 	if stream {
 		body = strings.Replace(body, `"max_`, `"stream":true,"max_`, 1)
 	}
@@ -145,8 +152,9 @@ func BenchmarkRoute(b *testing.B) {
 		{"messages", "/v1/messages", benchMessages},
 		{"responses", "/v1/responses", benchResponses},
 	} {
-		b.Run(r.name, func(b *testing.B) { benchRoute(b, r.path, r.body, false, benchChunks) })
-		b.Run(r.name+"/stream", func(b *testing.B) { benchRoute(b, r.path, r.body, true, benchChunks) })
-		b.Run(r.name+"/stream20", func(b *testing.B) { benchRoute(b, r.path, r.body, true, benchLongChunks) })
+		b.Run(r.name, func(b *testing.B) { benchRoute(b, r.path, r.body, false, benchChunks, false) })
+		b.Run(r.name+"/stream", func(b *testing.B) { benchRoute(b, r.path, r.body, true, benchChunks, false) })
+		b.Run(r.name+"/stream20", func(b *testing.B) { benchRoute(b, r.path, r.body, true, benchLongChunks, false) })
+		b.Run(r.name+"/paced20", func(b *testing.B) { benchRoute(b, r.path, r.body, true, benchLongChunks, true) })
 	}
 }
