@@ -44,12 +44,12 @@ func (k keys) AuthenticateCredential(_ context.Context, cred string) (*auth.Prin
 
 // stack is the batch endpoints over a gateway in front of a simulator.
 type stack struct {
-	sim   *sim.Server
-	store store.Store
-	mgr   *batch.Manager
-	base  string
-	audit *auditLog // the audit records of the calls made
-	sync  http.Handler
+	sim     *sim.Server
+	store   store.Store
+	mgr     *batch.Manager
+	base    string
+	audit   *auditLog    // the audit records of the calls made
+	syncAPI http.Handler // POST /v1/batch
 }
 
 // auditLog collects audit records.
@@ -138,7 +138,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	}
 	api := httptest.NewServer(mux)
 	t.Cleanup(api.Close)
-	return &stack{sim: s, store: st, mgr: m, base: api.URL, audit: audits, sync: syncAPI}
+	return &stack{sim: s, store: st, mgr: m, base: api.URL, audit: audits, syncAPI: syncAPI}
 }
 
 func (s *stack) client(key string) openai.Client {

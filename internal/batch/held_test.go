@@ -48,7 +48,7 @@ func TestSyncBatchIsChargedAfterItsFlush(t *testing.T) {
 		r := httptest.NewRequest("POST", "/v1/batch", strings.NewReader(`{"model":"deepseek-chat","requests":[{"id":"a","prompt":"one"},{"id":"b","prompt":"two"}]}`))
 		r.Header.Set("Authorization", "Bearer "+keyAdmin)
 		w := &flushSpy{ResponseRecorder: httptest.NewRecorder(), rec: rec, fail: fail}
-		s.sync.ServeHTTP(w, r)
+		s.syncAPI.ServeHTTP(w, r)
 		if w.Code != http.StatusOK || !w.flushed {
 			t.Fatalf("fail=%v: status %d, flushed %v: %s", fail, w.Code, w.flushed, w.Body)
 		}
