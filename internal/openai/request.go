@@ -90,15 +90,11 @@ var validRoles = map[string]bool{
 // duplicate keys or case variants of the keys dsgate reads is refused (see
 // keyGuard), so what dsgate reads is what every upstream reads.
 func Parse(e Endpoint, body []byte) (*Request, error) {
-	body = trimSpace(body)
-	if len(body) == 0 || body[0] != '{' {
-		return nil, InvalidRequest("", "request body must be a JSON object")
-	}
-	if !jsonenc.Valid(body) {
+	if b := trimSpace(body); len(b) > 0 && b[0] == '{' && !jsonenc.Valid(b) {
 		var v struct{}
-		return nil, decodeError(json.Unmarshal(body, &v))
+		return nil, decodeError(json.Unmarshal(b, &v))
 	}
-	return parseValid(e, body)
+	return ParseTranslated(e, body)
 }
 
 // ParseTranslated is Parse for a body the gateway built: a translator's
@@ -111,11 +107,6 @@ func ParseTranslated(e Endpoint, body []byte) (*Request, error) {
 	if len(body) == 0 || body[0] != '{' {
 		return nil, InvalidRequest("", "request body must be a JSON object")
 	}
-	return parseValid(e, body)
-}
-
-// parseValid reads body, an object known to be valid JSON.
-func parseValid(e Endpoint, body []byte) (*Request, error) {
 	r := &Request{Endpoint: e, N: 1}
 	p := parser{r: r}
 	if err := guardedObject(body, "", topKeys, p.member); err != nil {
