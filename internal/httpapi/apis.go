@@ -58,17 +58,8 @@ func toOpenAI(err error) error {
 // own request, which the gateway relays untouched to upstreams that serve
 // its API.
 func (h *handlers) chatCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, chat []byte, sink gateway.Sink, native *gateway.Native) (*gateway.Result, error) {
-	c := pipeline.Call{Endpoint: openai.EndpointChat, Body: chat, Principal: p, Sink: sink, Native: native,
-		Translated:   true,
-		HighPriority: r.Header.Get("X-Dsgate-Priority") == "high",
-		CacheControl: r.Header.Get("Cache-Control"),
-		Header:       w.Header(),
-		OnCache: func(result, tier string) {
-			w.Header().Set("X-Dsgate-Cache", result)
-			if tier != "" {
-				w.Header().Set("X-Dsgate-Cache-Tier", tier)
-			}
-		}}
+	c := newCall(w, r, p, openai.EndpointChat, chat, sink)
+	c.Translated, c.Native = true, native
 	res, err := h.pl.Run(r.Context(), &c)
 	return res, apierror.WithCause(r.Context(), err)
 }

@@ -30,6 +30,23 @@ type handlers struct {
 // model allow-list, admission, gateway, settlement, record). A
 // non-streaming answer is written here; a stream is written by the sink
 // as it comes. An error goes back to the route adapter, which renders it.
+// newCall is the pipeline call of an inference request through any API:
+// the request's priority and cache headers in, and the answer's headers
+// (X-Dsgate-Upstream before a stream's first byte, X-Dsgate-Cache) out.
+func newCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, e openai.Endpoint, body []byte, sink gateway.Sink) pipeline.Call {
+	return pipeline.Call{Endpoint: e, Body: body, Principal: p, Sink: sink,
+		HighPriority: r.Header.Get("X-Dsgate-Priority") == "high",
+		CacheControl: r.Header.Get("Cache-Control"),
+		Header:       w.Header(),
+		OnUpstream:   func(name string) { w.Header().Set("X-Dsgate-Upstream", name) },
+		OnCache: func(result, tier string) {
+			w.Header().Set("X-Dsgate-Cache", result)
+			if tier != "" {
+				w.Header().Set("X-Dsgate-Cache-Tier", tier)
+			}
+		}}
+}
+
 func (h *handlers) inference(e openai.Endpoint) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 		body, err := readRequestBody(r, h.opts.MaxBodyBytes)
@@ -40,17 +57,7 @@ func (h *handlers) inference(e openai.Endpoint) handlerFunc {
 		if h.opts.Audit != nil {
 			sink.digest = true
 		}
-		c := pipeline.Call{Endpoint: e, Body: body, Principal: p, Sink: sink,
-			HighPriority: r.Header.Get("X-Dsgate-Priority") == "high",
-			CacheControl: r.Header.Get("Cache-Control"),
-			Header:       w.Header(),
-			OnUpstream:   func(name string) { w.Header().Set("X-Dsgate-Upstream", name) },
-			OnCache: func(result, tier string) {
-				w.Header().Set("X-Dsgate-Cache", result)
-				if tier != "" {
-					w.Header().Set("X-Dsgate-Cache-Tier", tier)
-				}
-			}}
+		c := newCall(w, r, p, e, body, sink)
 		res, err := h.pl.Run(r.Context(), &c)
 		// A call cut by shutdown says so (503 shutting_down, an SSE
 		// error event mid-stream), not that the client left.
