@@ -39,6 +39,8 @@ type Stream struct {
 	open     int // index of the open item in res.items, or -1
 	toolIdx  int // chat index of the open tool call
 	buf      []byte
+	head     []byte         // the open item's fields in its events (itemHead), in headBuf
+	headBuf  [128]byte      // room for head with any usual id
 	texts    []byte         // the items' escaped texts, one after the other
 	chunk    chatwire.Chunk // decoded into, chunk after chunk
 	// The open item's text from pending on (an offset in its text) is
@@ -61,6 +63,7 @@ func NewStream(info RequestInfo) *Stream {
 		buf = make([]byte, 0, n)
 	}
 	*s = Stream{info: info, open: -1, buf: buf, texts: texts, chunk: s.chunk} // reset by Release
+	s.head = s.headBuf[:0]
 	s.res.items = items
 	return s
 }
@@ -207,13 +210,10 @@ func (s *Stream) start(emit Emit) error {
 	return emit("response.in_progress", b[end:])
 }
 
-// itemHead appends the fields every item event has.
+// itemHead appends the fields every event of the open item has, encoded
+// once per item (ensure), not once per delta.
 func (s *Stream) itemHead(b []byte, withContent bool) []byte {
-	it := s.current()
-	b = append(b, `,"item_id":`...)
-	b = it.appendID(b)
-	b = append(b, `,"output_index":`...)
-	b = strconv.AppendInt(b, int64(s.open), 10)
+	b = append(b, s.head...)
 	if withContent {
 		b = append(b, `,"content_index":0`...)
 	}
@@ -244,6 +244,10 @@ func (s *Stream) ensure(kind itemKind, prefix, base string, tc *chatwire.ChunkTo
 	}
 	s.res.items = append(s.res.items, it)
 	s.open = len(s.res.items) - 1
+	s.head = append(s.head[:0], `,"item_id":`...)
+	s.head = s.current().appendID(s.head)
+	s.head = append(s.head, `,"output_index":`...)
+	s.head = strconv.AppendInt(s.head, int64(s.open), 10)
 	b := append(s.begin("response.output_item.added"), `,"output_index":`...)
 	b = strconv.AppendInt(b, int64(s.open), 10)
 	b = append(b, `,"item":`...)
