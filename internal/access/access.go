@@ -174,13 +174,18 @@ func (a *Access) certPrincipal(state *tls.ConnectionState) (*auth.Principal, boo
 	return &auth.Principal{ID: subject, Kind: auth.KindMTLS, Name: subject, Role: role}, true
 }
 
-// Authorize checks the role's permission for action on resource, and the
-// model allow-lists when model is not empty.
+// Authorize checks the role's permission for action on resource, and,
+// when model is not empty, every allow-list of models: the key's (or
+// client's) own and its team's. It is the one check of a model, so no
+// route (inference, count_tokens, the model list) can skip the team's.
 func (a *Access) Authorize(p *auth.Principal, resource, action, model string) error {
 	if a.o().Disabled {
 		return nil
 	}
-	return a.o().Policy.Allow(p, resource, action, model)
+	if err := a.o().Policy.Allow(p, resource, action, model); err != nil || model == "" {
+		return err
+	}
+	return a.authorizeTeam(p, model)
 }
 
 // Grant is an admitted call. Done must be called exactly once.

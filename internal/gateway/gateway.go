@@ -262,12 +262,27 @@ type Call struct {
 	// can put it in its response headers.
 	OnCache func(result, tier string)
 	// OnUpstream, when set, is told which upstream answers a stream, just
-	// before its first event reaches the sink (X-Dsgate-Upstream).
+	// before the first thing from it reaches the sink (X-Dsgate-Upstream):
+	// its first event, or a keep-alive comment before it, which sends the
+	// response's headers too. (Should that upstream then fail before its
+	// first event and another answer, the headers already named the first;
+	// the record names the one that answered.)
 	OnUpstream func(name string)
+	// OnFallback, when set, is told before a stream is answered by the
+	// model's fallback_response (X-Dsgate-Fallback).
+	OnFallback func()
 	// Native, when set, is the client's request in its own API, relayed
 	// untouched to targets that serve that API (see Native); Body and Req
 	// are its chat translation, for every other target.
 	Native *Native
+}
+
+// onUpstream tells OnUpstream that u answers, unless the stream already
+// started.
+func (c *Call) onUpstream(u string, res *Result) {
+	if !res.Started && c.OnUpstream != nil {
+		c.OnUpstream(u)
+	}
 }
 
 func (c *Call) onCache(result, tier string) {

@@ -189,6 +189,7 @@ func (g *Gateway) streamNative(ctx context.Context, c *Call, r *Route, t *upstre
 		}
 		events++
 		if ev.Comment {
+			c.onUpstream(u.Name(), res) // a comment sends the headers too
 			if err := sink.Comment(ev.Data); err != nil {
 				return res, err
 			}
@@ -231,9 +232,7 @@ func relayEvent(c *Call, t *upstream.Target, sink EventSink, name string, data [
 	if name == eventStart {
 		data = publicModel(c, t, data, true)
 	}
-	if !res.Started && c.OnUpstream != nil {
-		c.OnUpstream(u.Name())
-	}
+	c.onUpstream(u.Name(), res)
 	if err := sink.Event(name, data); err != nil {
 		return err
 	}

@@ -90,6 +90,9 @@ func (g *Gateway) stream(ctx context.Context, c *Call, r *Route, sink Sink, reco
 	}
 	if err != nil && !res.Started {
 		if fb, ok := g.fallbackAnswer(c, r, err, n); ok {
+			if c.OnFallback != nil {
+				c.OnFallback()
+			}
 			return fb, streamFallback(sink, c, r, g.opts.Now())
 		}
 	}
@@ -124,9 +127,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 	// write forwards one adapted chunk and keeps the call's bookkeeping;
 	// send also flushes unless another event is already buffered.
 	write := func(out []byte, text bool) error {
-		if !res.Started && c.OnUpstream != nil {
-			c.OnUpstream(t.Upstream.Name()) // before the first byte: headers can still carry it
-		}
+		c.onUpstream(u.Name(), res) // before the first byte: headers can still carry it
 		if err := sink.Data(out); err != nil {
 			return err
 		}
@@ -241,6 +242,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			if err := release(); err != nil {
 				return res, err
 			}
+			c.onUpstream(u.Name(), res) // a comment sends the headers too
 			if err := sink.Comment(ev.Data); err != nil {
 				return res, err
 			}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dsgate/dsgate/internal/anthropic"
@@ -41,6 +42,17 @@ const (
 	shapeOpenAI    apiShape = iota // {"error":{...}}
 	shapeAnthropic                 // {"type":"error","error":{...}}
 )
+
+// shapeOf is the error shape of the API that serves path, for an error
+// rendered before or outside the route adapter (a capacity refusal, a
+// recovered panic): Anthropic's for the Messages API's paths, under
+// /anthropic (the base URL Anthropic clients are given) too.
+func shapeOf(path string) apiShape {
+	if strings.HasPrefix(path, "/v1/messages") || strings.HasPrefix(path, "/anthropic/") {
+		return shapeAnthropic
+	}
+	return shapeOpenAI
+}
 
 // toOpenAI turns the translators' Anthropic-shaped error into the
 // pipeline's error type, keeping its status and message.
@@ -256,7 +268,7 @@ func writeTranslated(w http.ResponseWriter, res *gateway.Result, out []byte) {
 	hd.Set("Content-Length", strconv.Itoa(len(out)))
 	if res.Fallback {
 		hd.Set("X-Dsgate-Fallback", "true")
-	} else {
+	} else if res.Upstream != "" { // none on a cache hit, as for chat completions
 		hd.Set("X-Dsgate-Upstream", res.Upstream)
 	}
 	w.Write(out)
@@ -316,9 +328,10 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 			return err
 		}
 		if keep {
-			if err := h.storeResponse(r, p, info.Model, full, out); err != nil {
-				return err
-			}
+			// A store that fails loses the stored copy, not the answer:
+			// the call is charged, and a 500 would have the client
+			// retry (and pay) again. The stream does the same.
+			h.keepResponse(r, p, info.Model, full, out)
 		}
 		finishRecord(r, body, out, nil)
 		writeTranslated(w, res, out)
@@ -333,13 +346,14 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 		// Stored before the client learns the response is complete, so
 		// its next request can name it at once.
 		sink.before = func(event string, data []byte) {
-			if event != "response.completed" {
+			// A response cut at max_output_tokens ends with
+			// response.incomplete and is stored as the non-streamed one
+			// is.
+			if event != "response.completed" && event != "response.incomplete" {
 				return
 			}
 			if resp, ok := field(data, "response"); ok {
-				if err := h.storeResponse(r, p, info.Model, full, resp); err != nil {
-					h.opts.Logger.Warn("storing response", keyRequestID, reqscope.From(r.Context()).RequestID, "err", err)
-				}
+				h.keepResponse(r, p, info.Model, full, resp)
 			}
 		}
 	}
@@ -416,6 +430,14 @@ func (h *handlers) storedResponse(ctx context.Context, p *auth.Principal, id, pa
 			Code: "not_found", Message: "Response with id '" + id + "' not found.", Err: err}
 	}
 	return sr, err
+}
+
+// keepResponse stores resp as storeResponse does and logs a failure: the
+// answer goes to the client either way.
+func (h *handlers) keepResponse(r *http.Request, p *auth.Principal, model string, full, resp []byte) {
+	if err := h.storeResponse(r, p, model, full, resp); err != nil {
+		h.opts.Logger.Warn("storing response", keyRequestID, reqscope.From(r.Context()).RequestID, "err", err)
+	}
 }
 
 // storeResponse keeps a response with its complete input for p.

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net"
 	"net/http"
-	"strings"
 	"sync/atomic"
 
 	"github.com/dsgate/dsgate/internal/openai"
@@ -86,10 +85,5 @@ func refuseBusy(w http.ResponseWriter, r *http.Request, o *Options) {
 	if o.Metrics != nil {
 		o.Metrics.RateLimitRejections.WithLabelValues("capacity").Inc()
 	}
-	e := openai.Overloaded(o.Capacity.Limit())
-	shape := shapeOpenAI
-	if strings.HasPrefix(r.URL.Path, "/v1/messages") {
-		shape = shapeAnthropic
-	}
-	failAs(w, r, e, shape)
+	failAs(w, r, openai.Overloaded(o.Capacity.Limit()), shapeOf(r.URL.Path))
 }

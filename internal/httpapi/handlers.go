@@ -32,13 +32,15 @@ type handlers struct {
 // as it comes. An error goes back to the route adapter, which renders it.
 // newCall is the pipeline call of an inference request through any API:
 // the request's priority and cache headers in, and the answer's headers
-// (X-Dsgate-Upstream before a stream's first byte, X-Dsgate-Cache) out.
+// (X-Dsgate-Upstream or X-Dsgate-Fallback before a stream's first byte,
+// X-Dsgate-Cache) out.
 func newCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, e openai.Endpoint, body []byte, sink gateway.Sink) pipeline.Call {
 	return pipeline.Call{Endpoint: e, Body: body, Principal: p, Sink: sink,
 		HighPriority: r.Header.Get("X-Dsgate-Priority") == "high",
 		CacheControl: r.Header.Get("Cache-Control"),
 		Header:       w.Header(),
 		OnUpstream:   func(name string) { w.Header().Set("X-Dsgate-Upstream", name) },
+		OnFallback:   func() { w.Header().Set("X-Dsgate-Fallback", "true") },
 		OnCache: func(result, tier string) {
 			w.Header().Set("X-Dsgate-Cache", result)
 			if tier != "" {

@@ -89,7 +89,7 @@ func frame(next http.Handler, o *Options) http.Handler {
 			if pe := pipeline.Recovered(recover()); pe != nil {
 				o.Logger.Error("panic serving request", keyRequestID, id, keyRoute, s.Route,
 					"panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
-				fail(sw, r, pe)
+				failAs(sw, r, pe, shapeOf(r.URL.Path))
 			}
 			status := sw.status
 			// The status the client saw: one that left after the whole

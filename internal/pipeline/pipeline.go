@@ -81,9 +81,11 @@ type Call struct {
 	Sink gateway.Sink
 	// OnCache is told the cache result before anything is written.
 	OnCache func(result, tier string)
-	// OnUpstream is told which upstream answers a stream, before its first
-	// event is written.
+	// OnUpstream is told which upstream answers a stream, before anything
+	// of it is written; OnFallback, that the model's fallback answer does
+	// (gateway.Call).
 	OnUpstream func(name string)
+	OnFallback func()
 	// Header, when set, receives the x-ratelimit-* headers once the call
 	// is admitted, before the gateway runs (HTTP passes its response
 	// headers).
@@ -135,9 +137,6 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	if err := pl.o.Access.Authorize(p, Resource(c.Endpoint), auth.ActionRead, req.Model); err != nil {
 		return nil, err
 	}
-	if err := pl.o.Access.AuthorizeTeam(p, req.Model); err != nil {
-		return nil, err
-	}
 	if sv, ok := pl.o.Backend().(Server); ok && !sv.Serves(req.Model) {
 		return nil, gateway.ModelNotFound(req.Model)
 	}
@@ -183,7 +182,7 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 				res.Usage, res.HasUsage, res.UsageEstimated = u, true, true
 			}
 		}
-		settle(s, res)
+		settle(s, res, req.Stream)
 		if pl.priceRequest(s, book, res) {
 			grant.SetCost(s.Cost)
 			if !req.Stream && c.Header != nil {
@@ -204,7 +203,7 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	limitKey := p.LimitKey() // built once: the cache scope, and the tenant without a team
 	call := &gateway.Call{Req: req, Body: c.Body, RequestID: s.RequestID, CacheControl: c.CacheControl,
 		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: limitKey, Principal: tenant(s.Team, limitKey),
-		OnCache: c.OnCache, OnUpstream: c.OnUpstream, Native: c.Native}
+		OnCache: c.OnCache, OnUpstream: c.OnUpstream, OnFallback: c.OnFallback, Native: c.Native}
 	if req.Stream {
 		return pl.o.Backend().Stream(ctx, call, c.Sink)
 	}
@@ -248,8 +247,11 @@ func (pl *Pipeline) mayPrioritize(p *auth.Principal) bool {
 	return !pl.o.Access.Enabled() || slices.Contains(pl.o.HighPriorityRoles, p.Role)
 }
 
-// settle copies what the gateway reports into the record.
-func settle(s *reqscope.Scope, res *gateway.Result) {
+// settle copies what the gateway reports into the record. A stream's
+// output is what its sink hashed as the events passed, through whichever
+// API: the body of a cache hit or a fallback answer replayed as a stream
+// is not what its client received.
+func settle(s *reqscope.Scope, res *gateway.Result, stream bool) {
 	s.Upstream, s.Attempts, s.FirstToken = res.Upstream, res.Attempts, res.FirstToken
 	s.CacheResult, s.CacheTier = res.Cache, res.CacheTier
 	if res.HasUsage {
@@ -258,7 +260,7 @@ func settle(s *reqscope.Scope, res *gateway.Result) {
 		s.CacheHitTokens = res.Usage.CacheHitTokens()
 		s.ReasoningTokens = res.Usage.ReasoningTokens()
 	}
-	if res.Body != nil {
+	if res.Body != nil && !stream {
 		s.Output = res.Body
 	}
 }
