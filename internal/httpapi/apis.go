@@ -256,6 +256,9 @@ func (h *handlers) countTokens(w http.ResponseWriter, r *http.Request, p *auth.P
 	if err := h.opts.Access.Authorize(p, auth.ResourceTextGeneration, auth.ActionRead, model); err != nil {
 		return err
 	}
+	if !h.opts.Gateway().Serves(model) { // as /v1/messages answers it
+		return gateway.ModelNotFound(model)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(out)
 	return nil

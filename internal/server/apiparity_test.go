@@ -261,6 +261,11 @@ func TestAPIParityTeamAllowListOnEveryModelRoute(t *testing.T) {
 	if resp, b := e.do(t, "POST", "/v1/messages/count_tokens", k.Key, strings.Replace(body, "deepseek-reasoner", "deepseek-chat", 1)); resp.StatusCode != 200 {
 		t.Errorf("count_tokens for the team's model: %d %s", resp.StatusCode, b)
 	}
+	// A model no route serves is 404 as for /v1/messages (count_tokens
+	// estimated its tokens).
+	if resp, b := e.do(t, "POST", "/v1/messages/count_tokens", e.adminKey, strings.Replace(body, "deepseek-reasoner", "no-such-model", 1)); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("count_tokens for a model nobody serves: %d %s; /v1/messages answers 404", resp.StatusCode, b)
+	}
 	// The model list shows the member what it may use: the team's models
 	// only (it listed every model the key's own list allowed).
 	resp, b = e.do(t, "GET", "/v1/models", k.Key, "")
