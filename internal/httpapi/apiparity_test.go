@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/dsgate/dsgate/internal/gateway"
-	"github.com/dsgate/dsgate/internal/httpapi"
 	"github.com/dsgate/dsgate/internal/store"
 	"github.com/dsgate/dsgate/internal/store/storetest"
 )
@@ -26,42 +24,6 @@ func anthropicError(body []byte) bool {
 		Error struct{ Type, Message string }
 	}
 	return json.Unmarshal(body, &e) == nil && e.Type == "error" && e.Error.Type != "" && e.Error.Message != ""
-}
-
-// A full gateway refuses /anthropic/v1/messages, the path Anthropic SDKs
-// call (their base URL is .../anthropic), in Anthropic's error shape with
-// X-Should-Retry, as it does /v1/messages: both are the Messages route.
-func TestAPIParityCapacityRefusalShapeUnderAnthropicPrefix(t *testing.T) {
-	t.Parallel()
-	a := newAPI(t, apiOptions{capacity: httpapi.NewCapacity(1)})
-	entered, release := make(chan struct{}), make(chan struct{})
-	a.backend.stream = func(ctx context.Context, c *gateway.Call, sink gateway.Sink) (*gateway.Result, error) {
-		close(entered)
-		<-release
-		sink.Data([]byte("[DONE]"))
-		return &gateway.Result{Upstream: "up", Started: true}, nil
-	}
-	done := make(chan struct{})
-	go func() { // holds the one place
-		defer close(done)
-		req, _ := http.NewRequest(http.MethodPost, a.url+"/v1/chat/completions", strings.NewReader(streamBody))
-		req.Header.Set("Authorization", "Bearer "+keyAdmin)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-	}()
-	<-entered
-	defer func() { close(release); <-done }()
-	for _, path := range []string{"/v1/messages", "/anthropic/v1/messages"} {
-		status, h, body := a.do(t, http.MethodPost, path, keyAdmin, messagesBody)
-		if status != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
-			t.Fatalf("%s at capacity: %d %v %s", path, status, h, body)
-		}
-		if !anthropicError(body) || h.Get("X-Should-Retry") != "true" {
-			t.Errorf("%s at capacity: not Anthropic's error shape (X-Should-Retry %q): %s", path, h.Get("X-Should-Retry"), body)
-		}
-	}
 }
 
 // A panic serving a Messages request is answered like any other Messages

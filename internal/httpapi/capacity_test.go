@@ -15,7 +15,7 @@ import (
 // Issue 22: the limit also bounds requests in flight, which HTTP/2
 // clients multiplex on few connections (here no connection is counted at
 // all). The refusal has the route's error shape: OpenAI's, or
-// Anthropic's on /v1/messages.
+// Anthropic's on the Messages API's paths.
 func TestCapacityBoundsRequestsInFlight(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t, apiOptions{capacity: httpapi.NewCapacity(1)})
@@ -50,14 +50,13 @@ func TestCapacityBoundsRequestsInFlight(t *testing.T) {
 		json.Unmarshal(body, &openaiShape) != nil || openaiShape.Error.Code != "server_overloaded" {
 		t.Fatalf("second request: %d %v %s", status, h, body)
 	}
-	status, _, body = a.do(t, http.MethodPost, "/v1/messages", keyAdmin, `{"model":"deepseek-chat","max_tokens":4,"messages":[{"role":"user","content":"hi"}]}`)
-	var anthropicShape struct {
-		Type  string
-		Error struct{ Type, Message string }
-	}
-	if status != http.StatusServiceUnavailable || json.Unmarshal(body, &anthropicShape) != nil ||
-		anthropicShape.Type != "error" || anthropicShape.Error.Message == "" {
-		t.Fatalf("/v1/messages: %d %s", status, body)
+	// Both paths of the Messages API (/anthropic/v1/messages is the one
+	// Anthropic SDKs call) refuse in Anthropic's shape, with X-Should-Retry.
+	for _, path := range []string{"/v1/messages", "/anthropic/v1/messages"} {
+		status, h, body := a.do(t, http.MethodPost, path, keyAdmin, messagesBody)
+		if status != http.StatusServiceUnavailable || h.Get("Retry-After") == "" || !anthropicError(body) || h.Get("X-Should-Retry") != "true" {
+			t.Errorf("%s at capacity: %d %v %s; want 503 in Anthropic's shape", path, status, h, body)
+		}
 	}
 	if status, _, _ := a.do(t, http.MethodGet, "/healthz", "", ""); status != http.StatusOK {
 		t.Errorf("healthz at the limit: %d", status)

@@ -1,8 +1,6 @@
 package server_test
 
 import (
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -10,10 +8,12 @@ import (
 )
 
 // TestUpstreamHeader: X-Dsgate-Upstream names the upstream that answered,
-// on streams too (it is known before the first event) and through every
-// API, and a cache hit, which no upstream answered, carries none rather
-// than an empty one.
+// through every API, streamed or not (a stream knows it before its first
+// event; translated streams carried none), and a cache hit, which no
+// upstream answered, carries none rather than an empty one (the Messages
+// and Responses answers carried an empty one).
 func TestUpstreamHeader(t *testing.T) {
+	t.Parallel()
 	e := start(t, `
 version: 1
 server: {listen: "127.0.0.1:0"}
@@ -24,43 +24,25 @@ upstreams:
 models:
   - {name: m, targets: [{upstream: engine-a}]}
 `, map[string]sim.Options{"a": {Models: []string{"m"}}})
-	postTo := func(path, body string) http.Header {
-		t.Helper()
-		resp, err := http.Post(e.base+path, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
+	for _, stream := range []bool{false, true} {
+		for _, r := range sameConversation("m", "hello", stream) {
+			if resp, _ := e.send(t, r, ""); resp.Header.Get("X-Dsgate-Upstream") != "engine-a" {
+				t.Errorf("%s %s: X-Dsgate-Upstream = %q, want engine-a", r.api, streamed(stream), resp.Header.Get("X-Dsgate-Upstream"))
+			}
 		}
-		defer resp.Body.Close()
-		io.Copy(io.Discard, resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("status %d", resp.StatusCode)
+		for _, r := range sameConversation("m", "hit me "+streamed(stream), stream, deterministic...) {
+			r.body = strings.Replace(r.body, "hit me", "hit me through "+r.api, 1) // an entry of its own
+			if resp, _ := e.send(t, r, ""); resp.Header.Get("X-Dsgate-Cache") != "miss" || resp.Header.Get("X-Dsgate-Upstream") != "engine-a" {
+				t.Fatalf("%s %s, first: cache %q upstream %q", r.api, streamed(stream),
+					resp.Header.Get("X-Dsgate-Cache"), resp.Header.Get("X-Dsgate-Upstream"))
+			}
+			resp, _ := e.send(t, r, "")
+			if resp.Header.Get("X-Dsgate-Cache") != "hit" {
+				t.Fatalf("%s %s, second: X-Dsgate-Cache %q, want hit", r.api, streamed(stream), resp.Header.Get("X-Dsgate-Cache"))
+			}
+			if v, ok := resp.Header["X-Dsgate-Upstream"]; ok {
+				t.Errorf("%s %s cache hit carries X-Dsgate-Upstream %q; want none", r.api, streamed(stream), v)
+			}
 		}
-		return resp.Header
-	}
-	post := func(body string) http.Header { return postTo("/v1/chat/completions", body) }
-	msg := `"messages":[{"role":"user","content":"hello"}],"max_tokens":4`
-	if h := post(`{"model":"m","stream":true,` + msg + `}`); h.Get("X-Dsgate-Upstream") != "engine-a" {
-		t.Errorf("stream: X-Dsgate-Upstream = %q, want engine-a", h.Get("X-Dsgate-Upstream"))
-	}
-	for _, c := range []struct{ path, body string }{
-		{"/v1/messages", `{"model":"m","max_tokens":4,"messages":[{"role":"user","content":"hello"}]}`},
-		{"/v1/messages", `{"model":"m","max_tokens":4,"stream":true,"messages":[{"role":"user","content":"hello"}]}`},
-		{"/v1/responses", `{"model":"m","max_output_tokens":4,"store":false,"input":"hello"}`},
-		{"/v1/responses", `{"model":"m","max_output_tokens":4,"store":false,"stream":true,"input":"hello"}`},
-	} {
-		if h := postTo(c.path, c.body); h.Get("X-Dsgate-Upstream") != "engine-a" {
-			t.Errorf("%s %s: X-Dsgate-Upstream = %q, want engine-a", c.path, c.body, h.Get("X-Dsgate-Upstream"))
-		}
-	}
-	cacheable := `{"model":"m","temperature":0,"thinking":{"type":"disabled"},` + msg + `}`
-	if h := post(cacheable); h.Get("X-Dsgate-Upstream") != "engine-a" {
-		t.Errorf("miss: X-Dsgate-Upstream = %q, want engine-a", h.Get("X-Dsgate-Upstream"))
-	}
-	h := post(cacheable)
-	if h.Get("X-Dsgate-Cache") != "hit" {
-		t.Fatalf("second cacheable request: X-Dsgate-Cache = %q, want hit", h.Get("X-Dsgate-Cache"))
-	}
-	if v, ok := h["X-Dsgate-Upstream"]; ok {
-		t.Errorf("cache hit carries X-Dsgate-Upstream %q; want none", v)
 	}
 }
