@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -234,7 +233,7 @@ func (h *handlers) messagesComplete(w http.ResponseWriter, r *http.Request, p *a
 		}
 	}
 	finishRecord(r, body, out, nil)
-	writeTranslated(w, res, out)
+	writeAnswer(w, res, out)
 	sendNow(w, r)
 	return nil
 }
@@ -262,19 +261,6 @@ func (h *handlers) countTokens(w http.ResponseWriter, r *http.Request, p *auth.P
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(out)
 	return nil
-}
-
-// writeTranslated writes a translated non-streaming answer.
-func writeTranslated(w http.ResponseWriter, res *gateway.Result, out []byte) {
-	hd := w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Content-Length", strconv.Itoa(len(out)))
-	if res.Fallback {
-		hd.Set("X-Dsgate-Fallback", "true")
-	} else if res.Upstream != "" { // none on a cache hit, as for chat completions
-		hd.Set("X-Dsgate-Upstream", res.Upstream)
-	}
-	w.Write(out)
 }
 
 // renderAnthropic writes ae in Anthropic's error shape: the JSON envelope,
@@ -337,7 +323,7 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 			h.keepResponse(r, p, info.Model, full, out)
 		}
 		finishRecord(r, body, out, nil)
-		writeTranslated(w, res, out)
+		writeAnswer(w, res, out)
 		sendNow(w, r)
 		return nil
 	}

@@ -70,7 +70,7 @@ func (h *handlers) inference(e openai.Endpoint) handlerFunc {
 		if err != nil || sink.started {
 			return err
 		}
-		writeAnswer(w, res)
+		writeAnswer(w, res, res.Body)
 		sendNow(w, r)
 		return nil
 	}
@@ -91,10 +91,11 @@ func sendNow(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// writeAnswer writes a non-streaming answer.
-func writeAnswer(w http.ResponseWriter, res *gateway.Result) {
+// writeAnswer writes a non-streaming answer: body, the gateway's or its
+// translation into the client's API, with the headers of res.
+func writeAnswer(w http.ResponseWriter, res *gateway.Result, body []byte) {
 	hd := w.Header()
-	length := strconv.Itoa(len(res.Body))
+	length := strconv.Itoa(len(body))
 	switch {
 	case res.Fallback:
 		setHeaders(hd, "Content-Type", "application/json", "Content-Length", length, "X-Dsgate-Fallback", "true")
@@ -103,7 +104,7 @@ func writeAnswer(w http.ResponseWriter, res *gateway.Result) {
 	default:
 		setHeaders(hd, "Content-Type", "application/json", "Content-Length", length)
 	}
-	w.Write(res.Body)
+	w.Write(body)
 }
 
 // readRequestBody reads the whole body into one buffer sized from
