@@ -137,6 +137,12 @@ func TestToChatErrors(t *testing.T) {
 		{"tool without name", `{"model":"m","max_tokens":5,"tools":[{"input_schema":{}}],"messages":[{"role":"user","content":"x"}]}`, "tools.0.name: field required"},
 		{"bad thinking", `{"model":"m","max_tokens":5,"thinking":{"type":"on"},"messages":[{"role":"user","content":"x"}]}`, "thinking.type"},
 		{"tool_result without id", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","content":"x"}]}]}`, "tool_use_id: field required"},
+		// Keys a relayed body would be read differently by (key smuggling).
+		{"escaped key", `{"model":"m","max_tokens":5,"max_tok\u0065ns":100000,"messages":[{"role":"user","content":"x"}]}`, "duplicate key"},
+		{"escaped key alone", `{"model":"m","str\u0065am":true,"max_tokens":5,"messages":[{"role":"user","content":"x"}]}`, "without escapes"},
+		{"duplicate key", `{"model":"m","max_tokens":5,"stream":false,"stream":true,"messages":[{"role":"user","content":"x"}]}`, "duplicate key"},
+		{"case variant", `{"model":"m","max_tokens":5,"Max_Tokens":9,"messages":[{"role":"user","content":"x"}]}`, "Max_Tokens"},
+		{"message escaped key", `{"model":"m","max_tokens":5,"messages":[{"role":"user","cont\u0065nt":"y","content":"x"}]}`, "duplicate key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -280,5 +286,45 @@ func TestToChatSystemMessageAmongMessages(t *testing.T) {
 	}
 	if !strings.Contains(string(chat), `"messages":[{"role":"system","content":"agents"},{"role":"user","content":"a"},{"role":"user","content":"b"}]`) {
 		t.Errorf("chat %s", chat)
+	}
+	// Several, after the top-level system prompt: they join it in their
+	// order, the conversation keeps its own.
+	chat, _, err = ToChat([]byte(`{"model":"m","max_tokens":5,"system":"s0","messages":[{"role":"user","content":"a"},
+		{"role":"system","content":"s1"},{"role":"assistant","content":"b"},{"role":"system","content":"s2"},{"role":"user","content":"c"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"messages":[{"role":"system","content":"s0"},{"role":"system","content":"s1"},{"role":"system","content":"s2"},` +
+		`{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"user","content":"c"}]`
+	if !strings.Contains(string(chat), want) {
+		t.Errorf("chat %s", chat)
+	}
+}
+
+// BenchmarkToChatSystemAmongMessages: thousands of system messages among
+// the messages are joined to the leading ones in one move (each moved as it
+// came made this quadratic: 1.8 s for this body, a tenant's CPU before any
+// check of its model or limits).
+func BenchmarkToChatSystemAmongMessages(b *testing.B) {
+	var body strings.Builder
+	body.WriteString(`{"model":"m","max_tokens":8,"messages":[`)
+	const n = 6000
+	for i := range 2 * n {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		if i < n {
+			body.WriteString(`{"role":"user","content":"a"}`)
+		} else {
+			body.WriteString(`{"role":"system","content":"a"}`)
+		}
+	}
+	body.WriteString(`]}`)
+	in := []byte(body.String())
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, _, err := ToChat(in); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

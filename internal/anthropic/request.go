@@ -3,11 +3,14 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/dsgate/dsgate/internal/chatwire"
 	"github.com/dsgate/dsgate/internal/jsonenc"
+	"github.com/dsgate/dsgate/internal/openai"
 )
 
 // RequestInfo is what the response side needs to know about the request.
@@ -98,9 +101,10 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 		return nil, info, invalid("messages: field required")
 	}
 	n := 0
+	var late chatwire.Request // the system messages among the messages
 	werr := chatwire.Array(r.messages, func(i int, m []byte) error {
 		n++
-		if err := convert(&c, m); err != nil {
+		if err := convert(&c, &late, m); err != nil {
 			err.Message = "messages." + strconv.Itoa(i) + "." + err.Message
 			return err
 		}
@@ -112,6 +116,7 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	if n == 0 {
 		return nil, info, invalid("messages: at least one message is required")
 	}
+	joinSystem(&c, late.Messages)
 	if err := tools(&c, r, &info); err != nil {
 		return nil, info, err
 	}
@@ -137,6 +142,41 @@ func asError(err error, msg string) *Error {
 	return &Error{Status: 400, Type: "invalid_request_error", Message: msg, Err: err}
 }
 
+// Key smuggling (see openai's notes): a request for a deepseek upstream
+// is relayed as it came, and DeepSeek's JSON parser unescapes keys and
+// keeps the last duplicate, where this parser matches the keys' bytes. A
+// body whose {"max_tokens":16,"max_tok\u0065ns":100000} dsgate admitted
+// as 16 tokens would be answered with 100,000. So the objects dsgate reads
+// (the request, each message) refuse a key written with an escape, two
+// keys equal up to case, and a case variant of a key they read.
+var (
+	requestKeys = []string{"model", "max_tokens", "system", "messages", "stop_sequences", "stream",
+		"temperature", "top_p", "tools", "tool_choice", "thinking", "output_config"}
+	messageKeys = []string{"role", "content"}
+)
+
+// checkKeys refuses the smuggled keys of obj, an object whose keys named
+// known are read; path names it in the refusal ("" for the request).
+func checkKeys(obj []byte, path string, known []string) *Error {
+	var oe *openai.Error
+	if err := openai.CheckKeys(obj, path, known); errors.As(err, &oe) {
+		return invalid(oe.Param + ": " + oe.Message)
+	} else if err != nil {
+		return nil // not an object: its reader says so
+	}
+	var bad []byte
+	_ = chatwire.Object(obj, func(key, _ []byte) error {
+		if bad == nil && bytes.IndexByte(key, '\\') >= 0 {
+			bad = key
+		}
+		return nil
+	})
+	if bad != nil {
+		return invalid(path + string(bad) + ": a key must be written without escapes")
+	}
+	return nil
+}
+
 // parse validates body and reads the top-level fields.
 func parse(body []byte) (*request, *Error) {
 	body = chatwire.Trim(body)
@@ -146,6 +186,9 @@ func parse(body []byte) (*request, *Error) {
 	}
 	if len(body) == 0 || body[0] != '{' {
 		return nil, invalid("request body must be a JSON object")
+	}
+	if err := checkKeys(body, "", requestKeys); err != nil {
+		return nil, err
 	}
 	r := &request{}
 	err := chatwire.Object(body, func(key, v []byte) error {
@@ -380,28 +423,27 @@ func system(c *chatwire.Request, raw []byte) *Error {
 	return nil
 }
 
-// midSystem adds a system message found among the messages after the
-// leading system messages.
-func midSystem(c *chatwire.Request, content []byte) *Error {
-	n := len(c.Messages)
-	if err := system(c, content); err != nil {
-		return err
+// joinSystem puts the system messages found among the messages (late, in
+// their order) after the leading ones, in one move: moving each as it was
+// found cost a shift of the whole conversation per system message, which a
+// body of thousands of them made quadratic.
+func joinSystem(c *chatwire.Request, late []chatwire.Message) {
+	if len(late) == 0 {
+		return
 	}
-	if len(c.Messages) == n {
-		return nil
-	}
-	m := c.Messages[n]
 	at := 0
-	for at < n && c.Messages[at].Role == "system" {
+	for at < len(c.Messages) && c.Messages[at].Role == "system" {
 		at++
 	}
-	copy(c.Messages[at+1:], c.Messages[at:n])
-	c.Messages[at] = m
-	return nil
+	c.Messages = slices.Insert(c.Messages, at, late...)
 }
 
-// convert appends the chat messages for one Messages message.
-func convert(c *chatwire.Request, v []byte) *Error {
+// convert appends the chat messages for one Messages message to c, or, for
+// a system message, to late (joinSystem).
+func convert(c, late *chatwire.Request, v []byte) *Error {
+	if err := checkKeys(v, "", messageKeys); err != nil {
+		return err
+	}
 	var role string
 	var content []byte
 	err := chatwire.Object(v, func(key, val []byte) error {
@@ -425,7 +467,7 @@ func convert(c *chatwire.Request, v []byte) *Error {
 		// agent list). Chat templates want system text first, and the
 		// turn order must stay user/assistant: it joins the leading
 		// system messages.
-		return midSystem(c, content)
+		return system(late, content)
 	}
 	if role != "user" && role != "assistant" {
 		return invalid("role: must be user, assistant or system")

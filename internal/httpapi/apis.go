@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -306,6 +307,7 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 	}
 	keep := info.Store && h.opts.Responses != nil
 	info.Store = keep
+	info.ID = responses.NewID() // never the upstream's chat id: that one may repeat
 	if !info.Stream {
 		res, err := h.chatCall(w, r, p, chat, nil, nil)
 		if err != nil {
@@ -377,6 +379,13 @@ func (h *handlers) responseRequest(ctx context.Context, p *auth.Principal, body 
 	}
 	if full, err = responses.WithHistory(body, history); err != nil {
 		return nil, nil, info, err
+	}
+	// The complete request is held, translated, sent and stored like a
+	// body: it has the body's limit (or a chain of turns, each under it,
+	// would grow without bound in memory and in the store).
+	if limit := h.opts.MaxBodyBytes; limit > 0 && int64(len(full)) > limit {
+		return nil, nil, info, openai.NewError(http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("the conversation with previous_response_id %s exceeds the request body limit of %d bytes", prev, limit), "request_too_large")
 	}
 	if chat, info, err = responses.ToChat(full); err != nil {
 		return nil, nil, info, err

@@ -151,6 +151,15 @@ func foldEqual(a, b string) bool {
 	return a == b
 }
 
+// CheckKeys refuses, as the chat parser does, the keys of the JSON object
+// obj that a body relayed as it came could be read differently by (two
+// keys equal up to case, a case variant of one of known; see "Key
+// smuggling"): for another API's parser that reads the same fields
+// (anthropic). path prefixes the Param of the refusal.
+func CheckKeys(obj []byte, path string, known []string) error {
+	return guardedObject(obj, path, known, nil)
+}
+
 // guardedObject walks the object obj with fn like eachMember, refusing
 // ambiguous keys first. path prefixes the Param of a refusal.
 func guardedObject(obj []byte, path string, known []string, fn func(key string, val []byte) error) error {

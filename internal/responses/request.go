@@ -14,6 +14,12 @@ import (
 // the parameters a Response echoes back. Raw fields are the client's JSON
 // and alias the request body.
 type RequestInfo struct {
+	// ID is the response's id, minted per response by the caller
+	// (NewID): it is the stored response's key, and an upstream's chat
+	// ids need not be unique (Ollama numbers them below 1000, a cached
+	// answer repeats one, an engine may send none). Empty: resp_ and the
+	// chat id.
+	ID                 string
 	Model              string
 	Stream             bool
 	Store              bool // as asked (default true); the caller decides whether it stores

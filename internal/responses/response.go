@@ -1,7 +1,10 @@
 package responses
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -37,6 +40,7 @@ type outItem struct {
 // result is a response's state: what FromChat reads from a completion and
 // Stream accumulates from chunks.
 type result struct {
+	id      string // RequestInfo.ID
 	chatID  string
 	model   string
 	created int64
@@ -45,8 +49,20 @@ type result struct {
 	items   []outItem
 }
 
-// appendResponseID appends the response's id: resp_ and the chat ID.
+// NewID returns a new response id: resp_ and 128 random bits in hex.
+func NewID() string {
+	var r [16]byte
+	binary.BigEndian.PutUint64(r[:8], rand.Uint64())
+	binary.BigEndian.PutUint64(r[8:], rand.Uint64())
+	return "resp_" + hex.EncodeToString(r[:])
+}
+
+// appendResponseID appends the response's id: the one minted for it, or
+// resp_ and the chat ID.
 func (r *result) appendResponseID(b []byte) []byte {
+	if r.id != "" {
+		return jsonenc.AppendString(b, r.id)
+	}
 	if r.chatID == "" {
 		return append(b, `"resp_dsgate"`...)
 	}
@@ -78,7 +94,7 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 	if err := chatwire.DecodeCompletion(chatResp, &c); err != nil {
 		return nil, upstreamError(err)
 	}
-	r := result{chatID: c.ID, model: c.Model, created: c.Created, finish: c.FinishReason,
+	r := result{id: info.ID, chatID: c.ID, model: c.Model, created: c.Created, finish: c.FinishReason,
 		items: make([]outItem, 0, 2+len(c.ToolCalls))}
 	if c.Usage != nil {
 		r.usage = *c.Usage

@@ -64,6 +64,7 @@ func NewStream(info RequestInfo) *Stream {
 	}
 	*s = Stream{info: info, open: -1, buf: buf, texts: texts, chunk: s.chunk} // reset by Release
 	s.head = s.headBuf[:0]
+	s.res.id = info.ID
 	s.res.items = items
 	return s
 }
