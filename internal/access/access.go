@@ -108,6 +108,20 @@ func (a *Access) Authenticate(ctx context.Context, cred string, credErr error) (
 	return a.o().Authn.AuthenticateCredential(ctx, cred)
 }
 
+// Current returns p as its credential's record is now, for work done
+// later on its behalf (auth.Chain.Current): a revoked or deleted API key
+// is refused with auth.ErrUnauthenticated. With authentication off, or an
+// authenticator without records, p is returned as it is.
+func (a *Access) Current(ctx context.Context, p *auth.Principal) (*auth.Principal, error) {
+	c, ok := a.o().Authn.(interface {
+		Current(context.Context, *auth.Principal) (*auth.Principal, error)
+	})
+	if a.o().Disabled || !ok {
+		return p, nil
+	}
+	return c.Current(ctx, p)
+}
+
 type principalKey struct{}
 
 // WithPrincipal returns a context carrying the caller that the route

@@ -264,6 +264,27 @@ func (a *KeyAuthenticator) entry(ctx context.Context, id string, now time.Time) 
 	return v.(keyEntry), nil
 }
 
+// Current returns the principal of API key id as its record is now (read
+// through the cache, which Forget clears on a revocation): a key revoked,
+// expired or deleted since is refused, and its models and limits are
+// today's. It is for work done later on a key's behalf (a Batch API job
+// created with it).
+func (a *KeyAuthenticator) Current(ctx context.Context, id string) (*Principal, error) {
+	now := a.opts.Clock()
+	e, err := a.entry(ctx, id, now)
+	switch {
+	case err != nil:
+		return nil, err
+	case e.notFound:
+		return nil, unauthenticated("API key deleted")
+	case e.revoked:
+		return nil, unauthenticated("API key revoked")
+	case !e.expiresAt.IsZero() && !now.Before(e.expiresAt):
+		return nil, unauthenticated("API key expired")
+	}
+	return e.principal, nil
+}
+
 // Forget drops a key from the cache so a revocation (or a creation, for a
 // remembered unknown id) applies at once on this replica; other replicas
 // see it within CacheTTL (NegativeTTL).

@@ -238,6 +238,17 @@ func (c Chain) Authenticate(ctx context.Context, r *http.Request) (*Principal, e
 	return c.AuthenticateCredential(ctx, cred)
 }
 
+// Current returns p as its credential's record is now (see
+// KeyAuthenticator.Current): an API key's principal is read again; any
+// other (an OAuth2 client's, a federated or certificate caller's) has no
+// record to read and is returned as it was authenticated.
+func (c Chain) Current(ctx context.Context, p *Principal) (*Principal, error) {
+	if p.Kind == KindKey && c.Keys != nil {
+		return c.Keys.Current(ctx, p.ID)
+	}
+	return p, nil
+}
+
 // AuthenticateCredential authenticates a bearer credential however it
 // arrived (an HTTP header, gRPC metadata). A key verified recently is
 // accepted from the cache before anything else (the hot path); only other

@@ -35,9 +35,15 @@ type Outcome struct {
 // Do runs one request body for endpoint e as p, recorded under route
 // ("POST /v1/batch#item", "BATCH /v1/chat/completions") with its own
 // request id. A streaming request is refused: a batch answer is JSON.
-func (x *Executor) Do(ctx context.Context, p *auth.Principal, e openai.Endpoint, body []byte, requestID, route, clientAddr string) Outcome {
-	return x.run(ctx, &pipeline.Item{Call: pipeline.Call{Endpoint: e, Body: body, Principal: p},
-		RequestID: requestID, Route: route, Method: http.MethodPost, ClientAddr: clientAddr})
+// hdr, when set, is the batch request's headers: its Cache-Control and
+// X-Dsgate-Priority apply to the item as to a single request.
+func (x *Executor) Do(ctx context.Context, p *auth.Principal, e openai.Endpoint, body []byte, requestID, route, clientAddr string, hdr http.Header) Outcome {
+	c := pipeline.Call{Endpoint: e, Body: body, Principal: p}
+	if hdr != nil {
+		c.CacheControl = hdr.Get("Cache-Control")
+		c.HighPriority = hdr.Get("X-Dsgate-Priority") == "high"
+	}
+	return x.run(ctx, &pipeline.Item{Call: c, RequestID: requestID, Route: route, Method: http.MethodPost, ClientAddr: clientAddr})
 }
 
 // Refuse records a request that cannot be run (a malformed batch entry)

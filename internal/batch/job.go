@@ -142,9 +142,16 @@ func (m *Manager) validate(ctx context.Context, b store.Batch) (store.Batch, err
 }
 
 // dispatch sends every line that has no recorded answer, at most Workers
-// at a time across jobs, and waits for them. It stops early when jctx is
+// at a time across jobs, and waits for them. It stops sending when jctx is
 // cancelled (the batch is being cancelled, or the process stops) or the
-// completion window passes; expired reports the latter.
+// completion window passes; expired reports the latter. Lines already
+// sent run on with ctx, cut only when the process stops: a cancelled
+// batch reports (and its output holds) every line it was charged for.
+//
+// A line refused by its own principal's rate limit waits without its
+// worker slot (slot), so one tenant's limit cannot keep the shared
+// workers asleep; a job has at most Workers lines out at a time, running
+// or waiting.
 func (m *Manager) dispatch(ctx, jctx context.Context, b store.Batch) (expired bool, err error) {
 	done, err := m.answered(ctx, b.ID)
 	if err != nil {
@@ -156,6 +163,7 @@ func (m *Manager) dispatch(ctx, jctx context.Context, b store.Batch) (expired bo
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	own := make(chan struct{}, cap(m.sem)) // this job's lines out
 	err = m.lines(jctx, b.InputFileID, func(n int, raw []byte) bool {
 		if done[int64(n)] {
 			return true
@@ -165,14 +173,19 @@ func (m *Manager) dispatch(ctx, jctx context.Context, b store.Batch) (expired bo
 			return false
 		}
 		select {
-		case m.sem <- struct{}{}:
+		case own <- struct{}{}:
 		case <-jctx.Done():
+			return false
+		}
+		s := &slot{sem: m.sem}
+		if !s.acquire(jctx) {
+			<-own
 			return false
 		}
 		raw = bytes.Clone(raw)
 		wg.Go(func() {
-			defer func() { <-m.sem }()
-			if err := m.runLine(jctx, b, &p, int64(n), raw); err != nil && jctx.Err() == nil {
+			defer func() { s.release(); <-own }()
+			if err := m.runLine(ctx, jctx, s, b, &p, int64(n), raw); err != nil && ctx.Err() == nil {
 				m.o.Logger.Warn("recording batch item", "batch", b.ID, "line", n, "error", err.Error())
 			}
 		})
@@ -203,26 +216,68 @@ func (m *Manager) answered(ctx context.Context, id string) (map[int64]bool, erro
 	}
 }
 
-// runLine answers one line and records it. Refusals by the caller's own
-// rate limits wait and try again rather than fail the line; a line whose
-// job stops meanwhile is not recorded, so it runs again after a resume.
-func (m *Manager) runLine(ctx context.Context, b store.Batch, p *auth.Principal, n int64, raw []byte) error {
+// slot is a worker slot (Manager.sem) as one line holds it.
+type slot struct {
+	sem  chan struct{}
+	held bool
+}
+
+func (s *slot) acquire(ctx context.Context) bool {
+	select {
+	case s.sem <- struct{}{}:
+		s.held = true
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (s *slot) release() {
+	if s.held {
+		<-s.sem
+		s.held = false
+	}
+}
+
+// runLine answers one line and records it, as the batch's principal is
+// now (a key revoked since the batch was created is refused; its models
+// and limits are today's). Refusals by the principal's own rate limits
+// wait, without the worker slot s, and try again rather than fail the
+// line; a line whose job stops (jctx) while it waits is not recorded, so
+// it runs again after a resume. A line sent runs with ctx, which only
+// the process's stop cuts.
+func (m *Manager) runLine(ctx, jctx context.Context, s *slot, b store.Batch, saved *auth.Principal, n int64, raw []byte) error {
 	var in inputLine
 	_ = json.Unmarshal(raw, &in) // validated
 	reqID := b.ID + "-" + strconv.FormatInt(n, 10)
 	e, ok := endpoints[b.Endpoint]
 	var out Outcome
 	for {
-		if !ok {
-			out = m.o.Exec.Refuse(ctx, p, openai.InvalidRequest("url", "unsupported endpoint "+b.Endpoint), reqID, "BATCH unsupported", "")
-			break
+		p, err := m.o.Exec.access().Current(ctx, saved)
+		if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
+			// The store cannot tell (an outage): the line waits and asks
+			// again rather than fail for it, or run unchecked.
+			m.o.Logger.Warn("checking a batch's principal", "batch", b.ID, "line", n, "error", err.Error())
+			s.release()
+			if !sleep(jctx, time.Second) || !s.acquire(jctx) {
+				return nil
+			}
+			continue
 		}
-		out = m.o.Exec.Do(ctx, p, e, in.Body, reqID, "BATCH "+b.Endpoint, "")
+		switch {
+		case err != nil:
+			out = m.o.Exec.Refuse(ctx, saved, err, reqID, "BATCH "+b.Endpoint, "")
+		case !ok:
+			out = m.o.Exec.Refuse(ctx, p, openai.InvalidRequest("url", "unsupported endpoint "+b.Endpoint), reqID, "BATCH unsupported", "")
+		default:
+			out = m.o.Exec.Do(ctx, p, e, in.Body, reqID, "BATCH "+b.Endpoint, "", nil)
+		}
 		wait, after := out.rateLimited()
 		if !wait {
 			break
 		}
-		if !sleep(ctx, min(max(time.Duration(after), 100*time.Millisecond), 30*time.Second)) {
+		s.release()
+		if !sleep(jctx, min(max(time.Duration(after), 100*time.Millisecond), 30*time.Second)) || !s.acquire(jctx) {
 			return nil
 		}
 	}

@@ -225,7 +225,7 @@ func (s *Sync) run(r *http.Request, p *auth.Principal, requestID string, i int, 
 	if it.err != nil {
 		out = s.o.Exec.Refuse(r.Context(), p, it.err, requestID, syncItemRoute, r.RemoteAddr)
 	} else {
-		out = s.o.Exec.Do(r.Context(), p, openai.EndpointChat, it.body, requestID, syncItemRoute, r.RemoteAddr)
+		out = s.o.Exec.Do(r.Context(), p, openai.EndpointChat, it.body, requestID, syncItemRoute, r.RemoteAddr, r.Header)
 	}
 	res.Status = out.Status
 	if out.Err != nil {
