@@ -319,7 +319,7 @@ func (g *Grant) Done(ctx context.Context, u openai.Usage, cached bool) {
 	if g.priced {
 		rec.Cost, rec.CostSaved, rec.Currency = int64(g.cost.Amount), int64(g.cost.Saved), string(g.cost.Currency)
 	}
-	if h, ok := ctx.Value(heldKey{}).(*HeldUsage); ok {
+	if h, ok := ctx.Value(heldKey{}).(*HeldUsage); ok && h != nil {
 		h.hold(g.o.Usage, rec)
 		return
 	}
@@ -345,6 +345,17 @@ type HeldUsage struct {
 func HoldUsage(ctx context.Context) (context.Context, *HeldUsage) {
 	h := &HeldUsage{}
 	return context.WithValue(ctx, heldKey{}, h), h
+}
+
+// Unheld returns ctx without its HeldUsage: calls settled with it record
+// their usage at once. For an answer stored in the response cache: asking
+// again would get it free, so its usage must not wait on a delivery that
+// may never come.
+func Unheld(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(heldKey{}).(*HeldUsage); !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, heldKey{}, (*HeldUsage)(nil))
 }
 
 func (h *HeldUsage) hold(to *usage.Recorder, rec usage.Record) {

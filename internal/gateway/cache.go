@@ -113,6 +113,7 @@ func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
 		if err == nil && l.write && !res.Fallback { // a canned fallback is no answer to keep
 			if res.mayStore(e) {
 				g.opts.Cache.Set(context.WithoutCancel(ctx), l.key, e)
+				res.Stored = true
 			}
 		}
 		return e, err

@@ -330,6 +330,9 @@ type Result struct {
 
 	deltas   int          // content-bearing chunks delivered to the client
 	storable storeVerdict // a cache miss's answer: may it be stored (cache.go)
+	// Stored reports that the answer was stored in the response cache: an
+	// identical request is now a hit, which costs its caller nothing.
+	Stored bool
 }
 
 // estimateUsage fills Usage for a stream whose upstream usage never came.

@@ -190,6 +190,9 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 			}
 		}
 		hold.settle(ctx, s)
+		if res.Stored {
+			ctx = access.Unheld(ctx) // see Unheld: the answer is free to ask again now
+		}
 		team.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
 		grant.Done(ctx, res.Usage, res.Cache == gateway.CacheHit)
 	}()
