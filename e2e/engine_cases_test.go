@@ -24,8 +24,9 @@ const weatherTool = `[{"type":"function","function":{"name":"get_weather","descr
 // longPrompt is more tokens than any engine's context in the suite.
 var longPrompt = strings.Repeat("lorem ipsum dolor ", 1500)
 
-// engineCases is the conformance table.
-var engineCases = []engineCase{
+// engineCases is the conformance table; the Messages and Responses rows
+// (apiCases) are in engine_apis_test.go.
+var engineCases = append([]engineCase{
 	{name: "chat", role: roleChat, path: "/v1/chat/completions",
 		body:  `{"model":"MODEL","messages":[{"role":"user","content":"hi"}],"temperature":0,"max_tokens":64}`,
 		check: wantChat(tinymodel.R1Reasoning, tinymodel.R1Answer)},
@@ -107,7 +108,7 @@ var engineCases = []engineCase{
 		body:       `{"model":"MODEL","messages":[{"role":"user","content":"` + longPrompt + `"}],"max_tokens":8,"stream":true}`,
 		statusOnly: true, check: wantErrorCode(400, "context_length_exceeded"),
 		only: []string{"llama.cpp", "sim-plain"}},
-}
+}, apiCases...)
 
 // chatMessage is the first choice's message of a chat answer.
 func chatMessage(t *testing.T, x engineAnswer) map[string]any {

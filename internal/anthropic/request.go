@@ -18,6 +18,11 @@ type RequestInfo struct {
 	Model    string // as the client asked for it
 	Stream   bool
 	Thinking bool // the client enabled thinking
+	// Prefill is the text of a trailing assistant message: the answer
+	// continues it and does not repeat it. Some engines (llama.cpp's
+	// server) repeat it at the start of their answer; the translators
+	// drop it there (dropPrefill).
+	Prefill string
 	// DroppedTools lists the Anthropic server and built-in tool types
 	// (web_search_..., bash_..., text_editor_...) that were not sent
 	// upstream: a chat completions upstream cannot run them. The caller may
@@ -117,6 +122,11 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 		return nil, info, invalid("messages: at least one message is required")
 	}
 	joinSystem(&c, late.Messages)
+	if n := len(c.Messages); n > 0 && c.Messages[n-1].Role == "assistant" {
+		if last := c.Messages[n-1].Content; len(last) > 0 && last[0] == '"' {
+			info.Prefill, _ = chatwire.Unquote(last)
+		}
+	}
 	if err := tools(&c, r, &info); err != nil {
 		return nil, info, err
 	}

@@ -3,6 +3,7 @@ package anthropic
 import (
 	"bytes"
 	"net/http"
+	"strings"
 	"strconv"
 
 	"github.com/dsgate/dsgate/internal/chatwire"
@@ -24,6 +25,20 @@ func StopReason(finish string) string {
 		return "refusal"
 	}
 	return "end_turn"
+}
+
+// dropPrefill returns text without the prefill it starts with, when it
+// does: an engine that repeats the prefill (llama.cpp's server) would
+// have the client, which joins prefill and answer, show it twice.
+func dropPrefill(text chatwire.Token, prefill string) chatwire.Token {
+	if prefill == "" {
+		return text
+	}
+	s := text.String()
+	if rest, ok := strings.CutPrefix(s, prefill); ok {
+		return chatwire.Token(jsonenc.AppendString(nil, rest))
+	}
+	return text
 }
 
 // FromChat translates a chat completion into a Message. Its texts are
@@ -55,6 +70,7 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 	if text.Empty() {
 		text = c.Refusal
 	}
+	text = dropPrefill(text, info.Prefill)
 	if !text.Empty() {
 		if n > 0 {
 			b = append(b, ',')

@@ -3,6 +3,7 @@ package anthropic
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/dsgate/dsgate/internal/chatwire"
@@ -59,6 +60,10 @@ type Stream struct {
 	// together leave as one delta (see Flush).
 	pending                 []byte
 	pendingType, pendingKey string
+	// prefill is what is left to match of a prefill (RequestInfo.Prefill)
+	// the engine may repeat; held, the text held back while it matches.
+	prefill string
+	held    []byte
 }
 
 // NewStream starts the translation of one streamed response. Release
@@ -69,7 +74,7 @@ func NewStream(info RequestInfo) *Stream {
 	if h != nil {
 		h.Reset()
 	}
-	*s = Stream{info: info, buf: buf, chunk: s.chunk, pending: pending} // reset by Release
+	*s = Stream{info: info, buf: buf, chunk: s.chunk, pending: pending, prefill: info.Prefill} // reset by Release
 	s.sig.h, s.sig.text = h, text
 	return s
 }
@@ -120,11 +125,14 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 	if text.Empty() {
 		text = c.Refusal
 	}
-	if !text.Empty() {
-		if err := s.ensure(textBlock, emit, nil); err != nil {
-			return err
-		}
-		s.delta("text_delta", "text", text)
+	if !text.Empty() && s.prefill != "" {
+		text = s.matchPrefill(text)
+	}
+	if len(c.ToolCalls) > 0 && s.prefill != "" {
+		text = s.releaseHeld()
+	}
+	if err := s.text(text, emit); err != nil {
+		return err
 	}
 	for i := range c.ToolCalls {
 		if err := s.tool(&c.ToolCalls[i], emit); err != nil {
@@ -132,6 +140,48 @@ func (s *Stream) Chunk(chunk []byte, emit Emit) error {
 		}
 	}
 	return nil
+}
+
+// matchPrefill holds text back while the answer so far repeats the
+// prefill (see RequestInfo.Prefill) and returns what is to be sent: the
+// answer past a repeated prefill, or everything held once the answer
+// turns out not to repeat it. Empty while it still may.
+func (s *Stream) matchPrefill(text chatwire.Token) chatwire.Token {
+	s.held = text.AppendText(s.held)
+	switch {
+	case strings.HasPrefix(s.info.Prefill, string(s.held)) && len(s.held) < len(s.info.Prefill):
+		return nil // a repeat so far: wait for more
+	case strings.HasPrefix(string(s.held), s.info.Prefill):
+		text = chatwire.Token(jsonenc.AppendString(nil, string(s.held[len(s.info.Prefill):])))
+	default:
+		text = chatwire.Token(jsonenc.AppendString(nil, string(s.held)))
+	}
+	s.prefill, s.held = "", s.held[:0]
+	return text
+}
+
+// text streams text into the open text block (opening one).
+func (s *Stream) text(text chatwire.Token, emit Emit) error {
+	if text.Empty() {
+		return nil
+	}
+	if err := s.ensure(textBlock, emit, nil); err != nil {
+		return err
+	}
+	s.delta("text_delta", "text", text)
+	return nil
+}
+
+// releaseHeld gives up matching the prefill (the answer went on to
+// something else, or ended) and returns the text held back for it, to be
+// sent as it is.
+func (s *Stream) releaseHeld() chatwire.Token {
+	if s.prefill == "" {
+		return nil
+	}
+	t := chatwire.Token(jsonenc.AppendString(nil, string(s.held)))
+	s.prefill, s.held = "", s.held[:0]
+	return t
 }
 
 // tool streams one tool call fragment. A fragment with a new chat index
@@ -277,6 +327,9 @@ func (s *Stream) Finish(emit Emit) error {
 		}
 	}
 	s.finished = true
+	if err := s.text(s.releaseHeld(), emit); err != nil { // an answer that ended inside the prefill
+		return err
+	}
 	if err := s.close(emit); err != nil {
 		return err
 	}

@@ -220,3 +220,74 @@ func TestStreamBurstDeltas(t *testing.T) {
 		t.Errorf("last event %s", last)
 	}
 }
+
+// A prefill (a trailing assistant message) is continued, not repeated:
+// an engine that starts its answer with it (llama.cpp's server) has it
+// dropped, streamed in any pieces, not streamed, whatever its escapes;
+// an answer that does not repeat it is sent whole, however it begins.
+func TestPrefillNotRepeated(t *testing.T) {
+	const prefill = `Hello "world"!`
+	_, info, err := ToChat([]byte(`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello \"world\"!"}]}`))
+	if err != nil || info.Prefill != prefill {
+		t.Fatalf("ToChat: prefill %q, %v; want %q", info.Prefill, err, prefill)
+	}
+	chunk := func(text string) string {
+		b, _ := json.Marshal(text)
+		return `{"id":"c","model":"m","choices":[{"index":0,"delta":{"content":` + string(b) + `}}]}`
+	}
+	for _, c := range []struct {
+		name   string
+		pieces []string
+		want   string
+	}{
+		{"repeated", []string{`Hello "world"! How`, ` are you?`}, ` How are you?`},
+		{"repeated in pieces", []string{`Hel`, `lo "wor`, `ld"!`, ` Fine.`}, ` Fine.`},
+		{"not repeated", []string{` How`, ` are you?`}, ` How are you?`},
+		{"starts alike", []string{`Hel`, `p is here.`}, `Help is here.`},
+		{"ends inside it", []string{`Hello`}, `Hello`},
+		{"only the prefill", []string{`Hello "world"!`}, ``},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var r recorded
+			s := NewStream(RequestInfo{Model: "m", Prefill: prefill})
+			for _, p := range c.pieces {
+				if err := s.Chunk([]byte(chunk(p)), r.emit); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Flush(r.emit); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Finish(r.emit); err != nil {
+				t.Fatal(err)
+			}
+			var got strings.Builder
+			for i, name := range r.names {
+				var d struct{ Delta struct{ Text string } }
+				if name == "content_block_delta" && json.Unmarshal([]byte(r.data[i]), &d) == nil {
+					got.WriteString(d.Delta.Text)
+				}
+			}
+			if got.String() != c.want {
+				t.Errorf("stream: text %q, want %q (events %v)", got.String(), c.want, r.names)
+			}
+			whole := `{"id":"c","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":` +
+				func() string { b, _ := json.Marshal(strings.Join(c.pieces, "")); return string(b) }() + `},"finish_reason":"stop"}]}`
+			out, err := FromChat([]byte(whole), RequestInfo{Model: "m", Prefill: prefill})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m struct{ Content []struct{ Type, Text string } }
+			if err := json.Unmarshal(out, &m); err != nil {
+				t.Fatal(err)
+			}
+			text := ""
+			for _, b := range m.Content {
+				text += b.Text
+			}
+			if text != c.want {
+				t.Errorf("FromChat: text %q, want %q: %s", text, c.want, out)
+			}
+		})
+	}
+}

@@ -182,7 +182,9 @@ func appendResponse(b []byte, r *result, info RequestInfo, status string, failur
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendItem(b, &r.items[i], status == "incomplete")
+		// Only the last item is cut by the limit that made the
+		// response incomplete; the ones before it were finished.
+		b = appendItem(b, &r.items[i], status == "incomplete" && i == len(r.items)-1)
 	}
 	b = append(b, `],"parallel_tool_calls":`...)
 	b = strconv.AppendBool(b, info.ParallelToolCalls == nil || *info.ParallelToolCalls)
@@ -222,12 +224,14 @@ func appendRaw(b []byte, raw json.RawMessage, dflt string) []byte {
 	return append(b, raw...)
 }
 
-// appendItem appends one output item in its current state.
+// appendItem appends one output item in its current state; incomplete
+// marks the item the response's limit cut, whatever its kind (a function
+// call's arguments cut short too).
 func appendItem(b []byte, it *outItem, incomplete bool) []byte {
 	status := "completed"
 	if !it.done {
 		status = "in_progress"
-	} else if incomplete && it.kind == messageItem || incomplete && it.kind == reasoningItem {
+	} else if incomplete {
 		status = "incomplete"
 	}
 	switch it.kind {

@@ -36,6 +36,7 @@ type Stream struct {
 	seq      int
 	started  bool
 	finished bool
+	cut      bool // the item closed last is the one a limit cut (Finish)
 	open     int // index of the open item in res.items, or -1
 	toolIdx  int // chat index of the open tool call
 	buf      []byte
@@ -375,7 +376,7 @@ func (s *Stream) close(emit Emit) error {
 	b = append(s.begin("response.output_item.done"), `,"output_index":`...)
 	b = strconv.AppendInt(b, int64(s.open), 10)
 	b = append(b, `,"item":`...)
-	b = appendItem(b, it, false)
+	b = appendItem(b, it, s.cut)
 	s.open = -1
 	return s.send("response.output_item.done", b, emit)
 }
@@ -393,10 +394,11 @@ func (s *Stream) Finish(emit Emit) error {
 		}
 	}
 	s.finished = true
+	status, _ := s.res.status()
+	s.cut = status == "incomplete" // the open item is the last, the one cut
 	if err := s.close(emit); err != nil {
 		return err
 	}
-	status, _ := s.res.status()
 	typ := "response.completed"
 	if status == "incomplete" {
 		typ = "response.incomplete"
