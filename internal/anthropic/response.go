@@ -3,8 +3,8 @@ package anthropic
 import (
 	"bytes"
 	"net/http"
-	"strings"
 	"strconv"
+	"strings"
 
 	"github.com/dsgate/dsgate/internal/chatwire"
 	"github.com/dsgate/dsgate/internal/jsonenc"

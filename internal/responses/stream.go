@@ -37,8 +37,8 @@ type Stream struct {
 	started  bool
 	finished bool
 	cut      bool // the item closed last is the one a limit cut (Finish)
-	open     int // index of the open item in res.items, or -1
-	toolIdx  int // chat index of the open tool call
+	open     int  // index of the open item in res.items, or -1
+	toolIdx  int  // chat index of the open tool call
 	buf      []byte
 	head     []byte         // the open item's fields in its events (itemHead), in headBuf
 	headBuf  [128]byte      // room for head with any usual id
