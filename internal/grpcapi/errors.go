@@ -90,11 +90,17 @@ func Status(err error) *status.Status {
 }
 
 // retryAfter is how long a client should wait before retrying, for the
-// statuses where retrying helps; the HTTP API sends the same as Retry-After.
+// statuses where retrying helps; the HTTP API sends the same as
+// Retry-After, from the same source: a rate limit's own delay (to the
+// millisecond here), the Retry-After of an error that has headers of its
+// own (an exhausted budget: until it resets), else one second.
 func retryAfter(err error, httpStatus int) (time.Duration, bool) {
 	var rl *ratelimit.Error
 	if errors.As(err, &rl) && rl.RetryAfter > 0 {
 		return rl.RetryAfter, true
+	}
+	if secs, perr := strconv.Atoi(errorHeaders(err).Get("Retry-After")); perr == nil && secs > 0 {
+		return time.Duration(secs) * time.Second, true
 	}
 	if httpStatus == http.StatusTooManyRequests || httpStatus == http.StatusServiceUnavailable {
 		return time.Second, true
@@ -105,8 +111,26 @@ func retryAfter(err error, httpStatus int) (time.Duration, bool) {
 // protoErr converts err to a status error for returning from a handler.
 func protoErr(err error) error { return Status(err).Err() }
 
+// recordStatus is the HTTP status a finished call is recorded with
+// (Call.Status): 200, or the status its error maps to (apierror.From,
+// what the status's ErrorInfo says as http_status and what HTTP records
+// for the same failure). Code is many-to-one (502 and 503 are both
+// UNAVAILABLE, 413 and 422 INVALID_ARGUMENT), so it is mapped back only
+// for a failure with no dsgate error behind it: a status raised by grpc
+// itself or a panic.
+func recordStatus(err error, code codes.Code) int {
+	if code == codes.OK {
+		return http.StatusOK
+	}
+	if _, grpcLevel := status.FromError(err); err != nil && !grpcLevel {
+		return apierror.From(err).Status
+	}
+	return HTTPStatus(code)
+}
+
 // HTTPStatus is the HTTP status a gRPC code stands for, the inverse of
-// Code, so both transports share metric and audit labels.
+// Code. It loses what Code merged (502 and 503 both come back as 503);
+// Call.Status has the status a call's error maps to.
 func HTTPStatus(c codes.Code) int {
 	switch c {
 	case codes.OK:

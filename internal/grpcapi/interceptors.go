@@ -140,20 +140,25 @@ func (ic *interceptors) begin(ctx context.Context, method string) (context.Conte
 				"panic", fmt.Sprint(panicked), "stack", string(debug.Stack()))
 			err = status.Error(codes.Internal, "internal error")
 		}
-		code := status.Code(err)
 		if err != nil && s.Err == nil {
 			s.Err = err
 		}
-		ic.done(ctx, method, s, code)
+		code := status.Code(err)
+		st := recordStatus(s.Err, code)
+		if panicked != nil {
+			st = http.StatusInternalServerError // whatever failed before, the panic ended the call
+		}
+		ic.done(ctx, method, s, code, st)
 		return err
 	}
 }
 
-// done logs and observes one finished call or batch item.
-func (ic *interceptors) done(ctx context.Context, method string, s *reqscope.Scope, code codes.Code) {
+// done logs and observes one finished call or batch item; status is the
+// HTTP status it is recorded with (Call.Status).
+func (ic *interceptors) done(ctx context.Context, method string, s *reqscope.Scope, code codes.Code, status int) {
 	lat := time.Since(s.Start)
 	if ic.o.Observe != nil {
-		ic.o.Observe(ctx, Call{Method: method, Code: code, Scope: s, Latency: lat})
+		ic.o.Observe(ctx, Call{Method: method, Code: code, Status: status, ClientAddr: clientAddr(ctx), Scope: s, Latency: lat})
 	}
 	if !ic.o.AccessLog {
 		return
@@ -190,6 +195,7 @@ func (ic *interceptors) authenticate(ctx context.Context, method string, s *reqs
 	p, err := ic.o.Access.AuthenticateConn(ctx, cred, credErr, peerTLS(ctx))
 	if err != nil {
 		s.Err = err
+		newAnswerHeader(ctx).fail(err) // a failed-authentication limit's state, as HTTP's 429 has
 		return ctx, err
 	}
 	s.Principal, s.Role = p.ID, p.Role
@@ -247,6 +253,15 @@ func newRequestID() string {
 	var b [16]byte
 	rand.Read(b[:]) // never fails (crypto/rand documents it)
 	return hex.EncodeToString(b[:])
+}
+
+// clientAddr is the caller's address (host:port), as an HTTP request's
+// RemoteAddr; "" when the transport knows none.
+func clientAddr(ctx context.Context) string {
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return p.Addr.String()
+	}
+	return ""
 }
 
 // peerTLS is the caller's TLS state, nil on a plaintext connection.

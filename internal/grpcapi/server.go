@@ -39,6 +39,15 @@ type Call struct {
 	// a batch item's is the Batch method with "#item" appended.
 	Method string
 	Code   codes.Code
+	// Status is the HTTP status the call is recorded with, the one HTTP
+	// records for the same outcome: 200, or the status its error maps to
+	// (apierror.From; the status's ErrorInfo says it as http_status). Code
+	// cannot say it: 502 and 503 are both UNAVAILABLE, 413 and 422
+	// INVALID_ARGUMENT.
+	Status int
+	// ClientAddr is the caller's address (host:port), as the HTTP
+	// record's client_addr.
+	ClientAddr string
 	// Scope holds what the pipeline filled in: request id, principal,
 	// model, upstream, tokens, cache result, input and output bodies, error.
 	Scope   *reqscope.Scope
@@ -80,6 +89,11 @@ type Options struct {
 	// Observe, if set, is called once per finished call, after the status
 	// is known: the hook for metrics and audit records.
 	Observe func(ctx context.Context, c Call)
+	// AuditOutput says an audit trail records the calls Observe sees: a
+	// streamed answer is then hashed as it passes, for the record's
+	// output_sha256 (Scope.OutputSHA256), as HTTP's streams are. Off, a
+	// stream hashes nothing.
+	AuditOutput bool
 	// Base, when set, cuts every running call when it is cancelled, with
 	// its cause (the server's shutdown at the end of the grace period):
 	// streams send that error as their last event.

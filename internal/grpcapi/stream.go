@@ -2,21 +2,60 @@ package grpcapi
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"hash"
 
 	"github.com/dsgate/dsgate/internal/gateway"
 	pb "github.com/dsgate/dsgate/internal/gen/dsgate/v1"
 )
 
 // streamSink is a gateway.Sink that turns OpenAI chunks into proto events.
-// err reports a chunk it could not decode.
 type streamSink interface {
 	gateway.Sink
-	err() error
+	state() *sinkState
 }
 
-var doneData = []byte("[DONE]")
+// sinkState is what both stream sinks keep besides their events.
+type sinkState struct {
+	// hdr is sent as the call's header metadata before the first event
+	// (grpc-go sends the header with the first message, and no later).
+	hdr *answerHeader
+	// digest, set when an audit trail records the call, hashes every data
+	// payload, each followed by "\n", as httpapi's sseSink does: the
+	// record's output_sha256 attests what was streamed, computed alike
+	// over both transports. hash is made at the first payload (a stream
+	// that never started has no digest, as over HTTP); without an audit
+	// trail an event costs one branch.
+	digest bool
+	hash   hash.Hash
+	// bad is a chunk that could not be decoded.
+	bad error
+}
+
+func (st *sinkState) state() *sinkState { return st }
+
+// begin runs before every event: it sends the header metadata once.
+func (st *sinkState) begin() { st.hdr.send() }
+
+// data runs before every data payload p, begin included.
+func (st *sinkState) data(p []byte) {
+	st.begin()
+	if !st.digest {
+		return
+	}
+	if st.hash == nil {
+		st.hash = sha256.New()
+	}
+	st.hash.Write(p)
+	st.hash.Write(newline)
+}
+
+var (
+	doneData = []byte("[DONE]")
+	newline  = []byte{'\n'}
+)
 
 // header is what every event of one stream repeats.
 type header struct {
@@ -40,10 +79,10 @@ func (h *header) take(a *wireAnswer) {
 // events of all choices last, when [DONE] arrives, so a stream always ends
 // with its finish events.
 type chatSink struct {
+	sinkState
 	send     func(*pb.StreamChatCompletionResponse) error
 	h        header
 	finishes []*pb.StreamChatCompletionResponse
-	bad      error
 }
 
 func (s *chatSink) event(e *pb.StreamChatCompletionResponse) *pb.StreamChatCompletionResponse {
@@ -51,14 +90,14 @@ func (s *chatSink) event(e *pb.StreamChatCompletionResponse) *pb.StreamChatCompl
 	return e
 }
 
-func (s *chatSink) err() error { return s.bad }
-
 func (s *chatSink) Comment([]byte) error {
+	s.begin()
 	return s.send(s.event(&pb.StreamChatCompletionResponse{
 		Event: &pb.StreamChatCompletionResponse_Keepalive{Keepalive: &pb.StreamChatCompletionResponse_KeepAlive{}}}))
 }
 
 func (s *chatSink) Data(p []byte) error {
+	s.data(p)
 	if bytes.Equal(p, doneData) {
 		for _, f := range s.finishes {
 			if err := s.send(s.event(f)); err != nil {
@@ -119,10 +158,10 @@ func deltaProto(d *wireMessage, lp *wireLogprobs) *pb.StreamChatCompletionRespon
 // completionSink sends legacy/FIM completion chunks as events, finish
 // events last like chatSink.
 type completionSink struct {
+	sinkState
 	send     func(*pb.StreamCompletionResponse) error
 	h        header
 	finishes []*pb.StreamCompletionResponse
-	bad      error
 }
 
 func (s *completionSink) event(e *pb.StreamCompletionResponse) *pb.StreamCompletionResponse {
@@ -130,14 +169,14 @@ func (s *completionSink) event(e *pb.StreamCompletionResponse) *pb.StreamComplet
 	return e
 }
 
-func (s *completionSink) err() error { return s.bad }
-
 func (s *completionSink) Comment([]byte) error {
+	s.begin()
 	return s.send(s.event(&pb.StreamCompletionResponse{
 		Event: &pb.StreamCompletionResponse_Keepalive{Keepalive: &pb.StreamChatCompletionResponse_KeepAlive{}}}))
 }
 
 func (s *completionSink) Data(p []byte) error {
+	s.data(p)
 	if bytes.Equal(p, doneData) {
 		for _, f := range s.finishes {
 			if err := s.send(s.event(f)); err != nil {

@@ -40,6 +40,7 @@ func buildGRPC(base context.Context, cfg *config.Config, gc config.GRPC, c *core
 	}
 	if observe != nil {
 		o.Observe = func(_ context.Context, call grpcapi.Call) { observe(call) }
+		o.AuditOutput = c.audit != nil // streams are hashed for the records observe writes
 	}
 	return grpcapi.New(o)
 }

@@ -219,11 +219,13 @@ func metricsServer(h http.Handler) *http.Server {
 
 // observeGRPC feeds a finished gRPC call (or batch item) into the same
 // metrics and audit trail as HTTP requests, under the route
-// "GRPC <method>" and the HTTP-equivalent status.
+// "GRPC <method>", with the HTTP status HTTP records for the same outcome
+// (call.Status, not one mapped back from the gRPC code, which merges
+// several) and the caller's address.
 func (c *core) observeGRPC(call grpcapi.Call) {
 	s := call.Scope
 	httpapi.Recorder{Metrics: c.metrics, Audit: c.auditor(), AuditBodies: c.auditBodies, Series: c.seriesObserver()}.
-		Record(s, "GRPC "+call.Method, "POST", "", grpcapi.HTTPStatus(call.Code), s.Start.Add(call.Latency))
+		Record(s, "GRPC "+call.Method, "POST", call.ClientAddr, call.Status, s.Start.Add(call.Latency))
 }
 
 // auditor is the audit writer as an interface that is nil when auditing is
