@@ -38,14 +38,24 @@ func startAuth(t *testing.T, extra string) *authEnv {
 // call on the same dir is a second replica sharing the store.
 func startAuthIn(t *testing.T, dir, extra string) *authEnv {
 	t.Helper()
+	return startAuthWith(t, dir, "", extra, sim.Options{})
+}
+
+// startAuthWith is startAuthIn with more members of the server section
+// (server, e.g. "max_body_bytes: 65536") and the simulator's options.
+func startAuthWith(t *testing.T, dir, server, extra string, a sim.Options) *authEnv {
+	t.Helper()
 	db := filepath.Join(dir, "dsgate.db")
 	kek := filepath.Join(dir, "kek")
 	if err := os.WriteFile(kek, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if server != "" {
+		server = ", " + server
+	}
 	cfg := `
 version: 1
-server: {listen: "127.0.0.1:0"}
+server: {listen: "127.0.0.1:0"` + server + `}
 log: {access: false}
 store: {dsn: "` + db + `"}
 auth:
@@ -59,7 +69,7 @@ models:
   - {name: deepseek-reasoner, targets: [{upstream: a}]}
 `
 	adminKey := createKey(t, db, "--name", "root", "--role", "admin")
-	e := start(t, cfg, map[string]sim.Options{"a": {}})
+	e := start(t, cfg, map[string]sim.Options{"a": a})
 	return &authEnv{env: e, db: db, adminKey: adminKey}
 }
 

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,27 +19,7 @@ import (
 // it received (the gateway's estimate), through the unchanged settlement.
 func TestStreamHangUpIsCharged(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "dsgate.db")
-	kek := filepath.Join(dir, "kek")
-	if err := os.WriteFile(kek, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := `
-version: 1
-server: {listen: "127.0.0.1:0"}
-log: {access: false}
-store: {dsn: "` + db + `"}
-auth:
-  enabled: true
-  signing_key_encryption_key: "file:` + kek + `"
-upstreams:
-  - {name: a, kind: openai, url: "$a"}
-models:
-  - {name: deepseek-chat, targets: [{upstream: a}]}
-`
-	adminKey := createKey(t, db, "--name", "root", "--role", "admin")
-	e := &authEnv{env: start(t, cfg, map[string]sim.Options{"a": {TokensPerSecond: 200}}), db: db, adminKey: adminKey}
+	e := startAuthWith(t, t.TempDir(), "", "", sim.Options{TokensPerSecond: 200})
 	key := e.adminCreateKey(t, `{"name":"u","role":"developer"}`)
 
 	req, _ := http.NewRequest("POST", e.base+"/v1/chat/completions", strings.NewReader(

@@ -8,7 +8,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -358,30 +357,10 @@ models:
 func gbpAuthStart(t *testing.T, a sim.Options, batch string) *authEnv {
 	t.Helper()
 	dir := t.TempDir()
-	db := filepath.Join(dir, "dsgate.db")
-	kek := filepath.Join(dir, "kek")
-	if err := os.WriteFile(kek, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := `
-version: 1
-server: {listen: "127.0.0.1:0"}
-log: {access: false}
-store: {dsn: "` + db + `"}
-auth:
-  enabled: true
-  signing_key_encryption_key: "file:` + kek + `"
+	return startAuthWith(t, dir, "", `
 grpc: {listen: "127.0.0.1:0"}
-audit: {enabled: true, dir: "` + filepath.Join(dir, "audit") + `"}
-batch: {api: true, dir: "` + filepath.Join(dir, "batches") + `", poll_interval: 50ms, ` + batch + `}
-upstreams:
-  - {name: a, kind: openai, url: "$a"}
-models:
-  - {name: deepseek-chat, targets: [{upstream: a}]}
-`
-	adminKey := createKey(t, db, "--name", "root", "--role", "admin")
-	e := start(t, cfg, map[string]sim.Options{"a": a})
-	return &authEnv{env: e, db: db, adminKey: adminKey}
+audit: {enabled: true, dir: "`+filepath.Join(dir, "audit")+`"}
+batch: {api: true, dir: "`+filepath.Join(dir, "batches")+`", poll_interval: 50ms, `+batch+`}`, a)
 }
 
 // gbpDir is the directory of e's store and audit trail.

@@ -3,8 +3,6 @@ package server_test
 // Hostile-tenant tests of the Responses API over the whole server.
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,29 +14,8 @@ import (
 // returns the environment and a developer key.
 func hostileStoredResponses(t *testing.T, limit string) (*authEnv, string) {
 	t.Helper()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "dsgate.db")
-	kek := filepath.Join(dir, "kek")
-	if err := os.WriteFile(kek, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := `
-version: 1
-server: {listen: "127.0.0.1:0", max_body_bytes: ` + limit + `}
-log: {access: false}
-store: {dsn: "` + db + `"}
-auth:
-  enabled: true
-  signing_key_encryption_key: "file:` + kek + `"
-upstreams:
-  - {name: a, kind: openai, url: "$a"}
-models:
-  - {name: deepseek-chat, targets: [{upstream: a}]}
-`
-	adminKey := createKey(t, db, "--name", "root", "--role", "admin")
-	key := createKey(t, db, "--name", "tenant", "--role", "developer")
-	e := start(t, cfg, map[string]sim.Options{"a": {}})
-	return &authEnv{env: e, db: db, adminKey: adminKey}, key
+	e := startAuthWith(t, t.TempDir(), "max_body_bytes: "+limit, "", sim.Options{})
+	return e, e.adminCreateKey(t, `{"name":"tenant","role":"developer"}`)
 }
 
 // server.max_body_bytes bounds what one request can make the gateway hold,
