@@ -240,6 +240,14 @@ func (b *Budgets) Reserve(ctx context.Context, subjects []string, currency prici
 	if r == nil {
 		return nil, nil
 	}
+	// A reservation above every limit it counts against says nothing more
+	// (the request holds them all exhausted while in flight) and could
+	// overflow a counter (max_tokens may be 2^63-1).
+	var most int64
+	for _, c := range r.counters {
+		most = max(most, c.Limit)
+	}
+	r.reserved = min(r.reserved, most)
 	spent, exhausted, err := b.backend.Reserve(ctx, r.counters, r.reserved)
 	if err != nil {
 		return nil, err

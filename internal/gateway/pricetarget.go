@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"slices"
+
 	"github.com/dsgate/dsgate/internal/pricing"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
@@ -23,6 +25,9 @@ func (g *Gateway) SetPrices(b *pricing.Book) { g.prices.Store(&b) }
 // estimate at admission, and the savings of a cache hit.
 type Target struct {
 	Upstream, UpstreamModel, UpstreamKind string
+	// Model is the public model the target serves: the one asked for, or
+	// a fallback model (Targets).
+	Model string
 }
 
 // PrimaryTarget is the first target of model's route in priority order
@@ -34,6 +39,34 @@ func (g *Gateway) PrimaryTarget(model string) (Target, bool) {
 		return Target{}, false
 	}
 	return r.primary, r.hasPrimary
+}
+
+// Targets lists every target that may answer model: its route's, tier by
+// tier, then its fallback models' (each model once). A budget reserves at
+// the dearest of them: a model whose first target is free (a local
+// engine) may still be answered by a priced one.
+func (g *Gateway) Targets(model string) []Target {
+	var out []Target
+	var seen []string
+	var add func(m string)
+	add = func(m string) {
+		r, ok := g.routes[m]
+		if !ok || slices.Contains(seen, m) {
+			return
+		}
+		seen = append(seen, m)
+		if r.Pool != nil {
+			for _, t := range r.Pool.Targets() {
+				name, _ := upstreamModel(t)
+				out = append(out, Target{Upstream: t.Upstream.Name(), UpstreamModel: name, UpstreamKind: t.Upstream.Kind(), Model: m})
+			}
+		}
+		for _, f := range r.Fallbacks {
+			add(f)
+		}
+	}
+	add(model)
+	return out
 }
 
 // primaryTarget computes Route.primary once, when the gateway is built.

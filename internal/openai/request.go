@@ -55,7 +55,7 @@ type Request struct {
 	HasDeveloper bool // a message has role "developer"
 	HasThinking  bool // the client set thinking, chat_template_kwargs or reasoning_effort
 	HasSuffix    bool // a completion with suffix: fill in the middle
-	PromptChars  int  // characters of prompt text, for token estimates
+	PromptChars  int  // characters of prompt (messages, tool calls, tool definitions), for token estimates
 	// What makes an answer reproducible, for the response cache.
 	Temperature0 bool // temperature is 0
 	Seed         bool // a seed is set
@@ -120,6 +120,7 @@ type parser struct {
 	r                  *Request
 	model              string
 	messages           int
+	tools              []byte // counted into PromptChars: tool definitions are prompt too
 	prompt, input      []byte
 	streamOptions      []byte
 	maxTokens, maxComp int
@@ -202,6 +203,8 @@ func (p *parser) chatMember(key string, v []byte) error {
 		}
 	case "reasoning_effort":
 		p.r.HasThinking = true
+	case "tools":
+		p.tools = v
 	}
 	return nil
 }
@@ -221,7 +224,7 @@ func (p *parser) message(i int, m []byte) error {
 				return InvalidRequest(fmt.Sprintf("messages[%d].role", i), "role must be a string")
 			}
 			role = s
-		case "content":
+		case "content", "tool_calls": // an assistant's calls are sent back as prompt
 			p.r.PromptChars += len(v)
 		}
 		return nil
@@ -312,6 +315,7 @@ func (p *parser) finish() error {
 		if p.messages == 0 {
 			return InvalidRequest("messages", "messages must be a non-empty array")
 		}
+		r.PromptChars += len(p.tools)
 	case EndpointCompletion, EndpointFIM:
 		if p.prompt == nil {
 			return InvalidRequest("prompt", "prompt is required")

@@ -17,6 +17,13 @@ type Targeter interface {
 	PrimaryTarget(model string) (gateway.Target, bool)
 }
 
+// AllTargeter is implemented by a Backend that lists every target that
+// may answer a model, its fallback models' included (*gateway.Gateway
+// does): budgets reserve at the dearest. Without it, the primary target.
+type AllTargeter interface {
+	Targets(model string) []gateway.Target
+}
+
 // Pricer is implemented by a Backend that carries the price book of its
 // configuration (*gateway.Gateway does), so a reload swaps both at once.
 type Pricer interface {
