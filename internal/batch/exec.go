@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/apierror"
@@ -40,7 +41,7 @@ type Outcome struct {
 func (x *Executor) Do(ctx context.Context, p *auth.Principal, e openai.Endpoint, body []byte, requestID, route, clientAddr string, hdr http.Header) Outcome {
 	c := pipeline.Call{Endpoint: e, Body: body, Principal: p}
 	if hdr != nil {
-		c.CacheControl = hdr.Get("Cache-Control")
+		c.CacheControl = strings.Join(hdr.Values("Cache-Control"), ",") // every line counts
 		c.HighPriority = hdr.Get("X-Dsgate-Priority") == "high"
 	}
 	return x.run(ctx, &pipeline.Item{Call: c, RequestID: requestID, Route: route, Method: http.MethodPost, ClientAddr: clientAddr})

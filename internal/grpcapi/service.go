@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -36,7 +37,7 @@ type service struct {
 func (sv *service) call(ctx context.Context, e openai.Endpoint, body []byte, hdr *answerHeader, sink gateway.Sink) (*gateway.Result, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	c := &pipeline.Call{Endpoint: e, Body: body, Principal: principalFrom(ctx), Sink: sink,
-		HighPriority: first(md, "x-dsgate-priority") == "high", CacheControl: first(md, "cache-control")}
+		HighPriority: first(md, "x-dsgate-priority") == "high", CacheControl: strings.Join(md.Get("cache-control"), ",")}
 	hdr.collect(c)
 	return sv.o.Pipeline.Run(ctx, c)
 }

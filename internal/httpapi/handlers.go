@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/dsgate/dsgate/internal/apierror"
@@ -37,7 +38,7 @@ type handlers struct {
 func newCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, e openai.Endpoint, body []byte, sink gateway.Sink) pipeline.Call {
 	return pipeline.Call{Endpoint: e, Body: body, Principal: p, Sink: sink,
 		HighPriority: r.Header.Get("X-Dsgate-Priority") == "high",
-		CacheControl: r.Header.Get("Cache-Control"),
+		CacheControl: strings.Join(r.Header.Values("Cache-Control"), ","), // every line counts (RFC 9110 5.3): a no-store on a second one too
 		Header:       w.Header(),
 		OnUpstream:   func(name string) { w.Header().Set("X-Dsgate-Upstream", name) },
 		OnFallback:   func() { w.Header().Set("X-Dsgate-Fallback", "true") },
