@@ -138,8 +138,17 @@ func CreateKey(ctx context.Context, st store.KeyStore, req KeyRequest, now time.
 }
 
 // RevokeKey revokes the key id at now, then calls forget (nil: none) so a
-// cache of verified keys drops it at once.
-func RevokeKey(ctx context.Context, st store.KeyStore, id string, now time.Time, forget func(id string)) error {
+// cache of verified keys drops it at once. caller may revoke only a key it
+// could have handed out (its role and models within the caller's, as for
+// editing it): a key manager cannot lock out the administrators.
+func RevokeKey(ctx context.Context, st store.KeyStore, id string, now time.Time, forget func(id string), grants Grants, caller *auth.Principal) error {
+	k, err := st.Key(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := grants.CheckGrant(caller, k.Role, k.Models); err != nil {
+		return err
+	}
 	if err := st.RevokeKey(ctx, id, now); err != nil {
 		return err
 	}
@@ -174,6 +183,19 @@ type ClientView struct {
 	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
 	// Secret is set only in the response that creates the client.
 	Secret string `json:"client_secret,omitempty"`
+}
+
+// RevokeClient revokes the OAuth2 client id at now, if caller could have
+// handed it out (see RevokeKey).
+func RevokeClient(ctx context.Context, st store.ClientStore, id string, now time.Time, grants Grants, caller *auth.Principal) error {
+	c, err := st.Client(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := grants.CheckGrant(caller, c.Role, c.Models); err != nil {
+		return err
+	}
+	return st.RevokeClient(ctx, id, now)
 }
 
 // ViewClient converts a stored client.

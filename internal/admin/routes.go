@@ -42,9 +42,9 @@ func (h *Handler) getKey(r *http.Request, _ *auth.Principal) (int, any, error) {
 	return http.StatusOK, ViewKey(k), nil
 }
 
-func (h *Handler) revokeKey(r *http.Request, _ *auth.Principal) (int, any, error) {
+func (h *Handler) revokeKey(r *http.Request, caller *auth.Principal) (int, any, error) {
 	id := r.PathValue("id")
-	if err := RevokeKey(r.Context(), h.opts.Store, id, h.opts.Clock(), h.opts.KeyRevoked); err != nil {
+	if err := RevokeKey(r.Context(), h.opts.Store, id, h.opts.Clock(), h.opts.KeyRevoked, h.opts.Policy(), caller); err != nil {
 		return 0, nil, err
 	}
 	h.opts.Logger.Info("api key revoked", "key_id", id)
@@ -84,9 +84,9 @@ func (h *Handler) getClient(r *http.Request, _ *auth.Principal) (int, any, error
 	return http.StatusOK, ViewClient(c), nil
 }
 
-func (h *Handler) revokeClient(r *http.Request, _ *auth.Principal) (int, any, error) {
+func (h *Handler) revokeClient(r *http.Request, caller *auth.Principal) (int, any, error) {
 	id := r.PathValue("id")
-	if err := h.opts.Store.RevokeClient(r.Context(), id, h.opts.Clock()); err != nil {
+	if err := RevokeClient(r.Context(), h.opts.Store, id, h.opts.Clock(), h.opts.Policy(), caller); err != nil {
 		return 0, nil, err
 	}
 	h.opts.Logger.Info("oauth client revoked", "client_id", id)

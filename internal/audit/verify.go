@@ -9,6 +9,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"strings"
+
+	"github.com/dsgate/dsgate/internal/jsonenc"
 )
 
 // ProblemKind names what Verify found wrong.
@@ -373,7 +377,17 @@ func (v *Verifier) finishCheckpoints() {
 	}
 }
 
+// decodeStrict decodes one record, refusing anything the writer never
+// writes: unknown fields, and (before encoding/json, which matches keys
+// without regard to case and keeps the last duplicate) a key that is not
+// exactly one of the record's names, or one written twice. Else a record
+// whose "principal":"mallory","Principal":"key_1" decodes (and hashes) as
+// the original would pass, while every other reader of the file sees the
+// forged actor.
 func decodeStrict(raw []byte) (Event, error) {
+	if err := exactKeys(raw); err != nil {
+		return Event{}, err
+	}
 	var ev Event
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -384,6 +398,45 @@ func decodeStrict(raw []byte) (Event, error) {
 		return Event{}, errors.New("decoding record: trailing data after the JSON object")
 	}
 	return ev, nil
+}
+
+// eventKeys are the record's JSON names, as its writer spells them.
+var eventKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	t := reflect.TypeFor[Event]()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			keys[name] = true
+		}
+	}
+	return keys
+}()
+
+// exactKeys checks that every top-level key of the record raw is one of
+// eventKeys, spelled exactly (no escape, no other case), and appears once.
+func exactKeys(raw []byte) error {
+	raw = bytes.TrimSpace(raw)
+	seen := make(map[string]bool, len(eventKeys))
+	var bad error
+	_, ok := jsonenc.Members(raw, 0, 1, func(key []byte, v int) (int, bool) {
+		k := string(key)
+		switch {
+		case bad != nil:
+		case !eventKeys[k]:
+			bad = fmt.Errorf("decoding record: unknown or misspelled field %q", clip(k, 64))
+		case seen[k]:
+			bad = fmt.Errorf("decoding record: field %q written twice", k)
+		}
+		seen[k] = true
+		return jsonenc.Value(raw, v, 1)
+	})
+	if bad != nil {
+		return bad
+	}
+	if !ok {
+		return errors.New("decoding record: not a JSON object")
+	}
+	return nil
 }
 
 func displayName(name string) string {

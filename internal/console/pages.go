@@ -275,7 +275,7 @@ func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, who *caller)
 		return
 	}
 	id := r.PathValue("id")
-	if err := admin.RevokeKey(r.Context(), c.o.Store, id, c.o.Now(), c.o.KeyRevoked); err != nil {
+	if err := admin.RevokeKey(r.Context(), c.o.Store, id, c.o.Now(), c.o.KeyRevoked, c.o.Grants(), who.p); err != nil {
 		c.showKeys(w, r, who, http.StatusBadRequest, keysData{Error: err.Error(), Form: admin.KeyRequest{Role: "developer"}})
 		return
 	}
@@ -315,7 +315,7 @@ func (c *Console) revokeClient(w http.ResponseWriter, r *http.Request, who *call
 		return
 	}
 	id := r.PathValue("id")
-	if err := c.o.Store.RevokeClient(r.Context(), id, c.o.Now()); err != nil {
+	if err := admin.RevokeClient(r.Context(), c.o.Store, id, c.o.Now(), c.o.Grants(), who.p); err != nil {
 		c.showKeys(w, r, who, http.StatusBadRequest, keysData{Error: err.Error(), Form: admin.KeyRequest{Role: "developer"}})
 		return
 	}
