@@ -22,9 +22,14 @@ var errSyntax = errors.New("invalid JSON")
 // non-streaming request for the same answer therefore share a key. Fields not
 // listed here are kept: an unknown field can only cost a hit, never serve a
 // wrong answer.
+//
+// Of stream_options only include_usage is left out (see objectKind): the
+// entry keeps the usage chunk and a replay drops it for a client that did
+// not ask. Other options change the chunks recorded (vLLM's
+// continuous_usage_stats puts usage on every one), so they stay in the key.
 func ignoredField(name string) bool {
 	switch name {
-	case "stream", "stream_options", "user", "user_id", "metadata", "store",
+	case "stream", "user", "user_id", "metadata", "store",
 		"service_tier", "safety_identifier", "prompt_cache_key",
 		"prompt_cache_retention", "prompt_cache_options":
 		return true
@@ -48,7 +53,7 @@ func canonicalize(dst, body []byte) ([]byte, error) {
 	if c.pos >= len(c.in) || c.in[c.pos] != '{' {
 		return dst, fmt.Errorf("body is not a JSON object: %w", ErrNotCacheable)
 	}
-	if err := c.object(true); err != nil {
+	if err := c.object(topLevel); err != nil {
 		return dst, fmt.Errorf("offset %d: %w", c.pos, err)
 	}
 	c.skipSpace()
@@ -57,6 +62,16 @@ func canonicalize(dst, body []byte) ([]byte, error) {
 	}
 	return c.buf, nil
 }
+
+// objectKind is where an object sits in the body, which decides the
+// members left out of the key.
+type objectKind uint8
+
+const (
+	nested        objectKind = iota // every member kept
+	topLevel                        // ignored fields and nulls left out
+	streamOptions                   // the top level's stream_options: include_usage left out
+)
 
 type canonicalizer struct {
 	in      []byte
@@ -84,14 +99,15 @@ func (c *canonicalizer) skipSpace() {
 	}
 }
 
-func (c *canonicalizer) value() error {
+// value reads one value; an object is read as obj.
+func (c *canonicalizer) value(obj objectKind) error {
 	c.skipSpace()
 	if c.pos >= len(c.in) {
 		return errSyntax
 	}
 	switch b := c.in[c.pos]; {
 	case b == '{':
-		return c.object(false)
+		return c.object(obj)
 	case b == '[':
 		return c.array()
 	case b == '"':
@@ -138,7 +154,7 @@ func (c *canonicalizer) array() error {
 		return nil
 	}
 	for {
-		if err := c.value(); err != nil {
+		if err := c.value(nested); err != nil {
 			return err
 		}
 		c.skipSpace()
@@ -159,7 +175,7 @@ func (c *canonicalizer) array() error {
 	}
 }
 
-func (c *canonicalizer) object(top bool) error {
+func (c *canonicalizer) object(kind objectKind) error {
 	if err := c.enter(); err != nil {
 		return err
 	}
@@ -187,12 +203,14 @@ func (c *canonicalizer) object(top bool) error {
 		c.pos++
 		c.buf = append(c.buf, ':')
 		valStart := len(c.buf)
-		if err := c.value(); err != nil {
+		obj := nested
+		if kind == topLevel && string(c.buf[start+1:keyEnd-1]) == "stream_options" {
+			obj = streamOptions
+		}
+		if err := c.value(obj); err != nil {
 			return err
 		}
-		// The canonical key is `"name"` with name escaped only where JSON
-		// requires, so the ignored names compare as they are written.
-		if top && (ignoredField(string(c.buf[start+1:keyEnd-1])) || string(c.buf[valStart:]) == "null") {
+		if leftOut(kind, c.buf[start+1:keyEnd-1], c.buf[valStart:]) {
 			c.buf = c.buf[:start]
 		} else {
 			c.members = append(c.members, member{start, keyEnd, len(c.buf)})
@@ -214,6 +232,21 @@ func (c *canonicalizer) object(top bool) error {
 	c.reorder(base, c.members[mbase:])
 	c.members = c.members[:mbase]
 	return nil
+}
+
+// leftOut reports whether the member name: val of an object of kind stays
+// out of the key. The canonical name is escaped only where JSON requires,
+// so the ignored names compare as they are written.
+func leftOut(kind objectKind, name, val []byte) bool {
+	switch kind {
+	case topLevel:
+		// stream_options with nothing but include_usage is as absent.
+		return ignoredField(string(name)) || string(val) == "null" ||
+			string(name) == "stream_options" && string(val) == "{}"
+	case streamOptions:
+		return string(name) == "include_usage"
+	}
+	return false
 }
 
 // reorder rewrites buf[base:] as `{` + the members sorted by decoded key,
@@ -396,10 +429,22 @@ func (c *canonicalizer) number() error {
 }
 
 // appendNumber writes the canonical spelling of a syntactically valid JSON
-// number, exactly (no float rounding, so large seeds stay distinct): 1,
-// 1.0, 1e0 and 10e-1 all become "1"; 1.5e3 becomes "1500"; 0.25 becomes
-// "25e-2"; -0 becomes "0". scratch is reused for the digits.
+// number: 1, 1.0, 1e0 and 10e-1 all become "1"; 1.5e3 becomes "1500";
+// 0.25 becomes "25e-2"; -0 becomes "0". scratch is reused for the digits.
+//
+// An integer literal is kept exactly, so large seeds stay distinct. A
+// number with a fraction or an exponent is taken for the float64 it reads
+// as: Python (vLLM, SGLang) and JavaScript read it so, and an integer
+// literal exactly, so 9007199254740993.0 is the seed 9007199254740992 to
+// them, not 9007199254740993. A number beyond float64's range keeps its
+// exact value: another key costs a hit only.
 func appendNumber(dst, scratch, num []byte) ([]byte, []byte, error) {
+	var fbuf [32]byte // the shortest 'e' spelling of a float64 takes 24
+	if bytes.ContainsAny(num, ".eE") {
+		if f, err := strconv.ParseFloat(string(num), 64); err == nil {
+			num = strconv.AppendFloat(fbuf[:0], f, 'e', -1, 64)
+		}
+	}
 	neg := len(num) > 0 && num[0] == '-'
 	if neg {
 		num = num[1:]

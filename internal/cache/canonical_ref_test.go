@@ -44,6 +44,9 @@ func canonicalizeRef(dst, body []byte) ([]byte, error) {
 type refCanonicalizer struct {
 	dec *json.Decoder
 	buf []byte
+	// streamOptions: the next object is the top level's stream_options,
+	// whose include_usage is left out.
+	streamOptions bool
 }
 
 type refMember struct {
@@ -55,6 +58,8 @@ type refMember struct {
 // Values are written to buf as they come; the members are then reordered in
 // place, so nested objects cost no extra buffers.
 func (c *refCanonicalizer) object(top bool) error {
+	so := c.streamOptions
+	c.streamOptions = false
 	base := len(c.buf)
 	var members []refMember
 	for c.dec.More() {
@@ -67,10 +72,13 @@ func (c *refCanonicalizer) object(top bool) error {
 			return fmt.Errorf("object key is %T", tok)
 		}
 		start := len(c.buf)
+		c.streamOptions = top && key == "stream_options"
 		if err := c.value(); err != nil {
 			return err
 		}
-		if top && (ignoredField(key) || string(c.buf[start:]) == "null") {
+		c.streamOptions = false
+		if top && (ignoredField(key) || string(c.buf[start:]) == "null" ||
+			key == "stream_options" && string(c.buf[start:]) == "{}") || so && key == "include_usage" {
 			c.buf = c.buf[:start]
 			continue
 		}
@@ -168,10 +176,16 @@ func refAppendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// normalizeNumber returns one spelling for each decimal value, exactly (no
-// float rounding, so large seeds stay distinct): 1, 1.0, 1e0 and 10e-1 all
-// become "1"; 1.5e3 becomes "1500"; 0.25 becomes "25e-2"; -0 becomes "0".
+// normalizeNumber returns one spelling for each value: an integer literal
+// exactly (so large seeds stay distinct), a number with a fraction or an
+// exponent as the float64 it reads as; 1, 1.0, 1e0 and 10e-1 all become
+// "1"; 1.5e3 becomes "1500"; 0.25 becomes "25e-2"; -0 becomes "0".
 func refNormalizeNumber(s string) (string, error) {
+	if strings.ContainsAny(s, ".eE") { // a float to Python and JavaScript
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			s = strconv.FormatFloat(f, 'e', -1, 64)
+		}
+	}
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
 	mant, expPart, hasExp := strings.Cut(strings.ToLower(s), "e")

@@ -72,6 +72,7 @@ type Tiered struct {
 	queue  chan job
 	opts   TieredOptions
 	logger *slog.Logger
+	purges purges
 }
 
 type tierState struct {
@@ -92,6 +93,7 @@ type job struct {
 	key  Key
 	e    Entry
 	ttl  time.Duration
+	gen  uint64 // the purge generation the write began in
 }
 
 // NewTiered checks the options and returns a Tiered cache.
@@ -172,8 +174,29 @@ func (t *Tiered) write(j job) {
 	}()
 	ctx, cancel := context.WithTimeout(j.ctx, j.tier.WriteTimeout)
 	defer cancel()
+	w := t.purges.begin(j)
+	if w == nil {
+		j.tier.dropped.Add(1) // purged while queued
+		return
+	}
+	defer t.undoIfPurged(j, w) // a panicking Set included
 	if err := j.tier.Store.Set(ctx, j.key, j.e, j.ttl); err != nil {
 		t.logger.Debug("cache write failed", "cache", j.tier.Store.Name(), "err", err)
+	}
+}
+
+// undoIfPurged ends the write w of j and, when a purge matched it while it
+// was made (the purge may have missed what it wrote), deletes its key.
+func (t *Tiered) undoIfPurged(j job, w *inflight) {
+	if !t.purges.end(w) {
+		return
+	}
+	defer t.purges.unhide(w)
+	// Its own timeout: the write may have used up the one it had.
+	ctx, cancel := context.WithTimeout(j.ctx, j.tier.WriteTimeout)
+	defer cancel()
+	if err := j.tier.Store.Delete(ctx, j.key); err != nil {
+		t.logger.Debug("cache delete of a purged write failed", "cache", j.tier.Store.Name(), "err", err)
 	}
 }
 
@@ -181,10 +204,14 @@ func (t *Tiered) write(j job) {
 // the tiers above. It returns ErrMiss when no tier has the key, and ctx's
 // error if ctx ended; tier errors count as misses.
 func (t *Tiered) Get(ctx context.Context, key Key) (Hit, error) {
+	gen := t.purges.gen.Load()
 	for i, ts := range t.tiers {
-		e, err := t.get(ctx, ts, key, t.tiers[:i])
+		e, err := t.get(ctx, ts, key, t.tiers[:i], gen)
+		if err == nil && t.purges.isHidden(ts, key) {
+			err = ErrMiss
+		}
 		if err == nil {
-			t.promote(ctx, key, e, t.tiers[:i])
+			t.promote(ctx, key, e, t.tiers[:i], gen)
 			return Hit{Entry: e, Tier: ts.Store.Name()}, nil
 		}
 		if ctx.Err() != nil {
@@ -194,8 +221,8 @@ func (t *Tiered) Get(ctx context.Context, key Key) (Hit, error) {
 	return Hit{}, ErrMiss
 }
 
-func (t *Tiered) get(ctx context.Context, ts *tierState, key Key, upper []*tierState) (Entry, error) {
-	e, err := t.read(ctx, ts, key, upper)
+func (t *Tiered) get(ctx context.Context, ts *tierState, key Key, upper []*tierState, gen uint64) (Entry, error) {
+	e, err := t.read(ctx, ts, key, upper, gen)
 	switch {
 	case err == nil:
 		ts.hits.Add(1)
@@ -209,7 +236,7 @@ func (t *Tiered) get(ctx context.Context, ts *tierState, key Key, upper []*tierS
 	return e, err
 }
 
-func (t *Tiered) read(ctx context.Context, ts *tierState, key Key, upper []*tierState) (Entry, error) {
+func (t *Tiered) read(ctx context.Context, ts *tierState, key Key, upper []*tierState, gen uint64) (Entry, error) {
 	if ts.Inline {
 		return ts.Store.Get(ctx, key)
 	}
@@ -218,7 +245,7 @@ func (t *Tiered) read(ctx context.Context, ts *tierState, key Key, upper []*tier
 		ts.skipped.Add(1)
 		return Entry{}, errTierSkipped
 	}
-	e, err := t.getWithTimeout(ctx, ts, key, upper)
+	e, err := t.getWithTimeout(ctx, ts, key, upper, gen)
 	switch {
 	case err == nil || errors.Is(err, ErrMiss):
 		ts.failures.Store(0)
@@ -243,7 +270,7 @@ type getResult struct {
 // itself may take up to WriteTimeout; when it answers after the caller
 // gave up, a hit is promoted to the upper tiers, so a slow first read (a
 // new connection) still serves the next request.
-func (t *Tiered) getWithTimeout(ctx context.Context, ts *tierState, key Key, upper []*tierState) (Entry, error) {
+func (t *Tiered) getWithTimeout(ctx context.Context, ts *tierState, key Key, upper []*tierState, gen uint64) (Entry, error) {
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), max(ts.WriteTimeout, ts.Timeout))
 	stop := context.AfterFunc(ctx, rcancel) // the caller left: stop reading
 	ch := make(chan getResult, 1)
@@ -258,7 +285,7 @@ func (t *Tiered) getWithTimeout(ctx context.Context, ts *tierState, key Key, upp
 		}
 		if err == nil { // late: keep the entry for the next request
 			ts.lateHits.Add(1)
-			t.promote(rctx, key, e, upper)
+			t.promote(rctx, key, e, upper, gen)
 		}
 	}()
 	timer := time.NewTimer(ts.Timeout)
@@ -290,8 +317,9 @@ var errTierSkipped = fmt.Errorf("tier cooling down after failures: %w", ErrMiss)
 var errTierTimeout = errors.New("tier read timed out")
 
 // promote copies a hit into the tiers above the one that answered, for the
-// smaller of each tier's TTL and the entry's remaining lifetime.
-func (t *Tiered) promote(ctx context.Context, key Key, e Entry, upper []*tierState) {
+// smaller of each tier's TTL and the entry's remaining lifetime, unless a
+// purge since the read began (generation gen) matched it.
+func (t *Tiered) promote(ctx context.Context, key Key, e Entry, upper []*tierState, gen uint64) {
 	for _, ts := range upper {
 		ttl := ts.TTL
 		if !e.ExpiresAt.IsZero() {
@@ -300,19 +328,28 @@ func (t *Tiered) promote(ctx context.Context, key Key, e Entry, upper []*tierSta
 		if ttl <= 0 {
 			continue
 		}
-		t.setTier(ctx, ts, key, e, ttl)
+		t.setTier(ctx, ts, key, e, ttl, gen)
 	}
 }
 
-func (t *Tiered) setTier(ctx context.Context, ts *tierState, key Key, e Entry, ttl time.Duration) {
+func (t *Tiered) setTier(ctx context.Context, ts *tierState, key Key, e Entry, ttl time.Duration, gen uint64) {
 	if ts.Inline {
+		if !t.purges.current(gen, e.Model) {
+			return // a late promotion of what a purge removed
+		}
 		if err := ts.Store.Set(ctx, key, e, ttl); err != nil {
 			t.logger.Debug("cache write failed", "cache", ts.Store.Name(), "err", err)
+		}
+		if !t.purges.current(gen, e.Model) {
+			// The purge ran meanwhile and may have missed it.
+			if err := ts.Store.Delete(ctx, key); err != nil {
+				t.logger.Debug("cache delete of a purged write failed", "cache", ts.Store.Name(), "err", err)
+			}
 		}
 		return
 	}
 	select {
-	case t.queue <- job{ctx: context.WithoutCancel(ctx), tier: ts, key: key, e: e, ttl: ttl}:
+	case t.queue <- job{ctx: context.WithoutCancel(ctx), tier: ts, key: key, e: e, ttl: ttl, gen: gen}:
 	default:
 		ts.dropped.Add(1)
 	}
@@ -322,8 +359,9 @@ func (t *Tiered) setTier(ctx context.Context, ts *tierState, key Key, e Entry, t
 // through the background queue. It never blocks on a remote tier; failures
 // are counted in Stats, not returned.
 func (t *Tiered) Set(ctx context.Context, key Key, e Entry) {
+	gen := t.purges.gen.Load()
 	for _, ts := range t.tiers {
-		t.setTier(ctx, ts, key, e, ts.TTL)
+		t.setTier(ctx, ts, key, e, ts.TTL, gen)
 	}
 }
 
@@ -340,7 +378,12 @@ func (t *Tiered) Delete(ctx context.Context, key Key) error {
 
 // Purge removes the entries f matches from every tier, synchronously, and
 // returns the count removed per tier name.
+//
+// Writes begun before it (queued, under way, or late promotions) do not
+// bring back what it removed: those matching f are dropped, or deleted once
+// made and hidden from Get until then.
 func (t *Tiered) Purge(ctx context.Context, f Filter) (map[string]int, error) {
+	t.purges.purged(f)
 	counts := make(map[string]int, len(t.tiers))
 	var errs []error
 	for _, ts := range t.tiers {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 
 	"github.com/dsgate/dsgate/internal/cache"
 	"github.com/dsgate/dsgate/internal/openai"
@@ -110,11 +111,11 @@ func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
 		c.onCache(CacheMiss, "")
 		res, e, err := miss(ctx, publish)
 		own = res
-		if err == nil && l.write && !res.Fallback { // a canned fallback is no answer to keep
-			if res.mayStore(e) {
-				g.opts.Cache.Set(context.WithoutCancel(ctx), l.key, e)
-				res.Stored = true
-			}
+		g.store(ctx, r, l, res, e, err)
+		if err == nil && res.Fallback {
+			// The canned fallback_response is this caller's answer, not an
+			// entry to share: a stream's has no recorded chunk at all.
+			return cache.Entry{}, errNotShared
 		}
 		return e, err
 	}
@@ -126,12 +127,31 @@ func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
 	} else {
 		e, shared, err = g.group.DoStream(ctx, l.key, lead, follow)
 	}
+	if errors.Is(err, errNotShared) && !shared {
+		err = nil // the leader has its answer in own
+	}
 	if l.read { // a coalesced answer is a hit of its own kind; the rest missed
 		if shared && err == nil {
 			g.observeCache("coalesced", CacheHit)
 		} else {
 			g.observeCache("all", CacheMiss)
 		}
+	}
+	if errors.Is(err, errNotShared) {
+		if followed {
+			return &Result{}, cache.ErrLeaderLeft
+		}
+		// The call joined ended with no answer to share (every target
+		// failed): the joiner makes its own call, which may find a target
+		// back or ends with the fallback_response itself.
+		c.onCache(CacheMiss, "")
+		res, e, err := miss(ctx, nil)
+		g.store(ctx, r, l, res, e, err)
+		if res == nil {
+			res = &Result{}
+		}
+		res.Cache = CacheMiss
+		return res, err
 	}
 	if !shared {
 		if own == nil {
@@ -151,6 +171,23 @@ func (g *Gateway) cached(ctx context.Context, c *Call, r *Route, l cacheLookup,
 		res.Cache, res.CacheTier = CacheHit, "coalesced"
 	}
 	return res, err
+}
+
+// errNotShared is what a coalesced call's leader hands its joiners when
+// its answer is its own only (the fallback_response).
+var errNotShared = errors.New("the coalesced call has no answer to share")
+
+// store keeps the answer of a miss when the lookup allows writing. Only
+// the model asked for answers for its key: the key covers that model's
+// upstream models, so a fallback model's answer (or the canned
+// fallback_response) stored under it would be replayed to the model's
+// callers for the whole TTL, long after the model is back.
+func (g *Gateway) store(ctx context.Context, r *Route, l cacheLookup, res *Result, e cache.Entry, err error) {
+	if err != nil || !l.write || res.Fallback || res.Model != r.Name || !res.mayStore(e) {
+		return
+	}
+	g.opts.Cache.Set(context.WithoutCancel(ctx), l.key, e)
+	res.Stored = true
 }
 
 // storeVerdict is whether a miss's answer may be stored, when the miss

@@ -146,6 +146,16 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		}
 		return flushIfIdle(rd, sink)
 	}
+	// A held finish chunk is recorded as it is at last sent, with the
+	// timings keepTimings moved onto it, so a replay ends as the live
+	// stream did; and before the usage chunk that gave them, in the order
+	// the upstream sent the two.
+	recordHeld := func() {
+		if record != nil && st.held != nil && !st.heldRecorded {
+			record(st.held)
+			st.heldRecorded = true
+		}
+	}
 	// release sends a finish chunk held back for the timings of a usage
 	// chunk the client does not get (see streamState.hold).
 	release := func() error {
@@ -153,6 +163,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		if held == nil {
 			return nil
 		}
+		recordHeld()
 		st.held = nil
 		return send(held, carriesText(held))
 	}
@@ -162,11 +173,11 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		if tok, ok := st.match(p); ok {
 			// The last text chunk with another text: it passes the checks
 			// it passed, and needs no rewriting.
-			if record != nil {
-				record(p)
-			}
 			if err := release(); err != nil {
 				return err
+			}
+			if record != nil {
+				record(p)
 			}
 			return send(p, len(tok) > 2)
 		}
@@ -174,14 +185,11 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		if err != nil {
 			return err
 		}
-		if record != nil {
-			if out != nil {
-				record(out)
-			} else {
+		if out == nil {
+			if record != nil {
+				recordHeld()
 				record(st.adapter.adapt(p)) // the usage chunk the client did not ask for
 			}
-		}
-		if out == nil {
 			return nil
 		}
 		if err := release(); err != nil {
@@ -190,12 +198,16 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		if st.hold(out) {
 			return nil
 		}
+		if record != nil {
+			record(out)
+		}
 		return send(out, st.remember(p, out))
 	}
 	// finish ends the stream with [DONE], after the held finish chunk;
 	// done also flushes them, so both leave in one write.
 	finish := func() error {
 		if held := st.held; held != nil {
+			recordHeld()
 			st.held = nil
 			if err := write(held, carriesText(held)); err != nil {
 				return err
@@ -289,7 +301,8 @@ type streamState struct {
 	// the usage chunk the client did not ask for, its timings (llama.cpp
 	// puts them on the last chunk) move onto the held chunk, the last the
 	// client receives. It is owned, not aliasing the reader's buffer.
-	held []byte
+	held         []byte
+	heldRecorded bool // held is in the cache's recording already
 	// tmpl is the last chunk sent as it came that carried one text (see
 	// remember): most chunks of a stream are its bytes around another text.
 	// From templates; nil until the first.
@@ -357,7 +370,7 @@ func (s *streamState) hold(out []byte) bool {
 	if s.clientUsage || openai.StringMemberAt(out, finishKey) < 0 {
 		return false
 	}
-	s.held = append([]byte(nil), out...)
+	s.held, s.heldRecorded = append([]byte(nil), out...), false
 	return true
 }
 
