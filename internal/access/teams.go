@@ -81,6 +81,21 @@ func (a *Access) team(p *auth.Principal) (store.Team, bool) {
 	return tm, ok
 }
 
+// CheckGrant is the policy's CheckGrant bounded by the caller's team as
+// well (auth.Policy.CheckGrantWithin): the grant check of the admin API
+// and the console (admin.Grants).
+func (a *Access) CheckGrant(caller *auth.Principal, role string, models []string) error {
+	pol := a.o().Policy
+	if pol == nil { // authentication off: there is no one to check
+		return nil
+	}
+	var within []string
+	if t, ok := a.team(caller); ok && caller != nil {
+		within = t.Models
+	}
+	return pol.CheckGrantWithin(caller, role, models, within)
+}
+
 // authorizeTeam refuses a model outside the allow-list of p's team (for
 // Authorize, after the member's own allow-list).
 func (a *Access) authorizeTeam(p *auth.Principal, model string) error {

@@ -139,7 +139,44 @@ func (c *costHandler) getTeam(r *http.Request, _ *auth.Principal) (int, any, err
 	return http.StatusOK, v, err
 }
 
-func (c *costHandler) putTeam(r *http.Request, _ *auth.Principal) (int, any, error) {
+// CheckOwnTeam refuses a change to the team that confines caller (team,
+// when not "") or to caller's own membership (kind and id, when not ""):
+// a team only narrows its members' models and limits, so rewriting,
+// deleting or leaving one's own team, or joining a looser one, is how a
+// member with the roles permission would widen its own access. Another
+// administrator (or the operator's CLI, a nil caller) makes those changes.
+func CheckOwnTeam(ctx context.Context, ts store.TeamStore, caller *auth.Principal, team, kind, id string) error {
+	if caller == nil {
+		return nil
+	}
+	if kind != "" && kind == string(caller.Kind) && id == caller.ID {
+		return fmt.Errorf("%w: a key or client may not change its own team membership", auth.ErrForbidden)
+	}
+	if team == "" {
+		return nil
+	}
+	own := caller.Team // from an external issuer's claims, else the store's membership
+	if own == "" {
+		ms, err := ts.ListTeamMembers(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if string(m.Kind) == string(caller.Kind) && m.PrincipalID == caller.ID {
+				own = m.Team
+			}
+		}
+	}
+	if team == own {
+		return fmt.Errorf("%w: a member may not change its own team %q", auth.ErrForbidden, team)
+	}
+	return nil
+}
+
+func (c *costHandler) putTeam(r *http.Request, caller *auth.Principal) (int, any, error) {
+	if err := CheckOwnTeam(r.Context(), c.o.Teams, caller, r.PathValue("name"), "", ""); err != nil {
+		return 0, nil, err
+	}
 	var req TeamRequest
 	if err := decodeBody(r, &req); err != nil {
 		return 0, nil, err
@@ -187,7 +224,10 @@ func ValidateTeam(t store.Team) error {
 	return nil
 }
 
-func (c *costHandler) deleteTeam(r *http.Request, _ *auth.Principal) (int, any, error) {
+func (c *costHandler) deleteTeam(r *http.Request, caller *auth.Principal) (int, any, error) {
+	if err := CheckOwnTeam(r.Context(), c.o.Teams, caller, r.PathValue("name"), "", ""); err != nil {
+		return 0, nil, err
+	}
 	if err := c.o.Teams.DeleteTeam(r.Context(), r.PathValue("name")); err != nil {
 		return 0, nil, err
 	}
@@ -203,9 +243,12 @@ func memberKind(s string) (store.PrincipalKind, error) {
 	return "", fmt.Errorf("%w: member kind must be key or client", ErrInvalid)
 }
 
-func (c *costHandler) addMember(r *http.Request, _ *auth.Principal) (int, any, error) {
+func (c *costHandler) addMember(r *http.Request, caller *auth.Principal) (int, any, error) {
 	kind, err := memberKind(r.PathValue("kind"))
 	if err != nil {
+		return 0, nil, err
+	}
+	if err := CheckOwnTeam(r.Context(), c.o.Teams, caller, "", string(kind), r.PathValue("id")); err != nil {
 		return 0, nil, err
 	}
 	if err := c.o.Teams.SetTeamMember(r.Context(), kind, r.PathValue("id"), r.PathValue("name")); err != nil {
@@ -215,9 +258,12 @@ func (c *costHandler) addMember(r *http.Request, _ *auth.Principal) (int, any, e
 	return c.getTeam(r, nil)
 }
 
-func (c *costHandler) removeMember(r *http.Request, _ *auth.Principal) (int, any, error) {
+func (c *costHandler) removeMember(r *http.Request, caller *auth.Principal) (int, any, error) {
 	kind, err := memberKind(r.PathValue("kind"))
 	if err != nil {
+		return 0, nil, err
+	}
+	if err := CheckOwnTeam(r.Context(), c.o.Teams, caller, "", string(kind), r.PathValue("id")); err != nil {
 		return 0, nil, err
 	}
 	if _, err := c.o.Teams.Team(r.Context(), r.PathValue("name")); err != nil {

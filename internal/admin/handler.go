@@ -33,6 +33,10 @@ type Options struct {
 	// rejects unknown roles and grants the caller does not hold itself
 	// (CheckGrant, CheckDefine, CheckDelete). Required.
 	Policy func() *auth.Policy
+	// Grants, when set, decides what a caller may hand out to keys and
+	// clients instead of Policy: the access control's, which bounds a
+	// team's member by its team's models too (access.Access.CheckGrant).
+	Grants func() Grants
 	// RolesChanged is called after a role is written or deleted, e.g. to
 	// reload Policy.SetStoreRoles.
 	RolesChanged func(ctx context.Context) error
@@ -172,4 +176,12 @@ func decodeBody(r *http.Request, v any) error {
 		return errors.Join(ErrInvalid, err)
 	}
 	return nil
+}
+
+// grants is what decides a caller's grants to keys and clients.
+func (h *Handler) grants() Grants {
+	if h.opts.Grants != nil {
+		return h.opts.Grants()
+	}
+	return h.opts.Policy()
 }

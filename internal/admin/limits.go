@@ -100,7 +100,7 @@ func (h *Handler) patchKey(r *http.Request, caller *auth.Principal) (int, any, e
 		store.KeyStore
 		store.LimitStore
 	}{h.opts.Store, ls}
-	v, err := SetKeyLimits(r.Context(), st, r.PathValue("id"), req, h.opts.Policy(), caller, h.opts.KeyRevoked)
+	v, err := SetKeyLimits(r.Context(), st, r.PathValue("id"), req, h.grants(), caller, h.opts.KeyRevoked)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -117,7 +117,7 @@ func (h *Handler) patchClient(r *http.Request, caller *auth.Principal) (int, any
 		store.ClientStore
 		store.LimitStore
 	}{h.opts.Store, ls}
-	v, err := SetClientLimits(r.Context(), st, r.PathValue("id"), req, h.opts.Policy(), caller)
+	v, err := SetClientLimits(r.Context(), st, r.PathValue("id"), req, h.grants(), caller)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -26,7 +26,7 @@ func (h *Handler) createKey(r *http.Request, caller *auth.Principal) (int, any, 
 	if err := decodeBody(r, &req); err != nil {
 		return 0, nil, err
 	}
-	v, err := CreateKey(r.Context(), h.opts.Store, req, h.opts.Clock(), h.opts.Policy(), caller)
+	v, err := CreateKey(r.Context(), h.opts.Store, req, h.opts.Clock(), h.grants(), caller)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -44,7 +44,7 @@ func (h *Handler) getKey(r *http.Request, _ *auth.Principal) (int, any, error) {
 
 func (h *Handler) revokeKey(r *http.Request, caller *auth.Principal) (int, any, error) {
 	id := r.PathValue("id")
-	if err := RevokeKey(r.Context(), h.opts.Store, id, h.opts.Clock(), h.opts.KeyRevoked, h.opts.Policy(), caller); err != nil {
+	if err := RevokeKey(r.Context(), h.opts.Store, id, h.opts.Clock(), h.opts.KeyRevoked, h.grants(), caller); err != nil {
 		return 0, nil, err
 	}
 	h.opts.Logger.Info("api key revoked", "key_id", id)
@@ -68,7 +68,7 @@ func (h *Handler) createClient(r *http.Request, caller *auth.Principal) (int, an
 	if err := decodeBody(r, &req); err != nil {
 		return 0, nil, err
 	}
-	v, err := CreateClient(r.Context(), h.opts.Store, req, h.opts.Clock(), h.opts.Policy(), caller, h.opts.SecretParams)
+	v, err := CreateClient(r.Context(), h.opts.Store, req, h.opts.Clock(), h.grants(), caller, h.opts.SecretParams)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -86,7 +86,7 @@ func (h *Handler) getClient(r *http.Request, _ *auth.Principal) (int, any, error
 
 func (h *Handler) revokeClient(r *http.Request, caller *auth.Principal) (int, any, error) {
 	id := r.PathValue("id")
-	if err := RevokeClient(r.Context(), h.opts.Store, id, h.opts.Clock(), h.opts.Policy(), caller); err != nil {
+	if err := RevokeClient(r.Context(), h.opts.Store, id, h.opts.Clock(), h.grants(), caller); err != nil {
 		return 0, nil, err
 	}
 	h.opts.Logger.Info("oauth client revoked", "client_id", id)

@@ -39,6 +39,21 @@ func (pol *Policy) CheckGrant(caller *Principal, role string, models []string) e
 	return pol.holds(roles, caller, target, models, "role "+role)
 }
 
+// CheckGrantWithin is CheckGrant for a caller whose reach is bounded by
+// within too (its team's model allow-list; empty: no bound): a member of
+// a team confined to some models may hand out only those.
+func (pol *Policy) CheckGrantWithin(caller *Principal, role string, models, within []string) error {
+	if err := pol.CheckGrant(caller, role, models); err != nil || caller == nil || len(within) == 0 {
+		return err
+	}
+	target := (*pol.roles.Load())[role]
+	if !patternsCovered(target.models, within) && !patternsCovered(models, within) {
+		return fmt.Errorf("%w: role %s with models %v reaches models outside the caller's team allow-list %v",
+			ErrForbidden, role, models, within)
+	}
+	return nil
+}
+
 // CheckDefine returns nil when caller may define r (PUT /admin/roles): the
 // caller holds every permission and model the role grants. A nil caller
 // holds everything.

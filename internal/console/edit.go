@@ -186,6 +186,9 @@ func (c *Console) setTeam(kind store.PrincipalKind) handler {
 			_, err = c.o.Store.Client(r.Context(), id)
 		}
 		if err == nil {
+			err = admin.CheckOwnTeam(r.Context(), c.o.Teams, who.p, "", string(kind), id)
+		}
+		if err == nil {
 			err = c.o.Teams.SetTeamMember(r.Context(), kind, id, team)
 		}
 		back := Prefix + "/" + string(kind) + "s/" + urlPathEscape(id)
@@ -343,6 +346,9 @@ func (c *Console) putTeam(w http.ResponseWriter, r *http.Request, who *caller) {
 		if _, e := c.o.Teams.Team(r.Context(), name); e == nil {
 			err = fmt.Errorf("team %q exists", name)
 		}
+	}
+	if err == nil {
+		err = admin.CheckOwnTeam(r.Context(), c.o.Teams, who.p, name, "", "")
 	}
 	if err == nil {
 		err = admin.PutTeam(r.Context(), c.o.Teams, t, c.o.TeamsChanged, c.o.Logger)

@@ -60,7 +60,7 @@ func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
 			return c.access.Authorize(p, resource, action, "")
 		},
 		Store:      c.store,
-		Grants:     func() admin.Grants { return c.policy.Load() },
+		Grants:     func() admin.Grants { return c.access },
 		KeyRevoked: c.keyRevoked,
 		Upstreams:  func() []upstream.Status { return s.gateway().Upstreams() },
 		Targets:    s.modelTargets,
