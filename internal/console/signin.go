@@ -48,8 +48,41 @@ func (c *Console) signedIn(h handler) http.HandlerFunc {
 			c.fail(w, r, who, http.StatusForbidden, "csrf_failed")
 			return
 		}
-		h(w, r, who)
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || c.o.Acted == nil {
+			h(w, r, who)
+			return
+		}
+		start, sw := c.o.Now(), &statusRecorder{ResponseWriter: w}
+		h(sw, r, who)
+		c.o.Acted(r, who.p, sw.status(), start)
 	}
+}
+
+// statusRecorder notes the status a console action answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) status() int {
+	if s.code == 0 {
+		return http.StatusOK
+	}
+	return s.code
 }
 
 // caller rebuilds the principal behind a session. A key's current record

@@ -20,6 +20,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/access"
 	"github.com/dsgate/dsgate/internal/admin"
+	"github.com/dsgate/dsgate/internal/audit"
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/batch"
 	"github.com/dsgate/dsgate/internal/budget"
@@ -90,6 +91,14 @@ func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
 	if cs := costOverrideStore(c.store); cs != nil {
 		o.BudgetOverrides = admin.OverrideOptions{Store: cs, Validate: c.validateCostOverrides,
 			Changed: func(ctx context.Context) error { return c.refreshCostOverrides(ctx, true) }}
+	}
+	if c.audit != nil {
+		o.Acted = func(r *http.Request, p *auth.Principal, status int, start time.Time) {
+			end := time.Now()
+			c.audit.Record(audit.Event{RequestID: audit.NewID(start), Principal: p.ID, Role: p.Role,
+				ClientAddr: r.RemoteAddr, Route: "CONSOLE " + r.Method + " " + r.URL.Path, Status: status,
+				RequestAt: start, ResponseAt: end})
+		}
 	}
 	if a := cfg.Audit; a.Enabled && !a.File.Disabled {
 		path := a.File.Path

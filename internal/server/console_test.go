@@ -167,6 +167,19 @@ func TestConsoleOnTheGateway(t *testing.T) {
 		_, err := sdk.Models.List(context.Background())
 		return err != nil
 	})
+	// What is done in the console is in the audit trail with who did it,
+	// as the admin API's actions are (console actions went unrecorded: an
+	// insider could act there without a trace).
+	route := "CONSOLE POST /console/keys/" + keyID + "/revoke"
+	admin := regexp.MustCompile(`dsg_([^_]+)_`).FindStringSubmatch(e.adminKey)[1]
+	testkit.Eventually(t, 5*time.Second, "the revocation's audit record", func() bool {
+		for _, ev := range readAuditAll(t, filepath.Join(dir, "audit")) {
+			if ev.Route == route && ev.Principal == admin && ev.Role == "admin" && ev.Status == http.StatusSeeOther {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // compareUsageCSV checks that the console's CSV has the rows of GET

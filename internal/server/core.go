@@ -201,7 +201,7 @@ func (c *core) buildAuth(ctx context.Context, cfg *config.Config, log *slog.Logg
 			}
 			return p, c.access.Authorize(p, resource, action, "")
 		},
-		Policy:     c.policy.Load, // follows reloads
+		Policy:     c.policy.Load,                           // follows reloads
 		Grants:     func() admin.Grants { return c.access }, // the policy, bounded by the caller's team
 		KeyRevoked: keys.Forget,
 		RolesChanged: func(ctx context.Context) error {
