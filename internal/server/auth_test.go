@@ -45,6 +45,19 @@ func startAuthIn(t *testing.T, dir, extra string) *authEnv {
 // (server, e.g. "max_body_bytes: 65536") and the simulator's options.
 func startAuthWith(t *testing.T, dir, server, extra string, a sim.Options) *authEnv {
 	t.Helper()
+	return startAuthConfig(t, dir, server, extra+`
+upstreams:
+  - {name: a, kind: openai, url: "$a"}
+models:
+  - {name: deepseek-chat, targets: [{upstream: a}]}
+  - {name: deepseek-reasoner, targets: [{upstream: a}]}
+`, map[string]sim.Options{"a": a})
+}
+
+// startAuthConfig is startAuthWith with the configuration after the auth
+// block (tail: upstreams, models and the rest) and the simulators given.
+func startAuthConfig(t *testing.T, dir, server, tail string, sims map[string]sim.Options) *authEnv {
+	t.Helper()
 	db := filepath.Join(dir, "dsgate.db")
 	kek := filepath.Join(dir, "kek")
 	if err := os.WriteFile(kek, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
@@ -61,16 +74,21 @@ store: {dsn: "` + db + `"}
 auth:
   enabled: true
   signing_key_encryption_key: "file:` + kek + `"
-` + extra + `
-upstreams:
-  - {name: a, kind: openai, url: "$a"}
-models:
-  - {name: deepseek-chat, targets: [{upstream: a}]}
-  - {name: deepseek-reasoner, targets: [{upstream: a}]}
-`
+` + tail
 	adminKey := createKey(t, db, "--name", "root", "--role", "admin")
-	e := start(t, cfg, map[string]sim.Options{"a": a})
-	return &authEnv{env: e, db: db, adminKey: adminKey}
+	return &authEnv{env: start(t, cfg, sims), db: db, adminKey: adminKey}
+}
+
+// keyVia creates a key from spec through the admin API and returns its id
+// and secret.
+func keyVia(t *testing.T, e *authEnv, spec string) (id, key string) {
+	t.Helper()
+	resp, b := e.do(t, "POST", "/admin/keys", e.adminKey, spec)
+	var k struct{ ID, Key string }
+	if resp.StatusCode != 201 || json.Unmarshal(b, &k) != nil || k.Key == "" {
+		t.Fatalf("create key: %d %s", resp.StatusCode, b)
+	}
+	return k.ID, k.Key
 }
 
 // createKey runs `dsgate keys create` and returns the printed key.

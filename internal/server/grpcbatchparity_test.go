@@ -366,17 +366,6 @@ batch: {api: true, dir: "`+filepath.Join(dir, "batches")+`", poll_interval: 50ms
 // gbpDir is the directory of e's store and audit trail.
 func gbpDir(e *authEnv) string { return filepath.Dir(e.db) }
 
-// gbpKey creates a key from spec and returns its id and secret.
-func gbpKey(t *testing.T, e *authEnv, spec string) (id, key string) {
-	t.Helper()
-	resp, b := e.do(t, "POST", "/admin/keys", e.adminKey, spec)
-	var k struct{ ID, Key string }
-	if resp.StatusCode != 201 || json.Unmarshal(b, &k) != nil || k.Key == "" {
-		t.Fatalf("create key: %d %s", resp.StatusCode, b)
-	}
-	return k.ID, k.Key
-}
-
 // gbpBatch uploads n chat lines as key and starts a batch of them.
 func gbpBatch(t *testing.T, e *authEnv, key string, n int) string {
 	t.Helper()
@@ -434,7 +423,7 @@ func gbpBatchState(t *testing.T, e *authEnv, id string) store.Batch {
 func TestBatchParityRevokedKeyStopsItsBatch(t *testing.T) {
 	t.Parallel()
 	e := gbpAuthStart(t, sim.Options{TTFT: 250 * time.Millisecond}, "workers: 1")
-	id, key := gbpKey(t, e, `{"name":"leaked","role":"developer"}`)
+	id, key := keyVia(t, e, `{"name":"leaked","role":"developer"}`)
 	const lines = 4
 	bid := gbpBatch(t, e, key, lines)
 	testkit.Eventually(t, 5*time.Second, "the first line to reach the upstream", func() bool {
@@ -465,8 +454,8 @@ func TestBatchParityRevokedKeyStopsItsBatch(t *testing.T) {
 func TestBatchParityRateLimitedTenantDoesNotStallOthers(t *testing.T) {
 	t.Parallel()
 	e := gbpAuthStart(t, sim.Options{}, "workers: 2")
-	_, slow := gbpKey(t, e, `{"name":"slow","role":"developer","rpm":1}`)
-	_, other := gbpKey(t, e, `{"name":"other","role":"developer"}`)
+	_, slow := keyVia(t, e, `{"name":"slow","role":"developer","rpm":1}`)
+	_, other := keyVia(t, e, `{"name":"other","role":"developer"}`)
 	gbpBatch(t, e, slow, 10)
 	testkit.Eventually(t, 5*time.Second, "two lines of the slow key to wait for its rate limit", func() bool {
 		return gbpMetric(t, e, `dsgate_ratelimit_rejections_total{limit="rpm"}`) >= 2
@@ -509,8 +498,8 @@ func gbpMetric(t *testing.T, e *authEnv, series string) float64 {
 func TestGRPCParityRateLimitMetadataOnRefusal(t *testing.T) {
 	t.Parallel()
 	e := gbpAuthStart(t, sim.Options{}, "workers: 1")
-	_, httpKey := gbpKey(t, e, `{"name":"h","role":"developer","rpm":1}`)
-	_, grpcKey := gbpKey(t, e, `{"name":"g","role":"developer","rpm":1}`)
+	_, httpKey := keyVia(t, e, `{"name":"h","role":"developer","rpm":1}`)
+	_, grpcKey := keyVia(t, e, `{"name":"g","role":"developer","rpm":1}`)
 	var resp *http.Response
 	for range 2 {
 		resp, _ = e.do(t, "POST", "/v1/chat/completions", httpKey, gbpChatBody("deepseek-chat", "x"))
@@ -597,7 +586,7 @@ models:
 func TestBatchParityCancelReportsWhatItCharges(t *testing.T) {
 	t.Parallel()
 	e := gbpAuthStart(t, sim.Options{TTFT: 1200 * time.Millisecond}, "workers: 2")
-	_, key := gbpKey(t, e, `{"name":"c","role":"developer"}`)
+	_, key := keyVia(t, e, `{"name":"c","role":"developer"}`)
 	bid := gbpBatch(t, e, key, 3)
 	testkit.Eventually(t, 5*time.Second, "two lines in flight", func() bool { return e.sims["a"].Stats().Running >= 2 })
 	if resp, b := e.do(t, "POST", "/v1/batches/"+bid+"/cancel", key, ""); resp.StatusCode != 200 {

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,37 +115,11 @@ func hlPrice(upstream string) string {
 // shutdown grace on held requests.
 func hlStart(t *testing.T, dir, tail string, ups ...*hlUpstream) *authEnv {
 	t.Helper()
-	db := filepath.Join(dir, "dsgate.db")
-	kek := filepath.Join(dir, "kek")
-	if err := os.WriteFile(kek, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := `
-version: 1
-server: {listen: "127.0.0.1:0"}
-log: {access: false}
-store: {dsn: "` + db + `"}
-auth:
-  enabled: true
-  signing_key_encryption_key: "file:` + kek + `"
-` + tail
-	adminKey := createKey(t, db, "--name", "root", "--role", "admin")
-	e := start(t, cfg, map[string]sim.Options{})
+	e := startAuthConfig(t, dir, "", tail, map[string]sim.Options{})
 	for _, up := range ups {
 		t.Cleanup(up.open) // cleanups run last first: before the replica stops
 	}
-	return &authEnv{env: e, db: db, adminKey: adminKey}
-}
-
-// hlKey makes a developer key through the admin API: its id and secret.
-func hlKey(t *testing.T, e *authEnv, spec string) (id, key string) {
-	t.Helper()
-	resp, body := e.do(t, "POST", "/admin/keys", e.adminKey, spec)
-	var v struct{ ID, Key string }
-	if resp.StatusCode/100 != 2 || json.Unmarshal(body, &v) != nil || v.Key == "" {
-		t.Fatalf("create key: %d %s", resp.StatusCode, body)
-	}
-	return v.ID, v.Key
+	return e
 }
 
 // hlBudget puts a daily USD budget of amount on subject through the
@@ -261,7 +234,7 @@ models:
 pricing:
   models:
 `+hlPrice("a"), up)
-	id, key := hlKey(t, e, `{"name":"tenant","role":"developer"}`)
+	id, key := keyVia(t, e, `{"name":"tenant","role":"developer"}`)
 	const amount = 100.0
 	hlBudget(t, e, "key:"+id, "100")
 
@@ -309,7 +282,7 @@ models:
 pricing:
   models:
 `+hlPrice("cloud"))
-	id, key := hlKey(t, e, `{"name":"tenant","role":"developer"}`)
+	id, key := keyVia(t, e, `{"name":"tenant","role":"developer"}`)
 	const amount = 50.0
 	hlBudget(t, e, "key:"+id, "50")
 
@@ -406,7 +379,7 @@ pricing:
 		up := newHLUpstream(t)
 		up.hold = func(b []byte) bool { return strings.Contains(string(b), huge) }
 		e := hlStart(t, t.TempDir(), tail(up, ""), up)
-		id, key := hlKey(t, e, `{"name":"tenant","role":"developer"}`)
+		id, key := keyVia(t, e, `{"name":"tenant","role":"developer"}`)
 		hlBudget(t, e, "key:"+id, "100")
 		send(t, e, key, normal) // something is spent
 		greedyDone := make(chan int, 1)
@@ -452,7 +425,7 @@ pricing:
 		up := newHLUpstream(t)
 		e := hlStart(t, t.TempDir(), tail(up, `redis: {addr: "`+addr+`"}
 rate_limit: {backend: redis, fail_open: true}`))
-		id, key := hlKey(t, e, `{"name":"tenant","role":"developer"}`)
+		id, key := keyVia(t, e, `{"name":"tenant","role":"developer"}`)
 		hlBudget(t, e, "key:"+id, "100")
 		_, spent := send(t, e, key, normal) // something is spent
 		admitted := 0
@@ -494,7 +467,7 @@ models:
   - {name: deepseek-chat, targets: [{upstream: a}]}
 `, up)
 	const tpm = 20000
-	_, key := hlKey(t, e, fmt.Sprintf(`{"name":"tenant","role":"developer","tpm":%d}`, tpm))
+	_, key := keyVia(t, e, fmt.Sprintf(`{"name":"tenant","role":"developer","tpm":%d}`, tpm))
 	desc := strings.Repeat("Answer as the policy in this description says. ", 850) // ~40 KB of prompt
 	body := `{"model":"deepseek-chat","max_tokens":10,"messages":[{"role":"user","content":"go"}],` +
 		`"tools":[{"type":"function","function":{"name":"policy","description":"` + desc + `","parameters":{"type":"object"}}}]}`
@@ -539,7 +512,7 @@ models:
 pricing:
   models:
 `+hlPrice("a"), up)
-	id, key := hlKey(t, e, `{"name":"tenant","role":"developer"}`)
+	id, key := keyVia(t, e, `{"name":"tenant","role":"developer"}`)
 	hlBudget(t, e, "key:"+id, "1000000")
 	prompt := strings.Repeat("word ", 800) // 4000 characters, about 1000 tokens
 	body := `{"model":"deepseek-chat","max_tokens":10,"messages":[{"role":"user","content":"` + prompt + `"}]}`
