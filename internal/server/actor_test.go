@@ -2,9 +2,7 @@ package server_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -39,32 +37,15 @@ func TestAuditRecordsNameTheActor(t *testing.T) {
 	}
 	json.Unmarshal(raw, &cl)
 
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	mw.WriteField("purpose", "batch")
-	fw, _ := mw.CreateFormFile("file", "in.jsonl")
-	fw.Write([]byte(`{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"deepseek-chat","messages":[{"role":"user","content":"hi"}],"max_tokens":2}}` + "\n"))
-	mw.Close()
-	req, _ := http.NewRequest("POST", e.base+"/v1/files", &buf)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+e.adminKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct{ ID string }
-	json.NewDecoder(resp.Body).Decode(&f)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("upload: %d", resp.StatusCode)
-	}
-	mustDo("POST", "/v1/batches", `{"input_file_id":"`+f.ID+`","endpoint":"/v1/chat/completions","completion_window":"24h"}`, 200)
+	fileID := uploadBatchFile(t, e.base, e.adminKey, `{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"deepseek-chat","messages":[{"role":"user","content":"hi"}],"max_tokens":2}}`+"\n")
+	mustDo("POST", "/v1/batches", `{"input_file_id":"`+fileID+`","endpoint":"/v1/chat/completions","completion_window":"24h"}`, 200)
 
 	form := url.Values{"grant_type": {"client_credentials"}}
-	req, _ = http.NewRequest("POST", e.base+"/oauth2/token", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest("POST", e.base+"/oauth2/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(cl.ID, cl.Secret)
-	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("token: %v %v", err, resp)
 	}
 	resp.Body.Close()

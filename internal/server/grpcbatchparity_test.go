@@ -369,15 +369,30 @@ func gbpDir(e *authEnv) string { return filepath.Dir(e.db) }
 // gbpBatch uploads n chat lines as key and starts a batch of them.
 func gbpBatch(t *testing.T, e *authEnv, key string, n int) string {
 	t.Helper()
+	var lines strings.Builder
+	for i := range n {
+		fmt.Fprintf(&lines, `{"custom_id":"r%d","method":"POST","url":"/v1/chat/completions","body":{"model":"deepseek-chat","messages":[{"role":"user","content":"line %d"}],"max_tokens":2}}`+"\n", i, i)
+	}
+	fileID := uploadBatchFile(t, e.base, key, lines.String())
+	resp, b := e.do(t, "POST", "/v1/batches", key, `{"input_file_id":"`+fileID+`","endpoint":"/v1/chat/completions","completion_window":"24h"}`)
+	var bt struct{ ID string }
+	if resp.StatusCode != 200 || json.Unmarshal(b, &bt) != nil {
+		t.Fatalf("create batch: %d %s", resp.StatusCode, b)
+	}
+	return bt.ID
+}
+
+// uploadBatchFile uploads jsonl (the lines of a batch) as key through
+// POST /v1/files and returns the file's id.
+func uploadBatchFile(t *testing.T, base, key, jsonl string) string {
+	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	mw.WriteField("purpose", "batch")
 	fw, _ := mw.CreateFormFile("file", "in.jsonl")
-	for i := range n {
-		fmt.Fprintf(fw, `{"custom_id":"r%d","method":"POST","url":"/v1/chat/completions","body":{"model":"deepseek-chat","messages":[{"role":"user","content":"line %d"}],"max_tokens":2}}`+"\n", i, i)
-	}
+	fw.Write([]byte(jsonl))
 	mw.Close()
-	req, _ := http.NewRequest("POST", e.base+"/v1/files", &buf)
+	req, _ := http.NewRequest("POST", base+"/v1/files", &buf)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := http.DefaultClient.Do(req)
@@ -390,12 +405,7 @@ func gbpBatch(t *testing.T, e *authEnv, key string, n int) string {
 	if resp.StatusCode != 200 {
 		t.Fatalf("upload: %d", resp.StatusCode)
 	}
-	resp, b := e.do(t, "POST", "/v1/batches", key, `{"input_file_id":"`+f.ID+`","endpoint":"/v1/chat/completions","completion_window":"24h"}`)
-	var bt struct{ ID string }
-	if resp.StatusCode != 200 || json.Unmarshal(b, &bt) != nil {
-		t.Fatalf("create batch: %d %s", resp.StatusCode, b)
-	}
-	return bt.ID
+	return f.ID
 }
 
 // gbpBatchState reads a batch from the gateway's store, as an operator

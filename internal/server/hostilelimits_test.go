@@ -113,6 +113,20 @@ func hlPrice(upstream string) string {
 // (upstreams, models, pricing, budgets, limits) as given. The gates of
 // ups open before it stops, so a failed test does not wait out its
 // shutdown grace on held requests.
+// hlPricedOne runs a replica whose one model, deepseek-chat, is served by
+// up, priced by hlPrice.
+func hlPricedOne(t *testing.T, up *hlUpstream) *authEnv {
+	t.Helper()
+	return hlStart(t, t.TempDir(), `
+upstreams:
+  - {name: a, kind: openai, url: "`+up.url+`"}
+models:
+  - {name: deepseek-chat, targets: [{upstream: a}]}
+pricing:
+  models:
+`+hlPrice("a"), up)
+}
+
 func hlStart(t *testing.T, dir, tail string, ups ...*hlUpstream) *authEnv {
 	t.Helper()
 	e := startAuthConfig(t, dir, "", tail, map[string]sim.Options{})
@@ -226,14 +240,7 @@ func TestHostileLimitsBudgetIgnoresChoices(t *testing.T) {
 	t.Parallel()
 	up := newHLUpstream(t)
 	up.hold = func([]byte) bool { return true }
-	e := hlStart(t, t.TempDir(), `
-upstreams:
-  - {name: a, kind: openai, url: "`+up.url+`"}
-models:
-  - {name: deepseek-chat, targets: [{upstream: a}]}
-pricing:
-  models:
-`+hlPrice("a"), up)
+	e := hlPricedOne(t, up)
 	id, key := keyVia(t, e, `{"name":"tenant","role":"developer"}`)
 	const amount = 100.0
 	hlBudget(t, e, "key:"+id, "100")
@@ -504,14 +511,7 @@ func TestHostileLimitsHangUpRefundsBudget(t *testing.T) {
 	t.Parallel()
 	up := newHLUpstream(t)
 	up.hold = func([]byte) bool { return true }
-	e := hlStart(t, t.TempDir(), `
-upstreams:
-  - {name: a, kind: openai, url: "`+up.url+`"}
-models:
-  - {name: deepseek-chat, targets: [{upstream: a}]}
-pricing:
-  models:
-`+hlPrice("a"), up)
+	e := hlPricedOne(t, up)
 	id, key := keyVia(t, e, `{"name":"tenant","role":"developer"}`)
 	hlBudget(t, e, "key:"+id, "1000000")
 	prompt := strings.Repeat("word ", 800) // 4000 characters, about 1000 tokens
