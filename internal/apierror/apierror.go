@@ -136,3 +136,19 @@ func authMessage(err error) string {
 	}
 	return "invalid credentials: " + err.Error()
 }
+
+// Headers are the headers err's answer carries whatever the transport
+// (HTTP headers, gRPC metadata): a rate limit's x-ratelimit-* state and
+// Retry-After, or an error's own (an exhausted budget's Retry-After and
+// reset); nil for other errors.
+func Headers(err error) http.Header {
+	var rl *ratelimit.Error
+	if errors.As(err, &rl) {
+		return ratelimit.Headers(err)
+	}
+	var own interface{ ErrorHeaders() http.Header }
+	if errors.As(err, &own) {
+		return own.ErrorHeaders()
+	}
+	return nil
+}

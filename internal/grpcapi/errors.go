@@ -99,7 +99,7 @@ func retryAfter(err error, httpStatus int) (time.Duration, bool) {
 	if errors.As(err, &rl) && rl.RetryAfter > 0 {
 		return rl.RetryAfter, true
 	}
-	if secs, perr := strconv.Atoi(errorHeaders(err).Get("Retry-After")); perr == nil && secs > 0 {
+	if secs, perr := strconv.Atoi(apierror.Headers(err).Get("Retry-After")); perr == nil && secs > 0 {
 		return time.Duration(secs) * time.Second, true
 	}
 	if httpStatus == http.StatusTooManyRequests || httpStatus == http.StatusServiceUnavailable {

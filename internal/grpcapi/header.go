@@ -2,16 +2,15 @@ package grpcapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/dsgate/dsgate/internal/apierror"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/pipeline"
-	"github.com/dsgate/dsgate/internal/ratelimit"
 )
 
 // answerHeader collects what the HTTP API sends as response headers for
@@ -81,14 +80,14 @@ func (a *answerHeader) send() {
 }
 
 // fail sends the header with what HTTP's error answer to err adds
-// (errorHeaders): a refusal by a rate limit or a budget tells its state
+// (apierror.Headers): a refusal by a rate limit or a budget tells its state
 // and when to retry. Once the header went (a stream that failed after its
 // first event) they go in the trailer.
 func (a *answerHeader) fail(err error) {
 	if a == nil {
 		return
 	}
-	eh := errorHeaders(err)
+	eh := apierror.Headers(err)
 	if a.sent {
 		if a.ts != nil && len(eh) > 0 {
 			_ = a.ts.SetTrailer(toMetadata(eh)) // fails only outside a call
@@ -99,23 +98,6 @@ func (a *answerHeader) fail(err error) {
 		a.h[k] = v
 	}
 	a.send()
-}
-
-// errorHeaders are the headers the HTTP API sends with err's answer that
-// tell a client something (httpapi/errors.go): a rate limit's x-ratelimit-*
-// state and Retry-After, an exhausted budget's Retry-After and reset; nil
-// for other errors. (WWW-Authenticate has no meaning over gRPC, whose
-// UNAUTHENTICATED says it all.)
-func errorHeaders(err error) http.Header {
-	var rl *ratelimit.Error
-	if errors.As(err, &rl) {
-		return ratelimit.Headers(err)
-	}
-	var own interface{ ErrorHeaders() http.Header } // e.g. an exhausted budget
-	if errors.As(err, &own) {
-		return own.ErrorHeaders()
-	}
-	return nil
 }
 
 // toMetadata is h with gRPC's lowercase keys.

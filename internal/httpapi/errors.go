@@ -8,7 +8,6 @@ import (
 	"github.com/dsgate/dsgate/internal/auth"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/pipeline"
-	"github.com/dsgate/dsgate/internal/ratelimit"
 	"github.com/dsgate/dsgate/internal/reqscope"
 )
 
@@ -18,13 +17,8 @@ const StatusClientClosed = apierror.StatusClientClosed
 // errorHeaders are the headers that go with an error: rate-limit state and
 // Retry-After for the SDKs' back-off, the Bearer challenge for 401.
 func errorHeaders(err error, ae *openai.Error) http.Header {
-	var rl *ratelimit.Error
-	if errors.As(err, &rl) {
-		return ratelimit.Headers(err)
-	}
-	var own interface{ ErrorHeaders() http.Header } // e.g. an exhausted budget's Retry-After
-	if errors.As(err, &own) {
-		return own.ErrorHeaders()
+	if h := apierror.Headers(err); h != nil {
+		return h
 	}
 	h := http.Header{}
 	switch ae.Status {
