@@ -47,6 +47,7 @@ type Route struct {
 	upstreamModels string // the targets' upstream model names, for cache keys
 	primary        Target // the first target in priority order, for pricing
 	hasPrimary     bool
+	targets        []Target // every target that may answer, fallbacks' included (Targets)
 }
 
 // RouteCache is a model's cache policy.
@@ -199,6 +200,9 @@ func New(o Options) *Gateway {
 		r.primary, r.hasPrimary = primaryTarget(r.Pool)
 		g.routes[r.Name] = r
 		g.models = append(g.models, Model{ID: r.Name, Object: "model", Created: g.created, OwnedBy: r.OwnedBy})
+	}
+	for _, r := range g.routes { // once every route exists: fallbacks name others
+		r.targets = g.allTargets(r.Name)
 	}
 	return g
 }

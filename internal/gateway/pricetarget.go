@@ -44,8 +44,17 @@ func (g *Gateway) PrimaryTarget(model string) (Target, bool) {
 // Targets lists every target that may answer model: its route's, tier by
 // tier, then its fallback models' (each model once). A budget reserves at
 // the dearest of them: a model whose first target is free (a local
-// engine) may still be answered by a priced one.
+// engine) may still be answered by a priced one. The list is made once,
+// when the gateway is built, and shared: callers must not modify it.
 func (g *Gateway) Targets(model string) []Target {
+	if r, ok := g.routes[model]; ok {
+		return r.targets
+	}
+	return nil
+}
+
+// allTargets computes Route.targets.
+func (g *Gateway) allTargets(model string) []Target {
 	var out []Target
 	var seen []string
 	var add func(m string)
