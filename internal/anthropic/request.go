@@ -171,20 +171,17 @@ func checkKeys(obj []byte, path string, known []string) *Error {
 	var oe *openai.Error
 	if err := openai.CheckKeys(obj, path, known); errors.As(err, &oe) {
 		return invalid(oe.Param + ": " + oe.Message)
-	} else if err != nil {
-		return nil // not an object: its reader says so
 	}
-	var bad []byte
-	_ = chatwire.Object(obj, func(key, _ []byte) error {
-		if bad == nil && bytes.IndexByte(key, '\\') >= 0 {
-			bad = key
-		}
+	return nil // not an object: its reader says so
+}
+
+// escaped refuses a key written with an escape (see checkKeys), in the
+// walk that reads the object: path names the object.
+func escaped(path string, key []byte) *Error {
+	if bytes.IndexByte(key, '\\') < 0 {
 		return nil
-	})
-	if bad != nil {
-		return invalid(path + string(bad) + ": a key must be written without escapes")
 	}
-	return nil
+	return invalid(path + string(key) + ": a key must be written without escapes")
 }
 
 // parse validates body and reads the top-level fields.
@@ -202,6 +199,9 @@ func parse(body []byte) (*request, *Error) {
 	}
 	r := &request{}
 	err := chatwire.Object(body, func(key, v []byte) error {
+		if err := escaped("", key); err != nil {
+			return err
+		}
 		if chatwire.Null(v) {
 			return nil
 		}
@@ -457,6 +457,9 @@ func convert(c, late *chatwire.Request, v []byte) *Error {
 	var role string
 	var content []byte
 	err := chatwire.Object(v, func(key, val []byte) error {
+		if err := escaped("", key); err != nil {
+			return err
+		}
 		var err *Error
 		switch string(key) {
 		case "role":
