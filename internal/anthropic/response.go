@@ -3,6 +3,7 @@ package anthropic
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,11 +46,21 @@ func dropPrefill(text chatwire.Token, prefill string) chatwire.Token {
 // read as tokens (chatwire.DecodeCompletion reads a completion's message
 // as a chunk's delta) and copied as they are escaped.
 func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
+	return AppendFromChat(nil, chatResp, info)
+}
+
+// AppendFromChat is FromChat appending the Message to dst (a server's
+// pooled buffer, so that the answer is not garbage of its own).
+func AppendFromChat(dst, chatResp []byte, info RequestInfo) ([]byte, error) {
 	var c chatwire.Chunk
 	if err := chatwire.DecodeCompletion(chatResp, &c); err != nil {
 		return nil, &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream returned an unreadable completion", Err: err}
 	}
-	b := make([]byte, 0, len(c.Content)+2*len(c.ReasoningContent)+256)
+	// The answer is about the completion's size (its texts, escaped as
+	// they came, and about as many bytes of fields besides), with room
+	// for a thinking block's signature and fixed fields a terse
+	// completion lacks: sized once, not grown.
+	b := slices.Grow(dst, len(chatResp)+256)
 	b = append(b, `{"id":`...)
 	b = appendMessageID(b, c.ID)
 	b = append(b, `,"type":"message","role":"assistant","model":`...)

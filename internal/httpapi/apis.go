@@ -229,9 +229,11 @@ func (h *handlers) messagesComplete(w http.ResponseWriter, r *http.Request, p *a
 	}
 	out := res.Body
 	if !res.Native {
-		if out, err = anthropic.FromChat(res.Body, info); err != nil {
+		sink := sinkFor(w)
+		if out, err = anthropic.AppendFromChat(sink.answerBuf(), res.Body, info); err != nil {
 			return toOpenAI(err)
 		}
+		sink.hold(out)
 	}
 	finishRecord(r, body, out, nil)
 	writeAnswer(w, res, out)
@@ -314,10 +316,12 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 			finishRecord(r, body, nil, nil)
 			return err
 		}
-		out, err := responses.FromChat(res.Body, info)
+		sink := sinkFor(w)
+		out, err := responses.AppendFromChat(sink.answerBuf(), res.Body, info)
 		if err != nil {
 			return err
 		}
+		sink.hold(out)
 		if keep {
 			// A store that fails loses the stored copy, not the answer:
 			// the call is charged, and a 500 would have the client
@@ -329,6 +333,14 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 		sendNow(w, r)
 		return nil
 	}
+	return h.streamResponse(w, r, p, body, full, chat, info)
+}
+
+// streamResponse is createResponse for a streamed response. (A function
+// of its own, and its closure holding the model only: a RequestInfo a
+// closure holds is on the heap, 344 bytes a request.)
+func (h *handlers) streamResponse(w http.ResponseWriter, r *http.Request, p *auth.Principal, body, full, chat []byte, info responses.RequestInfo) error {
+	keep, model := info.Store, info.Model
 	sink := newEventSink(w, h.opts.Audit != nil)
 	st := responses.NewStream(info)
 	defer st.Release()
@@ -344,11 +356,11 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 				return
 			}
 			if resp, ok := field(data, "response"); ok {
-				h.keepResponse(r, p, info.Model, full, resp)
+				h.keepResponse(r, p, model, full, resp)
 			}
 		}
 	}
-	_, err = h.chatCall(w, r, p, chat, sink, nil)
+	_, err := h.chatCall(w, r, p, chat, sink, nil)
 	if err == nil {
 		err = st.Finish(sink.emit)
 	}

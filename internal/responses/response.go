@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -90,6 +91,12 @@ func (r *result) status() (status, reason string) {
 // message as it reads a chunk's delta) and copied as they are escaped,
 // once, into the answer.
 func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
+	return AppendFromChat(nil, chatResp, info)
+}
+
+// AppendFromChat is FromChat appending the Response to dst (a server's
+// pooled buffer, so that the answer is not garbage of its own).
+func AppendFromChat(dst, chatResp []byte, info RequestInfo) ([]byte, error) {
 	var c chatwire.Chunk
 	if err := chatwire.DecodeCompletion(chatResp, &c); err != nil {
 		return nil, upstreamError(err)
@@ -127,7 +134,7 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 		size += len(it.text) + 256
 	}
 	status, _ := r.status()
-	return appendResponse(make([]byte, 0, size), &r, info, status, nil), nil
+	return appendResponse(slices.Grow(dst, size), &r, info, status, nil), nil
 }
 
 // appendResponse appends the Response object. failure, when set, is the
