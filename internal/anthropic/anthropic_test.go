@@ -138,11 +138,12 @@ func TestToChatErrors(t *testing.T) {
 		{"bad thinking", `{"model":"m","max_tokens":5,"thinking":{"type":"on"},"messages":[{"role":"user","content":"x"}]}`, "thinking.type"},
 		{"tool_result without id", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","content":"x"}]}]}`, "tool_use_id: field required"},
 		// Keys a relayed body would be read differently by (key smuggling).
-		{"escaped key", `{"model":"m","max_tokens":5,"max_tok\u0065ns":100000,"messages":[{"role":"user","content":"x"}]}`, "duplicate key"},
+		{"escaped key", `{"model":"m","max_tokens":5,"max_tok\u0065ns":100000,"messages":[{"role":"user","content":"x"}]}`, "max_tok\\u0065ns: a key must be written without escapes"},
 		{"escaped key alone", `{"model":"m","str\u0065am":true,"max_tokens":5,"messages":[{"role":"user","content":"x"}]}`, "without escapes"},
 		{"duplicate key", `{"model":"m","max_tokens":5,"stream":false,"stream":true,"messages":[{"role":"user","content":"x"}]}`, "duplicate key"},
 		{"case variant", `{"model":"m","max_tokens":5,"Max_Tokens":9,"messages":[{"role":"user","content":"x"}]}`, "Max_Tokens"},
-		{"message escaped key", `{"model":"m","max_tokens":5,"messages":[{"role":"user","cont\u0065nt":"y","content":"x"}]}`, "duplicate key"},
+		{"message escaped key", `{"model":"m","max_tokens":5,"messages":[{"role":"user","cont\u0065nt":"y","content":"x"}]}`, "messages.0.cont\\u0065nt: a key must be written without escapes"},
+		{"message duplicate key", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"y","content":"x"}]}`, "messages.0.content: duplicate key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -151,13 +151,29 @@ func foldEqual(a, b string) bool {
 	return a == b
 }
 
-// CheckKeys refuses, as the chat parser does, the keys of the JSON object
-// obj that a body relayed as it came could be read differently by (two
-// keys equal up to case, a case variant of one of known; see "Key
-// smuggling"): for another API's parser that reads the same fields
-// (anthropic). path prefixes the Param of the refusal.
-func CheckKeys(obj []byte, path string, known []string) error {
-	return guardedObject(obj, path, known, nil)
+// KeyGuard refuses, as the chat parser does, the keys of a JSON object
+// that a body relayed as it came could be read differently by (two keys
+// equal up to case, a case variant of one of known; see "Key smuggling"):
+// for another API's parser that reads the same fields (anthropic), in the
+// walk that reads the object. NewKeyGuard makes one.
+type KeyGuard struct{ g keyGuard }
+
+// NewKeyGuard is a KeyGuard for an object whose keys named known are
+// read; path prefixes the Param of a refusal.
+func NewKeyGuard(path string, known []string) KeyGuard {
+	return KeyGuard{keyGuard{known: known, path: path}}
+}
+
+// Check refuses key, the next key of the object as written (its caller
+// refuses escapes), when it is ambiguous with an earlier one or with a
+// known key. A known key costs no allocation.
+func (k *KeyGuard) Check(key []byte) error {
+	for _, s := range k.g.known {
+		if string(key) == s {
+			return k.g.check(s)
+		}
+	}
+	return k.g.check(string(key))
 }
 
 // guardedObject walks the object obj with fn like eachMember, refusing
