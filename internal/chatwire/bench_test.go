@@ -2,10 +2,12 @@ package chatwire_test
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/dsgate/dsgate/internal/anthropic"
 	"github.com/dsgate/dsgate/internal/chatwire"
+	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/responses"
 )
 
@@ -127,4 +129,97 @@ func BenchmarkDecodeChunk(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkDecodeStream decodes, as a translator does, the 20 chunks of a
+// bench/apis stream (bench/cpu's mock: role, 17 tokens, finish, usage)
+// into one Chunk, reset between streams: what one streamed request's
+// chunks cost to read.
+func BenchmarkDecodeStream(b *testing.B) {
+	const head = `{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[`
+	chunks := [][]byte{[]byte(head + `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`)}
+	for i := range 17 {
+		chunks = append(chunks, []byte(head+`{"index":0,"delta":{"content":"tok`+strconv.Itoa(i)+` "},"finish_reason":null}]}`))
+	}
+	chunks = append(chunks, []byte(head+`{"index":0,"delta":{},"finish_reason":"stop"}]}`),
+		[]byte(`{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":17,"total_tokens":29}}`))
+	var c chatwire.Chunk
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Reset()
+		for _, ch := range chunks {
+			if err := chatwire.DecodeChunk(ch, &c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// agentRequest is a coding agent's request as Claude Code sends one: a
+// long system prompt, tools with JSON schemas, and a conversation of tool
+// calls and results (about 90 KB, most of it text). The translators' cost
+// per byte shows here, not in the table's small conversation.
+func agentRequest() []byte {
+	var b strings.Builder
+	text := strings.Repeat("You are an agent for software engineering tasks. Use the tools to read and edit files; keep answers short. ", 40)
+	b.WriteString(`{"model":"deepseek-chat","max_tokens":8192,"stream":true,"system":[{"type":"text","text":`)
+	b.WriteString(strconv.Quote(text))
+	b.WriteString(`}],"tools":[`)
+	for i := range 24 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"name":"tool_` + strconv.Itoa(i) + `","description":` + strconv.Quote(text[:600]) +
+			`,"input_schema":{"type":"object","properties":{"path":{"type":"string","description":"The absolute path of the file"},"offset":{"type":"integer"},"limit":{"type":"integer"},"content":{"type":"string"}},"required":["path"]}}`)
+	}
+	b.WriteString(`],"messages":[{"role":"user","content":"Fix the failing test in the parser."}`)
+	for i := range 20 {
+		id := `"toolu_` + strconv.Itoa(i) + `"`
+		b.WriteString(`,{"role":"assistant","content":[{"type":"text","text":"Reading the file."},{"type":"tool_use","id":` + id +
+			`,"name":"tool_1","input":{"path":"/src/parser.go","offset":` + strconv.Itoa(i*100) + `}}]}`)
+		b.WriteString(`,{"role":"user","content":[{"type":"tool_result","tool_use_id":` + id + `,"content":` +
+			strconv.Quote(strings.Repeat("func parse(b []byte) (int, error) {\n\treturn 0, nil\n}\n", 40)) + `}]}`)
+	}
+	b.WriteString(`]}`)
+	return []byte(b.String())
+}
+
+// BenchmarkAgentRequest translates agentRequest into chat completions
+// ("messages": anthropic.ToChat) and parses it as the pipeline does
+// ("parse": openai.ParseTranslated of the translation; "chat": openai.Parse
+// of the same body sent to /v1/chat/completions, what the translation's
+// cost is compared with).
+func BenchmarkAgentRequest(b *testing.B) {
+	body := agentRequest()
+	chat, _, err := anthropic.ToChat(body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("messages", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := anthropic.ToChat(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parse", func(b *testing.B) {
+		b.SetBytes(int64(len(chat)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := openai.ParseTranslated(openai.EndpointChat, chat); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("chat", func(b *testing.B) {
+		b.SetBytes(int64(len(chat)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := openai.Parse(openai.EndpointChat, chat); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -1,7 +1,6 @@
 package chatwire
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"unicode/utf8"
@@ -41,40 +40,10 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipString returns the index just past the string starting at b[i]. A
-// short string without escapes (keys, names, most values) is read eight
-// bytes at a time (jsonenc.PlainRun: the call to bytes.IndexByte cost more
-// than such a string); past 32 bytes, or at an escape, it jumps from quote
-// to quote (bytes.IndexByte is vectorised) and skips quotes escaped by an
-// odd run of backslashes.
+// skipString returns the index just past the string starting at b[i].
 func skipString(b []byte, i int) int {
-	j := i + 1
-	if end := j + 32; end <= len(b) {
-		// b is valid JSON: in a string the first byte PlainRun stops at
-		// is a quote or a backslash.
-		k := jsonenc.PlainRun(b[:end], j)
-		if k < end && b[k] == '"' {
-			return k + 1
-		}
-		if k == end {
-			j = end // no quote or backslash before end
-		}
-	}
-	for {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return len(b)
-		}
-		q := j + k
-		n := 0
-		for p := q - 1; p > i && b[p] == '\\'; p-- {
-			n++
-		}
-		if n%2 == 0 {
-			return q + 1
-		}
-		j = q + 1
-	}
+	end, _ := jsonenc.SkipString(b, i)
+	return end
 }
 
 // skipValue returns the index just past the value starting at b[i].

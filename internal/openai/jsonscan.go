@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+
+	"github.com/dsgate/dsgate/internal/jsonenc"
 )
 
 // errMalformed reports a body the scanner cannot walk. Callers that already
@@ -181,17 +183,13 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipString returns the index just past the closing quote of the string
-// starting at b[i] == '"'.
+// starting at b[i] == '"' (jsonenc.SkipString).
 func skipString(b []byte, i int) (int, error) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, nil
-		}
+	end, ok := jsonenc.SkipString(b, i)
+	if !ok {
+		return 0, errMalformed
 	}
-	return 0, errMalformed
+	return end, nil
 }
 
 // skipValue returns the index just past the JSON value starting at b[i].
@@ -321,9 +319,35 @@ func eachMember(obj []byte, fn func(key string, val []byte) error) error {
 
 // commonKey returns a constant for the quoted keys (tok with its quotes)
 // that nearly every request and answer has, so that walking them
-// allocates no string; ok is false for any other key.
+// allocates no string; ok is false for any other key. (The keys of the
+// bodies the Messages and Responses translators write are here too: a
+// translated streaming request with tools allocated three key strings.)
 func commonKey(tok []byte) (string, bool) {
 	switch string(tok) { // compiled without a conversion
+	case `"stream_options"`:
+		return "stream_options", true
+	case `"include_usage"`:
+		return "include_usage", true
+	case `"tools"`:
+		return "tools", true
+	case `"tool_choice"`:
+		return "tool_choice", true
+	case `"tool_calls"`:
+		return "tool_calls", true
+	case `"tool_call_id"`:
+		return "tool_call_id", true
+	case `"reasoning_content"`:
+		return "reasoning_content", true
+	case `"top_p"`:
+		return "top_p", true
+	case `"stop"`:
+		return "stop", true
+	case `"thinking"`:
+		return "thinking", true
+	case `"reasoning_effort"`:
+		return "reasoning_effort", true
+	case `"parallel_tool_calls"`:
+		return "parallel_tool_calls", true
 	case `"model"`:
 		return "model", true
 	case `"messages"`:

@@ -1,4 +1,4 @@
-package chatwire
+package jsonenc
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestSkipString: skipString finds the end of every string, whatever its
+// TestSkipString: SkipString finds the end of every string, whatever its
 // length against the 32 bytes read word by word and wherever its escapes
 // fall (an escaped quote or a backslash at the edge of that window, a run
 // of backslashes before the closing quote).
@@ -25,11 +25,21 @@ func TestSkipString(t *testing.T) {
 				}
 				for _, tail := range []string{"", `,"k":"v"}`, strings.Repeat(" ", 40) + `"after"`} {
 					b := []byte(str + tail)
-					if got := skipString(b, 0); got != len(str) {
-						t.Fatalf("skipString(%s) = %d, want %d", b, got, len(str))
+					if got, ok := SkipString(b, 0); got != len(str) || !ok {
+						t.Fatalf("SkipString(%s) = %d, %v, want %d", b, got, ok, len(str))
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestSkipStringUnterminated: a string no quote closes is not ok, its end
+// len(b), however its backslashes fall.
+func TestSkipStringUnterminated(t *testing.T) {
+	for _, s := range []string{`"`, `"abc`, `"abc\"`, `"abc\\\"`, `"` + strings.Repeat("x", 40) + `\"`, `"` + strings.Repeat("x", 40)} {
+		if end, ok := SkipString([]byte(s), 0); ok || end != len(s) {
+			t.Errorf("SkipString(%s) = %d, %v, want %d, false", s, end, ok, len(s))
 		}
 	}
 }
