@@ -690,8 +690,8 @@ func compact(raw []byte) string {
 func tools(c *chatwire.Request, r *request, info *RequestInfo) *Error {
 	if !chatwire.Null(r.tools) {
 		err := chatwire.Array(r.tools, func(i int, v []byte) error {
-			var typ, toolName, desc string
-			var schema []byte
+			var typ, toolName string
+			var desc, schema []byte
 			err := chatwire.Object(v, func(key, val []byte) error {
 				if chatwire.Null(val) {
 					return nil
@@ -703,7 +703,7 @@ func tools(c *chatwire.Request, r *request, info *RequestInfo) *Error {
 				case "name":
 					toolName, err = str("name", val)
 				case "description":
-					desc, err = str("description", val)
+					desc, err = rawString("description", val)
 				case "input_schema":
 					schema = val
 				}

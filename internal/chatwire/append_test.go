@@ -20,7 +20,7 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 				ToolCalls: []ToolCall{{ID: "c1", Type: "function", Function: Function{Name: "f", Arguments: `{"a":"<b>"}`}}}},
 			{Role: "tool", ToolCallID: "c1", Content: String("ok")},
 		},
-		Tools: []Tool{{Type: "function", Function: FunctionDef{Name: "f", Description: "d",
+		Tools: []Tool{{Type: "function", Function: FunctionDef{Name: "f", Description: json.RawMessage(`"d"`),
 			Parameters: json.RawMessage(`{"type":"object"}`), Strict: &tr}},
 			{Type: "function", Function: FunctionDef{Name: "g"}}},
 		ToolChoice: json.RawMessage(`"auto"`), ParallelToolCalls: &f,

@@ -78,10 +78,13 @@ type Tool struct {
 	Function FunctionDef `json:"function"`
 }
 
-// FunctionDef is a tool's name, description and JSON schema.
+// FunctionDef is a tool's name, description and JSON schema. The
+// description is its JSON string as the client wrote it, copied as it is
+// (an agent's tools are mostly descriptions: decoding and encoding them
+// again was a tenth of a translated request's cost).
 type FunctionDef struct {
 	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
+	Description json.RawMessage `json:"description,omitempty"`
 	Parameters  json.RawMessage `json:"parameters,omitempty"`
 	Strict      *bool           `json:"strict,omitempty"`
 }

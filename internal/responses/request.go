@@ -625,7 +625,10 @@ func tools(c *chatwire.Request, info *RequestInfo) *openai.Error {
 				case "name":
 					t.Name, perr = toolString(param, ".name", val, chatwire.Unquote)
 				case "description":
-					t.Description, perr = toolString(param, ".description", val, chatwire.Unquote)
+					if val[0] != '"' {
+						perr = invalid(param(".description"), param(".description")+" must be a string")
+					}
+					t.Description = val
 				case "parameters":
 					t.Parameters = val
 				case "strict":
