@@ -57,6 +57,9 @@ func shapeOf(path string) apiShape {
 // toOpenAI turns the translators' Anthropic-shaped error into the
 // pipeline's error type, keeping its status and message.
 func toOpenAI(err error) error {
+	if err == nil {
+		return nil // (errors.As's target is on the heap: not for nothing)
+	}
 	var ae *anthropic.Error
 	if errors.As(err, &ae) {
 		return &openai.Error{Status: ae.Status, Type: ae.Type, Message: ae.Message, Err: err}
