@@ -2,6 +2,7 @@ package anthropic
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -22,6 +23,14 @@ func FuzzToChatIsValidJSON(f *testing.F) {
 		chat, _, err := ToChat(body)
 		if err == nil && !json.Valid(chat) {
 			t.Fatalf("ToChat(%s) = %s: not valid JSON", body, chat)
+		}
+		// The walk validates what it reads and skips (no pass of its own
+		// before): a malformed body is refused, as malformed.
+		if !json.Valid(body) {
+			var e *Error
+			if !errors.As(err, &e) || e.Message != "request body is not valid JSON" {
+				t.Fatalf("ToChat(%q) = %v, want the malformed body refused as such", body, err)
+			}
 		}
 	})
 }
