@@ -2,7 +2,10 @@ package responses
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
+
+	"github.com/dsgate/dsgate/internal/openai"
 )
 
 // FuzzToChatIsValidJSON: whatever request ToChat accepts, its chat body is
@@ -22,6 +25,14 @@ func FuzzToChatIsValidJSON(f *testing.F) {
 		chat, _, err := ToChat(body)
 		if err == nil && !json.Valid(chat) {
 			t.Fatalf("ToChat(%s) = %s: not valid JSON", body, chat)
+		}
+		// The walk validates what it reads and skips (no pass of its own
+		// before): a malformed body is refused, as malformed.
+		if !json.Valid(body) {
+			var e *openai.Error
+			if !errors.As(err, &e) || e.Message != "request body is not valid JSON" {
+				t.Fatalf("ToChat(%q) = %v, want the malformed body refused as such", body, err)
+			}
 		}
 	})
 }

@@ -79,24 +79,35 @@ var thinkingDisabled = json.RawMessage(`{"type":"disabled"}`)
 // Errors are *openai.Error values with status 400. Requests that need
 // stored state (previous_response_id, item_reference) must be expanded by
 // the caller first: ToChat reports item_reference as unsupported and
-// leaves previous_response_id in RequestInfo. The body is validated once
-// and walked once (no reflection).
+// leaves previous_response_id in RequestInfo. The body is validated and
+// walked in one pass (no reflection).
 func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	body = chatwire.Trim(body)
-	if !jsonenc.Valid(body) {
+	// One pass validates the body and reads its fields (the walk checks
+	// the values it skips); a malformed body is refused as malformed
+	// whatever else is wrong with it.
+	malformed := func() error {
 		var v struct{}
-		return nil, RequestInfo{}, decodeError(json.Unmarshal(body, &v))
+		return decodeError(json.Unmarshal(body, &v))
 	}
 	if len(body) == 0 || body[0] != '{' {
+		if !jsonenc.Valid(body) {
+			return nil, RequestInfo{}, malformed()
+		}
 		return nil, RequestInfo{}, invalid("", "request body must be a JSON object")
 	}
 	info := RequestInfo{Store: true}
 	var input []byte
 	hasMaxOutput := false
 	var perr *openai.Error
-	_ = chatwire.Object(body, func(key, v []byte) error {
-		if perr != nil || chatwire.Null(v) {
-			return nil
+	end, ok := jsonenc.Members(body, 0, 1, func(key []byte, at int) (int, bool) {
+		end, ok := jsonenc.Value(body, at, 1)
+		if !ok {
+			return end, false
+		}
+		v := body[at:end]
+		if chatwire.Null(v) {
+			return end, true
 		}
 		switch string(key) {
 		case "model":
@@ -138,8 +149,11 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 		case "user":
 			info.User, perr = str("user", v)
 		}
-		return nil
+		return end, perr == nil
 	})
+	if (!ok || end != len(body)) && !jsonenc.Valid(body) {
+		return nil, RequestInfo{}, malformed()
+	}
 	if perr != nil {
 		return nil, info, perr
 	}
