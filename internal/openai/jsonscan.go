@@ -295,11 +295,9 @@ func eachMember(obj []byte, fn func(key string, val []byte) error) error {
 		if err != nil {
 			return err
 		}
-		key, ok := commonKey(obj[i:kEnd])
+		key, ok := keyString(obj[i+1 : kEnd-1])
 		if !ok {
-			if key, ok = unquote(obj[i:kEnd]); !ok {
-				return errMalformed
-			}
+			return errMalformed
 		}
 		i = skipSpace(obj, kEnd)
 		if i >= len(obj) || obj[i] != ':' {
@@ -317,58 +315,71 @@ func eachMember(obj []byte, fn func(key string, val []byte) error) error {
 	}
 }
 
-// commonKey returns a constant for the quoted keys (tok with its quotes)
-// that nearly every request and answer has, so that walking them
+// keyString is the key written raw (between its quotes): a constant for
+// a common key, without allocating.
+func keyString(raw []byte) (string, bool) {
+	if k, ok := commonKey(raw); ok {
+		return k, true
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw), true
+	}
+	tok := make([]byte, 0, len(raw)+2)
+	return unquote(append(append(append(tok, '"'), raw...), '"'))
+}
+
+// commonKey returns a constant for the keys (raw: between the quotes, as
+// written) that nearly every request and answer has, so that walking them
 // allocates no string; ok is false for any other key. (The keys of the
 // bodies the Messages and Responses translators write are here too: a
 // translated streaming request with tools allocated three key strings.)
-func commonKey(tok []byte) (string, bool) {
-	switch string(tok) { // compiled without a conversion
-	case `"stream_options"`:
+func commonKey(raw []byte) (string, bool) {
+	switch string(raw) { // compiled without a conversion
+	case "stream_options":
 		return "stream_options", true
-	case `"include_usage"`:
+	case "include_usage":
 		return "include_usage", true
-	case `"tools"`:
+	case "tools":
 		return "tools", true
-	case `"tool_choice"`:
+	case "tool_choice":
 		return "tool_choice", true
-	case `"tool_calls"`:
+	case "tool_calls":
 		return "tool_calls", true
-	case `"tool_call_id"`:
+	case "tool_call_id":
 		return "tool_call_id", true
-	case `"reasoning_content"`:
+	case "reasoning_content":
 		return "reasoning_content", true
-	case `"top_p"`:
+	case "top_p":
 		return "top_p", true
-	case `"stop"`:
+	case "stop":
 		return "stop", true
-	case `"thinking"`:
+	case "thinking":
 		return "thinking", true
-	case `"reasoning_effort"`:
+	case "reasoning_effort":
 		return "reasoning_effort", true
-	case `"parallel_tool_calls"`:
+	case "parallel_tool_calls":
 		return "parallel_tool_calls", true
-	case `"model"`:
+	case "model":
 		return "model", true
-	case `"messages"`:
+	case "messages":
 		return "messages", true
-	case `"role"`:
+	case "role":
 		return "role", true
-	case `"content"`:
+	case "content":
 		return "content", true
-	case `"max_tokens"`:
+	case "max_tokens":
 		return "max_tokens", true
-	case `"temperature"`:
+	case "temperature":
 		return "temperature", true
-	case `"stream"`:
+	case "stream":
 		return "stream", true
-	case `"usage"`:
+	case "usage":
 		return "usage", true
-	case `"prompt_tokens"`:
+	case "prompt_tokens":
 		return "prompt_tokens", true
-	case `"completion_tokens"`:
+	case "completion_tokens":
 		return "completion_tokens", true
-	case `"total_tokens"`:
+	case "total_tokens":
 		return "total_tokens", true
 	}
 	return "", false

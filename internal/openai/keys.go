@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/dsgate/dsgate/internal/jsonenc"
 )
 
 // Key smuggling. dsgate reads a few fields of a body (model, stream,
@@ -181,6 +183,36 @@ func (k *KeyGuard) Check(key []byte) error {
 func guardedObject(obj []byte, path string, known []string, fn func(key string, val []byte) error) error {
 	g := keyGuard{known: known, path: path}
 	return g.walk(obj, fn)
+}
+
+// walkValid is walk for an object not yet validated (a client's request
+// body): the walk checks the object's syntax and every value it passes
+// (jsonenc.Members and Value), so a request costs one pass, not a
+// validating pass and then the walk's. It returns the index just past the
+// object, and errMalformed for a malformed one.
+func (g *keyGuard) walkValid(obj []byte, fn func(key string, val []byte) error) (int, error) {
+	var err error
+	end, ok := jsonenc.Members(obj, 0, 1, func(raw []byte, at int) (int, bool) {
+		vEnd, ok := jsonenc.Value(obj, at, 1)
+		if !ok {
+			return vEnd, false
+		}
+		key, ok := keyString(raw)
+		if !ok {
+			return vEnd, false
+		}
+		if err = g.check(key); err == nil && fn != nil {
+			err = fn(key, obj[at:vEnd])
+		}
+		return vEnd, err == nil
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case !ok:
+		return 0, errMalformed
+	}
+	return end, nil
 }
 
 // walk is guardedObject for a guard set up by the caller.

@@ -2,6 +2,7 @@ package openai
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -127,5 +128,37 @@ func TestErrorJSON(t *testing.T) {
 	want := `{"error":{"message":"bad","type":"invalid_request_error","param":null,"code":null}}`
 	if got != want {
 		t.Errorf("got %s\nwant %s", got, want)
+	}
+}
+
+// TestParseChecksSyntaxInItsWalk: Parse validates the body in the walk
+// that reads it; whatever the walk skips or stops at, a malformed body is
+// refused as malformed, and whitespace after the object is no fault.
+func TestParseChecksSyntaxInItsWalk(t *testing.T) {
+	const msgs = `"messages":[{"role":"user","content":"hi"}]`
+	for _, body := range []string{
+		`{"model":"m",` + msgs + "}\n \t",
+		" \n{\"model\":\"m\"," + msgs + "}",
+	} {
+		if _, err := Parse(EndpointChat, []byte(body)); err != nil {
+			t.Errorf("Parse(%q) = %v, want it read", body, err)
+		}
+	}
+	for _, body := range []string{
+		`{"model":"m",` + msgs + `} x`,
+		`{"model":"m",` + msgs + `}}`,
+		`{"model":"m" ` + msgs + `}`,
+		`{,"model":"m",` + msgs + `}`,
+		`{"model":"m",` + msgs + `,}`,
+		`{"model":"m","messages":[{"role":"user","content":"hi"]}`,
+		`{"model":"m","messages":[{"role":"user","content":"h` + "\x01" + `i"}]}`,
+		`{"model":"m","MODEL":"x",` + msgs + `,"n":tru}`, // a smuggled key before the fault
+		`{"model":5,` + msgs + `,"x":[}`,                 // a wrong type before the fault
+	} {
+		_, err := Parse(EndpointChat, []byte(body))
+		var ae *Error
+		if !errors.As(err, &ae) || !strings.HasPrefix(ae.Message, "malformed JSON") {
+			t.Errorf("Parse(%q) = %v, want malformed JSON", body, err)
+		}
 	}
 }

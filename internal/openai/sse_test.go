@@ -98,6 +98,13 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"thinking":{"type":1,"tyPe":2},"chat_template_kwargs":{"a":1,"A":2},"\u017ftream":1}`), uint8(0))
 	f.Fuzz(func(t *testing.T, body []byte, e uint8) {
 		r, err := Parse(Endpoint(e%4), body)
+		// The walk checks the syntax (no validating pass before it): a
+		// malformed object is refused as malformed.
+		if b := trimSpace(body); len(b) > 0 && b[0] == '{' && !json.Valid(body) {
+			if err == nil || !strings.HasPrefix(err.(*Error).Message, "malformed JSON") {
+				t.Fatalf("Parse(%q) = %v, want malformed JSON", body, err)
+			}
+		}
 		if json.Valid(body) {
 			tr, terr := ParseTranslated(Endpoint(e%4), body)
 			if !reflect.DeepEqual(r, tr) || fmt.Sprint(err) != fmt.Sprint(terr) {
