@@ -141,9 +141,7 @@ func (m *Message) appendJSON(b []byte) []byte {
 func (t *Tool) appendJSON(b []byte) []byte {
 	b = append(b, `{"type":"function","function":{"name":`...)
 	b = jsonenc.AppendString(b, t.Function.Name)
-	if d := t.Function.Description; len(d) > 2 { // not ""
-		b = appendRaw(b, `,"description":`, d)
-	}
+	b = appendRaw(b, `,"description":`, t.Function.Description)
 	b = appendRaw(b, `,"parameters":`, t.Function.Parameters)
 	if t.Function.Strict != nil {
 		b = append(b, `,"strict":`...)
