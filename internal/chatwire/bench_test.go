@@ -7,6 +7,7 @@ import (
 
 	"github.com/dsgate/dsgate/internal/anthropic"
 	"github.com/dsgate/dsgate/internal/chatwire"
+	"github.com/dsgate/dsgate/internal/jsonenc"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/responses"
 )
@@ -184,7 +185,8 @@ func agentRequest() []byte {
 	return []byte(b.String())
 }
 
-// BenchmarkAgentRequest translates agentRequest into chat completions
+// BenchmarkAgentRequest checks agentRequest ("valid": jsonenc.Valid, the
+// pass each of the others makes), translates it into chat completions
 // ("messages": anthropic.ToChat) and parses it as the pipeline does
 // ("parse": openai.ParseTranslated of the translation; "chat": openai.Parse
 // of the same body sent to /v1/chat/completions, what the translation's
@@ -195,6 +197,14 @@ func BenchmarkAgentRequest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Run("valid", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if !jsonenc.Valid(body) {
+				b.Fatal("invalid")
+			}
+		}
+	})
 	b.Run("messages", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()

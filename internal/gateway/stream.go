@@ -485,33 +485,56 @@ func flushIfIdle(rd *openai.SSEReader, sink Sink) error {
 // watchdog guards a stream's first token and the gaps after it with one
 // timer; when it fires it cancels the upstream call with the reason
 // (ErrFirstToken before the first event, ErrStalled after) as the cause.
+// After the first event the timer is not moved at every event (a timer
+// reset per chunk, a lock and a heap fix, was a share of every stream's
+// CPU): an event notes its time, and the timer, firing an idle timeout
+// after the last event it knew of, waits again for what is left of the
+// timeout after a later one.
 type watchdog struct {
 	u        *upstream.Upstream
 	cancel   context.CancelCauseFunc
 	timer    *time.Timer
+	start    time.Time    // last counts from here (monotonic)
+	last     atomic.Int64 // when the last event was sent, after start
 	gotFirst atomic.Bool
+	draining atomic.Bool // the timer is drain's wait, not the idle timeout
 }
 
 // newWatchdog starts the first-token timer of a call to u; the returned
 // context is the call's.
 func newWatchdog(ctx context.Context, u *upstream.Upstream) (context.Context, *watchdog) {
 	sctx, cancel := context.WithCancelCause(ctx)
-	w := &watchdog{u: u, cancel: cancel}
-	w.timer = time.AfterFunc(u.FirstTokenTimeout(), func() {
-		if w.gotFirst.Load() {
-			cancel(ErrStalled)
-		} else {
-			cancel(ErrFirstToken)
-		}
-	})
+	w := &watchdog{u: u, cancel: cancel, start: time.Now()}
+	w.timer = time.AfterFunc(u.FirstTokenTimeout(), w.fire)
 	return sctx, w
+}
+
+// fire ends a call that waited too long, or waits for the rest of the
+// idle timeout after an event sent since the timer was set.
+func (w *watchdog) fire() {
+	switch {
+	case !w.gotFirst.Load():
+		w.cancel(ErrFirstToken)
+	case w.draining.Load():
+		w.cancel(ErrStalled)
+	default:
+		idle := w.u.IdleTimeout()
+		if quiet := time.Since(w.start) - time.Duration(w.last.Load()); quiet < idle {
+			w.timer.Reset(idle - quiet)
+			return
+		}
+		w.cancel(ErrStalled)
+	}
 }
 
 // progress records an event sent to the client: the idle-gap timeout
 // starts again.
 func (w *watchdog) progress() {
-	w.gotFirst.Store(true)
-	w.timer.Reset(w.u.IdleTimeout())
+	w.last.Store(int64(time.Since(w.start)))
+	if !w.gotFirst.Load() {
+		w.gotFirst.Store(true)
+		w.timer.Reset(w.u.IdleTimeout())
+	}
 }
 
 // drain reads what follows [DONE], normally only the chunked body's end
@@ -519,6 +542,7 @@ func (w *watchdog) progress() {
 // a body closed unread closes its connection, and the next stream dials
 // again. An upstream that keeps its response open is cut after wait.
 func (w *watchdog) drain(rd *openai.SSEReader, wait time.Duration) {
+	w.draining.Store(true)
 	w.timer.Reset(wait)
 	for range 8 {
 		if _, err := rd.Next(); err != nil {
