@@ -120,7 +120,7 @@ func TestCoalescedStreamIsFannedOutLive(t *testing.T) {
 	}
 	go func() {
 		c := cachedStream(t, "follow", true)
-		c.OnCache = func(result, tier string) { follower.Data([]byte("cache " + result + " " + tier)) }
+		c.Notes = sinkNotes{&follower}
 		res, err := g.Stream(context.Background(), c, &follower)
 		followerDone <- outcome{res, err}
 	}()
@@ -191,3 +191,10 @@ func TestStreamedMissStoredOnlyWhenFinished(t *testing.T) {
 		}
 	}
 }
+
+// sinkNotes writes the cache result into a test's sink as an event.
+type sinkNotes struct{ s *sink }
+
+func (n sinkNotes) Cache(result, tier string) { n.s.Data([]byte("cache " + result + " " + tier)) }
+func (n sinkNotes) Upstream(string)           {}
+func (n sinkNotes) Fallback()                 {}

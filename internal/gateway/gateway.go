@@ -261,37 +261,47 @@ type Call struct {
 	// upstream only when calls of two tenants cause it (see
 	// upstream.Upstream.FailUnsure).
 	Principal string
-	// OnCache, when set, is told the cache result (and the tier that hit)
-	// as soon as it is known, before anything is written, so a transport
-	// can put it in its response headers.
-	OnCache func(result, tier string)
-	// OnUpstream, when set, is told which upstream answers a stream, just
-	// before the first thing from it reaches the sink (X-Dsgate-Upstream):
-	// its first event, or a keep-alive comment before it, which sends the
-	// response's headers too. (Should that upstream then fail before its
-	// first event and another answer, the headers already named the first;
-	// the record names the one that answered.)
-	OnUpstream func(name string)
-	// OnFallback, when set, is told before a stream is answered by the
-	// model's fallback_response (X-Dsgate-Fallback).
-	OnFallback func()
+	// Notes, when set, is told what the answer's headers say, before
+	// anything of the answer is written (see Notes).
+	Notes Notes
 	// Native, when set, is the client's request in its own API, relayed
 	// untouched to targets that serve that API (see Native); Body and Req
 	// are its chat translation, for every other target.
 	Native *Native
 }
 
-// onUpstream tells OnUpstream that u answers, unless the stream already
+// Notes is told what a call's answer headers say, so that a transport
+// can put it there before anything of the answer is written:
+//   - Cache: the cache result (and the tier that hit), as soon as it is
+//     known;
+//   - Upstream: which upstream answers a stream, just before the first
+//     thing from it reaches the sink (X-Dsgate-Upstream): its first
+//     event, or a keep-alive comment before it, which sends the
+//     response's headers too. (Should that upstream then fail before its
+//     first event and another answer, the headers already named the
+//     first; the record names the one that answered.)
+//   - Fallback: that the model's fallback_response answers a stream
+//     (X-Dsgate-Fallback).
+//
+// One interface, not a func each: a transport's notes are its header map,
+// with no closure allocated per call.
+type Notes interface {
+	Cache(result, tier string)
+	Upstream(name string)
+	Fallback()
+}
+
+// onUpstream tells Notes that u answers, unless the stream already
 // started.
 func (c *Call) onUpstream(u string, res *Result) {
-	if !res.Started && c.OnUpstream != nil {
-		c.OnUpstream(u)
+	if !res.Started && c.Notes != nil {
+		c.Notes.Upstream(u)
 	}
 }
 
 func (c *Call) onCache(result, tier string) {
-	if c.OnCache != nil {
-		c.OnCache(result, tier)
+	if c.Notes != nil {
+		c.Notes.Cache(result, tier)
 	}
 }
 

@@ -90,8 +90,8 @@ func (g *Gateway) stream(ctx context.Context, c *Call, r *Route, sink Sink, reco
 	}
 	if err != nil && !res.Started {
 		if fb, ok := g.fallbackAnswer(c, r, err, n); ok {
-			if c.OnFallback != nil {
-				c.OnFallback()
+			if c.Notes != nil {
+				c.Notes.Fallback()
 			}
 			return fb, streamFallback(sink, c, r, g.opts.Now())
 		}

@@ -42,16 +42,7 @@ func (a *answerHeader) collect(c *pipeline.Call) {
 	if a == nil {
 		return
 	}
-	h := a.h
-	c.Header = h
-	c.OnCache = func(result, tier string) {
-		h.Set("X-Dsgate-Cache", result)
-		if tier != "" {
-			h.Set("X-Dsgate-Cache-Tier", tier)
-		}
-	}
-	c.OnUpstream = func(name string) { h.Set("X-Dsgate-Upstream", name) }
-	c.OnFallback = func() { h.Set("X-Dsgate-Fallback", "true") }
+	c.Header = a.h
 }
 
 // answered adds what httpapi's writeAnswer puts on a whole answer: the

@@ -39,15 +39,7 @@ func newCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, e openai
 	return pipeline.Call{Endpoint: e, Body: body, Principal: p, Sink: sink,
 		HighPriority: r.Header.Get("X-Dsgate-Priority") == "high",
 		CacheControl: strings.Join(r.Header.Values("Cache-Control"), ","), // every line counts (RFC 9110 5.3): a no-store on a second one too
-		Header:       w.Header(),
-		OnUpstream:   func(name string) { w.Header().Set("X-Dsgate-Upstream", name) },
-		OnFallback:   func() { w.Header().Set("X-Dsgate-Fallback", "true") },
-		OnCache: func(result, tier string) {
-			w.Header().Set("X-Dsgate-Cache", result)
-			if tier != "" {
-				w.Header().Set("X-Dsgate-Cache-Tier", tier)
-			}
-		}}
+		Header:       w.Header()}
 }
 
 func (h *handlers) inference(e openai.Endpoint) handlerFunc {

@@ -21,12 +21,12 @@ func TestRouteAllocs(t *testing.T) {
 		stream           bool
 		max              float64
 	}{
-		{"chat", "/v1/chat/completions", benchChat, false, 34},
-		{"chat stream", "/v1/chat/completions", benchChat, true, 55},
-		{"messages", "/v1/messages", benchMessages, false, 51},
-		{"messages stream", "/v1/messages", benchMessages, true, 67},
-		{"responses", "/v1/responses", benchResponses, false, 45},
-		{"responses stream", "/v1/responses", benchResponses, true, 64},
+		{"chat", "/v1/chat/completions", benchChat, false, 31},
+		{"chat stream", "/v1/chat/completions", benchChat, true, 52},
+		{"messages", "/v1/messages", benchMessages, false, 48},
+		{"messages stream", "/v1/messages", benchMessages, true, 64},
+		{"responses", "/v1/responses", benchResponses, false, 42},
+		{"responses stream", "/v1/responses", benchResponses, true, 61},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := benchHandler(benchLongChunks, false)

@@ -79,16 +79,11 @@ type Call struct {
 	// Sink receives a stream's events; a call that asks to stream without
 	// a sink (a batch item) is refused with 400.
 	Sink gateway.Sink
-	// OnCache is told the cache result before anything is written.
-	OnCache func(result, tier string)
-	// OnUpstream is told which upstream answers a stream, before anything
-	// of it is written; OnFallback, that the model's fallback answer does
-	// (gateway.Call).
-	OnUpstream func(name string)
-	OnFallback func()
 	// Header, when set, receives the x-ratelimit-* headers once the call
-	// is admitted, before the gateway runs (HTTP passes its response
-	// headers).
+	// is admitted, before the gateway runs, and what the gateway tells of
+	// the answer (X-Dsgate-Cache, -Cache-Tier, -Upstream, -Fallback: see
+	// gateway.Notes) before anything of it is written. HTTP passes its
+	// response headers, gRPC the map of its header metadata.
 	Header http.Header
 	// OnAdmit, when set, is called once the call is admitted, before the
 	// gateway runs (gRPC sends the rate-limit state as metadata from it).
@@ -206,7 +201,10 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	limitKey := p.LimitKey() // built once: the cache scope, and the tenant without a team
 	call := &gateway.Call{Req: req, Body: c.Body, RequestID: s.RequestID, CacheControl: c.CacheControl,
 		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: limitKey, Principal: tenant(s.Team, limitKey),
-		OnCache: c.OnCache, OnUpstream: c.OnUpstream, OnFallback: c.OnFallback, Native: c.Native}
+		Native: c.Native}
+	if c.Header != nil {
+		call.Notes = headerNotes(c.Header)
+	}
 	if req.Stream {
 		return pl.o.Backend().Stream(ctx, call, c.Sink)
 	}
@@ -275,3 +273,18 @@ func Fail(s *reqscope.Scope, err error) *openai.Error {
 	s.Err, s.ErrorType = err, ae.Type
 	return ae
 }
+
+// headerNotes writes what the gateway tells of a call's answer into its
+// headers (gateway.Notes).
+type headerNotes http.Header
+
+func (h headerNotes) Cache(result, tier string) {
+	http.Header(h).Set("X-Dsgate-Cache", result)
+	if tier != "" {
+		http.Header(h).Set("X-Dsgate-Cache-Tier", tier)
+	}
+}
+
+func (h headerNotes) Upstream(name string) { http.Header(h).Set("X-Dsgate-Upstream", name) }
+
+func (h headerNotes) Fallback() { http.Header(h).Set("X-Dsgate-Fallback", "true") }
