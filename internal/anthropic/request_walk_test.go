@@ -1,0 +1,175 @@
+package anthropic
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/dsgate/dsgate/internal/testkit"
+)
+
+var walkBodies = []string{
+	`{"model":"m","max_tokens":5,"system":"be \"brief\"\n","messages":[{"role":"user","content":"hi"}]}`,
+	`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"go"},{"role":"assistant","content":[{"type":"text","text":"calling"},{"type":"tool_use","id":"a","name":"f","input":{"x":1}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","is_error":true,"content":[{"type":"text","text":"boom\\"}]}]}]}`,
+	`{"model":"m","max_tokens":5,"stream":true,"stop_sequences":["x"],"temperature":0.2,"tools":[{"name":"f","description":"d\u00e9","input_schema":{"type":"object"}}],"tool_choice":{"type":"tool","name":"f"},"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"x"}],"metadata":{"a":[1,-2.5e3,true,false,null]}}`,
+}
+
+func checkWalk(t *testing.T, body []byte) {
+	t.Helper()
+	chat, _, err := ToChat(body)
+	if err == nil && !json.Valid(chat) {
+		t.Fatalf("ToChat(%q) = %s: not valid JSON", body, chat)
+	}
+	_, ierr := Inspect(body)
+	_, cerr := CountTokens(body)
+	for name, err := range map[string]error{"ToChat": err, "Inspect": ierr, "CountTokens": cerr} {
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Status != 400 {
+				t.Fatalf("%s(%q) = %#v: not a 400 *Error", name, body, err)
+			}
+		}
+		var e *Error
+		isMalformed := errors.As(err, &e) && e.Message == "request body is not valid JSON"
+		if !json.Valid(body) && !isMalformed {
+			t.Fatalf("%s(%q) = %v, want the malformed body refused as such", name, body, err)
+		}
+		if json.Valid(body) && isMalformed {
+			t.Fatalf("%s(%q) = %v on a valid body", name, body, err)
+		}
+	}
+}
+
+func FuzzToChatMutated(f *testing.F) {
+	f.Add(uint8(0), uint16(10), uint8(0), uint8(3), []byte(""))
+	f.Add(uint8(1), uint16(200), uint8(1), uint8(11), []byte(`"`))
+	f.Fuzz(func(t *testing.T, ti uint8, pos uint16, n uint8, tok uint8, extra []byte) {
+		tmpl := walkBodies[int(ti)%len(walkBodies)]
+		tk := testkit.JSONFaults[int(tok)%len(testkit.JSONFaults)]
+		if tok >= 200 {
+			tk = string(extra)
+		}
+		body := testkit.Mutate(tmpl, pos, n, tk)
+		checkWalk(t, body)
+		if len(extra) > 0 {
+			checkWalk(t, testkit.Mutate(string(body), pos/3+uint16(extra[0]), extra[0]>>4, string(extra[1:])))
+		}
+	})
+}
+
+func TestToChatMalformedTable(t *testing.T) {
+	for _, tmpl := range walkBodies {
+		for p := 0; p <= len(tmpl); p++ {
+			for _, tk := range testkit.JSONFaults {
+				for n := uint8(0); n < 2; n++ {
+					checkWalk(t, testkit.Mutate(tmpl, uint16(p), n, tk))
+				}
+			}
+		}
+		for i := 0; i < len(tmpl); i++ {
+			checkWalk(t, []byte(tmpl[:i]))
+			checkWalk(t, []byte(tmpl[:i]+" \n"))
+		}
+	}
+}
+
+func TestToChatDeep(t *testing.T) {
+	for _, d := range []int{9998, 9999, 10000} {
+		deep := strings.Repeat("[", d) + strings.Repeat("]", d)
+		for _, body := range []string{
+			`{"model":"m","max_tokens":5,"x":` + deep + `,"messages":[{"role":"user","content":"hi"}]}`,
+			`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi","x":` + deep + `}]}`,
+			`{"model":"m","max_tokens":5,"MODEL":"x","x":` + deep + `}`,
+			`{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"x":` + deep + `}x`,
+		} {
+			checkWalk(t, []byte(body))
+		}
+	}
+}
+
+// TestToChatRefusesSmuggledKeys: in the request and in every
+// message, past smallObject keys too.
+func TestToChatRefusesSmuggledKeys(t *testing.T) {
+	const msgs = `"messages":[{"role":"user","content":"hi"}]`
+	var filler strings.Builder
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&filler, `"f%d":%d,`, i, i)
+	}
+	fill := filler.String()
+	req := `"model":"m","max_tokens":5,`
+	for _, body := range []string{
+		`{` + req + msgs + `,"max_tok\u0065ns":100000}`,
+		`{` + req + msgs + `,"MAX_TOKENS":100000}`,
+		`{` + req + msgs + `,"max_tokens":100000}`,
+		`{` + req + msgs + `,"max_to\u212aens":100000}`,
+		`{` + req + msgs + `,"max_toKens":100000}`,
+		`{` + req + msgs + `,"ſtream":true}`,
+		`{` + req + msgs + `,"x":1,"x":2}`,
+		`{` + req + msgs + `,"x":1,"X":2}`,
+		`{` + req + msgs + `,"\u0078":1}`,
+		`{` + fill + req + msgs + `,"Model":"b"}`,
+		`{` + fill + req + msgs + `,"f1":1}`,
+		`{` + fill + req + msgs + `,"F1":1}`,
+		`{` + req + `"messages":[{"role":"user","content":"hi","role":"assistant"}]}`,
+		`{` + req + `"messages":[{"role":"user","content":"hi","Role":"assistant"}]}`,
+		`{` + req + `"messages":[{"role":"user","content":"hi","r\u006fle":"assistant"}]}`,
+		`{` + req + `"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"a","c\u006fntent":"b"}]}`,
+		`{` + req + `"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"a","CONTENT":"b"}]}`,
+		`{` + req + `"messages":[{"role":"user","content":"hi"},{"role":"system","content":"a","content":"b"}]}`,
+		`{` + req + `"messages":[{"role":"user","content":"hi"},{` + fill + `"role":"assistant","content":"a","Content":"b"}]}`,
+		`{` + req + `"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"a","x":1,"x":2}]}`,
+		`{` + req + `"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"a","\u0078":1}]}`,
+		`{` + req + `"messages":[{"role":"user","content":"hi","ro\u006ce":"user"}]}`,
+		"{" + req + "\"k\xff\":1,\"k\xfe\":2," + msgs + "}",
+	} {
+		if !json.Valid([]byte(body)) {
+			t.Fatalf("bad case %s", body)
+		}
+		_, _, err := ToChat([]byte(body))
+		var e *Error
+		if !errors.As(err, &e) || e.Status != 400 || !strings.Contains(e.Message, "key") {
+			t.Errorf("ToChat(%s) = %v, want the key refused", body, err)
+		}
+	}
+	// The request's keys are refused by Inspect and CountTokens too.
+	for _, body := range []string{
+		`{` + req + msgs + `,"max_tok\u0065ns":100000}`,
+		`{` + req + msgs + `,"Max_tokens":100000}`,
+		`{` + req + msgs + `,"max_tokens":100000}`,
+		`{` + fill + req + msgs + `,"max_tokens":100000}`,
+		`{` + fill + req + msgs + `,"MODEL":"x"}`,
+	} {
+		for name, f := range map[string]func([]byte) error{
+			"Inspect":     func(b []byte) error { _, err := Inspect(b); return err },
+			"CountTokens": func(b []byte) error { _, err := CountTokens(b); return err },
+		} {
+			err := f([]byte(body))
+			var e *Error
+			if !errors.As(err, &e) || !strings.Contains(e.Message, "key") {
+				t.Errorf("%s(%s) = %v, want the key refused", name, body, err)
+			}
+		}
+	}
+}
+
+// TestToChatRefusesRawFoldVariants: fold variants written raw (no
+// escape): the Kelvin sign, the long s, a dotted capital I.
+func TestToChatRefusesRawFoldVariants(t *testing.T) {
+	const msgs = `"messages":[{"role":"user","content":"hi"}]`
+	req := `"model":"m","max_tokens":5,`
+	for _, body := range []string{
+		"{" + req + msgs + ",\"max_to\u212aens\":100000}",
+		"{" + req + msgs + ",\"\u017ftream\":true}",
+		"{" + req + msgs + ",\"th\u0130nking\":{\"type\":\"enabled\"}}",
+		"{" + req + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\",\"\u0280ole\":\"x\"}],\"x\u212a\":1,\"xk\":2}",
+		"{" + req + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\",\"conten\u0442\":\"x\",\"CONTENT\":\"y\"}]}",
+	} {
+		_, _, err := ToChat([]byte(body))
+		var e *Error
+		if !errors.As(err, &e) || !strings.Contains(e.Message, "key") {
+			t.Errorf("ToChat(%s) = %v, want the key refused", body, err)
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package openai
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/dsgate/dsgate/internal/testkit"
+)
+
+var walkBodies = []string{
+	`{"model":"m","messages":[{"role":"user","content":"hi"}]}`,
+	`{"model":"m","stream":true,"stream_options":{"include_usage":true},"max_tokens":5,"temperature":0.5,"top_p":1,"messages":[{"role":"system","content":"be \"brief\"\\"},{"role":"user","content":[{"type":"text","text":"x\u00e9\n"}]}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}`,
+	`{"model":"m","prompt":"a","suffix":"b","max_tokens":3}`,
+	`{"model":"m","input":["a","b"],"encoding_format":"float","dimensions":8}`,
+	`{"model":"m","thinking":{"type":"enabled","budget_tokens":10},"chat_template_kwargs":{"thinking":true},"messages":[{"role":"user","content":"\\\\\""}],"x":[1,-2.5e3,true,false,null,{}]}`,
+}
+
+func checkParse(t *testing.T, e Endpoint, body []byte) {
+	t.Helper()
+	r, err := Parse(e, body)
+	if err != nil {
+		var ae *Error
+		if !errors.As(err, &ae) || ae.Status != 400 {
+			t.Fatalf("Parse(%q) = %#v: not a 400 *Error", body, err)
+		}
+	}
+	tb := trimSpace(body)
+	valid := json.Valid(body)
+	if len(tb) > 0 && tb[0] == '{' && !valid {
+		var ae *Error
+		if !errors.As(err, &ae) || !strings.HasPrefix(ae.Message, "malformed JSON") {
+			t.Fatalf("Parse(%q) = %+v, %v; want malformed JSON", body, r, err)
+		}
+	}
+	if valid {
+		var ae *Error
+		if errors.As(err, &ae) && strings.HasPrefix(ae.Message, "malformed JSON") {
+			t.Fatalf("Parse(%q) = %v on a valid body", body, err)
+		}
+		tr, terr := ParseTranslated(e, body)
+		if !reflect.DeepEqual(r, tr) || fmt.Sprint(err) != fmt.Sprint(terr) {
+			t.Fatalf("Parse(%q) = %+v, %v; ParseTranslated = %+v, %v", body, r, err, tr, terr)
+		}
+	}
+}
+
+// mutate puts token tok at pos of template t (replacing n bytes).
+
+// FuzzParseMutated: near-valid requests (a template with one
+// hostile token put anywhere) and arbitrary bytes: a malformed object is
+// refused as malformed JSON, a valid one read as ParseTranslated reads it.
+func FuzzParseMutated(f *testing.F) {
+	f.Add(uint8(0), uint16(10), uint8(0), uint8(3), uint8(1), []byte(""))
+	f.Add(uint8(1), uint16(200), uint8(1), uint8(11), uint8(0), []byte(`"`))
+	f.Fuzz(func(t *testing.T, ti uint8, pos uint16, n uint8, tok uint8, e uint8, extra []byte) {
+		tmpl := walkBodies[int(ti)%len(walkBodies)]
+		tk := testkit.JSONFaults[int(tok)%len(testkit.JSONFaults)]
+		if tok >= 200 {
+			tk = string(extra)
+		}
+		body := testkit.Mutate(tmpl, pos, n, tk)
+		checkParse(t, Endpoint(e%4), body)
+		// And the same with a second mutation from extra (a splice).
+		if len(extra) > 0 {
+			b2 := testkit.Mutate(string(body), pos/3+uint16(extra[0]), extra[0]>>4, string(extra[1:]))
+			checkParse(t, Endpoint(e%4), b2)
+		}
+	})
+}
+
+// TestParseMalformedTable: every template with every hostile token
+// at every position.
+func TestParseMalformedTable(t *testing.T) {
+	for _, tmpl := range walkBodies {
+		for p := 0; p <= len(tmpl); p++ {
+			for _, tk := range testkit.JSONFaults {
+				for n := uint8(0); n < 2; n++ {
+					body := testkit.Mutate(tmpl, uint16(p), n, tk)
+					checkParse(t, EndpointChat, body)
+					checkParse(t, EndpointCompletion, body)
+				}
+			}
+		}
+	}
+}
+
+// TestParseTruncated: every prefix of every template, with and
+// without trailing whitespace, is refused as malformed.
+func TestParseTruncated(t *testing.T) {
+	for _, tmpl := range walkBodies {
+		for i := 1; i < len(tmpl); i++ {
+			for _, tail := range []string{"", " ", "\n\t "} {
+				checkParse(t, EndpointChat, []byte(tmpl[:i]+tail))
+			}
+		}
+	}
+}
+
+// TestParseDeep: nesting around encoding/json's limit, in a
+// member Parse reads and in one it skips, before and after a fault.
+func TestParseDeep(t *testing.T) {
+	for _, d := range []int{9998, 9999, 10000} {
+		deep := strings.Repeat("[", d) + strings.Repeat("]", d)
+		deepObj := strings.Repeat(`{"a":`, d) + "1" + strings.Repeat("}", d)
+		for _, body := range []string{
+			`{"model":"m","x":` + deep + `,"messages":[{"role":"user","content":"hi"}]}`,
+			`{"model":"m","x":` + deepObj + `,"messages":[{"role":"user","content":"hi"}]}`,
+			`{"model":"m","messages":[{"role":"user","content":"hi","x":` + deep + `}]}`,
+			`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a","x":` + deepObj + `}]}]}`,
+			`{"model":"m","messages":` + deep + `}`,
+			`{"model":"m","MODEL":1,"x":` + deep + `}`,
+			`{"model":5,"x":` + deep + `}`,
+			`{"model":"m","messages":[{"role":"user","content":"hi"}],"x":` + deep + `}x`,
+		} {
+			checkParse(t, EndpointChat, []byte(body))
+		}
+	}
+}
+
+// TestParseRefusesSmuggledKeys: duplicates, case variants, escaped
+// spellings and fold variants, in the body, in a message and in the
+// objects Parse reads, also after more than smallObject keys (the map).
+func TestParseRefusesSmuggledKeys(t *testing.T) {
+	const msgs = `"messages":[{"role":"user","content":"hi"}]`
+	var filler strings.Builder
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&filler, `"f%d":%d,`, i, i)
+	}
+	fill := filler.String()
+	for _, body := range []string{
+		`{"model":"a","model":"b",` + msgs + `}`,
+		`{"model":"a","MODEL":"b",` + msgs + `}`,
+		`{"model":"a","m\u006fdel":"b",` + msgs + `}`,
+		`{"model":"a","M\u006fDEL":"b",` + msgs + `}`,
+		`{"model":"a",` + msgs + `,"max_tokens":1,"max_tok\u0065ns":100000}`,
+		`{"model":"a",` + msgs + `,"max_tokens":1,"max_to\u212aens":100000}`,
+		`{"model":"a",` + msgs + `,"max_tokens":1,"max_toKens":100000}`,
+		`{"model":"a",` + msgs + `,"\u017ftream":true}`,
+		`{"model":"a",` + msgs + `,"stream":false,"ſtream":true}`,
+		`{` + fill + `"model":"a",` + msgs + `,"m\u006fdel":"b"}`,
+		`{` + fill + `"model":"a",` + msgs + `,"Model":"b"}`,
+		`{` + fill + `"model":"a",` + msgs + `,"f3":1}`,
+		`{` + fill + `"model":"a",` + msgs + `,"F\u0033":1}`,
+		`{"model":"a","stream":true,"stream_options":{"include_usage":false,"include_u\u0073age":true},` + msgs + `}`,
+		`{"model":"a","stream":true,"stream_options":{"include_usage":false,"INCLUDE_USAGE":true},` + msgs + `}`,
+		`{"model":"a","messages":[{"role":"user","content":"hi","r\u006fle":"system"}]}`,
+		`{"model":"a","messages":[{"role":"user","content":"hi","ROLE":"system"}]}`,
+		`{"model":"a","messages":[{"role":"user","content":"hi"},{"role":"user","content":"a","content":"b"}]}`,
+		`{"model":"a","messages":[{"role":"user","content":"hi"},{"role":"user","content":"a","c\u006fntent":"b"}]}`,
+		`{"model":"a","messages":[{` + fill + `"role":"user","content":"a","Content":"b"}]}`,
+		`{"model":"a",` + msgs + `,"thinking":{"type":"enabled","Type":"disabled"}}`,
+		`{"model":"a",` + msgs + `,"chat_template_kwargs":{"thinking":true,"thinkin\u0067":false}}`,
+		`{"model":"a","x":1,"X":2,` + msgs + `}`,
+		`{"model":"a","x\u00e9":1,"X\u00c9":2,` + msgs + `}`,
+		"{\"model\":\"a\",\"k\xff\":1,\"k\\ufffd\":2," + msgs + `}`,
+	} {
+		if !json.Valid([]byte(body)) {
+			t.Fatalf("bad case %s", body)
+		}
+		_, err := Parse(EndpointChat, []byte(body))
+		var ae *Error
+		if !errors.As(err, &ae) || !(strings.Contains(ae.Message, "duplicate key") || strings.Contains(ae.Message, "invalid key")) {
+			t.Errorf("Parse(%s) = %v, want the key refused", body, err)
+		}
+		checkParse(t, EndpointChat, []byte(body))
+	}
+}

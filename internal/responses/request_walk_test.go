@@ -1,0 +1,88 @@
+package responses
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/dsgate/dsgate/internal/openai"
+
+	"github.com/dsgate/dsgate/internal/testkit"
+)
+
+var walkBodies = []string{
+	`{"model":"m","input":"hi"}`,
+	`{"model":"m","instructions":"be \"brief\"\n\\","input":[{"role":"developer","content":"rules"},{"type":"message","role":"user","content":[{"type":"input_text","text":"see"},{"type":"input_image","image_url":"https://x/a.png","detail":"low"}]}]}`,
+	`{"model":"m","input":[{"type":"function_call","call_id":"c","name":"f","arguments":"{\"x\":1}"},{"type":"function_call_output","call_id":"c","output":"2"}],"tools":[{"type":"function","name":"f","description":"d\u00e9","parameters":{"type":"object"},"strict":true}],"tool_choice":{"type":"function","name":"f"}}`,
+	`{"model":"m","input":"hi","text":{"format":{"type":"json_schema","name":"w","schema":{"type":"object"},"strict":true}},"reasoning":{"effort":"high"},"stream":true,"max_output_tokens":64,"temperature":0.5,"top_p":1,"metadata":{"a":[1,-2.5e3,true,false,null]}}`,
+}
+
+func checkWalk(t *testing.T, body []byte) {
+	t.Helper()
+	chat, _, err := ToChat(body)
+	if err == nil && !json.Valid(chat) {
+		t.Fatalf("ToChat(%q) = %s: not valid JSON", body, chat)
+	}
+	var e *openai.Error
+	if err != nil && (!errors.As(err, &e) || e.Status != 400) {
+		t.Fatalf("ToChat(%q) = %#v: not a 400 *openai.Error", body, err)
+	}
+	isMalformed := errors.As(err, &e) && e.Message == "request body is not valid JSON"
+	if !json.Valid(body) && !isMalformed {
+		t.Fatalf("ToChat(%q) = %v, want the malformed body refused as such", body, err)
+	}
+	if json.Valid(body) && isMalformed {
+		t.Fatalf("ToChat(%q) = %v on a valid body", body, err)
+	}
+}
+
+func FuzzToChatMutated(f *testing.F) {
+	f.Add(uint8(0), uint16(10), uint8(0), uint8(3), []byte(""))
+	f.Add(uint8(2), uint16(200), uint8(1), uint8(11), []byte(`"`))
+	f.Fuzz(func(t *testing.T, ti uint8, pos uint16, n uint8, tok uint8, extra []byte) {
+		tmpl := walkBodies[int(ti)%len(walkBodies)]
+		tk := testkit.JSONFaults[int(tok)%len(testkit.JSONFaults)]
+		if tok >= 200 {
+			tk = string(extra)
+		}
+		body := testkit.Mutate(tmpl, pos, n, tk)
+		checkWalk(t, body)
+		if len(extra) > 0 {
+			checkWalk(t, testkit.Mutate(string(body), pos/3+uint16(extra[0]), extra[0]>>4, string(extra[1:])))
+		}
+	})
+}
+
+func TestToChatMalformedTable(t *testing.T) {
+	for _, tmpl := range walkBodies {
+		for p := 0; p <= len(tmpl); p++ {
+			for _, tk := range testkit.JSONFaults {
+				for n := uint8(0); n < 2; n++ {
+					checkWalk(t, testkit.Mutate(tmpl, uint16(p), n, tk))
+				}
+			}
+		}
+		for i := 0; i < len(tmpl); i++ {
+			checkWalk(t, []byte(tmpl[:i]))
+			checkWalk(t, []byte(tmpl[:i]+" \n"))
+		}
+	}
+	for _, body := range []string{"", " ", "[", "[1,]", `"x`, "tru", "01", "\xef\xbb\xbf{}", "[]", "1", `"s"`, "null"} {
+		checkWalk(t, []byte(body))
+	}
+}
+
+func TestToChatDeep(t *testing.T) {
+	for _, d := range []int{9998, 9999, 10000} {
+		deep := strings.Repeat("[", d) + strings.Repeat("]", d)
+		for _, body := range []string{
+			`{"model":"m","x":` + deep + `,"input":"hi"}`,
+			`{"model":"m","input":"hi","metadata":{"x":` + deep + `}}`,
+			`{"model":5,"x":` + deep + `}`,
+			`{"model":"m","input":"hi","x":` + deep + `}x`,
+		} {
+			checkWalk(t, []byte(body))
+		}
+	}
+}
