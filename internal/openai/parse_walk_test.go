@@ -54,38 +54,16 @@ func checkParse(t *testing.T, e Endpoint, body []byte) {
 // hostile token put anywhere) and arbitrary bytes: a malformed object is
 // refused as malformed JSON, a valid one read as ParseTranslated reads it.
 func FuzzParseMutated(f *testing.F) {
-	f.Add(uint8(0), uint16(10), uint8(0), uint8(3), uint8(1), []byte(""))
-	f.Add(uint8(1), uint16(200), uint8(1), uint8(11), uint8(0), []byte(`"`))
-	f.Fuzz(func(t *testing.T, ti uint8, pos uint16, n uint8, tok uint8, e uint8, extra []byte) {
-		tmpl := walkBodies[int(ti)%len(walkBodies)]
-		tk := testkit.JSONFaults[int(tok)%len(testkit.JSONFaults)]
-		if tok >= 200 {
-			tk = string(extra)
-		}
-		body := testkit.Mutate(tmpl, pos, n, tk)
-		checkParse(t, Endpoint(e%4), body)
-		// And the same with a second mutation from extra (a splice).
-		if len(extra) > 0 {
-			b2 := testkit.Mutate(string(body), pos/3+uint16(extra[0]), extra[0]>>4, string(extra[1:]))
-			checkParse(t, Endpoint(e%4), b2)
-		}
-	})
+	testkit.FuzzFaults(f, walkBodies, func(t *testing.T, body []byte, e uint8) { checkParse(t, Endpoint(e%4), body) })
 }
 
 // TestParseMalformedTable: every template with every hostile token
 // at every position.
 func TestParseMalformedTable(t *testing.T) {
-	for _, tmpl := range walkBodies {
-		for p := 0; p <= len(tmpl); p++ {
-			for _, tk := range testkit.JSONFaults {
-				for n := uint8(0); n < 2; n++ {
-					body := testkit.Mutate(tmpl, uint16(p), n, tk)
-					checkParse(t, EndpointChat, body)
-					checkParse(t, EndpointCompletion, body)
-				}
-			}
-		}
-	}
+	testkit.EachFault(walkBodies, func(body []byte) {
+		checkParse(t, EndpointChat, body)
+		checkParse(t, EndpointCompletion, body)
+	})
 }
 
 // TestParseTruncated: every prefix of every template, with and

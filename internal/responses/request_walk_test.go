@@ -38,36 +38,11 @@ func checkWalk(t *testing.T, body []byte) {
 }
 
 func FuzzToChatMutated(f *testing.F) {
-	f.Add(uint8(0), uint16(10), uint8(0), uint8(3), []byte(""))
-	f.Add(uint8(2), uint16(200), uint8(1), uint8(11), []byte(`"`))
-	f.Fuzz(func(t *testing.T, ti uint8, pos uint16, n uint8, tok uint8, extra []byte) {
-		tmpl := walkBodies[int(ti)%len(walkBodies)]
-		tk := testkit.JSONFaults[int(tok)%len(testkit.JSONFaults)]
-		if tok >= 200 {
-			tk = string(extra)
-		}
-		body := testkit.Mutate(tmpl, pos, n, tk)
-		checkWalk(t, body)
-		if len(extra) > 0 {
-			checkWalk(t, testkit.Mutate(string(body), pos/3+uint16(extra[0]), extra[0]>>4, string(extra[1:])))
-		}
-	})
+	testkit.FuzzFaults(f, walkBodies, func(t *testing.T, body []byte, _ uint8) { checkWalk(t, body) })
 }
 
 func TestToChatMalformedTable(t *testing.T) {
-	for _, tmpl := range walkBodies {
-		for p := 0; p <= len(tmpl); p++ {
-			for _, tk := range testkit.JSONFaults {
-				for n := uint8(0); n < 2; n++ {
-					checkWalk(t, testkit.Mutate(tmpl, uint16(p), n, tk))
-				}
-			}
-		}
-		for i := 0; i < len(tmpl); i++ {
-			checkWalk(t, []byte(tmpl[:i]))
-			checkWalk(t, []byte(tmpl[:i]+" \n"))
-		}
-	}
+	testkit.EachFault(walkBodies, func(body []byte) { checkWalk(t, body) })
 	for _, body := range []string{"", " ", "[", "[1,]", `"x`, "tru", "01", "\xef\xbb\xbf{}", "[]", "1", `"s"`, "null"} {
 		checkWalk(t, []byte(body))
 	}

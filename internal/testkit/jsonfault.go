@@ -1,5 +1,7 @@
 package testkit
 
+import "testing"
+
 // JSONFaults are tokens that, put anywhere in a JSON document, mostly make
 // it malformed (and sometimes leave it valid): what the parsers' tests
 // insert into valid requests to check that the walk which validates as it
@@ -16,4 +18,42 @@ func Mutate(doc string, pos uint16, n uint8, tok string) []byte {
 	p := int(pos) % (len(doc) + 1)
 	q := min(p+int(n%4), len(doc))
 	return []byte(doc[:p] + tok + doc[q:])
+}
+
+// EachFault calls fn with every one of bodies with every fault of
+// JSONFaults put at every position (in place of none and of one byte), and
+// with every prefix of it, bare and followed by whitespace.
+func EachFault(bodies []string, fn func(body []byte)) {
+	for _, doc := range bodies {
+		for p := 0; p <= len(doc); p++ {
+			for _, tok := range JSONFaults {
+				for n := uint8(0); n < 2; n++ {
+					fn(Mutate(doc, uint16(p), n, tok))
+				}
+			}
+		}
+		for i := 0; i < len(doc); i++ {
+			fn([]byte(doc[:i]))
+			fn([]byte(doc[:i] + " \n\t"))
+		}
+	}
+}
+
+// FuzzFaults has f try fn on one of bodies with a fault put anywhere (one
+// of JSONFaults, or the fuzzer's own bytes), then with a second fault from
+// those bytes. sel is the fuzzer's too, for fn's own choices.
+func FuzzFaults(f *testing.F, bodies []string, fn func(t *testing.T, body []byte, sel uint8)) {
+	f.Add(uint8(0), uint16(10), uint8(0), uint8(3), uint8(1), []byte(""))
+	f.Add(uint8(1), uint16(200), uint8(1), uint8(11), uint8(0), []byte(`"`))
+	f.Fuzz(func(t *testing.T, bi uint8, pos uint16, n, tok, sel uint8, extra []byte) {
+		fault := JSONFaults[int(tok)%len(JSONFaults)]
+		if tok >= 200 {
+			fault = string(extra)
+		}
+		body := Mutate(bodies[int(bi)%len(bodies)], pos, n, fault)
+		fn(t, body, sel)
+		if len(extra) > 0 {
+			fn(t, Mutate(string(body), pos/3+uint16(extra[0]), extra[0]>>4, string(extra[1:])), sel)
+		}
+	})
 }
