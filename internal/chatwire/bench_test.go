@@ -158,8 +158,8 @@ func BenchmarkDecodeStream(b *testing.B) {
 
 // agentRequest is a coding agent's request as Claude Code sends one: a
 // long system prompt, tools with JSON schemas, and a conversation of tool
-// calls and results (about 90 KB, most of it text). The translators' cost
-// per byte shows here, not in the table's small conversation.
+// calls and results (77 KB, most of it text). The translators' cost per
+// byte shows here, not in the table's small conversation.
 func agentRequest() []byte {
 	var b strings.Builder
 	text := strings.Repeat("You are an agent for software engineering tasks. Use the tools to read and edit files; keep answers short. ", 40)
@@ -226,6 +226,71 @@ func BenchmarkAgentRequest(b *testing.B) {
 	b.Run("chat", func(b *testing.B) {
 		b.SetBytes(int64(len(chat)))
 		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := openai.Parse(openai.EndpointChat, chat); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// agentResponsesRequest is agentRequest as a Codex-style client sends it
+// to the Responses API: instructions, function tools, and input items of
+// function calls and their outputs.
+func agentResponsesRequest() []byte {
+	var b strings.Builder
+	text := strings.Repeat("You are an agent for software engineering tasks. Use the tools to read and edit files; keep answers short. ", 40)
+	b.WriteString(`{"model":"deepseek-chat","max_output_tokens":8192,"stream":true,"store":false,"instructions":`)
+	b.WriteString(strconv.Quote(text))
+	b.WriteString(`,"tools":[`)
+	for i := range 24 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"type":"function","name":"tool_` + strconv.Itoa(i) + `","description":` + strconv.Quote(text[:600]) +
+			`,"parameters":{"type":"object","properties":{"path":{"type":"string","description":"The absolute path of the file"},"offset":{"type":"integer"},"limit":{"type":"integer"},"content":{"type":"string"}},"required":["path"]}}`)
+	}
+	b.WriteString(`],"input":[{"role":"user","content":[{"type":"input_text","text":"Fix the failing test in the parser."}]}`)
+	for i := range 20 {
+		id := `"call_` + strconv.Itoa(i) + `"`
+		b.WriteString(`,{"type":"function_call","call_id":` + id + `,"name":"tool_1","arguments":` +
+			strconv.Quote(`{"path":"/src/parser.go","offset":`+strconv.Itoa(i*100)+`}`) + `}`)
+		b.WriteString(`,{"type":"function_call_output","call_id":` + id + `,"output":` +
+			strconv.Quote(strings.Repeat("func parse(b []byte) (int, error) {\n\treturn 0, nil\n}\n", 40)) + `}`)
+	}
+	b.WriteString(`]}`)
+	return []byte(b.String())
+}
+
+// BenchmarkAgentResponsesRequest translates agentResponsesRequest
+// ("responses": responses.ToChat) and parses the translation as the
+// pipeline does ("parse"), and the chat body as /v1/chat/completions would
+// ("chat").
+func BenchmarkAgentResponsesRequest(b *testing.B) {
+	body := agentResponsesRequest()
+	chat, _, err := responses.ToChat(body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("responses", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := responses.ToChat(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parse", func(b *testing.B) {
+		b.SetBytes(int64(len(chat)))
+		for b.Loop() {
+			if _, err := openai.ParseTranslated(openai.EndpointChat, chat); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("chat", func(b *testing.B) {
+		b.SetBytes(int64(len(chat)))
 		for b.Loop() {
 			if _, err := openai.Parse(openai.EndpointChat, chat); err != nil {
 				b.Fatal(err)
