@@ -117,14 +117,19 @@ func hlPrice(upstream string) string {
 // up, priced by hlPrice.
 func hlPricedOne(t *testing.T, up *hlUpstream) *authEnv {
 	t.Helper()
-	return hlStart(t, t.TempDir(), `
+	return hlStart(t, t.TempDir(), hlPricedConfig(up), up)
+}
+
+// hlPricedConfig is hlPricedOne's configuration past the common part.
+func hlPricedConfig(up *hlUpstream) string {
+	return `
 upstreams:
-  - {name: a, kind: openai, url: "`+up.url+`"}
+  - {name: a, kind: openai, url: "` + up.url + `"}
 models:
   - {name: deepseek-chat, targets: [{upstream: a}]}
 pricing:
   models:
-`+hlPrice("a"), up)
+` + hlPrice("a")
 }
 
 func hlStart(t *testing.T, dir, tail string, ups ...*hlUpstream) *authEnv {
@@ -362,16 +367,7 @@ func TestHostileLimitsHugeMaxTokensOverflowsBudget(t *testing.T) {
 	// The most any one request here really costs: the prompt and the 64
 	// tokens after which the engine ends its answer.
 	const oneRequest = float64(len(content) + 64)
-	tail := func(up *hlUpstream, extra string) string {
-		return extra + `
-upstreams:
-  - {name: a, kind: openai, url: "` + up.url + `"}
-models:
-  - {name: deepseek-chat, targets: [{upstream: a}]}
-pricing:
-  models:
-` + hlPrice("a")
-	}
+	tail := func(up *hlUpstream, extra string) string { return extra + hlPricedConfig(up) }
 	send := func(t *testing.T, e *authEnv, key, body string) (int, float64) {
 		t.Helper()
 		resp, b := e.do(t, "POST", "/v1/chat/completions", key, body)
