@@ -156,15 +156,11 @@ func (s *sseSink) eventBuf() []byte {
 	return (*s.buf)[:0]
 }
 
-// answerBuf is a buffer to build a translated non-streaming answer in: the
-// event buffer, which such an answer has no other use for. It is given
-// back when the frame is done with the request, after the audit record
-// has copied the answer, so a translated answer is no garbage of its own
-// (it was a third of a Responses answer's); hold keeps what the answer
-// grew it to.
-func (s *sseSink) answerBuf() []byte { return s.eventBuf() }
-
-// hold keeps b, built in the buffer answerBuf gave, as that buffer.
+// hold keeps b, built in the buffer eventBuf gave, as that buffer. A
+// translated non-streaming answer is built there too (the event buffer has
+// no other use in such an answer): given back when the frame is done with
+// the request, after the audit record has copied the answer, it is no
+// garbage of its own (it was a third of a Responses answer's).
 func (s *sseSink) hold(b []byte) {
 	if s.buf != nil && b != nil {
 		*s.buf = b
