@@ -28,6 +28,10 @@ type RequestInfo struct {
 	// upstream: a chat completions upstream cannot run them. The caller may
 	// log or audit them.
 	DroppedTools []string
+	// Chat is the chat body as the pipeline reads it (chatwire's Encode
+	// read it as it wrote it): the pipeline takes it and does not read the
+	// body again.
+	Chat openai.Parsed
 }
 
 // request is a Messages request body as read by parse. Byte slices are
@@ -141,7 +145,9 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 		return nil, info, invalid("thinking.type: must be enabled, adaptive or disabled")
 	}
 	c.ReasoningEffort = r.effort
-	return c.Marshal(), info, nil
+	chat, req, readErr := c.Encode()
+	info.Chat = openai.Parsed{Req: req, Err: readErr}
+	return chat, info, nil
 }
 
 // asError returns err as an *Error, or a 400 with msg for a walker error.

@@ -72,9 +72,9 @@ func toOpenAI(err error) error {
 // nil for a call that does not stream; native, when set, is the client's
 // own request, which the gateway relays untouched to upstreams that serve
 // its API.
-func (h *handlers) chatCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, chat []byte, sink gateway.Sink, native *gateway.Native) (*gateway.Result, error) {
+func (h *handlers) chatCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, chat []byte, parsed openai.Parsed, sink gateway.Sink, native *gateway.Native) (*gateway.Result, error) {
 	c := newCall(w, r, p, openai.EndpointChat, chat, sink)
-	c.Translated, c.Native = true, native
+	c.Parsed, c.Native = parsed, native
 	res, err := h.pl.Run(r.Context(), &c)
 	return res, apierror.WithCause(r.Context(), err)
 }
@@ -207,7 +207,7 @@ func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	st := anthropic.NewStream(info)
 	defer st.Release()
 	sink.chunk = st
-	_, err = h.chatCall(w, r, p, chat, sink, nativeMessages(body))
+	_, err = h.chatCall(w, r, p, chat, info.Chat, sink, nativeMessages(body))
 	if err == nil && !sink.relayed {
 		err = toOpenAI(st.Finish(sink.emit))
 	}
@@ -225,7 +225,7 @@ func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Prin
 
 // messagesComplete answers a Messages request that does not stream.
 func (h *handlers) messagesComplete(w http.ResponseWriter, r *http.Request, p *auth.Principal, body, chat []byte, info anthropic.RequestInfo) error {
-	res, err := h.chatCall(w, r, p, chat, nil, nativeMessages(body))
+	res, err := h.chatCall(w, r, p, chat, info.Chat, nil, nativeMessages(body))
 	if err != nil {
 		finishRecord(r, body, nil, nil)
 		return err
@@ -314,7 +314,7 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 	info.Store = keep
 	info.ID = responses.NewID() // never the upstream's chat id: that one may repeat
 	if !info.Stream {
-		res, err := h.chatCall(w, r, p, chat, nil, nil)
+		res, err := h.chatCall(w, r, p, chat, info.Chat, nil, nil)
 		if err != nil {
 			finishRecord(r, body, nil, nil)
 			return err
@@ -363,7 +363,7 @@ func (h *handlers) streamResponse(w http.ResponseWriter, r *http.Request, p *aut
 			}
 		}
 	}
-	_, err := h.chatCall(w, r, p, chat, sink, nil)
+	_, err := h.chatCall(w, r, p, chat, info.Chat, sink, nil)
 	if err == nil {
 		err = st.Finish(sink.emit)
 	}

@@ -23,10 +23,10 @@ func TestRouteAllocs(t *testing.T) {
 	}{
 		{"chat", "/v1/chat/completions", benchChat, false, 31},
 		{"chat stream", "/v1/chat/completions", benchChat, true, 52},
-		{"messages", "/v1/messages", benchMessages, false, 48},
-		{"messages stream", "/v1/messages", benchMessages, true, 64},
-		{"responses", "/v1/responses", benchResponses, false, 42},
-		{"responses stream", "/v1/responses", benchResponses, true, 61},
+		{"messages", "/v1/messages", benchMessages, false, 46},
+		{"messages stream", "/v1/messages", benchMessages, true, 62},
+		{"responses", "/v1/responses", benchResponses, false, 40},
+		{"responses stream", "/v1/responses", benchResponses, true, 59},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := benchHandler(benchLongChunks, false)

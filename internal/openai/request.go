@@ -93,9 +93,9 @@ var validRoles = map[string]bool{
 func Parse(e Endpoint, body []byte) (*Request, error) {
 	b := trimSpace(body)
 	if len(b) == 0 || b[0] != '{' {
-		return ParseTranslated(e, b) // which refuses it
+		return nil, InvalidRequest("", "request body must be a JSON object")
 	}
-	r, err := parse(e, b, true)
+	r, err := parse(e, b)
 	if err != nil && !jsonenc.Valid(b) { // malformed, whatever else is wrong
 		var v struct{}
 		return nil, decodeError(json.Unmarshal(b, &v))
@@ -103,33 +103,16 @@ func Parse(e Endpoint, body []byte) (*Request, error) {
 	return r, err
 }
 
-// ParseTranslated is Parse for a body the gateway built: a translator's
-// chat completions body (the Anthropic Messages and Responses APIs), which
-// is valid JSON by construction, since the translator validated the
-// client's request and encodes the parts it copies from it. It skips the
-// validating pass and checks everything else as Parse does.
-func ParseTranslated(e Endpoint, body []byte) (*Request, error) {
-	body = trimSpace(body)
-	if len(body) == 0 || body[0] != '{' {
-		return nil, InvalidRequest("", "request body must be a JSON object")
-	}
-	return parse(e, body, false)
-}
-
 // parse reads the request object body (trimmed), checking its syntax in
-// the same pass when validate is set.
-func parse(e Endpoint, body []byte, validate bool) (*Request, error) {
+// the same pass.
+func parse(e Endpoint, body []byte) (*Request, error) {
 	r := &Request{Endpoint: e, N: 1}
 	p := parser{r: r}
 	g := keyGuard{known: topKeys}
-	if validate {
-		if end, err := g.walkValid(body, p.member); err != nil {
-			return nil, err
-		} else if len(trimSpace(body[end:])) > 0 {
-			return nil, errMalformed // Parse reports it
-		}
-	} else if err := g.walk(body, p.member); err != nil {
+	if end, err := g.walkValid(body, p.member); err != nil {
 		return nil, err
+	} else if len(trimSpace(body[end:])) > 0 {
+		return nil, errMalformed // Parse reports it
 	}
 	return r, p.finish()
 }
@@ -229,11 +212,11 @@ func (p *parser) chatMember(key string, v []byte) error {
 }
 
 func (p *parser) message(i int, m []byte) error {
-	p.messages++
 	if m[0] != '{' {
 		return InvalidRequest(fmt.Sprintf("messages[%d]", i), "each message must be an object")
 	}
 	var role string
+	var content, toolCalls []byte
 	g := keyGuard{known: messageKeys, path: "messages", index: i}
 	err := g.walk(m, func(key string, v []byte) error {
 		switch key {
@@ -243,14 +226,24 @@ func (p *parser) message(i int, m []byte) error {
 				return InvalidRequest(fmt.Sprintf("messages[%d].role", i), "role must be a string")
 			}
 			role = s
-		case "content", "tool_calls": // an assistant's calls are sent back as prompt
-			p.r.PromptChars += len(v)
+		case "content":
+			content = v
+		case "tool_calls":
+			toolCalls = v
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
+	return p.read(i, role, content, toolCalls)
+}
+
+// read counts message i of the messages, with its role and the raw values
+// of its content and tool_calls (nil when absent).
+func (p *parser) read(i int, role string, content, toolCalls []byte) error {
+	p.messages++
+	p.r.PromptChars += len(content) + len(toolCalls) // an assistant's calls are sent back as prompt
 	if !validRoles[role] {
 		return InvalidRequest(fmt.Sprintf("messages[%d].role", i),
 			fmt.Sprintf("invalid role %q: must be one of system, developer, user, assistant, tool", clipEcho(role)))

@@ -93,9 +93,10 @@ type Call struct {
 	// upstreams that serve that API. Parsing, limits and the record use
 	// Body.
 	Native *gateway.Native
-	// Translated says Body was built by a translator from a request it
-	// validated (openai.ParseTranslated): valid JSON, not read twice.
-	Translated bool
+	// Parsed, when set, is Body as the translator that built it read it
+	// (chatwire.Request.Encode): the request, or the fault openai.Parse
+	// refuses it for. The pipeline takes it and does not read Body.
+	Parsed openai.Parsed
 }
 
 // Resource is the RBAC resource an endpoint needs (action read).
@@ -117,11 +118,10 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 		p = access.Anonymous
 	}
 	s.Principal, s.Role, s.Team = p.ID, p.Role, pl.o.Access.TeamOf(p)
-	parse := openai.Parse
-	if c.Translated {
-		parse = openai.ParseTranslated
+	req, err := c.Parsed.Req, c.Parsed.Err
+	if req == nil && err == nil {
+		req, err = openai.Parse(c.Endpoint, c.Body)
 	}
-	req, err := parse(c.Endpoint, c.Body)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,9 @@ import (
 )
 
 // FuzzToChatIsValidJSON: whatever request ToChat accepts, its chat body is
-// valid JSON, which the pipeline relies on to read it without validating
-// it again (openai.ParseTranslated).
+// valid JSON, and the request read as it was written (RequestInfo.Chat,
+// which the pipeline takes instead of reading the body) is what
+// openai.Parse reads from it, or the same fault.
 func FuzzToChatIsValidJSON(f *testing.F) {
 	for _, body := range []string{
 		`{"model":"m","input":"hi"}`,
@@ -22,9 +23,14 @@ func FuzzToChatIsValidJSON(f *testing.F) {
 		f.Add([]byte(body))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		chat, _, err := ToChat(body)
+		chat, info, err := ToChat(body)
 		if err == nil && !json.Valid(chat) {
 			t.Fatalf("ToChat(%s) = %s: not valid JSON", body, chat)
+		}
+		if err == nil {
+			if err := openai.CheckParsed(chat, info.Chat); err != nil {
+				t.Fatalf("ToChat(%s) = %s: %v", body, chat, err)
+			}
 		}
 		// The walk validates what it reads and skips (no pass of its own
 		// before): a malformed body is refused, as malformed.

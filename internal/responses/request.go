@@ -44,6 +44,10 @@ type RequestInfo struct {
 	// local_shell, mcp, ...) that were not sent upstream: chat completions
 	// upstreams cannot run them. The caller may log or audit them.
 	DroppedTools []string
+	// Chat is the chat body as the pipeline reads it (chatwire's Encode
+	// read it as it wrote it): the pipeline takes it and does not read the
+	// body again.
+	Chat openai.Parsed
 }
 
 // custom reports whether name is a custom tool of the request.
@@ -189,7 +193,9 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	if err := reasoning(&c, info.Reasoning); err != nil {
 		return nil, info, err
 	}
-	return c.Marshal(), info, nil
+	chat, req, readErr := c.Encode()
+	info.Chat = openai.Parsed{Req: req, Err: readErr}
+	return chat, info, nil
 }
 
 // toolString reads a tool's string field with read (chatwire.Name or
