@@ -80,8 +80,9 @@ type Options struct {
 	Series *Series
 	// Acted, when set, is told of every state-changing request (not a GET
 	// or HEAD) of a signed-in person, once it is answered: who, the
-	// status and when it began. The server writes it to the audit trail,
-	// so what is done in the console is recorded as the admin API's is.
+	// status and when it began; and of every sign-in attempt, p nil when
+	// it was refused. The server writes it to the audit trail, so what is
+	// done in the console is recorded as the admin API's is.
 	Acted func(r *http.Request, p *auth.Principal, status int, start time.Time)
 	// AuditFiles returns the audit trail's JSON-lines files, oldest first;
 	// nil when the audit trail is off or not written to files.

@@ -144,16 +144,29 @@ func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, 
 
 // login exchanges an API key for a session. The key is checked exactly as
 // the API checks it; the session id is new (never the one presented).
+//
+// Every attempt is told to Acted, refused ones too (with no principal):
+// a run of guesses at the sign-in form is in the audit trail, as a run of
+// refused API calls is.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	start := c.o.Now()
+	var p *auth.Principal
+	status := http.StatusSeeOther
+	if c.o.Acted != nil {
+		defer func() { c.o.Acted(r, p, status, start) }()
+	}
 	ck, err := r.Cookie(c.loginCookie())
 	form := r.PostFormValue(websession.CSRFField)
 	if err != nil || form == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(form)) != 1 {
-		c.showLogin(w, r, http.StatusForbidden, "csrf_failed")
+		status = http.StatusForbidden
+		c.showLogin(w, r, status, "csrf_failed")
 		return
 	}
-	p, err := c.o.Authenticate(r, strings.TrimSpace(r.PostFormValue("api_key")))
+	p, err = c.o.Authenticate(r, strings.TrimSpace(r.PostFormValue("api_key")))
 	if err != nil || p == nil || p.Kind != auth.KindKey {
-		status, msg := http.StatusUnauthorized, "bad_key"
+		p = nil
+		msg := "bad_key"
+		status = http.StatusUnauthorized
 		if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
 			status, msg = http.StatusTooManyRequests, "try_later" // failed-attempt limit, store down
 		}
@@ -167,7 +180,8 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if _, err := c.o.Sessions.Start(w, r, websession.Identity{Principal: p.ID, Role: p.Role, Team: team, Via: viaAPIKey}); err != nil {
-		c.fail(w, r, nil, http.StatusInternalServerError, "internal")
+		status = http.StatusInternalServerError
+		c.fail(w, r, nil, status, "internal")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: c.loginCookie(), Path: "/", MaxAge: -1, HttpOnly: true,

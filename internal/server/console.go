@@ -92,19 +92,29 @@ func (s *Server) buildConsole(cfg *config.Config) (*console.Console, error) {
 		o.BudgetOverrides = admin.OverrideOptions{Store: cs, Validate: c.validateCostOverrides,
 			Changed: func(ctx context.Context) error { return c.refreshCostOverrides(ctx, true) }}
 	}
-	if c.audit != nil {
-		o.Acted = func(r *http.Request, p *auth.Principal, status int, start time.Time) {
-			end := time.Now()
-			c.audit.Record(audit.Event{RequestID: audit.NewID(start), Principal: p.ID, Role: p.Role,
-				ClientAddr: r.RemoteAddr, Route: "CONSOLE " + r.Method + " " + r.URL.Path, Status: status,
-				RequestAt: start, ResponseAt: end})
-		}
-	}
+	o.Acted = c.auditAction("CONSOLE ")
 	if a := cfg.Audit; a.Enabled && !a.File.Disabled {
 		path := a.File.Path
 		o.AuditFiles = func() ([]string, error) { return auditFiles(path) }
 	}
 	return console.New(o)
+}
+
+// auditAction records a person's action in a web page (the console's,
+// a sign-in) in the audit trail: route is kind and the request's method
+// and path; p is nil for a refused sign-in. Nil when the trail is off.
+func (c *core) auditAction(kind string) func(r *http.Request, p *auth.Principal, status int, start time.Time) {
+	if c.audit == nil {
+		return nil
+	}
+	return func(r *http.Request, p *auth.Principal, status int, start time.Time) {
+		ev := audit.Event{RequestID: audit.NewID(start), ClientAddr: r.RemoteAddr,
+			Route: kind + r.Method + " " + r.URL.Path, Status: status, RequestAt: start, ResponseAt: time.Now()}
+		if p != nil {
+			ev.Principal, ev.Role = p.ID, p.Role
+		}
+		c.audit.Record(ev)
+	}
 }
 
 // consoleBatches gives the console the unfinished jobs of every owner

@@ -95,6 +95,14 @@ func TestConsoleOnTheGateway(t *testing.T) {
 	dir := t.TempDir()
 	e := startAuthIn(t, dir, consoleExtra(dir))
 	c := newConsoleClient(t, e.base)
+	_, page := c.do("GET", "/console/login", nil)
+	m := csrfInput.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no sign-in form: %s", page)
+	}
+	if resp, _ := c.do("POST", "/console/login", url.Values{"csrf_token": {m[1]}, "api_key": {"dsg_guess_wrong"}}); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("sign-in with a wrong key: %d", resp.StatusCode)
+	}
 	c.signIn(e.adminKey)
 	if c.csrf == "" {
 		t.Fatal("no CSRF token after sign-in")
@@ -180,6 +188,19 @@ func TestConsoleOnTheGateway(t *testing.T) {
 		}
 		return false
 	})
+	// Sign-in attempts are in the trail too, the refused one with no
+	// principal (guesses at the sign-in form went unrecorded).
+	var refused, signedIn bool
+	for _, ev := range readAuditAll(t, filepath.Join(dir, "audit")) {
+		if ev.Route != "CONSOLE POST /console/login" {
+			continue
+		}
+		refused = refused || ev.Status == http.StatusUnauthorized && ev.Principal == "" && ev.ClientAddr != ""
+		signedIn = signedIn || ev.Status == http.StatusSeeOther && ev.Principal == admin && ev.Role == "admin"
+	}
+	if !refused || !signedIn {
+		t.Fatalf("sign-in records: refused %v, signed in %v", refused, signedIn)
+	}
 }
 
 // compareUsageCSV checks that the console's CSV has the rows of GET

@@ -42,7 +42,7 @@ func (c *core) buildSSO(cfg *config.Config, kek []byte, log *slog.Logger) error 
 	}
 	key := sha256.Sum256(append([]byte("dsgate sso login state\x00"), kek...))
 	h, err := sso.New(sso.Options{Providers: providers, Sessions: c.webSessions(cfg), BaseURL: cfg.Auth.Issuer,
-		StateKey: key[:], Insecure: cfg.Console.InsecureCookie, Logger: log})
+		StateKey: key[:], Insecure: cfg.Console.InsecureCookie, Logger: log, SignedIn: c.auditAction("SSO ")})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,7 +57,8 @@ func TestSSOBrowserLogin(t *testing.T) {
       rules:
         - {claim: groups, value: dsgate-admins, role: admin}
       sso: {client_id: dsgate-web, client_secret: "file:`+secret+`"}
-console: {enabled: true, insecure_cookie: true}`)
+console: {enabled: true, insecure_cookie: true}
+audit: {enabled: true, dir: "`+filepath.Join(dir, "audit")+`"}`)
 
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.UserDataDir(filepath.Join(t.TempDir(), "chromium")))...)
@@ -151,6 +153,27 @@ console: {enabled: true, insecure_cookie: true}`)
 	if got := fetch("GET", "/admin/keys", "undefined", nil); got != 401 {
 		t.Errorf("admin API after logout: %d, want 401", got)
 	}
+
+	// Sign-ins are in the audit trail, a refused one (a callback without
+	// the login state) with no principal.
+	resp, err := http.Get(e.base + "/auth/oidc/callback?code=forged&state=forged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a forged callback: %d, want 403", resp.StatusCode)
+	}
+	testkit.Eventually(t, 5*time.Second, "the sign-ins' audit records", func() bool {
+		var refused, signedIn bool
+		for _, ev := range readAuditAll(t, filepath.Join(dir, "audit")) {
+			if ev.Route == "SSO GET /auth/oidc/callback" {
+				refused = refused || ev.Status == http.StatusForbidden && ev.Principal == ""
+				signedIn = signedIn || ev.Status == http.StatusOK && ev.Principal == "corp:id1" && ev.Role == "admin"
+			}
+		}
+		return refused && signedIn
+	})
 }
 
 func quote(s string) string {

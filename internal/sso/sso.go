@@ -77,6 +77,10 @@ type Options struct {
 	Insecure bool
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// SignedIn, when set, is told of every sign-in attempt that reached
+	// the callback, once it is answered: who (nil when it was refused), the
+	// status and when it began. The server writes it to the audit trail.
+	SignedIn func(r *http.Request, p *auth.Principal, status int, start time.Time)
 }
 
 // Handler serves the sign-in endpoints. It is safe for concurrent use.
@@ -181,32 +185,42 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
+	start := h.o.Now()
+	var who *auth.Principal
+	status := http.StatusOK
+	if h.o.SignedIn != nil {
+		defer func() { h.o.SignedIn(r, who, status, start) }()
+	}
 	st, err := h.readState(r)
 	http.SetCookie(w, h.stateCookie("", -1)) // single use, whatever happens
 	if err != nil {
-		page(w, http.StatusForbidden, "Sign-in refused", "Refused: "+err.Error()+". Start again from the sign-in page.", "")
+		status = http.StatusForbidden
+		page(w, status, "Sign-in refused", "Refused: "+err.Error()+". Start again from the sign-in page.", "")
 		return
 	}
 	p := h.providers[st.Issuer]
 	if e := r.URL.Query().Get("error"); e != "" {
-		page(w, http.StatusUnauthorized, "Sign-in refused by the identity provider", e, "")
+		status = http.StatusUnauthorized
+		page(w, status, "Sign-in refused by the identity provider", e, "")
 		return
 	}
-	who, err := h.exchange(r.Context(), p, r.URL.Query().Get("code"), st)
+	signedIn, err := h.exchange(r.Context(), p, r.URL.Query().Get("code"), st)
 	if err != nil {
 		h.o.Logger.Info("sso sign-in refused", "issuer", st.Issuer, "err", err)
-		status := http.StatusUnauthorized
+		status = http.StatusUnauthorized
 		if errors.Is(err, auth.ErrForbidden) {
 			status = http.StatusForbidden
 		}
 		page(w, status, "Sign-in refused", err.Error(), "")
 		return
 	}
-	if _, err := h.o.Sessions.Start(w, r, websession.Identity{Principal: who.ID, Role: who.Role, Team: who.Team,
+	if _, err := h.o.Sessions.Start(w, r, websession.Identity{Principal: signedIn.ID, Role: signedIn.Role, Team: signedIn.Team,
 		Via: "oidc:" + st.Issuer}); err != nil {
-		page(w, http.StatusInternalServerError, "Internal error", "", "")
+		status = http.StatusInternalServerError
+		page(w, status, "Internal error", "", "")
 		return
 	}
+	who = signedIn
 	h.o.Logger.Info("sso sign-in", "issuer", st.Issuer, "principal", who.ID, "role", who.Role)
 	// A page, not a redirect: the session cookie is SameSite=Strict, and
 	// browsers withhold it on a redirect chain that began at the IdP.
