@@ -72,13 +72,13 @@ func TestPlainHTTPUpstreamsGetH1(t *testing.T) {
 			t.Errorf("plainHTTP(%q) = %v, want %v", url, got, want)
 		}
 	}
-	if _, ok := New(Options{Name: "e", URL: "http://127.0.0.1:8000"}).client.Transport.(*h1Transport); !ok {
+	if _, ok := New(Options{Name: "e", URL: "http://127.0.0.1:8000"}).rt.(*h1Transport); !ok {
 		t.Error("an upstream at a plain-http URL does not get h1Transport")
 	}
-	if _, ok := New(Options{Name: "d", URL: "https://api.deepseek.com"}).client.Transport.(*http.Transport); !ok {
+	if _, ok := New(Options{Name: "d", URL: "https://api.deepseek.com"}).rt.(*http.Transport); !ok {
 		t.Error("an https upstream does not get net/http's Transport")
 	}
-	if _, ok := New(Options{Name: "n", URL: "http://127.0.0.1:8000", NetHTTPClient: true}).client.Transport.(*http.Transport); !ok {
+	if _, ok := New(Options{Name: "n", URL: "http://127.0.0.1:8000", NetHTTPClient: true}).rt.(*http.Transport); !ok {
 		t.Error("net_http_client does not keep an upstream on net/http's Transport")
 	}
 	t.Setenv("HTTP_PROXY", "http://proxy.internal:3128")

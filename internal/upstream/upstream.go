@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -79,7 +80,13 @@ type Upstream struct {
 	base       string
 	auth       string   // "Bearer <key>" or ""
 	authHeader []string // auth as a header value, built once
-	client     *http.Client
+	// rt sends inference requests: Send calls it itself, not through an
+	// http.Client (whose per-request copies of the headers and URL were a
+	// tenth of the upstream call's allocations), and no redirect is
+	// followed (see noRedirects). client, on rt, sends the health checks
+	// and balance queries.
+	rt     http.RoundTripper
+	client *http.Client
 	inFlight   atomic.Int64
 	breaker    *Breaker
 	activeDown atomic.Bool // failed its active health checks
@@ -133,11 +140,19 @@ func New(o Options) *Upstream {
 		opts:   o,
 		log:    o.Logger,
 		base:   strings.TrimRight(o.URL, "/"),
-		client: &http.Client{Transport: rt},
+		rt:     rt,
+		client: &http.Client{Transport: rt, CheckRedirect: noRedirects},
 		ewma:   peakEWMA{tau: 10 * time.Second},
 	}
 	if o.APIKey != "" {
 		u.auth = "Bearer " + o.APIKey
+	} else if pu, err := url.Parse(o.URL); err == nil && pu.User != nil {
+		// What net/http's client sends for a URL with user info (Send
+		// calls the transport itself).
+		pass, _ := pu.User.Password()
+		u.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(pu.User.Username()+":"+pass))
+	}
+	if u.auth != "" {
 		u.authHeader = []string{u.auth}
 	}
 	u.retryOn = defaultRetryPolicy()
@@ -453,7 +468,7 @@ func (u *Upstream) Send(ctx context.Context, e openai.Endpoint, body []byte, req
 		h["X-Request-Id"] = []string{requestID}
 	}
 	tracing.Inject(ctx, req.Header)
-	resp, err := u.client.Do(req)
+	resp, err := u.rt.RoundTrip(req)
 	if err != nil {
 		return nil, u.transportError(ctx, err)
 	}
@@ -464,6 +479,13 @@ func (u *Upstream) Send(ctx context.Context, e openai.Endpoint, body []byte, req
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return nil, u.statusError(resp.StatusCode, resp.Header.Get("Retry-After"), b)
 }
+
+// noRedirects keeps an upstream's redirect as its answer. Following it
+// would send the request, its body and the upstream's credentials wherever
+// it points (net/http follows a 307 or 308 of a POST with its body, and a
+// 301, 302 or 303 as a GET whose answer would be taken for the
+// completion): an upstream's 3xx is a failed attempt like any other.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // statusError classifies a non-2xx answer: whose fault it is and whether
 // the upstream's retry policy retries it.
