@@ -745,6 +745,9 @@ func tools(c *chatwire.Request, r *request, info *RequestInfo) *Error {
 			if toolName == "" {
 				return invalid(prefix() + "name: field required")
 			}
+			if !jsonenc.NestsWithin(schema, chatwire.ToolParametersDepth) {
+				return invalid(prefix() + "input_schema: nested too deeply")
+			}
 			c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: chatwire.FunctionDef{
 				Name: toolName, Description: desc, Parameters: schema}})
 			return nil

@@ -78,6 +78,11 @@ type Tool struct {
 	Function FunctionDef `json:"function"`
 }
 
+// ToolParametersDepth is how deep a tool's parameters are written in a
+// chat completions body: inside the body, tools, the tool and its
+// function (jsonenc.NestsWithin).
+const ToolParametersDepth = 4
+
 // FunctionDef is a tool's name, description and JSON schema. The
 // description is its JSON string as the client wrote it, copied as it is
 // (an agent's tools are mostly descriptions: decoding and encoding them

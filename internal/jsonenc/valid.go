@@ -98,6 +98,20 @@ func Elements(b []byte, i, depth int, fn func(n, v int) (end int, ok bool)) (end
 // maxDepth is encoding/json's nesting limit.
 const maxDepth = 10000
 
+// NestsWithin reports whether the valid JSON value v, written inside depth
+// levels of objects and arrays, stays within encoding/json's nesting
+// limit. A translator that copies a client's value one level deeper than
+// the client wrote it (a tool's schema: tools[i].input_schema becomes
+// tools[i].function.parameters) checks it: the client's body may reach the
+// limit exactly. A value too short to nest that deep is not walked.
+func NestsWithin(v []byte, depth int) bool {
+	if len(v) < 2*(maxDepth-depth+1) { // k levels take 2k bytes at least
+		return true
+	}
+	_, ok := (&validator{b: v}).value(0, depth)
+	return ok
+}
+
 type validator struct{ b []byte }
 
 // plain marks the bytes a JSON string holds as they are: not a quote, not

@@ -670,6 +670,8 @@ func tools(c *chatwire.Request, info *RequestInfo) *openai.Error {
 				info.CustomTools = append(info.CustomTools, t.Name)
 				t.Parameters, t.Strict = customParameters, nil
 				c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: t})
+			case !jsonenc.NestsWithin(t.Parameters, chatwire.ToolParametersDepth):
+				perr = invalid(param(".parameters"), param(".parameters")+" is nested too deeply")
 			default:
 				c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: t})
 			}
