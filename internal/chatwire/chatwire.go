@@ -222,8 +222,14 @@ func AppendParts(b []byte, parts []Part) []byte {
 }
 
 // Content encodes parts as message content: a plain string when every part
-// is text (joined with newlines), an array otherwise.
+// is text (joined with newlines), an array otherwise. One part of the
+// client's own JSON string is that string, not a copy (a system prompt, a
+// user turn: kilobytes a request); it is capped, so an append copies it.
 func Content(parts []Part) json.RawMessage {
+	if len(parts) == 1 && parts[0].Raw != nil && parts[0].ImageURL == "" {
+		raw := parts[0].Raw
+		return raw[:len(raw):len(raw)]
+	}
 	text := true
 	n := 2
 	for _, p := range parts {
