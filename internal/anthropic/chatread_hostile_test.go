@@ -99,23 +99,6 @@ func TestHostileToChatReadsAsParse(t *testing.T) {
 	}
 }
 
-// FuzzHostileToChatReadsAsParse is the existing fuzz target's CheckParsed
-// invariant, seeded with the hostile table.
-func FuzzHostileToChatReadsAsParse(f *testing.F) {
-	for _, body := range hostileMessagesBodies {
-		f.Add([]byte(body))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		chat, info, err := ToChat(body)
-		if err != nil {
-			return
-		}
-		if err := openai.CheckParsed(chat, info.Chat); err != nil {
-			t.Fatalf("ToChat(%s) = %s: %v", body, chat, err)
-		}
-	})
-}
-
 // A tool's input_schema is copied into the chat body one level
 // deeper than it was (tools[i].input_schema becomes
 // tools[i].function.parameters). A Messages body nested exactly to

@@ -113,23 +113,6 @@ func TestHostileToChatReadsAsParse(t *testing.T) {
 	}
 }
 
-// FuzzHostileToChatReadsAsParse is the existing fuzz target's CheckParsed
-// invariant, seeded with the hostile table.
-func FuzzHostileToChatReadsAsParse(f *testing.F) {
-	for _, body := range hostileResponsesBodies {
-		f.Add([]byte(body))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		chat, info, err := ToChat(body)
-		if err != nil {
-			return
-		}
-		if err := openai.CheckParsed(chat, info.Chat); err != nil {
-			t.Fatalf("ToChat(%s) = %s: %v", body, chat, err)
-		}
-	})
-}
-
 // A function tool's parameters are copied into the chat body one
 // level deeper than they were (tools[i].parameters becomes
 // tools[i].function.parameters). A Responses body nested exactly to

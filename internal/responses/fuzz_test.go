@@ -22,6 +22,9 @@ func FuzzToChatIsValidJSON(f *testing.F) {
 	} {
 		f.Add([]byte(body))
 	}
+	for _, body := range hostileResponsesBodies { // chatread_hostile_test.go
+		f.Add([]byte(body))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		chat, info, err := ToChat(body)
 		if err == nil && !json.Valid(chat) {
