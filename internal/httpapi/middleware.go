@@ -187,6 +187,12 @@ func accessLog(log *slog.Logger, r *http.Request, s *reqscope.Scope, sw *statusW
 	if status >= 500 {
 		level = slog.LevelWarn
 	}
+	if lw, ok := log.Handler().(LineWriter); ok {
+		if log.Enabled(r.Context(), level) {
+			writeAccessLine(lw, level, r, s, sw, status, end)
+		}
+		return
+	}
 	attrs := make([]slog.Attr, 0, 16)
 	attrs = append(attrs,
 		slog.String(keyRequestID, s.RequestID),
