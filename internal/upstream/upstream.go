@@ -85,8 +85,8 @@ type Upstream struct {
 	// tenth of the upstream call's allocations), and no redirect is
 	// followed (see noRedirects). client, on rt, sends the health checks
 	// and balance queries.
-	rt     http.RoundTripper
-	client *http.Client
+	rt         http.RoundTripper
+	client     *http.Client
 	inFlight   atomic.Int64
 	breaker    *Breaker
 	activeDown atomic.Bool // failed its active health checks
