@@ -111,13 +111,14 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	}
 	n := 0
 	var late chatwire.Request // the system messages among the messages
-	werr := chatwire.Array(r.messages, func(i int, m []byte) error {
+	werr := chatwire.Elements(r.messages, func(i, at int) (int, error) {
 		n++
-		if err := convert(&c, &late, m); err != nil {
+		end, err := convert(&c, &late, r.messages, at)
+		if err != nil {
 			err.Message = "messages." + strconv.Itoa(i) + "." + err.Message
-			return err
+			return end, err
 		}
-		return nil
+		return end, nil
 	})
 	if werr != nil {
 		return nil, info, asError(werr, "messages: expected an array of messages")
@@ -351,10 +352,11 @@ func member(key string, v []byte, field string) (string, *Error) {
 	return out, nil
 }
 
-// parseBlock reads one content block.
-func parseBlock(v []byte) (block, *Error) {
+// parseBlock reads the content block at buf[at] and returns the index
+// just past it.
+func parseBlock(buf []byte, at int) (block, int, *Error) {
 	var b block
-	err := chatwire.Object(v, func(key, val []byte) error {
+	end, err := chatwire.ObjectAt(buf, at, func(key, val []byte) error {
 		if chatwire.Null(val) {
 			return nil
 		}
@@ -387,9 +389,9 @@ func parseBlock(v []byte) (block, *Error) {
 		return nil
 	})
 	if err != nil {
-		return b, asError(err, "expected a content block object")
+		return b, end, asError(err, "expected a content block object")
 	}
-	return b, nil
+	return b, end, nil
 }
 
 func rawString(key string, v []byte) ([]byte, *Error) {
@@ -407,8 +409,8 @@ func unquote(raw []byte) string {
 
 // blocks calls fn for each block of a content value that is an array.
 func blocks(content []byte, fn func(i int, b block) *Error) *Error {
-	err := chatwire.Array(content, func(i int, v []byte) error {
-		b, err := parseBlock(v)
+	err := chatwire.Elements(content, func(i, at int) (int, error) {
+		b, end, err := parseBlock(content, at)
 		if err == nil {
 			err = fn(i, b)
 		}
@@ -416,9 +418,9 @@ func blocks(content []byte, fn func(i int, b block) *Error) *Error {
 			if !strings.HasPrefix(err.Message, "content.") {
 				err.Message = "content." + strconv.Itoa(i) + "." + err.Message
 			}
-			return err
+			return end, err
 		}
-		return nil
+		return end, nil
 	})
 	if err != nil {
 		return asError(err, "content: must be a string or an array of content blocks")
@@ -466,13 +468,14 @@ func joinSystem(c *chatwire.Request, late []chatwire.Message) {
 	c.Messages = slices.Insert(c.Messages, at, late...)
 }
 
-// convert appends the chat messages for one Messages message to c, or, for
-// a system message, to late (joinSystem).
-func convert(c, late *chatwire.Request, v []byte) *Error {
+// convert appends the chat messages for the Messages message at buf[at]
+// to c, or, for a system message, to late (joinSystem), and returns the
+// index just past it.
+func convert(c, late *chatwire.Request, buf []byte, at int) (int, *Error) {
 	var role string
 	var content []byte
 	guard := openai.NewKeyGuard("", messageKeys)
-	err := chatwire.Object(v, func(key, val []byte) error {
+	end, err := chatwire.ObjectAt(buf, at, func(key, val []byte) error {
 		if err := checkKey(&guard, "", key); err != nil {
 			return err
 		}
@@ -489,29 +492,29 @@ func convert(c, late *chatwire.Request, v []byte) *Error {
 		return nil
 	})
 	if err != nil {
-		return asError(err, "expected a message object")
+		return end, asError(err, "expected a message object")
 	}
 	if role == "system" {
 		// Claude Code sends a system message among the messages (its
 		// agent list). Chat templates want system text first, and the
 		// turn order must stay user/assistant: it joins the leading
 		// system messages.
-		return system(late, content)
+		return end, system(late, content)
 	}
 	if role != "user" && role != "assistant" {
-		return invalid("role: must be user, assistant or system")
+		return end, invalid("role: must be user, assistant or system")
 	}
 	if chatwire.Null(content) {
-		return invalid("content: field required")
+		return end, invalid("content: field required")
 	}
 	if content[0] == '"' {
 		c.Messages = append(c.Messages, chatwire.Message{Role: role, Content: content})
-		return nil
+		return end, nil
 	}
 	if role == "assistant" {
-		return assistant(c, content)
+		return end, assistant(c, content)
 	}
-	return user(c, content)
+	return end, user(c, content)
 }
 
 // user appends tool results as tool messages, then the rest as one user
@@ -709,10 +712,10 @@ func compact(raw []byte) string {
 // tools maps tool definitions and tool_choice.
 func tools(c *chatwire.Request, r *request, info *RequestInfo) *Error {
 	if !chatwire.Null(r.tools) {
-		err := chatwire.Array(r.tools, func(i int, v []byte) error {
+		err := chatwire.Elements(r.tools, func(i, at int) (int, error) {
 			var typ, toolName string
 			var desc, schema []byte
-			err := chatwire.Object(v, func(key, val []byte) error {
+			end, err := chatwire.ObjectAt(r.tools, at, func(key, val []byte) error {
 				if chatwire.Null(val) {
 					return nil
 				}
@@ -736,21 +739,21 @@ func tools(c *chatwire.Request, r *request, info *RequestInfo) *Error {
 			if err != nil {
 				e := asError(err, "expected a tool object")
 				e.Message = prefix() + e.Message
-				return e
+				return end, e
 			}
 			if typ != "" && typ != "custom" {
 				info.DroppedTools = append(info.DroppedTools, typ)
-				return nil
+				return end, nil
 			}
 			if toolName == "" {
-				return invalid(prefix() + "name: field required")
+				return end, invalid(prefix() + "name: field required")
 			}
 			if !jsonenc.NestsWithin(schema, chatwire.ToolParametersDepth) {
-				return invalid(prefix() + "input_schema: nested too deeply")
+				return end, invalid(prefix() + "input_schema: nested too deeply")
 			}
 			c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: chatwire.FunctionDef{
 				Name: toolName, Description: desc, Parameters: schema}})
-			return nil
+			return end, nil
 		})
 		if err != nil {
 			return asError(err, "tools: expected an array of tools")

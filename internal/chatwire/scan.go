@@ -78,36 +78,56 @@ func skipValue(b []byte, i int) int {
 // Object calls fn for each member of the object obj (trimmed, validated):
 // key is the raw key between its quotes, val the trimmed raw value.
 func Object(obj []byte, fn func(key, val []byte) error) error {
-	if len(obj) == 0 || obj[0] != '{' {
-		return ErrShape
+	_, err := ObjectAt(obj, 0, fn)
+	return err
+}
+
+// ObjectAt is Object for the object at b[i] of a larger checked document,
+// and returns the index just past it: a walk of the document need not find
+// the object's end before reading it (Elements).
+func ObjectAt(b []byte, i int, fn func(key, val []byte) error) (int, error) {
+	if i >= len(b) || b[i] != '{' {
+		return i, ErrShape
 	}
-	i := skipSpace(obj, 1)
-	for i < len(obj) && obj[i] != '}' {
-		kEnd := skipString(obj, i)
-		key := obj[i+1 : kEnd-1]
-		i = skipSpace(obj, kEnd) + 1 // past ':'
-		i = skipSpace(obj, i)
-		vEnd := skipValue(obj, i)
-		if err := fn(key, obj[i:vEnd]); err != nil {
-			return err
+	i = skipSpace(b, i+1)
+	for i < len(b) && b[i] != '}' {
+		kEnd := skipString(b, i)
+		key := b[i+1 : kEnd-1]
+		i = skipSpace(b, kEnd) + 1 // past ':'
+		i = skipSpace(b, i)
+		vEnd := skipValue(b, i)
+		if err := fn(key, b[i:vEnd]); err != nil {
+			return i, err
 		}
-		i = skipSpace(obj, vEnd)
-		if i < len(obj) && obj[i] == ',' {
-			i = skipSpace(obj, i+1)
+		i = skipSpace(b, vEnd)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
 		}
 	}
-	return nil
+	return i + 1, nil
 }
 
 // Array calls fn for each element of the array arr (trimmed, validated).
 func Array(arr []byte, fn func(i int, val []byte) error) error {
+	return Elements(arr, func(n, at int) (int, error) {
+		end := skipValue(arr, at)
+		return end, fn(n, arr[at:end])
+	})
+}
+
+// Elements calls fn with the index in arr of each element of the array
+// arr (trimmed, validated); fn reads the element and returns the index
+// just past it. An element read with ObjectAt is then passed over once,
+// not once to find its end and again to read it: each level of a
+// conversation walked with Array cost a pass over its text.
+func Elements(arr []byte, fn func(n, at int) (int, error)) error {
 	if len(arr) == 0 || arr[0] != '[' {
 		return ErrShape
 	}
 	i := skipSpace(arr, 1)
 	for n := 0; i < len(arr) && arr[i] != ']'; n++ {
-		end := skipValue(arr, i)
-		if err := fn(n, arr[i:end]); err != nil {
+		end, err := fn(n, i)
+		if err != nil {
 			return err
 		}
 		i = skipSpace(arr, end)
