@@ -277,19 +277,17 @@ func convertInput(c *chatwire.Request, raw []byte) *openai.Error {
 	}
 	var f folder
 	var perr *openai.Error
-	_ = chatwire.Array(raw, func(i int, v []byte) error {
-		if perr != nil {
-			return nil
-		}
-		it, err := parseItem(v)
+	_ = chatwire.Elements(raw, func(i, at int) (int, error) {
+		it, end, err := parseItem(raw, at)
 		if err == nil {
 			err = f.add(c, &it)
 		}
 		if err != nil {
 			err.Param = "input[" + strconv.Itoa(i) + "]" + err.Param
 			perr = err
+			return end, err // the walk stops at the first fault
 		}
-		return nil
+		return end, nil
 	})
 	if perr != nil {
 		return perr
@@ -299,14 +297,15 @@ func convertInput(c *chatwire.Request, raw []byte) *openai.Error {
 	return nil
 }
 
-// parseItem reads one input item.
-func parseItem(v []byte) (item, *openai.Error) {
+// parseItem reads the input item at buf[at] and returns the index just
+// past it.
+func parseItem(buf []byte, at int) (item, int, *openai.Error) {
 	var it item
-	if v[0] != '{' {
-		return it, invalid("", "input items must be objects")
+	if buf[at] != '{' {
+		return it, at, invalid("", "input items must be objects")
 	}
 	var perr *openai.Error
-	_ = chatwire.Object(v, func(key, val []byte) error {
+	end, _ := chatwire.ObjectAt(buf, at, func(key, val []byte) error {
 		if perr != nil || chatwire.Null(val) {
 			return nil
 		}
@@ -332,7 +331,7 @@ func parseItem(v []byte) (item, *openai.Error) {
 		}
 		return nil
 	})
-	return it, perr
+	return it, end, perr
 }
 
 // folder gathers consecutive assistant-side items into one chat message.
@@ -494,31 +493,29 @@ func contentParts(raw []byte) ([]chatwire.Part, *openai.Error) {
 	}
 	var out []chatwire.Part
 	var perr *openai.Error
-	_ = chatwire.Array(raw, func(i int, v []byte) error {
-		if perr != nil {
-			return nil
-		}
-		p, err := parsePart(v)
+	_ = chatwire.Elements(raw, func(i, at int) (int, error) {
+		p, end, err := parsePart(raw, at)
 		if err != nil {
 			err.Param = ".content[" + strconv.Itoa(i) + "]" + err.Param
 			perr = err
-			return nil
+			return end, err // the walk stops at the first fault
 		}
 		out = append(out, p)
-		return nil
+		return end, nil
 	})
 	return out, perr
 }
 
-// parsePart reads one content part.
-func parsePart(v []byte) (chatwire.Part, *openai.Error) {
+// parsePart reads the content part at buf[at] and returns the index just
+// past it.
+func parsePart(buf []byte, at int) (chatwire.Part, int, *openai.Error) {
 	var typ, url, detail string
 	var text []byte
 	var perr *openai.Error
-	if v[0] != '{' {
-		return chatwire.Part{}, invalid("", "content parts must be objects")
+	if buf[at] != '{' {
+		return chatwire.Part{}, at, invalid("", "content parts must be objects")
 	}
-	_ = chatwire.Object(v, func(key, val []byte) error {
+	end, _ := chatwire.ObjectAt(buf, at, func(key, val []byte) error {
 		if perr != nil || chatwire.Null(val) {
 			return nil
 		}
@@ -538,21 +535,21 @@ func parsePart(v []byte) (chatwire.Part, *openai.Error) {
 		return nil
 	})
 	if perr != nil {
-		return chatwire.Part{}, perr
+		return chatwire.Part{}, end, perr
 	}
 	switch typ {
 	case "input_text", "output_text", "text", "refusal", "reasoning_text", "summary_text":
 		if text == nil {
 			text = []byte(`""`)
 		}
-		return chatwire.Part{Raw: text}, nil
+		return chatwire.Part{Raw: text}, end, nil
 	case "input_image":
 		if url == "" {
-			return chatwire.Part{}, invalid(".image_url", "input_image needs image_url (file_id is not supported)")
+			return chatwire.Part{}, end, invalid(".image_url", "input_image needs image_url (file_id is not supported)")
 		}
-		return chatwire.Part{ImageURL: url, Detail: detail}, nil
+		return chatwire.Part{ImageURL: url, Detail: detail}, end, nil
 	}
-	return chatwire.Part{}, invalid(".type", "content part type "+strconv.Quote(typ)+" is not supported")
+	return chatwire.Part{}, end, invalid(".type", "content part type "+strconv.Quote(typ)+" is not supported")
 }
 
 // reasoningText appends a reasoning item's text: its reasoning_text
@@ -623,19 +620,16 @@ func tools(c *chatwire.Request, info *RequestInfo) *openai.Error {
 			return invalid("tools", "tools must be an array of tools")
 		}
 		var perr *openai.Error
-		_ = chatwire.Array(raw, func(i int, v []byte) error {
-			if perr != nil {
-				return nil
-			}
+		_ = chatwire.Elements(raw, func(i, at int) (int, error) {
 			// The parameter path is built only for an error message.
 			param := func(field string) string { return "tools[" + strconv.Itoa(i) + "]" + field }
 			var t chatwire.FunctionDef
 			var typ string
-			if v[0] != '{' {
+			if raw[at] != '{' {
 				perr = invalid(param(""), "tools must be objects")
-				return nil
+				return at, perr
 			}
-			_ = chatwire.Object(v, func(key, val []byte) error {
+			end, _ := chatwire.ObjectAt(raw, at, func(key, val []byte) error {
 				if perr != nil || chatwire.Null(val) {
 					return nil
 				}
@@ -675,7 +669,10 @@ func tools(c *chatwire.Request, info *RequestInfo) *openai.Error {
 			default:
 				c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: t})
 			}
-			return nil
+			if perr != nil {
+				return end, perr // the walk stops at the first fault
+			}
+			return end, nil
 		})
 		if perr != nil {
 			return perr
