@@ -16,21 +16,13 @@ func (e *Event) appendJSON(b []byte) []byte {
 		if omitEmpty && v == "" {
 			return
 		}
-		b = append(b, ',', '"')
-		b = append(b, key...)
-		b = append(b, '"', ':')
-		b = jsonenc.AppendString(b, v)
+		b = jsonenc.AppendString(jsonenc.AppendKey(b, key), v)
 	}
 	num := func(key string, v int64) {
-		b = append(b, ',', '"')
-		b = append(b, key...)
-		b = append(b, '"', ':')
-		b = strconv.AppendInt(b, v, 10)
+		b = strconv.AppendInt(jsonenc.AppendKey(b, key), v, 10)
 	}
 	when := func(key string, t time.Time) {
-		b = append(b, ',', '"')
-		b = append(b, key...)
-		b = append(b, '"', ':', '"')
+		b = append(jsonenc.AppendKey(b, key), '"')
 		b = t.AppendFormat(b, time.RFC3339Nano)
 		b = append(b, '"')
 	}

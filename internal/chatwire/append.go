@@ -132,7 +132,7 @@ func appendRaw(b []byte, key string, raw []byte, rd *openai.ChatReader) []byte {
 	if len(raw) == 0 {
 		return b
 	}
-	b = append(append(append(append(b, ',', '"'), key...), '"', ':'), raw...)
+	b = append(jsonenc.AppendKey(b, key), raw...)
 	rd.Member(key, raw)
 	return b
 }

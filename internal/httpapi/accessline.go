@@ -38,7 +38,7 @@ func writeAccessLine(lw LineWriter, level slog.Level, r *http.Request, s *reqsco
 	b = appendStr(b, "method", r.Method)
 	b = appendStr(b, "path", clipPath(r.URL.Path))
 	b = appendInt(b, keyStatus, int64(status))
-	b = append(b, `,"latency_ms":`...)
+	b = jsonenc.AppendKey(b, keyLatency)
 	b = appendFloat(b, float64(end.Sub(s.Start).Microseconds())/1000)
 	b = appendInt(b, "bytes", sw.bytes)
 	if s.Principal != "" {
@@ -71,13 +71,11 @@ func writeAccessLine(lw LineWriter, level slog.Level, r *http.Request, s *reqsco
 }
 
 func appendStr(b []byte, key, v string) []byte {
-	b = append(append(append(b, ',', '"'), key...), '"', ':')
-	return jsonenc.AppendString(b, v)
+	return jsonenc.AppendString(jsonenc.AppendKey(b, key), v)
 }
 
 func appendInt(b []byte, key string, v int64) []byte {
-	b = append(append(append(b, ',', '"'), key...), '"', ':')
-	return strconv.AppendInt(b, v, 10)
+	return strconv.AppendInt(jsonenc.AppendKey(b, key), v, 10)
 }
 
 // appendTime writes t as slog's JSONHandler does: RFC 3339 with

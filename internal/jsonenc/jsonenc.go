@@ -13,6 +13,15 @@ const hexDigits = "0123456789abcdef"
 // replacing invalid UTF-8 with U+FFFD.
 func AppendString(b []byte, s string) []byte { return appendString(b, s, false) }
 
+// AppendKey appends `,"key":`, the start of an object's next member; key
+// is a fixed name that needs no escaping. An object's first key is
+// written by hand.
+func AppendKey(b []byte, key string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	return append(b, '"', ':')
+}
+
 // AppendMarshalString appends s exactly as json.Marshal writes it: HTML
 // characters (<, >, &) escaped, \b and \f as such.
 func AppendMarshalString(b []byte, s string) []byte { return appendString(b, s, true) }

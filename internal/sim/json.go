@@ -2,21 +2,16 @@ package sim
 
 import (
 	"strconv"
+
+	"github.com/dsgate/dsgate/internal/jsonenc"
 )
 
 // Responses are written with append helpers rather than encoding/json: the
 // shapes are fixed and the simulator is the upstream in throughput
 // benchmarks, so it avoids reflection and intermediate maps.
 
-// appendKey appends `,"key":`; callers write an object's first key by hand.
-func appendKey(b []byte, key string) []byte {
-	b = append(b, ',', '"')
-	b = append(b, key...)
-	return append(b, '"', ':')
-}
-
 func appendIntField(b []byte, key string, v int) []byte {
-	return strconv.AppendInt(appendKey(b, key), int64(v), 10)
+	return strconv.AppendInt(jsonenc.AppendKey(b, key), int64(v), 10)
 }
 
 func appendHex(b []byte, v uint64) []byte {
