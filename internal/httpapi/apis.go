@@ -233,7 +233,7 @@ func (h *handlers) messagesComplete(w http.ResponseWriter, r *http.Request, p *a
 	out := res.Body
 	if !res.Native {
 		sink := sinkFor(w)
-		if out, err = anthropic.AppendFromChat(sink.eventBuf(), res.Body, info); err != nil {
+		if out, err = anthropic.AppendFromChat(sink.answerBuf(), res.Body, info); err != nil {
 			return toOpenAI(err)
 		}
 		sink.hold(out)
@@ -320,7 +320,7 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 			return err
 		}
 		sink := sinkFor(w)
-		out, err := responses.AppendFromChat(sink.eventBuf(), res.Body, info)
+		out, err := responses.AppendFromChat(sink.answerBuf(), res.Body, info)
 		if err != nil {
 			return err
 		}

@@ -148,13 +148,25 @@ type sseSink struct {
 // per stream (that was a tenth of a translated stream's garbage).
 var eventBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
-// eventBuf is the sink's event buffer, emptied.
+// eventBuf is the sink's event buffer, holding the events not written
+// yet: an event is appended to it, and the events written between two
+// flushes leave in one write at the flush (a write of the response writer
+// per event was some 0.2 µs each, and its 2 KiB buffer framed a burst in
+// chunks of that size).
 func (s *sseSink) eventBuf() []byte {
 	if s.buf == nil {
 		s.buf = eventBufs.Get().(*[]byte)
 	}
-	return (*s.buf)[:0]
+	return *s.buf
 }
+
+// answerBuf is the event buffer, emptied, for a whole answer built there
+// (a translated non-streaming answer: no events come before it).
+func (s *sseSink) answerBuf() []byte { return s.eventBuf()[:0] }
+
+// heldEvents is how much a sink holds back before a flush: past it the
+// events are written at once (a long burst of events is not gathered whole).
+const heldEvents = 16 << 10
 
 // hold keeps b, built in the buffer eventBuf gave, as that buffer. A
 // translated non-streaming answer is built there too (the event buffer has
@@ -163,19 +175,33 @@ func (s *sseSink) eventBuf() []byte {
 // garbage of its own (it was a third of a Responses answer's).
 func (s *sseSink) hold(b []byte) {
 	if s.buf != nil && b != nil {
-		*s.buf = b
+		*s.buf = b[:0] // no events held: the answer's bytes stay as they are until the release
 	}
 }
 
-// write writes an event built in the sink's event buffer.
-func (s *sseSink) write(event []byte) error {
-	*s.buf = event // keeps the buffer if the event grew it
-	_, err := s.w.Write(event)
+// write takes the events built in the sink's event buffer (eventBuf's,
+// with the new event appended): they are written at the next flush, or
+// now when they are over heldEvents.
+func (s *sseSink) write(events []byte) error {
+	*s.buf = events // keeps the buffer if the event grew it
+	if len(events) < heldEvents {
+		return nil
+	}
+	return s.writeOut()
+}
+
+// writeOut writes the events held in the event buffer.
+func (s *sseSink) writeOut() error {
+	if s.buf == nil || len(*s.buf) == 0 {
+		return nil
+	}
+	_, err := s.w.Write(*s.buf)
+	*s.buf = (*s.buf)[:0]
 	return err
 }
 
 // release gives the event buffer back: at a flush, and when the frame is
-// done with the request.
+// done with the request (after end).
 func (s *sseSink) release() {
 	if s.buf == nil {
 		return
@@ -225,10 +251,14 @@ func (s *sseSink) Comment(line []byte) error {
 	return s.write(append(append(s.eventBuf(), line...), '\n', '\n'))
 }
 
-// Flush sends the buffered events. The response writer buffers writes
-// until then, so a burst of events leaves in one write.
+// Flush sends the held events, in one write of the response writer and
+// one of the connection when they fit its buffer.
 func (s *sseSink) Flush() error {
+	err := s.writeOut()
 	s.release()
+	if err != nil {
+		return err
+	}
 	if f, ok := s.w.(interface{ FlushError() error }); ok {
 		return f.FlushError()
 	}
@@ -242,6 +272,13 @@ func (s *sseSink) event(payload []byte) {
 	}
 	s.write(openai.AppendEvent(s.eventBuf(), payload))
 	s.Flush()
+}
+
+// end writes the events still held when the handler is done: a stream
+// that ended with [DONE] is flushed with the response's end (see
+// gateway.FlushSink), its last events with it.
+func (s *sseSink) end() {
+	s.writeOut()
 }
 
 var newline = []byte{'\n'}

@@ -91,6 +91,7 @@ func frame(next http.Handler, o *Options) http.Handler {
 					"panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
 				failAs(sw, r, pe, shapeOf(r.URL.Path))
 			}
+			sw.sse.end()
 			status := sw.status
 			// The status the client saw: one that left after the whole
 			// answer was written saw it, not a 499.

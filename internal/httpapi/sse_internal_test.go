@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -30,12 +31,72 @@ func TestSinkHoldsNoBufferWhileWaiting(t *testing.T) {
 	if err := s.Comment([]byte(": ping")); err != nil {
 		t.Fatal(err)
 	}
-	s.release() // the frame's, at the end of the request
+	s.end() // the frame's, at the end of the request
+	s.release()
 	if s.buf != nil {
 		t.Error("the sink holds its event buffer after the request")
 	}
 	want := "data: {\"choices\":[]}\n\n" + "data: {\"choices\":[]}\n\n" + "data: {\"choices\":[]}\n\n" + ": ping\n\n"
 	if got := rec.Body.String(); got != want {
 		t.Errorf("written:\n%q\nwant:\n%q", got, want)
+	}
+}
+
+// countingWriter counts the response writer's writes.
+type countingWriter struct {
+	*httptest.ResponseRecorder
+	writes int
+}
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	w.writes++
+	return w.ResponseRecorder.Write(b)
+}
+
+// Issue 22: each event was a write of the response writer (some 0.2 µs,
+// and its 2 KiB buffer framed a burst in chunks of that size). The events
+// between two flushes leave in one write; a long burst is written as it
+// passes heldEvents, not gathered whole; the frame writes what a stream
+// that ended without a flush still holds.
+func TestSinkWritesTheEventsOfAFlushAtOnce(t *testing.T) {
+	w := &countingWriter{ResponseRecorder: httptest.NewRecorder()}
+	s := &sseSink{w: w}
+	for range 20 {
+		if err := s.Data([]byte(`{"choices":[]}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.writes != 0 {
+		t.Errorf("20 events made %d writes before the flush, want none", w.writes)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.writes; got != 1 {
+		t.Errorf("the flush of 20 events made %d writes, want 1", got)
+	}
+
+	big := []byte(`{"text":"` + strings.Repeat("x", 1000) + `"}`)
+	before := w.writes
+	n := 2 * heldEvents / len(big)
+	for range n {
+		if err := s.Data(big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.writes - before; got < 1 || s.buf != nil && len(*s.buf) >= heldEvents {
+		t.Errorf("%d events of %d bytes: %d writes before the flush, %d bytes held; want them written past %d",
+			n, len(big), got, len(*s.buf), heldEvents)
+	}
+	if err := s.Data([]byte(`{"last":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	s.end() // a stream that ended with [DONE]: the frame writes what is held
+	s.release()
+	if got := w.Body.String(); !strings.HasSuffix(got, "data: {\"last\":true}\n\n") {
+		t.Errorf("the held event was not written at the end: ...%q", got[max(0, len(got)-40):])
+	}
+	if want := 20 + n + 1; strings.Count(w.Body.String(), "data: ") != want {
+		t.Errorf("%d events written, want %d", strings.Count(w.Body.String(), "data: "), want)
 	}
 }
