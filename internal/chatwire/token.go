@@ -113,14 +113,7 @@ func (t Token) String() string {
 	return s
 }
 
-func noBackslash(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return false
-		}
-	}
-	return true
-}
+func noBackslash(b []byte) bool { return bytes.IndexByte(b, '\\') < 0 }
 
 // canonical reports whether the body of a JSON string is exactly what
 // jsonenc.AppendString writes for its decoded text: valid UTF-8 without a
@@ -129,6 +122,9 @@ func noBackslash(b []byte) bool {
 // \u2028 and \u2029).
 func canonical(s []byte) bool {
 	for i := 0; i < len(s); {
+		if i = jsonenc.ASCIIRun(s, i); i >= len(s) {
+			return true
+		}
 		c := s[i]
 		switch {
 		case c == '\\':

@@ -2,6 +2,7 @@ package chatwire
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/dsgate/dsgate/internal/jsonenc"
@@ -20,6 +21,10 @@ var tokenCases = []string{
 func TestTokenMatchesReencoding(t *testing.T) {
 	for _, tc := range tokenCases {
 		checkToken(t, []byte(tc))
+		// At each place of the eight-byte words the scans test at once.
+		for pad := range 9 {
+			checkToken(t, []byte(`"`+strings.Repeat("a", pad)+tc[1:len(tc)-1]+strings.Repeat("b", 9)+`"`))
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package jsonenc
 import (
 	"encoding/binary"
 	"math/bits"
+	"unicode/utf8"
 )
 
 // Valid reports whether b is one valid JSON value, as encoding/json's
@@ -281,6 +282,30 @@ func plainRun(b []byte, i int) int {
 		}
 	}
 	for i < len(b) && plain[b[i]] {
+		i++
+	}
+	return i
+}
+
+// ASCIIRun returns the index of the first byte at or after s[i] that a
+// JSON string cannot hold as it is or that is not ASCII (a quote, a
+// backslash, a control character, a byte of a multi-byte character), or
+// len(s): the run an encoder or a check of an encoding can pass over
+// without looking at each byte. It tests eight bytes at a time, as
+// plainRun does (a byte-wise loop was most of the escaping of a text).
+func ASCIIRun[S string | []byte](s S, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8] // one bounds check, not eight
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		// plainRun's test, and the high bit of each byte itself.
+		if special := ((x-ones*0x20)&^x | (q-ones)&^q | (bs-ones)&^bs | x) & highs; special != 0 {
+			return i + bits.TrailingZeros64(special)/8
+		}
+	}
+	for i < len(s) && s[i] < utf8.RuneSelf && plain[s[i]] {
 		i++
 	}
 	return i
