@@ -141,6 +141,7 @@ type Chunk struct {
 
 	usage openai.Usage // Usage points here after DecodeChunk
 	tmpl  template     // the last chunk with one text (template.go)
+	head  chunkHead    // the last walked chunk's bytes before its choices
 }
 
 // ChunkToolCall is one tool call fragment of a chunk.

@@ -1,6 +1,7 @@
 package chatwire
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 
@@ -202,7 +203,7 @@ func DecodeChunk(b []byte, c *Chunk) error {
 	if c.fromTemplate(b) {
 		return nil
 	}
-	if err := decodeChunk(b, c); err != nil {
+	if err := decodeChunk(b, c, true); err != nil {
 		return err
 	}
 	c.remember(b)
@@ -213,16 +214,24 @@ func DecodeChunk(b []byte, c *Chunk) error {
 // reads a chunk, its message as the delta, but keeps no template: a
 // completion is read once.
 func DecodeCompletion(b []byte, c *Chunk) error {
-	return decodeChunk(Trim(b), c)
+	return decodeChunk(Trim(b), c, false)
 }
 
-// decodeChunk is DecodeChunk's walk of b, trimmed.
-func decodeChunk(b []byte, c *Chunk) error {
-	prevID, prevModel, calls := c.ID, c.Model, c.ToolCalls[:0]
-	*c = Chunk{ToolCalls: calls, tmpl: c.tmpl}
-	end, err := members(b, 0, 1, func(key []byte, i int) (int, error) {
+// decodeChunk is DecodeChunk's walk of b, trimmed. A chunk that starts
+// with the bytes the last walked chunk had before its choices (its id,
+// object, created and model: its head, kept when keepHead is set) is
+// walked from there, with what the head read.
+func decodeChunk(b []byte, c *Chunk, keepHead bool) error {
+	prevID, prevModel, calls, h := c.ID, c.Model, c.ToolCalls[:0], c.head
+	*c = Chunk{ToolCalls: calls, tmpl: c.tmpl, head: h}
+	headAt, before, usageFirst := -1, 0, false
+	read := func(key []byte, i int) (int, error) {
 		switch string(key) {
 		case "choices":
+			if headAt < 0 && before > 0 && !usageFirst {
+				// Its key's quote: the head ends past a ',' and spaces.
+				headAt = cap(b) - cap(key) - 1
+			}
 			return elements(b, i, 2, func(n, e int) (int, error) {
 				if n > 0 {
 					return value(b, e, 2)
@@ -234,6 +243,7 @@ func decodeChunk(b []byte, c *Chunk) error {
 				return members(b, e, 3, func(k []byte, v int) (int, error) { return c.choiceMember(b, k, v) })
 			})
 		case "usage":
+			usageFirst = usageFirst || headAt < 0
 			end, err := value(b, i, 1)
 			if err != nil {
 				return 0, err
@@ -242,6 +252,7 @@ func decodeChunk(b []byte, c *Chunk) error {
 			c.Usage = &c.usage
 			return end, decodeUsage(b[i:end], &c.usage)
 		}
+		before++
 		end, err := value(b, i, 1)
 		if err != nil {
 			return 0, err
@@ -255,7 +266,18 @@ func decodeChunk(b []byte, c *Chunk) error {
 			c.Created = integer(v)
 		}
 		return end, nil
-	})
+	}
+	var end int
+	var err error
+	if n := len(h.bytes); n > 0 && len(b) > n && bytes.HasPrefix(b, h.bytes) {
+		c.ID, c.Model, c.Created = h.id, h.model, h.created
+		end, err = moreMembers(b, n, read)
+	} else {
+		end, err = members(b, 0, 1, read)
+		if err == nil && keepHead && headAt > 0 {
+			c.head.set(b[:headAt], c)
+		}
+	}
 	switch {
 	case err == ErrShape && !jsonenc.Valid(b):
 		return ErrInvalid // malformed as well: the error Decode gives
@@ -349,6 +371,36 @@ func elements(b []byte, i, depth int, fn func(n, v int) (int, error)) (int, erro
 		return end, err == nil
 	})
 	return walked(end, ok, err)
+}
+
+// moreMembers is members from b[i], the next key of the top-level object
+// (jsonenc.MoreMembers).
+func moreMembers(b []byte, i int, fn func(key []byte, v int) (int, error)) (int, error) {
+	var err error
+	end, ok := jsonenc.MoreMembers(b, i, func(key []byte, v int) (int, bool) {
+		if v < len(b) && b[v] == 'n' {
+			return jsonenc.Value(b, v, 1)
+		}
+		var end int
+		end, err = fn(key, v)
+		return end, err == nil
+	})
+	return walked(end, ok, err)
+}
+
+// chunkHead is the bytes of a chunk before its choices, and what they
+// read to (decodeChunk).
+type chunkHead struct {
+	bytes     []byte
+	id, model string
+	created   int64
+}
+
+// set keeps head, the bytes before the choices of the chunk just read
+// into c.
+func (h *chunkHead) set(head []byte, c *Chunk) {
+	h.bytes = append(h.bytes[:0], head...)
+	h.id, h.model, h.created = c.ID, c.Model, c.Created
 }
 
 func walked(end int, ok bool, err error) (int, error) {

@@ -111,5 +111,9 @@ func (c *Chunk) Reset() {
 	clear(calls)
 	doc := c.tmpl.doc
 	doc.Reset()
-	*c = Chunk{ToolCalls: calls[:0], tmpl: template{doc: doc}}
+	head := c.head.bytes[:0]
+	if cap(head) > 4<<10 {
+		head = nil
+	}
+	*c = Chunk{ToolCalls: calls[:0], tmpl: template{doc: doc}, head: chunkHead{bytes: head}}
 }

@@ -53,6 +53,16 @@ func Members(b []byte, i, depth int, fn func(key []byte, v int) (end int, ok boo
 	if i = v.space(i + 1); i < len(b) && b[i] == '}' {
 		return i + 1, true
 	}
+	return MoreMembers(b, i, fn)
+}
+
+// MoreMembers is Members from b[i], just past a ',' between two members
+// of an object whose bytes before i were checked: a reader that knows
+// those bytes from a document it read before (a stream's chunks repeat
+// their id, created and model) walks the rest only.
+func MoreMembers(b []byte, i int, fn func(key []byte, v int) (end int, ok bool)) (end int, ok bool) {
+	v := validator{b: b}
+	i = v.space(i)
 	for {
 		kEnd, ok := String(b, i)
 		if !ok {
