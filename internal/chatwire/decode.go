@@ -244,13 +244,9 @@ func decodeChunk(b []byte, c *Chunk, keepHead bool) error {
 			})
 		case "usage":
 			usageFirst = usageFirst || headAt < 0
-			end, err := value(b, i, 1)
-			if err != nil {
-				return 0, err
-			}
 			c.usage = openai.Usage{} // a second usage replaces the first
 			c.Usage = &c.usage
-			return end, decodeUsage(b[i:end], &c.usage)
+			return readUsage(b, i, &c.usage)
 		}
 		before++
 		end, err := value(b, i, 1)
@@ -371,6 +367,53 @@ func elements(b []byte, i, depth int, fn func(n, v int) (int, error)) (int, erro
 		return end, err == nil
 	})
 	return walked(end, ok, err)
+}
+
+// readUsage reads the usage object at b[i] into u in the walk that
+// checks it (Decode's decodeUsage reads a checked one), and returns the
+// index past it.
+func readUsage(b []byte, i int, u *openai.Usage) (int, error) {
+	return members(b, i, 2, func(key []byte, v int) (int, error) {
+		end, err := value(b, v, 2)
+		if err != nil {
+			return 0, err
+		}
+		n := func() int { return int(integer(b[v:end])) }
+		switch string(key) {
+		case "prompt_tokens":
+			u.PromptTokens = n()
+		case "completion_tokens":
+			u.CompletionTokens = n()
+		case "total_tokens":
+			u.TotalTokens = n()
+		case "prompt_cache_hit_tokens":
+			u.PromptCacheHitTokens = n()
+		case "prompt_cache_miss_tokens":
+			u.PromptCacheMissTokens = n()
+		case "prompt_tokens_details":
+			u.PromptTokensDetails = &struct {
+				CachedTokens int `json:"cached_tokens"`
+			}{memberInt(b[v:end], "cached_tokens")}
+		case "completion_tokens_details":
+			u.CompletionTokensDetails = &struct {
+				ReasoningTokens int `json:"reasoning_tokens"`
+			}{memberInt(b[v:end], "reasoning_tokens")}
+		}
+		return end, nil
+	})
+}
+
+// memberInt is the integer member key of the checked object obj (0 when
+// absent or no integer, or when obj is no object).
+func memberInt(obj []byte, key string) int {
+	var n int64
+	_ = Object(obj, func(k, v []byte) error {
+		if string(k) == key {
+			n = integer(v)
+		}
+		return nil
+	})
+	return int(n)
 }
 
 // moreMembers is members from b[i], the next key of the top-level object
