@@ -12,7 +12,9 @@
 # each length runs three times and the fewest instructions count (a timer
 # that fires in one run under valgrind's slowdown only adds). The garbage
 # collector is off (GOGC=off; set GOGC to count it): its cost follows the
-# allocations, which -benchmem reports apart.
+# allocations, which -benchmem reports apart. So is asynchronous
+# preemption (GODEBUG=asyncpreemptoff=1): callgrind asserts on the signals
+# it sends when the machine is busy.
 #
 #   go test -c -o /tmp/h.test ./internal/httpapi
 #   bench/icount/run.sh /tmp/h.test internal/httpapi 'BenchmarkRoute/messages/paced20'   # N1=1000 N2=4000
@@ -22,7 +24,7 @@ set -euo pipefail
 bin=$(realpath "$1") dir=$2 bench=$3 n1=${N1:-1000} n2=${N2:-4000}
 cd "$(dirname "$0")/../../$dir"
 ir() {
-  GOGC=${GOGC:-off} GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+  GOGC=${GOGC:-off} GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
     "$bin" -test.run XXX -test.bench "$bench" -test.cpu 1 -test.benchtime "${1}x" 2>&1 |
     awk '/Collected/ {print $4}'
 }

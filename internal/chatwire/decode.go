@@ -224,14 +224,21 @@ func DecodeCompletion(b []byte, c *Chunk) error {
 func decodeChunk(b []byte, c *Chunk, keepHead bool) error {
 	prevID, prevModel, calls, h := c.ID, c.Model, c.ToolCalls[:0], c.head
 	*c = Chunk{ToolCalls: calls, tmpl: c.tmpl, head: h}
-	headAt, before, usageFirst := -1, 0, false
+	// The head is the bytes before the first choices, when members came
+	// before it and none of them was usage; it reads what was read when
+	// the choices came (the chunk may give id, model or created again
+	// after them).
+	headAt, before, sawChoices, usageFirst := -1, 0, false, false
+	var head chunkHead
 	read := func(key []byte, i int) (int, error) {
 		switch string(key) {
 		case "choices":
-			if headAt < 0 && before > 0 && !usageFirst {
+			if !sawChoices && before > 0 && !usageFirst {
 				// Its key's quote: the head ends past a ',' and spaces.
 				headAt = cap(b) - cap(key) - 1
+				head.id, head.model, head.created = c.ID, c.Model, c.Created
 			}
+			sawChoices = true
 			return elements(b, i, 2, func(n, e int) (int, error) {
 				if n > 0 {
 					return value(b, e, 2)
@@ -271,7 +278,8 @@ func decodeChunk(b []byte, c *Chunk, keepHead bool) error {
 	} else {
 		end, err = members(b, 0, 1, read)
 		if err == nil && keepHead && headAt > 0 {
-			c.head.set(b[:headAt], c)
+			c.head.bytes = append(c.head.bytes[:0], b[:headAt]...)
+			c.head.id, c.head.model, c.head.created = head.id, head.model, head.created
 		}
 	}
 	switch {
@@ -373,13 +381,18 @@ func elements(b []byte, i, depth int, fn func(n, v int) (int, error)) (int, erro
 // checks it (Decode's decodeUsage reads a checked one), and returns the
 // index past it.
 func readUsage(b []byte, i int, u *openai.Usage) (int, error) {
-	return members(b, i, 2, func(key []byte, v int) (int, error) {
-		end, err := value(b, v, 2)
-		if err != nil {
-			return 0, err
+	if i < len(b) && b[i] != '{' {
+		return 0, ErrShape
+	}
+	// Not members, which passes over nulls: a counter given again as
+	// null is 0, as decodeUsage reads it.
+	end, ok := jsonenc.Members(b, i, 2, func(key []byte, v int) (int, bool) {
+		end, ok := jsonenc.Value(b, v, 2)
+		if !ok {
+			return end, false
 		}
 		n := func() int { return int(integer(b[v:end])) }
-		switch string(key) {
+		switch null := Null(b[v:end]); string(key) {
 		case "prompt_tokens":
 			u.PromptTokens = n()
 		case "completion_tokens":
@@ -391,16 +404,23 @@ func readUsage(b []byte, i int, u *openai.Usage) (int, error) {
 		case "prompt_cache_miss_tokens":
 			u.PromptCacheMissTokens = n()
 		case "prompt_tokens_details":
+			if null {
+				break // as if absent
+			}
 			u.PromptTokensDetails = &struct {
 				CachedTokens int `json:"cached_tokens"`
 			}{memberInt(b[v:end], "cached_tokens")}
 		case "completion_tokens_details":
+			if null {
+				break
+			}
 			u.CompletionTokensDetails = &struct {
 				ReasoningTokens int `json:"reasoning_tokens"`
 			}{memberInt(b[v:end], "reasoning_tokens")}
 		}
-		return end, nil
+		return end, true
 	})
+	return walked(end, ok, nil)
 }
 
 // memberInt is the integer member key of the checked object obj (0 when
@@ -437,13 +457,6 @@ type chunkHead struct {
 	bytes     []byte
 	id, model string
 	created   int64
-}
-
-// set keeps head, the bytes before the choices of the chunk just read
-// into c.
-func (h *chunkHead) set(head []byte, c *Chunk) {
-	h.bytes = append(h.bytes[:0], head...)
-	h.id, h.model, h.created = c.ID, c.Model, c.Created
 }
 
 func walked(end int, ok bool, err error) (int, error) {
