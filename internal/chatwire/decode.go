@@ -144,49 +144,40 @@ func decodeToolCall(v []byte, tc *ToolCall) error {
 
 func decodeUsage(v []byte, u *openai.Usage) error {
 	return Object(v, func(key, val []byte) error {
-		n := func() int { i, _ := strconv.Atoi(string(val)); return i }
-		switch string(key) {
-		case "prompt_tokens":
-			u.PromptTokens = n()
-		case "completion_tokens":
-			u.CompletionTokens = n()
-		case "total_tokens":
-			u.TotalTokens = n()
-		case "prompt_cache_hit_tokens":
-			u.PromptCacheHitTokens = n()
-		case "prompt_cache_miss_tokens":
-			u.PromptCacheMissTokens = n()
-		case "prompt_tokens_details":
-			if Null(val) {
-				return nil
-			}
-			var cached int
-			_ = Object(val, func(k, dv []byte) error {
-				if string(k) == "cached_tokens" {
-					cached, _ = strconv.Atoi(string(dv))
-				}
-				return nil
-			})
-			u.PromptTokensDetails = &struct {
-				CachedTokens int `json:"cached_tokens"`
-			}{cached}
-		case "completion_tokens_details":
-			if Null(val) {
-				return nil
-			}
-			var reasoning int
-			_ = Object(val, func(k, dv []byte) error {
-				if string(k) == "reasoning_tokens" {
-					reasoning, _ = strconv.Atoi(string(dv))
-				}
-				return nil
-			})
-			u.CompletionTokensDetails = &struct {
-				ReasoningTokens int `json:"reasoning_tokens"`
-			}{reasoning}
-		}
+		usageMember(u, key, val)
 		return nil
 	})
+}
+
+// usageMember reads one member of a usage object, its checked value val:
+// a counter that is no integer (null included) is 0, a null details
+// object is as if absent.
+func usageMember(u *openai.Usage, key, val []byte) {
+	n := func() int { return int(integer(val)) }
+	switch string(key) {
+	case "prompt_tokens":
+		u.PromptTokens = n()
+	case "completion_tokens":
+		u.CompletionTokens = n()
+	case "total_tokens":
+		u.TotalTokens = n()
+	case "prompt_cache_hit_tokens":
+		u.PromptCacheHitTokens = n()
+	case "prompt_cache_miss_tokens":
+		u.PromptCacheMissTokens = n()
+	case "prompt_tokens_details":
+		if !Null(val) {
+			u.PromptTokensDetails = &struct {
+				CachedTokens int `json:"cached_tokens"`
+			}{memberInt(val, "cached_tokens")}
+		}
+	case "completion_tokens_details":
+		if !Null(val) {
+			u.CompletionTokensDetails = &struct {
+				ReasoningTokens int `json:"reasoning_tokens"`
+			}{memberInt(val, "reasoning_tokens")}
+		}
+	}
 }
 
 // DecodeChunk reads a stream chunk into c, reusing c's storage (the
@@ -351,15 +342,21 @@ func members(b []byte, i, depth int, fn func(key []byte, v int) (int, error)) (i
 		return 0, ErrShape
 	}
 	var err error
-	end, ok := jsonenc.Members(b, i, depth, func(key []byte, v int) (int, bool) {
+	end, ok := jsonenc.Members(b, i, depth, skipNulls(b, depth, fn, &err))
+	return walked(end, ok, err)
+}
+
+// skipNulls is fn as jsonenc's walks call it, passing over null members
+// without calling fn, and keeping fn's error in err.
+func skipNulls(b []byte, depth int, fn func(key []byte, v int) (int, error), err *error) func(key []byte, v int) (int, bool) {
+	return func(key []byte, v int) (int, bool) {
 		if v < len(b) && b[v] == 'n' {
 			return jsonenc.Value(b, v, depth)
 		}
 		var end int
-		end, err = fn(key, v)
-		return end, err == nil
-	})
-	return walked(end, ok, err)
+		end, *err = fn(key, v)
+		return end, *err == nil
+	}
 }
 
 // elements is members for the array at b[i]: fn gets each element's
@@ -388,37 +385,10 @@ func readUsage(b []byte, i int, u *openai.Usage) (int, error) {
 	// null is 0, as decodeUsage reads it.
 	end, ok := jsonenc.Members(b, i, 2, func(key []byte, v int) (int, bool) {
 		end, ok := jsonenc.Value(b, v, 2)
-		if !ok {
-			return end, false
+		if ok {
+			usageMember(u, key, b[v:end])
 		}
-		n := func() int { return int(integer(b[v:end])) }
-		switch null := Null(b[v:end]); string(key) {
-		case "prompt_tokens":
-			u.PromptTokens = n()
-		case "completion_tokens":
-			u.CompletionTokens = n()
-		case "total_tokens":
-			u.TotalTokens = n()
-		case "prompt_cache_hit_tokens":
-			u.PromptCacheHitTokens = n()
-		case "prompt_cache_miss_tokens":
-			u.PromptCacheMissTokens = n()
-		case "prompt_tokens_details":
-			if null {
-				break // as if absent
-			}
-			u.PromptTokensDetails = &struct {
-				CachedTokens int `json:"cached_tokens"`
-			}{memberInt(b[v:end], "cached_tokens")}
-		case "completion_tokens_details":
-			if null {
-				break
-			}
-			u.CompletionTokensDetails = &struct {
-				ReasoningTokens int `json:"reasoning_tokens"`
-			}{memberInt(b[v:end], "reasoning_tokens")}
-		}
-		return end, true
+		return end, ok
 	})
 	return walked(end, ok, nil)
 }
@@ -440,14 +410,7 @@ func memberInt(obj []byte, key string) int {
 // (jsonenc.MoreMembers).
 func moreMembers(b []byte, i int, fn func(key []byte, v int) (int, error)) (int, error) {
 	var err error
-	end, ok := jsonenc.MoreMembers(b, i, func(key []byte, v int) (int, bool) {
-		if v < len(b) && b[v] == 'n' {
-			return jsonenc.Value(b, v, 1)
-		}
-		var end int
-		end, err = fn(key, v)
-		return end, err == nil
-	})
+	end, ok := jsonenc.MoreMembers(b, i, skipNulls(b, 1, fn, &err))
 	return walked(end, ok, err)
 }
 
