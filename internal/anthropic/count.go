@@ -20,7 +20,7 @@ const perMessage = 4
 // ratios vary by tokenizer); it exists so that clients which budget their
 // context (Claude Code) get a figure of the right size.
 func CountTokens(body []byte) ([]byte, error) {
-	r, perr := parse(body)
+	r, perr := parse(body, nil)
 	if perr != nil {
 		return nil, perr
 	}
@@ -48,7 +48,7 @@ func estimate(r *request) (int, *Error) {
 				e.raw(content)
 				return nil
 			}
-			if err := blocks(content, func(_ int, b block) *Error {
+			if _, err := blocks(content, 0, chatwire.Walk{}, func(_ int, b block) *Error {
 				e.raw(b.text)
 				e.raw(b.thinking)
 				e.text(b.name)

@@ -21,7 +21,7 @@ type Summary struct {
 // Inspect validates a Messages request body and summarises it. Errors are
 // *Error values (400).
 func Inspect(body []byte) (Summary, error) {
-	r, err := parse(body)
+	r, err := parse(body, nil)
 	if err != nil {
 		return Summary{}, err
 	}

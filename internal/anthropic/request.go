@@ -77,7 +77,8 @@ var (
 // validated once and walked once (no reflection): this runs on every
 // request.
 func ToChat(body []byte) ([]byte, RequestInfo, error) {
-	r, err := parse(body)
+	var conv conversion
+	r, err := parse(body, &conv)
 	if err != nil {
 		return nil, RequestInfo{}, err
 	}
@@ -98,41 +99,37 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 		TopP:        r.topP,
 		Stop:        r.stop,
 		Stream:      r.stream,
-		Messages:    make([]chatwire.Message, 0, 4),
 	}
 	if r.stream {
 		c.StreamOptions = &chatwire.StreamOptions{IncludeUsage: true}
 	}
-	if err := system(&c, r.system); err != nil {
+	sys, err := system(r.system)
+	if err != nil {
 		return nil, info, err
 	}
 	if chatwire.Null(r.messages) {
 		return nil, info, invalid("messages: field required")
 	}
-	n := 0
-	var late chatwire.Request // the system messages among the messages
-	werr := chatwire.Elements(r.messages, func(i, at int) (int, error) {
-		n++
-		end, err := convert(&c, &late, r.messages, at)
-		if err != nil {
-			err.Message = "messages." + strconv.Itoa(i) + "." + err.Message
-			return end, err
-		}
-		return end, nil
-	})
-	if werr != nil {
-		return nil, info, asError(werr, "messages: expected an array of messages")
+	if !conv.walked { // not an array: the walk says what is wrong
+		conv.messages(r.messages, 0, chatwire.Walk{})
 	}
-	if n == 0 {
+	if conv.err != nil {
+		return nil, info, conv.err
+	}
+	if conv.n == 0 {
 		return nil, info, invalid("messages: at least one message is required")
 	}
-	joinSystem(&c, late.Messages)
+	c.Messages = conv.chat.Messages
+	if sys.Role != "" {
+		c.Messages = slices.Insert(c.Messages, 0, sys)
+	}
+	joinSystem(&c, conv.late.Messages)
 	if n := len(c.Messages); n > 0 && c.Messages[n-1].Role == "assistant" {
 		if last := c.Messages[n-1].Content; len(last) > 0 && last[0] == '"' {
 			info.Prefill, _ = chatwire.Unquote(last)
 		}
 	}
-	if err := tools(&c, r, &info); err != nil {
+	if err := tools(&c, r, &conv, &info); err != nil {
 		return nil, info, err
 	}
 	switch r.thinking {
@@ -194,10 +191,11 @@ func checkKey(g *openai.KeyGuard, path string, key []byte) *Error {
 // parse validates body and reads the top-level fields, in one pass: the
 // walk checks the values it skips (a pass to validate the body first, then
 // one to walk it, were a tenth of a coding agent's request's translation).
+// With conv, the messages are converted in that pass too (conversion).
 // A malformed body is refused as malformed whatever else is wrong with it.
-func parse(body []byte) (*request, *Error) {
+func parse(body []byte, conv *conversion) (*request, *Error) {
 	body = chatwire.Trim(body)
-	r, err := walkRequest(body)
+	r, err := walkRequest(body, conv)
 	if err != nil && !jsonenc.Valid(body) {
 		var v struct{}
 		return nil, decodeError(json.Unmarshal(body, &v))
@@ -206,7 +204,7 @@ func parse(body []byte) (*request, *Error) {
 }
 
 // walkRequest is parse's walk of the trimmed body.
-func walkRequest(body []byte) (*request, *Error) {
+func walkRequest(body []byte, conv *conversion) (*request, *Error) {
 	if len(body) == 0 || body[0] != '{' {
 		return nil, invalid("request body must be a JSON object")
 	}
@@ -214,6 +212,24 @@ func walkRequest(body []byte) (*request, *Error) {
 	guard := openai.NewKeyGuard("", requestKeys)
 	var err *Error
 	end, ok := jsonenc.Members(body, 0, 1, func(key []byte, at int) (int, bool) {
+		if conv != nil && (string(key) == "messages" || string(key) == "tools") && at < len(body) && body[at] == '[' {
+			if err = checkKey(&guard, "", key); err != nil {
+				return at, false
+			}
+			w := chatwire.Walk{Check: true, Depth: 2}
+			if string(key) == "tools" {
+				end, ok := conv.tools(body, at, w)
+				if ok {
+					r.tools = body[at:end]
+				}
+				return end, ok
+			}
+			end, ok := conv.messages(body, at, w)
+			if ok {
+				r.messages = body[at:end]
+			}
+			return end, ok
+		}
 		end, ok := jsonenc.Value(body, at, 1)
 		if !ok {
 			return end, false
@@ -352,13 +368,14 @@ func member(key string, v []byte, field string) (string, *Error) {
 	return out, nil
 }
 
-// parseBlock reads the content block at buf[at] and returns the index
-// just past it.
-func parseBlock(buf []byte, at int) (block, int, *Error) {
+// parseBlock reads the content block at buf[at], walked by w, and returns
+// the index just past it.
+func parseBlock(buf []byte, at int, w chatwire.Walk) (block, int, *Error) {
 	var b block
-	end, err := chatwire.ObjectAt(buf, at, func(key, val []byte) error {
-		if chatwire.Null(val) {
-			return nil
+	end, err := w.Members(buf, at, func(key []byte, at int, in chatwire.Walk) (int, error) {
+		val, end, werr := in.Value(buf, at)
+		if werr != nil || chatwire.Null(val) {
+			return end, werr
 		}
 		var err *Error
 		switch string(key) {
@@ -384,9 +401,9 @@ func parseBlock(buf []byte, at int) (block, int, *Error) {
 			b.source = val
 		}
 		if err != nil {
-			return err
+			return end, err
 		}
-		return nil
+		return end, nil
 	})
 	if err != nil {
 		return b, end, asError(err, "expected a content block object")
@@ -407,10 +424,11 @@ func unquote(raw []byte) string {
 	return s
 }
 
-// blocks calls fn for each block of a content value that is an array.
-func blocks(content []byte, fn func(i int, b block) *Error) *Error {
-	err := chatwire.Elements(content, func(i, at int) (int, error) {
-		b, end, err := parseBlock(content, at)
+// blocks calls fn for each block of the content array at buf[at], walked
+// by w, and returns the index just past it.
+func blocks(buf []byte, at int, w chatwire.Walk, fn func(i int, b block) *Error) (int, *Error) {
+	end, err := w.Elements(buf, at, func(i, at int, in chatwire.Walk) (int, error) {
+		b, end, err := parseBlock(buf, at, in)
 		if err == nil {
 			err = fn(i, b)
 		}
@@ -423,22 +441,22 @@ func blocks(content []byte, fn func(i int, b block) *Error) *Error {
 		return end, nil
 	})
 	if err != nil {
-		return asError(err, "content: must be a string or an array of content blocks")
+		return end, asError(err, "content: must be a string or an array of content blocks")
 	}
-	return nil
+	return end, nil
 }
 
-// system adds the system prompt, a string or an array of text blocks.
-func system(c *chatwire.Request, raw []byte) *Error {
+// system is the system prompt's message, a string or an array of text
+// blocks (no message, no Role, when raw is null).
+func system(raw []byte) (chatwire.Message, *Error) {
 	if chatwire.Null(raw) {
-		return nil
+		return chatwire.Message{}, nil
 	}
 	if raw[0] == '"' {
-		c.Messages = append(c.Messages, chatwire.Message{Role: "system", Content: raw})
-		return nil
+		return chatwire.Message{Role: "system", Content: raw}, nil
 	}
 	var parts []chatwire.Part
-	err := blocks(raw, func(i int, b block) *Error {
+	_, err := blocks(raw, 0, chatwire.Walk{}, func(i int, b block) *Error {
 		if b.typ != "text" {
 			return invalid("type: must be text")
 		}
@@ -447,10 +465,9 @@ func system(c *chatwire.Request, raw []byte) *Error {
 	})
 	if err != nil {
 		err.Message = "system." + strings.TrimPrefix(err.Message, "content.")
-		return err
+		return chatwire.Message{}, err
 	}
-	c.Messages = append(c.Messages, chatwire.Message{Role: "system", Content: chatwire.Content(parts)})
-	return nil
+	return chatwire.Message{Role: "system", Content: chatwire.Content(parts)}, nil
 }
 
 // joinSystem puts the system messages found among the messages (late, in
@@ -468,16 +485,100 @@ func joinSystem(c *chatwire.Request, late []chatwire.Message) {
 	c.Messages = slices.Insert(c.Messages, at, late...)
 }
 
+// conversion is ToChat's conversion of the messages and of the tools,
+// done in parse's walk of the body (the walk that checks them): a coding
+// agent's conversation and tool definitions, most of its request, are
+// then passed over once, not checked and then walked again to be read.
+// Faults are kept, not returned, so that ToChat reports them in the order
+// it checks the fields whatever the order of the body's members.
+type conversion struct {
+	chat chatwire.Request // the converted messages and tools
+
+	walked bool             // the messages
+	late   chatwire.Request // the system messages among them (joinSystem)
+	n      int              // messages
+	err    *Error           // the messages' first fault
+
+	toolsWalked bool
+	dropped     []string // RequestInfo.DroppedTools
+	toolsErr    *Error
+}
+
+// messages converts the array of messages at b[at] with the walk w and
+// returns the index just past it.
+func (v *conversion) messages(b []byte, at int, w chatwire.Walk) (end int, ok bool) {
+	v.walked = true
+	v.chat.Messages = make([]chatwire.Message, 0, 4)
+	end, ok, v.err = walkArray(b, at, w, "messages", func(at int, in chatwire.Walk) (int, *Error) {
+		v.n++
+		return convert(&v.chat, &v.late, b, at, in)
+	})
+	return end, ok
+}
+
+// tools converts the array of tool definitions at b[at] with the walk w
+// and returns the index just past it.
+func (v *conversion) tools(b []byte, at int, w chatwire.Walk) (end int, ok bool) {
+	v.toolsWalked = true
+	end, ok, v.toolsErr = walkArray(b, at, w, "tools", func(at int, in chatwire.Walk) (int, *Error) {
+		return v.tool(b, at, in)
+	})
+	return end, ok
+}
+
+// walkArray calls each for the elements of the array at b[at] (its name
+// is what, for errors), walked by w, and returns the index just past it.
+// A fault stops the walk and is returned; a checking walk then checks the
+// rest of the array: ok is false when it is malformed.
+func walkArray(b []byte, at int, w chatwire.Walk, what string, each func(at int, in chatwire.Walk) (int, *Error)) (end int, ok bool, fault *Error) {
+	end, err := w.Elements(b, at, func(i, at int, in chatwire.Walk) (int, error) {
+		end, err := each(at, in)
+		if err != nil {
+			err.Message = what + "." + strconv.Itoa(i) + "." + err.Message
+			return end, err
+		}
+		return end, nil
+	})
+	if err == nil {
+		return end, true, nil
+	}
+	fault = asError(err, what+": expected an array of "+what)
+	if !w.Check {
+		return end, true, fault
+	}
+	end, ok = jsonenc.Value(b, at, w.Depth-1)
+	return end, ok, fault
+}
+
 // convert appends the chat messages for the Messages message at buf[at]
 // to c, or, for a system message, to late (joinSystem), and returns the
-// index just past it.
-func convert(c, late *chatwire.Request, buf []byte, at int) (int, *Error) {
+// index just past it. A message whose role comes before its content (as
+// every SDK writes one) has its blocks converted as w walks them.
+func convert(c, late *chatwire.Request, buf []byte, at int, w chatwire.Walk) (int, *Error) {
 	var role string
 	var content []byte
+	converted := false
+	var contentErr *Error
 	guard := openai.NewKeyGuard("", messageKeys)
-	end, err := chatwire.ObjectAt(buf, at, func(key, val []byte) error {
+	end, err := w.Members(buf, at, func(key []byte, at int, in chatwire.Walk) (int, error) {
 		if err := checkKey(&guard, "", key); err != nil {
-			return err
+			return at, err
+		}
+		if string(key) == "content" && (role == "user" || role == "assistant") && at < len(buf) && buf[at] == '[' {
+			converted = true
+			end, err := blocksOf(c, role, buf, at, in)
+			if err == nil {
+				return end, nil
+			}
+			// Reported after the message's other members are read, as
+			// when the content is converted after them.
+			contentErr = err
+			_, end, verr := in.Value(buf, at)
+			return end, verr
+		}
+		val, end, werr := in.Value(buf, at)
+		if werr != nil {
+			return end, werr
 		}
 		var err *Error
 		switch string(key) {
@@ -487,19 +588,29 @@ func convert(c, late *chatwire.Request, buf []byte, at int) (int, *Error) {
 			content = val
 		}
 		if err != nil {
-			return err
+			return end, err
 		}
-		return nil
+		return end, nil
 	})
 	if err != nil {
 		return end, asError(err, "expected a message object")
+	}
+	if converted {
+		if contentErr != nil {
+			return end, contentErr
+		}
+		return end, nil
 	}
 	if role == "system" {
 		// Claude Code sends a system message among the messages (its
 		// agent list). Chat templates want system text first, and the
 		// turn order must stay user/assistant: it joins the leading
 		// system messages.
-		return end, system(late, content)
+		m, err := system(content)
+		if m.Role != "" {
+			late.Messages = append(late.Messages, m)
+		}
+		return end, err
 	}
 	if role != "user" && role != "assistant" {
 		return end, invalid("role: must be user, assistant or system")
@@ -511,18 +622,27 @@ func convert(c, late *chatwire.Request, buf []byte, at int) (int, *Error) {
 		c.Messages = append(c.Messages, chatwire.Message{Role: role, Content: content})
 		return end, nil
 	}
-	if role == "assistant" {
-		return end, assistant(c, content)
+	if _, err := blocksOf(c, role, content, 0, chatwire.Walk{}); err != nil {
+		return end, err
 	}
-	return end, user(c, content)
+	return end, nil
+}
+
+// blocksOf converts the content blocks of a user or assistant message,
+// the array at buf[at] that w walks, and returns the index just past it.
+func blocksOf(c *chatwire.Request, role string, buf []byte, at int, w chatwire.Walk) (int, *Error) {
+	if role == "assistant" {
+		return assistant(c, buf, at, w)
+	}
+	return user(c, buf, at, w)
 }
 
 // user appends tool results as tool messages, then the rest as one user
 // message. Chat completions wants tool results right after the assistant
 // message that called the tools, which is where Messages puts them too.
-func user(c *chatwire.Request, content []byte) *Error {
+func user(c *chatwire.Request, buf []byte, at int, w chatwire.Walk) (int, *Error) {
 	var parts, images []chatwire.Part
-	err := blocks(content, func(i int, b block) *Error {
+	end, err := blocks(buf, at, w, func(i int, b block) *Error {
 		switch b.typ {
 		case "text":
 			parts = append(parts, chatwire.Part{Raw: b.text})
@@ -548,13 +668,13 @@ func user(c *chatwire.Request, content []byte) *Error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return end, err
 	}
 	parts = append(images, parts...)
 	if len(parts) > 0 {
 		c.Messages = append(c.Messages, chatwire.Message{Role: "user", Content: chatwire.Content(parts)})
 	}
-	return nil
+	return end, nil
 }
 
 // image turns an image block's source into an image URL part.
@@ -605,7 +725,7 @@ func resultContent(raw []byte, toolUseID string) ([]byte, []chatwire.Part, *Erro
 		return raw, nil, nil
 	}
 	var parts, images []chatwire.Part
-	err := blocks(raw, func(i int, b block) *Error {
+	_, err := blocks(raw, 0, chatwire.Walk{}, func(i int, b block) *Error {
 		switch b.typ {
 		case "text":
 			parts = append(parts, chatwire.Part{Raw: b.text})
@@ -637,12 +757,12 @@ func resultContent(raw []byte, toolUseID string) ([]byte, []chatwire.Part, *Erro
 
 // assistant folds an assistant turn into one chat message: thinking into
 // reasoning_content, text into content, tool_use into tool_calls.
-func assistant(c *chatwire.Request, content []byte) *Error {
+func assistant(c *chatwire.Request, buf []byte, at int, w chatwire.Walk) (int, *Error) {
 	var texts []chatwire.Part
 	var reasoning strings.Builder
 	var calls []chatwire.ToolCall
 	hasReasoning := false
-	err := blocks(content, func(i int, b block) *Error {
+	end, err := blocks(buf, at, w, func(i int, b block) *Error {
 		switch b.typ {
 		case "text":
 			texts = append(texts, chatwire.Part{Raw: b.text})
@@ -668,7 +788,7 @@ func assistant(c *chatwire.Request, content []byte) *Error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return end, err
 	}
 	msg := chatwire.Message{Role: "assistant", ToolCalls: calls}
 	if len(texts) == 0 {
@@ -680,7 +800,7 @@ func assistant(c *chatwire.Request, content []byte) *Error {
 		msg.ReasoningContent = chatwire.Ptr(reasoning.String())
 	}
 	c.Messages = append(c.Messages, msg)
-	return nil
+	return end, nil
 }
 
 // joined concatenates text parts (no separator: they are one answer).
@@ -709,55 +829,59 @@ func compact(raw []byte) string {
 	return buf.String()
 }
 
-// tools maps tool definitions and tool_choice.
-func tools(c *chatwire.Request, r *request, info *RequestInfo) *Error {
-	if !chatwire.Null(r.tools) {
-		err := chatwire.Elements(r.tools, func(i, at int) (int, error) {
-			var typ, toolName string
-			var desc, schema []byte
-			end, err := chatwire.ObjectAt(r.tools, at, func(key, val []byte) error {
-				if chatwire.Null(val) {
-					return nil
-				}
-				var err *Error
-				switch string(key) {
-				case "type":
-					typ, err = name("type", val)
-				case "name":
-					toolName, err = str("name", val)
-				case "description":
-					desc, err = rawString("description", val)
-				case "input_schema":
-					schema = val
-				}
-				if err != nil {
-					return err
-				}
-				return nil
-			})
-			prefix := func() string { return "tools." + strconv.Itoa(i) + "." } // for errors only
-			if err != nil {
-				e := asError(err, "expected a tool object")
-				e.Message = prefix() + e.Message
-				return end, e
-			}
-			if typ != "" && typ != "custom" {
-				info.DroppedTools = append(info.DroppedTools, typ)
-				return end, nil
-			}
-			if toolName == "" {
-				return end, invalid(prefix() + "name: field required")
-			}
-			if !jsonenc.NestsWithin(schema, chatwire.ToolParametersDepth) {
-				return end, invalid(prefix() + "input_schema: nested too deeply")
-			}
-			c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: chatwire.FunctionDef{
-				Name: toolName, Description: desc, Parameters: schema}})
-			return end, nil
-		})
-		if err != nil {
-			return asError(err, "tools: expected an array of tools")
+// tool converts the tool definition at b[at], walked by w, and returns
+// the index just past it.
+func (v *conversion) tool(b []byte, at int, w chatwire.Walk) (int, *Error) {
+	var typ, toolName string
+	var desc, schema []byte
+	end, err := w.Members(b, at, func(key []byte, at int, in chatwire.Walk) (int, error) {
+		val, end, werr := in.Value(b, at)
+		if werr != nil || chatwire.Null(val) {
+			return end, werr
 		}
+		var err *Error
+		switch string(key) {
+		case "type":
+			typ, err = name("type", val)
+		case "name":
+			toolName, err = str("name", val)
+		case "description":
+			desc, err = rawString("description", val)
+		case "input_schema":
+			schema = val
+		}
+		if err != nil {
+			return end, err
+		}
+		return end, nil
+	})
+	if err != nil {
+		return end, asError(err, "expected a tool object")
+	}
+	if typ != "" && typ != "custom" {
+		v.dropped = append(v.dropped, typ)
+		return end, nil
+	}
+	if toolName == "" {
+		return end, invalid("name: field required")
+	}
+	if !jsonenc.NestsWithin(schema, chatwire.ToolParametersDepth) {
+		return end, invalid("input_schema: nested too deeply")
+	}
+	v.chat.Tools = append(v.chat.Tools, chatwire.Tool{Type: "function", Function: chatwire.FunctionDef{
+		Name: toolName, Description: desc, Parameters: schema}})
+	return end, nil
+}
+
+// tools maps the tool definitions (converted in parse's walk when they
+// are an array) and tool_choice.
+func tools(c *chatwire.Request, r *request, conv *conversion, info *RequestInfo) *Error {
+	if !conv.toolsWalked && !chatwire.Null(r.tools) { // not an array: the walk says what is wrong
+		conv.tools(r.tools, 0, chatwire.Walk{})
+	}
+	c.Tools, info.DroppedTools = conv.chat.Tools, conv.dropped
+	if conv.toolsErr != nil {
+		return conv.toolsErr
 	}
 	if chatwire.Null(r.toolChoice) {
 		return nil

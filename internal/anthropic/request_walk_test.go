@@ -148,3 +148,31 @@ func TestToChatRefusesRawFoldVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestToChatContentBeforeRole: a message whose content comes before its
+// role is converted after the walk of its members, one whose role comes
+// first as the walk checks its blocks (conversion); both give the same
+// chat body, or the same fault.
+func TestToChatContentBeforeRole(t *testing.T) {
+	for _, m := range [][2]string{
+		{`"role":"user"`, `"content":[{"type":"text","text":"a"},{"type":"tool_result","tool_use_id":"x","content":[{"type":"text","text":"r"}]}]`},
+		{`"role":"assistant"`, `"content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"text","text":"b"},{"type":"tool_use","id":"x","name":"f","input":{"p": 1}}]`},
+		{`"role":"user"`, `"content":[{"type":"image","source":{"type":"url","url":"https://e/a.png"}},{"type":"text","text":"c"}]`},
+		{`"role":"user"`, `"content":[{"type":"tool_use","id":"x","name":"f"}]`},         // not in user messages
+		{`"role":"assistant"`, `"content":[{"type":"text","text":1}]`},                   // not a string
+		{`"role":"user"`, `"content":[{"type":"tool_result","content":"r"}]`},            // no tool_use_id
+		{`"role":"user"`, `"content":[{"type":"text","text":"a"}],"Role":"x"`},           // smuggled after the blocks
+		{`"role":"assistant"`, `"content":[{"type":"text","text":"a"}, 7]`},              // not a block
+		{`"role":"user"`, `"content":[{"type":"text","text":"a","x":[1,2,{"y":null}]}]`}, // an unknown member, checked
+	} {
+		roleFirst := `{"model":"m","max_tokens":5,"messages":[{` + m[0] + `,` + m[1] + `}]}`
+		contentFirst := `{"model":"m","max_tokens":5,"messages":[{` + m[1] + `,` + m[0] + `}]}`
+		chat1, _, err1 := ToChat([]byte(roleFirst))
+		chat2, _, err2 := ToChat([]byte(contentFirst))
+		if string(chat1) != string(chat2) || fmt.Sprint(err1) != fmt.Sprint(err2) {
+			t.Errorf("role first: %s, %v\ncontent first: %s, %v", chat1, err1, chat2, err2)
+		}
+		checkWalk(t, []byte(roleFirst))
+		checkWalk(t, []byte(contentFirst))
+	}
+}

@@ -197,3 +197,101 @@ func Name(v []byte) (string, bool) {
 	}
 	return Unquote(v)
 }
+
+// A Walk walks a client's document with position callbacks, as Elements
+// does. With Check set it also checks the syntax of what it passes over,
+// as jsonenc.Valid would: a translator that reads a part of a request as
+// it checks it passes over that part once (a check of the body, then a
+// walk to read it, were two passes over a coding agent's conversation).
+// Depth is the nesting depth of the object or array walked, as
+// jsonenc.Members takes it (1 for a document). Without Check the part was
+// checked before, and the walk only finds where values end.
+//
+// A checking walk's errors are fn's own, ErrShape when b[i] is not the
+// object or array walked, and ErrInvalid when the syntax is wrong. After
+// an error the walk stops where it is: a caller that must still tell a
+// malformed document from a wrong one checks the rest itself.
+type Walk struct {
+	Check bool
+	Depth int
+}
+
+// Members calls fn for each member of the object at b[i], with the
+// member's key (the raw bytes between its quotes), the index of its value
+// and in, the walk of that value: fn reads the value with in.Value, or
+// walks it with in.Members or in.Elements, and returns the index just past
+// it. Members returns the index just past the object.
+func (w Walk) Members(b []byte, i int, fn func(key []byte, at int, in Walk) (int, error)) (int, error) {
+	if i >= len(b) || b[i] != '{' {
+		return i, ErrShape
+	}
+	in := Walk{Check: w.Check, Depth: w.Depth + 1}
+	if w.Check {
+		var err error
+		end, ok := jsonenc.Members(b, i, w.Depth, func(key []byte, at int) (int, bool) {
+			var end int
+			end, err = fn(key, at, in)
+			return end, err == nil
+		})
+		return walked(end, ok, err)
+	}
+	i = skipSpace(b, i+1)
+	for i < len(b) && b[i] != '}' {
+		kEnd := skipString(b, i)
+		key := b[i+1 : kEnd-1]
+		at := skipSpace(b, skipSpace(b, kEnd)+1) // past ':'
+		end, err := fn(key, at, in)
+		if err != nil {
+			return end, err
+		}
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return i + 1, nil
+}
+
+// Elements is Members for the array at b[i]: fn gets each element's
+// index n and position.
+func (w Walk) Elements(b []byte, i int, fn func(n, at int, in Walk) (int, error)) (int, error) {
+	if i >= len(b) || b[i] != '[' {
+		return i, ErrShape
+	}
+	in := Walk{Check: w.Check, Depth: w.Depth + 1}
+	if w.Check {
+		var err error
+		end, ok := jsonenc.Elements(b, i, w.Depth, func(n, at int) (int, bool) {
+			var end int
+			end, err = fn(n, at, in)
+			return end, err == nil
+		})
+		return walked(end, ok, err)
+	}
+	i = skipSpace(b, i+1)
+	for n := 0; i < len(b) && b[i] != ']'; n++ {
+		end, err := fn(n, i, in)
+		if err != nil {
+			return end, err
+		}
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+	return i + 1, nil
+}
+
+// Value returns the value at b[at] that w walks (the in of a Members or
+// Elements callback) and the index just past it.
+func (w Walk) Value(b []byte, at int) ([]byte, int, error) {
+	if !w.Check {
+		end := skipValue(b, at)
+		return b[at:end], end, nil
+	}
+	end, ok := jsonenc.Value(b, at, w.Depth-1)
+	if !ok {
+		return nil, at, ErrInvalid
+	}
+	return b[at:end], end, nil
+}
