@@ -176,3 +176,36 @@ func TestToChatContentBeforeRole(t *testing.T) {
 		checkWalk(t, []byte(contentFirst))
 	}
 }
+
+// TestToChatMembersInAnyOrder: the messages and tools are converted in the
+// walk that checks the body (conversion), the system prompt after it: the
+// order of the body's members changes neither the chat body nor which
+// fault is reported.
+func TestToChatMembersInAnyOrder(t *testing.T) {
+	for _, members := range [][]string{
+		{`"model":"m"`, `"max_tokens":5`, `"system":[{"type":"text","text":"s"}]`, `"messages":[{"role":"system","content":"late"},{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"tool_use","id":"x","name":"f","input":{}}]}]`, `"tools":[{"name":"f","input_schema":{"type":"object"}},{"type":"bash_20250124","name":"bash"}]`, `"tool_choice":{"type":"auto"}`},
+		{`"model":"m"`, `"max_tokens":5`, `"messages":[{"role":"user","content":[{"type":"tool_use","id":"x","name":"f"}]}]`, `"tools":[{"input_schema":{}}]`, `"system":[{"type":"image"}]`}, // the system prompt's fault first
+		{`"max_tokens":5`, `"messages":[{"role":"user","content":[7]}]`, `"tools":[{}]`},                                                    // no model: that first
+		{`"model":"m"`, `"max_tokens":5`, `"tools":[{"name":"f"},{"description":"no name"}]`, `"messages":[{"role":"user","content":"q"}]`}, // a tool's fault
+	} {
+		var want string
+		for p := range testkit.Permutations(len(members)) {
+			var b strings.Builder
+			for i, at := range p {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(members[at])
+			}
+			body := "{" + b.String() + "}"
+			chat, info, err := ToChat([]byte(body))
+			got := string(chat) + "|" + fmt.Sprint(err) + "|" + fmt.Sprint(info.DroppedTools)
+			if want == "" {
+				want = got
+			} else if got != want {
+				t.Errorf("%s:\ngot  %s\nwant %s", body, got, want)
+			}
+			checkWalk(t, []byte(body))
+		}
+	}
+}

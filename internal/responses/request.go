@@ -2,6 +2,7 @@ package responses
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -104,7 +105,23 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	var input []byte
 	hasMaxOutput := false
 	var perr *openai.Error
+	var conv conversion
 	end, ok := jsonenc.Members(body, 0, 1, func(key []byte, at int) (int, bool) {
+		if at < len(body) && body[at] == '[' && (string(key) == "input" || string(key) == "tools") {
+			w := chatwire.Walk{Check: true, Depth: 2}
+			if string(key) == "tools" {
+				end, ok := conv.tools(body, at, w)
+				if ok {
+					info.Tools = body[at:end]
+				}
+				return end, ok
+			}
+			end, ok := conv.input(body, at, w)
+			if ok {
+				input = body[at:end]
+			}
+			return end, ok
+		}
 		end, ok := jsonenc.Value(body, at, 1)
 		if !ok {
 			return end, false
@@ -170,21 +187,21 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	c := chatwire.Request{
 		Model: info.Model, MaxTokens: info.MaxOutputTokens, Temperature: info.Temperature, TopP: info.TopP,
 		Stream: info.Stream, ParallelToolCalls: info.ParallelToolCalls, User: info.User,
-		Messages: make([]chatwire.Message, 0, 4),
 	}
 	if info.Stream {
 		c.StreamOptions = &chatwire.StreamOptions{IncludeUsage: true}
 	}
-	if !chatwire.Null(info.Instructions) && len(info.Instructions) > 2 {
-		c.Messages = append(c.Messages, chatwire.Message{Role: "system", Content: info.Instructions})
-	}
-	if err := convertInput(&c, input); err != nil {
+	if err := convertInput(&conv, input); err != nil {
 		return nil, info, err
+	}
+	c.Messages = conv.chat.Messages
+	if !chatwire.Null(info.Instructions) && len(info.Instructions) > 2 {
+		c.Messages = slices.Insert(c.Messages, 0, chatwire.Message{Role: "system", Content: info.Instructions})
 	}
 	if len(c.Messages) == 0 {
 		return nil, info, invalid("input", "Missing required parameter: 'input'.")
 	}
-	if err := tools(&c, &info); err != nil {
+	if err := tools(&c, &conv, &info); err != nil {
 		return nil, info, err
 	}
 	if err := textFormat(&c, info.Text); err != nil {
@@ -263,51 +280,99 @@ func boolean(param string, v []byte) (bool, *openai.Error) {
 	return false, invalid(param, param+" must be a boolean")
 }
 
-// convertInput converts the input string or items.
-func convertInput(c *chatwire.Request, raw []byte) *openai.Error {
+// conversion is ToChat's conversion of the input items and of the tools,
+// done in the walk that checks the body when they are arrays: a coding
+// agent's conversation and tool definitions, most of its request, are then
+// passed over once, not checked and then walked again to be read. Faults
+// are kept, not returned, so that ToChat reports them in the order it
+// checks the fields whatever the order of the body's members.
+type conversion struct {
+	chat chatwire.Request // the converted items and tools
+
+	inputWalked bool
+	inputErr    *openai.Error
+
+	toolsWalked     bool
+	custom, dropped []string // RequestInfo.CustomTools and DroppedTools
+	toolsErr        *openai.Error
+}
+
+// input converts the array of input items at b[at], walked by w, and
+// returns the index just past it.
+func (v *conversion) input(b []byte, at int, w chatwire.Walk) (end int, ok bool) {
+	v.inputWalked = true
+	v.chat.Messages = make([]chatwire.Message, 0, 4)
+	var f folder
+	end, ok, v.inputErr = walkArray(b, at, w, func(i, at int, in chatwire.Walk) (int, *openai.Error) {
+		it, end, err := parseItem(b, at, in)
+		if err == nil {
+			err = f.add(&v.chat, &it)
+		}
+		if err != nil {
+			err.Param = "input[" + strconv.Itoa(i) + "]" + err.Param
+		}
+		return end, err
+	})
+	if v.inputErr == nil {
+		f.flush(&v.chat)
+		f.flushImages(&v.chat)
+	}
+	return end, ok
+}
+
+// walkArray calls each for the elements of the array at b[at], walked by
+// w, and returns the index just past it. A fault stops the walk and is
+// returned; a checking walk then checks the rest of the array: ok is false
+// when it is malformed.
+func walkArray(b []byte, at int, w chatwire.Walk, each func(i, at int, in chatwire.Walk) (int, *openai.Error)) (end int, ok bool, fault *openai.Error) {
+	end, err := w.Elements(b, at, func(i, at int, in chatwire.Walk) (int, error) {
+		end, err := each(i, at, in)
+		if err != nil {
+			fault = err
+			return end, err
+		}
+		return end, nil
+	})
+	if err == nil || !w.Check {
+		return end, true, fault
+	}
+	// A fault, or malformed JSON (which ToChat reports as such: the rest
+	// of the body is not walked).
+	end, ok = jsonenc.Value(b, at, w.Depth-1)
+	return end, ok, fault
+}
+
+// convertInput converts the input string or items (converted in the walk
+// of the body when they are an array).
+func convertInput(v *conversion, raw []byte) *openai.Error {
 	if chatwire.Null(raw) {
 		return nil
 	}
 	if raw[0] == '"' {
-		c.Messages = append(c.Messages, chatwire.Message{Role: "user", Content: raw})
+		v.chat.Messages = append(make([]chatwire.Message, 0, 2), chatwire.Message{Role: "user", Content: raw})
 		return nil
 	}
 	if raw[0] != '[' {
 		return invalid("input", "input must be a string or an array of input items")
 	}
-	var f folder
-	var perr *openai.Error
-	_ = chatwire.Elements(raw, func(i, at int) (int, error) {
-		it, end, err := parseItem(raw, at)
-		if err == nil {
-			err = f.add(c, &it)
-		}
-		if err != nil {
-			err.Param = "input[" + strconv.Itoa(i) + "]" + err.Param
-			perr = err
-			return end, err // the walk stops at the first fault
-		}
-		return end, nil
-	})
-	if perr != nil {
-		return perr
+	if !v.inputWalked {
+		v.input(raw, 0, chatwire.Walk{})
 	}
-	f.flush(c)
-	f.flushImages(c)
-	return nil
+	return v.inputErr
 }
 
-// parseItem reads the input item at buf[at] and returns the index just
-// past it.
-func parseItem(buf []byte, at int) (item, int, *openai.Error) {
+// parseItem reads the input item at buf[at], walked by w, and returns the
+// index just past it.
+func parseItem(buf []byte, at int, w chatwire.Walk) (item, int, *openai.Error) {
 	var it item
-	if buf[at] != '{' {
+	if at >= len(buf) || buf[at] != '{' {
 		return it, at, invalid("", "input items must be objects")
 	}
 	var perr *openai.Error
-	end, _ := chatwire.ObjectAt(buf, at, func(key, val []byte) error {
-		if perr != nil || chatwire.Null(val) {
-			return nil
+	end, err := w.Members(buf, at, func(key []byte, at int, in chatwire.Walk) (int, error) {
+		val, end, err := in.Value(buf, at)
+		if err != nil || perr != nil || chatwire.Null(val) {
+			return end, err
 		}
 		switch string(key) {
 		case "type":
@@ -329,8 +394,11 @@ func parseItem(buf []byte, at int) (item, int, *openai.Error) {
 		case "summary":
 			it.summary = val
 		}
-		return nil
+		return end, nil
 	})
+	if err != nil && perr == nil {
+		perr = invalid("", "input items must be JSON objects") // malformed: ToChat says so
+	}
 	return it, end, perr
 }
 
@@ -611,71 +679,88 @@ func outputContent(raw []byte, callID string) ([]byte, []chatwire.Part, *openai.
 	return chatwire.String(sb.String()), images, nil
 }
 
-// tools maps function and custom tools and tool_choice; hosted tools are
-// dropped (see RequestInfo.DroppedTools).
-func tools(c *chatwire.Request, info *RequestInfo) *openai.Error {
+// tools converts the array of tool definitions at b[at], walked by w, and
+// returns the index just past it: function and custom tools; hosted tools
+// are dropped (see RequestInfo.DroppedTools).
+func (v *conversion) tools(b []byte, at int, w chatwire.Walk) (end int, ok bool) {
+	v.toolsWalked = true
+	end, ok, v.toolsErr = walkArray(b, at, w, func(i, at int, in chatwire.Walk) (int, *openai.Error) {
+		return v.tool(b, i, at, in)
+	})
+	return end, ok
+}
+
+// tool converts tool i, the definition at b[at] walked by w, and returns
+// the index just past it.
+func (v *conversion) tool(b []byte, i, at int, w chatwire.Walk) (int, *openai.Error) {
+	// The parameter path is built only for an error message.
+	param := func(field string) string { return "tools[" + strconv.Itoa(i) + "]" + field }
+	var t chatwire.FunctionDef
+	var typ string
+	if at >= len(b) || b[at] != '{' {
+		return at, invalid(param(""), "tools must be objects")
+	}
+	var perr *openai.Error
+	end, err := w.Members(b, at, func(key []byte, at int, in chatwire.Walk) (int, error) {
+		val, end, err := in.Value(b, at)
+		if err != nil || perr != nil || chatwire.Null(val) {
+			return end, err
+		}
+		switch string(key) {
+		case "type":
+			typ, perr = toolString(param, ".type", val, chatwire.Name)
+		case "name":
+			t.Name, perr = toolString(param, ".name", val, chatwire.Unquote)
+		case "description":
+			if val[0] != '"' {
+				perr = invalid(param(".description"), param(".description")+" must be a string")
+			}
+			t.Description = val
+		case "parameters":
+			t.Parameters = val
+		case "strict":
+			var b bool
+			if b, perr = boolean("strict", val); perr != nil {
+				perr = invalid(param(".strict"), param(".strict")+" must be a boolean")
+			}
+			t.Strict = &b
+		}
+		return end, nil
+	})
+	switch {
+	case err != nil && perr == nil:
+		perr = invalid(param(""), "tools must be JSON objects") // malformed: ToChat says so
+	case perr != nil:
+	case typ != "function" && typ != "custom":
+		v.dropped = append(v.dropped, typ)
+	case t.Name == "":
+		perr = invalid(param(".name"), "Missing required parameter: '"+param(".name")+"'.")
+	case typ == "custom":
+		v.custom = append(v.custom, t.Name)
+		t.Parameters, t.Strict = customParameters, nil
+		v.chat.Tools = append(v.chat.Tools, chatwire.Tool{Type: "function", Function: t})
+	case !jsonenc.NestsWithin(t.Parameters, chatwire.ToolParametersDepth):
+		perr = invalid(param(".parameters"), param(".parameters")+" is nested too deeply")
+	default:
+		v.chat.Tools = append(v.chat.Tools, chatwire.Tool{Type: "function", Function: t})
+	}
+	return end, perr
+}
+
+// tools maps the tool definitions (converted in the walk of the body when
+// they are an array) and tool_choice.
+func tools(c *chatwire.Request, v *conversion, info *RequestInfo) *openai.Error {
 	raw, choice := info.Tools, info.ToolChoice
 	if !chatwire.Null(raw) {
 		if raw[0] != '[' {
 			return invalid("tools", "tools must be an array of tools")
 		}
-		var perr *openai.Error
-		_ = chatwire.Elements(raw, func(i, at int) (int, error) {
-			// The parameter path is built only for an error message.
-			param := func(field string) string { return "tools[" + strconv.Itoa(i) + "]" + field }
-			var t chatwire.FunctionDef
-			var typ string
-			if raw[at] != '{' {
-				perr = invalid(param(""), "tools must be objects")
-				return at, perr
-			}
-			end, _ := chatwire.ObjectAt(raw, at, func(key, val []byte) error {
-				if perr != nil || chatwire.Null(val) {
-					return nil
-				}
-				switch string(key) {
-				case "type":
-					typ, perr = toolString(param, ".type", val, chatwire.Name)
-				case "name":
-					t.Name, perr = toolString(param, ".name", val, chatwire.Unquote)
-				case "description":
-					if val[0] != '"' {
-						perr = invalid(param(".description"), param(".description")+" must be a string")
-					}
-					t.Description = val
-				case "parameters":
-					t.Parameters = val
-				case "strict":
-					var b bool
-					if b, perr = boolean("strict", val); perr != nil {
-						perr = invalid(param(".strict"), param(".strict")+" must be a boolean")
-					}
-					t.Strict = &b
-				}
-				return nil
-			})
-			switch {
-			case perr != nil:
-			case typ != "function" && typ != "custom":
-				info.DroppedTools = append(info.DroppedTools, typ)
-			case t.Name == "":
-				perr = invalid(param(".name"), "Missing required parameter: '"+param(".name")+"'.")
-			case typ == "custom":
-				info.CustomTools = append(info.CustomTools, t.Name)
-				t.Parameters, t.Strict = customParameters, nil
-				c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: t})
-			case !jsonenc.NestsWithin(t.Parameters, chatwire.ToolParametersDepth):
-				perr = invalid(param(".parameters"), param(".parameters")+" is nested too deeply")
-			default:
-				c.Tools = append(c.Tools, chatwire.Tool{Type: "function", Function: t})
-			}
-			if perr != nil {
-				return end, perr // the walk stops at the first fault
-			}
-			return end, nil
-		})
-		if perr != nil {
-			return perr
+		if !v.toolsWalked {
+			v.tools(raw, 0, chatwire.Walk{})
+		}
+		c.Tools, info.CustomTools, info.DroppedTools = v.chat.Tools, v.custom, v.dropped
+		if v.toolsErr != nil {
+			return v.toolsErr
 		}
 	}
 	if chatwire.Null(choice) {

@@ -3,6 +3,7 @@ package responses
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -57,6 +58,39 @@ func TestToChatDeep(t *testing.T) {
 			`{"model":5,"x":` + deep + `}`,
 			`{"model":"m","input":"hi","x":` + deep + `}x`,
 		} {
+			checkWalk(t, []byte(body))
+		}
+	}
+}
+
+// TestToChatMembersInAnyOrder: the input items and tools are converted in
+// the walk that checks the body (conversion), the instructions read after
+// it: the order of the body's members changes neither the chat body nor
+// which fault is reported.
+func TestToChatMembersInAnyOrder(t *testing.T) {
+	for _, members := range [][]string{
+		{`"model":"m"`, `"instructions":"be brief"`, `"input":[{"role":"user","content":"q"},{"type":"function_call","call_id":"c","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c","output":"2"}]`, `"tools":[{"type":"function","name":"f","parameters":{"type":"object"}},{"type":"web_search"},{"type":"custom","name":"g"}]`, `"tool_choice":"auto"`},
+		{`"model":"m"`, `"input":[{"role":"user","content":"q"},{"type":"nope"}]`, `"tools":[{"type":"function"}]`},        // the input's fault first
+		{`"input":[{"role":"user","content":"q"}]`, `"tools":[{"type":"function","name":"f"},7]`, `"max_output_tokens":0`}, // no model: that first
+		{`"model":"m"`, `"input":[{"role":"user","content":[{"type":"input_text","text":"a"},{"type":"input_image"}]}]`, `"instructions":"i"`},
+	} {
+		var want string
+		for p := range testkit.Permutations(len(members)) {
+			var b strings.Builder
+			for i, at := range p {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(members[at])
+			}
+			body := "{" + b.String() + "}"
+			chat, info, err := ToChat([]byte(body))
+			got := string(chat) + "|" + fmt.Sprint(err) + "|" + fmt.Sprint(info.CustomTools, info.DroppedTools)
+			if want == "" {
+				want = got
+			} else if got != want {
+				t.Errorf("%s:\ngot  %s\nwant %s", body, got, want)
+			}
 			checkWalk(t, []byte(body))
 		}
 	}

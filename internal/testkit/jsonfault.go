@@ -1,6 +1,9 @@
 package testkit
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // JSONFaults are tokens that, put anywhere in a JSON document, mostly make
 // it malformed (and sometimes leave it valid): what the parsers' tests
@@ -56,4 +59,31 @@ func FuzzFaults(f *testing.F, bodies []string, fn func(t *testing.T, body []byte
 			fn(t, Mutate(string(body), pos/3+uint16(extra[0]), extra[0]>>4, string(extra[1:])), sel)
 		}
 	})
+}
+
+// Permutations yields every order of 0..n-1 (n! of them), each in a slice
+// of its own: a test of a document's members in every order writes them
+// in the order each gives.
+func Permutations(n int) func(yield func([]int) bool) {
+	return func(yield func([]int) bool) {
+		p := make([]int, n)
+		for i := range p {
+			p[i] = i
+		}
+		var gen func(k int) bool
+		gen = func(k int) bool {
+			if k == n {
+				return yield(slices.Clone(p))
+			}
+			for i := k; i < n; i++ {
+				p[k], p[i] = p[i], p[k]
+				if !gen(k + 1) {
+					return false
+				}
+				p[k], p[i] = p[i], p[k]
+			}
+			return true
+		}
+		gen(0)
+	}
 }
