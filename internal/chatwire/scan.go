@@ -86,25 +86,10 @@ func Object(obj []byte, fn func(key, val []byte) error) error {
 // and returns the index just past it: a walk of the document need not find
 // the object's end before reading it (Elements).
 func ObjectAt(b []byte, i int, fn func(key, val []byte) error) (int, error) {
-	if i >= len(b) || b[i] != '{' {
-		return i, ErrShape
-	}
-	i = skipSpace(b, i+1)
-	for i < len(b) && b[i] != '}' {
-		kEnd := skipString(b, i)
-		key := b[i+1 : kEnd-1]
-		i = skipSpace(b, kEnd) + 1 // past ':'
-		i = skipSpace(b, i)
-		vEnd := skipValue(b, i)
-		if err := fn(key, b[i:vEnd]); err != nil {
-			return i, err
-		}
-		i = skipSpace(b, vEnd)
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
-	}
-	return i + 1, nil
+	return Walk{}.Members(b, i, func(key []byte, at int, in Walk) (int, error) {
+		val, end, _ := in.Value(b, at)
+		return end, fn(key, val)
+	})
 }
 
 // Array calls fn for each element of the array arr (trimmed, validated).
@@ -121,21 +106,8 @@ func Array(arr []byte, fn func(i int, val []byte) error) error {
 // not once to find its end and again to read it: each level of a
 // conversation walked with Array cost a pass over its text.
 func Elements(arr []byte, fn func(n, at int) (int, error)) error {
-	if len(arr) == 0 || arr[0] != '[' {
-		return ErrShape
-	}
-	i := skipSpace(arr, 1)
-	for n := 0; i < len(arr) && arr[i] != ']'; n++ {
-		end, err := fn(n, i)
-		if err != nil {
-			return err
-		}
-		i = skipSpace(arr, end)
-		if i < len(arr) && arr[i] == ',' {
-			i = skipSpace(arr, i+1)
-		}
-	}
-	return nil
+	_, err := Walk{}.Elements(arr, 0, func(n, at int, _ Walk) (int, error) { return fn(n, at) })
+	return err
 }
 
 // Unquote decodes the JSON string v. ok is false when v is not a string.
