@@ -142,6 +142,7 @@ type Chunk struct {
 	usage openai.Usage // Usage points here after DecodeChunk
 	tmpl  template     // the last chunk with one text (template.go)
 	head  chunkHead    // the last walked chunk's bytes before its choices
+	role  [2]int       // where the walked chunk's delta role member is, with the comma after it (template.go)
 }
 
 // ChunkToolCall is one tool call fragment of a chunk.

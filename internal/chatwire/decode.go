@@ -290,6 +290,9 @@ func (c *Chunk) choiceMember(b, key []byte, i int) (int, error) {
 	switch string(key) {
 	case "delta", "message":
 		return members(b, i, 4, func(k []byte, v int) (int, error) {
+			if string(k) == "role" {
+				return c.readRole(b, k, v)
+			}
 			if string(k) == "tool_calls" {
 				return elements(b, v, 5, func(_, e int) (int, error) {
 					end, err := value(b, e, 5)
@@ -322,6 +325,22 @@ func (c *Chunk) choiceMember(b, key []byte, i int) (int, error) {
 		return end, err
 	}
 	return value(b, i, 3)
+}
+
+// readRole checks the value of the delta member role (key k, its value at
+// b[v]), which a Chunk does not keep, and notes where the member is when
+// another member follows it: its chunk without it, the stream's chunks
+// after the first, is then a template (remember).
+func (c *Chunk) readRole(b, k []byte, v int) (int, error) {
+	end, err := value(b, v, 4)
+	if err != nil {
+		return 0, err
+	}
+	j := skipSpace(b, end)
+	if j < len(b) && b[j] == ',' {
+		c.role = [2]int{cap(b) - cap(k) - 1, skipSpace(b, j+1)} // from its key's quote to the next key's
+	}
+	return end, nil
 }
 
 // value checks the value at b[i], nested depth deep, and returns the

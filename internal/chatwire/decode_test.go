@@ -242,3 +242,63 @@ func checkDecodeChunk(t *testing.T, body []byte, reused *Chunk) {
 		}
 	}
 }
+
+// The template kept from a stream's first chunk leaves its delta's role
+// out (template.go): the chunks after it, which have none, are read from
+// it, and read as Decode reads them; a chunk that only looks like one of
+// them is walked.
+func TestDecodeChunkTemplateWithoutRole(t *testing.T) {
+	const next = `{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{"content":%s},"finish_reason":null}]}`
+	texts := []string{`"b"`, `""`, `"caf\u00e9 \"x\"\n"`, `null`, `7`, `"a","role":"user"`, `"a","content":"b"`, `"x\q"`, `"`, "\"\x01\""}
+	for _, tt := range []struct {
+		first string
+		read  bool // the next chunk is read from the template
+	}{
+		{`{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`, true},
+		{`{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{ "role" : "assistant" , "content":""},"finish_reason":null}]}`, false}, // { "content"
+		{`{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{"role":null,"content":""},"finish_reason":null}]}`, false},             // a null is passed over
+		{`{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","role":"x","content":""},"finish_reason":null}]}`, false},
+	} {
+		first := tt.first
+		var c Chunk
+		if err := DecodeChunk([]byte(first), &c); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := c.tmpl.doc.Match(fmt.Appendf(nil, next, `"The"`)); ok != tt.read {
+			t.Errorf("after %s: the next chunk read from the template: %v, want %v", first, ok, tt.read)
+		}
+		for _, text := range texts {
+			reused := c
+			reused.ID, reused.Model, reused.Content = "changed", "changed", Token(`"changed"`)
+			checkDecodeChunk(t, fmt.Appendf(nil, next, text), &reused)
+			checkDecodeChunk(t, []byte(strings.Replace(first, `""`, text, 1)), &reused)
+		}
+	}
+	// A role that is the delta's last member, or after the text, is kept
+	// in the template: the next chunk is walked.
+	for _, first := range []string{
+		`{"id":"c1","choices":[{"index":0,"delta":{"content":"","role":"assistant"}}]}`,
+		`{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant"}}]}`,
+	} {
+		var c Chunk
+		if err := DecodeChunk([]byte(first), &c); err != nil {
+			t.Fatal(err)
+		}
+		checkDecodeChunk(t, []byte(`{"id":"c1","choices":[{"index":0,"delta":{"content":"b"}}]}`), &c)
+	}
+}
+
+// FuzzDecodeChunkTemplateWithoutRole decodes prefix role "a" suffix, then
+// prefix text suffix into the same Chunk: the second must read as Decode
+// reads it.
+func FuzzDecodeChunkTemplateWithoutRole(f *testing.F) {
+	f.Add(`{"id":"c1","choices":[{"index":0,"delta":{`, `"role":"assistant",`, `"content":`, `},"finish_reason":null}]}`, `"b"`)
+	f.Add(`{"choices":[{"delta":{`, `"role":"assistant" , `, `"reasoning_content":`, `}}]}`, `"a","content":"b"`)
+	f.Fuzz(func(t *testing.T, prefix, role, key, suffix, text string) {
+		var c Chunk
+		if DecodeChunk([]byte(prefix+role+key+`"a"`+suffix), &c) != nil {
+			return
+		}
+		checkDecodeChunk(t, []byte(prefix+key+text+suffix), &c)
+	})
+}

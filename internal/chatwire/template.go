@@ -7,6 +7,13 @@ import "github.com/dsgate/dsgate/internal/jsonenc"
 // template (jsonenc.Template, which says why this is exact): a chunk that
 // is the template's bytes around one JSON string is that chunk with a new
 // text, read without a walk. BenchmarkDecodeChunk measures both ways.
+//
+// A stream's first chunk has a role its other chunks lack
+// ({"role":"assistant","content":""}, then {"content":"The"}): the
+// template kept from it leaves its delta's role member out, with the comma
+// after it. That chunk without the member is valid JSON and reads as it
+// did, the role being no field of a Chunk; so the chunks after it are read
+// from its template, not walked until one of them is.
 
 // textSlot says which field of a Chunk holds a template's text.
 type textSlot uint8
@@ -94,7 +101,11 @@ func (c *Chunk) remember(b []byte) {
 	if n != 1 || len(text) == 0 || at < 0 || at+len(text) > len(b) || &b[at] != &text[0] {
 		return
 	}
-	t.doc.Set(b, at, at+len(text))
+	if r := c.role; r[1] > 0 && r[1] <= at {
+		t.doc.SetCut(b, r[0], r[1], at, at+len(text))
+	} else {
+		t.doc.Set(b, at, at+len(text))
+	}
 	t.slot = slot
 	t.id, t.model, t.created, t.finish = c.ID, c.Model, c.Created, c.FinishReason
 	if slot == slotArguments {

@@ -33,6 +33,18 @@ func (t *Template) Set(doc []byte, start, end int) {
 	t.at, t.set = start, true
 }
 
+// SetCut is Set for doc without doc[cut0:cut1], which comes before the
+// string (cut1 <= start): the caller knows that doc without those bytes is
+// valid JSON that reads as it wants the template's documents to read (a
+// chunk without a member it does not read, and the comma after it).
+func (t *Template) SetCut(doc []byte, cut0, cut1, start, end int) {
+	if n := len(doc) - (end - start) - (cut1 - cut0); cap(t.bytes) < n {
+		t.bytes = make([]byte, 0, max(n, 512))
+	}
+	t.bytes = append(append(append(t.bytes[:0], doc[:cut0]...), doc[cut1:start]...), doc[end:]...)
+	t.at, t.set = start-(cut1-cut0), true
+}
+
 // Clear drops the template; its storage stays for the next Set.
 func (t *Template) Clear() { t.set = false }
 
