@@ -527,11 +527,10 @@ func (v *conversion) tools(b []byte, at int, w chatwire.Walk) (end int, ok bool)
 }
 
 // walkArray calls each for the elements of the array at b[at] (its name
-// is what, for errors), walked by w, and returns the index just past it.
-// A fault stops the walk and is returned; a checking walk then checks the
-// rest of the array: ok is false when it is malformed.
+// is what, for errors), walked by w (chatwire.Walk.Array), and returns the
+// index just past it and the first fault.
 func walkArray(b []byte, at int, w chatwire.Walk, what string, each func(at int, in chatwire.Walk) (int, *Error)) (end int, ok bool, fault *Error) {
-	end, err := w.Elements(b, at, func(i, at int, in chatwire.Walk) (int, error) {
+	end, ok, err := w.Array(b, at, func(i, at int, in chatwire.Walk) (int, error) {
 		end, err := each(at, in)
 		if err != nil {
 			err.Message = what + "." + strconv.Itoa(i) + "." + err.Message
@@ -539,14 +538,9 @@ func walkArray(b []byte, at int, w chatwire.Walk, what string, each func(at int,
 		}
 		return end, nil
 	})
-	if err == nil {
-		return end, true, nil
+	if err != nil {
+		fault = asError(err, what+": expected an array of "+what)
 	}
-	fault = asError(err, what+": expected an array of "+what)
-	if !w.Check {
-		return end, true, fault
-	}
-	end, ok = jsonenc.Value(b, at, w.Depth-1)
 	return end, ok, fault
 }
 

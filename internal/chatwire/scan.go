@@ -265,6 +265,19 @@ func (w Walk) Elements(b []byte, i int, fn func(n, at int, in Walk) (int, error)
 	return i + 1, nil
 }
 
+// Array is Elements for an array a translator converts as it checks it:
+// err is the first fault fn returns, which stops the walk; a checking walk
+// then checks the rest of the array (ok is false when it is malformed), so
+// that the caller still tells a malformed document from a wrong one.
+func (w Walk) Array(b []byte, at int, fn func(n, at int, in Walk) (int, error)) (end int, ok bool, err error) {
+	end, err = w.Elements(b, at, fn)
+	if err == nil || !w.Check {
+		return end, true, err
+	}
+	end, ok = jsonenc.Value(b, at, w.Depth-1)
+	return end, ok, err
+}
+
 // Value returns the value at b[at] that w walks (the in of a Members or
 // Elements callback) and the index just past it.
 func (w Walk) Value(b []byte, at int) ([]byte, int, error) {

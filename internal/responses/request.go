@@ -321,11 +321,11 @@ func (v *conversion) input(b []byte, at int, w chatwire.Walk) (end int, ok bool)
 }
 
 // walkArray calls each for the elements of the array at b[at], walked by
-// w, and returns the index just past it. A fault stops the walk and is
-// returned; a checking walk then checks the rest of the array: ok is false
-// when it is malformed.
+// w (chatwire.Walk.Array), and returns the index just past it and the
+// first fault (when ok is false, the array is malformed, and ToChat
+// reports the body as such whatever the fault).
 func walkArray(b []byte, at int, w chatwire.Walk, each func(i, at int, in chatwire.Walk) (int, *openai.Error)) (end int, ok bool, fault *openai.Error) {
-	end, err := w.Elements(b, at, func(i, at int, in chatwire.Walk) (int, error) {
+	end, ok, _ = w.Array(b, at, func(i, at int, in chatwire.Walk) (int, error) {
 		end, err := each(i, at, in)
 		if err != nil {
 			fault = err
@@ -333,12 +333,6 @@ func walkArray(b []byte, at int, w chatwire.Walk, each func(i, at int, in chatwi
 		}
 		return end, nil
 	})
-	if err == nil || !w.Check {
-		return end, true, fault
-	}
-	// A fault, or malformed JSON (which ToChat reports as such: the rest
-	// of the body is not walked).
-	end, ok = jsonenc.Value(b, at, w.Depth-1)
 	return end, ok, fault
 }
 
