@@ -76,9 +76,18 @@ var (
 // Errors are *Error values (status 400) naming what is wrong. The body is
 // validated once and walked once (no reflection): this runs on every
 // request.
-func ToChat(body []byte) ([]byte, RequestInfo, error) {
+func ToChat(body []byte) ([]byte, RequestInfo, error) { return toChat(body, true) }
+
+// toChat is ToChat. With inWalk false it converts the messages and tools
+// after the walk that checks the body, not in it, as ToChat did before
+// (FuzzToChatInWalk holds the two ways to the same answers).
+func toChat(body []byte, inWalk bool) ([]byte, RequestInfo, error) {
 	var conv conversion
-	r, err := parse(body, &conv)
+	walkConv := &conv
+	if !inWalk {
+		walkConv = nil
+	}
+	r, err := parse(body, walkConv)
 	if err != nil {
 		return nil, RequestInfo{}, err
 	}

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/testkit"
 )
 
@@ -208,4 +210,21 @@ func TestToChatMembersInAnyOrder(t *testing.T) {
 			checkWalk(t, []byte(body))
 		}
 	}
+}
+
+// FuzzToChatInWalk: the messages and tools converted in the walk that
+// checks the body (ToChat) and after it, over the checked body, give the
+// same chat body, reading and fault.
+func FuzzToChatInWalk(f *testing.F) {
+	for _, body := range append(append([]string{}, walkBodies...), hostileMessagesBodies...) {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		chat1, info1, err1 := toChat(body, true)
+		chat2, info2, err2 := toChat(body, false)
+		info1.Chat, info2.Chat = openai.Parsed{}, openai.Parsed{}
+		if string(chat1) != string(chat2) || fmt.Sprint(err1) != fmt.Sprint(err2) || !reflect.DeepEqual(info1, info2) {
+			t.Fatalf("%q:\nin the walk: %s %v %+v\nafter it:    %s %v %+v", body, chat1, err1, info1, chat2, err2, info2)
+		}
+	})
 }

@@ -86,7 +86,12 @@ var thinkingDisabled = json.RawMessage(`{"type":"disabled"}`)
 // the caller first: ToChat reports item_reference as unsupported and
 // leaves previous_response_id in RequestInfo. The body is validated and
 // walked in one pass (no reflection).
-func ToChat(body []byte) ([]byte, RequestInfo, error) {
+func ToChat(body []byte) ([]byte, RequestInfo, error) { return toChat(body, true) }
+
+// toChat is ToChat. With inWalk false it converts the input items and
+// tools after the walk that checks the body, not in it, as ToChat did
+// before (FuzzToChatInWalk holds the two ways to the same answers).
+func toChat(body []byte, inWalk bool) ([]byte, RequestInfo, error) {
 	body = chatwire.Trim(body)
 	// One pass validates the body and reads its fields (the walk checks
 	// the values it skips); a malformed body is refused as malformed
@@ -107,7 +112,7 @@ func ToChat(body []byte) ([]byte, RequestInfo, error) {
 	var perr *openai.Error
 	var conv conversion
 	end, ok := jsonenc.Members(body, 0, 1, func(key []byte, at int) (int, bool) {
-		if at < len(body) && body[at] == '[' && (string(key) == "input" || string(key) == "tools") {
+		if inWalk && at < len(body) && body[at] == '[' && (string(key) == "input" || string(key) == "tools") {
 			w := chatwire.Walk{Check: true, Depth: 2}
 			if string(key) == "tools" {
 				end, ok := conv.tools(body, at, w)
