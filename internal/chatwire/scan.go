@@ -227,10 +227,7 @@ func (w Walk) Members(b []byte, i int, fn func(key []byte, at int, in Walk) (int
 		if err != nil {
 			return end, err
 		}
-		i = skipSpace(b, end)
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
+		i = next(b, end)
 	}
 	return i + 1, nil
 }
@@ -257,12 +254,19 @@ func (w Walk) Elements(b []byte, i int, fn func(n, at int, in Walk) (int, error)
 		if err != nil {
 			return end, err
 		}
-		i = skipSpace(b, end)
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
+		i = next(b, end)
 	}
 	return i + 1, nil
+}
+
+// next is the index of what follows the member or element that ends at
+// b[end] in a checked document: the next one's, or the closing bracket's.
+func next(b []byte, end int) int {
+	i := skipSpace(b, end)
+	if i < len(b) && b[i] == ',' {
+		i = skipSpace(b, i+1)
+	}
+	return i
 }
 
 // Array is Elements for an array a translator converts as it checks it:

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -61,29 +62,28 @@ func FuzzFaults(f *testing.F, bodies []string, fn func(t *testing.T, body []byte
 	})
 }
 
-// Permutations yields every order of 0..n-1 (n! of them), each in a slice
-// of its own: a test of a document's members in every order writes them
-// in the order each gives.
-func Permutations(n int) func(yield func([]int) bool) {
-	return func(yield func([]int) bool) {
-		p := make([]int, n)
-		for i := range p {
-			p[i] = i
-		}
+// ObjectsInEveryOrder yields the JSON object of members (each a
+// `"key":value` text) written in every order, n! of them: a test of a
+// reader that must not depend on the order of a document's members.
+func ObjectsInEveryOrder(members []string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		order := make([]string, len(members))
 		var gen func(k int) bool
 		gen = func(k int) bool {
-			if k == n {
-				return yield(slices.Clone(p))
+			if k == len(members) {
+				return yield("{" + strings.Join(order, ",") + "}")
 			}
-			for i := k; i < n; i++ {
-				p[k], p[i] = p[i], p[k]
+			for i := k; i < len(members); i++ {
+				members[k], members[i] = members[i], members[k]
+				order[k] = members[k]
 				if !gen(k + 1) {
 					return false
 				}
-				p[k], p[i] = p[i], p[k]
+				members[k], members[i] = members[i], members[k]
 			}
 			return true
 		}
+		members = slices.Clone(members)
 		gen(0)
 	}
 }

@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -43,5 +44,18 @@ func TestEventually(t *testing.T) {
 	Eventually(f, 0, "never", func() bool { return false })
 	if !f.failed {
 		t.Error("a condition that never holds did not fail")
+	}
+}
+
+func TestObjectsInEveryOrder(t *testing.T) {
+	seen := map[string]bool{}
+	for body := range ObjectsInEveryOrder([]string{`"a":1`, `"b":2`, `"c":3`}) {
+		if !json.Valid([]byte(body)) || seen[body] {
+			t.Errorf("%s: invalid or seen before", body)
+		}
+		seen[body] = true
+	}
+	if len(seen) != 6 {
+		t.Errorf("%d orders, want 6", len(seen))
 	}
 }
