@@ -22,11 +22,11 @@ func TestRouteAllocs(t *testing.T) {
 		max              float64
 	}{
 		{"chat", "/v1/chat/completions", benchChat, false, 31},
-		{"chat stream", "/v1/chat/completions", benchChat, true, 52},
+		{"chat stream", "/v1/chat/completions", benchChat, true, 49},
 		{"messages", "/v1/messages", benchMessages, false, 46},
-		{"messages stream", "/v1/messages", benchMessages, true, 62},
+		{"messages stream", "/v1/messages", benchMessages, true, 59},
 		{"responses", "/v1/responses", benchResponses, false, 40},
-		{"responses stream", "/v1/responses", benchResponses, true, 59},
+		{"responses stream", "/v1/responses", benchResponses, true, 56},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := benchHandler(benchLongChunks, false)
