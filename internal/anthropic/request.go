@@ -516,7 +516,7 @@ type conversion struct {
 // messages converts the array of messages at b[at] with the walk w and
 // returns the index just past it.
 func (v *conversion) messages(b []byte, at int, w chatwire.Walk) (end int, ok bool) {
-	v.walked = true
+	v.walked, v.n, v.late = true, 0, chatwire.Request{}
 	v.chat.Messages = make([]chatwire.Message, 0, 4)
 	end, ok, v.err = walkArray(b, at, w, "messages", func(at int, in chatwire.Walk) (int, *Error) {
 		v.n++
@@ -528,7 +528,7 @@ func (v *conversion) messages(b []byte, at int, w chatwire.Walk) (end int, ok bo
 // tools converts the array of tool definitions at b[at] with the walk w
 // and returns the index just past it.
 func (v *conversion) tools(b []byte, at int, w chatwire.Walk) (end int, ok bool) {
-	v.toolsWalked = true
+	v.toolsWalked, v.chat.Tools, v.dropped = true, nil, nil // the last array, were there two (the key guard refuses them)
 	end, ok, v.toolsErr = walkArray(b, at, w, "tools", func(at int, in chatwire.Walk) (int, *Error) {
 		return v.tool(b, at, in)
 	})

@@ -682,7 +682,9 @@ func outputContent(raw []byte, callID string) ([]byte, []chatwire.Part, *openai.
 // returns the index just past it: function and custom tools; hosted tools
 // are dropped (see RequestInfo.DroppedTools).
 func (v *conversion) tools(b []byte, at int, w chatwire.Walk) (end int, ok bool) {
-	v.toolsWalked = true
+	// A body may give tools twice (this API has no key guard): the last
+	// array is the tools, as a walk after the body's reads them.
+	v.toolsWalked, v.chat.Tools, v.custom, v.dropped = true, nil, nil, nil
 	end, ok, v.toolsErr = walkArray(b, at, w, func(i, at int, in chatwire.Walk) (int, *openai.Error) {
 		return v.tool(b, i, at, in)
 	})
