@@ -91,17 +91,27 @@ func TestToChatMembersInAnyOrder(t *testing.T) {
 
 // FuzzToChatInWalk: the input items and tools converted in the walk that
 // checks the body (ToChat) and after it, over the checked body, give the
-// same chat body, reading and fault.
+// same answers (checkInWalk).
 func FuzzToChatInWalk(f *testing.F) {
-	for _, body := range append(append([]string{}, walkBodies...), hostileResponsesBodies...) {
-		f.Add([]byte(body))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		chat1, info1, err1 := toChat(body, true)
-		chat2, info2, err2 := toChat(body, false)
-		info1.Chat, info2.Chat = openai.Parsed{}, openai.Parsed{}
-		if string(chat1) != string(chat2) || fmt.Sprint(err1) != fmt.Sprint(err2) || !reflect.DeepEqual(info1, info2) {
-			t.Fatalf("%q:\nin the walk: %s %v %+v\nafter it:    %s %v %+v", body, chat1, err1, info1, chat2, err2, info2)
+	for _, bodies := range [][]string{walkBodies, hostileResponsesBodies, hostile3Bodies} {
+		for _, body := range bodies {
+			f.Add([]byte(body))
 		}
-	})
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { checkInWalk(t, body) })
+}
+
+// checkInWalk holds toChat(body, true), the conversion in the walk that
+// checks the body, to toChat(body, false), the conversion after it: the
+// same chat body, the same fault, the same RequestInfo (its Chat aside);
+// and body to checkWalk's rules.
+func checkInWalk(t *testing.T, body []byte) {
+	t.Helper()
+	chat1, info1, err1 := toChat(body, true)
+	chat2, info2, err2 := toChat(body, false)
+	info1.Chat, info2.Chat = openai.Parsed{}, openai.Parsed{}
+	if string(chat1) != string(chat2) || fmt.Sprint(err1) != fmt.Sprint(err2) || !reflect.DeepEqual(info1, info2) {
+		t.Fatalf("%q:\nin the walk: %s %v %+v\nafter it:    %s %v %+v", body, chat1, err1, info1, chat2, err2, info2)
+	}
+	checkWalk(t, body)
 }
