@@ -157,42 +157,19 @@ var hostile3Deep = []string{
 	`{` + h3req + `"messages":[{"role":"system","content":[{"type":"text","text":"s","x":DEEP}]},{"role":"user","content":"a"}]}`,
 }
 
-// depthAtHostile3 is how many objects and arrays are open at the end of
-// prefix (the templates hold no brackets in strings).
-func depthAtHostile3(prefix string) int {
-	n := 0
-	for _, c := range prefix {
-		switch c {
-		case '{', '[':
-			n++
-		case '}', ']':
-			n--
-		}
-	}
-	return n
-}
-
-func deepHostile3(d int, fill string) string {
-	return strings.Repeat("[", d) + fill + strings.Repeat("]", d)
-}
-
 func TestToChatInWalkHostile3(t *testing.T) {
 	for _, body := range hostile3Bodies {
 		checkInWalk(t, []byte(body))
 	}
 }
 
-// TestToChatInWalkDeepHostile3 nests arrays to 9,997-10,001 levels in
-// each place (the walk's depth must be the checking pass's), a fault
-// after the deep value, and objects at the deepest level.
+// TestToChatInWalkDeepHostile3 nests arrays to 9,999, 10,000 and 10,001
+// levels in each place (testkit.DeepBodies): the walk's depth must be the
+// checking pass's.
 func TestToChatInWalkDeepHostile3(t *testing.T) {
 	for _, tmpl := range hostile3Deep {
-		base := depthAtHostile3(tmpl[:strings.Index(tmpl, "DEEP")])
-		// The deepest level reached: 9,999, 10,000 (the limit), 10,001.
-		for d := 9999 - base; d <= 10001-base; d++ {
-			for _, deep := range []string{deepHostile3(d, ""), deepHostile3(d-1, `{"type":"nope"}`), deepHostile3(d, "") + "x"} {
-				checkInWalk(t, []byte(strings.Replace(tmpl, "DEEP", deep, 1)))
-			}
+		for body := range testkit.DeepBodies(tmpl) {
+			checkInWalk(t, []byte(body))
 		}
 	}
 }

@@ -87,3 +87,32 @@ func ObjectsInEveryOrder(members []string) func(yield func(string) bool) {
 		gen(0)
 	}
 }
+
+// DeepBodies yields tmpl with its DEEP replaced by arrays nested so that
+// the document reaches encoding/json's nesting limit (10,000 levels) and
+// one level below and above it, counting the brackets open before DEEP
+// (tmpl holds none in its strings): each plain, with an object at the
+// deepest level, and with a fault after it. A reader that checks a
+// document as it walks it must refuse exactly what json.Valid refuses.
+func DeepBodies(tmpl string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		at := strings.Index(tmpl, "DEEP")
+		base := 0
+		for _, c := range tmpl[:at] {
+			switch c {
+			case '{', '[':
+				base++
+			case '}', ']':
+				base--
+			}
+		}
+		nest := func(d int, fill string) string { return strings.Repeat("[", d) + fill + strings.Repeat("]", d) }
+		for d := 9999 - base; d <= 10001-base; d++ {
+			for _, deep := range []string{nest(d, ""), nest(d-1, `{"type":"nope"}`), nest(d, "") + "x"} {
+				if !yield(tmpl[:at] + deep + tmpl[at+len("DEEP"):]) {
+					return
+				}
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package testkit
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -57,5 +58,18 @@ func TestObjectsInEveryOrder(t *testing.T) {
 	}
 	if len(seen) != 6 {
 		t.Errorf("%d orders, want 6", len(seen))
+	}
+}
+
+func TestDeepBodies(t *testing.T) {
+	var valid []bool
+	for body := range DeepBodies(`{"a":[{"b":DEEP}]}`) {
+		valid = append(valid, json.Valid([]byte(body)))
+	}
+	// At 9,999, 10,000 and 10,001 levels: plain, with an object at the
+	// deepest level, and with a fault after the deep value.
+	want := []bool{true, true, false, true, true, false, false, false, false}
+	if !reflect.DeepEqual(valid, want) {
+		t.Errorf("valid: %v, want %v", valid, want)
 	}
 }
