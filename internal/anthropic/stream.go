@@ -60,6 +60,13 @@ type Stream struct {
 	// together leave as one delta (see Flush).
 	pending                 []byte
 	pendingType, pendingKey string
+	// deltaHead is the open block's content_block_delta up to its text
+	// (its index and delta type, deltaIdx and deltaType): every delta of
+	// the block starts with these bytes, built once.
+	deltaHead []byte // in deltaBuf
+	deltaBuf  [96]byte
+	deltaType string
+	deltaIdx  int
 	// prefill is what is left to match of a prefill (RequestInfo.Prefill)
 	// the engine may repeat; held, the text held back while it matches.
 	prefill string
@@ -75,6 +82,7 @@ func NewStream(info RequestInfo) *Stream {
 		h.Reset()
 	}
 	*s = Stream{info: info, buf: buf, chunk: s.chunk, pending: pending, prefill: info.Prefill} // reset by Release
+	s.deltaHead = s.deltaBuf[:0]
 	s.sig.h, s.sig.text = h, text
 	return s
 }
@@ -275,13 +283,17 @@ func (s *Stream) Flush(emit Emit) error {
 // emitDelta emits a content_block_delta of type typ with field key =
 // the escaped text esc.
 func (s *Stream) emitDelta(typ, key string, esc []byte, emit Emit) error {
-	b := append(s.buf[:0], `{"type":"content_block_delta","index":`...)
-	b = strconv.AppendInt(b, int64(s.next), 10)
-	b = append(b, `,"delta":{"type":"`...)
-	b = append(b, typ...)
-	b = append(b, `","`...)
-	b = append(b, key...)
-	b = append(b, `":"`...)
+	if s.deltaType != typ || s.deltaIdx != s.next { // key goes with typ
+		h := append(s.deltaHead[:0], `{"type":"content_block_delta","index":`...)
+		h = strconv.AppendInt(h, int64(s.next), 10)
+		h = append(h, `,"delta":{"type":"`...)
+		h = append(h, typ...)
+		h = append(h, `","`...)
+		h = append(h, key...)
+		h = append(h, `":"`...)
+		s.deltaHead, s.deltaType, s.deltaIdx = h, typ, s.next
+	}
+	b := append(s.buf[:0], s.deltaHead...)
 	b = append(b, esc...)
 	b = append(b, `"}}`...)
 	s.buf = b

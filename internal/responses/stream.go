@@ -49,6 +49,14 @@ type Stream struct {
 	// event, of type pendingType (see Flush).
 	pending     int
 	pendingType string
+	// deltaHead is the open item's delta event of type deltaType up to
+	// its text, but for the sequence number, which goes at deltaSeqAt: every
+	// delta of the item starts with these bytes, built once.
+	deltaHead  []byte    // in deltaBuf
+	deltaBuf   [192]byte // room for deltaHead with head's usual id
+	deltaType  string
+	deltaItem  int
+	deltaSeqAt int
 }
 
 // NewStream starts the translation of one streamed response. Release
@@ -64,7 +72,7 @@ func NewStream(info RequestInfo) *Stream {
 		buf = make([]byte, 0, n)
 	}
 	*s = Stream{info: info, open: -1, buf: buf, texts: texts, chunk: s.chunk} // reset by Release
-	s.head = s.headBuf[:0]
+	s.head, s.deltaHead = s.headBuf[:0], s.deltaBuf[:0]
 	s.res.id = info.ID
 	s.res.items = items
 	return s
@@ -301,8 +309,20 @@ func (s *Stream) Flush(emit Emit) error {
 	}
 	s.pendingType = ""
 	it := s.current()
-	b := s.itemHead(s.begin(typ), typ != "response.function_call_arguments.delta")
-	b = append(b, `,"delta":`...)
+	if s.deltaType != typ || s.deltaItem != s.open {
+		h := append(s.deltaHead[:0], `{"type":"`...)
+		h = append(h, typ...)
+		h = append(h, `","sequence_number":`...)
+		s.deltaSeqAt = len(h)
+		h = s.itemHead(h, typ != "response.function_call_arguments.delta")
+		h = append(h, `,"delta":`...)
+		s.deltaHead, s.deltaType, s.deltaItem = h, typ, s.open
+	}
+	// begin's and itemHead's bytes, copied
+	b := append(s.buf[:0], s.deltaHead[:s.deltaSeqAt]...)
+	b = strconv.AppendInt(b, int64(s.seq), 10)
+	s.seq++
+	b = append(b, s.deltaHead[s.deltaSeqAt:]...)
 	b = appendQuoted(b, it.text[s.pending:])
 	if typ == "response.output_text.delta" {
 		b = append(b, `,"logprobs":[]`...)
