@@ -186,9 +186,19 @@ func (s *Stream) begin(typ string) []byte {
 
 // beginAt is begin appending to b.
 func (s *Stream) beginAt(b []byte, typ string) []byte {
+	return s.appendSeq(eventType(b, typ))
+}
+
+// eventType appends the start of an event's data up to its sequence
+// number: {"type":typ,"sequence_number":.
+func eventType(b []byte, typ string) []byte {
 	b = append(b, `{"type":"`...)
 	b = append(b, typ...)
-	b = append(b, `","sequence_number":`...)
+	return append(b, `","sequence_number":`...)
+}
+
+// appendSeq appends the next sequence number.
+func (s *Stream) appendSeq(b []byte) []byte {
 	b = strconv.AppendInt(b, int64(s.seq), 10)
 	s.seq++
 	return b
@@ -310,18 +320,14 @@ func (s *Stream) Flush(emit Emit) error {
 	s.pendingType = ""
 	it := s.current()
 	if s.deltaType != typ || s.deltaItem != s.open {
-		h := append(s.deltaHead[:0], `{"type":"`...)
-		h = append(h, typ...)
-		h = append(h, `","sequence_number":`...)
+		h := eventType(s.deltaHead[:0], typ)
 		s.deltaSeqAt = len(h)
 		h = s.itemHead(h, typ != "response.function_call_arguments.delta")
 		h = append(h, `,"delta":`...)
 		s.deltaHead, s.deltaType, s.deltaItem = h, typ, s.open
 	}
-	// begin's and itemHead's bytes, copied
-	b := append(s.buf[:0], s.deltaHead[:s.deltaSeqAt]...)
-	b = strconv.AppendInt(b, int64(s.seq), 10)
-	s.seq++
+	// begin's and itemHead's bytes, copied around the sequence number
+	b := s.appendSeq(append(s.buf[:0], s.deltaHead[:s.deltaSeqAt]...))
 	b = append(b, s.deltaHead[s.deltaSeqAt:]...)
 	b = appendQuoted(b, it.text[s.pending:])
 	if typ == "response.output_text.delta" {
