@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/dsgate/dsgate/internal/jsonenc"
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // Hostile trial of decodeChunk's head (the bytes of the last walked chunk
@@ -31,43 +29,6 @@ func decodeSeqHostile2(t *testing.T, bodies ...string) *Chunk {
 		checkDecodeChunk(t, []byte(b), &c)
 	}
 	return &c
-}
-
-// compareChunkHostile2 compares got (decoded from body with err) with
-// what Decode reads, as checkDecodeChunk does, for a decoder other than
-// DecodeChunk (DecodeCompletion).
-func compareChunkHostile2(t *testing.T, what string, body []byte, got *Chunk, err error) {
-	t.Helper()
-	var want Completion
-	wantErr := Decode(body, &want)
-	if err != wantErr {
-		t.Errorf("%s(%s) = %v, Decode gives %v", what, body, err, wantErr)
-		return
-	}
-	if err != nil {
-		return
-	}
-	ch := want.First()
-	calls := make([]ChunkToolCall, 0, len(got.ToolCalls))
-	for _, tc := range got.ToolCalls {
-		tc.Arguments = Token(tc.Arguments.String())
-		calls = append(calls, tc)
-	}
-	wantCalls := make([]ChunkToolCall, 0, len(ch.Delta.ToolCalls))
-	for _, tc := range ch.Delta.ToolCalls {
-		wantCalls = append(wantCalls, ChunkToolCall{Index: tc.Index, ID: tc.ID, Name: tc.Function.Name, Arguments: Token(tc.Function.Arguments)})
-	}
-	gotFields := []string{got.ID, got.Model, got.FinishReason, got.Content.String(), got.ReasoningContent.String(), got.Refusal.String()}
-	wantFields := []string{want.ID, want.Model, ch.FinishReason, ch.Delta.Content, ch.Delta.ReasoningContent, ch.Delta.Refusal}
-	if diff := cmp.Diff(wantFields, gotFields); diff != "" || got.Created != want.Created {
-		t.Errorf("%s(%s) (-Decode +got), created %d vs %d:\n%s", what, body, want.Created, got.Created, diff)
-	}
-	if diff := cmp.Diff(wantCalls, calls, cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("%s(%s) tool calls (-Decode +got):\n%s", what, body, diff)
-	}
-	if diff := cmp.Diff(want.Usage, got.Usage); diff != "" {
-		t.Errorf("%s(%s) usage (-Decode +got):\n%s", what, body, diff)
-	}
 }
 
 const (
@@ -235,7 +196,7 @@ func TestDecodeChunkDepthHostile2(t *testing.T) {
 				checkDecodeChunk(t, []byte(b), &c)
 				c2 := c // DecodeCompletion keeps no head: c's stays as it is
 				c2.ToolCalls = nil
-				compareChunkHostile2(t, "DecodeCompletion", []byte(b), &c2, DecodeCompletion([]byte(b), &c2))
+				sameAsDecode(t, "DecodeCompletion", []byte(b), &c2, DecodeCompletion([]byte(b), &c2))
 			}
 		}
 	}
@@ -285,7 +246,7 @@ func TestDecodeCompletionWithHeadHostile2(t *testing.T) {
 		h2Head + `"choices":[{"message":{"content":"again"}}]}`,
 		h2Head + `"choices":[`,
 	} {
-		compareChunkHostile2(t, "DecodeCompletion", []byte(b), &c, DecodeCompletion([]byte(b), &c))
+		sameAsDecode(t, "DecodeCompletion", []byte(b), &c, DecodeCompletion([]byte(b), &c))
 	}
 	if string(c.head.bytes) != h2Head {
 		t.Errorf("DecodeCompletion changed the head: %q", c.head.bytes)
@@ -336,7 +297,7 @@ func FuzzDecodeChunkHeadTailsHostile2(f *testing.F) {
 		for i, body := range seq {
 			checkDecodeChunk(t, []byte(body), &reused)
 			if i == 1 {
-				compareChunkHostile2(t, "DecodeCompletion", []byte(head+tail2), &reused, DecodeCompletion([]byte(head+tail2), &reused))
+				sameAsDecode(t, "DecodeCompletion", []byte(head+tail2), &reused, DecodeCompletion([]byte(head+tail2), &reused))
 			}
 		}
 	})

@@ -208,38 +208,46 @@ func FuzzDecodeChunkTemplate(f *testing.F) {
 
 func checkDecodeChunk(t *testing.T, body []byte, reused *Chunk) {
 	t.Helper()
-	var want Completion
-	wantErr := Decode(body, &want)
 	for _, got := range []*Chunk{{}, reused} {
 		err := DecodeChunk(body, got)
-		if err != wantErr {
-			t.Errorf("DecodeChunk(%s) = %v, Decode gives %v", body, err, wantErr)
-			continue
-		}
-		if err != nil {
-			continue
-		}
-		ch := want.First()
-		calls := make([]ChunkToolCall, 0, len(ch.Delta.ToolCalls))
-		for _, tc := range got.ToolCalls {
-			tc.Arguments = Token(tc.Arguments.String())
-			calls = append(calls, tc)
-		}
-		wantCalls := make([]ChunkToolCall, 0, len(ch.Delta.ToolCalls))
-		for _, tc := range ch.Delta.ToolCalls {
-			wantCalls = append(wantCalls, ChunkToolCall{Index: tc.Index, ID: tc.ID, Name: tc.Function.Name, Arguments: Token(tc.Function.Arguments)})
-		}
-		gotFields := []string{got.ID, got.Model, got.FinishReason, got.Content.String(), got.ReasoningContent.String(), got.Refusal.String()}
-		wantFields := []string{want.ID, want.Model, ch.FinishReason, ch.Delta.Content, ch.Delta.ReasoningContent, ch.Delta.Refusal}
-		if diff := cmp.Diff(wantFields, gotFields); diff != "" || got.Created != want.Created {
-			t.Errorf("DecodeChunk(%s) (-Decode +DecodeChunk):\n%s", body, diff)
-		}
-		if diff := cmp.Diff(wantCalls, calls, cmpopts.EquateEmpty()); diff != "" {
-			t.Errorf("DecodeChunk(%s) tool calls (-Decode +DecodeChunk):\n%s", body, diff)
-		}
-		if diff := cmp.Diff(want.Usage, got.Usage); diff != "" {
-			t.Errorf("DecodeChunk(%s) usage (-Decode +DecodeChunk):\n%s", body, diff)
-		}
+		sameAsDecode(t, "DecodeChunk", body, got, err)
+	}
+}
+
+// sameAsDecode compares got, decoded from body by what with err, with
+// what Decode reads from body: the same error, or the same fields, tool
+// calls and usage.
+func sameAsDecode(t *testing.T, what string, body []byte, got *Chunk, err error) {
+	t.Helper()
+	var want Completion
+	wantErr := Decode(body, &want)
+	if err != wantErr {
+		t.Errorf("%s(%s) = %v, Decode gives %v", what, body, err, wantErr)
+		return
+	}
+	if err != nil {
+		return
+	}
+	ch := want.First()
+	calls := make([]ChunkToolCall, 0, len(got.ToolCalls))
+	for _, tc := range got.ToolCalls {
+		tc.Arguments = Token(tc.Arguments.String())
+		calls = append(calls, tc)
+	}
+	wantCalls := make([]ChunkToolCall, 0, len(ch.Delta.ToolCalls))
+	for _, tc := range ch.Delta.ToolCalls {
+		wantCalls = append(wantCalls, ChunkToolCall{Index: tc.Index, ID: tc.ID, Name: tc.Function.Name, Arguments: Token(tc.Function.Arguments)})
+	}
+	gotFields := []string{got.ID, got.Model, got.FinishReason, got.Content.String(), got.ReasoningContent.String(), got.Refusal.String()}
+	wantFields := []string{want.ID, want.Model, ch.FinishReason, ch.Delta.Content, ch.Delta.ReasoningContent, ch.Delta.Refusal}
+	if diff := cmp.Diff(wantFields, gotFields); diff != "" || got.Created != want.Created {
+		t.Errorf("%s(%s) (-Decode +%s), created %d vs %d:\n%s", what, body, what, want.Created, got.Created, diff)
+	}
+	if diff := cmp.Diff(wantCalls, calls, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("%s(%s) tool calls (-Decode +%s):\n%s", what, body, what, diff)
+	}
+	if diff := cmp.Diff(want.Usage, got.Usage); diff != "" {
+		t.Errorf("%s(%s) usage (-Decode +%s):\n%s", what, body, what, diff)
 	}
 }
 

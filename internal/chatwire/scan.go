@@ -240,13 +240,7 @@ func (w Walk) Elements(b []byte, i int, fn func(n, at int, in Walk) (int, error)
 	}
 	in := Walk{Check: w.Check, Depth: w.Depth + 1}
 	if w.Check {
-		var err error
-		end, ok := jsonenc.Elements(b, i, w.Depth, func(n, at int) (int, bool) {
-			var end int
-			end, err = fn(n, at, in)
-			return end, err == nil
-		})
-		return walked(end, ok, err)
+		return elements(b, i, w.Depth, func(n, at int) (int, error) { return fn(n, at, in) })
 	}
 	i = skipSpace(b, i+1)
 	for n := 0; i < len(b) && b[i] != ']'; n++ {
