@@ -10,10 +10,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dsgate/dsgate/internal/anthropic"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/httpapi"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/pipeline"
+	"github.com/dsgate/dsgate/internal/responses"
 )
 
 // The completion and chunks the bench backend answers: reasoning, text and
@@ -163,4 +165,33 @@ func BenchmarkRoute(b *testing.B) {
 			b.Run("paced20", func(b *testing.B) { benchRoute(b, r.path, r.body, true, benchLongChunks, true) })
 		})
 	}
+}
+
+// BenchmarkRequestTranslation is the request side of BenchmarkRoute's
+// conversation alone: chat completions' parse of its body against each
+// translator's ToChat (which reads the chat body as it writes it: the
+// pipeline does not parse it again).
+func BenchmarkRequestTranslation(b *testing.B) {
+	chat, messages, resp := []byte(benchChat), []byte(benchMessages), []byte(benchResponses)
+	b.Run("chat", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := openai.Parse(openai.EndpointChat, chat); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("messages", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := anthropic.ToChat(messages); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("responses", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := responses.ToChat(resp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
