@@ -4,22 +4,25 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/dsgate/dsgate/internal/config"
 )
 
 // newLogger builds the process logger from the log section. A JSON log
 // also writes lines its callers encoded themselves (WriteLine: the HTTP
-// access log's, httpapi.LineWriter), whole and in order with its own.
-func newLogger(w io.Writer, c config.Log) *slog.Logger {
+// access log's, httpapi.LineWriter), whole and in order with its own, and
+// holds those back briefly to write many in one go (lockedWriter); flush
+// writes what is held, for the end of the process.
+func newLogger(w io.Writer, c config.Log) (log *slog.Logger, flush func()) {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Level)) // validated by config
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(slog.NewTextHandler(w, opts)), func() {}
 	}
 	out := &lockedWriter{w: w}
-	return slog.New(jsonLog{Handler: slog.NewJSONHandler(out, opts), out: out})
+	return slog.New(jsonLog{Handler: slog.NewJSONHandler(out, opts), out: out}), out.flush
 }
 
 // jsonLog is slog's JSON handler, and WriteLine for lines encoded
@@ -29,18 +32,77 @@ type jsonLog struct {
 	out *lockedWriter
 }
 
-// WriteLine writes one encoded line (with its newline) to the log.
-func (h jsonLog) WriteLine(line []byte) { _, _ = h.out.Write(line) }
+// WriteLine writes one encoded line (with its newline) to the log, soon
+// (see lockedWriter).
+func (h jsonLog) WriteLine(line []byte) { h.out.hold(line) }
 
-// lockedWriter serializes its writes: a line is one Write, so lines from
-// slog's handler and from WriteLine never interleave.
+// The encoded lines a log holds: written when this many bytes are held,
+// or this long after the first of them.
+const (
+	maxHeld  = 32 << 10
+	holdTime = 100 * time.Millisecond
+)
+
+// lockedWriter serializes the log's writes: a line is one Write, so lines
+// from slog's handler and from WriteLine never interleave. The encoded
+// lines (one an HTTP request: the access log) are held and written
+// together, in one write when 32 KiB are held, holdTime after the first of
+// them, or before the next line of slog's (whose lines, warnings and
+// errors among them, are written at once, after them: the order is kept).
+// An access line a request was a write(2) a request, most of the access
+// log's cost (bench/RESULTS.md); peers hold theirs the same way (envoy
+// flushes its access logs every second, nginx has access_log's buffer=).
+// A process that dies at once loses at most holdTime of access lines.
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu    sync.Mutex
+	w     io.Writer
+	held  []byte
+	timer *time.Timer // armed while lines are held
+	armed bool
 }
 
 func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.writeHeld()
 	return l.w.Write(b)
+}
+
+// hold adds an encoded line to the held ones.
+func (l *lockedWriter) hold(line []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.held)+len(line) > maxHeld {
+		l.writeHeld()
+		if len(line) > maxHeld {
+			_, _ = l.w.Write(line)
+			return
+		}
+	}
+	l.held = append(l.held, line...)
+	if l.armed {
+		return
+	}
+	l.armed = true
+	if l.timer == nil {
+		l.timer = time.AfterFunc(holdTime, l.flush)
+	} else {
+		l.timer.Reset(holdTime)
+	}
+}
+
+// flush writes the held lines.
+func (l *lockedWriter) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.writeHeld()
+	l.armed = false
+}
+
+func (l *lockedWriter) writeHeld() {
+	if len(l.held) == 0 {
+		return
+	}
+	_, _ = l.w.Write(l.held)
+	l.held = l.held[:0]
 }

@@ -2,10 +2,15 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/dsgate/dsgate/internal/config"
+	"github.com/dsgate/dsgate/internal/testkit"
 )
 
 // A JSON process log takes lines encoded elsewhere (httpapi.LineWriter,
@@ -14,11 +19,11 @@ import (
 func TestJSONLogWritesEncodedLines(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	log := newLogger(&buf, config.Log{Level: "info"})
-	lw, ok := log.Handler().(interface{ WriteLine([]byte) })
-	if !ok {
+	log, _ := newLogger(&buf, config.Log{Level: "info"})
+	if !isLineWriter(log) {
 		t.Fatal("the JSON log has no WriteLine: the access log would be encoded by slog")
 	}
+	lw := log.Handler().(interface{ WriteLine([]byte) })
 	log.Info("first")
 	lw.WriteLine([]byte("{\"msg\":\"encoded\"}\n"))
 	log.Info("last")
@@ -26,7 +31,122 @@ func TestJSONLogWritesEncodedLines(t *testing.T) {
 	if len(lines) != 3 || !strings.Contains(lines[0], `"first"`) || lines[1] != `{"msg":"encoded"}` || !strings.Contains(lines[2], `"last"`) {
 		t.Errorf("log = %q", buf.String())
 	}
-	if _, ok := newLogger(&buf, config.Log{Level: "info", Format: "text"}).Handler().(interface{ WriteLine([]byte) }); ok {
+	if text, _ := newLogger(&buf, config.Log{Level: "info", Format: "text"}); isLineWriter(text) {
 		t.Error("a text log takes JSON lines")
+	}
+}
+
+func isLineWriter(log *slog.Logger) bool {
+	_, ok := log.Handler().(interface{ WriteLine([]byte) })
+	return ok
+}
+
+// countingWriter counts the writes it is given.
+type countingWriter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	writes int
+}
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes++
+	return w.buf.Write(b)
+}
+
+func (w *countingWriter) state() (string, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String(), w.writes
+}
+
+// The access lines of many requests leave in a few writes, not one each;
+// all of them, in order, by the flush at the end, and each within the
+// hold time without one.
+func TestEncodedLinesHeldAndWrittenTogether(t *testing.T) {
+	t.Parallel()
+	var w countingWriter
+	log, flush := newLogger(&w, config.Log{Level: "info"})
+	lw := log.Handler().(interface{ WriteLine([]byte) })
+	var want strings.Builder
+	for i := range 200 {
+		line := fmt.Sprintf("{\"msg\":\"request\",\"n\":%d}\n", i)
+		lw.WriteLine([]byte(line))
+		want.WriteString(line)
+	}
+	flush()
+	got, writes := w.state()
+	if got != want.String() {
+		t.Fatalf("log after flush = %q, want the 200 lines in order", got)
+	}
+	if writes > 10 { // one, or a few if the hold time passed meanwhile
+		t.Errorf("200 lines took %d writes", writes)
+	}
+	lw.WriteLine([]byte("{\"msg\":\"alone\"}\n"))
+	testkit.Eventually(t, 5*time.Second, "the held line written without a flush", func() bool {
+		got, _ := w.state()
+		return strings.HasSuffix(got, "{\"msg\":\"alone\"}\n")
+	})
+}
+
+// No more than maxHeld bytes are held, a line longer than that is
+// written whole, and a line of slog's follows the lines held before it.
+func TestEncodedLinesHeldBounded(t *testing.T) {
+	t.Parallel()
+	var w countingWriter
+	out := &lockedWriter{w: &w}
+	line := []byte(strings.Repeat("x", 1000) + "\n")
+	var want bytes.Buffer
+	for range 100 {
+		out.hold(line)
+		want.Write(line)
+		out.mu.Lock()
+		held := len(out.held)
+		out.mu.Unlock()
+		if held > maxHeld {
+			t.Fatalf("%d bytes held", held)
+		}
+	}
+	huge := []byte(strings.Repeat("y", maxHeld+1) + "\n")
+	out.hold(huge)
+	want.Write(huge)
+	out.Write([]byte("slog\n"))
+	want.WriteString("slog\n")
+	if got, _ := w.state(); got != want.String() {
+		t.Errorf("the log lost or reordered lines: %d bytes, want %d", len(got), want.Len())
+	}
+}
+
+// Lines from many goroutines, held and not, all arrive whole (run with
+// -race).
+func TestEncodedLinesConcurrent(t *testing.T) {
+	t.Parallel()
+	var w countingWriter
+	log, flush := newLogger(&w, config.Log{Level: "info"})
+	lw := log.Handler().(interface{ WriteLine([]byte) })
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 300 {
+				if i%10 == 0 {
+					log.Info("slog", "g", g, "i", i)
+					continue
+				}
+				lw.WriteLine(fmt.Appendf(nil, "{\"g\":%d,\"i\":%d}\n", g, i))
+			}
+		})
+	}
+	wg.Wait()
+	flush()
+	got, _ := w.state()
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if len(lines) != 4*300 {
+		t.Fatalf("%d lines, want %d", len(lines), 4*300)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "{") || !strings.HasSuffix(l, "}") {
+			t.Fatalf("a line not whole: %q", l)
+		}
 	}
 }

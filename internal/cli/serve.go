@@ -34,7 +34,8 @@ names them) is refused whole and the running config keeps serving.`,
 			if err != nil {
 				return err
 			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			log, flush := newLogger(cmd.ErrOrStderr(), cfg.Log)
+			defer flush() // the access lines still held
 			// go-redis logs through a process-wide logger of its own;
 			// route it into ours so every line is structured.
 			goredis.SetLogger(redisLogger{log})
