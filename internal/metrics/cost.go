@@ -74,20 +74,20 @@ func (m *Metrics) AddCost(model, principal, currency string, cost, saved float64
 	}
 	model, currency = m.Model(model), Label(currency)
 	if cost > 0 {
-		m.Cost.WithLabelValues(model, currency).Add(cost)
+		counter2(&m.hot.cost, m.Cost, model, currency).Add(cost)
 	}
 	if saved > 0 {
-		m.CostSaved.WithLabelValues(model, currency).Add(saved)
+		counter2(&m.hot.costSaved, m.CostSaved, model, currency).Add(saved)
 	}
 	if m.PrincipalCost == nil || principal == "" {
 		return
 	}
 	principal = Label(principal)
 	if cost > 0 {
-		m.PrincipalCost.WithLabelValues(principal, currency).Add(cost)
+		counter2(&m.hot.principalCost, m.PrincipalCost, principal, currency).Add(cost)
 	}
 	if saved > 0 {
-		m.PrincipalCostSaved.WithLabelValues(principal, currency).Add(saved)
+		counter2(&m.hot.principalSaved, m.PrincipalCostSaved, principal, currency).Add(saved)
 	}
 }
 

@@ -12,10 +12,12 @@
 // only when Options.PrincipalLabel is set. The label sets of every other
 // collector never depend on configuration, so dashboards and alerts hold.
 //
-// Hot path: calling WithLabelValues per request is acceptable (a map lookup
-// on a hashed label set, no allocation once the child exists). A caller that
-// observes the same series in a tight loop (inter-token latency in an SSE
-// relay) may cache the returned Observer for the duration of the stream.
+// Hot path: the methods every request calls keep the children they
+// observe by label values (series), so a request's lookup is a read of a Go
+// map, not WithLabelValues' validation, hash and locked search; no
+// allocation once the child exists. A caller that observes the same series
+// in a tight loop (inter-token latency in an SSE relay) may cache the
+// returned Observer for the duration of the stream.
 //
 // The package is a leaf: it imports only client_golang and the standard
 // library. Metric names are constants (Name*) and Names lists them, so tests

@@ -146,6 +146,7 @@ type Metrics struct {
 	PrincipalTokens   *prometheus.CounterVec // principal, kind
 
 	costCollectors
+	hot hotSeries
 
 	collectors []prometheus.Collector
 	names      atomic.Pointer[names] // configured models and upstreams; nil: not set
@@ -242,7 +243,10 @@ func (m *Metrics) ObserveHTTP(route, method string, status int, d time.Duration)
 	}
 	code := StatusLabel(status)
 	route = Label(route)
-	m.HTTPRequestDuration.WithLabelValues(route, MethodLabel(method), code).Observe(d.Seconds())
+	method = MethodLabel(method)
+	m.hot.httpDuration.get([3]string{route, method, code}, func() prometheus.Observer {
+		return m.HTTPRequestDuration.WithLabelValues(route, method, code)
+	}).Observe(d.Seconds())
 	if status >= 500 {
 		m.HTTPErrors.WithLabelValues(route, code).Inc()
 	}
@@ -254,9 +258,15 @@ func (m *Metrics) CountRequest(route, model string, status int, principal string
 	if m == nil {
 		return
 	}
-	m.Requests.WithLabelValues(Label(route), m.Model(model), StatusLabel(status)).Inc()
+	route, model, code := Label(route), m.Model(model), StatusLabel(status)
+	m.hot.requests.get([3]string{route, model, code}, func() prometheus.Counter {
+		return m.Requests.WithLabelValues(route, model, code)
+	}).Inc()
 	if m.PrincipalRequests != nil && principal != "" {
-		m.PrincipalRequests.WithLabelValues(Label(principal)).Inc()
+		principal = Label(principal)
+		m.hot.principalReqs.get(principal, func() prometheus.Counter {
+			return m.PrincipalRequests.WithLabelValues(principal)
+		}).Inc()
 	}
 }
 
@@ -280,9 +290,9 @@ func (m *Metrics) AddTokens(model, principal string, u Usage) {
 		if k.n <= 0 {
 			continue
 		}
-		m.Tokens.WithLabelValues(model, k.kind).Add(float64(k.n))
+		counter2(&m.hot.tokens, m.Tokens, model, k.kind).Add(float64(k.n))
 		if m.PrincipalTokens != nil && principal != "" {
-			m.PrincipalTokens.WithLabelValues(principal, k.kind).Add(float64(k.n))
+			counter2(&m.hot.principalTokens, m.PrincipalTokens, principal, k.kind).Add(float64(k.n))
 		}
 	}
 }
@@ -293,8 +303,10 @@ func (m *Metrics) ObserveUpstream(upstream, outcome string, d time.Duration) {
 		return
 	}
 	upstream = m.Upstream(upstream)
-	m.UpstreamRequests.WithLabelValues(upstream, Label(outcome)).Inc()
-	m.UpstreamLatency.WithLabelValues(upstream).Observe(d.Seconds())
+	counter2(&m.hot.upstreamRequests, m.UpstreamRequests, upstream, Label(outcome)).Inc()
+	m.hot.upstreamLatency.get(upstream, func() prometheus.Observer {
+		return m.UpstreamLatency.WithLabelValues(upstream)
+	}).Observe(d.Seconds())
 }
 
 // SetUpstreamHealth publishes an upstream's health and breaker state.
@@ -402,7 +414,7 @@ func (m *Metrics) CacheResult(tier, result string) {
 	if m == nil {
 		return
 	}
-	m.CacheRequests.WithLabelValues(Label(tier), Label(result)).Inc()
+	counter2(&m.hot.cacheRequests, m.CacheRequests, Label(tier), Label(result)).Inc()
 }
 
 // RateLimited counts one 429 by the limit that tripped.

@@ -1,9 +1,11 @@
 package metrics_test
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,5 +218,68 @@ func TestObserveHTTPDoesNotAllocate(t *testing.T) {
 	})
 	if allocs > 0 {
 		t.Errorf("ObserveHTTP allocates %.1f times per call on an existing series", allocs)
+	}
+}
+
+// The methods keep the children of the vectors every request observes
+// (series): what they count is in the vectors, each label set once, for
+// made-up values too, and from many goroutines at once (run with -race).
+func TestHotSeriesCountIntoTheirVectors(t *testing.T) {
+	m := metrics.NewWithOptions(prometheus.NewRegistry(), metrics.Options{PrincipalLabel: true})
+	m.SetNames([]string{"deepseek-chat"}, []string{"cloud"})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 250 {
+				model := "deepseek-chat"
+				if i%2 == 1 {
+					model = fmt.Sprintf("made-up-%d-%d", g, i) // Unknown: one series
+				}
+				m.CountRequest("/v1/chat/completions", model, 200, "key_1")
+				m.ObserveHTTP("/v1/chat/completions", "POST", 200, time.Millisecond)
+				m.AddTokens(model, "key_1", metrics.Usage{Prompt: 2, Completion: 1})
+				m.ObserveUpstream("cloud", metrics.OutcomeSuccess, time.Millisecond)
+				m.CacheResult("memory", "miss")
+				m.AddCost(model, "key_1", "USD", 0.5, 0.25)
+			}
+		})
+	}
+	wg.Wait()
+	for _, c := range []struct {
+		name string
+		got  float64
+		want float64
+	}{
+		{"requests", testutil.ToFloat64(m.Requests.WithLabelValues("/v1/chat/completions", "deepseek-chat", "200")), 1000},
+		{"requests of made-up models", testutil.ToFloat64(m.Requests.WithLabelValues("/v1/chat/completions", metrics.Unknown, "200")), 1000},
+		{"principal requests", testutil.ToFloat64(m.PrincipalRequests.WithLabelValues("key_1")), 2000},
+		{"prompt tokens", testutil.ToFloat64(m.Tokens.WithLabelValues("deepseek-chat", "prompt")), 2000},
+		{"principal completion tokens", testutil.ToFloat64(m.PrincipalTokens.WithLabelValues("key_1", "completion")), 2000},
+		{"upstream requests", testutil.ToFloat64(m.UpstreamRequests.WithLabelValues("cloud", metrics.OutcomeSuccess)), 2000},
+		{"cache misses", testutil.ToFloat64(m.CacheRequests.WithLabelValues("memory", "miss")), 2000},
+		{"cost", testutil.ToFloat64(m.Cost.WithLabelValues(metrics.Unknown, "USD")), 500},
+		{"principal savings", testutil.ToFloat64(m.PrincipalCostSaved.WithLabelValues("key_1", "USD")), 500},
+		{"request durations", float64(testutil.CollectAndCount(m.HTTPRequestDuration)), 1},
+		{"upstream latency series", float64(testutil.CollectAndCount(m.UpstreamLatency)), 1},
+		{"request series", float64(testutil.CollectAndCount(m.Requests)), 2},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestHotSeriesDoNotAllocate(t *testing.T) {
+	m := metrics.NewWithOptions(prometheus.NewRegistry(), metrics.Options{PrincipalLabel: true})
+	observe := func() {
+		m.CountRequest("/v1/chat/completions", "deepseek-chat", 200, "key_1")
+		m.AddTokens("deepseek-chat", "key_1", metrics.Usage{Prompt: 2, Completion: 1})
+		m.ObserveUpstream("cloud", metrics.OutcomeSuccess, time.Millisecond)
+		m.CacheResult("memory", "miss")
+		m.AddCost("deepseek-chat", "key_1", "USD", 0.5, 0.25)
+	}
+	observe()
+	if allocs := testing.AllocsPerRun(100, observe); allocs > 0 {
+		t.Errorf("a request's metrics allocate %.1f times on existing series", allocs)
 	}
 }
