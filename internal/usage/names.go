@@ -28,6 +28,19 @@ func storable(s string) string {
 }
 
 func clean(s string) bool {
+	for i := 0; i < len(s); i++ { // ASCII, the usual name, byte by byte
+		if c := s[i]; c >= utf8.RuneSelf {
+			return cleanRunes(s[i:])
+		} else if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// cleanRunes is clean rune by rune: no control character (C0, DEL, C1),
+// no invalid UTF-8.
+func cleanRunes(s string) bool {
 	for i, r := range s {
 		if unicode.IsControl(r) {
 			return false
