@@ -34,6 +34,7 @@ import (
 //
 //	go test -c -o /tmp/cpu.test ./bench/cpu
 //	bench/icount/run.sh /tmp/cpu.test bench/cpu 'BenchmarkStage/full/nonstream'
+//	bench/icount/run.sh /tmp/cpu.test bench/cpu 'BenchmarkStage/full/^stream$'   # anchored: "stream" matches "nonstream" too
 func BenchmarkStage(b *testing.B) {
 	for _, s := range stages {
 		if s.console {
