@@ -168,11 +168,7 @@ var doneData = []byte("[DONE]")
 // the same with bench/apis; one write is the simpler.)
 func (s *sseSink) named(event string, data []byte) error {
 	s.start()
-	if s.hash != nil {
-		s.hash.Write(data)
-		s.hash.Write(newline)
-	}
-	return s.write(chatwire.AppendEvent(s.eventBuf(), event, data))
+	return s.write(s.hashLast(chatwire.AppendEvent(s.eventBuf(), event, data), len(data)))
 }
 
 // finishRecord puts the API's own request and answer in the record.

@@ -250,11 +250,18 @@ var (
 
 func (s *sseSink) Data(p []byte) error {
 	s.start()
+	return s.write(s.hashLast(openai.AppendEvent(s.eventBuf(), p), len(p)))
+}
+
+// hashLast adds the data of the event that ends events (its last n bytes
+// before the "\n\n" that ends every event) to the stream's digest, with
+// the newline after it: the digest's form of an event, hashed in one
+// write from the event's bytes.
+func (s *sseSink) hashLast(events []byte, n int) []byte {
 	if s.hash != nil {
-		s.hash.Write(p)
-		s.hash.Write(newline)
+		s.hash.Write(events[len(events)-n-2 : len(events)-1])
 	}
-	return s.write(openai.AppendEvent(s.eventBuf(), p))
+	return events
 }
 
 func (s *sseSink) Comment(line []byte) error {
@@ -291,8 +298,6 @@ func (s *sseSink) event(payload []byte) {
 func (s *sseSink) end() {
 	s.writeOut()
 }
-
-var newline = []byte{'\n'}
 
 type modelList struct {
 	Object string          `json:"object"`
