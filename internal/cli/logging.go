@@ -45,10 +45,11 @@ const (
 
 // lockedWriter serializes the log's writes: a line is one Write, so lines
 // from slog's handler and from WriteLine never interleave. The encoded
-// lines (one an HTTP request: the access log) are held and written
-// together, in one write when 32 KiB are held, holdTime after the first of
-// them, or before the next line of slog's (whose lines, warnings and
-// errors among them, are written at once, after them: the order is kept).
+// lines (one an HTTP request: the access log, whatever its level) are
+// held and written together: in one write before the held bytes would
+// pass 32 KiB, holdTime after the first of them, or with the next line of
+// slog's (whose lines, warnings and errors among them, are written at
+// once, after the held ones: the order is kept).
 // An access line a request was a write(2) a request, most of the access
 // log's cost (bench/RESULTS.md); peers hold theirs the same way (envoy
 // flushes its access logs every second, nginx has access_log's buffer=).
@@ -64,8 +65,13 @@ type lockedWriter struct {
 func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.writeHeld()
-	return l.w.Write(b)
+	if len(l.held) == 0 {
+		return l.w.Write(b)
+	}
+	l.held = append(l.held, b...) // after the held lines, in the same write
+	_, err := l.w.Write(l.held)
+	l.held = l.held[:0]
+	return len(b), err
 }
 
 // hold adds an encoded line to the held ones.

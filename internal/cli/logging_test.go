@@ -150,3 +150,24 @@ func TestEncodedLinesConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// A line of slog's written while lines are held leaves with them, after
+// them, in one write.
+func TestSlogLineTakesTheHeldLines(t *testing.T) {
+	t.Parallel()
+	var w countingWriter
+	out := &lockedWriter{w: &w}
+	out.hold([]byte("{\"n\":1}\n"))
+	out.hold([]byte("{\"n\":2}\n"))
+	if n, err := out.Write([]byte("{\"msg\":\"slog\"}\n")); n != len("{\"msg\":\"slog\"}\n") || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	got, writes := w.state()
+	if want := "{\"n\":1}\n{\"n\":2}\n{\"msg\":\"slog\"}\n"; got != want || writes != 1 {
+		t.Errorf("log = %q in %d writes, want %q in one", got, writes, want)
+	}
+	out.Write([]byte("{\"msg\":\"next\"}\n")) // nothing held: written as it is
+	if got, writes := w.state(); writes != 2 || !strings.HasSuffix(got, "{\"msg\":\"next\"}\n") {
+		t.Errorf("log = %q in %d writes", got, writes)
+	}
+}
