@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -48,7 +49,14 @@ func ignoredField(name string) bool {
 // encoding/json version it replaced (kept in canonical_ref_test.go, fuzzed
 // against this one) cost 100 µs and 650 allocations for a 2 KB body.
 func canonicalize(dst, body []byte) ([]byte, error) {
-	c := canonicalizer{in: body, buf: dst}
+	w := works.Get().(*work)
+	c := canonicalizer{in: body, buf: dst, members: w.members[:0], scratch: w.scratch[:0], num: w.num[:0]}
+	defer func() {
+		if cap(c.scratch)+cap(c.num) <= maxPooledWork && cap(c.members) <= maxPooledWork/64 {
+			w.members, w.scratch, w.num = c.members[:0], c.scratch[:0], c.num[:0]
+			works.Put(w)
+		}
+	}()
 	c.skipSpace()
 	if c.pos >= len(c.in) || c.in[c.pos] != '{' {
 		return dst, fmt.Errorf("body is not a JSON object: %w", ErrNotCacheable)
@@ -82,6 +90,21 @@ type canonicalizer struct {
 	num     []byte   // number digits, reused
 	depth   int
 }
+
+// work is a canonicalizer's reused storage: the members stack, the
+// reorder buffer and the digits, which grew anew for every key before
+// (three allocations a request).
+type work struct {
+	members      []member
+	scratch, num []byte
+}
+
+var works = sync.Pool{New: func() any { return new(work) }}
+
+// maxPooledWork bounds the storage kept for the next key (bytes, and a
+// member for every 64 of them): what a huge body grew is left to the
+// garbage collector.
+const maxPooledWork = 64 << 10
 
 // member locates one `"key":value` in buf.
 type member struct {

@@ -48,7 +48,9 @@ func (g *Group) Do(ctx context.Context, key Key, fn func(ctx context.Context) (E
 		}
 		c, ok := g.calls[key]
 		if !ok {
-			c = &call{done: make(chan struct{}), more: make(chan struct{})}
+			// No more channel: nothing is published through Do (a
+			// DoStream follower of this call waits for done).
+			c = &call{done: make(chan struct{})}
 			g.calls[key] = c
 			g.mu.Unlock()
 			return g.lead(ctx, key, c, fn)

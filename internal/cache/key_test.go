@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -165,5 +166,33 @@ func TestParseKey(t *testing.T) {
 	}
 	if _, err := ParseKey("abc"); err == nil {
 		t.Error("ParseKey(abc) succeeded")
+	}
+}
+
+// The canonicalizer's reused storage carries nothing from one key to the
+// next: a key derived after a deep, a wide and a huge body is the key
+// derived first.
+func TestKeyAfterOtherBodies(t *testing.T) {
+	body := []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0.5}`)
+	first, err := DeriveKey("chat.completions", body, KeyParts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide := `{"model":"m","messages":[{"role":"user","content":"x"}]`
+	for i := range 300 {
+		wide += fmt.Sprintf(`,"k%d":%d.5e3`, i, i)
+	}
+	others := []string{
+		`{"model":"m","messages":[{"role":"user","content":{"a":{"b":{"c":[1,2,{"d":1e2}]}}}}]}`,
+		wide + "}",
+		`{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat("y", 100<<10) + `"}]}`,
+	}
+	for _, o := range others {
+		if _, err := DeriveKey("chat.completions", []byte(o), KeyParts{}); err != nil {
+			t.Fatal(err)
+		}
+		if k, err := DeriveKey("chat.completions", body, KeyParts{}); err != nil || k != first {
+			t.Fatalf("after a body of %d bytes: key %v (%v), first %v", len(o), k, err, first)
+		}
 	}
 }
