@@ -157,31 +157,18 @@ var hostile3Deep = []string{
 	`{` + h3req + `"messages":[{"role":"system","content":[{"type":"text","text":"s","x":DEEP}]},{"role":"user","content":"a"}]}`,
 }
 
+// hostile3Faulty get every fault of testkit.JSONFaults at every position.
+var hostile3Faulty = []string{
+	`{"messages":[{"content":[{"type":"text","text":"a"}],"role":"user"},{"role":"assistant","content":[{"type":"tool_use","id":"i","name":"f","input":{}}]}],"tools":[{"name":"f"}],` + h3req + `"system":"s"}`,
+	`{` + h3req + `"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":[{"type":"text","text":"r"}]},{"type":"nope"}]}],"tools":[{"type":"x"},{"name":7}]}`,
+}
+
+// TestToChatInWalkHostile3: the conversion in the walk and after it agree
+// on the bodies above, on each nested to 9,999, 10,000 and 10,001 levels in
+// each place (testkit.DeepBodies: the walk's depth must be the checking
+// pass's), and on every fault in the faulty ones.
 func TestToChatInWalkHostile3(t *testing.T) {
-	for _, body := range hostile3Bodies {
-		checkInWalk(t, []byte(body))
-	}
-}
-
-// TestToChatInWalkDeepHostile3 nests arrays to 9,999, 10,000 and 10,001
-// levels in each place (testkit.DeepBodies): the walk's depth must be the
-// checking pass's.
-func TestToChatInWalkDeepHostile3(t *testing.T) {
-	for _, tmpl := range hostile3Deep {
-		for body := range testkit.DeepBodies(tmpl) {
-			checkInWalk(t, []byte(body))
-		}
-	}
-}
-
-// TestToChatInWalkFaultsHostile3 puts every fault of testkit.JSONFaults
-// at every position of a few bodies.
-func TestToChatInWalkFaultsHostile3(t *testing.T) {
-	bodies := []string{
-		`{"messages":[{"content":[{"type":"text","text":"a"}],"role":"user"},{"role":"assistant","content":[{"type":"tool_use","id":"i","name":"f","input":{}}]}],"tools":[{"name":"f"}],` + h3req + `"system":"s"}`,
-		`{` + h3req + `"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":[{"type":"text","text":"r"}]},{"type":"nope"}]}],"tools":[{"type":"x"},{"name":7}]}`,
-	}
-	testkit.EachFault(bodies, func(body []byte) { checkInWalk(t, body) })
+	testkit.EachHostileBody(hostile3Bodies, hostile3Deep, hostile3Faulty, func(body []byte) { checkInWalk(t, body) })
 }
 
 // FuzzToChatInWalkPartsHostile3 builds a body from a message's members,

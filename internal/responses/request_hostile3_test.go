@@ -150,29 +150,18 @@ var hostile3Deep = []string{
 	`{"model":"m","input":"a","tools":DEEP}`,
 }
 
+// hostile3Faulty get every fault of testkit.JSONFaults at every position.
+var hostile3Faulty = []string{
+	`{"input":[{"role":"user","content":[{"type":"input_text","text":"a"}]},{"type":"function_call","call_id":"c","name":"f"},{"type":"function_call_output","call_id":"c","output":[{"type":"input_image","image_url":"u"}]}],"tools":[{"type":"function","name":"f"},{"type":"web_search"}],"model":"m","instructions":"i"}`,
+	`{"model":"m","input":[{"role":"user","content":"a"},{"type":"nope"}],"tools":[{"type":"custom","name":"g"},{"type":"function"}]}`,
+}
+
+// TestToChatInWalkHostile3: the conversion in the walk and after it agree
+// on the bodies above, on each nested to 9,999, 10,000 and 10,001 levels in
+// each place (testkit.DeepBodies: the walk's depth must be the checking
+// pass's), and on every fault in the faulty ones.
 func TestToChatInWalkHostile3(t *testing.T) {
-	for _, body := range hostile3Bodies {
-		checkInWalk(t, []byte(body))
-	}
-}
-
-// TestToChatInWalkDeepHostile3 nests arrays to 9,999, 10,000 and 10,001
-// levels in each place (testkit.DeepBodies): the walk's depth must be the
-// checking pass's.
-func TestToChatInWalkDeepHostile3(t *testing.T) {
-	for _, tmpl := range hostile3Deep {
-		for body := range testkit.DeepBodies(tmpl) {
-			checkInWalk(t, []byte(body))
-		}
-	}
-}
-
-func TestToChatInWalkFaultsHostile3(t *testing.T) {
-	bodies := []string{
-		`{"input":[{"role":"user","content":[{"type":"input_text","text":"a"}]},{"type":"function_call","call_id":"c","name":"f"},{"type":"function_call_output","call_id":"c","output":[{"type":"input_image","image_url":"u"}]}],"tools":[{"type":"function","name":"f"},{"type":"web_search"}],"model":"m","instructions":"i"}`,
-		`{"model":"m","input":[{"role":"user","content":"a"},{"type":"nope"}],"tools":[{"type":"custom","name":"g"},{"type":"function"}]}`,
-	}
-	testkit.EachFault(bodies, func(body []byte) { checkInWalk(t, body) })
+	testkit.EachHostileBody(hostile3Bodies, hostile3Deep, hostile3Faulty, func(body []byte) { checkInWalk(t, body) })
 }
 
 // membersHostile3 are top-level members a body is built from (duplicates

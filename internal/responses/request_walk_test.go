@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -107,11 +106,6 @@ func FuzzToChatInWalk(f *testing.F) {
 // and body to checkWalk's rules.
 func checkInWalk(t *testing.T, body []byte) {
 	t.Helper()
-	chat1, info1, err1 := toChat(body, true)
-	chat2, info2, err2 := toChat(body, false)
-	info1.Chat, info2.Chat = openai.Parsed{}, openai.Parsed{}
-	if string(chat1) != string(chat2) || fmt.Sprint(err1) != fmt.Sprint(err2) || !reflect.DeepEqual(info1, info2) {
-		t.Fatalf("%q:\nin the walk: %s %v %+v\nafter it:    %s %v %+v", body, chat1, err1, info1, chat2, err2, info2)
-	}
+	testkit.SameBothWays(t, body, toChat, func(info *RequestInfo) { info.Chat = openai.Parsed{} })
 	checkWalk(t, body)
 }

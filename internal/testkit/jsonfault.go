@@ -1,6 +1,8 @@
 package testkit
 
 import (
+	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -114,5 +116,35 @@ func DeepBodies(tmpl string) func(yield func(string) bool) {
 				}
 			}
 		}
+	}
+}
+
+// EachHostileBody calls check with each of bodies, with each body
+// DeepBodies makes of each of deep, and with each fault EachFault puts in
+// each of faulty: a hostile trial's three families of documents.
+func EachHostileBody(bodies, deep, faulty []string, check func(body []byte)) {
+	for _, body := range bodies {
+		check([]byte(body))
+	}
+	for _, tmpl := range deep {
+		for body := range DeepBodies(tmpl) {
+			check([]byte(body))
+		}
+	}
+	EachFault(faulty, check)
+}
+
+// SameBothWays fails t unless convert gives body the same document, the
+// same error and the same info (strip clears what may differ) whether it
+// converts in the walk that checks body (inWalk) or after it: the
+// translators' seam for their conversion in the checking walk.
+func SameBothWays[I any](t testing.TB, body []byte, convert func(body []byte, inWalk bool) ([]byte, I, error), strip func(*I)) {
+	t.Helper()
+	doc1, info1, err1 := convert(body, true)
+	doc2, info2, err2 := convert(body, false)
+	strip(&info1)
+	strip(&info2)
+	if string(doc1) != string(doc2) || fmt.Sprint(err1) != fmt.Sprint(err2) || !reflect.DeepEqual(info1, info2) {
+		t.Fatalf("%q:\nin the walk: %s %v %+v\nafter it:    %s %v %+v", body, doc1, err1, info1, doc2, err2, info2)
 	}
 }

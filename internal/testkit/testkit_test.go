@@ -3,6 +3,7 @@ package testkit
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -71,5 +72,46 @@ func TestDeepBodies(t *testing.T) {
 	want := []bool{true, true, false, true, true, false, false, false, false}
 	if !reflect.DeepEqual(valid, want) {
 		t.Errorf("valid: %v, want %v", valid, want)
+	}
+}
+
+// SameBothWays fails on any difference between the two ways but what
+// strip clears.
+func TestSameBothWays(t *testing.T) {
+	type info struct{ A, B int }
+	for _, c := range []struct {
+		name string
+		conv func([]byte, bool) ([]byte, info, error)
+		fail bool
+	}{
+		{"same", func(b []byte, _ bool) ([]byte, info, error) { return b, info{1, 2}, nil }, false},
+		{"B differs, stripped", func(b []byte, in bool) ([]byte, info, error) { return b, info{1, map[bool]int{true: 2}[in]}, nil }, false},
+		{"A differs", func(b []byte, in bool) ([]byte, info, error) { return b, info{map[bool]int{true: 1}[in], 2}, nil }, true},
+		{"document differs", func(b []byte, in bool) ([]byte, info, error) { return []byte(fmt.Sprint(in)), info{}, nil }, true},
+		{"error differs", func(b []byte, in bool) ([]byte, info, error) {
+			if in {
+				return b, info{}, errors.New("x")
+			}
+			return b, info{}, nil
+		}, true},
+	} {
+		var f fakeTB
+		SameBothWays(&f, []byte("{}"), c.conv, func(i *info) { i.B = 0 })
+		if f.failed != c.fail {
+			t.Errorf("%s: failed %v, want %v", c.name, f.failed, c.fail)
+		}
+	}
+}
+
+// EachHostileBody gives each plain body, the nine deep bodies of each
+// template and every faulty body EachFault makes.
+func TestEachHostileBody(t *testing.T) {
+	faulty := []string{`{"a":1}`}
+	want := 2 + 9
+	EachFault(faulty, func([]byte) { want++ })
+	got := 0
+	EachHostileBody([]string{`{}`, `[]`}, []string{`{"a":DEEP}`}, faulty, func([]byte) { got++ })
+	if got != want {
+		t.Errorf("%d bodies, want %d", got, want)
 	}
 }
