@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/dsgate/dsgate/internal/chatwire"
@@ -160,13 +159,13 @@ func appendUsage(b []byte, u openai.Usage, withCreation bool) []byte {
 		in = 0
 	}
 	b = append(b, `{"input_tokens":`...)
-	b = strconv.AppendInt(b, int64(in), 10)
+	b = jsonenc.AppendInt(b, int64(in))
 	if withCreation {
 		b = append(b, `,"cache_creation_input_tokens":0`...)
 	}
 	b = append(b, `,"cache_read_input_tokens":`...)
-	b = strconv.AppendInt(b, int64(hit), 10)
+	b = jsonenc.AppendInt(b, int64(hit))
 	b = append(b, `,"output_tokens":`...)
-	b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
+	b = jsonenc.AppendInt(b, int64(u.CompletionTokens))
 	return append(b, '}')
 }

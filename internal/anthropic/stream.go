@@ -2,7 +2,6 @@ package anthropic
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -236,7 +235,7 @@ func (s *Stream) ensure(kind blockKind, emit Emit, tc *chatwire.ChunkToolCall) e
 		return err
 	}
 	b := append(s.buf[:0], `{"type":"content_block_start","index":`...)
-	b = strconv.AppendInt(b, int64(s.next), 10)
+	b = jsonenc.AppendInt(b, int64(s.next))
 	switch kind {
 	case thinkingBlock:
 		b = append(b, `,"content_block":{"type":"thinking","thinking":"","signature":""}}`...)
@@ -285,7 +284,7 @@ func (s *Stream) Flush(emit Emit) error {
 func (s *Stream) emitDelta(typ, key string, esc []byte, emit Emit) error {
 	if s.deltaType != typ || s.deltaIdx != s.next { // key goes with typ
 		h := append(s.deltaHead[:0], `{"type":"content_block_delta","index":`...)
-		h = strconv.AppendInt(h, int64(s.next), 10)
+		h = jsonenc.AppendInt(h, int64(s.next))
 		h = append(h, `,"delta":{"type":"`...)
 		h = append(h, typ...)
 		h = append(h, `","`...)
@@ -318,7 +317,7 @@ func (s *Stream) close(emit Emit) error {
 		}
 	}
 	b := append(s.buf[:0], `{"type":"content_block_stop","index":`...)
-	b = strconv.AppendInt(b, int64(s.next), 10)
+	b = jsonenc.AppendInt(b, int64(s.next))
 	b = append(b, '}')
 	s.buf = b
 	s.open = noBlock

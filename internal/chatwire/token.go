@@ -36,7 +36,7 @@ func (t Token) AppendEscaped(b []byte) []byte {
 		return b
 	}
 	inner := t[1 : len(t)-1]
-	if canonical(inner) {
+	if t.canonical() {
 		return append(b, inner...)
 	}
 	s, _ := Unquote(t)
@@ -50,7 +50,7 @@ func (t Token) AppendEscaped(b []byte) []byte {
 // between t's quotes, aliasing t, when they are written that way already
 // (the common case), else a new buffer.
 func (t Token) Escaped() []byte {
-	if len(t) >= 2 && canonical(t[1:len(t)-1]) {
+	if len(t) >= 2 && t.canonical() {
 		return t[1 : len(t)-1]
 	}
 	return t.AppendEscaped(nil)
@@ -62,7 +62,7 @@ func (t Token) AppendText(b []byte) []byte {
 		return b
 	}
 	inner := t[1 : len(t)-1]
-	if !canonical(inner) {
+	if !t.canonical() {
 		s, _ := Unquote(t)
 		return append(b, s...)
 	}
@@ -100,7 +100,7 @@ func (t Token) Text(scratch []byte) (text, grown []byte) {
 		return nil, scratch
 	}
 	inner := t[1 : len(t)-1]
-	if canonical(inner) && noBackslash(inner) {
+	if t.canonical() && noBackslash(inner) {
 		return inner, scratch
 	}
 	scratch = t.AppendText(scratch[:0])
@@ -120,8 +120,24 @@ func noBackslash(b []byte) bool { return bytes.IndexByte(b, '\\') < 0 }
 // raw U+2028 or U+2029, no control character, and only the escapes
 // AppendString uses (\" \\ \n \r \t, \u00xx for other control characters,
 // \u2028 and \u2029).
-func canonical(s []byte) bool {
-	for i := 0; i < len(s); {
+func canonical(s []byte) bool { return canonicalFrom(s, 0) }
+
+// canonical is canonical for t's body (t is at least its two quotes),
+// tested in t, where the closing quote ends the first run: a body of
+// plain ASCII is then one test of eight bytes at a time, even when it is
+// shorter than eight.
+func (t Token) canonical() bool {
+	i := jsonenc.ASCIIRun([]byte(t), 1)
+	if i == len(t)-1 {
+		return true
+	}
+	return canonicalFrom(t[1:len(t)-1], i-1)
+}
+
+// canonicalFrom is canonical for s, whose bytes before s[i] are plain
+// ASCII.
+func canonicalFrom(s []byte, i int) bool {
+	for i < len(s) {
 		if i = jsonenc.ASCIIRun(s, i); i >= len(s) {
 			return true
 		}

@@ -51,6 +51,9 @@ func checkTokenHostile2(t *testing.T, tok []byte) {
 		if got, want := canonical(inner), canonicalOldHostile2(inner); got != want {
 			t.Fatalf("canonical(%q) = %v, byte-wise %v", inner, got, want)
 		}
+		if got, want := Token(tok).canonical(), canonicalOldHostile2(inner); got != want {
+			t.Fatalf("Token(%q).canonical() = %v, byte-wise %v", tok, got, want)
+		}
 	}
 	var s string
 	if err := json.Unmarshal(tok, &s); err != nil {
@@ -136,6 +139,9 @@ func FuzzTokenHostile2(f *testing.F) {
 			inner := b[1 : len(b)-1]
 			if got, want := canonical(inner), canonicalOldHostile2(inner); got != want {
 				t.Fatalf("canonical(%q) = %v, byte-wise %v", inner, got, want)
+			}
+			if got, want := Token(b).canonical(), canonicalOldHostile2(inner); got != want {
+				t.Fatalf("Token(%q).canonical() = %v, byte-wise %v", b, got, want)
 			}
 		}
 		b = Trim(b)

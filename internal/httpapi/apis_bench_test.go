@@ -37,16 +37,25 @@ var benchChunks = []string{
 // benchLongChunks are the 20 chunks bench/apis's mock upstream streams
 // (bench/cpu's: role, 17 tokens, finish, usage), so that the per-chunk
 // cost weighs here as it does in the real server.
-var benchLongChunks = func() []string {
+var benchLongChunks = longChunks(17)
+
+// benchLongerChunks are those with 60 more tokens: paced80 less paced20,
+// over 60, is what one more token chunk costs, and paced20 less 20 of
+// those what a stream costs whatever its length.
+var benchLongerChunks = longChunks(77)
+
+// longChunks is a stream of n token chunks between the role chunk and the
+// finish and usage chunks.
+func longChunks(n int) []string {
 	const head = `{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[`
 	c := []string{head + `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`}
-	for i := range 17 {
+	for i := range n {
 		c = append(c, head+`{"index":0,"delta":{"content":"tok`+strconv.Itoa(i)+` "},"finish_reason":null}]}`)
 	}
 	return append(c, head+`{"index":0,"delta":{},"finish_reason":"stop"}]}`,
 		`{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":17,"total_tokens":29}}`,
 		`[DONE]`)
-}()
+}
 
 // benchHandler is the HTTP API with access control off over a backend
 // that answers at once with chunks when streaming: what is measured is
@@ -163,6 +172,7 @@ func BenchmarkRoute(b *testing.B) {
 			b.Run("stream", func(b *testing.B) { benchRoute(b, r.path, r.body, true, benchChunks, false) })
 			b.Run("stream20", func(b *testing.B) { benchRoute(b, r.path, r.body, true, benchLongChunks, false) })
 			b.Run("paced20", func(b *testing.B) { benchRoute(b, r.path, r.body, true, benchLongChunks, true) })
+			b.Run("paced80", func(b *testing.B) { benchRoute(b, r.path, r.body, true, benchLongerChunks, true) })
 		})
 	}
 }

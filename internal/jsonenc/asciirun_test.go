@@ -2,6 +2,8 @@ package jsonenc
 
 import (
 	"encoding/json"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -62,5 +64,64 @@ func TestAppendStringRoundTrips(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// plainRunSlow is plainRun a byte at a time.
+func plainRunSlow(b []byte, i int) int {
+	for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
+		i++
+	}
+	return i
+}
+
+// The last bytes of an input, fewer than eight, are tested as one word
+// too (the input's last eight bytes, shifted): two bytes of any
+// interesting values at any two places among them, from every start, for
+// inputs of 8 to 16 bytes, find what a byte-wise loop finds. The bytes
+// before the start never count, whatever they are.
+func TestRunsInTheLastWord(t *testing.T) {
+	vals := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, '"', '\\', 'a', 0x7e, 0x7f, 0x80, 0x81, 0xbf, 0xc0, 0xff}
+	for n := 8; n <= 16; n++ {
+		b := []byte(strings.Repeat("\x00", n)) // specials before any start
+		for i := n - 7; i <= n; i++ {
+			for p := i; p < n; p++ {
+				for q := p; q < n; q++ {
+					for _, u := range vals {
+						for _, v := range vals {
+							for k := i; k < n; k++ {
+								b[k] = 'a'
+							}
+							b[p], b[q] = u, v
+							if got, want := plainRun(b, i), plainRunSlow(b, i); got != want {
+								t.Fatalf("plainRun(%q, %d) = %d, want %d", b, i, got, want)
+							}
+							if got, want := ASCIIRun(b, i), asciiRunSlow(string(b), i); got != want {
+								t.Fatalf("ASCIIRun(%q, %d) = %d, want %d", b, i, got, want)
+							}
+							if got, want := ASCIIRun(string(b), i), asciiRunSlow(string(b), i); got != want {
+								t.Fatalf("ASCIIRun(string %q, %d) = %d, want %d", b, i, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// AppendInt writes what strconv writes, around its inline cases and at
+// the ends of int64.
+func TestAppendInt(t *testing.T) {
+	check := func(n int64) {
+		if got, want := string(AppendInt([]byte("x"), n)), "x"+strconv.FormatInt(n, 10); got != want {
+			t.Fatalf("AppendInt(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for n := int64(-1000); n <= 1000; n++ {
+		check(n)
+	}
+	for _, n := range []int64{math.MaxInt64, math.MinInt64, math.MinInt64 + 1, 1 << 32, -1 << 32} {
+		check(n)
 	}
 }

@@ -4,7 +4,10 @@
 // library only.
 package jsonenc
 
-import "unicode/utf8"
+import (
+	"strconv"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -81,4 +84,17 @@ func appendString(b []byte, s string, marshal bool) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// AppendInt appends n in decimal, as strconv.AppendInt(b, n, 10) does,
+// with the one- and two-digit numbers of most JSON (an index, a sequence
+// number) appended inline: strconv copies them from a table with a call.
+func AppendInt(b []byte, n int64) []byte {
+	switch {
+	case uint64(n) < 10:
+		return append(b, byte('0'+n))
+	case uint64(n) < 100:
+		return append(b, byte('0'+n/10), byte('0'+n%10))
+	}
+	return strconv.AppendInt(b, n, 10)
 }

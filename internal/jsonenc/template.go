@@ -66,9 +66,11 @@ func (t *Template) Match(doc []byte) (str []byte, ok bool) {
 	if !bytes.HasPrefix(doc, head) || !bytes.HasSuffix(doc, tail) {
 		return nil, false
 	}
-	str = doc[len(head) : len(doc)-len(tail)]
-	if end, ok := String(str, 0); !ok || end != len(str) {
+	// Checked where it is in doc, not as a slice of its own: the test
+	// of eight bytes at a time then reaches its short strings too.
+	end := len(doc) - len(tail)
+	if e, ok := String(doc, len(head)); !ok || e != end {
 		return nil, false
 	}
-	return str, true
+	return doc[len(head):end], true
 }

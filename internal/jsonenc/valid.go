@@ -291,6 +291,15 @@ func plainRun(b []byte, i int) int {
 			return i + bits.TrailingZeros64(special)/8
 		}
 	}
+	if n := len(b) - i; n > 0 && len(b) >= 8 {
+		// Fewer than eight bytes left: the document's last eight, shifted
+		// so b[i] is the lowest byte. The bytes shifted in are zero, so
+		// special in the test, and come after the n that are left.
+		x := binary.LittleEndian.Uint64(b[len(b)-8:]) >> (8 * (8 - n))
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		special := ((x-ones*0x20)&^x | (q-ones)&^q | (bs-ones)&^bs) & highs
+		return i + min(bits.TrailingZeros64(special)/8, n)
+	}
 	for i < len(b) && plain[b[i]] {
 		i++
 	}
@@ -314,6 +323,16 @@ func ASCIIRun[S string | []byte](s S, i int) int {
 		if special := ((x-ones*0x20)&^x | (q-ones)&^q | (bs-ones)&^bs | x) & highs; special != 0 {
 			return i + bits.TrailingZeros64(special)/8
 		}
+	}
+	if n := len(s) - i; n > 0 && len(s) >= 8 {
+		// As in plainRun: the last eight bytes, shifted.
+		w := s[len(s)-8:]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		x >>= 8 * (8 - n)
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		special := ((x-ones*0x20)&^x | (q-ones)&^q | (bs-ones)&^bs | x) & highs
+		return i + min(bits.TrailingZeros64(special)/8, n)
 	}
 	for i < len(s) && s[i] < utf8.RuneSelf && plain[s[i]] {
 		i++

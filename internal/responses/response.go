@@ -147,7 +147,7 @@ func appendResponse(b []byte, r *result, info RequestInfo, status string, failur
 	b = append(b, `{"id":`...)
 	b = r.appendResponseID(b)
 	b = append(b, `,"object":"response","created_at":`...)
-	b = strconv.AppendInt(b, created, 10)
+	b = jsonenc.AppendInt(b, created)
 	b = append(b, `,"status":`...)
 	b = jsonenc.AppendString(b, status)
 	b = append(b, `,"background":false,"error":`...)
@@ -172,7 +172,7 @@ func appendResponse(b []byte, r *result, info RequestInfo, status string, failur
 	b = appendRaw(b, info.Instructions, "null")
 	b = append(b, `,"max_output_tokens":`...)
 	if info.MaxOutputTokens > 0 {
-		b = strconv.AppendInt(b, int64(info.MaxOutputTokens), 10)
+		b = jsonenc.AppendInt(b, int64(info.MaxOutputTokens))
 	} else {
 		b = append(b, `null`...)
 	}
@@ -323,15 +323,15 @@ func appendUsage(b []byte, u openai.Usage) []byte {
 		total = u.PromptTokens + u.CompletionTokens
 	}
 	b = append(b, `{"input_tokens":`...)
-	b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
+	b = jsonenc.AppendInt(b, int64(u.PromptTokens))
 	b = append(b, `,"input_tokens_details":{"cached_tokens":`...)
-	b = strconv.AppendInt(b, int64(u.CacheHitTokens()), 10)
+	b = jsonenc.AppendInt(b, int64(u.CacheHitTokens()))
 	b = append(b, `},"output_tokens":`...)
-	b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
+	b = jsonenc.AppendInt(b, int64(u.CompletionTokens))
 	b = append(b, `,"output_tokens_details":{"reasoning_tokens":`...)
-	b = strconv.AppendInt(b, int64(u.ReasoningTokens()), 10)
+	b = jsonenc.AppendInt(b, int64(u.ReasoningTokens()))
 	b = append(b, `},"total_tokens":`...)
-	b = strconv.AppendInt(b, int64(total), 10)
+	b = jsonenc.AppendInt(b, int64(total))
 	return append(b, '}')
 }
 

@@ -1,7 +1,6 @@
 package responses
 
 import (
-	"strconv"
 	"sync"
 
 	"github.com/dsgate/dsgate/internal/chatwire"
@@ -199,7 +198,7 @@ func eventType(b []byte, typ string) []byte {
 
 // appendSeq appends the next sequence number.
 func (s *Stream) appendSeq(b []byte) []byte {
-	b = strconv.AppendInt(b, int64(s.seq), 10)
+	b = jsonenc.AppendInt(b, int64(s.seq))
 	s.seq++
 	return b
 }
@@ -267,9 +266,9 @@ func (s *Stream) ensure(kind itemKind, prefix, base string, tc *chatwire.ChunkTo
 	s.head = append(s.head[:0], `,"item_id":`...)
 	s.head = s.current().appendID(s.head)
 	s.head = append(s.head, `,"output_index":`...)
-	s.head = strconv.AppendInt(s.head, int64(s.open), 10)
+	s.head = jsonenc.AppendInt(s.head, int64(s.open))
 	b := append(s.begin("response.output_item.added"), `,"output_index":`...)
-	b = strconv.AppendInt(b, int64(s.open), 10)
+	b = jsonenc.AppendInt(b, int64(s.open))
 	b = append(b, `,"item":`...)
 	b = appendItem(b, s.current(), false)
 	if err := s.send("response.output_item.added", b, emit); err != nil {
@@ -400,7 +399,7 @@ func (s *Stream) close(emit Emit) error {
 	}
 	it.done = true
 	b = append(s.begin("response.output_item.done"), `,"output_index":`...)
-	b = strconv.AppendInt(b, int64(s.open), 10)
+	b = jsonenc.AppendInt(b, int64(s.open))
 	b = append(b, `,"item":`...)
 	b = appendItem(b, it, s.cut)
 	s.open = -1
