@@ -193,24 +193,31 @@ func BenchmarkAssembleStream(b *testing.B) {
 
 // mockChunks are the 20 chunks bench/cpu's mock upstream streams (role,
 // 17 tokens, finish, usage): the shape the chunk scan reads without
-// encoding/json (thinking_tools.sse has tool calls, left to it).
-func mockChunks() [][]byte {
+// encoding/json (thinking_tools.sse has tool calls, left to it). role is
+// put in every token chunk (`"role":"assistant",`, as Ollama sends them).
+func mockChunks(role string) [][]byte {
 	const head = `{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[`
 	c := [][]byte{[]byte(head + `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`)}
 	for i := range 17 {
-		c = append(c, []byte(head+`{"index":0,"delta":{"content":"tok`+strconv.Itoa(i)+` "},"finish_reason":null}]}`))
+		c = append(c, []byte(head+`{"index":0,"delta":{`+role+`"content":"tok`+strconv.Itoa(i)+` "},"finish_reason":null}]}`))
 	}
 	return append(c, []byte(head+`{"index":0,"delta":{},"finish_reason":"stop"}]}`),
 		[]byte(`{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":17,"total_tokens":29}}`))
 }
 
+// BenchmarkAssembleMockStream assembles mockChunks, with the role in the
+// first chunk only ("role-first") and in every chunk.
 func BenchmarkAssembleMockStream(b *testing.B) {
-	chunks := mockChunks()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := cache.AssembleStream(chunks); err != nil {
-			b.Fatal(err)
-		}
+	for name, role := range map[string]string{"role-first": "", "role-every-chunk": `"role":"assistant",`} {
+		chunks := mockChunks(role)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := cache.AssembleStream(chunks); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

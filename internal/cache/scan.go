@@ -281,18 +281,50 @@ func scanChunkDelta(b []byte, i int, d *chunkDelta) (int, bool) {
 			*dst[k], ok = stringPtr(b[v:end])
 			d.spans[k] = [2]int{v, end}
 		}
+		if ok && k == 0 {
+			d.roleCut = memberCut(b, v, end, len(`"role"`))
+		}
 		return end, ok
 	})
 }
+
+// memberCut is where the member whose key is n bytes long (quotes
+// included, no escape) and whose value is b[v:end] starts, and where the
+// next member's key starts: {0, 0} when no member follows it.
+func memberCut(b []byte, v, end, n int) [2]int {
+	i := v - 1
+	for b[i] != ':' {
+		i--
+	}
+	for i--; isSpace(b[i]); i-- {
+	}
+	j := end
+	for j < len(b) && isSpace(b[j]) {
+		j++
+	}
+	if j == len(b) || b[j] != ',' {
+		return [2]int{}
+	}
+	for j++; j < len(b) && isSpace(b[j]); j++ {
+	}
+	return [2]int{i + 1 - n, j}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // textTemplate is the last chunk of a stream that carried one text, kept
 // for the chunks after it that differ from it only in that text, as
 // chatwire.DecodeChunk reads a stream (jsonenc.Template says why such a
 // chunk reads exactly as a walk would read it).
 type textTemplate struct {
-	doc   jsonenc.Template
-	field int // the text's deltaKeys index (1 to 3); 0: no template
-	index int // the choice's index
+	doc jsonenc.Template
+	// withRole is the chunk with its role, when doc left it out: an engine
+	// that gives the role in every chunk (Ollama does) sends chunks that
+	// only it matches. The first such chunk makes it the template.
+	withRole jsonenc.Template
+	cut      bool // doc left the role out; withRole is set
+	field    int  // the text's deltaKeys index (1 to 3); 0: no template
+	index    int  // the choice's index
 }
 
 // remember makes b, just read into c by scanChatChunk, the template when
@@ -320,14 +352,24 @@ func (t *textTemplate) remember(b []byte, c *chatChunk) {
 	if field == 0 {
 		return
 	}
-	span := d.spans[field]
-	t.doc.Set(trimSpace(b), span[0], span[1])
+	// A stream's first chunk has a role the chunks after it lack: its
+	// template leaves the member out (as chatwire's does, which says why
+	// that reads the same), so those chunks are read from it. Merged
+	// again, the chunk without its role changes nothing but the text.
+	span, cut := d.spans[field], d.roleCut
+	if cut[1] > 0 && cut[1] <= span[0] {
+		t.doc.SetCut(trimSpace(b), cut[0], cut[1], span[0], span[1])
+		t.withRole.Set(trimSpace(b), span[0], span[1])
+		t.cut = true
+	} else {
+		t.doc.Set(trimSpace(b), span[0], span[1])
+	}
 	t.field, t.index = field, ch.Index
 }
 
 // clear drops the template.
 func (t *textTemplate) clear() {
-	t.field = 0
+	t.field, t.cut = 0, false
 	t.doc.Clear()
 }
 
@@ -337,7 +379,14 @@ func (t *textTemplate) match(b []byte) ([]byte, bool) {
 	if t.field == 0 {
 		return nil, false
 	}
-	return t.doc.Match(trimSpace(b))
+	b = trimSpace(b)
+	text, ok := t.doc.Match(b)
+	if !ok && t.cut {
+		if text, ok = t.withRole.Match(b); ok {
+			t.doc, t.withRole, t.cut = t.withRole, t.doc, false
+		}
+	}
+	return text, ok
 }
 
 // stringField reads the JSON string (or null, which leaves s alone) v

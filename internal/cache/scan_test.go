@@ -200,3 +200,43 @@ func FuzzTextTemplate(f *testing.F) {
 		checkTextTemplate(t, prefix+`"a"`+suffix, prefix+text+suffix)
 	})
 }
+
+// A stream's first chunk carries the role its other chunks lack: the
+// template kept from it leaves the role member out, so the chunk after it
+// is read from it, and assembles as encoding/json reads it, with any
+// spacing around the member; a chunk with the same role again (an engine
+// that repeats it) is read from the template with the role. A role after
+// the text, or the member last, stays in the template.
+func TestTextTemplateWithoutTheRole(t *testing.T) {
+	const chunk = `{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{%s},"finish_reason":null}]}`
+	for _, tc := range []struct {
+		first, next string
+		hit         bool
+	}{
+		{`"role":"assistant","content":""`, `"content":"b"`, true},
+		{`"role":"assistant","content":"a"`, `"content":"b"`, true},
+		{` "role" : "assistant" , "content":"a"`, ` "content":"b"`, true},
+		{"\"role\"\n:\t\"assistant\",\r\n\"reasoning_content\":\"a\"", `"reasoning_content":"b"`, true},
+		{`"role":null,"content":"a"`, `"content":"b"`, true},
+		{`"role":"assistant","content":"a"`, `"role":"assistant","content":"b"`, true}, // the role in every chunk, as Ollama sends it
+		{`"role":"assistant","content":"a"`, `"role":"user","content":"b"`, false},
+		{`"content":"a","role":"assistant"`, `"content":"b"`, false},
+		{`"content":"a","role":"assistant"`, `"content":"b","role":"assistant"`, true},
+		{`"role":"assistant","refusal":null,"content":"a"`, `"refusal":null,"content":"b"`, true},
+	} {
+		first, next := fmt.Sprintf(chunk, tc.first), fmt.Sprintf(chunk, tc.next)
+		if got := checkTextTemplate(t, first, next) == 1; got != tc.hit {
+			t.Errorf("%s after %s: read from the template %v, want %v", tc.next, tc.first, got, tc.hit)
+		}
+	}
+}
+
+// FuzzTextTemplateWithoutTheRole is FuzzTextTemplate with a role member
+// in the first chunk only, where the fuzzer puts it.
+func FuzzTextTemplateWithoutTheRole(f *testing.F) {
+	f.Add(`{"id":"c1","choices":[{"index":0,"delta":{`, `"role":"assistant",`, `"content":`, `},"finish_reason":null}]}`, `"b"`)
+	f.Add(`{"choices":[{"delta":{`, `"role" : null , `, `"reasoning_content":`, `}}]}`, `"a","content":"b"`)
+	f.Fuzz(func(t *testing.T, prefix, role, key, suffix, text string) {
+		checkTextTemplate(t, prefix+role+key+`"a"`+suffix, prefix+key+text+suffix)
+	})
+}

@@ -153,6 +153,9 @@ type chunkDelta struct {
 	// spans are where scanChunkDelta read each of the fields above, by
 	// deltaKeys index: the start and end of the value in the chunk.
 	spans [4][2]int
+	// roleCut is the role member when another member follows it: from its
+	// key's quote to the next key's (textTemplate.remember).
+	roleCut [2]int
 }
 
 // AssembleStream turns the SSE data payloads of a chat or text completion

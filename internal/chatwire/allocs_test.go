@@ -33,15 +33,16 @@ func allowed(limit float64) float64 {
 
 // A whole streamed answer costs a fixed handful of allocations (the
 // translator, its buffers, the id and model strings, the signature's
-// hash, the chunk template's bytes, the chunk head's bytes, the Messages
-// translator's text kept until a flush), not some per chunk. (A released
-// translator keeps them for the next stream; these are never released.)
+// hash, the chunk template's bytes with the role and without, the chunk
+// head's bytes, the Messages translator's text kept until a flush), not
+// some per chunk. (A released translator keeps them for the next stream;
+// these are never released.)
 func TestStreamTranslatorAllocs(t *testing.T) {
 	limits := map[string]float64{
-		"messages/chat_stream_text.sse":  11,
-		"messages/chat_stream_tool.sse":  12, // + the call's id and name
-		"responses/chat_stream_text.sse": 11,
-		"responses/chat_stream_tool.sse": 14, // + the call's id and name, its chunk slot, the arguments
+		"messages/chat_stream_text.sse":  12,
+		"messages/chat_stream_tool.sse":  13, // + the call's id and name
+		"responses/chat_stream_text.sse": 12,
+		"responses/chat_stream_tool.sse": 15, // + the call's id and name, its chunk slot, the arguments
 	}
 	for _, tr := range translators {
 		for _, fixture := range []string{"chat_stream_text.sse", "chat_stream_tool.sse"} {

@@ -135,24 +135,37 @@ func BenchmarkDecodeChunk(b *testing.B) {
 // BenchmarkDecodeStream decodes, as a translator does, the 20 chunks of a
 // bench/apis stream (bench/cpu's mock: role, 17 tokens, finish, usage)
 // into one Chunk, reset between streams: what one streamed request's
-// chunks cost to read.
+// chunks cost to read. "role-every-chunk" is the same stream with the role
+// in every token chunk, as Ollama sends it.
 func BenchmarkDecodeStream(b *testing.B) {
 	const head = `{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[`
-	chunks := [][]byte{[]byte(head + `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`)}
-	for i := range 17 {
-		chunks = append(chunks, []byte(head+`{"index":0,"delta":{"content":"tok`+strconv.Itoa(i)+` "},"finish_reason":null}]}`))
-	}
-	chunks = append(chunks, []byte(head+`{"index":0,"delta":{},"finish_reason":"stop"}]}`),
-		[]byte(`{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":17,"total_tokens":29}}`))
-	var c chatwire.Chunk
-	b.ReportAllocs()
-	for b.Loop() {
-		c.Reset()
-		for _, ch := range chunks {
-			if err := chatwire.DecodeChunk(ch, &c); err != nil {
-				b.Fatal(err)
-			}
+	for _, every := range []bool{false, true} {
+		role := ""
+		if every {
+			role = `"role":"assistant",`
 		}
+		chunks := [][]byte{[]byte(head + `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`)}
+		for i := range 17 {
+			chunks = append(chunks, []byte(head+`{"index":0,"delta":{`+role+`"content":"tok`+strconv.Itoa(i)+` "},"finish_reason":null}]}`))
+		}
+		chunks = append(chunks, []byte(head+`{"index":0,"delta":{},"finish_reason":"stop"}]}`),
+			[]byte(`{"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":17,"total_tokens":29}}`))
+		name := "role-first"
+		if every {
+			name = "role-every-chunk"
+		}
+		b.Run(name, func(b *testing.B) {
+			var c chatwire.Chunk
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Reset()
+				for _, ch := range chunks {
+					if err := chatwire.DecodeChunk(ch, &c); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }
 

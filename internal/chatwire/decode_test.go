@@ -297,16 +297,52 @@ func TestDecodeChunkTemplateWithoutRole(t *testing.T) {
 }
 
 // FuzzDecodeChunkTemplateWithoutRole decodes prefix role "a" suffix, then
-// prefix text suffix into the same Chunk: the second must read as Decode
-// reads it.
+// prefix text suffix (and, into another Chunk, prefix role text suffix)
+// into the same Chunk: the second must read as Decode reads it.
 func FuzzDecodeChunkTemplateWithoutRole(f *testing.F) {
 	f.Add(`{"id":"c1","choices":[{"index":0,"delta":{`, `"role":"assistant",`, `"content":`, `},"finish_reason":null}]}`, `"b"`)
 	f.Add(`{"choices":[{"delta":{`, `"role":"assistant" , `, `"reasoning_content":`, `}}]}`, `"a","content":"b"`)
 	f.Fuzz(func(t *testing.T, prefix, role, key, suffix, text string) {
-		var c Chunk
-		if DecodeChunk([]byte(prefix+role+key+`"a"`+suffix), &c) != nil {
+		var c, again Chunk
+		first := []byte(prefix + role + key + `"a"` + suffix)
+		if DecodeChunk(first, &c) != nil || DecodeChunk(first, &again) != nil {
 			return
 		}
 		checkDecodeChunk(t, []byte(prefix+key+text+suffix), &c)
+		checkDecodeChunk(t, []byte(prefix+role+key+text+suffix), &again) // the role again
 	})
+}
+
+// An engine that gives the role in every chunk (Ollama does) has its
+// chunks read from the template too: the first chunk's template without
+// the role does not match the second, which has it, and the template with
+// it does; from then on that one serves.
+func TestDecodeChunkTemplateRoleInEveryChunk(t *testing.T) {
+	const chunk = `{"id":"chatcmpl-86","object":"chat.completion.chunk","created":1743277352,"model":"gemma3:4b","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{"role":"assistant","content":%s},"finish_reason":null}]}`
+	var c Chunk
+	var prev []byte
+	for i, text := range []string{`"Hello"`, `" you"`, `"!"`, `" How"`, `"\n"`} {
+		b := fmt.Appendf(nil, chunk, text)
+		if prev != nil { // a Chunk of its own, with the template of the chunk before
+			var other Chunk
+			if err := DecodeChunk(prev, &other); err != nil {
+				t.Fatal(err)
+			}
+			checkDecodeChunk(t, b, &other)
+		}
+		switch {
+		case c.fromTemplate(b):
+		case i > 1: // the first and second are walked
+			t.Errorf("chunk %d (%s) not read from the template", i, text)
+			fallthrough
+		default:
+			if err := DecodeChunk(b, &c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if string(c.Content) != text {
+			t.Errorf("chunk %d: content %s, want %s", i, c.Content, text)
+		}
+		prev = b
+	}
 }

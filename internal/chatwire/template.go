@@ -28,8 +28,13 @@ const (
 
 // template is the last chunk with one text, as DecodeChunk keeps it.
 type template struct {
-	doc  jsonenc.Template
-	slot textSlot
+	doc jsonenc.Template
+	// withRole is the chunk with its role, when doc left it out: an engine
+	// that gives the role in every chunk (Ollama does) sends chunks that
+	// only it matches. The first such chunk makes it the template.
+	withRole jsonenc.Template
+	cut      bool // doc left the role out; withRole is set
+	slot     textSlot
 	// What the rest decoded to; the fields are restored from here, not
 	// trusted in the Chunk, which its reader may have changed.
 	id, model, finish string
@@ -45,6 +50,11 @@ func (c *Chunk) fromTemplate(b []byte) bool {
 		return false
 	}
 	text, ok := t.doc.Match(b)
+	if !ok && t.cut {
+		if text, ok = t.withRole.Match(b); ok {
+			t.doc, t.withRole, t.cut = t.withRole, t.doc, false
+		}
+	}
 	if !ok {
 		return false
 	}
@@ -70,7 +80,7 @@ func (c *Chunk) fromTemplate(b []byte) bool {
 // exactly one text, and drops the template otherwise.
 func (c *Chunk) remember(b []byte) {
 	t := &c.tmpl
-	t.slot = noTemplate
+	t.slot, t.cut = noTemplate, false
 	t.doc.Clear()
 	if c.Usage != nil || len(c.ToolCalls) > 1 {
 		return
@@ -103,6 +113,8 @@ func (c *Chunk) remember(b []byte) {
 	}
 	if r := c.role; r[1] > 0 && r[1] <= at {
 		t.doc.SetCut(b, r[0], r[1], at, at+len(text))
+		t.withRole.Set(b, at, at+len(text))
+		t.cut = true
 	} else {
 		t.doc.Set(b, at, at+len(text))
 	}
@@ -120,11 +132,12 @@ func (c *Chunk) remember(b []byte) {
 func (c *Chunk) Reset() {
 	calls := c.ToolCalls[:cap(c.ToolCalls)]
 	clear(calls)
-	doc := c.tmpl.doc
+	doc, withRole := c.tmpl.doc, c.tmpl.withRole
 	doc.Reset()
+	withRole.Reset()
 	head := c.head.bytes[:0]
 	if cap(head) > 4<<10 {
 		head = nil
 	}
-	*c = Chunk{ToolCalls: calls[:0], tmpl: template{doc: doc}, head: chunkHead{bytes: head}}
+	*c = Chunk{ToolCalls: calls[:0], tmpl: template{doc: doc, withRole: withRole}, head: chunkHead{bytes: head}}
 }
