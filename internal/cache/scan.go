@@ -478,4 +478,14 @@ func plainASCII(s string) bool {
 }
 
 // trimSpace drops JSON whitespace around b.
-func trimSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
+// trimSpace is b without JSON's white space around it; most payloads
+// have none, and cost two comparisons.
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}

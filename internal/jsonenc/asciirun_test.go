@@ -81,7 +81,7 @@ func plainRunSlow(b []byte, i int) int {
 // inputs of 8 to 16 bytes, find what a byte-wise loop finds. The bytes
 // before the start never count, whatever they are.
 func TestRunsInTheLastWord(t *testing.T) {
-	vals := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, '"', '\\', 'a', 0x7e, 0x7f, 0x80, 0x81, 0xbf, 0xc0, 0xff}
+	vals := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, '"', '\\', 'a', 0x7e, 0x7f, 0x80, 0x81, 0xbf, 0xc0, 0xff, '<', '>', '&', '%', '=', '?'}
 	for n := 8; n <= 16; n++ {
 		b := []byte(strings.Repeat("\x00", n)) // specials before any start
 		for i := n - 7; i <= n; i++ {
@@ -101,6 +101,9 @@ func TestRunsInTheLastWord(t *testing.T) {
 							}
 							if got, want := ASCIIRun(string(b), i), asciiRunSlow(string(b), i); got != want {
 								t.Fatalf("ASCIIRun(string %q, %d) = %d, want %d", b, i, got, want)
+							}
+							if got, want := asciiRun(b, i, true), htmlRunSlow(b, i); got != want {
+								t.Fatalf("asciiRun(%q, %d, html) = %d, want %d", b, i, got, want)
 							}
 						}
 					}
@@ -123,5 +126,36 @@ func TestAppendInt(t *testing.T) {
 	}
 	for _, n := range []int64{math.MaxInt64, math.MinInt64, math.MinInt64 + 1, 1 << 32, -1 << 32} {
 		check(n)
+	}
+}
+
+// htmlRunSlow is asciiRun with html a byte at a time.
+func htmlRunSlow(b []byte, i int) int {
+	for i < len(b) && b[i] >= 0x20 && b[i] < utf8.RuneSelf && !strings.ContainsRune("\"\\<>&", rune(b[i])) {
+		i++
+	}
+	return i
+}
+
+// With html, every byte value at every place of a word, before and after
+// another special byte, stops the run where a byte-wise loop stops.
+func TestHTMLRun(t *testing.T) {
+	for n := 0; n <= 20; n++ {
+		for at := 0; at < n; at++ {
+			for v := range 256 {
+				for _, after := range []byte{'a', '<', 0x80, '&'} {
+					b := []byte(strings.Repeat("a", n))
+					b[at] = byte(v)
+					if at+1 < n {
+						b[at+1] = after
+					}
+					for i := 0; i <= n; i++ {
+						if got, want := asciiRun(b, i, true), htmlRunSlow(b, i); got != want {
+							t.Fatalf("asciiRun(%q, %d, html) = %d, want %d", b, i, got, want)
+						}
+					}
+				}
+			}
+		}
 	}
 }

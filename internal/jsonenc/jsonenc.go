@@ -33,10 +33,8 @@ func appendString(b []byte, s string, marshal bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if !marshal {
-			if i = ASCIIRun(s, i); i >= len(s) {
-				break
-			}
+		if i = asciiRun(s, i, marshal); i >= len(s) {
+			break
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {

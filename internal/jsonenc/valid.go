@@ -312,15 +312,16 @@ func plainRun(b []byte, i int) int {
 // len(s): the run an encoder or a check of an encoding can pass over
 // without looking at each byte. It tests eight bytes at a time, as
 // plainRun does (a byte-wise loop was most of the escaping of a text).
-func ASCIIRun[S string | []byte](s S, i int) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
+func ASCIIRun[S string | []byte](s S, i int) int { return asciiRun(s, i, false) }
+
+// asciiRun is ASCIIRun; html also stops at the bytes json.Marshal
+// escapes for HTML: <, > and &.
+func asciiRun[S string | []byte](s S, i int, html bool) int {
 	for ; i+8 <= len(s); i += 8 {
 		w := s[i : i+8] // one bounds check, not eight
 		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		q, bs := x^(ones*'"'), x^(ones*'\\')
-		// plainRun's test, and the high bit of each byte itself.
-		if special := ((x-ones*0x20)&^x | (q-ones)&^q | (bs-ones)&^bs | x) & highs; special != 0 {
+		if special := asciiSpecial(x, html); special != 0 {
 			return i + bits.TrailingZeros64(special)/8
 		}
 	}
@@ -329,15 +330,26 @@ func ASCIIRun[S string | []byte](s S, i int) int {
 		w := s[len(s)-8:]
 		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
 			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		x >>= 8 * (8 - n)
-		q, bs := x^(ones*'"'), x^(ones*'\\')
-		special := ((x-ones*0x20)&^x | (q-ones)&^q | (bs-ones)&^bs | x) & highs
-		return i + min(bits.TrailingZeros64(special)/8, n)
+		return i + min(bits.TrailingZeros64(asciiSpecial(x>>(8*(8-n)), html))/8, n)
 	}
-	for i < len(s) && s[i] < utf8.RuneSelf && plain[s[i]] {
+	for i < len(s) && s[i] < utf8.RuneSelf && plain[s[i]] && !(html && (s[i] == '<' || s[i] == '>' || s[i] == '&')) {
 		i++
 	}
 	return i
+}
+
+// asciiSpecial is plainRun's test of the eight bytes of x, and the high
+// bit of each byte itself (and with html, the has-zero test for <, >
+// and &): the lowest set bit is the first byte to stop at.
+func asciiSpecial(x uint64, html bool) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q, bs := x^(ones*'"'), x^(ones*'\\')
+	special := (x-ones*0x20)&^x | (q-ones)&^q | (bs-ones)&^bs | x
+	if html {
+		lt, gt, amp := x^(ones*'<'), x^(ones*'>'), x^(ones*'&')
+		special |= (lt-ones)&^lt | (gt-ones)&^gt | (amp-ones)&^amp
+	}
+	return special & highs
 }
 
 func hex4(h []byte) bool {
