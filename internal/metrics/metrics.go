@@ -328,7 +328,10 @@ func (m *Metrics) ObserveTTFT(model, upstream string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.TimeToFirstToken.WithLabelValues(m.Model(model), m.Upstream(upstream)).Observe(d.Seconds())
+	model, upstream = m.Model(model), m.Upstream(upstream)
+	m.hot.ttft.get([2]string{model, upstream}, func() prometheus.Observer {
+		return m.TimeToFirstToken.WithLabelValues(model, upstream)
+	}).Observe(d.Seconds())
 }
 
 // ObserveInterToken records the mean gap between a stream's chunks.
@@ -336,7 +339,10 @@ func (m *Metrics) ObserveInterToken(model string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.InterTokenLatency.WithLabelValues(m.Model(model)).Observe(d.Seconds())
+	model = m.Model(model)
+	m.hot.interToken.get(model, func() prometheus.Observer {
+		return m.InterTokenLatency.WithLabelValues(model)
+	}).Observe(d.Seconds())
 }
 
 // SetUpstreamInFlight publishes an upstream's in-flight calls.

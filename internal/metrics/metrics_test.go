@@ -241,6 +241,8 @@ func TestHotSeriesCountIntoTheirVectors(t *testing.T) {
 				m.ObserveUpstream("cloud", metrics.OutcomeSuccess, time.Millisecond)
 				m.CacheResult("memory", "miss")
 				m.AddCost(model, "key_1", "USD", 0.5, 0.25)
+				m.ObserveTTFT(model, "cloud", time.Millisecond)
+				m.ObserveInterToken(model, time.Millisecond)
 			}
 		})
 	}
@@ -262,6 +264,8 @@ func TestHotSeriesCountIntoTheirVectors(t *testing.T) {
 		{"request durations", float64(testutil.CollectAndCount(m.HTTPRequestDuration)), 1},
 		{"upstream latency series", float64(testutil.CollectAndCount(m.UpstreamLatency)), 1},
 		{"request series", float64(testutil.CollectAndCount(m.Requests)), 2},
+		{"first-token series", float64(testutil.CollectAndCount(m.TimeToFirstToken)), 2},
+		{"inter-token series", float64(testutil.CollectAndCount(m.InterTokenLatency)), 2},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
@@ -277,6 +281,8 @@ func TestHotSeriesDoNotAllocate(t *testing.T) {
 		m.ObserveUpstream("cloud", metrics.OutcomeSuccess, time.Millisecond)
 		m.CacheResult("memory", "miss")
 		m.AddCost("deepseek-chat", "key_1", "USD", 0.5, 0.25)
+		m.ObserveTTFT("deepseek-chat", "cloud", time.Millisecond)
+		m.ObserveInterToken("deepseek-chat", time.Millisecond)
 	}
 	observe()
 	if allocs := testing.AllocsPerRun(100, observe); allocs > 0 {

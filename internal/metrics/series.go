@@ -47,6 +47,8 @@ type hotSeries struct {
 	principalTokens  series[[2]string, prometheus.Counter]
 	upstreamRequests series[[2]string, prometheus.Counter]
 	upstreamLatency  series[string, prometheus.Observer]
+	ttft             series[[2]string, prometheus.Observer]
+	interToken       series[string, prometheus.Observer]
 	cacheRequests    series[[2]string, prometheus.Counter]
 	cost, costSaved  series[[2]string, prometheus.Counter]
 	principalCost    series[[2]string, prometheus.Counter]

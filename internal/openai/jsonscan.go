@@ -84,7 +84,7 @@ func SetField(body []byte, key string, value []byte) ([]byte, error) {
 	if len(spans) == 0 {
 		out := make([]byte, 0, len(body)+len(key)+len(value)+4)
 		out = append(out, body[:open+1]...)
-		out = strconv.AppendQuote(out, key)
+		out = jsonenc.AppendString(out, key)
 		out = append(out, ':')
 		out = append(out, value...)
 		rest := body[open+1:]

@@ -15,6 +15,7 @@ func TestSetField(t *testing.T) {
 		{"duplicates all replaced", `{"model":"a","model":"c"}`, "model", `"b"`, `{"model":"b","model":"b"}`},
 		{"escaped key", `{"mod\u0065l":"a"}`, "model", `"b"`, `{"mod\u0065l":"b"}`},
 		{"nested strings with braces", `{"m":"}{\"","model":"a"}`, "model", `"b"`, `{"m":"}{\"","model":"b"}`},
+		{"insert a key JSON escapes", `{"x":1}`, "a\x01\"é", `1`, `{"a\u0001\"é":1,"x":1}`}, // not Go's "a\x01"
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
