@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -170,4 +171,64 @@ func TestSlogLineTakesTheHeldLines(t *testing.T) {
 	if got, writes := w.state(); writes != 2 || !strings.HasSuffix(got, "{\"msg\":\"next\"}\n") {
 		t.Errorf("log = %q in %d writes", got, writes)
 	}
+}
+
+// On a pipe the log writes at most PIPE_BUF bytes at once, so its writes
+// stay whole against another process's writes to the same pipe; held
+// lines and a slog line after them too. Elsewhere it holds up to maxHeld.
+func TestEncodedLinesWithinAPipesAtomicWrite(t *testing.T) {
+	t.Parallel()
+	r, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer pw.Close()
+	f, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := heldLimit(pw); got != pipeBuf {
+		t.Errorf("held on a pipe: %d bytes, want %d", got, pipeBuf)
+	}
+	if got := heldLimit(f); got != maxHeld {
+		t.Errorf("held on a file: %d bytes, want %d", got, maxHeld)
+	}
+	var w sizesWriter
+	out := &lockedWriter{w: &w, max: pipeBuf}
+	var want bytes.Buffer
+	for i := range 200 {
+		line := fmt.Appendf(nil, "{\"n\":%d,\"pad\":%q}\n", i, strings.Repeat("x", i%300))
+		out.hold(line)
+		want.Write(line)
+		if i%37 == 0 {
+			slogLine := []byte(strings.Repeat("s", 900) + "\n")
+			out.Write(slogLine)
+			want.Write(slogLine)
+		}
+	}
+	out.flush()
+	if w.buf.String() != want.String() {
+		t.Fatalf("the log lost or reordered lines")
+	}
+	for _, n := range w.sizes {
+		if n > pipeBuf {
+			t.Fatalf("a write of %d bytes on a pipe (writes: %v)", n, w.sizes)
+		}
+	}
+	if len(w.sizes) > 200/5 {
+		t.Errorf("%d writes for 200 lines: not held together", len(w.sizes))
+	}
+}
+
+// sizesWriter keeps what is written and the size of each write.
+type sizesWriter struct {
+	buf   bytes.Buffer
+	sizes []int
+}
+
+func (w *sizesWriter) Write(p []byte) (int, error) {
+	w.sizes = append(w.sizes, len(p))
+	return w.buf.Write(p)
 }
