@@ -477,9 +477,8 @@ func plainASCII(s string) bool {
 	return true
 }
 
-// trimSpace drops JSON whitespace around b.
-// trimSpace is b without JSON's white space around it; most payloads
-// have none, and cost two comparisons.
+// trimSpace drops JSON whitespace around b; most payloads have none, and
+// cost two comparisons.
 func trimSpace(b []byte) []byte {
 	for len(b) > 0 && isSpace(b[0]) {
 		b = b[1:]
