@@ -109,6 +109,11 @@ var relaySeeds = []string{
 	`{"error":{"message":"x"},"choices":[{"delta":{"content":"a"}}]}`,
 	`{"choices":[{"delta":{"role":"assistant","content":""}}]}`,
 	` { "choices" : [ { "delta" : { "content" : "a" } , "finish_reason" : null } ] } `,
+	// usage null at the top, as SGLang's pydantic chunks had it, and in the
+	// choice: no usage to read, so a template.
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":null,"content":"tok","reasoning_content":null,"tool_calls":null},"logprobs":null,"finish_reason":null,"matched_stop":null}],"usage":null}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"tok"},"finish_reason":null,"usage":null}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"a"}}],"usage":{}}`,
 }
 
 var relayTokens = []string{`""`, `"b"`, `"\"usage\""`, `"\"error"`, `"x\"finish_reason"`, `"\"finish_reason\":\"insufficient_system_resource"`,
@@ -126,10 +131,10 @@ func TestRelayTemplate(t *testing.T) {
 			}
 		}
 	}
-	// The text chunks (the first four seeds, the role chunk and the
-	// spaced one) become templates; those with usage, an error or a
-	// finish reason do not.
-	if want := 6 * len(relayTokens); matched != want {
+	// The text chunks (the first four seeds, the role chunk, the spaced
+	// one and the two with a null usage) become templates; those with
+	// usage (an object, even empty), an error or a finish reason do not.
+	if want := 8 * len(relayTokens); matched != want {
 		t.Errorf("%d chunks matched a template, want %d", matched, want)
 	}
 }

@@ -349,7 +349,7 @@ func (s *streamState) remember(p, out []byte) bool {
 	}
 	n, start, end, text := textMembers(out)
 	if n != 1 || len(out) != len(p) || &out[0] != &p[0] || s.adapter.rewrites() ||
-		bytes.Contains(p, usageKey) || bytes.Contains(p, errorKey) || openai.StringMemberAt(p, finishKey) >= 0 || !jsonenc.Valid(p) {
+		usageObject(p) || bytes.Contains(p, errorKey) || openai.StringMemberAt(p, finishKey) >= 0 || !jsonenc.Valid(p) {
 		return text
 	}
 	if s.tmpl == nil {
@@ -363,6 +363,18 @@ var (
 	finishKey  = []byte(`"finish_reason"`)
 	timingsKey = []byte(`"timings"`)
 )
+
+// usageObject reports whether p has a usage object, the only usage adapt
+// reads (openai.UsageOf): a chunk with "usage":null in it, as some engines
+// send every chunk (SGLang's pydantic chunks did), reads as one without,
+// and may be the template.
+func usageObject(p []byte) bool {
+	if !bytes.Contains(p, usageKey) {
+		return false
+	}
+	u := openai.Field(p, "usage")
+	return len(u) > 0 && u[0] == '{'
+}
 
 // hold keeps out back when it finishes a choice of a stream whose usage
 // chunk the client will not get; it reports whether it did.

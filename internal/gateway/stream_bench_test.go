@@ -15,14 +15,18 @@ import (
 
 // sseAnswer is an upstream stream of n chunks (role, content chunks, the
 // finish reason, the usage chunk) and [DONE], as the bench mock sends it.
-func sseAnswer(n int) []byte {
+func sseAnswer(n int) []byte { return sseAnswerWith(n, "") }
+
+// sseAnswerWith is sseAnswer with extra (such as `,"usage":null`) at the
+// end of every chunk but the usage chunk.
+func sseAnswerWith(n int, extra string) []byte {
 	const head = `data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[`
 	var b bytes.Buffer
-	b.WriteString(head + `{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}` + "\n\n")
+	b.WriteString(head + `{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]` + extra + "}\n\n")
 	for i := range n - 3 {
-		b.WriteString(head + `{"index":0,"delta":{"content":"tok` + strconv.Itoa(i) + ` "},"logprobs":null,"finish_reason":null}]}` + "\n\n")
+		b.WriteString(head + `{"index":0,"delta":{"content":"tok` + strconv.Itoa(i) + ` "},"logprobs":null,"finish_reason":null}]` + extra + "}\n\n")
 	}
-	b.WriteString(head + `{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}` + "\n\n")
+	b.WriteString(head + `{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]` + extra + "}\n\n")
 	b.WriteString(`data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[],` +
 		`"usage":{"prompt_tokens":12,"completion_tokens":17,"total_tokens":29}}` + "\n\n")
 	b.WriteString("data: [DONE]\n\n")
@@ -69,11 +73,17 @@ func (s *discardSink) Flush() error         { s.flushes++; return nil }
 // adaptation, the upstream call through an in-memory transport, SSE
 // parsing, adapting each chunk, the sink calls) for answers of 2 and 20
 // chunks; the difference between the two is the cost per event, reported
-// as ns/event by the 20-chunk case.
+// as ns/event by the 20-chunk case. "20chunks-usage-null" is the 20 with
+// "usage":null in every chunk but the usage chunk, as SGLang's pydantic
+// chunks had it.
 func BenchmarkStreamRelay(b *testing.B) {
-	var perStream [2]float64
-	for i, n := range []int{2, 20} {
+	var perStream [3]float64
+	for i, n := range []int{2, 20, 20} {
 		body := sseAnswer(n)
+		name := strconv.Itoa(n) + "chunks"
+		if i == 2 {
+			body, name = sseAnswerWith(n, `,"usage":null`), "20chunks-usage-null"
+		}
 		if n == 2 {
 			body = []byte(`data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}` + "\n\n" +
 				`data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}` + "\n\n" +
@@ -88,7 +98,7 @@ func BenchmarkStreamRelay(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(strconv.Itoa(n)+"chunks", func(b *testing.B) {
+		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			var sink discardSink
 			for b.Loop() {
@@ -101,8 +111,8 @@ func BenchmarkStreamRelay(b *testing.B) {
 				b.Fatal("no events")
 			}
 			perStream[i] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			if i == 1 {
-				b.ReportMetric((perStream[1]-perStream[0])/18, "ns/event")
+			if i > 0 {
+				b.ReportMetric((perStream[i]-perStream[0])/18, "ns/event")
 			}
 		})
 	}
