@@ -329,10 +329,11 @@ type textTemplate struct {
 
 // remember makes b, just read into c by scanChatChunk, the template when
 // its one choice carries exactly one text and nothing else varies with
-// it (no tool calls, logprobs, usage or error); else drops the template.
+// it (no tool calls, logprobs, usage or error: a usage or error that is
+// null is none); else drops the template.
 func (t *textTemplate) remember(b []byte, c *chatChunk) {
 	t.clear()
-	if len(c.Choices) != 1 || c.Usage != nil || c.Error != nil {
+	if len(c.Choices) != 1 || present(c.Usage) || present(c.Error) { // a null one merges nothing
 		return
 	}
 	ch := &c.Choices[0]

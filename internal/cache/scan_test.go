@@ -240,3 +240,14 @@ func FuzzTextTemplateWithoutTheRole(f *testing.F) {
 		checkTextTemplate(t, prefix+role+key+`"a"`+suffix, prefix+key+text+suffix)
 	})
 }
+
+// A chunk with a null usage or error (pydantic writes an unset one so,
+// in every chunk) is a template: a null one merges nothing.
+func TestTextTemplateWithNullUsage(t *testing.T) {
+	for _, tail := range []string{`,"usage":null`, `,"error":null`, `,"usage":null,"error":null`} {
+		chunk := `{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{"content":%s},"finish_reason":null}]` + tail + `}`
+		if checkTextTemplate(t, fmt.Sprintf(chunk, `"a"`), fmt.Sprintf(chunk, `"b"`)) != 1 {
+			t.Errorf("%s: the next chunk not read from the template", tail)
+		}
+	}
+}
