@@ -333,8 +333,9 @@ func (s *streamState) release() {
 
 // remember makes p, sent as out, the stream's template when out is p
 // unchanged, valid JSON with one text member (a string) and no member
-// any check looks for (error, usage, a finish reason, a rewritten name);
-// else it drops the template. It reports whether out carries text.
+// any check looks for (error, a usage object, a finish reason, a
+// rewritten name; a null usage is read as none); else it drops the
+// template. It reports whether out carries text.
 //
 // A chunk that is the template's bytes around another valid string reads
 // as the template did but for that text (jsonenc.Template), so every check
