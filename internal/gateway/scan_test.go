@@ -1,6 +1,9 @@
 package gateway
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // carriesText is a byte search run on every chunk (openai.StringMemberAt):
 // one search per key whatever the spacing (issue 14: the spaced and unspaced
@@ -150,5 +153,63 @@ func FuzzRelayTemplate(f *testing.F) {
 			checkRelayTemplate(t, []byte(first), next)
 		}
 		checkRelayTemplate(t, []byte(first), []byte(tok))
+	})
+}
+
+// A stream's first chunk carries the role its other chunks lack: the
+// template leaves the role member out, so the chunk after it matches (and
+// gets the checks' verdicts); an engine that repeats the role in every
+// chunk (Ollama) is matched by the template with it. A role after the
+// text, or last in its object, stays in the template.
+func TestRelayTemplateWithoutTheRole(t *testing.T) {
+	t.Parallel()
+	const chunk = `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{%s},"logprobs":null,"finish_reason":null}]}`
+	for _, tc := range []struct {
+		first, next string
+		match       bool
+	}{
+		{`"role":"assistant","content":""`, `"content":"b"`, true},
+		{` "role" : "assistant" , "content":"a"`, ` "content":"b"`, true},
+		{"\"role\"\n:\t\"assistant\",\r\n\"reasoning_content\":\"a\"", `"reasoning_content":"b"`, true},
+		{`"role":"assistant","content":"a"`, `"role":"assistant","content":"b"`, true},
+		{`"role":"assistant","content":"a"`, `"role":"user","content":"b"`, false},
+		{`"content":"a","role":"assistant"`, `"content":"b"`, false},
+		{`"content":"a","role":"assistant"`, `"content":"b","role":"assistant"`, true},
+		{`"role":null,"content":"a"`, `"content":"b"`, false}, // no string value: not cut
+	} {
+		first, next := fmt.Sprintf(chunk, tc.first), fmt.Sprintf(chunk, tc.next)
+		if got := checkRelayTemplate(t, []byte(first), []byte(next)); got != tc.match {
+			t.Errorf("%s after %s: matched %v, want %v", tc.next, tc.first, got, tc.match)
+		}
+	}
+	// An Ollama stream: once the template with the role matched, it is the
+	// template.
+	st := streamState{}
+	first := []byte(fmt.Sprintf(chunk, `"role":"assistant","content":"a"`))
+	out, err := st.adapt("up", first, &Result{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.remember(first, out)
+	for _, tok := range []string{`"b"`, `"c"`, `"d"`} {
+		if _, ok := st.match([]byte(fmt.Sprintf(chunk, `"role":"assistant","content":`+tok))); !ok {
+			t.Fatalf("%s not matched", tok)
+		}
+	}
+	if st.cut {
+		t.Error("the template with the role did not become the template")
+	}
+	st.release()
+}
+
+// FuzzRelayTemplateWithoutTheRole is FuzzRelayTemplate with a role member
+// in the first chunk only, where the fuzzer puts it.
+func FuzzRelayTemplateWithoutTheRole(f *testing.F) {
+	f.Add(`{"id":"c","choices":[{"index":0,"delta":{`, `"role":"assistant",`, `"content":`, `},"finish_reason":null}]}`, `"b"`)
+	f.Add(`{"choices":[{"delta":{`, `"role" : "x" , `, `"reasoning_content":`, `}}]}`, `"a","content":"b"`)
+	f.Add(`{"x":{`, `"role":"a",`, `"y":1},"choices":[{"delta":{"content":`, `}}]}`, `"\u0000"`)
+	f.Fuzz(func(t *testing.T, prefix, role, key, suffix, text string) {
+		checkRelayTemplate(t, []byte(prefix+role+key+`"a"`+suffix), []byte(prefix+key+text+suffix))
+		checkRelayTemplate(t, []byte(prefix+role+key+`"a"`+suffix), []byte(prefix+role+key+text+suffix))
 	})
 }

@@ -305,8 +305,13 @@ type streamState struct {
 	heldRecorded bool // held is in the cache's recording already
 	// tmpl is the last chunk sent as it came that carried one text (see
 	// remember): most chunks of a stream are its bytes around another text.
-	// From templates; nil until the first.
-	tmpl *jsonenc.Template
+	// From templates; nil until the first. A stream's first chunk has a
+	// role its other chunks lack: tmpl leaves that member out, and
+	// withRole keeps it (cut is set), for an engine that repeats the role
+	// in every chunk (Ollama); the first chunk only it matches makes it
+	// tmpl.
+	tmpl, withRole *jsonenc.Template
+	cut            bool
 }
 
 // templates keep the streams' templates (a copy of a chunk each) from
@@ -319,15 +324,24 @@ func (s *streamState) match(p []byte) ([]byte, bool) {
 	if s.tmpl == nil {
 		return nil, false
 	}
-	return s.tmpl.Match(p)
+	if tok, ok := s.tmpl.Match(p); ok || !s.cut {
+		return tok, ok
+	}
+	tok, ok := s.withRole.Match(p)
+	if ok {
+		s.tmpl, s.withRole, s.cut = s.withRole, s.tmpl, false
+	}
+	return tok, ok
 }
 
-// release hands the template back once the stream is over.
+// release hands the templates back once the stream is over.
 func (s *streamState) release() {
-	if s.tmpl != nil {
-		s.tmpl.Reset()
-		templates.Put(s.tmpl)
-		s.tmpl = nil
+	for _, t := range [...]**jsonenc.Template{&s.tmpl, &s.withRole} {
+		if *t != nil {
+			(*t).Reset()
+			templates.Put(*t)
+			*t = nil
+		}
 	}
 }
 
@@ -348,6 +362,7 @@ func (s *streamState) remember(p, out []byte) bool {
 	if s.tmpl != nil {
 		s.tmpl.Clear()
 	}
+	s.cut = false
 	n, start, end, text := textMembers(out)
 	if n != 1 || len(out) != len(p) || &out[0] != &p[0] || s.adapter.rewrites() ||
 		usageObject(p) || bytes.Contains(p, errorKey) || openai.StringMemberAt(p, finishKey) >= 0 || !jsonenc.Valid(p) {
@@ -356,9 +371,53 @@ func (s *streamState) remember(p, out []byte) bool {
 	if s.tmpl == nil {
 		s.tmpl = templates.Get().(*jsonenc.Template)
 	}
+	if cut0, cut1 := roleMember(p); cut1 > 0 && cut1 <= start {
+		// No check reads the role, so the chunk without it reads as it
+		// does (and is valid JSON: a member and the comma after it go).
+		if s.withRole == nil {
+			s.withRole = templates.Get().(*jsonenc.Template)
+		}
+		s.tmpl.SetCut(p, cut0, cut1, start, end)
+		s.withRole.Set(p, start, end)
+		s.cut = true
+		return text
+	}
 	s.tmpl.Set(p, start, end)
 	return text
 }
+
+var roleKey = []byte(`"role"`)
+
+// roleMember is where the first member named role with a string value
+// starts in p (its key's quote) and where the member after it starts:
+// {0, 0} when there is none, or no member follows it.
+func roleMember(p []byte) (start, next int) {
+	v := openai.StringMemberAt(p, roleKey)
+	if v < 0 {
+		return 0, 0
+	}
+	end, ok := jsonenc.String(p, v)
+	if !ok {
+		return 0, 0
+	}
+	i := v - 1 // back over the spaces and the colon to the key's end
+	for p[i] != ':' {
+		i--
+	}
+	for i--; p[i] != '"'; i-- {
+	}
+	for end < len(p) && isJSONSpace(p[end]) {
+		end++
+	}
+	if end == len(p) || p[end] != ',' {
+		return 0, 0
+	}
+	for end++; end < len(p) && isJSONSpace(p[end]); end++ {
+	}
+	return i + 1 - len(roleKey), end
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 var (
 	finishKey  = []byte(`"finish_reason"`)
