@@ -208,8 +208,28 @@ func FuzzRelayTemplateWithoutTheRole(f *testing.F) {
 	f.Add(`{"id":"c","choices":[{"index":0,"delta":{`, `"role":"assistant",`, `"content":`, `},"finish_reason":null}]}`, `"b"`)
 	f.Add(`{"choices":[{"delta":{`, `"role" : "x" , `, `"reasoning_content":`, `}}]}`, `"a","content":"b"`)
 	f.Add(`{"x":{`, `"role":"a",`, `"y":1},"choices":[{"delta":{"content":`, `}}]}`, `"\u0000"`)
+	f.Add(`{"usage":{"prompt_tokens":1},"a\"`, `role":"x",`, `"usage":null,"choices":[{"delta":{"content":`, `}}]}`, `"b"`)
 	f.Fuzz(func(t *testing.T, prefix, role, key, suffix, text string) {
 		checkRelayTemplate(t, []byte(prefix+role+key+`"a"`+suffix), []byte(prefix+key+text+suffix))
 		checkRelayTemplate(t, []byte(prefix+role+key+`"a"`+suffix), []byte(prefix+role+key+text+suffix))
 	})
+}
+
+// Keys the byte searches do not see (escaped, or ending in an escaped
+// quote before "role") never make a template that a later chunk's own
+// text would expose to the checks' parse (a review's repros).
+func TestRelayTemplateEscapedKeys(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][2]string{
+		{`{"usage":{"prompt_tokens":1},"a\"role":"x","usage":null,"choices":[{"delta":{"content":"a"}}]}`,
+			`{"usage":{"prompt_tokens":1},"a\"usage":null,"choices":[{"delta":{"content":"b"}}]}`},
+		{`{"usage":{"prompt_tokens":1},"a\"role":"x","usage":null,"choices":[],"x":{"content":"a"}}`,
+			`{"usage":{"prompt_tokens":1},"a\"usage":null,"choices":[],"x":{"content":"b"}}`},
+		{`{"us\u0061ge":{"prompt_tokens":1},"choices":[{"delta":{"content":"a"}}]}`,
+			`{"us\u0061ge":{"prompt_tokens":1},"choices":[{"delta":{"content":"usage"}}]}`},
+		{`{"err\u006fr":{"message":"x"},"choices":[{"delta":{"content":"a"}}]}`,
+			`{"err\u006fr":{"message":"x"},"choices":[{"delta":{"content":"error"}}]}`},
+	} {
+		checkRelayTemplate(t, []byte(c[0]), []byte(c[1]))
+	}
 }

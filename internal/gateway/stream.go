@@ -365,7 +365,7 @@ func (s *streamState) remember(p, out []byte) bool {
 	s.cut = false
 	n, start, end, text := textMembers(out)
 	if n != 1 || len(out) != len(p) || &out[0] != &p[0] || s.adapter.rewrites() ||
-		usageObject(p) || bytes.Contains(p, errorKey) || openai.StringMemberAt(p, finishKey) >= 0 || !jsonenc.Valid(p) {
+		openai.StringMemberAt(p, finishKey) >= 0 || !jsonenc.Valid(p) || usageOrError(p) {
 		return text
 	}
 	if s.tmpl == nil {
@@ -406,6 +406,16 @@ func roleMember(p []byte) (start, next int) {
 	}
 	for i--; p[i] != '"'; i-- {
 	}
+	start = i + 1 - len(roleKey)
+	// A key's quote follows { or , (and spaces); the quote of a key that
+	// only ends in \"role is escaped: no member of its own.
+	j := start - 1
+	for j >= 0 && isJSONSpace(p[j]) {
+		j--
+	}
+	if j < 0 || p[j] != '{' && p[j] != ',' {
+		return 0, 0
+	}
 	for end < len(p) && isJSONSpace(p[end]) {
 		end++
 	}
@@ -414,7 +424,7 @@ func roleMember(p []byte) (start, next int) {
 	}
 	for end++; end < len(p) && isJSONSpace(p[end]); end++ {
 	}
-	return i + 1 - len(roleKey), end
+	return start, end
 }
 
 func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -424,16 +434,20 @@ var (
 	timingsKey = []byte(`"timings"`)
 )
 
-// usageObject reports whether p has a usage object, the only usage adapt
-// reads (openai.UsageOf): a chunk with "usage":null in it, as some engines
-// send every chunk (SGLang's pydantic chunks did), reads as one without,
-// and may be the template.
-func usageObject(p []byte) bool {
-	if !bytes.Contains(p, usageKey) {
-		return false
+// usageOrError reports whether p has a usage object (the only usage
+// adapt reads, openai.UsageOf) or an error member, under any spelling of
+// their names. adapt parses for them only when the bytes "usage" or
+// "error" are in a chunk, and a chunk the template matches may bring those
+// bytes in its own text: so the template's chunk is parsed for them here,
+// not searched. A chunk with "usage":null, as some engines send every
+// chunk (SGLang's pydantic chunks did), reads as one without, and may be
+// the template.
+func usageOrError(p []byte) bool {
+	if bytes.IndexByte(p, '\\') < 0 && !bytes.Contains(p, usageKey) && !bytes.Contains(p, errorKey) {
+		return false // no escape: every name is spelled as it reads
 	}
 	u := openai.Field(p, "usage")
-	return len(u) > 0 && u[0] == '{'
+	return len(u) > 0 && u[0] == '{' || openai.Field(p, "error") != nil
 }
 
 // hold keeps out back when it finishes a choice of a stream whose usage
