@@ -317,14 +317,9 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // chatwire.DecodeChunk reads a stream (jsonenc.Template says why such a
 // chunk reads exactly as a walk would read it).
 type textTemplate struct {
-	doc jsonenc.Template
-	// withRole is the chunk with its role, when doc left it out: an engine
-	// that gives the role in every chunk (Ollama does) sends chunks that
-	// only it matches. The first such chunk makes it the template.
-	withRole jsonenc.Template
-	cut      bool // doc left the role out; withRole is set
-	field    int  // the text's deltaKeys index (1 to 3); 0: no template
-	index    int  // the choice's index
+	doc   jsonenc.CutTemplate // without the first chunk's role, and with it
+	field int                 // the text's deltaKeys index (1 to 3); 0: no template
+	index int                 // the choice's index
 }
 
 // remember makes b, just read into c by scanChatChunk, the template when
@@ -360,8 +355,6 @@ func (t *textTemplate) remember(b []byte, c *chatChunk) {
 	span, cut := d.spans[field], d.roleCut
 	if cut[1] > 0 && cut[1] <= span[0] {
 		t.doc.SetCut(trimSpace(b), cut[0], cut[1], span[0], span[1])
-		t.withRole.Set(trimSpace(b), span[0], span[1])
-		t.cut = true
 	} else {
 		t.doc.Set(trimSpace(b), span[0], span[1])
 	}
@@ -370,7 +363,7 @@ func (t *textTemplate) remember(b []byte, c *chatChunk) {
 
 // clear drops the template.
 func (t *textTemplate) clear() {
-	t.field, t.cut = 0, false
+	t.field = 0
 	t.doc.Clear()
 }
 
@@ -380,14 +373,7 @@ func (t *textTemplate) match(b []byte) ([]byte, bool) {
 	if t.field == 0 {
 		return nil, false
 	}
-	b = trimSpace(b)
-	text, ok := t.doc.Match(b)
-	if !ok && t.cut {
-		if text, ok = t.withRole.Match(b); ok {
-			t.doc, t.withRole, t.cut = t.withRole, t.doc, false
-		}
-	}
-	return text, ok
+	return t.doc.Match(trimSpace(b))
 }
 
 // stringField reads the JSON string (or null, which leaves s alone) v

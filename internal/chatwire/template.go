@@ -28,13 +28,8 @@ const (
 
 // template is the last chunk with one text, as DecodeChunk keeps it.
 type template struct {
-	doc jsonenc.Template
-	// withRole is the chunk with its role, when doc left it out: an engine
-	// that gives the role in every chunk (Ollama does) sends chunks that
-	// only it matches. The first such chunk makes it the template.
-	withRole jsonenc.Template
-	cut      bool // doc left the role out; withRole is set
-	slot     textSlot
+	doc  jsonenc.CutTemplate // without the first chunk's role, and with it
+	slot textSlot
 	// What the rest decoded to; the fields are restored from here, not
 	// trusted in the Chunk, which its reader may have changed.
 	id, model, finish string
@@ -50,11 +45,6 @@ func (c *Chunk) fromTemplate(b []byte) bool {
 		return false
 	}
 	text, ok := t.doc.Match(b)
-	if !ok && t.cut {
-		if text, ok = t.withRole.Match(b); ok {
-			t.doc, t.withRole, t.cut = t.withRole, t.doc, false
-		}
-	}
 	if !ok {
 		return false
 	}
@@ -80,7 +70,7 @@ func (c *Chunk) fromTemplate(b []byte) bool {
 // exactly one text, and drops the template otherwise.
 func (c *Chunk) remember(b []byte) {
 	t := &c.tmpl
-	t.slot, t.cut = noTemplate, false
+	t.slot = noTemplate
 	t.doc.Clear()
 	if c.Usage != nil || len(c.ToolCalls) > 1 {
 		return
@@ -113,8 +103,6 @@ func (c *Chunk) remember(b []byte) {
 	}
 	if r := c.role; r[1] > 0 && r[1] <= at {
 		t.doc.SetCut(b, r[0], r[1], at, at+len(text))
-		t.withRole.Set(b, at, at+len(text))
-		t.cut = true
 	} else {
 		t.doc.Set(b, at, at+len(text))
 	}
@@ -132,12 +120,11 @@ func (c *Chunk) remember(b []byte) {
 func (c *Chunk) Reset() {
 	calls := c.ToolCalls[:cap(c.ToolCalls)]
 	clear(calls)
-	doc, withRole := c.tmpl.doc, c.tmpl.withRole
+	doc := c.tmpl.doc
 	doc.Reset()
-	withRole.Reset()
 	head := c.head.bytes[:0]
 	if cap(head) > 4<<10 {
 		head = nil
 	}
-	*c = Chunk{ToolCalls: calls[:0], tmpl: template{doc: doc, withRole: withRole}, head: chunkHead{bytes: head}}
+	*c = Chunk{ToolCalls: calls[:0], tmpl: template{doc: doc}, head: chunkHead{bytes: head}}
 }

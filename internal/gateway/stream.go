@@ -305,18 +305,14 @@ type streamState struct {
 	heldRecorded bool // held is in the cache's recording already
 	// tmpl is the last chunk sent as it came that carried one text (see
 	// remember): most chunks of a stream are its bytes around another text.
-	// From templates; nil until the first. A stream's first chunk has a
-	// role its other chunks lack: tmpl leaves that member out, and
-	// withRole keeps it (cut is set), for an engine that repeats the role
-	// in every chunk (Ollama); the first chunk only it matches makes it
-	// tmpl.
-	tmpl, withRole *jsonenc.Template
-	cut            bool
+	// From templates; nil until the first. Kept without the first chunk's
+	// role as well as with it (jsonenc.CutTemplate).
+	tmpl *jsonenc.CutTemplate
 }
 
-// templates keep the streams' templates (a copy of a chunk each) from
-// stream to stream.
-var templates = sync.Pool{New: func() any { return new(jsonenc.Template) }}
+// templates keep the streams' templates (copies of a chunk) from stream
+// to stream.
+var templates = sync.Pool{New: func() any { return new(jsonenc.CutTemplate) }}
 
 // match returns the text of p when p is the template's chunk with another
 // text.
@@ -324,24 +320,15 @@ func (s *streamState) match(p []byte) ([]byte, bool) {
 	if s.tmpl == nil {
 		return nil, false
 	}
-	if tok, ok := s.tmpl.Match(p); ok || !s.cut {
-		return tok, ok
-	}
-	tok, ok := s.withRole.Match(p)
-	if ok {
-		s.tmpl, s.withRole, s.cut = s.withRole, s.tmpl, false
-	}
-	return tok, ok
+	return s.tmpl.Match(p)
 }
 
-// release hands the templates back once the stream is over.
+// release hands the template back once the stream is over.
 func (s *streamState) release() {
-	for _, t := range [...]**jsonenc.Template{&s.tmpl, &s.withRole} {
-		if *t != nil {
-			(*t).Reset()
-			templates.Put(*t)
-			*t = nil
-		}
+	if s.tmpl != nil {
+		s.tmpl.Reset()
+		templates.Put(s.tmpl)
+		s.tmpl = nil
 	}
 }
 
@@ -362,24 +349,18 @@ func (s *streamState) remember(p, out []byte) bool {
 	if s.tmpl != nil {
 		s.tmpl.Clear()
 	}
-	s.cut = false
 	n, start, end, text := textMembers(out)
 	if n != 1 || len(out) != len(p) || &out[0] != &p[0] || s.adapter.rewrites() ||
 		openai.StringMemberAt(p, finishKey) >= 0 || !jsonenc.Valid(p) || usageOrError(p) {
 		return text
 	}
 	if s.tmpl == nil {
-		s.tmpl = templates.Get().(*jsonenc.Template)
+		s.tmpl = templates.Get().(*jsonenc.CutTemplate)
 	}
 	if cut0, cut1 := roleMember(p); cut1 > 0 && cut1 <= start {
 		// No check reads the role, so the chunk without it reads as it
 		// does (and is valid JSON: a member and the comma after it go).
-		if s.withRole == nil {
-			s.withRole = templates.Get().(*jsonenc.Template)
-		}
 		s.tmpl.SetCut(p, cut0, cut1, start, end)
-		s.withRole.Set(p, start, end)
-		s.cut = true
 		return text
 	}
 	s.tmpl.Set(p, start, end)

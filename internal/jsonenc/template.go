@@ -74,3 +74,51 @@ func (t *Template) Match(doc []byte) (str []byte, ok bool) {
 	}
 	return doc[len(head):end], true
 }
+
+// CutTemplate is a Template kept two ways when it is set with a cut (see
+// SetCut): without the cut-out bytes and whole. A stream's first chunk has
+// a member (its role) the chunks after it usually lack, so the template
+// without it matches them; an engine that repeats the member in every
+// chunk (Ollama repeats the role) sends documents only the whole one
+// matches, and the first such document makes the whole one the template.
+type CutTemplate struct {
+	doc, whole Template
+	cut        bool // doc has a cut; whole is set
+}
+
+// Set is Template.Set.
+func (t *CutTemplate) Set(doc []byte, start, end int) {
+	t.doc.Set(doc, start, end)
+	t.cut = false
+}
+
+// SetCut is Template.SetCut, keeping doc whole as well.
+func (t *CutTemplate) SetCut(doc []byte, cut0, cut1, start, end int) {
+	t.doc.SetCut(doc, cut0, cut1, start, end)
+	t.whole.Set(doc, start, end)
+	t.cut = true
+}
+
+// Clear drops the template; its storage stays for the next Set.
+func (t *CutTemplate) Clear() {
+	t.doc.Clear()
+	t.cut = false
+}
+
+// Reset is Clear, and lets storage grown by a huge document go.
+func (t *CutTemplate) Reset() {
+	t.doc.Reset()
+	t.whole.Reset()
+	t.cut = false
+}
+
+// Match is Template.Match against the template with its cut, then whole.
+func (t *CutTemplate) Match(doc []byte) (str []byte, ok bool) {
+	if str, ok = t.doc.Match(doc); ok || !t.cut {
+		return str, ok
+	}
+	if str, ok = t.whole.Match(doc); ok {
+		t.doc, t.whole, t.cut = t.whole, t.doc, false
+	}
+	return str, ok
+}

@@ -109,3 +109,38 @@ func TestTemplateMatch(t *testing.T) {
 		t.Error("a cleared template matched")
 	}
 }
+
+// A CutTemplate matches documents without the cut bytes; the first
+// document that only the whole template matches makes the whole one the
+// template, after which documents without the cut no longer match; Set
+// and Clear drop the whole one.
+func TestCutTemplate(t *testing.T) {
+	const doc = `{"d":{"role":"a","content":"x"}}`
+	cut0, cut1 := strings.Index(doc, `"role"`), strings.Index(doc, `"content"`)
+	at := strings.Index(doc, `"x"`)
+	var tt CutTemplate
+	tt.SetCut([]byte(doc), cut0, cut1, at, at+3)
+	if s, ok := tt.Match([]byte(`{"d":{"content":"y"}}`)); !ok || string(s) != `"y"` {
+		t.Fatalf("without the cut bytes: %q, %v", s, ok)
+	}
+	if s, ok := tt.Match([]byte(`{"d":{"role":"a","content":"z"}}`)); !ok || string(s) != `"z"` {
+		t.Fatalf("whole: %q, %v", s, ok)
+	}
+	if _, ok := tt.Match([]byte(`{"d":{"content":"y"}}`)); ok {
+		t.Error("after the whole one matched, a document without the cut bytes still matches")
+	}
+	if s, ok := tt.Match([]byte(`{"d":{"role":"a","content":"w"}}`)); !ok || string(s) != `"w"` {
+		t.Fatalf("whole again: %q, %v", s, ok)
+	}
+	tt.SetCut([]byte(doc), cut0, cut1, at, at+3)
+	plain := `{"d":{"content":"x"}}`
+	tt.Set([]byte(plain), strings.Index(plain, `"x"`), strings.Index(plain, `"x"`)+3)
+	if _, ok := tt.Match([]byte(`{"d":{"role":"a","content":"z"}}`)); ok {
+		t.Error("Set kept the whole template of an earlier SetCut")
+	}
+	tt.SetCut([]byte(doc), cut0, cut1, at, at+3)
+	tt.Clear()
+	if _, ok := tt.Match([]byte(`{"d":{"role":"a","content":"z"}}`)); ok {
+		t.Error("Clear kept the whole template")
+	}
+}
