@@ -105,10 +105,29 @@ func (s *Stream) Release() {
 // not [DONE]). The chunk's texts are copied into the events as they are
 // escaped (chatwire.Token), not decoded and encoded again.
 func (s *Stream) Chunk(chunk []byte, emit Emit) error {
-	c := &s.chunk
-	if err := chatwire.DecodeChunk(chunk, c); err != nil {
+	if err := chatwire.DecodeChunk(chunk, &s.chunk); err != nil {
 		return &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream sent an unreadable chunk", Err: err}
 	}
+	return s.translate(emit)
+}
+
+// Templated takes the relay's word that chunk, just given to Chunk, is
+// the template it matches chunks against, its text at chunk[at]
+// (chatwire.Chunk.Mark).
+func (s *Stream) Templated(chunk []byte, at int) { s.chunk.Mark(chunk, at) }
+
+// Same is Chunk for a chunk the relay's template matched, text its text:
+// read from that alone when the template was marked (Templated).
+func (s *Stream) Same(chunk, text []byte, emit Emit) error {
+	if !s.chunk.FromMark(text) {
+		return s.Chunk(chunk, emit)
+	}
+	return s.translate(emit)
+}
+
+// translate emits the events of the chunk just read.
+func (s *Stream) translate(emit Emit) error {
+	c := &s.chunk
 	if !s.started {
 		s.msgID = c.ID
 		if err := s.start(c.ID, c.Model, emit); err != nil {

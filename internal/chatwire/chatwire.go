@@ -143,6 +143,8 @@ type Chunk struct {
 	tmpl  template     // the last chunk with one text (template.go)
 	head  chunkHead    // the last walked chunk's bytes before its choices
 	role  [2]int       // where the walked chunk's delta role member is, with the comma after it (template.go)
+	last  []byte       // the chunk DecodeChunk read last, for Mark
+	mark  rest         // the relay's template, as Mark kept it
 }
 
 // ChunkToolCall is one tool call fragment of a chunk.

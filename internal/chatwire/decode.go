@@ -190,14 +190,16 @@ func usageMember(u *openai.Usage, key, val []byte) {
 // Only choice 0 is read. A chunk that differs from the last one with one
 // text only in that text is read without a walk (template.go).
 func DecodeChunk(b []byte, c *Chunk) error {
+	c.last = nil
+	doc := b
 	b = Trim(b)
-	if c.fromTemplate(b) {
-		return nil
+	if !c.fromTemplate(b) {
+		if err := decodeChunk(b, c, true); err != nil {
+			return err
+		}
+		c.remember(b)
 	}
-	if err := decodeChunk(b, c, true); err != nil {
-		return err
-	}
-	c.remember(b)
+	c.last = doc
 	return nil
 }
 

@@ -3,6 +3,8 @@ package gateway
 import (
 	"fmt"
 	"testing"
+
+	"github.com/dsgate/dsgate/internal/chatwire"
 )
 
 // carriesText is a byte search run on every chunk (openai.StringMemberAt):
@@ -70,13 +72,21 @@ func checkedVerdicts(p []byte, clientUsage bool) relayVerdicts {
 // matched.
 func checkRelayTemplate(t *testing.T, first, next []byte) bool {
 	t.Helper()
+	matched, _ := relayTemplate(t, first, next)
+	return matched
+}
+
+// relayTemplate is checkRelayTemplate, and reports too whether a
+// translator's decoder read next from the relay's word (checkTemplateSink).
+func relayTemplate(t *testing.T, first, next []byte) (matched, read bool) {
+	t.Helper()
 	for _, clientUsage := range []bool{false, true} {
 		st := streamState{clientUsage: clientUsage}
 		out, err := st.adapt("up", first, &Result{})
 		if err != nil || out == nil || st.hold(out) {
 			continue
 		}
-		st.remember(first, out)
+		at, _ := st.remember(first, out)
 		tok, ok := st.match(next)
 		if !ok {
 			continue
@@ -86,9 +96,41 @@ func checkRelayTemplate(t *testing.T, first, next []byte) bool {
 		if got != want {
 			t.Fatalf("%s after %s (client usage %v): template says %+v, the checks %+v", next, first, clientUsage, got, want)
 		}
-		return true
+		return true, checkTemplateSink(t, first, next, at, tok)
 	}
-	return false
+	return false, false
+}
+
+// checkTemplateSink is a translator's side of a match (TemplateSink): the
+// relay's template first, its text at first[at], marked in the chunk
+// decoder that read it (chatwire.Chunk.Mark), reads next from its text tok
+// as the decoder reads next itself. It reports whether first was marked.
+func checkTemplateSink(t *testing.T, first, next []byte, at int, tok []byte) bool {
+	t.Helper()
+	var marked, read chatwire.Chunk
+	if chatwire.DecodeChunk(first, &marked) != nil || !marked.Mark(first, at) {
+		return false // not a chunk a translator marks: it reads next itself
+	}
+	if !marked.FromMark(tok) {
+		t.Fatalf("%s: no mark", first)
+	}
+	if err := chatwire.DecodeChunk(next, &read); err != nil {
+		t.Fatalf("%s after %s: read from the mark, refused by the decoder: %v", next, first, err)
+	}
+	type fields struct {
+		ID, Model, Finish, Content, Reasoning, Refusal string
+		Created                                        int64
+		Calls                                          string
+		Usage                                          bool
+	}
+	of := func(c *chatwire.Chunk) fields {
+		return fields{c.ID, c.Model, c.FinishReason, string(c.Content), string(c.ReasoningContent), string(c.Refusal),
+			c.Created, fmt.Sprintf("%+v", c.ToolCalls), c.Usage != nil}
+	}
+	if got, want := of(&marked), of(&read); got != want {
+		t.Fatalf("%s after %s: read from the mark %+v, by the decoder %+v", next, first, got, want)
+	}
+	return true
 }
 
 // splice is first with its text member's value (textMembers) replaced by
@@ -126,11 +168,17 @@ var relayTokens = []string{`""`, `"b"`, `"\"usage\""`, `"\"error"`, `"x\"finish_
 // per-chunk checks give it.
 func TestRelayTemplate(t *testing.T) {
 	t.Parallel()
-	matched := 0
+	matched, reads := 0, 0
 	for _, first := range relaySeeds {
 		for _, tok := range relayTokens {
-			if next := splice([]byte(first), tok); next != nil && checkRelayTemplate(t, []byte(first), next) {
-				matched++
+			if next := splice([]byte(first), tok); next != nil {
+				m, r := relayTemplate(t, []byte(first), next)
+				if m {
+					matched++
+				}
+				if r {
+					reads++
+				}
 			}
 		}
 	}
@@ -139,6 +187,11 @@ func TestRelayTemplate(t *testing.T) {
 	// usage (an object, even empty), an error or a finish reason do not.
 	if want := 8 * len(relayTokens); matched != want {
 		t.Errorf("%d chunks matched a template, want %d", matched, want)
+	}
+	// All but the completions chunk, whose text no chat chunk has, are
+	// marked and read from the mark by a translator.
+	if want := 7 * len(relayTokens); reads != want {
+		t.Errorf("%d chunks read from a mark, want %d", reads, want)
 	}
 }
 

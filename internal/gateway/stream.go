@@ -39,6 +39,22 @@ type FlushSink interface {
 	Flush() error
 }
 
+// TemplateSink is a Sink that reads the chunks it is given (a stream
+// translator), and may take the relay's reading of them: most chunks of a
+// stream are the bytes of the last text chunk around another text, and
+// the relay, which checks each chunk, finds that by matching that chunk as
+// its template (streamState.remember). Templated follows the Data of the
+// chunk that became the template, its text at p[at]; Same replaces the
+// Data of a chunk the template matched, text its text (a JSON string
+// token in p). Same comes only after a Templated, for the template that
+// Templated named, or none set since (a chunk the relay reads otherwise
+// comes by Data and does not change the template until a Templated).
+type TemplateSink interface {
+	Sink
+	Templated(p []byte, at int)
+	Same(p, text []byte) error
+}
+
 func flush(sink Sink) error {
 	if f, ok := sink.(FlushSink); ok {
 		return f.Flush()
@@ -122,13 +138,22 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 
 	st := streamState{adapter: newResponseAdapter(c, t), clientUsage: c.Req.IncludeUsage}
 	defer st.release()
+	ts, _ := sink.(TemplateSink)
 	rd := openai.NewSSEReader(resp.Body, g.opts.MaxEventBytes)
 	defer rd.Release()
 	// write forwards one adapted chunk and keeps the call's bookkeeping;
 	// send also flushes unless another event is already buffered.
-	write := func(out []byte, text bool) error {
+	// same, when set, is out's text: out is the template's chunk with
+	// another text, handed to a TemplateSink as such.
+	write := func(out, same []byte, text bool) error {
 		c.onUpstream(u.Name(), res) // before the first byte: headers can still carry it
-		if err := sink.Data(out); err != nil {
+		var err error
+		if same != nil && ts != nil {
+			err = ts.Same(out, same)
+		} else {
+			err = sink.Data(out)
+		}
+		if err != nil {
 			return err
 		}
 		if text {
@@ -140,8 +165,8 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		wd.progress()
 		return nil
 	}
-	send := func(out []byte, text bool) error {
-		if err := write(out, text); err != nil {
+	send := func(out, same []byte, text bool) error {
+		if err := write(out, same, text); err != nil {
 			return err
 		}
 		return flushIfIdle(rd, sink)
@@ -165,7 +190,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		}
 		recordHeld()
 		st.held = nil
-		return send(held, carriesText(held))
+		return send(held, nil, carriesText(held))
 	}
 	// forward adapts one upstream chunk and sends it, holding a finish
 	// chunk back for the timings of a usage chunk the client does not get.
@@ -179,7 +204,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 			if record != nil {
 				record(p)
 			}
-			return send(p, len(tok) > 2)
+			return send(p, tok, len(tok) > 2)
 		}
 		out, err := st.adapt(u.Name(), p, res)
 		if err != nil {
@@ -201,7 +226,14 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		if record != nil {
 			record(out)
 		}
-		return send(out, st.remember(p, out))
+		at, text := st.remember(p, out)
+		if err := send(out, nil, text); err != nil {
+			return err
+		}
+		if at >= 0 && ts != nil {
+			ts.Templated(out, at)
+		}
+		return nil
 	}
 	// finish ends the stream with [DONE], after the held finish chunk;
 	// done also flushes them, so both leave in one write.
@@ -209,7 +241,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		if held := st.held; held != nil {
 			recordHeld()
 			st.held = nil
-			if err := write(held, carriesText(held)); err != nil {
+			if err := write(held, nil, carriesText(held)); err != nil {
 				return err
 			}
 		}
@@ -336,7 +368,8 @@ func (s *streamState) release() {
 // unchanged, valid JSON with one text member (a string) and no member
 // any check looks for (error, a usage object, a finish reason, a
 // rewritten name; a null usage is read as none); else it drops the
-// template. It reports whether out carries text.
+// template. It returns where the template's text starts in p (-1 for no
+// template), and whether out carries text.
 //
 // A chunk that is the template's bytes around another valid string reads
 // as the template did but for that text (jsonenc.Template), so every check
@@ -345,14 +378,14 @@ func (s *streamState) release() {
 // is escaped, so a member name the searches look for can only end at the
 // string's closing quote, which a value's end (a comma, a brace) follows,
 // never a colon. It carries text when its own text is not empty.
-func (s *streamState) remember(p, out []byte) bool {
+func (s *streamState) remember(p, out []byte) (at int, text bool) {
 	if s.tmpl != nil {
 		s.tmpl.Clear()
 	}
 	n, start, end, text := textMembers(out)
 	if n != 1 || len(out) != len(p) || &out[0] != &p[0] || s.adapter.rewrites() ||
 		openai.StringMemberAt(p, finishKey) >= 0 || !jsonenc.Valid(p) || usageOrError(p) {
-		return text
+		return -1, text
 	}
 	if s.tmpl == nil {
 		s.tmpl = templates.Get().(*jsonenc.CutTemplate)
@@ -361,10 +394,10 @@ func (s *streamState) remember(p, out []byte) bool {
 		// No check reads the role, so the chunk without it reads as it
 		// does (and is valid JSON: a member and the comma after it go).
 		s.tmpl.SetCut(p, cut0, cut1, start, end)
-		return text
+		return start, text
 	}
 	s.tmpl.Set(p, start, end)
-	return text
+	return start, text
 }
 
 var roleKey = []byte(`"role"`)

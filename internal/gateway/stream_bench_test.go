@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/dsgate/dsgate/internal/chatwire"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/upstream"
@@ -113,6 +114,69 @@ func BenchmarkStreamRelay(b *testing.B) {
 			perStream[i] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 			if i > 0 {
 				b.ReportMetric((perStream[i]-perStream[0])/18, "ns/event")
+			}
+		})
+	}
+}
+
+// decodingSink reads every chunk as a stream translator does
+// (chatwire.DecodeChunk); markingSink also takes the relay's word for the
+// chunks its template matched (gateway.TemplateSink), as the translators
+// do.
+type decodingSink struct {
+	discardSink
+	c chatwire.Chunk
+}
+
+func (s *decodingSink) Data(p []byte) error {
+	s.events++
+	if string(p) == "[DONE]" {
+		return nil
+	}
+	return chatwire.DecodeChunk(p, &s.c)
+}
+
+type markingSink struct{ decodingSink }
+
+func (s *markingSink) Templated(p []byte, at int) { s.c.Mark(p, at) }
+
+func (s *markingSink) Same(p, text []byte) error {
+	s.events++
+	if s.c.FromMark(text) {
+		return nil
+	}
+	return chatwire.DecodeChunk(p, &s.c)
+}
+
+// BenchmarkStreamRelayToTranslator is BenchmarkStreamRelay's 20 chunks
+// relayed to a sink that reads them as the translators do: "decode" reads
+// each chunk itself, "mark" takes the relay's word for the chunks its
+// template matched (the translators' way since 2026-12-06).
+func BenchmarkStreamRelayToTranslator(b *testing.B) {
+	u := upstream.New(upstream.Options{Name: "mock", Kind: upstream.KindOpenAI, URL: "http://127.0.0.1:1",
+		Transport: memUpstream{body: sseAnswer(20)}})
+	g := gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat",
+		Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "deepseek-chat", Weight: 1}}, nil, nil)}}})
+	reqBody := []byte(`{"model":"deepseek-chat","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
+	req, err := openai.Parse(openai.EndpointChat, reqBody)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		sink func() gateway.Sink
+	}{
+		{"decode", func() gateway.Sink { return &decodingSink{} }},
+		{"mark", func() gateway.Sink { return &markingSink{} }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sink := tc.sink()
+				c := &gateway.Call{Req: req, Body: reqBody, RequestID: "r"}
+				if _, err := g.Stream(context.Background(), c, sink); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -107,6 +107,9 @@ type chunkTranslator interface {
 	Flush(emit func(event string, data []byte) error) error
 	// Finish ends the translated stream; a second call does nothing.
 	Finish(emit func(event string, data []byte) error) error
+	// Templated and Same are gateway.TemplateSink's.
+	Templated(chunk []byte, at int)
+	Same(chunk, text []byte, emit func(event string, data []byte) error) error
 }
 
 func newEventSink(w http.ResponseWriter, digest bool) *eventSink {
@@ -134,6 +137,13 @@ func (s *eventSink) Data(p []byte) error {
 	}
 	return s.chunk.Chunk(p, s.emit)
 }
+
+// Templated and Same hand the gateway relay's reading of a chunk to the
+// translator (gateway.TemplateSink), which then need not read the chunks
+// the relay's template matched again.
+func (s *eventSink) Templated(p []byte, at int) { s.chunk.Templated(p, at) }
+
+func (s *eventSink) Same(p, text []byte) error { return s.chunk.Same(p, text, s.emit) }
 
 func (s *eventSink) Comment(line []byte) error {
 	if err := s.chunk.Flush(s.emit); err != nil {

@@ -1,0 +1,129 @@
+package chatwire
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/dsgate/dsgate/internal/jsonenc"
+)
+
+// A chunk the relay's template matched (the marked chunk's bytes around
+// another string, less its role member or not) reads by FromMark as
+// Decode reads it.
+func TestMark(t *testing.T) {
+	const content = `{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m","choices":[{"index":0,"delta":{%s"content":%s},"finish_reason":null}]}`
+	texts := []string{`"b"`, `""`, `"caf\u00e9 \"x\"\n"`, `"\ud83d\ude00"`, `"a\",\"content\":\"b"`, `"usage"`}
+	for _, format := range []string{
+		content,
+		strings.Replace(content, `"content"`, `"reasoning_content"`, 1),
+		strings.Replace(content, `"content"`, `"refusal"`, 1),
+		strings.Replace(content, `"finish_reason":null`, `"finish_reason":"stop"`, 1),
+		strings.Replace(content, `"content":%s`, `"content":"first","content":%s`, 1),
+		`{"id":"c1","choices":[{"index":0,"delta":{%s"tool_calls":[{"index":2,"id":"call_1","function":{"name":"f","arguments":%s}}]}}]}`,
+	} {
+		for _, role := range []string{"", `"role":"assistant",`} {
+			doc := fmt.Appendf(nil, format, role, `"a"`)
+			at := strings.LastIndex(string(doc), `"a"`)
+			var c Chunk
+			if err := DecodeChunk(doc, &c); err != nil {
+				t.Fatal(err)
+			}
+			if !c.Mark(doc, at) {
+				t.Fatalf("Mark(%s, %d) failed", doc, at)
+			}
+			for _, text := range texts {
+				// What a translator does to the chunk it read.
+				c.ID, c.Model, c.FinishReason, c.Content = "changed", "changed", "changed", Token(`"changed"`)
+				for i := range c.ToolCalls {
+					c.ToolCalls[i].ID, c.ToolCalls[i].Name = "changed", "changed"
+				}
+				for _, r := range []string{role, ""} { // the role cut or kept
+					ok := c.FromMark(Token(text))
+					sameAsDecode(t, "FromMark", fmt.Appendf(nil, format, r, text), &c, nil)
+					if !ok {
+						t.Errorf("FromMark(%s) after Mark(%s): no mark", text, doc)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Mark refuses what is not the chunk just read, with one text at the
+// place given, and a refused Mark leaves none.
+func TestMarkRefused(t *testing.T) {
+	const one = `{"id":"c1","choices":[{"index":0,"delta":{"content":"a"}}]}`
+	at := strings.Index(one, `"a"`)
+	for _, tt := range []struct {
+		name string
+		read string // the chunk DecodeChunk read last
+		doc  func(read []byte) []byte
+		at   int
+	}{
+		{"a copy", one, func(b []byte) []byte { return []byte(string(b)) }, at},
+		{"another place", one, func(b []byte) []byte { return b }, at + 1},
+		{"the key", one, func(b []byte) []byte { return b }, strings.Index(one, `"content"`)},
+		{"past the end", one, func(b []byte) []byte { return b }, len(one)},
+		{"two texts", `{"id":"c1","choices":[{"index":0,"delta":{"content":"a","reasoning_content":"b"}}]}`, func(b []byte) []byte { return b }, at},
+		{"usage", `{"id":"c1","choices":[{"index":0,"delta":{"content":"a"}}],"usage":{"prompt_tokens":1}}`, func(b []byte) []byte { return b }, at},
+		{"no text", `{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant"}}]}`, func(b []byte) []byte { return b }, at},
+		{"a shorter slice", one, func(b []byte) []byte { return b[:len(b)-1] }, at},
+	} {
+		var c Chunk
+		// A good mark first: a refused one must not leave it.
+		good := []byte(one)
+		if DecodeChunk(good, &c) != nil || !c.Mark(good, at) {
+			t.Fatal("the good mark failed")
+		}
+		read := []byte(tt.read)
+		if err := DecodeChunk(read, &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Mark(tt.doc(read), tt.at) {
+			t.Errorf("%s: Mark succeeded", tt.name)
+		}
+		if c.FromMark(Token(`"x"`)) {
+			t.Errorf("%s: FromMark read from a refused mark", tt.name)
+		}
+	}
+	// Mark after FromMark, or a second Mark: no chunk was just read.
+	var c Chunk
+	doc := []byte(one)
+	if DecodeChunk(doc, &c) != nil || !c.Mark(doc, at) {
+		t.Fatal("Mark failed")
+	}
+	if c.Mark(doc, at) {
+		t.Error("a second Mark of the same read succeeded")
+	}
+	if DecodeChunk(doc, &c) != nil || !c.Mark(doc, at) || !c.FromMark(Token(`"b"`)) || c.Mark(doc, at) {
+		t.Error("Mark after FromMark succeeded")
+	}
+	c.Reset()
+	if c.FromMark(Token(`"b"`)) {
+		t.Error("FromMark read from a mark Reset dropped")
+	}
+}
+
+// FuzzMark marks prefix "a" suffix, then reads prefix text suffix, text
+// a string, by FromMark: it must read as Decode reads it.
+func FuzzMark(f *testing.F) {
+	f.Add(`{"id":"c1","choices":[{"index":0,"delta":{"content":`, `},"finish_reason":null}]}`, `"b"`)
+	f.Add(`{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":`, `}}]}}]}`, `"{\"a\":1}"`)
+	f.Add(`{"choices":[{"delta":{"reasoning_content":`, `}}]}`, `"\u00e9"`)
+	f.Add(`{"choices":[{"delta":{"content":"x","content":`, `}}]}`, `"b"`)
+	f.Fuzz(func(t *testing.T, prefix, suffix, text string) {
+		var c Chunk
+		doc := []byte(prefix + `"a"` + suffix)
+		if DecodeChunk(doc, &c) != nil || !c.Mark(doc, len(prefix)) {
+			return
+		}
+		if end, ok := jsonenc.String([]byte(text), 0); !ok || end != len(text) {
+			return // the relay's match gives a string
+		}
+		if !c.FromMark(Token(text)) {
+			t.Fatal("no mark")
+		}
+		sameAsDecode(t, "FromMark", []byte(prefix+text+suffix), &c, nil)
+	})
+}

@@ -1,0 +1,126 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/dsgate/dsgate/internal/chatwire"
+	"github.com/dsgate/dsgate/internal/gateway"
+	"github.com/dsgate/dsgate/internal/openai"
+	"github.com/dsgate/dsgate/internal/upstream"
+)
+
+// readingSink is a translator's side of the relay (gateway.TemplateSink):
+// it reads each chunk with the relay's word where it has it (fast), and
+// each chunk itself (read), and fails on the first difference.
+type readingSink struct {
+	t          *testing.T
+	fast, read chatwire.Chunk
+	templated  int
+	same       int // Same calls
+	fromMark   int // those read from the mark
+}
+
+func (s *readingSink) Comment([]byte) error { return nil }
+func (s *readingSink) Flush() error         { return nil }
+
+func (s *readingSink) Data(p []byte) error {
+	if string(p) == "[DONE]" {
+		return nil
+	}
+	if err := chatwire.DecodeChunk(p, &s.fast); err != nil {
+		s.t.Fatalf("%s: %v", p, err)
+	}
+	s.compare(p)
+	return nil
+}
+
+func (s *readingSink) Templated(p []byte, at int) {
+	s.templated++
+	s.fast.Mark(p, at)
+}
+
+func (s *readingSink) Same(p, text []byte) error {
+	s.same++
+	if s.fast.FromMark(text) {
+		s.fromMark++
+	} else if err := chatwire.DecodeChunk(p, &s.fast); err != nil {
+		s.t.Fatalf("%s: %v", p, err)
+	}
+	s.compare(p)
+	return nil
+}
+
+func (s *readingSink) compare(p []byte) {
+	s.t.Helper()
+	if err := chatwire.DecodeChunk(p, &s.read); err != nil {
+		s.t.Fatalf("%s: %v", p, err)
+	}
+	of := func(c *chatwire.Chunk) string {
+		return fmt.Sprintf("%q %q %d %q %s %s %s %+v %v", c.ID, c.Model, c.Created, c.FinishReason, c.Content, c.ReasoningContent, c.Refusal, c.ToolCalls, c.Usage)
+	}
+	if got, want := of(&s.fast), of(&s.read); got != want {
+		s.t.Fatalf("%s: read with the relay's word %s, alone %s", p, got, want)
+	}
+}
+
+// A translator behind the relay gets the chunks the relay's template
+// matched with their text (gateway.TemplateSink), and reads them from
+// that as it would read them itself.
+func TestTemplateSink(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		body     []byte
+		fromMark int
+	}{
+		{"role first", sseAnswer(20), 17},
+		{"usage null", sseAnswerWith(20, `,"usage":null`), 17},
+		{"role in every chunk", []byte(roleEveryChunk(17)), 17},
+		{"reasoning then content", []byte(reasoningThenContent()), 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := upstream.New(upstream.Options{Name: "mock", Kind: upstream.KindOpenAI, URL: "http://127.0.0.1:1",
+				Transport: memUpstream{body: tc.body}})
+			g := gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat",
+				Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "deepseek-chat", Weight: 1}}, nil, nil)}}})
+			body := []byte(`{"model":"deepseek-chat","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
+			req, err := openai.Parse(openai.EndpointChat, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sink := &readingSink{t: t}
+			if _, err := g.Stream(context.Background(), &gateway.Call{Req: req, Body: body, RequestID: "r"}, sink); err != nil {
+				t.Fatal(err)
+			}
+			if sink.fromMark != tc.fromMark || sink.templated == 0 {
+				t.Errorf("%d templates, %d chunks by Same, %d read from the mark; want %d", sink.templated, sink.same, sink.fromMark, tc.fromMark)
+			}
+		})
+	}
+}
+
+// roleEveryChunk is sseAnswer's stream with the role in every chunk, as
+// Ollama sends it.
+func roleEveryChunk(n int) string {
+	const head = `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":`
+	s := head + `""},"finish_reason":null}]}` + "\n\n"
+	for i := range n {
+		s += head + fmt.Sprintf(`"tok%d "},"finish_reason":null}]}`, i) + "\n\n"
+	}
+	return s + `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\ndata: [DONE]\n\n"
+}
+
+// reasoningThenContent changes its text's field half way: the template
+// (and the mark) change with it.
+func reasoningThenContent() string {
+	const head = `data: {"id":"c","choices":[{"index":0,"delta":{`
+	s := head + `"role":"assistant","reasoning_content":"a"}}]}` + "\n\n"
+	for _, t := range []string{"b", "c"} {
+		s += head + `"reasoning_content":"` + t + `"}}]}` + "\n\n"
+	}
+	for _, t := range []string{"d", "e", "f"} {
+		s += head + `"content":"` + t + `"}}]}` + "\n\n"
+	}
+	return s + "data: [DONE]\n\n"
+}
