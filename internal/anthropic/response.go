@@ -51,8 +51,9 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 // AppendFromChat is FromChat appending the Message to dst (a server's
 // pooled buffer, so that the answer is not garbage of its own).
 func AppendFromChat(dst, chatResp []byte, info RequestInfo) ([]byte, error) {
-	var c chatwire.Chunk
-	if err := chatwire.DecodeCompletion(chatResp, &c); err != nil {
+	c := chatwire.GetChunk()
+	defer chatwire.PutChunk(c)
+	if err := chatwire.DecodeCompletion(chatResp, c); err != nil {
 		return nil, &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream returned an unreadable completion", Err: err}
 	}
 	// The answer is about the completion's size (its texts, escaped as
@@ -67,12 +68,10 @@ func AppendFromChat(dst, chatResp []byte, info RequestInfo) ([]byte, error) {
 	b = append(b, `,"content":[`...)
 	n := 0
 	if !c.ReasoningContent.Empty() {
-		var sig signer
-		sig.write(c.ReasoningContent)
 		b = append(b, `{"type":"thinking","thinking":`...)
 		b = c.ReasoningContent.AppendJSON(b)
 		b = append(b, `,"signature":`...)
-		b = append(b, sig.token()...)
+		b = appendSignature(b, c.ReasoningContent)
 		b = append(b, '}')
 		n++
 	}

@@ -22,6 +22,17 @@ func Signature(thinking string) string {
 	return sigPrefix + base64.RawURLEncoding.EncodeToString(h[:])
 }
 
+// appendSignature appends the Signature of the thinking t (a whole
+// block's, read at once) as a JSON string token.
+func appendSignature(b []byte, t chatwire.Token) []byte {
+	text, _ := t.Text(nil)
+	sum := sha256.Sum256(text)
+	b = append(b, '"')
+	b = append(b, sigPrefix...)
+	b = base64.RawURLEncoding.AppendEncode(b, sum[:])
+	return append(b, '"')
+}
+
 // signer computes a Signature incrementally over streamed thinking deltas.
 type signer struct {
 	h    hash.Hash

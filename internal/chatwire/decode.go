@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"sync"
 
 	"github.com/dsgate/dsgate/internal/jsonenc"
 	"github.com/dsgate/dsgate/internal/openai"
@@ -210,13 +211,38 @@ func DecodeCompletion(b []byte, c *Chunk) error {
 	return decodeChunk(Trim(b), c, false)
 }
 
+// completionChunks are the Chunks that whole completions are read into
+// (GetChunk, PutChunk): a Chunk is some 700 bytes, and the storage of its
+// tool calls goes with it; a Chunk of the caller's own was garbage after
+// each translated answer.
+var completionChunks = sync.Pool{New: func() any { return new(Chunk) }}
+
+// GetChunk returns an empty Chunk to read a completion into
+// (DecodeCompletion), to be handed back with PutChunk.
+func GetChunk() *Chunk { return completionChunks.Get().(*Chunk) }
+
+// PutChunk hands c back for reuse: nothing read from it (its tokens and
+// strings) may be used after.
+func PutChunk(c *Chunk) {
+	if cap(c.ToolCalls) > 64 {
+		return // grown by a huge completion: left to the garbage collector
+	}
+	c.Reset()
+	completionChunks.Put(c)
+}
+
 // decodeChunk is DecodeChunk's walk of b, trimmed. A chunk that starts
 // with the bytes the last walked chunk had before its choices (its id,
 // object, created and model: its head, kept when keepHead is set) is
 // walked from there, with what the head read.
 func decodeChunk(b []byte, c *Chunk, keepHead bool) error {
-	prevID, prevModel, calls, h := c.ID, c.Model, c.ToolCalls[:0], c.head
-	*c = Chunk{ToolCalls: calls, tmpl: c.tmpl, head: h}
+	// The decoded fields are emptied one by one: the Chunk's other state
+	// (its template and head, the relay's mark) is most of its size.
+	prevID, prevModel, h := c.ID, c.Model, c.head
+	c.ID, c.Model, c.Created, c.FinishReason = "", "", 0, ""
+	c.Content, c.ReasoningContent, c.Refusal, c.Usage = nil, nil, nil, nil
+	c.ToolCalls = c.ToolCalls[:0]
+	c.role = [2]int{}
 	// The head is the bytes before the first choices, when members came
 	// before it and none of them was usage; it reads what was read when
 	// the choices came (the chunk may give id, model or created again

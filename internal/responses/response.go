@@ -97,8 +97,9 @@ func FromChat(chatResp []byte, info RequestInfo) ([]byte, error) {
 // AppendFromChat is FromChat appending the Response to dst (a server's
 // pooled buffer, so that the answer is not garbage of its own).
 func AppendFromChat(dst, chatResp []byte, info RequestInfo) ([]byte, error) {
-	var c chatwire.Chunk
-	if err := chatwire.DecodeCompletion(chatResp, &c); err != nil {
+	c := chatwire.GetChunk()
+	defer chatwire.PutChunk(c)
+	if err := chatwire.DecodeCompletion(chatResp, c); err != nil {
 		return nil, upstreamError(err)
 	}
 	r := result{id: info.ID, chatID: c.ID, model: c.Model, created: c.Created, finish: c.FinishReason,
