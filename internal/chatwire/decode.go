@@ -191,7 +191,6 @@ func usageMember(u *openai.Usage, key, val []byte) {
 // Only choice 0 is read. A chunk that differs from the last one with one
 // text only in that text is read without a walk (template.go).
 func DecodeChunk(b []byte, c *Chunk) error {
-	c.last = nil
 	doc := b
 	b = Trim(b)
 	if !c.fromTemplate(b) {
@@ -294,6 +293,13 @@ func decodeChunk(b []byte, c *Chunk, keepHead bool) error {
 	if n := len(h.bytes); n > 0 && len(b) > n && bytes.HasPrefix(b, h.bytes) {
 		c.ID, c.Model, c.Created = h.id, h.model, h.created
 		end, err = moreMembers(b, n, read)
+	} else if n, ok := c.readHead(b, prevID, prevModel); ok {
+		head := chunkHead{id: c.ID, model: c.Model, created: c.Created}
+		end, err = moreMembers(b, n, read)
+		if err == nil && keepHead {
+			c.head.bytes = append(c.head.bytes[:0], b[:n]...)
+			c.head.id, c.head.model, c.head.created = head.id, head.model, head.created
+		}
 	} else {
 		end, err = members(b, 0, 1, read)
 		if err == nil && keepHead && headAt > 0 {
@@ -310,6 +316,88 @@ func decodeChunk(b []byte, c *Chunk, keepHead bool) error {
 		return ErrInvalid
 	}
 	return nil
+}
+
+// readHead reads the members before "choices" of a chunk written the
+// usual way (every engine's: {"id":"...","object":"...","created":N,
+// "model":"...", and any others such as system_fingerprint) without a
+// walk: no space between the tokens, keys and strings of plain ASCII
+// (ASCIIRun: no escape, nothing a JSON string cannot hold as it is),
+// integers without a sign, fraction or leading zero, and nulls. What it
+// checks is then valid JSON, and it reads id, model and created as the
+// walk does (a later one of a name replaces an earlier one). It returns
+// the index of the "choices" key's quote, or ok false when a member is
+// written otherwise, none comes before choices, or one is usage: the walk
+// reads those.
+func (c *Chunk) readHead(b []byte, prevID, prevModel string) (int, bool) {
+	if len(b) == 0 || b[0] != '{' {
+		return 0, false
+	}
+	for i := 1; ; {
+		if i >= len(b) || b[i] != '"' {
+			return 0, false
+		}
+		k := jsonenc.ASCIIRun(b, i+1)
+		if k+1 >= len(b) || b[k] != '"' || b[k+1] != ':' {
+			return 0, false
+		}
+		key, v := b[i+1:k], k+2
+		if string(key) == "choices" {
+			return i, i > 1
+		}
+		if v >= len(b) {
+			return 0, false
+		}
+		var next int
+		switch c0 := b[v]; {
+		case c0 == '"':
+			e := jsonenc.ASCIIRun(b, v+1)
+			if e >= len(b) || b[e] != '"' {
+				return 0, false
+			}
+			next = e + 1
+		case c0 >= '0' && c0 <= '9':
+			next = v + 1
+			for next < len(b) && b[next] >= '0' && b[next] <= '9' {
+				next++
+			}
+			if c0 == '0' && next > v+1 || next-v > 18 {
+				return 0, false // a leading zero (invalid), or past integer's quick form
+			}
+		case c0 == 'n':
+			if len(b)-v < 4 || string(b[v:v+4]) != "null" {
+				return 0, false
+			}
+			next = v + 4
+		default:
+			return 0, false
+		}
+		if next >= len(b) || b[next] != ',' {
+			return 0, false
+		}
+		val := b[v:next]
+		switch string(key) {
+		case "usage":
+			return 0, false
+		case "id", "model", "created":
+			if Null(val) {
+				break // passed over, as the walk does
+			}
+			if key[0] == 'c' {
+				if val[0] == '"' {
+					return 0, false
+				}
+				c.Created = integer(val)
+			} else if val[0] != '"' {
+				return 0, false
+			} else if key[0] == 'i' {
+				c.ID = keep(prevID, val)
+			} else {
+				c.Model = keep(prevModel, val)
+			}
+		}
+		i = next + 1
+	}
 }
 
 // choiceMember reads one member of choice 0, its value at b[i], and

@@ -127,3 +127,68 @@ func FuzzMark(f *testing.F) {
 		sameAsDecode(t, "FromMark", []byte(prefix+text+suffix), &c, nil)
 	})
 }
+
+// A chunk's head written the usual way is read without a walk
+// (readHead); one written otherwise is walked. Either way the chunk reads
+// as Decode reads it.
+func TestReadHead(t *testing.T) {
+	const tail = `"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}`
+	for _, tc := range []struct {
+		head string
+		fast bool
+	}{
+		{`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat",`, true},
+		{`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":"fp_1",`, true},
+		{`{"id":"c","object":"chat.completion.chunk","created":0,"model":"m","system_fingerprint":null,`, true},
+		{`{"id":null,"model":null,"created":null,`, true},
+		{`{"id":"a","id":"b","model":"m","model":"n","created":1,"created":2,`, true},
+		{`{"x":123456789012345678,`, true},
+		{`{"id":"c", "model":"m",`, false},
+		{`{ "id":"c",`, false},
+		{`{"id":"c\u0041",`, false},
+		{`{"\u0069d":"c",`, false},
+		{`{"id":"café",`, false},
+		{`{"id":5,`, false},
+		{`{"created":"5",`, false},
+		{`{"created":012,`, false},
+		{`{"created":-1,`, false},
+		{`{"created":1.5,`, false},
+		{`{"created":1e3,`, false},
+		{`{"x":1234567890123456789,`, false},
+		{`{"x":true,`, false},
+		{`{"x":{},`, false},
+		{`{"x":nul,`, false},
+		{`{"usage":null,`, false},
+		{`{"usage":{"prompt_tokens":1},`, false},
+		{`{`, false},
+		{`{"id":"c"`, false},
+		{`{"id":"c",` + "\n", false},
+	} {
+		for _, body := range []string{tc.head + tail, tc.head} {
+			var c Chunk
+			_, fast := c.readHead([]byte(body), "", "")
+			if fast != (tc.fast && body != tc.head) {
+				t.Errorf("readHead(%s) = %v, want %v", body, fast, tc.fast && body != tc.head)
+			}
+			checkDecodeChunk(t, []byte(body), &c)
+		}
+	}
+}
+
+// FuzzReadHead decodes head + a usual rest: it must read as Decode reads
+// it, whether readHead reads the head or the walk does.
+func FuzzReadHead(f *testing.F) {
+	f.Add(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat",`)
+	f.Add(`{"id":"c","created":0,"model":null,"system_fingerprint":"fp",`)
+	f.Add(`{"created":012,`)
+	f.Fuzz(func(t *testing.T, head string) {
+		for _, rest := range []string{
+			`"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}`,
+			`"choices":[],"usage":{"prompt_tokens":1},"id":"z"}`,
+		} {
+			var c Chunk
+			checkDecodeChunk(t, []byte(head+rest), &c)
+			checkDecodeChunk(t, []byte(head+rest), &c) // with the head kept
+		}
+	})
+}
