@@ -192,3 +192,32 @@ func FuzzReadHead(f *testing.F) {
 		}
 	})
 }
+
+// Mark keeps what the chunk decoded to, not what its reader made of it
+// after: a translator names a call that came without an id (a review's
+// repro: every later chunk of the call read from the mark had that name,
+// and the Anthropic stream opened a second tool_use block).
+func TestMarkKeepsWhatWasDecoded(t *testing.T) {
+	for _, format := range []string{
+		`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":%s}}]}}]}`,
+		`{"id":"c","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"","function":{"name":"f","arguments":%s}}]}}]}`,
+		`{"id":"c","model":"m","choices":[{"index":0,"delta":{"content":%s},"finish_reason":null}]}`,
+	} {
+		doc := fmt.Appendf(nil, format, `"{"`)
+		var c Chunk
+		if err := DecodeChunk(doc, &c); err != nil {
+			t.Fatal(err)
+		}
+		// What a translator does to the chunk it read, before the relay's
+		// Templated comes.
+		c.ID, c.Model, c.FinishReason = "changed", "changed", "changed"
+		for i := range c.ToolCalls {
+			c.ToolCalls[i].ID, c.ToolCalls[i].Name, c.ToolCalls[i].Index = "call_c_0", "changed", 9
+		}
+		if !c.Mark(doc, strings.Index(string(doc), `"{"`)) {
+			t.Fatalf("Mark(%s) failed", doc)
+		}
+		c.FromMark(Token(`"}"`))
+		sameAsDecode(t, "FromMark", fmt.Appendf(nil, format, `"}"`), &c, nil)
+	}
+}

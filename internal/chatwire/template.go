@@ -152,21 +152,43 @@ func (c *Chunk) oneText() (Token, textSlot) {
 
 // Mark makes doc, the chunk DecodeChunk just read into c, the chunk
 // FromMark reads others as, its one text at doc[at]. It reports whether it
-// could: doc must be that chunk (the same bytes, not a copy), with one
-// text, at doc[at]. A failed Mark leaves no mark.
+// could: doc must be that chunk (the same bytes, not a copy), read as or
+// made a template (what it decoded to is then kept there, as it was
+// before c's reader changed any field), with its text at doc[at]. A
+// failed Mark leaves no mark.
 func (c *Chunk) Mark(doc []byte, at int) bool {
 	c.mark.slot = noTemplate
 	last := c.last
 	c.last = nil
-	if len(doc) == 0 || len(last) != len(doc) || &last[0] != &doc[0] || at < 0 || at >= len(doc) {
+	if len(doc) == 0 || len(last) != len(doc) || &last[0] != &doc[0] || at < 0 || at >= len(doc) || c.tmpl.slot == noTemplate {
 		return false
 	}
-	text, slot := c.oneText()
-	if slot == noTemplate || &text[0] != &doc[at] {
+	text := c.slotText(c.tmpl.slot)
+	if len(text) == 0 || &text[0] != &doc[at] {
 		return false
 	}
-	c.mark.keep(c, slot)
+	if end, ok := jsonenc.String(doc, at); !ok || end != at+len(text) {
+		return false
+	}
+	c.mark = c.tmpl.rest
 	return true
+}
+
+// slotText is c's text in slot, as its reader may have left it.
+func (c *Chunk) slotText(slot textSlot) Token {
+	switch slot {
+	case slotContent:
+		return c.Content
+	case slotReasoning:
+		return c.ReasoningContent
+	case slotRefusal:
+		return c.Refusal
+	case slotArguments:
+		if len(c.ToolCalls) == 1 {
+			return c.ToolCalls[0].Arguments
+		}
+	}
+	return nil
 }
 
 // FromMark reads the marked chunk (Mark) with text, a JSON string token,

@@ -63,6 +63,12 @@ func (s *readingSink) compare(p []byte) {
 	if got, want := of(&s.fast), of(&s.read); got != want {
 		s.t.Fatalf("%s: read with the relay's word %s, alone %s", p, got, want)
 	}
+	// What a translator does to the chunk it read (it names a call that
+	// came without an id): nothing read later may carry it.
+	s.fast.ID, s.fast.Model, s.fast.FinishReason = "changed", "changed", "changed"
+	for i := range s.fast.ToolCalls {
+		s.fast.ToolCalls[i].ID, s.fast.ToolCalls[i].Name = "call_changed", "changed"
+	}
 }
 
 // A translator behind the relay gets the chunks the relay's template
@@ -78,6 +84,8 @@ func TestTemplateSink(t *testing.T) {
 		{"usage null", sseAnswerWith(20, `,"usage":null`), 17},
 		{"role in every chunk", []byte(roleEveryChunk(17)), 17},
 		{"reasoning then content", []byte(reasoningThenContent()), 4},
+		{"a call without an id", []byte(callWithoutID(`{"index":0,"function":{"arguments":%q}}`)), 2},
+		{"a call with an empty id", []byte(callWithoutID(`{"index":0,"id":"","function":{"name":"f","arguments":%q}}`)), 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u := upstream.New(upstream.Options{Name: "mock", Kind: upstream.KindOpenAI, URL: "http://127.0.0.1:1",
@@ -121,6 +129,17 @@ func reasoningThenContent() string {
 	}
 	for _, t := range []string{"d", "e", "f"} {
 		s += head + `"content":"` + t + `"}}]}` + "\n\n"
+	}
+	return s + "data: [DONE]\n\n"
+}
+
+// callWithoutID is a tool call streamed in three argument chunks of the
+// form call, as some engines send them: with no id, or an empty one, in
+// every chunk (a review's repro).
+func callWithoutID(call string) string {
+	var s string
+	for _, a := range []string{`{`, `"x":1`, `}`} {
+		s += `data: {"id":"c","choices":[{"index":0,"delta":{"tool_calls":[` + fmt.Sprintf(call, a) + `]}}]}` + "\n\n"
 	}
 	return s + "data: [DONE]\n\n"
 }
