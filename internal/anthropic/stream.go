@@ -70,7 +70,13 @@ type Stream struct {
 	// the engine may repeat; held, the text held back while it matches.
 	prefill string
 	held    []byte
+	out     chatwire.EventBuffer // where deltas are built, when set (SetBuffer)
 }
+
+// SetBuffer has s build its content_block_delta events in out, the
+// buffer they are written from (the other events still go to the emit
+// func each call is given, which must write to the same place).
+func (s *Stream) SetBuffer(out chatwire.EventBuffer) { s.out = out }
 
 // NewStream starts the translation of one streamed response. Release
 // returns the Stream for reuse once the response is written.
@@ -97,7 +103,7 @@ func (s *Stream) Release() {
 		return // grown by a huge event: left to the garbage collector
 	}
 	s.chunk.Reset()
-	s.info = RequestInfo{}
+	s.info, s.out = RequestInfo{}, nil
 	streams.Put(s)
 }
 
@@ -310,6 +316,11 @@ func (s *Stream) emitDelta(typ, key string, esc []byte, emit Emit) error {
 		h = append(h, key...)
 		h = append(h, `":"`...)
 		s.deltaHead, s.deltaType, s.deltaIdx = h, typ, s.next
+	}
+	if s.out != nil {
+		b := append(s.out.Begin("content_block_delta"), s.deltaHead...)
+		b = append(b, esc...)
+		return s.out.End(append(b, `"}}`...))
 	}
 	b := append(s.buf[:0], s.deltaHead...)
 	b = append(b, esc...)

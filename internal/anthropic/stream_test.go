@@ -8,11 +8,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 type recorded struct {
-	names []string
-	data  []string
+	names    []string
+	data     []string
+	building string // the event Begin started
 }
 
 func (r *recorded) emit(name string, data []byte) error {
@@ -24,10 +26,37 @@ func (r *recorded) emit(name string, data []byte) error {
 	return nil
 }
 
+// Begin and End make r a chatwire.EventBuffer (Stream.SetBuffer): an
+// event built in place is recorded as an emitted one is.
+func (r *recorded) Begin(event string) []byte {
+	r.building = event
+	return append(append([]byte("event: "), event...), "\ndata: "...)
+}
+
+func (r *recorded) End(b []byte) error {
+	return r.emit(r.building, b[len("event: ")+len(r.building)+len("\ndata: "):])
+}
+
+// run streams chunks, each flushed as it comes, then finishes: the events
+// are the same whether the deltas are emitted or built in place.
 func run(t *testing.T, chunks ...string) *recorded {
+	t.Helper()
+	r := runWith(t, false, chunks...)
+	inPlace := runWith(t, true, chunks...)
+	if diff := cmp.Diff(r, inPlace, cmp.AllowUnexported(recorded{}), cmpopts.IgnoreFields(recorded{}, "building")); diff != "" {
+		t.Errorf("deltas built in place (-emitted +in place):\n%s", diff)
+	}
+	return r
+}
+
+func runWith(t *testing.T, inPlace bool, chunks ...string) *recorded {
 	t.Helper()
 	var r recorded
 	s := NewStream(RequestInfo{Model: "asked"})
+	defer s.Release()
+	if inPlace {
+		s.SetBuffer(&r)
+	}
 	for _, c := range chunks {
 		if err := s.Chunk([]byte(c), r.emit); err != nil {
 			t.Fatal(err)

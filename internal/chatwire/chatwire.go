@@ -278,6 +278,18 @@ func AppendEvent(dst []byte, name string, data []byte) []byte {
 	return append(dst, "\n\n"...)
 }
 
+// EventBuffer is where a stream translator builds an event in the buffer
+// it is written from, rather than in a buffer of its own that is then
+// copied there (the translators' delta events, one per token chunk):
+// Begin appends the event's framing up to its data (AppendEvent's
+// "event:" line and "data: ") to the buffer and returns it; the
+// translator appends the data and hands the buffer back to End, which
+// ends the event. Nothing else is written to the buffer in between.
+type EventBuffer interface {
+	Begin(event string) []byte
+	End(events []byte) error
+}
+
 // AppendID appends the JSON string prefix+id without building that string
 // (the translators derive their message, item and response IDs this way,
 // once per event that carries them).

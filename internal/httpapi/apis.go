@@ -96,6 +96,9 @@ type eventSink struct {
 	before func(event string, data []byte)
 	// relayed is set once an event of a relayed stream was written.
 	relayed bool
+	// The event Begin started, and where its data starts.
+	event  string
+	dataAt int
 }
 
 // chunkTranslator is a stream translator (anthropic.Stream,
@@ -136,6 +139,25 @@ func (s *eventSink) Data(p []byte) error {
 		return s.chunk.Finish(s.emit)
 	}
 	return s.chunk.Chunk(p, s.emit)
+}
+
+// Begin and End build a translator's delta event in the sink's event
+// buffer (chatwire.EventBuffer), as named writes an event given whole.
+func (s *eventSink) Begin(event string) []byte {
+	s.out.start()
+	b := append(s.out.eventBuf(), "event: "...)
+	b = append(b, event...)
+	b = append(b, "\ndata: "...)
+	s.event, s.dataAt = event, len(b)
+	return b
+}
+
+func (s *eventSink) End(b []byte) error {
+	n := len(b) - s.dataAt
+	if s.before != nil {
+		s.before(s.event, b[s.dataAt:])
+	}
+	return s.out.write(s.out.hashLast(append(b, '\n', '\n'), n))
 }
 
 // Templated and Same hand the gateway relay's reading of a chunk to the
@@ -213,6 +235,7 @@ func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	st := anthropic.NewStream(info)
 	defer st.Release()
 	sink.chunk = st
+	st.SetBuffer(sink)
 	_, err = h.chatCall(w, r, p, chat, info.Chat, sink, nativeMessages(body))
 	if err == nil && !sink.relayed {
 		err = toOpenAI(st.Finish(sink.emit))
@@ -354,6 +377,7 @@ func (h *handlers) streamResponse(w http.ResponseWriter, r *http.Request, p *aut
 	st := responses.NewStream(info)
 	defer st.Release()
 	sink.chunk = st
+	st.SetBuffer(sink)
 	if keep {
 		// Stored before the client learns the response is complete, so
 		// its next request can name it at once.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/dsgate/dsgate/internal/openai"
 )
@@ -148,8 +149,9 @@ func TestFromChatIncompleteAndEcho(t *testing.T) {
 }
 
 type recorded struct {
-	names []string
-	data  []string
+	names    []string
+	data     []string
+	building string // the event Begin started
 }
 
 func (r *recorded) emit(name string, data []byte) error {
@@ -407,5 +409,92 @@ func TestStreamBurstDeltas(t *testing.T) {
 	}
 	if last := r.names[len(r.names)-1]; last != "response.failed" {
 		t.Errorf("last event %s", last)
+	}
+}
+
+// Begin and End make r a chatwire.EventBuffer (Stream.SetBuffer): an
+// event built in place is recorded as an emitted one is.
+func (r *recorded) Begin(event string) []byte {
+	r.building = event
+	return append(append([]byte("event: "), event...), "\ndata: "...)
+}
+
+func (r *recorded) End(b []byte) error {
+	return r.emit(r.building, b[len("event: ")+len(r.building)+len("\ndata: "):])
+}
+
+// The delta events a Stream builds in place (SetBuffer) are those it
+// emits otherwise, whatever the stream: texts, reasoning, tool calls,
+// custom tools, a burst flushed once, a cut answer, a failure.
+func TestStreamDeltasBuiltInPlace(t *testing.T) {
+	custom := RequestInfo{Model: "m", Tools: []byte(`[{"type":"custom","name":"patch"}]`)}
+	for _, tc := range []struct {
+		info   RequestInfo
+		chunks []string
+		burst  bool // flushed once, at the end
+		fail   bool
+	}{
+		{RequestInfo{Model: "m"}, []string{
+			`{"id":"c","model":"m","choices":[{"delta":{"role":"assistant","reasoning_content":"think "}}]}`,
+			`{"id":"c","choices":[{"delta":{"reasoning_content":"\"more\""}}]}`,
+			`{"id":"c","choices":[{"delta":{"content":"caf\u00e9 "}}]}`,
+			`{"id":"c","choices":[{"delta":{"content":"b"}}]}`,
+			`{"id":"c","choices":[{"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{"}}]}}]}`,
+			`{"id":"c","choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"}"}}]}}]}`,
+			`{"id":"c","choices":[{"delta":{},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":3,"completion_tokens":4}}`,
+		}, false, false},
+		{custom, []string{
+			`{"id":"c","choices":[{"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"patch","arguments":"{\"input\":\"x"}}]}}]}`,
+			`{"id":"c","choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"y\"}"}}]}}]}`,
+		}, false, false},
+		{RequestInfo{Model: "m"}, []string{
+			`{"id":"c","choices":[{"delta":{"content":"a"}}]}`,
+			`{"id":"c","choices":[{"delta":{"content":"b"}}]}`,
+			`{"id":"c","choices":[{"delta":{"content":"c"},"finish_reason":"length"}]}`,
+		}, true, false},
+		{RequestInfo{Model: "m"}, []string{
+			`{"id":"c","choices":[{"delta":{"content":"a"}}]}`,
+			`{"id":"c","choices":[{"delta":{"content":"b"}}]}`,
+		}, false, true},
+	} {
+		var emitted, inPlace recorded
+		for _, r := range []*recorded{&emitted, &inPlace} {
+			s := NewStream(tc.info)
+			if r == &inPlace {
+				s.SetBuffer(r)
+			}
+			for _, c := range tc.chunks {
+				if err := s.Chunk([]byte(c), r.emit); err != nil {
+					t.Fatal(err)
+				}
+				if !tc.burst {
+					if err := s.Flush(r.emit); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			var err error
+			if tc.fail {
+				err = s.Fail(openai.NewError(502, "upstream broke", ""), r.emit)
+			} else {
+				err = s.Finish(r.emit)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Release()
+		}
+		if diff := cmp.Diff(emitted, inPlace, cmp.AllowUnexported(recorded{}), cmpopts.IgnoreFields(recorded{}, "building")); diff != "" {
+			t.Errorf("%s: deltas built in place (-emitted +in place):\n%s", tc.chunks[0], diff)
+		}
+		n := 0
+		for _, name := range inPlace.names {
+			if strings.HasSuffix(name, ".delta") {
+				n++
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no delta", tc.chunks[0])
+		}
 	}
 }

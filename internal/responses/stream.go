@@ -56,7 +56,13 @@ type Stream struct {
 	deltaType  string
 	deltaItem  int
 	deltaSeqAt int
+	out        chatwire.EventBuffer // where deltas are built, when set (SetBuffer)
 }
+
+// SetBuffer has s build its delta events in out, the buffer they are
+// written from (the other events still go to the emit func each call is
+// given, which must write to the same place).
+func (s *Stream) SetBuffer(out chatwire.EventBuffer) { s.out = out }
 
 // NewStream starts the translation of one streamed response. Release
 // returns the Stream for reuse once the response is written.
@@ -94,7 +100,7 @@ func (s *Stream) Release() {
 	}
 	clear(s.res.items[:cap(s.res.items)]) // drop their strings
 	s.chunk.Reset()
-	s.info = RequestInfo{}
+	s.info, s.out = RequestInfo{}, nil
 	streams.Put(s)
 }
 
@@ -345,11 +351,18 @@ func (s *Stream) Flush(emit Emit) error {
 		s.deltaHead, s.deltaType, s.deltaItem = h, typ, s.open
 	}
 	// begin's and itemHead's bytes, copied around the sequence number
-	b := s.appendSeq(append(s.buf[:0], s.deltaHead[:s.deltaSeqAt]...))
+	b := s.buf[:0]
+	if s.out != nil {
+		b = s.out.Begin(typ)
+	}
+	b = s.appendSeq(append(b, s.deltaHead[:s.deltaSeqAt]...))
 	b = append(b, s.deltaHead[s.deltaSeqAt:]...)
 	b = appendQuoted(b, it.text[s.pending:])
 	if typ == "response.output_text.delta" {
 		b = append(b, `,"logprobs":[]`...)
+	}
+	if s.out != nil {
+		return s.out.End(append(b, '}'))
 	}
 	return s.send(typ, b, emit)
 }
