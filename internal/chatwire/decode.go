@@ -195,6 +195,7 @@ func DecodeChunk(b []byte, c *Chunk) error {
 	b = Trim(b)
 	if !c.fromTemplate(b) {
 		if err := decodeChunk(b, c, true); err != nil {
+			c.last = nil // no chunk to Mark: not the one before, in the same buffer
 			return err
 		}
 		c.remember(b)

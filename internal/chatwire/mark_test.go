@@ -103,6 +103,16 @@ func TestMarkRefused(t *testing.T) {
 	if c.FromMark(Token(`"b"`)) {
 		t.Error("FromMark read from a mark Reset dropped")
 	}
+	// A chunk that fails to decode, in the buffer of the one before and
+	// as long (a review's note): no chunk to mark.
+	buf := []byte(one)
+	if DecodeChunk(buf, &c) != nil {
+		t.Fatal("the good chunk failed")
+	}
+	copy(buf[len(buf)-3:], "]]]")
+	if DecodeChunk(buf, &c) == nil || c.Mark(buf, at) {
+		t.Error("Mark after a chunk that failed to decode succeeded")
+	}
 }
 
 // FuzzMark marks prefix "a" suffix, then reads prefix text suffix, text
