@@ -76,6 +76,42 @@ func TestStagesServe(t *testing.T) {
 	}
 }
 
+// BenchmarkAPIs is bench/apis's conversation in the bare stage's server
+// (in process, as BenchmarkStage): the same request through chat
+// completions, the Messages API and the Responses API, streamed (the
+// mock's 20 chunks in one write: bench/apis's BURST=1) or not. A
+// translation's cost in the real server, the relay's hand-over of the
+// chunks included, is its API's count less chat's.
+//
+//	bench/icount/run.sh /tmp/cpu.test bench/cpu 'BenchmarkAPIs/messages/^stream$'
+func BenchmarkAPIs(b *testing.B) {
+	for _, api := range []string{"chat", "messages", "responses"} {
+		b.Run(api, func(b *testing.B) {
+			for _, stream := range []bool{false, true} {
+				b.Run(map[bool]string{false: "nonstream", true: "stream"}[stream], func(b *testing.B) {
+					st := startStage(b, stages[0])
+					st.api = api
+					b.ReportAllocs()
+					for i := 0; b.Loop(); i++ {
+						st.do(b, stream, i)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestAPIsServe keeps BenchmarkAPIs honest: each API answers in full.
+func TestAPIsServe(t *testing.T) {
+	st := startStage(t, stages[0])
+	for _, api := range []string{"chat", "messages", "responses"} {
+		st.api = api
+		for i, stream := range []bool{false, true} {
+			st.do(t, stream, i)
+		}
+	}
+}
+
 // discardLog is serve's JSON log (cli's jsonLog), writing nowhere: the
 // access line is encoded as serve encodes it (httpapi.LineWriter), not
 // through slog.
@@ -89,6 +125,7 @@ func (discardLog) WriteLine([]byte) {}
 // canonical key each) would be counted with the server's work.
 type stageServer struct {
 	addr, key string
+	api       string // "" (chat completions), messages or responses: BenchmarkAPIs
 	conn      net.Conn
 	rd        *bufio.Reader
 	req, body []byte
@@ -156,8 +193,20 @@ func (st *stageServer) do(tb testing.TB, stream bool, i int) {
 // roundTrip sends the harness's request number i (wrk.lua's body) and
 // reads the answer: its status and how many body bytes it had.
 func (st *stageServer) roundTrip(stream bool, i int) (status, n int, err error) {
-	st.body = fmt.Appendf(st.body[:0], `{"model":"deepseek-chat","messages":[{"role":"user","content":"Say hello. Request 0-%d"}],"max_tokens":16,"temperature":0,"stream":%t}`, i, stream)
-	r := append(st.req[:0], "POST /v1/chat/completions HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"...)
+	path := "/v1/chat/completions"
+	switch st.api {
+	case "messages": // bench/apis/wrk.lua's bodies
+		path = "/v1/messages"
+		st.body = fmt.Appendf(st.body[:0], `{"model":"deepseek-chat","max_tokens":16,"stream":%t,"system":"Be brief.","messages":[{"role":"user","content":"Say hello."}]}`, stream)
+	case "responses":
+		path = "/v1/responses"
+		st.body = fmt.Appendf(st.body[:0], `{"model":"deepseek-chat","max_output_tokens":16,"stream":%t,"store":false,"instructions":"Be brief.","input":"Say hello."}`, stream)
+	case "chat":
+		st.body = fmt.Appendf(st.body[:0], `{"model":"deepseek-chat","max_tokens":16,"stream":%t,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Say hello."}]}`, stream)
+	default:
+		st.body = fmt.Appendf(st.body[:0], `{"model":"deepseek-chat","messages":[{"role":"user","content":"Say hello. Request 0-%d"}],"max_tokens":16,"temperature":0,"stream":%t}`, i, stream)
+	}
+	r := append(append(append(st.req[:0], "POST "...), path...), " HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"...)
 	if st.key != "" {
 		r = append(append(append(r, "Authorization: Bearer "...), st.key...), "\r\n"...)
 	}
