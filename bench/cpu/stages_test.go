@@ -79,7 +79,8 @@ func TestStagesServe(t *testing.T) {
 // BenchmarkAPIs is bench/apis's conversation in the bare stage's server
 // (in process, as BenchmarkStage): the same request through chat
 // completions, the Messages API and the Responses API, streamed (the
-// mock's 20 chunks in one write: bench/apis's BURST=1) or not. A
+// mock's 20 chunks in one write: bench/apis's BURST=1), paced (each chunk
+// alone: apisPace) or not. A
 // translation's cost in the real server, the relay's hand-over of the
 // chunks included, is its API's count less chat's.
 //
@@ -87,13 +88,17 @@ func TestStagesServe(t *testing.T) {
 func BenchmarkAPIs(b *testing.B) {
 	for _, api := range []string{"chat", "messages", "responses"} {
 		b.Run(api, func(b *testing.B) {
-			for _, stream := range []bool{false, true} {
-				b.Run(map[bool]string{false: "nonstream", true: "stream"}[stream], func(b *testing.B) {
-					st := startStage(b, stages[0])
+			for _, mode := range []string{"nonstream", "stream", "paced"} {
+				b.Run(mode, func(b *testing.B) {
+					m := &mockServer{burst: true}
+					if mode == "paced" {
+						m = &mockServer{pace: apisPace}
+					}
+					st := startStageWith(b, stages[0], m)
 					st.api = api
 					b.ReportAllocs()
 					for i := 0; b.Loop(); i++ {
-						st.do(b, stream, i)
+						st.do(b, mode != "nonstream", i)
 					}
 				})
 			}
@@ -131,9 +136,20 @@ type stageServer struct {
 	req, body []byte
 }
 
+// apisPace is the pause between the events of BenchmarkAPIs's paced
+// stream: long enough that the gateway, slowed fifty times by valgrind,
+// has sent each chunk on before the next comes, as from a model that
+// streams (each chunk read, translated and written alone).
+const apisPace = 20 * time.Millisecond
+
 func startStage(tb testing.TB, s stage) *stageServer {
+	return startStageWith(tb, s, &mockServer{burst: true})
+}
+
+// startStageWith is startStage with the mock upstream m.
+func startStageWith(tb testing.TB, s stage, m *mockServer) *stageServer {
 	tb.Helper()
-	mock := httptest.NewServer((&mockServer{burst: true}).handler())
+	mock := httptest.NewServer(m.handler())
 	tb.Cleanup(mock.Close)
 	kek := make([]byte, 32)
 	rand.Read(kek)
