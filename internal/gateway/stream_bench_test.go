@@ -63,6 +63,31 @@ func (e *eventReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// memGateway is a gateway whose model deepseek-chat is served, as model,
+// by an upstream that answers body from memory.
+func memGateway(body []byte, model string) *gateway.Gateway {
+	u := upstream.New(upstream.Options{Name: "mock", Kind: upstream.KindOpenAI, URL: "http://127.0.0.1:1",
+		Transport: memUpstream{body: body}})
+	return gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat",
+		Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: model, Weight: 1}}, nil, nil)}}})
+}
+
+// streamCall returns a maker of calls for a streamed chat request to
+// deepseek-chat, one that asks for usage (as the translators do) when
+// usage is set.
+func streamCall(tb testing.TB, usage bool) func() *gateway.Call {
+	tb.Helper()
+	body := []byte(`{"model":"deepseek-chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	if usage {
+		body = []byte(`{"model":"deepseek-chat","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
+	}
+	req, err := openai.Parse(openai.EndpointChat, body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return func() *gateway.Call { return &gateway.Call{Req: req, Body: body, RequestID: "r"} }
+}
+
 // discardSink is a client that takes every event and flush.
 type discardSink struct{ events, flushes int }
 
@@ -76,10 +101,13 @@ func (s *discardSink) Flush() error         { s.flushes++; return nil }
 // chunks; the difference between the two is the cost per event, reported
 // as ns/event by the 20-chunk case. "20chunks-usage-null" is the 20 with
 // "usage":null in every chunk but the usage chunk, as SGLang's pydantic
-// chunks had it.
+// chunks had it. "20chunks-renamed" is the 20 from a target whose model
+// is not the route's name (deepseek-chat served as deepseek-v4-flash, as
+// examples/production.yaml has DeepSeek's cloud): the relay rewrites
+// every chunk's model, and keeps no template.
 func BenchmarkStreamRelay(b *testing.B) {
-	var perStream [3]float64
-	for i, n := range []int{2, 20, 20} {
+	var perStream [4]float64
+	for i, n := range []int{2, 20, 20, 20} {
 		body := sseAnswer(n)
 		name := strconv.Itoa(n) + "chunks"
 		if i == 2 {
@@ -90,21 +118,16 @@ func BenchmarkStreamRelay(b *testing.B) {
 				`data: {"id":"chatcmpl-mock","object":"chat.completion.chunk","created":1764000000,"model":"deepseek-chat","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}` + "\n\n" +
 				"data: [DONE]\n\n")
 		}
-		u := upstream.New(upstream.Options{Name: "mock", Kind: upstream.KindOpenAI, URL: "http://127.0.0.1:1",
-			Transport: memUpstream{body: body}})
-		g := gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat",
-			Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "deepseek-chat", Weight: 1}}, nil, nil)}}})
-		reqBody := []byte(`{"model":"deepseek-chat","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
-		req, err := openai.Parse(openai.EndpointChat, reqBody)
-		if err != nil {
-			b.Fatal(err)
+		model := "deepseek-chat"
+		if i == 3 {
+			model, name = "deepseek-v4-flash", "20chunks-renamed"
 		}
+		g, call := memGateway(body, model), streamCall(b, false)
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			var sink discardSink
 			for b.Loop() {
-				c := &gateway.Call{Req: req, Body: reqBody, RequestID: "r"}
-				if _, err := g.Stream(context.Background(), c, &sink); err != nil {
+				if _, err := g.Stream(context.Background(), call(), &sink); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -153,15 +176,7 @@ func (s *markingSink) Same(p, text []byte) error {
 // each chunk itself, "mark" takes the relay's word for the chunks its
 // template matched (the translators' way since 2026-12-06).
 func BenchmarkStreamRelayToTranslator(b *testing.B) {
-	u := upstream.New(upstream.Options{Name: "mock", Kind: upstream.KindOpenAI, URL: "http://127.0.0.1:1",
-		Transport: memUpstream{body: sseAnswer(20)}})
-	g := gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat",
-		Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "deepseek-chat", Weight: 1}}, nil, nil)}}})
-	reqBody := []byte(`{"model":"deepseek-chat","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
-	req, err := openai.Parse(openai.EndpointChat, reqBody)
-	if err != nil {
-		b.Fatal(err)
-	}
+	g, call := memGateway(sseAnswer(20), "deepseek-chat"), streamCall(b, true)
 	for _, tc := range []struct {
 		name string
 		sink func() gateway.Sink
@@ -172,9 +187,7 @@ func BenchmarkStreamRelayToTranslator(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				sink := tc.sink()
-				c := &gateway.Call{Req: req, Body: reqBody, RequestID: "r"}
-				if _, err := g.Stream(context.Background(), c, sink); err != nil {
+				if _, err := g.Stream(context.Background(), call(), tc.sink()); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -6,9 +6,6 @@ import (
 	"testing"
 
 	"github.com/dsgate/dsgate/internal/chatwire"
-	"github.com/dsgate/dsgate/internal/gateway"
-	"github.com/dsgate/dsgate/internal/openai"
-	"github.com/dsgate/dsgate/internal/upstream"
 )
 
 // readingSink is a translator's side of the relay (gateway.TemplateSink):
@@ -88,17 +85,8 @@ func TestTemplateSink(t *testing.T) {
 		{"a call with an empty id", []byte(callWithoutID(`{"index":0,"id":"","function":{"name":"f","arguments":%q}}`)), 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			u := upstream.New(upstream.Options{Name: "mock", Kind: upstream.KindOpenAI, URL: "http://127.0.0.1:1",
-				Transport: memUpstream{body: tc.body}})
-			g := gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat",
-				Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: "deepseek-chat", Weight: 1}}, nil, nil)}}})
-			body := []byte(`{"model":"deepseek-chat","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
-			req, err := openai.Parse(openai.EndpointChat, body)
-			if err != nil {
-				t.Fatal(err)
-			}
 			sink := &readingSink{t: t}
-			if _, err := g.Stream(context.Background(), &gateway.Call{Req: req, Body: body, RequestID: "r"}, sink); err != nil {
+			if _, err := memGateway(tc.body, "deepseek-chat").Stream(context.Background(), streamCall(t, true)(), sink); err != nil {
 				t.Fatal(err)
 			}
 			if sink.fromMark != tc.fromMark || sink.templated == 0 {
