@@ -58,6 +58,13 @@ func relayAPI(t *testing.T, ds http.Handler, local http.Handler) *api {
 		targets = append(targets, &upstream.Target{Upstream: upstream.New(upstream.Options{Name: "local", Kind: upstream.KindOpenAI,
 			URL: lSrv.URL}), Model: "local-model", Priority: 1})
 	}
+	return gatewayAPI(t, targets)
+}
+
+// gatewayAPI serves the HTTP API over a real gateway whose model
+// deepseek-chat is served by targets.
+func gatewayAPI(t *testing.T, targets []*upstream.Target) *api {
+	t.Helper()
 	gw := gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat",
 		Pool: upstream.NewPool(targets, &upstream.RoundRobin{}, upstream.DefaultRules())}}})
 	a := newAPI(t, apiOptions{})

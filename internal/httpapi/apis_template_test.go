@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
@@ -23,13 +22,7 @@ func localAPI(t *testing.T, events string) *api {
 		io.WriteString(w, events)
 	}))
 	t.Cleanup(srv.Close)
-	targets := []*upstream.Target{{Upstream: upstream.New(upstream.Options{Name: "local", Kind: upstream.KindOpenAI, URL: srv.URL}), Model: "deepseek-chat"}}
-	gw := gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat",
-		Pool: upstream.NewPool(targets, &upstream.RoundRobin{}, upstream.DefaultRules())}}})
-	a := newAPI(t, apiOptions{})
-	a.backend.complete = gw.Complete
-	a.backend.stream = gw.Stream
-	return a
+	return gatewayAPI(t, []*upstream.Target{{Upstream: upstream.New(upstream.Options{Name: "local", Kind: upstream.KindOpenAI, URL: srv.URL}), Model: "deepseek-chat"}})
 }
 
 // A tool call streamed without an id, or with an empty one, in every
