@@ -53,8 +53,8 @@ type relayVerdicts struct {
 	outIsRaw bool
 }
 
-func checkedVerdicts(p []byte, clientUsage bool) relayVerdicts {
-	st := streamState{clientUsage: clientUsage}
+func checkedVerdicts(p []byte, clientUsage bool, a responseAdapter) relayVerdicts {
+	st := streamState{adapter: a, clientUsage: clientUsage}
 	res := &Result{}
 	out, err := st.adapt("up", p, res)
 	v := relayVerdicts{out: string(out), err: err != nil, usage: res.HasUsage, outIsRaw: out != nil && len(out) == len(p) && &out[0] == &p[0]}
@@ -65,40 +65,66 @@ func checkedVerdicts(p []byte, clientUsage bool) relayVerdicts {
 	return v
 }
 
+// relayAdapters are the relay's rewrites: none, the public model name
+// for an upstream's own (DeepSeek's deepseek-v4-flash served as
+// deepseek-chat), vLLM's reasoning key, and both.
+var relayAdapters = []responseAdapter{
+	{}, {model: []byte(`"public"`)}, {renameReasoning: true}, {renameReasoning: true, model: []byte(`"public"`)},
+}
+
 // checkRelayTemplate sends first through the relay's checks and, when it
-// became the template, next: a chunk the template matches must get the
-// verdicts the checks give it (sent as it came, no error, no usage, not
-// held, text when its own text is not empty). It reports whether next
-// matched.
+// became the template, next, with each of relayAdapters: a chunk the
+// template matches must get the verdicts the checks give it (sent as adapt
+// rewrites it, no error, no usage, not held, text when its own text is not
+// empty). It reports whether next matched with no rewriting.
 func checkRelayTemplate(t *testing.T, first, next []byte) bool {
 	t.Helper()
-	matched, _ := relayTemplate(t, first, next)
+	matched := false
+	for i, a := range relayAdapters {
+		if m, _ := relayTemplate(t, a, first, next); m && i == 0 {
+			matched = true
+		}
+	}
 	return matched
 }
 
-// relayTemplate is checkRelayTemplate, and reports too whether a
-// translator's decoder read next from the relay's word (checkTemplateSink).
-func relayTemplate(t *testing.T, first, next []byte) (matched, read bool) {
+// relayTemplate is checkRelayTemplate with one adapter, and reports too
+// whether a translator's decoder read next from the relay's word
+// (checkTemplateSink).
+func relayTemplate(t *testing.T, a responseAdapter, first, next []byte) (matched, read bool) {
 	t.Helper()
 	for _, clientUsage := range []bool{false, true} {
-		st := streamState{clientUsage: clientUsage}
+		st := streamState{adapter: a, clientUsage: clientUsage}
 		out, err := st.adapt("up", first, &Result{})
 		if err != nil || out == nil || st.hold(out) {
 			continue
 		}
 		at, _ := st.remember(first, out)
-		tok, ok := st.match(next)
+		sent, tok, ok := st.match(next)
 		if !ok {
 			continue
 		}
-		want := checkedVerdicts(next, clientUsage)
-		got := relayVerdicts{out: string(next), text: len(tok) > 2, outIsRaw: true}
+		want := checkedVerdicts(next, clientUsage, a)
+		got := relayVerdicts{out: string(sent), text: len(tok) > 2, outIsRaw: len(sent) == len(next) && &sent[0] == &next[0]}
 		if got != want {
-			t.Fatalf("%s after %s (client usage %v): template says %+v, the checks %+v", next, first, clientUsage, got, want)
+			t.Fatalf("%s after %s (client usage %v, %+v): template says %+v, the checks %+v", next, first, clientUsage, a, got, want)
 		}
-		return true, checkTemplateSink(t, first, next, at, tok)
+		if !within(tok, sent) {
+			t.Fatalf("%s: the text %s is not the chunk's own", next, tok)
+		}
+		return true, checkTemplateSink(t, out, sent, at, tok)
 	}
 	return false, false
+}
+
+// within reports whether sub is a slice of s.
+func within(sub, s []byte) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if &s[i] == &sub[0] {
+			return true
+		}
+	}
+	return false
 }
 
 // checkTemplateSink is a translator's side of a match (TemplateSink): the
@@ -170,6 +196,17 @@ var relaySeeds = []string{
 	`{"id":"c","choices":[{"index":0,"delta":{"content":"a"}}],"usage":{}}`,
 }
 
+// renameSeeds are chunks adapt's rewrites (relayAdapters) touch around
+// their text, or take it with them.
+var renameSeeds = []string{
+	`{"id":"c","model":"m","choices":[{"index":0,"delta":{"role":"assistant","reasoning":"think"},"finish_reason":null}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"reasoning" : "think"}}],"model":"m","model":"n"}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"reasoning":"think","reasoning_content":"x"}}]}`,
+	`{"model":{"content":"a"},"choices":[{"index":0,"delta":{"role":"x"}}]}`,
+	`{"model":{"reasoning":"a"},"choices":[{"index":0,"delta":{"reasoning":"b"}}]}`,
+	`{"a\"reasoning":"x","choices":[{"index":0,"delta":{"role":"assistant","content":"b"}}]}`,
+}
+
 var relayTokens = []string{`""`, `"b"`, `"\"usage\""`, `"\"error"`, `"x\"finish_reason"`, `"\"finish_reason\":\"insufficient_system_resource"`,
 	`"\"content\":\"y"`, `"\u0000"`, `"\\"`, `"é"`}
 
@@ -181,12 +218,14 @@ func TestRelayTemplate(t *testing.T) {
 	for _, first := range relaySeeds {
 		for _, tok := range relayTokens {
 			if next := splice([]byte(first), tok); next != nil {
-				m, r := relayTemplate(t, []byte(first), next)
-				if m {
-					matched++
-				}
-				if r {
-					reads++
+				for _, a := range relayAdapters {
+					m, r := relayTemplate(t, a, []byte(first), next)
+					if m {
+						matched++
+					}
+					if r {
+						reads++
+					}
 				}
 			}
 		}
@@ -194,18 +233,20 @@ func TestRelayTemplate(t *testing.T) {
 	// The text chunks (the first four seeds, the role chunk, the spaced
 	// one and the two with a null usage) become templates; those with
 	// usage (an object, even empty), an error or a finish reason do not.
-	if want := 8 * len(relayTokens); matched != want {
+	// The same with every adapter: a renamed model or reasoning key keeps
+	// the template.
+	if want := 8 * len(relayTokens) * len(relayAdapters); matched != want {
 		t.Errorf("%d chunks matched a template, want %d", matched, want)
 	}
 	// All but the completions chunk, whose text no chat chunk has, are
 	// marked and read from the mark by a translator.
-	if want := 7 * len(relayTokens); reads != want {
+	if want := 7 * len(relayTokens) * len(relayAdapters); reads != want {
 		t.Errorf("%d chunks read from a mark, want %d", reads, want)
 	}
 }
 
 func FuzzRelayTemplate(f *testing.F) {
-	for _, first := range relaySeeds {
+	for _, first := range append(relaySeeds, renameSeeds...) {
 		for _, tok := range relayTokens {
 			f.Add(first, tok)
 		}
@@ -254,7 +295,7 @@ func TestRelayTemplateWithoutTheRole(t *testing.T) {
 	}
 	st.remember(first, out)
 	for _, tok := range []string{`"b"`, `"c"`, `"d"`} {
-		if _, ok := st.match([]byte(fmt.Sprintf(chunk, `"role":"assistant","content":`+tok))); !ok {
+		if _, _, ok := st.match([]byte(fmt.Sprintf(chunk, `"role":"assistant","content":`+tok))); !ok {
 			t.Fatalf("%s not matched", tok)
 		}
 	}

@@ -195,16 +195,16 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 	// forward adapts one upstream chunk and sends it, holding a finish
 	// chunk back for the timings of a usage chunk the client does not get.
 	forward := func(p []byte) error {
-		if tok, ok := st.match(p); ok {
+		if out, tok, ok := st.match(p); ok {
 			// The last text chunk with another text: it passes the checks
-			// it passed, and needs no rewriting.
+			// it passed, and is rewritten as it was.
 			if err := release(); err != nil {
 				return err
 			}
 			if record != nil {
-				record(p)
+				record(out)
 			}
-			return send(p, tok, len(tok) > 2)
+			return send(out, tok, len(tok) > 2)
 		}
 		out, err := st.adapt(u.Name(), p, res)
 		if err != nil {
@@ -335,41 +335,69 @@ type streamState struct {
 	// client receives. It is owned, not aliasing the reader's buffer.
 	held         []byte
 	heldRecorded bool // held is in the cache's recording already
-	// tmpl is the last chunk sent as it came that carried one text (see
-	// remember): most chunks of a stream are its bytes around another text.
-	// From templates; nil until the first. Kept without the first chunk's
-	// role as well as with it (jsonenc.CutTemplate).
-	tmpl *jsonenc.CutTemplate
+	// tmpl is the last chunk that carried one text and no member any check
+	// looks for (see remember): most chunks of a stream are its bytes
+	// around another text. From templates; nil until the first.
+	tmpl *chunkTemplate
+}
+
+// chunkTemplate is a stream's template: the upstream's chunk, kept
+// without the first chunk's role as well as with it
+// (jsonenc.CutTemplate), and, when adapt rewrote it (a model or a
+// reasoning key renamed), the chunk as it was sent, kept the same two ways.
+type chunkTemplate struct {
+	in            jsonenc.CutTemplate
+	out, outCut   jsonenc.Template
+	rewritten     bool
+	sent, scratch []byte // a matched chunk as sent; the chunk without its role
 }
 
 // templates keep the streams' templates (copies of a chunk) from stream
 // to stream.
-var templates = sync.Pool{New: func() any { return new(jsonenc.CutTemplate) }}
+var templates = sync.Pool{New: func() any { return new(chunkTemplate) }}
 
-// match returns the text of p when p is the template's chunk with another
-// text.
-func (s *streamState) match(p []byte) ([]byte, bool) {
+// match returns the chunk to send for p and its text when p is the
+// template's chunk with another text: p itself, or the template's chunk
+// as sent around p's text.
+func (s *streamState) match(p []byte) (out, text []byte, ok bool) {
 	if s.tmpl == nil {
-		return nil, false
+		return nil, nil, false
 	}
-	return s.tmpl.Match(p)
+	t := s.tmpl
+	if text, ok = t.in.Match(p); !ok || !t.rewritten {
+		return p, text, ok
+	}
+	sent := &t.out
+	if t.in.Cut() {
+		sent = &t.outCut
+	}
+	t.sent = sent.Append(t.sent[:0], text)
+	return t.sent, t.sent[sent.At() : sent.At()+len(text)], true
 }
 
 // release hands the template back once the stream is over.
 func (s *streamState) release() {
-	if s.tmpl != nil {
-		s.tmpl.Reset()
-		templates.Put(s.tmpl)
+	if t := s.tmpl; t != nil {
+		t.in.Reset()
+		t.out.Reset()
+		t.outCut.Reset()
+		if cap(t.sent) > 16<<10 {
+			t.sent = nil
+		}
+		if cap(t.scratch) > 16<<10 {
+			t.scratch = nil
+		}
+		templates.Put(t)
 		s.tmpl = nil
 	}
 }
 
-// remember makes p, sent as out, the stream's template when out is p
-// unchanged, valid JSON with one text member (a string) and no member
-// any check looks for (error, a usage object, a finish reason, a
-// rewritten name; a null usage is read as none); else it drops the
-// template. It returns where the template's text starts in p (-1 for no
-// template), and whether out carries text.
+// remember makes p, sent as out, the stream's template when p is valid
+// JSON with one text member (a string) and no member any check looks for
+// (error, a usage object, a finish reason; a null usage is read as none),
+// and out is p or p as adapt rewrote it with the text where it was; else
+// it drops the template. It returns where the template's text starts in
+// out (-1 for no template), and whether out carries text.
 //
 // A chunk that is the template's bytes around another valid string reads
 // as the template did but for that text (jsonenc.Template), so every check
@@ -378,26 +406,64 @@ func (s *streamState) release() {
 // is escaped, so a member name the searches look for can only end at the
 // string's closing quote, which a value's end (a comma, a brace) follows,
 // never a colon. It carries text when its own text is not empty.
+//
+// adapt's rewrites agree too: a top-level model's value set (a walk of
+// the members, which passes over any string the same way) and a reasoning
+// key renamed (a byte search for the quoted key and a colon, which no
+// string holds, as above) change the same bytes around another text, and
+// none in it. So such a chunk is sent as out around its text.
 func (s *streamState) remember(p, out []byte) (at int, text bool) {
 	if s.tmpl != nil {
-		s.tmpl.Clear()
+		s.tmpl.in.Clear()
 	}
 	n, start, end, text := textMembers(out)
-	if n != 1 || len(out) != len(p) || &out[0] != &p[0] || s.adapter.rewrites() ||
-		openai.StringMemberAt(p, finishKey) >= 0 || !jsonenc.Valid(p) || usageOrError(p) {
+	same := len(out) == len(p) && &out[0] == &p[0]
+	if n != 1 || openai.StringMemberAt(p, finishKey) >= 0 || !jsonenc.Valid(p) || usageOrError(p) {
 		return -1, text
 	}
-	if s.tmpl == nil {
-		s.tmpl = templates.Get().(*jsonenc.CutTemplate)
+	inStart, inEnd := start, end
+	if !same {
+		// p's one text is out's: adapt renames a reasoning key to
+		// reasoning_content, and drops no text (its new model is a
+		// string) but one inside a model object, which the count finds.
+		var m int
+		if m, inStart, inEnd, _ = membersOf(p, upstreamTextKeys); m != 1 || !bytes.Equal(p[inStart:inEnd], out[start:end]) {
+			return -1, text
+		}
 	}
-	if cut0, cut1 := roleMember(p); cut1 > 0 && cut1 <= start {
+	if s.tmpl == nil {
+		s.tmpl = templates.Get().(*chunkTemplate)
+	}
+	t := s.tmpl
+	t.rewritten = !same
+	if !same {
+		t.out.Set(out, start, end)
+	}
+	if cut0, cut1 := roleMember(p); cut1 > 0 && cut1 <= inStart && t.setCut(s.adapter, p, cut0, cut1, inStart, inEnd) {
 		// No check reads the role, so the chunk without it reads as it
 		// does (and is valid JSON: a member and the comma after it go).
-		s.tmpl.SetCut(p, cut0, cut1, start, end)
+		t.in.SetCut(p, cut0, cut1, inStart, inEnd)
 		return start, text
 	}
-	s.tmpl.Set(p, start, end)
+	t.in.Set(p, inStart, inEnd)
 	return start, text
+}
+
+// setCut keeps the template's chunk without p[cut0:cut1] as sent, when
+// adapt rewrites it; it reports false when that chunk's text cannot be
+// found (the template is then kept whole only).
+func (t *chunkTemplate) setCut(a responseAdapter, p []byte, cut0, cut1, start, end int) bool {
+	if !t.rewritten {
+		return true
+	}
+	t.scratch = append(append(t.scratch[:0], p[:cut0]...), p[cut1:]...)
+	out := a.adapt(t.scratch)
+	n, s, e, _ := textMembers(out)
+	if n != 1 || !bytes.Equal(out[s:e], p[start:end]) {
+		return false
+	}
+	t.outCut.Set(out, s, e)
+	return true
 }
 
 var roleKey = []byte(`"role"`)
@@ -530,12 +596,19 @@ func carriesText(p []byte) bool {
 	return text
 }
 
+// upstreamTextKeys are textKeys as an engine that names its reasoning
+// field "reasoning" writes them (adapt renames the key).
+var upstreamTextKeys = append(textKeys[:len(textKeys):len(textKeys)], []byte(`"reasoning"`))
+
 // textMembers finds the members of textKeys with a string value: how
 // many, where the last one's value is (p[start:end]), and whether any is
 // not empty. A value that is not a valid string counts twice: no chunk
 // with one is a template.
-func textMembers(p []byte) (n, start, end int, text bool) {
-	for _, k := range textKeys {
+func textMembers(p []byte) (n, start, end int, text bool) { return membersOf(p, textKeys[:]) }
+
+// membersOf is textMembers for the members named keys.
+func membersOf(p []byte, keys [][]byte) (n, start, end int, text bool) {
+	for _, k := range keys {
 		for off := 0; off < len(p); {
 			i := openai.StringMemberAt(p[off:], k)
 			if i < 0 {

@@ -66,8 +66,14 @@ func (e *eventReader) Read(p []byte) (int, error) {
 // memGateway is a gateway whose model deepseek-chat is served, as model,
 // by an upstream that answers body from memory.
 func memGateway(body []byte, model string) *gateway.Gateway {
+	return memGatewayWith(body, model, "")
+}
+
+// memGatewayWith is memGateway for an engine that names its reasoning
+// field reasoning ("reasoning", as vLLM does; "" for reasoning_content).
+func memGatewayWith(body []byte, model, reasoning string) *gateway.Gateway {
 	u := upstream.New(upstream.Options{Name: "mock", Kind: upstream.KindOpenAI, URL: "http://127.0.0.1:1",
-		Transport: memUpstream{body: body}})
+		Transport: memUpstream{body: body}, ReasoningField: reasoning})
 	return gateway.New(gateway.Options{Routes: []gateway.Route{{Name: "deepseek-chat",
 		Pool: upstream.NewPool([]*upstream.Target{{Upstream: u, Model: model, Weight: 1}}, nil, nil)}}})
 }
@@ -104,7 +110,7 @@ func (s *discardSink) Flush() error         { s.flushes++; return nil }
 // chunks had it. "20chunks-renamed" is the 20 from a target whose model
 // is not the route's name (deepseek-chat served as deepseek-v4-flash, as
 // examples/production.yaml has DeepSeek's cloud): the relay rewrites
-// every chunk's model, and keeps no template.
+// every chunk's model, the matched ones from its template as sent.
 func BenchmarkStreamRelay(b *testing.B) {
 	var perStream [4]float64
 	for i, n := range []int{2, 20, 20, 20} {

@@ -3,9 +3,11 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/dsgate/dsgate/internal/chatwire"
+	"github.com/dsgate/dsgate/internal/openai"
 )
 
 // readingSink is a translator's side of the relay (gateway.TemplateSink):
@@ -17,6 +19,7 @@ type readingSink struct {
 	templated  int
 	same       int // Same calls
 	fromMark   int // those read from the mark
+	sent       []string
 }
 
 func (s *readingSink) Comment([]byte) error { return nil }
@@ -51,6 +54,7 @@ func (s *readingSink) Same(p, text []byte) error {
 
 func (s *readingSink) compare(p []byte) {
 	s.t.Helper()
+	s.sent = append(s.sent, string(p))
 	if err := chatwire.DecodeChunk(p, &s.read); err != nil {
 		s.t.Fatalf("%s: %v", p, err)
 	}
@@ -91,6 +95,58 @@ func TestTemplateSink(t *testing.T) {
 			}
 			if sink.fromMark != tc.fromMark || sink.templated == 0 {
 				t.Errorf("%d templates, %d chunks by Same, %d read from the mark; want %d", sink.templated, sink.same, sink.fromMark, tc.fromMark)
+			}
+		})
+	}
+}
+
+// A target whose model is not the route's name (DeepSeek's cloud as the
+// quick start configures it) or an engine that names its reasoning field
+// reasoning (vLLM) has every chunk rewritten: the relay keeps its template
+// all the same, and sends each chunk it matches as the rewriting would
+// have.
+func TestTemplateSinkRenamed(t *testing.T) {
+	vllm := strings.ReplaceAll(reasoningThenContent(), `"reasoning_content"`, `"reasoning"`)
+	for _, tc := range []struct {
+		name, model, reasoning string
+		body                   []byte
+		fromMark               int
+	}{
+		{"model", "deepseek-v4-flash", "", sseAnswer(20), 17},
+		{"model, role in every chunk", "deepseek-v4-flash", "", []byte(roleEveryChunk(17)), 17},
+		{"model, usage null", "deepseek-v4-flash", "", sseAnswerWith(20, `,"usage":null`), 17},
+		{"reasoning", "deepseek-chat", "reasoning", []byte(vllm), 4},
+		{"reasoning and model", "m", "reasoning", []byte(vllm), 4},
+		{"model, a call without an id", "m", "", []byte(callWithoutID(`{"index":0,"function":{"arguments":%q}}`)), 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &readingSink{t: t}
+			if _, err := memGatewayWith(tc.body, tc.model, tc.reasoning).Stream(context.Background(), streamCall(t, true)(), sink); err != nil {
+				t.Fatal(err)
+			}
+			if sink.fromMark != tc.fromMark || sink.templated == 0 {
+				t.Errorf("%d templates, %d chunks by Same, %d read from the mark; want %d", sink.templated, sink.same, sink.fromMark, tc.fromMark)
+			}
+			var want []string
+			for _, line := range strings.Split(string(tc.body), "\n") {
+				p, ok := strings.CutPrefix(line, "data: ")
+				if !ok || p == "[DONE]" {
+					continue
+				}
+				b := []byte(p)
+				if tc.reasoning != "" {
+					b = openai.RenameKey(b, "reasoning", "reasoning_content")
+				}
+				if tc.model != "deepseek-chat" {
+					var err error
+					if b, err = openai.SetField(b, "model", []byte(`"deepseek-chat"`)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want = append(want, string(b))
+			}
+			if got := strings.Join(sink.sent, "\n"); got != strings.Join(want, "\n") {
+				t.Errorf("sent\n%s\nwant\n%s", got, strings.Join(want, "\n"))
 			}
 		})
 	}

@@ -75,6 +75,15 @@ func (t *Template) Match(doc []byte) (str []byte, ok bool) {
 	return doc[len(head):end], true
 }
 
+// At is where the template's string goes in its document.
+func (t *Template) At() int { return t.at }
+
+// Append appends to dst the template's document with str, a JSON string
+// token, where its string was.
+func (t *Template) Append(dst, str []byte) []byte {
+	return append(append(append(dst, t.bytes[:t.at]...), str...), t.bytes[t.at:]...)
+}
+
 // CutTemplate is a Template kept two ways when it is set with a cut (see
 // SetCut): without the cut-out bytes and whole. A stream's first chunk has
 // a member (its role) the chunks after it usually lack, so the template
@@ -111,6 +120,10 @@ func (t *CutTemplate) Reset() {
 	t.whole.Reset()
 	t.cut = false
 }
+
+// Cut reports whether the template in use has its cut: after a Match,
+// whether the document matched was without the cut bytes.
+func (t *CutTemplate) Cut() bool { return t.cut }
 
 // Match is Template.Match against the template with its cut, then whole.
 func (t *CutTemplate) Match(doc []byte) (str []byte, ok bool) {

@@ -104,6 +104,9 @@ func TestTemplateMatch(t *testing.T) {
 			t.Errorf("Match(%s) = %s, %v; want %s", in, got, ok, want)
 		}
 	}
+	if got := tp.Append([]byte("<"), []byte(`"y"`)); string(got) != "<"+strings.Replace(string(doc), `"xy"`, `"y"`, 1) {
+		t.Errorf("Append: %s", got)
+	}
 	tp.Clear()
 	if _, ok := tp.Match(doc); ok {
 		t.Error("a cleared template matched")
@@ -120,11 +123,11 @@ func TestCutTemplate(t *testing.T) {
 	at := strings.Index(doc, `"x"`)
 	var tt CutTemplate
 	tt.SetCut([]byte(doc), cut0, cut1, at, at+3)
-	if s, ok := tt.Match([]byte(`{"d":{"content":"y"}}`)); !ok || string(s) != `"y"` {
-		t.Fatalf("without the cut bytes: %q, %v", s, ok)
+	if s, ok := tt.Match([]byte(`{"d":{"content":"y"}}`)); !ok || string(s) != `"y"` || !tt.Cut() {
+		t.Fatalf("without the cut bytes: %q, %v, cut %v", s, ok, tt.Cut())
 	}
-	if s, ok := tt.Match([]byte(`{"d":{"role":"a","content":"z"}}`)); !ok || string(s) != `"z"` {
-		t.Fatalf("whole: %q, %v", s, ok)
+	if s, ok := tt.Match([]byte(`{"d":{"role":"a","content":"z"}}`)); !ok || string(s) != `"z"` || tt.Cut() {
+		t.Fatalf("whole: %q, %v, cut %v", s, ok, tt.Cut())
 	}
 	if _, ok := tt.Match([]byte(`{"d":{"content":"y"}}`)); ok {
 		t.Error("after the whole one matched, a document without the cut bytes still matches")
