@@ -18,7 +18,10 @@ type stage struct {
 	auth bool
 	// console: a viewer keeps the console open while the stage is measured
 	console bool
-	yaml    func(env *stageEnv) string
+	// model: the route's target names its model (the upstream's own name
+	// for the model clients call deepseek-chat); "" for none
+	model string
+	yaml  func(env *stageEnv) string
 }
 
 // stageEnv is what a stage's config refers to.
@@ -34,6 +37,7 @@ var stages = []stage{
 	{name: "metrics", what: "Prometheus metrics (not scraped)", yaml: func(*stageEnv) string { return "metrics: {disabled: false}\n" }},
 	{name: "accesslog", what: "JSON access log to a file", yaml: func(*stageEnv) string { return "log: {access: true}\n" }},
 	{name: "audit", what: "audit trail to a file (hashes, no bodies)", yaml: auditYAML},
+	{name: "renamed", what: "the model under the upstream's own name (deepseek-chat sent as deepseek-v4-flash, as examples/production.yaml has DeepSeek's cloud)", model: "deepseek-v4-flash"},
 	{name: "cache", what: "memory cache on, every request a miss (unique prompts)", yaml: func(*stageEnv) string { return cacheYAML }},
 	{name: "cost", what: "pricing (shipped price book; the mock's model is priced)", yaml: func(*stageEnv) string { return "pricing: {disabled: false}\n" }},
 	{name: "auth", what: "API-key auth (SQLite store), usage recorder", auth: true, yaml: authYAML(false)},
@@ -87,10 +91,14 @@ func (s stage) config(e *stageEnv) string {
 	for _, k := range e.drop {
 		delete(base, k)
 	}
+	target := "{upstream: mock}"
+	if s.model != "" {
+		target = fmt.Sprintf("{upstream: mock, model: %s}", s.model)
+	}
 	return fmt.Sprintf("version: 1\nserver: {listen: %q, pprof_listen: %q}\n", e.listen, e.pprof) +
 		base["metrics"] + base["log"] + base["pricing"] + extra +
 		fmt.Sprintf("upstreams:\n  - {name: mock, kind: openai, url: %q}\n", "http://"+e.upstream) +
-		"models:\n  - {name: deepseek-chat, targets: [{upstream: mock}]}\n"
+		"models:\n  - {name: deepseek-chat, targets: [" + target + "]}\n"
 }
 
 // splitTop splits YAML text into its top-level entries (a line without
