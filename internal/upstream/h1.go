@@ -211,7 +211,7 @@ func (t *h1Transport) send(c *h1Conn, req *http.Request, addr string) (*http.Res
 		return nil, err
 	}
 	c.in.budget, c.in.got, c.out.n = maxHeadBytes, 0, 0
-	werr := req.Write(c.bw)
+	werr := writeRequest(c.bw, req)
 	if werr == nil {
 		werr = c.bw.Flush()
 	}

@@ -85,7 +85,10 @@ type Upstream struct {
 	// tenth of the upstream call's allocations), and no redirect is
 	// followed (see noRedirects). client, on rt, sends the health checks
 	// and balance queries.
-	rt         http.RoundTripper
+	rt http.RoundTripper
+	// urls are the endpoints' URLs (base and path), parsed once; nil for
+	// an endpoint the upstream does not serve.
+	urls       [openai.EndpointMessages + 1]*url.URL
 	client     *http.Client
 	inFlight   atomic.Int64
 	breaker    *Breaker
@@ -154,6 +157,16 @@ func New(o Options) *Upstream {
 	}
 	if u.auth != "" {
 		u.authHeader = []string{u.auth}
+	}
+	for e := range u.urls {
+		if p, ok := u.path(openai.Endpoint(e)); ok {
+			if pu, err := url.Parse(u.base + p); err == nil {
+				if strings.LastIndex(pu.Host, ":") > strings.LastIndex(pu.Host, "]") {
+					pu.Host = strings.TrimSuffix(pu.Host, ":") // as NewRequest has it
+				}
+				u.urls[e] = pu
+			}
+		}
 	}
 	u.retryOn = defaultRetryPolicy()
 	if o.RetryOn != nil {
@@ -451,7 +464,7 @@ func (u *Upstream) Send(ctx context.Context, e openai.Endpoint, body []byte, req
 	if !ok {
 		return nil, &Error{Upstream: u.Name(), Blame: BlameRequest, Err: fmt.Errorf("endpoint %s not supported", e)}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.base+p, bytes.NewReader(body))
+	req, err := u.newRequest(ctx, e, p, body)
 	if err != nil {
 		return nil, &Error{Upstream: u.Name(), Err: err}
 	}
@@ -478,6 +491,27 @@ func (u *Upstream) Send(ctx context.Context, e openai.Endpoint, body []byte, req
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return nil, u.statusError(resp.StatusCode, resp.Header.Get("Retry-After"), b)
+}
+
+// newRequest is http.NewRequestWithContext for a POST of body to the
+// upstream's path p (endpoint e's), from the URL parsed once in New
+// rather than at every request (url.Parse was a fifth of the request's
+// making).
+func (u *Upstream) newRequest(ctx context.Context, e openai.Endpoint, p string, body []byte) (*http.Request, error) {
+	if int(e) >= len(u.urls) || u.urls[e] == nil {
+		return http.NewRequestWithContext(ctx, http.MethodPost, u.base+p, bytes.NewReader(body))
+	}
+	target := *u.urls[e]
+	b := newSendBody(body)
+	req := &http.Request{
+		Method: http.MethodPost, URL: &target, Host: target.Host,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header, 6), Body: b, GetBody: b.again, ContentLength: int64(len(body)),
+	}
+	if len(body) == 0 {
+		req.Body, req.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
+	}
+	return req.WithContext(ctx), nil
 }
 
 // noRedirects keeps an upstream's redirect as its answer. Following it
