@@ -251,6 +251,7 @@ func FuzzRelayTemplate(f *testing.F) {
 			f.Add(first, tok)
 		}
 	}
+	f.Add("", `""`)
 	f.Fuzz(func(t *testing.T, first, tok string) {
 		if next := splice([]byte(first), tok); next != nil {
 			checkRelayTemplate(t, []byte(first), next)
@@ -313,6 +314,20 @@ func FuzzRelayTemplateWithoutTheRole(f *testing.F) {
 		checkRelayTemplate(t, []byte(prefix+role+key+`"a"`+suffix), []byte(prefix+key+text+suffix))
 		checkRelayTemplate(t, []byte(prefix+role+key+`"a"`+suffix), []byte(prefix+role+key+text+suffix))
 	})
+}
+
+// An empty data event (after an earlier one the SSE reader hands it on as
+// an empty, non-nil payload) is no template and no crash (a review's
+// repro: the rewritten template's test indexed it).
+func TestRelayTemplateEmptyChunk(t *testing.T) {
+	t.Parallel()
+	for _, a := range relayAdapters {
+		st := streamState{adapter: a}
+		if at, text := st.remember([]byte{}, []byte{}); at != -1 || text {
+			t.Errorf("%+v: an empty chunk is a template at %d (text %v)", a, at, text)
+		}
+		checkRelayTemplate(t, []byte{}, []byte(`""`))
+	}
 }
 
 // Keys the byte searches do not see (escaped, or ending in an escaped

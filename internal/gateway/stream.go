@@ -344,7 +344,9 @@ type streamState struct {
 // chunkTemplate is a stream's template: the upstream's chunk, kept
 // without the first chunk's role as well as with it
 // (jsonenc.CutTemplate), and, when adapt rewrote it (a model or a
-// reasoning key renamed), the chunk as it was sent, kept the same two ways.
+// reasoning key renamed), adapt's output for each of the two: the chunk
+// as it was sent (out), and adapt's rewriting of the chunk without its
+// role (outCut), which is what a chunk the cut template matches is sent as.
 type chunkTemplate struct {
 	in            jsonenc.CutTemplate
 	out, outCut   jsonenc.Template
@@ -364,8 +366,11 @@ func (s *streamState) match(p []byte) (out, text []byte, ok bool) {
 		return nil, nil, false
 	}
 	t := s.tmpl
-	if text, ok = t.in.Match(p); !ok || !t.rewritten {
-		return p, text, ok
+	if text, ok = t.in.Match(p); !ok {
+		return nil, nil, false
+	}
+	if !t.rewritten {
+		return p, text, true
 	}
 	sent := &t.out
 	if t.in.Cut() {
@@ -395,8 +400,9 @@ func (s *streamState) release() {
 // remember makes p, sent as out, the stream's template when p is valid
 // JSON with one text member (a string) and no member any check looks for
 // (error, a usage object, a finish reason; a null usage is read as none),
-// and out is p or p as adapt rewrote it with the text where it was; else
-// it drops the template. It returns where the template's text starts in
+// and out is p or p as adapt rewrote it, with p's one text as its one
+// text (moved, when a member before it changed); else it drops the
+// template. It returns where the template's text starts in
 // out (-1 for no template), and whether out carries text.
 //
 // A chunk that is the template's bytes around another valid string reads
@@ -417,10 +423,10 @@ func (s *streamState) remember(p, out []byte) (at int, text bool) {
 		s.tmpl.in.Clear()
 	}
 	n, start, end, text := textMembers(out)
-	same := len(out) == len(p) && &out[0] == &p[0]
 	if n != 1 || openai.StringMemberAt(p, finishKey) >= 0 || !jsonenc.Valid(p) || usageOrError(p) {
-		return -1, text
+		return -1, text // an empty chunk too: no text member
 	}
+	same := len(out) == len(p) && &out[0] == &p[0]
 	inStart, inEnd := start, end
 	if !same {
 		// p's one text is out's: adapt renames a reasoning key to
@@ -449,9 +455,11 @@ func (s *streamState) remember(p, out []byte) (at int, text bool) {
 	return start, text
 }
 
-// setCut keeps the template's chunk without p[cut0:cut1] as sent, when
-// adapt rewrites it; it reports false when that chunk's text cannot be
-// found (the template is then kept whole only).
+// setCut keeps adapt's rewriting of the template's chunk without
+// p[cut0:cut1], when adapt rewrites it; it reports false when that
+// chunk's text cannot be found (the template is then kept whole only).
+// Removing the role changes no text member and no key adapt renames, so
+// a review could not reach the false; it is a check, not a case.
 func (t *chunkTemplate) setCut(a responseAdapter, p []byte, cut0, cut1, start, end int) bool {
 	if !t.rewritten {
 		return true
@@ -596,8 +604,11 @@ func carriesText(p []byte) bool {
 	return text
 }
 
-// upstreamTextKeys are textKeys as an engine that names its reasoning
-// field "reasoning" writes them (adapt renames the key).
+// upstreamTextKeys are textKeys and "reasoning", which adapt renames for
+// the engines that use it: a rewritten chunk's text members as the
+// upstream wrote them. (A chunk with a "reasoning" string and another
+// text, adapt renaming only its model, has two and is no template: slower,
+// never wrong.)
 var upstreamTextKeys = append(textKeys[:len(textKeys):len(textKeys)], []byte(`"reasoning"`))
 
 // textMembers finds the members of textKeys with a string value: how

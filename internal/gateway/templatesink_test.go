@@ -152,6 +152,21 @@ func TestTemplateSinkRenamed(t *testing.T) {
 	}
 }
 
+// An empty data event mid-stream goes through the relay (whatever the
+// rewrites) as it came: no crash (a review's repro).
+func TestRelayEmptyEvent(t *testing.T) {
+	body := []byte("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata:\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\ndata: [DONE]\n\n")
+	for _, model := range []string{"deepseek-chat", "other"} {
+		sink := &discardSink{}
+		if _, err := memGatewayWith(body, model, "").Stream(context.Background(), streamCall(t, true)(), sink); err != nil {
+			t.Fatal(err)
+		}
+		if sink.events != 4 {
+			t.Errorf("%s: %d events, want 4", model, sink.events)
+		}
+	}
+}
+
 // roleEveryChunk is sseAnswer's stream with the role in every chunk, as
 // Ollama sends it.
 func roleEveryChunk(n int) string {
