@@ -298,9 +298,6 @@ func newResponseAdapter(c *Call, t *upstream.Target) responseAdapter {
 	return a
 }
 
-// rewrites reports whether adapt may change a chunk.
-func (a responseAdapter) rewrites() bool { return a.renameReasoning || a.model != nil }
-
 func (a responseAdapter) adapt(b []byte) []byte {
 	if a.renameReasoning {
 		b = openai.RenameKey(b, "reasoning", "reasoning_content")
