@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 
-	"encoding/json"
 	"errors"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dsgate/dsgate/internal/cache"
+	"github.com/dsgate/dsgate/internal/jsonenc"
 	"github.com/dsgate/dsgate/internal/openai"
 	"github.com/dsgate/dsgate/internal/pricing"
 	"github.com/dsgate/dsgate/internal/tracing"
@@ -764,8 +764,6 @@ func cmpErr(errs ...error) error {
 	return nil
 }
 
-// quote renders s as a JSON string.
-func quote(s string) []byte {
-	b, _ := json.Marshal(s) // a string always marshals
-	return b
-}
+// quote renders s as a JSON string, as json.Marshal does (without its
+// reflection: a renamed model's name is quoted twice a request).
+func quote(s string) []byte { return jsonenc.AppendMarshalString(make([]byte, 0, len(s)+2), s) }
