@@ -24,7 +24,8 @@ import (
 // client), that client is a third of a plain relay's CPU per request at
 // c=64 and two goroutines and their buffers per open stream. This one
 // writes the request and reads the answer where the caller runs, with
-// net/http's own wire code (Request.Write, http.ReadResponse), and keeps
+// net/http's own wire code (http.ReadResponse; the request as
+// Request.Write writes it, by writeRequest for Send's), and keeps
 // idle connections in a stack per host.
 //
 // What net/http's reader goroutine also does, noticing that the server

@@ -32,7 +32,8 @@ func (*sendBody) Close() error { return nil }
 func (s *sendBody) again() (io.ReadCloser, error) { return newSendBody(s.b), nil }
 
 // writeRequest writes req as req.Write writes it, for the requests Send
-// makes (a POST of a sendBody, the headers Send sets, a plain host):
+// makes (a POST of a sendBody, the headers Send sets, a plain host; no
+// httptrace hooks: nothing in dsgate sets them):
 // Write formats its lines with fmt, sorts the headers through a map walk
 // and a pooled sorter and replaces newlines in every value, some 13,000
 // instructions a request, where this writes the same bytes in about a
@@ -97,7 +98,7 @@ func plainRequest(req *http.Request) (body *sendBody, uri string, ok bool) {
 }
 
 // writeHeaderLine writes one header line as Write does: newlines in the
-// value become spaces, and the value is trimmed of spaces and tabs.
+// value become spaces, and the value is trimmed (textproto.TrimString).
 func writeHeaderLine(w *bufio.Writer, k, v string) {
 	if strings.ContainsAny(v, "\r\n") {
 		v = strings.NewReplacer("\n", " ", "\r", " ").Replace(v)
@@ -111,7 +112,7 @@ func writeHeaderLine(w *bufio.Writer, k, v string) {
 
 // plainHost reports whether h is a host Write sends as it is: ASCII
 // letters, digits and the punctuation of names, addresses and ports (no
-// IDNA conversion, no IPv6 zone to remove, nothing Write would refuse).
+// IDNA conversion, no IPv6 zone to remove, nothing Write would blank).
 func plainHost(h string) bool {
 	if h == "" {
 		return false

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,7 +19,8 @@ func writeBoth(t testing.TB, u *Upstream, e openai.Endpoint, body string, h http
 	t.Helper()
 	var out [2]bytes.Buffer
 	for i := range out {
-		req, err := u.newRequest(context.Background(), e, "", []byte(body))
+		p, _ := u.path(e)
+		req, err := u.newRequest(context.Background(), e, p, []byte(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,11 +110,11 @@ func TestNewRequest(t *testing.T) {
 	t.Parallel()
 	for _, url := range []string{"http://127.0.0.1:8000", "http://user:pw@h:80/base/", "http://h:/x", "https://api.deepseek.com"} {
 		u := New(Options{Name: "x", URL: url})
-		got, err := u.newRequest(context.Background(), openai.EndpointChat, "", []byte("b"))
+		p, _ := u.path(openai.EndpointChat)
+		got, err := u.newRequest(context.Background(), openai.EndpointChat, p, []byte("b"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, _ := u.path(openai.EndpointChat)
 		want, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, u.base+p, strings.NewReader("b"))
 		if got.URL.String() != want.URL.String() || got.Host != want.Host || got.ContentLength != want.ContentLength ||
 			got.Proto != want.Proto || got.Method != want.Method {
@@ -123,5 +126,79 @@ func TestNewRequest(t *testing.T) {
 		if b.String() != "b" {
 			t.Errorf("GetBody: %q", b.String())
 		}
+	}
+}
+
+// Only h1Transport gets a sendBody: net/http's Transport sends a request's
+// headers and body in one write only for the in-memory readers it knows
+// (a review measured two writes and two TLS records a small request with
+// a sendBody). A nil context is an error, as NewRequestWithContext has it.
+func TestNewRequestForNetHTTP(t *testing.T) {
+	t.Parallel()
+	for _, o := range []Options{{Name: "tls", URL: "https://api.deepseek.com"}, {Name: "n", URL: "http://127.0.0.1:1", NetHTTPClient: true}} {
+		req, err := New(o).newRequest(context.Background(), openai.EndpointChat, "/v1/chat/completions", []byte("b"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := req.Body.(*sendBody); ok {
+			t.Errorf("%s: net/http's Transport gets a sendBody", o.Name)
+		}
+	}
+	h1 := New(Options{Name: "h1", URL: "http://127.0.0.1:1"})
+	if req, _ := h1.newRequest(context.Background(), openai.EndpointChat, "", []byte("b")); req == nil || !isSendBody(req.Body) {
+		t.Error("h1Transport's request has no sendBody")
+	}
+	var none context.Context
+	if _, err := h1.newRequest(none, openai.EndpointChat, "/v1/chat/completions", []byte("b")); err == nil {
+		t.Error("a nil context: no error")
+	}
+}
+
+func isSendBody(b io.ReadCloser) bool { _, ok := b.(*sendBody); return ok }
+
+// Send's request reaches a plain-http engine as the bytes net/http's
+// Request.Write writes for the same request (the h1 tests' requests come
+// from http.NewRequest, which writeRequest leaves to Write).
+func TestSendWritesItsRequest(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer c.Close()
+		var raw bytes.Buffer
+		req, err := http.ReadRequest(bufio.NewReader(io.TeeReader(c, &raw)))
+		if err == nil {
+			_, err = io.Copy(io.Discard, req.Body)
+		}
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+		got <- raw.String()
+	}()
+	u := New(Options{Name: "e", URL: "http://" + ln.Addr().String(), APIKey: "k"})
+	body := []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
+	resp, err := u.Send(context.Background(), openai.EndpointChat, body, "req-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	want, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/v1/chat/completions", bytes.NewReader(body))
+	want.Header = http.Header{"Content-Type": jsonContentType, "Accept": acceptAnswers, "Authorization": {"Bearer k"}, "X-Request-Id": {"req-1"}}
+	var w bytes.Buffer
+	want.Write(&w)
+	if g := <-got; g != w.String() {
+		t.Errorf("the engine read\n%q\nRequest.Write writes\n%q", g, w.String())
 	}
 }

@@ -494,11 +494,14 @@ func (u *Upstream) Send(ctx context.Context, e openai.Endpoint, body []byte, req
 }
 
 // newRequest is http.NewRequestWithContext for a POST of body to the
-// upstream's path p (endpoint e's), from the URL parsed once in New
-// rather than at every request (url.Parse was a fifth of the request's
-// making).
+// upstream's path p (endpoint e's). For h1Transport it is made from the
+// URL parsed once in New rather than at every request (url.Parse was a
+// fifth of the request's making), with a sendBody, whose bytes
+// writeRequest writes as they are. net/http's Transport (https, a proxy)
+// gets NewRequestWithContext's own: it sends the headers and the body in
+// one write only for the in-memory readers it knows (a bytes.Reader).
 func (u *Upstream) newRequest(ctx context.Context, e openai.Endpoint, p string, body []byte) (*http.Request, error) {
-	if int(e) >= len(u.urls) || u.urls[e] == nil {
+	if _, h1 := u.rt.(*h1Transport); !h1 || ctx == nil || int(e) >= len(u.urls) || u.urls[e] == nil {
 		return http.NewRequestWithContext(ctx, http.MethodPost, u.base+p, bytes.NewReader(body))
 	}
 	target := *u.urls[e]
