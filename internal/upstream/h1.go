@@ -65,6 +65,12 @@ func newH1Transport(fallback http.RoundTripper, dial func(ctx context.Context, n
 		now: time.Now, idle: map[string][]*h1Conn{}}
 }
 
+// h1Writers are the request writers' buffers, shared by the connections:
+// a connection writes its request at the start of a call and then reads
+// the answer, for as long as a stream lasts (issue 22: memory per open
+// stream), so its writer's kilobyte is taken only for the writing.
+var h1Writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<10) }}
+
 // h1Conn is one connection. Its reader and writer count what they move,
 // so that a failed request can tell whether any of it went out and any of
 // the answer came.
@@ -74,7 +80,6 @@ type h1Conn struct {
 	out       h1Writer
 	probe     prober
 	br        *bufio.Reader
-	bw        *bufio.Writer
 	idleSince time.Time
 	reused    bool
 }
@@ -212,10 +217,14 @@ func (t *h1Transport) send(c *h1Conn, req *http.Request, addr string) (*http.Res
 		return nil, err
 	}
 	c.in.budget, c.in.got, c.out.n = maxHeadBytes, 0, 0
-	werr := writeRequest(c.bw, req)
+	bw := h1Writers.Get().(*bufio.Writer)
+	bw.Reset(&c.out)
+	werr := writeRequest(bw, req)
 	if werr == nil {
-		werr = c.bw.Flush()
+		werr = bw.Flush()
 	}
+	bw.Reset(nil)
+	h1Writers.Put(bw)
 	deadline := time.Time{}
 	switch {
 	case werr != nil:
@@ -349,7 +358,6 @@ func (t *h1Transport) get(ctx context.Context, addr string, fresh bool) (*h1Conn
 	}
 	c := &h1Conn{nc: nc, in: h1Reader{nc: nc, budget: math.MaxInt64}, out: h1Writer{nc: nc}}
 	c.br = bufio.NewReaderSize(&c.in, 2<<10)
-	c.bw = bufio.NewWriterSize(&c.out, 1<<10)
 	c.probe.init(nc)
 	return c, nil
 }
