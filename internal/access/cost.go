@@ -51,7 +51,11 @@ func (a *Access) Costing() *Costing {
 
 var noCosting Costing
 
-// TeamOf is the team p belongs to, "" for none.
+// TeamOf is the team p belongs to, "" for none. Never inlined: the team
+// it looks up would be room in the caller's frame, and Pipeline.Run stays
+// on a stream's stack for as long as the stream lasts (issue 22).
+//
+//go:noinline
 func (a *Access) TeamOf(p *auth.Principal) string {
 	t, _ := a.team(p)
 	return t.Name

@@ -398,9 +398,7 @@ func (g *Gateway) run(ctx context.Context, c *Call, r *Route, try tryFunc) (int,
 				break
 			}
 			g.opts.Observer.Fallback(r.Name)
-			g.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "falling back to another model",
-				slog.String("request_id", c.RequestID), slog.String("model", r.Name), slog.String("fallback", rt.Name),
-				slog.Int("attempts", rn.attempts), slog.String("last_error", summary(rn.lastErr)))
+			rn.logFallback(ctx, r.Name, rt.Name)
 		}
 		if done, err := rn.route(ctx, rt, ri == len(chain)-1); done {
 			return rn.attempts, err
@@ -483,9 +481,7 @@ func (rn *runner) route(ctx context.Context, rt *Route, last bool) (done bool, e
 			continue
 		}
 		if tier >= 0 && t.Priority > tier {
-			g.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "falling back to a lower tier",
-				slog.String("request_id", c.RequestID), slog.String("model", rt.Name), slog.String("upstream", t.Upstream.Name()),
-				slog.Int("tier", t.Priority), slog.Int("attempts", rn.attempts), slog.String("last_error", summary(rn.lastErr)))
+			rn.logLowerTier(ctx, rt.Name, t)
 		}
 		tier = max(tier, t.Priority)
 		if done, err := rn.attempt(ctx, rt, t); done {
@@ -526,7 +522,7 @@ func (rn *runner) mayRevisit() bool {
 // attempt makes one attempt on t and judges it. done means the call is
 // over with err (success, or a failure that rules out retrying).
 func (rn *runner) attempt(ctx context.Context, rt *Route, t *upstream.Target) (done bool, err error) {
-	g, c := rn.g, rn.c
+	g := rn.g
 	rn.attempts++
 	actx, span := g.attemptSpan(ctx, t)
 	latency, started, err := rn.try(actx, rt, t)
@@ -561,11 +557,36 @@ func (rn *runner) attempt(ctx context.Context, rt *Route, t *upstream.Target) (d
 		return true, err
 	}
 	rn.steps = append(rn.steps, Step{Model: rt.Name, Upstream: t.Upstream.Name(), Reason: upstream.Summary(err), Blame: blame})
-	g.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "upstream attempt failed",
-		slog.String("request_id", c.RequestID), slog.String("model", rt.Name),
+	rn.logAttemptFailed(ctx, rt.Name, t, err)
+	return false, nil
+}
+
+// The warnings of run, route and attempt are logged by functions of their
+// own, never inlined: a LogAttrs call's attributes are room in the frame of
+// the function that makes it, used or not, and run, route and attempt are
+// on a stream's goroutine's stack for as long as the stream lasts (issue
+// 22: a stream's handler goroutine fits an 8 KiB stack, TestStreamStack).
+
+//go:noinline
+func (rn *runner) logFallback(ctx context.Context, model, fallback string) {
+	rn.g.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "falling back to another model",
+		slog.String("request_id", rn.c.RequestID), slog.String("model", model), slog.String("fallback", fallback),
+		slog.Int("attempts", rn.attempts), slog.String("last_error", summary(rn.lastErr)))
+}
+
+//go:noinline
+func (rn *runner) logLowerTier(ctx context.Context, model string, t *upstream.Target) {
+	rn.g.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "falling back to a lower tier",
+		slog.String("request_id", rn.c.RequestID), slog.String("model", model), slog.String("upstream", t.Upstream.Name()),
+		slog.Int("tier", t.Priority), slog.Int("attempts", rn.attempts), slog.String("last_error", summary(rn.lastErr)))
+}
+
+//go:noinline
+func (rn *runner) logAttemptFailed(ctx context.Context, model string, t *upstream.Target, err error) {
+	rn.g.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "upstream attempt failed",
+		slog.String("request_id", rn.c.RequestID), slog.String("model", model),
 		slog.String("upstream", t.Upstream.Name()), slog.String("error", err.Error()),
 		slog.String("upstream_message", upstreamMessage(err)), slog.Int("attempt", rn.attempts))
-	return false, nil
 }
 
 // compare records an unsure failure of u. When another upstream already

@@ -135,124 +135,26 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		return res, err
 	}
 	defer resp.Body.Close()
+	return g.relay(sctx, c, t, sink, record, res, resp.Body, wd, start)
+}
 
-	st := streamState{adapter: newResponseAdapter(c, t), clientUsage: c.Req.IncludeUsage}
-	defer st.release()
-	ts, _ := sink.(TemplateSink)
-	rd := openai.NewSSEReader(resp.Body, g.opts.MaxEventBytes)
+// relay forwards the upstream's stream, resp, to sink: streamOnce's second
+// half, a function of its own so that the relay's state is not on the
+// stack while Send runs. The state is a relay on the heap, and its steps
+// are methods, not closures in one frame: a stream's goroutine stays in
+// the relay for the stream's whole life, and its stack then fits 8 KiB,
+// with the reads and writes below it (issue 22: 8 KiB of every open
+// stream; TestStreamStack).
+func (g *Gateway) relay(sctx context.Context, c *Call, t *upstream.Target, sink Sink, record func([]byte), res *Result, resp io.Reader, wd *watchdog, start time.Time) (*Result, error) {
+	u := t.Upstream
+	rl := relays.Get().(*relay)
+	*rl = relay{st: streamState{adapter: newResponseAdapter(c, t), clientUsage: c.Req.IncludeUsage},
+		c: c, u: u, res: res, sink: sink, record: record, wd: wd, start: start}
+	defer rl.free()
+	rl.ts, _ = sink.(TemplateSink)
+	rd := openai.NewSSEReader(resp, g.opts.MaxEventBytes)
 	defer rd.Release()
-	// write forwards one adapted chunk and keeps the call's bookkeeping;
-	// send also flushes unless another event is already buffered.
-	// same, when set, is out's text: out is the template's chunk with
-	// another text, handed to a TemplateSink as such.
-	write := func(out, same []byte, text bool) error {
-		c.onUpstream(u.Name(), res) // before the first byte: headers can still carry it
-		var err error
-		if same != nil && ts != nil {
-			err = ts.Same(out, same)
-		} else {
-			err = sink.Data(out)
-		}
-		if err != nil {
-			return err
-		}
-		if text {
-			res.deltas++ // sent: charged even if the client hangs up now
-		}
-		if !res.Started {
-			res.Started, res.FirstToken = true, time.Since(start)
-		}
-		wd.progress()
-		return nil
-	}
-	send := func(out, same []byte, text bool) error {
-		if err := write(out, same, text); err != nil {
-			return err
-		}
-		return flushIfIdle(rd, sink)
-	}
-	// A held finish chunk is recorded as it is at last sent, with the
-	// timings keepTimings moved onto it, so a replay ends as the live
-	// stream did; and before the usage chunk that gave them, in the order
-	// the upstream sent the two.
-	recordHeld := func() {
-		if record != nil && st.held != nil && !st.heldRecorded {
-			record(st.held)
-			st.heldRecorded = true
-		}
-	}
-	// release sends a finish chunk held back for the timings of a usage
-	// chunk the client does not get (see streamState.hold).
-	release := func() error {
-		held := st.held
-		if held == nil {
-			return nil
-		}
-		recordHeld()
-		st.held = nil
-		return send(held, nil, carriesText(held))
-	}
-	// forward adapts one upstream chunk and sends it, holding a finish
-	// chunk back for the timings of a usage chunk the client does not get.
-	forward := func(p []byte) error {
-		if out, tok, ok := st.match(p); ok {
-			// The last text chunk with another text: it passes the checks
-			// it passed, and is rewritten as it was.
-			if err := release(); err != nil {
-				return err
-			}
-			if record != nil {
-				record(out)
-			}
-			return send(out, tok, len(tok) > 2)
-		}
-		out, err := st.adapt(u.Name(), p, res)
-		if err != nil {
-			return err
-		}
-		if out == nil {
-			if record != nil {
-				recordHeld()
-				record(st.adapter.adapt(p)) // the usage chunk the client did not ask for
-			}
-			return nil
-		}
-		if err := release(); err != nil {
-			return err
-		}
-		if st.hold(out) {
-			return nil
-		}
-		if record != nil {
-			record(out)
-		}
-		at, text := st.remember(p, out)
-		if err := send(out, nil, text); err != nil {
-			return err
-		}
-		if at >= 0 && ts != nil {
-			ts.Templated(out, at)
-		}
-		return nil
-	}
-	// finish ends the stream with [DONE], after the held finish chunk;
-	// done also flushes them, so both leave in one write.
-	finish := func() error {
-		if held := st.held; held != nil {
-			recordHeld()
-			st.held = nil
-			if err := write(held, nil, carriesText(held)); err != nil {
-				return err
-			}
-		}
-		return sink.Data(doneData)
-	}
-	done := func() error {
-		if err := finish(); err != nil {
-			return err
-		}
-		return flush(sink)
-	}
+	rl.rd = rd
 	var infill *infillStream // llama.cpp's native /infill stream, mapped to completion chunks
 	if mode, _ := t.FIM(); c.Req.FIM() && mode == upstream.FIMInfill {
 		infill = &infillStream{head: infillHead(c, g.opts.Now())}
@@ -261,7 +163,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 	for {
 		ev, err := rd.Next()
 		if err != nil {
-			release() // what arrived before the failure still goes out
+			rl.release() // what arrived before the failure still goes out
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
@@ -283,7 +185,7 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 		events++
 		switch {
 		case ev.Comment:
-			if err := release(); err != nil {
+			if err := rl.release(); err != nil {
 				return res, err
 			}
 			c.onUpstream(u.Name(), res) // a comment sends the headers too
@@ -300,29 +202,175 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 				// connection is back in the pool, and the last events
 				// are left for the response's end, which net/http writes
 				// when the handler returns: one write, not two.
-				return res, finish()
+				return res, rl.finish()
 			}
-			err := done()
+			err := rl.done()
 			wd.drain(rd, g.opts.DrainWait)
 			return res, err
 		}
 		chunks, last := [][]byte{ev.Data}, false
 		if infill != nil {
 			if chunks, last, err = infill.convert(ev.Data); err != nil {
-				release()
+				rl.release()
 				return res, &upstream.Error{Upstream: u.Name(), Retryable: !res.Started, Blame: upstream.BlameUnsure, Err: errNotJSON}
 			}
 		}
 		for _, p := range chunks {
-			if err := forward(p); err != nil {
-				release()
+			if err := rl.forward(p); err != nil {
+				rl.release()
 				return res, err
 			}
 		}
 		if last { // /infill ends its stream without [DONE]
-			return res, done()
+			return res, rl.done()
 		}
 	}
+}
+
+// relay is the state of relaying one upstream stream to a sink (see
+// Gateway.relay).
+type relay struct {
+	st     streamState
+	c      *Call
+	u      *upstream.Upstream
+	res    *Result
+	sink   Sink
+	ts     TemplateSink // sink, when it is one
+	rd     *openai.SSEReader
+	record func([]byte) // the cache's recording, or nil
+	wd     *watchdog
+	start  time.Time
+}
+
+// relays are the relays of streams that ended, reused.
+var relays = sync.Pool{New: func() any { return new(relay) }}
+
+// free gives rl back once its stream ended.
+func (rl *relay) free() {
+	rl.st.release()
+	*rl = relay{}
+	relays.Put(rl)
+}
+
+// write forwards one adapted chunk and keeps the call's bookkeeping.
+// same, when set, is out's text: out is the template's chunk with another
+// text, handed to a TemplateSink as such.
+func (rl *relay) write(out, same []byte, text bool) error {
+	rl.c.onUpstream(rl.u.Name(), rl.res) // before the first byte: headers can still carry it
+	var err error
+	if same != nil && rl.ts != nil {
+		err = rl.ts.Same(out, same)
+	} else {
+		err = rl.sink.Data(out)
+	}
+	if err != nil {
+		return err
+	}
+	if text {
+		rl.res.deltas++ // sent: charged even if the client hangs up now
+	}
+	if !rl.res.Started {
+		rl.res.Started, rl.res.FirstToken = true, time.Since(rl.start)
+	}
+	rl.wd.progress()
+	return nil
+}
+
+// send is write, and a flush unless another event is already buffered.
+func (rl *relay) send(out, same []byte, text bool) error {
+	if err := rl.write(out, same, text); err != nil {
+		return err
+	}
+	return flushIfIdle(rl.rd, rl.sink)
+}
+
+// recordHeld records a held finish chunk as it is at last sent, with the
+// timings keepTimings moved onto it, so a replay ends as the live stream
+// did; and before the usage chunk that gave them, in the order the
+// upstream sent the two.
+func (rl *relay) recordHeld() {
+	st := &rl.st
+	if rl.record != nil && st.held != nil && !st.heldRecorded {
+		rl.record(st.held)
+		st.heldRecorded = true
+	}
+}
+
+// release sends a finish chunk held back for the timings of a usage chunk
+// the client does not get (see streamState.hold).
+func (rl *relay) release() error {
+	held := rl.st.held
+	if held == nil {
+		return nil
+	}
+	rl.recordHeld()
+	rl.st.held = nil
+	return rl.send(held, nil, carriesText(held))
+}
+
+// forward adapts one upstream chunk and sends it, holding a finish chunk
+// back for the timings of a usage chunk the client does not get.
+func (rl *relay) forward(p []byte) error {
+	st := &rl.st
+	if out, tok, ok := st.match(p); ok {
+		// The last text chunk with another text: it passes the checks
+		// it passed, and is rewritten as it was.
+		if err := rl.release(); err != nil {
+			return err
+		}
+		if rl.record != nil {
+			rl.record(out)
+		}
+		return rl.send(out, tok, len(tok) > 2)
+	}
+	out, err := st.adapt(rl.u.Name(), p, rl.res)
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		if rl.record != nil {
+			rl.recordHeld()
+			rl.record(st.adapter.adapt(p)) // the usage chunk the client did not ask for
+		}
+		return nil
+	}
+	if err := rl.release(); err != nil {
+		return err
+	}
+	if st.hold(out) {
+		return nil
+	}
+	if rl.record != nil {
+		rl.record(out)
+	}
+	at, text := st.remember(p, out)
+	if err := rl.send(out, nil, text); err != nil {
+		return err
+	}
+	if at >= 0 && rl.ts != nil {
+		rl.ts.Templated(out, at)
+	}
+	return nil
+}
+
+// finish ends the stream with [DONE], after the held finish chunk; done
+// also flushes them, so both leave in one write.
+func (rl *relay) finish() error {
+	if held := rl.st.held; held != nil {
+		rl.recordHeld()
+		rl.st.held = nil
+		if err := rl.write(held, nil, carriesText(held)); err != nil {
+			return err
+		}
+	}
+	return rl.sink.Data(doneData)
+}
+
+func (rl *relay) done() error {
+	if err := rl.finish(); err != nil {
+		return err
+	}
+	return flush(rl.sink)
 }
 
 // streamState adapts the chunks of one upstream stream.

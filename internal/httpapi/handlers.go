@@ -135,9 +135,18 @@ func readRequestBody(r *http.Request, limit int64) ([]byte, error) {
 type sseSink struct {
 	w       http.ResponseWriter
 	started bool
-	digest  bool
-	hash    hash.Hash
-	buf     *[]byte // the event buffer, from eventBufs, held from an event to the next flush
+	// headed is set once net/http has written the response's head (see
+	// headApart).
+	headed bool
+	digest bool
+	hash   hash.Hash
+	buf    *[]byte // the event buffer, from eventBufs, held from an event to the next flush
+	// The write or flush headApart runs on a goroutine of its own, and
+	// what it ended with.
+	apart      sync.WaitGroup
+	apartFlush bool
+	apartErr   error
+	apartPanic any
 }
 
 // eventBufs are where events are built before they are written. A sink
@@ -195,9 +204,57 @@ func (s *sseSink) writeOut() error {
 	if s.buf == nil || len(*s.buf) == 0 {
 		return nil
 	}
-	_, err := s.w.Write(*s.buf)
+	var err error
+	if !s.headed && s.started && len(*s.buf) >= netHTTPBuffer {
+		err = s.headApart(false)
+	} else {
+		_, err = s.w.Write(*s.buf)
+	}
 	*s.buf = (*s.buf)[:0]
 	return err
+}
+
+// netHTTPBuffer is how much net/http holds of an answer before it writes
+// the head (its bufferBeforeChunkingSize): a smaller first write of a
+// stream is only buffered.
+const netHTTPBuffer = 2048
+
+// headApart runs f, the first write or flush of a stream that makes
+// net/http write the response's head, on a goroutine of its own, and
+// waits for it. That writing is deep (chunkWriter.writeHeader's frame
+// alone is 2.8 KiB, then the header's sort) and it comes from deep in the
+// relay: on the stream's own goroutine it would grow the stack to 16 KiB,
+// which it then keeps for the stream's whole life, for the one write. With
+// the head written apart, a stream's goroutine stays within 8 KiB (issue
+// 22: 8 KiB of every open stream; TestStreamStack). The stream's
+// goroutine waits, so the response writer is still used by one goroutine
+// at a time; a panic there is raised again here, where the frame recovers
+// it. flush: the held events and a flush (flushOut), else a write of the
+// held events.
+func (s *sseSink) headApart(flush bool) error {
+	s.headed, s.apartFlush = true, flush
+	s.apart.Add(1)
+	go s.runApart()
+	s.apart.Wait()
+	if p := s.apartPanic; p != nil {
+		s.apartPanic = nil
+		panic(p)
+	}
+	err := s.apartErr
+	s.apartErr = nil
+	return err
+}
+
+func (s *sseSink) runApart() {
+	defer func() {
+		s.apartPanic = recover()
+		s.apart.Done()
+	}()
+	if s.apartFlush {
+		s.apartErr = s.flushOut()
+		return
+	}
+	_, s.apartErr = s.w.Write(*s.buf)
 }
 
 // release gives the event buffer back: at a flush, and when the frame is
@@ -234,6 +291,10 @@ func (s *sseSink) start() {
 	h["Content-Type"] = eventStreamType
 	h["Cache-Control"] = noCache
 	h["X-Accel-Buffering"] = noBuffering // tell nginx in front not to buffer
+	if sw, ok := s.w.(*statusWriter); ok {
+		sw.commit(http.StatusOK) // handed to net/http with the head (headApart)
+		return
+	}
 	s.w.WriteHeader(http.StatusOK)
 }
 
@@ -272,6 +333,13 @@ func (s *sseSink) Comment(line []byte) error {
 // Flush sends the held events, in one write of the response writer and
 // one of the connection when they fit its buffer.
 func (s *sseSink) Flush() error {
+	if !s.headed && s.started {
+		return s.headApart(true)
+	}
+	return s.flushOut()
+}
+
+func (s *sseSink) flushOut() error {
 	err := s.writeOut()
 	s.release()
 	if err != nil {

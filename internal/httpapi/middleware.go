@@ -92,6 +92,7 @@ func frame(next http.Handler, o *Options) http.Handler {
 				failAs(sw, r, pe, shapeOf(r.URL.Path))
 			}
 			sw.sse.end()
+			sw.sendHead()
 			status := sw.status
 			// The status the client saw: one that left after the whole
 			// answer was written saw it, not a 499.
@@ -250,9 +251,12 @@ func newRequestID() string {
 // real writer's Flush and deadlines.
 type statusWriter struct {
 	http.ResponseWriter
-	status       int
-	bytes        int64
-	wroteHeader  bool
+	status      int
+	bytes       int64
+	wroteHeader bool
+	// headPending: the status is decided (a stream's 200) but not handed
+	// to net/http yet; the first write or flush does (sendHead).
+	headPending  bool
 	swallow      bool // a rewritten error: drop the handler's own body
 	method, path string
 	sse          sseSink
@@ -276,10 +280,31 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// commit decides the answer's status without handing it to net/http:
+// the first write or flush does (sendHead). A stream's sink commits its
+// 200 when the stream starts, deep in the relay, and net/http's
+// WriteHeader (a copy of the header) waits for the head's writing, which
+// the sink does apart (sseSink.headApart).
+func (w *statusWriter) commit(code int) {
+	if w.wroteHeader {
+		return
+	}
+	w.status, w.wroteHeader, w.headPending = code, true, true
+}
+
+// sendHead hands a committed status to net/http.
+func (w *statusWriter) sendHead() {
+	if w.headPending {
+		w.headPending = false
+		w.ResponseWriter.WriteHeader(w.status)
+	}
+}
+
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
+	w.sendHead()
 	if w.swallow {
 		return len(b), nil
 	}
@@ -329,6 +354,7 @@ type readDeadliner interface{ SetReadDeadline(time.Time) error }
 
 // FlushError sends what is buffered (http.ResponseController finds it).
 func (w *statusWriter) FlushError() error {
+	w.sendHead()
 	switch f := w.ResponseWriter.(type) {
 	case interface{ FlushError() error }:
 		return f.FlushError()

@@ -14,7 +14,9 @@ import (
 // when measured (issue 19: a translation's garbage cost about a
 // microsecond a kilobyte in the real server). A change that adds one
 // fails here and says which route; lower the bounds when a change removes
-// some.
+// some. A stream's include the goroutine its head is written from (one
+// allocation, for 8 KiB less of stack every open stream keeps:
+// sseSink.headApart).
 func TestRouteAllocs(t *testing.T) {
 	for _, tt := range []struct {
 		name, path, body string
@@ -22,11 +24,11 @@ func TestRouteAllocs(t *testing.T) {
 		max              float64
 	}{
 		{"chat", "/v1/chat/completions", benchChat, false, 31},
-		{"chat stream", "/v1/chat/completions", benchChat, true, 49},
+		{"chat stream", "/v1/chat/completions", benchChat, true, 50},
 		{"messages", "/v1/messages", benchMessages, false, 46},
 		{"messages stream", "/v1/messages", benchMessages, true, 59},
 		{"responses", "/v1/responses", benchResponses, false, 40},
-		{"responses stream", "/v1/responses", benchResponses, true, 56},
+		{"responses stream", "/v1/responses", benchResponses, true, 57},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := benchHandler(benchLongChunks, false)

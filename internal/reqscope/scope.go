@@ -77,5 +77,14 @@ func From(ctx context.Context) *Scope {
 	if s, ok := ctx.Value(key{}).(*Scope); ok {
 		return s
 	}
-	return &Scope{}
+	return fresh()
 }
+
+// fresh is From's scope for a context without one, made apart: From is
+// inlined into its callers, and a Scope it made itself (400 bytes that do
+// not escape) would be room in each caller's stack frame whether used or
+// not. The handlers of a stream are a goroutine's whole stack for as long
+// as the stream lasts (issue 22: memory per open stream).
+//
+//go:noinline
+func fresh() *Scope { return new(Scope) }

@@ -352,7 +352,7 @@ func (t *h1Transport) get(ctx context.Context, addr string, fresh bool) (*h1Conn
 		}
 		c.nc.Close()
 	}
-	nc, err := t.dial(ctx, "tcp", addr)
+	nc, err := t.dialApart(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -360,6 +360,36 @@ func (t *h1Transport) get(ctx context.Context, addr string, fresh bool) (*h1Conn
 	c.br = bufio.NewReaderSize(&c.in, 2<<10)
 	c.probe.init(nc)
 	return c, nil
+}
+
+// dialApart dials addr on a goroutine of its own and waits for it. A
+// dial is deep (net.Dialer's frames are 2 KiB and more) and a stream's
+// goroutine makes it from deep in the gateway: on that goroutine it would
+// grow the stack to 16 KiB, which a stream then keeps for its whole life,
+// for a dial made once (issue 22: 8 KiB of every open stream;
+// TestStreamStack). The dial ends with ctx, so the wait does too.
+func (t *h1Transport) dialApart(ctx context.Context, addr string) (net.Conn, error) {
+	type dialed struct {
+		nc  net.Conn
+		err error
+	}
+	done := make(chan dialed, 1)
+	var failed any // a panic of the dial, raised again on the caller's goroutine
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				failed = p
+				done <- dialed{}
+			}
+		}()
+		nc, err := t.dial(ctx, "tcp", addr)
+		done <- dialed{nc, err}
+	}()
+	d := <-done
+	if failed != nil {
+		panic(failed)
+	}
+	return d.nc, d.err
 }
 
 // put keeps c for reuse; past maxIdle the oldest idle connection closes.
