@@ -30,6 +30,11 @@
 #   DSGATE_BIN=/tmp/dsgate bench/apis/run.sh        # ROUNDS=6 D=4 C=64 BURST=1 TOKENS=17
 #   DSGATE_BIN=/tmp/dsgate PACE=2ms bench/apis/run.sh
 #   DSGATE_BIN=/tmp/dsgate TOKENS=64 bench/apis/run.sh
+#
+# PPROF=DIR also takes, after the rounds, a 12 s CPU profile of each API
+# non-streaming under the same load (DIR/<api>.pb.gz, DIR/<api>.wrk with
+# the requests served in 14 s): what each costs a request, function by
+# function, in the real server.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-6} D=${D:-4} C=${C:-64} BURST=${BURST:-1} PACE=${PACE:-} TOKENS=${TOKENS:-17}
@@ -41,7 +46,7 @@ if [ -z "$bin" ]; then go build -o "$dir/dsgate" ./cmd/dsgate; else cp "$bin" "$
 go build -o "$dir/benchcpu" ./bench/cpu
 cat > "$dir/gw.yaml" <<YAML
 version: 1
-server: {listen: "127.0.0.1:28301"}
+server: {listen: "127.0.0.1:28301"$([ -n "${PPROF:-}" ] && echo ', pprof_listen: "127.0.0.1:28309"')}
 metrics: {disabled: true}
 log: {access: false}
 pricing: {disabled: true}
@@ -103,5 +108,17 @@ if command -v perf >/dev/null; then
       mode=$([ "$stream" = 1 ] && echo stream || echo nonstream)
       awk -F, -v n="$n" -v m="$mode" -v a="$api" '{ c[NR] = $1 / n } END { printf "| %s | %s | %.2f | %.2f |\n", m, a, c[1], c[2] }' "$dir/perf.txt"
     done
+  done
+fi
+
+# CPU profiles, one API after the other (PPROF).
+if [ -n "${PPROF:-}" ]; then
+  mkdir -p "$PPROF"
+  for api in chat messages responses; do
+    load $api 0 2 >/dev/null
+    load $api 0 14 >"$PPROF/$api.wrk" &
+    sleep 1
+    curl -s -o "$PPROF/$api.pb.gz" "http://127.0.0.1:28309/debug/pprof/profile?seconds=12"
+    wait $!
   done
 fi
