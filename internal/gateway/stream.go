@@ -147,9 +147,9 @@ func (g *Gateway) streamOnce(ctx context.Context, c *Call, r *Route, t *upstream
 // stream; TestStreamStack).
 func (g *Gateway) relay(sctx context.Context, c *Call, t *upstream.Target, sink Sink, record func([]byte), res *Result, resp io.Reader, wd *watchdog, start time.Time) (*Result, error) {
 	u := t.Upstream
-	rl := relays.Get().(*relay)
-	*rl = relay{st: streamState{adapter: newResponseAdapter(c, t), clientUsage: c.Req.IncludeUsage},
-		c: c, u: u, res: res, sink: sink, record: record, wd: wd, start: start}
+	rl := relays.Get().(*relay) // zero (free): set field by field, not from a literal built in the frame
+	rl.st.adapter, rl.st.clientUsage = newResponseAdapter(c, t), c.Req.IncludeUsage
+	rl.c, rl.u, rl.res, rl.sink, rl.record, rl.wd, rl.start = c, u, res, sink, record, wd, start
 	defer rl.free()
 	rl.ts, _ = sink.(TemplateSink)
 	rd := openai.NewSSEReader(resp, g.opts.MaxEventBytes)
