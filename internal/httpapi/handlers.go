@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,7 +147,7 @@ type sseSink struct {
 	apart      sync.WaitGroup
 	apartFlush bool
 	apartErr   error
-	apartPanic any
+	apartPanic *pipeline.PanicError
 }
 
 // eventBufs are where events are built before they are written. A sink
@@ -238,7 +239,10 @@ func (s *sseSink) headApart(flush bool) error {
 	s.apart.Wait()
 	if p := s.apartPanic; p != nil {
 		s.apartPanic = nil
-		panic(p)
+		if p.Value == http.ErrAbortHandler {
+			panic(p.Value)
+		}
+		panic(p) // with the stack where it happened, which the frame logs
 	}
 	err := s.apartErr
 	s.apartErr = nil
@@ -247,7 +251,9 @@ func (s *sseSink) headApart(flush bool) error {
 
 func (s *sseSink) runApart() {
 	defer func() {
-		s.apartPanic = recover()
+		if p := recover(); p != nil {
+			s.apartPanic = &pipeline.PanicError{Value: p, Stack: debug.Stack()}
+		}
 		s.apart.Done()
 	}()
 	if s.apartFlush {

@@ -21,6 +21,19 @@ type PanicError struct {
 
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
+// PanicValue and PanicStack make a *PanicError a stackedPanic.
+func (e *PanicError) PanicValue() any    { return e.Value }
+func (e *PanicError) PanicStack() []byte { return e.Stack }
+
+// stackedPanic is a panic raised again on another goroutine than the one
+// it happened on (a write or a dial made apart: sseSink.headApart,
+// upstream's dialApart), carrying the stack where it happened, which is
+// the one logged.
+type stackedPanic interface {
+	PanicValue() any
+	PanicStack() []byte
+}
+
 // Recovered turns the value of recover() into a *PanicError, nil when
 // nothing panicked. http.ErrAbortHandler is not a fault and is re-raised.
 func Recovered(v any) *PanicError {
@@ -29,6 +42,9 @@ func Recovered(v any) *PanicError {
 	}
 	if v == http.ErrAbortHandler {
 		panic(v)
+	}
+	if sp, ok := v.(stackedPanic); ok {
+		return &PanicError{Value: sp.PanicValue(), Stack: sp.PanicStack()}
 	}
 	return &PanicError{Value: v, Stack: debug.Stack()}
 }

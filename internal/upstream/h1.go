@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -374,11 +376,11 @@ func (t *h1Transport) dialApart(ctx context.Context, addr string) (net.Conn, err
 		err error
 	}
 	done := make(chan dialed, 1)
-	var failed any // a panic of the dial, raised again on the caller's goroutine
+	var failed *apartPanic // a panic of the dial, raised again on the caller's goroutine
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				failed = p
+				failed = &apartPanic{value: p, stack: debug.Stack()}
 				done <- dialed{}
 			}
 		}()
@@ -391,6 +393,18 @@ func (t *h1Transport) dialApart(ctx context.Context, addr string) (net.Conn, err
 	}
 	return d.nc, d.err
 }
+
+// apartPanic is a panic of a dial made apart, raised again on the
+// caller's goroutine with the stack where it happened: the request's
+// recovery point logs that one (pipeline.Recovered).
+type apartPanic struct {
+	value any
+	stack []byte
+}
+
+func (p *apartPanic) PanicValue() any    { return p.value }
+func (p *apartPanic) PanicStack() []byte { return p.stack }
+func (p *apartPanic) Error() string      { return fmt.Sprintf("panic: %v", p.value) }
 
 // put keeps c for reuse; past maxIdle the oldest idle connection closes.
 // A connection with bytes nobody asked for is closed instead.
