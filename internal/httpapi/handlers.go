@@ -220,8 +220,8 @@ func (s *sseSink) writeOut() error {
 // stream is only buffered.
 const netHTTPBuffer = 2048
 
-// headApart runs f, the first write or flush of a stream that makes
-// net/http write the response's head, on a goroutine of its own, and
+// headApart runs the first write or flush of a stream that makes net/http
+// write the response's head on a goroutine of its own (runApart), and
 // waits for it. That writing is deep (chunkWriter.writeHeader's frame
 // alone is 2.8 KiB, then the header's sort) and it comes from deep in the
 // relay: on the stream's own goroutine it would grow the stack to 16 KiB,
@@ -229,9 +229,9 @@ const netHTTPBuffer = 2048
 // the head written apart, a stream's goroutine stays within 8 KiB (issue
 // 22: 8 KiB of every open stream; TestStreamStack). The stream's
 // goroutine waits, so the response writer is still used by one goroutine
-// at a time; a panic there is raised again here, where the frame recovers
-// it. flush: the held events and a flush (flushOut), else a write of the
-// held events.
+// at a time; a panic there is raised again here, with the stack where it
+// happened, and the frame recovers it. flush: the held events and a flush
+// (flushOut), else a write of the held events.
 func (s *sseSink) headApart(flush bool) error {
 	s.headed, s.apartFlush = true, flush
 	s.apart.Add(1)
