@@ -52,7 +52,10 @@ func explodingFlush() { panic("flush broke") }
 
 type panickingWrite struct{ *httptest.ResponseRecorder }
 
-func (w panickingWrite) Write([]byte) (int, error) { explodingWrite(); return 0, errors.New("unreachable") }
+func (w panickingWrite) Write([]byte) (int, error) {
+	explodingWrite()
+	return 0, errors.New("unreachable")
+}
 
 //go:noinline
 func explodingWrite() { panic("write broke") }
