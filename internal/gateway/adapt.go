@@ -310,7 +310,11 @@ func (a responseAdapter) adapt(b []byte) []byte {
 	return b
 }
 
-var insufficientResource = []byte(`"insufficient_system_resource"`)
+// finishInsufficient is DeepSeek's finish_reason for an answer it cut for
+// want of resources.
+const finishInsufficient = "insufficient_system_resource"
+
+var insufficientResource = []byte(`"` + finishInsufficient + `"`)
 
 // incomplete reports DeepSeek's finish_reason insufficient_system_resource:
 // a partial answer dressed as a success.
