@@ -314,11 +314,17 @@ func (a responseAdapter) adapt(b []byte) []byte {
 // want of resources.
 const finishInsufficient = "insufficient_system_resource"
 
-var insufficientResource = []byte(`"` + finishInsufficient + `"`)
+// insufficientTail is the end of finishInsufficient as a JSON string: what
+// incomplete looks for first, on every answer. Its first byte, rarer in a
+// completion than the quote that starts the whole string, keeps the
+// search to a few jumps (bytes.Index jumps from one first byte to the
+// next, and falls back to comparing at every position once too many jumps
+// fail: the quote, every other key's and value's, made it do that).
+var insufficientTail = []byte(`_system_resource"`)
 
 // incomplete reports DeepSeek's finish_reason insufficient_system_resource:
 // a partial answer dressed as a success.
-func incomplete(b []byte) bool { return bytes.Contains(b, insufficientResource) && hasFinish(b) }
+func incomplete(b []byte) bool { return bytes.Contains(b, insufficientTail) && hasFinish(b) }
 
 func hasFinish(b []byte) bool {
 	return bytes.Contains(b, []byte(`"finish_reason":"insufficient_system_resource"`)) ||
