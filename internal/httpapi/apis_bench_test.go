@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/dsgate/dsgate/internal/anthropic"
+	"github.com/dsgate/dsgate/internal/chatwire"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/httpapi"
 	"github.com/dsgate/dsgate/internal/openai"
@@ -202,6 +203,55 @@ func BenchmarkRequestTranslation(b *testing.B) {
 			if _, _, err := responses.ToChat(resp); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+}
+
+// BenchmarkAnswerTranslation is the answer side of BenchmarkRoute's
+// conversation alone: what the gateway reads of a chat completion for a
+// chat completions client (its usage: openai.UsageOf), against what a
+// translated call reads and writes instead (the completion read once,
+// chatwire.DecodeCompletion, which the gateway takes its usage from too,
+// and the API's answer written from it: AppendFromDecoded). With
+// BenchmarkRequestTranslation, the CPU the translation adds to a request
+// that does not stream, on the machine it runs on.
+func BenchmarkAnswerTranslation(b *testing.B) {
+	completion := []byte(benchCompletion)
+	_, minfo, err := anthropic.ToChat([]byte(benchMessages))
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, rinfo, err := responses.ToChat([]byte(benchResponses))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rinfo.ID = "resp_bench"
+	out := make([]byte, 0, 4<<10)
+	b.Run("chat", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := openai.UsageOf(completion); !ok {
+				b.Fatal("no usage")
+			}
+		}
+	})
+	b.Run("messages", func(b *testing.B) {
+		for b.Loop() {
+			c := chatwire.GetChunk()
+			if err := chatwire.DecodeCompletion(completion, c); err != nil {
+				b.Fatal(err)
+			}
+			out = anthropic.AppendFromDecoded(out[:0], completion, c, minfo)
+			chatwire.PutChunk(c)
+		}
+	})
+	b.Run("responses", func(b *testing.B) {
+		for b.Loop() {
+			c := chatwire.GetChunk()
+			if err := chatwire.DecodeCompletion(completion, c); err != nil {
+				b.Fatal(err)
+			}
+			out = responses.AppendFromDecoded(out[:0], c, rinfo)
+			chatwire.PutChunk(c)
 		}
 	})
 }
