@@ -71,14 +71,10 @@ func toOpenAI(err error) error {
 // for p, as the inference handler does for a chat completion. sink may be
 // nil for a call that does not stream; native, when set, is the client's
 // own request, which the gateway relays untouched to upstreams that serve
-// its API.
-func (h *handlers) chatCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, chat []byte, parsed openai.Parsed, sink gateway.Sink, native *gateway.Native) (*gateway.Result, error) {
-	return h.chatCallReading(w, r, p, chat, parsed, sink, native, nil)
-}
-
-// chatCallReading is chatCall with answer reading a call's answer that
-// does not stream for the gateway too (gateway.AnswerReader).
-func (h *handlers) chatCallReading(w http.ResponseWriter, r *http.Request, p *auth.Principal, chat []byte, parsed openai.Parsed, sink gateway.Sink, native *gateway.Native, answer *completionReader) (*gateway.Result, error) {
+// its API; answer, when set, reads the answer of a call that does not
+// stream, for the gateway and then for the translation back
+// (gateway.AnswerReader).
+func (h *handlers) chatCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, chat []byte, parsed openai.Parsed, sink gateway.Sink, native *gateway.Native, answer *completionReader) (*gateway.Result, error) {
 	c := newCall(w, r, p, openai.EndpointChat, chat, sink)
 	c.Parsed, c.Native = parsed, native
 	if answer != nil {
@@ -287,7 +283,7 @@ func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	defer st.Release()
 	sink.chunk = st
 	st.SetBuffer(sink)
-	_, err = h.chatCall(w, r, p, chat, info.Chat, sink, nativeMessages(body))
+	_, err = h.chatCall(w, r, p, chat, info.Chat, sink, nativeMessages(body), nil)
 	if err == nil && !sink.relayed {
 		err = toOpenAI(st.Finish(sink.emit))
 	}
@@ -307,7 +303,7 @@ func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Prin
 func (h *handlers) messagesComplete(w http.ResponseWriter, r *http.Request, p *auth.Principal, body, chat []byte, info anthropic.RequestInfo) error {
 	var answer completionReader
 	defer answer.release()
-	res, err := h.chatCallReading(w, r, p, chat, info.Chat, nil, nativeMessages(body), &answer)
+	res, err := h.chatCall(w, r, p, chat, info.Chat, nil, nativeMessages(body), &answer)
 	if err != nil {
 		finishRecord(r, body, nil, nil)
 		return err
@@ -400,7 +396,7 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 	if !info.Stream {
 		var answer completionReader
 		defer answer.release()
-		res, err := h.chatCallReading(w, r, p, chat, info.Chat, nil, nil, &answer)
+		res, err := h.chatCall(w, r, p, chat, info.Chat, nil, nil, &answer)
 		if err != nil {
 			finishRecord(r, body, nil, nil)
 			return err
@@ -452,7 +448,7 @@ func (h *handlers) streamResponse(w http.ResponseWriter, r *http.Request, p *aut
 			}
 		}
 	}
-	_, err := h.chatCall(w, r, p, chat, info.Chat, sink, nil)
+	_, err := h.chatCall(w, r, p, chat, info.Chat, sink, nil, nil)
 	if err == nil {
 		err = st.Finish(sink.emit)
 	}
