@@ -56,13 +56,6 @@ func AppendFromChat(dst, chatResp []byte, info RequestInfo) ([]byte, error) {
 	if err := chatwire.DecodeCompletion(chatResp, c); err != nil {
 		return nil, &Error{Status: http.StatusBadGateway, Type: "api_error", Message: "upstream returned an unreadable completion", Err: err}
 	}
-	return AppendFromDecoded(dst, chatResp, c, info), nil
-}
-
-// AppendFromDecoded is AppendFromChat for a completion read already:
-// chatwire.DecodeCompletion read chatResp into c (the gateway's reading
-// of the answer, gateway.AnswerReader).
-func AppendFromDecoded(dst, chatResp []byte, c *chatwire.Chunk, info RequestInfo) []byte {
 	// The answer is about the completion's size (its texts, escaped as
 	// they came, and about as many bytes of fields besides), with room
 	// for a thinking block's signature and fixed fields a terse
@@ -120,7 +113,7 @@ func AppendFromDecoded(dst, chatResp []byte, c *chatwire.Chunk, info RequestInfo
 		u = *c.Usage
 	}
 	b = appendUsage(b, u, true)
-	return append(b, '}')
+	return append(b, '}'), nil
 }
 
 // appendMessageID appends the message ID derived from the completion's ID.

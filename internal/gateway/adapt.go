@@ -310,16 +310,13 @@ func (a responseAdapter) adapt(b []byte) []byte {
 	return b
 }
 
-// finishInsufficient is DeepSeek's finish_reason for an answer it cut for
-// want of resources.
-const finishInsufficient = "insufficient_system_resource"
-
-// insufficientTail is the end of finishInsufficient as a JSON string: what
-// incomplete looks for first, on every answer. Its first byte, rarer in a
-// completion than the quote that starts the whole string, keeps the
-// search to a few jumps (bytes.Index jumps from one first byte to the
-// next, and falls back to comparing at every position once too many jumps
-// fail: the quote, every other key's and value's, made it do that).
+// insufficientTail is the end of DeepSeek's finish_reason
+// insufficient_system_resource as a JSON string: what incomplete looks for
+// first, on every answer. Its first byte, rarer in a completion than the
+// quote that starts the whole string, keeps the search to a few jumps
+// (bytes.Index jumps from one first byte to the next, and falls back to
+// comparing at every position once too many jumps fail: the quote, every
+// other key's and value's, made it do that).
 var insufficientTail = []byte(`_system_resource"`)
 
 // incomplete reports DeepSeek's finish_reason insufficient_system_resource:

@@ -91,53 +91,15 @@ func (g *Gateway) completeOnce(ctx context.Context, c *Call, r *Route, t *upstre
 		// another format is the request's fault).
 		return nil, &upstream.Error{Upstream: u.Name(), Retryable: true, Blame: upstream.BlameUnsure, Err: errNotJSON}
 	}
-	if c.Answer == nil && incomplete(out) {
-		return nil, incompleteError(u)
+	if incomplete(out) {
+		return nil, &upstream.Error{Upstream: u.Name(), Retryable: true, Err: errIncomplete}
 	}
 	out = newResponseAdapter(c, t).adapt(out)
 	res := &Result{Body: out, Upstream: u.Name(), Model: r.Name}
 	res.UpstreamModel, _ = upstreamModel(t)
 	res.UpstreamKind = u.Kind()
-	if c.Answer != nil {
-		return readAnswer(c.Answer, res, u)
-	}
 	res.Usage, res.HasUsage = openai.UsageOf(out)
 	return res, nil
-}
-
-// AnswerReader reads a whole chat completion for a caller that reads it
-// whole anyway (the Messages and Responses APIs translate it): the gateway
-// takes the answer's usage and finish reason from that one reading, not
-// from walks of its own over the body (Call.Answer).
-type AnswerReader interface {
-	// ReadAnswer reads body, an attempt's answer: its usage (has false
-	// when it has none) and its first choice's finish reason. ok false:
-	// the body does not read as a completion; the gateway then reads it
-	// as it reads any other.
-	ReadAnswer(body []byte) (usage openai.Usage, has bool, finish string, ok bool)
-}
-
-// readAnswer is completeOnce's end for a call with an AnswerReader: the
-// answer's usage from the reader, and DeepSeek's partial answer
-// (incomplete) refused by its finish reason.
-func readAnswer(a AnswerReader, res *Result, u *upstream.Upstream) (*Result, error) {
-	usage, has, finish, ok := a.ReadAnswer(res.Body)
-	if !ok {
-		if incomplete(res.Body) {
-			return nil, incompleteError(u)
-		}
-		res.Usage, res.HasUsage = openai.UsageOf(res.Body)
-		return res, nil
-	}
-	if finish == finishInsufficient {
-		return nil, incompleteError(u)
-	}
-	res.Usage, res.HasUsage = usage, has
-	return res, nil
-}
-
-func incompleteError(u *upstream.Upstream) error {
-	return &upstream.Error{Upstream: u.Name(), Retryable: true, Err: errIncomplete}
 }
 
 // readBody reads a whole body into one right-sized buffer when the length

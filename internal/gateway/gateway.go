@@ -268,10 +268,6 @@ type Call struct {
 	// untouched to targets that serve that API (see Native); Body and Req
 	// are its chat translation, for every other target.
 	Native *Native
-	// Answer, when set, reads each answer of a call that does not stream
-	// (see AnswerReader), in place of the gateway's own reading of its
-	// usage and finish reason.
-	Answer AnswerReader
 }
 
 // Notes is told what a call's answer headers say, so that a transport

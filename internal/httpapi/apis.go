@@ -71,59 +71,12 @@ func toOpenAI(err error) error {
 // for p, as the inference handler does for a chat completion. sink may be
 // nil for a call that does not stream; native, when set, is the client's
 // own request, which the gateway relays untouched to upstreams that serve
-// its API; answer, when set, reads the answer of a call that does not
-// stream, for the gateway and then for the translation back
-// (gateway.AnswerReader).
-func (h *handlers) chatCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, chat []byte, parsed openai.Parsed, sink gateway.Sink, native *gateway.Native, answer *completionReader) (*gateway.Result, error) {
+// its API.
+func (h *handlers) chatCall(w http.ResponseWriter, r *http.Request, p *auth.Principal, chat []byte, parsed openai.Parsed, sink gateway.Sink, native *gateway.Native) (*gateway.Result, error) {
 	c := newCall(w, r, p, openai.EndpointChat, chat, sink)
 	c.Parsed, c.Native = parsed, native
-	if answer != nil {
-		c.Answer = answer
-	}
 	res, err := h.pl.Run(r.Context(), &c)
 	return res, apierror.WithCause(r.Context(), err)
-}
-
-// completionReader reads a translated call's completion once
-// (gateway.AnswerReader): the gateway takes its usage and finish reason,
-// the translation back (AppendFromDecoded) the rest. Without it, the
-// gateway walked the answer for its usage and for DeepSeek's partial
-// answer, and the translation then read it whole: three passes.
-type completionReader struct {
-	chunk *chatwire.Chunk // from chatwire.GetChunk; release hands it back
-	body  []byte          // what chunk holds, read whole
-}
-
-func (cr *completionReader) ReadAnswer(body []byte) (openai.Usage, bool, string, bool) {
-	if cr.chunk == nil {
-		cr.chunk = chatwire.GetChunk()
-	}
-	cr.body = nil
-	if chatwire.DecodeCompletion(body, cr.chunk) != nil {
-		return openai.Usage{}, false, "", false
-	}
-	cr.body = body
-	if u := cr.chunk.Usage; u != nil {
-		return *u, true, cr.chunk.FinishReason, true
-	}
-	return openai.Usage{}, false, cr.chunk.FinishReason, true
-}
-
-// of is the completion read from body, or nil when the answer is not the
-// one read last (a cache hit, the fallback response, a reading that
-// failed).
-func (cr *completionReader) of(body []byte) *chatwire.Chunk {
-	if len(body) == 0 || len(body) != len(cr.body) || &body[0] != &cr.body[0] {
-		return nil
-	}
-	return cr.chunk
-}
-
-func (cr *completionReader) release() {
-	if cr.chunk != nil {
-		chatwire.PutChunk(cr.chunk)
-		cr.chunk, cr.body = nil, nil
-	}
 }
 
 // nativeMessages is a Messages request as the gateway relays it to
@@ -283,7 +236,7 @@ func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	defer st.Release()
 	sink.chunk = st
 	st.SetBuffer(sink)
-	_, err = h.chatCall(w, r, p, chat, info.Chat, sink, nativeMessages(body), nil)
+	_, err = h.chatCall(w, r, p, chat, info.Chat, sink, nativeMessages(body))
 	if err == nil && !sink.relayed {
 		err = toOpenAI(st.Finish(sink.emit))
 	}
@@ -301,9 +254,7 @@ func (h *handlers) messages(w http.ResponseWriter, r *http.Request, p *auth.Prin
 
 // messagesComplete answers a Messages request that does not stream.
 func (h *handlers) messagesComplete(w http.ResponseWriter, r *http.Request, p *auth.Principal, body, chat []byte, info anthropic.RequestInfo) error {
-	var answer completionReader
-	defer answer.release()
-	res, err := h.chatCall(w, r, p, chat, info.Chat, nil, nativeMessages(body), &answer)
+	res, err := h.chatCall(w, r, p, chat, info.Chat, nil, nativeMessages(body))
 	if err != nil {
 		finishRecord(r, body, nil, nil)
 		return err
@@ -311,9 +262,7 @@ func (h *handlers) messagesComplete(w http.ResponseWriter, r *http.Request, p *a
 	out := res.Body
 	if !res.Native {
 		sink := sinkFor(w)
-		if c := answer.of(res.Body); c != nil {
-			out = anthropic.AppendFromDecoded(sink.answerBuf(), res.Body, c, info)
-		} else if out, err = anthropic.AppendFromChat(sink.answerBuf(), res.Body, info); err != nil {
+		if out, err = anthropic.AppendFromChat(sink.answerBuf(), res.Body, info); err != nil {
 			return toOpenAI(err)
 		}
 		sink.hold(out)
@@ -394,18 +343,14 @@ func (h *handlers) createResponse(w http.ResponseWriter, r *http.Request, p *aut
 	info.Store = keep
 	info.ID = responses.NewID() // never the upstream's chat id: that one may repeat
 	if !info.Stream {
-		var answer completionReader
-		defer answer.release()
-		res, err := h.chatCall(w, r, p, chat, info.Chat, nil, nil, &answer)
+		res, err := h.chatCall(w, r, p, chat, info.Chat, nil, nil)
 		if err != nil {
 			finishRecord(r, body, nil, nil)
 			return err
 		}
 		sink := sinkFor(w)
-		var out []byte
-		if c := answer.of(res.Body); c != nil {
-			out = responses.AppendFromDecoded(sink.answerBuf(), c, info)
-		} else if out, err = responses.AppendFromChat(sink.answerBuf(), res.Body, info); err != nil {
+		out, err := responses.AppendFromChat(sink.answerBuf(), res.Body, info)
+		if err != nil {
 			return err
 		}
 		sink.hold(out)
@@ -448,7 +393,7 @@ func (h *handlers) streamResponse(w http.ResponseWriter, r *http.Request, p *aut
 			}
 		}
 	}
-	_, err := h.chatCall(w, r, p, chat, info.Chat, sink, nil, nil)
+	_, err := h.chatCall(w, r, p, chat, info.Chat, sink, nil)
 	if err == nil {
 		err = st.Finish(sink.emit)
 	}

@@ -12,13 +12,14 @@ import (
 	"github.com/dsgate/dsgate/internal/upstream"
 )
 
-// TestTranslatedAnswerAfterRetry: a translated call's answer is read once,
-// for the gateway and for the translation back (gateway.AnswerReader);
-// when an attempt's answer is refused after that reading (DeepSeek's
-// partial answer, finish_reason insufficient_system_resource) and another
-// target answers, the client gets the translation of the answer that
-// came last, with its usage, not of the one read first; when no target
-// answers and the model's fallback_response does, of that.
+// TestTranslatedAnswerAfterRetry: when an attempt's answer is refused
+// (DeepSeek's partial answer, finish_reason insufficient_system_resource)
+// and another target answers, a translated call's client gets the
+// translation of the answer that came last, with its usage; when no target
+// answers and the model's fallback_response does, of that. (Written for a
+// reading of the answer shared by the gateway and the translation, tried
+// on 2026-12-07 and taken back: it billed some odd bodies otherwise than
+// openai.UsageOf.)
 func TestTranslatedAnswerAfterRetry(t *testing.T) {
 	t.Parallel()
 	engine := func(answer string) *upstream.Upstream {

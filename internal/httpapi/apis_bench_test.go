@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/dsgate/dsgate/internal/anthropic"
-	"github.com/dsgate/dsgate/internal/chatwire"
 	"github.com/dsgate/dsgate/internal/gateway"
 	"github.com/dsgate/dsgate/internal/httpapi"
 	"github.com/dsgate/dsgate/internal/openai"
@@ -210,11 +209,11 @@ func BenchmarkRequestTranslation(b *testing.B) {
 // BenchmarkAnswerTranslation is the answer side of BenchmarkRoute's
 // conversation alone: what the gateway reads of a chat completion for a
 // chat completions client (its usage: openai.UsageOf), against what a
-// translated call reads and writes instead (the completion read once,
-// chatwire.DecodeCompletion, which the gateway takes its usage from too,
-// and the API's answer written from it: AppendFromDecoded). With
-// BenchmarkRequestTranslation, the CPU the translation adds to a request
-// that does not stream, on the machine it runs on.
+// translated call does besides (the gateway's reading, then the
+// translator's: AppendFromChat reads the completion whole and writes the
+// API's answer). With BenchmarkRequestTranslation, the CPU the
+// translation adds to a request that does not stream, on the machine it
+// runs on.
 func BenchmarkAnswerTranslation(b *testing.B) {
 	completion := []byte(benchCompletion)
 	_, minfo, err := anthropic.ToChat([]byte(benchMessages))
@@ -236,22 +235,22 @@ func BenchmarkAnswerTranslation(b *testing.B) {
 	})
 	b.Run("messages", func(b *testing.B) {
 		for b.Loop() {
-			c := chatwire.GetChunk()
-			if err := chatwire.DecodeCompletion(completion, c); err != nil {
+			if _, ok := openai.UsageOf(completion); !ok {
+				b.Fatal("no usage")
+			}
+			if out, err = anthropic.AppendFromChat(out[:0], completion, minfo); err != nil {
 				b.Fatal(err)
 			}
-			out = anthropic.AppendFromDecoded(out[:0], completion, c, minfo)
-			chatwire.PutChunk(c)
 		}
 	})
 	b.Run("responses", func(b *testing.B) {
 		for b.Loop() {
-			c := chatwire.GetChunk()
-			if err := chatwire.DecodeCompletion(completion, c); err != nil {
+			if _, ok := openai.UsageOf(completion); !ok {
+				b.Fatal("no usage")
+			}
+			if out, err = responses.AppendFromChat(out[:0], completion, rinfo); err != nil {
 				b.Fatal(err)
 			}
-			out = responses.AppendFromDecoded(out[:0], c, rinfo)
-			chatwire.PutChunk(c)
 		}
 	})
 }

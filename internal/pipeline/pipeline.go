@@ -97,10 +97,6 @@ type Call struct {
 	// (chatwire.Request.Encode): the request, or the fault openai.Parse
 	// refuses it for. The pipeline takes it and does not read Body.
 	Parsed openai.Parsed
-	// Answer, when set, reads a call's answer when it does not stream
-	// (gateway.AnswerReader): a caller that translates the answer reads
-	// it once, for the gateway too.
-	Answer gateway.AnswerReader
 }
 
 // Resource is the RBAC resource an endpoint needs (action read).
@@ -205,7 +201,7 @@ func (pl *Pipeline) Run(ctx context.Context, c *Call) (res *gateway.Result, err 
 	limitKey := p.LimitKey() // built once: the cache scope, and the tenant without a team
 	call := &gateway.Call{Req: req, Body: c.Body, RequestID: s.RequestID, CacheControl: c.CacheControl,
 		HighPriority: c.HighPriority && pl.mayPrioritize(p), CacheScope: limitKey, Principal: tenant(s.Team, limitKey),
-		Native: c.Native, Answer: c.Answer}
+		Native: c.Native}
 	if c.Header != nil {
 		call.Notes = headerNotes(c.Header)
 	}

@@ -102,13 +102,6 @@ func AppendFromChat(dst, chatResp []byte, info RequestInfo) ([]byte, error) {
 	if err := chatwire.DecodeCompletion(chatResp, c); err != nil {
 		return nil, upstreamError(err)
 	}
-	return AppendFromDecoded(dst, c, info), nil
-}
-
-// AppendFromDecoded is AppendFromChat for a completion read already:
-// chatwire.DecodeCompletion read it into c (the gateway's reading of the
-// answer, gateway.AnswerReader).
-func AppendFromDecoded(dst []byte, c *chatwire.Chunk, info RequestInfo) []byte {
 	r := result{id: info.ID, chatID: c.ID, model: c.Model, created: c.Created, finish: c.FinishReason,
 		items: make([]outItem, 0, 2+len(c.ToolCalls))}
 	if c.Usage != nil {
@@ -142,7 +135,7 @@ func AppendFromDecoded(dst []byte, c *chatwire.Chunk, info RequestInfo) []byte {
 		size += len(it.text) + 256
 	}
 	status, _ := r.status()
-	return appendResponse(slices.Grow(dst, size), &r, info, status, nil)
+	return appendResponse(slices.Grow(dst, size), &r, info, status, nil), nil
 }
 
 // appendResponse appends the Response object. failure, when set, is the
