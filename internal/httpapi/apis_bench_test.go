@@ -226,31 +226,26 @@ func BenchmarkAnswerTranslation(b *testing.B) {
 	}
 	rinfo.ID = "resp_bench"
 	out := make([]byte, 0, 4<<10)
-	b.Run("chat", func(b *testing.B) {
-		for b.Loop() {
-			if _, ok := openai.UsageOf(completion); !ok {
-				b.Fatal("no usage")
+	// Each case: the gateway's usage walk, then the translator's, if any.
+	answer := func(name string, translate func() error) {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, ok := openai.UsageOf(completion); !ok {
+					b.Fatal("no usage")
+				}
+				if err := translate(); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
+		})
+	}
+	answer("chat", func() error { return nil })
+	answer("messages", func() (err error) {
+		out, err = anthropic.AppendFromChat(out[:0], completion, minfo)
+		return err
 	})
-	b.Run("messages", func(b *testing.B) {
-		for b.Loop() {
-			if _, ok := openai.UsageOf(completion); !ok {
-				b.Fatal("no usage")
-			}
-			if out, err = anthropic.AppendFromChat(out[:0], completion, minfo); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("responses", func(b *testing.B) {
-		for b.Loop() {
-			if _, ok := openai.UsageOf(completion); !ok {
-				b.Fatal("no usage")
-			}
-			if out, err = responses.AppendFromChat(out[:0], completion, rinfo); err != nil {
-				b.Fatal(err)
-			}
-		}
+	answer("responses", func() (err error) {
+		out, err = responses.AppendFromChat(out[:0], completion, rinfo)
+		return err
 	})
 }

@@ -239,10 +239,7 @@ func (s *sseSink) headApart(flush bool) error {
 	s.apart.Wait()
 	if p := s.apartPanic; p != nil {
 		s.apartPanic = nil
-		if p.Value == http.ErrAbortHandler {
-			panic(p.Value)
-		}
-		panic(p) // with the stack where it happened, which the frame logs
+		panic(p) // with the stack where it happened, which the frame logs (pipeline.Recovered)
 	}
 	err := s.apartErr
 	s.apartErr = nil

@@ -35,18 +35,23 @@ type stackedPanic interface {
 }
 
 // Recovered turns the value of recover() into a *PanicError, nil when
-// nothing panicked. http.ErrAbortHandler is not a fault and is re-raised.
+// nothing panicked. http.ErrAbortHandler is not a fault and is re-raised,
+// itself, also when it was raised again from another goroutine.
 func Recovered(v any) *PanicError {
 	if v == nil {
 		return nil
 	}
+	stack := []byte(nil)
+	if sp, ok := v.(stackedPanic); ok {
+		v, stack = sp.PanicValue(), sp.PanicStack()
+	}
 	if v == http.ErrAbortHandler {
 		panic(v)
 	}
-	if sp, ok := v.(stackedPanic); ok {
-		return &PanicError{Value: sp.PanicValue(), Stack: sp.PanicStack()}
+	if stack == nil {
+		stack = debug.Stack()
 	}
-	return &PanicError{Value: v, Stack: debug.Stack()}
+	return &PanicError{Value: v, Stack: stack}
 }
 
 // Item is one request of a batch (an item of POST /v1/batch or of the
