@@ -241,6 +241,15 @@ type Server struct {
 	// below a quarter of the limit / 64 KiB. The log line "connection
 	// limit" names the inputs. -1: no limit. /healthz, /readyz and /metrics are always served.
 	MaxConnections int `yaml:"max_connections"`
+	// GCHeadroomBytes is the least room the garbage collector leaves the
+	// heap to grow into after a collection before the next: the GC percent
+	// (GOGC) is raised while the live heap, stacks and globals are small,
+	// so a small heap is not collected every few hundred requests (each
+	// collection scans every goroutine's stack and the globals, whatever
+	// the heap). A large heap is collected as GOGC says, and a memory limit
+	// (GOMEMLIMIT) still applies first. Default 0: 16 MiB. -1: none
+	// (GOGC alone). GOGC=off turns it off too.
+	GCHeadroomBytes int64 `yaml:"gc_headroom_bytes"`
 	// RequestTimeout bounds a whole request, streams included. Default 10m.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// ShutdownGrace is how long in-flight requests and streams may run after

@@ -88,6 +88,7 @@ func TestBadConfigs(t *testing.T) {
 		{"many.bad.yaml", []string{
 			"version: must be 1",
 			"server.listen",
+			"server.gc_headroom_bytes: must be -1",
 			"log.level",
 			"upstreams[0].url",
 			"upstreams[1].name: duplicate",

@@ -30,6 +30,9 @@ func (c *Config) Validate() error {
 	if c.Server.MaxConnections < -1 {
 		add("server.max_connections", "must be -1 (no limit), 0 (from the file descriptor limit) or positive, got %d", c.Server.MaxConnections)
 	}
+	if c.Server.GCHeadroomBytes < -1 {
+		add("server.gc_headroom_bytes", "must be -1 (none), 0 (the default, 16 MiB) or positive, got %d", c.Server.GCHeadroomBytes)
+	}
 	if c.Server.MaxBodyBytes < 1024 {
 		add("server.max_body_bytes", "must be at least 1024")
 	}

@@ -245,6 +245,7 @@ func (s *Server) Run(ctx context.Context) error {
 	taskCtx, stopTasks := context.WithCancel(context.Background())
 	defer stopTasks()
 	waitTasks := s.life.runTasks(taskCtx, failed, s.log)
+	setGCFloor(s.gen.Load().cfg.Server.GCHeadroomBytes)
 	waitServe := serveAll(s.listeners, failed)
 	s.log.Info("listening", "addr", s.Addr())
 	if s.grpcAddr != "" {

@@ -1,0 +1,72 @@
+package server
+
+import (
+	"runtime"
+	"testing"
+	"time"
+)
+
+func TestGCPercent(t *testing.T) {
+	const mb = 1 << 20
+	for _, c := range []struct {
+		name    string
+		base    int
+		floor   int64
+		scanned uint64
+		want    int
+	}{
+		{"small heap raised", 100, 16 * mb, 2 * mb, 800},
+		{"rounded up", 100, 16 * mb, 3 * mb, 534},
+		{"large heap keeps base", 100, 16 * mb, 300 * mb, 100},
+		{"the floor's own size", 100, 16 * mb, 16 * mb, 100},
+		{"higher base kept", 400, 16 * mb, 8 * mb, 400},
+		{"nothing scanned is bounded", 100, 16 * mb, 0, 1600},
+		{"huge floor is bounded", 100, 1 << 40, 2 * mb, maxGCPercent},
+		{"no floor", 100, 0, 2 * mb, 100},
+		{"GOGC=off stays off", -1, 16 * mb, 2 * mb, -1},
+	} {
+		if got := gcPercent(c.base, c.floor, c.scanned); got != c.want {
+			t.Errorf("%s: gcPercent(%d, %d, %d) = %d, want %d", c.name, c.base, c.floor, c.scanned, got, c.want)
+		}
+	}
+}
+
+// TestGCFloorFollowsCollections: the GC percent follows what each
+// collection leaves live: raised for a small heap, lowered at the next
+// collection once the heap has grown, back to the base without a floor.
+func TestGCFloorFollowsCollections(t *testing.T) {
+	defer setGCFloor(-1)
+	setGCFloor(256 << 20)
+	base := gcFloor.base
+	if base < 0 { // GOGC=off: no floor to follow
+		if p := int(readMetric("/gc/gogc:percent")); p != base {
+			t.Fatalf("GC percent %d under GOGC=off", p)
+		}
+		return
+	}
+	small := int(readMetric("/gc/gogc:percent"))
+	if small <= max(base, 100) {
+		t.Fatalf("GC percent %d with a 256 MiB floor over a small heap, base %d", small, base)
+	}
+	live := make([]byte, 128<<20) // scanned as live heap, though never touched
+	waitGCPercent(t, func(p int) bool { return p < small && p <= max(base, 200) })
+	runtime.KeepAlive(live)
+	setGCFloor(-1)
+	waitGCPercent(t, func(p int) bool { return p == base })
+}
+
+func waitGCPercent(t *testing.T, ok func(int) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		p := int(readMetric("/gc/gogc:percent"))
+		if ok(p) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GC percent %d after 10 s of collections", p)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
