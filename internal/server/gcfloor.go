@@ -97,14 +97,22 @@ func adjustGCPercent() {
 // floor would otherwise ask for an unbounded one.
 const maxGCPercent = 10000
 
+// heapMinimum is the Go runtime's least heap goal at GOGC=100 (4 MB),
+// which it scales by the GC percent: before the first collection the goal
+// is that alone, and it floors every later one.
+const heapMinimum = 4 << 20
+
 // gcPercent is the GC percent that gives at least floor bytes of room over
 // scanned bytes (the live heap, stacks and globals, which the runtime's
-// goal grows from), and never less than base.
+// goal grows from), and never less than base. Scanned counts as at least
+// the runtime's heap minimum, so that the minimum scaled by the percent
+// never passes the floor itself (before the first collection nothing has
+// been scanned: a 16 MiB floor over a 1 MB one would set a 64 MB goal).
 func gcPercent(base int, floor int64, scanned uint64) int {
 	if floor <= 0 || base < 0 {
 		return base
 	}
-	scanned = max(scanned, 1<<20)
+	scanned = max(scanned, heapMinimum)
 	p := (uint64(floor)*100 + scanned - 1) / scanned
 	return max(base, int(min(p, maxGCPercent)))
 }

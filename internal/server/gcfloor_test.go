@@ -15,13 +15,14 @@ func TestGCPercent(t *testing.T) {
 		scanned uint64
 		want    int
 	}{
-		{"small heap raised", 100, 16 * mb, 2 * mb, 800},
-		{"rounded up", 100, 16 * mb, 3 * mb, 534},
+		{"small heap raised", 100, 16 * mb, 6 * mb, 267},
+		{"rounded up", 100, 16 * mb, 5 * mb, 320},
+		{"below the runtime's minimum", 100, 16 * mb, 2 * mb, 400},
+		{"nothing scanned yet", 100, 16 * mb, 0, 400},
 		{"large heap keeps base", 100, 16 * mb, 300 * mb, 100},
 		{"the floor's own size", 100, 16 * mb, 16 * mb, 100},
 		{"higher base kept", 400, 16 * mb, 8 * mb, 400},
-		{"nothing scanned is bounded", 100, 16 * mb, 0, 1600},
-		{"huge floor is bounded", 100, 1 << 40, 2 * mb, maxGCPercent},
+		{"huge floor is bounded", 100, 1 << 40, 8 * mb, maxGCPercent},
 		{"no floor", 100, 0, 2 * mb, 100},
 		{"GOGC=off stays off", -1, 16 * mb, 2 * mb, -1},
 	} {
