@@ -30,6 +30,18 @@
 #   DSGATE_BIN=/tmp/dsgate bench/apis/run.sh        # ROUNDS=6 D=4 C=64 BURST=1 TOKENS=17
 #   DSGATE_BIN=/tmp/dsgate PACE=2ms bench/apis/run.sh
 #   DSGATE_BIN=/tmp/dsgate TOKENS=64 bench/apis/run.sh
+#   DSGATE_BIN=/tmp/dsgate MIX=1 ROUNDS=5 D=10 bench/apis/run.sh
+#
+# MIX=1 measures the three APIs at once instead: one wrk sends them in
+# turn on every connection (a third of the requests each) while a CPU
+# profile covers the whole load, and each profile sample is given to the
+# API whose handler is on its stack (chat completions' inference closure,
+# messages, createResponse). The APIs then share the same seconds, caches
+# and collections, and what one adds over chat is the difference of their
+# handlers' CPU per request, free of the drift between rounds that moves a
+# cell of the sequential rounds by 2x on a shared machine. Samples under
+# no handler (net/http reading requests and writing the last bytes, the
+# collector's workers) are shown as shared, per request of any API.
 #
 # PPROF=DIR also takes, after the rounds, a 12 s CPU profile of each API
 # non-streaming under the same load (DIR/<api>.pb.gz, DIR/<api>.wrk with
@@ -46,7 +58,7 @@ if [ -z "$bin" ]; then go build -o "$dir/dsgate" ./cmd/dsgate; else cp "$bin" "$
 go build -o "$dir/benchcpu" ./bench/cpu
 cat > "$dir/gw.yaml" <<YAML
 version: 1
-server: {listen: "127.0.0.1:28301"$([ -n "${PPROF:-}" ] && echo ', pprof_listen: "127.0.0.1:28309"')}
+server: {listen: "127.0.0.1:28301"$([ -n "${PPROF:-}${MIX:-}" ] && echo ', pprof_listen: "127.0.0.1:28309"')}
 metrics: {disabled: true}
 log: {access: false}
 pricing: {disabled: true}
@@ -64,6 +76,51 @@ hz=$(getconf CLK_TCK)
 load() { # api stream seconds
   BENCH_API=$1 BENCH_STREAM=$2 taskset -c 1 wrk -t1 -c"$C" -d"$3s" -s bench/apis/wrk.lua http://127.0.0.1:28301
 }
+if [ -n "${MIX:-}" ]; then
+  # attribute: the CPU milliseconds of a profile's samples by API, from
+  # `go tool pprof -traces` (a value on each trace's first line).
+  attribute() {
+    go tool pprof -traces "$1" 2>/dev/null | awk '
+      function ms(s) { if (s ~ /ms$/) return s + 0; if (s ~ /(us|µs)$/) return (s + 0) / 1e3; if (s ~ /ns$/) return (s + 0) / 1e6; if (s ~ /s$/) return (s + 0) * 1e3; return 0 }
+      function done() { if (v > 0) t[who] += v; v = 0; who = "shared" }
+      /^-+\+-+$/ { done(); first = 1; next }
+      first { first = 0; v = ms($1); f = $2 }
+      !first && NF { f = $1 }
+      f ~ /handlers\)\.inference\.func/ { who = "chat" }
+      f ~ /handlers\)\.messages$/ { who = "messages" }
+      f ~ /handlers\)\.createResponse$/ { who = "responses" }
+      END { done(); for (k in t) printf "%s %.1f\n", k, t[k] }'
+  }
+  echo "| round | mode | requests | chat µs/request | messages | responses | shared | messages added | responses added |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+  for round in $(seq "$ROUNDS"); do
+    for stream in 0 1; do
+      load mix $stream 1 >/dev/null # warm-up
+      curl -s -o "$dir/mix.pb.gz" "http://127.0.0.1:28309/debug/pprof/profile?seconds=$((D + 2))" &
+      sleep 0.5
+      out=$(load mix $stream "$D")
+      wait $!
+      read -r n status errs timeouts <<<"$(echo "$out" | awk '/^RESULT/ {print $2, $3, $4, $5}')"
+      if [ "$status" != 0 ] || [ "$errs" != 0 ]; then echo "errors: $out" >&2; exit 1; fi
+      mode=$([ "$stream" = 1 ] && echo stream || echo nonstream)
+      if [ -n "${PPROF:-}" ]; then mkdir -p "$PPROF" && cp "$dir/mix.pb.gz" "$PPROF/mix-$mode-$round.pb.gz"; fi
+      attribute "$dir/mix.pb.gz" | awk -v n="$n" -v r="$round" -v m="$mode" '{ t[$1] = $2 }
+        END { each = n / 3; c = t["chat"] * 1e3 / each; g = t["messages"] * 1e3 / each; s = t["responses"] * 1e3 / each
+          printf "| %d | %s | %d | %.1f | %.1f | %.1f | %.1f | %+.1f | %+.1f |\n", r, m, n, c, g, s, t["shared"] * 1e3 / n, g - c, s - c }'
+    done
+  done | tee "$dir/mix.md"
+  echo
+  echo "| mode | median messages added µs/request | median responses added |"
+  echo "|---|---:|---:|"
+  for mode in nonstream stream; do
+    awk -F'|' -v m="$mode" '$3 ~ " " m " " { g = g " " $9; s = s " " $10 }
+      function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+      END { printf "| %s | %+.1f | %+.1f |\n", m, median(g), median(s) }' "$dir/mix.md"
+  done
+  exit 0
+fi
+
 echo "| round | mode | api | requests | CPU µs/request |"
 echo "|---:|---|---|---:|---:|"
 apis=(chat messages responses)
