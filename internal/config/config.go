@@ -241,14 +241,16 @@ type Server struct {
 	// below a quarter of the limit / 64 KiB. The log line "connection
 	// limit" names the inputs. -1: no limit. /healthz, /readyz and /metrics are always served.
 	MaxConnections int `yaml:"max_connections"`
-	// GCHeadroomBytes is the least room the garbage collector leaves the
-	// heap to grow into after a collection before the next: the GC percent
-	// (GOGC) is raised while the live heap, stacks and globals are small,
-	// so a small heap is not collected every few hundred requests (each
+	// GCHeadroomBytes is the room the garbage collector leaves the heap to
+	// grow into after a collection before the next: the GC percent (GOGC)
+	// is raised while the live heap, stacks and globals are small, so a
+	// small heap is not collected every few hundred requests (each
 	// collection scans every goroutine's stack and the globals, whatever
-	// the heap). A large heap is collected as GOGC says, and a memory limit
-	// (GOMEMLIMIT) still applies first. Default 0: 16 MiB. -1: none
-	// (GOGC alone). GOGC=off turns it off too.
+	// the heap). The heap goal is then at least this much, and this much
+	// over the live heap once 4 MiB or more is scanned. A large heap is
+	// collected as GOGC says, and a memory limit (GOMEMLIMIT) still applies
+	// first. Default 0: 16 MiB. -1: none (GOGC alone). GOGC=off turns it
+	// off too. A change takes a restart.
 	GCHeadroomBytes int64 `yaml:"gc_headroom_bytes"`
 	// RequestTimeout bounds a whole request, streams included. Default 10m.
 	RequestTimeout time.Duration `yaml:"request_timeout"`

@@ -14,7 +14,9 @@ const fdReserve = 256
 // memReserve is how much of a memory limit the derived connection limit
 // keeps for the process itself: the binary's resident pages, the runtime
 // and the state that is not per connection (30-40 MB at start, bare or
-// with the full pipeline; bench/RESULTS.md, issue 22's open streams).
+// with the full pipeline; bench/RESULTS.md, issue 22's open streams),
+// and the collector's floor (server.gc_headroom_bytes, 16 MiB: a bare
+// gateway's peak under load 52 MB with it, 41 without).
 const memReserve = 64 << 20
 
 // connMemory is what the derived connection limit allows one open stream:

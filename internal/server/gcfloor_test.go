@@ -45,9 +45,18 @@ func TestGCFloorFollowsCollections(t *testing.T) {
 		}
 		return
 	}
+	if base >= 6400 { // 256 MiB over the 4 MiB minimum: the floor never passes such a GOGC
+		t.Skipf("the test process runs with GOGC=%d", base) // only under a hand-set GOGC; the suite sets none
+	}
 	small := int(readMetric("/gc/gogc:percent"))
 	if small <= max(base, 100) {
 		t.Fatalf("GC percent %d with a 256 MiB floor over a small heap, base %d", small, base)
+	}
+	// Two collections first, so that the cleanup armed at start has run
+	// and what follows needs the one it armed again (a chain that
+	// stopped after one passed without these).
+	for range 2 {
+		waitGCPercent(t, func(p int) bool { return p == small })
 	}
 	live := make([]byte, 128<<20) // scanned as live heap, though never touched
 	waitGCPercent(t, func(p int) bool { return p < small && p <= max(base, 200) })
