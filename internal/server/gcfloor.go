@@ -13,9 +13,10 @@ import (
 // once the heap has grown by GOGC percent of it, floored at 4 MB: a
 // collection every ~340 requests, each ~2.3 ms of CPU for the goroutines'
 // stacks and the globals it scans whatever the heap, some 7 µs of a
-// request's 80-95. 16 MiB of room makes that ~1 µs for ~14 MB of RSS;
-// bench/RESULTS.md, "A floor under the collector's room", has the run that
-// chose it.
+// request's 80-95. With 16 MiB of room it collects every ~1,700
+// requests: 4.4-7.0 µs less CPU a request for 11-12.5 MB more peak RSS
+// (bench/RESULTS.md, seventeenth session: "A floor under the collector's
+// room" and "The session's end against its start").
 const defaultGCHeadroom = 16 << 20
 
 // gcFloor keeps, after (almost) every collection, at least floor bytes
