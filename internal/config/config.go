@@ -250,7 +250,7 @@ type Server struct {
 	// over the live heap once 4 MiB or more is scanned. A large heap is
 	// collected as GOGC says, and a memory limit (GOMEMLIMIT) still applies
 	// first. Default 0: 16 MiB. -1: none (GOGC alone). GOGC=off turns it
-	// off too. A change takes a restart.
+	// off too. A reload applies a change.
 	GCHeadroomBytes int64 `yaml:"gc_headroom_bytes"`
 	// RequestTimeout bounds a whole request, streams included. Default 10m.
 	RequestTimeout time.Duration `yaml:"request_timeout"`

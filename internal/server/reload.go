@@ -14,19 +14,21 @@ import (
 // reloadable are the config keys a reload applies: the routing generation
 // (upstreams, models and their cache policy, routing), access control
 // (authentication on or off, default limits, roles and their model
-// allow-lists, client certificates) and the shutdown grace period. Every
+// allow-lists, client certificates), the shutdown grace period and the
+// collector's floor (server.gc_headroom_bytes). Every
 // other key is built into a listener, store, writer or handler at start
 // and needs a restart; a reload that changes one is refused whole.
 var reloadable = map[string]bool{
-	"upstreams":             true,
-	"models":                true,
-	"routing":               true,
-	"cache.shared":          true,
-	"auth.enabled":          true,
-	"auth.limits":           true,
-	"auth.roles":            true,
-	"auth.mtls":             true,
-	"server.shutdown_grace": true,
+	"upstreams":                true,
+	"models":                   true,
+	"routing":                  true,
+	"cache.shared":             true,
+	"auth.enabled":             true,
+	"auth.limits":              true,
+	"auth.roles":               true,
+	"auth.mtls":                true,
+	"server.shutdown_grace":    true,
+	"server.gc_headroom_bytes": true,
 }
 
 // RestartRequiredError refuses a reload that changes keys only a restart
@@ -145,6 +147,10 @@ func (s *Server) Reload(cfg *config.Config) (err error) {
 	s.gen.Store(gen)
 	if old.cfg.Auth.Enabled != cfg.Auth.Enabled {
 		s.log.Warn("authentication switched by reload", "enabled", cfg.Auth.Enabled)
+	}
+	if n := cfg.Server.GCHeadroomBytes; n != old.cfg.Server.GCHeadroomBytes {
+		floor, base := setGCFloor(n)
+		s.log.Info("gc floor", "headroom_bytes", floor, "gogc", base)
 	}
 	// Requests already routed to the old generation keep their upstreams;
 	// those the new one does not carry on stop after the grace period.

@@ -9,7 +9,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -168,6 +170,47 @@ models:
 	}
 	if got := e.chat(t, "", "extra"); got != http.StatusOK {
 		t.Fatalf("a model added by reload: %d", got)
+	}
+}
+
+// A reload applies server.gc_headroom_bytes: the GC percent follows at
+// once (the floor is the process's, the runtime's one GC percent).
+func TestReloadAppliesGCFloor(t *testing.T) {
+	cfg := func(headroom int) string {
+		return `
+version: 1
+server: {listen: "127.0.0.1:0", gc_headroom_bytes: ` + strconv.Itoa(headroom) + `}
+log: {access: false}
+upstreams:
+  - {name: a, kind: openai, url: "$a"}
+models:
+  - {name: deepseek-chat, targets: [{upstream: a}]}
+`
+	}
+	percent := func() int {
+		s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+		metrics.Read(s)
+		return int(s[0].Value.Uint64()) // GOGC=off reads as -1
+	}
+	e := startReload(t, cfg(-1))
+	if got := e.chat(t, "", "deepseek-chat"); got != http.StatusOK { // Run has set its floor by its first answer
+		t.Fatalf("chat: %d", got)
+	}
+	base := percent()
+	if base < 0 || base >= 10000 {
+		t.Skipf("the test process runs with GOGC=%d: no floor to see", base) // only under a hand-set GOGC
+	}
+	if err := e.reload(cfg(1 << 30)); err != nil {
+		t.Fatal(err)
+	}
+	if p := percent(); p <= base {
+		t.Fatalf("GC percent %d after a reload to a 1 GiB floor, base %d", p, base)
+	}
+	if err := e.reload(cfg(-1)); err != nil {
+		t.Fatal(err)
+	}
+	if p := percent(); p != base {
+		t.Fatalf("GC percent %d after a reload to no floor, want the base %d", p, base)
 	}
 }
 
