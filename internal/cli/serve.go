@@ -24,7 +24,8 @@ func newServeCmd() *cobra.Command {
 in-flight requests and gRPC calls finish within server.shutdown_grace; those
 still running near its end are cut with an error event. SIGHUP reloads the
 config file: upstreams, models (and their cache policy), routing, auth.enabled,
-auth.limits, auth.roles, auth.mtls and server.shutdown_grace apply at once, and
+auth.limits, auth.roles, auth.mtls, server.shutdown_grace and
+server.gc_headroom_bytes apply at once, and
 upstreams whose definition is unchanged keep their breaker and health state.
 A file that is invalid or changes any other key (those need a restart; the log
 names them) is refused whole and the running config keeps serving.`,
