@@ -59,6 +59,14 @@ func setGCFloor(configured int64) (floor int64, base int) {
 	return floor, gcFloor.base
 }
 
+// applyGCFloor sets server.gc_headroom_bytes's floor, at start and on a
+// reload that changes it, and logs what is in force (headroom_bytes 0:
+// none; gogc -1: GOGC=off, so none either).
+func (s *Server) applyGCFloor(configured int64) {
+	floor, base := setGCFloor(configured)
+	s.log.Info("gc floor", "headroom_bytes", floor, "gogc", base)
+}
+
 // gcMark is allocated after every collection and dropped at once; its
 // cleanup runs after the next collection found it unreachable. It holds a
 // pointer so that it is never a tiny allocation (whose cleanup may never

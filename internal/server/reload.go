@@ -149,8 +149,7 @@ func (s *Server) Reload(cfg *config.Config) (err error) {
 		s.log.Warn("authentication switched by reload", "enabled", cfg.Auth.Enabled)
 	}
 	if n := cfg.Server.GCHeadroomBytes; n != old.cfg.Server.GCHeadroomBytes {
-		floor, base := setGCFloor(n)
-		s.log.Info("gc floor", "headroom_bytes", floor, "gogc", base)
+		s.applyGCFloor(n)
 	}
 	// Requests already routed to the old generation keep their upstreams;
 	// those the new one does not carry on stop after the grace period.

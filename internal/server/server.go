@@ -245,9 +245,7 @@ func (s *Server) Run(ctx context.Context) error {
 	taskCtx, stopTasks := context.WithCancel(context.Background())
 	defer stopTasks()
 	waitTasks := s.life.runTasks(taskCtx, failed, s.log)
-	if floor, base := setGCFloor(s.gen.Load().cfg.Server.GCHeadroomBytes); floor > 0 && base >= 0 {
-		s.log.Info("gc floor", "headroom_bytes", floor, "gogc", base)
-	}
+	s.applyGCFloor(s.gen.Load().cfg.Server.GCHeadroomBytes)
 	waitServe := serveAll(s.listeners, failed)
 	s.log.Info("listening", "addr", s.Addr())
 	if s.grpcAddr != "" {
