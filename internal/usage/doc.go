@@ -11,8 +11,9 @@
 // flushes what is left.
 //
 // A recorder made by Open also survives a crash of its process: Record
-// first appends the record to a local journal file (one write call, no
-// fsync: what is written survives SIGKILL, as the audit spool does), and
+// first appends the record to a local journal file (on Linux a copy into
+// the file mapped in memory, elsewhere one write call; no fsync: what is
+// written survives SIGKILL, as the audit spool does), and
 // each flush stores the journal's mark (its last record's number) in the
 // same transaction as the totals. At the next Open, or with `dsgate usage
 // reconcile`, the records after the mark are replayed, each exactly once.

@@ -12,8 +12,11 @@ import (
 )
 
 // crash drops a recorder as a killed process would: its journal file is
-// closed (releasing the lock) and nothing pending is flushed.
-func crash(r *Recorder) { r.journal.f.Close() }
+// unmapped and closed (releasing the lock) and nothing pending is flushed.
+func crash(r *Recorder) {
+	r.journal.unmap()
+	r.journal.f.Close()
+}
 
 func totals(t *testing.T, st store.UsageStore) (req, prompt, completion int64) {
 	t.Helper()

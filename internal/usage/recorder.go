@@ -193,8 +193,10 @@ func (r *Recorder) addLocked(d store.UsageDelta) {
 		p.CostSaved += d.CostSaved
 		return
 	}
-	d.Day, d.Hour = k.Day, k.Hour
-	r.pending[k] = &d
+	p := new(store.UsageDelta) // (not &d: d would be on the heap for every call)
+	*p = d
+	p.Day, p.Hour = k.Day, k.Hour
+	r.pending[k] = p
 }
 
 // Flush writes everything pending now. On failure the usage is put back
