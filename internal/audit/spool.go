@@ -157,12 +157,16 @@ type tailBatch struct {
 	evs      []Event
 }
 
-// tailBytes bounds the tail cache by the bytes of its records' lines
-// (their events take about as much again); a deliverer further behind
-// reads the file. Deliverers keep up within a batch or two: the former
-// bound, 64 batches of up to 512 records, held 30-40 MB under load
-// (bench/cpu's audit stage: peak RSS 81 MB against 44 MB without audit).
-const tailBytes = 2 << 20
+// tailBytes bounds the tail cache by the bytes of its records' lines; a
+// deliverer further behind reads the file. Deliverers keep up within a
+// batch or two (at 10,000 requests a second a 5 ms batch is some 25 KB of
+// lines): the first bound, 64 batches of up to 512 records, held 30-40 MB
+// under load (bench/cpu's audit stage: peak RSS 81 MB against 44 MB
+// without audit); the second, 2 MiB of lines, held some 6 MB of live
+// heap (each line's event and its strings take twice the line again),
+// about 30,000 of the full pipeline's 106,000 live objects, which every
+// collection marks, and twice that in peak RSS under GOGC=100.
+const tailBytes = 256 << 10
 
 // append writes sealed events (with their encoded lines in buf) and fsyncs.
 // Only the sequencer calls it.
