@@ -78,12 +78,7 @@ func testJournalGrows(t *testing.T) {
 		t.Fatalf("journal of %d bytes, want more than %d", r.journal.size, mapChunk)
 	}
 	crash(r)
-	if r, err = Open(ctx, st, Options{Journal: path, MaxJournalBytes: 1 << 40}); err != nil {
-		t.Fatal(err)
-	}
-	if got := r.Stats().Replayed; got != n {
-		t.Fatalf("replayed %d, want %d", got, n)
-	}
+	r = reopen(t, st, Options{Journal: path, MaxJournalBytes: 1 << 40}, n)
 	record(r, 1)
 	if err := r.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -129,20 +124,10 @@ func TestJournalCutCopy(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.Close()
-			if r, err = Open(ctx, st, Options{Journal: path}); err != nil {
-				t.Fatal(err)
-			}
-			if got := r.Stats().Replayed; got != 3 {
-				t.Fatalf("replayed %d, want 3", got)
-			}
+			r = reopen(t, st, Options{Journal: path}, 3)
 			record(r, 2)
 			crash(r)
-			if r, err = Open(ctx, st, Options{Journal: path}); err != nil {
-				t.Fatal(err)
-			}
-			if got := r.Stats().Replayed; got != 5 {
-				t.Fatalf("replayed %d after two more records, want 5", got)
-			}
+			r = reopen(t, st, Options{Journal: path}, 5)
 			if err := r.Close(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -152,4 +137,3 @@ func TestJournalCutCopy(t *testing.T) {
 		})
 	}
 }
-

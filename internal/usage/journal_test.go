@@ -30,6 +30,20 @@ func totals(t *testing.T, st store.UsageStore) (req, prompt, completion int64) {
 	return
 }
 
+// reopen opens the journal again, as the next start does, and checks that
+// it replayed want records.
+func reopen(t *testing.T, st JournalWriter, opts Options, want int) *Recorder {
+	t.Helper()
+	r, err := Open(context.Background(), st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Stats().Replayed; got != want {
+		t.Fatalf("replayed %d records, want %d", got, want)
+	}
+	return r
+}
+
 func record(r *Recorder, n int) {
 	for range n {
 		r.Record(Record{Kind: store.KindKey, PrincipalID: "p", Model: "deepseek-chat", PromptTokens: 3, CompletionTokens: 7})
@@ -53,13 +67,7 @@ func TestJournalReplaysExactlyOnce(t *testing.T) {
 	record(r, 23) // journaled, never flushed
 	crash(r)
 
-	r, err = Open(ctx, st, Options{Journal: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := r.Stats().Replayed; got != 23 {
-		t.Fatalf("replayed %d records, want 23", got)
-	}
+	r = reopen(t, st, Options{Journal: path}, 23)
 	record(r, 7)
 	if err := r.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -69,13 +77,7 @@ func TestJournalReplaysExactlyOnce(t *testing.T) {
 	}
 	// Everything is stored: a third start replays nothing and the journal
 	// is back to its header.
-	r, err = Open(ctx, st, Options{Journal: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := r.Stats().Replayed; got != 0 {
-		t.Fatalf("replayed %d records after a clean close", got)
-	}
+	r = reopen(t, st, Options{Journal: path}, 0)
 	if err := r.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -102,13 +104,7 @@ func TestJournalSkipsStoredRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	crash(r) // the journal still holds the 50 stored records
-	r, err = Open(ctx, st, Options{Journal: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := r.Stats().Replayed; got != 0 {
-		t.Fatalf("replayed %d stored records", got)
-	}
+	r = reopen(t, st, Options{Journal: path}, 0)
 	record(r, 1)
 	if err := r.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -151,13 +147,7 @@ func TestJournalTornLastLine(t *testing.T) {
 	}
 	f.WriteString("4\t\"key\"\t\"p\"")
 	f.Close()
-	r, err = Open(ctx, st, Options{Journal: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := r.Stats().Replayed; got != 3 {
-		t.Fatalf("replayed %d, want 3", got)
-	}
+	r = reopen(t, st, Options{Journal: path}, 3)
 	if err := r.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
