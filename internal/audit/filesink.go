@@ -51,7 +51,13 @@ type FileSink struct {
 	firstSeq uint64 // seq of the live file's first record, 0 when empty
 	last     chainState
 	hasLast  bool
+	// lines is the buffer a batch's lines are written from, kept for the
+	// next batch (it was some 6% of the full pipeline's garbage).
+	lines []byte
 }
+
+// maxKeptLines bounds the lines buffer a sink keeps between batches.
+const maxKeptLines = 1 << 20
 
 var (
 	_ Sink   = (*FileSink)(nil)
@@ -161,9 +167,12 @@ func (s *FileSink) Write(_ context.Context, batch []Event) error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	buf, err := encodeLines(fresh)
+	buf, err := appendLines(s.lines[:0], fresh)
 	if err != nil {
 		return err
+	}
+	if cap(buf) <= maxKeptLines {
+		s.lines = buf
 	}
 	if _, err := s.f.Write(buf); err != nil {
 		_ = s.f.Truncate(s.size) // best effort: no torn line before the retry

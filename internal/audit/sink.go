@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -70,12 +71,16 @@ func (s *WriterSink) Close() error { return nil }
 // encodeLines is the batch as JSON lines, in a buffer sized for its
 // sealed records' lines at once (grown by doubling, it made twice their
 // bytes of garbage: issue 22).
-func encodeLines(batch []Event) ([]byte, error) {
+func encodeLines(batch []Event) ([]byte, error) { return appendLines(nil, batch) }
+
+// appendLines appends the batch as JSON lines to dst, grown once to hold
+// the sealed records' lines.
+func appendLines(dst []byte, batch []Event) ([]byte, error) {
 	n := 0
 	for i := range batch {
 		n += len(batch[i].raw) + 1
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, n))
+	buf := bytes.NewBuffer(slices.Grow(dst, n))
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	for i := range batch {
