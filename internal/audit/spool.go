@@ -350,7 +350,7 @@ func readSegment(path string, off, end int64, next uint64, limit int) ([]Event, 
 		return nil, off, fmt.Errorf("opening spool segment: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(io.NewSectionReader(f, off, end-off), 256<<10)
+	br := bufio.NewReaderSize(io.NewSectionReader(f, off, end-off), int(min(end-off, 256<<10))) // (bufio takes 16 bytes at least)
 	var evs []Event
 	for len(evs) < limit && off < end {
 		line, err := br.ReadBytes('\n')

@@ -51,6 +51,8 @@ type journal struct {
 	// m is the file mapped (nil: records are written with write calls);
 	// every byte of m past size is zero.
 	m []byte
+	// damaged is how many lines load found damaged (see load).
+	damaged int
 }
 
 // mapJournals is off in tests of the write calls' way.
@@ -91,16 +93,22 @@ func openJournal(path string) (*journal, []journalEntry, error) {
 }
 
 // load reads the header (writing one into an empty file) and the records.
-// A last line without its newline (a write cut by a power loss) is
-// dropped, and so is everything from a line with a zero byte on (the
-// zeros past a mapped journal's records, or a copy into the mapping cut
-// by the process's death): no record has one.
+// A last line without its newline (a write cut by a power loss, a copy
+// into the mapping cut by the process's death, a mapped journal's unused
+// zeros) is dropped. No record has a zero byte: a line with zeros is
+// pages a power loss left unwritten, and only what follows its last zero
+// can be a record (the rest is lost, and counted in j.damaged).
 func (j *journal) load() ([]journalEntry, error) {
 	data, err := io.ReadAll(j.f)
 	if err != nil {
 		return nil, err
 	}
-	if len(data) == 0 {
+	if len(bytes.Trim(data, "\x00")) == 0 {
+		// Empty, or zeros only: a journal whose creation a power loss cut
+		// (its header is durable before any record is written).
+		if err := j.f.Truncate(0); err != nil {
+			return nil, err
+		}
 		return nil, j.writeHeader(newJournalID())
 	}
 	head, rest, ok := bytes.Cut(data, []byte("\n"))
@@ -111,18 +119,25 @@ func (j *journal) load() ([]journalEntry, error) {
 	j.id, j.header = id, int64(len(head)+1)
 	var entries []journalEntry
 	valid := j.header
-	for len(rest) > 0 {
+	for n := 2; len(rest) > 0; n++ {
 		line, more, complete := bytes.Cut(rest, []byte("\n"))
-		if !complete || bytes.IndexByte(line, 0) >= 0 {
-			break // torn last write, or the mapped file's free space
+		if !complete {
+			break
 		}
-		e, err := parseEntry(string(line))
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", len(entries)+2, err)
+		rest, valid = more, valid+int64(len(line)+1)
+		rec := line
+		if i := bytes.LastIndexByte(line, 0); i >= 0 {
+			rec = line[i+1:]
 		}
-		entries = append(entries, e)
-		valid += int64(len(line) + 1)
-		rest = more
+		e, err := parseEntry(string(rec))
+		switch {
+		case err == nil:
+			entries = append(entries, e)
+		case len(rec) < len(line):
+			j.damaged++
+		default:
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
 	}
 	if err := j.f.Truncate(valid); err != nil {
 		return nil, err
@@ -136,6 +151,9 @@ func (j *journal) writeHeader(id string) error {
 	j.id = id
 	line := journalMagic + id + "\n"
 	if _, err := j.f.WriteAt([]byte(line), 0); err != nil {
+		return err
+	}
+	if err := j.f.Sync(); err != nil { // once a journal: no power loss takes the header and leaves records
 		return err
 	}
 	j.header, j.size = int64(len(line)), int64(len(line))
@@ -160,17 +178,25 @@ func (j *journal) put(b []byte) error {
 	if j.m != nil && j.size+int64(len(b)) > int64(len(j.m)) {
 		j.mapFile(j.size + int64(len(b))) // a larger mapping, or write calls from here on
 	}
-	if j.m == nil {
-		n, err := j.f.Write(b)
-		j.size += int64(n)
+	if j.m != nil && j.copyIn(b) {
+		return nil
+	}
+	n, err := j.f.Write(b)
+	if err != nil {
+		// A part written (a full disk) is cut off again: the next
+		// record would be glued to it, and the journal unreadable.
+		j.writeFrom(j.size)
 		return err
 	}
-	// The last newline goes in after the rest: a process killed inside
-	// the copy leaves a line without its end, which load drops.
-	at := j.size + int64(copy(j.m[j.size:], b[:len(b)-1]))
-	j.m[at] = '\n'
-	j.size = at + 1
+	j.size += int64(n)
 	return nil
+}
+
+// writeFrom cuts the file at size and has the write calls go on from
+// there (the mapping's zeros, or a partial line, past it).
+func (j *journal) writeFrom(size int64) {
+	j.f.Truncate(size)
+	j.f.Seek(size, io.SeekStart)
 }
 
 // appendEntry appends one line: a record (one request) or a compacted
@@ -207,17 +233,17 @@ func (j *journal) rewrite(b []byte) error {
 // A mapped journal is mapped again, its records' blocks freed by the cut.
 func (j *journal) reset() error {
 	mapped := j.unmap()
-	if err := j.f.Truncate(j.header); err != nil {
-		return err
+	err := j.f.Truncate(j.header)
+	if err == nil {
+		j.size = j.header
 	}
-	j.size = j.header
-	if _, err := j.f.Seek(j.header, io.SeekStart); err != nil {
-		return err
+	if _, serr := j.f.Seek(j.size, io.SeekStart); err == nil {
+		err = serr
 	}
 	if mapped {
 		j.mapFile(j.size)
 	}
-	return nil
+	return err
 }
 
 // close releases the file and its lock, a mapped file cut to its records.

@@ -97,15 +97,23 @@ func testJournalGrows(t *testing.T) {
 
 // A copy into the mapping cut by the process's death leaves a line
 // without its newline, or with zeros where its start was not yet
-// written: load drops it and the zeros after it, replays what came
-// before, and the journal goes on from there.
+// written; a power loss can leave pages of zeros before records that
+// survived. load drops a line without its end, keeps what follows a
+// line's last zero when it is a record and drops it when it is not,
+// replays the rest, and the journal goes on from there.
 func TestJournalCutCopy(t *testing.T) {
-	for name, cut := range map[string]string{
-		"no newline":     "4\t\"key\"\t\"p\"",
-		"zeros at start": "\x00\x00\x00\x00\"\t\"p\"\t\"deepseek-chat\"\t0\t3\t0\t7\t1\t0\t0\t\"\"\n",
-		"zeros inside":   "4\t\"key\"\t\x00\x00\x00\x00\t\"deepseek-chat\"\t0\t3\t0\t7\t1\t0\t0\t\"\"\n",
+	const rest = "\t\"p\"\t\"deepseek-chat\"\t0\t3\t0\t7\t1\t0\t0\t\"\"\n"
+	for _, c := range []struct {
+		name, cut string
+		replayed  int
+	}{
+		{"no newline", "4\t\"key\"\t\"p\"", 3},
+		{"zeros at start", "\x00\x00\x00\x00\"" + rest, 3},
+		{"zeros inside", "4\t\"key\"\t\x00\x00\x00\x00" + rest, 3},
+		{"a record after zeros", string(make([]byte, 5000)) + "4\t\"key\"" + rest, 4},
+		{"a damaged line, then a record", "\x00\x00\"" + rest + "5\t\"key\"" + rest, 4},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
 			st := storetest.OpenSQLite(t)
 			path := filepath.Join(t.TempDir(), "journal")
@@ -120,20 +128,35 @@ func TestJournalCutCopy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.WriteAt(append([]byte(cut), make([]byte, 4096)...), size); err != nil {
+			if _, err := f.WriteAt(append([]byte(c.cut), make([]byte, 4096)...), size); err != nil {
 				t.Fatal(err)
 			}
 			f.Close()
-			r = reopen(t, st, Options{Journal: path}, 3)
+			r = reopen(t, st, Options{Journal: path}, c.replayed)
 			record(r, 2)
 			crash(r)
-			r = reopen(t, st, Options{Journal: path}, 5)
+			r = reopen(t, st, Options{Journal: path}, c.replayed+2)
 			if err := r.Close(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if req, _, _ := totals(t, st); req != 5 {
-				t.Fatalf("requests %d, want 5", req)
+			if req, _, _ := totals(t, st); req != int64(c.replayed+2) {
+				t.Fatalf("requests %d, want %d", req, c.replayed+2)
 			}
 		})
 	}
+}
+
+// A journal of zeros only (its creation cut by a power loss) is a new,
+// empty journal, not a file the gateway refuses to start with.
+func TestJournalOfZerosIsNew(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal")
+	if err := os.WriteFile(path, make([]byte, mapChunk), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	st := storetest.OpenSQLite(t)
+	r := reopen(t, st, Options{Journal: path}, 0)
+	record(r, 1)
+	crash(r)
+	r = reopen(t, st, Options{Journal: path}, 1)
+	crash(r)
 }

@@ -154,6 +154,9 @@ func Open(ctx context.Context, w JournalWriter, opts Options) (*Recorder, error)
 	if r.replayed > 0 {
 		r.opts.Logger.Info("usage journal replayed", "records", r.replayed, "journal", opts.Journal)
 	}
+	if j.damaged > 0 {
+		r.opts.Logger.Warn("usage journal lines damaged (a power loss?), their records lost", "lines", j.damaged, "journal", opts.Journal)
+	}
 	return r, nil
 }
 
@@ -382,6 +385,7 @@ func (r *Recorder) closeJournal() error {
 	r.journal = nil
 	var err error
 	if r.seq == r.stored {
+		j.unmap() // (reset would map the file again)
 		err = j.reset()
 	}
 	return errors.Join(err, j.close())

@@ -1,0 +1,73 @@
+package usage
+
+import (
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/dsgate/dsgate/internal/store/storetest"
+)
+
+// A mapped journal cut by another process (the lock is advisory: an
+// operator's `: > journal`, a log rotator's copytruncate) faults the next
+// copy (SIGBUS). The process lives on: the journal goes on with write
+// calls, and what it takes after the cut is replayed (what the cut took
+// is lost).
+func TestJournalCutUnderTheMapping(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal")
+	st := storetest.OpenSQLite(t)
+	r := reopen(t, st, Options{Journal: path}, 0)
+	if r.journal.m == nil {
+		t.Fatal("journal not mapped")
+	}
+	record(r, 200) // past the file's first page: a cut at the header leaves no page under these
+	if err := os.Truncate(path, r.journal.header); err != nil {
+		t.Fatal(err)
+	}
+	record(r, 2)
+	if r.journal.m != nil {
+		t.Fatal("journal still mapped after a fault")
+	}
+	if got := r.Stats().JournalErrors; got != 0 {
+		t.Fatalf("%d journal errors, want 0 (the records written with write calls)", got)
+	}
+	crash(r)
+	crash(reopen(t, st, Options{Journal: path}, 2))
+}
+
+// A write call cut short (a full disk; here RLIMIT_FSIZE) leaves no part
+// of its line behind: the records after it are read back, and the
+// journal still opens.
+func TestJournalShortWrite(t *testing.T) {
+	mapJournals = false
+	defer func() { mapJournals = true }()
+	path := filepath.Join(t.TempDir(), "journal")
+	st := storetest.OpenSQLite(t)
+	r := reopen(t, st, Options{Journal: path}, 0)
+	record(r, 1)
+
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	signal.Ignore(syscall.SIGXFSZ) // a write past the limit fails (EFBIG) instead of killing the process
+	defer signal.Reset(syscall.SIGXFSZ)
+	short := lim
+	line := uint64(r.journal.size - r.journal.header)
+	short.Cur = uint64(r.journal.size) + line + line/2 // one record and part of the next
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &short); err != nil {
+		t.Fatal(err)
+	}
+	record(r, 3)
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Stats().JournalErrors; got != 2 {
+		t.Fatalf("%d journal errors, want 2", got)
+	}
+	record(r, 2)
+	crash(r)
+	crash(reopen(t, st, Options{Journal: path}, 4)) // 1 + 1 before the limit, 2 after
+}
