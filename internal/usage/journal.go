@@ -41,7 +41,9 @@ const journalMagic = "dsgate-usage-journal v1 "
 // page is the kernel's as soon as the copy ends, so it survives the
 // process as a write call's bytes do, without the call (one of the full
 // pipeline's nine system calls a request). The file then ends in zero
-// bytes past its records; load stops at them.
+// bytes past its records, which load drops as it drops a torn last line.
+// A fault in a copy (the file cut under the mapping) or a file system
+// that cannot map safely means write calls instead (journal_map_linux.go).
 type journal struct {
 	f      *os.File // holds the lock
 	id     string
