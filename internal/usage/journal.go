@@ -225,16 +225,18 @@ func appendEntry(b []byte, seq uint64, d *store.UsageDelta) []byte {
 // b held; rewrite runs only when the journal outgrew its bound while the
 // store refused writes.)
 func (j *journal) rewrite(b []byte) error {
-	if err := j.reset(); err != nil || len(b) == 0 {
+	if err := j.reset(true); err != nil || len(b) == 0 {
 		return err
 	}
 	return j.put(b)
 }
 
 // reset cuts the journal back to its header: every record is in the store.
-// A mapped journal is mapped again, its records' blocks freed by the cut.
-func (j *journal) reset() error {
-	mapped := j.unmap()
+// With remap the journal is then mapped (again), its records' blocks freed
+// by the cut: one that went on with write calls after a failure to map (a
+// full disk, a fault) tries again.
+func (j *journal) reset(remap bool) error {
+	j.unmap()
 	err := j.f.Truncate(j.header)
 	if err == nil {
 		j.size = j.header
@@ -242,7 +244,7 @@ func (j *journal) reset() error {
 	if _, serr := j.f.Seek(j.size, io.SeekStart); err == nil {
 		err = serr
 	}
-	if mapped {
+	if remap {
 		j.mapFile(j.size)
 	}
 	return err

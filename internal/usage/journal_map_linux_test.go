@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"context"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -70,4 +71,29 @@ func TestJournalShortWrite(t *testing.T) {
 	record(r, 2)
 	crash(r)
 	crash(reopen(t, st, Options{Journal: path}, 4)) // 1 + 1 before the limit, 2 after
+}
+
+// A journal that went on with write calls after a fault is mapped again
+// once it is cut back (everything stored).
+func TestJournalMappedAgainAfterAFault(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal")
+	st := storetest.OpenSQLite(t)
+	r := reopen(t, st, Options{Journal: path, MaxJournalBytes: 1}, 0) // cut back after every flush
+	record(r, 200)
+	if err := os.Truncate(path, r.journal.header); err != nil {
+		t.Fatal(err)
+	}
+	record(r, 2)
+	if r.journal.m != nil {
+		t.Fatal("journal still mapped after a fault")
+	}
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r.journal.m == nil {
+		t.Fatal("journal not mapped again after the cut back")
+	}
+	record(r, 3)
+	crash(r)
+	crash(reopen(t, st, Options{Journal: path}, 3))
 }

@@ -146,7 +146,7 @@ func Open(ctx context.Context, w JournalWriter, opts Options) (*Recorder, error)
 		}
 	}
 	if r.replayed == 0 && r.seq == mark {
-		if err := j.reset(); err != nil {
+		if err := j.reset(true); err != nil {
 			j.close()
 			return nil, fmt.Errorf("usage journal: %w", err)
 		}
@@ -322,7 +322,7 @@ func (r *Recorder) compact() {
 	if r.seq != r.stored || r.journal.size < r.opts.MaxJournalBytes {
 		return
 	}
-	if err := r.journal.reset(); err != nil {
+	if err := r.journal.reset(true); err != nil {
 		r.journalErrors.Add(1)
 		r.opts.Logger.Error("usage journal compaction failed", "err", err)
 	}
@@ -385,8 +385,7 @@ func (r *Recorder) closeJournal() error {
 	r.journal = nil
 	var err error
 	if r.seq == r.stored {
-		j.unmap() // (reset would map the file again)
-		err = j.reset()
+		err = j.reset(false)
 	}
 	return errors.Join(err, j.close())
 }
