@@ -55,6 +55,9 @@ type journal struct {
 	m []byte
 	// damaged is how many lines load found damaged (see load).
 	damaged int
+	// trouble, when set, is what went wrong with the mapping, for the
+	// recorder to log.
+	trouble string
 }
 
 // mapJournals is off in tests of the write calls' way.
@@ -132,10 +135,11 @@ func (j *journal) load() ([]journalEntry, error) {
 			rec = line[i+1:]
 		}
 		e, err := parseEntry(string(rec))
+		recovered := len(rec) < len(line)
 		switch {
-		case err == nil:
+		case err == nil && (!recovered || len(entries) == 0 || e.seq > entries[len(entries)-1].seq):
 			entries = append(entries, e)
-		case len(rec) < len(line):
+		case recovered: // (a seq not above the last one's: the tail of a longer number)
 			j.damaged++
 		default:
 			return nil, fmt.Errorf("line %d: %w", n, err)
@@ -199,6 +203,37 @@ func (j *journal) put(b []byte) error {
 func (j *journal) writeFrom(size int64) {
 	j.f.Truncate(size)
 	j.f.Seek(size, io.SeekStart)
+}
+
+// checkCut reports whether another process cut the file (the lock is
+// advisory: `: > journal`, a log rotator's copytruncate): shorter than its
+// records, or its header gone (a cut the mapping's growth then filled with
+// zeros). If so it puts back what the next start needs to read the file:
+// the header, and the file's length up to the records' end (zeros where
+// the cut records were), from which the journal goes on. The cut records
+// are still pending in memory, safe from anything but a crash until a
+// flush stores them.
+func (j *journal) checkCut() (bool, error) {
+	fi, err := j.f.Stat()
+	if err != nil {
+		return false, err
+	}
+	head := []byte(journalMagic + j.id + "\n")
+	got := make([]byte, len(head))
+	if n, _ := j.f.ReadAt(got, 0); fi.Size() >= j.size && n == len(head) && bytes.Equal(got, head) {
+		return false, nil
+	}
+	mapped := j.unmap()
+	if _, err = j.f.WriteAt(head, 0); err != nil {
+		return true, err
+	}
+	if fi.Size() < j.size {
+		j.writeFrom(j.size)
+	}
+	if mapped {
+		j.mapFile(j.size)
+	}
+	return true, nil
 }
 
 // appendEntry appends one line: a record (one request) or a compacted

@@ -53,7 +53,10 @@ func (j *journal) copyIn(b []byte) (copied bool) {
 				panic(p)
 			}
 			j.unmap()
-			j.writeFrom(j.size)
+			if cut, _ := j.checkCut(); !cut {
+				j.writeFrom(j.size) // (the zeros past the records cut off)
+			}
+			j.trouble = "usage journal: a fault writing the mapped file (cut by another process, or the disk full); written with write calls until it is cut back"
 			copied = false
 		}
 	}()

@@ -97,3 +97,64 @@ func TestJournalMappedAgainAfterAFault(t *testing.T) {
 	crash(r)
 	crash(reopen(t, st, Options{Journal: path}, 3))
 }
+
+// A journal cut to nothing, then a fault: the header is put back, and the
+// next start reads the records that came after the cut.
+func TestJournalCutToZero(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal")
+	st := storetest.OpenSQLite(t)
+	r := reopen(t, st, Options{Journal: path}, 0)
+	record(r, 200)
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	record(r, 2)
+	crash(r)
+	crash(reopen(t, st, Options{Journal: path}, 2))
+}
+
+// Cuts that fault nothing are found by the next flush, which puts back the
+// header and the length and stores what the cut took: a cut inside the
+// first page (the copies after it go past the file's end, unseen), and a
+// cut to nothing just before the mapping grows (which fills the file with
+// zeros again, the header among them).
+func TestJournalCutFoundByTheFlush(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cut  func(r *Recorder) int64 // records before the cut; returns the length to cut to
+	}{
+		{"inside the first page", func(r *Recorder) int64 { record(r, 3); return r.journal.header }},
+		{"before the mapping grows", func(r *Recorder) int64 {
+			for line := int64(0); r.journal.size+2*line < int64(len(r.journal.m)); {
+				at := r.journal.size
+				record(r, 1)
+				line = r.journal.size - at
+			}
+			return 0
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "journal")
+			st := storetest.OpenSQLite(t)
+			r := reopen(t, st, Options{Journal: path, MaxJournalBytes: 1 << 30}, 0)
+			if err := os.Truncate(path, c.cut(r)); err != nil {
+				t.Fatal(err)
+			}
+			record(r, 10)
+			before := r.Stats().Records
+			if err := r.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			record(r, 2)
+			crash(r)
+			r = reopen(t, st, Options{Journal: path}, 2)
+			if err := r.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if req, _, _ := totals(t, st); req != int64(before)+2 {
+				t.Fatalf("requests %d, want %d", req, before+2)
+			}
+		})
+	}
+}

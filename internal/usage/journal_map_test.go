@@ -112,6 +112,7 @@ func TestJournalCutCopy(t *testing.T) {
 		{"zeros inside", "4\t\"key\"\t\x00\x00\x00\x00" + rest, 3},
 		{"a record after zeros", string(make([]byte, 5000)) + "4\t\"key\"" + rest, 4},
 		{"a damaged line, then a record", "\x00\x00\"" + rest + "5\t\"key\"" + rest, 4},
+		{"the tail of a longer seq", "\x00\x002\t\"key\"" + rest, 3}, // (12 cut to 2: not above 3)
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -181,6 +181,10 @@ func (r *Recorder) Record(rec Record) {
 			r.journalErrors.Add(1)
 			r.opts.Logger.Error("usage journal write failed", "err", err)
 		}
+		if t := r.journal.trouble; t != "" {
+			r.journal.trouble = ""
+			r.opts.Logger.Warn(t, "journal", r.opts.Journal)
+		}
 	}
 	r.addLocked(d)
 }
@@ -208,6 +212,12 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
 	r.mu.Lock()
+	if r.journal != nil {
+		if cut, err := r.journal.checkCut(); cut || err != nil {
+			r.opts.Logger.Warn("usage journal cut by another process; its header and length put back, the records it lost are stored by this flush",
+				"journal", r.opts.Journal, "err", err)
+		}
+	}
 	if len(r.pending) == 0 {
 		r.mu.Unlock()
 		return nil
