@@ -30,7 +30,12 @@ type Writer struct {
 	in    chan *Event
 	spool *spool
 	chain chainState // owned by the sequencer (by Close once Run returned)
-	dels  []*deliverer
+	// lineBytes is what the sequencer reserves a record's line: the last
+	// batch's mean line and some room (a fixed guess too small had every
+	// batch's buffer grown by doubling, its old copies garbage: some 5% of
+	// the full pipeline's).
+	lineBytes int
+	dels      []*deliverer
 
 	closed   atomic.Bool
 	inflight atomic.Int64
@@ -247,7 +252,11 @@ func (w *Writer) sequenceLoop(ctx context.Context) {
 // is written in parts so that segments rotate (drop_oldest needs that).
 func (w *Writer) sequence(batch []Event) {
 	sealed := make([]Event, 0, len(batch))
-	buf := make([]byte, 0, 640*len(batch))
+	if w.lineBytes == 0 {
+		w.lineBytes = 640
+	}
+	buf := make([]byte, 0, w.lineBytes*len(batch))
+	lines, size := 0, 0
 	head := w.chain
 	segRoom := w.opts.SegmentBytes - w.spool.activeSize()
 	for _, ev := range batch {
@@ -263,7 +272,7 @@ func (w *Writer) sequence(batch []Event) {
 			head = w.chain
 			next = head.seal(ev, w.opts.ChainID)
 			sealed, segRoom = make([]Event, 0, len(batch)), w.opts.SegmentBytes
-			buf = next.appendJSON(make([]byte, 0, 640*len(batch)))
+			buf = next.appendJSON(make([]byte, 0, w.lineBytes*len(batch)))
 			buf = append(buf, '\n')
 			line = buf
 		}
@@ -273,10 +282,14 @@ func (w *Writer) sequence(batch []Event) {
 			continue
 		}
 		next.raw = line[: len(line)-1 : len(line)-1]
+		lines, size = lines+1, size+len(line)
 		sealed = append(sealed, next)
 		head = chainState{seq: next.Seq, hash: next.Hash}
 	}
 	w.commit(sealed, buf, head)
+	if lines > 0 {
+		w.lineBytes = size/lines + 64
+	}
 }
 
 // commit appends sealed records to the spool and advances the chain head;
