@@ -53,7 +53,7 @@ func NewWriterSink(w io.Writer) *WriterSink { return &WriterSink{w: w} }
 
 // Write writes the batch as one write call.
 func (s *WriterSink) Write(_ context.Context, batch []Event) error {
-	buf, err := encodeLines(batch)
+	buf, err := appendLines(nil, batch)
 	if err != nil {
 		return err
 	}
@@ -68,13 +68,9 @@ func (s *WriterSink) Write(_ context.Context, batch []Event) error {
 // Close does nothing.
 func (s *WriterSink) Close() error { return nil }
 
-// encodeLines is the batch as JSON lines, in a buffer sized for its
-// sealed records' lines at once (grown by doubling, it made twice their
-// bytes of garbage: issue 22).
-func encodeLines(batch []Event) ([]byte, error) { return appendLines(nil, batch) }
-
 // appendLines appends the batch as JSON lines to dst, grown once to hold
-// the sealed records' lines.
+// the sealed records' lines (grown by doubling, it made twice their bytes
+// of garbage: issue 22).
 func appendLines(dst []byte, batch []Event) ([]byte, error) {
 	n := 0
 	for i := range batch {

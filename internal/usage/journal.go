@@ -155,7 +155,7 @@ func (j *journal) load() ([]journalEntry, error) {
 
 func (j *journal) writeHeader(id string) error {
 	j.id = id
-	line := journalMagic + id + "\n"
+	line := headerLine(id)
 	if _, err := j.f.WriteAt([]byte(line), 0); err != nil {
 		return err
 	}
@@ -166,6 +166,9 @@ func (j *journal) writeHeader(id string) error {
 	_, err := j.f.Seek(j.size, io.SeekStart)
 	return err
 }
+
+// headerLine is the first line of journal id.
+func headerLine(id string) string { return journalMagic + id + "\n" }
 
 func newJournalID() string {
 	var b [12]byte
@@ -218,7 +221,7 @@ func (j *journal) checkCut() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	head := []byte(journalMagic + j.id + "\n")
+	head := []byte(headerLine(j.id))
 	got := make([]byte, len(head))
 	if n, _ := j.f.ReadAt(got, 0); fi.Size() >= j.size && n == len(head) && bytes.Equal(got, head) {
 		return false, nil

@@ -129,33 +129,6 @@ func TestJournalLocked(t *testing.T) {
 	}
 }
 
-// A last line cut short (a power loss mid-write) is dropped; the records
-// before it are replayed.
-func TestJournalTornLastLine(t *testing.T) {
-	ctx := context.Background()
-	st := storetest.OpenSQLite(t)
-	path := filepath.Join(t.TempDir(), "journal")
-	r, err := Open(ctx, st, Options{Journal: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	record(r, 3)
-	crash(r)
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString("4\t\"key\"\t\"p\"")
-	f.Close()
-	r = reopen(t, st, Options{Journal: path}, 3)
-	if err := r.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if req, _, _ := totals(t, st); req != 3 {
-		t.Fatalf("requests %d, want 3", req)
-	}
-}
-
 // BenchmarkRecord measures Record on the request path, with and without
 // the journal (one write call per record).
 func BenchmarkRecord(b *testing.B) {
