@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/dsgate/dsgate/internal/durable"
 )
 
 // A hash chain alone is unkeyed: whoever can write the files can drop the
@@ -358,7 +360,7 @@ func (s *CheckpointSink) checkpoint(final bool) error {
 	if _, err := s.f.Write(append(line, '\n')); err != nil {
 		return fmt.Errorf("writing audit checkpoint: %w", err)
 	}
-	if err := s.f.Sync(); err != nil {
+	if err := durable.Sync(s.f); err != nil {
 		return fmt.Errorf("syncing audit checkpoints: %w", err)
 	}
 	s.last, s.since = c, now

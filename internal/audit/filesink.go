@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/dsgate/dsgate/internal/durable"
 )
 
 // FileOptions configures a FileSink.
@@ -179,7 +181,7 @@ func (s *FileSink) Write(_ context.Context, batch []Event) error {
 		return fmt.Errorf("writing %s: %w", s.opts.Path, err)
 	}
 	if !s.opts.NoSync && !s.opts.DeferSync {
-		if err := s.f.Sync(); err != nil {
+		if err := durable.Sync(s.f); err != nil {
 			return fmt.Errorf("syncing %s: %w", s.opts.Path, err)
 		}
 	}
@@ -207,7 +209,7 @@ func (s *FileSink) Sync() error {
 	if s.f == nil || s.opts.NoSync || !s.opts.DeferSync {
 		return nil
 	}
-	if err := s.f.Sync(); err != nil {
+	if err := durable.Sync(s.f); err != nil {
 		return fmt.Errorf("syncing %s: %w", s.opts.Path, err)
 	}
 	return nil
@@ -215,7 +217,7 @@ func (s *FileSink) Sync() error {
 
 func (s *FileSink) rotate() error {
 	if s.opts.DeferSync && !s.opts.NoSync {
-		if err := s.f.Sync(); err != nil { // the rotated file is never written again
+		if err := durable.Sync(s.f); err != nil { // the rotated file is never written again
 			return fmt.Errorf("syncing %s: %w", s.opts.Path, err)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+
+	"github.com/dsgate/dsgate/internal/durable"
 )
 
 // spool is the disk queue behind the Writer: append-only segment files
@@ -185,7 +187,7 @@ func (s *spool) append(evs []Event, buf []byte) error {
 		_ = f.Truncate(seg.size)
 		return fmt.Errorf("writing spool: %w", err)
 	}
-	if err := f.Sync(); err != nil {
+	if err := durable.Sync(f); err != nil {
 		_ = f.Truncate(seg.size)
 		return fmt.Errorf("syncing spool: %w", err)
 	}
@@ -502,7 +504,7 @@ func (s *spool) writeCursor(sink string, seq uint64) error {
 		return fmt.Errorf("writing cursor: %w", err)
 	}
 	_, werr := fmt.Fprintf(f, "{\"seq\":%d}\n", seq)
-	serr := f.Sync()
+	serr := durable.Sync(f)
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		return fmt.Errorf("writing cursor: %w", err)

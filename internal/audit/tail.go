@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/dsgate/dsgate/internal/durable"
 )
 
 // tailLine returns the last complete line of a file of size bytes (without
@@ -67,7 +69,7 @@ func repairTail(f *os.File) (ev Event, ok bool, size int64, err error) {
 		if err := f.Truncate(end); err != nil {
 			return Event{}, false, 0, fmt.Errorf("truncating torn record in %s: %w", f.Name(), err)
 		}
-		if err := f.Sync(); err != nil {
+		if err := durable.Sync(f); err != nil {
 			return Event{}, false, 0, fmt.Errorf("syncing %s: %w", f.Name(), err)
 		}
 	}
@@ -87,7 +89,7 @@ func syncDir(dir string) error {
 		return fmt.Errorf("opening directory %s: %w", dir, err)
 	}
 	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := durable.Sync(d); err != nil {
 		return fmt.Errorf("syncing directory %s: %w", dir, err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/dsgate/dsgate/internal/durable"
 )
 
 // ErrBlobNotFound is returned by Blobs.Open for a missing blob.
@@ -71,7 +73,7 @@ func (d *Disk) Put(_ context.Context, name string, r io.Reader, limit int64) (in
 		err = ErrTooLarge
 	}
 	if err == nil {
-		err = f.Sync()
+		err = durable.Sync(f)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

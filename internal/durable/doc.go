@@ -1,0 +1,24 @@
+// Package durable makes files durable (fsync) without stalling the
+// gateway while the disk works.
+//
+// A goroutine in a system call keeps the scheduler's processor (P) until
+// the runtime's monitor takes it back, which can be up to 10 ms after
+// the call began when the process has been busy. With GOMAXPROCS=1 (one
+// CPU, or a container limited to one: Go sets GOMAXPROCS from the cgroup's
+// CPU limit) every fsync of the audit trail then stopped every request for
+// as long as the disk took: 0.2-3 ms, some 80 times a second under load,
+// and the gateway's core sat idle 7-9% of the time in bench/cpu's audit
+// and full stages (bench/RESULTS.md, nineteenth session).
+//
+// Sync asks the kernel for the fsync through Linux AIO (IOCB_CMD_FSYNC,
+// Linux 4.18 and later), which hands it to a kernel worker at once, and
+// waits for its completion on an eventfd through the runtime's network
+// poller: the goroutine parks and the P runs other goroutines meanwhile.
+// It is the same fsync, with the same result and the same error; only the
+// waiting differs. Where AIO is not available (another OS, a seccomp
+// profile that refuses io_setup, aio-max-nr exhausted) or the file system
+// has no asynchronous fsync, Sync is (*os.File).Sync.
+//
+// Linux AIO and not io_uring: Docker's and containerd's default seccomp
+// profiles refuse io_uring but allow the AIO calls.
+package durable

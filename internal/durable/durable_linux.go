@@ -1,0 +1,193 @@
+//go:build linux && (amd64 || arm64)
+
+package durable
+
+import (
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// iocb is struct iocb of linux/aio_abi.h on a little-endian machine.
+type iocb struct {
+	data      uint64
+	key       uint32
+	rwFlags   int32
+	opcode    uint16
+	reqprio   int16
+	fildes    uint32
+	buf       uint64
+	nbytes    uint64
+	offset    int64
+	reserved2 uint64
+	flags     uint32
+	resfd     uint32
+}
+
+// ioEvent is struct io_event.
+type ioEvent struct {
+	data, obj uint64
+	res, res2 int64
+}
+
+const (
+	iocbCmdFsync  = 2
+	iocbFlagResfd = 1 << 0
+	// keepSlots is how many idle slots are kept for the next Syncs: the
+	// audit trail's spool, sink and cursor sync at once at most.
+	keepSlots = 4
+)
+
+// slot is one AIO context and the eventfd its completions are signalled
+// on. A Sync takes a slot for itself: one request in flight per slot.
+type slot struct {
+	ctx    uintptr
+	efd    *os.File // non-blocking: read through the poller
+	fd     uintptr  // efd's descriptor
+	broken bool     // the ring is in an unknown state: closed, not kept
+	// What the kernel reads and writes, here on the heap where nothing
+	// moves it: the request, the array io_submit reads its address from,
+	// the completion and a zero timeout.
+	cb   iocb
+	cbs  [1]*iocb
+	ev   ioEvent
+	zero unix.Timespec
+}
+
+var (
+	slotsMu sync.Mutex
+	slots   []*slot
+	// off is set once AIO was refused here (io_setup or eventfd failed):
+	// every Sync after it is f.Sync.
+	off atomic.Bool
+	// waited counts the Syncs that waited through the poller; for tests.
+	waited atomic.Int64
+)
+
+// async reports whether Sync waits through the poller here.
+func async() bool { return !off.Load() }
+
+func syncFile(f *os.File) error {
+	if off.Load() {
+		return f.Sync()
+	}
+	s, err := take()
+	if err != nil {
+		off.Store(true)
+		return f.Sync()
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		put(s)
+		return f.Sync() // closed: f.Sync says so
+	}
+	var taken bool
+	var serr error
+	// Control holds the descriptor open until the fsync is done.
+	cerr := rc.Control(func(fd uintptr) { taken, serr = s.fsync(fd) })
+	put(s)
+	switch {
+	case cerr != nil:
+		return f.Sync() // closed: f.Sync says so, in its words
+	case !taken:
+		return f.Sync()
+	case serr != nil:
+		return &os.PathError{Op: "sync", Path: f.Name(), Err: serr}
+	}
+	return nil
+}
+
+// fsync submits an fsync of fd and waits for its result. taken is false
+// when the kernel refused the request (EINVAL: a file system without an
+// asynchronous fsync): nothing was done, and the caller syncs the usual
+// way.
+func (s *slot) fsync(fd uintptr) (taken bool, err error) {
+	s.cb = iocb{fildes: uint32(fd), opcode: iocbCmdFsync, flags: iocbFlagResfd, resfd: uint32(s.fd)}
+	s.cbs[0] = &s.cb
+	n, _, e := unix.Syscall(unix.SYS_IO_SUBMIT, s.ctx, 1, uintptr(unsafe.Pointer(&s.cbs[0])))
+	runtime.KeepAlive(s)
+	if e != 0 || n != 1 {
+		return false, nil
+	}
+	// The eventfd becomes readable once the completion is in the ring;
+	// the read parks this goroutine in the poller meanwhile. Should the
+	// read fail, the kernel waits instead (holding the P, as f.Sync
+	// would).
+	var b [8]byte
+	_, rerr := s.efd.Read(b[:])
+	err = s.reap(rerr != nil)
+	if rerr == nil && !s.broken {
+		waited.Add(1)
+	}
+	return true, err
+}
+
+// reap takes the one completed request from the ring and returns its
+// result: without waiting when the eventfd said it is there, else
+// waiting for it in the kernel.
+func (s *slot) reap(wait bool) error {
+	timeout := uintptr(unsafe.Pointer(&s.zero))
+	if wait {
+		timeout = 0 // none: until it completes
+	}
+	for {
+		n, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, s.ctx, 1, 1, uintptr(unsafe.Pointer(&s.ev)), timeout, 0)
+		runtime.KeepAlive(s)
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e != 0:
+			s.broken = true
+			return e
+		case n == 0:
+			timeout = 0 // signalled but not yet visible: wait for it
+			continue
+		}
+		if s.ev.res < 0 {
+			return syscall.Errno(-s.ev.res)
+		}
+		return nil
+	}
+}
+
+// take returns an idle slot, or a new one.
+func take() (*slot, error) {
+	slotsMu.Lock()
+	if n := len(slots); n > 0 {
+		s := slots[n-1]
+		slots = slots[:n-1]
+		slotsMu.Unlock()
+		return s, nil
+	}
+	slotsMu.Unlock()
+	var ctx uintptr
+	if _, _, e := unix.Syscall(unix.SYS_IO_SETUP, 1, uintptr(unsafe.Pointer(&ctx)), 0); e != 0 {
+		return nil, e
+	}
+	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Syscall(unix.SYS_IO_DESTROY, ctx, 0, 0)
+		return nil, err
+	}
+	return &slot{ctx: ctx, efd: os.NewFile(uintptr(fd), "aio-eventfd"), fd: uintptr(fd)}, nil
+}
+
+// put keeps s for the next Sync, or closes it.
+func put(s *slot) {
+	if !s.broken {
+		slotsMu.Lock()
+		if len(slots) < keepSlots {
+			slots = append(slots, s)
+			slotsMu.Unlock()
+			return
+		}
+		slotsMu.Unlock()
+	}
+	unix.Syscall(unix.SYS_IO_DESTROY, s.ctx, 0, 0) // waits for a request still in flight
+	s.efd.Close()
+}
