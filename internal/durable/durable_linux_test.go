@@ -55,6 +55,21 @@ func TestSyncIsFileSync(t *testing.T) {
 		t.Fatalf("file holds %q, %v", b, err)
 	}
 
+	// A directory (a create or rename in it made durable, as the audit
+	// spool does) syncs the same way.
+	d, err := os.Open(filepath.Dir(f.Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	before = waited.Load()
+	if err := Sync(d); err != nil {
+		t.Fatalf("Sync of a directory: %v", err)
+	}
+	if async() && waited.Load() != before+1 {
+		t.Fatal("the directory's Sync did not wait through the poller")
+	}
+
 	// What f.Sync refuses, Sync refuses the same way.
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
