@@ -3,11 +3,12 @@
 //
 // A goroutine in a system call keeps the scheduler's processor (P) until
 // the runtime's monitor takes it back, which can be up to 10 ms after
-// the call began when the process has been busy. With GOMAXPROCS=1 (one
+// the call began (the monitor sleeps longer the longer it found nothing
+// to take back). With GOMAXPROCS=1 (one
 // CPU, or a container limited to one: Go sets GOMAXPROCS from the cgroup's
 // CPU limit) every fsync of the audit trail then stopped every request for
-// as long as the disk took: 0.2-3 ms, some 80 times a second under load,
-// and the gateway's core sat idle 7-9% of the time in bench/cpu's audit
+// as long as the disk took: 0.2-3 ms, 80-160 times a second under load,
+// and the gateway's core sat idle 6-10% of the time in bench/cpu's audit
 // and full stages (bench/RESULTS.md, nineteenth session).
 //
 // Sync asks the kernel for the fsync through Linux AIO (IOCB_CMD_FSYNC,
