@@ -22,4 +22,15 @@
 //
 // Linux AIO and not io_uring: Docker's and containerd's default seccomp
 // profiles refuse io_uring but allow the AIO calls.
+//
+// What it costs: the fsync's kernel time is a kernel worker's (on the
+// same CPU), not the process's. When the P never runs out of runnable
+// goroutines, the runtime looks at the poller only every 10 ms, so a Sync
+// then returns up to 10 ms after the disk is done, as a socket's read
+// would (f.Sync returned at once, having held the P throughout): the audit
+// trail's batches are then larger, its records on disk that much later.
+// At most four syncs wait through the poller at once (the audit trail
+// needs three); more at once are f.Sync. And an fsync the kernel cannot
+// finish (a dead NFS server) makes the process's exit wait for it, where a
+// killable fsync(2) would have let kill -9 end it.
 package durable

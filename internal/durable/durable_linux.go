@@ -3,6 +3,7 @@
 package durable
 
 import (
+	"errors"
 	"os"
 	"runtime"
 	"sync"
@@ -38,9 +39,12 @@ type ioEvent struct {
 const (
 	iocbCmdFsync  = 2
 	iocbFlagResfd = 1 << 0
-	// keepSlots is how many idle slots are kept for the next Syncs: the
-	// audit trail's spool, sink and cursor sync at once at most.
-	keepSlots = 4
+	// maxSlots bounds the slots (AIO contexts, eventfds) the process
+	// makes: the audit trail's spool, sink and cursor sync at once at
+	// most, with a batch upload besides. A Sync that finds them all busy
+	// is f.Sync. They live as long as the process: io_destroy waits for
+	// RCU grace periods (30-50 ms measured), never on a Sync's path.
+	maxSlots = 4
 )
 
 // slot is one AIO context and the eventfd its completions are signalled
@@ -61,9 +65,12 @@ type slot struct {
 
 var (
 	slotsMu sync.Mutex
-	slots   []*slot
-	// off is set once AIO was refused here (io_setup or eventfd failed):
-	// every Sync after it is f.Sync.
+	idle    []*slot // free slots
+	made    int     // slots made and not discarded
+	// off is set once AIO is refused here outright (io_setup or eventfd:
+	// ENOSYS, EPERM from a seccomp profile, EINVAL): every Sync after it
+	// is f.Sync. A passing shortage (EAGAIN: aio-max-nr, shared by the
+	// host, used up; EMFILE; ENOMEM) costs that one Sync only.
 	off atomic.Bool
 	// waited counts the Syncs that waited through the poller; for tests.
 	waited atomic.Int64
@@ -78,8 +85,13 @@ func syncFile(f *os.File) error {
 	}
 	s, err := take()
 	if err != nil {
-		off.Store(true)
+		if refused(err) {
+			off.Store(true)
+		}
 		return f.Sync()
+	}
+	if s == nil {
+		return f.Sync() // every slot busy
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {
@@ -121,7 +133,9 @@ func (s *slot) fsync(fd uintptr) (taken bool, err error) {
 	var b [8]byte
 	_, rerr := s.efd.Read(b[:])
 	err = s.reap(rerr != nil)
-	if rerr == nil && !s.broken {
+	if rerr != nil {
+		s.broken = true // its eventfd may hold this completion's count: not used again
+	} else if !s.broken {
 		waited.Add(1)
 	}
 	return true, err
@@ -155,39 +169,68 @@ func (s *slot) reap(wait bool) error {
 	}
 }
 
-// take returns an idle slot, or a new one.
+// take returns a free slot, a new one while fewer than maxSlots exist,
+// or nil when they are all busy.
 func take() (*slot, error) {
 	slotsMu.Lock()
-	if n := len(slots); n > 0 {
-		s := slots[n-1]
-		slots = slots[:n-1]
+	if n := len(idle); n > 0 {
+		s := idle[n-1]
+		idle = idle[:n-1]
 		slotsMu.Unlock()
 		return s, nil
 	}
+	if made >= maxSlots {
+		slotsMu.Unlock()
+		return nil, nil
+	}
+	made++ // reserved: given back below if the slot cannot be made
 	slotsMu.Unlock()
+	s, err := makeSlot()
+	if err != nil {
+		slotsMu.Lock()
+		made--
+		slotsMu.Unlock()
+		return nil, err
+	}
+	return s, nil
+}
+
+// makeSlot is newSlot; tests replace it.
+var makeSlot = newSlot
+
+func newSlot() (*slot, error) {
 	var ctx uintptr
 	if _, _, e := unix.Syscall(unix.SYS_IO_SETUP, 1, uintptr(unsafe.Pointer(&ctx)), 0); e != 0 {
 		return nil, e
 	}
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
-		unix.Syscall(unix.SYS_IO_DESTROY, ctx, 0, 0)
+		go destroy(ctx)
 		return nil, err
 	}
 	return &slot{ctx: ctx, efd: os.NewFile(uintptr(fd), "aio-eventfd"), fd: uintptr(fd)}, nil
 }
 
-// put keeps s for the next Sync, or closes it.
-func put(s *slot) {
-	if !s.broken {
-		slotsMu.Lock()
-		if len(slots) < keepSlots {
-			slots = append(slots, s)
-			slotsMu.Unlock()
-			return
-		}
-		slotsMu.Unlock()
-	}
-	unix.Syscall(unix.SYS_IO_DESTROY, s.ctx, 0, 0) // waits for a request still in flight
-	s.efd.Close()
+// refused reports whether err, from making a slot, means AIO is not to
+// be had here at all (not a passing shortage).
+func refused(err error) bool {
+	return errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EINVAL)
 }
+
+// put gives s back. A broken slot is discarded, its context destroyed on
+// a goroutine of its own (io_destroy waits for the context's last
+// references), and another may be made in its place.
+func put(s *slot) {
+	slotsMu.Lock()
+	if s.broken {
+		made--
+		slotsMu.Unlock()
+		s.efd.Close()
+		go destroy(s.ctx)
+		return
+	}
+	idle = append(idle, s)
+	slotsMu.Unlock()
+}
+
+func destroy(ctx uintptr) { unix.Syscall(unix.SYS_IO_DESTROY, ctx, 0, 0) }

@@ -22,14 +22,17 @@ func diskDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	if onTmpfs(dir) {
-		wd, err := os.Getwd()
+		base, err := os.UserCacheDir()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if dir, err = os.MkdirTemp(wd, "synctest"); err != nil {
+		if dir, err = os.MkdirTemp(base, "dsgate-synctest"); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { os.RemoveAll(dir) })
+		if onTmpfs(dir) {
+			t.Fatalf("neither %s nor %s is on a disk: fsync there does nothing to wait for", os.TempDir(), base)
+		}
 	}
 	return dir
 }
@@ -92,10 +95,19 @@ func TestSyncIsFileSync(t *testing.T) {
 // (io_submit itself may be seen: the kernel worker that runs the fsync
 // can preempt it on its CPU while it writes the pages out.)
 func TestSyncParksWhileTheDiskWorks(t *testing.T) {
+	dir := diskDir(t)
+	probe, err := os.Create(filepath.Join(dir, "probe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Sync(probe) // sets off where AIO is refused
+	probe.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !async() {
 		t.Fatal("Linux AIO is refused on this machine (io_setup or eventfd failed): Sync cannot wait through the poller")
 	}
-	dir := diskDir(t)
 	chunk := bytes.Repeat([]byte("x"), 1<<20)
 	var seen []string
 	for attempt := 1; attempt <= 5; attempt++ {
@@ -182,10 +194,10 @@ func TestSyncConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	slotsMu.Lock()
-	kept := len(slots)
+	kept, n := len(idle), made
 	slotsMu.Unlock()
-	if kept > keepSlots {
-		t.Fatalf("%d idle slots kept, want <= %d", kept, keepSlots)
+	if n > maxSlots || kept > n {
+		t.Fatalf("%d slots made, %d idle; want at most %d made", n, kept, maxSlots)
 	}
 }
 
@@ -210,4 +222,96 @@ func TestSyncWithoutAIO(t *testing.T) {
 func onTmpfs(dir string) bool {
 	var st unix.Statfs_t
 	return unix.Statfs(dir, &st) == nil && st.Type == unix.TMPFS_MAGIC
+}
+
+// emptyPool gives a test a pool with no slot made, and puts the old one
+// back after.
+func emptyPool(t *testing.T) {
+	slotsMu.Lock()
+	was, wasMade := idle, made
+	idle, made = nil, 0
+	slotsMu.Unlock()
+	t.Cleanup(func() {
+		slotsMu.Lock()
+		for _, s := range idle {
+			s.efd.Close()
+			go destroy(s.ctx)
+		}
+		idle, made = was, wasMade
+		slotsMu.Unlock()
+	})
+}
+
+// More Syncs at once than slots: no more slots are made (nor any
+// destroyed on the way: io_destroy takes tens of milliseconds), the
+// others sync as f.Sync does.
+func TestSyncSlotsBounded(t *testing.T) {
+	emptyPool(t)
+	dir := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for i := range 32 {
+		wg.Go(func() {
+			f, err := os.Create(filepath.Join(dir, "f"+string(rune('a'+i))))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer f.Close()
+			f.WriteString("line\n")
+			if err := Sync(f); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	slotsMu.Lock()
+	n, free := made, len(idle)
+	slotsMu.Unlock()
+	if n > maxSlots || free != n {
+		t.Fatalf("%d slots made, %d free after; want at most %d, all free", n, free, maxSlots)
+	}
+}
+
+// A passing shortage (too many open files, aio-max-nr used up) costs one
+// Sync its wait through the poller, not every later one; a refusal
+// (seccomp's EPERM, no AIO in the kernel) turns AIO off.
+func TestSyncShortageIsNotRefusal(t *testing.T) {
+	emptyPool(t)
+	wasOff := off.Load()
+	t.Cleanup(func() { makeSlot = newSlot; off.Store(wasOff) })
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, e := range []unix.Errno{unix.EMFILE, unix.EAGAIN, unix.ENOMEM} {
+		makeSlot = func() (*slot, error) { return nil, e }
+		if err := Sync(f); err != nil {
+			t.Fatalf("Sync with slots short (%v): %v", e, err)
+		}
+		if off.Load() {
+			t.Fatalf("%v turned AIO off for good", e)
+		}
+	}
+	makeSlot = newSlot
+	before := waited.Load()
+	if err := Sync(f); err != nil {
+		t.Fatal(err)
+	}
+	if waited.Load() != before+1 {
+		t.Fatal("after the shortage, Sync did not wait through the poller again")
+	}
+	makeSlot = func() (*slot, error) { return nil, unix.EPERM }
+	emptyPool(t)
+	if err := Sync(f); err != nil {
+		t.Fatal(err)
+	}
+	if !off.Load() {
+		t.Fatal("EPERM from io_setup did not turn AIO off")
+	}
 }
