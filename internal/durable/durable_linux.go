@@ -14,20 +14,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// iocb is struct iocb of linux/aio_abi.h on a little-endian machine.
+// iocb is struct iocb of linux/aio_abi.h on a little-endian machine; the
+// fields an fsync leaves zero are blank: aio_data, aio_key, aio_rw_flags,
+// then aio_reqprio, and aio_buf, aio_nbytes, aio_offset, aio_reserved2.
 type iocb struct {
-	data      uint64
-	key       uint32
-	rwFlags   int32
-	opcode    uint16
-	reqprio   int16
-	fildes    uint32
-	buf       uint64
-	nbytes    uint64
-	offset    int64
-	reserved2 uint64
-	flags     uint32
-	resfd     uint32
+	_      uint64
+	_      uint32
+	_      int32
+	opcode uint16
+	_      int16
+	fildes uint32
+	_      [4]uint64
+	flags  uint32
+	resfd  uint32
 }
 
 // ioEvent is struct io_event.

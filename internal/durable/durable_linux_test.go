@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -313,5 +314,17 @@ func TestSyncShortageIsNotRefusal(t *testing.T) {
 	}
 	if !off.Load() {
 		t.Fatal("EPERM from io_setup did not turn AIO off")
+	}
+}
+
+// The request's layout is the kernel's: 64 bytes, the descriptor at 20,
+// the flags at 56 and the eventfd at 60.
+func TestIocbLayout(t *testing.T) {
+	var cb iocb
+	if size, fd, flags, resfd := unsafe.Sizeof(cb), unsafe.Offsetof(cb.fildes), unsafe.Offsetof(cb.flags), unsafe.Offsetof(cb.resfd); size != 64 || fd != 20 || flags != 56 || resfd != 60 {
+		t.Fatalf("iocb: size %d, fildes at %d, flags at %d, resfd at %d; want 64, 20, 56, 60", size, fd, flags, resfd)
+	}
+	if off := unsafe.Offsetof(cb.opcode); off != 16 {
+		t.Fatalf("aio_lio_opcode at %d, want 16", off)
 	}
 }
