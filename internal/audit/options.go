@@ -54,8 +54,9 @@ type Options struct {
 	BatchSize int // max records per spool append and per sink write; default 512
 	// Linger is how long the sequencer waits after a record for more to
 	// fill its batch: one fsync then covers them all (group commit). A
-	// record is on disk at most Linger plus one fsync after Record returns.
-	// Default 5ms.
+	// record is on disk at most Linger plus one fsync after Record returns
+	// (and up to 10 ms more while every P is busy: the fsync's completion
+	// is read through the poller, see internal/durable). Default 5ms.
 	Linger time.Duration
 	// CursorEvery is how often a sink's delivery cursor is made durable;
 	// after a crash, records delivered since are sent again, which sinks
