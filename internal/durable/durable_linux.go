@@ -79,44 +79,44 @@ var (
 func async() bool { return !off.Load() }
 
 func syncFile(f *os.File) error {
+	if done, err := syncAsync(f); done {
+		return err
+	}
+	return f.Sync()
+}
+
+// syncAsync syncs f through AIO; done is false when it could not (AIO
+// refused, every slot busy, f closed, the request refused by the kernel)
+// and nothing was done: then f.Sync does it, or says what is wrong.
+func syncAsync(f *os.File) (done bool, err error) {
 	if off.Load() {
-		return f.Sync()
+		return false, nil
 	}
 	s, err := take()
-	if err != nil {
-		if refused(err) {
-			off.Store(true)
-		}
-		return f.Sync()
+	if err != nil && refused(err) {
+		off.Store(true)
 	}
 	if s == nil {
-		return f.Sync() // every slot busy
+		return false, nil
 	}
+	defer put(s)
 	rc, err := f.SyscallConn()
 	if err != nil {
-		put(s)
-		return f.Sync() // closed: f.Sync says so
+		return false, nil
 	}
-	var taken bool
-	var serr error
 	// Control holds the descriptor open until the fsync is done.
-	cerr := rc.Control(func(fd uintptr) { taken, serr = s.fsync(fd) })
-	put(s)
-	switch {
-	case cerr != nil:
-		return f.Sync() // closed: f.Sync says so, in its words
-	case !taken:
-		return f.Sync()
-	case serr != nil:
-		return &os.PathError{Op: "sync", Path: f.Name(), Err: serr}
+	if cerr := rc.Control(func(fd uintptr) { done, err = s.fsync(fd) }); cerr != nil || !done {
+		return false, nil
 	}
-	return nil
+	if err != nil {
+		return true, &os.PathError{Op: "sync", Path: f.Name(), Err: err}
+	}
+	return true, nil
 }
 
 // fsync submits an fsync of fd and waits for its result. taken is false
 // when the kernel refused the request (EINVAL: a file system without an
-// asynchronous fsync): nothing was done, and the caller syncs the usual
-// way.
+// asynchronous fsync): nothing was done.
 func (s *slot) fsync(fd uintptr) (taken bool, err error) {
 	s.cb = iocb{fildes: uint32(fd), opcode: iocbCmdFsync, flags: iocbFlagResfd, resfd: uint32(s.fd)}
 	s.cbs[0] = &s.cb
