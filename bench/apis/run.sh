@@ -31,6 +31,7 @@
 #   DSGATE_BIN=/tmp/dsgate PACE=2ms bench/apis/run.sh
 #   DSGATE_BIN=/tmp/dsgate TOKENS=64 bench/apis/run.sh
 #   DSGATE_BIN=/tmp/dsgate MIX=1 ROUNDS=5 D=10 bench/apis/run.sh
+#   DSGATE_BIN=/tmp/dsgate MIX=1 PERF_HZ=4000 PACE=2ms ROUNDS=5 D=20 bench/apis/run.sh
 #
 # MIX=1 measures the three APIs at once instead: one wrk sends them in
 # turn on every connection (a third of the requests each) while a CPU
@@ -43,6 +44,11 @@
 # no handler (net/http reading requests and writing the last bytes, the
 # collector's workers) are shown as shared, per request of any API.
 #
+# PERF_HZ=N (MIX) samples with perf N times a second instead of Go's
+# profiler (see perf_attribute), PPROF=DIR then keeping each recording as
+# DIR/mix-<mode>-<round>.data; KEEP=1 leaves the run's directory (its
+# last recording, the gateway's log) in /tmp.
+#
 # PPROF=DIR also takes, after the rounds, a 12 s CPU profile of each API
 # non-streaming under the same load (DIR/<api>.pb.gz, DIR/<api>.wrk with
 # the requests served in 14 s): what each costs a request, function by
@@ -52,7 +58,7 @@ cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-6} D=${D:-4} C=${C:-64} BURST=${BURST:-1} PACE=${PACE:-} TOKENS=${TOKENS:-17}
 if [ -n "$PACE" ]; then BURST=0; fi
 dir=$(mktemp -d /tmp/dsgate-benchapis.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 bin=${DSGATE_BIN:-}
 if [ -z "$bin" ]; then go build -o "$dir/dsgate" ./cmd/dsgate; else cp "$bin" "$dir/dsgate"; fi
 go build -o "$dir/benchcpu" ./bench/cpu
@@ -91,20 +97,46 @@ if [ -n "${MIX:-}" ]; then
       f ~ /handlers\)\.createResponse$/ { who = "responses" }
       END { done(); for (k in t) printf "%s %.1f\n", k, t[k] }'
   }
+  # perf_attribute is attribute for a perf recording (PERF_HZ=N): perf
+  # samples by the kernel's clock, not the process's CPU timers, which
+  # the kernel's tick bounds (250 a second on this machine: a paced
+  # stream's share of a 20 s Go profile at its 100 Hz is some 160 samples,
+  # ±8% by chance alone, as much as the difference sought). Each sample
+  # counts its period (ns of CPU) for the API whose handler is on its
+  # stack, unwound by frame pointers; a sample on the runtime's own stack
+  # (g0: stack growth, a slow allocation, the scheduler) does not lead
+  # back to a goroutine's frames and counts as shared.
+  perf_attribute() {
+    perf script -i "$1" -F period,ip,sym 2>/dev/null | awk '
+      function done() { if (v > 0) t[who] += v / 1e6; v = 0; who = "shared" }
+      BEGIN { who = "shared" }
+      /^ *[0-9]+ *$/ { done(); v = $1 + 0; next }
+      /handlers\)\.inference\.func/ { who = "chat" }
+      /handlers\)\.messages(-fm)?$/ { who = "messages" }
+      /handlers\)\.createResponse(-fm)?$/ { who = "responses" }
+      END { done(); for (k in t) printf "%s %.1f\n", k, t[k] }'
+  }
   echo "| round | mode | requests | chat µs/request | messages | responses | shared | messages added | responses added |"
   echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
   for round in $(seq "$ROUNDS"); do
     for stream in 0 1; do
       load mix $stream 1 >/dev/null # warm-up
-      curl -s -o "$dir/mix.pb.gz" "http://127.0.0.1:28309/debug/pprof/profile?seconds=$((D + 2))" &
+      if [ -n "${PERF_HZ:-}" ]; then
+        perf record -q -F "$PERF_HZ" -g -p "$gw" -o "$dir/mix.data" -- sleep $((D + 2)) 2>/dev/null &
+      else
+        curl -s -o "$dir/mix.pb.gz" "http://127.0.0.1:28309/debug/pprof/profile?seconds=$((D + 2))" &
+      fi
       sleep 0.5
       out=$(load mix $stream "$D")
       wait $!
       read -r n status errs timeouts <<<"$(echo "$out" | awk '/^RESULT/ {print $2, $3, $4, $5}')"
       if [ "$status" != 0 ] || [ "$errs" != 0 ]; then echo "errors: $out" >&2; exit 1; fi
       mode=$([ "$stream" = 1 ] && echo stream || echo nonstream)
-      if [ -n "${PPROF:-}" ]; then mkdir -p "$PPROF" && cp "$dir/mix.pb.gz" "$PPROF/mix-$mode-$round.pb.gz"; fi
-      attribute "$dir/mix.pb.gz" | awk -v n="$n" -v r="$round" -v m="$mode" '{ t[$1] = $2 }
+      if [ -n "${PPROF:-}" ]; then
+        mkdir -p "$PPROF"
+        if [ -n "${PERF_HZ:-}" ]; then cp "$dir/mix.data" "$PPROF/mix-$mode-$round.data"; else cp "$dir/mix.pb.gz" "$PPROF/mix-$mode-$round.pb.gz"; fi
+      fi
+      if [ -n "${PERF_HZ:-}" ]; then perf_attribute "$dir/mix.data"; else attribute "$dir/mix.pb.gz"; fi | awk -v n="$n" -v r="$round" -v m="$mode" '{ t[$1] = $2 }
         END { each = n / 3; c = t["chat"] * 1e3 / each; g = t["messages"] * 1e3 / each; s = t["responses"] * 1e3 / each
           printf "| %d | %s | %d | %.1f | %.1f | %.1f | %.1f | %+.1f | %+.1f |\n", r, m, n, c, g, s, t["shared"] * 1e3 / n, g - c, s - c }'
     done
