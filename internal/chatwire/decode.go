@@ -258,6 +258,9 @@ func decodeChunk(b []byte, c *Chunk, keepHead bool) error {
 				head.id, head.model, head.created = c.ID, c.Model, c.Created
 			}
 			sawChoices = true
+			if end, ok := c.readChoices(b, i); ok {
+				return end, nil
+			}
 			return elements(b, i, 2, func(n, e int) (int, error) {
 				if n > 0 {
 					return value(b, e, 2)
@@ -401,6 +404,144 @@ func (c *Chunk) readHead(b []byte, prevID, prevModel string) (int, bool) {
 	}
 }
 
+// readChoicesFast is off only in tests that compare readChoices with the
+// walk.
+var readChoicesFast = true
+
+// readChoices reads the choices array at b[i] without a walk when it is
+// written the usual way: [], or one choice, with no space between tokens
+// and keys of plain ASCII (no escape), its delta (or message) an object
+// of such members (its tool calls read as the walk reads them). Each value
+// is checked by jsonenc.Value as the walk checks it, nulls are passed over
+// as the walk passes them over, and a later member of a name replaces an
+// earlier one, so what it reads is what the walk reads. The walk's
+// closures, one a JSON level, were a third of a chunk's decoding (a
+// stream's first, finish and usage chunks, which the relay's template does
+// not match, and a whole completion). For anything else, or a fault, ok
+// is false and the walk reads the array from b[i]: what readChoices set
+// is what the walk sets again (its first choice empties the fields first,
+// and it finds the same role member, if readChoices got that far).
+func (c *Chunk) readChoices(b []byte, i int) (end int, ok bool) {
+	if !readChoicesFast || i+1 >= len(b) || b[i] != '[' {
+		return 0, false
+	}
+	if b[i+1] == ']' {
+		return i + 2, true
+	}
+	if b[i+1] != '{' {
+		return 0, false
+	}
+	c.Content, c.ReasoningContent, c.Refusal, c.FinishReason = nil, nil, nil, ""
+	c.ToolCalls = c.ToolCalls[:0]
+	if end, ok = c.readChoice(b, i+1); !ok || end >= len(b) || b[end] != ']' {
+		return 0, false
+	}
+	return end + 1, true
+}
+
+// readChoice is readChoices' reading of choice 0, the object at b[i]
+// (choiceMember's, without a walk). It returns the index past the object.
+func (c *Chunk) readChoice(b []byte, i int) (int, bool) {
+	for i++; ; {
+		if i < len(b) && b[i] == '}' && b[i-1] == '{' {
+			return i + 1, true
+		}
+		key, v, ok := plainKey(b, i)
+		if !ok {
+			return 0, false
+		}
+		var end int
+		switch {
+		case v < len(b) && b[v] == 'n':
+			end, ok = jsonenc.Value(b, v, 3) // a null: passed over
+		case string(key) == "delta" || string(key) == "message":
+			end, ok = c.readDelta(b, v)
+		default:
+			if end, ok = jsonenc.Value(b, v, 3); ok && string(key) == "finish_reason" {
+				c.FinishReason, _ = Name(b[v:end])
+			}
+		}
+		if !ok || end >= len(b) {
+			return 0, false
+		}
+		switch b[end] {
+		case ',':
+			i = end + 1
+		case '}':
+			return end + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// readDelta is readChoice's reading of a delta (or message) at b[i], an
+// object whose members are read as choiceMember's walk reads them.
+func (c *Chunk) readDelta(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '{' {
+		return 0, false
+	}
+	for i++; ; {
+		if i < len(b) && b[i] == '}' && b[i-1] == '{' {
+			return i + 1, true
+		}
+		key, v, ok := plainKey(b, i)
+		if !ok {
+			return 0, false
+		}
+		var end int
+		switch {
+		case v < len(b) && b[v] == 'n':
+			end, ok = jsonenc.Value(b, v, 4) // a null: passed over
+		case string(key) == "role":
+			var err error
+			end, err = c.readRole(b, key, v)
+			ok = err == nil
+		case string(key) == "tool_calls":
+			var err error
+			end, err = c.readToolCalls(b, v)
+			ok = err == nil
+		default:
+			if end, ok = jsonenc.Value(b, v, 4); ok {
+				switch string(key) {
+				case "content":
+					c.Content = str(b[v:end])
+				case "reasoning_content":
+					c.ReasoningContent = str(b[v:end])
+				case "refusal":
+					c.Refusal = str(b[v:end])
+				}
+			}
+		}
+		if !ok || end >= len(b) {
+			return 0, false
+		}
+		switch b[end] {
+		case ',':
+			i = end + 1
+		case '}':
+			return end + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// plainKey reads the key of the member at b[i], its quote, written the
+// usual way: plain ASCII (jsonenc.ASCIIRun: no escape), then a colon, no
+// space. It returns the key (a slice of b, as the walk's keys are) and the
+// index of the member's value.
+func plainKey(b []byte, i int) (key []byte, v int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, 0, false
+	}
+	k := jsonenc.ASCIIRun(b, i+1)
+	if k+1 >= len(b) || b[k] != '"' || b[k+1] != ':' {
+		return nil, 0, false
+	}
+	return b[i+1 : k], k + 2, true
+}
+
 // choiceMember reads one member of choice 0, its value at b[i], and
 // returns the index past the value.
 func (c *Chunk) choiceMember(b, key []byte, i int) (int, error) {
@@ -411,14 +552,7 @@ func (c *Chunk) choiceMember(b, key []byte, i int) (int, error) {
 				return c.readRole(b, k, v)
 			}
 			if string(k) == "tool_calls" {
-				return elements(b, v, 5, func(_, e int) (int, error) {
-					end, err := value(b, e, 5)
-					if err != nil {
-						return 0, err
-					}
-					c.ToolCalls = append(c.ToolCalls, ChunkToolCall{})
-					return end, decodeChunkToolCall(b[e:end], &c.ToolCalls[len(c.ToolCalls)-1])
-				})
+				return c.readToolCalls(b, v)
 			}
 			end, err := value(b, v, 4)
 			if err != nil {
@@ -442,6 +576,19 @@ func (c *Chunk) choiceMember(b, key []byte, i int) (int, error) {
 		return end, err
 	}
 	return value(b, i, 3)
+}
+
+// readToolCalls reads the tool_calls array at b[v] of choice 0's delta
+// (or message), and returns the index past it.
+func (c *Chunk) readToolCalls(b []byte, v int) (int, error) {
+	return elements(b, v, 5, func(_, e int) (int, error) {
+		end, err := value(b, e, 5)
+		if err != nil {
+			return 0, err
+		}
+		c.ToolCalls = append(c.ToolCalls, ChunkToolCall{})
+		return end, decodeChunkToolCall(b[e:end], &c.ToolCalls[len(c.ToolCalls)-1])
+	})
 }
 
 // readRole checks the value of the delta member role (key k, its value at
