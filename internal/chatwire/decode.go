@@ -442,76 +442,66 @@ func (c *Chunk) readChoices(b []byte, i int) (end int, ok bool) {
 // readChoice is readChoices' reading of choice 0, the object at b[i]
 // (choiceMember's, without a walk). It returns the index past the object.
 func (c *Chunk) readChoice(b []byte, i int) (int, bool) {
-	for i++; ; {
-		if i < len(b) && b[i] == '}' && b[i-1] == '{' {
-			return i + 1, true
+	return plainObject(b, i, 3, func(key []byte, v int) (int, bool) {
+		switch string(key) {
+		case "delta", "message":
+			return plainObject(b, v, 4, func(key []byte, v int) (int, bool) { return c.deltaMember(b, key, v) })
 		}
-		key, v, ok := plainKey(b, i)
-		if !ok {
-			return 0, false
+		end, ok := jsonenc.Value(b, v, 3)
+		if ok && string(key) == "finish_reason" {
+			c.FinishReason, _ = Name(b[v:end])
 		}
-		var end int
-		switch {
-		case v < len(b) && b[v] == 'n':
-			end, ok = jsonenc.Value(b, v, 3) // a null: passed over
-		case string(key) == "delta" || string(key) == "message":
-			end, ok = c.readDelta(b, v)
-		default:
-			if end, ok = jsonenc.Value(b, v, 3); ok && string(key) == "finish_reason" {
-				c.FinishReason, _ = Name(b[v:end])
-			}
-		}
-		if !ok || end >= len(b) {
-			return 0, false
-		}
-		switch b[end] {
-		case ',':
-			i = end + 1
-		case '}':
-			return end + 1, true
-		default:
-			return 0, false
-		}
-	}
+		return end, ok
+	})
 }
 
-// readDelta is readChoice's reading of a delta (or message) at b[i], an
-// object whose members are read as choiceMember's walk reads them.
-func (c *Chunk) readDelta(b []byte, i int) (int, bool) {
-	if i >= len(b) || b[i] != '{' {
+// deltaMember reads one member of choice 0's delta (or message), key, its
+// value at b[v] and not null, as choiceMember's walk reads it.
+func (c *Chunk) deltaMember(b, key []byte, v int) (int, bool) {
+	var end int
+	var err error
+	switch string(key) {
+	case "role":
+		end, err = c.readRole(b, key, v)
+	case "tool_calls":
+		end, err = c.readToolCalls(b, v)
+	default:
+		end, err = value(b, v, 4)
+		switch {
+		case err != nil:
+		case string(key) == "content":
+			c.Content = str(b[v:end])
+		case string(key) == "reasoning_content":
+			c.ReasoningContent = str(b[v:end])
+		case string(key) == "refusal":
+			c.Refusal = str(b[v:end])
+		}
+	}
+	return end, err == nil
+}
+
+// plainObject reads the object at b[i], nested depth deep, written the
+// usual way (plainKey's keys, no space between tokens), handing member
+// each member whose value is not null; a null is checked and passed over,
+// as the walk passes it over. It returns the index past the object, or
+// ok false at anything else.
+func plainObject(b []byte, i, depth int, member func(key []byte, v int) (end int, ok bool)) (int, bool) {
+	if i+1 >= len(b) || b[i] != '{' {
 		return 0, false
 	}
+	if b[i+1] == '}' {
+		return i + 2, true
+	}
 	for i++; ; {
-		if i < len(b) && b[i] == '}' && b[i-1] == '{' {
-			return i + 1, true
-		}
 		key, v, ok := plainKey(b, i)
 		if !ok {
 			return 0, false
 		}
 		var end int
-		switch {
-		case v < len(b) && b[v] == 'n':
-			end, ok = jsonenc.Value(b, v, 4) // a null: passed over
-		case string(key) == "role":
-			var err error
-			end, err = c.readRole(b, key, v)
-			ok = err == nil
-		case string(key) == "tool_calls":
-			var err error
-			end, err = c.readToolCalls(b, v)
-			ok = err == nil
-		default:
-			if end, ok = jsonenc.Value(b, v, 4); ok {
-				switch string(key) {
-				case "content":
-					c.Content = str(b[v:end])
-				case "reasoning_content":
-					c.ReasoningContent = str(b[v:end])
-				case "refusal":
-					c.Refusal = str(b[v:end])
-				}
-			}
+		if v < len(b) && b[v] == 'n' {
+			end, ok = jsonenc.Value(b, v, depth)
+		} else {
+			end, ok = member(key, v)
 		}
 		if !ok || end >= len(b) {
 			return 0, false
