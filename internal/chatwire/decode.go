@@ -415,9 +415,10 @@ var readChoicesFast = true
 // is checked by jsonenc.Value as the walk checks it, nulls are passed over
 // as the walk passes them over, and a later member of a name replaces an
 // earlier one, so what it reads is what the walk reads. The walk's
-// closures, one a JSON level, were a third of a chunk's decoding (a
-// stream's first, finish and usage chunks, which the relay's template does
-// not match, and a whole completion). For anything else, or a fault, ok
+// closures, one a JSON level, were a quarter of the instructions of a
+// chunk the relay's template does not match (a stream's first, finish and
+// usage chunks) and a twentieth of a whole completion's translation
+// (bench/RESULTS.md, twentieth session). For anything else, or a fault, ok
 // is false and the walk reads the array from b[i]: what readChoices set
 // is what the walk sets again (its first choice empties the fields first,
 // and it finds the same role member, if readChoices got that far).
