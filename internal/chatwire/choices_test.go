@@ -52,6 +52,8 @@ var choicesTails = []string{
 	`"choices":[{}]}`, `"choices":[{"delta":{}}]}`, `"choices":[{},]}`, `"choices":[{"a":1,}]}`, `"choices":[{"a" 1}]}`,
 	`"choices":[{"a":1}]x}`, `"choices":[{"a":1}`, `"choices":[{"a":`, `"choices":[{`, `"choices":[`, `"choices":[{"a":tru}]}`,
 	`"choices":[{"delta":{"content":"a"}}],"choices":[{"delta":{}}]}`,
+	`"choices":[{"finish_reason":"stop"}],"choices":[{}]}`,
+	`"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"x"}}]}}],"choices":[{"delta":{"content":"b"}}]}`,
 	`"choices":[{"delta":{"content":"a"}}],"choices":[]}`,
 	`"choices":[{"delta":{"content":"a"}}],"usage":null}`,
 	"\"choices\":[{\"delta\":{\"content\":\"a\x01\"}}]}",
