@@ -1,11 +1,9 @@
 package chatwire
 
 import (
+	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // choicesTails follow a chunk's head: choices written the usual way, and
@@ -61,9 +59,10 @@ var choicesTails = []string{
 }
 
 // TestReadChoicesReadsAsTheWalk: every chunk reads the same with
-// readChoices as with the walk alone (its fields, tool calls, usage, the
-// role's place a template is cut at, and its error), fresh and after the
-// chunk before it, and as Decode reads it.
+// readChoices as with the walk alone (its error and the Chunk's whole
+// state: fields, tool calls, usage, the role's place a template is cut
+// at, the head, the template), after the chunk before it, and as Decode
+// reads it.
 func TestReadChoicesReadsAsTheWalk(t *testing.T) {
 	heads := []string{`{"id":"c1","object":"chat.completion.chunk","created":7,"model":"m",`, `{`}
 	var fast, walk Chunk
@@ -95,36 +94,11 @@ func FuzzReadChoices(f *testing.F) {
 }
 
 // compareWithWalk decodes body into fast as DecodeChunk does and into walk
-// with readChoices off, and compares what they read.
+// with readChoices off, and compares the errors and the whole state
+// (choicesStep).
 func compareWithWalk(t *testing.T, body []byte, fast, walk *Chunk) {
 	t.Helper()
-	errFast := DecodeChunk(body, fast)
-	readChoicesFast = false
-	errWalk := DecodeChunk(body, walk)
-	readChoicesFast = true
-	if errFast != errWalk {
-		t.Fatalf("%s: readChoices %v, the walk %v", body, errFast, errWalk)
-	}
-	if errFast != nil {
-		return
-	}
-	type read struct {
-		ID, Model, FinishReason, Content, ReasoningContent, Refusal string
-		Created                                                     int64
-		ToolCalls                                                   []ChunkToolCall
-		Usage                                                       any
-		Role                                                        [2]int
-		Head                                                        string
-	}
-	of := func(c *Chunk) read {
-		var u any
-		if c.Usage != nil {
-			u = *c.Usage
-		}
-		return read{c.ID, c.Model, c.FinishReason, string(c.Content), string(c.ReasoningContent), string(c.Refusal),
-			c.Created, c.ToolCalls, u, c.role, string(c.head.bytes)}
-	}
-	if diff := cmp.Diff(of(walk), of(fast), cmpopts.EquateEmpty()); diff != "" {
-		t.Fatalf("%s (-walk +readChoices):\n%s", body, diff)
-	}
+	choicesStep(t, "DecodeChunk "+string(body), fast, walk, func(c *Chunk) string {
+		return fmt.Sprint(DecodeChunk(body, c))
+	})
 }
