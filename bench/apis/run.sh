@@ -45,7 +45,11 @@
 # collector's workers) are shown as shared, per request of any API.
 #
 # PERF_HZ=N (MIX) samples with perf N times a second instead of Go's
-# profiler (see perf_attribute), PPROF=DIR then keeping each recording as
+# profiler, whose timers fire on the kernel's tick (250 a second on the
+# twentieth session's machine: a paced stream's share of a 20 s round at
+# Go's 100 Hz was some 160 samples, ±8% by chance alone, as much as the
+# difference sought); bench/apis/functions.sh gives the samples to the
+# APIs. PPROF=DIR then keeps each recording as
 # DIR/mix-<mode>-<round>.data; KEEP=1 leaves the run's directory (its
 # last recording, the gateway's log) in /tmp.
 #
@@ -97,25 +101,6 @@ if [ -n "${MIX:-}" ]; then
       f ~ /handlers\)\.createResponse$/ { who = "responses" }
       END { done(); for (k in t) printf "%s %.1f\n", k, t[k] }'
   }
-  # perf_attribute is attribute for a perf recording (PERF_HZ=N): perf
-  # samples by the kernel's clock, not the process's CPU timers, which
-  # the kernel's tick bounds (250 a second on this machine: a paced
-  # stream's share of a 20 s Go profile at its 100 Hz is some 160 samples,
-  # ±8% by chance alone, as much as the difference sought). Each sample
-  # counts its period (ns of CPU) for the API whose handler is on its
-  # stack, unwound by frame pointers; a sample on the runtime's own stack
-  # (g0: stack growth, a slow allocation, the scheduler) does not lead
-  # back to a goroutine's frames and counts as shared.
-  perf_attribute() {
-    perf script -i "$1" -F period,ip,sym 2>/dev/null | awk '
-      function done() { if (v > 0) t[who] += v / 1e6; v = 0; who = "shared" }
-      BEGIN { who = "shared" }
-      /^ *[0-9]+ *$/ { done(); v = $1 + 0; next }
-      /handlers\)\.inference\.func/ { who = "chat" }
-      /handlers\)\.messages(-fm)?$/ { who = "messages" }
-      /handlers\)\.createResponse(-fm)?$/ { who = "responses" }
-      END { done(); for (k in t) printf "%s %.1f\n", k, t[k] }'
-  }
   echo "| round | mode | requests | chat µs/request | messages | responses | shared | messages added | responses added |"
   echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
   for round in $(seq "$ROUNDS"); do
@@ -136,7 +121,7 @@ if [ -n "${MIX:-}" ]; then
         mkdir -p "$PPROF"
         if [ -n "${PERF_HZ:-}" ]; then cp "$dir/mix.data" "$PPROF/mix-$mode-$round.data"; else cp "$dir/mix.pb.gz" "$PPROF/mix-$mode-$round.pb.gz"; fi
       fi
-      if [ -n "${PERF_HZ:-}" ]; then perf_attribute "$dir/mix.data"; else attribute "$dir/mix.pb.gz"; fi | awk -v n="$n" -v r="$round" -v m="$mode" '{ t[$1] = $2 }
+      if [ -n "${PERF_HZ:-}" ]; then bench/apis/functions.sh "$dir/mix.data" totals; else attribute "$dir/mix.pb.gz"; fi | awk -v n="$n" -v r="$round" -v m="$mode" '{ t[$1] = $2 }
         END { each = n / 3; c = t["chat"] * 1e3 / each; g = t["messages"] * 1e3 / each; s = t["responses"] * 1e3 / each
           printf "| %d | %s | %d | %.1f | %.1f | %.1f | %.1f | %+.1f | %+.1f |\n", r, m, n, c, g, s, t["shared"] * 1e3 / n, g - c, s - c }'
     done
