@@ -32,8 +32,10 @@ import (
 //
 // What net/http's reader goroutine also does, noticing that the server
 // closed an idle connection or sent bytes on it, is done on use instead:
-// an idle connection is probed before reuse (a peek that does not wait),
-// and one idle for longer than reuseWithin is closed rather than reused
+// an idle connection is probed before reuse (a peek that does not wait,
+// made in one step with the request's writing and the wait for its
+// answer: prober.probeWrite), and one idle for longer than reuseWithin is
+// closed rather than reused
 // (engines close idle connections after 5 s: uvicorn, cpp-httplib). A
 // failed request goes out again, on a new connection, only as net/http
 // would send it again (resendable). A cancelled request closes its
@@ -77,6 +79,7 @@ var h1Writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<1
 // so that a failed request can tell whether any of it went out and any of
 // the answer came.
 type h1Conn struct {
+	t         *h1Transport
 	nc        net.Conn
 	in        h1Reader
 	out       h1Writer
@@ -84,6 +87,34 @@ type h1Conn struct {
 	br        *bufio.Reader
 	idleSince time.Time
 	reused    bool
+	req       *http.Request // the request being written (writeRequest's)
+	deadline  bool          // its answer's head has a read deadline
+}
+
+// writeRequest writes c.req and sets the read deadline of its answer's
+// head: the header timeout from the request's end (http.Transport's
+// ResponseHeaderTimeout), or, when the writing failed, the short wait for
+// an answer the server sent before reading all of it.
+func (c *h1Conn) writeRequest() error {
+	bw := h1Writers.Get().(*bufio.Writer)
+	bw.Reset(&c.out)
+	werr := writeRequest(bw, c.req)
+	if werr == nil {
+		werr = bw.Flush()
+	}
+	bw.Reset(nil)
+	h1Writers.Put(bw)
+	deadline := time.Time{}
+	switch {
+	case werr != nil:
+		deadline = c.t.now().Add(earlyAnswerWait)
+	case c.t.header > 0:
+		deadline = c.t.now().Add(c.t.header)
+	}
+	if c.deadline = !deadline.IsZero(); c.deadline {
+		c.nc.SetReadDeadline(deadline)
+	}
+	return werr
 }
 
 // h1Reader reads the connection for the buffered reader: at most budget
@@ -95,6 +126,10 @@ type h1Reader struct {
 }
 
 var errHeadTooLarge = errors.New("upstream answer's headers exceed 1 MiB")
+
+// errStale is send's refusal of an idle connection that its probe found
+// closed, or with bytes nobody asked for; nothing was written on it.
+var errStale = errors.New("idle upstream connection closed")
 
 func (r *h1Reader) Read(p []byte) (int, error) {
 	if r.budget <= 0 {
@@ -131,7 +166,7 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Port() == "" {
 		addr = net.JoinHostPort(req.URL.Hostname(), "80")
 	}
-	for resend := false; ; resend = true {
+	for resend := false; ; {
 		c, err := t.get(req.Context(), addr, resend)
 		if err != nil {
 			closeBody(req)
@@ -141,9 +176,13 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return resp, nil
 		}
+		if err == errStale {
+			continue // nothing went out: the next idle connection, or a new one
+		}
 		if resend || !resendable(req, c, err) {
 			return nil, err
 		}
+		resend = true
 		if req.GetBody != nil {
 			body, gerr := req.GetBody()
 			if gerr != nil {
@@ -205,7 +244,7 @@ func closeBody(req *http.Request) {
 const earlyAnswerWait = 50 * time.Millisecond
 
 // send writes req on c and reads the answer's head. On an error c is
-// closed. A cancelled request closes its connection at once, so that the
+// closed; on errStale nothing was written. A cancelled request closes its connection at once, so that the
 // engine stops generating for nobody.
 func (t *h1Transport) send(c *h1Conn, req *http.Request, addr string) (*http.Response, error) {
 	ctx := req.Context()
@@ -219,24 +258,19 @@ func (t *h1Transport) send(c *h1Conn, req *http.Request, addr string) (*http.Res
 		return nil, err
 	}
 	c.in.budget, c.in.got, c.out.n = maxHeadBytes, 0, 0
-	bw := h1Writers.Get().(*bufio.Writer)
-	bw.Reset(&c.out)
-	werr := writeRequest(bw, req)
-	if werr == nil {
-		werr = bw.Flush()
+	c.req = req
+	var werr error
+	if c.reused {
+		var open bool
+		if open, werr = c.probe.probeWrite(); !open {
+			stop()
+			c.nc.Close()
+			return nil, errStale
+		}
+	} else {
+		werr = c.writeRequest() // a new connection has nothing to probe
 	}
-	bw.Reset(nil)
-	h1Writers.Put(bw)
-	deadline := time.Time{}
-	switch {
-	case werr != nil:
-		deadline = t.now().Add(earlyAnswerWait)
-	case t.header > 0:
-		deadline = t.now().Add(t.header)
-	}
-	if !deadline.IsZero() {
-		c.nc.SetReadDeadline(deadline)
-	}
+	c.req = nil
 	resp, err := http.ReadResponse(c.br, req)
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp, err = http.ReadResponse(c.br, req) // 1xx: the answer follows
@@ -251,7 +285,7 @@ func (t *h1Transport) send(c *h1Conn, req *http.Request, addr string) (*http.Res
 		return fail(err)
 	}
 	c.in.budget = math.MaxInt64
-	if !deadline.IsZero() {
+	if c.deadline {
 		c.nc.SetReadDeadline(time.Time{})
 	}
 	keep := werr == nil && !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
@@ -328,12 +362,14 @@ func (b *h1Body) finish(state int32) {
 	b.t.put(b.addr, b.c)
 }
 
-// get returns an idle connection to addr that is still open, or dials
-// one (always when fresh). An idle connection is taken when it was idle
-// for less than t.reuse and nothing came on it since: no end (the server
-// closed it: an engine restarted, or its keep-alive ran out) and no
-// bytes nobody asked for (prober, in h1_probe_*.go: a system call, as
-// net/http's reader goroutine would have noticed the same).
+// get returns an idle connection to addr, or dials one (always when
+// fresh). An idle connection is taken when it was idle for less than
+// t.reuse; send then checks that nothing came on it since, as it writes
+// the request: no end (the server closed it: an engine restarted, or its
+// keep-alive ran out) and no bytes nobody asked for (prober.probeWrite,
+// in h1_probe_*.go: a system call, as net/http's reader goroutine would
+// have noticed the same). One that fails that is closed unused
+// (errStale), and RoundTrip gets another.
 func (t *h1Transport) get(ctx context.Context, addr string, fresh bool) (*h1Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -348,8 +384,8 @@ func (t *h1Transport) get(ctx context.Context, addr string, fresh bool) (*h1Conn
 		c := stack[len(stack)-1]
 		t.idle[addr] = stack[:len(stack)-1]
 		t.mu.Unlock()
-		if t.now().Sub(c.idleSince) < t.reuse && c.probe.alive() {
-			c.reused = true
+		if t.now().Sub(c.idleSince) < t.reuse {
+			c.reused = true // send probes it (errStale)
 			return c, nil
 		}
 		c.nc.Close()
@@ -358,9 +394,9 @@ func (t *h1Transport) get(ctx context.Context, addr string, fresh bool) (*h1Conn
 	if err != nil {
 		return nil, err
 	}
-	c := &h1Conn{nc: nc, in: h1Reader{nc: nc, budget: math.MaxInt64}, out: h1Writer{nc: nc}}
+	c := &h1Conn{t: t, nc: nc, in: h1Reader{nc: nc, budget: math.MaxInt64}, out: h1Writer{nc: nc}}
 	c.br = bufio.NewReaderSize(&c.in, 2<<10)
-	c.probe.init(nc)
+	c.probe.init(nc, c.writeRequest)
 	return c, nil
 }
 
