@@ -102,7 +102,7 @@ func writeAnswer(w http.ResponseWriter, res *gateway.Result, body []byte) {
 }
 
 // readRequestBody reads the whole body into one buffer sized from
-// Content-Length when the client sent it. The body reader is already
+// Content-Length when the client sent it, and closes it. The body reader is already
 // capped at limit (see frame); a declared length over it fails at once.
 func readRequestBody(r *http.Request, limit int64) ([]byte, error) {
 	var body []byte
@@ -126,6 +126,10 @@ func readRequestBody(r *http.Request, limit int64) ([]byte, error) {
 		}
 		return nil, openai.InvalidRequest("", "reading request body: "+err.Error())
 	}
+	// Read whole, it is closed: net/http otherwise reads a body left open
+	// once more as the answer's head is written, for its end (an io.CopyN
+	// that finds nothing, two allocations a request: issue 22).
+	r.Body.Close()
 	return body, nil
 }
 

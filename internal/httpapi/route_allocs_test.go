@@ -25,9 +25,9 @@ func TestRouteAllocs(t *testing.T) {
 	}{
 		{"chat", "/v1/chat/completions", benchChat, false, 31},
 		{"chat stream", "/v1/chat/completions", benchChat, true, 50},
-		{"messages", "/v1/messages", benchMessages, false, 46},
+		{"messages", "/v1/messages", benchMessages, false, 42},
 		{"messages stream", "/v1/messages", benchMessages, true, 59},
-		{"responses", "/v1/responses", benchResponses, false, 40},
+		{"responses", "/v1/responses", benchResponses, false, 38},
 		{"responses stream", "/v1/responses", benchResponses, true, 57},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
