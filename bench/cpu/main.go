@@ -74,7 +74,7 @@ func main() {
 	flag.DurationVar(&o.sysDur, "syscall-d", 2*time.Second, "window of each cell of the syscall pass")
 	var streamT string
 	flag.StringVar(&streamT, "stream-targets", "", "targets measured in stream mode (empty: all)")
-	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds; the report shows medians")
+	flag.IntVar(&o.rounds, "rounds", 3, "interleaved rounds, the targets in reverse order in even ones (use an even number to compare two); the report shows medians")
 	flag.StringVar(&conc, "c", "1,16,64", "concurrencies of the main targets")
 	flag.StringVar(&stageConc, "stage-c", "64", "concurrencies of the single-stage targets")
 	flag.StringVar(&modes, "modes", "nonstream,stream", "nonstream and/or stream")
@@ -95,6 +95,21 @@ func main() {
 	if err := run(o); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// roundOrder is the order of the targets in round r: as given in odd
+// rounds, reversed in even ones. In a fixed order the later of two
+// targets measured the same binary faster, round after round (the
+// twenty-first session's A/B in bench/RESULTS.md: 7-15% in three rounds
+// of three, the other way with the binaries swapped); alternating gives
+// every target each place in turn, so an even number of rounds is fair.
+func roundOrder(order []*target, r int) []*target {
+	if r%2 == 1 {
+		return order
+	}
+	rev := slices.Clone(order)
+	slices.Reverse(rev)
+	return rev
 }
 
 func ints(s string) []int {
@@ -205,7 +220,7 @@ func run(o options) error {
 		log.Printf("round %d of %d", r, o.rounds)
 		for _, mode := range o.modes {
 			for _, c := range allConc(o) {
-				for _, t := range order {
+				for _, t := range roundOrder(order, r) {
 					if !o.measures(t.name, mode, c) {
 						continue
 					}
