@@ -65,7 +65,7 @@ func report(o options, cells, sys []cell, rss map[string]memory, started time.Ti
 	if o.before != "" {
 		fmt.Fprintf(&b, "- targets named *-before: %s\n", o.before)
 	}
-	fmt.Fprintf(&b, "- %d interleaved rounds (every target of a cell back to back, then the next cell), medians; %s measured after %s warm-up; wrk -t1 and the mock upstream (GOMAXPROCS=1) on CPU %d, the proxy alone on CPU %d\n",
+	fmt.Fprintf(&b, "- %d interleaved rounds (every target of a cell back to back, then the next cell; the targets in reverse order in even rounds), medians; %s measured after %s warm-up; wrk -t1 and the mock upstream (GOMAXPROCS=1) on CPU %d, the proxy alone on CPU %d\n",
 		o.rounds, o.dur, o.warm, o.loadCPU, o.proxyCPU)
 	fmt.Fprintf(&b, "- load average at start %s, at end %s\n\n", load0, load1)
 	fmt.Fprintf(&b, "| mode | c | target | req/s | ÷ nginx | CPU µs/req | ÷ nginx | allocs/req | syscalls/req | p50 ms | added p50 ms | ÷ nginx's | upstream dials (after the first second) | errors | proxy core: own %% / others %% |\n")
