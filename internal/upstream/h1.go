@@ -127,6 +127,13 @@ type h1Reader struct {
 
 var errHeadTooLarge = errors.New("upstream answer's headers exceed 1 MiB")
 
+// inMemory reports whether reading body never waits: none, or Send's
+// bytes (prober.probeWrite is only for those).
+func inMemory(body io.ReadCloser) bool {
+	_, ok := body.(*sendBody)
+	return ok || body == nil || body == http.NoBody
+}
+
 // errStale is send's refusal of an idle connection that its probe found
 // closed, or with bytes nobody asked for; nothing was written on it.
 var errStale = errors.New("idle upstream connection closed")
@@ -260,17 +267,23 @@ func (t *h1Transport) send(c *h1Conn, req *http.Request, addr string) (*http.Res
 	c.in.budget, c.in.got, c.out.n = maxHeadBytes, 0, 0
 	c.req = req
 	var werr error
-	if c.reused {
-		var open bool
-		if open, werr = c.probe.probeWrite(); !open {
-			stop()
-			c.nc.Close()
-			return nil, errStale
-		}
-	} else {
-		werr = c.writeRequest() // a new connection has nothing to probe
+	open := true
+	switch {
+	case !c.reused:
+		werr = c.writeRequest() // a new connection: nothing to probe
+	case inMemory(req.Body):
+		open, werr = c.probe.probeWrite()
+	case c.probe.alive(): // a body that may wait is written apart (see probeWrite)
+		werr = c.writeRequest()
+	default:
+		open = false
 	}
 	c.req = nil
+	if !open {
+		stop()
+		c.nc.Close()
+		return nil, errStale
+	}
 	resp, err := http.ReadResponse(c.br, req)
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp, err = http.ReadResponse(c.br, req) // 1xx: the answer follows
