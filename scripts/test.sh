@@ -132,11 +132,21 @@ for pkg in $(go list ./...); do
       # coordinator's race at its deadline (go.dev/issue/75804, fixed in
       # Go 1.27, not in 1.26.x), seen here on FuzzParse,
       # FuzzToChatMutated and FuzzRelayTemplateWithoutTheRole.
-      if echo "$out" | grep -q "Failing input written to"; then
-        echo "fuzz FAILED: $pkg $target"; exit 1
-      fi
-      echo "retrying $target once"
-      out=$(fuzz "$target" "$pkg") || { echo "$out" | tail -20; echo "fuzz FAILED: $pkg $target"; exit 1; }
+      # That race alone (no failing input, the bare error) gets a second
+      # retry: at 2 of 49 targets in one run (the twenty-first session's),
+      # one retry left a run a few per cent likely to fail on it twice.
+      for try in 1 2; do
+        if echo "$out" | grep -q "Failing input written to"; then
+          echo "fuzz FAILED: $pkg $target"; exit 1
+        fi
+        if [ "$try" = 2 ] && ! echo "$out" | grep -qx "    context deadline exceeded"; then
+          echo "fuzz FAILED: $pkg $target"; exit 1
+        fi
+        echo "retrying $target ($try)"
+        out=$(fuzz "$target" "$pkg") && break
+        echo "$out" | tail -20
+        [ "$try" = 2 ] && { echo "fuzz FAILED: $pkg $target"; exit 1; }
+      done
     fi
     echo "fuzz ok: $pkg $target"
   done
