@@ -102,8 +102,9 @@ func writeAnswer(w http.ResponseWriter, res *gateway.Result, body []byte) {
 }
 
 // readRequestBody reads the whole body into one buffer sized from
-// Content-Length when the client sent it, and closes it. The body reader is already
-// capped at limit (see frame); a declared length over it fails at once.
+// Content-Length when the client sent it, and closes it. The body reader
+// is already capped at limit (see frame); a declared length over it
+// fails at once.
 func readRequestBody(r *http.Request, limit int64) ([]byte, error) {
 	var body []byte
 	var err error

@@ -32,14 +32,14 @@ import (
 //
 // What net/http's reader goroutine also does, noticing that the server
 // closed an idle connection or sent bytes on it, is done on use instead:
-// an idle connection is probed before reuse (a peek that does not wait,
-// made in one step with the request's writing and the wait for its
-// answer: prober.probeWrite), and one idle for longer than reuseWithin is
-// closed rather than reused
-// (engines close idle connections after 5 s: uvicorn, cpp-httplib). A
-// failed request goes out again, on a new connection, only as net/http
-// would send it again (resendable). A cancelled request closes its
-// connection at once, so that the engine stops generating.
+// an idle connection is probed before reuse (a peek that does not wait;
+// for a body in memory made in one step with the request's writing and
+// the wait for its answer: prober.probeWrite), and one idle for longer
+// than reuseWithin is closed rather than reused (engines close idle
+// connections after 5 s: uvicorn, cpp-httplib). A failed request goes out
+// again, on a new connection, only as net/http would send it again
+// (resendable). A cancelled request closes its connection at once, so
+// that the engine stops generating.
 type h1Transport struct {
 	fallback http.RoundTripper
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -251,8 +251,8 @@ func closeBody(req *http.Request) {
 const earlyAnswerWait = 50 * time.Millisecond
 
 // send writes req on c and reads the answer's head. On an error c is
-// closed; on errStale nothing was written. A cancelled request closes its connection at once, so that the
-// engine stops generating for nobody.
+// closed; on errStale nothing was written. A cancelled request closes its
+// connection at once, so that the engine stops generating for nobody.
 func (t *h1Transport) send(c *h1Conn, req *http.Request, addr string) (*http.Response, error) {
 	ctx := req.Context()
 	stop := context.AfterFunc(ctx, func() { c.nc.Close() })
@@ -380,9 +380,10 @@ func (b *h1Body) finish(state int32) {
 // t.reuse; send then checks that nothing came on it since, as it writes
 // the request: no end (the server closed it: an engine restarted, or its
 // keep-alive ran out) and no bytes nobody asked for (prober.probeWrite,
-// in h1_probe_*.go: a system call, as net/http's reader goroutine would
-// have noticed the same). One that fails that is closed unused
-// (errStale), and RoundTrip gets another.
+// or prober.alive for a body that may wait, in h1_probe_*.go: a system
+// call, as net/http's reader goroutine would have noticed the same). One
+// that fails that is closed unused (errStale), and RoundTrip gets
+// another.
 func (t *h1Transport) get(ctx context.Context, addr string, fresh bool) (*h1Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
