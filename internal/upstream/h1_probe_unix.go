@@ -78,8 +78,9 @@ func (p *prober) probeWrite() (open bool, err error) {
 		return true, p.write()
 	}
 	p.peekOnly, p.probed, p.open, p.ready, p.werr = false, false, false, false, nil
-	if p.rc.Read(p.step) != nil && !p.probed || !p.open {
-		return false, nil // refused before the peek (closed, a poller error) or stale: as alive's
+	p.rc.Read(p.step) // an error after the write (a deadline, a close) is the reads' to find
+	if !p.open {
+		return false, nil // stale, or refused before the peek (closed, a poller error): as alive's
 	}
 	return true, p.werr
 }
